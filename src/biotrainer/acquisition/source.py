@@ -1,0 +1,190 @@
+"""The interface every data source implements (BrainFlow board, playback, file, LSL inlet)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from biotrainer.acquisition.chunk import Chunk, SignalBlock
+
+
+class SourceState(enum.Enum):
+    """Where a source is in its life.
+
+    ``SILENT`` means streaming was started but no new sample arrived for the silence timeout
+    (2 s by default): the device is reported, not waited on. ``ENDED`` means a finite source
+    (a file) has delivered everything.
+    """
+
+    IDLE = "idle"
+    PREPARED = "prepared"
+    STREAMING = "streaming"
+    SILENT = "signal lost"
+    ENDED = "ended"
+    STOPPED = "stopped"
+    RELEASED = "released"
+
+
+class Source(Protocol):
+    """A source of physiological samples.
+
+    Lifecycle: ``prepare() -> start() -> poll()* -> stop() -> release()``. ``poll`` never blocks:
+    it returns whatever arrived since the previous poll (possibly an empty chunk).
+    """
+
+    @property
+    def state(self) -> SourceState: ...
+
+    @property
+    def layout(self) -> SourceLayout: ...
+
+    def prepare(self) -> None: ...
+
+    def start(self) -> None: ...
+
+    def poll(self) -> Chunk: ...
+
+    def stop(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PresetLayout:
+    """One BrainFlow preset of a board as the data arrives.
+
+    Attributes
+    ----------
+    preset : str
+        ``"default"``, ``"auxiliary"`` or ``"ancillary"``.
+    fs : float
+        Nominal sampling rate in Hz.
+    num_rows : int
+        Rows of the BrainFlow array of this preset.
+    timestamp_row : int
+        Row holding BrainFlow timestamps (seconds).
+    marker_row : int or None
+        Row holding markers, when the preset has one.
+    """
+
+    preset: str
+    fs: float
+    num_rows: int
+    timestamp_row: int
+    marker_row: int | None = None
+
+
+@dataclass(frozen=True)
+class ChannelGroup:
+    """The rows of one preset that carry one physiological role.
+
+    Attributes
+    ----------
+    role : str
+        One of :data:`biotrainer.acquisition.chunk.ROLES`.
+    preset : str
+        The preset whose array holds these rows.
+    rows : tuple of int
+        Row indices in that array.
+    names : tuple of str
+        One label per row (electrode positions where known).
+    units : str
+        Physical unit of the values.
+    """
+
+    role: str
+    preset: str
+    rows: tuple[int, ...]
+    names: tuple[str, ...]
+    units: str
+
+
+@dataclass(frozen=True)
+class SourceLayout:
+    """How a source's raw arrays map to roles. Saved in ``session.json`` with every recording.
+
+    Attributes
+    ----------
+    device : str
+        Device profile name.
+    board_id : int
+        BrainFlow board id whose row layout the raw arrays have (the master board when
+        played back).
+    presets : tuple of PresetLayout
+    groups : tuple of ChannelGroup
+        At most one group per role.
+    """
+
+    device: str
+    board_id: int
+    presets: tuple[PresetLayout, ...]
+    groups: tuple[ChannelGroup, ...]
+
+    def preset(self, name: str) -> PresetLayout:
+        """Return the layout of preset ``name`` (KeyError if the board lacks it)."""
+        for p in self.presets:
+            if p.preset == name:
+                return p
+        raise KeyError(name)
+
+    def group(self, role: str) -> ChannelGroup | None:
+        """Return the channel group of ``role``, or None when the source has no such signal."""
+        for g in self.groups:
+            if g.role == role:
+                return g
+        return None
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(g.role for g in self.groups)
+
+    def split(self, raw: dict[str, np.ndarray]) -> dict[str, SignalBlock]:
+        """Sort raw BrainFlow arrays (preset -> rows x n) into role blocks."""
+        blocks: dict[str, SignalBlock] = {}
+        for g in self.groups:
+            data = raw.get(g.preset)
+            if data is None:
+                continue
+            p = self.preset(g.preset)
+            blocks[g.role] = SignalBlock(
+                role=g.role,
+                fs=p.fs,
+                channel_names=g.names,
+                units=g.units,
+                timestamps=np.asarray(data[p.timestamp_row], dtype=np.float64),
+                samples=np.asarray(data[list(g.rows)], dtype=np.float64),
+            )
+        return blocks
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable form (for ``session.json``)."""
+        return {
+            "device": self.device,
+            "board_id": self.board_id,
+            "presets": [vars(p) | {} for p in self.presets],
+            "groups": [
+                {**vars(g), "rows": list(g.rows), "names": list(g.names)} for g in self.groups
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SourceLayout:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            device=str(d["device"]),
+            board_id=int(d["board_id"]),
+            presets=tuple(PresetLayout(**p) for p in d["presets"]),
+            groups=tuple(
+                ChannelGroup(
+                    role=g["role"],
+                    preset=g["preset"],
+                    rows=tuple(int(r) for r in g["rows"]),
+                    names=tuple(g["names"]),
+                    units=g["units"],
+                )
+                for g in d["groups"]
+            ),
+        )

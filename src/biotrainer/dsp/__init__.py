@@ -1,0 +1,1 @@
+"""biotrainer.dsp layer."""

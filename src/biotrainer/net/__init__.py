@@ -1,0 +1,1 @@
+"""biotrainer.net layer."""

@@ -1,0 +1,66 @@
+"""Where patient data lives, with owner-only permissions.
+
+The data directory is, in order of precedence: the ``--data-dir`` argument, the ``BIOTRAINER_DATA``
+environment variable, then the platform's per-user data directory (``platformdirs``; on Linux
+``~/.local/share/biotrainer``). Folders are created 0700 and files 0600 so other users of the
+machine cannot read recordings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from biotrainer.errors import RecordingError
+
+ENV_VAR = "BIOTRAINER_DATA"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """Return the data directory (not created).
+
+    Parameters
+    ----------
+    override : path-like, optional
+        An explicit directory (``--data-dir``); wins over the environment and the default.
+    """
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("biotrainer", appauthor=False))
+
+
+def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` (and parents) if needed and make it owner-only (0700).
+
+    Raises
+    ------
+    RecordingError
+        If the directory cannot be created or is not writable.
+    """
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        os.chmod(p, DIR_MODE)
+    except OSError as exc:
+        raise RecordingError(
+            f"cannot create the data folder {p}: {exc.strerror or exc}. "
+            "Choose another folder with --data-dir or BIOTRAINER_DATA."
+        ) from exc
+    if not os.access(p, os.W_OK):
+        raise RecordingError(
+            f"the data folder {p} is not writable. "
+            "Choose another folder with --data-dir or BIOTRAINER_DATA."
+        )
+    return p
+
+
+def make_private_file(path: str | os.PathLike[str]) -> None:
+    """Set owner-only permissions (0600) on an existing file."""
+    os.chmod(path, FILE_MODE)
