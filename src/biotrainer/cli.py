@@ -19,7 +19,7 @@ from biotrainer import __version__
 from biotrainer.errors import BiotrainerError
 
 #: Subcommand modules under biotrainer.commands, in the order ``--help`` lists them.
-COMMANDS = ("gui", "devices", "record", "replay", "export")
+COMMANDS = ("gui", "run", "devices", "record", "replay", "export")
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -34,7 +34,19 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mac-address", help="Bluetooth MAC address, e.g. 00:55:DA:B3:12:34")
     parser.add_argument("--serial-number", help="device serial number or name, e.g. Muse-1234")
     parser.add_argument("--ip-address", help="IP address of a WiFi device")
-    parser.add_argument("--file", help="recording file for the playback device")
+    parser.add_argument("--ip-port", type=int, help="IP port of a WiFi device")
+    parser.add_argument("--other-info", help="board-specific extra connection setting")
+    parser.add_argument("--timeout", type=float, help="seconds to wait for the device to answer")
+    parser.add_argument("--file", help="recording file for the playback device (default preset)")
+    parser.add_argument("--file-aux", help="playback file of the auxiliary preset")
+    parser.add_argument("--file-anc", help="playback file of the ancillary preset")
+    parser.add_argument(
+        "--master-board", help="for playback: the profile or board whose layout the file has"
+    )
+    parser.add_argument(
+        "--scenario", help="simulator devices: scenario name or .toml file (see scenarios/)"
+    )
+    parser.add_argument("--seed", type=int, help="simulator devices: random seed (default 0)")
 
 
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:

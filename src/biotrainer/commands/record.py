@@ -1,15 +1,192 @@
-"""`biotrainer record` (placeholder: not implemented yet)."""
+"""`biotrainer record`: record a device headless into a new session folder.
+
+Polls the source at ~20 Hz, writes every chunk through the :class:`~biotrainer.session.Recorder`
+(flushed at least once a second) and shows a progress line on stderr. Ctrl-C (SIGINT) and SIGTERM
+stop the recording cleanly: the last samples are drained, the files closed and the session marked
+completed. The session folder is printed on stdout at the end.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
 
+from biotrainer.acquisition.source import Source, SourceState
+from biotrainer.cli import add_data_dir_argument, add_device_arguments
+from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import BiotrainerError
+from biotrainer.session.recorder import EVENT_SIGNAL_LOST, EVENT_SIGNAL_RESTORED, Recorder
+
+POLL_INTERVAL_S = 0.05
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    subparsers.add_parser("record", help="record (not implemented yet)")
+    p = subparsers.add_parser(
+        "record",
+        help="record a device headless into a session folder",
+        description="Record a device headless into a new session folder. Ctrl-C stops cleanly.",
+    )
+    add_device_arguments(p)
+    p.add_argument(
+        "--duration", type=float, required=True, metavar="SECONDS", help="how long to record"
+    )
+    p.add_argument("--out", metavar="DIR", help="record into this (new or empty) folder")
+    add_data_dir_argument(p)
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM while recording, so the loop ends between two polls."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.signal_name is not None
+
+    def set(self, signum: int, _frame: object = None) -> None:
+        self.signal_name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def stop_on_signals(flag: StopFlag) -> Iterator[StopFlag]:
+    """Route SIGINT and SIGTERM to ``flag`` (main thread only) and restore the handlers after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for s in previous:
+            signal.signal(s, flag.set)
+        yield flag
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+class Progress:
+    """One progress line on a terminal (rewritten in place), else a line every second."""
+
+    def __init__(self, stream: TextIO, every_s: float = 1.0) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.every_s = every_s if not self.tty else 0.2
+        self._last = -float("inf")
+        self._shown = False
+
+    def show(self, now: float, text: str, force: bool = False) -> None:
+        if not force and now - self._last < self.every_s:
+            return
+        self._last = now
+        if self.tty:
+            self.stream.write("\r" + text.ljust(70))
+        else:
+            self.stream.write(text + "\n")
+        self._shown = True
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty and self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def record(
+    source: Source,
+    recorder: Recorder,
+    duration: float,
+    *,
+    clock: Clock,
+    stop: StopFlag | None = None,
+    progress: Progress | None = None,
+    sleep=time.sleep,
+) -> int:
+    """Poll ``source`` into ``recorder`` for ``duration`` seconds of ``clock``.
+
+    The source must be prepared; it is started here and stopped (not released) at the end, after
+    its last samples were drained. The recorder is closed as completed. Returns the number of
+    default-preset samples recorded.
+    """
+    stop = stop if stop is not None else StopFlag()
+    source.start()
+    t0 = clock.now()
+    state = source.state
+    try:
+        while True:
+            chunk = source.poll()
+            recorder.write(chunk)
+            now = clock.now()
+            if source.state is not state:
+                if source.state is SourceState.SILENT:
+                    recorder.add_event(EVENT_SIGNAL_LOST, "no new samples")
+                elif state is SourceState.SILENT:
+                    recorder.add_event(EVENT_SIGNAL_RESTORED, "")
+                state = source.state
+            elapsed = now - t0
+            if progress is not None:
+                progress.show(now, _progress_text(elapsed, duration, recorder, state))
+            if stop or elapsed >= duration or state is SourceState.ENDED:
+                break
+            sleep(max(0.0, POLL_INTERVAL_S - (clock.now() - now)))
+        source.stop()
+        recorder.write(source.poll())
+        if stop:
+            recorder.add_event("stop", f"stopped by {stop.signal_name}")
+        recorder.close()
+    except BaseException:
+        recorder.abandon()
+        raise
+    if progress is not None:
+        progress.show(
+            clock.now(), _progress_text(clock.now() - t0, duration, recorder, state), True
+        )
+        progress.done()
+    return sum(recorder.samples_written.values())
+
+
+def _progress_text(elapsed: float, duration: float, recorder: Recorder, state: SourceState) -> str:
+    n = recorder.samples_received
+    samples = " ".join(f"{k}:{v}" for k, v in n.items()) if len(n) > 1 else str(sum(n.values()))
+    return (
+        f"recording {min(elapsed, duration):6.1f} / {duration:.1f} s  "
+        f"samples {samples}  {state.value}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise BiotrainerError("'record' is not implemented yet")
+    from biotrainer.acquisition.factory import (
+        connection_from_args,
+        open_source,
+        source_options_from_args,
+    )
+
+    duration = float(args.duration)
+    if not duration > 0 or duration == float("inf"):
+        raise BiotrainerError(f"--duration must be a positive number of seconds, not {duration}")
+    clock = MonotonicClock()
+    connection = connection_from_args(args)
+    source = open_source(args.device, connection, clock, **source_options_from_args(args))
+    source.prepare()
+    try:
+        recorder = Recorder.create(
+            source.layout,
+            data_directory=getattr(args, "data_dir", None),
+            out=args.out,
+            clock=clock,
+            connection=connection,
+            extra={"recorded_by": "biotrainer record", "requested_duration_s": duration},
+        )
+        with stop_on_signals(StopFlag()) as stop:
+            record(
+                source, recorder, duration, clock=clock, stop=stop, progress=Progress(sys.stderr)
+            )
+    finally:
+        source.release()
+    print(Path(recorder.path).resolve())
+    return 0

@@ -1,0 +1,259 @@
+"""Cardiac metrics benchmark: R peaks (vs NeuroKit2), PPG vs ECG, breathing rate, RR cleaning,
+throughput. Run from the repository root:
+
+    .venv/bin/python benchmarks/bench_cardiac.py [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from biotrainer.dsp.ecg import EcgPeakStream, ecg_peaks
+from biotrainer.dsp.hrv import breathing_rate, coherence, hrv_time
+from biotrainer.dsp.ppg import PpgPeakStream, ppg_peaks
+from biotrainer.dsp.rr import clean_rr
+
+BEATS = set("NLRBAaJSVrFejnE/fQ?")
+RECORDS = ["100", "106", "113", "202", "231", "800"]
+
+
+def match(det, ref, fs, tol_s=0.15):
+    det = np.sort(np.asarray(det, dtype=np.float64))
+    used = np.zeros(det.size, dtype=bool)
+    diffs = []
+    for r, k in zip(ref, np.searchsorted(det, ref), strict=True):
+        best = None
+        for c in (k - 1, k):
+            if (0 <= c < det.size and not used[c] and abs(det[c] - r) <= tol_s * fs) and (
+                best is None or abs(det[c] - r) < abs(det[best] - r)
+            ):
+                best = c
+        if best is not None:
+            used[best] = True
+            diffs.append(det[best] - r)
+    tp = len(diffs)
+    se, ppv = 100 * tp / ref.size, 100 * tp / max(det.size, 1)
+    f1 = 2 * se * ppv / (se + ppv) if se + ppv else 0.0
+    return se, ppv, f1, float(np.std(diffs) / fs * 1000)
+
+
+def stream_all(cls, x, fs, chunk_s=0.1):
+    s = cls(fs)
+    n = max(1, int(round(chunk_s * fs)))
+    times, out = [], []
+    for i in range(0, x.size, n):
+        t0 = time.perf_counter()
+        out.append(s.push_positions(x[i : i + n]))
+        times.append(time.perf_counter() - t0)
+    return np.concatenate(out), np.array(times)
+
+
+def bench_ecg(data: Path) -> None:
+    import neurokit2 as nk
+    import wfdb
+
+    print("\n## R peaks on MIT-BIH (150 ms tolerance; SD of detected - annotated time)")
+    print(
+        f"{'rec':>4} {'fs':>4} {'beats':>5} | {'ecg_peaks Se/PPV/F1/SD':>27} | "
+        f"{'stream 0.1s Se/PPV/F1/SD':>27} | {'nk default':>27} | {'nk pantompkins1985':>27}"
+    )
+    rows = {k: [] for k in ("off", "str", "nk", "pt")}
+    for rec in RECORDS:
+        r = wfdb.rdrecord(str(data / "ecg_mitdb" / rec))
+        a = wfdb.rdann(str(data / "ecg_mitdb" / rec), "atr")
+        fs, x = float(r.fs), r.p_signal[:, 0]
+        ref = np.array([s for s, y in zip(a.sample, a.symbol, strict=True) if y in BEATS])
+        res = {
+            "off": match(ecg_peaks(x, fs, subsample=True), ref, fs),
+            "str": match(stream_all(EcgPeakStream, x, fs)[0], ref, fs),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for key, method in (("nk", "neurokit"), ("pt", "pantompkins1985")):
+                clean = nk.ecg_clean(x, sampling_rate=int(fs), method=method)
+                _, info = nk.ecg_peaks(clean, sampling_rate=int(fs), method=method)
+                res[key] = match(info["ECG_R_Peaks"], ref, fs)
+        cells = " | ".join(
+            "{:6.2f} {:6.2f} {:6.2f} {:5.1f}".format(*res[k]) for k in ("off", "str", "nk", "pt")
+        )
+        print(f"{rec:>4} {fs:4.0f} {ref.size:5d} | {cells}")
+        for k in rows:
+            rows[k].append(res[k])
+    for k, name in (
+        ("off", "ecg_peaks"),
+        ("str", "EcgPeakStream"),
+        ("nk", "nk default"),
+        ("pt", "nk pantompkins"),
+    ):
+        arr = np.array(rows[k])
+        print(
+            f"  {name:15s}: min Se {arr[:, 0].min():.2f} %, min PPV {arr[:, 1].min():.2f} %, "
+            f"mean F1 {arr[:, 2].mean():.2f} %, median timing SD {np.median(arr[:, 3]):.1f} ms"
+        )
+
+
+def bench_ppg(data: Path) -> None:
+    d = np.genfromtxt(
+        data / "ecg_ppg_rsp" / "bio_resting_5min_100hz.csv", delimiter=",", names=True
+    )
+    r = ecg_peaks(d["ECG"], 100.0, subsample=True) / 100
+    hr_e = hrv_time(clean_rr(np.diff(r) * 1000).rr_ms).mean_hr
+    print("\n## PPG (max-upslope fiducial) vs ECG, bio_resting_5min_100hz.csv")
+    print(f"(ECG cleaned mean HR over the whole record: {hr_e:.2f} bpm; HR/RMSSD below are on the")
+    print(" intervals between consecutive pulses and between their own R peaks)")
+    print(" fs | pulses | unmatched | HR ppg  HR ecg | RMSSD ppg  RMSSD ecg  diff")
+    for fs, (up, down) in ((100, (1, 1)), (64, (16, 25)), (25, (1, 4))):
+        y = resample_poly(d["PPG"], up, down) if up != down else d["PPG"]
+        p = ppg_peaks(y, fs, subsample=True) / fs
+        p = p[p > 0.6]
+        k0 = np.searchsorted(r, p - 0.05) - 1
+        typical = np.median((p - r[np.clip(k0, 0, None)])[k0 >= 0])
+        k = np.full(p.size, -1)
+        for i, t in enumerate(p):
+            c = np.flatnonzero((r >= t - 0.6) & (r <= t - 0.05))
+            if c.size:
+                k[i] = c[np.argmin(np.abs(t - r[c] - typical))]
+        rr_p, rr_e = np.diff(p) * 1000, np.diff(r[k]) * 1000
+        good = (rr_p < 1.5 * np.median(rr_p)) & (k[1:] >= 0) & (k[:-1] >= 0)
+        both = good[1:] & good[:-1]
+        a = np.sqrt(np.mean(np.diff(rr_p)[both] ** 2))
+        b = np.sqrt(np.mean(np.diff(rr_e)[both] ** 2))
+        hr_p, hr_m = 60000 / np.mean(rr_p[good]), 60000 / np.mean(rr_e[good])
+        print(
+            f"{fs:3d} | {p.size:6d} | {np.sum(k < 0):9d} | {hr_p:6.2f}  {hr_m:6.2f} | "
+            f"{a:9.1f}  {b:9.1f}  {100 * (a / b - 1):+5.1f} %"
+        )
+
+    print(
+        "\n## Camera PPG (Welltory, ~30 fps resampled to 30 Hz, inverted red) vs Polar H10 RR"
+        " (report only)"
+    )
+    print("subject | HR ppg  HR polar | RMSSD ppg  RMSSD polar")
+    for sub in sorted((data / "ppg_camera_welltory").glob("subject_*")):
+        raw = np.genfromtxt(sub / "PPG.csv", delimiter=",", names=True)
+        t = (raw["time"] - raw["time"][0]) / 1000
+        grid = np.arange(0, t[-1], 1 / 30)
+        y = -np.interp(grid, t, raw["R"])
+        p = ppg_peaks(y, 30, subsample=True) / 30
+        ref = np.loadtxt(sub / "RR.txt").ravel()
+        hp = hrv_time(clean_rr(np.diff(p) * 1000).rr_ms)
+        hr = hrv_time(clean_rr(ref).rr_ms)
+        print(
+            f"{sub.name:>10} | {hp.mean_hr:6.1f}  {hr.mean_hr:6.1f} | {hp.rmssd:9.1f}  "
+            f"{hr.rmssd:9.1f}"
+        )
+
+
+def bench_breathing(data: Path) -> None:
+    print("\n## breathing_rate over the last 60 s (cleaned RR) vs paced rate")
+    folder = data / "breathing_paced"
+    with open(folder / "trials.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            rr = clean_rr(np.loadtxt(folder / row["file"])).rr_ms
+            paced = float(row["paced_rate_breaths_per_min"])
+            br = breathing_rate(rr, 60.0)
+            print(
+                f"  {Path(row['file']).name:28s} paced {paced:4.1f}  est {br:5.2f}  "
+                f"error {br - paced:+5.2f} br/min  coherence {coherence(rr):5.2f}"
+            )
+
+
+def bench_rr_long(data: Path) -> None:
+    print("\n## clean_rr on rr_long (per 5-min window; RMSSD/SDNN raw -> cleaned, ms)")
+    series = {
+        "nsr001": np.loadtxt(data / "rr_long" / "nsr001_rr_secs.txt")[1:] * 1000,
+        "000": np.loadtxt(data / "rr_long" / "000.txt"),
+    }
+    for name, rr in series.items():
+        t0 = time.perf_counter()
+        c = clean_rr(rr)
+        dt = time.perf_counter() - t0
+        print(
+            f"{name}: {rr.size} intervals, cleaned in {dt * 1000:.0f} ms; flagged: "
+            f"ectopic {c.ectopic.sum()}, missed {c.missed.sum()}, extra {c.extra.sum()}, "
+            f"long {c.long.sum()}, short {c.short.sum()}, invalid {c.invalid.sum()}"
+        )
+        win = (np.cumsum(rr) / 1000 // 300).astype(int)
+        changes = []
+        shown = 0
+        for w in np.unique(win):
+            sel = win == w
+            if sel.sum() < 50:
+                continue
+            cw = clean_rr(rr[sel])
+            a, b = hrv_time(rr[sel]), hrv_time(cw.rr_ms)
+            changes.append((cw.n_flagged, a.rmssd, b.rmssd, a.sdnn, b.sdnn))
+            if cw.n_flagged and shown < 8:
+                shown += 1
+                print(
+                    f"   window {w:3d}: {cw.n_flagged:3d} flagged | RMSSD {a.rmssd:7.1f} -> "
+                    f"{b.rmssd:6.1f} | SDNN {a.sdnn:7.1f} -> {b.sdnn:6.1f}"
+                )
+        ch = np.array(changes)
+        f = ch[:, 0] > 0
+        print(
+            f"   {len(ch)} windows, {f.sum()} with flags; median RMSSD change in those "
+            f"{np.median(ch[f, 2] - ch[f, 1]):+.1f} ms (max {np.min(ch[f, 2] - ch[f, 1]):+.1f}),"
+            f" median SDNN change {np.median(ch[f, 4] - ch[f, 3]):+.1f} ms"
+        )
+
+
+def bench_speed(data: Path) -> None:
+    import wfdb
+
+    print("\n## Throughput")
+    x = wfdb.rdrecord(str(data / "ecg_mitdb" / "100")).p_signal[:, 0]
+    t0 = time.perf_counter()
+    ecg_peaks(x, 360.0)
+    dt = time.perf_counter() - t0
+    print(f"ecg_peaks offline: {x.size / dt / 1e6:.2f} M samples/s ({x.size} samples, {dt:.2f} s)")
+    _, times = stream_all(EcgPeakStream, x, 360.0)
+    print(
+        f"EcgPeakStream 0.1 s chunks @360 Hz: {x.size / times.sum() / 1e6:.2f} M samples/s; "
+        f"per chunk mean {times.mean() * 1e3:.3f} ms, p99 {np.percentile(times, 99) * 1e3:.3f} "
+        f"ms, max {times.max() * 1e3:.2f} ms"
+    )
+    d = np.genfromtxt(
+        data / "ecg_ppg_rsp" / "bio_resting_5min_100hz.csv", delimiter=",", names=True
+    )
+    y = resample_poly(d["PPG"], 16, 25)
+    _, times = stream_all(PpgPeakStream, y, 64.0)
+    print(
+        f"PpgPeakStream 0.1 s chunks @64 Hz: {y.size / times.sum() / 1e6:.2f} M samples/s; "
+        f"per chunk mean {times.mean() * 1e3:.3f} ms, p99 {np.percentile(times, 99) * 1e3:.3f} ms"
+    )
+    rr = np.loadtxt(data / "rr_long" / "000.txt")[:300]
+    t0 = time.perf_counter()
+    for _ in range(100):
+        clean_rr(rr)
+        hrv_time(rr)
+        coherence(rr)
+        breathing_rate(rr)
+    print(
+        f"per-beat update (clean_rr + hrv_time + coherence + breathing_rate on 300 beats): "
+        f"{(time.perf_counter() - t0) * 10:.2f} ms"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
+    args = ap.parse_args()
+    bench_ecg(args.data)
+    bench_ppg(args.data)
+    bench_breathing(args.data)
+    bench_rr_long(args.data)
+    bench_speed(args.data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,580 @@
+"""A :class:`~biotrainer.acquisition.source.Source` over BrainFlow's ``BoardShim``.
+
+One class serves every board of the device profiles, including BrainFlow's
+``PLAYBACK_FILE_BOARD`` (replay of recordings and of rendered simulator scenarios), so replayed
+and simulated data take exactly the path live data takes.
+
+* ``poll()`` never blocks: it drains BrainFlow's ring buffer of every preset the layout uses
+  (``get_board_data(preset=...)``) and sorts the rows into role blocks.
+* The ring buffer holds ``buffer_seconds`` (default 120 s) at the fastest preset's rate, so a
+  poll loop may stall for that long without losing a sample.
+* No new sample for ``silence_timeout`` seconds (clock-based, 2 s by default) makes the state
+  :attr:`SourceState.SILENT`; data coming back makes it STREAMING again. A playback without
+  loopback that has delivered every line of its files becomes :attr:`SourceState.ENDED`
+  (BrainFlow's playback board just stops delivering at the end of a file).
+* Every ``BrainFlowError`` becomes a :class:`~biotrainer.errors.DeviceError` whose message says
+  what to check, chosen by BrainFlow's exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowInputParams
+from brainflow.exit_codes import BrainFlowExitCodes
+
+from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.profiles import (
+    PLAYBACK_BOARD_ID,
+    PRESET_IDS,
+    DeviceProfile,
+    resolve_board,
+)
+from biotrainer.acquisition.source import SourceLayout, SourceState
+from biotrainer.clock import Clock, MonotonicClock
+from biotrainer.errors import DeviceError
+
+#: Set to 1 to let BrainFlow log to stderr (otherwise its logger is off).
+LOG_ENV = "BIOTRAINER_BRAINFLOW_LOG"
+
+#: Default seconds without a new sample before the source reports SILENT.
+SILENCE_TIMEOUT_S = 2.0
+
+#: Default ring-buffer length in seconds at the fastest preset's sampling rate.
+BUFFER_SECONDS = 120.0
+
+#: Connection field -> (CLI option, example value, what it is). Used in error messages.
+CLI_OPTIONS: dict[str, tuple[str, str, str]] = {
+    "serial_port": ("--serial-port", "/dev/ttyUSB0", "a serial port"),
+    "mac_address": ("--mac-address", "00:55:DA:B3:12:34", "a Bluetooth MAC address"),
+    "serial_number": ("--serial-number", "Muse-1234", "a serial number or device name"),
+    "ip_address": ("--ip-address", "192.168.4.1", "an IP address"),
+    "ip_port": ("--ip-port", "6677", "an IP port"),
+    "file": ("--file", "RECORDING.csv", "a recording file"),
+    "file_aux": ("--file-aux", "RECORDING_aux.csv", "an auxiliary-preset file"),
+    "file_anc": ("--file-anc", "RECORDING_anc.csv", "an ancillary-preset file"),
+    "master_board": ("--master-board", "muse2", "the board that recorded the file"),
+    "other_info": ("--other-info", "...", "extra board settings"),
+}
+
+_PRESET_FILE_FIELD = {"default": "file", "auxiliary": "file_aux", "ancillary": "file_anc"}
+_PLAYBACK_FIELDS = ("file", "file_aux", "file_anc", "master_board")
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    """What a person tells us about how to reach a device (BrainFlowInputParams, typed).
+
+    Attributes
+    ----------
+    serial_port, mac_address, serial_number, ip_address, other_info : str or None
+    ip_port : int or None
+    file, file_aux, file_anc : str or None
+        BrainFlow files of the default / auxiliary / ancillary preset (playback).
+    master_board : str or int or None
+        Playback: the board that recorded the files, as a device profile name (``muse2``), a
+        BrainFlow board name (``MUSE_2_BOARD``) or a board id.
+    timeout : float or None
+        Discovery / answer timeout in seconds (None: the profile's or BrainFlow's default).
+    """
+
+    serial_port: str | None = None
+    mac_address: str | None = None
+    serial_number: str | None = None
+    ip_address: str | None = None
+    ip_port: int | None = None
+    file: str | None = None
+    file_aux: str | None = None
+    file_anc: str | None = None
+    other_info: str | None = None
+    master_board: str | int | None = None
+    timeout: float | None = None
+
+    def given(self) -> tuple[str, ...]:
+        """Names of the connection fields that are set (``timeout`` excluded)."""
+        return tuple(
+            f.name
+            for f in fields(self)
+            if f.name != "timeout" and getattr(self, f.name) not in (None, "")
+        )
+
+
+def _where(c: ConnectionParams) -> str:
+    """' on /dev/ttyUSB0', ' at 00:55:...', ... for messages ('' when nothing was given)."""
+    if c.serial_port:
+        return f" on {c.serial_port}"
+    if c.mac_address:
+        return f" at {c.mac_address}"
+    if c.serial_number:
+        return f" named {c.serial_number}"
+    if c.ip_address:
+        return f" at {c.ip_address}"
+    return ""
+
+
+def brainflow_error_message(
+    exc: BrainFlowError, action: str, title: str, connection: ConnectionParams
+) -> str:
+    """An actionable sentence for a BrainFlow failure, chosen by its exit code.
+
+    Parameters
+    ----------
+    exc : BrainFlowError
+    action : str
+        What we were doing ("open", "start", "read", "stop").
+    title : str
+        The device's human name.
+    connection : ConnectionParams
+        To name the port / address in the message.
+    """
+    code = getattr(exc, "exit_code", None)
+    try:
+        name = BrainFlowExitCodes(code).name
+    except ValueError:
+        name = f"code {code}"
+    codes = BrainFlowExitCodes
+    port = connection.serial_port
+    where = _where(connection)
+    if code == codes.UNABLE_TO_OPEN_PORT_ERROR:
+        if port:
+            return (
+                f"no device answered on {port} ({title}): is the dongle plugged in and the "
+                "port right?"
+            )
+        return f"could not open the connection to the {title}{where}: is it on and in range?"
+    if code == codes.PORT_ALREADY_OPEN_ERROR:
+        return (
+            f"the port of the {title}{where} is already in use: close any other program using "
+            "it (OpenBCI GUI, another biotrainer) and retry"
+        )
+    if code == codes.SER_PORT_ERROR:
+        return (
+            f"cannot configure the serial port{where}: check you may use it (on Linux join "
+            "the 'dialout' group) and that it is the device's port"
+        )
+    if code == codes.BOARD_WRITE_ERROR:
+        return f"cannot send commands to the {title}{where}: is it switched on and in range?"
+    if code in (codes.INCOMMING_MSG_ERROR, codes.INITIAL_MSG_ERROR):
+        return (
+            f"the {title}{where} answered unexpectedly: switch it off and on, and check the "
+            "device profile matches the hardware"
+        )
+    if code == codes.BOARD_NOT_READY_ERROR:
+        return (
+            f"the {title}{where} is not ready: switch it on, charge it, bring it close, and "
+            "disconnect it from any phone app"
+        )
+    if code == codes.SYNC_TIMEOUT_ERROR:
+        return (
+            f"the {title}{where} did not answer in time: is it switched on, in range and not "
+            "connected to another app? (raise the timeout for slow discovery)"
+        )
+    if code == codes.INVALID_ARGUMENTS_ERROR:
+        if connection.file:
+            return (
+                f"BrainFlow cannot play {connection.file}: check the file exists, is readable "
+                "and was recorded by the master board given"
+            )
+        return (
+            f"BrainFlow rejected the connection settings of the {title}{where}: check the "
+            "serial port / MAC address / serial number (see 'biotrainer devices')"
+        )
+    if code == codes.UNSUPPORTED_BOARD_ERROR:
+        return f"this BrainFlow build does not support the {title} on this computer"
+    if code == codes.ANOTHER_BOARD_IS_CREATED_ERROR:
+        return (
+            f"another session with the same {title} and settings is already open in this "
+            "program: close it first"
+        )
+    if code in (codes.STREAM_THREAD_ERROR, codes.STREAM_THREAD_IS_NOT_RUNNING):
+        return f"the {title} is not streaming (cannot {action}): reconnect it and start again"
+    if code == codes.INVALID_BUFFER_SIZE_ERROR:
+        return f"BrainFlow refused the buffer size while trying to {action} the {title}"
+    if code == codes.STREAM_ALREADY_RUN_ERROR:
+        return f"the {title} is already streaming"
+    if code in (codes.BOARD_NOT_CREATED_ERROR, codes.EMPTY_BUFFER_ERROR):
+        return f"the {title} session is not open (cannot {action}): prepare it first"
+    hint = ""
+    if action == "open":
+        hint = " Is it switched on, in range, and are the connection settings right?"
+    return (
+        f"BrainFlow could not {action} the {title}{where} ({name}).{hint} "
+        f"Set {LOG_ENV}=1 to see BrainFlow's log."
+    )
+
+
+def _count_lines(path: Path) -> tuple[int, int]:
+    """Number of non-empty lines of a BrainFlow file and the number of columns of its first."""
+    n = 0
+    cols = 0
+    with path.open("rb") as fh:
+        for line in fh:
+            if line.strip():
+                if n == 0:
+                    sep = b"\t" if b"\t" in line else b","
+                    cols = len(line.strip().split(sep))
+                n += 1
+    return n, cols
+
+
+class BrainFlowSource:
+    """A BrainFlow board as a :class:`~biotrainer.acquisition.source.Source`.
+
+    Parameters
+    ----------
+    profile : DeviceProfile
+    connection : ConnectionParams, optional
+    clock : Clock, optional
+        Gives ``Chunk.received_at`` and times the silence; :class:`MonotonicClock` by default.
+    layout : SourceLayout, optional
+        Playback only: the layout of the files (from a recording's ``session.json``). Default:
+        the profile's layout for the master board.
+    loopback : bool
+        Playback only: restart at the end of the files instead of ending.
+    silence_timeout : float
+        Seconds without a new sample before the state becomes SILENT.
+    buffer_seconds : float
+        Ring-buffer length in seconds at the fastest preset's sampling rate.
+    keep_file_timestamps : bool
+        Playback only: deliver the timestamps written in the files (BrainFlow's default, kept
+        here too when False, is to stamp samples with the time they are played).
+    board_factory : callable, optional
+        ``(board_id, BrainFlowInputParams) -> BoardShim``-like; for tests.
+
+    Raises
+    ------
+    DeviceError
+        A required connection field is missing, or one the profile does not use is given.
+    """
+
+    def __init__(
+        self,
+        profile: DeviceProfile,
+        connection: ConnectionParams | None = None,
+        clock: Clock | None = None,
+        *,
+        layout: SourceLayout | None = None,
+        loopback: bool = False,
+        silence_timeout: float = SILENCE_TIMEOUT_S,
+        buffer_seconds: float = BUFFER_SECONDS,
+        keep_file_timestamps: bool = False,
+        board_factory: Callable[[int, BrainFlowInputParams], Any] | None = None,
+    ) -> None:
+        self._profile = profile
+        self._conn = connection or ConnectionParams()
+        self._clock: Clock = clock or MonotonicClock()
+        self._playback = profile.is_playback or profile.simulator is not None
+        self._loopback = bool(loopback)
+        self._keep_file_timestamps = bool(keep_file_timestamps)
+        if silence_timeout <= 0 or buffer_seconds <= 0:
+            raise ValueError("silence_timeout and buffer_seconds must be positive")
+        self._silence_timeout = float(silence_timeout)
+        self._buffer_seconds = float(buffer_seconds)
+        self._board_factory = board_factory or BoardShim
+        if layout is not None and not self._playback:
+            raise ValueError("an explicit layout is only for playback sources")
+
+        self._check_connection()
+        self._master_id = self._resolve_master(layout)
+        if layout is None:
+            try:
+                layout = profile.layout(self._master_id if self._playback else None)
+            except ValueError as exc:
+                raise DeviceError(str(exc)) from exc
+        if self._playback:
+            layout = self._restrict_to_files(layout)
+        self._layout = layout
+        self._board_id = PLAYBACK_BOARD_ID if self._playback else profile.board_id
+        self._params = self._input_params()
+
+        self._board: Any = None
+        self._state = SourceState.IDLE
+        self._last_data_at = 0.0
+        self._file_samples: dict[str, int] = {}
+        self._delivered: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def state(self) -> SourceState:
+        return self._state
+
+    @property
+    def layout(self) -> SourceLayout:
+        return self._layout
+
+    @property
+    def profile(self) -> DeviceProfile:
+        return self._profile
+
+    @property
+    def connection(self) -> ConnectionParams:
+        return self._conn
+
+    @property
+    def board_id(self) -> int:
+        """The BrainFlow board opened (PLAYBACK_FILE_BOARD for playback)."""
+        return self._board_id
+
+    @property
+    def is_playback(self) -> bool:
+        return self._playback
+
+    @property
+    def buffer_size(self) -> int:
+        """Ring-buffer size in samples passed to ``start_stream``."""
+        fastest = max(p.fs for p in self._layout.presets)
+        return math.ceil(fastest * self._buffer_seconds)
+
+    # ------------------------------------------------------------------ set-up
+
+    def _check_connection(self) -> None:
+        p = self._profile
+        given = set(self._conn.given())
+        accepted = set(p.connection.accepted)
+        required = list(p.connection.required)
+        if self._playback:
+            accepted |= set(_PLAYBACK_FIELDS)
+            if "file" not in required:
+                required.insert(0, "file")
+        for f in required:
+            if f not in given:
+                option, example, what = CLI_OPTIONS[f]
+                raise DeviceError(f"the {p.name} profile needs {what}: pass {option} {example}")
+        extra = sorted(given - accepted)
+        if extra:
+            opts = ", ".join(CLI_OPTIONS[f][0] for f in extra)
+            uses = ", ".join(CLI_OPTIONS[f][0] for f in p.connection.accepted) or "no options"
+            raise DeviceError(f"the {p.name} profile does not use {opts} (it takes {uses})")
+
+    def _resolve_master(self, layout: SourceLayout | None) -> int | None:
+        if not self._playback:
+            return None
+        p = self._profile
+        candidates = []
+        if self._conn.master_board not in (None, ""):
+            candidates.append(resolve_board(self._conn.master_board))  # type: ignore[arg-type]
+        if layout is not None:
+            candidates.append(int(layout.board_id))
+        if p.master_board_id is not None:
+            candidates.append(p.master_board_id)
+        if not p.is_playback:
+            candidates.append(p.board_id)
+        if not candidates:
+            return p.data_board_id(None)  # raises the DeviceError naming --master-board
+        if len(set(candidates)) > 1:
+            names = sorted({BoardIds(c).name for c in candidates})
+            raise DeviceError(
+                f"conflicting master boards for {p.name}: {', '.join(names)}; the files can "
+                "have the row layout of one board only"
+            )
+        return candidates[0]
+
+    def _restrict_to_files(self, layout: SourceLayout) -> SourceLayout:
+        have = {
+            pr for pr, f in _PRESET_FILE_FIELD.items() if getattr(self._conn, f) not in (None, "")
+        }
+        presets = tuple(p for p in layout.presets if p.preset in have)
+        if not presets:
+            raise DeviceError(
+                f"no playback file for any preset of {self._profile.name}: pass --file"
+            )
+        kept = {p.preset for p in presets}
+        groups = tuple(g for g in layout.groups if g.preset in kept)
+        return replace(layout, presets=presets, groups=groups)
+
+    def _input_params(self) -> BrainFlowInputParams:
+        c = self._conn
+        params = BrainFlowInputParams()
+        for name in ("serial_port", "mac_address", "serial_number", "ip_address", "other_info"):
+            value = getattr(c, name)
+            if value:
+                setattr(params, name, str(value))
+        if c.ip_port:
+            params.ip_port = int(c.ip_port)
+        timeout = c.timeout if c.timeout is not None else self._profile.connection.timeout_s
+        if timeout:
+            params.timeout = math.ceil(timeout)
+        if self._playback:
+            for name in ("file", "file_aux", "file_anc"):
+                value = getattr(c, name)
+                if value:
+                    setattr(params, name, os.fspath(value))
+            params.master_board = int(self._master_id)  # type: ignore[arg-type]
+        return params
+
+    def _fail(self, exc: BrainFlowError, action: str) -> DeviceError:
+        return DeviceError(brainflow_error_message(exc, action, self._profile.title, self._conn))
+
+    def _check_files(self) -> None:
+        """Playback: files exist, have the master board's row count; remember their lengths."""
+        self._file_samples = {}
+        for p in self._layout.presets:
+            path = Path(getattr(self._conn, _PRESET_FILE_FIELD[p.preset]))
+            if not path.is_file():
+                raise DeviceError(f"the playback file {path} does not exist")
+            try:
+                n, cols = _count_lines(path)
+            except OSError as exc:
+                raise DeviceError(
+                    f"cannot read the playback file {path}: {exc.strerror or exc}"
+                ) from exc
+            if n == 0:
+                raise DeviceError(f"the playback file {path} is empty")
+            if cols != p.num_rows:
+                raise DeviceError(
+                    f"the playback file {path} has {cols} columns but the {p.preset} preset of "
+                    f"{BoardIds(self._layout.board_id).name} has {p.num_rows}: was it recorded "
+                    "by another board? (check --master-board)"
+                )
+            self._file_samples[p.preset] = n
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def prepare(self) -> None:
+        """Open the session (``prepare_session``) and send the profile's board commands."""
+        if self._state not in (SourceState.IDLE, SourceState.RELEASED):
+            raise DeviceError(f"the {self._profile.title} is already prepared")
+        if os.environ.get(LOG_ENV):
+            BoardShim.enable_dev_board_logger()
+        else:
+            BoardShim.disable_board_logger()
+        if self._playback:
+            self._check_files()
+        board = self._board_factory(self._board_id, self._params)
+        try:
+            board.prepare_session()
+        except BrainFlowError as exc:
+            raise self._fail(exc, "open") from exc
+        self._board = board
+        try:
+            if self._playback:
+                board.config_board("loopback_true" if self._loopback else "loopback_false")
+                stamps = "old_timestamps" if self._keep_file_timestamps else "new_timestamps"
+                board.config_board(stamps)
+            else:
+                for command in self._profile.board_config:
+                    board.config_board(command)
+        except BrainFlowError as exc:
+            self._release_quietly()
+            raise self._fail(exc, "configure") from exc
+        self._state = SourceState.PREPARED
+
+    def start(self) -> None:
+        """Start streaming into a ring buffer of :attr:`buffer_size` samples per preset."""
+        if self._state is not SourceState.PREPARED and self._state is not SourceState.STOPPED:
+            raise DeviceError(f"the {self._profile.title} must be prepared before it starts")
+        try:
+            self._board.start_stream(self.buffer_size)
+        except BrainFlowError as exc:
+            raise self._fail(exc, "start") from exc
+        self._delivered = {p.preset: 0 for p in self._layout.presets}
+        self._last_data_at = self._clock.now()
+        self._state = SourceState.STREAMING
+
+    def poll(self) -> Chunk:
+        """Return every sample that arrived since the previous poll (never blocks).
+
+        After :meth:`stop`, one more poll returns what arrived before the stop. In any other
+        state without a session the chunk is empty.
+        """
+        now = self._clock.now()
+        if self._board is None or self._state in (
+            SourceState.IDLE,
+            SourceState.PREPARED,
+            SourceState.RELEASED,
+        ):
+            return self._empty_chunk(now)
+        raw: dict[str, np.ndarray] = {}
+        try:
+            for p in self._layout.presets:
+                raw[p.preset] = self._board.get_board_data(preset=PRESET_IDS[p.preset])
+        except BrainFlowError as exc:
+            raise self._fail(exc, "read") from exc
+        now = self._clock.now()
+        new = 0
+        for name, a in raw.items():
+            n = int(a.shape[1])
+            new += n
+            if name in self._delivered:
+                self._delivered[name] += n
+        if self._state in (SourceState.STREAMING, SourceState.SILENT, SourceState.ENDED):
+            self._update_state(now, new)
+        return Chunk(raw=raw, signals=self._layout.split(raw), received_at=now)
+
+    def _update_state(self, now: float, new: int) -> None:
+        if new:
+            self._last_data_at = now
+        if (
+            self._playback
+            and not self._loopback
+            and self._file_samples
+            and all(self._delivered.get(p, 0) >= n for p, n in self._file_samples.items())
+        ):
+            self._state = SourceState.ENDED
+        elif new:
+            self._state = SourceState.STREAMING
+        elif now - self._last_data_at >= self._silence_timeout:
+            self._state = SourceState.SILENT
+
+    def _empty_chunk(self, now: float) -> Chunk:
+        raw = {p.preset: np.zeros((p.num_rows, 0)) for p in self._layout.presets}
+        return Chunk(raw=raw, signals=self._layout.split(raw), received_at=now)
+
+    def stop(self) -> None:
+        """Stop streaming (data already buffered can still be polled once)."""
+        if self._board is None or self._state not in (
+            SourceState.STREAMING,
+            SourceState.SILENT,
+            SourceState.ENDED,
+        ):
+            return
+        try:
+            self._board.stop_stream()
+        except BrainFlowError as exc:
+            raise self._fail(exc, "stop") from exc
+        finally:
+            self._state = SourceState.STOPPED
+
+    def release(self) -> None:
+        """Close the session and free BrainFlow's resources (safe to call more than once)."""
+        if self._board is not None:
+            if self._state in (SourceState.STREAMING, SourceState.SILENT, SourceState.ENDED):
+                with contextlib.suppress(BrainFlowError):
+                    self._board.stop_stream()
+            self._release_quietly()
+        self._state = SourceState.RELEASED
+
+    def _release_quietly(self) -> None:
+        # Nothing a person can do about a failed release; the session is gone either way.
+        with contextlib.suppress(BrainFlowError):
+            self._board.release_session()
+        self._board = None
+
+    def insert_marker(self, value: float, preset: str = "default") -> None:
+        """Write ``value`` into the marker row of the next sample of ``preset``."""
+        if self._board is None:
+            raise DeviceError(f"the {self._profile.title} is not open")
+        try:
+            self._board.insert_marker(float(value), PRESET_IDS[preset])
+        except BrainFlowError as exc:
+            raise self._fail(exc, "mark") from exc
+
+    def __enter__(self) -> BrainFlowSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return (
+            f"BrainFlowSource({self._profile.name!r}, board={BoardIds(self._board_id).name}, "
+            f"state={self._state.name})"
+        )

@@ -1,0 +1,748 @@
+"""Device profiles: one TOML file per board in the repository's ``devices/`` folder.
+
+A profile names a BrainFlow board and says which rows of which BrainFlow preset carry which
+physiological role (EEG, ECG, PPG, EDA, accelerometer...), which connection fields a person must
+fill in, and a few sensible defaults. Profiles are validated on load against the *installed*
+BrainFlow (``BoardShim.get_board_presets`` first, then ``BoardShim.get_board_descr`` only for
+presets the board has: asking BrainFlow 5.23 for a preset a board lacks makes a later
+``start_stream`` fail with GENERAL_ERROR). Every problem raises
+:class:`~biotrainer.errors.ConfigError` naming the file, the dotted key and what is wrong.
+
+Schema (keys marked * are required)::
+
+    name* = "muse2"                  # equals the file stem
+    title* = "Muse 2 (InteraXon)"
+    board* = "MUSE_2_BOARD"          # a brainflow BoardIds member name
+    master_board = "SYNTHETIC_BOARD" # only with board = "PLAYBACK_FILE_BOARD"
+    description = "..."
+    board_config = ["p61"]           # config_board commands sent after prepare_session
+    [connection]
+    required = ["serial_port"]       # among CONNECTION_FIELDS
+    optional = ["mac_address"]
+    timeout = 15                     # seconds (BrainFlowInputParams.timeout)
+    [[channels]]                     # one table per role; none for the generic playback profile
+    role* = "eeg"                    # a ROLES member
+    preset = "default"               # default | auxiliary | ancillary
+    rows* = "eeg_channels"           # a key of the preset's board description, or a list of ints
+    names = ["TP9", "AF7"]           # defaults: eeg_names of the board, else role + index
+    units = "uV"                     # defaults: DEFAULT_UNITS[role]
+    [defaults]                       # all optional, see ProfileDefaults
+    line_frequency = 50
+    alpha_channels = ["TP9", "TP10"]
+    hr_source = "ppg"
+    [simulator]                      # free-form; simulator profiles only (checked there)
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowPresets
+
+from biotrainer.acquisition.chunk import PRESETS, ROLES
+from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
+from biotrainer.errors import ConfigError, DeviceError
+
+#: Environment variable overriding the profiles folder.
+DEVICES_ENV = "BIOTRAINER_DEVICES"
+
+#: BrainFlowInputParams fields a profile may ask for (plus the playback-only ones).
+CONNECTION_FIELDS = (
+    "serial_port",
+    "mac_address",
+    "serial_number",
+    "ip_address",
+    "ip_port",
+    "file",
+    "file_aux",
+    "file_anc",
+    "master_board",
+    "other_info",
+)
+
+#: Unit of each role when a profile does not say (as BrainFlow delivers them).
+DEFAULT_UNITS = {
+    "eeg": "uV",
+    "ecg": "uV",
+    "ppg": "a.u.",
+    "resp": "a.u.",
+    "eda": "uS",
+    "accel": "g",
+    "gyro": "deg/s",
+    "temp": "degC",
+    "marker": "",
+}
+
+#: BrainFlow preset name -> BrainFlowPresets value.
+PRESET_IDS = {
+    "default": int(BrainFlowPresets.DEFAULT_PRESET),
+    "auxiliary": int(BrainFlowPresets.AUXILIARY_PRESET),
+    "ancillary": int(BrainFlowPresets.ANCILLARY_PRESET),
+}
+
+PLAYBACK_BOARD_ID = int(BoardIds.PLAYBACK_FILE_BOARD)
+
+_TOP_KEYS = {
+    "name",
+    "title",
+    "board",
+    "master_board",
+    "description",
+    "board_config",
+    "connection",
+    "channels",
+    "defaults",
+    "simulator",
+}
+_CONNECTION_KEYS = {"required", "optional", "timeout"}
+_CHANNEL_KEYS = {"role", "preset", "rows", "names", "units"}
+_DEFAULT_KEYS = {"line_frequency", "alpha_channels", "hr_source"}
+
+#: Description key used to name rows of each role when deriving a layout for an unknown board.
+_DERIVED_ROLE_KEYS = (
+    ("eeg", "eeg_channels"),
+    ("ecg", "ecg_channels"),
+    ("ppg", "ppg_channels"),
+    ("eda", "eda_channels"),
+    ("accel", "accel_channels"),
+    ("gyro", "gyro_channels"),
+    ("temp", "temperature_channels"),
+)
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """The rows of one preset that carry one role, resolved against the board description.
+
+    Attributes
+    ----------
+    role : str
+        One of :data:`biotrainer.acquisition.chunk.ROLES`.
+    preset : str
+        ``"default"``, ``"auxiliary"`` or ``"ancillary"``.
+    rows : tuple of int
+        Row indices in that preset's BrainFlow array.
+    names : tuple of str
+        One label per row (electrode position where known).
+    units : str
+        Physical unit of the values.
+    rows_key : str or None
+        The board-description key the rows came from (``None`` for an explicit list).
+    """
+
+    role: str
+    preset: str
+    rows: tuple[int, ...]
+    names: tuple[str, ...]
+    units: str
+    rows_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """Which :data:`CONNECTION_FIELDS` a person must (``required``) or may (``optional``) give.
+
+    Attributes
+    ----------
+    required, optional : tuple of str
+    timeout_s : float or None
+        Discovery / answer timeout passed to BrainFlow, seconds (``None``: BrainFlow's default).
+    """
+
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    timeout_s: float | None = None
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        """Every field the profile uses (required first)."""
+        return self.required + self.optional
+
+
+@dataclass(frozen=True)
+class ProfileDefaults:
+    """Typed ``[defaults]`` of a profile.
+
+    Attributes
+    ----------
+    line_frequency_hz : float
+        Mains frequency to notch out (50 or 60 Hz).
+    alpha_channels : tuple of str
+        EEG channel names to use for alpha feedback (empty: all EEG channels).
+    hr_source : str or None
+        Role the heart rate comes from (``"ecg"`` or ``"ppg"``), ``None`` when the device has none.
+    """
+
+    line_frequency_hz: float = 50.0
+    alpha_channels: tuple[str, ...] = ()
+    hr_source: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """A validated device profile.
+
+    Attributes
+    ----------
+    name, title, description : str
+    board : str
+        BrainFlow ``BoardIds`` member name.
+    board_id : int
+    master_board : str or None
+        For ``PLAYBACK_FILE_BOARD`` profiles: the board whose row layout the files have
+        (``None``: given at run time by the connection or the recording).
+    master_board_id : int or None
+    board_config : tuple of str
+        ``config_board`` commands sent after ``prepare_session`` (e.g. ``"p61"`` enables Muse PPG).
+    connection : ConnectionSpec
+    channels : tuple of ChannelSpec
+    defaults : ProfileDefaults
+    simulator : dict or None
+        The free-form ``[simulator]`` table of simulator profiles.
+    path : Path
+        The file it was loaded from.
+    """
+
+    name: str
+    title: str
+    board: str
+    board_id: int
+    description: str
+    connection: ConnectionSpec
+    channels: tuple[ChannelSpec, ...]
+    defaults: ProfileDefaults
+    path: Path
+    master_board: str | None = None
+    master_board_id: int | None = None
+    board_config: tuple[str, ...] = ()
+    simulator: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def is_playback(self) -> bool:
+        """True when the profile opens BrainFlow's PLAYBACK_FILE_BOARD."""
+        return self.board_id == PLAYBACK_BOARD_ID
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Roles the profile declares (empty for the generic playback profile)."""
+        return tuple(c.role for c in self.channels)
+
+    def data_board_id(self, master_board_id: int | None = None) -> int:
+        """The board whose row layout the data has (the master board for playback).
+
+        Raises
+        ------
+        DeviceError
+            A playback profile without a master board, and none given.
+        ValueError
+            ``master_board_id`` contradicts the profile.
+        """
+        if not self.is_playback:
+            if master_board_id is not None and int(master_board_id) != self.board_id:
+                raise ValueError(
+                    f"profile {self.name} has the layout of {self.board}, not board "
+                    f"{master_board_id}"
+                )
+            return self.board_id
+        if self.master_board_id is not None:
+            if master_board_id is not None and int(master_board_id) != self.master_board_id:
+                raise ValueError(
+                    f"profile {self.name} plays files of {self.master_board}, not board "
+                    f"{master_board_id}"
+                )
+            return self.master_board_id
+        if master_board_id is None:
+            raise DeviceError(
+                f"the {self.name} profile needs the board that recorded the file: pass "
+                "--master-board with a device profile or BrainFlow board name (e.g. muse2 or "
+                "MUSE_2_BOARD), or replay a session folder"
+            )
+        return int(master_board_id)
+
+    def layout(self, master_board_id: int | None = None) -> SourceLayout:
+        """Return how this profile's raw BrainFlow arrays map to roles.
+
+        Parameters
+        ----------
+        master_board_id : int, optional
+            For the generic playback profile: the board that recorded the files. Its layout is
+            that of the shipped profile of that board when there is one, else derived from the
+            board description.
+        """
+        board_id = self.data_board_id(master_board_id)
+        if self.is_playback and not self.channels:
+            return replace(layout_for_board(board_id), device=self.name)
+        return _build_layout(self.name, board_id, self.channels)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def profiles_dir() -> Path:
+    """The folder of device profiles: ``$BIOTRAINER_DEVICES`` or the repository's ``devices/``."""
+    env = os.environ.get(DEVICES_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[3] / "devices"
+
+
+def profile_names(directory: str | os.PathLike[str] | None = None) -> list[str]:
+    """Sorted names (file stems) of the profiles in ``directory`` (default: profiles_dir())."""
+    d = Path(directory) if directory is not None else profiles_dir()
+    if not d.is_dir():
+        return []
+    return sorted(p.stem for p in d.glob("*.toml"))
+
+
+def list_profiles(directory: str | os.PathLike[str] | None = None) -> list[DeviceProfile]:
+    """Load and validate every profile in ``directory`` (default :func:`profiles_dir`).
+
+    Raises
+    ------
+    ConfigError
+        The first malformed profile.
+    """
+    d = Path(directory) if directory is not None else profiles_dir()
+    return [load_profile(d / f"{n}.toml") for n in profile_names(d)]
+
+
+def load_profile(name_or_path: str | os.PathLike[str]) -> DeviceProfile:
+    """Load and validate one profile by name (in :func:`profiles_dir`) or by path.
+
+    Raises
+    ------
+    DeviceError
+        No profile of that name exists.
+    ConfigError
+        The file is malformed or does not match the installed BrainFlow.
+    """
+    text = str(name_or_path)
+    looks_like_path = (
+        isinstance(name_or_path, os.PathLike) or text.endswith(".toml") or os.sep in text
+    )
+    if looks_like_path:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise ConfigError(str(path), "", "no such device profile file")
+    else:
+        path = profiles_dir() / f"{text}.toml"
+        if not path.is_file():
+            names = profile_names()
+            close = difflib.get_close_matches(text, names, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise DeviceError(
+                f"unknown device profile '{text}'.{hint} Available: {', '.join(names) or 'none'} "
+                "(see 'biotrainer devices')."
+            )
+    try:
+        with path.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
+    return _parse(path, doc)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Checker:
+    """Small helpers that raise ConfigError for one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(str(self.path), key, problem)
+
+    def unknown_keys(self, table: dict, allowed: set[str], prefix: str) -> None:
+        for k in table:
+            if k not in allowed:
+                close = difflib.get_close_matches(k, sorted(allowed), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise self.fail(
+                    f"{prefix}{k}",
+                    f"unknown key{hint}; allowed: {', '.join(sorted(allowed))}",
+                )
+
+    def string(self, table: dict, key: str, dotted: str, *, required: bool) -> str | None:
+        if key not in table:
+            if required:
+                raise self.fail(dotted, "missing (required)")
+            return None
+        v = table[key]
+        if not isinstance(v, str):
+            raise self.fail(dotted, f"must be a string, got {type(v).__name__} {v!r}")
+        if required and not v.strip():
+            raise self.fail(dotted, "must not be empty")
+        return v
+
+    def str_list(self, table: dict, key: str, dotted: str) -> tuple[str, ...]:
+        v = table.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise self.fail(dotted, f"must be a list of strings, got {v!r}")
+        return tuple(v)
+
+    def table(self, doc: dict, key: str, dotted: str) -> dict:
+        v = doc.get(key, {})
+        if not isinstance(v, dict):
+            raise self.fail(dotted, f"must be a table ([{dotted}]), got {type(v).__name__}")
+        return v
+
+
+def _board_id(chk: _Checker, name: str, key: str) -> int:
+    try:
+        return int(BoardIds[name])
+    except KeyError:
+        close = difflib.get_close_matches(name, list(BoardIds.__members__), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise chk.fail(key, f"unknown BrainFlow board '{name}'{hint}") from None
+
+
+def board_presets(board_id: int) -> tuple[str, ...]:
+    """Names of the presets ``board_id`` has in the installed BrainFlow, in PRESETS order.
+
+    Uses ``BoardShim.get_board_presets`` only, so it never asks for a preset a board lacks.
+    """
+    ids = {int(p) for p in BoardShim.get_board_presets(board_id)}
+    return tuple(p for p in PRESETS if PRESET_IDS[p] in ids)
+
+
+def board_description(board_id: int, preset: str) -> dict[str, Any]:
+    """``BoardShim.get_board_descr`` of a preset, after checking the board has that preset.
+
+    Raises
+    ------
+    KeyError
+        The board has no such preset (BrainFlow is not asked).
+    """
+    if preset not in board_presets(board_id):
+        raise KeyError(preset)
+    return BoardShim.get_board_descr(board_id, PRESET_IDS[preset])
+
+
+def _parse(path: Path, doc: dict) -> DeviceProfile:
+    chk = _Checker(path)
+    chk.unknown_keys(doc, _TOP_KEYS, "")
+
+    name = chk.string(doc, "name", "name", required=True)
+    assert name is not None
+    if name != path.stem:
+        raise chk.fail("name", f"'{name}' must equal the file name '{path.stem}'")
+    title = chk.string(doc, "title", "title", required=True) or ""
+    description = chk.string(doc, "description", "description", required=False) or ""
+    board = chk.string(doc, "board", "board", required=True) or ""
+    board_id = _board_id(chk, board, "board")
+    board_config = chk.str_list(doc, "board_config", "board_config")
+
+    master = chk.string(doc, "master_board", "master_board", required=False)
+    master_id: int | None = None
+    if master is not None:
+        if board_id != PLAYBACK_BOARD_ID:
+            raise chk.fail("master_board", 'only allowed with board = "PLAYBACK_FILE_BOARD"')
+        master_id = _board_id(chk, master, "master_board")
+        if master_id == PLAYBACK_BOARD_ID:
+            raise chk.fail("master_board", "must be the board that recorded the files")
+
+    connection = _parse_connection(chk, chk.table(doc, "connection", "connection"))
+
+    raw_channels = doc.get("channels", [])
+    if not isinstance(raw_channels, list) or not all(isinstance(c, dict) for c in raw_channels):
+        raise chk.fail("channels", "must be an array of tables ([[channels]])")
+    data_board = master_id if board_id == PLAYBACK_BOARD_ID else board_id
+    if data_board is None:
+        if raw_channels:
+            raise chk.fail(
+                "channels",
+                "a playback profile without master_board cannot name rows: the layout comes "
+                "from the recording or the --master-board option",
+            )
+        channels: tuple[ChannelSpec, ...] = ()
+    else:
+        if not raw_channels:
+            raise chk.fail("channels", "missing: declare at least one [[channels]] table")
+        presets = board_presets(data_board)
+        channels = tuple(
+            _parse_channel(chk, c, i, data_board, presets) for i, c in enumerate(raw_channels)
+        )
+        seen: set[str] = set()
+        for i, c in enumerate(channels):
+            if c.role in seen:
+                raise chk.fail(f"channels[{i}].role", f"role '{c.role}' is declared twice")
+            seen.add(c.role)
+
+    defaults = _parse_defaults(chk, chk.table(doc, "defaults", "defaults"), channels)
+
+    simulator = doc.get("simulator")
+    if simulator is not None and not isinstance(simulator, dict):
+        raise chk.fail("simulator", "must be a table ([simulator])")
+
+    return DeviceProfile(
+        name=name,
+        title=title,
+        board=board,
+        board_id=board_id,
+        description=description,
+        connection=connection,
+        channels=channels,
+        defaults=defaults,
+        path=path,
+        master_board=master,
+        master_board_id=master_id,
+        board_config=board_config,
+        simulator=simulator,
+    )
+
+
+def _parse_connection(chk: _Checker, table: dict) -> ConnectionSpec:
+    chk.unknown_keys(table, _CONNECTION_KEYS, "connection.")
+    required = chk.str_list(table, "required", "connection.required")
+    optional = chk.str_list(table, "optional", "connection.optional")
+    for key, fields in (("required", required), ("optional", optional)):
+        for f in fields:
+            if f not in CONNECTION_FIELDS:
+                raise chk.fail(
+                    f"connection.{key}",
+                    f"unknown connection field '{f}'; known: {', '.join(CONNECTION_FIELDS)}",
+                )
+    both = set(required) & set(optional)
+    if both:
+        raise chk.fail("connection.optional", f"{sorted(both)} also listed as required")
+    timeout = table.get("timeout")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise chk.fail(
+                "connection.timeout", f"must be a positive number of seconds, got {timeout!r}"
+            )
+        timeout = float(timeout)
+    return ConnectionSpec(required=required, optional=optional, timeout_s=timeout)
+
+
+def _parse_channel(
+    chk: _Checker, table: dict, i: int, board_id: int, presets: tuple[str, ...]
+) -> ChannelSpec:
+    prefix = f"channels[{i}]."
+    chk.unknown_keys(table, _CHANNEL_KEYS, prefix)
+    role = chk.string(table, "role", prefix + "role", required=True)
+    if role not in ROLES:
+        raise chk.fail(prefix + "role", f"unknown role '{role}'; known: {', '.join(ROLES)}")
+    preset = chk.string(table, "preset", prefix + "preset", required=False) or "default"
+    if preset not in PRESETS:
+        raise chk.fail(prefix + "preset", f"unknown preset '{preset}'; known: {', '.join(PRESETS)}")
+    if preset not in presets:
+        raise chk.fail(
+            prefix + "preset",
+            f"board {BoardIds(board_id).name} has no {preset} preset in this BrainFlow "
+            f"(it has: {', '.join(presets)})",
+        )
+    descr = BoardShim.get_board_descr(board_id, PRESET_IDS[preset])
+    num_rows = int(descr["num_rows"])
+
+    if "rows" not in table:
+        raise chk.fail(prefix + "rows", "missing (required)")
+    rows_value = table["rows"]
+    rows_key: str | None = None
+    if isinstance(rows_value, str):
+        rows_key = rows_value
+        if rows_key not in descr:
+            keys = sorted(k for k, v in descr.items() if isinstance(v, list))
+            raise chk.fail(
+                prefix + "rows",
+                f"'{rows_key}' is not in the {preset} description of {BoardIds(board_id).name}; "
+                f"it has: {', '.join(keys)}",
+            )
+        found = descr[rows_key]
+        if isinstance(found, int) and not isinstance(found, bool):
+            rows = (found,)
+        elif isinstance(found, list) and all(isinstance(r, int) for r in found):
+            rows = tuple(found)
+        else:
+            raise chk.fail(prefix + "rows", f"'{rows_key}' does not name rows ({found!r})")
+    elif isinstance(rows_value, list) and all(
+        isinstance(r, int) and not isinstance(r, bool) for r in rows_value
+    ):
+        rows = tuple(rows_value)
+    else:
+        raise chk.fail(
+            prefix + "rows",
+            f"must be a board-description key or a list of row numbers, got {rows_value!r}",
+        )
+    if not rows:
+        raise chk.fail(prefix + "rows", "names no rows")
+    for r in rows:
+        if not 0 <= r < num_rows:
+            raise chk.fail(
+                prefix + "rows",
+                f"row {r} is out of range: the {preset} preset of {BoardIds(board_id).name} has "
+                f"{num_rows} rows (0..{num_rows - 1})",
+            )
+    if len(set(rows)) != len(rows):
+        raise chk.fail(prefix + "rows", f"repeats a row: {list(rows)}")
+
+    if "names" in table:
+        names = chk.str_list(table, "names", prefix + "names")
+        if len(names) != len(rows):
+            raise chk.fail(prefix + "names", f"has {len(names)} names for {len(rows)} rows")
+    else:
+        names = _default_names(role, rows, descr)
+    units = chk.string(table, "units", prefix + "units", required=False)
+    if units is None:
+        units = DEFAULT_UNITS[role]
+    return ChannelSpec(
+        role=role, preset=preset, rows=rows, names=names, units=units, rows_key=rows_key
+    )
+
+
+def _default_names(role: str, rows: tuple[int, ...], descr: dict) -> tuple[str, ...]:
+    """EEG electrode names from the board description where it has them, else role+index."""
+    if role == "eeg" and "eeg_names" in descr and "eeg_channels" in descr:
+        labels = dict(zip(descr["eeg_channels"], str(descr["eeg_names"]).split(","), strict=False))
+        if all(r in labels for r in rows):
+            return tuple(labels[r].strip() for r in rows)
+    return tuple(f"{role}{i + 1}" for i in range(len(rows)))
+
+
+def _parse_defaults(
+    chk: _Checker, table: dict, channels: tuple[ChannelSpec, ...]
+) -> ProfileDefaults:
+    chk.unknown_keys(table, _DEFAULT_KEYS, "defaults.")
+    out = ProfileDefaults()
+    if "line_frequency" in table:
+        lf = table["line_frequency"]
+        if isinstance(lf, bool) or lf not in (50, 60):
+            raise chk.fail("defaults.line_frequency", f"must be 50 or 60 (Hz), got {lf!r}")
+        out = replace(out, line_frequency_hz=float(lf))
+    if "alpha_channels" in table:
+        alpha = chk.str_list(table, "alpha_channels", "defaults.alpha_channels")
+        eeg = next((c for c in channels if c.role == "eeg"), None)
+        if eeg is None:
+            raise chk.fail("defaults.alpha_channels", "the profile declares no eeg channels")
+        missing = [a for a in alpha if a not in eeg.names]
+        if missing:
+            raise chk.fail(
+                "defaults.alpha_channels",
+                f"{missing} are not eeg channel names ({', '.join(eeg.names)})",
+            )
+        out = replace(out, alpha_channels=alpha)
+    if "hr_source" in table:
+        src = chk.string(table, "hr_source", "defaults.hr_source", required=False)
+        if src not in ("ecg", "ppg"):
+            raise chk.fail("defaults.hr_source", f'must be "ecg" or "ppg", got {src!r}')
+        if channels and src not in {c.role for c in channels}:
+            raise chk.fail("defaults.hr_source", f"the profile declares no {src} channels")
+        out = replace(out, hr_source=src)
+    return out
+
+
+# --------------------------------------------------------------------------- layouts
+
+
+def _build_layout(device: str, board_id: int, channels: tuple[ChannelSpec, ...]) -> SourceLayout:
+    used = {"default"} | {c.preset for c in channels}
+    presets = []
+    for p in board_presets(board_id):
+        if p not in used:
+            continue
+        d = BoardShim.get_board_descr(board_id, PRESET_IDS[p])
+        presets.append(
+            PresetLayout(
+                preset=p,
+                fs=float(d["sampling_rate"]),
+                num_rows=int(d["num_rows"]),
+                timestamp_row=int(d["timestamp_channel"]),
+                marker_row=int(d["marker_channel"]) if "marker_channel" in d else None,
+            )
+        )
+    groups = tuple(
+        ChannelGroup(role=c.role, preset=c.preset, rows=c.rows, names=c.names, units=c.units)
+        for c in channels
+    )
+    return SourceLayout(device=device, board_id=board_id, presets=tuple(presets), groups=groups)
+
+
+def derived_channels(board_id: int) -> tuple[ChannelSpec, ...]:
+    """Channels of a board read from its BrainFlow description alone.
+
+    Each role of :data:`_DERIVED_ROLE_KEYS` is taken from the first preset that has its key.
+    ECG rows that are the EEG rows (BrainFlow lists ExG rows under every ExG key) are skipped.
+    """
+    presets = board_presets(board_id)
+    descrs = {p: BoardShim.get_board_descr(board_id, PRESET_IDS[p]) for p in presets}
+    specs: list[ChannelSpec] = []
+    for role, key in _DERIVED_ROLE_KEYS:
+        for p in presets:
+            d = descrs[p]
+            rows = d.get(key)
+            if not rows:
+                continue
+            if role == "ecg" and rows == d.get("eeg_channels"):
+                break
+            rows = tuple(int(r) for r in rows)
+            specs.append(
+                ChannelSpec(
+                    role=role,
+                    preset=p,
+                    rows=rows,
+                    names=_default_names(role, rows, d),
+                    units=DEFAULT_UNITS[role],
+                    rows_key=key,
+                )
+            )
+            break
+    return tuple(specs)
+
+
+def layout_for_board(board_id: int) -> SourceLayout:
+    """The layout of data recorded from ``board_id``.
+
+    The first shipped (non-playback, non-simulator) profile of that board gives its layout;
+    otherwise the layout is derived from BrainFlow's board description
+    (:func:`derived_channels`). Profiles that fail to load are skipped here.
+    """
+    board_id = int(board_id)
+    try:
+        BoardIds(board_id)
+    except ValueError:
+        raise DeviceError(f"BrainFlow knows no board with id {board_id}") from None
+    d = profiles_dir()
+    for n in profile_names(d):
+        try:
+            p = load_profile(d / f"{n}.toml")
+        except (ConfigError, BrainFlowError):
+            continue
+        if p.board_id == board_id and p.simulator is None:
+            return p.layout()
+    return _build_layout(BoardIds(board_id).name.lower(), board_id, derived_channels(board_id))
+
+
+def resolve_board(value: str | int) -> int:
+    """A board id from a BrainFlow board name, a board id or a device profile name.
+
+    Raises
+    ------
+    DeviceError
+        Nothing matches.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return int(BoardIds(value))
+        except ValueError:
+            raise DeviceError(f"BrainFlow knows no board with id {value}") from None
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return resolve_board(int(text))
+    if text.upper() in BoardIds.__members__:
+        return int(BoardIds[text.upper()])
+    if text in profile_names():
+        p = load_profile(text)
+        return p.data_board_id()
+    raise DeviceError(
+        f"'{text}' is neither a device profile nor a BrainFlow board name "
+        "(e.g. muse2 or MUSE_2_BOARD)"
+    )

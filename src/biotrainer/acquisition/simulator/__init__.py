@@ -1,0 +1,238 @@
+"""A physiological simulator played through BrainFlow.
+
+A simulator device profile (``devices/simulator*.toml``) is a ``PLAYBACK_FILE_BOARD`` profile
+with a ``master_board`` and a ``[simulator]`` table. Opening it renders a scenario
+(``scenarios/*.toml``) into BrainFlow files in the master board's row layout and plays them
+with BrainFlow's playback board, so simulated signals take exactly the path of live ones.
+
+Public API
+----------
+prepare_playback(profile, connection, options) -> ConnectionParams
+    Used by :func:`biotrainer.acquisition.factory.open_source`.
+render_scenario(scenario, layout, seed) -> Rendered
+    Pure: arrays per preset + :class:`GroundTruth`.
+write_rendered(rendered, out_dir)
+    BrainFlow files + ``ground_truth/``.
+load_scenario(name_or_path) -> Scenario
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from biotrainer.acquisition.simulator.render import (
+    GENERATOR_VERSION,
+    PRESET_FILES,
+    GroundTruth,
+    Rendered,
+    render_scenario,
+    write_rendered,
+)
+from biotrainer.acquisition.simulator.scenario import (
+    Scenario,
+    available_scenarios,
+    load_scenario,
+    parse_scenario,
+)
+from biotrainer.errors import ConfigError, DeviceError
+
+__all__ = [
+    "GroundTruth",
+    "Rendered",
+    "Scenario",
+    "available_scenarios",
+    "cache_root",
+    "load_scenario",
+    "parse_scenario",
+    "prepare_playback",
+    "render_scenario",
+    "write_rendered",
+]
+
+#: Options :func:`prepare_playback` reads (the rest are the source's own).
+SIMULATOR_OPTIONS = ("scenario", "seed", "cache_dir")
+#: Renders kept in the cache (a 10-minute 16-channel render is about 50 MB).
+MAX_CACHED_RENDERS = 6
+_DONE = "complete.json"
+
+
+def cache_root(override: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of rendered scenarios: ``override``, else the user cache dir (``platformdirs``)."""
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("biotrainer", appauthor=False)) / "simulator"
+
+
+def _cache_key(scenario: Scenario, seed: int, layout_dict: dict) -> str:
+    h = hashlib.sha256()
+    h.update(
+        json.dumps(
+            {"v": GENERATOR_VERSION, "seed": seed, "layout": layout_dict}, sort_keys=True
+        ).encode()
+    )
+    h.update(scenario.text.encode())
+    return h.hexdigest()[:20]
+
+
+def render_to_folder(
+    scenario: Scenario, layout: Any, seed: int, cache_dir: str | os.PathLike[str] | None = None
+) -> tuple[Path, dict[str, Path]]:
+    """Render into the cache (reusing an earlier identical render) and return (folder, files).
+
+    The cache key hashes the scenario text, the seed, the layout and the generator version. A
+    render is written to a temporary folder and renamed into place, so an interrupted render is
+    never reused.
+    """
+    from biotrainer.acquisition.simulator.render import layout_for
+
+    layout = layout_for(layout)
+    key = _cache_key(scenario, int(seed), layout.to_dict())
+    root = cache_root(cache_dir)
+    folder = root / f"{scenario.name}-seed{int(seed)}-{key}"
+    done = folder / _DONE
+    if done.is_file():
+        names = json.loads(done.read_text(encoding="utf-8"))["files"]
+        files = {p: folder / n for p, n in names.items()}
+        if all(f.is_file() for f in files.values()):
+            os.utime(done)  # most recently used
+            return folder, files
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".render-", dir=root))
+        rendered = render_scenario(scenario, layout, int(seed))
+        files = write_rendered(rendered, tmp)
+        _write_session_meta(tmp, rendered)
+        (tmp / _DONE).write_text(
+            json.dumps({"files": {p: f.name for p, f in files.items()}}), encoding="utf-8"
+        )
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        _prune(root, keep=folder)
+    except OSError as exc:
+        raise DeviceError(
+            f"cannot write the simulated recording under {root}: {exc.strerror or exc}. "
+            "Give another folder with the cache_dir option."
+        ) from exc
+    return folder, {p: folder / PRESET_FILES[p] for p in files}
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Delete the least recently used renders beyond :data:`MAX_CACHED_RENDERS`, and abandoned
+    partial renders more than an hour older than the newest render."""
+    done = sorted(
+        (d for d in root.iterdir() if (d / _DONE).is_file() and d != keep),
+        key=lambda d: (d / _DONE).stat().st_mtime,
+        reverse=True,
+    )
+    for d in done[MAX_CACHED_RENDERS - 1 :]:
+        shutil.rmtree(d, ignore_errors=True)
+    newest = (keep / _DONE).stat().st_mtime
+    for d in root.glob(".render-*"):
+        if d.stat().st_mtime < newest - 3600:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _write_session_meta(folder: Path, rendered: Any) -> None:
+    """Make the render a complete session folder too, so it can be replayed faster than real
+    time through :class:`~biotrainer.acquisition.file_source.FileSource`."""
+    from datetime import UTC, datetime
+
+    from biotrainer.session.folder import STATUS_COMPLETED, SessionMeta, write_meta
+
+    start = datetime.fromtimestamp(rendered.start_timestamp, tz=UTC)
+    samples = {p: int(a.shape[1]) for p, a in rendered.data.items()}
+    write_meta(
+        folder,
+        SessionMeta(
+            layout=rendered.layout,
+            device=rendered.layout.device,
+            start_utc=start,
+            start_timestamp=rendered.start_timestamp,
+            end_timestamp=rendered.start_timestamp + rendered.scenario.duration_s,
+            status=STATUS_COMPLETED,
+            samples=samples,
+            extra={"simulator": {"scenario": rendered.scenario.name, "seed": rendered.seed}},
+        ),
+    )
+
+
+def render_session(profile: Any, options: dict | None = None) -> Path:
+    """Render a simulator profile's scenario and return its folder, which is also a session
+    folder (``session.json`` + raw files) that :class:`FileSource` can replay at any speed."""
+    scenario, seed = _scenario_and_seed(profile, options or {})
+    folder, _ = render_to_folder(scenario, profile.layout(), seed, (options or {}).get("cache_dir"))
+    return folder
+
+
+def prepare_playback(profile: Any, connection: Any = None, options: dict | None = None) -> Any:
+    """Render the profile's scenario and return the connection that plays it back.
+
+    Parameters
+    ----------
+    profile : DeviceProfile
+        A profile with a ``[simulator]`` table (``scenario = "..."``, optionally ``seed``)
+        and a ``master_board``.
+    connection : ConnectionParams, optional
+        Ignored except for ``timeout``; the files are the simulator's.
+    options : dict, optional
+        ``scenario`` (name or path to a .toml, overrides the profile's), ``seed`` (int,
+        default the profile's or 0), ``cache_dir`` (folder for rendered files). Other keys are
+        ignored (they belong to the source).
+
+    Returns
+    -------
+    ConnectionParams
+        ``file``/``file_aux``/``file_anc`` of the rendered presets and ``master_board``.
+        The ground truth is in ``Path(file).parent / "ground_truth"``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown scenario, malformed scenario or ``[simulator]`` table.
+    DeviceError
+        The rendered files cannot be written.
+    """
+    from biotrainer.acquisition.brainflow_source import ConnectionParams
+
+    options = dict(options or {})
+    scenario, seed = _scenario_and_seed(profile, options)
+    _, files = render_to_folder(scenario, profile.layout(), seed, options.get("cache_dir"))
+    timeout = getattr(connection, "timeout", None) if connection is not None else None
+    return ConnectionParams(
+        file=str(files["default"]) if "default" in files else None,
+        file_aux=str(files["auxiliary"]) if "auxiliary" in files else None,
+        file_anc=str(files["ancillary"]) if "ancillary" in files else None,
+        master_board=int(profile.master_board_id),
+        timeout=timeout,
+    )
+
+
+def _scenario_and_seed(profile: Any, options: dict) -> tuple[Scenario, int]:
+    """Validate the profile's [simulator] table and the options; return (scenario, seed)."""
+    table = dict(profile.simulator or {})
+    path = str(getattr(profile, "path", profile.name))
+    unknown = set(table) - {"scenario", "seed"}
+    if unknown:
+        raise ConfigError(
+            path, f"simulator.{sorted(unknown)[0]}", "unknown key (allowed: scenario, seed)"
+        )
+    scenario_name = options.get("scenario") or table.get("scenario")
+    if not scenario_name:
+        raise ConfigError(path, "simulator.scenario", "is required (a scenario name)")
+    seed = options.get("seed")
+    if seed is None:
+        seed = table.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(path, "simulator.seed", f"must be a non-negative integer, got {seed!r}")
+    if profile.master_board_id is None:
+        raise ConfigError(path, "master_board", "a simulator profile needs a master_board")
+    return load_scenario(scenario_name), int(seed)

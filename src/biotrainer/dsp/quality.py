@@ -1,0 +1,423 @@
+"""Signal quality per channel, and the rule that keeps artifacts from being rewarded.
+
+:func:`signal_quality` looks at one window (about 1 s is typical, from a ring buffer: see
+:class:`StreamingQuality`) and reports per channel: NaN/Inf present, flat, railed (clipped), mains
+line noise (50 or 60 Hz, detected), EMG contamination (jaw clench, EEG only) and blink / motion
+deflections (EEG only), with an overall ``usable`` flag and a short reason.
+
+:func:`gate_feedback` (and the stateful :class:`FeedbackGate`) turn the quality into the rule the
+engine applies: while an artifact is present the feedback may fall but never rise.
+
+Thresholds are in µV for EEG (the unit BrainFlow delivers) and are documented in
+:class:`QualityThresholds`; they are generic physiological bounds, not fitted to one recording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+from biotrainer.dsp.eeg import as_channels, check_fs
+
+KINDS = ("eeg", "ecg", "ppg")
+
+
+@dataclass(frozen=True)
+class QualityThresholds:
+    """Thresholds of :func:`signal_quality`; the defaults are for EEG in µV.
+
+    Attributes
+    ----------
+    flat_std_uv : float
+        A channel whose standard deviation is below this is flat (EEG: 0.5 µV — even a quiet
+        scalp EEG has several µV RMS; a disconnected amplifier input with a shorted or
+        saturated reference has less). For ECG/PPG the default is 0: only exactly constant
+        signals, or signals that do not change in >= 90 % of sample steps, are flat, since their
+        units vary by device.
+    rail_fraction : float
+        Railed when at least this fraction (5 %) of the samples are clipped: equal to the
+        window's own maximum (or minimum) where that value piles up — at least 3 samples and
+        twice as many as take the values within 5 % of the range inside it (an ADC or amplifier
+        stuck at its limit repeats the same code, while a real crest passes through the
+        neighbouring values too) — or, when ``adc_limits`` are given to
+        :func:`signal_quality`, within 1 % of the range from either limit.
+    line_noise_db : float
+        Mains is reported (``line_noise_hz`` 50 or 60) when the power at that frequency exceeds
+        the median of its neighbours (±2–6 Hz) by at least this many dB (10 dB); ``line_noise``
+        is flagged at 20 dB. Line noise alone does not make a channel unusable (a notch filter
+        removes it and the EEG bands stop at 45 Hz).
+    emg_rms_uv : float
+        EEG only: EMG when the RMS amplitude in 30–45 Hz exceeds this (10 µV). Scalp EEG there is
+        about 1–3 µV RMS; a jaw clench or frown adds tens of µV of broadband muscle activity.
+        The 30–45 Hz band stays below 50/60 Hz mains and exists from fs = 100 Hz up.
+    blink_ptp_uv : float
+        EEG only: blink / motion when the low-frequency deflection (linear detrend, 100 ms moving
+        average: < ~5 Hz, alpha and mains nulled) spans more than this peak-to-peak (150 µV).
+        Frontal blinks are 100–400 µV; slow EEG rarely exceeds 100 µV.
+    """
+
+    flat_std_uv: float = 0.5
+    rail_fraction: float = 0.05
+    line_noise_db: float = 10.0
+    line_noise_flag_db: float = 20.0
+    emg_rms_uv: float = 10.0
+    blink_ptp_uv: float = 150.0
+
+    @classmethod
+    def for_kind(cls, kind: str) -> QualityThresholds:
+        """Default thresholds for ``kind`` ("eeg", "ecg" or "ppg")."""
+        if kind == "eeg":
+            return cls()
+        return cls(flat_std_uv=0.0)
+
+
+#: Shortest window :func:`signal_quality` judges (s); shorter ones are reported not usable.
+MIN_QUALITY_WINDOW_S = 0.5
+#: EMG band (Hz) of EEG.
+EMG_BAND_HZ = (30.0, 45.0)
+#: Moving-average length (s) of the blink/motion measure: 100 ms nulls 10 Hz (alpha) and every
+#: multiple of 10 Hz, so both 50 and 60 Hz mains, and passes the 0.5-4 Hz blink waveform.
+BLINK_SMOOTH_S = 0.1
+MAINS_HZ = (50.0, 60.0)
+
+
+@dataclass(frozen=True, eq=False)
+class SignalQuality:
+    """Per-channel quality of one window (arrays of shape ``(channels,)``).
+
+    Attributes
+    ----------
+    kind : str
+        "eeg", "ecg" or "ppg".
+    nonfinite, flat, railed, line_noise, emg, blink : np.ndarray of bool
+        The individual findings (``emg`` and ``blink`` are always False for ECG/PPG).
+    line_noise_hz : np.ndarray of float
+        50.0 or 60.0 where mains was detected, else NaN.
+    line_noise_db : np.ndarray of float
+        Mains peak over its neighbours (dB) at the stronger of 50/60 Hz.
+    emg_rms_uv : np.ndarray of float
+        RMS in 30–45 Hz (EEG; NaN otherwise).
+    blink_ptp_uv : np.ndarray of float
+        Peak-to-peak low-frequency deflection (EEG; NaN otherwise), see ``blink_ptp_uv`` of
+        :class:`QualityThresholds`.
+    usable : np.ndarray of bool
+        No NaN/Inf, not flat, not railed, no EMG, no blink/motion.
+    reasons : tuple of str
+        Per channel: "ok" or the findings joined by ", ".
+    """
+
+    kind: str
+    nonfinite: np.ndarray
+    flat: np.ndarray
+    railed: np.ndarray
+    line_noise: np.ndarray
+    line_noise_hz: np.ndarray
+    line_noise_db: np.ndarray
+    emg: np.ndarray
+    emg_rms_uv: np.ndarray
+    blink: np.ndarray
+    blink_ptp_uv: np.ndarray
+    usable: np.ndarray
+    reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels judged."""
+        return int(self.usable.size)
+
+    @property
+    def artifact(self) -> np.ndarray:
+        """Transient artifacts per channel: EMG or blink/motion."""
+        return self.emg | self.blink
+
+    @property
+    def reason(self) -> str:
+        """One line for people: "ok" or e.g. "ch 1: EMG; ch 3: flat"."""
+        bad = [f"ch {i}: {r}" for i, r in enumerate(self.reasons) if r != "ok"]
+        return "; ".join(bad) if bad else "ok"
+
+
+def _clipped_fraction(x: np.ndarray, adc_limits: tuple[float, float] | None) -> float:
+    """Fraction of samples judged clipped (see :attr:`QualityThresholds.rail_fraction`)."""
+    hits = np.zeros(x.size, dtype=bool)
+    span = float(x.max() - x.min())
+    for extreme in (x.max(), x.min()):
+        at = x == extreme
+        n_at = int(at.sum())
+        near = int(np.sum((np.abs(x - extreme) <= 0.05 * span) & ~at))
+        # a pile-up at the extreme: a clipped signal sits on the rail and crosses the values
+        # just inside it quickly; a smooth (even coarsely quantised) crest does not pile up
+        if n_at >= 3 and n_at >= 2 * near:
+            hits |= at
+    if adc_limits is not None:
+        lo, hi = float(adc_limits[0]), float(adc_limits[1])
+        margin = 0.01 * (hi - lo)
+        hits |= (x <= lo + margin) | (x >= hi - margin)
+    return float(hits.mean())
+
+
+def _low_frequency_ptp(x: np.ndarray, fs: float) -> np.ndarray:
+    """Peak-to-peak per row of the linearly detrended window after a 100 ms moving average.
+
+    ``x`` has shape ``(channels, samples)`` (finite). The moving average is applied in "valid"
+    mode (no edge transients, unlike a zero-phase IIR on a short window carrying strong mains).
+    """
+    k = max(1, int(round(BLINK_SMOOTH_S * fs)))
+    d = signal.detrend(x, type="linear", axis=-1)
+    if d.shape[-1] <= k:
+        return np.ptp(d, axis=-1)
+    c = np.cumsum(np.concatenate((np.zeros((d.shape[0], 1)), d), axis=-1), axis=-1)
+    smooth = (c[:, k:] - c[:, :-k]) / k
+    return np.ptp(smooth, axis=-1)
+
+
+def _line_noise(f: np.ndarray, p: np.ndarray, fs: float) -> tuple[float, float]:
+    """(mains Hz or NaN-candidate, peak over neighbours in dB) for one channel's PSD."""
+    best_hz, best_db = float("nan"), float("-inf")
+    for f0 in MAINS_HZ:
+        if f0 + 6.0 >= fs / 2:
+            continue
+        peak = p[(f >= f0 - 1.0) & (f <= f0 + 1.0)].max()
+        neigh = p[((f >= f0 - 6.0) & (f <= f0 - 2.0)) | ((f >= f0 + 2.0) & (f <= f0 + 6.0))]
+        ref = np.median(neigh)
+        db = 10.0 * np.log10(peak / ref) if ref > 0 and peak > 0 else float("-inf")
+        if db > best_db:
+            best_hz, best_db = f0, db
+    return best_hz, best_db
+
+
+def signal_quality(
+    x: np.ndarray,
+    fs: float,
+    kind: str = "eeg",
+    *,
+    thresholds: QualityThresholds | None = None,
+    adc_limits: tuple[float, float] | None = None,
+) -> SignalQuality:
+    """Judge the quality of each channel of one window.
+
+    Parameters
+    ----------
+    x : np.ndarray
+        Window, shape ``(channels, samples)`` or ``(samples,)``; EEG in µV. About 1 s is the
+        intended length; at least :data:`MIN_QUALITY_WINDOW_S` (shorter: every channel is
+        reported not usable, reason "window too short").
+    fs : float
+        Sampling rate in Hz (``ValueError`` if not positive and finite).
+    kind : {"eeg", "ecg", "ppg"}
+        Signal type; EMG and blink checks apply to EEG only.
+    thresholds : QualityThresholds, optional
+        Defaults: :meth:`QualityThresholds.for_kind`.
+    adc_limits : (low, high), optional
+        The device's input range in the same unit as ``x`` (e.g. ±187500 µV for an OpenBCI
+        Cyton at gain 24), to flag samples near the rails.
+
+    Returns
+    -------
+    SignalQuality
+        Channels with NaN/Inf are reported with ``nonfinite`` and no other measurement.
+    """
+    fs = check_fs(fs)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    th = thresholds if thresholds is not None else QualityThresholds.for_kind(kind)
+    data = as_channels(x)
+    n_ch, n = data.shape
+    z = np.zeros(n_ch, dtype=bool)
+    nonfinite, flat, railed, line, emg, blink = (z.copy() for _ in range(6))
+    line_hz = np.full(n_ch, np.nan)
+    line_db = np.full(n_ch, np.nan)
+    emg_rms = np.full(n_ch, np.nan)
+    blink_ptp = np.full(n_ch, np.nan)
+    reasons: list[str] = []
+    if n < MIN_QUALITY_WINDOW_S * fs or n < 8:
+        nonfinite = ~np.all(np.isfinite(data), axis=1)
+        return SignalQuality(
+            kind, nonfinite, flat, railed, line, line_hz, line_db, emg, emg_rms, blink,
+            blink_ptp, np.zeros(n_ch, dtype=bool), tuple(["window too short"] * n_ch),
+        )  # fmt: skip
+    nperseg = min(n, int(round(fs)))  # 1 Hz resolution
+    is_eeg = kind == "eeg"
+    finite_rows = np.all(np.isfinite(data), axis=1)
+    # One Welch call for every channel (NaN rows are replaced by zeros here and skipped below).
+    f, psd = signal.welch(
+        np.where(finite_rows[:, None], data, 0.0),
+        fs=fs, nperseg=nperseg, noverlap=nperseg // 2, detrend="linear", axis=-1,
+    )  # fmt: skip
+    ptp_all = _low_frequency_ptp(np.where(finite_rows[:, None], data, 0.0), fs) if is_eeg else None
+    for c in range(n_ch):
+        xc = data[c]
+        found: list[str] = []
+        if not np.all(np.isfinite(xc)):
+            nonfinite[c] = True
+            reasons.append("NaN/Inf samples")
+            continue
+        std = float(np.std(xc))
+        still = float(np.mean(np.diff(xc) == 0))
+        if std <= th.flat_std_uv or std == 0.0 or still >= 0.9:
+            flat[c] = True
+            reasons.append("flat")
+            continue
+        if _clipped_fraction(xc, adc_limits) >= th.rail_fraction:
+            railed[c] = True
+            found.append("railed/clipped")
+        p = psd[c]
+        hz, db = _line_noise(f, p, fs)
+        line_db[c] = db
+        if db >= th.line_noise_db:
+            line_hz[c] = hz
+        if db >= th.line_noise_flag_db:
+            line[c] = True
+            found.append(f"{hz:.0f} Hz mains {db:.0f} dB")
+        if is_eeg:
+            hi = min(EMG_BAND_HZ[1], 0.45 * fs)
+            band = (f >= EMG_BAND_HZ[0]) & (f < hi)
+            if band.any():
+                emg_rms[c] = float(np.sqrt(p[band].sum() * (f[1] - f[0])))
+                if emg_rms[c] > th.emg_rms_uv:
+                    emg[c] = True
+                    found.append(f"EMG {emg_rms[c]:.0f} µV")
+            blink_ptp[c] = ptp_all[c]
+            if blink_ptp[c] > th.blink_ptp_uv:
+                blink[c] = True
+                found.append(f"blink/motion {blink_ptp[c]:.0f} µV")
+        reasons.append(", ".join(found) if found else "ok")
+    usable = ~(nonfinite | flat | railed | emg | blink)
+    return SignalQuality(
+        kind, nonfinite, flat, railed, line, line_hz, line_db, emg, emg_rms, blink, blink_ptp,
+        usable, tuple(reasons),
+    )  # fmt: skip
+
+
+def feedback_blocked(quality: SignalQuality) -> bool:
+    """True when the feedback must not rise (see :func:`gate_feedback`).
+
+    Blocked when no channel is usable, or when transient artifacts (EMG, blink/motion) affect at
+    least half of the channels that are not persistently broken (flat, railed, NaN/Inf). A jaw
+    clench reaches every channel, so it always blocks; a blink on one frontal channel of four
+    only removes that channel from the index.
+    """
+    if not np.any(quality.usable):
+        return True
+    alive = ~(quality.nonfinite | quality.flat | quality.railed)
+    n_alive = int(alive.sum())
+    return n_alive == 0 or int((quality.artifact & alive).sum()) * 2 >= n_alive
+
+
+def gate_feedback(value: float, quality: SignalQuality, last_clean: float) -> float:
+    """Apply the never-reward-artifacts rule to one feedback value.
+
+    Parameters
+    ----------
+    value : float
+        The new feedback value (e.g. :func:`~biotrainer.dsp.eeg.relaxation_index` computed with
+        ``usable=quality.usable``).
+    quality : SignalQuality
+        Quality of the window the value came from.
+    last_clean : float
+        The last value produced while the signal was clean (NaN if none yet).
+
+    Returns
+    -------
+    float
+        ``value`` when the signal is clean; otherwise ``min(value, last_clean)`` — the feedback
+        may fall during an artifact but never rise — or NaN (no feedback) when neither is finite.
+    """
+    if not feedback_blocked(quality) and np.isfinite(value):
+        return float(value)
+    if np.isfinite(value) and np.isfinite(last_clean):
+        return float(min(value, last_clean))
+    return float("nan")
+
+
+class FeedbackGate:
+    """Stateful :func:`gate_feedback`: remembers the last clean value.
+
+    ``push(value, quality) -> float`` returns the gated value; ``reset()`` forgets it.
+    """
+
+    def __init__(self) -> None:
+        self._last_clean = float("nan")
+
+    def reset(self) -> None:
+        """Forget the last clean value."""
+        self._last_clean = float("nan")
+
+    def push(self, value: float, quality: SignalQuality) -> float:
+        """Gate ``value`` by ``quality`` (see :func:`gate_feedback`)."""
+        out = gate_feedback(value, quality, self._last_clean)
+        if not feedback_blocked(quality) and np.isfinite(value):
+            self._last_clean = float(value)
+        return out
+
+
+class StreamingQuality:
+    """Quality of the last ``window_s`` seconds, re-evaluated every ``every_s`` seconds.
+
+    Keeps a ring buffer of the last window per channel and calls :func:`signal_quality` on it;
+    cost per evaluation is one 1-s Welch PSD and one 1–8 Hz zero-phase filter per channel
+    (well under a millisecond per channel at 250 Hz), so at the default 4 evaluations per second
+    it is negligible next to the display.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    n_channels : int
+        Channels per chunk.
+    kind : {"eeg", "ecg", "ppg"}
+    window_s, every_s : float
+        Window length (default 1 s) and evaluation interval (default 0.25 s).
+    **kwargs
+        Passed to :func:`signal_quality` (``thresholds``, ``adc_limits``).
+    """
+
+    def __init__(
+        self,
+        fs: float,
+        n_channels: int,
+        kind: str = "eeg",
+        window_s: float = 1.0,
+        every_s: float = 0.25,
+        **kwargs: object,
+    ) -> None:
+        self.fs = check_fs(fs)
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        self.kind = kind
+        self.n_channels = int(n_channels)
+        self._n_win = max(8, int(round(window_s * self.fs)))
+        self._every = max(1, int(round(every_s * self.fs)))
+        self._kwargs = kwargs
+        self.reset()
+
+    def reset(self) -> None:
+        """Empty the buffer."""
+        self._buf = np.zeros((self.n_channels, self._n_win))
+        self._filled = 0
+        self._since = 0
+        self.latest: SignalQuality | None = None
+
+    def push(self, chunk: np.ndarray) -> SignalQuality | None:
+        """Add a chunk ``(channels, n)``; return a new quality when one was evaluated, else None.
+
+        Until a full window has arrived nothing is evaluated (``latest`` stays None).
+        """
+        x = as_channels(chunk)
+        if x.shape[0] != self.n_channels:
+            raise ValueError(f"expected {self.n_channels} channels, got {x.shape[0]}")
+        k = x.shape[1]
+        if k >= self._n_win:
+            self._buf[:] = x[:, -self._n_win :]
+        elif k:
+            self._buf = np.roll(self._buf, -k, axis=1)
+            self._buf[:, -k:] = x
+        self._filled = min(self._n_win, self._filled + k)
+        self._since += k
+        if self._filled < self._n_win or self._since < self._every:
+            return None
+        self._since = 0
+        self.latest = signal_quality(self._buf, self.fs, self.kind, **self._kwargs)  # type: ignore[arg-type]
+        return self.latest

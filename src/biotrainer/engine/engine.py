@@ -1,0 +1,492 @@
+"""The real-time engine: source -> dsp -> protocol -> immutable metric updates.
+
+One call of :meth:`Engine.tick` polls the source once, records the raw samples, feeds the
+processors and returns the :class:`~biotrainer.engine.updates.MetricUpdate` objects that became
+due. Updates are made every ``update_interval_s`` (0.1 s) of *data* time, slicing the incoming
+samples at those boundaries, so the result does not depend on how the samples were chunked:
+a live session, a real-time replay and an accelerated replay of the same recording produce the
+same updates. The engine never sleeps and has no thread; whoever owns it (the Qt bridge, the
+``record`` command, a test) decides when to tick, on whatever clock it likes.
+
+Protocol time counts seconds of data while not paused (a gap in the data does not count), so a
+signal loss freezes the phase timer instead of eating training time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from biotrainer.acquisition.chunk import SignalBlock
+from biotrainer.acquisition.source import Source, SourceState
+from biotrainer.clock import Clock, MonotonicClock
+from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
+from biotrainer.engine.processors import CardiacProcessor, EegProcessor
+from biotrainer.engine.protocol import Phase, Protocol
+from biotrainer.engine.resonance import ResonanceResult, assess_rate, choose_resonance
+from biotrainer.engine.updates import MetricUpdate
+
+NAN = math.nan
+METRICS_FILE = "metrics.csv"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine settings.
+
+    Attributes
+    ----------
+    update_interval_s : float
+        Data time between updates (0.1 s: 10 feedback values per second).
+    heartbeat_s : float
+        While no data flows, an update (with the source state) is still made this often (clock
+        time), so the views can show "signal lost".
+    max_gap_s : float
+        Longest step of protocol time per update: a longer hole in the data does not count.
+    cardiac_role : str or None
+        Force "ecg" or "ppg" as the heart-beat source; by default ECG when present, else PPG.
+    """
+
+    update_interval_s: float = 0.1
+    heartbeat_s: float = 0.5
+    max_gap_s: float = 0.5
+    cardiac_role: str | None = None
+
+
+#: Preferred PPG wavelengths for pulse timing, best first: infrared (the usual reflectance
+#: pulse channel, deepest penetration), green (wrist devices), red. An "ambient" channel
+#: (photodiode with the LEDs off) carries almost no pulse and is never chosen when another is.
+PULSE_WAVELENGTHS = ("ir", "green", "red")
+
+
+def pulse_channel(names: tuple[str, ...]) -> int:
+    """Index of the PPG channel to time pulses on, chosen by name (see PULSE_WAVELENGTHS)."""
+    lowered = [n.lower() for n in names]
+    for w in PULSE_WAVELENGTHS:
+        for i, n in enumerate(lowered):
+            if w in n.replace("-", "_").split("_") or n == w:
+                return i
+    return next((i for i, n in enumerate(lowered) if "ambient" not in n), 0)
+
+
+class _Pending:
+    """Samples of one role waiting to be consumed up to a time boundary."""
+
+    def __init__(self) -> None:
+        self.t = np.empty(0)
+        self.x: np.ndarray | None = None
+
+    def add(self, block: SignalBlock) -> None:
+        if block.n_samples == 0:
+            return
+        if self.x is None or self.t.size == 0:
+            self.t, self.x = block.timestamps.copy(), block.samples.copy()
+        else:
+            self.t = np.concatenate([self.t, block.timestamps])
+            self.x = np.concatenate([self.x, block.samples], axis=1)
+
+    def take_until(self, t_end: float) -> np.ndarray | None:
+        """Remove and return the samples with timestamp <= t_end (None when there are none)."""
+        if self.x is None or self.t.size == 0:
+            return None
+        k = int(np.searchsorted(self.t, t_end, side="right"))
+        if k == 0:
+            return None
+        out = self.x[:, :k]
+        self.t, self.x = self.t[k:], self.x[:, k:]
+        return out
+
+
+class Engine:
+    """Runs a protocol on a source.
+
+    Parameters
+    ----------
+    source : Source
+        Where the samples come from; the engine prepares, starts, stops and releases it.
+    protocol : Protocol
+        Phases and feedback kind.
+    clock : Clock, optional
+        For latency stamps and heartbeats (MonotonicClock by default; SimulatedClock in tests).
+    recorder : Recorder-like, optional
+        Gets every chunk (``write``), events (``add_event``) and the metric rows
+        (``open_csv("metrics.csv", ...)``).
+    config : EngineConfig, optional
+    pacer_bpm : float, optional
+        Overrides the protocol's pacer rate (a patient's assessed resonance rate).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        protocol: Protocol,
+        *,
+        clock: Clock | None = None,
+        recorder=None,
+        config: EngineConfig | None = None,
+        pacer_bpm: float | None = None,
+    ) -> None:
+        self.source = source
+        self.protocol = protocol
+        self.clock = clock or MonotonicClock()
+        self.recorder = recorder
+        self.config = config or EngineConfig()
+        self.pacer_override = pacer_bpm
+        self.threshold = AutoThreshold(protocol.target_reward_rate)
+        self._baselines: dict[tuple[str, str], Baseline] = defaultdict(Baseline)
+        self._pending: dict[str, _Pending] = defaultdict(_Pending)
+        self.eeg: EegProcessor | None = None
+        self.cardiac: CardiacProcessor | None = None
+        self._primary: str | None = None
+        self._next_t: float | None = None
+        self._last_t: float | None = None
+        self._last_received = NAN
+        self._last_update_clock = -math.inf
+        self.session_s = 0.0
+        self.paused = False
+        self.started = False
+        self.closed = False
+        self._phase_index = -1
+        self._last_clean_z = NAN
+        self._source_state: SourceState | None = None
+        self._pacing_beats: dict[int, list[float]] = defaultdict(list)
+        self.resonance: ResonanceResult | None = None
+        self._source_ended = False
+        self.latest: MetricUpdate | None = None
+        self._metrics_csv = None
+        self._cardiac_roles = ("ecg", "ppg")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Prepare and start the source (if not yet), open metrics.csv; protocol time starts."""
+        if self.started:
+            return
+        if self.source.state == SourceState.IDLE:
+            self.source.prepare()
+        if self.source.state in (SourceState.IDLE, SourceState.PREPARED):
+            self.source.start()
+        layout = self.source.layout
+        eeg = layout.group("eeg")
+        if eeg is not None and self.protocol.uses_eeg:
+            # EEG metrics cost most of the CPU: computed only when the protocol feeds back on them.
+            self.eeg = EegProcessor(layout.preset(eeg.preset).fs, eeg.names)
+        roles = layout.roles
+        self._primary = (
+            "eeg"
+            if "eeg" in roles
+            else next(
+                (r for r in ("ecg", "ppg", "resp") if r in roles), roles[0] if roles else None
+            )
+        )
+        if self._primary is None:
+            raise ValueError("the source has no signal the engine can use")
+        if self.recorder is not None:
+            self._metrics_csv = self.recorder.open_csv(METRICS_FILE, MetricUpdate.csv_columns())
+            self.recorder.add_event("protocol", f"{self.protocol.name}: started")
+        self.started = True
+
+    def close(self) -> None:
+        """Stop and release the source and close the recording (status completed)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.source.state not in (SourceState.STOPPED, SourceState.RELEASED):
+                self.source.stop()
+                if self.recorder is not None:
+                    # One last poll drains what arrived before the stop.
+                    chunk = self.source.poll()
+                    if not chunk.empty:
+                        self.recorder.write(chunk)
+        finally:
+            self.source.release()
+            if self.recorder is not None and not self.recorder.closed:
+                self.recorder.add_event("protocol", f"{self.protocol.name}: closed")
+                self.recorder.close()
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Pause the protocol: metrics go on, protocol time, baseline and reward stop."""
+        if not self.paused:
+            self.paused = True
+            self._event("pause", "")
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            self._event("resume", "")
+
+    def toggle_pause(self) -> None:
+        self.resume() if self.paused else self.pause()
+
+    def add_marker(self, text: str = "") -> None:
+        """Record a marker (one key in the dashboard)."""
+        self._event("marker", text)
+
+    def add_note(self, text: str) -> None:
+        """Record a free-text note."""
+        self._event("note", text)
+
+    def set_threshold(self, threshold_z: float) -> None:
+        """Fix the reward threshold (z-score) by hand."""
+        self.threshold.set_manual(threshold_z)
+        self._event("threshold", f"manual {threshold_z:.2f}")
+
+    def set_auto_threshold(self, target_rate: float | None = None) -> None:
+        """Let the threshold follow the target reward rate."""
+        self.threshold.set_auto(target_rate)
+        self._event("threshold", f"auto, target {self.threshold.target_rate:.2f}")
+
+    def _event(self, kind: str, text: str) -> None:
+        if self.recorder is not None and not self.recorder.closed:
+            self.recorder.add_event(kind, text, time=self._last_t)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> tuple[int, Phase, float] | None:
+        """(index, phase, seconds into it) now; None once the protocol is over."""
+        return self.protocol.phase_at(self.session_s)
+
+    @property
+    def finished(self) -> bool:
+        """True once the protocol is over, or the source has delivered all it ever will."""
+        return self.started and (self.phase is None or self._source_ended)
+
+    def tick(self) -> list[MetricUpdate]:
+        """Poll once and return the updates that became due (possibly none)."""
+        if not self.started:
+            self.start()
+        chunk = self.source.poll()
+        if self.recorder is not None and not chunk.empty:
+            self.recorder.write(chunk)
+        self._watch_state()
+        if not chunk.empty:
+            self._last_received = chunk.received_at
+        for role, block in chunk.signals.items():
+            self._pending[role].add(block)
+        updates = self._consume()
+        now = self.clock.now()
+        if updates:
+            self._last_update_clock = now
+        elif now - self._last_update_clock >= self.config.heartbeat_s and self._last_t is not None:
+            updates = [self._make_update(self._last_t, heartbeat=True)]
+            self._last_update_clock = now
+        if updates:
+            self.latest = updates[-1]
+        if self.source.state == SourceState.ENDED and not self._source_ended:
+            # A recording or simulation ran out before the protocol did: wrap up with what we have.
+            self._source_ended = True
+            if self.phase is not None:
+                self._event(
+                    "protocol", f"{self.protocol.name}: source ended in phase {self.phase[1].name}"
+                )
+                self._finish_assessment()
+        return updates
+
+    def _watch_state(self) -> None:
+        state = self.source.state
+        if state != self._source_state:
+            if state == SourceState.SILENT:
+                self._event("signal_lost", "no new samples")
+            elif self._source_state == SourceState.SILENT and state == SourceState.STREAMING:
+                self._event("signal_restored", "")
+            elif state == SourceState.ENDED:
+                self._event("source_ended", "")
+            self._source_state = state
+
+    def _consume(self) -> list[MetricUpdate]:
+        primary = self._pending[self._primary]
+        if primary.t.size == 0:
+            return []
+        if self._next_t is None:
+            self._start_streams(primary.t[0])
+            self._next_t = float(primary.t[0]) + self.config.update_interval_s
+        updates = []
+        last = float(primary.t[-1])
+        while self._next_t <= last:
+            boundary = self._next_t
+            self._feed_until(boundary)
+            updates.append(self._make_update(boundary))
+            self._next_t += self.config.update_interval_s
+        # Whatever is left of the primary role (< one interval) is fed now; metrics include it
+        # at the next boundary either way, so chunking does not change the results.
+        return updates
+
+    def _start_streams(self, t0: float) -> None:
+        layout = self.source.layout
+        role = self.config.cardiac_role or next(
+            (r for r in self._cardiac_roles if layout.group(r) is not None), None
+        )
+        if role is not None and layout.group(role) is not None:
+            g = layout.group(role)
+            first = self._pending[role].t
+            start = float(first[0]) if first.size else t0
+            self.cardiac = CardiacProcessor(layout.preset(g.preset).fs, role, start)
+            self._cardiac_role = role
+            self._cardiac_channel = pulse_channel(g.names) if role == "ppg" else 0
+
+    def _feed_until(self, t_end: float) -> None:
+        if self.eeg is not None:
+            x = self._pending["eeg"].take_until(t_end)
+            if x is not None:
+                self.eeg.push(x)
+        if self.cardiac is not None:
+            x = self._pending[self._cardiac_role].take_until(t_end)
+            if x is not None:
+                self.cardiac.push(x[self._cardiac_channel])
+        for role, pending in self._pending.items():
+            if role != "eeg" and (self.cardiac is None or role != self._cardiac_role):
+                pending.take_until(t_end)  # not analysed: drop to keep memory flat
+        if self._last_t is not None and not self.paused and self.phase is not None:
+            self.session_s += min(max(0.0, t_end - self._last_t), self.config.max_gap_s)
+        self._last_t = t_end
+
+    # -- one update --------------------------------------------------------------------------
+
+    def _feedback_value(self, kind: str) -> float:
+        if kind == "alpha":
+            return self.eeg.alpha if self.eeg else NAN
+        if kind == "relaxation":
+            return self.eeg.relaxation if self.eeg else NAN
+        if kind == "coherence":
+            return self.cardiac.coherence if self.cardiac else NAN
+        raise ValueError(kind)
+
+    def _metric_kinds(self) -> tuple[str, ...]:
+        fb = self.protocol.feedback
+        return ("relaxation", "coherence") if fb == "combined" else (fb,)
+
+    def _quality(self) -> tuple[bool, str]:
+        state = self.source.state
+        if state == SourceState.SILENT:
+            return False, "signal lost"
+        uses_eeg = any(k in ("alpha", "relaxation") for k in self._metric_kinds())
+        if uses_eeg:
+            if self.source.layout.group("eeg") is None:
+                return False, "this protocol needs EEG and the device has none"
+            if not self.eeg.clean:
+                return False, self.eeg.quality_reason
+        if "coherence" in self._metric_kinds() and self.cardiac is None:
+            return False, "this protocol needs ECG or PPG and the device has none"
+        return True, "ok"
+
+    def _make_update(self, t: float, heartbeat: bool = False) -> MetricUpdate:
+        located = self.phase
+        quality_ok, reason = self._quality()
+        if heartbeat and self.source.state != SourceState.STREAMING:
+            quality_ok = False
+            reason = self.source.state.value
+        kinds = self._metric_kinds()
+        values = {k: self._feedback_value(k) for k in kinds}
+        eyes = located[1].eyes if located else "open"
+        phase_kind = located[1].kind if located else ""
+        active = not self.paused and located is not None
+
+        if active and phase_kind == "baseline" and quality_ok and not heartbeat:
+            for k, v in values.items():
+                self._baselines[(k, eyes)].add(v)
+        zs = [self._z(k, v, eyes) for k, v in values.items()]
+        z = float(np.mean(zs)) if zs and all(math.isfinite(x) for x in zs) else NAN
+        if self.source.state != SourceState.STREAMING or heartbeat:
+            z = NAN  # no fresh data: the view holds still
+        elif quality_ok and math.isfinite(z):
+            self._last_clean_z = z
+        elif math.isfinite(z) and math.isfinite(self._last_clean_z):
+            z = min(z, self._last_clean_z)  # an artifact may lower the feedback, never raise it
+        else:
+            z = NAN if not quality_ok else z
+        rewarded = False
+        if active and phase_kind == "training" and quality_ok and not heartbeat:
+            rewarded = self.threshold.update(t, z)
+        score = score_from_z(z)
+
+        beats = self.cardiac.take_new_beats() if self.cardiac is not None else ()
+        if located is not None:
+            index, phase, _ = located
+            if index != self._phase_index:
+                self._phase_index = index
+                self._event("phase", f"{index}: {phase.name}")
+            if phase.kind == "pacing" and active:
+                self._pacing_beats[index].extend(beats)
+        elif self._phase_index != len(self.protocol.phases):
+            self._phase_index = len(self.protocol.phases)
+            self._event("protocol", f"{self.protocol.name}: finished")
+            self._finish_assessment()
+
+        c = self.cardiac
+        update = MetricUpdate(
+            session_s=self.session_s,
+            sample_time=t,
+            received_at=self._last_received,
+            computed_at=self.clock.now(),
+            phase_index=located[0] if located else len(self.protocol.phases),
+            phase_name=located[1].name if located else "Finished",
+            phase_kind=phase_kind,
+            phase_elapsed_s=located[2] if located else 0.0,
+            phase_remaining_s=(located[1].duration_s - located[2]) if located else 0.0,
+            pacer_bpm=self._pacer(located[1]) if located else NAN,
+            inhale_ratio=located[1].inhale_ratio if located else 0.4,
+            paused=self.paused,
+            finished=located is None,
+            feedback_value=float(np.mean(list(values.values()))) if values else NAN,
+            feedback_z=z,
+            feedback_score=score,
+            rewarded=rewarded,
+            threshold_z=self.threshold.threshold_z,
+            reward_rate=self.threshold.reward_rate,
+            target_reward_rate=self.threshold.target_rate,
+            relaxation=self.eeg.relaxation if self.eeg else NAN,
+            alpha=self.eeg.alpha if self.eeg else NAN,
+            hr_bpm=c.hr_bpm if c else NAN,
+            rmssd_ms=c.rmssd_ms if c else NAN,
+            coherence=c.coherence if c else NAN,
+            breathing_bpm=c.breathing_bpm if c else NAN,
+            beats=beats,
+            quality_ok=quality_ok,
+            quality_reason=reason,
+            channel_ok=self.eeg.channel_ok if self.eeg else (),
+            band_powers=self.eeg.band_powers if self.eeg else None,
+            source_state=self.source.state.value,
+        )
+        if self._metrics_csv is not None and not heartbeat:
+            self._metrics_csv.append(update.csv_row())
+        return update
+
+    def _z(self, kind: str, value: float, eyes: str) -> float:
+        base = self._baselines.get((kind, eyes))
+        if base is None or not base.ready:
+            # fall back to any baseline of this metric (e.g. eyes-closed training after an
+            # eyes-open baseline only)
+            base = next((b for (k, _), b in self._baselines.items() if k == kind and b.ready), None)
+        return base.z(value) if base is not None else NAN
+
+    def _pacer(self, phase: Phase) -> float:
+        if phase.pacer_bpm is None:
+            return NAN
+        if self.pacer_override is not None and phase.kind != "pacing":
+            return float(self.pacer_override)
+        return phase.pacer_bpm
+
+    def _finish_assessment(self) -> None:
+        if not self._pacing_beats:
+            return
+        results = [
+            assess_rate(self.protocol.phases[i].pacer_bpm or NAN, np.asarray(beats))
+            for i, beats in sorted(self._pacing_beats.items())
+        ]
+        self.resonance = choose_resonance(results)
+        summary = ", ".join(
+            f"{r.bpm:g}/min LF {r.lf_power_ms2:.0f} ms² swing {r.hr_swing_bpm:.1f} bpm"
+            for r in results
+        )
+        self._event("resonance", f"best {self.resonance.best_bpm:g}/min ({summary})")
+
+    def baseline(self, kind: str, eyes: str = "open") -> Baseline | None:
+        """The baseline learned for ``kind`` (``alpha``, ``relaxation``, ``coherence``)."""
+        return self._baselines.get((kind, eyes))

@@ -1,0 +1,185 @@
+"""Personal baselines, z-scored feedback and the auto-threshold.
+
+The feedback metric (alpha, relaxation index, HRV coherence...) is turned into a score in three
+steps:
+
+1. :class:`Baseline` learns the person's mean and spread during the baseline phases.
+2. Each new value becomes a z-score against that baseline.
+3. :class:`AutoThreshold` places the reward threshold on the z-score so that the person is
+   rewarded for a target fraction of the time (65 % by default): hard enough to mean something,
+   easy enough to stay encouraging. The therapist can fix the threshold by hand instead.
+
+The score shown to the patient is a logistic of the z-score: 0.5 at the person's own baseline,
+rising smoothly towards 1 as they relax beyond it, so the visual shows progress against their
+baseline. The reward (a gentle indicator, a warmer tone) is given when z is above the threshold,
+which the auto-threshold keeps reachable about 65 % of the time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Smallest baseline spread used for z-scores, as a fraction of |mean| (avoids dividing by ~0
+#: when a baseline is unnaturally steady, e.g. a flat simulated signal).
+MIN_RELATIVE_SD = 0.02
+
+
+class Baseline:
+    """Running mean and standard deviation of a metric (Welford's algorithm).
+
+    Non-finite values are ignored.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every value."""
+        self.n = 0
+        self._mean = 0.0
+        self._m2 = 0.0
+
+    def add(self, value: float) -> None:
+        """Add one metric value."""
+        if not math.isfinite(value):
+            return
+        self.n += 1
+        delta = value - self._mean
+        self._mean += delta / self.n
+        self._m2 += delta * (value - self._mean)
+
+    @property
+    def mean(self) -> float:
+        return self._mean if self.n else math.nan
+
+    @property
+    def sd(self) -> float:
+        """Sample standard deviation, floored at ``MIN_RELATIVE_SD * |mean|`` (NaN if n < 2)."""
+        if self.n < 2:
+            return math.nan
+        sd = math.sqrt(self._m2 / (self.n - 1))
+        return max(sd, MIN_RELATIVE_SD * abs(self._mean), 1e-12)
+
+    @property
+    def ready(self) -> bool:
+        """True once at least 2 values are in (a z-score can be computed)."""
+        return self.n >= 2
+
+    def z(self, value: float) -> float:
+        """z-score of ``value`` against the baseline (NaN before the baseline is ready)."""
+        if not self.ready or not math.isfinite(value):
+            return math.nan
+        return (value - self.mean) / self.sd
+
+
+@dataclass(frozen=True)
+class ThresholdState:
+    """The threshold as the dashboard shows it.
+
+    Attributes
+    ----------
+    threshold_z : float
+        Current reward threshold on the z-score.
+    reward_rate : float
+        Fraction of recent feedback updates that were rewarded (0-1), NaN before any.
+    target_rate : float
+        What the auto-threshold aims for.
+    auto : bool
+        True when the threshold follows the target; False when set by hand.
+    """
+
+    threshold_z: float
+    reward_rate: float
+    target_rate: float
+    auto: bool
+
+
+class AutoThreshold:
+    """Keeps the reward rate near a target by moving the threshold on the z-score.
+
+    The threshold is the (1 − target) quantile of the z-scores of the last ``window_s`` seconds,
+    followed smoothly (time constant ``tau_s``) so it does not jump. With ``auto`` off the
+    threshold stays where the therapist put it.
+
+    Parameters
+    ----------
+    target_rate : float
+        Desired fraction of time rewarded, in (0, 1). Default 0.65.
+    window_s : float
+        Length of the recent history used for the quantile, in seconds.
+    tau_s : float
+        Smoothing time constant of the threshold, in seconds.
+    """
+
+    def __init__(self, target_rate: float = 0.65, window_s: float = 30.0, tau_s: float = 5.0):
+        if not 0.0 < target_rate < 1.0:
+            raise ValueError(f"target reward rate must be between 0 and 1, got {target_rate}")
+        self.target_rate = float(target_rate)
+        self.window_s = float(window_s)
+        self.tau_s = float(tau_s)
+        self.auto = True
+        self.threshold_z = 0.0
+        self._history: deque[tuple[float, float, bool]] = deque()  # (t, z, rewarded)
+        self._last_t: float | None = None
+
+    def set_manual(self, threshold_z: float) -> None:
+        """Fix the threshold by hand (turns auto off)."""
+        self.auto = False
+        self.threshold_z = float(threshold_z)
+
+    def set_auto(self, target_rate: float | None = None) -> None:
+        """Let the threshold follow the target reward rate again."""
+        if target_rate is not None:
+            if not 0.0 < target_rate < 1.0:
+                raise ValueError(f"target reward rate must be between 0 and 1, got {target_rate}")
+            self.target_rate = float(target_rate)
+        self.auto = True
+
+    def update(self, t: float, z: float) -> bool:
+        """Take the z-score at time ``t`` (seconds) and return whether it is rewarded."""
+        if not math.isfinite(z):
+            return False
+        rewarded = z > self.threshold_z
+        self._history.append((t, z, rewarded))
+        while self._history and self._history[0][0] < t - self.window_s:
+            self._history.popleft()
+        if self.auto and len(self._history) >= 5:
+            zs = np.fromiter((h[1] for h in self._history), dtype=float, count=len(self._history))
+            goal = float(np.quantile(zs, 1.0 - self.target_rate))
+            dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
+            alpha = 1.0 - math.exp(-dt / self.tau_s) if self.tau_s > 0 else 1.0
+            self.threshold_z += alpha * (goal - self.threshold_z)
+        self._last_t = t
+        return rewarded
+
+    @property
+    def reward_rate(self) -> float:
+        """Fraction of the recent window that was rewarded (NaN when empty)."""
+        if not self._history:
+            return math.nan
+        return sum(h[2] for h in self._history) / len(self._history)
+
+    def state(self) -> ThresholdState:
+        """A snapshot for display."""
+        return ThresholdState(self.threshold_z, self.reward_rate, self.target_rate, self.auto)
+
+    def reset(self) -> None:
+        """Forget the history (keeps the mode and the current threshold)."""
+        self._history.clear()
+        self._last_t = None
+
+
+def score_from_z(z: float, centre_z: float = 0.0, steepness: float = 0.8) -> float:
+    """Map a z-score to a feedback score in [0, 1]: logistic, 0.5 at ``centre_z``.
+
+    With the default centre (the baseline mean) and steepness, z = +2 (clearly more relaxed than
+    at baseline) gives 0.83 and z = -2 gives 0.17. NaN (no baseline yet, or no clean signal)
+    maps to NaN: the view holds still.
+    """
+    if not math.isfinite(z):
+        return math.nan
+    return 1.0 / (1.0 + math.exp(-steepness * (z - centre_z)))

@@ -1,0 +1,116 @@
+"""What the engine tells the rest of the app: immutable metric updates."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+from biotrainer.dsp.eeg import BandPowers
+
+NAN = math.nan
+
+
+@dataclass(frozen=True)
+class MetricUpdate:
+    """One feedback tick (10 per second of data), carrying the latest value of every metric.
+
+    Times
+    -----
+    session_s : float
+        Protocol time in seconds (pauses excluded).
+    sample_time : float
+        BrainFlow timestamp (s) of the newest sample that went into this update.
+    received_at : float
+        Engine clock time (s) at which the poll that brought that sample returned: the start
+        of the latency chain. The UI subtracts it from the time the frame is painted.
+    computed_at : float
+        Engine clock time (s) at which this update was made.
+
+    Protocol
+    --------
+    phase_index, phase_name, phase_kind : the current phase (index -1 / "" before start).
+    phase_elapsed_s, phase_remaining_s : seconds into / left in the phase.
+    pacer_bpm, inhale_ratio : breathing pacer (NaN for none).
+    paused, finished : bool.
+
+    Feedback
+    --------
+    feedback_value : float
+        The raw feedback metric of the protocol (alpha ratio, relaxation index, coherence...).
+    feedback_z : float
+        Its z-score against the person's baseline (NaN before the baseline is known, and while
+        gated by signal quality).
+    feedback_score : float
+        0-1 score driving the patient view (0.5 at the baseline mean; NaN = hold still).
+    rewarded : bool
+        The score is above the threshold in a training phase with clean signals.
+    threshold_z, reward_rate, target_reward_rate : the auto-threshold state.
+
+    Metrics
+    -------
+    relaxation : EEG relaxation index 0-1. alpha : AlphaStream value.
+    hr_bpm, rmssd_ms, coherence, breathing_bpm : cardiac metrics (NaN when not available).
+    beats : tuple of float, BrainFlow times (s) of beats detected since the previous update.
+    band_powers : BandPowers or None, the EEG band powers of the last 4 s (renewed every second
+        of data; the same object is carried until then).
+
+    Quality
+    -------
+    quality_ok : bool, all signals the feedback uses are clean.
+    quality_reason : str, "ok" or what is wrong ("ch AF7: EMG").
+    channel_ok : tuple of bool per EEG channel (then per cardiac channel).
+    source_state : str, e.g. "streaming", "signal lost".
+    """
+
+    session_s: float
+    sample_time: float
+    received_at: float
+    computed_at: float
+    phase_index: int = -1
+    phase_name: str = ""
+    phase_kind: str = ""
+    phase_elapsed_s: float = 0.0
+    phase_remaining_s: float = 0.0
+    pacer_bpm: float = NAN
+    inhale_ratio: float = 0.4
+    paused: bool = False
+    finished: bool = False
+    feedback_value: float = NAN
+    feedback_z: float = NAN
+    feedback_score: float = NAN
+    rewarded: bool = False
+    threshold_z: float = 0.0
+    reward_rate: float = NAN
+    target_reward_rate: float = 0.65
+    relaxation: float = NAN
+    alpha: float = NAN
+    hr_bpm: float = NAN
+    rmssd_ms: float = NAN
+    coherence: float = NAN
+    breathing_bpm: float = NAN
+    beats: tuple[float, ...] = ()
+    band_powers: BandPowers | None = None
+    quality_ok: bool = True
+    quality_reason: str = "ok"
+    channel_ok: tuple[bool, ...] = ()
+    source_state: str = "streaming"
+
+    #: Columns written to metrics.csv (the scalar fields, in order).
+    @classmethod
+    def csv_columns(cls) -> tuple[str, ...]:
+        return tuple(
+            f.name for f in fields(cls) if f.name not in ("beats", "channel_ok", "band_powers")
+        )
+
+    def csv_row(self) -> tuple[object, ...]:
+        """Values of :meth:`csv_columns`, floats rounded for a compact file."""
+        out: list[object] = []
+        for name in self.csv_columns():
+            v = getattr(self, name)
+            if isinstance(v, bool):
+                out.append(int(v))
+            elif isinstance(v, float):
+                out.append("" if math.isnan(v) else round(v, 6))
+            else:
+                out.append(v)
+        return tuple(out)

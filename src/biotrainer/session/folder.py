@@ -1,0 +1,366 @@
+"""Session folders and their ``session.json`` metadata.
+
+A session folder is ``<data_dir>/sessions/<YYYYmmdd-HHMMSS>-<device>[-N]/`` (0700); the layout of
+its files is described in :mod:`biotrainer.session`. :class:`SessionMeta` is the content of
+``session.json``; it is written atomically (temporary file + ``os.replace``) so a kill never leaves
+a half-written metadata file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from biotrainer import __version__
+from biotrainer.acquisition.source import SourceLayout
+from biotrainer.errors import RecordingError
+from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir
+
+SESSIONS_SUBDIR = "sessions"
+META_FILE = "session.json"
+EVENTS_FILE = "events.csv"
+METRICS_FILE = "metrics.csv"
+FORMAT_NAME = "biotrainer-session"
+FORMAT_VERSION = 1
+
+#: ``status`` while the recorder runs; it stays so when the process dies (-> "interrupted").
+STATUS_RECORDING = "recording"
+#: ``status`` once the recorder was closed cleanly.
+STATUS_COMPLETED = "completed"
+#: What readers report for a folder whose recorder never closed.
+STATUS_INTERRUPTED = "interrupted"
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def raw_file_name(preset: str) -> str:
+    """Name of the raw BrainFlow file of ``preset`` (``raw_<preset>.csv``)."""
+    return f"raw_{preset}.csv"
+
+
+def sessions_root(data_directory: str | os.PathLike[str] | None = None) -> Path:
+    """``<data_dir>/sessions`` (not created); ``data_directory`` as in :func:`data_dir`."""
+    return data_dir(data_directory) / SESSIONS_SUBDIR
+
+
+def new_session_dir(
+    device: str,
+    *,
+    data_directory: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    started: datetime | None = None,
+) -> Path:
+    """Create a fresh, private (0700) session folder and return it.
+
+    Parameters
+    ----------
+    device : str
+        Device profile name, part of the folder name.
+    data_directory : path-like, optional
+        Overrides ``BIOTRAINER_DATA`` / the platform data dir (``--data-dir``).
+    out : path-like, optional
+        Use exactly this folder (``--out``). It may exist only if it is empty.
+    started : datetime, optional
+        Start time (UTC) naming the folder; now by default.
+
+    Raises
+    ------
+    RecordingError
+        If the folder cannot be created or written, or ``out`` already holds files.
+    """
+    if out is not None:
+        path = Path(out).expanduser()
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise RecordingError(
+                f"cannot record into {path}: it already exists and is not an empty folder. "
+                "Choose a new folder with --out."
+            )
+        return ensure_private_dir(path)
+    ensure_private_dir(data_dir(data_directory))
+    root = ensure_private_dir(sessions_root(data_directory))
+    stamp = (started or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{_SAFE.sub('_', device) or 'device'}"
+    for n in range(1, 1000):
+        path = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise RecordingError(
+                f"cannot create the session folder {path}: {exc.strerror or exc}. "
+                "Choose another folder with --data-dir or BIOTRAINER_DATA."
+            ) from exc
+        return ensure_private_dir(path)
+    raise RecordingError(f"too many sessions named {base} in {root}")
+
+
+def list_sessions(data_directory: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Session folders (those holding a ``session.json``) under the data dir, oldest first."""
+    root = sessions_root(data_directory)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / META_FILE).is_file())
+
+
+def connection_summary(connection: Any) -> dict[str, Any]:
+    """What of a connection is worth keeping in ``session.json``.
+
+    Keeps the serial port, IP address/port, playback file name and master board; records only
+    *that* a MAC address or serial number was given (they identify a person's device and are not
+    needed to read the recording). Accepts a ``ConnectionParams``-like object or a mapping.
+    """
+    if connection is None:
+        return {}
+    if isinstance(connection, Mapping):
+        items = dict(connection)
+    elif is_dataclass(connection) and not isinstance(connection, type):
+        items = asdict(connection)
+    else:
+        items = dict(vars(connection))
+    out: dict[str, Any] = {}
+    for key in ("serial_port", "ip_address", "ip_port", "master_board", "timeout"):
+        value = items.get(key)
+        if value not in (None, "", 0, -100):
+            out[key] = value
+    for key in ("file", "file_aux", "file_anc"):
+        if items.get(key):
+            out[key] = Path(str(items[key])).name
+    for key in ("mac_address", "serial_number"):
+        if items.get(key):
+            out[key] = "(given)"
+    return out
+
+
+def _brainflow_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("brainflow")
+    except Exception:  # pragma: no cover - metadata missing in odd installs
+        return "unknown"
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    """The content of ``session.json``.
+
+    Attributes
+    ----------
+    layout : SourceLayout
+        Row layout and channel roles of the raw files (``layout.board_id`` is the board whose
+        row layout they have: the master board for playback).
+    device : str
+        Device profile name.
+    start_utc : datetime
+        Wall-clock start (UTC, when the recorder opened).
+    start_timestamp : float or None
+        BrainFlow timestamp (s) of the first recorded sample; None until a sample was written.
+    end_utc, end_timestamp : datetime / float or None
+        Set when the recorder closes cleanly (``end_timestamp`` = last sample's timestamp).
+    status : str
+        :data:`STATUS_RECORDING` or :data:`STATUS_COMPLETED` as stored on disk.
+    samples : dict of str to int
+        Samples written per preset (at close).
+    connection : dict
+        Non-identifying connection details (see :func:`connection_summary`).
+    software_version, brainflow_version : str
+    extra : dict
+        Free room for other layers (protocol name, patient code...).
+    """
+
+    layout: SourceLayout
+    device: str
+    start_utc: datetime
+    start_timestamp: float | None = None
+    end_utc: datetime | None = None
+    end_timestamp: float | None = None
+    status: str = STATUS_RECORDING
+    samples: dict[str, int] = field(default_factory=dict)
+    connection: dict[str, Any] = field(default_factory=dict)
+    software_version: str = __version__
+    brainflow_version: str = field(default_factory=_brainflow_version)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def board_id(self) -> int:
+        return self.layout.board_id
+
+    @property
+    def sampling_rates(self) -> dict[str, float]:
+        """Preset -> nominal sampling rate (Hz)."""
+        return {p.preset: p.fs for p in self.layout.presets}
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Preset -> raw file name."""
+        return {p.preset: raw_file_name(p.preset) for p in self.layout.presets}
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the recorder never closed cleanly (killed, crashed, power lost)."""
+        return self.status != STATUS_COMPLETED
+
+    def with_(self, **changes: Any) -> SessionMeta:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        channels = [
+            {
+                "label": f"{g.role.upper()} {name}",
+                "role": g.role,
+                "name": name,
+                "preset": g.preset,
+                "row": row,
+                "units": g.units,
+            }
+            for g in self.layout.groups
+            for row, name in zip(g.rows, g.names, strict=True)
+        ]
+        return {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "software": {"name": "biotrainer", "version": self.software_version},
+            "brainflow_version": self.brainflow_version,
+            "device": self.device,
+            "board_id": self.layout.board_id,
+            "sampling_rates": self.sampling_rates,
+            "files": self.files,
+            "channels": channels,
+            "layout": self.layout.to_dict(),
+            "start": {"utc": _iso(self.start_utc), "timestamp": self.start_timestamp},
+            "end": {"utc": _iso(self.end_utc), "timestamp": self.end_timestamp},
+            "status": self.status,
+            "samples": dict(self.samples),
+            "connection": dict(self.connection),
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str = META_FILE) -> SessionMeta:
+        """Parse ``session.json`` content; RecordingError naming the bad key otherwise."""
+        if not isinstance(d, dict):
+            raise RecordingError(f"{source} is corrupt: it does not hold a JSON object")
+        if d.get("format") != FORMAT_NAME:
+            raise RecordingError(f"{source} is not a biotrainer session file (format is missing)")
+        version = d.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise RecordingError(
+                f"{source}: format_version {version!r} is not supported by this biotrainer "
+                f"(reads up to {FORMAT_VERSION}); update biotrainer"
+            )
+        key = "layout"
+        try:
+            layout = SourceLayout.from_dict(d["layout"])
+            if not layout.presets:
+                raise ValueError("no preset")
+            key = "device"
+            device = str(d["device"])
+            key = "start.utc"
+            start_utc = _parse_time(d["start"]["utc"])
+            key = "start.timestamp"
+            start_ts = _opt_float(d["start"].get("timestamp"))
+            key = "end"
+            end = d.get("end") or {}
+            end_utc = _parse_time(end["utc"]) if end.get("utc") else None
+            end_ts = _opt_float(end.get("timestamp"))
+            key = "status"
+            status = str(d["status"])
+            if status not in (STATUS_RECORDING, STATUS_COMPLETED):
+                raise ValueError(status)
+            key = "samples"
+            samples = {str(k): int(v) for k, v in (d.get("samples") or {}).items()}
+            key = "software.version"
+            software = str((d.get("software") or {}).get("version", "unknown"))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RecordingError(f"{source} is corrupt: '{key}' is missing or invalid") from exc
+        return cls(
+            layout=layout,
+            device=device,
+            start_utc=start_utc,
+            start_timestamp=start_ts,
+            end_utc=end_utc,
+            end_timestamp=end_ts,
+            status=status,
+            samples=samples,
+            connection=dict(d.get("connection") or {}),
+            software_version=software,
+            brainflow_version=str(d.get("brainflow_version", "unknown")),
+            extra=dict(d.get("extra") or {}),
+        )
+
+
+def _parse_time(value: Any) -> datetime:
+    t = datetime.fromisoformat(str(value))
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def write_meta(folder: str | os.PathLike[str], meta: SessionMeta) -> None:
+    """Write ``session.json`` atomically with owner-only permissions."""
+    folder = Path(folder)
+    tmp = folder / (META_FILE + ".tmp")
+    try:
+        text = json.dumps(meta.to_dict(), indent=2, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise RecordingError(f"cannot save the session metadata: {exc}") from exc
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, folder / META_FILE)
+    except OSError as exc:
+        raise RecordingError(
+            f"cannot write {folder / META_FILE}: {exc.strerror or exc}. "
+            "Check the disk and the folder permissions."
+        ) from exc
+
+
+def read_meta(folder: str | os.PathLike[str]) -> SessionMeta:
+    """Read and validate ``session.json`` of a session folder.
+
+    Raises
+    ------
+    RecordingError
+        If the folder or the file is missing, unreadable or corrupt.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise RecordingError(f"no session folder at {folder}")
+    if not folder.is_dir():
+        raise RecordingError(f"{folder} is not a session folder (it is a file)")
+    path = folder / META_FILE
+    if not path.is_file():
+        raise RecordingError(f"{folder} is not a biotrainer session folder: {META_FILE} is missing")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RecordingError(f"{path} is corrupt: it is not UTF-8 text") from exc
+    if not text.strip():
+        raise RecordingError(f"{path} is empty: the session metadata was never written")
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordingError(
+            f"{path} is corrupt: invalid JSON at line {exc.lineno}, column {exc.colno}"
+        ) from exc
+    return SessionMeta.from_dict(d, source=str(path))

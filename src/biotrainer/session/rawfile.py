@@ -1,0 +1,193 @@
+"""Raw sample files in BrainFlow's own format.
+
+BrainFlow's ``DataFilter.write_file(data, path, "a")`` appends ``data`` (rows x n) as n lines of
+tab-separated ``%f`` values, one line per sample; ``DataFilter.read_file`` reads it back and the
+playback board replays it. We write with BrainFlow. We read with numpy's C parser on the complete
+lines only, because (checked in BrainFlow 5.23) ``read_file`` is about 10x slower on long files and
+cannot say which line is corrupt; a partial last line left by a killed writer is dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from brainflow.board_shim import BrainFlowError
+from brainflow.data_filter import DataFilter
+
+from biotrainer.errors import RecordingError
+
+
+def append_raw(path: str | os.PathLike[str], data: np.ndarray) -> None:
+    """Append ``data`` (rows x n) to a BrainFlow file with ``DataFilter.write_file(..., "a")``."""
+    if data.shape[1] == 0:
+        return
+    try:
+        DataFilter.write_file(np.ascontiguousarray(data, dtype=np.float64), str(path), "a")
+    except BrainFlowError as exc:
+        raise RecordingError(f"cannot append samples to {path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class RawData:
+    """Samples read from one raw file.
+
+    Attributes
+    ----------
+    data : np.ndarray
+        ``(rows, n)`` float64 in BrainFlow's row layout.
+    dropped_partial_line : bool
+        True when the file ended in an incomplete line (a writer killed mid-append) that was
+        ignored.
+    """
+
+    data: np.ndarray
+    dropped_partial_line: bool
+
+
+def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_line: int = 1):
+    """Parse complete tab-separated lines into a ``(num_rows, n)`` array.
+
+    Raises
+    ------
+    RecordingError
+        Naming the file and line when a value is not a number or a line has the wrong number of
+        columns.
+    """
+    if not text.strip():
+        return np.empty((num_rows, 0))
+    try:
+        arr = np.loadtxt(io.BytesIO(text), delimiter="\t", dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        raise RecordingError(
+            f"{path} is corrupt ({_describe(exc, first_line)}); the lines before it can be "
+            "recovered with a text editor"
+        ) from exc
+    if arr.shape[1] != num_rows:
+        raise RecordingError(
+            f"{path} has {arr.shape[1]} values per line but session.json describes {num_rows} "
+            "rows: the file does not belong to this session or is corrupt"
+        )
+    return arr.T.copy()
+
+
+def _describe(exc: ValueError, first_line: int) -> str:
+    """numpy's parse error in file terms: what is wrong, at which line of the file."""
+    msg = str(exc).split(";")[0].strip().rstrip(".")
+    conversion = msg.startswith("could not convert string")
+    m = re.search(r"at row (\d+)", msg)
+    if m:
+        # numpy 2 counts rows from 0 in conversion errors and from 1 in column-count errors
+        line = int(m.group(1)) + first_line - (0 if conversion else 1)
+        msg = msg[: m.start()] + f"at line {line}" + msg[m.end() :]
+    if conversion:
+        msg = re.sub(r"could not convert string (.*) to float64", r"not a number: \1", msg)
+    return msg
+
+
+def _complete_part(blob: bytes) -> tuple[bytes, bool]:
+    end = blob.rfind(b"\n")
+    if end == len(blob) - 1:
+        return blob, False
+    return blob[: end + 1], True
+
+
+def read_raw(path: str | os.PathLike[str], num_rows: int) -> RawData:
+    """Read a whole raw file, tolerating a partial last line.
+
+    Raises
+    ------
+    RecordingError
+        If the file is missing, unreadable or corrupt.
+    """
+    path = Path(path)
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise RecordingError(f"{path.name} is missing from {path.parent}") from exc
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    complete, dropped = _complete_part(blob)
+    return RawData(parse_lines(complete, num_rows, path), dropped)
+
+
+class RawBlockReader:
+    """Read a raw file block by block (bounded memory for long recordings).
+
+    Parameters
+    ----------
+    path : path-like
+    num_rows : int
+        Rows of the preset (columns per line).
+    block_lines : int
+        Lines parsed per :meth:`read_block`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], num_rows: int, block_lines: int = 4096):
+        self.path = Path(path)
+        self.num_rows = num_rows
+        self.block_lines = block_lines
+        self.lines_read = 0
+        self.dropped_partial_line = False
+        try:
+            self._file = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        except FileNotFoundError as exc:
+            raise RecordingError(f"{self.path.name} is missing from {self.path.parent}") from exc
+        except OSError as exc:
+            raise RecordingError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+
+    def read_block(self) -> np.ndarray:
+        """The next ``(num_rows, k)`` samples, ``k <= block_lines``; ``k == 0`` at the end."""
+        if self._file.closed:
+            return np.empty((self.num_rows, 0))
+        lines = []
+        for _ in range(self.block_lines):
+            line = self._file.readline()
+            if not line:
+                break
+            if not line.endswith(b"\n"):
+                self.dropped_partial_line = True
+                break
+            lines.append(line)
+        first = self.lines_read + 1
+        self.lines_read += len(lines)
+        return parse_lines(b"".join(lines), self.num_rows, self.path, first_line=first)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def last_timestamp(path: str | os.PathLike[str], row: int, tail_bytes: int = 65536) -> float:
+    """Timestamp of the last complete line of a raw file (-inf when it has none)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - tail_bytes))
+            tail = f.read()
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    lines = [ln for ln in tail.split(b"\n")[:-1] if ln.strip()]
+    for line in reversed(lines):
+        try:
+            return float(line.split(b"\t")[row])
+        except (ValueError, IndexError):
+            continue
+    return -np.inf
+
+
+def first_timestamp(path: str | os.PathLike[str], row: int) -> float:
+    """Timestamp of the first complete line of a raw file (inf when it has none)."""
+    try:
+        with open(path, "rb") as f:
+            line = f.readline()
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return float(line.split(b"\t")[row]) if line.endswith(b"\n") else np.inf
+    except (ValueError, IndexError):
+        return np.inf

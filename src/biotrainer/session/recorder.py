@@ -1,0 +1,307 @@
+"""The recorder: every chunk of a session goes to disk, at most ~1 s behind.
+
+The recorder buffers the raw BrainFlow arrays of each poll and appends them to ``raw_<preset>.csv``
+(BrainFlow's format) once ``flush_interval`` seconds of the injected clock have passed, and on
+:meth:`Recorder.close`. Events are appended and synced one by one. A process killed with SIGKILL
+therefore loses at most the last ``flush_interval`` seconds of samples; its ``session.json`` keeps
+``status = "recording"`` and readers report it as interrupted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.source import SourceLayout
+from biotrainer.clock import Clock, MonotonicClock
+from biotrainer.errors import RecordingError
+from biotrainer.paths import FILE_MODE
+from biotrainer.session.csvlog import CsvAppender
+from biotrainer.session.folder import (
+    EVENTS_FILE,
+    STATUS_COMPLETED,
+    SessionMeta,
+    connection_summary,
+    new_session_dir,
+    raw_file_name,
+    write_meta,
+)
+from biotrainer.session.rawfile import append_raw
+
+#: Columns of ``events.csv``. ``time`` is in the samples' timebase (BrainFlow timestamps, s).
+EVENT_COLUMNS = ("time", "kind", "text")
+
+#: Event kinds written by biotrainer itself (other strings are allowed).
+EVENT_MARKER = "marker"
+EVENT_NOTE = "note"
+EVENT_GAP = "gap"
+EVENT_SIGNAL_LOST = "signal_lost"
+EVENT_SIGNAL_RESTORED = "signal_restored"
+
+#: A jump between consecutive timestamps of a preset longer than this is logged as a gap (s).
+GAP_THRESHOLD_S = 1.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Recorder:
+    """Write one session folder.
+
+    Use :meth:`create` to make a new folder and start recording, then :meth:`write` every chunk,
+    :meth:`add_event` for markers and notes, and :meth:`close` at the end (or use it as a context
+    manager: an exception still closes the files but leaves the status ``recording``).
+
+    Parameters
+    ----------
+    folder : path-like
+        An existing, writable, empty session folder.
+    layout : SourceLayout
+        The source's layout; saved in ``session.json``.
+    clock : Clock
+        Decides when buffered samples are flushed (the engine's clock: simulated in fast replay).
+    flush_interval : float
+        Seconds of ``clock`` time between appends (<= 1 s keeps the "lose at most ~1 s" promise).
+    connection : ConnectionParams-like or mapping, optional
+        Saved without identifying fields (see :func:`connection_summary`).
+    extra : dict, optional
+        Additional metadata stored under ``extra`` in ``session.json``.
+    fsync : bool
+        ``fsync`` the raw files after each append (survives power loss, not only a kill).
+    wall_clock : callable
+        Returns the current UTC datetime (start/end times in ``session.json``).
+
+    Raises
+    ------
+    RecordingError
+        If the folder cannot be written: a session never runs without its recording.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        layout: SourceLayout,
+        *,
+        clock: Clock | None = None,
+        flush_interval: float = 1.0,
+        connection: Any = None,
+        extra: dict[str, Any] | None = None,
+        fsync: bool = True,
+        wall_clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        if not flush_interval > 0:
+            raise ValueError(f"flush_interval must be > 0 s, got {flush_interval}")
+        self.path = Path(folder)
+        self.layout = layout
+        self.clock = clock or MonotonicClock()
+        self.flush_interval = float(flush_interval)
+        self.fsync = fsync
+        self._wall_clock = wall_clock
+        self._closed = False
+        self._buffers: dict[str, list[np.ndarray]] = {p.preset: [] for p in layout.presets}
+        self._written: dict[str, int] = {p.preset: 0 for p in layout.presets}
+        self._buffered: dict[str, int] = {p.preset: 0 for p in layout.presets}
+        self._last_ts: dict[str, float] = {}
+        self._first_ts: float | None = None
+        self._appenders: list[CsvAppender] = []
+        self.meta = SessionMeta(
+            layout=layout,
+            device=layout.device,
+            start_utc=wall_clock(),
+            connection=connection_summary(connection),
+            extra=dict(extra or {}),
+        )
+        if not self.path.is_dir() or not os.access(self.path, os.W_OK):
+            raise RecordingError(f"cannot record into {self.path}: not a writable folder")
+        write_meta(self.path, self.meta)
+        for p in layout.presets:
+            _touch_private(self.path / raw_file_name(p.preset))
+        self.events = self.open_csv(EVENTS_FILE, EVENT_COLUMNS, sync_each_row=True)
+        self._last_flush = self.clock.now()
+
+    @classmethod
+    def create(
+        cls,
+        layout: SourceLayout,
+        *,
+        data_directory: str | os.PathLike[str] | None = None,
+        out: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> Recorder:
+        """Make a new session folder under the data dir (or ``out``) and start recording there.
+
+        Keyword arguments go to :class:`Recorder`.
+        """
+        wall_clock = kwargs.get("wall_clock", _utc_now)
+        folder = new_session_dir(
+            layout.device, data_directory=data_directory, out=out, started=wall_clock()
+        )
+        return cls(folder, layout, **kwargs)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, chunk: Chunk) -> None:
+        """Buffer the raw arrays of ``chunk``; append to disk when the flush interval passed."""
+        if self._closed:
+            raise RecordingError(f"the recording in {self.path} is already closed")
+        for preset, data in chunk.raw.items():
+            if preset not in self._buffers:
+                raise RecordingError(
+                    f"a chunk carries preset '{preset}' that the session layout lacks"
+                )
+            if data.ndim != 2 or data.shape[0] != self.layout.preset(preset).num_rows:
+                raise RecordingError(
+                    f"a '{preset}' chunk has shape {data.shape}, the layout says "
+                    f"{self.layout.preset(preset).num_rows} rows"
+                )
+            if data.shape[1] == 0:
+                continue
+            self._note_timestamps(preset, data)
+            self._buffers[preset].append(np.array(data, dtype=np.float64, copy=True))
+            self._buffered[preset] += data.shape[1]
+        if self.clock.now() - self._last_flush >= self.flush_interval:
+            self.flush()
+
+    def _note_timestamps(self, preset: str, data: np.ndarray) -> None:
+        ts = data[self.layout.preset(preset).timestamp_row]
+        first, last = float(ts[0]), float(ts[-1])
+        if self._first_ts is None:
+            self._first_ts = first
+            # Saved at the next flush together with the samples.
+        prev = self._last_ts.get(preset)
+        if prev is not None and first - prev > GAP_THRESHOLD_S:
+            self.add_event(EVENT_GAP, f"{preset}: no samples for {first - prev:.3f} s", time=prev)
+        self._last_ts[preset] = last
+
+    def add_event(self, kind: str, text: str = "", time: float | None = None) -> None:
+        """Append an event to ``events.csv`` and sync it.
+
+        Parameters
+        ----------
+        kind : str
+            ``marker``, ``note``, ``gap``, ``signal_lost``, ``signal_restored`` or another word.
+        text : str
+            Free text (any characters; CSV-quoted).
+        time : float, optional
+            Seconds in the samples' timebase (BrainFlow timestamps). Defaults to the timestamp of
+            the latest sample received, or NaN before the first sample.
+        """
+        if time is None:
+            time = max(self._last_ts.values()) if self._last_ts else math.nan
+        self.events.append((repr(float(time)), kind, text))
+
+    def open_csv(
+        self, name: str, header: Sequence[str], *, sync_each_row: bool = False
+    ) -> CsvAppender:
+        """Open a CSV log in the session folder (e.g. ``metrics.csv``), flushed with the raw data
+        and closed with the recorder."""
+        appender = CsvAppender(self.path / name, header, sync_each_row=sync_each_row)
+        self._appenders.append(appender)
+        return appender
+
+    def flush(self) -> None:
+        """Append every buffered sample to the raw files now (and sync the CSV logs)."""
+        first_flush_with_start = self._first_ts is not None and self.meta.start_timestamp is None
+        for preset, blocks in self._buffers.items():
+            if not blocks:
+                continue
+            data = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+            path = self.path / raw_file_name(preset)
+            append_raw(path, data)
+            if self.fsync:
+                _fsync(path)
+            blocks.clear()
+            self._written[preset] += data.shape[1]
+            self._buffered[preset] = 0
+        for a in self._appenders:
+            a.flush()
+        if first_flush_with_start:
+            self.meta = self.meta.with_(start_timestamp=self._first_ts)
+            write_meta(self.path, self.meta)
+        self._last_flush = self.clock.now()
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def samples_written(self) -> dict[str, int]:
+        """Samples on disk per preset."""
+        return dict(self._written)
+
+    @property
+    def samples_received(self) -> dict[str, int]:
+        """Samples received per preset (on disk + buffered)."""
+        return {p: self._written[p] + self._buffered[p] for p in self._written}
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self, status: str = STATUS_COMPLETED) -> None:
+        """Flush everything, close the logs and mark the session ``completed`` (idempotent)."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            for a in self._appenders:
+                a.close()
+            self._closed = True
+        self.meta = self.meta.with_(
+            end_utc=self._wall_clock(),
+            end_timestamp=max(self._last_ts.values()) if self._last_ts else None,
+            status=status,
+            samples=self.samples_written,
+        )
+        write_meta(self.path, self.meta)
+
+    def abandon(self) -> None:
+        """Flush and close the files but leave the status ``recording`` (-> interrupted)."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            for a in self._appenders:
+                a.close()
+            self._closed = True
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None or exc_type is KeyboardInterrupt:
+            self.close()
+        else:
+            self.abandon()
+
+
+def _touch_private(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        os.close(fd)
+        os.chmod(path, FILE_MODE)
+    except FileExistsError as exc:
+        raise RecordingError(
+            f"{path} already exists: refusing to append to another recording"
+        ) from exc
+    except OSError as exc:
+        raise RecordingError(f"cannot create {path}: {exc.strerror or exc}") from exc
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise RecordingError(f"cannot sync {path}: {exc.strerror or exc}") from exc

@@ -1,0 +1,88 @@
+"""Starting the Qt application (the only entry point the CLI uses)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from biotrainer.acquisition.source import Source
+from biotrainer.errors import BiotrainerError
+from biotrainer.ui.main_window import MainWindow
+
+
+def check_display() -> None:
+    """Raise a :class:`BiotrainerError` when no display is available (instead of Qt aborting).
+
+    On Linux Qt needs an X11 or Wayland display unless ``QT_QPA_PLATFORM`` names another
+    platform (``offscreen`` for tests and screenshots).
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise BiotrainerError(
+            "no display found: run biotrainer from a desktop session "
+            "(or set QT_QPA_PLATFORM=offscreen for a headless test)"
+        )
+
+
+def application() -> QApplication:
+    """Return the running QApplication, creating it if needed."""
+    app = QApplication.instance()
+    if app is None:
+        check_display()
+        app = QApplication([sys.argv[0] if sys.argv else "biotrainer"])
+        app.setApplicationName("biotrainer")
+        app.setOrganizationName("biotrainer")
+    return app  # type: ignore[return-value]
+
+
+def run_main_window(
+    make_source: Callable[[], Source],
+    *,
+    poll_hz: float = 30.0,
+    fps: float = 30.0,
+    window_s: float = 10.0,
+) -> int:
+    """Open the main window on the source ``make_source()`` builds and run the event loop.
+
+    Parameters
+    ----------
+    make_source : callable
+        Builds the (unprepared) source; may raise :class:`BiotrainerError` (unknown profile,
+        missing serial port...).
+    poll_hz, fps, window_s : float
+        See :class:`~biotrainer.ui.main_window.MainWindow`.
+
+    Returns
+    -------
+    int
+        The event loop's exit code (0 after a normal close).
+
+    Raises
+    ------
+    BiotrainerError
+        The source could not be built or opened. The message was already shown in a message
+        box; the caller prints it as one line and exits non-zero.
+    """
+    app = application()
+    try:
+        source = make_source()
+    except BiotrainerError as exc:
+        QMessageBox.critical(None, "biotrainer", str(exc))
+        raise
+    window = MainWindow(source, poll_hz=poll_hz, fps=fps, window_s=window_s)
+    window.show()
+    if not window.start():
+        raise BiotrainerError(window.error or "the device could not be opened")
+    # Ctrl-C in the terminal closes the window cleanly (Python runs the handler between
+    # polls, which come back to Python many times a second).
+    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    try:
+        return int(app.exec())
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        window.close()

@@ -1,0 +1,388 @@
+"""Display-side signal handling without Qt: ring buffers, display filters, scales, rates.
+
+Everything here is plain numpy so it can be unit-tested headless. The Qt widgets in
+:mod:`biotrainer.ui.signal_plots` only read :meth:`DisplayTrace.snapshot` on their frame timer.
+
+Display downsampling (min/max "peak" decimation to the screen's pixel width) is left to
+pyqtgraph (``setDownsampling(auto=True, mode="peak")``); this module keeps the last window of
+samples per role, filtered for display.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from biotrainer.acquisition.chunk import Chunk, SignalBlock
+from biotrainer.dsp.filters import StreamingFilter, butter_sos
+
+#: Display pass-bands in Hz per role: (high-pass edge, low-pass edge); ``None`` = no edge.
+#: They remove DC offsets and drift so signals stay visible; they are for the eye only and
+#: never feed a metric. Roles not listed (EDA, accelerometer, temperature...) are drawn raw,
+#: centred on their median when stacked.
+DISPLAY_BANDS: dict[str, tuple[float | None, float | None]] = {
+    "eeg": (1.0, 40.0),
+    "ecg": (0.5, 40.0),
+    "ppg": (0.3, 8.0),
+    "resp": (0.05, 2.0),
+}
+
+#: Order of the display Butterworth filters (per edge); low to keep the cost per chunk small.
+DISPLAY_FILTER_ORDER = 2
+
+
+class RingBuffer:
+    """A preallocated buffer keeping the latest ``capacity`` samples of ``n_channels`` rows.
+
+    Parameters
+    ----------
+    n_channels : int
+        Rows of every pushed block.
+    capacity : int
+        Samples kept per row.
+    """
+
+    def __init__(self, n_channels: int, capacity: int) -> None:
+        if n_channels < 1 or capacity < 1:
+            raise ValueError(
+                f"a ring buffer needs >= 1 channel and >= 1 sample, got {n_channels} x {capacity}"
+            )
+        self._data = np.zeros((n_channels, capacity), dtype=np.float64)
+        self._head = 0  # next write position
+        self._size = 0
+        self.total = 0  #: samples pushed since creation (per row)
+
+    @property
+    def n_channels(self) -> int:
+        return int(self._data.shape[0])
+
+    @property
+    def capacity(self) -> int:
+        return int(self._data.shape[1])
+
+    @property
+    def size(self) -> int:
+        """Samples currently held per row (<= capacity)."""
+        return self._size
+
+    def push(self, samples: np.ndarray) -> None:
+        """Append ``samples`` of shape ``(n_channels, n)`` (or ``(n,)`` for one channel)."""
+        x = np.asarray(samples, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[0] != self.n_channels:
+            raise ValueError(
+                f"expected {self.n_channels} channel(s) per block, got shape {x.shape}"
+            )
+        n = x.shape[1]
+        cap = self.capacity
+        if n == 0:
+            return
+        if n >= cap:
+            self._data[:] = x[:, n - cap :]
+            self._head = 0
+        else:
+            end = self._head + n
+            if end <= cap:
+                self._data[:, self._head : end] = x
+            else:
+                k = cap - self._head
+                self._data[:, self._head :] = x[:, :k]
+                self._data[:, : n - k] = x[:, k:]
+            self._head = end % cap
+        self._size = min(cap, self._size + n)
+        self.total += n
+
+    def latest(self) -> np.ndarray:
+        """Return a copy of the held samples, oldest first, shape ``(n_channels, size)``."""
+        if self._size < self.capacity:
+            # Never wrapped: the data sit at [0, size).
+            return self._data[:, : self._size].copy()
+        return np.concatenate((self._data[:, self._head :], self._data[:, : self._head]), axis=1)
+
+
+class DisplayTrace:
+    """The last ``window_s`` seconds of one role, filtered for display.
+
+    Parameters
+    ----------
+    role : str
+        Physiological role (``"eeg"``, ``"ecg"``...).
+    fs : float
+        Nominal sampling rate in Hz.
+    channel_names : sequence of str
+        One label per channel.
+    units : str
+        Physical unit of the samples.
+    window_s : float
+        Seconds kept for display.
+    band : tuple or None
+        ``(low, high)`` display pass-band in Hz; defaults to :data:`DISPLAY_BANDS` for the role,
+        no filter when the role has none.
+
+    Notes
+    -----
+    The time axis is built from the sample count (``x[i] = -(n - 1 - i) / fs``, 0 = newest
+    sample), not from timestamps, so the picture scrolls evenly; gaps are reported by the
+    source state (``signal lost``), not drawn.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        fs: float,
+        channel_names: tuple[str, ...] | list[str],
+        units: str,
+        window_s: float = 10.0,
+        band: tuple[float | None, float | None] | None = None,
+    ) -> None:
+        if not fs > 0:
+            raise ValueError(f"{role}: sampling rate must be positive, got {fs}")
+        self.role = role
+        self.fs = float(fs)
+        self.channel_names = tuple(channel_names)
+        self.units = units
+        self.window_s = float(window_s)
+        capacity = max(2, int(round(self.window_s * self.fs)))
+        self._ring = RingBuffer(len(self.channel_names), capacity)
+        self._x = (np.arange(capacity, dtype=np.float64) - (capacity - 1)) / self.fs
+        band = DISPLAY_BANDS.get(role) if band is None else band
+        self.band = band
+        self._filter: StreamingFilter | None = None
+        if band is not None and any(edge is not None for edge in band):
+            sos = butter_sos(self.fs, band[0], band[1], order=DISPLAY_FILTER_ORDER)
+            self._filter = StreamingFilter(sos, n_channels=len(self.channel_names))
+        self._last_finite = np.zeros(len(self.channel_names))
+        self.version = 0  #: increments whenever new samples arrive
+        self.last_timestamp: float | None = None  #: newest source timestamp (s)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channel_names)
+
+    @property
+    def samples_received(self) -> int:
+        return self._ring.total
+
+    def push(self, block: SignalBlock) -> None:
+        """Filter the new samples of ``block`` for display and append them."""
+        x = np.asarray(block.samples, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.shape[-1] == 0:
+            return
+        if not np.isfinite(x).all():
+            x = self._hold_last_finite(x)
+        self._last_finite = x[:, -1].copy()
+        if self._filter is not None:
+            if self._ring.total == 0:
+                # Start the filter settled at the first block's mean rather than at its first
+                # sample (which may sit on a peak), so the trace does not open with a swoop.
+                self._filter.push(x.mean(axis=1, keepdims=True))
+            y = self._filter.push(x)
+        else:
+            y = x
+        self._ring.push(y)
+        if len(block.timestamps):
+            self.last_timestamp = float(block.timestamps[-1])
+        self.version += 1
+
+    def _hold_last_finite(self, x: np.ndarray) -> np.ndarray:
+        """Replace non-finite samples by the previous finite value of their channel."""
+        x = x.copy()
+        for ch in range(x.shape[0]):
+            row = x[ch]
+            bad = ~np.isfinite(row)
+            if not bad.any():
+                continue
+            idx = np.where(bad, 0, np.arange(row.size))
+            np.maximum.accumulate(idx, out=idx)
+            filled = row[idx]
+            # Leading bad samples (before any finite one in this block) take the last value.
+            lead = bad & ~np.isfinite(filled)
+            filled[lead] = self._last_finite[ch]
+            x[ch] = filled
+        return x
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(x, y)``: seconds relative to the newest sample ``(n,)`` and samples
+        ``(n_channels, n)``, oldest first."""
+        y = self._ring.latest()
+        return self._x[self._x.size - y.shape[1] :], y
+
+
+def nice_step(value: float) -> float:
+    """Return the smallest number of the form {1, 2, 5} x 10^k that is >= ``value`` (> 0)."""
+    if not value > 0 or not math.isfinite(value):
+        raise ValueError(f"nice_step needs a positive finite value, got {value}")
+    exp = math.floor(math.log10(value))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        step = m * 10.0**exp
+        if step >= value * (1 - 1e-12):
+            return step
+    return 10.0 ** (exp + 1)  # pragma: no cover - unreachable
+
+
+#: Roles whose channels share one scale when stacked (same sensor kind, comparable amplitudes).
+#: Other roles (PPG wavelengths, mixed sensors) scale each channel to its own lane.
+COMMON_SCALE_ROLES = frozenset({"eeg", "ecg", "emg", "eog", "accel", "gyro"})
+
+
+@dataclass(frozen=True)
+class StackScale:
+    """Vertical layout of stacked channels, one lane of height 1 per channel.
+
+    Attributes
+    ----------
+    divisions : np.ndarray
+        Per channel, the signal amplitude (in its unit) that fills one lane height. All equal
+        when the channels share a scale.
+    centers : np.ndarray
+        Per channel, the value drawn on the lane's baseline (median of the window).
+    """
+
+    divisions: np.ndarray
+    centers: np.ndarray
+
+    @property
+    def common(self) -> float | None:
+        """The shared division when all channels have the same, else None."""
+        d = self.divisions
+        return float(d[0]) if d.size and np.all(d == d[0]) else None
+
+
+def stack_scale(y: np.ndarray, common: bool = True, minimum: float = 1e-6) -> StackScale | None:
+    """Choose lane scales for stacked traces.
+
+    A channel's spread is its 2nd-98th percentile range. With ``common``, the division is the
+    upper quartile of the spreads over channels times 1.25, rounded up to a 1-2-5 step, so
+    most channels fit their lane and one wild or flat channel does not set the scale for all
+    (:func:`to_lanes` clips the few that overflow). Without it, each channel gets its own
+    1-2-5 division from its own spread.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        ``(n_channels, n)`` samples.
+    common : bool
+        One shared division for all channels.
+    minimum : float
+        Smallest division (for flat signals).
+
+    Returns
+    -------
+    StackScale or None
+        None when there are no finite samples.
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    if y.shape[1] == 0 or not np.isfinite(y).any():
+        return None
+    lo, med, hi = np.nanpercentile(y, [2.0, 50.0, 98.0], axis=1)
+    spreads = np.nan_to_num(hi - lo, nan=0.0)
+    med = np.nan_to_num(med, nan=0.0)
+    if common:
+        d = nice_step(max(float(np.percentile(spreads, 75.0)) * 1.25, minimum))
+        divisions = np.full(y.shape[0], d)
+    else:
+        divisions = np.array([nice_step(max(float(s) * 1.25, minimum)) for s in spreads])
+    return StackScale(divisions=divisions, centers=med)
+
+
+def to_lanes(y: np.ndarray, scale: StackScale, half: float = 0.5) -> np.ndarray:
+    """Map stacked channels to lane coordinates: channel ``i`` around ``-i``, clipped to
+    ``+-half`` of its lane so it never spills into its neighbours.
+
+    Clipped stretches show as flat tops, the usual sign of an out-of-scale signal.
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    lanes = (y - scale.centers[:, None]) / scale.divisions[:, None]
+    np.clip(lanes, -half, half, out=lanes)
+    lanes -= np.arange(y.shape[0], dtype=np.float64)[:, None]
+    return lanes
+
+
+def robust_range(y: np.ndarray, pad: float = 0.15) -> tuple[float, float] | None:
+    """Return a y-range covering the 1st-99th percentile of ``y`` plus ``pad`` on each side.
+
+    A flat signal gets a range of +-1 % of its value (or +-1 when it is zero).
+    """
+    y = np.asarray(y, dtype=np.float64).ravel()
+    y = y[np.isfinite(y)]
+    if y.size == 0:
+        return None
+    lo, hi = np.percentile(y, [1.0, 99.0])
+    span = hi - lo
+    if span <= 1e-12 * max(1.0, abs(hi)):
+        half = 0.01 * abs(hi) or 1.0
+        return float(lo - half), float(hi + half)
+    return float(lo - pad * span), float(hi + pad * span)
+
+
+class RateMeter:
+    """Measured sampling rate from source timestamps over a sliding span.
+
+    Parameters
+    ----------
+    span_s : float
+        Seconds of timestamps the estimate covers.
+    """
+
+    def __init__(self, span_s: float = 2.0) -> None:
+        self.span_s = float(span_s)
+        self._marks: deque[tuple[float, int]] = deque()
+        self._count = 0
+
+    def update(self, timestamps: np.ndarray) -> None:
+        """Account for a block of new samples with these timestamps (seconds)."""
+        n = len(timestamps)
+        if n == 0:
+            return
+        if not self._marks:
+            # The first sample opens the span; it is not counted as an interval.
+            self._marks.append((float(timestamps[0]), self._count))
+            self._count += 1
+            n -= 1
+        self._count += n
+        t_last = float(timestamps[-1])
+        self._marks.append((t_last, self._count - 1))
+        while len(self._marks) > 2 and t_last - self._marks[1][0] >= self.span_s:
+            self._marks.popleft()
+
+    @property
+    def rate_hz(self) -> float | None:
+        """Samples per second over the span, or None before two timestamps are known."""
+        if len(self._marks) < 2:
+            return None
+        (t0, c0), (t1, c1) = self._marks[0], self._marks[-1]
+        if t1 <= t0:
+            return None
+        return (c1 - c0) / (t1 - t0)
+
+
+class StreamStats:
+    """Samples received and measured sampling rate per role (for the status bar)."""
+
+    def __init__(self, span_s: float = 2.0) -> None:
+        self.span_s = span_s
+        self.samples: dict[str, int] = {}
+        self._rates: dict[str, RateMeter] = {}
+
+    def update(self, chunk: Chunk) -> None:
+        """Account for every role block of ``chunk``."""
+        for role, block in chunk.signals.items():
+            self.samples[role] = self.samples.get(role, 0) + block.n_samples
+            meter = self._rates.setdefault(role, RateMeter(self.span_s))
+            meter.update(block.timestamps)
+
+    def rate_hz(self, role: str) -> float | None:
+        """Measured sampling rate of ``role`` in Hz (None until known)."""
+        meter = self._rates.get(role)
+        return meter.rate_hz if meter else None
+
+    @property
+    def total_samples(self) -> int:
+        """Samples received over all roles."""
+        return sum(self.samples.values())

@@ -1,0 +1,445 @@
+"""BrainFlowSource: lifecycle, no lost samples, silence/end states, actionable errors, playback."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from brainflow.board_shim import BoardIds, BrainFlowError
+from brainflow.data_filter import DataFilter
+from brainflow.exit_codes import BrainFlowExitCodes
+
+from biotrainer.acquisition.brainflow_source import BrainFlowSource, ConnectionParams
+from biotrainer.acquisition.factory import connection_from_args, open_playback, open_source
+from biotrainer.acquisition.profiles import PRESET_IDS, load_profile, profile_names
+from biotrainer.acquisition.source import SourceState
+from biotrainer.cli import build_parser
+from biotrainer.clock import SimulatedClock
+from biotrainer.errors import ConfigError, DeviceError
+
+# ------------------------------------------------------------------ a fake BoardShim
+
+
+class FakeBoard:
+    """Stands in for BoardShim: returns what the test queued, records the calls."""
+
+    def __init__(self, board_id: int, params: object, fail: dict | None = None) -> None:
+        self.board_id = board_id
+        self.params = params
+        self.queue: dict[int, list[np.ndarray]] = {}
+        self.calls: list[str] = []
+        self.fail = fail or {}
+        self.num_rows: dict[int, int] = {}
+
+    def _maybe_fail(self, name: str) -> None:
+        self.calls.append(name)
+        if name in self.fail:
+            raise BrainFlowError(f"unable to {name}", int(self.fail[name]))
+
+    def prepare_session(self) -> None:
+        self._maybe_fail("prepare_session")
+
+    def config_board(self, command: str) -> str:
+        self._maybe_fail("config_board")
+        self.calls.append(f"config:{command}")
+        return ""
+
+    def start_stream(self, num_samples: int) -> None:
+        self._maybe_fail("start_stream")
+        self.buffer = num_samples
+
+    def get_board_data(self, num_samples: int | None = None, preset: int = 0) -> np.ndarray:
+        self._maybe_fail("get_board_data")
+        q = self.queue.get(preset, [])
+        if q:
+            return q.pop(0)
+        return np.zeros((self.num_rows[preset], 0))
+
+    def stop_stream(self) -> None:
+        self._maybe_fail("stop_stream")
+
+    def release_session(self) -> None:
+        self.calls.append("release_session")
+
+
+def fake_source(device: str, connection: ConnectionParams | None = None, **kw):
+    """A BrainFlowSource over a FakeBoard; returns (source, board, clock)."""
+    clock = SimulatedClock(100.0)
+    holder: dict[str, FakeBoard] = {}
+    fail = kw.pop("fail", None)
+
+    def factory(board_id: int, params: object) -> FakeBoard:
+        holder["board"] = FakeBoard(board_id, params, fail)
+        return holder["board"]
+
+    src = BrainFlowSource(load_profile(device), connection, clock, board_factory=factory, **kw)
+    return src, holder, clock
+
+
+def _prepared(src: BrainFlowSource, holder: dict) -> FakeBoard:
+    src.prepare()
+    board = holder["board"]
+    board.num_rows = {PRESET_IDS[p.preset]: p.num_rows for p in src.layout.presets}
+    return board
+
+
+def _block(n: int, rows: int, ts_row: int, t0: float = 0.0, fs: float = 250.0) -> np.ndarray:
+    a = np.zeros((rows, n))
+    a[ts_row] = t0 + np.arange(n) / fs
+    return a
+
+
+# ------------------------------------------------------------------ silence / end (simulated clock)
+
+
+def test_silence_is_a_state_not_a_hang() -> None:
+    src, holder, clock = fake_source("synthetic")
+    board = _prepared(src, holder)
+    src.start()
+    p = src.layout.preset("default")
+    board.queue[0] = [_block(10, p.num_rows, p.timestamp_row)]
+    chunk = src.poll()
+    assert chunk.signals["eeg"].n_samples == 10
+    assert src.state is SourceState.STREAMING
+    clock.advance(1.9)
+    assert src.poll().empty and src.state is SourceState.STREAMING
+    clock.advance(0.1)
+    assert src.poll().empty and src.state is SourceState.SILENT
+    clock.advance(30.0)
+    assert src.state is SourceState.SILENT
+    board.queue[0] = [_block(3, p.num_rows, p.timestamp_row)]
+    assert src.poll().signals["eeg"].n_samples == 3
+    assert src.state is SourceState.STREAMING
+    assert src.poll().received_at == clock.now()
+    src.stop()
+    assert src.state is SourceState.STOPPED
+    src.release()
+    assert src.state is SourceState.RELEASED and "release_session" in board.calls
+    src.release()  # idempotent
+
+
+def test_silence_timeout_is_configurable() -> None:
+    src, holder, clock = fake_source("synthetic", silence_timeout=0.5)
+    _prepared(src, holder)
+    src.start()
+    clock.advance(0.49)
+    src.poll()
+    assert src.state is SourceState.STREAMING
+    clock.advance(0.01)
+    src.poll()
+    assert src.state is SourceState.SILENT
+
+
+def _write_file(path: Path, rows: int, n: int, ts_row: int, fs: float) -> np.ndarray:
+    rng = np.random.default_rng(n)
+    data = np.round(rng.normal(size=(rows, n)) * 10, 4)
+    data[0] = np.arange(n) % 256
+    data[ts_row] = 1_700_000_000.0 + np.arange(n) / fs
+    DataFilter.write_file(data, str(path), "w")
+    return DataFilter.read_file(str(path))
+
+
+def test_playback_ends_after_the_whole_file(tmp_path: Path) -> None:
+    lay = load_profile("synthetic").layout()
+    p = lay.preset("default")
+    f = tmp_path / "a.csv"
+    _write_file(f, p.num_rows, 50, p.timestamp_row, p.fs)
+    conn = ConnectionParams(file=str(f), master_board="synthetic")
+    src, holder, clock = fake_source("playback", conn)
+    board = _prepared(src, holder)
+    assert "config:loopback_false" in board.calls
+    assert board.board_id == int(BoardIds.PLAYBACK_FILE_BOARD)
+    assert board.params.master_board == int(BoardIds.SYNTHETIC_BOARD)
+    src.start()
+    board.queue[0] = [_block(30, p.num_rows, p.timestamp_row), _block(19, p.num_rows, 1)]
+    src.poll()
+    src.poll()
+    assert src.state is SourceState.STREAMING  # 49 of 50 lines
+    clock.advance(5.0)
+    src.poll()
+    assert src.state is SourceState.SILENT  # not all delivered: BrainFlow may still be behind
+    board.queue[0] = [_block(1, p.num_rows, p.timestamp_row)]
+    src.poll()
+    assert src.state is SourceState.ENDED
+    clock.advance(5.0)
+    src.poll()
+    assert src.state is SourceState.ENDED
+
+
+def test_playback_with_loopback_never_ends(tmp_path: Path) -> None:
+    lay = load_profile("synthetic").layout()
+    p = lay.preset("default")
+    f = tmp_path / "a.csv"
+    _write_file(f, p.num_rows, 20, p.timestamp_row, p.fs)
+    conn = ConnectionParams(file=str(f), master_board="SYNTHETIC_BOARD")
+    src, holder, _clock = fake_source("playback", conn, loopback=True)
+    board = _prepared(src, holder)
+    assert "config:loopback_true" in board.calls
+    src.start()
+    board.queue[0] = [_block(20, p.num_rows, p.timestamp_row), _block(20, p.num_rows, 1)]
+    src.poll()
+    src.poll()
+    assert src.state is SourceState.STREAMING
+
+
+# ------------------------------------------------------------------ connection & errors
+
+
+def test_missing_required_field_names_the_cli_option() -> None:
+    with pytest.raises(DeviceError, match="cyton profile needs a serial port: pass --serial-port"):
+        open_source("cyton")
+    with pytest.raises(DeviceError, match="--file"):
+        open_source("playback", ConnectionParams(master_board="muse2"))
+
+
+def test_unused_field_is_refused() -> None:
+    with pytest.raises(DeviceError, match="synthetic profile does not use --serial-port"):
+        open_source("synthetic", ConnectionParams(serial_port="/dev/ttyUSB0"))
+
+
+def test_playback_needs_a_master_board(tmp_path: Path) -> None:
+    with pytest.raises(DeviceError, match="--master-board"):
+        open_source("playback", ConnectionParams(file=str(tmp_path / "x.csv")))
+
+
+def test_cyton_on_a_missing_port_is_an_actionable_error() -> None:
+    port = "/dev/ttyBIOTRAINER_NOPE0"
+    src = open_source("cyton", ConnectionParams(serial_port=port))
+    with pytest.raises(DeviceError) as info:
+        src.prepare()
+    msg = str(info.value)
+    assert port in msg and "dongle plugged in" in msg
+    assert "BrainFlowError" not in msg
+    src.release()
+
+
+@pytest.mark.parametrize(
+    ("code", "fragment"),
+    [
+        (BrainFlowExitCodes.UNABLE_TO_OPEN_PORT_ERROR, "no device answered on /dev/ttyX9"),
+        (BrainFlowExitCodes.PORT_ALREADY_OPEN_ERROR, "already in use"),
+        (BrainFlowExitCodes.SER_PORT_ERROR, "dialout"),
+        (BrainFlowExitCodes.BOARD_NOT_READY_ERROR, "switch it on"),
+        (BrainFlowExitCodes.SYNC_TIMEOUT_ERROR, "did not answer in time"),
+        (BrainFlowExitCodes.INVALID_ARGUMENTS_ERROR, "rejected the connection settings"),
+        (BrainFlowExitCodes.GENERAL_ERROR, "BIOTRAINER_BRAINFLOW_LOG"),
+    ],
+)
+def test_brainflow_exit_codes_become_device_errors(code: int, fragment: str) -> None:
+    conn = ConnectionParams(serial_port="/dev/ttyX9")
+    src, _holder, _ = fake_source("cyton", conn, fail={"prepare_session": code})
+    with pytest.raises(DeviceError, match=fragment):
+        src.prepare()
+    assert src.state is SourceState.IDLE
+
+
+def test_errors_while_streaming_are_device_errors() -> None:
+    src, holder, _ = fake_source("synthetic")
+    board = _prepared(src, holder)
+    src.start()
+    board.fail["get_board_data"] = BrainFlowExitCodes.BOARD_NOT_CREATED_ERROR
+    with pytest.raises(DeviceError, match="not open"):
+        src.poll()
+    src.release()
+
+
+def test_board_config_commands_are_sent() -> None:
+    src, holder, _ = fake_source("muse2")
+    board = _prepared(src, holder)
+    assert "config:p61" in board.calls  # Muse PPG (ancillary preset) is off unless asked
+
+
+def test_ring_buffer_holds_at_least_a_minute_for_every_profile(tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("0\n")
+    dummy = {
+        "serial_port": "/dev/ttyUSB0",
+        "file": str(f),
+        "master_board": "muse2",
+    }
+    for name in profile_names():
+        p = load_profile(name)
+        conn = ConnectionParams(**{k: dummy[k] for k in p.connection.required if k in dummy})
+        if p.is_playback:  # the generic one needs a master board; simulator ones have theirs
+            master = None if p.master_board else "muse2"
+            conn = ConnectionParams(file=str(f), master_board=master)
+        src = BrainFlowSource(p, conn)
+        fastest = max(q.fs for q in src.layout.presets)
+        assert src.buffer_size >= 60 * fastest, name
+
+
+# ------------------------------------------------------------------ real BrainFlow streams
+
+
+def test_synthetic_stream_loses_no_sample_between_polls(tmp_path: Path) -> None:
+    """A real ~3 s synthetic stream polled irregularly: consecutive package numbers, no gaps.
+
+    Also guards the BrainFlow 5.23 pitfall: a (rejected) profile naming a preset the synthetic
+    board lacks must not have asked BrainFlow about it, or start_stream would fail below.
+    """
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'name = "bad"\ntitle = "B"\nboard = "SYNTHETIC_BOARD"\n'
+        '[[channels]]\nrole = "ppg"\npreset = "ancillary"\nrows = "ppg_channels"\n'
+    )
+    with pytest.raises(ConfigError, match="no ancillary preset"):
+        load_profile(bad)
+
+    src = open_source("synthetic")
+    lay = src.layout
+    p = lay.preset("default")
+    chunks = []
+    with src:
+        src.prepare()
+        src.start()
+        deadline = time.monotonic() + 3.0
+        pauses = [0.01, 0.05, 0.3, 0.02, 0.6]  # irregular, including long stalls
+        i = 0
+        while time.monotonic() < deadline:
+            time.sleep(pauses[i % len(pauses)])
+            i += 1
+            chunks.append(src.poll())
+            assert src.state is SourceState.STREAMING
+        src.stop()
+        chunks.append(src.poll())  # what arrived before the stop
+    assert src.state is SourceState.RELEASED
+    raw = np.concatenate([c.raw["default"] for c in chunks], axis=1)
+    assert raw.shape[0] == p.num_rows
+    assert raw.shape[1] > 0.5 * p.fs * 3.0
+    steps = np.diff(raw[0]) % 256  # package number wraps at 256 on the synthetic board
+    assert np.all(steps == 1), f"lost or repeated samples: {np.unique(steps)}"
+    assert np.all(np.diff(raw[p.timestamp_row]) > 0)
+    eeg = np.concatenate([c.signals["eeg"].samples for c in chunks], axis=1)
+    np.testing.assert_array_equal(eeg, raw[list(lay.group("eeg").rows)])
+    assert all(c.received_at > 0 for c in chunks)
+
+
+def _play_until_end(src, limit_s: float = 10.0) -> list:
+    chunks = []
+    src.prepare()
+    src.start()
+    deadline = time.monotonic() + limit_s
+    while src.state is not SourceState.ENDED and time.monotonic() < deadline:
+        time.sleep(0.05)
+        chunks.append(src.poll())
+    src.release()
+    return chunks
+
+
+def test_playback_returns_the_file_samples(tmp_path: Path) -> None:
+    """A synthetic-layout file written with DataFilter.write_file plays back sample for sample."""
+    lay = load_profile("synthetic").layout()
+    p = lay.preset("default")
+    f = tmp_path / "synthetic.csv"
+    expected = _write_file(f, p.num_rows, 100, p.timestamp_row, p.fs)  # 0.4 s
+    src = open_source(
+        "playback",
+        ConnectionParams(file=str(f), master_board="SYNTHETIC_BOARD"),
+        keep_file_timestamps=True,
+    )
+    assert src.layout.groups == lay.groups
+    chunks = _play_until_end(src)
+    assert src.state is SourceState.RELEASED
+    raw = np.concatenate([c.raw["default"] for c in chunks], axis=1)
+    # BrainFlow's playback board rewrites the marker row (markers inserted during playback, else
+    # 0): recorded markers do not come back through it. Every other row does, exactly.
+    rows = [r for r in range(p.num_rows) if r != p.marker_row]
+    assert raw.shape == expected.shape
+    np.testing.assert_array_equal(raw[rows], expected[rows])
+    eeg = np.concatenate([c.signals["eeg"].samples for c in chunks], axis=1)
+    np.testing.assert_array_equal(eeg, expected[list(lay.group("eeg").rows)])
+
+
+def test_playback_of_a_three_preset_recording(tmp_path: Path) -> None:
+    """Muse 2 layout: default, auxiliary and ancillary files replayed together (open_playback)."""
+    lay = load_profile("muse2").layout()
+    files, expected = {}, {}
+    for p in lay.presets:
+        files[p.preset] = tmp_path / f"muse_{p.preset}.csv"
+        expected[p.preset] = _write_file(
+            files[p.preset], p.num_rows, int(p.fs * 0.3), p.timestamp_row, p.fs
+        )
+    src = open_playback(files, lay)  # BrainFlow's default: new timestamps at play time
+    ended = []
+    chunks = []
+    src.prepare()
+    src.start()
+    deadline = time.monotonic() + 10.0
+    while src.state is not SourceState.ENDED and time.monotonic() < deadline:
+        time.sleep(0.05)
+        chunks.append(src.poll())
+    ended.append(src.state)
+    src.release()
+    assert ended == [SourceState.ENDED]
+    for p in lay.presets:
+        raw = np.concatenate([c.raw[p.preset] for c in chunks], axis=1)
+        others = [r for r in range(p.num_rows) if r not in (p.timestamp_row, p.marker_row)]
+        np.testing.assert_array_equal(raw[others], expected[p.preset][others])
+        assert np.all(np.diff(raw[p.timestamp_row]) >= 0)
+    ppg = np.concatenate([c.signals["ppg"].samples for c in chunks], axis=1)
+    assert ppg.shape == (3, expected["ancillary"].shape[1])
+    assert chunks[0].signals["ppg"].fs == 64
+
+
+def test_playback_of_a_file_from_another_board_is_refused(tmp_path: Path) -> None:
+    p = load_profile("muse2").layout().preset("default")
+    f = tmp_path / "muse.csv"
+    _write_file(f, p.num_rows, 10, p.timestamp_row, p.fs)
+    src = open_source("playback", ConnectionParams(file=str(f), master_board="synthetic"))
+    with pytest.raises(DeviceError, match=r"8 columns .* 32: was it recorded by another board"):
+        src.prepare()
+
+
+def test_playback_layout_is_restricted_to_the_given_files(tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    src = open_source("playback", ConnectionParams(file=str(f), master_board="muse2"))
+    assert [p.preset for p in src.layout.presets] == ["default"]
+    assert src.layout.roles == ("eeg",)
+
+
+# ------------------------------------------------------------------ factory
+
+
+def test_connection_from_cli_args() -> None:
+    args = build_parser().parse_args(
+        ["--device", "cyton", "--serial-port", "/dev/ttyUSB3", "--mac-address", ""]
+    )
+    conn = connection_from_args(args)
+    assert conn == ConnectionParams(serial_port="/dev/ttyUSB3")
+    assert conn.given() == ("serial_port",)
+
+
+def test_open_source_rejects_unknown_options() -> None:
+    with pytest.raises(TypeError, match="speed"):
+        open_source("synthetic", speed=2.0)
+
+
+def test_simulator_profiles_play_the_rendered_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prof = tmp_path / "sim-calm.toml"
+    prof.write_text(
+        'name = "sim-calm"\ntitle = "Sim"\nboard = "SYNTHETIC_BOARD"\n'
+        '[[channels]]\nrole = "eeg"\nrows = "eeg_channels"\n[simulator]\nscenario = "calm"\n'
+    )
+    seen = {}
+
+    def prepare_playback(profile, connection, options):
+        seen.update(profile=profile.name, connection=connection, options=options)
+        return ConnectionParams(file=str(tmp_path / "r.csv"), master_board="SYNTHETIC_BOARD")
+
+    monkeypatch.setattr(
+        "biotrainer.acquisition.simulator.prepare_playback", prepare_playback, raising=False
+    )
+    src = open_source(prof, None, None, seed=3, loopback=True)
+    assert seen == {
+        "profile": "sim-calm",
+        "connection": None,
+        "options": {"seed": 3, "loopback": True},
+    }
+    assert src.board_id == int(BoardIds.PLAYBACK_FILE_BOARD)
+    assert src.layout.board_id == int(BoardIds.SYNTHETIC_BOARD)
+    assert src.layout.device == "sim-calm"
+    assert src.layout.roles == ("eeg",)

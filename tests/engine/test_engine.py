@@ -1,0 +1,113 @@
+"""The engine on the physiological simulator, driven by a simulated clock (no Qt, no sleeping)."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+import pytest
+from memsource import MemorySource
+
+from biotrainer.acquisition.factory import open_accelerated
+from biotrainer.acquisition.profiles import load_profile
+from biotrainer.acquisition.simulator.render import render_scenario
+from biotrainer.acquisition.simulator.scenario import load_scenario
+from biotrainer.clock import SimulatedClock
+from biotrainer.engine.engine import Engine
+from biotrainer.engine.protocol import load_protocol
+
+
+@cache
+def rendered(scenario: str, profile: str, seed: int = 3):
+    layout = load_profile(profile).layout()
+    return render_scenario(load_scenario(scenario), layout, seed=seed)
+
+
+def run(engine: Engine, clock: SimulatedClock, step_s: float, until_s: float | None = None):
+    updates = []
+    limit = until_s if until_s is not None else engine.protocol.duration_s + 5
+    while clock.now() < limit and not engine.finished:
+        clock.advance(step_s)
+        updates.extend(engine.tick())
+    return updates
+
+
+def make(scenario: str, profile: str, protocol: str, memory: bool = False, **kw):
+    """An engine on a simulator device in simulated time: through the production path
+    (rendered files served by FileSource) or, with ``memory``, a fault-injecting fake."""
+    r = rendered(scenario, profile)
+    clock = SimulatedClock()
+    if memory:
+        source = MemorySource(r.layout, r.data, clock)
+    else:
+        source = open_accelerated(profile, clock, speed=1.0, scenario=scenario, seed=3)
+    return Engine(source, load_protocol(protocol), clock=clock, **kw), clock, r
+
+
+def test_alpha_training_follows_relaxation_and_holds_reward_rate():
+    engine, clock, _ = make("stressed-to-relaxed", "simulator-muse2", "alpha-uptraining")
+    ups = run(engine, clock, 0.25)
+    names = [u.phase_name for u in ups]
+    # phases advance in protocol order
+    order = list(dict.fromkeys(names))
+    assert order[:3] == ["Baseline, eyes open", "Baseline, eyes closed", "Training"]
+    indices = [u.phase_index for u in ups]
+    assert indices == sorted(indices)
+    # the 10-min scenario ends in the third training block (the protocol lasts 12 min)
+    assert indices[-1] == 4
+    assert ups[-1].source_state == "ended"
+    training = [u for u in ups if u.phase_kind == "training"]
+    first = [u.feedback_score for u in training if u.session_s < 220]
+    last = [u.feedback_score for u in training if u.session_s > 400]
+    assert np.nanmean(last) > np.nanmean(first) + 0.15
+    # auto-threshold keeps the reward rate near the 65 % target in the later training
+    rewarded = [u.rewarded for u in training if u.session_s > 250]
+    assert abs(np.mean(rewarded) - 0.65) < 0.1
+
+
+def test_updates_do_not_depend_on_how_the_data_was_chunked():
+    a_engine, a_clock, _ = make("stressed-to-relaxed", "simulator-muse2", "alpha-uptraining")
+    b_engine, b_clock, _ = make("stressed-to-relaxed", "simulator-muse2", "alpha-uptraining")
+    a = run(a_engine, a_clock, 0.05, until_s=90)
+    b = run(b_engine, b_clock, 0.7, until_s=90)
+    n = min(len(a), len(b))
+    assert n > 800
+    fa = np.array([u.feedback_value for u in a[:n]])
+    fb = np.array([u.feedback_value for u in b[:n]])
+    np.testing.assert_array_equal(np.isnan(fa), np.isnan(fb))
+    np.testing.assert_allclose(fa[~np.isnan(fa)], fb[~np.isnan(fb)], rtol=1e-9)
+    assert [u.sample_time for u in a[:n]] == [u.sample_time for u in b[:n]]
+
+
+def test_resonance_assessment_finds_the_simulated_rate():
+    engine, clock, r = make("resonance-breathing", "simulator", "resonance-assessment")
+    run(engine, clock, 0.5)
+    assert engine.resonance is not None
+    assert engine.resonance.best_bpm == pytest.approx(r.truth.resonance_breaths_per_min)
+    assert [x.bpm for x in engine.resonance.rates] == [6.5, 6.0, 5.5, 5.0, 4.5]
+
+
+def test_pause_freezes_protocol_time_and_reward():
+    engine, clock, _ = make("stressed-to-relaxed", "simulator-muse2", "alpha-uptraining")
+    run(engine, clock, 0.1, until_s=20)
+    t_before = engine.session_s
+    engine.pause()
+    ups = run(engine, clock, 0.1, until_s=30)
+    assert engine.session_s == pytest.approx(t_before)
+    assert all(u.paused and not u.rewarded for u in ups)
+    engine.resume()
+    run(engine, clock, 0.1, until_s=35)
+    assert engine.session_s > t_before + 4
+
+
+def test_signal_loss_is_reported_and_feedback_holds():
+    engine, clock, _ = make(
+        "stressed-to-relaxed", "simulator-muse2", "alpha-uptraining", memory=True
+    )
+    engine.source.silent_after = 30.0
+    ups = run(engine, clock, 0.1, until_s=40)
+    late = [u for u in ups if u.computed_at > 33]
+    assert late, "heartbeat updates continue while no data flows"
+    assert all(not u.quality_ok and u.quality_reason == "signal lost" for u in late)
+    assert all(math.isnan(u.feedback_score) for u in late)

@@ -1,0 +1,64 @@
+import math
+
+import numpy as np
+import pytest
+
+from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
+
+
+def test_baseline_matches_numpy_and_ignores_nan():
+    rng = np.random.default_rng(1)
+    values = rng.normal(10, 2, size=500)
+    b = Baseline()
+    for v in values:
+        b.add(float(v))
+    b.add(math.nan)
+    assert b.n == 500
+    assert b.mean == pytest.approx(values.mean())
+    assert b.sd == pytest.approx(values.std(ddof=1))
+    assert b.z(values.mean() + values.std(ddof=1)) == pytest.approx(1.0)
+
+
+def test_baseline_not_ready_gives_nan_and_flat_baseline_is_floored():
+    b = Baseline()
+    assert math.isnan(b.z(1.0))
+    for _ in range(10):
+        b.add(5.0)
+    assert b.sd > 0  # floored: a perfectly steady baseline still gives finite z
+    assert math.isfinite(b.z(6.0))
+
+
+@pytest.mark.parametrize("target", [0.3, 0.65, 0.9])
+def test_auto_threshold_holds_reward_rate_near_target(target):
+    rng = np.random.default_rng(7)
+    th = AutoThreshold(target_rate=target)
+    rewards = []
+    # 10 min at 10 Hz of a drifting metric (the person relaxes: mean z rises from 0 to 2)
+    for i in range(6000):
+        t = i / 10
+        z = 2.0 * i / 6000 + rng.normal()
+        rewards.append(th.update(t, z))
+    late = np.mean(rewards[1000:])
+    assert abs(late - target) < 0.07
+
+
+def test_manual_threshold_stays_put():
+    th = AutoThreshold()
+    th.set_manual(1.0)
+    for i in range(200):
+        th.update(i / 10, 3.0)
+    assert th.threshold_z == 1.0
+    assert th.reward_rate == 1.0
+    th.set_auto(0.5)
+    assert th.auto
+
+
+def test_score_is_half_at_threshold_and_monotonic():
+    assert score_from_z(0.7, 0.7) == pytest.approx(0.5)
+    assert score_from_z(2.0, 0.0) > score_from_z(1.0, 0.0) > score_from_z(-1.0, 0.0)
+    assert math.isnan(score_from_z(math.nan, 0.0))
+
+
+def test_invalid_target_rejected():
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        AutoThreshold(target_rate=1.5)

@@ -1,0 +1,144 @@
+"""`biotrainer record` -> `replay` -> `export --edf` round trip, signals, and bad arguments."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyedflib
+import pytest
+
+from biotrainer.session import list_sessions, load_session
+
+CLI = [sys.executable, "-m", "biotrainer.cli"]
+
+
+def _run(*args: str, timeout: float = 60, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _one_clean_line(stderr: str) -> str:
+    assert "Traceback" not in stderr
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("biotrainer: ")
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`biotrainer record --device synthetic --duration 3` into BIOTRAINER_DATA."""
+    data = tmp_path_factory.mktemp("cli") / "data"
+    env = {**os.environ, "BIOTRAINER_DATA": str(data)}
+    r = _run("record", "--device", "synthetic", "--duration", "3", env=env)
+    assert r.returncode == 0, r.stderr
+    folder = Path(r.stdout.strip().splitlines()[-1])
+    assert folder.parent == (data / "sessions").resolve()
+    assert re.search(r"recording +\d+\.\d / 3\.0 s +samples \d+ +streaming", r.stderr)
+    return folder
+
+
+def test_record_writes_a_completed_session(recorded: Path) -> None:
+    rec = load_session(recorded)
+    assert rec.status == "completed" and rec.meta.device == "synthetic"
+    n = rec.n_samples("default")
+    fs = rec.layout.preset("default").fs
+    assert rec.meta.samples["default"] == n
+    # ~3 s of samples, none missing between the first and the last
+    assert 2.5 * fs <= n <= 4.0 * fs
+    assert n == pytest.approx(rec.duration_s * fs, rel=0.03)
+
+
+def test_replay_real_time_and_fast_deliver_every_sample(recorded: Path) -> None:
+    n = load_session(recorded).n_samples("default")
+    for speed in ("1", "25"):
+        r = _run("replay", str(recorded), "--speed", speed)
+        assert r.returncode == 0, r.stderr
+        assert f"replayed {n} default samples" in r.stdout, (speed, r.stdout)
+        assert "completed recording" in r.stdout
+
+
+def test_export_edf_matches_the_recording(recorded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.edf"
+    r = _run("export", str(recorded), "--edf", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stdout
+    rec = load_session(recorded)
+    eeg = rec.signals()["eeg"]
+    f = pyedflib.EdfReader(str(out))
+    try:
+        labels = f.getSignalLabels()
+        for i, name in enumerate(eeg.channel_names):
+            k = labels.index(f"EEG {name}")
+            y = f.readSignal(k)
+            step = (f.getPhysicalMaximum(k) - f.getPhysicalMinimum(k)) / 65535
+            x = eeg.samples[i]
+            assert np.max(np.abs(y[: len(x)] - x)) <= step / 2 + 1e-9
+            assert f.getPhysicalDimension(k) == "uV"
+    finally:
+        f.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    out = tmp_path / "session"
+    proc = subprocess.Popen(
+        [*CLI, "record", "--device", "synthetic", "--duration", "60", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        end = time.monotonic() + 30
+        while (
+            not (out / "raw_default.csv").is_file() or not (out / "raw_default.csv").stat().st_size
+        ):
+            assert time.monotonic() < end and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert Path(stdout.strip()) == out.resolve()
+    rec = load_session(out)
+    assert rec.status == "completed" and rec.warnings == ()
+    assert any(e.kind == "stop" and sig.name in e.text for e in rec.events)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["record", "--device", "nosuch", "--duration", "1"], "unknown device profile 'nosuch'"),
+        (["record", "--device", "cyton", "--duration", "1"], "--serial-port"),
+        (
+            ["record", "--device", "synthetic", "--duration", "-1"],
+            "--duration must be a positive number",
+        ),
+        (["replay", "/nonexistent/session"], "no session folder at /nonexistent/session"),
+        (["replay", ".", "--speed", "0"], "--speed must be a positive number"),
+        (["export", "/nonexistent/s", "--edf", "x.edf"], "no session folder at"),
+    ],
+)
+def test_bad_arguments_give_one_clean_line(args: list[str], message: str, tmp_path: Path) -> None:
+    r = _run(*args, "--data-dir", str(tmp_path)) if args[0] == "record" else _run(*args)
+    assert r.returncode == 2
+    assert message in _one_clean_line(r.stderr)
+    assert list_sessions(tmp_path) == []  # no half-made session left behind
+
+
+def test_unwritable_data_dir_refuses_to_record(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = _run("record", "--device", "synthetic", "--duration", "1", "--data-dir", str(blocker))
+    assert r.returncode == 2
+    assert "cannot create the data folder" in _one_clean_line(r.stderr)
