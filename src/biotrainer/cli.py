@@ -19,7 +19,18 @@ from biotrainer import __version__
 from biotrainer.errors import BiotrainerError
 
 #: Subcommand modules under biotrainer.commands, in the order ``--help`` lists them.
-COMMANDS = ("gui", "run", "devices", "record", "replay", "export")
+COMMANDS = (
+    "gui",
+    "run",
+    "devices",
+    "record",
+    "replay",
+    "export",
+    "monitor",
+    "patients",
+    "sessions",
+    "report",
+)
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -47,6 +58,8 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario", help="simulator devices: scenario name or .toml file (see scenarios/)"
     )
     parser.add_argument("--seed", type=int, help="simulator devices: random seed (default 0)")
+    parser.add_argument("--lsl-name", help="use this Lab Streaming Layer stream as the device")
+    parser.add_argument("--lsl-type", help="LSL stream type to use: EEG, ECG, PPG, RESP, RR or IBI")
 
 
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:

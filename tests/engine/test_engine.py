@@ -111,3 +111,35 @@ def test_signal_loss_is_reported_and_feedback_holds():
     assert late, "heartbeat updates continue while no data flows"
     assert all(not u.quality_ok and u.quality_reason == "signal lost" for u in late)
     assert all(math.isnan(u.feedback_score) for u in late)
+
+
+def test_rr_interval_source_feeds_the_cardiac_metrics(tmp_path):
+    """A device that reports RR intervals (a chest strap over LSL) drives HR, RMSSD, coherence
+    and breathing rate without any waveform."""
+    from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
+
+    # 6 breaths/min RSA (0.1 Hz) around 60 bpm: breathing 6/min, high coherence
+    t, rr, times = 1000.0, [], []
+    while t < 1400.0:
+        interval = 1000.0 + 80.0 * np.sin(2 * np.pi * 0.1 * t)
+        t += interval / 1000.0
+        rr.append(interval)
+        times.append(t)
+    data = {"default": np.vstack([rr, times])}
+    layout = SourceLayout(
+        device="lsl",
+        board_id=-100,
+        presets=(PresetLayout("default", 0.0, 2, 1),),
+        groups=(ChannelGroup("rr", "default", (0,), ("rr",), "ms"),),
+    )
+    clock = SimulatedClock()
+    engine = Engine(
+        MemorySource(layout, data, clock), load_protocol("hrv-resonance-breathing"), clock=clock
+    )
+    ups = run(engine, clock, 0.5, until_s=390)
+    last = ups[-1]
+    delivered = np.array(rr)[np.array(times) <= last.sample_time]
+    assert last.hr_bpm == pytest.approx(60000.0 / np.median(delivered[-5:]), abs=0.5)
+    assert last.breathing_bpm == pytest.approx(6.0, abs=0.3)
+    assert last.coherence > 1.0
+    assert last.rmssd_ms > 20

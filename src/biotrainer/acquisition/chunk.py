@@ -6,7 +6,8 @@ A :class:`Chunk` carries the new samples of one poll twice over:
   (rows x samples, BrainFlow's own row layout). The recorder writes these untouched so a
   recording replays through BrainFlow's playback board along the same path as live data.
 * ``signals``: the same samples sorted by physiological role (``eeg``, ``ecg``, ``ppg``,
-  ``resp``, ``eda``, ``accel``...), each with its sampling rate, channel names and timestamps.
+  ``rr`` (RR intervals in ms, one sample per beat, from devices that report them), ``resp``,
+  ``eda``, ``accel``...), each with its sampling rate, channel names and timestamps.
   DSP and the UI read these and never need to know board row numbers.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: Physiological roles a channel can have.
-ROLES = ("eeg", "ecg", "ppg", "resp", "eda", "accel", "gyro", "temp", "marker")
+ROLES = ("eeg", "ecg", "ppg", "rr", "resp", "eda", "accel", "gyro", "temp", "marker")
 
 #: BrainFlow preset names as used in profiles and recordings.
 PRESETS = ("default", "auxiliary", "ancillary")

@@ -3,7 +3,9 @@
 The same engine as the GUI: source -> dsp -> protocol -> metric updates, recorded into a session
 folder (raw samples, metrics.csv, events.csv) unless ``--no-record``. With ``--speed`` a
 simulator device or a recording (``--replay``) runs faster than real time through the same code;
-``--speed max`` runs as fast as the CPU allows on a simulated clock.
+``--speed max`` runs as fast as the CPU allows on a simulated clock. ``--patient CODE`` registers
+the session in the local store (and stores an assessed resonance rate); ``--lsl STATION``
+publishes the raw signals and metrics on Lab Streaming Layer (off by default).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from biotrainer.cli import add_data_dir_argument, add_device_arguments
 from biotrainer.clock import MonotonicClock, SimulatedClock
+from biotrainer.commands.sources import parse_speed, source_factory
 from biotrainer.errors import BiotrainerError
 
 TICK_S = 0.05
@@ -35,42 +38,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="1",
         help="times real time for simulator devices and --replay, or 'max' (default 1)",
     )
+    p.add_argument("--patient", metavar="CODE", help="register the session for this patient")
+    p.add_argument(
+        "--lsl",
+        metavar="STATION",
+        help="publish signals and metrics on Lab Streaming Layer as this station (off by default)",
+    )
     p.add_argument("--no-record", action="store_true", help="do not write a session folder")
     p.add_argument("--out", metavar="DIR", help="record into this (new or empty) folder")
     add_data_dir_argument(p)
-
-
-def _speed(text: str) -> float:
-    if text == "max":
-        return math.inf
-    try:
-        v = float(text)
-    except ValueError:
-        v = math.nan
-    if not (v > 0 and math.isfinite(v)):
-        raise BiotrainerError(f"--speed must be a positive number or 'max', not {text!r}")
-    return v
-
-
-def _open(args: argparse.Namespace, speed: float, clock):
-    from biotrainer.acquisition.factory import (
-        connection_from_args,
-        open_accelerated,
-        open_source,
-        source_options_from_args,
-    )
-    from biotrainer.acquisition.file_source import FileSource
-    from biotrainer.session.replay import open_replay
-
-    source_speed = 1.0 if math.isinf(speed) else speed
-    if args.replay:
-        if speed == 1.0:
-            return open_replay(args.replay, clock=clock)
-        return FileSource(args.replay, clock, speed=source_speed)
-    options = source_options_from_args(args)
-    if speed == 1.0:
-        return open_source(args.device, connection_from_args(args), clock, **options)
-    return open_accelerated(args.device, clock, source_speed, **options)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,26 +55,77 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.engine.summary import format_summary, summarize
     from biotrainer.session.recorder import Recorder
 
-    speed = _speed(args.speed)
+    speed = parse_speed(args.speed, allow_max=True)
     protocol = load_protocol(args.protocol)
+    if args.lsl and speed != 1.0:
+        raise BiotrainerError("--lsl streams live sessions only: leave out --speed")
+    if args.patient and args.no_record:
+        raise BiotrainerError("--patient registers the recording: it cannot go with --no-record")
     clock = SimulatedClock() if math.isinf(speed) else MonotonicClock()
-    source = _open(args, speed, clock)
-    source.prepare()
-    recorder = None
-    if not args.no_record:
-        try:
+    make_source = source_factory(args, clock, speed)
+    store = patient = None
+    if args.patient:
+        from biotrainer.session.store import Store
+
+        store = Store.open(args.data_dir)
+        patient = store.patient(args.patient)  # unknown code: a clear error before any device
+    source = make_source()
+    outlets = None
+    try:
+        source.prepare()
+        if args.lsl:
+            from biotrainer.net.lsl_outlets import LslOutlets, LslTee
+
+            outlets = LslOutlets(source.layout, args.lsl, args.patient, protocol=protocol)
+            source = LslTee(source, outlets)
+        recorder = None
+        if not args.no_record:
+            extra = {"protocol": protocol.name, "recorded_by": "biotrainer run"}
+            if patient is not None:
+                extra["patient_code"] = patient.code
             recorder = Recorder.create(
-                source.layout,
-                data_directory=args.data_dir,
-                out=args.out,
-                clock=clock,
-                extra={"protocol": protocol.name, "recorded_by": "biotrainer run"},
+                source.layout, data_directory=args.data_dir, out=args.out, clock=clock, extra=extra
             )
-        except BaseException:
-            source.release()
-            raise
-    engine = Engine(source, protocol, clock=clock, recorder=recorder)
+    except BaseException:
+        source.release()
+        if outlets is not None:
+            outlets.close()
+        raise
+    session_id = None
+    if store is not None and recorder is not None:
+        session_id = store.add_session(
+            patient.code,
+            recorder.path,
+            protocol.name,
+            source.layout.device,
+            started_utc=recorder.meta.start_utc,
+        ).id
+    pacer = patient.resonance_bpm if patient is not None else None
+    engine = Engine(source, protocol, clock=clock, recorder=recorder, pacer_bpm=pacer)
     updates = []
+    try:
+        _loop(engine, clock, speed, updates, outlets)
+    finally:
+        engine.close()
+        if outlets is not None:
+            outlets.close()
+    print(format_summary(summarize(updates)))
+    resonance = engine.resonance.best_bpm if engine.resonance is not None else math.nan
+    if math.isfinite(resonance):
+        print(f"resonance breathing rate: {resonance:g} breaths/min")
+    if store is not None:
+        if session_id is not None:
+            store.finish_session(session_id)
+            print(f"session {session_id} registered for patient {patient.code}")
+        if math.isfinite(resonance):
+            store.set_resonance(patient.code, resonance)
+        store.close()
+    if recorder is not None:
+        print(Path(recorder.path).resolve())
+    return 0
+
+
+def _loop(engine, clock, speed: float, updates: list, outlets) -> None:
     last_print = -math.inf
     try:
         engine.start()
@@ -107,7 +134,11 @@ def run(args: argparse.Namespace) -> int:
                 clock.advance(TICK_S)
             else:
                 time.sleep(TICK_S)
-            updates.extend(engine.tick())
+            new = engine.tick()
+            updates.extend(new)
+            if outlets is not None:
+                for u in new:
+                    outlets.push_update(u)
             u = engine.latest
             if u is not None and u.session_s - last_print >= 10:
                 last_print = u.session_s
@@ -115,14 +146,6 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         engine.add_note("stopped with Ctrl-C")
         print("biotrainer: stopped", file=sys.stderr)
-    finally:
-        engine.close()
-    print(format_summary(summarize(updates)))
-    if engine.resonance is not None and math.isfinite(engine.resonance.best_bpm):
-        print(f"resonance breathing rate: {engine.resonance.best_bpm:g} breaths/min")
-    if recorder is not None:
-        print(Path(recorder.path).resolve())
-    return 0
 
 
 def _line(u) -> str:

@@ -1,8 +1,20 @@
-"""Small private helpers shared by the ECG and PPG peak detectors (not public API)."""
+"""Private code shared by the ECG and PPG peak detectors (not public API).
+
+:class:`_AdaptivePeakStream` is the adaptive-threshold core both detectors run on a causal
+feature signal (candidate grouping, learning period, refractory period, median-of-levels
+threshold, noise level, causal search-back, relearning after a silence); the functions are small
+input and interpolation helpers.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+_LEARN_S = 2.0  # learning period: at the start and after a long silence
+_RELEARN_S = 3.0  # a silence this long makes the levels be relearnt
+_KEEP_S = 3.0  # signal history kept in the buffers
+_SEARCHBACK_RR = 1.66  # threshold halved after this many mean beat intervals without a beat
+_N_LEVEL = 8  # level = median feature of the last 8 beats; mean interval of the last 8
 
 
 def check_fs(fs: float, low: float, high: float, what: str) -> float:
@@ -65,3 +77,188 @@ def local_maxima(f: np.ndarray, start: int) -> np.ndarray:
     mid = f[1:-1]
     idx = np.flatnonzero((mid > f[:-2]) & (mid >= f[2:])) + 1
     return idx[idx >= start]
+
+
+class _AdaptivePeakStream:
+    """Adaptive-threshold beat detection on a causal feature signal, fed chunk by chunk.
+
+    A subclass supplies the signal-specific parts through hooks:
+
+    * :meth:`_features` turns a (NaN-free) chunk into the band-passed signal and the feature
+      whose local maxima are the candidates (kept aligned in ``_bp`` and ``_feat``);
+    * :meth:`_accept` gets a candidate that passed the threshold and returns its refined beat
+      position, or None to reject it as a non-beat (e.g. a T wave), which counts as noise;
+    * :meth:`_drop_front` may be extended to trim extra per-sample buffers.
+
+    The shared core: candidates within ``group_s`` of the first one of a group are decided
+    together (the largest feature wins) once ``lookahead`` samples after the first have
+    arrived, and nothing is decided during the first 2 s (learning period). A candidate is a
+    beat when its feature exceeds ``noise + threshold_fraction (level - noise)``, with ``level``
+    the median feature of the last 8 beats and ``noise`` an exponential mean of rejected
+    candidates; until the first beat the threshold is ``threshold_fraction`` times the maximum
+    feature of the learning period. The threshold is halved when no beat has been seen for 1.66
+    mean beat intervals (causal search-back), candidates closer than ``refractory_s`` to the
+    previous beat are ignored, and after 3 s without a beat the levels are relearnt from the
+    preceding 2 s.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz, already checked by the subclass.
+    group_s, refractory_s : float
+        Candidate grouping window and refractory period in seconds.
+    threshold_fraction : float
+        Position of the threshold between the noise and the beat level.
+    lookahead : int
+        Samples after a group's first candidate needed to decide it (at least the grouping
+        window is always waited for).
+    history : int
+        Samples before a candidate that :meth:`_accept` reads (kept in the buffers).
+    """
+
+    _what = "signal"  # name used in error messages
+
+    def __init__(
+        self,
+        fs: float,
+        *,
+        group_s: float,
+        refractory_s: float,
+        threshold_fraction: float,
+        lookahead: int = 0,
+        history: int = 0,
+    ) -> None:
+        self.fs = fs
+        self._group = max(1, int(round(group_s * self.fs)))
+        self._refractory = int(round(refractory_s * self.fs))
+        self._threshold_fraction = threshold_fraction
+        self._wait = max(self._group, lookahead)
+        self._history = history
+        self._learn = int(round(_LEARN_S * self.fs))
+        self._relearn = int(round(_RELEARN_S * self.fs))
+        self._keep = int(round(_KEEP_S * self.fs))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything; the next chunk starts a new stream at sample 0."""
+        self._n = 0  # samples pushed so far
+        self._off = 0  # absolute index of _bp[0] / _feat[0]
+        self._bp = np.empty(0)
+        self._feat = np.empty(0)
+        self._last_finite = 0.0
+        self._abs_level = 0.0
+        self._scan = 1  # next absolute index to test for a local maximum
+        self._cands: list[int] = []  # absolute indices of undecided candidates
+        self._max_seen = 0.0
+        self._levels: list[float] = []
+        self._noise = 0.0
+        self._rr: list[int] = []
+        self._last: int | None = None  # absolute index of the last beat's feature peak
+        self._learn_from = 0
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def _features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the band-passed chunk and its feature (same length as ``x``)."""
+        raise NotImplementedError
+
+    def _accept(self, m: int, last: int | None) -> float | None:
+        """Beat position for the above-threshold candidate ``m``, or None to reject it."""
+        raise NotImplementedError
+
+    def _drop_front(self, drop: int) -> None:
+        """Drop the first ``drop`` samples of the per-sample buffers."""
+        self._bp = self._bp[drop:]
+        self._feat = self._feat[drop:]
+
+    # -- core --------------------------------------------------------------------------------
+
+    def _push_positions(self, chunk: np.ndarray) -> np.ndarray:
+        x = as_signal(chunk, self._what)
+        if x.size == 0:
+            return np.empty(0)
+        x, self._last_finite = hold_nan(x, self._last_finite)
+        self._abs_level = max(self._abs_level, float(np.mean(np.abs(x))))
+        bp, feat = self._features(x)
+        self._bp = np.concatenate([self._bp, bp])
+        self._feat = np.concatenate([self._feat, feat])
+        self._n += x.size
+
+        base = max(0, self._scan - 1 - self._off)
+        found = local_maxima(self._feat[base:], self._scan - self._off - base)
+        self._cands.extend((found + base + self._off).tolist())
+        self._scan = max(self._scan, self._n - 1)
+        out = self._decide()
+        self._trim()
+        return np.asarray(out, dtype=np.float64)
+
+    def _trim(self) -> None:
+        cut = self._n - self._keep
+        if self._cands:
+            cut = min(cut, self._cands[0] - self._history - 2)
+        drop = cut - self._off
+        if drop > 0:
+            self._drop_front(drop)
+            self._off += drop
+
+    def _decide(self) -> list[float]:
+        out: list[float] = []
+        cands = self._cands
+        feat, off = self._feat, self._off
+        while (
+            cands and cands[0] + self._wait < self._n and self._n > self._learn_from + self._learn
+        ):
+            head = cands[0]
+            k = 1
+            while k < len(cands) and cands[k] <= head + self._group:
+                k += 1
+            group = cands[:k]
+            del cands[:k]
+            m = max(group, key=lambda i: feat[i - off])
+            if not self._levels:
+                # until the first beat the threshold is relative to the maximum of the learning
+                # period (the first 2 s, or the 2 s after a long silence)
+                lo = max(0, self._learn_from - off)
+                hi = max(self._learn_from + self._learn, head + self._group) - off + 1
+                self._max_seen = max(self._max_seen, float(feat[lo:hi].max()))
+            r = self._classify(m, float(feat[m - off]))
+            if r is not None:
+                out.append(r)
+        return out
+
+    def _classify(self, m: int, v: float) -> float | None:
+        if v <= 1e-9 * self._abs_level or v <= 0:
+            return None
+        last = self._last
+        if last is not None and m - last > self._relearn:
+            # a long silence: relearn the levels from the recent signal
+            self._levels.clear()
+            self._rr.clear()
+            self._noise = 0.0
+            self._learn_from = m - self._learn
+            lo = max(0, self._learn_from - self._off)
+            self._max_seen = float(self._feat[lo : m - self._off + 1].max())
+            last = self._last = None
+        if last is not None and m - last < self._refractory:
+            return None
+        if self._levels:
+            level = float(np.median(self._levels))
+            thr = self._noise + self._threshold_fraction * (level - self._noise)
+            mean_rr = np.mean(self._rr) if self._rr else self.fs
+            if last is not None and m - last > _SEARCHBACK_RR * mean_rr:
+                thr *= 0.5
+        else:
+            thr = self._threshold_fraction * self._max_seen
+        pos = self._accept(m, last) if v >= thr else None
+        if pos is None:
+            self._noise = 0.875 * self._noise + 0.125 * v
+            return None
+        if last is not None:
+            self._rr.append(m - last)
+            if len(self._rr) > _N_LEVEL:
+                self._rr.pop(0)
+        self._levels.append(v)
+        if len(self._levels) > _N_LEVEL:
+            self._levels.pop(0)
+        self._last = m
+        return pos

@@ -17,6 +17,10 @@ Algorithm (all durations in seconds, so it is rate independent):
    least 300 ms (200 bpm) after the previous pulse; the threshold is halved after 1.66 mean
    pulse intervals without a pulse, and levels are relearnt (2 s) after 3 s without one.
 
+Steps 2-3 are the adaptive-threshold core shared with :mod:`biotrainer.dsp.ecg`
+(``_AdaptivePeakStream`` in :mod:`biotrainer.dsp._peaks`); this module supplies the band-pass,
+the slope feature and the spline refinement.
+
 A pulse is confirmed 150 ms plus a few samples after its upslope, well before the systolic peak
 of the next beat. A stream fed chunks of any size finds exactly what :func:`ppg_peaks` finds.
 
@@ -32,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from biotrainer.dsp._peaks import as_signal, check_fs, hold_nan, local_maxima
+from biotrainer.dsp._peaks import _AdaptivePeakStream, check_fs
 from biotrainer.dsp.filters import StreamingFilter, butter_sos
 
 __all__ = ["PpgPeakStream", "ppg_peaks"]
@@ -40,17 +44,12 @@ __all__ = ["PpgPeakStream", "ppg_peaks"]
 _BAND_HZ = (0.5, 8.0)
 _GROUP_S = 0.15
 _REFRACTORY_S = 0.30
-_LEARN_S = 2.0
-_RELEARN_S = 3.0
-_KEEP_S = 3.0
 _THRESHOLD_FRACTION = 0.4
-_SEARCHBACK_RR = 1.66
-_N_LEVEL = 8
 _SPLINE_HALF = 4  # samples each side of the slope maximum used for the spline
 _SPLINE_STEPS = 64  # evaluation points per sample when locating the slope maximum
 
 
-class PpgPeakStream:
+class PpgPeakStream(_AdaptivePeakStream):
     """Streaming pulse detector: push PPG chunks, get the confirmed pulses (max upslope).
 
     Parameters
@@ -67,33 +66,25 @@ class PpgPeakStream:
     the signal first for devices that report absorbance the other way.
     """
 
+    _what = "PPG"
+
     def __init__(self, fs: float) -> None:
-        self.fs = check_fs(fs, 10.0, 10000.0, "PPG")
-        self._bandpass = StreamingFilter(butter_sos(self.fs, *_BAND_HZ, order=2))
-        self._group = max(1, int(round(_GROUP_S * self.fs)))
-        self._refractory = int(round(_REFRACTORY_S * self.fs))
-        self._learn = int(round(_LEARN_S * self.fs))
-        self._relearn = int(round(_RELEARN_S * self.fs))
-        self._keep = int(round(_KEEP_S * self.fs))
-        self.reset()
+        fs = check_fs(fs, 10.0, 10000.0, "PPG")
+        self._bandpass = StreamingFilter(butter_sos(fs, *_BAND_HZ, order=2))
+        super().__init__(
+            fs,
+            group_s=_GROUP_S,
+            refractory_s=_REFRACTORY_S,
+            threshold_fraction=_THRESHOLD_FRACTION,
+            # the spline needs _SPLINE_HALF samples after the candidate
+            lookahead=_SPLINE_HALF + 1,
+            history=_SPLINE_HALF,
+        )
 
     def reset(self) -> None:
         """Forget everything; the next chunk starts a new stream at sample 0."""
+        super().reset()
         self._bandpass.reset()
-        self._n = 0
-        self._off = 0
-        self._bp = np.empty(0)
-        self._slope = np.empty(0)
-        self._last_finite = 0.0
-        self._abs_level = 0.0
-        self._scan = 1
-        self._cands: list[int] = []
-        self._levels: list[float] = []
-        self._noise = 0.0
-        self._rr: list[int] = []
-        self._last: int | None = None
-        self._learn_from = 0
-        self._max_seen = 0.0
 
     def push(self, chunk: np.ndarray) -> np.ndarray:
         """Process the next chunk; return int64 sample indices of the pulses it confirms."""
@@ -101,90 +92,17 @@ class PpgPeakStream:
 
     def push_positions(self, chunk: np.ndarray) -> np.ndarray:
         """Like :meth:`push` but return sub-sample (float64) pulse positions in samples."""
-        x = as_signal(chunk, "PPG")
-        if x.size == 0:
-            return np.empty(0)
-        x, self._last_finite = hold_nan(x, self._last_finite)
-        self._abs_level = max(self._abs_level, float(np.mean(np.abs(x))))
+        return self._push_positions(chunk)
+
+    # -- hooks of the adaptive-threshold core ------------------------------------------------
+
+    def _features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # feature = slope: slope[i] = bp[i] - bp[i-1], aligned with bp
         bp = self._bandpass.push(x)
         prev = self._bp[-1] if self._bp.size else bp[0]
-        # slope[i] = bp[i] - bp[i-1]; the slope buffer is aligned with bp
-        self._slope = np.concatenate([self._slope, np.diff(bp, prepend=prev)])
-        self._bp = np.concatenate([self._bp, bp])
-        self._n += x.size
-        base = max(0, self._scan - 1 - self._off)
-        found = local_maxima(self._slope[base:], self._scan - self._off - base)
-        self._cands.extend((found + base + self._off).tolist())
-        self._scan = max(self._scan, self._n - 1)
-        out = self._decide()
-        self._trim()
-        return np.asarray(out, dtype=np.float64)
+        return bp, np.diff(bp, prepend=prev)
 
-    def _trim(self) -> None:
-        cut = self._n - self._keep
-        if self._cands:
-            cut = min(cut, self._cands[0] - _SPLINE_HALF - 2)
-        drop = cut - self._off
-        if drop > 0:
-            self._bp = self._bp[drop:]
-            self._slope = self._slope[drop:]
-            self._off += drop
-
-    def _decide(self) -> list[float]:
-        out: list[float] = []
-        cands, off = self._cands, self._off
-        # the spline needs _SPLINE_HALF samples after the candidate
-        wait = max(self._group, _SPLINE_HALF + 1)
-        while cands and cands[0] + wait < self._n and self._n > self._learn_from + self._learn:
-            head = cands[0]
-            k = 1
-            while k < len(cands) and cands[k] <= head + self._group:
-                k += 1
-            group = cands[:k]
-            del cands[:k]
-            m = max(group, key=lambda i: self._slope[i - off])
-            if not self._levels:
-                lo = max(0, self._learn_from - off)
-                hi = max(self._learn_from + self._learn, head + self._group) - off + 1
-                self._max_seen = max(self._max_seen, float(self._slope[lo:hi].max()))
-            r = self._classify(m, float(self._slope[m - off]))
-            if r is not None:
-                out.append(r)
-        return out
-
-    def _classify(self, m: int, v: float) -> float | None:
-        if v <= 1e-9 * self._abs_level or v <= 0:
-            return None
-        last = self._last
-        if last is not None and m - last > self._relearn:
-            self._levels.clear()
-            self._rr.clear()
-            self._noise = 0.0
-            self._learn_from = m - self._learn
-            lo = max(0, self._learn_from - self._off)
-            self._max_seen = float(self._slope[lo : m - self._off + 1].max())
-            last = self._last = None
-        if last is not None and m - last < self._refractory:
-            return None
-        if self._levels:
-            level = float(np.median(self._levels))
-            thr = self._noise + _THRESHOLD_FRACTION * (level - self._noise)
-            mean_rr = np.mean(self._rr) if self._rr else self.fs
-            if last is not None and m - last > _SEARCHBACK_RR * mean_rr:
-                thr *= 0.5
-        else:
-            thr = _THRESHOLD_FRACTION * self._max_seen
-        if v < thr:
-            self._noise = 0.875 * self._noise + 0.125 * v
-            return None
-        if last is not None:
-            self._rr.append(m - last)
-            if len(self._rr) > _N_LEVEL:
-                self._rr.pop(0)
-        self._levels.append(v)
-        if len(self._levels) > _N_LEVEL:
-            self._levels.pop(0)
-        self._last = m
+    def _accept(self, m: int, last: int | None) -> float | None:
         return self._refine(m)
 
     def _refine(self, m: int) -> float:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from biotrainer.acquisition.chunk import SignalBlock
+from biotrainer.acquisition.chunk import Chunk, SignalBlock
 from biotrainer.acquisition.source import Source, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
@@ -90,12 +91,17 @@ class _Pending:
 
     def take_until(self, t_end: float) -> np.ndarray | None:
         """Remove and return the samples with timestamp <= t_end (None when there are none)."""
+        taken = self.take_until_with_times(t_end)
+        return None if taken is None else taken[1]
+
+    def take_until_with_times(self, t_end: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Like :meth:`take_until`, returning (timestamps, samples)."""
         if self.x is None or self.t.size == 0:
             return None
         k = int(np.searchsorted(self.t, t_end, side="right"))
         if k == 0:
             return None
-        out = self.x[:, :k]
+        out = self.t[:k], self.x[:, :k]
         self.t, self.x = self.t[k:], self.x[:, k:]
         return out
 
@@ -117,6 +123,10 @@ class Engine:
     config : EngineConfig, optional
     pacer_bpm : float, optional
         Overrides the protocol's pacer rate (a patient's assessed resonance rate).
+    on_chunk : callable, optional
+        Called with every non-empty :class:`~biotrainer.acquisition.chunk.Chunk` the source
+        delivers, right after it is recorded (the dashboard draws the raw signals from it). Also
+        settable later as the attribute ``on_chunk``.
     """
 
     def __init__(
@@ -128,8 +138,10 @@ class Engine:
         recorder=None,
         config: EngineConfig | None = None,
         pacer_bpm: float | None = None,
+        on_chunk: Callable[[Chunk], None] | None = None,
     ) -> None:
         self.source = source
+        self.on_chunk = on_chunk
         self.protocol = protocol
         self.clock = clock or MonotonicClock()
         self.recorder = recorder
@@ -157,7 +169,7 @@ class Engine:
         self._source_ended = False
         self.latest: MetricUpdate | None = None
         self._metrics_csv = None
-        self._cardiac_roles = ("ecg", "ppg")
+        self._cardiac_roles = ("ecg", "ppg", "rr")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -179,7 +191,7 @@ class Engine:
             "eeg"
             if "eeg" in roles
             else next(
-                (r for r in ("ecg", "ppg", "resp") if r in roles), roles[0] if roles else None
+                (r for r in ("ecg", "ppg", "rr", "resp") if r in roles), roles[0] if roles else None
             )
         )
         if self._primary is None:
@@ -265,6 +277,8 @@ class Engine:
         chunk = self.source.poll()
         if self.recorder is not None and not chunk.empty:
             self.recorder.write(chunk)
+        if self.on_chunk is not None and not chunk.empty:
+            self.on_chunk(chunk)
         self._watch_state()
         if not chunk.empty:
             self._last_received = chunk.received_at
@@ -337,9 +351,11 @@ class Engine:
             if x is not None:
                 self.eeg.push(x)
         if self.cardiac is not None:
-            x = self._pending[self._cardiac_role].take_until(t_end)
-            if x is not None:
-                self.cardiac.push(x[self._cardiac_channel])
+            taken = self._pending[self._cardiac_role].take_until_with_times(t_end)
+            if taken is not None and self._cardiac_role == "rr":
+                self.cardiac.push_rr(taken[1][0], taken[0])
+            elif taken is not None:
+                self.cardiac.push(taken[1][self._cardiac_channel])
         for role, pending in self._pending.items():
             if role != "eeg" and (self.cardiac is None or role != self._cardiac_role):
                 pending.take_until(t_end)  # not analysed: drop to keep memory flat

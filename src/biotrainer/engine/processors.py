@@ -112,7 +112,8 @@ class CardiacProcessor:
     ----------
     fs : float
         Sampling rate in Hz.
-    kind : {"ecg", "ppg"}
+    kind : {"ecg", "ppg", "rr"}
+        "rr" takes RR intervals (:meth:`push_rr`) instead of samples.
     t0 : float
         Timestamp (s) of the first sample that will be pushed: beat times are
         ``t0 + position / fs``.
@@ -130,12 +131,16 @@ class CardiacProcessor:
         rmssd_window_s: float = 60.0,
         slow_every_s: float = 5.0,
     ) -> None:
-        if kind not in ("ecg", "ppg"):
-            raise ValueError(f"cardiac kind must be 'ecg' or 'ppg', got {kind!r}")
+        if kind not in ("ecg", "ppg", "rr"):
+            raise ValueError(f"cardiac kind must be 'ecg', 'ppg' or 'rr', got {kind!r}")
         self.fs = float(fs)
         self.kind = kind
         self.t0 = float(t0)
-        self.stream = EcgPeakStream(self.fs) if kind == "ecg" else PpgPeakStream(self.fs)
+        self.stream = None
+        if kind == "ecg":
+            self.stream = EcgPeakStream(self.fs)
+        elif kind == "ppg":
+            self.stream = PpgPeakStream(self.fs)
         self.rmssd_window_s = rmssd_window_s
         self._slow_every = slow_every_s
         self._n = 0
@@ -156,24 +161,40 @@ class CardiacProcessor:
         return np.diff(t) * 1000.0
 
     def push(self, samples: np.ndarray) -> None:
-        """Process the next block of one channel, shape ``(n,)``."""
+        """Process the next block of one ECG or PPG channel, shape ``(n,)``."""
         if samples.size == 0:
             return
+        if self.stream is None:
+            raise ValueError("an RR source takes push_rr, not samples")
         positions = self.stream.push_positions(samples)
         self._n += samples.size
-        for pos in positions:
-            t = self.t0 + float(pos) / self.fs
-            self._beats.append(t)
-            self.new_beats.append(t)
+        self._add_beats(self.t0 + positions / self.fs, self.t0 + self._n / self.fs)
+
+    def push_rr(self, rr_ms: np.ndarray, stamps: np.ndarray) -> None:
+        """Take RR intervals (ms) from a device that reports them (e.g. a chest strap over LSL),
+        with their timestamps (s); beats are chained from the intervals (see
+        :func:`biotrainer.acquisition.lsl_source.beat_times_from_rr`)."""
+        from biotrainer.acquisition.lsl_source import beat_times_from_rr
+
+        rr = np.asarray(rr_ms, dtype=float).ravel()
+        if rr.size == 0:
+            return
+        last = self._beats[-1] if self._beats else None
+        times = beat_times_from_rr(rr, np.asarray(stamps, dtype=float), last)
+        self._add_beats(times, float(times[-1]))
+
+    def _add_beats(self, times: np.ndarray, now: float) -> None:
+        for t in times:
+            self._beats.append(float(t))
+            self.new_beats.append(float(t))
         while self._beats and self._beats[0] < self._beats[-1] - self._keep_s:
             self._beats.popleft()
-        if len(positions):
+        if len(times):
             cleaned = clean_rr(self.rr_ms(self.rmssd_window_s)).rr_ms
             if cleaned.size >= 2:
                 ht = hrv_time(cleaned)
                 self.rmssd_ms = ht.rmssd
                 self.hr_bpm = 60000.0 / float(np.median(cleaned[-5:]))
-        now = self.t0 + self._n / self.fs
         if now - self._last_slow_t >= self._slow_every:
             self._last_slow_t = now
             cleaned = clean_rr(self.rr_ms(70.0)).rr_ms

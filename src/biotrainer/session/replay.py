@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from brainflow.board_shim import BoardIds
+
 from biotrainer.acquisition.file_source import FileSource
 from biotrainer.acquisition.source import Source
 from biotrainer.clock import Clock
@@ -33,6 +35,10 @@ def playback_files(session_dir: str | os.PathLike[str]) -> dict[str, Path]:
     if not files:
         raise RecordingError(f"the recording in {folder} holds no samples")
     return files
+
+
+#: Board id of recordings with no BrainFlow row layout (e.g. from an LSL inlet).
+NO_BOARD_ID = int(BoardIds.NO_BOARD)
 
 
 def open_replay(
@@ -65,7 +71,10 @@ def open_replay(
     RecordingError, DeviceError
     """
     if playback_board is None:
-        playback_board = speed == 1.0
+        # Recordings without a BrainFlow row layout (an LSL inlet: board NO_BOARD) cannot go
+        # through BrainFlow's playback board; they are served directly at any speed.
+        board = read_meta(session_dir).layout.board_id
+        playback_board = speed == 1.0 and board != NO_BOARD_ID
     if playback_board:
         if speed != 1.0:
             raise RecordingError("BrainFlow's playback board replays in real time only (speed 1)")

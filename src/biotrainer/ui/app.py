@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+from PySide6.QtCore import QLibraryInfo
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from biotrainer.acquisition.source import Source
@@ -27,6 +31,33 @@ def check_display() -> None:
             "no display found: run biotrainer from a desktop session "
             "(or set QT_QPA_PLATFORM=offscreen for a headless test)"
         )
+    if not os.environ.get("WAYLAND_DISPLAY"):
+        _check_xcb_plugin()
+
+
+#: Debian/Ubuntu packages Qt's X11 plugin needs beyond a minimal desktop.
+XCB_PACKAGES = (
+    "libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 "
+    "libxkbcommon-x11-0"
+)
+
+
+def _check_xcb_plugin() -> None:
+    """Load Qt's X11 platform plugin the way Qt would; Qt >= 6.5 aborts the whole process when
+    one of its system libraries is missing, so name the missing library instead."""
+    plugin = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
+    plugin /= "libqxcb.so"
+    if not plugin.is_file():
+        return
+    try:
+        ctypes.CDLL(str(plugin))
+    except OSError as exc:
+        found = re.search(r"(lib[\w.+-]+\.so[\w.]*): cannot open", str(exc))
+        missing = found.group(1) if found else str(exc)
+        raise BiotrainerError(
+            f"Qt cannot open a window on X11: the system library {missing} is missing. "
+            f"Install Qt's X11 libraries (Debian/Ubuntu: sudo apt install {XCB_PACKAGES})"
+        ) from exc
 
 
 def application() -> QApplication:

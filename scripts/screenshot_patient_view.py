@@ -1,0 +1,143 @@
+"""Save screenshots of the patient view in a few states, driven by a simulated clock.
+
+    QT_QPA_PLATFORM=offscreen python scripts/screenshot_patient_view.py [--out-dir docs/screenshots]
+    QT_QPA_PLATFORM=offscreen python scripts/screenshot_patient_view.py --bench
+
+Writes patient_low.png (low score early in a session), patient_high.png (high score, rewarded,
+pacer mid-inhale) and patient_signal_lost.png (signal lost for a few seconds). ``--bench``
+instead times full repaints at 1280x800 and 1920x1080 and prints milliseconds per frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+INSTRUCTIONS = {
+    "low": "Sit comfortably, let your shoulders drop, and rest your eyes on the screen.",
+    "high": "Breathe with the circle: in as it grows, out slowly as it shrinks.",
+    "signal_lost": "Let the light grow. There is nothing to force: notice what helps it open.",
+}
+
+
+def update_at(t: float, score: float, **fields):
+    """A metric update made at time ``t``."""
+    from biotrainer.engine.updates import MetricUpdate
+
+    times = dict(session_s=t, sample_time=t, received_at=t, computed_at=t)
+    return MetricUpdate(**times, feedback_score=score, **fields)
+
+
+def drive(view, clock, seconds: float, **fields) -> None:
+    """Feed 10 updates a second for ``seconds`` and step the animation at 60 frames a second."""
+    score = fields.pop("score", math.nan)
+    steps = round(seconds * 60)
+    for i in range(steps):
+        clock.advance(1 / 60)
+        if i % 6 == 0:
+            t = clock.now()
+            s = score(t) if callable(score) else score
+            view.show_update(update_at(t, s, **fields))
+        view.animation.step(clock.now())
+
+
+def make_view(width: int, height: int):
+    from biotrainer.clock import SimulatedClock
+    from biotrainer.ui.app import application
+    from biotrainer.ui.patient_view import PatientView
+
+    application()
+    clock = SimulatedClock(100.0)
+    view = PatientView(clock=clock)
+    view.resize(width, height)
+    return view, clock
+
+
+def state_low(view, clock) -> None:
+    view.set_instruction(INSTRUCTIONS["low"])
+    drive(view, clock, 8.0, score=0.18, phase_name="Training", phase_kind="training")
+
+
+def state_high(view, clock) -> None:
+    view.set_instruction(INSTRUCTIONS["high"])
+    train = dict(phase_name="Training", phase_kind="training", pacer_bpm=6.0, inhale_ratio=0.4)
+    drive(view, clock, 20.0, score=lambda t: 0.6, **train)
+    # 38 s of reward: about half of the ring of lights; end 2 s into a 10 s breath (mid-inhale).
+    drive(view, clock, 38.0, score=lambda t: 0.84 + 0.03 * math.sin(t), rewarded=True, **train)
+    phase = view.animation.pacer.phase(clock.now())
+    drive(view, clock, ((0.2 - phase) % 1.0) * 10.0, score=0.86, rewarded=True, **train)
+
+
+def state_signal_lost(view, clock) -> None:
+    view.set_instruction(INSTRUCTIONS["signal_lost"])
+    drive(view, clock, 10.0, score=0.55, phase_name="Training", phase_kind="training")
+    lost = dict(quality_ok=False, quality_reason="signal lost", source_state="signal lost")
+    drive(view, clock, 6.0, phase_name="Training", phase_kind="training", **lost)
+
+
+STATES = {"low": state_low, "high": state_high, "signal_lost": state_signal_lost}
+
+
+def bench(frames: int) -> None:
+    """Time frames the way the view's timer makes them: step, then repaint what changed."""
+    from biotrainer.ui.app import application
+
+    app = application()
+    for w, h in ((1280, 800), (1920, 1080)):
+        view, clock = make_view(w, h)
+        view.show()
+        app.processEvents()
+        state_high(view, clock)
+        renders0, painted0 = view.orb.layer_renders, view.frames_painted
+        start = time.perf_counter()
+        for i in range(frames):
+            clock.advance(1 / 60)
+            if i % 6 == 0:  # 10 updates a second, with a wandering score
+                t = clock.now()
+                view.show_update(update_at(t, 0.84 + 0.03 * math.sin(t), rewarded=True,
+                                           pacer_bpm=6.0, phase_kind="training"))  # fmt: skip
+            view.advance()
+            app.processEvents()  # paints the region the step marked
+        ms = (time.perf_counter() - start) * 1000 / frames
+        renders = view.orb.layer_renders - renders0
+        print(
+            f"{w}x{h}: {ms:.2f} ms per frame -> {ms * 60 / 10:.1f} % of a core at 60 fps "
+            f"({view.frames_painted - painted0} paints, {renders} orb layer renders)"
+        )
+        view.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out-dir", type=Path, default=REPO / "docs/screenshots")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=800)
+    parser.add_argument("--numbers", action="store_true", help="show the therapist's numbers")
+    parser.add_argument("--bench", action="store_true", help="time repaints instead")
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args(argv)
+
+    if args.bench:
+        bench(args.frames)
+        return 0
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    ok = True
+    for name, make_state in STATES.items():
+        view, clock = make_view(args.width, args.height)
+        view.set_show_numbers(args.numbers)
+        make_state(view, clock)
+        out = args.out_dir / f"patient_{name}.png"
+        saved = view.grab().save(str(out))
+        print(f"{'saved' if saved else 'could not save'} {out}")
+        ok = ok and saved
+        view.close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

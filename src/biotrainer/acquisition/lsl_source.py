@@ -1,0 +1,458 @@
+"""Any Lab Streaming Layer stream of EEG, ECG, PPG, breathing or RR intervals as a Source.
+
+``LslSource(stream_name="Muse-1234", stream_type="EEG")`` finds the stream on the network
+(:func:`pylsl.resolve_bypred`), opens an inlet and serves its samples like a BrainFlow board.
+
+Stream types (case-insensitive) and the role they get
+-----------------------------------------------------
+``EEG`` -> ``eeg``, ``ECG`` -> ``ecg``, ``PPG`` -> ``ppg``, ``RESP`` -> ``resp``, ``RR`` or
+``IBI`` -> ``rr``. Channel labels and units come from the stream's ``desc/channels/channel``
+(XDF meta-data conventions); channels whose ``type`` names another modality (a Muse's "AUX",
+accelerometer channels in an EEG stream) stay in the raw array but not in the role. EEG and ECG
+given in volts or millivolts are scaled to microvolts, biotrainer's unit for them.
+
+RR / IBI streams
+----------------
+One sample per heart beat: the interval (RR, inter-beat interval) that ended with that beat.
+Values are converted to milliseconds: the unit is taken from the channel's ``unit`` when it says
+``ms``/``milliseconds`` or ``s``/``seconds``; otherwise values below :data:`RR_SECONDS_BELOW`
+(10) are taken to be seconds (a 10 s interval would be 6 beats per minute; 10 ms would be 6000),
+larger ones milliseconds. The role ``rr`` has one channel ``"RR"`` in ``ms`` and a nominal rate
+of 0 (irregular). Senders (a Polar strap bridge) often stamp several beats with the arrival
+time of one Bluetooth notification, so the *values* are exact and the timestamps jittery: use
+:func:`beat_times_from_rr` to turn them into beat times.
+
+Time
+----
+The inlet uses liblsl's post-processing ``proc_clocksync`` (sender time -> this machine's LSL
+clock, from the clock offsets liblsl measures continuously; :meth:`LslSource.prepare` waits for
+the first :meth:`pylsl.StreamInlet.time_correction` so the correction is known from the first
+sample) and, for regular-rate streams, ``proc_dejitter`` (a least-squares fit of timestamps to
+the nominal rate) and ``proc_monotonize``. Chunk timestamps are therefore in *this machine's LSL
+clock* (:func:`pylsl.local_clock`, seconds; on Linux the monotonic clock since boot), not Unix
+time as with BrainFlow; they are consistent within a session, which is all the engine and the
+recorder need.
+
+Raw layout and recordings
+-------------------------
+``Chunk.raw["default"]`` is a BrainFlow-like array: one row per stream channel (in stream
+order, converted units), then a timestamp row: ``num_rows = n_channels + 1``,
+``timestamp_row = n_channels``. The layout's ``board_id`` is :data:`LSL_BOARD_ID`,
+BrainFlow's ``NO_BOARD`` (-100): no BrainFlow board has this row layout, so the recorded layout in
+``session.json`` is the only description of the rows. Such a recording replays through
+:class:`~biotrainer.acquisition.file_source.FileSource` (any speed); BrainFlow's playback board,
+which needs a real master board, cannot play it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+
+import numpy as np
+import pylsl
+from brainflow.board_shim import BoardIds
+from pylsl.util import LostError
+
+from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
+from biotrainer.clock import Clock, MonotonicClock
+from biotrainer.errors import DeviceError
+
+#: ``SourceLayout.board_id`` of LSL sources: BrainFlow's NO_BOARD (see module docstring).
+LSL_BOARD_ID = int(BoardIds.NO_BOARD)
+
+#: ``SourceLayout.device`` of LSL sources.
+LSL_DEVICE = "lsl"
+
+#: LSL stream type (upper case) -> role.
+TYPE_ROLES = {"EEG": "eeg", "ECG": "ecg", "PPG": "ppg", "RESP": "resp", "RR": "rr", "IBI": "rr"}
+
+#: RR values below this (with no unit in the description) are taken to be seconds.
+RR_SECONDS_BELOW = 10.0
+
+#: Unit written in the layout for each role.
+ROLE_UNITS = {"eeg": "uV", "ecg": "uV", "ppg": "a.u.", "resp": "a.u.", "rr": "ms"}
+
+#: Unit words (lower case) -> factor to microvolts, for EEG and ECG.
+_TO_MICROVOLTS = {
+    "uv": 1.0,
+    "microvolts": 1.0,
+    "microvolt": 1.0,
+    "µv": 1.0,
+    "mv": 1e3,
+    "millivolts": 1e3,
+    "millivolt": 1e3,
+    "v": 1e6,
+    "volts": 1e6,
+    "volt": 1e6,
+}
+_MS_WORDS = {"ms", "msec", "millisecond", "milliseconds"}
+_S_WORDS = {"s", "sec", "second", "seconds"}
+
+#: Samples fetched from the inlet per pull (more are fetched in further pulls of one poll).
+PULL_MAX = 4096
+
+_SAFE_NAME = re.compile(r"[^'\"\\]+")
+
+
+def beat_times_from_rr(
+    rr_ms: np.ndarray, stamps: np.ndarray, last_beat: float | None, max_drift_s: float = 1.0
+) -> np.ndarray:
+    """Beat times (s) of RR intervals whose timestamps are jittery or shared.
+
+    The beats are chained: ``t_k = t_(k-1) + rr_k / 1000``, which keeps the exact intervals. The
+    chain starts at (and is re-anchored to) the timestamp of a beat when there is no previous
+    beat or when the chain and the timestamps drift more than ``max_drift_s`` apart (a missed
+    beat, a pause in the stream).
+
+    Parameters
+    ----------
+    rr_ms : array (n,)
+        Intervals in ms, one per beat, in order.
+    stamps : array (n,)
+        Timestamps (s) of those beats as the stream gave them.
+    last_beat : float or None
+        Time of the beat before the first interval (the previous call's last result).
+    max_drift_s : float
+        Re-anchoring tolerance, s.
+
+    Returns
+    -------
+    np.ndarray (n,)
+        Beat times, s, on the timestamps' clock.
+    """
+    rr_ms = np.asarray(rr_ms, dtype=float)
+    stamps = np.asarray(stamps, dtype=float)
+    out = np.empty_like(stamps)
+    prev = last_beat
+    for k in range(stamps.size):
+        t = stamps[k] if prev is None else prev + rr_ms[k] / 1000.0
+        if abs(t - stamps[k]) > max_drift_s:
+            t = float(stamps[k])
+        out[k] = t
+        prev = t
+    return out
+
+
+def _describe(stream_name: str | None, stream_type: str | None) -> str:
+    parts = "LSL stream"
+    if stream_type:
+        parts += f" of type {stream_type}"
+    if stream_name:
+        parts += f" named '{stream_name}'"
+    return parts
+
+
+def _channel_info(info: pylsl.StreamInfo) -> list[tuple[str, str, str]]:
+    """(label, unit, type) of each channel from desc/channels/channel ('' where absent)."""
+    n = info.channel_count()
+    out: list[tuple[str, str, str]] = []
+    ch = info.desc().child("channels").child("channel")
+    while not ch.empty() and len(out) < n:
+        out.append(
+            (
+                ch.child_value("label").strip(),
+                ch.child_value("unit").strip(),
+                ch.child_value("type").strip(),
+            )
+        )
+        ch = ch.next_sibling("channel")
+    out.extend(("", "", "") for _ in range(n - len(out)))
+    return out
+
+
+class LslSource:
+    """A :class:`~biotrainer.acquisition.source.Source` reading one LSL stream.
+
+    Parameters
+    ----------
+    stream_name : str, optional
+        Exact LSL stream name.
+    stream_type : str, optional
+        ``EEG``, ``ECG``, ``PPG``, ``RESP``, ``RR`` or ``IBI`` (case-insensitive). At least one of
+        name and type must be given; with only a name, the stream's own type must be one of these.
+    clock : Clock, optional
+        For ``Chunk.received_at`` and the silence timeout (default monotonic).
+    resolve_timeout : float
+        Seconds to look for the stream on the network.
+    silence_timeout : float
+        Clock seconds without a new sample after which the state is ``SILENT``.
+    buffer_s : float
+        Seconds of data liblsl buffers between polls.
+
+    Raises
+    ------
+    DeviceError
+        Bad arguments here; from :meth:`prepare` (or :attr:`layout`) when no stream or several
+        different streams match, or the stream cannot be opened.
+    """
+
+    def __init__(
+        self,
+        stream_name: str | None = None,
+        stream_type: str | None = None,
+        clock: Clock | None = None,
+        resolve_timeout: float = 5.0,
+        *,
+        silence_timeout: float = 2.0,
+        buffer_s: float = 30.0,
+    ) -> None:
+        if not stream_name and not stream_type:
+            raise DeviceError(
+                "an LSL source needs a stream name (--lsl-name) or a stream type (--lsl-type)"
+            )
+        if stream_type and stream_type.upper() not in TYPE_ROLES:
+            raise DeviceError(
+                f"unsupported LSL stream type '{stream_type}': use one of {', '.join(TYPE_ROLES)}"
+            )
+        for v in (stream_name, stream_type):
+            if v and not _SAFE_NAME.fullmatch(v):
+                raise DeviceError(f"an LSL stream name or type cannot contain quotes: {v!r}")
+        self.stream_name = stream_name or None
+        self.stream_type = stream_type.upper() if stream_type else None
+        self.clock = clock or MonotonicClock()
+        self.resolve_timeout = float(resolve_timeout)
+        self.silence_timeout = float(silence_timeout)
+        self.buffer_s = float(buffer_s)
+        self._state = SourceState.IDLE
+        self._inlet: pylsl.StreamInlet | None = None
+        self._info: pylsl.StreamInfo | None = None
+        self._layout: SourceLayout | None = None
+        self._scale: np.ndarray | None = None
+        self._rr_in_seconds: bool | None = None
+        self._last_sample_at = 0.0
+        self.clock_offset_s = math.nan
+        self.samples_received = 0
+
+    # -- Source protocol ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> SourceState:
+        return self._state
+
+    @property
+    def layout(self) -> SourceLayout:
+        """The layout (resolves the stream on first use)."""
+        if self._layout is None:
+            self._connect()
+        assert self._layout is not None
+        return self._layout
+
+    @property
+    def stream_info(self) -> pylsl.StreamInfo | None:
+        """The full description of the stream (after :meth:`prepare`)."""
+        return self._info
+
+    def prepare(self) -> None:
+        """Find the stream, open the inlet and measure the clock offset."""
+        if self._state is not SourceState.IDLE:
+            return
+        self._connect()
+        assert self._inlet is not None
+        try:
+            self._inlet.open_stream(timeout=self.resolve_timeout)
+            self.clock_offset_s = self._inlet.time_correction(timeout=self.resolve_timeout)
+        except (pylsl.util.TimeoutError, LostError) as exc:
+            self._close_inlet()
+            raise DeviceError(
+                f"the {_describe(self.stream_name, self.stream_type)} was found but did not "
+                f"answer within {self.resolve_timeout:g} s ({exc.__class__.__name__}): "
+                "is the sender still running and reachable?"
+            ) from None
+        self._state = SourceState.PREPARED
+
+    def start(self) -> None:
+        if self._state is SourceState.IDLE:
+            self.prepare()
+        if self._state is not SourceState.PREPARED:
+            return
+        assert self._inlet is not None
+        self._inlet.flush()  # samples from before start are not part of the session
+        self._last_sample_at = self.clock.now()
+        self._state = SourceState.STREAMING
+
+    def poll(self) -> Chunk:
+        """Every sample that arrived since the last poll (never blocks)."""
+        now = self.clock.now()
+        if self._state not in (SourceState.STREAMING, SourceState.SILENT) or self._inlet is None:
+            return Chunk(received_at=now)
+        values, stamps = self._pull()
+        if stamps.size:
+            self._last_sample_at = now
+            self._state = SourceState.STREAMING
+        elif now - self._last_sample_at > self.silence_timeout:
+            self._state = SourceState.SILENT
+        raw = {"default": self._to_raw(values, stamps)}
+        return Chunk(raw=raw, signals=self.layout.split(raw), received_at=now)
+
+    def stop(self) -> None:
+        if self._state in (SourceState.STREAMING, SourceState.SILENT):
+            self._state = SourceState.STOPPED
+
+    def release(self) -> None:
+        self._close_inlet()
+        self._state = SourceState.RELEASED
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _predicate(self) -> str:
+        parts = []
+        if self.stream_name:
+            parts.append(f"name='{self.stream_name}'")
+        if self.stream_type:
+            # RR streams are announced as RR or IBI: accept either.
+            if TYPE_ROLES[self.stream_type] == "rr":
+                parts.append("(type='RR' or type='IBI' or type='rr' or type='ibi')")
+            else:
+                parts.append(f"(type='{self.stream_type}' or type='{self.stream_type.lower()}')")
+        return " and ".join(parts)
+
+    def _connect(self) -> None:
+        if self._inlet is not None:
+            return
+        what = _describe(self.stream_name, self.stream_type)
+        found = pylsl.resolve_bypred(self._predicate(), 1, self.resolve_timeout)
+        if not found:
+            raise DeviceError(
+                f"no {what} found on the network within {self.resolve_timeout:g} s: "
+                "is the sender running?"
+            )
+        ids = {(f.name(), f.source_id(), f.hostname()) for f in found}
+        if len(ids) > 1:
+            names = ", ".join(sorted(f"'{n}' on {h}" for n, _, h in ids))
+            raise DeviceError(f"several {what}s are on the network ({names}): choose one by name")
+        short = found[0]
+        role = TYPE_ROLES.get(short.type().upper())
+        if role is None:
+            raise DeviceError(
+                f"the LSL stream '{short.name()}' has type '{short.type()}', which biotrainer "
+                f"cannot use: supported types are {', '.join(TYPE_ROLES)}"
+            )
+        if short.channel_format() in (pylsl.cf_string, pylsl.cf_undefined):
+            raise DeviceError(f"the LSL stream '{short.name()}' carries text, not samples")
+        regular = short.nominal_srate() > 0
+        flags = pylsl.proc_clocksync
+        if regular:
+            flags |= pylsl.proc_dejitter | pylsl.proc_monotonize
+        inlet = pylsl.StreamInlet(
+            short,
+            max_buflen=max(1, int(math.ceil(self.buffer_s))),
+            recover=True,
+            processing_flags=flags,
+        )
+        try:
+            info = inlet.info(timeout=self.resolve_timeout)
+        except (pylsl.util.TimeoutError, LostError):
+            del inlet
+            raise DeviceError(
+                f"the {what} was found but sent no description within "
+                f"{self.resolve_timeout:g} s: is the sender still running?"
+            ) from None
+        self._inlet, self._info = inlet, info
+        self._layout = self._build_layout(info, role)
+
+    def _build_layout(self, info: pylsl.StreamInfo, role: str) -> SourceLayout:
+        chans = _channel_info(info)
+        n = len(chans)
+        stream_type = info.type().upper()
+        rows, names = [], []
+        for i, (label, _unit, kind) in enumerate(chans):
+            if (
+                kind
+                and kind.upper() != stream_type
+                and not (role == "rr" and kind.upper() in TYPE_ROLES)
+            ):
+                continue
+            rows.append(i)
+            names.append(label or f"{role}{i + 1}")
+        if not rows:  # every channel typed otherwise: take them all rather than nothing
+            rows = list(range(n))
+            names = [lab or f"{role}{i + 1}" for i, (lab, _, _) in enumerate(chans)]
+        if role == "rr":
+            rows, names = rows[:1], ["RR"]
+            unit = chans[rows[0]][1].lower()
+            self._rr_in_seconds = True if unit in _S_WORDS else False if unit in _MS_WORDS else None
+        scale = np.ones(n)
+        if role in ("eeg", "ecg"):
+            for i, (_, unit, _) in enumerate(chans):
+                scale[i] = _TO_MICROVOLTS.get(unit.lower(), 1.0)
+        self._scale = scale
+        fs = max(0.0, float(info.nominal_srate()))
+        preset = PresetLayout(preset="default", fs=fs, num_rows=n + 1, timestamp_row=n)
+        group = ChannelGroup(
+            role=role,
+            preset="default",
+            rows=tuple(rows),
+            names=tuple(names),
+            units=ROLE_UNITS[role],
+        )
+        return SourceLayout(
+            device=LSL_DEVICE, board_id=LSL_BOARD_ID, presets=(preset,), groups=(group,)
+        )
+
+    def _pull(self) -> tuple[np.ndarray, np.ndarray]:
+        assert self._inlet is not None
+        n_ch = self.layout.preset("default").num_rows - 1
+        parts, stamp_parts = [], []
+        try:
+            while True:
+                values, stamps = self._inlet.pull_chunk(
+                    timeout=0.0, max_samples=PULL_MAX, as_numpy=True
+                )
+                if len(stamps) == 0:
+                    break
+                parts.append(np.asarray(values, dtype=np.float64).reshape(-1, n_ch))
+                stamp_parts.append(np.asarray(stamps, dtype=np.float64))
+                if len(stamps) < PULL_MAX:
+                    break
+        except LostError:
+            pass  # the sender is gone (and not recoverable): the silence timeout reports it
+        if not parts:
+            return np.empty((0, n_ch)), np.empty(0)
+        values = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        stamps = stamp_parts[0] if len(stamp_parts) == 1 else np.concatenate(stamp_parts)
+        self.samples_received += stamps.size
+        return values, stamps
+
+    def _to_raw(self, values: np.ndarray, stamps: np.ndarray) -> np.ndarray:
+        n_ch = values.shape[1]
+        raw = np.empty((n_ch + 1, stamps.size))
+        raw[:n_ch] = values.T
+        if self._scale is not None:
+            raw[:n_ch] *= self._scale[:, None]
+        group = self.layout.groups[0]
+        if group.role == "rr" and stamps.size:
+            row = group.rows[0]
+            if self._rr_in_seconds is None:
+                finite = raw[row][np.isfinite(raw[row])]
+                if finite.size:
+                    self._rr_in_seconds = bool(np.median(finite) < RR_SECONDS_BELOW)
+            if self._rr_in_seconds:
+                raw[row] *= 1000.0
+        raw[n_ch] = stamps
+        return raw
+
+    def _close_inlet(self) -> None:
+        inlet, self._inlet = self._inlet, None
+        if inlet is not None:
+            with contextlib.suppress(Exception):  # closing must not fail a release
+                inlet.close_stream()
+            del inlet
+
+    def __enter__(self) -> LslSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def open_lsl_source(
+    name: str | None = None,
+    stream_type: str | None = None,
+    clock: Clock | None = None,
+    **options: float,
+) -> LslSource:
+    """The factory hook for ``--lsl-name`` / ``--lsl-type`` (see :class:`LslSource`)."""
+    return LslSource(stream_name=name, stream_type=stream_type, clock=clock, **options)

@@ -1,0 +1,86 @@
+"""`biotrainer sessions`: list registered sessions, register folders, add ratings."""
+
+from __future__ import annotations
+
+import argparse
+
+from biotrainer.cli import add_data_dir_argument
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "sessions",
+        help="list sessions (the first column is the id 'report' takes)",
+        description="List the sessions of the local store, oldest first. Each row starts with "
+        "the session id that 'biotrainer report' takes.",
+    )
+    p.add_argument("--patient", metavar="CODE", help="only this patient's sessions")
+    add_data_dir_argument(p)
+    sub = p.add_subparsers(dest="sessions_action", metavar="ACTION")
+    i = sub.add_parser(
+        "import",
+        help="register session folders found on disk (also interrupted ones)",
+        description="Register session folders for a patient (or refresh them if registered).",
+    )
+    i.add_argument("folders", nargs="+", metavar="SESSION_DIR")
+    i.add_argument("--patient", dest="import_patient", metavar="CODE", required=True)
+    add_data_dir_argument(i)
+    r = sub.add_parser(
+        "rate",
+        help="save a pain/stress self-report (0-10) for a session",
+        description="Save the rating given before (pre) or after (post) a session.",
+    )
+    r.add_argument("session_id", metavar="SESSION_ID")
+    r.add_argument("moment", choices=("pre", "post"))
+    r.add_argument("--pain", type=int, help="pain 0-10")
+    r.add_argument("--stress", type=int, help="stress 0-10")
+    r.add_argument("--note", default="", help="free-text note")
+    add_data_dir_argument(r)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from biotrainer.reports.format import local_time, num, pct, signed
+    from biotrainer.session.store import Store
+
+    with Store.open(args.data_dir) as store:
+        action = getattr(args, "sessions_action", None)
+        if action == "import":
+            for folder in args.folders:
+                rec = store.import_folder(folder, args.import_patient)
+                print(f"{rec.id}\t{rec.status}\t{rec.folder}")
+            return 0
+        if action == "rate":
+            rep = store.add_self_report(
+                args.session_id, args.moment, pain=args.pain, stress=args.stress, note=args.note
+            )
+            print(f"session {rep.session_id} {rep.moment}: pain {rep.pain}, stress {rep.stress}")
+            return 0
+        sessions = store.sessions(args.patient)
+        if not sessions:
+            print("no sessions registered", file=sys.stderr)
+            return 0
+        print(
+            f"{'id':>4s}  {'patient':12s} {'started':16s}  {'protocol':24s} {'status':11s} "
+            f"{'min':>5s} {'score':>5s} {'target':>6s} {'RMSSD':>5s}  pain  stress"
+        )
+        for rec in sessions:
+            m = rec.summary.training or rec.summary.overall if rec.summary else None
+            reports = store.self_reports(rec.id)
+            pre, post = reports.get("pre"), reports.get("post")
+
+            def delta(field: str, pre=pre, post=post) -> str:
+                a = getattr(pre, field) if pre else None
+                b = getattr(post, field) if post else None
+                return "-" if a is None or b is None else signed(b - a, 0)
+
+            print(
+                f"{rec.id:4d}  {rec.patient_code[:12]:12s} {local_time(rec.started_utc):16s}  "
+                f"{rec.protocol[:24]:24s} {rec.status:11s} {num(rec.duration_s / 60, 1):>5s} "
+                f"{num(m.score if m else None, 2):>5s} "
+                f"{pct(m.time_in_target if m else None):>6s} "
+                f"{num(m.rmssd_ms if m else None, 1):>5s}  {delta('pain'):>4s}  "
+                f"{delta('stress'):>6s}"
+            )
+    return 0

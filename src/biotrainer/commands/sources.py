@@ -1,0 +1,77 @@
+"""Building the source a command runs on, from its options (shared by ``run`` and ``gui``).
+
+One place decides between a recording (``--replay``), an LSL stream (``--lsl-name`` /
+``--lsl-type``), a simulator served faster than real time (``--speed``) and a device profile
+(``--device`` with its connection options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+from biotrainer.acquisition.source import Source
+from biotrainer.clock import Clock
+from biotrainer.errors import BiotrainerError, DeviceError
+
+
+def parse_speed(text: str | None, allow_max: bool = False) -> float:
+    """``--speed`` as a positive number (``inf`` for ``max`` when allowed)."""
+    text = "1" if text in (None, "") else str(text)
+    if allow_max and text == "max":
+        return math.inf
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (v > 0 and math.isfinite(v)):
+        extra = " or 'max'" if allow_max else ""
+        raise BiotrainerError(f"--speed must be a positive number{extra}, not {text!r}")
+    return v
+
+
+def source_factory(
+    args: argparse.Namespace, clock: Clock, speed: float = 1.0
+) -> Callable[[], Source]:
+    """Check the options now and return a function that opens a fresh (unprepared) source.
+
+    ``speed`` > 1 (or ``inf``: as fast as ``clock`` advances) works with recordings and
+    simulator devices only.
+    """
+    from biotrainer.acquisition.factory import (
+        connection_from_args,
+        open_accelerated,
+        open_source,
+        source_options_from_args,
+    )
+    from biotrainer.acquisition.profiles import load_profile
+
+    source_speed = 1.0 if math.isinf(speed) else speed
+    replay = getattr(args, "replay", None)
+    lsl_name, lsl_type = getattr(args, "lsl_name", None), getattr(args, "lsl_type", None)
+    device = getattr(args, "device", None) or "synthetic"
+    options = source_options_from_args(args)
+
+    if replay:
+        from biotrainer.session.replay import open_replay
+
+        return lambda: open_replay(replay, speed=source_speed if speed != 1.0 else 1.0, clock=clock)
+    if lsl_name or lsl_type:
+        if speed != 1.0:
+            raise DeviceError(
+                "an LSL stream is live: --speed cannot be used with --lsl-name/--lsl-type"
+            )
+        from biotrainer.acquisition.lsl_source import open_lsl_source
+
+        return lambda: open_lsl_source(lsl_name, lsl_type, clock)
+    if speed != 1.0:
+        profile = load_profile(device)  # say so now, not when the session starts
+        if profile.simulator is None:
+            raise DeviceError(
+                f"--speed works with simulator devices and recordings, not with {profile.name}: "
+                "a live device cannot deliver data faster than real time"
+            )
+        return lambda: open_accelerated(device, clock, source_speed, **options)
+    load_profile(device)  # an unknown or malformed profile is reported before any window opens
+    return lambda: open_source(device, connection_from_args(args), clock, **options)

@@ -1,0 +1,136 @@
+"""Chart descriptions: what to draw, not how (the renderer lives in :mod:`biotrainer.ui`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Colour-blind-safe palette (Okabe & Ito 2008).
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+GREEN = "#009E73"
+VERMILLION = "#D55E00"
+PURPLE = "#CC79A7"
+SKY = "#56B4E9"
+GREY = "#7F7F7F"
+BAND_BASELINE = "#E6E6E6"
+BAND_TRAINING = "#DCEEFB"
+BAND_PACING = "#E3F4EA"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line or set of points; NaN values leave gaps.
+
+    ``style`` is "line", "points" or "linepoints"; ``dashed`` draws a dashed line.
+    """
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    color: str = BLUE
+    style: str = "line"
+    dashed: bool = False
+
+    @property
+    def has_data(self) -> bool:
+        return bool(np.isfinite(self.y).any())
+
+
+@dataclass(frozen=True)
+class Band:
+    """A shaded span of the x axis (a protocol phase) with an optional label."""
+
+    x0: float
+    x1: float
+    color: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One panel.
+
+    Attributes
+    ----------
+    name : str
+        Identifier (the image resource is ``chart:<name>``).
+    title, y_label, x_label : str
+    series : tuple of Series
+    bands : tuple of Band
+    y_range : (float, float) or None
+        Fixed y range (None = fit the data).
+    x_ticks : tuple of (float, str) or None
+        Labelled x ticks (sessions by date); None = numeric axis.
+    reference : float or None
+        A horizontal dotted reference line (0.5 = the person's baseline for the score).
+    min_span : float
+        With an automatic y range, show at least this span (so noise is not blown up).
+    """
+
+    name: str
+    title: str
+    y_label: str
+    series: tuple[Series, ...]
+    x_label: str = ""
+    bands: tuple[Band, ...] = ()
+    y_range: tuple[float, float] | None = None
+    x_ticks: tuple[tuple[float, str], ...] | None = None
+    reference: float | None = None
+    min_span: float = 0.0
+
+    @property
+    def has_data(self) -> bool:
+        return any(s.has_data for s in self.series)
+
+
+def bin_means(t: np.ndarray, y: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Means of ``y`` over consecutive bins of ``width`` along ``t`` (NaN-aware; empty -> NaN).
+
+    Returns the bin centres and the means; a plot of 10-per-second updates over half an hour
+    stays readable on paper.
+    """
+    t = np.asarray(t, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if t.size == 0 or not width > 0:
+        return np.empty(0), np.empty(0)
+    start = float(np.nanmin(t))
+    idx = np.floor((t - start) / width).astype(int)
+    n = int(idx.max()) + 1
+    ok = np.isfinite(y)
+    sums = np.bincount(idx[ok], weights=y[ok], minlength=n)
+    counts = np.bincount(idx[ok], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), math.nan)
+    centres = start + (np.arange(n) + 0.5) * width
+    return centres, means
+
+
+def bin_width_s(duration_s: float, points: int = 300) -> float:
+    """A round bin width (s) giving about ``points`` bins over ``duration_s`` (at least 1 s)."""
+    raw = max(1.0, duration_s / points)
+    for w in (1, 2, 5, 10, 15, 20, 30, 60, 120, 300):
+        if w >= raw:
+            return float(w)
+    return float(math.ceil(raw / 60) * 60)
+
+
+def auto_range(chart: Chart, pad: float = 0.08) -> tuple[float, float] | None:
+    """The y range to show: ``chart.y_range`` or the data's, widened to ``min_span``, padded."""
+    if chart.y_range is not None:
+        lo, hi = chart.y_range
+    else:
+        ys = [np.asarray(s.y, dtype=float) for s in chart.series]
+        ys = [y[np.isfinite(y)] for y in ys]
+        ys = [y for y in ys if y.size]
+        if not ys:
+            return None
+        lo = float(min(y.min() for y in ys))
+        hi = float(max(y.max() for y in ys))
+        span = max(hi - lo, chart.min_span, 1e-9)
+        mid = (hi + lo) / 2
+        lo, hi = mid - span / 2, mid + span / 2
+    d = pad * (hi - lo)
+    return lo - d, hi + d

@@ -1,0 +1,77 @@
+"""CSV export of a session's metric time series (for spreadsheets and statistics)."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+from biotrainer.errors import BiotrainerError
+from biotrainer.paths import FILE_MODE
+from biotrainer.session.analysis import MetricSeries, read_metrics
+
+#: Exported columns. Absolute times (BrainFlow timestamps) are left out: ``session_s`` is
+#: protocol time from the start, so the file carries no date.
+EXPORT_COLUMNS = (
+    "session_s",
+    "phase_index",
+    "phase_name",
+    "phase_kind",
+    "paused",
+    "feedback_value",
+    "feedback_score",
+    "rewarded",
+    "threshold_z",
+    "reward_rate",
+    "relaxation",
+    "alpha",
+    "hr_bpm",
+    "rmssd_ms",
+    "coherence",
+    "breathing_bpm",
+    "pacer_bpm",
+    "quality_ok",
+    "quality_reason",
+    "source_state",
+)
+_INTEGER = {"phase_index", "paused", "rewarded", "quality_ok"}
+
+
+def _cell(name: str, value: object) -> object:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        if name in _INTEGER:
+            return int(value)
+        return str(round(value, 6))
+    return value
+
+
+def export_metrics_csv(
+    folder: str | os.PathLike[str], out: str | os.PathLike[str], series: MetricSeries | None = None
+) -> int:
+    """Write the metric time series of a session folder to ``out`` (0600); returns the rows.
+
+    Columns are :data:`EXPORT_COLUMNS` (empty cell = not available).
+
+    Raises
+    ------
+    RecordingError
+        If ``metrics.csv`` cannot be read.
+    BiotrainerError
+        If ``out`` cannot be written.
+    """
+    s = series if series is not None else read_metrics(folder)
+    path = Path(out)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(EXPORT_COLUMNS)
+            cols = [s[c] for c in EXPORT_COLUMNS]
+            for i in range(len(s)):
+                w.writerow([_cell(n, c[i]) for n, c in zip(EXPORT_COLUMNS, cols, strict=True)])
+    except OSError as exc:
+        raise BiotrainerError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return len(s)

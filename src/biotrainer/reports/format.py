@@ -1,0 +1,88 @@
+"""Number and text formatting shared by the reports, the CLI listings and the history view."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+
+
+def num(x: float | int | None, nd: int = 1, unit: str = "") -> str:
+    """``x`` with ``nd`` decimals and an optional unit; "–" when missing (None/NaN)."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    text = f"{x:.{nd}f}"
+    return f"{text} {unit}" if unit else text
+
+
+def pct(x: float | None) -> str:
+    """A 0-1 fraction as a whole percentage ("–" when missing)."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    if 0 < x < 0.005:
+        return "< 1 %"
+    if 0.995 <= x < 1:
+        return "> 99 %"
+    return f"{100 * x:.0f} %"
+
+
+def signed(x: float | None, nd: int = 1) -> str:
+    """A change with its sign (+1.0 / −2.0 / 0.0)."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    text = f"{abs(x):.{nd}f}"
+    if round(x, nd) > 0:
+        return "+" + text
+    if round(x, nd) < 0:
+        return "−" + text
+    return text
+
+
+def minutes(seconds: float | None) -> str:
+    """Seconds as "m:ss" ("–" when missing)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    s = int(round(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as "12 min 5 s" ("–" when missing)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    s = int(round(seconds))
+    return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
+
+
+def local_time(t: datetime | None) -> str:
+    """A UTC datetime in the machine's local time, "YYYY-MM-DD HH:MM" ("–" when missing)."""
+    if t is None:
+        return "–"
+    return t.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def local_date(t: datetime | None) -> str:
+    if t is None:
+        return "–"
+    return t.astimezone().strftime("%Y-%m-%d")
+
+
+def change(before: float | int | None, after: float | int | None) -> float | None:
+    """after − before, or None when either is missing."""
+    if before is None or after is None:
+        return None
+    return float(after) - float(before)
+
+
+def mask_name(text: str, name: str | None) -> str:
+    """Replace the patient's name and each of its words (3+ letters) in ``text`` by "[name]".
+
+    De-identified reports show free-text notes as typed except for the patient's own name.
+    """
+    if not name or not text:
+        return text
+    parts = [name.strip()] + [w for w in re.split(r"\W+", name) if len(w) >= 3]
+    for part in sorted(set(parts), key=len, reverse=True):
+        if part:
+            text = re.sub(re.escape(part), "[name]", text, flags=re.IGNORECASE)
+    return text

@@ -1,0 +1,347 @@
+"""HTML of the reports, in the subset of HTML/CSS that Qt's QTextDocument lays out.
+
+Charts appear as ``<img src="chart:NAME" width=W>``; the renderer supplies the images.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from biotrainer import __version__
+from biotrainer.reports.format import (
+    change,
+    duration,
+    local_time,
+    minutes,
+    num,
+    pct,
+    signed,
+)
+from biotrainer.reports.progress import ProgressReport
+from biotrainer.reports.session_report import SessionReport
+from biotrainer.session.analysis import MetricMeans
+
+#: Width (px of the document) at which charts are placed.
+CHART_WIDTH = 640
+
+_STYLE = """
+body { font-family: 'DejaVu Sans', 'Helvetica', sans-serif; font-size: 9pt; color: #111; }
+h1 { font-size: 16pt; margin-bottom: 2px; }
+h2 { font-size: 11.5pt; margin-top: 14px; margin-bottom: 4px; color: #0b3d62; }
+p.sub { color: #555; margin-top: 0px; }
+table.data { border-collapse: collapse; border-color: #999; border-style: solid; }
+table.data th { background-color: #e8eef4; font-weight: bold; padding: 3px; }
+table.data td { padding: 3px; }
+td.num { text-align: right; }
+p.warn { color: #a33; font-weight: bold; }
+p.foot { color: #666; font-size: 7.5pt; margin-top: 16px; }
+"""
+
+DISCLAIMER = (
+    "biotrainer is a relaxation training tool, not a medical device: these figures describe "
+    "the training session and are no diagnosis."
+)
+
+
+def _table(head: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+    out = ['<table class="data" border="1" cellspacing="0" cellpadding="3" width="100%">', "<tr>"]
+    out += [f"<th>{escape(h)}</th>" for h in head]
+    out.append("</tr>")
+    for row in rows:
+        out.append("<tr>")
+        for i, cell in enumerate(row):
+            cls = ' class="num" align="right"' if i >= numeric_from else ""
+            out.append(f"<td{cls}>{cell}</td>")
+        out.append("</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def _kv(rows: list[tuple[str, str]]) -> str:
+    cells = "".join(
+        f'<tr><td width="28%"><b>{escape(k)}</b></td><td>{v}</td></tr>' for k, v in rows
+    )
+    return f'<table cellspacing="0" cellpadding="2" width="100%">{cells}</table>'
+
+
+def _doc(title: str, body: list[str]) -> str:
+    return (
+        f"<html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>"
+    )
+
+
+def _footer(report: SessionReport | ProgressReport) -> str:
+    ident = (
+        "Contains the patient's name (requested)."
+        if report.with_name
+        else "De-identified: the patient is shown by code only."
+    )
+    return (
+        f'<p class="foot">Generated {escape(local_time(report.generated_utc))} by biotrainer '
+        f"{escape(__version__)}. {ident} {escape(DISCLAIMER)}</p>"
+    )
+
+
+def _img(name: str, width: int = CHART_WIDTH) -> str:
+    return f'<p align="center"><img src="chart:{escape(name)}" width="{width}"></p>'
+
+
+_METRIC_ROWS = (
+    ("Feedback score (0–1, 0.5 = own baseline)", "score", 2, ""),
+    ("Time in target (rewarded)", "time_in_target", -1, ""),
+    ("EEG relaxation index (0–1)", "relaxation", 2, ""),
+    ("Heart rate", "hr_bpm", 1, "beats/min"),
+    ("RMSSD", "rmssd_ms", 1, "ms"),
+    ("HRV coherence ratio (peak / rest of spectrum)", "coherence", 2, ""),
+    ("Breathing rate", "breathing_bpm", 1, "breaths/min"),
+    ("Clean signal", "clean_fraction", -1, ""),
+)
+
+
+def _val(m: MetricMeans | None, field: str, nd: int, unit: str) -> str:
+    if m is None:
+        return "–"
+    v = getattr(m, field)
+    return pct(v) if nd < 0 else num(v, nd, unit)
+
+
+def _rating(v: int | None) -> str:
+    return "not rated" if v is None else f"{v} / 10"
+
+
+def session_html(report: SessionReport) -> str:
+    """The session report's HTML (charts as ``chart:<name>`` images)."""
+    r = report.session
+    s = report.summary
+    b: list[str] = [
+        "<h1>Session report</h1>",
+        f'<p class="sub">biotrainer relaxation training · session #{r.id}</p>',
+    ]
+    status = "Completed" if not r.interrupted else "<font color='#a33'><b>Interrupted</b></font>"
+    b.append(
+        _kv(
+            [
+                ("Patient", escape(report.patient_label)),
+                ("Date", escape(local_time(r.started_utc))),
+                ("Protocol", f"{escape(report.protocol_title)} ({escape(r.protocol)})"),
+                ("Device", escape(r.device)),
+                ("Duration", escape(duration(s.duration_s if s else None))),
+                ("Status", status),
+            ]
+        )
+    )
+    for w in report.warnings:
+        b.append(f'<p class="warn">{escape(w)}</p>')
+
+    b.append("<h2>Self-reports (0 = none, 10 = worst imaginable)</h2>")
+    pre, post = report.self_reports.get("pre"), report.self_reports.get("post")
+    rows = []
+    for label, field in (("Pain", "pain"), ("Stress", "stress")):
+        before = getattr(pre, field) if pre else None
+        after = getattr(post, field) if post else None
+        rows.append(
+            [label, _rating(before), _rating(after), escape(signed(change(before, after), 0))]
+        )
+    b.append(_table(["", "Before", "After", "Change"], rows))
+    for label, rep in (("Before", pre), ("After", post)):
+        if rep and rep.note:
+            b.append(f"<p><b>{label}:</b> {escape(rep.note)}</p>")
+    if not pre and not post:
+        b.append("<p>No self-report was given for this session.</p>")
+
+    b.append("<h2>Baseline vs training</h2>")
+    if s is None or (s.baseline is None and s.training is None):
+        b.append("<p>No metrics were recorded.</p>")
+    else:
+        rows = []
+        for label, field, nd, unit in _METRIC_ROWS:
+            base = getattr(s.baseline, field) if s.baseline else None
+            train = getattr(s.training, field) if s.training else None
+            delta = change(base, train)
+            d = (
+                "–"
+                if delta is None or not math.isfinite(delta)
+                else (signed(100 * delta, 0) + " %" if nd < 0 else signed(delta, max(nd, 0)))
+            )
+            rows.append(
+                [
+                    escape(label),
+                    escape(_val(s.baseline, field, nd, unit)),
+                    escape(_val(s.training, field, nd, unit)),
+                    escape(d),
+                ]
+            )
+        b.append(_table(["Metric", "Baseline", "Training", "Change"], rows))
+        b.append(
+            "<p class='sub'>Means over all baseline and all training phases. Time in target is "
+            "the share of clean training time the feedback was rewarding.</p>"
+        )
+
+    if s is not None and s.phases:
+        b.append("<h2>Phases</h2>")
+        rows = []
+        for p in s.phases:
+            m = p.means
+            rows.append(
+                [
+                    escape(f"{p.index + 1}. {p.name}"),
+                    escape(p.kind),
+                    escape(minutes(m.duration_s)),
+                    escape(num(m.score, 2)),
+                    escape(pct(m.time_in_target)),
+                    escape(num(m.hr_bpm, 1)),
+                    escape(num(m.rmssd_ms, 1)),
+                    escape(num(m.coherence, 2)),
+                    escape(num(m.breathing_bpm, 1)),
+                    escape(pct(m.clean_fraction)),
+                ]
+            )
+        b.append(
+            _table(
+                [
+                    "Phase",
+                    "Kind",
+                    "m:ss",
+                    "Score",
+                    "In target",
+                    "HR",
+                    "RMSSD",
+                    "Coher.",
+                    "Breath",
+                    "Clean",
+                ],
+                rows,
+                numeric_from=2,
+            )
+        )
+        b.append("<p class='sub'>HR in beats/min, RMSSD in ms, breathing in breaths/min.</p>")
+
+    charts = report.charts()
+    if charts:
+        b.append("<h2>Metrics over time</h2>")
+        b.append(
+            "<p class='sub'>Shading: grey = baseline, blue = training, green = paced breathing. "
+            "A score of 0.5 is the person's own baseline.</p>"
+        )
+        b.extend(_img(c.name) for c in charts)
+
+    b.append("<h2>Signal quality</h2>")
+    if s is None or not s.n_updates:
+        b.append("<p>No metrics were recorded.</p>")
+    else:
+        q = s.quality
+        b.append(
+            f"<p>Clean enough for feedback: <b>{escape(pct(q.clean_fraction))}</b> of the session"
+            f" · device not streaming: {escape(pct(q.lost_fraction))}.</p>"
+        )
+        if q.reasons:
+            items = "".join(
+                f"<li>{escape(reason)} — {escape(pct(frac))} of the time</li>"
+                for reason, frac in q.reasons
+            )
+            b.append(f"<p>Most frequent reasons for unclean signal:</p><ul>{items}</ul>")
+
+    b.append("<h2>Markers and notes</h2>")
+    if report.markers:
+        rows = [[escape(minutes(m.time_s)), escape(m.kind), escape(m.text)] for m in report.markers]
+        b.append(_table(["Time (m:ss)", "Kind", "Text"], rows, numeric_from=99))
+    else:
+        b.append("<p>None.</p>")
+    b.append(_footer(report))
+    return _doc(f"Session {r.id}", b)
+
+
+def progress_html(report: ProgressReport) -> str:
+    """The progress report's HTML (charts as ``chart:<name>`` images)."""
+    rows_ = report.rows
+    b: list[str] = ["<h1>Progress report</h1>", '<p class="sub">biotrainer relaxation training</p>']
+    span = (
+        f"{local_time(rows_[0].started_utc)} to {local_time(rows_[-1].started_utc)}"
+        if rows_
+        else "–"
+    )
+    completed = sum(1 for r in rows_ if r.status == "completed")
+    info = [
+        ("Patient", escape(report.patient_label)),
+        ("Sessions", f"{len(rows_)} ({completed} completed, {len(rows_) - completed} interrupted)"),
+        ("Period", escape(span)),
+        (
+            "Resonance breathing rate",
+            escape(num(report.resonance_bpm, 1, "breaths/min"))
+            if report.resonance_bpm
+            else "not assessed",
+        ),
+    ]
+    pain, stress = report.mean_change("pain"), report.mean_change("stress")
+    info.append(
+        (
+            "Mean change within a session",
+            f"pain {escape(signed(pain))}, stress {escape(signed(stress))} (after − before, "
+            "0–10 scale)",
+        )
+    )
+    b.append(_kv(info))
+    if not rows_:
+        b.append("<p>No session is registered for this patient yet.</p>")
+        b.append(_footer(report))
+        return _doc("Progress", b)
+
+    b.append("<h2>Sessions</h2>")
+    table = []
+    for r in rows_:
+        table.append(
+            [
+                escape(f"#{r.session_id}"),
+                escape(local_time(r.started_utc)),
+                escape(r.protocol) + ("" if r.status == "completed" else " <i>(interrupted)</i>"),
+                escape(minutes(r.duration_s)),
+                escape(num(r.score, 2)),
+                escape(pct(r.time_in_target)),
+                escape(num(r.rmssd_ms, 1)),
+                escape(num(r.coherence, 2)),
+                escape(num(r.breathing_bpm, 1)),
+                escape(_pair(r.pain_pre, r.pain_post)),
+                escape(_pair(r.stress_pre, r.stress_post)),
+            ]
+        )
+    b.append(
+        _table(
+            [
+                "Session",
+                "Date",
+                "Protocol",
+                "m:ss",
+                "Score",
+                "In target",
+                "RMSSD",
+                "Coher.",
+                "Breath",
+                "Pain",
+                "Stress",
+            ],
+            table,
+            numeric_from=3,
+        )
+    )
+    b.append(
+        "<p class='sub'>Score, time in target, RMSSD (ms), coherence and breathing rate "
+        "(breaths/min) are means over the training phases. Pain and stress: before → after "
+        "(change).</p>"
+    )
+    charts = report.charts()
+    if charts:
+        b.append("<h2>Progress across sessions</h2>")
+        b.extend(_img(c.name) for c in charts)
+    b.append(_footer(report))
+    return _doc("Progress", b)
+
+
+def _pair(before: int | None, after: int | None) -> str:
+    if before is None and after is None:
+        return "–"
+    a = "–" if before is None else str(before)
+    z = "–" if after is None else str(after)
+    d = change(before, after)
+    return f"{a} → {z}" + ("" if d is None else f" ({signed(d, 0)})")

@@ -1,0 +1,208 @@
+"""A patient's progress across sessions: one row per session, charts across sessions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from biotrainer.reports import charts as ch
+from biotrainer.reports.format import change, local_date
+from biotrainer.reports.session_report import patient_label, protocol_title
+from biotrainer.session.analysis import MetricMeans
+from biotrainer.session.store import SessionRecord, Store
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    """One session in a progress report.
+
+    Metric values are means over the session's training phases (over the whole session when the
+    protocol has no training phase); NaN where not available. Ratings are 0-10 or None; changes
+    are post − pre (negative = less pain/stress after the session).
+    """
+
+    session_id: int
+    started_utc: datetime
+    protocol: str
+    status: str
+    duration_s: float
+    score: float
+    time_in_target: float
+    rmssd_ms: float
+    coherence: float
+    breathing_bpm: float
+    hr_bpm: float
+    clean_fraction: float
+    pain_pre: int | None
+    pain_post: int | None
+    stress_pre: int | None
+    stress_post: int | None
+
+    @property
+    def pain_change(self) -> float | None:
+        return change(self.pain_pre, self.pain_post)
+
+    @property
+    def stress_change(self) -> float | None:
+        return change(self.stress_pre, self.stress_post)
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """A patient's sessions, oldest first."""
+
+    patient_code: str
+    patient_label: str
+    with_name: bool
+    resonance_bpm: float | None
+    rows: tuple[ProgressRow, ...]
+    protocols: dict[str, str]
+    generated_utc: datetime
+
+    def charts(self) -> list[ch.Chart]:
+        return progress_charts(self.rows)
+
+    def mean_change(self, what: str) -> float | None:
+        """Mean post − pre change of "pain" or "stress" over sessions rated both times."""
+        values = [getattr(r, f"{what}_change") for r in self.rows]
+        values = [v for v in values if v is not None]
+        return float(np.mean(values)) if values else None
+
+
+def _means(rec: SessionRecord) -> MetricMeans | None:
+    if rec.summary is None:
+        return None
+    return rec.summary.training or rec.summary.overall
+
+
+def build_progress_report(
+    store: Store, patient_code: str, *, with_name: bool = False, now: datetime | None = None
+) -> ProgressReport:
+    """Gather the progress report of a patient (StoreError if the code is unknown)."""
+    patient = store.patient(patient_code)
+    rows = []
+    for rec in store.sessions(patient.code):
+        m = _means(rec)
+        reports = store.self_reports(rec.id)
+        pre, post = reports.get("pre"), reports.get("post")
+
+        def g(name: str, m: MetricMeans | None = m) -> float:
+            return math.nan if m is None else float(getattr(m, name))
+
+        rows.append(
+            ProgressRow(
+                session_id=rec.id,
+                started_utc=rec.started_utc,
+                protocol=rec.protocol,
+                status=rec.status,
+                duration_s=rec.duration_s,
+                score=g("score"),
+                time_in_target=g("time_in_target"),
+                rmssd_ms=g("rmssd_ms"),
+                coherence=g("coherence"),
+                breathing_bpm=g("breathing_bpm"),
+                hr_bpm=g("hr_bpm"),
+                clean_fraction=g("clean_fraction"),
+                pain_pre=pre.pain if pre else None,
+                pain_post=post.pain if post else None,
+                stress_pre=pre.stress if pre else None,
+                stress_post=post.stress if post else None,
+            )
+        )
+    return ProgressReport(
+        patient_code=patient.code,
+        patient_label=patient_label(patient.code, patient.name, with_name),
+        with_name=with_name,
+        resonance_bpm=patient.resonance_bpm,
+        rows=tuple(rows),
+        protocols={r.protocol: protocol_title(r.protocol) for r in rows},
+        generated_utc=now or datetime.now(UTC),
+    )
+
+
+def _f(values: list[float | int | None]) -> np.ndarray:
+    return np.array([math.nan if v is None else float(v) for v in values], dtype=float)
+
+
+def progress_charts(rows: tuple[ProgressRow, ...] | list[ProgressRow]) -> list[ch.Chart]:
+    """Panels across sessions (x = session number, ticks = "#id date").
+
+    Feedback score and time in target; RMSSD; coherence; breathing rate; pain before/after;
+    stress before/after. Panels without data are left out, except the ratings.
+    """
+    if not rows:
+        return []
+    x = np.arange(1, len(rows) + 1, dtype=float)
+    ticks = tuple(
+        (float(i), f"#{r.session_id}\n{local_date(r.started_utc)}")
+        for i, r in zip(x, rows, strict=True)
+    )
+    common = {"x_label": "session", "x_ticks": ticks}
+    lp = "linepoints"
+    charts = [
+        ch.Chart(
+            "score",
+            "Feedback score and time in target",
+            "0–1",
+            (
+                ch.Series("feedback score", x, _f([r.score for r in rows]), ch.BLUE, lp),
+                ch.Series(
+                    "time in target", x, _f([r.time_in_target for r in rows]), ch.ORANGE, lp, True
+                ),
+            ),
+            y_range=(0.0, 1.0),
+            reference=0.5,
+            **common,
+        ),
+        ch.Chart(
+            "rmssd",
+            "RMSSD (heart rate variability)",
+            "ms",
+            (ch.Series("RMSSD", x, _f([r.rmssd_ms for r in rows]), ch.GREEN, lp),),
+            min_span=10,
+            **common,
+        ),
+        ch.Chart(
+            "coherence",
+            "HRV coherence ratio",
+            "ratio",
+            (ch.Series("coherence", x, _f([r.coherence for r in rows]), ch.PURPLE, lp),),
+            min_span=1,
+            **common,
+        ),
+        ch.Chart(
+            "breathing",
+            "Breathing rate",
+            "breaths/min",
+            (ch.Series("breathing", x, _f([r.breathing_bpm for r in rows]), ch.SKY, lp),),
+            min_span=4,
+            **common,
+        ),
+    ]
+    charts = [c for c in charts if c.has_data]
+    for what, label in (("pain", "Pain"), ("stress", "Stress")):
+        charts.append(
+            ch.Chart(
+                what,
+                f"{label} before and after each session (0–10)",
+                "0–10",
+                (
+                    ch.Series(
+                        "before", x, _f([getattr(r, f"{what}_pre") for r in rows]), ch.GREY, lp
+                    ),
+                    ch.Series(
+                        "after",
+                        x,
+                        _f([getattr(r, f"{what}_post") for r in rows]),
+                        ch.VERMILLION,
+                        lp,
+                    ),
+                ),
+                y_range=(0.0, 10.0),
+                **common,
+            )
+        )
+    return charts

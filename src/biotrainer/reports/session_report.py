@@ -1,0 +1,225 @@
+"""Everything a session report shows, gathered from the store and the session folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from biotrainer.errors import BiotrainerError
+from biotrainer.reports import charts as ch
+from biotrainer.reports.format import mask_name
+from biotrainer.session.analysis import (
+    MetricSeries,
+    SessionSummary,
+    read_metrics,
+    summarize_series,
+)
+from biotrainer.session.store import Marker, SelfReport, SessionRecord, Store
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    """A session report's content.
+
+    Attributes
+    ----------
+    session : SessionRecord
+    patient_label : str
+        The patient code (and name when the report was asked ``with_name``).
+    with_name : bool
+    protocol_title : str
+        The protocol's title when it can be loaded, else its name.
+    summary : SessionSummary or None
+        Recomputed from the folder when readable (else the stored one).
+    series : MetricSeries or None
+        The metric time series (None when metrics.csv cannot be read).
+    self_reports : dict of str to SelfReport
+    markers : tuple of Marker
+        Markers and notes (the patient's name masked unless ``with_name``).
+    warnings : tuple of str
+        What the reader should know (interrupted, damaged rows, missing metrics...).
+    generated_utc : datetime
+    """
+
+    session: SessionRecord
+    patient_label: str
+    with_name: bool
+    protocol_title: str
+    summary: SessionSummary | None
+    series: MetricSeries | None
+    self_reports: dict[str, SelfReport]
+    markers: tuple[Marker, ...]
+    warnings: tuple[str, ...]
+    generated_utc: datetime
+
+    def charts(self) -> list[ch.Chart]:
+        """The metric-over-time panels that have data (see :func:`session_charts`)."""
+        return session_charts(self.series, self.summary) if self.series is not None else []
+
+
+def protocol_title(name: str) -> str:
+    """The protocol's title, or its name when it is not installed any more."""
+    try:
+        from biotrainer.engine.protocol import load_protocol
+
+        return load_protocol(name).title
+    except (BiotrainerError, OSError, ValueError):
+        return name
+
+
+def patient_label(code: str, name: str | None, with_name: bool) -> str:
+    return f"{code} — {name}" if with_name and name else code
+
+
+def build_session_report(
+    store: Store,
+    session_id: int,
+    *,
+    with_name: bool = False,
+    now: datetime | None = None,
+) -> SessionReport:
+    """Gather a session report.
+
+    Parameters
+    ----------
+    store : Store
+    session_id : int
+    with_name : bool
+        Show the patient's name (off by default: de-identified).
+    now : datetime, optional
+        Generation time printed in the footer (now by default).
+
+    Raises
+    ------
+    StoreError
+        Unknown session.
+    """
+    rec = store.session(session_id)
+    patient = store.patient(rec.patient_code)
+    warnings: list[str] = []
+    if rec.interrupted:
+        warnings.append(
+            "This session was interrupted (stopped before the end of the protocol or the "
+            "program was closed): the figures cover what was recorded."
+        )
+    series = None
+    summary = rec.summary
+    if rec.folder is None or not rec.folder.is_dir():
+        warnings.append(f"The session folder {rec.folder} is missing: no time series.")
+    else:
+        try:
+            series = read_metrics(rec.folder)
+            summary = summarize_series(series)
+        except BiotrainerError as exc:
+            warnings.append(str(exc))
+    if summary is not None:
+        warnings.extend(w for w in summary.warnings if w not in warnings)
+    name = None if with_name else patient.name
+    markers = tuple(
+        Marker(m.id, m.session_id, m.time_s, m.kind, mask_name(m.text, name), m.from_recording)
+        for m in store.markers(rec.id)
+    )
+    reports = {
+        k: SelfReport(
+            r.session_id, r.moment, r.pain, r.stress, mask_name(r.note, name), r.created_utc
+        )
+        for k, r in store.self_reports(rec.id).items()
+    }
+    return SessionReport(
+        session=rec,
+        patient_label=patient_label(patient.code, patient.name, with_name),
+        with_name=with_name,
+        protocol_title=protocol_title(rec.protocol),
+        summary=summary,
+        series=series,
+        self_reports=reports,
+        markers=markers,
+        warnings=tuple(warnings),
+        generated_utc=now or datetime.now(UTC),
+    )
+
+
+_BANDS = {"baseline": ch.BAND_BASELINE, "training": ch.BAND_TRAINING, "pacing": ch.BAND_PACING}
+
+
+def session_charts(series: MetricSeries, summary: SessionSummary | None) -> list[ch.Chart]:
+    """Panels of the metrics over protocol time (minutes), averaged in bins.
+
+    Feedback score with the running reward rate, EEG relaxation, heart rate, RMSSD, coherence,
+    breathing rate, and the fraction of clean signal; panels without data are left out. Phases
+    are shaded (baseline grey, training blue, pacing green).
+    """
+    valid = (series["phase_index"] >= 0) & (series["finished"] != 1)
+    t = series["session_s"][valid]
+    if t.size == 0:
+        return []
+    width = ch.bin_width_s(float(t.max() - t.min()))
+
+    def binned(column: str) -> tuple[np.ndarray, np.ndarray]:
+        x, y = ch.bin_means(t, series[column][valid], width)
+        return x / 60.0, y
+
+    bands = []
+    labels_done = set()
+    for p in summary.phases if summary else ():
+        color = _BANDS.get(p.kind)
+        if color is None:
+            continue
+        label = p.kind if p.kind not in labels_done else ""
+        labels_done.add(p.kind)
+        end = p.start_s + p.means.duration_s
+        bands.append(ch.Band(p.start_s / 60.0, end / 60.0, color, label))
+    common = {"bands": tuple(bands)}
+    note = f"means over {width:g} s"
+    out = []
+    x, score = binned("feedback_score")
+    _, reward = binned("reward_rate")
+    out.append(
+        ch.Chart(
+            "score",
+            f"Feedback score and running reward rate ({note})",
+            "0–1",
+            (
+                ch.Series("feedback score", x, score, ch.BLUE),
+                ch.Series("reward rate", x, reward, ch.ORANGE, dashed=True),
+            ),
+            y_range=(0.0, 1.0),
+            reference=0.5,
+            **common,
+        )
+    )
+    for column, title, unit, color, y_range, span in (
+        ("relaxation", "EEG relaxation index", "0–1", ch.PURPLE, (0.0, 1.0), 0),
+        ("hr_bpm", "Heart rate", "beats/min", ch.VERMILLION, None, 10),
+        ("rmssd_ms", "RMSSD (heart rate variability)", "ms", ch.GREEN, None, 10),
+        ("coherence", "HRV coherence ratio", "ratio", ch.PURPLE, None, 1),
+        ("breathing_bpm", "Breathing rate", "breaths/min", ch.SKY, None, 4),
+    ):
+        x, y = binned(column)
+        chart = ch.Chart(
+            column,
+            f"{title} ({note})",
+            unit,
+            (ch.Series(title, x, y, color),),
+            y_range=y_range,
+            min_span=span,
+            **common,
+        )
+        if chart.has_data:
+            out.append(chart)
+    clean = (series["quality_ok"][valid] == 1).astype(float)
+    x, y = ch.bin_means(t, clean, width)
+    out.append(
+        ch.Chart(
+            "quality",
+            f"Clean signal (fraction of each {width:g} s)",
+            "0–1",
+            (ch.Series("clean", x / 60.0, y, ch.GREY),),
+            y_range=(0.0, 1.0),
+            x_label="minutes from the start of the protocol",
+            **common,
+        )
+    )
+    return out

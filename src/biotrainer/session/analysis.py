@@ -1,0 +1,366 @@
+"""What a session folder says once it is over: per-phase summaries, baseline vs training, quality.
+
+Reads the ``metrics.csv`` the engine writes (one row per feedback update, 10 per second of data;
+columns are ``MetricUpdate.csv_columns()``) by column name, so this module needs neither the
+engine nor Qt. The averages follow :func:`biotrainer.engine.summary.summarize` (means of the finite
+values per phase; the reward fraction over clean training updates) so the numbers a therapist sees
+after a run, in the store and in the reports agree; paused updates are left out of the reward
+fraction ("time in target").
+
+A missing or damaged ``metrics.csv`` (a recorder killed mid-line) yields what can be read plus
+warnings, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biotrainer.errors import RecordingError
+from biotrainer.session.folder import METRICS_FILE
+
+#: Columns read as numbers (missing ones become NaN).
+NUMERIC_COLUMNS = (
+    "session_s",
+    "phase_index",
+    "phase_elapsed_s",
+    "pacer_bpm",
+    "paused",
+    "finished",
+    "feedback_value",
+    "feedback_z",
+    "feedback_score",
+    "rewarded",
+    "threshold_z",
+    "reward_rate",
+    "target_reward_rate",
+    "relaxation",
+    "alpha",
+    "hr_bpm",
+    "rmssd_ms",
+    "coherence",
+    "breathing_bpm",
+    "quality_ok",
+)
+#: Columns read as text.
+TEXT_COLUMNS = ("phase_name", "phase_kind", "quality_reason", "source_state")
+#: Columns a metrics.csv must have to be summarised.
+REQUIRED_COLUMNS = ("session_s", "phase_index", "phase_name", "phase_kind")
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """The time series of one ``metrics.csv``.
+
+    Attributes
+    ----------
+    columns : dict of str to np.ndarray
+        Numeric columns (float arrays, NaN where empty) and text columns (object arrays of str).
+    warnings : tuple of str
+        Damage found while reading (rows skipped).
+    """
+
+    columns: dict[str, np.ndarray]
+    warnings: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return int(self.columns["session_s"].size)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+
+def read_metrics(folder: str | os.PathLike[str]) -> MetricSeries:
+    """Read ``metrics.csv`` of a session folder.
+
+    Raises
+    ------
+    RecordingError
+        If the file is missing, unreadable, or lacks the phase/time columns.
+    """
+    path = Path(folder) / METRICS_FILE
+    if not path.is_file():
+        raise RecordingError(
+            f"{path} is missing: the session has no metrics (it was recorded without a protocol "
+            "or stopped before it started)"
+        )
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, csv.Error) as exc:
+        raise RecordingError(f"cannot read {path}: {exc}") from exc
+    if not rows:
+        raise RecordingError(f"{path} is empty")
+    header = rows[0]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise RecordingError(f"{path} is not a biotrainer metrics file: no column {missing[0]}")
+    index = {name: i for i, name in enumerate(header)}
+    good = []
+    skipped = 0
+    for row in rows[1:]:
+        if len(row) != len(header):
+            skipped += 1
+            continue
+        good.append(row)
+    columns: dict[str, np.ndarray] = {}
+    for name in NUMERIC_COLUMNS:
+        i = index.get(name)
+        columns[name] = np.array(
+            [_num(r[i]) for r in good] if i is not None else [math.nan] * len(good), dtype=float
+        )
+    for name in TEXT_COLUMNS:
+        i = index.get(name)
+        columns[name] = np.array([r[i] if i is not None else "" for r in good], dtype=object)
+    bad_time = ~np.isfinite(columns["session_s"])
+    if bad_time.any():
+        skipped += int(bad_time.sum())
+        keep = ~bad_time
+        columns = {k: v[keep] for k, v in columns.items()}
+    warnings = ()
+    if skipped:
+        warnings = (f"{METRICS_FILE}: {skipped} damaged row(s) skipped",)
+    return MetricSeries(columns, warnings)
+
+
+def _num(text: str) -> float:
+    try:
+        return float(text) if text else math.nan
+    except ValueError:
+        return math.nan
+
+
+def _mean(a: np.ndarray) -> float:
+    a = a[np.isfinite(a)]
+    return float(a.mean()) if a.size else math.nan
+
+
+@dataclass(frozen=True)
+class MetricMeans:
+    """Means over a set of updates (NaN where a metric was never available).
+
+    Attributes
+    ----------
+    duration_s : float
+        Protocol seconds covered.
+    score : float
+        Mean feedback score (0-1; 0.5 = the person's baseline).
+    time_in_target : float
+        Fraction (0-1) of clean, unpaused training updates that were rewarded (NaN outside
+        training): the "reward rate" the auto-threshold aims at.
+    relaxation : float
+        Mean EEG relaxation index (0-1).
+    hr_bpm, rmssd_ms, coherence, breathing_bpm : float
+        Mean heart rate (beats/min), RMSSD (ms), HRV coherence (0-1), breathing rate (breaths/min).
+    clean_fraction : float
+        Fraction (0-1) of updates whose signals were clean enough for feedback.
+    """
+
+    duration_s: float
+    score: float
+    time_in_target: float
+    relaxation: float
+    hr_bpm: float
+    rmssd_ms: float
+    coherence: float
+    breathing_bpm: float
+    clean_fraction: float
+
+
+@dataclass(frozen=True)
+class PhaseStats:
+    """One protocol phase (index, name, kind) and its :class:`MetricMeans`."""
+
+    index: int
+    name: str
+    kind: str
+    start_s: float
+    means: MetricMeans
+
+
+@dataclass(frozen=True)
+class QualityStats:
+    """Signal quality over the whole session.
+
+    Attributes
+    ----------
+    clean_fraction : float
+        Fraction (0-1) of updates with signals clean enough for feedback.
+    lost_fraction : float
+        Fraction (0-1) of updates while the device was not streaming (signal lost...).
+    reasons : tuple of (str, float)
+        The most frequent reasons for unclean signal and the fraction of updates they cover.
+    """
+
+    clean_fraction: float
+    lost_fraction: float
+    reasons: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """A session summarised: phases, baseline vs training, overall, quality.
+
+    ``baseline`` / ``training`` pool every phase of that kind (None when the protocol has none).
+    """
+
+    duration_s: float
+    n_updates: int
+    phases: tuple[PhaseStats, ...]
+    baseline: MetricMeans | None
+    training: MetricMeans | None
+    overall: MetricMeans | None
+    quality: QualityStats
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN -> None)."""
+        return _clean(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SessionSummary:
+        """Inverse of :meth:`to_dict` (None -> NaN); tolerant of missing keys."""
+
+        def means(m: Any) -> MetricMeans | None:
+            if not isinstance(m, dict):
+                return None
+            return MetricMeans(**{f.name: _f(m.get(f.name)) for f in fields(MetricMeans)})
+
+        q = d.get("quality") or {}
+        return cls(
+            duration_s=_f(d.get("duration_s")),
+            n_updates=int(d.get("n_updates") or 0),
+            phases=tuple(
+                PhaseStats(
+                    index=int(p.get("index", i)),
+                    name=str(p.get("name", "")),
+                    kind=str(p.get("kind", "")),
+                    start_s=_f(p.get("start_s")),
+                    means=means(p.get("means")) or EMPTY_MEANS,
+                )
+                for i, p in enumerate(d.get("phases") or [])
+            ),
+            baseline=means(d.get("baseline")),
+            training=means(d.get("training")),
+            overall=means(d.get("overall")),
+            quality=QualityStats(
+                clean_fraction=_f(q.get("clean_fraction")),
+                lost_fraction=_f(q.get("lost_fraction")),
+                reasons=tuple((str(r), _f(v)) for r, v in (q.get("reasons") or [])),
+            ),
+            warnings=tuple(str(w) for w in d.get("warnings") or ()),
+        )
+
+
+EMPTY_MEANS = MetricMeans(*(math.nan,) * len(fields(MetricMeans)))
+
+
+def _f(v: Any) -> float:
+    try:
+        return math.nan if v is None else float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, float):
+        return None if not math.isfinite(x) else x
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def _means(s: MetricSeries, mask: np.ndarray, durations: float, training: bool) -> MetricMeans:
+    clean = mask & (s["quality_ok"] == 1)
+    n = int(mask.sum())
+    counted = clean & (s["paused"] != 1)
+    reward = math.nan
+    if training and counted.any():
+        reward = float((s["rewarded"][counted] == 1).mean())
+    return MetricMeans(
+        duration_s=durations,
+        score=_mean(s["feedback_score"][mask]),
+        time_in_target=reward,
+        relaxation=_mean(s["relaxation"][mask]),
+        hr_bpm=_mean(s["hr_bpm"][mask]),
+        rmssd_ms=_mean(s["rmssd_ms"][mask]),
+        coherence=_mean(s["coherence"][mask]),
+        breathing_bpm=_mean(s["breathing_bpm"][mask]),
+        clean_fraction=float(clean.sum() / n) if n else math.nan,
+    )
+
+
+def summarize_series(series: MetricSeries, max_reasons: int = 5) -> SessionSummary:
+    """Summarise a :class:`MetricSeries` (see :class:`SessionSummary`)."""
+    s = series
+    valid = (s["phase_index"] >= 0) & (s["finished"] != 1)
+    phases: list[PhaseStats] = []
+    kind_masks: dict[str, np.ndarray] = {}
+    kind_durations: dict[str, float] = {}
+    for index in dict.fromkeys(int(i) for i in s["phase_index"][valid]):
+        mask = valid & (s["phase_index"] == index)
+        first = int(np.flatnonzero(mask)[0])
+        kind = str(s["phase_kind"][first])
+        t = s["session_s"][mask]
+        duration = float(t[-1] - t[0])
+        phases.append(
+            PhaseStats(
+                index=index,
+                name=str(s["phase_name"][first]),
+                kind=kind,
+                start_s=float(t[0]),
+                means=_means(s, mask, duration, kind == "training"),
+            )
+        )
+        kind_masks[kind] = kind_masks.get(kind, np.zeros_like(mask)) | mask
+        kind_durations[kind] = kind_durations.get(kind, 0.0) + duration
+
+    def pooled(kind: str) -> MetricMeans | None:
+        if kind not in kind_masks:
+            return None
+        return _means(s, kind_masks[kind], kind_durations[kind], kind == "training")
+
+    n = int(valid.sum())
+    overall = None
+    if n:
+        overall = _means(s, valid, sum(kind_durations.values()), False)
+        if "training" in kind_masks:
+            overall = _replace_reward(overall, pooled("training"))
+    unclean = valid & (s["quality_ok"] != 1)
+    counts = Counter(str(r) or "unknown" for r in s["quality_reason"][unclean])
+    reasons = tuple((r, c / n) for r, c in counts.most_common(max_reasons)) if n else ()
+    lost = valid & (s["source_state"] != "streaming") & (s["source_state"] != "")
+    quality = QualityStats(
+        clean_fraction=float((valid & (s["quality_ok"] == 1)).sum() / n) if n else math.nan,
+        lost_fraction=float(lost.sum() / n) if n else math.nan,
+        reasons=reasons,
+    )
+    duration = float(s["session_s"][valid].max() - s["session_s"][valid].min()) if n else 0.0
+    return SessionSummary(
+        duration_s=duration,
+        n_updates=n,
+        phases=tuple(phases),
+        baseline=pooled("baseline"),
+        training=pooled("training"),
+        overall=overall,
+        quality=quality,
+        warnings=series.warnings,
+    )
+
+
+def _replace_reward(m: MetricMeans, training: MetricMeans | None) -> MetricMeans:
+    return replace(m, time_in_target=training.time_in_target if training else math.nan)
+
+
+def summarize_folder(folder: str | os.PathLike[str]) -> SessionSummary:
+    """Read and summarise ``metrics.csv`` of a session folder (RecordingError if unusable)."""
+    return summarize_series(read_metrics(folder))

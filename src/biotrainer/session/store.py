@@ -1,0 +1,744 @@
+"""The local patient and session store (SQLite).
+
+One file, ``<data_dir>/biotrainer.sqlite3`` (0600, in the 0700 data folder), in WAL mode with
+foreign keys on. It holds patients (a pseudonymous code, an optional name, notes, the resonance
+breathing rate once assessed), sessions (patient, protocol, device, start/end, session folder,
+status, a JSON summary of the metrics), self-reports before and after each session (pain and stress
+0-10, a note) and markers/notes. The recordings themselves stay in their session folders; the
+store points at them (relative to the data dir when inside it, so the data dir can be moved).
+
+Every write is one transaction (``with store:`` is not needed: each method commits or rolls back);
+SQL is parameterised throughout. With ``journal_mode=WAL`` and ``synchronous=FULL`` a process
+killed mid-write leaves the database consistent with every committed row present.
+
+Typical use::
+
+    with Store.open(data_dir) as store:
+        store.add_patient("P-017")
+        sid = store.add_session("P-017", recorder.path, protocol.name, device).id
+        store.add_self_report(sid, "pre", pain=6, stress=7)
+        ...                                   # the run
+        store.finish_session(sid)             # status + summary from the folder
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from biotrainer.errors import BiotrainerError, RecordingError
+from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir
+from biotrainer.session.analysis import SessionSummary, summarize_folder
+from biotrainer.session.folder import (
+    STATUS_COMPLETED,
+    STATUS_INTERRUPTED,
+    STATUS_RECORDING,
+    list_sessions,
+    read_meta,
+)
+from biotrainer.session.migrations import SCHEMA_VERSION, migrate, schema_version
+from biotrainer.session.reader import load_events
+
+DB_FILE = "biotrainer.sqlite3"
+
+MAX_CODE = 64
+MAX_NAME = 200
+MAX_NOTE = 10_000
+#: Marker texts copied from events.csv are cut to this many characters.
+MAX_MARKER = 2_000
+MOMENTS = ("pre", "post")
+#: Event kinds of events.csv copied into the markers table.
+MARKER_KINDS = ("marker", "note")
+
+
+class StoreError(BiotrainerError):
+    """The store cannot be opened or a request is invalid (unknown patient, bad rating...)."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _parse(t: str | None) -> datetime | None:
+    if not t:
+        return None
+    d = datetime.fromisoformat(t)
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def clean_text(value: Any, what: str, max_len: int, *, required: bool = False) -> str:
+    """Validate free text for the store.
+
+    Accepts ``str`` (or UTF-8 ``bytes``); strips surrounding blanks. Raises :class:`StoreError`
+    naming ``what`` for text that is not valid UTF-8 (undecodable bytes, or the lone surrogates
+    Python makes of a non-UTF-8 command line), holds control characters other than newlines/tabs,
+    is longer than ``max_len`` characters, or is empty when ``required``.
+    """
+    if value is None:
+        value = ""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StoreError(f"the {what} is not valid UTF-8 text") from exc
+    if not isinstance(value, str):
+        raise StoreError(f"the {what} must be text, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise StoreError(
+            f"the {what} is not valid UTF-8 text (check the terminal's encoding)"
+        ) from exc
+    value = value.strip()
+    if any(ord(c) < 32 and c not in "\n\t\r" for c in value) or "\x7f" in value:
+        raise StoreError(f"the {what} contains control characters")
+    if len(value) > max_len:
+        raise StoreError(f"the {what} is too long ({len(value)} characters, at most {max_len})")
+    if required and not value:
+        raise StoreError(f"the {what} is empty")
+    return value
+
+
+def _code(code: Any) -> str:
+    code = clean_text(code, "patient code", MAX_CODE, required=True)
+    if any(c.isspace() and c != " " for c in code):
+        raise StoreError("the patient code must be on one line")
+    return code
+
+
+def _rating(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StoreError(f"the {what} rating must be a whole number from 0 to 10, not {value!r}")
+    if not (math.isfinite(value) and float(value).is_integer() and 0 <= value <= 10):
+        raise StoreError(f"the {what} rating must be a whole number from 0 to 10, not {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Patient:
+    """A patient: pseudonymous ``code`` (shown in reports), optional ``name`` (never by default).
+
+    ``resonance_bpm`` is the resonance breathing rate (breaths/min) once assessed.
+    """
+
+    id: int
+    code: str
+    name: str | None
+    notes: str
+    created_utc: datetime
+    resonance_bpm: float | None = None
+    resonance_assessed_utc: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SelfReport:
+    """A rating before (``moment="pre"``) or after (``"post"``) a session: 0-10 or None."""
+
+    session_id: int
+    moment: str
+    pain: int | None
+    stress: int | None
+    note: str
+    created_utc: datetime
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A marker or note: ``time_s`` from the first sample (None if unknown)."""
+
+    id: int
+    session_id: int
+    time_s: float | None
+    kind: str
+    text: str
+    from_recording: bool
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A registered session.
+
+    ``status`` is ``"completed"`` or ``"interrupted"`` (a session never finished — its recorder
+    killed, or ``finish_session`` never called — is interrupted); ``summary`` is None until the
+    metrics were read.
+    """
+
+    id: int
+    patient_id: int
+    patient_code: str
+    protocol: str
+    device: str
+    started_utc: datetime
+    ended_utc: datetime | None
+    folder: Path | None
+    status: str
+    summary: SessionSummary | None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.status != STATUS_COMPLETED
+
+    @property
+    def duration_s(self) -> float:
+        """Protocol seconds from the summary (NaN without one)."""
+        return self.summary.duration_s if self.summary else math.nan
+
+
+class Store:
+    """The SQLite store; use :meth:`open` (a context manager that closes it).
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+        Opened with ``isolation_level=None`` (explicit transactions).
+    root : Path
+        The data directory (session folders inside it are stored relative to it).
+    wall_clock : callable
+        Returns the current UTC datetime (creation times).
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        root: Path,
+        *,
+        wall_clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._conn = conn
+        self.root = root
+        self.path = root / DB_FILE
+        self._wall_clock = wall_clock
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        data_directory: str | os.PathLike[str] | None = None,
+        *,
+        wall_clock: Callable[[], datetime] = _utc_now,
+    ) -> Store:
+        """Open (creating and migrating if needed) the store of a data directory.
+
+        Parameters
+        ----------
+        data_directory : path-like, optional
+            ``--data-dir``; else ``BIOTRAINER_DATA`` or the platform default
+            (:func:`biotrainer.paths.data_dir`).
+
+        Raises
+        ------
+        StoreError
+            If the file is not a biotrainer database, is corrupt, is from a newer biotrainer, or
+            the folder cannot be written.
+        """
+        root = ensure_private_dir(data_dir(data_directory)).resolve()
+        path = root / DB_FILE
+        try:
+            # Create the file owner-only before SQLite does (its -wal/-shm copy this mode).
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            os.close(fd)
+            os.chmod(path, FILE_MODE)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
+        conn = None
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"cannot use write-ahead logging on {path} (mode {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = schema_version(conn)
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path} was written by a newer biotrainer (schema {version}, this one reads "
+                    f"up to {SCHEMA_VERSION}): update biotrainer"
+                )
+            if 0 < version < SCHEMA_VERSION:
+                _backup(conn, path.with_name(f"{DB_FILE}.v{version}.bak"))
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            raise StoreError(f"{path} is not a usable biotrainer database: {exc}") from exc
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        return cls(conn, root, wall_clock=wall_clock)
+
+    def close(self) -> None:
+        """Close the connection (a checkpoint folds the WAL back into the file)."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return schema_version(self._conn)
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check`` ("ok" when sound)."""
+        return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: commit on success, roll back on any exception."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _now(self) -> str:
+        return _iso(self._wall_clock()) or ""
+
+    # -- patients ----------------------------------------------------------------------------
+
+    def add_patient(self, code: str, name: str | None = None, notes: str = "") -> Patient:
+        """Register a patient (``code`` unique, case-insensitive).
+
+        Raises
+        ------
+        StoreError
+            If the code is taken or any text is invalid.
+        """
+        code = _code(code)
+        name = clean_text(name, "name", MAX_NAME) or None
+        notes = clean_text(notes, "notes", MAX_NOTE)
+        try:
+            with self._write() as c:
+                c.execute(
+                    "INSERT INTO patients (code, name, notes, created_utc) VALUES (?, ?, ?, ?)",
+                    (code, name, notes, self._now()),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"a patient with code {code!r} already exists") from exc
+        return self.patient(code)
+
+    def update_patient(
+        self, code: str, *, name: str | None = None, notes: str | None = None
+    ) -> Patient:
+        """Change a patient's name and/or notes (``None`` leaves a field as is; "" clears it)."""
+        p = self.patient(code)
+        new_name = p.name if name is None else (clean_text(name, "name", MAX_NAME) or None)
+        new_notes = p.notes if notes is None else clean_text(notes, "notes", MAX_NOTE)
+        with self._write() as c:
+            c.execute(
+                "UPDATE patients SET name = ?, notes = ? WHERE id = ?", (new_name, new_notes, p.id)
+            )
+        return self.patient(code)
+
+    def set_resonance(self, code: str, bpm: float, assessed_utc: datetime | None = None) -> Patient:
+        """Store the patient's resonance breathing rate (breaths/min, 3-12)."""
+        p = self.patient(code)
+        if isinstance(bpm, bool) or not isinstance(bpm, (int, float)) or not 3 <= bpm <= 12:
+            raise StoreError(f"a resonance breathing rate of {bpm!r} breaths/min is not plausible")
+        with self._write() as c:
+            c.execute(
+                "UPDATE patients SET resonance_bpm = ?, resonance_assessed_utc = ? WHERE id = ?",
+                (float(bpm), _iso(assessed_utc or self._wall_clock()), p.id),
+            )
+        return self.patient(code)
+
+    def find_patient(self, code: str) -> Patient | None:
+        """The patient with ``code`` (case-insensitive), or None."""
+        row = self._conn.execute(
+            "SELECT id, code, name, notes, created_utc, resonance_bpm, resonance_assessed_utc "
+            "FROM patients WHERE code = ?",
+            (_code(code),),
+        ).fetchone()
+        return _patient(row) if row else None
+
+    def patient(self, code: str) -> Patient:
+        """The patient with ``code``; StoreError naming the code if unknown."""
+        p = self.find_patient(code)
+        if p is None:
+            raise StoreError(
+                f"no patient with code {code!r}: add one with 'biotrainer patients add {code}'"
+            )
+        return p
+
+    def patients(self) -> list[Patient]:
+        """All patients, by code."""
+        rows = self._conn.execute(
+            "SELECT id, code, name, notes, created_utc, resonance_bpm, resonance_assessed_utc "
+            "FROM patients ORDER BY code"
+        ).fetchall()
+        return [_patient(r) for r in rows]
+
+    def session_counts(self) -> dict[int, int]:
+        """Patient id -> number of sessions."""
+        rows = self._conn.execute("SELECT patient_id, COUNT(*) FROM sessions GROUP BY patient_id")
+        return {int(pid): int(n) for pid, n in rows}
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def _folder_text(self, folder: str | os.PathLike[str]) -> str:
+        path = Path(folder).expanduser().resolve()
+        try:
+            return str(path.relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    def _folder_path(self, text: str | None) -> Path | None:
+        if not text:
+            return None
+        p = Path(text)
+        return p if p.is_absolute() else self.root / p
+
+    def add_session(
+        self,
+        patient_code: str,
+        folder: str | os.PathLike[str],
+        protocol: str,
+        device: str,
+        *,
+        started_utc: datetime | None = None,
+    ) -> SessionRecord:
+        """Register a session that starts now (status "recording" until :meth:`finish_session`).
+
+        Raises
+        ------
+        StoreError
+            Unknown patient, or the folder is already registered.
+        """
+        p = self.patient(patient_code)
+        protocol = clean_text(protocol, "protocol name", MAX_NAME, required=True)
+        device = clean_text(device, "device name", MAX_NAME, required=True)
+        folder_text = self._folder_text(folder)
+        try:
+            with self._write() as c:
+                cur = c.execute(
+                    "INSERT INTO sessions (patient_id, protocol, device, started_utc, folder, "
+                    "status) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        p.id,
+                        protocol,
+                        device,
+                        _iso(started_utc or self._wall_clock()),
+                        folder_text,
+                        STATUS_RECORDING,
+                    ),
+                )
+                sid = int(cur.lastrowid or 0)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"the session folder {folder} is already registered") from exc
+        return self.session(sid)
+
+    def finish_session(
+        self,
+        session_id: int,
+        *,
+        status: str | None = None,
+        ended_utc: datetime | None = None,
+    ) -> SessionRecord:
+        """Close a session: status, end time, summary and markers read from its folder.
+
+        Parameters
+        ----------
+        status : str, optional
+            ``"completed"`` or ``"interrupted"``; by default from ``session.json`` (a folder
+            still saying "recording" is interrupted).
+        ended_utc : datetime, optional
+            By default ``session.json``'s end time, else now.
+
+        The summary comes from ``metrics.csv`` (``summary`` stays empty if it cannot be read; the
+        reason is kept in the summary's warnings).
+        """
+        rec = self.session(session_id)
+        if status is not None and status not in (STATUS_COMPLETED, STATUS_INTERRUPTED):
+            raise StoreError(f"status must be completed or interrupted, not {status!r}")
+        folder = rec.folder
+        meta = None
+        if folder is not None:
+            try:
+                meta = read_meta(folder)
+            except RecordingError:
+                meta = None
+        if status is None:
+            status = STATUS_COMPLETED if meta and not meta.interrupted else STATUS_INTERRUPTED
+        end = ended_utc or (meta.end_utc if meta else None) or self._wall_clock()
+        summary = self._summary(folder)
+        markers = self._recorded_markers(folder)
+        with self._write() as c:
+            c.execute(
+                "UPDATE sessions SET status = ?, ended_utc = ?, summary = ? WHERE id = ?",
+                (status, _iso(end), json.dumps(summary, allow_nan=False), rec.id),
+            )
+            self._replace_recorded_markers(c, rec.id, markers)
+        return self.session(rec.id)
+
+    def import_folder(
+        self, folder: str | os.PathLike[str], patient_code: str | None = None
+    ) -> SessionRecord:
+        """Register (or refresh) a session folder found on disk for ``patient_code``.
+
+        Without ``patient_code`` the folder's ``extra.patient_code`` (session.json) is used.
+
+        Reads ``session.json`` (protocol from ``extra.protocol``, device, start/end, status: a
+        folder still saying "recording" is interrupted) and summarises ``metrics.csv``. A folder
+        already registered is refreshed (it must belong to the same patient).
+
+        Raises
+        ------
+        RecordingError
+            If the folder is not a readable session folder.
+        StoreError
+            Unknown patient, or the folder belongs to another patient.
+        """
+        meta = read_meta(folder)
+        if patient_code is None:
+            patient_code = meta.extra.get("patient_code")
+            if not patient_code:
+                raise StoreError(f"{folder}: which patient is it for? Give the patient code")
+        p = self.patient(patient_code)
+        folder_text = self._folder_text(folder)
+        row = self._conn.execute(
+            "SELECT id, patient_id FROM sessions WHERE folder = ?", (folder_text,)
+        ).fetchone()
+        if row is not None:
+            if int(row[1]) != p.id:
+                raise StoreError(
+                    f"the session folder {folder} is registered to another patient (session "
+                    f"{row[0]})"
+                )
+            return self.finish_session(int(row[0]))
+        protocol = str(meta.extra.get("protocol") or "unknown")
+        rec = self.add_session(p.code, folder, protocol, meta.device, started_utc=meta.start_utc)
+        return self.finish_session(rec.id)
+
+    def unregistered_folders(self) -> list[Path]:
+        """Session folders under the data dir that the store does not know (oldest first).
+
+        Sessions recorded without a patient, or whose registration was lost in a crash; register
+        them with :meth:`import_folder`.
+        """
+        known = {r[0] for r in self._conn.execute("SELECT folder FROM sessions")}
+        return [f for f in list_sessions(self.root) if self._folder_text(f) not in known]
+
+    def _summary(self, folder: Path | None) -> dict[str, Any]:
+        if folder is None:
+            return {}
+        try:
+            return summarize_folder(folder).to_dict()
+        except RecordingError as exc:
+            return {"warnings": [str(exc)]}
+
+    def _recorded_markers(self, folder: Path | None) -> list[tuple[float | None, str, str]]:
+        if folder is None:
+            return []
+        try:
+            events, _ = load_events(folder)
+        except RecordingError:
+            return []
+        finite = [e.time for e in events if math.isfinite(e.time)]
+        t0 = _first_sample_time(folder, finite)
+        out = []
+        for e in events:
+            if e.kind not in MARKER_KINDS:
+                continue
+            t = e.time - t0 if math.isfinite(e.time) and t0 is not None else None
+            text = e.text.encode("utf-8", "replace").decode("utf-8")
+            if len(text) > MAX_MARKER:
+                text = text[: MAX_MARKER - 1] + "…"
+            out.append((t, e.kind, text))
+        return out
+
+    @staticmethod
+    def _replace_recorded_markers(
+        c: sqlite3.Connection, session_id: int, markers: list[tuple[float | None, str, str]]
+    ) -> None:
+        c.execute("DELETE FROM markers WHERE session_id = ? AND from_recording = 1", (session_id,))
+        c.executemany(
+            "INSERT INTO markers (session_id, time_s, kind, text, from_recording) "
+            "VALUES (?, ?, ?, ?, 1)",
+            [(session_id, t, k, x) for t, k, x in markers],
+        )
+
+    def session(self, session_id: int) -> SessionRecord:
+        """A session by id; StoreError if unknown."""
+        sid = _session_id(session_id)
+        row = self._conn.execute(_SESSION_SELECT + " WHERE s.id = ?", (sid,)).fetchone()
+        if row is None:
+            raise StoreError(f"no session with id {sid}: see 'biotrainer sessions'")
+        return self._session(row)
+
+    def sessions(self, patient_code: str | None = None) -> list[SessionRecord]:
+        """Sessions (of one patient if given), oldest first."""
+        if patient_code is None:
+            rows = self._conn.execute(_SESSION_SELECT + " ORDER BY s.started_utc, s.id")
+        else:
+            p = self.patient(patient_code)
+            rows = self._conn.execute(
+                _SESSION_SELECT + " WHERE s.patient_id = ? ORDER BY s.started_utc, s.id", (p.id,)
+            )
+        return [self._session(r) for r in rows.fetchall()]
+
+    def _session(self, row: tuple) -> SessionRecord:
+        sid, pid, code, protocol, device, started, ended, folder, status, summary = row
+        try:
+            data = json.loads(summary or "{}")
+        except json.JSONDecodeError:
+            data = {}
+        parsed = SessionSummary.from_dict(data) if isinstance(data, dict) and data else None
+        return SessionRecord(
+            id=int(sid),
+            patient_id=int(pid),
+            patient_code=str(code),
+            protocol=str(protocol),
+            device=str(device),
+            started_utc=_parse(started) or datetime.fromtimestamp(0, UTC),
+            ended_utc=_parse(ended),
+            folder=self._folder_path(folder),
+            status=STATUS_COMPLETED if status == STATUS_COMPLETED else STATUS_INTERRUPTED,
+            summary=parsed,
+        )
+
+    # -- self-reports and markers ------------------------------------------------------------
+
+    def add_self_report(
+        self,
+        session_id: int,
+        moment: str,
+        *,
+        pain: int | None = None,
+        stress: int | None = None,
+        note: str = "",
+    ) -> SelfReport:
+        """Save the pre- or post-session rating (replaces an earlier one of the same moment).
+
+        ``pain`` and ``stress`` are 0-10 numeric rating scale values or None (not rated).
+        """
+        rec = self.session(session_id)
+        if moment not in MOMENTS:
+            raise StoreError(f"a self-report is 'pre' or 'post', not {moment!r}")
+        pain_v = _rating(pain, "pain")
+        stress_v = _rating(stress, "stress")
+        note = clean_text(note, "note", MAX_NOTE)
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO self_reports (session_id, moment, pain, stress, note, created_utc) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, moment) DO UPDATE SET "
+                "pain = excluded.pain, stress = excluded.stress, note = excluded.note, "
+                "created_utc = excluded.created_utc",
+                (rec.id, moment, pain_v, stress_v, note, self._now()),
+            )
+        return self.self_reports(rec.id)[moment]
+
+    def self_reports(self, session_id: int) -> dict[str, SelfReport]:
+        """``{"pre": SelfReport, "post": SelfReport}`` (missing moments absent)."""
+        rows = self._conn.execute(
+            "SELECT session_id, moment, pain, stress, note, created_utc FROM self_reports "
+            "WHERE session_id = ?",
+            (_session_id(session_id),),
+        ).fetchall()
+        return {
+            r[1]: SelfReport(int(r[0]), r[1], r[2], r[3], r[4], _parse(r[5]) or _epoch())
+            for r in rows
+        }
+
+    def add_marker(
+        self, session_id: int, text: str, *, kind: str = "note", time_s: float | None = None
+    ) -> Marker:
+        """Add a therapist's note or marker to a session (kept when the folder is re-read)."""
+        rec = self.session(session_id)
+        text = clean_text(text, "note", MAX_NOTE, required=True)
+        kind = clean_text(kind, "marker kind", 32, required=True)
+        if time_s is not None and not math.isfinite(time_s):
+            time_s = None
+        with self._write() as c:
+            cur = c.execute(
+                "INSERT INTO markers (session_id, time_s, kind, text, from_recording) "
+                "VALUES (?, ?, ?, ?, 0)",
+                (rec.id, time_s, kind, text),
+            )
+            mid = int(cur.lastrowid or 0)
+        return next(m for m in self.markers(rec.id) if m.id == mid)
+
+    def markers(self, session_id: int) -> list[Marker]:
+        """Markers and notes of a session, by time (untimed last)."""
+        rows = self._conn.execute(
+            "SELECT id, session_id, time_s, kind, text, from_recording FROM markers "
+            "WHERE session_id = ? ORDER BY time_s IS NULL, time_s, id",
+            (_session_id(session_id),),
+        ).fetchall()
+        return [Marker(int(r[0]), int(r[1]), r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+
+_SESSION_SELECT = (
+    "SELECT s.id, s.patient_id, p.code, s.protocol, s.device, s.started_utc, s.ended_utc, "
+    "s.folder, s.status, s.summary FROM sessions s JOIN patients p ON p.id = s.patient_id"
+)
+
+
+def _epoch() -> datetime:
+    return datetime.fromtimestamp(0, UTC)
+
+
+def _patient(row: tuple) -> Patient:
+    return Patient(
+        id=int(row[0]),
+        code=str(row[1]),
+        name=row[2],
+        notes=row[3] or "",
+        created_utc=_parse(row[4]) or _epoch(),
+        resonance_bpm=row[5],
+        resonance_assessed_utc=_parse(row[6]),
+    )
+
+
+def _session_id(value: Any) -> int:
+    try:
+        sid = int(value)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(
+            f"a session id is a number (see 'biotrainer sessions'), not {value!r}"
+        ) from exc
+    if isinstance(value, float) and not value.is_integer():
+        raise StoreError(f"a session id is a whole number, not {value!r}")
+    return sid
+
+
+def _first_sample_time(folder: Path, event_times: list[float]) -> float | None:
+    """BrainFlow time of the first sample (session.json), else of the first timed event."""
+    try:
+        meta = read_meta(folder)
+        if meta.start_timestamp is not None:
+            return float(meta.start_timestamp)
+    except RecordingError:
+        pass
+    return min(event_times) if event_times else None
+
+
+def _backup(conn: sqlite3.Connection, target: Path) -> None:
+    """Copy the database before a migration (kept next to it, 0600)."""
+    fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.close(fd)
+    dst = sqlite3.connect(target)
+    try:
+        conn.backup(dst)
+    finally:
+        dst.close()

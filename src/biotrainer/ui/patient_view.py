@@ -1,0 +1,376 @@
+"""The patient's screen: one calm visual, a breathing pacer, a large instruction, optional sound.
+
+:class:`PatientView` renders the latest :class:`~biotrainer.engine.updates.MetricUpdate` given
+to :meth:`PatientView.show_update` and nothing else (it never reads the engine or another
+widget). Motion comes from :class:`~biotrainer.ui.smoothing.PatientAnimation`, stepped by one
+timer at about 60 frames per second while the view is visible; the timer reads the injectable
+clock, so tests step the animation themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from PySide6.QtCore import QPointF, QRect, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import (
+    QCloseEvent,
+    QFont,
+    QGuiApplication,
+    QHideEvent,
+    QPainter,
+    QPaintEvent,
+    QRegion,
+    QResizeEvent,
+    QShowEvent,
+    QStaticText,
+    QTextOption,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from biotrainer.clock import Clock, MonotonicClock
+from biotrainer.engine.updates import MetricUpdate
+from biotrainer.ui.audio_feedback import AudioFeedback
+from biotrainer.ui.orb import OrbPainter, Palette, rgba
+from biotrainer.ui.pacer import PacerPainter
+from biotrainer.ui.smoothing import Frame, PatientAnimation
+
+log = logging.getLogger(__name__)
+
+#: Shown (gently, after a few seconds) while the signal is poor or lost.
+STAY_STILL = "Adjusting… please stay still"
+PAUSED = "Paused. Rest for a moment."
+FINISHED = "Well done. The session is complete."
+BREATHE_IN = "Breathe in"
+BREATHE_OUT = "Breathe out"
+
+
+class _Text:
+    """A cached, centred, word-wrapped line of text (re-laid out only when it changes)."""
+
+    def __init__(self, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignHCenter) -> None:
+        self.static = QStaticText()
+        self.static.setTextFormat(Qt.TextFormat.PlainText)
+        option = QTextOption(align)
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        self.static.setTextOption(option)
+        self.text = ""
+        self.font = QFont()
+        self._key: tuple[str, int, float] = ("", 0, 0.0)
+
+    def prepare(self, text: str, font: QFont, width: float) -> None:
+        key = (text, font.pixelSize(), width)
+        if key != self._key:
+            self._key = key
+            self.text = text
+            self.font = font
+            self.static.setText(text)
+            self.static.setTextWidth(width)
+            self.static.prepare(font=font)
+
+    def draw(self, p: QPainter, x: float, y: float) -> None:
+        """Draw with the top-left of the text box at ``(x, y)``."""
+        if self.text:
+            p.setFont(self.font)
+            p.drawStaticText(QPointF(x, y), self.static)
+
+    @property
+    def height(self) -> float:
+        return self.static.size().height()
+
+
+class PatientView(QWidget):
+    """Feedback for the person training: calm, large, without numbers unless asked for.
+
+    Parameters
+    ----------
+    parent : QWidget, optional
+        None for a window of its own (which :meth:`show_on_screen` can put full-screen on a
+        second monitor).
+    clock : Clock, optional
+        Time source of the animation (monotonic time by default). Give the engine's clock to
+        make :attr:`last_latency_s` meaningful.
+    fps : float
+        Frames per second of the animation timer.
+    palette : Palette, optional
+
+    Signals
+    -------
+    update_painted(float)
+        Emitted at the first paint after each new update with its latency in seconds: the
+        clock time of the paint minus ``update.received_at``.
+    """
+
+    update_painted = Signal(float)
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        clock: Clock | None = None,
+        fps: float = 60.0,
+        palette: Palette | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("biotrainer")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._clock: Clock = clock or MonotonicClock()
+        self.palette_ = palette or Palette()
+        self.animation = PatientAnimation(self._clock.now())
+        self.orb = OrbPainter(self.palette_)
+        self.pacer = PacerPainter(self.palette_)
+        self.audio = AudioFeedback(self)
+        self._latest: MetricUpdate | None = None
+        self._instruction = ""
+        self._show_numbers = False
+        self._painted_pending = False
+        self._painted_frame: Frame | None = None
+        self.last_latency_s: float | None = None
+        self.frames_painted = 0
+        self._texts = {k: _Text() for k in ("instruction", "cue_in", "cue_out", "note")}
+        self._texts["numbers"] = _Text(Qt.AlignmentFlag.AlignLeft)
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(max(1, round(1000.0 / fps)))
+        self._timer.timeout.connect(self.advance)
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    @Slot(object)
+    def show_update(self, update: MetricUpdate) -> None:
+        """Render ``update`` from now on (targets are approached smoothly)."""
+        self._latest = update
+        self.animation.feed(update, self._clock.now())
+        self.audio.set_target(update.feedback_score, update.rewarded)
+        self._painted_pending = True
+
+    @Slot(str)
+    def set_instruction(self, text: str) -> None:
+        """Show ``text`` (the current protocol phase's instruction) large at the top."""
+        self._instruction = text.strip()
+        self.update()
+
+    @Slot(bool)
+    def set_show_numbers(self, show: bool) -> None:
+        """Show (therapist's choice) or hide a small line of plain-language numbers."""
+        self._show_numbers = bool(show)
+        self.update()
+
+    @Slot(bool)
+    def set_audio_enabled(self, enabled: bool) -> bool:
+        """Turn the sound on or off; return whether sound is playing (False without output)."""
+        return self.audio.set_enabled(enabled)
+
+    # -- state (for the owner and tests) ---------------------------------------------------
+
+    @property
+    def frame(self) -> Frame:
+        """The frame painted next."""
+        return self.animation.frame
+
+    @property
+    def instruction(self) -> str:
+        """The text shown at the top (the instruction, or a paused / finished message)."""
+        u = self._latest
+        if u is not None and u.finished:
+            return FINISHED
+        if u is not None and u.paused:
+            return PAUSED
+        return self._instruction
+
+    @property
+    def show_numbers(self) -> bool:
+        return self._show_numbers
+
+    @property
+    def numbers_text(self) -> str:
+        """The numbers line as painted ("" while hidden or before any update)."""
+        u = self._latest
+        if not self._show_numbers or u is None:
+            return ""
+        parts = []
+        if math.isfinite(u.hr_bpm):
+            parts.append(f"Heart rate {u.hr_bpm:.0f}")
+        if math.isfinite(u.breathing_bpm):
+            parts.append(f"Breathing {u.breathing_bpm:.1f}/min")
+        if math.isfinite(u.feedback_score):
+            parts.append(f"Calm {100 * u.feedback_score:.0f}%")
+        return " · ".join(parts)
+
+    @property
+    def note_text(self) -> str:
+        """The calm note currently visible ("" when none)."""
+        return STAY_STILL if self.frame.note > 0.05 else ""
+
+    @property
+    def cue_text(self) -> str:
+        """The breathing word currently visible ("" when none)."""
+        f = self.frame
+        if f.pacer * f.cue < 0.05:
+            return ""
+        return BREATHE_IN if f.inhaling else BREATHE_OUT
+
+    @property
+    def timer_active(self) -> bool:
+        return self._timer.isActive()
+
+    @property
+    def audio_active(self) -> bool:
+        return self.audio.active
+
+    # -- windowing -------------------------------------------------------------------------
+
+    def show_on_screen(self, screen_index: int | None = None) -> int:
+        """Show this view's window full-screen on a monitor and return the monitor's index.
+
+        Parameters
+        ----------
+        screen_index : int, optional
+            Index into ``QGuiApplication.screens()``. None picks the last monitor that is not
+            the primary one (the patient's screen in a two-monitor setup), or the primary one.
+            An index out of range falls back to the same choice (logged).
+        """
+        screens = QGuiApplication.screens()
+        primary = QGuiApplication.primaryScreen()
+        default = 0
+        if screens:
+            others = [i for i, s in enumerate(screens) if s is not primary]
+            default = others[-1] if others else screens.index(primary) if primary in screens else 0
+        if screen_index is None or not (0 <= screen_index < len(screens)):
+            if screen_index is not None:
+                log.warning("no screen %s (of %d); using %d", screen_index, len(screens), default)
+            screen_index = default
+        window = self.window()
+        if screens:
+            screen = screens[screen_index]
+            if window.isFullScreen():
+                window.showNormal()
+            window.setScreen(screen)
+            window.setGeometry(screen.geometry())
+        window.showFullScreen()
+        self.setCursor(Qt.CursorShape.BlankCursor)  # no stray pointer on the patient's screen
+        return screen_index
+
+    def toggle_fullscreen(self) -> bool:
+        """Switch this view's window between full-screen and normal; return the new state."""
+        window = self.window()
+        if window.isFullScreen():
+            window.showNormal()
+            self.unsetCursor()
+            return False
+        window.showFullScreen()
+        self.setCursor(Qt.CursorShape.BlankCursor)
+        return True
+
+    # -- animation -------------------------------------------------------------------------
+
+    @Slot()
+    def advance(self) -> Frame:
+        """Step the animation to the clock's time and schedule a repaint (the timer's slot).
+
+        Only the animated part of the view is repainted, and nothing when the frame would look
+        the same as the one painted before (a still orb costs no power).
+        """
+        frame = self.animation.step(self._clock.now())
+        painted = self._painted_frame
+        if painted is None or self._painted_pending or not frame.still_as(painted):
+            self.update(self._animated_region())
+        return frame
+
+    def _animated_region(self) -> QRegion:
+        """The centre square and the band of words below it (not the instruction, which
+        :meth:`set_instruction` repaints)."""
+        centre = self.orb.dirty_rect().toAlignedRect()
+        band_top = round(self._cue_y())
+        band = QRect(0, band_top, self.width(), self.height() - band_top)
+        return QRegion(centre).united(band)
+
+    def _cue_y(self) -> float:
+        g = self.orb.geometry
+        return g.centre.y() + g.pacer_radius(1.0) + g.unit * 0.02
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        self.animation.step(self._clock.now())
+        self._timer.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        self._timer.stop()
+        super().hideEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self._timer.stop()
+        self.audio.close()
+        super().closeEvent(event)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(1280, 800)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        self.orb.resize(self.width(), self.height(), self.devicePixelRatioF())
+        self._painted_frame = None
+        super().resizeEvent(event)
+
+    # -- painting --------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        w, h = self.width(), self.height()
+        self.orb.resize(w, h, self.devicePixelRatioF())
+        f = self.animation.frame
+        g = self.orb.geometry
+        p = QPainter(self)
+        try:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+            self.orb.paint_sky(p)
+            self.pacer.paint(p, g, f)
+            self.orb.paint(p, f)
+            self._paint_texts(p, w, h, f)
+        finally:
+            p.end()
+        self.frames_painted += 1
+        self._painted_frame = f
+        if self._painted_pending and self._latest is not None:
+            self._painted_pending = False
+            self.last_latency_s = self._clock.now() - self._latest.received_at
+            self.update_painted.emit(self.last_latency_s)
+
+    def _font(self, pixel_size: float, weight: QFont.Weight = QFont.Weight.Light) -> QFont:
+        font = QFont(self.font())
+        font.setPixelSize(max(10, round(pixel_size)))
+        font.setWeight(weight)
+        return font
+
+    def _paint_texts(self, p: QPainter, w: int, h: int, f: Frame) -> None:
+        pal = self.palette_
+        g = self.orb.geometry
+        u = g.unit
+        margin = w * 0.12
+        tw = w - 2 * margin
+
+        instruction = self._texts["instruction"]
+        instruction.prepare(self.instruction, self._font(u * 0.042), tw)
+        p.setPen(rgba(pal.text, 0.92))
+        instruction.draw(p, margin, h * 0.05)
+
+        cue_y = self._cue_y()
+        if f.pacer * f.cue > 0.01:
+            cue = self._texts["cue_in" if f.inhaling else "cue_out"]
+            cue.prepare(BREATHE_IN if f.inhaling else BREATHE_OUT, self._font(u * 0.038), tw)
+            p.setPen(rgba(pal.pacer, 0.88 * f.pacer * f.cue))
+            cue.draw(p, margin, cue_y)
+
+        if f.note > 0.01:
+            note = self._texts["note"]
+            note.prepare(STAY_STILL, self._font(u * 0.036), tw)
+            p.setPen(rgba(pal.warm_core, 0.88 * f.note))
+            # Below the breathing word when the pacer shows, in its place otherwise.
+            note.draw(p, margin, cue_y + u * 0.055 * f.pacer)
+
+        numbers = self.numbers_text
+        if numbers:
+            line = self._texts["numbers"]
+            line.prepare(numbers, self._font(u * 0.020, QFont.Weight.Normal), w / 2)
+            p.setPen(rgba(pal.text, 0.45))
+            line.draw(p, u * 0.03, h - line.height - u * 0.02)

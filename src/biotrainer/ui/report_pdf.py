@@ -1,0 +1,217 @@
+"""PDF reports with Qt alone: QTextDocument HTML + pyqtgraph charts, written by QPdfWriter.
+
+Works without a display: when no QApplication runs yet one is created on Qt's ``offscreen``
+platform, so ``biotrainer report`` runs on a server. The HTML and the chart descriptions come from
+:mod:`biotrainer.reports` (Qt-free); this module only draws them.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.exporters import ImageExporter
+from PySide6.QtCore import QMarginsF, QSizeF, Qt, QUrl
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QPageLayout,
+    QPageSize,
+    QPdfWriter,
+    QPen,
+    QTextDocument,
+)
+from PySide6.QtWidgets import QApplication
+
+from biotrainer.errors import BiotrainerError
+from biotrainer.paths import FILE_MODE
+from biotrainer.reports.charts import Chart, auto_range
+from biotrainer.reports.html import CHART_WIDTH, progress_html, session_html
+from biotrainer.reports.progress import ProgressReport
+from biotrainer.reports.session_report import SessionReport
+
+#: Logical size (px) of one chart panel; exported at :data:`SCALE` times for print.
+PANEL_SIZE = (CHART_WIDTH, 170)
+SCALE = 2.5
+#: Left axis width (px) shared by all panels so their time axes line up.
+LEFT_AXIS_PX = 58
+
+
+def ensure_application() -> QApplication:
+    """The running QApplication, or a new one on the offscreen platform (no display needed)."""
+    app = QApplication.instance()
+    if app is None:
+        argv = [sys.argv[0] if sys.argv else "biotrainer"]
+        if not os.environ.get("QT_QPA_PLATFORM"):
+            argv += ["-platform", "offscreen"]
+        app = QApplication(argv)
+    return app  # type: ignore[return-value]
+
+
+def _pen(color: str, width: float = 1.6, dashed: bool = False) -> QPen:
+    pen = pg.mkPen(QColor(color), width=width)
+    pen.setCosmetic(True)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
+
+
+def _legend_title(chart: Chart) -> str:
+    """The title with a colour key of the series (pyqtgraph's legend does not scale on export)."""
+    title = html.escape(chart.title)
+    if len(chart.series) < 2:
+        return title
+    keys = "&nbsp;&nbsp;".join(
+        f'<span style="color:{s.color}">{"╌╌" if s.dashed else "━━"} {html.escape(s.label)}</span>'
+        for s in chart.series
+    )
+    return f"{title}&nbsp;&nbsp;&nbsp;{keys}"
+
+
+def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidget:
+    """A white-background PlotWidget drawing ``chart`` (also used by the history view)."""
+    w = pg.PlotWidget(background="w")
+    w.resize(*size)
+    item = w.getPlotItem()
+    font = QFont()
+    font.setPointSizeF(8.0)
+    item.setTitle(_legend_title(chart), color="#111111", size="9pt")
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen("#444444"))
+        axis.setTextPen(pg.mkPen("#222222"))
+        axis.setStyle(tickFont=font)
+    item.getAxis("left").setWidth(LEFT_AXIS_PX)
+    item.setLabel("left", chart.y_label, color="#222222", **{"font-size": "8pt"})
+    if chart.x_label:
+        item.setLabel("bottom", chart.x_label, color="#222222", **{"font-size": "8pt"})
+    item.showGrid(x=False, y=True, alpha=0.25)
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    if chart.x_ticks is not None:
+        item.getAxis("bottom").setTicks([list(chart.x_ticks)])
+    y_range = auto_range(chart)
+    for band in chart.bands:
+        region = pg.LinearRegionItem(
+            (band.x0, band.x1),
+            movable=False,
+            brush=pg.mkBrush(QColor(band.color)),
+            pen=pg.mkPen(None),
+        )
+        region.setZValue(-20)
+        item.addItem(region, ignoreBounds=True)
+        if band.label and y_range is not None:
+            text = pg.TextItem(band.label, color="#555555", anchor=(0, 0))
+            text.setFont(font)
+            text.setPos(band.x0, y_range[1])
+            item.addItem(text, ignoreBounds=True)
+    if chart.reference is not None:
+        line = pg.InfiniteLine(
+            chart.reference, angle=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DotLine)
+        )
+        item.addItem(line, ignoreBounds=True)
+    for s in chart.series:
+        x = np.asarray(s.x, dtype=float)
+        y = np.asarray(s.y, dtype=float)
+        kwargs: dict = {"name": s.label, "connect": "finite"}
+        kwargs["pen"] = _pen(s.color, dashed=s.dashed) if s.style != "points" else None
+        if s.style in ("points", "linepoints"):
+            kwargs.update(symbol="o", symbolSize=7, symbolBrush=QColor(s.color), symbolPen=None)
+            ok = np.isfinite(y)
+            x, y = x[ok], y[ok]
+        item.plot(x, y, **kwargs)
+    if y_range is not None:
+        item.setYRange(*y_range, padding=0)
+    if chart.x_ticks:
+        xs = [t for t, _ in chart.x_ticks]
+        item.setXRange(min(xs) - 0.5, max(xs) + 0.5, padding=0)
+    return w
+
+
+def render_chart(chart: Chart, size: tuple[int, int] = PANEL_SIZE, scale: float = SCALE) -> QImage:
+    """``chart`` as an image ``scale`` times ``size`` (pyqtgraph's ImageExporter)."""
+    ensure_application()
+    w = build_plot(chart, size)
+    # A widget gets its layout (resize events) only once shown: show it without a window.
+    w.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    w.show()
+    QApplication.processEvents()
+    try:
+        exporter = ImageExporter(w.getPlotItem())
+        exporter.parameters()["width"] = int(size[0] * scale)
+        exporter.parameters()["antialias"] = True
+        image = exporter.export(toBytes=True)
+    finally:
+        w.close()
+        w.deleteLater()
+    if not isinstance(image, QImage) or image.isNull():
+        raise BiotrainerError(f"could not draw the chart {chart.name!r}")
+    return image
+
+
+def write_pdf(html: str, charts: list[Chart], out: str | os.PathLike[str], title: str) -> Path:
+    """Lay out ``html`` (with ``chart:<name>`` images) on A4 pages and write the PDF (0600).
+
+    Raises
+    ------
+    BiotrainerError
+        If the file cannot be written.
+    """
+    ensure_application()
+    path = Path(out)
+    if path.parent and not path.parent.is_dir():
+        raise BiotrainerError(f"cannot write {path}: the folder {path.parent} does not exist")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        os.close(fd)
+    except OSError as exc:
+        raise BiotrainerError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    doc = QTextDocument()
+    doc.setDocumentMargin(0)
+    for chart in charts:
+        doc.addResource(
+            QTextDocument.ResourceType.ImageResource,
+            QUrl(f"chart:{chart.name}"),
+            render_chart(chart),
+        )
+    doc.setHtml(html)
+    writer = QPdfWriter(str(path))
+    writer.setTitle(title)
+    writer.setCreator("biotrainer")
+    writer.setResolution(300)
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(15, 15, 15, 15),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    # Lay the document out at 96 px per inch over the printable width, then print (paginates).
+    rect = writer.pageLayout().paintRect(QPageLayout.Unit.Inch)
+    doc.setPageSize(QSizeF(rect.width() * 96, rect.height() * 96))
+    doc.print_(writer)
+    del writer  # finishes the file
+    if not path.is_file() or path.stat().st_size == 0:
+        raise BiotrainerError(f"could not write the PDF {path}")
+    os.chmod(path, FILE_MODE)
+    return path
+
+
+def write_session_pdf(report: SessionReport, out: str | os.PathLike[str]) -> Path:
+    """Render a :class:`~biotrainer.reports.session_report.SessionReport` to ``out``."""
+    return write_pdf(
+        session_html(report), report.charts(), out, f"biotrainer session {report.session.id}"
+    )
+
+
+def write_progress_pdf(report: ProgressReport, out: str | os.PathLike[str]) -> Path:
+    """Render a :class:`~biotrainer.reports.progress.ProgressReport` to ``out``."""
+    return write_pdf(
+        progress_html(report), report.charts(), out, f"biotrainer progress {report.patient_code}"
+    )

@@ -1,0 +1,187 @@
+"""LslSource: any LSL stream becomes a Source (real LSL over loopback)."""
+
+from __future__ import annotations
+
+import neurokit2 as nk  # test oracle only
+import numpy as np
+import pylsl
+import pytest
+from lslkit import WAIT_S, wait_until
+
+from biotrainer.acquisition.file_source import FileSource
+from biotrainer.acquisition.lsl_source import (
+    LSL_BOARD_ID,
+    LslSource,
+    beat_times_from_rr,
+    open_lsl_source,
+)
+from biotrainer.acquisition.source import SourceState
+from biotrainer.clock import MonotonicClock, SimulatedClock
+from biotrainer.engine.engine import Engine
+from biotrainer.engine.protocol import load_protocol
+from biotrainer.errors import DeviceError
+from biotrainer.session.recorder import Recorder
+
+FS = 250.0
+
+
+def _outlet(name, kind, labels, unit, fs=FS, fmt=pylsl.cf_float32, types=None):
+    """A third-party style sender (plain pylsl, XDF channel description)."""
+    info = pylsl.StreamInfo(name, kind, len(labels), fs, fmt, f"{name}-id")
+    chans = info.desc().append_child("channels")
+    for i, label in enumerate(labels):
+        ch = chans.append_child("channel")
+        ch.append_child_value("label", label)
+        ch.append_child_value("unit", unit)
+        ch.append_child_value("type", types[i] if types else kind)
+    return pylsl.StreamOutlet(info)
+
+
+def test_ecg_stream_feeds_the_engine_hr_and_records_replayable(unique, data_dir):
+    hr_true = 72.0
+    ecg_mv = nk.ecg_simulate(
+        duration=50, sampling_rate=int(FS), heart_rate=hr_true, method="simple", random_state=3
+    )
+    name = f"ecg-{unique}"
+    outlet = _outlet(name, "ECG", ["ECG"], "millivolts")
+    clock = MonotonicClock()
+    source = LslSource(stream_name=name, stream_type="ecg", clock=clock, resolve_timeout=WAIT_S)
+    source.prepare()
+    layout = source.layout
+    assert layout.board_id == LSL_BOARD_ID and layout.roles == ("ecg",)
+    assert layout.group("ecg").units == "uV" and layout.group("ecg").names == ("ECG",)
+    recorder = Recorder.create(layout, data_directory=data_dir, clock=clock, fsync=False)
+    engine = Engine(
+        source, load_protocol("hrv-resonance-breathing"), clock=clock, recorder=recorder
+    )
+    engine.start()
+    start = pylsl.local_clock() - len(ecg_mv) / FS  # the data is "already recorded"
+    updates = []
+
+    def ticked_up_to(n: int) -> bool:
+        updates.extend(engine.tick())
+        return source.samples_received >= n
+
+    try:
+        per = int(FS)
+        for k in range(0, len(ecg_mv), per):
+            block = ecg_mv[k : k + per]
+            outlet.push_chunk(
+                block.astype(np.float32)[:, None],
+                (start + (k + np.arange(block.size)) / FS).tolist(),
+            )
+            target = k + block.size
+            assert wait_until(lambda t=target: ticked_up_to(t))
+    finally:
+        engine.close()
+    assert source.state is SourceState.RELEASED
+    # The engine got the stream: HR within 3 bpm of the simulated truth.
+    hr = [u.hr_bpm for u in updates if np.isfinite(u.hr_bpm)]
+    assert hr, "no heart rate from the LSL stream"
+    assert abs(np.median(hr[-50:]) - hr_true) < 3.0
+    # The recording replays through FileSource: same samples (x1000: millivolts -> uV).
+    replay = FileSource(recorder.path, SimulatedClock(), speed=1000.0)
+    replay.prepare()
+    replay.start()
+    replay.clock.advance(1.0)
+    chunk = replay.poll()
+    rec = chunk.signals["ecg"]
+    assert rec.n_samples == len(ecg_mv)
+    np.testing.assert_allclose(
+        rec.samples[0], ecg_mv.astype(np.float32) * 1000.0, rtol=1e-5, atol=1e-2
+    )
+    assert np.all(np.diff(rec.timestamps) > 0)
+    np.testing.assert_allclose(np.diff(rec.timestamps), 1 / FS, atol=2e-3)
+    replay.release()
+    del outlet
+
+
+def test_not_found_is_a_device_error_naming_type_and_name():
+    with pytest.raises(DeviceError) as err:
+        LslSource(stream_name="no-such-stream-x", stream_type="EEG", resolve_timeout=0.3).prepare()
+    assert str(err.value) == (
+        "no LSL stream of type EEG named 'no-such-stream-x' found on the network within 0.3 s: "
+        "is the sender running?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({}, "stream name"),
+        ({"stream_type": "EMG"}, "unsupported"),
+        ({"stream_name": "a'b"}, "quotes"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(DeviceError, match=match):
+        open_lsl_source(kwargs.get("stream_name"), kwargs.get("stream_type"))
+
+
+def test_eeg_channels_of_other_types_stay_raw_only_and_silence_is_reported(unique):
+    name = f"eeg-{unique}"
+    outlet = _outlet(
+        name,
+        "EEG",
+        ["TP9", "AF7", "AF8", "TP10", "AUX"],
+        "microvolts",
+        types=["EEG", "EEG", "EEG", "EEG", "AUX"],
+    )
+    clock = SimulatedClock(100.0)
+    source = LslSource(name, None, clock, resolve_timeout=WAIT_S, silence_timeout=2.0)
+    try:
+        source.start()
+        g = source.layout.group("eeg")
+        assert g.names == ("TP9", "AF7", "AF8", "TP10") and g.rows == (0, 1, 2, 3)
+        assert source.layout.preset("default").num_rows == 6
+        x = np.arange(50, dtype=np.float32).reshape(10, 5)
+        outlet.push_chunk(x)
+        got = []
+        assert wait_until(
+            lambda: got.append(source.poll()) or sum(c.raw["default"].shape[1] for c in got) >= 10
+        )
+        raw = np.concatenate([c.raw["default"] for c in got], axis=1)
+        np.testing.assert_array_equal(raw[:5], x.T)  # AUX kept in the raw array
+        assert source.state is SourceState.STREAMING
+        clock.advance(2.5)
+        assert source.poll().empty and source.state is SourceState.SILENT
+        outlet.push_chunk(x)
+        assert wait_until(lambda: not source.poll().empty)
+        assert source.state is SourceState.STREAMING
+    finally:
+        source.release()
+
+
+def test_rr_stream_in_seconds_becomes_ms_with_beat_times(unique):
+    name = f"rr-{unique}"
+    info = pylsl.StreamInfo(name, "RR", 1, pylsl.IRREGULAR_RATE, pylsl.cf_float32, name)
+    outlet = pylsl.StreamOutlet(info)  # no unit in the description: detected from the values
+    source = LslSource(stream_type="RR", stream_name=name, resolve_timeout=WAIT_S)
+    try:
+        source.start()
+        assert source.layout.roles == ("rr",) and source.layout.group("rr").units == "ms"
+        rr_s = [0.8, 0.82, 0.79, 0.85]
+        t0 = pylsl.local_clock()
+        for i, v in enumerate(rr_s):
+            outlet.push_sample([v], t0 + sum(rr_s[: i + 1]))
+        blocks = []
+        assert wait_until(
+            lambda: (
+                blocks.append(source.poll().signals.get("rr"))
+                or sum(b.n_samples for b in blocks if b is not None) >= 4
+            )
+        )
+        got = np.concatenate([b.samples[0] for b in blocks if b is not None])
+        np.testing.assert_allclose(got, np.array(rr_s) * 1000, rtol=1e-6)
+    finally:
+        source.release()
+
+
+def test_beat_times_from_rr_chain_exact_intervals_and_reanchor():
+    rr = np.array([800.0, 810, 790, 805, 800])
+    # Two notifications, each stamping its beats with its arrival time (jitter), then a gap.
+    stamps = np.array([10.81, 10.81, 12.4, 12.4, 30.0])
+    beats = beat_times_from_rr(rr, stamps, last_beat=10.0)
+    np.testing.assert_allclose(np.diff(beats[:4]), rr[1:4] / 1000)
+    assert beats[0] == pytest.approx(10.8)
+    assert beats[4] == 30.0  # 16 s from the chain: a gap, re-anchored on the stamp

@@ -1,0 +1,121 @@
+"""Patient/rating dialogs and the history view, offscreen."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtWidgets import QSlider
+
+from biotrainer.session.store import Store
+from biotrainer.ui.history_view import HistoryView
+from biotrainer.ui.patient_dialogs import (
+    PatientDialog,
+    SelfReportDialog,
+    SelfReportValues,
+    save_self_report,
+)
+
+COLUMNS = [
+    "session_s", "phase_index", "phase_name", "phase_kind", "paused", "finished",
+    "feedback_score", "rewarded", "reward_rate", "hr_bpm", "rmssd_ms", "quality_ok",
+    "quality_reason", "source_state",
+]  # fmt: skip
+
+
+def fake_session(store: Store, tmp_path, code: str, n: int = 600):
+    """A session folder with a small hand-written metrics.csv (baseline then training)."""
+    folder = tmp_path / f"s{len(store.sessions())}"
+    folder.mkdir()
+    with open(folder / "metrics.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for i in range(n):
+            train = i >= n // 2
+            phase = ("Training", "training") if train else ("Baseline", "baseline")
+            score = 0.7 if train else 0.5
+            rewarded = int(train and i % 4 != 0)
+            w.writerow([i / 10, int(train), *phase, 0, 0, score, rewarded, 0.6, 70.0, 40.0, 1,
+                        "ok", "streaming"])  # fmt: skip
+    (folder / "session.json").write_text(json.dumps({"not": "read here"}))
+    rec = store.add_session(code, folder, "alpha-uptraining", "simulator")
+    return store.finish_session(rec.id, status="completed")
+
+
+def test_rating_sliders_start_unrated_and_record_what_was_touched(qtbot, data_dir):
+    dialog = SelfReportDialog("post")
+    qtbot.addWidget(dialog)
+    assert dialog.values() == SelfReportValues(None, None, "")
+    assert dialog.values().empty and "after" in dialog.windowTitle()
+    for _ in range(6):
+        dialog.pain.slider.triggerAction(QSlider.SliderAction.SliderSingleStepAdd)
+    dialog.note.setPlainText("  calmer now ")
+    values = dialog.values()
+    assert values == SelfReportValues(6, None, "calmer now")
+    assert dialog.pain.readout.text() == "6" and dialog.stress.readout.text() == "–"
+    dialog.stress.set_value(0)  # rated zero is not "not rated"
+    assert dialog.values().stress == 0
+    with Store.open(data_dir) as store:
+        store.add_patient("G-1")
+        folder = data_dir / "x"
+        folder.mkdir()
+        sid = store.add_session("G-1", folder, "p", "d").id
+        save_self_report(store, sid, "post", dialog.values())
+        r = store.self_reports(sid)["post"]
+        assert (r.pain, r.stress, r.note) == (6, 0, "calmer now")
+    with pytest.raises(ValueError):
+        SelfReportDialog("during")
+
+
+def test_patient_dialog_adds_and_selects_patients(qtbot, data_dir):
+    with Store.open(data_dir) as store:
+        store.add_patient("B-2", name="Secret Name")
+        dialog = PatientDialog(store)
+        qtbot.addWidget(dialog)
+        texts = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+        assert len(texts) == 1 and "Secret" not in texts[0]
+        dialog.show_names.setChecked(True)
+        assert "Secret Name" in dialog.list.item(0).text()
+        dialog.new_code.setText("A-1'; DROP TABLE patients;--")
+        dialog.new_notes.setText("new")
+        assert dialog.add_patient() is not None
+        assert dialog.selected_code() == "A-1'; DROP TABLE patients;--"
+        assert dialog.ok_button.isEnabled()
+        dialog.new_code.setText("b-2")
+        assert dialog.add_patient() is None and "already exists" in dialog.error.text()
+        dialog.filter.setText("b-")
+        assert dialog.list.count() == 1
+        assert {p.code for p in store.patients()} == {"B-2", "A-1'; DROP TABLE patients;--"}
+
+
+def test_history_view_lists_sessions_draws_charts_and_saves_reports(qtbot, data_dir, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    with Store.open(data_dir) as store:
+        store.add_patient("H-1", name="Hidden Person")
+        recs = [fake_session(store, tmp_path, "H-1") for _ in range(2)]
+        store.add_self_report(recs[0].id, "pre", pain=7, stress=6)
+        store.add_self_report(recs[0].id, "post", pain=4, stress=2)
+        view = HistoryView(store, "h-1")
+        qtbot.addWidget(view)
+        assert view.patient_code() == "H-1"
+        assert view.table.rowCount() == 2
+        cells = [view.table.item(0, j).text() for j in range(view.table.columnCount())]
+        assert cells[0] == str(recs[0].id)
+        assert "0.70" in cells and "75 %" in cells and "7 → 4 (−3)" in cells
+        assert view.chart_grid.count() >= 4
+        assert view.selected_session_id() == recs[1].id
+        with qtbot.waitSignal(view.session_activated) as blocker:
+            view.table.cellDoubleClicked.emit(0, 1)
+        assert blocker.args == [recs[0].id]
+        pdf = view.save_progress_report(tmp_path / "p.pdf")
+        text = " ".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages)
+        assert "H-1" in text and "Hidden" not in text
+        view.with_name.setChecked(True)
+        pdf = view.save_session_report(recs[0].id, tmp_path / "s.pdf")
+        text = " ".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages)
+        assert "Hidden" in text and "75" in text
+        assert view.save_csv(recs[0].id, tmp_path / "m.csv") == 600

@@ -1,0 +1,276 @@
+"""The SQLite patient/session store: privacy, transactions, hostile text, migrations."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from biotrainer.session.migrations import SCHEMA_VERSION
+from biotrainer.session.store import DB_FILE, Store, StoreError
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_open_creates_a_private_wal_database(data_dir):
+    with Store.open(data_dir) as store:
+        store.add_patient("P-001")
+        assert store.schema_version == SCHEMA_VERSION
+        assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert _mode(data_dir) == 0o700
+        assert _mode(data_dir / DB_FILE) == 0o600
+        wal = data_dir / (DB_FILE + "-wal")
+        assert wal.exists() and _mode(wal) == 0o600
+    with Store.open() as again:  # BIOTRAINER_DATA (the data_dir fixture) is the default
+        assert [p.code for p in again.patients()] == ["P-001"]
+
+
+SQL_NASTY = [
+    "Robert'); DROP TABLE patients;--",
+    'x" OR "1"="1',
+    "100% _match_ \\ back\\slash",
+    "Zoë Ångström 日本語 🙂",
+]
+
+
+@pytest.mark.parametrize("text", SQL_NASTY)
+def test_sql_special_characters_are_stored_verbatim(data_dir, text):
+    with Store.open(data_dir) as store:
+        p = store.add_patient(text[:60], name=text, notes=text + "\nsecond line")
+        other = store.add_patient("plain")
+        assert store.patient(text[:60]).name == text
+        assert store.patient(text[:60]).notes == text + "\nsecond line"
+        assert {q.code for q in store.patients()} == {p.code, other.code}
+        # LIKE wildcards and quotes have no effect on look-ups
+        assert store.find_patient("%") is None
+        assert store.find_patient("' OR '1'='1") is None
+
+
+def test_codes_are_unique_regardless_of_case(data_dir):
+    with Store.open(data_dir) as store:
+        store.add_patient("P-7")
+        with pytest.raises(StoreError, match="already exists"):
+            store.add_patient("p-7")
+        assert store.patient("p-7").code == "P-7"
+        with pytest.raises(StoreError, match="no patient with code 'P-8'"):
+            store.patient("P-8")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"code": "P\udcff1"}, "not valid UTF-8"),  # a non-UTF-8 command line (surrogateescape)
+        ({"code": b"P\xff1"}, "not valid UTF-8"),
+        ({"code": "x" * 65}, "too long"),
+        ({"code": "   "}, "empty"),
+        ({"code": "A\x00B"}, "control characters"),
+        ({"code": "A\nB"}, "one line"),
+        ({"code": "P1", "name": "n" * 201}, "too long"),
+        ({"code": "P1", "notes": "\udce9t\udce9"}, "not valid UTF-8"),
+        ({"code": "P1", "notes": "n" * 10_001}, "too long"),
+    ],
+)
+def test_bad_text_is_refused_with_a_clear_error(data_dir, kwargs, message):
+    with Store.open(data_dir) as store:
+        with pytest.raises(StoreError, match=message):
+            store.add_patient(**kwargs)
+        assert store.patients() == []  # nothing half-written
+
+
+def test_bytes_in_utf8_are_accepted(data_dir):
+    with Store.open(data_dir) as store:
+        assert store.add_patient("Zoë".encode()).code == "Zoë"
+
+
+def _session(store: Store, tmp_path, code="P-1"):
+    if store.find_patient(code) is None:
+        store.add_patient(code)
+    folder = tmp_path / f"folder-{len(store.sessions())}"
+    folder.mkdir()
+    return store.add_session(code, folder, "alpha-uptraining", "simulator")
+
+
+def test_self_reports_validate_and_replace(data_dir, tmp_path):
+    with Store.open(data_dir) as store:
+        sid = _session(store, tmp_path).id
+        for bad in (11, -1, 2.5, True, "5", float("nan")):
+            with pytest.raises(StoreError, match="0 to 10"):
+                store.add_self_report(sid, "pre", pain=bad)
+        with pytest.raises(StoreError, match="'pre' or 'post'"):
+            store.add_self_report(sid, "during", pain=1)
+        store.add_self_report(sid, "pre", pain=7, stress=None, note="'; DELETE FROM sessions;--")
+        store.add_self_report(sid, "pre", pain=6, stress=8)
+        store.add_self_report(sid, "post", pain=0.0, stress=10)
+        reports = store.self_reports(sid)
+        assert (reports["pre"].pain, reports["pre"].stress, reports["pre"].note) == (6, 8, "")
+        assert (reports["post"].pain, reports["post"].stress) == (0, 10)
+        assert len(store.sessions()) == 1
+
+
+def test_foreign_keys_are_enforced(data_dir, tmp_path):
+    with Store.open(data_dir) as store:
+        with pytest.raises(StoreError, match="no patient"):
+            store.add_session("nobody", tmp_path, "p", "d")
+        with pytest.raises(sqlite3.IntegrityError):
+            store._conn.execute(
+                "INSERT INTO self_reports (session_id, moment, created_utc) VALUES (999, 'pre', '')"
+            )
+        sid = _session(store, tmp_path).id
+        with pytest.raises(StoreError, match="already registered"):
+            store.add_session("P-1", tmp_path / "folder-0", "p", "d")
+        with pytest.raises(StoreError, match="no session with id 42"):
+            store.add_self_report(42, "pre", pain=1)
+        with pytest.raises(StoreError, match="session id is a number"):
+            store.session("abc")
+        store.add_marker(sid, "patient moved", kind="marker", time_s=12.5)
+        assert [(m.kind, m.text, m.time_s) for m in store.markers(sid)] == [
+            ("marker", "patient moved", 12.5)
+        ]
+
+
+def test_a_session_never_finished_is_interrupted(data_dir, tmp_path):
+    with Store.open(data_dir) as store:
+        rec = _session(store, tmp_path)
+        assert rec.status == "interrupted" and rec.summary is None
+        done = store.finish_session(rec.id)  # the folder has no session.json: interrupted
+        assert done.status == "interrupted"
+        assert done.summary is not None and "missing" in done.summary.warnings[0]
+        assert store.finish_session(rec.id, status="completed").status == "completed"
+
+
+def test_failed_write_rolls_back(data_dir):
+    with Store.open(data_dir) as store:
+        store.add_patient("A")
+        with pytest.raises(RuntimeError), store._write() as c:
+            c.execute("INSERT INTO patients (code, notes, created_utc) VALUES ('B', '', 'x')")
+            raise RuntimeError("crash between two statements")
+        assert [p.code for p in store.patients()] == ["A"]
+
+
+def test_resonance_rate_is_kept(data_dir):
+    with Store.open(data_dir) as store:
+        store.add_patient("R")
+        p = store.set_resonance("R", 5.5)
+        assert p.resonance_bpm == 5.5 and p.resonance_assessed_utc is not None
+        with pytest.raises(StoreError, match="not plausible"):
+            store.set_resonance("R", 30)
+
+
+# A version-1 database as the first release wrote it, created by hand (not from the code).
+V1_SCHEMA = """
+CREATE TABLE patients (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT, notes TEXT NOT NULL DEFAULT '', created_utc TEXT NOT NULL);
+CREATE TABLE sessions (id INTEGER PRIMARY KEY,
+    patient_id INTEGER NOT NULL REFERENCES patients(id) ON DELETE RESTRICT,
+    protocol TEXT NOT NULL, device TEXT NOT NULL, started_utc TEXT NOT NULL, ended_utc TEXT,
+    folder TEXT UNIQUE, status TEXT NOT NULL DEFAULT 'recording'
+    CHECK (status IN ('recording', 'completed', 'interrupted')),
+    summary TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE self_reports (id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    moment TEXT NOT NULL CHECK (moment IN ('pre', 'post')),
+    pain INTEGER CHECK (pain BETWEEN 0 AND 10), stress INTEGER CHECK (stress BETWEEN 0 AND 10),
+    note TEXT NOT NULL DEFAULT '', created_utc TEXT NOT NULL, UNIQUE (session_id, moment));
+CREATE TABLE markers (id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    time_s REAL, kind TEXT NOT NULL, text TEXT NOT NULL DEFAULT '');
+INSERT INTO patients VALUES (1, 'OLD-1', 'Ann Old', 'since 2024', '2025-01-02T10:00:00+00:00');
+INSERT INTO sessions VALUES (1, 1, 'alpha-uptraining', 'muse2', '2025-01-03T10:00:00+00:00',
+    '2025-01-03T10:20:00+00:00', '/elsewhere/s1', 'completed',
+    '{"duration_s": 1200, "n_updates": 12000, "training": {"score": 0.61}}');
+INSERT INTO self_reports VALUES (1, 1, 'pre', 7, 5, 'bad night', '2025-01-03T09:58:00+00:00');
+INSERT INTO markers VALUES (1, 1, 65.0, 'marker', 'cough');
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_database_migrates_without_data_loss(data_dir):
+    data_dir.mkdir(mode=0o700)
+    conn = sqlite3.connect(data_dir / DB_FILE)
+    conn.executescript(V1_SCHEMA)
+    conn.commit()
+    conn.close()
+    with Store.open(data_dir) as store:
+        assert store.schema_version == SCHEMA_VERSION > 1
+        assert store.integrity_check() == "ok"
+        p = store.patient("old-1")
+        assert (p.code, p.name, p.notes, p.resonance_bpm) == (
+            "OLD-1",
+            "Ann Old",
+            "since 2024",
+            None,
+        )
+        (s,) = store.sessions("OLD-1")
+        assert (s.protocol, s.device, s.status, str(s.folder)) == (
+            "alpha-uptraining",
+            "muse2",
+            "completed",
+            "/elsewhere/s1",
+        )
+        assert s.summary.training.score == 0.61 and s.summary.duration_s == 1200
+        assert store.self_reports(1)["pre"].note == "bad night"
+        assert [(m.time_s, m.text, m.from_recording) for m in store.markers(1)] == [
+            (65.0, "cough", False)
+        ]
+        # the new columns work
+        assert store.set_resonance("OLD-1", 6.0).resonance_bpm == 6.0
+    backup = data_dir / f"{DB_FILE}.v1.bak"
+    assert backup.is_file() and _mode(backup) == 0o600
+    with sqlite3.connect(backup) as b:
+        assert b.execute("PRAGMA user_version").fetchone()[0] == 1
+    b.close()
+
+
+def test_a_newer_or_foreign_database_is_refused(data_dir):
+    data_dir.mkdir(mode=0o700)
+    conn = sqlite3.connect(data_dir / DB_FILE)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer biotrainer"):
+        Store.open(data_dir)
+    (data_dir / DB_FILE).write_bytes(b"this is not a database, just text" * 100)
+    with pytest.raises(StoreError, match="not a usable biotrainer database"):
+        Store.open(data_dir)
+
+
+def test_unregistered_folders_can_be_found_and_imported(data_dir):
+    from datetime import UTC, datetime
+
+    from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
+    from biotrainer.session.folder import SessionMeta, new_session_dir, write_meta
+
+    layout = SourceLayout(
+        device="simulator",
+        board_id=-1,
+        presets=(PresetLayout("default", 250.0, 4, 2, 3),),
+        groups=(ChannelGroup("ecg", "default", (1,), ("ECG",), "uV"),),
+    )
+
+    with Store.open(data_dir) as store:
+        store.add_patient("U-1")
+        folder = new_session_dir("simulator", data_directory=data_dir)
+        meta = SessionMeta(
+            layout=layout,
+            device="simulator",
+            start_utc=datetime(2025, 5, 1, tzinfo=UTC),
+            extra={"protocol": "alpha-uptraining", "patient_code": "U-1"},
+        )
+        write_meta(folder, meta)
+        assert store.unregistered_folders() == [folder.resolve()]
+        rec = store.import_folder(folder)  # patient from session.json extra.patient_code
+        assert (rec.patient_code, rec.protocol, rec.status) == (
+            "U-1",
+            "alpha-uptraining",
+            "interrupted",
+        )
+        assert rec.started_utc == datetime(2025, 5, 1, tzinfo=UTC)
+        assert store.unregistered_folders() == []
+        assert store.import_folder(folder, "u-1").id == rec.id  # refresh, not a duplicate
+        store.add_patient("U-2")
+        with pytest.raises(StoreError, match="another patient"):
+            store.import_folder(folder, "U-2")
