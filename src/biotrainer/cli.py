@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     # `biotrainer` alone (or with only GUI options) opens the GUI.
     add_device_arguments(parser)
     add_data_dir_argument(parser)
+    modules["gui"].add_trainer_arguments(parser)
     return parser
 
 

@@ -219,8 +219,10 @@ def _close_main_window_when_drawn() -> None:
 
 
 @pytest.mark.skipif(not HAVE_FACTORY, reason="acquisition.factory not available yet")
-@pytest.mark.parametrize("argv", [[], ["gui"], ["--device", "synthetic"]])
-def test_cli_without_command_opens_the_window_on_the_synthetic_board(
+@pytest.mark.parametrize(
+    "argv", [["--signals"], ["gui", "--signals"], ["--signals", "--device", "synthetic"]]
+)
+def test_cli_signals_option_opens_the_window_on_the_synthetic_board(
     qtbot, errors_shown, capsys, argv
 ) -> None:
     from biotrainer.cli import main

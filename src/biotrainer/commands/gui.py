@@ -1,4 +1,9 @@
-"""`biotrainer gui` (also what `biotrainer` alone runs): the live signal window.
+"""`biotrainer gui` (also what `biotrainer` alone runs): the trainer window.
+
+The trainer opens on a protocol (``--protocol``; by default alpha up-training when the device
+has EEG, resonance breathing when it only has a heart signal). ``--speed`` serves a simulator
+device or a recording (``--replay``) faster than real time; ``--signals`` opens the plain live
+signal window instead (no protocol, no recording).
 
 Qt is imported only inside :func:`run`, so parsing arguments and the other commands stay
 headless.
@@ -9,26 +14,100 @@ from __future__ import annotations
 import argparse
 
 from biotrainer.cli import add_data_dir_argument, add_device_arguments
+from biotrainer.commands.sources import parse_speed, source_factory
+from biotrainer.errors import BiotrainerError
+
+#: Default protocols by what the device measures.
+EEG_DEFAULT = "alpha-uptraining"
+HEART_DEFAULT = "hrv-resonance-breathing"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "gui",
-        help="open the live signal window (the default when no command is given)",
-        description="Open the live signal window on a device (BrainFlow's synthetic board "
-        "by default).",
+        help="open the trainer window (the default when no command is given)",
+        description="Open the trainer: therapist dashboard and patient view, on a device "
+        "(BrainFlow's synthetic board by default). Every session is recorded.",
     )
     add_device_arguments(parser)
     add_data_dir_argument(parser)
+    add_trainer_arguments(parser)
+
+
+def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the trainer (``--protocol``, ``--replay``, ``--speed``, ``--signals``)."""
+    parser.add_argument(
+        "--protocol",
+        help=f"protocol name or .toml file (default: {EEG_DEFAULT} with EEG, "
+        f"{HEART_DEFAULT} with only ECG/PPG)",
+    )
+    parser.add_argument(
+        "--replay", metavar="SESSION_DIR", help="use a recorded session as the source"
+    )
+    parser.add_argument(
+        "--speed",
+        default="1",
+        help="times real time, for simulator devices and --replay (default 1)",
+    )
+    parser.add_argument(
+        "--signals",
+        action="store_true",
+        help="open the plain live signal window (no protocol, no recording)",
+    )
+
+
+def default_protocol(roles: tuple[str, ...] | list[str]) -> str:
+    """The protocol to open when none was asked for, from the roles a device delivers."""
+    if "eeg" in roles:
+        return EEG_DEFAULT
+    if "ecg" in roles or "ppg" in roles:
+        return HEART_DEFAULT
+    raise BiotrainerError(
+        "this device has neither EEG nor a heart signal (ECG/PPG): no protocol can use it"
+    )
+
+
+def _roles(args: argparse.Namespace, make_source) -> tuple[str, ...]:
+    replay = getattr(args, "replay", None)
+    if replay:
+        from biotrainer.session.folder import read_meta
+
+        return read_meta(replay).layout.roles
+    from biotrainer.acquisition.profiles import load_profile
+
+    try:
+        return load_profile(getattr(args, "device", None) or "synthetic").layout().roles
+    except BiotrainerError:
+        # e.g. the playback profile, whose layout depends on its connection
+        return make_source().layout.roles
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.acquisition.factory import connection_from_args, open_source
-    from biotrainer.ui.app import run_main_window  # Qt is loaded here, and only here
+    from biotrainer.clock import MonotonicClock
+    from biotrainer.engine.protocol import load_protocol
 
-    device = getattr(args, "device", None) or "synthetic"
+    if getattr(args, "signals", False):
+        make_source = source_factory(args, MonotonicClock())
+        from biotrainer.ui.app import run_main_window  # Qt is loaded here, and only here
 
-    def make_source():
-        return open_source(device=device, connection=connection_from_args(args))
+        return run_main_window(make_source)
 
-    return run_main_window(make_source)
+    clock = MonotonicClock()
+    try:
+        make_source = source_factory(args, clock, parse_speed(getattr(args, "speed", None)))
+        name = getattr(args, "protocol", None) or default_protocol(_roles(args, make_source))
+        protocol = load_protocol(name)
+    except BiotrainerError as exc:
+        _show_error(str(exc))
+        raise
+
+    from biotrainer.ui.trainer_window import run_trainer  # Qt is loaded here, and only here
+
+    return run_trainer(make_source, protocol, clock=clock, data_dir=getattr(args, "data_dir", None))
+
+
+def _show_error(message: str) -> None:
+    """A dialog as well as the stderr line: the trainer is often started from a desktop icon."""
+    from biotrainer.ui.trainer_window import show_startup_error
+
+    show_startup_error(message)

@@ -1,0 +1,122 @@
+"""CPU, frame rate and latency of the trainer (dashboard + patient view) in real time.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_trainer.py \
+        [--device simulator] [--protocol alpha-uptraining] [--seconds 20] [--no-patient-view]
+
+The simulator profile streams 16 EEG channels + ECG + PPG + respiration + EDA + motion at
+250 Hz through BrainFlow's playback board (the live data path) in real time; the engine runs
+the protocol and records into a temporary folder. CPU is process time / wall time (100 % = one
+core), measured after a warm-up. Latency is sample arrival -> painted frame, as the dashboard
+shows it (median and 95th percentile of every update painted during the measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="simulator")
+    parser.add_argument("--scenario", default="stressed-to-relaxed")
+    parser.add_argument("--protocol", default="alpha-uptraining")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--width", type=int, default=1600)
+    parser.add_argument("--height", type=int, default=960)
+    parser.add_argument("--no-patient-view", action="store_true")
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QSettings, QTimer
+
+    from biotrainer.acquisition.factory import open_source
+    from biotrainer.clock import MonotonicClock
+    from biotrainer.engine.protocol import load_protocol
+    from biotrainer.ui.app import application
+    from biotrainer.ui.trainer_window import TrainerWindow, default_patient_view
+
+    app = application()
+    clock = MonotonicClock()
+    with tempfile.TemporaryDirectory() as tmp:
+        window = TrainerWindow(
+            lambda: open_source(args.device, clock=clock, scenario=args.scenario, seed=3),
+            load_protocol(args.protocol),
+            clock=clock,
+            data_dir=tmp,
+            fps=args.fps,
+            settings=QSettings(str(Path(tmp) / "t.ini"), QSettings.Format.IniFormat),
+            patient_view_factory=(lambda c: None) if args.no_patient_view else default_patient_view,
+        )
+        window.resize(args.width, args.height)
+        window.show()
+        if not window.start_session():
+            print(f"could not start: {window.error}", file=sys.stderr)
+            return 2
+        pv = window.patient_view
+        if pv is not None:
+            pv.resize(1280, 800)
+        marks: dict[str, tuple] = {}
+
+        def mark(name: str) -> None:
+            plots = window.dashboard.plots
+            marks[name] = (
+                time.perf_counter(),
+                time.process_time(),
+                window.dashboard.frames,
+                plots.frames_painted if plots is not None else 0,
+                pv.frames_painted if pv is not None else 0,
+                window.bridge.ticks,
+                window.bridge.update_count,
+                len(window.latency.all),
+                len(window.patient_latency.all),
+            )
+
+        QTimer.singleShot(round(args.warmup * 1000), lambda: mark("start"))
+        QTimer.singleShot(round((args.warmup + args.seconds) * 1000), lambda: mark("end"))
+        QTimer.singleShot(round((args.warmup + args.seconds) * 1000) + 50, window.close)
+        QTimer.singleShot(round((args.warmup + args.seconds) * 1000) + 100, app.quit)
+        app.exec()
+        window.close()
+
+    (w0, c0, f0, p0, v0, t0, u0, l0, m0), (w1, c1, f1, p1, v1, t1, u1, l1, m1) = (
+        marks["start"],
+        marks["end"],
+    )
+    wall = w1 - w0
+    import numpy as np
+
+    dash = np.array(list(window.latency.all)[l0:l1]) * 1000
+    pat = np.array(list(window.patient_latency.all)[m0:m1]) * 1000
+    layout = window.engine.source.layout
+    eeg = layout.group("eeg")
+    print(
+        f"device {args.device}: {len(eeg.names) if eeg else 0} EEG channels, "
+        f"{layout.preset('default').fs:g} Hz, roles {', '.join(layout.roles)}; "
+        f"protocol {args.protocol}; window {args.width}x{args.height}"
+        f"{'' if pv is not None else '; no patient view'}"
+    )
+    print(f"measured over {wall:.1f} s wall time after {args.warmup:g} s warm-up")
+    print(f"CPU: {100 * (c1 - c0) / wall:.0f} % of one core (process time / wall time)")
+    print(
+        f"dashboard: frame timer {(f1 - f0) / wall:.1f}/s (target {args.fps:g}), "
+        f"signal view painted {(p1 - p0) / wall:.1f} fps"
+    )
+    if pv is not None:
+        print(f"patient view painted {(v1 - v0) / wall:.1f} fps")
+    print(f"engine: {(t1 - t0) / wall:.1f} ticks/s, {(u1 - u0) / wall:.1f} updates/s")
+    for name, lat in (("dashboard", dash), ("patient view", pat)):
+        if lat.size:
+            print(
+                f"latency ({name}): median {np.median(lat):.0f} ms, "
+                f"p95 {np.percentile(lat, 95):.0f} ms over {lat.size} updates"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,556 @@
+"""The therapist dashboard: signals, spectrum, trends, quality, protocol state and controls.
+
+The dashboard is a view plus a command panel. It never talks to the engine: it renders the
+latest :class:`~biotrainer.engine.updates.MetricUpdate` and the raw chunks it is given, and its
+controls emit Qt signals that the trainer window forwards to the engine bridge. Everything it
+receives is buffered; :meth:`TherapistDashboard.refresh` (the window's frame timer) paints.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.source import SourceLayout
+from biotrainer.engine.feedback import score_from_z
+from biotrainer.engine.protocol import Protocol
+from biotrainer.engine.updates import MetricUpdate
+from biotrainer.ui.quality_lights import QualityLights
+from biotrainer.ui.signal_plots import SignalPlots, Theme
+from biotrainer.ui.spectrum import SpectrumPanel
+from biotrainer.ui.trends import TrendPlots
+
+#: Range of the manual threshold slider (z-scores) and its steps per z.
+THRESHOLD_Z_RANGE = (-2.0, 2.0)
+SLIDER_STEPS_PER_Z = 100
+
+DASHBOARD_STYLE = """
+QWidget#dashboard, QWidget#dashboard QWidget {{ background: {bg}; color: {text}; }}
+QWidget#dashboard QLabel {{ font-size: 10pt; }}
+QLabel#phase {{ font-size: 15pt; color: {title}; font-weight: 600; }}
+QLabel#protocol {{ font-size: 11pt; color: #9fb2c4; }}
+QLabel#clock {{ font-size: 13pt; color: {title}; }}
+QLabel#bigValue {{ font-size: 13pt; color: {title}; }}
+QLabel#path {{ font-size: 9pt; color: #8794a1; }}
+QLabel#banner {{ font-size: 12pt; font-weight: 600; padding: 4px 12px; border-radius: 4px; }}
+QFrame#bar {{ background: #0c1014; border-top: 1px solid #222b34; }}
+QFrame#bar QWidget {{ background: #0c1014; }}
+QFrame#header {{ background: #151b22; border-bottom: 1px solid #222b34; }}
+QFrame#header QWidget {{ background: #151b22; }}
+QPushButton {{ background: #1f2833; color: {title}; border: 1px solid #34414e;
+    border-radius: 4px; padding: 6px 14px; font-size: 10pt; }}
+QPushButton:hover {{ background: #283442; }}
+QPushButton:disabled {{ color: #56616c; border-color: #222b34; }}
+QPushButton#start {{ background: #24453a; border-color: #3b6b59; }}
+QPushButton#stop {{ background: #4a2a2a; border-color: #6b3b3b; }}
+QPushButton#start:disabled, QPushButton#stop:disabled {{ background: #161c22;
+    border-color: #222b34; color: #56616c; }}
+QProgressBar {{ background: #1a2129; border: 1px solid #2a3440; border-radius: 3px;
+    color: {title}; text-align: center; font-size: 9pt; min-height: 14px; }}
+QProgressBar::chunk {{ background: #3f6d8c; border-radius: 2px; }}
+QProgressBar#score::chunk {{ background: #4f8f7f; }}
+QProgressBar#score[rewarded="true"]::chunk {{ background: #7fd18b; }}
+QLineEdit {{ background: #1a2129; color: {title}; border: 1px solid #3f6d8c;
+    border-radius: 3px; padding: 4px; font-size: 10pt; }}
+QSpinBox {{ background: #1a2129; color: {title}; border: 1px solid #34414e; padding: 2px; }}
+QCheckBox {{ font-size: 10pt; }}
+QSlider::groove:horizontal {{ height: 4px; background: #34414e; border-radius: 2px; }}
+QSlider::handle:horizontal {{ background: #9fc3ee; width: 14px; margin: -6px 0;
+    border-radius: 7px; }}
+QSlider::handle:horizontal:disabled {{ background: #56616c; }}
+QSplitter::handle {{ background: #222b34; }}
+"""
+
+
+def fmt_clock(seconds: float) -> str:
+    """``m:ss`` of a non-negative number of seconds (``–`` for NaN)."""
+    if not math.isfinite(seconds):
+        return "–"
+    s = max(0, int(round(seconds)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+class NoteBox(QLineEdit):
+    """A one-line note entry: Enter submits, Escape cancels."""
+
+    submitted = Signal(str)
+    cancelled = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            text = self.text().strip()
+            self.clear()
+            if text:
+                self.submitted.emit(text)
+            else:
+                self.cancelled.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.clear()
+            self.cancelled.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class TherapistDashboard(QWidget):
+    """Everything the therapist watches and controls during a session.
+
+    Signals
+    -------
+    start_clicked(), pause_clicked(), stop_clicked(), marker_clicked()
+    note_entered(str)
+    threshold_changed(float)
+        The therapist set a manual threshold (z).
+    auto_threshold_requested(float)
+        The therapist switched the auto-threshold on (target reward rate 0..1).
+    patient_view_clicked()
+        Show / hide the patient view.
+    """
+
+    start_clicked = Signal()
+    pause_clicked = Signal()
+    stop_clicked = Signal()
+    marker_clicked = Signal()
+    note_entered = Signal(str)
+    threshold_changed = Signal(float)
+    auto_threshold_requested = Signal(float)
+    patient_view_clicked = Signal()
+
+    def __init__(
+        self, theme: Theme | None = None, window_s: float = 10.0, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("dashboard")
+        self.theme = theme or Theme()
+        self.window_s = window_s
+        self.protocol: Protocol | None = None
+        self.latest: MetricUpdate | None = None
+        self._shown: MetricUpdate | None = None
+        self.frames = 0
+        self.plots: SignalPlots | None = None
+        self.spectrum: SpectrumPanel | None = None
+        self.trends = TrendPlots(theme=self.theme)
+        self.lights: QualityLights | None = None
+        self.state = "idle"
+        th = self.theme
+        self.setStyleSheet(DASHBOARD_STYLE.format(bg=th.background, text=th.text, title=th.title))
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self._build_header())
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self._signals_holder = QWidget()
+        holder = QVBoxLayout(self._signals_holder)
+        holder.setContentsMargins(0, 0, 0, 0)
+        self._placeholder = QLabel("Press Start (space) to begin the session.")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setStyleSheet("font-size: 14pt; color: #9fb2c4;")
+        holder.addWidget(self._placeholder)
+        self.side_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.side_splitter.setObjectName("sideSplitter")
+        self.side_splitter.setChildrenCollapsible(False)
+        self._spectrum_holder = QWidget()
+        QVBoxLayout(self._spectrum_holder).setContentsMargins(0, 0, 0, 0)
+        self.side_splitter.addWidget(self._spectrum_holder)
+        self.side_splitter.addWidget(self.trends)
+        self.side_splitter.setStretchFactor(0, 2)
+        self.side_splitter.setStretchFactor(1, 5)
+        self.splitter.addWidget(self._signals_holder)
+        self.splitter.addWidget(self.side_splitter)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([880, 560])
+        self.side_splitter.setSizes([270, 560])
+        self._spectrum_holder.setMinimumHeight(180)
+        self.trends.setMinimumHeight(300)
+        outer.addWidget(self.splitter, 1)
+        outer.addWidget(self._build_status_bar())
+        outer.addWidget(self._build_controls())
+        self._set_controls_for("idle")
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _build_header(self) -> QFrame:
+        header = QFrame()
+        header.setObjectName("header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(14, 8, 14, 8)
+        row.setSpacing(18)
+        left = QVBoxLayout()
+        left.setSpacing(0)
+        self.protocol_label = QLabel("No protocol")
+        self.protocol_label.setObjectName("protocol")
+        self.phase_label = QLabel("Not started")
+        self.phase_label.setObjectName("phase")
+        left.addWidget(self.protocol_label)
+        left.addWidget(self.phase_label)
+        row.addLayout(left, 2)
+        self.instruction_label = QLabel("")
+        self.instruction_label.setWordWrap(True)
+        self.instruction_label.setStyleSheet("color: #9fb2c4; font-style: italic;")
+        row.addWidget(self.instruction_label, 3)
+        timers = QVBoxLayout()
+        timers.setSpacing(2)
+        self.phase_clock = QLabel("phase –")
+        self.phase_clock.setObjectName("clock")
+        self.phase_clock.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.session_progress = QProgressBar()
+        self.session_progress.setRange(0, 1000)
+        self.session_progress.setFormat("session –")
+        self.session_progress.setMinimumWidth(260)
+        timers.addWidget(self.phase_clock)
+        timers.addWidget(self.session_progress)
+        row.addLayout(timers, 2)
+        self.banner = QLabel("")
+        self.banner.setObjectName("banner")
+        self.banner.setVisible(False)
+        row.addWidget(self.banner)
+        return header
+
+    def _build_status_bar(self) -> QFrame:
+        bar = QFrame()
+        bar.setObjectName("bar")
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(12, 6, 12, 2)
+        row.setSpacing(16)
+        self._lights_holder = QWidget()
+        QHBoxLayout(self._lights_holder).setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self._lights_holder, 3)
+        score_box = QVBoxLayout()
+        score_box.setSpacing(2)
+        self.score_label = QLabel("Feedback –")
+        self.score_bar = QProgressBar()
+        self.score_bar.setObjectName("score")
+        self.score_bar.setRange(0, 100)
+        self.score_bar.setValue(0)
+        self.score_bar.setTextVisible(False)
+        self.score_bar.setMinimumWidth(200)
+        score_box.addWidget(self.score_label)
+        score_box.addWidget(self.score_bar)
+        row.addLayout(score_box, 2)
+        self.quality_label = QLabel("")
+        self.quality_label.setWordWrap(True)
+        self.quality_label.setMinimumWidth(160)
+        row.addWidget(self.quality_label, 2)
+        self.latency_label = QLabel("latency –")
+        self.latency_label.setToolTip(
+            "Time from the arrival of the newest samples to the frame that shows them "
+            "(median of the last 50 updates)"
+        )
+        row.addWidget(self.latency_label)
+        return bar
+
+    def _build_controls(self) -> QFrame:
+        bar = QFrame()
+        bar.setObjectName("bar")
+        outer = QVBoxLayout(bar)
+        outer.setContentsMargins(12, 4, 12, 8)
+        outer.setSpacing(4)
+        row = QHBoxLayout()
+        row.setSpacing(10)
+        self.start_button = self._button("Start  (space)", "start", self.start_clicked)
+        self.pause_button = self._button("Pause  (space)", "pause", self.pause_clicked)
+        self.stop_button = self._button("Stop", "stop", self.stop_clicked)
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            row.addWidget(b)
+        row.addSpacing(16)
+        row.addWidget(QLabel("Threshold"))
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        lo, hi = THRESHOLD_Z_RANGE
+        self.threshold_slider.setRange(
+            round(lo * SLIDER_STEPS_PER_Z), round(hi * SLIDER_STEPS_PER_Z)
+        )
+        self.threshold_slider.setMinimumWidth(160)
+        self.threshold_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.threshold_slider.valueChanged.connect(self._on_slider)
+        row.addWidget(self.threshold_slider)
+        self.threshold_label = QLabel("z 0.00")
+        self.threshold_label.setMinimumWidth(56)
+        row.addWidget(self.threshold_label)
+        self.auto_check = QCheckBox("auto, target")
+        self.auto_check.setChecked(True)
+        self.auto_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.auto_check.toggled.connect(self._on_auto_toggled)
+        row.addWidget(self.auto_check)
+        self.target_spin = QSpinBox()
+        self.target_spin.setRange(10, 95)
+        self.target_spin.setSuffix(" %")
+        self.target_spin.setValue(65)
+        self.target_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.target_spin.valueChanged.connect(self._on_target)
+        row.addWidget(self.target_spin)
+        self.reward_label = QLabel("reward rate –")
+        self.reward_label.setMinimumWidth(130)
+        row.addWidget(self.reward_label)
+        row.addStretch(1)
+        outer.addLayout(row)
+        info = QHBoxLayout()
+        info.setSpacing(10)
+        self.marker_button = self._button("Marker  (M)", "marker", self.marker_clicked)
+        self.note_button = self._button("Note  (N)", "note", None)
+        self.note_button.clicked.connect(self.open_note_box)
+        self.patient_button = self._button("Patient view  (F11 full screen)", "patient", None)
+        self.patient_button.clicked.connect(self.patient_view_clicked)
+        for b in (self.marker_button, self.note_button, self.patient_button):
+            info.addWidget(b)
+        self.note_box = NoteBox()
+        self.note_box.setPlaceholderText("Note for the session log — Enter to save, Esc to cancel")
+        self.note_box.setVisible(False)
+        self.note_box.submitted.connect(self._on_note)
+        self.note_box.cancelled.connect(self._close_note_box)
+        info.addWidget(self.note_box, 2)
+        self.path_label = QLabel("Recording: –")
+        self.path_label.setObjectName("path")
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        info.addWidget(self.path_label, 3)
+        outer.addLayout(info)
+        return bar
+
+    def _button(self, text: str, name: str, signal) -> QPushButton:
+        b = QPushButton(text)
+        b.setObjectName(name)
+        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # space is the start/pause shortcut
+        if signal is not None:
+            b.clicked.connect(signal)
+        return b
+
+    # -- session set-up ----------------------------------------------------------------------
+
+    def set_protocol(self, protocol: Protocol) -> None:
+        """Show the protocol and take its target reward rate."""
+        self.protocol = protocol
+        self.protocol_label.setText(f"{protocol.title}  ·  {fmt_clock(protocol.duration_s)}")
+        self.target_spin.blockSignals(True)
+        self.target_spin.setValue(round(100 * protocol.target_reward_rate))
+        self.target_spin.blockSignals(False)
+        self.session_progress.setFormat(f"session 0:00 / {fmt_clock(protocol.duration_s)}")
+
+    def set_layout(self, layout: SourceLayout) -> None:
+        """Build the signal plots, the spectrum and the quality lights for a source."""
+        for holder in (self._signals_holder, self._spectrum_holder, self._lights_holder):
+            lay = holder.layout()
+            while lay.count():
+                w = lay.takeAt(0).widget()
+                if w is not None:
+                    w.setParent(None)
+                    w.deleteLater()
+        self.plots = SignalPlots(layout, window_s=self.window_s, theme=self.theme)
+        self._signals_holder.layout().addWidget(self.plots)
+        eeg = layout.group("eeg")
+        if eeg is not None:
+            self.spectrum = SpectrumPanel(
+                layout.preset(eeg.preset).fs, len(eeg.names), theme=self.theme
+            )
+            self._spectrum_holder.layout().addWidget(self.spectrum)
+        else:
+            self.spectrum = None
+            self._spectrum_holder.setVisible(False)
+        has_heart = any(layout.group(r) is not None for r in ("ecg", "ppg"))
+        self.lights = QualityLights(eeg.names if eeg is not None else (), has_heart=has_heart)
+        self._lights_holder.layout().addWidget(self.lights)
+
+    def set_session_folder(self, path: str | Path | None) -> None:
+        self.path_label.setText(f"Recording: {path}" if path else "Recording: –")
+        self.path_label.setToolTip(str(path) if path else "")
+
+    def set_state(self, state: str) -> None:
+        """``idle``, ``running``, ``paused``, ``finished`` or ``failed``: buttons and banner."""
+        self.state = state
+        self._set_controls_for(state)
+        self._update_banner()
+
+    def _set_controls_for(self, state: str) -> None:
+        self.start_button.setEnabled(state == "idle")
+        self.pause_button.setEnabled(state in ("running", "paused"))
+        self.pause_button.setText("Resume  (space)" if state == "paused" else "Pause  (space)")
+        self.stop_button.setEnabled(state in ("running", "paused"))
+        active = state in ("running", "paused")
+        for w in (self.marker_button, self.note_button):
+            w.setEnabled(active)
+
+    # -- data in -----------------------------------------------------------------------------
+
+    def push_chunk(self, chunk: Chunk) -> None:
+        """Buffer raw samples for the signal plots and the spectrum (no painting)."""
+        if self.plots is not None:
+            self.plots.push(chunk)
+        if self.spectrum is not None:
+            self.spectrum.push(chunk)
+
+    def add_updates(self, updates: list[MetricUpdate]) -> None:
+        """Take every update of an engine tick (trends) and keep the newest."""
+        if not updates:
+            return
+        self.trends.append(updates)
+        self.latest = updates[-1]
+
+    def show_update(self, update: MetricUpdate) -> None:
+        """Keep ``update`` as the one to paint at the next frame."""
+        self.latest = update
+
+    def set_latency_ms(self, median_ms: float) -> None:
+        if math.isfinite(median_ms):
+            self._set_text(self.latency_label, f"latency {median_ms:.0f} ms")
+
+    # -- painting ----------------------------------------------------------------------------
+
+    def refresh(self) -> MetricUpdate | None:
+        """Paint what arrived since the last frame; return the update now shown (or None)."""
+        self.frames += 1
+        if self.plots is not None:
+            self.plots.refresh()
+            if self.frames % 30 == 0:
+                self.plots.rescale()
+        if self.frames % 15 == 0:
+            if self.spectrum is not None:
+                self.spectrum.refresh()
+            self.trends.refresh()
+        u = self.latest
+        if u is None or u is self._shown:
+            return None
+        self._shown = u
+        self._show_labels(u)
+        if self.lights is not None:
+            self.lights.show_update(u)
+        if self.spectrum is not None and u.band_powers is not None:
+            self.spectrum.set_band_powers(u.band_powers)
+        return u
+
+    @staticmethod
+    def _set_text(label: QLabel, text: str) -> None:
+        if label.text() != text:
+            label.setText(text)
+
+    def _show_labels(self, u: MetricUpdate) -> None:
+        n_phases = len(self.protocol.phases) if self.protocol else 0
+        if u.finished:
+            self._set_text(self.phase_label, "Finished")
+            self._set_text(self.phase_clock, "")
+        else:
+            self._set_text(
+                self.phase_label, f"{u.phase_name}   ·   {u.phase_index + 1} of {n_phases}"
+            )
+            total = u.phase_elapsed_s + u.phase_remaining_s
+            self._set_text(
+                self.phase_clock,
+                f"{fmt_clock(u.phase_elapsed_s)} / {fmt_clock(total)}   "
+                f"({fmt_clock(u.phase_remaining_s)} left)",
+            )
+            if self.protocol is not None and 0 <= u.phase_index < n_phases:
+                phase = self.protocol.phases[u.phase_index]
+                pacer = f"  ·  pacer {u.pacer_bpm:g}/min" if math.isfinite(u.pacer_bpm) else ""
+                self._set_text(self.instruction_label, f"“{phase.instruction}”{pacer}")
+        if self.protocol is not None:
+            dur = self.protocol.duration_s
+            self.session_progress.setValue(round(1000 * min(1.0, u.session_s / dur)))
+            self.session_progress.setFormat(f"session {fmt_clock(u.session_s)} / {fmt_clock(dur)}")
+        score = u.feedback_score
+        if math.isfinite(score):
+            self.score_bar.setValue(round(100 * score))
+            z = f"z {u.feedback_z:+.2f}" if math.isfinite(u.feedback_z) else ""
+            self._set_text(self.score_label, f"Feedback {score:.2f}   {z}")
+        else:
+            self._set_text(self.score_label, "Feedback –  (holding still)")
+        rewarded = "true" if u.rewarded else "false"
+        if self.score_bar.property("rewarded") != rewarded:
+            self.score_bar.setProperty("rewarded", rewarded)
+            self.score_bar.style().unpolish(self.score_bar)
+            self.score_bar.style().polish(self.score_bar)
+        rate = f"{100 * u.reward_rate:.0f} %" if math.isfinite(u.reward_rate) else "–"
+        self._set_text(self.reward_label, f"reward rate {rate}")
+        if self.auto_check.isChecked():
+            self._show_threshold(u.threshold_z)
+        self.trends.set_threshold_score(score_from_z(u.threshold_z))
+        quality = "signals clean" if u.quality_ok else u.quality_reason
+        self._set_text(self.quality_label, f"Quality: {quality}")
+        self._update_banner()
+
+    def _show_threshold(self, z: float) -> None:
+        if not math.isfinite(z):
+            return
+        self.threshold_slider.blockSignals(True)
+        self.threshold_slider.setValue(round(z * SLIDER_STEPS_PER_Z))
+        self.threshold_slider.blockSignals(False)
+        self._set_text(self.threshold_label, f"z {z:+.2f}")
+
+    def _update_banner(self) -> None:
+        u = self.latest
+        text, style = "", ""
+        if self.state == "failed":
+            text, style = "Stopped by an error", "background:#7a2e2e; color:#fff;"
+        elif u is not None and u.source_state == "signal lost":
+            text = "SIGNAL LOST — check the headset and its connection"
+            style = "background:#a33b3b; color:#fff;"
+        elif self.state == "paused":
+            text, style = "Paused — space resumes", "background:#6b5a2a; color:#fff;"
+        elif self.state == "finished":
+            text, style = "Session complete", "background:#2f5d4a; color:#fff;"
+        elif u is not None and not u.quality_ok and self.state == "running":
+            text, style = "Feedback on hold: signal quality", "background:#5a4a2a; color:#fff;"
+        self.banner.setVisible(bool(text))
+        if text and self.banner.text() != text:
+            self.banner.setText(text)
+            self.banner.setStyleSheet(style)
+
+    # -- controls ----------------------------------------------------------------------------
+
+    @property
+    def threshold_z(self) -> float:
+        return self.threshold_slider.value() / SLIDER_STEPS_PER_Z
+
+    def _on_slider(self, value: int) -> None:
+        z = value / SLIDER_STEPS_PER_Z
+        self._set_text(self.threshold_label, f"z {z:+.2f}")
+        if self.auto_check.isChecked():
+            self.auto_check.blockSignals(True)
+            self.auto_check.setChecked(False)
+            self.auto_check.blockSignals(False)
+        self.threshold_changed.emit(z)
+
+    def _on_auto_toggled(self, on: bool) -> None:
+        if on:
+            self.auto_threshold_requested.emit(self.target_spin.value() / 100.0)
+        else:
+            self.threshold_changed.emit(self.threshold_z)
+
+    def _on_target(self, value: int) -> None:
+        if self.auto_check.isChecked():
+            self.auto_threshold_requested.emit(value / 100.0)
+
+    def open_note_box(self) -> None:
+        """Show the note entry and give it the keyboard."""
+        if self.state not in ("running", "paused"):
+            return
+        self.note_box.setVisible(True)
+        self.note_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _on_note(self, text: str) -> None:
+        self.note_entered.emit(text)
+        self._close_note_box()
+
+    def _close_note_box(self) -> None:
+        self.note_box.setVisible(False)
+        self.note_box.clearFocus()

@@ -1,0 +1,248 @@
+"""The Qt adapter of the engine: one QTimer drives :meth:`Engine.tick`, signals carry the results.
+
+The bridge never paints. It forwards what the engine produces (metric updates, raw chunks) as
+Qt signals; the views keep the latest and repaint on their own frame timer. Commands from the
+dashboard (pause, marker, note, threshold) go to the engine as plain calls.
+
+Latency (sample arrival -> painted frame) is measured by :class:`LatencyMeter`: the window that
+paints calls :meth:`LatencyMeter.painted` with the update it has just shown, on the same clock
+the engine stamped ``received_at`` with.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from biotrainer.acquisition.chunk import Chunk
+from biotrainer.clock import Clock
+from biotrainer.engine.engine import Engine
+from biotrainer.engine.updates import MetricUpdate
+from biotrainer.errors import BiotrainerError
+
+
+class LatencyMeter:
+    """Latency from sample arrival (``update.received_at``) to the painted frame.
+
+    Parameters
+    ----------
+    clock : Clock
+        The engine's clock (``received_at`` is on it).
+    window : int
+        Number of recent measurements the median is taken over.
+    """
+
+    def __init__(self, clock: Clock, window: int = 50) -> None:
+        self.clock = clock
+        self.recent: deque[float] = deque(maxlen=window)
+        self.all: deque[float] = deque(maxlen=100_000)  # for benchmarks
+        self._last_received = -math.inf
+
+    def painted(self, update: MetricUpdate | None) -> float | None:
+        """Record that ``update`` is on screen now; return its latency in seconds.
+
+        Each batch of samples is measured once (the first frame that shows it); heartbeat
+        updates without new samples are not measured.
+        """
+        if update is None or not math.isfinite(update.received_at):
+            return None
+        if update.received_at <= self._last_received:
+            return None
+        self._last_received = update.received_at
+        latency = max(0.0, self.clock.now() - update.received_at)
+        self.recent.append(latency)
+        self.all.append(latency)
+        return latency
+
+    @property
+    def median_ms(self) -> float:
+        """Median of the recent latencies in ms (NaN before the first)."""
+        return 1000.0 * float(np.median(self.recent)) if self.recent else math.nan
+
+    def percentile_ms(self, q: float) -> float:
+        """Percentile ``q`` (0-100) of every latency measured, in ms (NaN before the first)."""
+        return 1000.0 * float(np.percentile(list(self.all), q)) if self.all else math.nan
+
+
+class EngineBridge(QObject):
+    """Tick an :class:`~biotrainer.engine.engine.Engine` from the Qt event loop.
+
+    Parameters
+    ----------
+    engine : Engine
+        Not yet started; the bridge starts it in :meth:`start` and closes it in :meth:`stop`
+        (which stops the source and closes the recording).
+    tick_hz : float
+        Engine ticks per second (25 Hz: each tick polls the source once).
+    outlets : object, optional
+        Anything with ``push_chunk(chunk)`` and ``push_update(update)`` (the LSL outlets).
+        A :class:`BiotrainerError` from it is reported once through ``warning`` and the outlets
+        are dropped; the session goes on.
+    before_tick : callable, optional
+        Called before every tick (tests and screenshots advance a SimulatedClock here).
+    parent : QObject, optional
+
+    Signals
+    -------
+    update_ready(MetricUpdate)
+        The newest update of a tick (at most one per tick).
+    updates_ready(list)
+        Every update of a tick, in order (trends, summaries).
+    chunk_ready(Chunk)
+        The raw samples the tick polled (signal plots).
+    finished()
+        The protocol is over or the source ended; ticking has stopped (call :meth:`stop`).
+    failed(str)
+        The engine raised a :class:`BiotrainerError`; ticking has stopped.
+    warning(str)
+        Something non-fatal went wrong (the outlets).
+    """
+
+    update_ready = Signal(object)
+    updates_ready = Signal(list)
+    chunk_ready = Signal(object)
+    finished = Signal()
+    failed = Signal(str)
+    warning = Signal(str)
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        tick_hz: float = 25.0,
+        outlets: object | None = None,
+        before_tick: Callable[[], object] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if not 1.0 <= tick_hz <= 1000.0:
+            raise ValueError(f"tick rate must be within 1-1000 Hz, got {tick_hz}")
+        self.engine = engine
+        self.outlets = outlets
+        self.before_tick = before_tick
+        self.ticks = 0
+        self.update_count = 0
+        self.close_error: str | None = None
+        self._closed = False
+        self._finished = False
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(max(1, round(1000.0 / tick_hz)))
+        self._timer.timeout.connect(self.tick_once)
+        previous = engine.on_chunk
+        if previous is None:
+            engine.on_chunk = self._on_chunk
+        else:
+            engine.on_chunk = lambda chunk: (previous(chunk), self._on_chunk(chunk))
+
+    @property
+    def clock(self) -> Clock:
+        return self.engine.clock
+
+    @property
+    def running(self) -> bool:
+        """True while the tick timer is active."""
+        return self._timer.isActive()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def paused(self) -> bool:
+        return self.engine.paused
+
+    def start(self) -> None:
+        """Start the engine (prepares and starts the source) and the tick timer.
+
+        Raises
+        ------
+        BiotrainerError
+            The source could not be opened; the engine has been closed again.
+        """
+        if self._closed:
+            raise RuntimeError("a stopped session cannot be restarted")
+        try:
+            self.engine.start()
+        except BiotrainerError:
+            self.stop()
+            raise
+        self._timer.start()
+
+    def tick_once(self) -> list[MetricUpdate]:
+        """One engine tick; emits the signals. Returns the updates."""
+        if self._closed or self._finished:
+            self._timer.stop()
+            return []
+        if self.before_tick is not None:
+            self.before_tick()
+        try:
+            updates = self.engine.tick()
+        except BiotrainerError as exc:
+            self._timer.stop()
+            self.failed.emit(str(exc))
+            return []
+        self.ticks += 1
+        if updates:
+            self.update_count += len(updates)
+            if self.outlets is not None:
+                for u in updates:
+                    self._to_outlets("push_update", u)
+            self.updates_ready.emit(updates)
+            self.update_ready.emit(updates[-1])
+        if self.engine.finished and not self._finished:
+            self._finished = True
+            self._timer.stop()
+            self.finished.emit()
+        return updates
+
+    def _on_chunk(self, chunk: Chunk) -> None:
+        self._to_outlets("push_chunk", chunk)
+        self.chunk_ready.emit(chunk)
+
+    def _to_outlets(self, method: str, item: object) -> None:
+        if self.outlets is None:
+            return
+        try:
+            getattr(self.outlets, method)(item)
+        except BiotrainerError as exc:
+            self.outlets = None
+            self.warning.emit(f"streaming to the network stopped: {exc}")
+
+    # -- commands (forwarded to the engine) --------------------------------------------------
+
+    def pause(self) -> None:
+        self.engine.pause()
+
+    def resume(self) -> None:
+        self.engine.resume()
+
+    def toggle_pause(self) -> None:
+        self.engine.toggle_pause()
+
+    def add_marker(self, text: str = "") -> None:
+        self.engine.add_marker(text)
+
+    def add_note(self, text: str) -> None:
+        self.engine.add_note(text)
+
+    def set_threshold(self, threshold_z: float) -> None:
+        self.engine.set_threshold(threshold_z)
+
+    def set_auto_threshold(self, target_rate: float | None = None) -> None:
+        self.engine.set_auto_threshold(target_rate)
+
+    def stop(self) -> None:
+        """Stop ticking and close the engine (source released, recording closed). Idempotent."""
+        self._timer.stop()
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.engine.close()
+        except BiotrainerError as exc:
+            self.close_error = str(exc)

@@ -1,0 +1,174 @@
+"""Dashboard widgets on hand-made updates and chunks: what they show and what they emit."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from biotrainer.clock import SimulatedClock
+from biotrainer.engine.protocol import load_protocol
+from biotrainer.engine.updates import MetricUpdate
+from biotrainer.ui.dashboard import TherapistDashboard, fmt_clock
+from biotrainer.ui.engine_bridge import LatencyMeter
+from biotrainer.ui.quality_lights import BAD, GOOD, LOST, channel_reasons
+from biotrainer.ui.spectrum import BAND_NAMES
+from biotrainer.ui.trends import running_mean
+
+from .fakes import FakeSource
+
+
+def update(**kw) -> MetricUpdate:
+    base = dict(session_s=75.0, sample_time=1000.0, received_at=5.0, computed_at=5.0)
+    base.update(kw)
+    return MetricUpdate(**base)
+
+
+@pytest.fixture
+def dash(qtbot):
+    d = TherapistDashboard()
+    qtbot.addWidget(d)
+    d.set_protocol(load_protocol("alpha-uptraining"))
+    clock = SimulatedClock()
+    source = FakeSource(clock, n_eeg=4)
+    source.prepare()
+    source.start()
+    d.set_layout(source.layout)
+    d.resize(1300, 800)
+    d.show()
+    d.source, d.clock = source, clock
+    return d
+
+
+def test_phase_timer_score_and_reward_are_shown(dash):
+    dash.set_state("running")
+    dash.add_updates(
+        [
+            update(
+                phase_index=1,
+                phase_name="Baseline, eyes closed",
+                phase_kind="baseline",
+                phase_elapsed_s=15.0,
+                phase_remaining_s=45.0,
+                feedback_score=0.73,
+                feedback_z=1.2,
+                reward_rate=0.61,
+                threshold_z=0.4,
+                channel_ok=(True, False, True, True),
+                quality_reason="C3: EMG",
+                quality_ok=False,
+            )
+        ]
+    )
+    assert dash.refresh() is not None
+    assert (
+        "Baseline, eyes closed" in dash.phase_label.text() and "2 of 6" in dash.phase_label.text()
+    )
+    assert dash.phase_clock.text().startswith("0:15 / 1:00")
+    assert "0:45 left" in dash.phase_clock.text()
+    assert dash.session_progress.value() == round(1000 * 75 / 720)
+    assert dash.score_bar.value() == 73 and "+1.20" in dash.score_label.text()
+    assert dash.reward_label.text() == "reward rate 61 %"
+    assert dash.threshold_slider.value() == 40  # auto mode: the slider follows the engine
+    assert dash.quality_label.text() == "Quality: C3: EMG"
+    lights = dash.lights.colors()
+    assert lights["C3"] == QColor(BAD).name() and lights["Fz"] == QColor(GOOD).name()
+    assert dash.lights.lights["C3"].toolTip() == "C3: EMG"
+    assert dash.banner.isVisible() and "quality" in dash.banner.text()
+    assert dash.refresh() is None  # nothing new: nothing repainted
+
+
+def test_signal_lost_banner_and_red_lights(dash):
+    dash.set_state("running")
+    dash.show_update(update(source_state="signal lost", quality_ok=False))
+    dash.refresh()
+    assert dash.banner.text().startswith("SIGNAL LOST")
+    assert set(dash.lights.colors().values()) == {QColor(LOST).name()}
+
+
+def test_controls_emit_commands(dash, qtbot):
+    dash.set_state("running")
+    with qtbot.waitSignal(dash.threshold_changed) as sig:
+        dash.threshold_slider.setValue(-50)
+    assert sig.args == [pytest.approx(-0.5)]
+    assert not dash.auto_check.isChecked()
+    with qtbot.waitSignal(dash.auto_threshold_requested) as sig:
+        dash.target_spin.setValue(70)
+        dash.auto_check.setChecked(True)
+    assert sig.args == [pytest.approx(0.7)]
+    with qtbot.waitSignal(dash.note_entered) as sig:
+        dash.open_note_box()
+        qtbot.keyClicks(dash.note_box, "cough")
+        qtbot.keyClick(dash.note_box, Qt.Key.Key_Return)
+    assert sig.args == ["cough"] and not dash.note_box.isVisible()
+    dash.open_note_box()
+    qtbot.keyClick(dash.note_box, Qt.Key.Key_Escape)
+    assert not dash.note_box.isVisible()
+    dash.set_state("idle")
+    assert dash.start_button.isEnabled() and not dash.stop_button.isEnabled()
+    dash.open_note_box()  # no session: no notes
+    assert not dash.note_box.isVisible()
+
+
+def test_spectrum_shows_the_alpha_rhythm_of_the_signal(dash):
+    # FakeSource: 20 µV 10 Hz rhythm + 3 µV noise on every channel
+    for _ in range(6):
+        dash.clock.advance(1.0)
+        dash.push_chunk(dash.source.poll())
+    assert dash.spectrum.refresh()
+    f, p = dash.spectrum.freqs_hz, dash.spectrum.power_db
+    assert abs(f[np.argmax(p)] - 10.0) <= 0.5
+    # no engine band powers (None): computed here, alpha dominates
+    rel = dash.spectrum.relative
+    assert BAND_NAMES[int(np.nanargmax(rel))] == "alpha" and rel.sum() == pytest.approx(1.0)
+    # signal plots got the samples too
+    dash.refresh()
+    assert dash.plots.panels["eeg"].trace.version > 0
+
+
+def test_trends_append_per_update_and_scroll(dash):
+    ups = [
+        update(session_s=t, feedback_score=0.5 + 0.1 * math.sin(t), hr_bpm=60 + (t // 10))
+        for t in np.arange(0, 900, 0.1)
+    ]
+    dash.trends.append(ups)
+    assert dash.trends.refresh()
+    x, y = dash.trends.curves["hr_bpm"].getData()
+    # heart rate stored on change only, and only the last 10 minutes are handed to the curve
+    assert x[0] >= 5.0 - 1e-9 and x[-1] == pytest.approx(890 / 60)
+    assert len(x) <= 61
+    x, y = dash.trends.curves["feedback_score"].getData()
+    assert x[-1] == pytest.approx(899.9 / 60)
+    assert len(x) <= 601 and np.nanmax(y) <= 0.6 + 1e-9
+    assert not dash.trends.refresh()
+
+
+def test_running_mean_ignores_nan():
+    v = np.array([1.0, np.nan, 3.0, 5.0, np.nan, np.nan, np.nan])
+    out = running_mean(v, 2)
+    np.testing.assert_allclose(out[:5], [1.0, 1.0, 3.0, 4.0, 5.0])
+    assert math.isnan(out[6])
+
+
+def test_channel_reasons_and_clock_format():
+    assert channel_reasons("AF7: EMG; TP9: flat") == {"AF7": "EMG", "TP9": "flat"}
+    assert channel_reasons("signal lost") == {}
+    assert fmt_clock(61.4) == "1:01" and fmt_clock(math.nan) == "–"
+
+
+def test_latency_meter_counts_each_sample_batch_once():
+    clock = SimulatedClock(10.0)
+    meter = LatencyMeter(clock, window=3)
+    assert math.isnan(meter.median_ms)
+    u = update(received_at=9.96)
+    assert meter.painted(u) == pytest.approx(0.04)
+    assert meter.painted(u) is None  # already measured
+    assert meter.painted(update(received_at=math.nan)) is None
+    for r in (9.97, 9.98, 9.99):
+        meter.painted(update(received_at=r))
+    assert len(meter.recent) == 3 and len(meter.all) == 4
+    assert meter.median_ms == pytest.approx(20.0)
+    assert meter.percentile_ms(100) == pytest.approx(40.0)

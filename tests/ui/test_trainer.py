@@ -1,0 +1,388 @@
+"""The trainer window: every protocol through the Qt bridge on the simulator in simulated time,
+shortcuts, errors as dialogs, remembered layout, and nothing left running after closing."""
+
+from __future__ import annotations
+
+import csv
+import math
+import threading
+
+import pytest
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from biotrainer.acquisition.factory import open_accelerated
+from biotrainer.acquisition.profiles import load_profile
+from biotrainer.acquisition.simulator import render_session
+from biotrainer.acquisition.simulator.render import render_scenario
+from biotrainer.acquisition.simulator.scenario import load_scenario
+from biotrainer.acquisition.source import SourceState
+from biotrainer.clock import MonotonicClock, SimulatedClock
+from biotrainer.engine.protocol import load_protocol
+from biotrainer.errors import DeviceError
+from biotrainer.session.folder import read_meta
+from biotrainer.ui.quality_lights import LOST
+from biotrainer.ui.trainer_window import SessionOutcome, TrainerWindow
+
+from .fakes import FakeSource
+
+#: (protocol, device, scenario, protocol seconds to run through the GUI; None = all of it)
+RUNS = [
+    ("alpha-uptraining", "simulator-muse2", "stressed-to-relaxed", 125),
+    ("eyes-closed-relaxation", "simulator-muse2", "stressed-to-relaxed", 95),
+    ("eeg-hrv-relaxation", "simulator-muse2", "stressed-to-relaxed", 95),
+    ("hrv-resonance-breathing", "simulator", "resonance-breathing", 125),
+    ("resonance-assessment", "simulator", "resonance-breathing", None),
+]
+
+
+@pytest.fixture
+def settings(tmp_path) -> QSettings:
+    return QSettings(str(tmp_path / "trainer.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Record QMessageBox.critical calls instead of blocking on a modal dialog."""
+    shown: list[tuple[str, str]] = []
+
+    def fake_critical(parent, title, text, *args, **kwargs):
+        shown.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(fake_critical))
+    return shown
+
+
+def _visible_top_levels() -> list:
+    return [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+
+
+def make_window(qtbot, settings, data_dir, make_source, protocol, clock, step_s=1.0, **kw):
+    window = TrainerWindow(
+        make_source,
+        load_protocol(protocol),
+        clock=clock,
+        data_dir=data_dir,
+        settings=settings,
+        tick_hz=200,
+        fps=60,
+        before_tick=(lambda: clock.advance(step_s)) if isinstance(clock, SimulatedClock) else None,
+        **kw,
+    )
+    qtbot.addWidget(window)
+    if window.patient_view is not None:
+        qtbot.addWidget(window.patient_view)
+        window.patient_view.resize(480, 300)  # a small view paints fast
+    window.resize(1280, 800)
+    window.show()
+    return window
+
+
+def assert_closed_cleanly(window, threads_before) -> None:
+    window.close()
+    QApplication.processEvents()
+    assert _visible_top_levels() == []
+    assert not window.frame_timer_active
+    assert window.bridge is None or (not window.bridge.running and window.bridge.closed)
+    if window.patient_view is not None:
+        assert not window.patient_view.timer_active
+    if window.engine is not None:
+        assert window.engine.source.state is SourceState.RELEASED
+    assert set(threading.enumerate()) <= threads_before
+
+
+def read_events(folder) -> list[dict[str, str]]:
+    with open(folder / "events.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize(("name", "device", "scenario", "run_s"), RUNS)
+def test_each_protocol_runs_through_the_gui(
+    qtbot, settings, tmp_path, errors_shown, name, device, scenario, run_s
+):
+    threads_before = set(threading.enumerate())
+    clock = SimulatedClock()
+    outcomes: list[SessionOutcome] = []
+    step = 1.0 if run_s is not None else 3.0
+
+    def make_source():
+        return open_accelerated(device, clock, 1.0, scenario=scenario, seed=3)
+
+    window = make_window(
+        qtbot,
+        settings,
+        tmp_path,
+        make_source,
+        name,
+        clock,
+        step_s=step,
+        on_session_finished=outcomes.append,
+        patient="patient-7",
+    )
+    protocol = window.protocol
+    pv = window.patient_view
+    assert pv is not None
+    assert window.start_session()
+    assert window.state == "running" and pv.isVisible()
+    folder = window.session_folder
+    assert window.dashboard.path_label.text().endswith(str(folder))
+    assert read_meta(folder).extra["patient"] == "patient-7"
+
+    # Phase 1 reached: the dashboard names it, the patient view shows its instruction.
+    qtbot.waitUntil(
+        lambda: window.engine.session_s > protocol.phases[0].duration_s + 3, timeout=30_000
+    )
+    qtbot.waitUntil(
+        lambda: protocol.phases[1].name in window.dashboard.phase_label.text(), timeout=5000
+    )
+    assert pv.instruction == protocol.phases[1].instruction
+    if run_s is None:
+        qtbot.waitUntil(lambda: window.outcome is not None, timeout=60_000)
+    else:
+        qtbot.waitUntil(lambda: window.engine.session_s >= run_s, timeout=30_000)
+        window.stop_session()
+
+    indices = [u.phase_index for u in window.updates]
+    assert indices == sorted(indices) and indices[0] == 0 and indices[-1] >= 1
+    # the patient view painted updates, and latency was measured on both views
+    assert len(window.patient_latency.all) > 10
+    assert len(window.latency.all) > 10
+    assert all(lat >= 0 and math.isfinite(lat) for lat in window.latency.all)
+    assert window.dashboard.latency_label.text().startswith("latency")
+    assert window.dashboard.trends.series["feedback_score"].n > 0
+
+    assert len(outcomes) == 1
+    outcome = outcomes[0]
+    assert outcome.folder == folder and outcome.patient == "patient-7"
+    assert [p.index for p in outcome.phases] == sorted(set(indices))
+    events = read_events(folder)
+    phases_logged = [e["text"] for e in events if e["kind"] == "phase"]
+    assert phases_logged[:2] == [f"0: {protocol.phases[0].name}", f"1: {protocol.phases[1].name}"]
+    with open(folder / "metrics.csv") as f:
+        assert sum(1 for _ in f) > 100
+    assert read_meta(folder).status == "completed"
+    assert errors_shown == []
+    if run_s is None:
+        # the whole assessment ran: the rate the simulator was built with is handed back
+        truth = render_scenario(
+            load_scenario(scenario), load_profile(device).layout(), seed=3
+        ).truth.resonance_breaths_per_min
+        assert outcome.completed
+        assert outcome.resonance_bpm == pytest.approx(truth)
+        assert window.state == "finished"
+        assert "Resonance breathing rate" in window.summary_text
+    assert_closed_cleanly(window, threads_before)
+
+
+def test_shortcuts_pause_marker_note_and_fullscreen(qtbot, settings, tmp_path, errors_shown):
+    threads_before = set(threading.enumerate())
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot,
+        settings,
+        tmp_path,
+        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
+        "alpha-uptraining",
+        clock,
+        step_s=0.2,
+    )
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # space starts the session
+    assert window.running and window.state == "running"
+    qtbot.waitUntil(lambda: window.engine.session_s > 3, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # ... and pauses it
+    assert window.engine.paused and window.state == "paused"
+    frozen = window.engine.session_s
+    ticks = window.bridge.ticks
+    qtbot.waitUntil(lambda: window.bridge.ticks > ticks + 10, timeout=10_000)
+    assert window.engine.session_s == pytest.approx(frozen)
+    qtbot.waitUntil(lambda: window.dashboard.banner.text().startswith("Paused"), timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not window.engine.paused and window.state == "running"
+
+    window.activateWindow()  # starting showed the patient view
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    window.dashboard.marker_button.click()
+    qtbot.keyClick(window, Qt.Key.Key_N)  # N opens the note box; typing M there is text
+    assert window.dashboard.note_box.isVisible()
+    qtbot.keyClicks(window.dashboard.note_box, "Moved, itch")
+    qtbot.keyClick(window.dashboard.note_box, Qt.Key.Key_Return)
+    assert not window.dashboard.note_box.isVisible()
+
+    pv = window.patient_view
+    full = pv.isFullScreen()
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert pv.isFullScreen() is not full
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert pv.isFullScreen() is full
+
+    # manual threshold from the slider, then back to auto with another target
+    window.dashboard.threshold_slider.setValue(80)
+    assert not window.dashboard.auto_check.isChecked()
+    assert window.engine.threshold.threshold_z == pytest.approx(0.8)
+    window.dashboard.target_spin.setValue(50)
+    window.dashboard.auto_check.setChecked(True)
+    assert window.engine.threshold.target_rate == pytest.approx(0.5)
+
+    folder = window.session_folder
+    window.stop_session()
+    events = read_events(folder)
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("marker") == 2
+    assert kinds.count("pause") == 1 and kinds.count("resume") == 1
+    assert [e["text"] for e in events if e["kind"] == "note"] == ["Moved, itch"]
+    thresholds = [e["text"] for e in events if e["kind"] == "threshold"]
+    assert thresholds == ["manual 0.80", "auto, target 0.50"]
+    marker_times = [float(e["time"]) for e in events if e["kind"] == "marker"]
+    assert all(math.isfinite(t) for t in marker_times)
+    assert_closed_cleanly(window, threads_before)
+
+
+def test_signal_loss_is_shown_clearly_to_the_therapist(qtbot, settings, tmp_path, errors_shown):
+    clock = SimulatedClock()
+    source = FakeSource(clock, n_eeg=4)
+    window = make_window(qtbot, settings, tmp_path, lambda: source, "alpha-uptraining", clock, 0.1)
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.engine.session_s > 2, timeout=10_000)
+    assert not window.dashboard.banner.text().startswith("SIGNAL LOST")
+    source.go_silent()
+    qtbot.waitUntil(
+        lambda: window.dashboard.banner.text().startswith("SIGNAL LOST"), timeout=10_000
+    )
+    assert window.dashboard.banner.isVisible()
+    assert window.dashboard.lights.colors()["Fz"] == QColor(LOST).name()
+    assert window.running  # the session waits for the signal instead of ending
+    assert errors_shown == []
+    window.close()
+
+
+def test_device_errors_are_dialogs_and_nothing_runs(qtbot, settings, tmp_path, errors_shown):
+    clock = SimulatedClock()
+
+    def no_device():
+        raise DeviceError("no headset found on /dev/rfcomm0")
+
+    window = make_window(qtbot, settings, tmp_path, no_device, "alpha-uptraining", clock)
+    assert not window.start_session()
+    assert errors_shown[-1] == (
+        "The device could not be opened",
+        "no headset found on /dev/rfcomm0",
+    )
+    assert window.bridge is None and window.state == "idle"
+
+    failing = FakeSource(clock, fail_on_prepare="the dongle is not plugged in")
+    window2 = make_window(qtbot, settings, tmp_path, lambda: failing, "alpha-uptraining", clock)
+    assert not window2.start_session()
+    assert "dongle" in errors_shown[-1][1]
+    assert failing.calls[-1] == "release"
+    assert not (tmp_path / "sessions").exists()  # no recording without a session either
+    window.close()
+    window2.close()
+
+
+def test_unwritable_data_dir_means_no_session(qtbot, settings, tmp_path, errors_shown):
+    clock = SimulatedClock()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    source = FakeSource(clock)
+    window = make_window(
+        qtbot, settings, blocker / "data", lambda: source, "alpha-uptraining", clock
+    )
+    assert not window.start_session()
+    title, text = errors_shown[-1]
+    assert title == "The session cannot be recorded" and "No session runs" in text
+    assert window.bridge is None and window.engine is None
+    assert source.state is SourceState.RELEASED
+    window.close()
+
+
+def test_an_error_during_the_session_stops_it_with_a_dialog(
+    qtbot, settings, tmp_path, errors_shown
+):
+    threads_before = set(threading.enumerate())
+    clock = SimulatedClock()
+    source = FakeSource(clock, n_eeg=4, fail_after_polls=30)
+    outcomes: list[SessionOutcome] = []
+    window = make_window(
+        qtbot,
+        settings,
+        tmp_path,
+        lambda: source,
+        "alpha-uptraining",
+        clock,
+        0.1,
+        on_session_finished=outcomes.append,
+    )
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
+    assert errors_shown == [("The session stopped", "the fake device was unplugged")]
+    assert outcomes[0].error == "the fake device was unplugged" and not outcomes[0].completed
+    assert window.state == "failed"
+    assert source.state is SourceState.RELEASED
+    assert read_meta(window.session_folder).status == "completed"  # what was recorded is kept
+    assert_closed_cleanly(window, threads_before)
+
+
+def test_window_layout_is_remembered(qtbot, settings, tmp_path):
+    clock = SimulatedClock()
+    first = make_window(qtbot, settings, tmp_path, lambda: None, "alpha-uptraining", clock)
+    # (the offscreen screen is 800 px wide: restoreGeometry clamps wider windows to the screen,
+    # then the window's minimum width applies; so the width tested is that minimum)
+    size = (first.minimumSizeHint().width(), 700)
+    first.resize(*size)
+    first.dashboard.splitter.setSizes([400, 600])
+    QApplication.processEvents()
+    sizes = first.dashboard.splitter.sizes()
+    first.close()
+    second = TrainerWindow(
+        lambda: None,
+        load_protocol("alpha-uptraining"),
+        clock=clock,
+        settings=settings,
+        patient_view_factory=lambda clock: None,
+    )
+    qtbot.addWidget(second)
+    second.show()
+    QApplication.processEvents()
+    assert (second.width(), second.height()) == size
+    assert second.dashboard.splitter.sizes() == sizes
+    assert not second.dashboard.patient_button.isEnabled()  # no patient view: nothing to toggle
+    second.close()
+
+
+def test_real_time_latency_is_measured_on_a_monotonic_clock(qtbot, settings, tmp_path):
+    clock = MonotonicClock()
+    render_session(load_profile("simulator-muse2"), {"seed": 3})
+    window = make_window(
+        qtbot,
+        settings,
+        tmp_path,
+        lambda: open_accelerated("simulator-muse2", clock, 20.0, seed=3),
+        "alpha-uptraining",
+        clock,
+    )
+    assert window.start_session()
+    qtbot.waitUntil(lambda: len(window.latency.recent) >= 20, timeout=20_000)
+    median = window.latency.median_ms
+    assert median > 0 and math.isfinite(median)
+    QTimer.singleShot(0, window.close)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
+def test_gui_command_picks_a_protocol_for_the_device():
+    from biotrainer.commands.gui import default_protocol, parse_speed
+    from biotrainer.errors import BiotrainerError
+
+    assert default_protocol(load_profile("simulator-muse2").layout().roles) == "alpha-uptraining"
+    assert default_protocol(("ecg", "accel")) == "hrv-resonance-breathing"
+    assert default_protocol(("ppg",)) == "hrv-resonance-breathing"
+    with pytest.raises(BiotrainerError, match="neither EEG"):
+        default_protocol(("accel",))
+    assert parse_speed("4") == 4.0
+    for bad in ("0", "-2", "fast", "inf"):
+        with pytest.raises(BiotrainerError, match="--speed"):
+            parse_speed(bad)
