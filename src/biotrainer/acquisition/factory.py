@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from biotrainer.acquisition.brainflow_source import BrainFlowSource, ConnectionParams
-from biotrainer.acquisition.profiles import load_profile
+from biotrainer.acquisition.profiles import CONNECTION_FIELDS, load_profile
 from biotrainer.acquisition.source import Source, SourceLayout
 from biotrainer.clock import Clock
 from biotrainer.errors import DeviceError
@@ -31,19 +31,8 @@ SOURCE_OPTIONS = frozenset(
 #: Options of simulator profiles (passed to ``prepare_playback``).
 SIMULATOR_OPTIONS = frozenset({"scenario", "seed", "cache_dir"})
 
-_FIELDS = (
-    "serial_port",
-    "mac_address",
-    "serial_number",
-    "ip_address",
-    "ip_port",
-    "file",
-    "file_aux",
-    "file_anc",
-    "other_info",
-    "master_board",
-    "timeout",
-)
+#: Connection options read from the command line: every profile connection field, and timeout.
+_FIELDS = (*CONNECTION_FIELDS, "timeout")
 
 
 def open_source(
