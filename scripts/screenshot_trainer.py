@@ -6,7 +6,8 @@
 The simulator (16-channel EEG + ECG + PPG + respiration, ``stressed-to-relaxed``) is served
 ``--speed`` times faster than real time on the real clock, so the latency shown is real. The
 grab is taken ``--at`` seconds of session time into the protocol (in the first training block
-by default). Session data go to a temporary folder.
+by default). The session is registered for patient ``P-017`` in a patient store in a temporary
+folder (the ratings are not asked); session data go there too.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     from biotrainer.acquisition.factory import open_accelerated
     from biotrainer.clock import MonotonicClock
     from biotrainer.engine.protocol import load_protocol
+    from biotrainer.session.store import Store
     from biotrainer.ui.app import application
     from biotrainer.ui.trainer_window import TrainerWindow
 
     app = application()
     clock = MonotonicClock()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, Store.open(tmp) as store:
+        store.add_patient("P-017")
         window = TrainerWindow(
             lambda: open_accelerated(
                 args.device, clock, args.speed, scenario=args.scenario, seed=3
@@ -50,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             clock=clock,
             data_dir=tmp,
             settings=QSettings(str(Path(tmp) / "trainer.ini"), QSettings.Format.IniFormat),
+            store=store,
+            patient="P-017",
+            ask_ratings=False,
         )
         window.resize(args.width, args.height)
         window.show()

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
+import pylsl
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# liblsl reads its configuration once per process, on first use. Every test that touches LSL runs
+# on this machine only, isolated from any other LSL traffic: resolution limited to the machine,
+# 127.0.0.1 as the only peer, no IPv6, and a session id unique to this test run, so streams of
+# other programs or machines are never seen and ours are never announced beyond the machine.
+LSL_TEST_CONFIG = f"""
+[ports]
+IPv6 = disable
+[multicast]
+ResolveScope = machine
+KnownPeers = {{127.0.0.1}}
+[lab]
+SessionID = biotrainer-test-{os.getpid()}-{uuid.uuid4().hex[:8]}
+"""
+pylsl.set_config_content(LSL_TEST_CONFIG)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

@@ -1,30 +1,10 @@
-"""LSL tests run on this machine only, isolated from any other LSL traffic.
-
-liblsl reads its configuration once, on first use: before any test touches LSL, this sets a
-configuration that resolves on the machine only (ResolveScope = machine, KnownPeers = 127.0.0.1,
-no IPv6) under a session id unique to this test run, so streams of other programs or other
-machines on the network are never seen, and ours are never announced beyond the machine.
-"""
+"""LSL test fixtures. The machine-only LSL configuration is set once in tests/conftest.py."""
 
 from __future__ import annotations
 
-import os
 import uuid
 
-import pylsl
 import pytest
-
-LSL_TEST_CONFIG = f"""
-[ports]
-IPv6 = disable
-[multicast]
-ResolveScope = machine
-KnownPeers = {{127.0.0.1}}
-[lab]
-SessionID = biotrainer-test-{os.getpid()}-{uuid.uuid4().hex[:8]}
-"""
-
-pylsl.set_config_content(LSL_TEST_CONFIG)
 
 
 @pytest.fixture

@@ -128,7 +128,7 @@ def test_each_protocol_runs_through_the_gui(
     assert window.state == "running" and pv.isVisible()
     folder = window.session_folder
     assert window.dashboard.path_label.text().endswith(str(folder))
-    assert read_meta(folder).extra["patient"] == "patient-7"
+    assert read_meta(folder).extra["patient_code"] == "patient-7"
 
     # Phase 1 reached: the dashboard names it, the patient view shows its instruction.
     qtbot.waitUntil(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -63,6 +64,13 @@ CLI_OPTIONS: dict[str, tuple[str, str, str]] = {
     "master_board": ("--master-board", "muse2", "the board that recorded the file"),
     "other_info": ("--other-info", "...", "extra board settings"),
 }
+
+#: A Bluetooth MAC address (``00:55:DA:B3:12:34`` or with dashes), or the UUID macOS gives BLE
+#: devices instead of a MAC.
+_MAC_RE = re.compile(
+    r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}"
+    r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
 
 _PRESET_FILE_FIELD = {"default": "file", "auxiliary": "file_aux", "ancillary": "file_anc"}
 _PLAYBACK_FIELDS = ("file", "file_aux", "file_anc", "master_board")
@@ -353,6 +361,12 @@ class BrainFlowSource:
             opts = ", ".join(CLI_OPTIONS[f][0] for f in extra)
             uses = ", ".join(CLI_OPTIONS[f][0] for f in p.connection.accepted) or "no options"
             raise DeviceError(f"the {p.name} profile does not use {opts} (it takes {uses})")
+        mac = self._conn.mac_address
+        if mac not in (None, "") and not _MAC_RE.fullmatch(str(mac).strip()):
+            raise DeviceError(
+                f"--mac-address {mac!r} is not a Bluetooth address: expected six pairs of hex "
+                "digits like 00:55:DA:B3:12:34 (on macOS the device's UUID)"
+            )
 
     def _resolve_master(self, layout: SourceLayout | None) -> int | None:
         if not self._playback:

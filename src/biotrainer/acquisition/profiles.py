@@ -344,6 +344,8 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> DeviceProfile:
             doc = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"not UTF-8 text ({exc.reason})") from exc
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
     return _parse(path, doc)

@@ -5,6 +5,12 @@ has EEG, resonance breathing when it only has a heart signal). ``--speed`` serve
 device or a recording (``--replay``) faster than real time; ``--signals`` opens the plain live
 signal window instead (no protocol, no recording).
 
+Sessions are registered in the local patient store: the trainer asks for the patient before the
+first session unless ``--patient CODE`` names one (``--no-patient`` runs unregistered sessions,
+for demonstrations). ``--lsl STATION`` ticks "Stream to LSL" (off by default: LSL is
+unauthenticated and discoverable on the local network; the streams carry the patient code only).
+With a live device the signal check starts as soon as the window opens.
+
 Qt is imported only inside :func:`run`, so parsing arguments and the other commands stay
 headless.
 """
@@ -35,7 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of the trainer (``--protocol``, ``--replay``, ``--speed``, ``--signals``)."""
+    """Options of the trainer (``--protocol``, ``--replay``, ``--speed``, ``--signals``,
+    ``--patient``, ``--no-patient``, ``--lsl``)."""
     parser.add_argument(
         "--protocol",
         help=f"protocol name or .toml file (default: {EEG_DEFAULT} with EEG, "
@@ -53,6 +60,23 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
         "--signals",
         action="store_true",
         help="open the plain live signal window (no protocol, no recording)",
+    )
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument(
+        "--patient",
+        metavar="CODE",
+        help="the patient's code in the local store (no patient dialog)",
+    )
+    who.add_argument(
+        "--no-patient",
+        action="store_true",
+        help="do not ask for a patient: sessions are recorded but not registered (demos)",
+    )
+    parser.add_argument(
+        "--lsl",
+        metavar="STATION",
+        help="stream signals and metrics on Lab Streaming Layer as this station (off by "
+        "default; unauthenticated and visible on the local network; patient code only)",
     )
 
 
@@ -93,17 +117,47 @@ def run(args: argparse.Namespace) -> int:
         return run_main_window(make_source)
 
     clock = MonotonicClock()
+    store = None
     try:
-        make_source = source_factory(args, clock, parse_speed(getattr(args, "speed", None)))
+        speed = parse_speed(getattr(args, "speed", None))
+        station = getattr(args, "lsl", None)
+        if station is not None:
+            if speed != 1.0:
+                raise BiotrainerError("--lsl streams live sessions only: leave out --speed")
+            from biotrainer.net.lsl_outlets import check_code
+
+            check_code(station, "station name")
+        make_source = source_factory(args, clock, speed)
         name = getattr(args, "protocol", None) or default_protocol(_roles(args, make_source))
         protocol = load_protocol(name)
+        from biotrainer.session.store import Store
+
+        store = Store.open(getattr(args, "data_dir", None))
+        code = getattr(args, "patient", None)
+        patient = store.patient(code) if code else None  # unknown code: error before the window
     except BiotrainerError as exc:
+        if store is not None:
+            store.close()
         _show_error(str(exc))
         raise
 
     from biotrainer.ui.trainer_window import run_trainer  # Qt is loaded here, and only here
 
-    return run_trainer(make_source, protocol, clock=clock, data_dir=getattr(args, "data_dir", None))
+    try:
+        return run_trainer(
+            make_source,
+            protocol,
+            clock=clock,
+            data_dir=getattr(args, "data_dir", None),
+            store=store,
+            patient=patient,
+            ask_patient=not getattr(args, "no_patient", False),
+            lsl_station=station,
+            # a live device is checked at once; a replay would lose its start to the check
+            check_on_open=not getattr(args, "replay", None),
+        )
+    finally:
+        store.close()
 
 
 def _show_error(message: str) -> None:

@@ -122,6 +122,8 @@ def record(
             chunk = source.poll()
             recorder.write(chunk)
             now = clock.now()
+            for kind, text in _source_events(source):
+                recorder.add_event(kind, text)  # e.g. "reconnected after 4.1 s"
             if source.state is not state:
                 if source.state is SourceState.SILENT:
                     recorder.add_event(EVENT_SIGNAL_LOST, "no new samples")
@@ -150,6 +152,11 @@ def record(
     return sum(recorder.samples_written.values())
 
 
+def _source_events(source: Source) -> list[tuple[str, str]]:
+    take = getattr(source, "take_events", None)
+    return take() if callable(take) else []
+
+
 def _progress_text(elapsed: float, duration: float, recorder: Recorder, state: SourceState) -> str:
     n = recorder.samples_received
     samples = " ".join(f"{k}:{v}" for k, v in n.items()) if len(n) > 1 else str(sum(n.values()))
@@ -165,13 +172,25 @@ def run(args: argparse.Namespace) -> int:
         open_source,
         source_options_from_args,
     )
+    from biotrainer.acquisition.reconnect import ReconnectingSource, is_live_device
+    from biotrainer.commands.run import check_recording_folder
 
     duration = float(args.duration)
     if not duration > 0 or duration == float("inf"):
         raise BiotrainerError(f"--duration must be a positive number of seconds, not {duration}")
     clock = MonotonicClock()
     connection = connection_from_args(args)
-    source = open_source(args.device, connection, clock, **source_options_from_args(args))
+    options = source_options_from_args(args)
+    # A recording needs a folder: say so before any device is opened.
+    check_recording_folder(getattr(args, "data_dir", None), args.out)
+
+    def make_source() -> Source:
+        return open_source(args.device, connection, clock, **options)
+
+    # A live device is re-opened after a drop; playback and simulator files just end.
+    source = (
+        ReconnectingSource(make_source, clock) if is_live_device(args.device) else make_source()
+    )
     source.prepare()
     try:
         recorder = Recorder.create(

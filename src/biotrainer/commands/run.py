@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from biotrainer.cli import add_data_dir_argument, add_device_arguments
 from biotrainer.clock import MonotonicClock, SimulatedClock
 from biotrainer.commands.sources import parse_speed, source_factory
-from biotrainer.errors import BiotrainerError
+from biotrainer.errors import BiotrainerError, RecordingError
 
 TICK_S = 0.05
 
@@ -63,13 +64,16 @@ def run(args: argparse.Namespace) -> int:
         raise BiotrainerError("--patient registers the recording: it cannot go with --no-record")
     clock = SimulatedClock() if math.isinf(speed) else MonotonicClock()
     make_source = source_factory(args, clock, speed)
+    if not args.no_record:
+        # A session never runs without its recording: say so before any device is opened.
+        check_recording_folder(args.data_dir, args.out)
     store = patient = None
     if args.patient:
         from biotrainer.session.store import Store
 
         store = Store.open(args.data_dir)
         patient = store.patient(args.patient)  # unknown code: a clear error before any device
-    source = make_source()
+    source = live_source(args, make_source, clock, speed)
     outlets = None
     try:
         source.prepare()
@@ -123,6 +127,51 @@ def run(args: argparse.Namespace) -> int:
     if recorder is not None:
         print(Path(recorder.path).resolve())
     return 0
+
+
+def check_recording_folder(data_directory: str | None, out: str | None) -> None:
+    """Refuse early (RecordingError) when the session folder cannot be made or the disk is full.
+
+    Creates the data folder (0700) as recording would; ``--out`` is checked where it would be
+    created.
+    """
+    from biotrainer.paths import data_dir, ensure_private_dir
+    from biotrainer.session.folder import sessions_root
+    from biotrainer.session.recorder import check_free_space
+
+    if out is not None:
+        target = Path(out).expanduser()
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise RecordingError(
+                f"cannot record into {target}: it already exists and is not an empty folder. "
+                "Choose a new folder with --out."
+            )
+        existing = target
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise RecordingError(f"cannot record into {target}: {existing} is a file")
+        if not os.access(existing, os.W_OK):
+            raise RecordingError(f"cannot record into {target}: {existing} is not writable")
+        check_free_space(existing)
+        return
+    ensure_private_dir(data_dir(data_directory))
+    check_free_space(ensure_private_dir(sessions_root(data_directory)))
+
+
+def live_source(args: argparse.Namespace, make_source, clock, speed: float):
+    """The source to run on: a live device is wrapped so it reconnects after a drop."""
+    from biotrainer.acquisition.reconnect import ReconnectingSource, is_live_device
+
+    if (
+        getattr(args, "replay", None)
+        or getattr(args, "lsl_name", None)
+        or getattr(args, "lsl_type", None)
+        or speed != 1.0
+        or not is_live_device(getattr(args, "device", None) or "synthetic")
+    ):
+        return make_source()
+    return ReconnectingSource(make_source, clock)
 
 
 def _loop(engine, clock, speed: float, updates: list, outlets) -> None:

@@ -134,8 +134,8 @@ class AlphaStream:
         self._last = x[:, -1].copy()
         return x
 
-    def push(self, chunk: np.ndarray) -> AlphaUpdate:
-        """Process the next chunk, shape ``(channels, n)`` (1-D allowed for one channel)."""
+    def _relative(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Filter the next chunk; return (sample index, relative alpha, alpha power)."""
         x = np.asarray(chunk, dtype=np.float64)
         if x.ndim == 1:
             x = x[None, :]
@@ -148,7 +148,7 @@ class AlphaStream:
         self._count += n
         if n == 0:
             empty = np.empty((self.n_channels, 0))
-            return AlphaUpdate(index, np.empty(0), empty, empty)
+            return index, empty, empty
         x = self._fill_nonfinite(x)
         a = self._alpha.push(x)
         r = self._ref.push(x)
@@ -157,7 +157,33 @@ class AlphaStream:
         pa = np.maximum(pa, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(pr > 0, np.minimum(pa / pr, 1.0), np.nan)
+        return index, rel, pa
+
+    @staticmethod
+    def _median(rel: np.ndarray) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns -> NaN
-            value = np.nanmedian(rel, axis=0)
-        return AlphaUpdate(index, value, rel, np.sqrt(pa))
+            return np.nanmedian(rel, axis=0)
+
+    def push(self, chunk: np.ndarray) -> AlphaUpdate:
+        """Process the next chunk, shape ``(channels, n)`` (1-D allowed for one channel)."""
+        index, rel, pa = self._relative(chunk)
+        if index.size == 0:
+            return AlphaUpdate(index, np.empty(0), rel, pa)
+        return AlphaUpdate(index, self._median(rel), rel, np.sqrt(pa))
+
+    def push_latest(self, chunk: np.ndarray, ends) -> np.ndarray:
+        """Process the next chunk as consecutive pieces ending at sample counts ``ends``
+        (increasing, the last one the chunk's length) and return the feedback value at the end
+        of every piece (NaN for an empty piece): the ``latest`` of pushing the pieces one by
+        one, for the cost of one push."""
+        index, rel, _ = self._relative(chunk)
+        ends = np.asarray(ends, dtype=np.int64)
+        out = np.full(ends.size, np.nan)
+        if index.size == 0:
+            return out
+        starts = np.concatenate(([0], ends[:-1]))
+        nonempty = ends > starts
+        if nonempty.any():
+            out[nonempty] = self._median(rel[:, ends[nonempty] - 1])
+        return out

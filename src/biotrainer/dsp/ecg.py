@@ -106,6 +106,12 @@ class EcgPeakStream(_AdaptivePeakStream):
         """Like :meth:`push` but return sub-sample (float64) R-peak positions in samples."""
         return self._push_positions(chunk)
 
+    def push_positions_split(self, chunk: np.ndarray, ends) -> list[np.ndarray]:
+        """Push ``chunk`` as consecutive pieces ending at sample counts ``ends`` (the last one
+        ``len(chunk)``) and return the sub-sample R positions each piece confirms: exactly what
+        pushing the pieces one by one returns, for the cost of one push (batch replay)."""
+        return self._push_positions_split(chunk, ends)
+
     # -- hooks of the adaptive-threshold core ------------------------------------------------
 
     def _features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,9 +12,12 @@ peaks (the spirit of FOOOF: Donoghue et al., Nat Neurosci 2020, without its Gaus
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import fft as sp_fft
 from scipy import signal
 
 #: Canonical frequency bands in Hz, half-open ``[low, high)``.
@@ -65,6 +68,107 @@ def as_channels(x: np.ndarray) -> np.ndarray:
     return arr
 
 
+def linear_detrend(x: np.ndarray) -> np.ndarray:
+    """Remove the least-squares straight line from every row (last axis) of ``x``.
+
+    The same fit as ``scipy.signal.detrend(x, type="linear")`` in closed form (mean and slope
+    against centred sample times), without its per-call least-squares solver; each row's
+    result does not depend on the other rows. Used as the Welch segment detrend.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[-1]
+    if n < 2:
+        return x - x.mean(axis=-1, keepdims=True) if n else x.copy()
+    t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    slope = (x * t).sum(axis=-1, keepdims=True) / float(t @ t)
+    return x - x.mean(axis=-1, keepdims=True) - slope * t
+
+
+@functools.lru_cache(maxsize=16)
+def _hann(n: int) -> tuple[np.ndarray, float]:
+    """Periodic Hann window of ``n`` samples (``scipy.signal.get_window("hann", n)``) and the
+    sum of its squares."""
+    w = signal.get_window("hann", n)
+    w.setflags(write=False)
+    return w, float(np.sum(w * w))
+
+
+def welch_density(x: np.ndarray, fs: float, nperseg: int) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided Welch PSD along the last axis: periodic Hann segments of ``nperseg`` samples,
+    50 % overlap, linear detrend per segment (:func:`linear_detrend`), density scaling, mean.
+
+    The estimate of ``scipy.signal.welch(x, fs, "hann", nperseg, nperseg // 2,
+    detrend="linear")`` (equal to rounding) with the window cached and without its general
+    machinery, which dominates on the short windows a live session analyses many times a
+    second. Each row's result does not depend on the other rows.
+    """
+    n = x.shape[-1]
+    step = nperseg - nperseg // 2
+    n_seg = 1 + (n - nperseg) // step
+    segs = np.lib.stride_tricks.sliding_window_view(x, nperseg, axis=-1)[..., ::step, :]
+    f, p = _periodograms(segs[..., :n_seg, :], fs)
+    return f, p.mean(axis=-2)
+
+
+def _periodograms(segs: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided density periodograms of the segments on the last axis (detrended, Hann)."""
+    nperseg = segs.shape[-1]
+    win, ss = _hann(nperseg)
+    spec = sp_fft.rfft(linear_detrend(segs) * win, axis=-1)
+    p = spec.real * spec.real + spec.imag * spec.imag
+    p *= 1.0 / (fs * ss)
+    if nperseg % 2:
+        p[..., 1:] *= 2.0
+    else:
+        p[..., 1:-1] *= 2.0
+    return sp_fft.rfftfreq(nperseg, 1.0 / fs), p
+
+
+def welch_psd_windows(
+    x: np.ndarray, ends, size: int, fs: float, segment_s: float = WELCH_SEGMENT_S
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`welch_psd` of the windows ``x[:, e - size : e]`` for every ``e`` in ``ends``.
+
+    Overlapping windows (a sliding analysis window re-evaluated every half segment) share
+    Welch segments: each distinct segment is transformed once and every window averages its
+    own, so the result equals calling :func:`welch_psd` per window at a fraction of the cost.
+
+    Returns
+    -------
+    freqs_hz : np.ndarray, shape (n_freqs,)
+    psd : np.ndarray, shape (len(ends), channels, n_freqs)
+    """
+    fs = check_fs(fs)
+    x = as_channels(x)
+    ends = np.asarray(ends, dtype=np.int64)
+    n_ch = x.shape[0]
+    nperseg = max(2, min(size, int(round(segment_s * fs))))
+    step = nperseg - nperseg // 2
+    n_seg = 1 + (size - nperseg) // step
+    starts = (ends - size)[:, None] + step * np.arange(n_seg)[None, :]  # (windows, n_seg)
+    unique, where = np.unique(starts, return_inverse=True)
+    segs = x[:, unique[:, None] + np.arange(nperseg)[None, :]]  # (ch, unique, nperseg)
+    f, per = _periodograms(segs, fs)
+    p = per[:, where.reshape(starts.shape), :].mean(axis=-2)  # (ch, windows, n_freqs)
+    p = np.ascontiguousarray(p.transpose(1, 0, 2))
+    if (size - nperseg) % step == 0:
+        # the segments tile each window: its extremes are those of its segments (exact)
+        idx = where.reshape(starts.shape)
+        hi = np.max(segs, axis=-1)[:, idx].max(axis=-1).T  # NaN propagates: (windows, ch)
+        lo = np.min(segs, axis=-1)[:, idx].min(axis=-1).T
+        finite = np.isfinite(hi) & np.isfinite(lo)
+        hi, lo = np.where(finite, hi, 0.0), np.where(finite, lo, 0.0)
+        flat = hi - lo <= 1e-12 * np.maximum(1.0, np.maximum(np.abs(hi), np.abs(lo)))
+    else:
+        win = x[:, (ends - size)[:, None] + np.arange(size)[None, :]].transpose(1, 0, 2)
+        finite = np.all(np.isfinite(win), axis=-1)
+        safe = np.where(finite[..., None], win, 0.0)
+        flat = np.ptp(safe, axis=-1) <= 1e-12 * np.maximum(1.0, np.max(np.abs(safe), axis=-1))
+    p[flat] = 0.0
+    p[~finite] = np.nan
+    return f, p.reshape(len(ends), n_ch, -1)
+
+
 def welch_psd(
     eeg: np.ndarray, fs: float, segment_s: float = WELCH_SEGMENT_S
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -82,6 +186,11 @@ def welch_psd(
     fs = check_fs(fs)
     x = as_channels(eeg)
     n = x.shape[1]
+    if n >= 2:
+        # the engine's path (segments shared between overlapping windows), so an offline call
+        # gives bit for bit what a live session computed
+        f, p = welch_psd_windows(x, [n], n, fs, segment_s)
+        return f, p[0]
     nperseg = max(2, min(n, int(round(segment_s * fs))))
     finite = np.all(np.isfinite(x), axis=1)
     safe = np.where(finite[:, None], x, 0.0)
@@ -124,19 +233,32 @@ def fit_aperiodic(freqs_hz: np.ndarray, psd: np.ndarray, fs: float) -> Aperiodic
     if mask.sum() < 4:
         return AperiodicFit(offset, exponent)
     lf = np.log10(freqs_hz[mask])
-    design = np.column_stack([np.ones_like(lf), -lf])
-    for c in range(n_ch):
-        pc = psd[c, mask]
-        if not np.all(np.isfinite(pc)) or np.any(pc <= 0):
-            continue
-        lp = np.log10(pc)
-        coef, *_ = np.linalg.lstsq(design, lp, rcond=None)
-        resid = lp - design @ coef
-        keep = resid <= np.percentile(resid, 75)
-        if keep.sum() >= 3:
-            coef, *_ = np.linalg.lstsq(design[keep], lp[keep], rcond=None)
-        offset[c], exponent[c] = coef
+    pm = psd[:, mask]
+    ok = np.all(np.isfinite(pm), axis=1) & np.all(pm > 0, axis=1)
+    if not ok.any():
+        return AperiodicFit(offset, exponent)
+    lp = np.log10(pm[ok])
+    # least squares of lp = offset - exponent * lf for every row at once (closed form)
+    coef_o, coef_e = _line_fit(lf, lp, np.ones_like(lp, dtype=bool))
+    resid = lp - (coef_o[:, None] - coef_e[:, None] * lf[None, :])
+    keep = resid <= np.percentile(resid, 75, axis=1)[:, None]
+    refit = keep.sum(axis=1) >= 3
+    if refit.any():
+        o2, e2 = _line_fit(lf, lp[refit], keep[refit])
+        coef_o[refit], coef_e[refit] = o2, e2
+    offset[ok], exponent[ok] = coef_o, coef_e
     return AperiodicFit(offset, exponent)
+
+
+def _line_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares ``y = offset - exponent * x`` per row of ``y`` over the points ``w``."""
+    wf = w.astype(np.float64)
+    n = wf.sum(axis=1)
+    mx = (wf * x).sum(axis=1) / n
+    my = (wf * y).sum(axis=1) / n
+    dx = x[None, :] - mx[:, None]
+    slope = (wf * dx * (y - my[:, None])).sum(axis=1) / (wf * dx * dx).sum(axis=1)
+    return my - slope * mx, -slope
 
 
 def _alpha_peak(
@@ -152,18 +274,23 @@ def _alpha_peak(
     with np.errstate(divide="ignore", invalid="ignore"):
         resid_db = 10.0 * np.log10(psd[:, sel] / fit.power(freqs_hz[sel]))
     df = freqs_hz[1] - freqs_hz[0]
-    for c in range(n_ch):
-        r = resid_db[c]
-        if not np.all(np.isfinite(r)):
-            continue
-        k = int(np.argmax(r))
-        height[c] = r[k]
-        # A clear peak: above the threshold and a local maximum inside the search range.
-        if r[k] < MIN_ALPHA_PEAK_DB or k == 0 or k == r.size - 1:
-            continue
-        denom = r[k - 1] - 2 * r[k] + r[k + 1]
-        shift = 0.5 * (r[k - 1] - r[k + 1]) / denom if denom < 0 else 0.0
-        iaf[c] = freqs_hz[sel[k]] + float(np.clip(shift, -0.5, 0.5)) * df
+    rows = np.flatnonzero(np.all(np.isfinite(resid_db), axis=1))
+    if rows.size == 0:
+        return iaf, height
+    r = resid_db[rows]
+    k = np.argmax(r, axis=1)
+    peak = r[np.arange(rows.size), k]
+    height[rows] = peak
+    # A clear peak: above the threshold and a local maximum inside the search range.
+    clear = (peak >= MIN_ALPHA_PEAK_DB) & (k > 0) & (k < r.shape[1] - 1)
+    if clear.any():
+        i = np.flatnonzero(clear)
+        kk = k[i]
+        y0, y1, y2 = r[i, kk - 1], r[i, kk], r[i, kk + 1]
+        denom = y0 - 2 * y1 + y2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shift = np.where(denom < 0, 0.5 * (y0 - y2) / np.where(denom < 0, denom, 1.0), 0.0)
+        iaf[rows[i]] = freqs_hz[sel[kk]] + np.clip(shift, -0.5, 0.5) * df
     return iaf, height
 
 
@@ -236,6 +363,12 @@ def band_powers(eeg: np.ndarray, fs: float) -> BandPowers:
         nan = np.full(n_ch, np.nan)
         return BandPowers(*([nan] * 14))
     f, p = welch_psd(x, fs)
+    return _band_powers_psd(f, p, fs)
+
+
+def _band_powers_psd(f: np.ndarray, p: np.ndarray, fs: float) -> BandPowers:
+    """:func:`band_powers` from the Welch PSD rows ``p``."""
+    n_ch = p.shape[0]
     abs_p = {}
     for name, (lo, hi) in BANDS_HZ.items():
         abs_p[name] = _band_sum(f, p, np.full(n_ch, lo), np.full(n_ch, min(hi, fs / 2 + 1e-9)))
@@ -282,6 +415,12 @@ def relaxation_log_score(eeg: np.ndarray, fs: float) -> np.ndarray:
     if n < MIN_WINDOW_S * fs:
         return np.full(n_ch, np.nan)
     f, p = welch_psd(x, fs, RELAXATION_SEGMENT_S)
+    return _relaxation_score_psd(f, p, fs)
+
+
+def _relaxation_score_psd(f: np.ndarray, p: np.ndarray, fs: float) -> np.ndarray:
+    """:func:`relaxation_log_score` from the Welch PSD rows ``p``."""
+    n_ch = p.shape[0]
     fit = fit_aperiodic(f, p, fs)
     iaf, _ = _alpha_peak(f, p, fit)
     centre = np.where(np.isfinite(iaf), iaf, 10.0)
@@ -334,13 +473,84 @@ def relaxation_index(eeg: np.ndarray, fs: float, usable: np.ndarray | None = Non
     the median across channels makes one bad channel harmless. Gate the feedback with
     :func:`biotrainer.dsp.quality.gate_feedback` so an artifact can never raise it.
     """
-    scores = relaxation_log_score(eeg, fs)
-    if usable is not None:
-        mask = np.asarray(usable, dtype=bool).reshape(-1)
-        if mask.shape != scores.shape:
-            raise ValueError(f"usable has {mask.size} entries for {scores.size} channels")
-        scores = np.where(mask, scores, np.nan)
-    if not np.any(np.isfinite(scores)):
-        return float("nan")
-    r = float(np.nanmedian(scores))
-    return float(1.0 / (1.0 + np.exp(-(r - RELAXATION_CENTRE) / RELAXATION_SCALE)))
+    return relaxation_indices(as_channels(eeg)[None], fs, [usable])[0]
+
+
+def relaxation_indices(
+    windows: np.ndarray, fs: float, usable: list[np.ndarray | None] | None = None
+) -> list[float]:
+    """:func:`relaxation_index` of several windows of equal shape at once.
+
+    ``windows`` has shape ``(n_windows, channels, samples)``; ``usable`` holds one mask (or
+    None) per window. One spectral pass over every channel of every window (what an
+    accelerated replay uses); the result equals calling :func:`relaxation_index` per window.
+    """
+    w = np.asarray(windows, dtype=np.float64)
+    k, n_ch, n = w.shape
+    scores = relaxation_log_score(w.reshape(k * n_ch, n), fs).reshape(k, n_ch)
+    return _indices(scores, usable)
+
+
+def relaxation_indices_at(
+    x: np.ndarray, ends, size: int, fs: float, usable: list[np.ndarray | None] | None = None
+) -> list[float]:
+    """:func:`relaxation_index` of the windows ``x[:, e - size : e]`` for every ``e`` in
+    ``ends`` (``usable``: one mask or None per window), sharing the Welch segments of
+    overlapping windows (:func:`welch_psd_windows`); equals calling it per window."""
+    fs = check_fs(fs)
+    x = as_channels(x)
+    k, n_ch = len(ends), x.shape[0]
+    if size < MIN_WINDOW_S * fs:
+        return _indices(np.full((k, n_ch), np.nan), usable)
+    f, p = welch_psd_windows(x, ends, size, fs, RELAXATION_SEGMENT_S)
+    scores = _relaxation_score_psd(f, p.reshape(k * n_ch, -1), fs).reshape(k, n_ch)
+    return _indices(scores, usable)
+
+
+def _indices(scores: np.ndarray, usable: list[np.ndarray | None] | None) -> list[float]:
+    """Relaxation indices from per-window, per-channel log scores and usable masks."""
+    k, n_ch = scores.shape
+    if usable is None:
+        usable = [None] * k
+    for i, u in enumerate(usable):
+        if u is None:
+            continue
+        mask = np.asarray(u, dtype=bool).reshape(-1)
+        if mask.shape != (n_ch,):
+            raise ValueError(f"usable has {mask.size} entries for {n_ch} channels")
+        scores[i] = np.where(mask, scores[i], np.nan)
+    out = []
+    for row in scores:
+        if not np.any(np.isfinite(row)):
+            out.append(float("nan"))
+            continue
+        r = float(np.nanmedian(row))
+        out.append(float(1.0 / (1.0 + np.exp(-(r - RELAXATION_CENTRE) / RELAXATION_SCALE))))
+    return out
+
+
+def band_powers_at(x: np.ndarray, ends, size: int, fs: float) -> list[BandPowers]:
+    """:func:`band_powers` of the windows ``x[:, e - size : e]`` for every ``e`` in ``ends``,
+    sharing the Welch segments of overlapping windows; equals calling it per window."""
+    fs = check_fs(fs)
+    x = as_channels(x)
+    k, n_ch = len(ends), x.shape[0]
+    if size < MIN_WINDOW_S * fs:
+        nan = np.full(n_ch, np.nan)
+        return [BandPowers(*([nan] * 14)) for _ in range(k)]
+    f, p = welch_psd_windows(x, ends, size, fs)
+    return _split_band_powers(_band_powers_psd(f, p.reshape(k * n_ch, -1), fs), k, n_ch)
+
+
+def _split_band_powers(bp: BandPowers, k: int, n_ch: int) -> list[BandPowers]:
+    fields = [getattr(bp, f.name) for f in dataclasses.fields(BandPowers)]
+    return [BandPowers(*(a[i * n_ch : (i + 1) * n_ch] for a in fields)) for i in range(k)]
+
+
+def band_powers_windows(windows: np.ndarray, fs: float) -> list[BandPowers]:
+    """:func:`band_powers` of several windows of equal shape ``(n_windows, channels, samples)``
+    at once (one spectral pass); equals calling :func:`band_powers` per window."""
+    w = np.asarray(windows, dtype=np.float64)
+    k, n_ch, n = w.shape
+    bp = band_powers(w.reshape(k * n_ch, n), fs)
+    return _split_band_powers(bp, k, n_ch)

@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
 
-from biotrainer.dsp.eeg import as_channels, check_fs
+from biotrainer.dsp.eeg import as_channels, check_fs, linear_detrend, welch_density
 
 KINDS = ("eeg", "ecg", "ppg")
 
@@ -139,23 +138,25 @@ class SignalQuality:
         return "; ".join(bad) if bad else "ok"
 
 
-def _clipped_fraction(x: np.ndarray, adc_limits: tuple[float, float] | None) -> float:
-    """Fraction of samples judged clipped (see :attr:`QualityThresholds.rail_fraction`)."""
-    hits = np.zeros(x.size, dtype=bool)
-    span = float(x.max() - x.min())
-    for extreme in (x.max(), x.min()):
+def _clipped_fraction(x: np.ndarray, adc_limits: tuple[float, float] | None) -> np.ndarray:
+    """Fraction of samples judged clipped per row of ``x`` ``(rows, samples)`` (see
+    :attr:`QualityThresholds.rail_fraction`)."""
+    hits = np.zeros(x.shape, dtype=bool)
+    hi_, lo_ = x.max(axis=1), x.min(axis=1)
+    span = (hi_ - lo_)[:, None]
+    for extreme in (hi_[:, None], lo_[:, None]):
         at = x == extreme
-        n_at = int(at.sum())
-        near = int(np.sum((np.abs(x - extreme) <= 0.05 * span) & ~at))
+        n_at = at.sum(axis=1)
+        near = ((np.abs(x - extreme) <= 0.05 * span) & ~at).sum(axis=1)
         # a pile-up at the extreme: a clipped signal sits on the rail and crosses the values
         # just inside it quickly; a smooth (even coarsely quantised) crest does not pile up
-        if n_at >= 3 and n_at >= 2 * near:
-            hits |= at
+        pile = (n_at >= 3) & (n_at >= 2 * near)
+        hits |= at & pile[:, None]
     if adc_limits is not None:
         lo, hi = float(adc_limits[0]), float(adc_limits[1])
         margin = 0.01 * (hi - lo)
         hits |= (x <= lo + margin) | (x >= hi - margin)
-    return float(hits.mean())
+    return hits.mean(axis=1)
 
 
 def _low_frequency_ptp(x: np.ndarray, fs: float) -> np.ndarray:
@@ -165,7 +166,7 @@ def _low_frequency_ptp(x: np.ndarray, fs: float) -> np.ndarray:
     mode (no edge transients, unlike a zero-phase IIR on a short window carrying strong mains).
     """
     k = max(1, int(round(BLINK_SMOOTH_S * fs)))
-    d = signal.detrend(x, type="linear", axis=-1)
+    d = linear_detrend(x)
     if d.shape[-1] <= k:
         return np.ptp(d, axis=-1)
     c = np.cumsum(np.concatenate((np.zeros((d.shape[0], 1)), d), axis=-1), axis=-1)
@@ -173,19 +174,35 @@ def _low_frequency_ptp(x: np.ndarray, fs: float) -> np.ndarray:
     return np.ptp(smooth, axis=-1)
 
 
-def _line_noise(f: np.ndarray, p: np.ndarray, fs: float) -> tuple[float, float]:
-    """(mains Hz or NaN-candidate, peak over neighbours in dB) for one channel's PSD."""
-    best_hz, best_db = float("nan"), float("-inf")
+def _line_noise(f: np.ndarray, p: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mains Hz or NaN, peak over neighbours in dB) per row of the PSDs ``p``."""
+    rows = p.shape[0]
+    best_hz, best_db = np.full(rows, np.nan), np.full(rows, -np.inf)
     for f0 in MAINS_HZ:
         if f0 + 6.0 >= fs / 2:
             continue
-        peak = p[(f >= f0 - 1.0) & (f <= f0 + 1.0)].max()
-        neigh = p[((f >= f0 - 6.0) & (f <= f0 - 2.0)) | ((f >= f0 + 2.0) & (f <= f0 + 6.0))]
-        ref = np.median(neigh)
-        db = 10.0 * np.log10(peak / ref) if ref > 0 and peak > 0 else float("-inf")
-        if db > best_db:
-            best_hz, best_db = f0, db
+        peak = p[:, (f >= f0 - 1.0) & (f <= f0 + 1.0)].max(axis=1)
+        near = ((f >= f0 - 6.0) & (f <= f0 - 2.0)) | ((f >= f0 + 2.0) & (f <= f0 + 6.0))
+        ref = np.median(p[:, near], axis=1)
+        ok = (ref > 0) & (peak > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            db = np.where(ok, 10.0 * np.log10(np.where(ok, peak / np.where(ok, ref, 1.0), 1.0)),
+                          -np.inf)  # fmt: skip
+        better = db > best_db
+        best_hz = np.where(better, f0, best_hz)
+        best_db = np.where(better, db, best_db)
     return best_hz, best_db
+
+
+def _too_short(data: np.ndarray, kind: str) -> SignalQuality:
+    n_ch = data.shape[0]
+    z = np.zeros(n_ch, dtype=bool)
+    nan = np.full(n_ch, np.nan)
+    nonfinite = ~np.all(np.isfinite(data), axis=1)
+    return SignalQuality(
+        kind, nonfinite, z, z.copy(), z.copy(), nan, nan.copy(), z.copy(), nan.copy(), z.copy(),
+        nan.copy(), z.copy(), tuple(["window too short"] * n_ch),
+    )  # fmt: skip
 
 
 def signal_quality(
@@ -219,76 +236,95 @@ def signal_quality(
     SignalQuality
         Channels with NaN/Inf are reported with ``nonfinite`` and no other measurement.
     """
+    data = as_channels(x)
+    return signal_quality_windows(
+        data[None], fs, kind, thresholds=thresholds, adc_limits=adc_limits
+    )[0]
+
+
+def signal_quality_windows(
+    windows: np.ndarray,
+    fs: float,
+    kind: str = "eeg",
+    *,
+    thresholds: QualityThresholds | None = None,
+    adc_limits: tuple[float, float] | None = None,
+) -> list[SignalQuality]:
+    """:func:`signal_quality` of several windows of equal shape at once.
+
+    ``windows`` has shape ``(n_windows, channels, samples)``; the result is one
+    :class:`SignalQuality` per window, the same as calling :func:`signal_quality` on each (one
+    Welch call and array operations over every channel of every window: what an accelerated
+    replay uses).
+    """
     fs = check_fs(fs)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     th = thresholds if thresholds is not None else QualityThresholds.for_kind(kind)
-    data = as_channels(x)
-    n_ch, n = data.shape
-    z = np.zeros(n_ch, dtype=bool)
-    nonfinite, flat, railed, line, emg, blink = (z.copy() for _ in range(6))
-    line_hz = np.full(n_ch, np.nan)
-    line_db = np.full(n_ch, np.nan)
-    emg_rms = np.full(n_ch, np.nan)
-    blink_ptp = np.full(n_ch, np.nan)
-    reasons: list[str] = []
+    w = np.asarray(windows, dtype=np.float64)
+    if w.ndim != 3:
+        raise ValueError(f"expected windows of shape (n, channels, samples), got {w.shape}")
+    n_win, n_ch, n = w.shape
+    if n_win == 0:
+        return []
     if n < MIN_QUALITY_WINDOW_S * fs or n < 8:
-        nonfinite = ~np.all(np.isfinite(data), axis=1)
-        return SignalQuality(
-            kind, nonfinite, flat, railed, line, line_hz, line_db, emg, emg_rms, blink,
-            blink_ptp, np.zeros(n_ch, dtype=bool), tuple(["window too short"] * n_ch),
-        )  # fmt: skip
+        return [_too_short(w[i], kind) for i in range(n_win)]
+    data = w.reshape(n_win * n_ch, n)
+    rows = data.shape[0]
     nperseg = min(n, int(round(fs)))  # 1 Hz resolution
     is_eeg = kind == "eeg"
-    finite_rows = np.all(np.isfinite(data), axis=1)
-    # One Welch call for every channel (NaN rows are replaced by zeros here and skipped below).
-    f, psd = signal.welch(
-        np.where(finite_rows[:, None], data, 0.0),
-        fs=fs, nperseg=nperseg, noverlap=nperseg // 2, detrend="linear", axis=-1,
-    )  # fmt: skip
-    ptp_all = _low_frequency_ptp(np.where(finite_rows[:, None], data, 0.0), fs) if is_eeg else None
-    for c in range(n_ch):
-        xc = data[c]
-        found: list[str] = []
-        if not np.all(np.isfinite(xc)):
-            nonfinite[c] = True
-            reasons.append("NaN/Inf samples")
-            continue
-        std = float(np.std(xc))
-        still = float(np.mean(np.diff(xc) == 0))
-        if std <= th.flat_std_uv or std == 0.0 or still >= 0.9:
-            flat[c] = True
-            reasons.append("flat")
-            continue
-        if _clipped_fraction(xc, adc_limits) >= th.rail_fraction:
-            railed[c] = True
-            found.append("railed/clipped")
-        p = psd[c]
-        hz, db = _line_noise(f, p, fs)
-        line_db[c] = db
-        if db >= th.line_noise_db:
-            line_hz[c] = hz
-        if db >= th.line_noise_flag_db:
-            line[c] = True
-            found.append(f"{hz:.0f} Hz mains {db:.0f} dB")
-        if is_eeg:
-            hi = min(EMG_BAND_HZ[1], 0.45 * fs)
-            band = (f >= EMG_BAND_HZ[0]) & (f < hi)
-            if band.any():
-                emg_rms[c] = float(np.sqrt(p[band].sum() * (f[1] - f[0])))
-                if emg_rms[c] > th.emg_rms_uv:
-                    emg[c] = True
-                    found.append(f"EMG {emg_rms[c]:.0f} µV")
-            blink_ptp[c] = ptp_all[c]
-            if blink_ptp[c] > th.blink_ptp_uv:
-                blink[c] = True
-                found.append(f"blink/motion {blink_ptp[c]:.0f} µV")
-        reasons.append(", ".join(found) if found else "ok")
+    finite = np.all(np.isfinite(data), axis=1)
+    safe = np.where(finite[:, None], data, 0.0)  # NaN rows: zeros here, reported below
+    # One Welch call for every channel of every window.
+    f, psd = welch_density(safe, fs, nperseg)
+    nonfinite = ~finite
+    std = np.std(safe, axis=1)
+    still = np.mean(np.diff(safe, axis=1) == 0, axis=1)
+    flat = finite & ((std <= th.flat_std_uv) | (std == 0.0) | (still >= 0.9))
+    live = finite & ~flat  # rows measured further
+    railed = live & (_clipped_fraction(safe, adc_limits) >= th.rail_fraction)
+    hz, db = _line_noise(f, psd, fs)
+    nan = np.full(rows, np.nan)
+    line_db = np.where(live, db, nan)
+    line_hz = np.where(live & (db >= th.line_noise_db), hz, nan)
+    line = live & (db >= th.line_noise_flag_db)
+    emg = np.zeros(rows, dtype=bool)
+    blink = np.zeros(rows, dtype=bool)
+    emg_rms = nan.copy()
+    blink_ptp = nan.copy()
+    if is_eeg:
+        hi = min(EMG_BAND_HZ[1], 0.45 * fs)
+        band = (f >= EMG_BAND_HZ[0]) & (f < hi)
+        if band.any():
+            rms = np.sqrt(psd[:, band].sum(axis=1) * (f[1] - f[0]))
+            emg_rms = np.where(live, rms, nan)
+            emg = live & (rms > th.emg_rms_uv)
+        ptp = _low_frequency_ptp(safe, fs)
+        blink_ptp = np.where(live, ptp, nan)
+        blink = live & (ptp > th.blink_ptp_uv)
     usable = ~(nonfinite | flat | railed | emg | blink)
-    return SignalQuality(
-        kind, nonfinite, flat, railed, line, line_hz, line_db, emg, emg_rms, blink, blink_ptp,
-        usable, tuple(reasons),
-    )  # fmt: skip
+    reasons = np.full(rows, "ok", dtype=object)
+    reasons[nonfinite] = "NaN/Inf samples"
+    reasons[flat] = "flat"
+    for r in np.flatnonzero(railed | line | emg | blink):
+        found: list[str] = []
+        if railed[r]:
+            found.append("railed/clipped")
+        if line[r]:
+            found.append(f"{hz[r]:.0f} Hz mains {db[r]:.0f} dB")
+        if emg[r]:
+            found.append(f"EMG {emg_rms[r]:.0f} µV")
+        if blink[r]:
+            found.append(f"blink/motion {blink_ptp[r]:.0f} µV")
+        reasons[r] = ", ".join(found)
+    per_channel = (nonfinite, flat, railed, line, line_hz, line_db, emg, emg_rms, blink,
+                   blink_ptp, usable)  # fmt: skip
+    out = []
+    for i in range(n_win):
+        s = slice(i * n_ch, (i + 1) * n_ch)
+        arrays = (a[s] for a in per_channel)
+        out.append(SignalQuality(kind, *arrays, tuple(reasons[s].tolist())))
+    return out
 
 
 def feedback_blocked(quality: SignalQuality) -> bool:
@@ -406,18 +442,40 @@ class StreamingQuality:
         Until a full window has arrived nothing is evaluated (``latest`` stays None).
         """
         x = as_channels(chunk)
+        return self.push_many(x, (x.shape[1],))[0]
+
+    def push_many(self, chunk: np.ndarray, ends) -> list[SignalQuality | None]:
+        """Add a chunk as consecutive pieces ending at sample counts ``ends`` (increasing, the
+        last one the chunk's length); return what :meth:`push` returns for every piece (the
+        evaluations are computed together, see :func:`signal_quality_windows`)."""
+        x = as_channels(chunk)
         if x.shape[0] != self.n_channels:
             raise ValueError(f"expected {self.n_channels} channels, got {x.shape[0]}")
-        k = x.shape[1]
-        if k >= self._n_win:
-            self._buf[:] = x[:, -self._n_win :]
-        elif k:
-            self._buf = np.roll(self._buf, -k, axis=1)
-            self._buf[:, -k:] = x
-        self._filled = min(self._n_win, self._filled + k)
-        self._since += k
-        if self._filled < self._n_win or self._since < self._every:
-            return None
-        self._since = 0
-        self.latest = signal_quality(self._buf, self.fs, self.kind, **self._kwargs)  # type: ignore[arg-type]
-        return self.latest
+        ends = [int(e) for e in ends]
+        nw = self._n_win
+        evals: list[int] = []  # piece indices evaluated
+        start = 0
+        for i, end in enumerate(ends):
+            k = end - start
+            start = end
+            if k == 0:
+                continue
+            self._filled = min(nw, self._filled + k)
+            self._since += k
+            if self._filled < nw or self._since < self._every:
+                continue
+            self._since = 0
+            evals.append(i)
+        out: list[SignalQuality | None] = [None] * len(ends)
+        full = np.concatenate((self._buf, x), axis=1)  # the last window, then the chunk
+        if evals:
+            windows = np.stack([full[:, nw + ends[i] - nw : nw + ends[i]] for i in evals])
+            for i, q in zip(
+                evals,
+                signal_quality_windows(windows, self.fs, self.kind, **self._kwargs),  # type: ignore[arg-type]
+                strict=True,
+            ):
+                out[i] = q
+            self.latest = out[evals[-1]]
+        self._buf = full[:, -nw:].copy()
+        return out

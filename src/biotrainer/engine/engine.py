@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,8 +209,9 @@ class Engine:
         try:
             if self.source.state not in (SourceState.STOPPED, SourceState.RELEASED):
                 self.source.stop()
-                if self.recorder is not None:
-                    # One last poll drains what arrived before the stop.
+                if self.recorder is not None and not self.recorder.closed:
+                    # One last poll drains what arrived before the stop (unless the recording
+                    # already failed: then its error is the one to report).
                     chunk = self.source.poll()
                     if not chunk.empty:
                         self.recorder.write(chunk)
@@ -279,7 +280,7 @@ class Engine:
             self.recorder.write(chunk)
         if self.on_chunk is not None and not chunk.empty:
             self.on_chunk(chunk)
-        self._watch_state()
+        lost = self._watch_state()
         if not chunk.empty:
             self._last_received = chunk.received_at
         for role, block in chunk.signals.items():
@@ -288,7 +289,10 @@ class Engine:
         now = self.clock.now()
         if updates:
             self._last_update_clock = now
-        elif now - self._last_update_clock >= self.config.heartbeat_s and self._last_t is not None:
+        elif (
+            lost or now - self._last_update_clock >= self.config.heartbeat_s
+        ) and self._last_t is not None:
+            # A lost signal is shown at once, not at the next heartbeat.
             updates = [self._make_update(self._last_t, heartbeat=True)]
             self._last_update_clock = now
         if updates:
@@ -303,8 +307,16 @@ class Engine:
                 self._finish_assessment()
         return updates
 
-    def _watch_state(self) -> None:
+    def _watch_state(self) -> bool:
+        """Log state changes and the source's own events; True when the signal was just lost."""
+        take_events = getattr(self.source, "take_events", None)
+        if callable(take_events):
+            # e.g. ReconnectingSource: "device_error", "reconnected after 4.1 s"
+            for kind, text in take_events():
+                if self.recorder is not None and not self.recorder.closed:
+                    self.recorder.add_event(kind, text)
         state = self.source.state
+        lost = state == SourceState.SILENT and self._source_state != SourceState.SILENT
         if state != self._source_state:
             if state == SourceState.SILENT:
                 self._event("signal_lost", "no new samples")
@@ -313,6 +325,7 @@ class Engine:
             elif state == SourceState.ENDED:
                 self._event("source_ended", "")
             self._source_state = state
+        return lost
 
     def _consume(self) -> list[MetricUpdate]:
         primary = self._pending[self._primary]
@@ -321,16 +334,50 @@ class Engine:
         if self._next_t is None:
             self._start_streams(primary.t[0])
             self._next_t = float(primary.t[0]) + self.config.update_interval_s
+        boundaries = self._due_boundaries(primary.t)
+        if not boundaries:
+            return []
+        # All due intervals are fed at once (one filter/spectrum pass per processor); the
+        # processors then step through the boundaries, so every update sees exactly the state
+        # that feeding the intervals one by one gives, and chunking does not change the results.
         updates = []
-        last = float(primary.t[-1])
+        for boundary, _ in zip(boundaries, self._feed_batch(boundaries), strict=True):
+            updates.append(self._make_update(boundary))
+        # Whatever is left of the primary role (< one interval) waits for the next boundary.
+        return updates
+
+    def _due_boundaries(self, t: np.ndarray) -> list[float]:
+        """The update boundaries covered by the pending primary timestamps ``t``; advances
+        ``_next_t`` past them (jumping holes as :meth:`_skip_hole` does, as if the intervals
+        had been consumed one by one)."""
+        out: list[float] = []
+        last = float(t[-1])
+        interval = self.config.update_interval_s
+        self._skip_hole_at(t, 0)
         while self._next_t <= last:
             boundary = self._next_t
-            self._feed_until(boundary)
-            updates.append(self._make_update(boundary))
-            self._next_t += self.config.update_interval_s
-        # Whatever is left of the primary role (< one interval) is fed now; metrics include it
-        # at the next boundary either way, so chunking does not change the results.
-        return updates
+            out.append(boundary)
+            self._next_t += interval
+            self._skip_hole_at(t, int(np.searchsorted(t, boundary, side="right")))
+        return out
+
+    def _skip_hole_at(self, t: np.ndarray, first: int) -> None:
+        """:meth:`_skip_hole` with the pending primary samples starting at ``t[first]`` (the
+        batched :meth:`_consume` looks ahead without taking them)."""
+        if first >= t.size:
+            return
+        hole = float(t[first]) - self._next_t
+        if hole > self.config.max_gap_s:
+            interval = self.config.update_interval_s
+            self._next_t += math.floor(hole / interval) * interval
+
+    def _skip_hole(self, primary: _Pending) -> None:
+        """Jump the next update boundary over a hole in the data (a device drop).
+
+        No update is made for the empty intervals, so the hole neither counts as protocol time
+        nor rewards stale metrics. The boundary stays on the same 0.1-s grid.
+        """
+        self._skip_hole_at(primary.t, 0)
 
     def _start_streams(self, t0: float) -> None:
         layout = self.source.layout
@@ -346,19 +393,46 @@ class Engine:
             self._cardiac_channel = pulse_channel(g.names) if role == "ppg" else 0
 
     def _feed_until(self, t_end: float) -> None:
+        for _ in self._feed_batch([t_end]):
+            pass
+
+    def _feed_batch(self, boundaries: list[float]) -> Iterator[None]:
+        """Take the pending samples up to the last boundary, hand them to the processors as
+        pieces ending at the boundaries, and step through the boundaries (one ``yield`` each,
+        after the processors and protocol time reached that boundary)."""
+        t_last = boundaries[-1]
+        eeg_steps = cardiac_steps = None
+        rr_pieces = None
         if self.eeg is not None:
-            x = self._pending["eeg"].take_until(t_end)
-            if x is not None:
-                self.eeg.push(x)
+            taken = self._pending["eeg"].take_until_with_times(t_last)
+            if taken is not None:
+                ends = np.searchsorted(taken[0], boundaries, side="right")
+                eeg_steps = self.eeg.push_many(taken[1], ends)
         if self.cardiac is not None:
-            taken = self._pending[self._cardiac_role].take_until_with_times(t_end)
-            if taken is not None and self._cardiac_role == "rr":
-                self.cardiac.push_rr(taken[1][0], taken[0])
-            elif taken is not None:
-                self.cardiac.push(taken[1][self._cardiac_channel])
+            taken = self._pending[self._cardiac_role].take_until_with_times(t_last)
+            if taken is not None:
+                ends = np.searchsorted(taken[0], boundaries, side="right")
+                if self._cardiac_role == "rr":
+                    starts = np.concatenate(([0], ends[:-1]))
+                    rr_pieces = [
+                        (taken[1][0][a:b], taken[0][a:b]) for a, b in zip(starts, ends, strict=True)
+                    ]
+                else:
+                    cardiac_steps = self.cardiac.push_many(taken[1][self._cardiac_channel], ends)
         for role, pending in self._pending.items():
             if role != "eeg" and (self.cardiac is None or role != self._cardiac_role):
-                pending.take_until(t_end)  # not analysed: drop to keep memory flat
+                pending.take_until(t_last)  # not analysed: drop to keep memory flat
+        for i, t_end in enumerate(boundaries):
+            if eeg_steps is not None:
+                next(eeg_steps)
+            if cardiac_steps is not None:
+                next(cardiac_steps)
+            if rr_pieces is not None and rr_pieces[i][0].size:
+                self.cardiac.push_rr(*rr_pieces[i])
+            self._advance_protocol_time(t_end)
+            yield None
+
+    def _advance_protocol_time(self, t_end: float) -> None:
         if self._last_t is not None and not self.paused and self.phase is not None:
             self.session_s += min(max(0.0, t_end - self._last_t), self.config.max_gap_s)
         self._last_t = t_end
@@ -408,7 +482,7 @@ class Engine:
             for k, v in values.items():
                 self._baselines[(k, eyes)].add(v)
         zs = [self._z(k, v, eyes) for k, v in values.items()]
-        z = float(np.mean(zs)) if zs and all(math.isfinite(x) for x in zs) else NAN
+        z = sum(zs) / len(zs) if zs and all(math.isfinite(x) for x in zs) else NAN
         if self.source.state != SourceState.STREAMING or heartbeat:
             z = NAN  # no fresh data: the view holds still
         elif quality_ok and math.isfinite(z):
@@ -450,7 +524,7 @@ class Engine:
             inhale_ratio=located[1].inhale_ratio if located else 0.4,
             paused=self.paused,
             finished=located is None,
-            feedback_value=float(np.mean(list(values.values()))) if values else NAN,
+            feedback_value=sum(values.values()) / len(values) if values else NAN,
             feedback_z=z,
             feedback_score=score,
             rewarded=rewarded,

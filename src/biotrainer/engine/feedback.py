@@ -124,6 +124,7 @@ class AutoThreshold:
         self.auto = True
         self.threshold_z = 0.0
         self._history: deque[tuple[float, float, bool]] = deque()  # (t, z, rewarded)
+        self._n_rewarded = 0  # rewarded entries in _history (reward_rate in O(1))
         self._last_t: float | None = None
 
     def set_manual(self, threshold_z: float) -> None:
@@ -145,8 +146,9 @@ class AutoThreshold:
             return False
         rewarded = z > self.threshold_z
         self._history.append((t, z, rewarded))
+        self._n_rewarded += rewarded
         while self._history and self._history[0][0] < t - self.window_s:
-            self._history.popleft()
+            self._n_rewarded -= self._history.popleft()[2]
         if self.auto and len(self._history) >= 5:
             zs = np.fromiter((h[1] for h in self._history), dtype=float, count=len(self._history))
             goal = float(np.quantile(zs, 1.0 - self.target_rate))
@@ -161,7 +163,7 @@ class AutoThreshold:
         """Fraction of the recent window that was rewarded (NaN when empty)."""
         if not self._history:
             return math.nan
-        return sum(h[2] for h in self._history) / len(self._history)
+        return self._n_rewarded / len(self._history)
 
     def state(self) -> ThresholdState:
         """A snapshot for display."""
@@ -170,6 +172,7 @@ class AutoThreshold:
     def reset(self) -> None:
         """Forget the history (keeps the mode and the current threshold)."""
         self._history.clear()
+        self._n_rewarded = 0
         self._last_t = None
 
 

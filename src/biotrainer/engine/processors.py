@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterator
 
 import numpy as np
 
 from biotrainer.dsp.alpha_stream import AlphaStream
 from biotrainer.dsp.buffers import RingBuffer
 from biotrainer.dsp.ecg import EcgPeakStream
-from biotrainer.dsp.eeg import BandPowers, band_powers, relaxation_index
+from biotrainer.dsp.eeg import BandPowers, band_powers_at, relaxation_indices_at
 from biotrainer.dsp.hrv import breathing_rate, coherence, hrv_time
 from biotrainer.dsp.ppg import PpgPeakStream
 from biotrainer.dsp.quality import SignalQuality, StreamingQuality, feedback_blocked
 from biotrainer.dsp.rr import clean_rr
 
 NAN = math.nan
+
+
+def _noop(n: int) -> Iterator[None]:
+    for _ in range(n):
+        yield None
 
 
 class EegProcessor:
@@ -58,18 +64,32 @@ class EegProcessor:
         self.alpha = NAN
         self.relaxation = NAN
         self.band_powers: BandPowers | None = None
-        self.quality: SignalQuality | None = None
+        self.quality = None
+
+    @property
+    def quality(self) -> SignalQuality | None:
+        """The latest per-channel quality verdict (None before the first second of signal)."""
+        return self._quality
+
+    @quality.setter
+    def quality(self, q: SignalQuality | None) -> None:
+        # what every update reads is derived once per verdict (4 per second), not per update
+        self._quality = q
+        self._clean = q is not None and not feedback_blocked(q)
+        self._channel_ok = (
+            tuple(False for _ in self.channel_names)
+            if q is None
+            else tuple(bool(u) for u in q.usable)
+        )
 
     @property
     def clean(self) -> bool:
         """True when the latest quality allows feedback (False before the first verdict)."""
-        return self.quality is not None and not feedback_blocked(self.quality)
+        return self._clean
 
     @property
     def channel_ok(self) -> tuple[bool, ...]:
-        if self.quality is None:
-            return tuple(False for _ in self.channel_names)
-        return tuple(bool(u) for u in self.quality.usable)
+        return self._channel_ok
 
     @property
     def quality_reason(self) -> str:
@@ -84,22 +104,79 @@ class EegProcessor:
 
     def push(self, samples: np.ndarray) -> None:
         """Process the next block ``(channels, n)``."""
-        if samples.shape[1] == 0:
-            return
-        self.alpha = self.alpha_stream.push(samples).latest
-        q = self.quality_stream.push(samples)
-        if q is not None:
-            self.quality = q
-        self.window.push(samples)
-        self._since += samples.shape[1]
-        if self._since >= self._every and self.window.size >= self.window.capacity // 2:
-            self._since = 0
-            data = self.window.latest()
-            usable = self.quality.usable if self.quality is not None else None
-            self.relaxation = relaxation_index(data, self.fs, usable=usable)
-            self._count += 1
-            if self._count % self._spectrum_every == 0:
-                self.band_powers = band_powers(data, self.fs)
+        for _ in self.push_many(samples, (samples.shape[1],)):
+            pass
+
+    def push_many(self, samples: np.ndarray, ends) -> Iterator[None]:
+        """Process a block as consecutive pieces ending at sample counts ``ends`` (increasing,
+        the last one the block's length).
+
+        The heavy work (filters, quality and spectra of every evaluation) is done for the whole
+        block at once, in arrays; the returned iterator then steps through the pieces: after
+        its ``i``-th step the attributes (``alpha``, ``quality``, ``relaxation``,
+        ``band_powers``) are exactly what pushing pieces ``0..i`` one by one leaves.
+        """
+        ends = [int(e) for e in ends]
+        if not ends or samples.shape[1] == 0:
+            return _noop(len(ends))
+        x = np.asarray(samples, dtype=np.float64)
+        alphas = self.alpha_stream.push_latest(x, ends)
+        qualities = self.quality_stream.push_many(x, ends)
+        # when the relaxation index (and every 2nd time the band powers) is due
+        held = self.window.latest()
+        total0 = self.window.total
+        cap = self.window.capacity
+        due: list[tuple[int, int, SignalQuality | None]] = []  # (piece, samples so far, quality)
+        quality = self.quality
+        start = 0
+        for i, end in enumerate(ends):
+            k = end - start
+            start = end
+            if qualities[i] is not None:
+                quality = qualities[i]
+            if k == 0:
+                continue
+            self._since += k
+            if self._since >= self._every and min(cap, total0 + end) >= cap // 2:
+                self._since = 0
+                due.append((i, end, quality))
+        relax: dict[int, float] = {}
+        spectra: dict[int, BandPowers] = {}
+        if due:
+            full = np.concatenate((held, x), axis=1)
+            h = held.shape[1]
+            groups: dict[int, list[tuple[int, int, SignalQuality | None, bool]]] = {}
+            for i, end, q in due:
+                size = min(cap, total0 + end)
+                self._count += 1
+                want = self._count % self._spectrum_every == 0
+                groups.setdefault(size, []).append((i, h + end, q, want))
+            for size, items in groups.items():
+                values = relaxation_indices_at(
+                    full, [e for _, e, _, _ in items], size, self.fs,
+                    [q.usable if q is not None else None for _, _, q, _ in items],
+                )  # fmt: skip
+                relax.update(zip([i for i, _, _, _ in items], values, strict=True))
+                spec = [(i, e) for i, e, _, want in items if want]
+                if spec:
+                    bps = band_powers_at(full, [e for _, e in spec], size, self.fs)
+                    spectra.update(zip([i for i, _ in spec], bps, strict=True))
+        self.window.push(x)
+        return self._steps(ends, alphas, qualities, relax, spectra)
+
+    def _steps(self, ends, alphas, qualities, relax, spectra) -> Iterator[None]:
+        start = 0
+        for i, end in enumerate(ends):
+            if end > start:
+                self.alpha = float(alphas[i])
+            start = end
+            if qualities[i] is not None:
+                self.quality = qualities[i]
+            if i in relax:
+                self.relaxation = relax[i]
+            if i in spectra:
+                self.band_powers = spectra[i]
+            yield None
 
     def reset(self) -> None:
         self.__init__(self.fs, self.channel_names)  # type: ignore[misc]
@@ -162,13 +239,40 @@ class CardiacProcessor:
 
     def push(self, samples: np.ndarray) -> None:
         """Process the next block of one ECG or PPG channel, shape ``(n,)``."""
-        if samples.size == 0:
-            return
+        for _ in self.push_many(samples, (np.size(samples),)):
+            pass
+
+    def push_many(self, samples: np.ndarray, ends) -> Iterator[None]:
+        """Process a block of one channel as consecutive pieces ending at sample counts
+        ``ends`` (the last one the block's length). ECG peaks are detected over the whole block
+        at once (:meth:`~biotrainer.dsp.ecg.EcgPeakStream.push_positions_split`); the returned
+        iterator steps through the pieces, after step ``i`` the beats and metrics are exactly
+        what pushing pieces ``0..i`` one by one gives."""
         if self.stream is None:
             raise ValueError("an RR source takes push_rr, not samples")
-        positions = self.stream.push_positions(samples)
-        self._n += samples.size
-        self._add_beats(self.t0 + positions / self.fs, self.t0 + self._n / self.fs)
+        ends = [int(e) for e in ends]
+        x = np.asarray(samples, dtype=np.float64).ravel()
+        if x.size == 0:
+            return _noop(len(ends))
+        if isinstance(self.stream, EcgPeakStream):
+            pieces = self.stream.push_positions_split(x, ends)
+        else:
+            starts = [0, *ends[:-1]]
+            pieces = [
+                self.stream.push_positions(x[a:b]) if b > a else np.empty(0)
+                for a, b in zip(starts, ends, strict=True)
+            ]
+        return self._beat_steps(pieces, ends)
+
+    def _beat_steps(self, pieces: list[np.ndarray], ends: list[int]) -> Iterator[None]:
+        start = 0
+        for positions, end in zip(pieces, ends, strict=True):
+            k = end - start
+            start = end
+            if k:
+                self._n += k
+                self._add_beats(self.t0 + positions / self.fs, self.t0 + self._n / self.fs)
+            yield None
 
     def push_rr(self, rr_ms: np.ndarray, stamps: np.ndarray) -> None:
         """Take RR intervals (ms) from a device that reports them (e.g. a chest strap over LSL),

@@ -265,6 +265,7 @@ class SessionMeta:
             layout = SourceLayout.from_dict(d["layout"])
             if not layout.presets:
                 raise ValueError("no preset")
+            _check_rates(layout, source)
             key = "device"
             device = str(d["device"])
             key = "start.utc"
@@ -299,6 +300,27 @@ class SessionMeta:
             brainflow_version=str(d.get("brainflow_version", "unknown")),
             extra=dict(d.get("extra") or {}),
         )
+
+
+#: Plausible sampling rates of a recorded preset, Hz (0 = irregular, e.g. RR intervals).
+MIN_RATE_HZ, MAX_RATE_HZ = 1.0, 100_000.0
+#: Roles whose samples come at irregular times (a preset of only these may have rate 0).
+IRREGULAR_ROLES = ("rr", "marker")
+
+
+def _check_rates(layout: SourceLayout, source: str) -> None:
+    """RecordingError unless every preset's rate is plausible for what it carries."""
+    for p in layout.presets:
+        roles = [g.role for g in layout.groups if g.preset == p.preset]
+        irregular = bool(roles) and all(r in IRREGULAR_ROLES for r in roles)
+        fs = float(p.fs)
+        if irregular and fs == 0:
+            continue
+        if not (MIN_RATE_HZ <= fs <= MAX_RATE_HZ):
+            raise RecordingError(
+                f"{source} is corrupt: the {p.preset} preset's sampling rate {p.fs!r} Hz is "
+                f"impossible (expected {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} Hz)"
+            )
 
 
 def _parse_time(value: Any) -> datetime:

@@ -9,8 +9,11 @@ therefore loses at most the last ``flush_interval`` seconds of samples; its ``se
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +26,7 @@ from biotrainer.acquisition.source import SourceLayout
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import RecordingError
 from biotrainer.paths import FILE_MODE
+from biotrainer.session import rawfile
 from biotrainer.session.csvlog import CsvAppender
 from biotrainer.session.folder import (
     EVENTS_FILE,
@@ -33,7 +37,6 @@ from biotrainer.session.folder import (
     raw_file_name,
     write_meta,
 )
-from biotrainer.session.rawfile import append_raw
 
 #: Columns of ``events.csv``. ``time`` is in the samples' timebase (BrainFlow timestamps, s).
 EVENT_COLUMNS = ("time", "kind", "text")
@@ -47,6 +50,12 @@ EVENT_SIGNAL_RESTORED = "signal_restored"
 
 #: A jump between consecutive timestamps of a preset longer than this is logged as a gap (s).
 GAP_THRESHOLD_S = 1.0
+
+#: A session does not start on a disk with less free space than this (bytes): an hour of a
+#: 16-channel 250-Hz board takes about 300 MB of raw text.
+MIN_FREE_BYTES = 50_000_000
+
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 
 def _utc_now() -> datetime:
@@ -111,6 +120,8 @@ class Recorder:
         self._buffered: dict[str, int] = {p.preset: 0 for p in layout.presets}
         self._last_ts: dict[str, float] = {}
         self._first_ts: float | None = None
+        self._last_written_ts: float | None = None
+        self._failure: RecordingError | None = None
         self._appenders: list[CsvAppender] = []
         self.meta = SessionMeta(
             layout=layout,
@@ -151,7 +162,7 @@ class Recorder:
     def write(self, chunk: Chunk) -> None:
         """Buffer the raw arrays of ``chunk``; append to disk when the flush interval passed."""
         if self._closed:
-            raise RecordingError(f"the recording in {self.path} is already closed")
+            raise self._failure or RecordingError(f"the recording in {self.path} is already closed")
         for preset, data in chunk.raw.items():
             if preset not in self._buffers:
                 raise RecordingError(
@@ -196,7 +207,12 @@ class Recorder:
         """
         if time is None:
             time = max(self._last_ts.values()) if self._last_ts else math.nan
-        self.events.append((repr(float(time)), kind, text))
+        if self._failure is not None:
+            raise self._failure
+        try:
+            self.events.append((repr(float(time)), kind, text))
+        except RecordingError as exc:
+            raise self._fail(exc, self.events.path) from exc
 
     def open_csv(
         self, name: str, header: Sequence[str], *, sync_each_row: bool = False
@@ -208,25 +224,86 @@ class Recorder:
         return appender
 
     def flush(self) -> None:
-        """Append every buffered sample to the raw files now (and sync the CSV logs)."""
+        """Append every buffered sample to the raw files now (and sync the CSV logs).
+
+        Raises
+        ------
+        RecordingError
+            When the disk is full or the folder cannot be written: the recording is then closed
+            (status stays ``recording``, read as interrupted) and what was written before stays
+            readable. The message says where the recording stopped.
+        """
+        if self._failure is not None:
+            raise self._failure
+        path = self.path
+        try:
+            self._flush()
+        except (OSError, RecordingError) as exc:
+            raise self._fail(exc, getattr(exc, "filename", None) or path) from exc
+
+    def _flush(self) -> None:
         first_flush_with_start = self._first_ts is not None and self.meta.start_timestamp is None
         for preset, blocks in self._buffers.items():
             if not blocks:
                 continue
             data = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
             path = self.path / raw_file_name(preset)
-            append_raw(path, data)
-            if self.fsync:
-                _fsync(path)
+            try:
+                before = os.stat(path).st_size
+                rawfile.append_raw(path, data)
+                _check_appended(path, before, data)
+                if self.fsync:
+                    _fsync(path)
+            except (OSError, RecordingError) as exc:
+                if getattr(exc, "filename", None) is None:
+                    exc.filename = str(path)  # named in the message
+                raise
             blocks.clear()
             self._written[preset] += data.shape[1]
             self._buffered[preset] = 0
+            ts = float(data[self.layout.preset(preset).timestamp_row, -1])
+            if self._last_written_ts is None or ts > self._last_written_ts:
+                self._last_written_ts = ts
         for a in self._appenders:
             a.flush()
         if first_flush_with_start:
             self.meta = self.meta.with_(start_timestamp=self._first_ts)
             write_meta(self.path, self.meta)
         self._last_flush = self.clock.now()
+
+    def _fail(self, exc: BaseException, where: str | os.PathLike[str]) -> RecordingError:
+        """Stop recording after a write failed; return the error to raise (said once)."""
+        if self._failure is not None:
+            return self._failure
+        seconds = (
+            self._last_written_ts - self._first_ts
+            if self._last_written_ts is not None and self._first_ts is not None
+            else 0.0
+        )
+        stopped = (
+            f"recording stopped at {seconds:.1f} s; what was recorded before is kept in {self.path}"
+        )
+        name = Path(str(where)).name
+        if _disk_full(exc, self.path):
+            message = (
+                f"the disk is full: cannot write {name}; {stopped}. "
+                "Free some space before the next session"
+            )
+        else:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            message = f"cannot write {name} ({detail}); {stopped}"
+        self._failure = RecordingError(message)
+        # Close what can be closed; the status stays "recording" (read as interrupted).
+        for a in self._appenders:
+            with contextlib.suppress(OSError, RecordingError):
+                a.close()
+        self._closed = True
+        return self._failure
+
+    @property
+    def failure(self) -> RecordingError | None:
+        """The error that stopped the recording, if writing failed."""
+        return self._failure
 
     # -- state -------------------------------------------------------------------------------
 
@@ -283,6 +360,39 @@ class Recorder:
             self.abandon()
 
 
+def _disk_full(exc: BaseException, folder: Path) -> bool:
+    """True when ``exc`` (or what caused it) says the disk is full, or the disk has no room."""
+    e: BaseException | None = exc
+    while e is not None:
+        if isinstance(e, OSError) and e.errno in _DISK_FULL_ERRNOS:
+            return True
+        e = e.__cause__ or e.__context__
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
+
+
+def check_free_space(folder: str | os.PathLike[str], min_bytes: int = MIN_FREE_BYTES) -> None:
+    """Refuse to start a session on a (nearly) full disk.
+
+    Raises
+    ------
+    RecordingError
+        If the disk holding ``folder`` has less than ``min_bytes`` free.
+    """
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError as exc:
+        raise RecordingError(f"cannot check the free space of {folder}: {exc.strerror}") from exc
+    if free < min_bytes:
+        raise RecordingError(
+            f"the disk holding {folder} is full ({free / 1e6:.0f} MB free, a session needs "
+            f"at least {min_bytes / 1e6:.0f} MB): free some space or choose another folder "
+            "with --data-dir"
+        )
+
+
 def _touch_private(path: Path) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
@@ -294,6 +404,24 @@ def _touch_private(path: Path) -> None:
         ) from exc
     except OSError as exc:
         raise RecordingError(f"cannot create {path}: {exc.strerror or exc}") from exc
+
+
+def _check_appended(path: Path, size_before: int, data: np.ndarray) -> None:
+    """Check an append reached the file.
+
+    BrainFlow's ``write_file`` does not report a failed write (checked with 5.23 on a full
+    tmpfs: it returns OK and the file stops growing, possibly mid-line). Every value takes at
+    least 4 bytes ("nan" and a separator) and a complete append ends with a newline.
+    """
+    try:
+        size = os.stat(path).st_size
+        with open(path, "rb") as f:
+            f.seek(max(0, size - 1))
+            last = f.read(1)
+    except OSError as exc:
+        raise RecordingError(f"cannot read back {path}: {exc.strerror or exc}") from exc
+    if size - size_before < data.size * 4 or last != b"\n":
+        raise RecordingError(f"cannot append samples to {path}: the file did not grow as it should")
 
 
 def _fsync(path: Path) -> None:

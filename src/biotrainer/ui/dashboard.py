@@ -39,6 +39,14 @@ from biotrainer.ui.signal_plots import SignalPlots, Theme
 from biotrainer.ui.spectrum import SpectrumPanel
 from biotrainer.ui.trends import TrendPlots
 
+#: What the "Stream to LSL" checkbox exposes (its tooltip).
+LSL_TOOLTIP = (
+    "Publish the raw signals and the live metrics of the next session on Lab Streaming Layer, "
+    "for a clinic monitor or LabRecorder.\n"
+    "LSL is unauthenticated: anyone on the local network can discover and read these streams. "
+    "They carry the patient code only, never a name. Off by default."
+)
+
 #: Range of the manual threshold slider (z-scores) and its steps per z.
 THRESHOLD_Z_RANGE = (-2.0, 2.0)
 SLIDER_STEPS_PER_Z = 100
@@ -48,6 +56,7 @@ QWidget#dashboard, QWidget#dashboard QWidget {{ background: {bg}; color: {text};
 QWidget#dashboard QLabel {{ font-size: 10pt; }}
 QLabel#phase {{ font-size: 15pt; color: {title}; font-weight: 600; }}
 QLabel#protocol {{ font-size: 11pt; color: #9fb2c4; }}
+QLabel#patient {{ font-size: 11pt; color: {title}; font-weight: 600; }}
 QLabel#clock {{ font-size: 13pt; color: {title}; }}
 QLabel#bigValue {{ font-size: 13pt; color: {title}; }}
 QLabel#path {{ font-size: 9pt; color: #8794a1; }}
@@ -62,6 +71,7 @@ QPushButton:hover {{ background: #283442; }}
 QPushButton:disabled {{ color: #56616c; border-color: #222b34; }}
 QPushButton#start {{ background: #24453a; border-color: #3b6b59; }}
 QPushButton#stop {{ background: #4a2a2a; border-color: #6b3b3b; }}
+QPushButton#check[checking="true"] {{ background: #23405a; border-color: #3f6d8c; }}
 QPushButton#start:disabled, QPushButton#stop:disabled {{ background: #161c22;
     border-color: #222b34; color: #56616c; }}
 QProgressBar {{ background: #1a2129; border: 1px solid #2a3440; border-radius: 3px;
@@ -78,6 +88,12 @@ QSlider::handle:horizontal {{ background: #9fc3ee; width: 14px; margin: -6px 0;
     border-radius: 7px; }}
 QSlider::handle:horizontal:disabled {{ background: #56616c; }}
 QSplitter::handle {{ background: #222b34; }}
+QCheckBox::indicator {{ width: 13px; height: 13px; border: 1px solid #6b7c8c; border-radius: 3px;
+    background: #1a2129; }}
+QCheckBox::indicator:checked {{ background: #4f8f7f; border-color: #7fd18b; }}
+QCheckBox::indicator:disabled {{ border-color: #34414e; }}
+QWidget#dashboard QPushButton:disabled, QWidget#dashboard QCheckBox:disabled,
+QWidget#dashboard QLineEdit:disabled {{ color: #56616c; border-color: #222b34; }}
 """
 
 
@@ -124,6 +140,8 @@ class TherapistDashboard(QWidget):
         The therapist switched the auto-threshold on (target reward rate 0..1).
     patient_view_clicked()
         Show / hide the patient view.
+    check_clicked()
+        Start or stop the signal check (live signals and quality lights, nothing recorded).
     """
 
     start_clicked = Signal()
@@ -134,6 +152,7 @@ class TherapistDashboard(QWidget):
     threshold_changed = Signal(float)
     auto_threshold_requested = Signal(float)
     patient_view_clicked = Signal()
+    check_clicked = Signal()
 
     def __init__(
         self, theme: Theme | None = None, window_s: float = 10.0, parent: QWidget | None = None
@@ -164,7 +183,10 @@ class TherapistDashboard(QWidget):
         self._signals_holder = QWidget()
         holder = QVBoxLayout(self._signals_holder)
         holder.setContentsMargins(0, 0, 0, 0)
-        self._placeholder = QLabel("Press Start (space) to begin the session.")
+        self._placeholder = QLabel(
+            "Check signals shows the electrodes live without recording.\n"
+            "Start (space) begins the session."
+        )
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setStyleSheet("font-size: 14pt; color: #9fb2c4;")
         holder.addWidget(self._placeholder)
@@ -185,6 +207,7 @@ class TherapistDashboard(QWidget):
         self.side_splitter.setSizes([270, 560])
         self._spectrum_holder.setMinimumHeight(180)
         self.trends.setMinimumHeight(300)
+        self._shown_layout: SourceLayout | None = None
         outer.addWidget(self.splitter, 1)
         outer.addWidget(self._build_status_bar())
         outer.addWidget(self._build_controls())
@@ -200,6 +223,10 @@ class TherapistDashboard(QWidget):
         row.setSpacing(18)
         left = QVBoxLayout()
         left.setSpacing(0)
+        self.patient_label = QLabel("")
+        self.patient_label.setObjectName("patient")
+        self.patient_label.setVisible(False)
+        left.addWidget(self.patient_label)
         self.protocol_label = QLabel("No protocol")
         self.protocol_label.setObjectName("protocol")
         self.phase_label = QLabel("Not started")
@@ -270,10 +297,15 @@ class TherapistDashboard(QWidget):
         outer.setSpacing(4)
         row = QHBoxLayout()
         row.setSpacing(10)
+        self.check_button = self._button("Check signals", "check", self.check_clicked)
+        self.check_button.setToolTip(
+            "Open the device and show the signals and quality lights without recording, "
+            "to check the electrodes before the session"
+        )
         self.start_button = self._button("Start  (space)", "start", self.start_clicked)
         self.pause_button = self._button("Pause  (space)", "pause", self.pause_clicked)
         self.stop_button = self._button("Stop", "stop", self.stop_clicked)
-        for b in (self.start_button, self.pause_button, self.stop_button):
+        for b in (self.check_button, self.start_button, self.pause_button, self.stop_button):
             row.addWidget(b)
         row.addSpacing(16)
         row.addWidget(QLabel("Threshold"))
@@ -321,6 +353,19 @@ class TherapistDashboard(QWidget):
         self.note_box.submitted.connect(self._on_note)
         self.note_box.cancelled.connect(self._close_note_box)
         info.addWidget(self.note_box, 2)
+        self.lsl_check = QCheckBox("Stream to LSL")
+        self.lsl_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.lsl_check.setToolTip(LSL_TOOLTIP)
+        self.station_edit = QLineEdit()
+        self.station_edit.setPlaceholderText("station")
+        self.station_edit.setMaxLength(32)
+        self.station_edit.setMaximumWidth(120)
+        self.station_edit.setToolTip(
+            "Station name in the stream names (biotrainer-metrics-<station>): 1-32 letters, "
+            "digits, '_', '.' or '-'"
+        )
+        info.addWidget(self.lsl_check)
+        info.addWidget(self.station_edit)
         self.path_label = QLabel("Recording: –")
         self.path_label.setObjectName("path")
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -371,25 +416,67 @@ class TherapistDashboard(QWidget):
         has_heart = any(layout.group(r) is not None for r in ("ecg", "ppg"))
         self.lights = QualityLights(eeg.names if eeg is not None else (), has_heart=has_heart)
         self._lights_holder.layout().addWidget(self.lights)
+        self._shown_layout = layout
+
+    @property
+    def shown_layout(self) -> SourceLayout | None:
+        """The layout the plots were built for (None before the first source)."""
+        return self._shown_layout
+
+    def set_patient(self, code: str | None) -> None:
+        """Show the patient's pseudonymous code in the header (never a name)."""
+        self.patient_label.setText(f"Patient {code}" if code else "No patient")
+        self.patient_label.setVisible(True)
+
+    def new_session(self) -> None:
+        """Forget the previous session's trends and read-outs (the signal plots go on)."""
+        old = self.trends
+        self.trends = TrendPlots(theme=self.theme)
+        self.trends.setMinimumHeight(old.minimumHeight())
+        sizes = self.side_splitter.sizes()
+        self.side_splitter.replaceWidget(self.side_splitter.indexOf(old), self.trends)
+        self.side_splitter.setSizes(sizes)
+        old.setParent(None)
+        old.deleteLater()
+        self.latest = None
+        self._shown = None
+        self._set_text(self.score_label, "Feedback –")
+        self.score_bar.setValue(0)
+        self._set_text(self.reward_label, "reward rate –")
+        if self.protocol is not None:
+            self.session_progress.setValue(0)
+            self.session_progress.setFormat(f"session 0:00 / {fmt_clock(self.protocol.duration_s)}")
+        self._set_text(self.phase_label, "Not started")
+        self._set_text(self.phase_clock, "phase –")
 
     def set_session_folder(self, path: str | Path | None) -> None:
         self.path_label.setText(f"Recording: {path}" if path else "Recording: –")
         self.path_label.setToolTip(str(path) if path else "")
 
     def set_state(self, state: str) -> None:
-        """``idle``, ``running``, ``paused``, ``finished`` or ``failed``: buttons and banner."""
+        """``idle``, ``preview`` (signal check), ``running``, ``paused``, ``finished`` or
+        ``failed``: buttons and banner."""
         self.state = state
         self._set_controls_for(state)
         self._update_banner()
 
     def _set_controls_for(self, state: str) -> None:
-        self.start_button.setEnabled(state == "idle")
-        self.pause_button.setEnabled(state in ("running", "paused"))
-        self.pause_button.setText("Resume  (space)" if state == "paused" else "Pause  (space)")
-        self.stop_button.setEnabled(state in ("running", "paused"))
         active = state in ("running", "paused")
+        self.start_button.setEnabled(not active)
+        self.check_button.setEnabled(not active)
+        checking = "true" if state == "preview" else "false"
+        self.check_button.setText("Stop signal check" if state == "preview" else "Check signals")
+        if self.check_button.property("checking") != checking:
+            self.check_button.setProperty("checking", checking)
+            self.check_button.style().unpolish(self.check_button)
+            self.check_button.style().polish(self.check_button)
+        self.pause_button.setEnabled(active)
+        self.pause_button.setText("Resume  (space)" if state == "paused" else "Pause  (space)")
+        self.stop_button.setEnabled(active)
         for w in (self.marker_button, self.note_button):
             w.setEnabled(active)
+        for w in (self.lsl_check, self.station_edit):
+            w.setEnabled(not active)
 
     # -- data in -----------------------------------------------------------------------------
 
@@ -432,6 +519,9 @@ class TherapistDashboard(QWidget):
         if u is None or u is self._shown:
             return None
         self._shown = u
+        if self.state == "preview":
+            self._show_check(u)
+            return None
         self._show_labels(u)
         if self.lights is not None:
             self.lights.show_update(u)
@@ -488,6 +578,18 @@ class TherapistDashboard(QWidget):
         self._set_text(self.quality_label, f"Quality: {quality}")
         self._update_banner()
 
+    def _show_check(self, u: MetricUpdate) -> None:
+        """The signal check: quality lights, heart rate and band powers; no feedback."""
+        if self.lights is not None:
+            self.lights.show_update(u)
+        if self.spectrum is not None and u.band_powers is not None:
+            self.spectrum.set_band_powers(u.band_powers)
+        hr = f"heart {u.hr_bpm:.0f} bpm" if math.isfinite(u.hr_bpm) else "no heart beats yet"
+        self._set_text(self.score_label, f"Signal check · {hr}")
+        quality = "signals clean" if u.quality_ok else u.quality_reason
+        self._set_text(self.quality_label, f"Quality: {quality}")
+        self._update_banner()
+
     def _show_threshold(self, z: float) -> None:
         if not math.isfinite(z):
             return
@@ -504,6 +606,9 @@ class TherapistDashboard(QWidget):
         elif u is not None and u.source_state == "signal lost":
             text = "SIGNAL LOST — check the headset and its connection"
             style = "background:#a33b3b; color:#fff;"
+        elif self.state == "preview":
+            text = "Signal check — nothing is recorded"
+            style = "background:#23405a; color:#fff;"
         elif self.state == "paused":
             text, style = "Paused — space resumes", "background:#6b5a2a; color:#fff;"
         elif self.state == "finished":

@@ -202,6 +202,7 @@ class PatientDialog(QDialog):
         super().__init__(parent)
         self.store = store
         self.setWindowTitle("Choose the patient")
+        self.setMinimumWidth(460)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter by code")
         self.show_names = QCheckBox("Show names")

@@ -1,9 +1,20 @@
 """The trainer: therapist dashboard in the main window, patient view in a window of its own.
 
-:class:`TrainerWindow` runs one session at a time: Start opens the device, creates the session
-folder (no session runs without its recording), builds the engine and its Qt bridge; Stop (or
-the end of the protocol) closes them, shows the per-phase summary and hands a
-:class:`SessionOutcome` to ``on_session_finished`` (the patient store's hook).
+:class:`TrainerWindow` runs one session at a time, as many as wanted one after the other:
+
+1. *Check signals* (optional, or at once when the window opens): the device streams into the
+   dashboard — signals, spectrum, quality lights — and nothing is recorded
+   (:class:`~biotrainer.ui.signal_check.SignalCheck`).
+2. *Start*: with a patient store, the patient is chosen or created (once per window; *Patient >
+   Choose patient* changes it) and rates pain and stress (skippable). The checked source is
+   taken over as it streams (a fresh one is opened otherwise), the session folder is created
+   (no session runs without its recording), registered in the store, and the engine starts,
+   pacing at the patient's assessed resonance rate. With *Stream to LSL* ticked, LSL outlets
+   carrying the patient code (never a name) publish the session.
+3. *Stop* (or the end of the protocol): the engine, source, recording and outlets close, the
+   patient rates again, the store gets the session's summary (and an assessed resonance rate),
+   and a summary dialog shows the phases, the resonance result and the session report button.
+   ``on_session_finished`` gets a :class:`SessionOutcome`.
 """
 
 from __future__ import annotations
@@ -12,22 +23,15 @@ import contextlib
 import math
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
-from PySide6.QtWidgets import (
-    QDialog,
-    QMainWindow,
-    QMessageBox,
-    QPlainTextEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QWidget
 
-from biotrainer.acquisition.source import Source
+from biotrainer.acquisition.source import Source, SourceLayout
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.engine.engine import Engine
 from biotrainer.engine.protocol import Protocol
@@ -36,6 +40,7 @@ from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError
 from biotrainer.ui.dashboard import TherapistDashboard
 from biotrainer.ui.engine_bridge import EngineBridge, LatencyMeter
+from biotrainer.ui.signal_check import SignalCheck
 from biotrainer.ui.signal_plots import Theme
 
 SETTINGS_GROUP = "trainer"
@@ -47,7 +52,9 @@ QMenuBar::item:selected {{ background: #1f2833; }}
 QMenu {{ background: #151b22; color: {text}; border: 1px solid #222b34; }}
 QMenu::item:selected {{ background: #283442; }}
 QMenu::item:disabled {{ color: #56616c; }}
-QDialog, QPlainTextEdit {{ background: {bg}; color: {text}; }}
+QStatusBar {{ background: #0c1014; color: {text}; }}
+QStatusBar QPushButton {{ background: #3a3320; color: #fff; border: 1px solid #6b5a2a;
+    border-radius: 3px; padding: 2px 10px; }}
 """
 
 
@@ -62,7 +69,8 @@ class SessionOutcome:
     protocol : str
         Protocol name.
     patient : object or None
-        Whatever was given as ``patient`` to the window (the patient store's record or id).
+        The patient (the store's :class:`~biotrainer.session.store.Patient`, or whatever was
+        given as ``patient`` without a store).
     completed : bool
         The session ended by itself: the protocol is over, or a recording / simulation ran
         out of data (False: stopped by the therapist or by an error).
@@ -72,6 +80,8 @@ class SessionOutcome:
         Best breathing rate of a resonance assessment (breaths/min; NaN otherwise).
     error : str or None
         The message of the error that stopped the session, if any.
+    session_id : int or None
+        The session's id in the patient store (None when not registered).
     """
 
     folder: Path | None
@@ -81,6 +91,7 @@ class SessionOutcome:
     phases: tuple[PhaseSummary, ...] = field(default=())
     resonance_bpm: float = math.nan
     error: str | None = None
+    session_id: int | None = None
 
 
 def default_patient_view(clock: Clock) -> QWidget | None:
@@ -92,34 +103,65 @@ def default_patient_view(clock: Clock) -> QWidget | None:
     return PatientView(clock=clock)
 
 
+def lsl_outlets(
+    layout: SourceLayout, station: str, patient_code: str | None, protocol: Protocol
+) -> object:
+    """The default outlets factory: :class:`biotrainer.net.lsl_outlets.LslOutlets`."""
+    from biotrainer.net.lsl_outlets import LslOutlets
+
+    return LslOutlets(layout, station, patient_code, protocol=protocol)
+
+
+def patient_code_of(patient: Any) -> str | None:
+    """The pseudonymous code of a patient record (``.code``), or ``str(patient)``."""
+    if patient is None:
+        return None
+    code = getattr(patient, "code", None)
+    return str(code) if code is not None else str(patient)
+
+
 class TrainerWindow(QMainWindow):
     """The trainer application window.
 
     Parameters
     ----------
     make_source : callable
-        Builds a new, unprepared source for each session (may raise BiotrainerError).
+        Builds a new, unprepared source (may raise BiotrainerError).
     protocol : Protocol
     clock : Clock, optional
         The one clock of the session (engine, recorder, latency, patient animation).
     data_dir : path-like, optional
         Session store (``--data-dir``); None = BIOTRAINER_DATA or the platform default.
-    patient : object, optional
-        The patient this session is for (the patient store's record or id); stored in
-        ``session.json`` (``extra.patient``, as ``str(patient)`` unless it has an ``id``) and
-        handed back in :class:`SessionOutcome`.
+    patient : Patient or str, optional
+        The patient (``--patient``). With a ``store``: a store record or a code (the patient
+        dialog is then not shown). Its code goes to ``session.json`` (``extra.patient_code``).
     pacer_bpm : float, optional
-        The patient's stored resonance rate (overrides the protocol's pacer).
+        Pacer rate overriding the protocol's (default: the patient's stored resonance rate).
     outlets : object, optional
-        LSL outlets: ``push_chunk(chunk)`` and ``push_update(update)``.
+        Outlets for every session (``push_chunk(chunk)``, ``push_update(update)``); not closed
+        by the window. The LSL checkbox creates per-session outlets instead.
     on_session_finished : callable, optional
         Called with the :class:`SessionOutcome` when a session ends.
     settings : QSettings, optional
         Where the window layout is remembered (default: the application's QSettings).
     patient_view_factory : callable, optional
-        ``factory(clock) -> QWidget | None`` building the patient view (a top-level window
-        with ``show_update``, ``set_instruction``, ``toggle_fullscreen``, ``show_on_screen``,
-        ``set_audio_enabled``, ``set_show_numbers``). Default: :func:`default_patient_view`.
+        ``factory(clock) -> QWidget | None`` building the patient view. Default:
+        :func:`default_patient_view`.
+    store : Store, optional
+        The patient store (open; the caller closes it). Without it no patient is asked for and
+        sessions are not registered.
+    ask_patient : bool
+        With a store and no patient: ask for one before the first session (False: sessions
+        without a patient run unregistered, for demonstrations).
+    ask_ratings : bool
+        Ask the patient for the pain and stress ratings before and after each session.
+    lsl_station : str, optional
+        Tick "Stream to LSL" with this station name (``--lsl``).
+    outlets_factory : callable, optional
+        ``factory(layout, station, patient_code, protocol)`` making the per-session outlets
+        (default :func:`lsl_outlets`); must have ``close()``.
+    check_on_open : bool
+        Start the signal check as soon as the event loop runs.
     tick_hz, fps : float
         Engine ticks and dashboard frames per second.
     before_tick : callable, optional
@@ -139,6 +181,12 @@ class TrainerWindow(QMainWindow):
         on_session_finished: Callable[[SessionOutcome], None] | None = None,
         settings: QSettings | None = None,
         patient_view_factory: Callable[[Clock], QWidget | None] | None = None,
+        store=None,
+        ask_patient: bool = True,
+        ask_ratings: bool = True,
+        lsl_station: str | None = None,
+        outlets_factory: Callable[..., object] | None = None,
+        check_on_open: bool = False,
         tick_hz: float = 25.0,
         fps: float = 30.0,
         before_tick: Callable[[], object] | None = None,
@@ -149,9 +197,19 @@ class TrainerWindow(QMainWindow):
         self.protocol = protocol
         self.clock: Clock = clock or MonotonicClock()
         self.data_dir = data_dir
-        self.patient = patient
+        self.store = store
+        self.flow = None
+        self._patient: Any = patient
+        if store is not None:
+            from biotrainer.ui.patient_flow import PatientFlow
+
+            self.flow = PatientFlow(store, self, patient)  # StoreError: unknown code
+        self.ask_patient = ask_patient
+        self.ask_ratings = ask_ratings
         self.pacer_bpm = pacer_bpm
         self.outlets = outlets
+        self.outlets_factory = outlets_factory or lsl_outlets
+        self.session_outlets: object | None = None
         self.on_session_finished = on_session_finished
         self.settings = settings if settings is not None else QSettings()
         self.tick_hz = tick_hz
@@ -160,21 +218,27 @@ class TrainerWindow(QMainWindow):
         self.engine: Engine | None = None
         self.bridge: EngineBridge | None = None
         self.session_folder: Path | None = None
+        self.session_id: int | None = None
         self.outcome: SessionOutcome | None = None
         self.error: str | None = None
         self.updates: list[MetricUpdate] = []
+        self.sessions_run = 0
         self.latency = LatencyMeter(self.clock)
         self.patient_latency = LatencyMeter(self.clock)
         self._painted_update: MetricUpdate | None = None
         self._phase_index = -2
-        self._summary_dialog: QDialog | None = None
+        self._starting = False
+        self._summary_dialog = None
+        self.summary_text = ""
+        self.history_window: QWidget | None = None
+        self.import_button: QPushButton | None = None
 
-        self.setWindowTitle(f"biotrainer — {protocol.title}")
         self.setStyleSheet(WINDOW_STYLE.format(bg=self.theme.background, text=self.theme.text))
         self.resize(1440, 900)
         self.dashboard = TherapistDashboard(theme=self.theme)
         self.dashboard.set_protocol(protocol)
         self.setCentralWidget(self.dashboard)
+        self.statusBar()  # created now, so that it is shown with the window
         self.dashboard.start_clicked.connect(self.start_session)
         self.dashboard.pause_clicked.connect(self.toggle_pause)
         self.dashboard.stop_clicked.connect(self.stop_session)
@@ -183,6 +247,21 @@ class TrainerWindow(QMainWindow):
         self.dashboard.threshold_changed.connect(self._on_threshold)
         self.dashboard.auto_threshold_requested.connect(self._on_auto_threshold)
         self.dashboard.patient_view_clicked.connect(self.toggle_patient_view)
+        self.dashboard.check_clicked.connect(self.toggle_signal_check)
+        if self.flow is not None:
+            self.dashboard.set_patient(self.flow.code)
+        elif patient is not None:
+            self.dashboard.set_patient(patient_code_of(patient))
+        station = lsl_station or str(self.settings.value(f"{SETTINGS_GROUP}/lsl_station", ""))
+        self.dashboard.station_edit.setText(station)
+        self.dashboard.lsl_check.setChecked(lsl_station is not None)
+
+        self.signal_check = SignalCheck(
+            make_source, protocol, self.clock, tick_hz=tick_hz, before_tick=before_tick, parent=self
+        )
+        self.signal_check.chunk_ready.connect(self.dashboard.push_chunk)
+        self.signal_check.update_ready.connect(self.dashboard.show_update)
+        self.signal_check.failed.connect(self._on_check_failed)
 
         factory = patient_view_factory or default_patient_view
         self.patient_view: QWidget | None = factory(self.clock)
@@ -200,7 +279,117 @@ class TrainerWindow(QMainWindow):
         self._frame_timer.setInterval(max(1, round(1000.0 / fps)))
         self._frame_timer.timeout.connect(self._on_frame)
         self._build_actions()
+        self._update_title()
         self._restore_layout()
+        if self.flow is not None:
+            QTimer.singleShot(0, self.offer_import)
+        if check_on_open:
+            QTimer.singleShot(0, lambda: self.start_signal_check(quiet=True))
+
+    # -- the patient -------------------------------------------------------------------------
+
+    @property
+    def patient(self) -> Any:
+        """The current patient (the store's record with a store), or None."""
+        return self.flow.patient if self.flow is not None else self._patient
+
+    @property
+    def patient_code(self) -> str | None:
+        return patient_code_of(self.patient)
+
+    def _update_title(self) -> None:
+        code = self.patient_code
+        self.setWindowTitle(
+            f"biotrainer — {self.protocol.title}" + (f" — patient {code}" if code else "")
+        )
+        if self.flow is not None or code is not None:
+            self.dashboard.set_patient(code)
+
+    def choose_patient(self) -> Any:
+        """Patient > Choose patient: ask for the patient of the next sessions."""
+        if self.flow is None or self.running:
+            return None
+        chosen = self.flow.choose()
+        self._update_title()
+        if chosen is not None and self.history_window is not None:
+            self.history_window.reload_patients(chosen.code)
+        return chosen
+
+    def open_history(self) -> QWidget | None:
+        """Patient > History: the current patient's sessions, progress charts and reports."""
+        if self.flow is None:
+            self.statusBar().showMessage("No patient store: no history", 5000)
+            return None
+        if self.flow.ensure_patient() is None:
+            return None
+        self._update_title()
+        from biotrainer.ui.history_view import HistoryView
+
+        hv = self.history_window
+        if hv is None:
+            hv = HistoryView(self.store, self.flow.code)
+            hv.setWindowTitle("biotrainer — patient history")
+            hv.resize(1100, 760)
+            self.history_window = hv
+        else:
+            hv.reload_patients(self.flow.code)
+        hv.show()
+        hv.raise_()
+        return hv
+
+    def offer_import(self) -> int:
+        """A small notice in the status bar when session folders are missing from the store.
+
+        Folders naming a known patient (``session.json`` ``extra.patient_code``) can be imported
+        with one click; returns how many.
+        """
+        if self.flow is None:
+            return 0
+        try:
+            scan = self.flow.scan_unregistered()
+        except BiotrainerError:
+            return 0
+        n = len(scan.importable)
+        if n == 0:
+            if self.import_button is not None:
+                self.import_button.setVisible(False)
+            return 0
+        if self.import_button is None:
+            self.import_button = QPushButton()
+            self.import_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.import_button.clicked.connect(self.import_unregistered)
+            self.statusBar().addPermanentWidget(self.import_button)
+        self.import_button.setText(
+            f"{n} recorded session{'s' if n != 1 else ''} not in the patient store — import"
+        )
+        self.import_button.setToolTip(
+            "Sessions recorded for a known patient but never registered (interrupted, or "
+            "recorded while the store could not be written):\n"
+            + "\n".join(f.name for f in scan.importable[:20])
+        )
+        self.import_button.setVisible(True)
+        return n
+
+    def import_unregistered(self) -> int:
+        """Register every unregistered folder that names a known patient; report in the bar."""
+        if self.flow is None:
+            return 0
+        scan = self.flow.scan_unregistered()
+        done, errors = self.flow.import_folders(scan.importable)
+        message = f"Imported {done} session{'s' if done != 1 else ''}"
+        if errors:
+            message += f"; {len(errors)} failed: {errors[0]}"
+        if scan.without_patient:
+            message += (
+                f"; {len(scan.without_patient)} without a patient code left (import them with "
+                "'biotrainer sessions import FOLDER --patient CODE')"
+            )
+        self.statusBar().showMessage(message, 15_000)
+        if self.import_button is not None:
+            self.import_button.setVisible(False)
+        if self.history_window is not None:
+            self.history_window.refresh()
+        return done
 
     # -- actions and shortcuts ---------------------------------------------------------------
 
@@ -217,6 +406,9 @@ class TrainerWindow(QMainWindow):
     def _build_actions(self) -> None:
         bar = self.menuBar()
         session = bar.addMenu("&Session")
+        self.check_action = self._action(
+            session, "Check signals (no recording)", self.toggle_signal_check, "Ctrl+K"
+        )
         self.start_pause_action = self._action(
             session, "Start / pause", self.start_or_toggle_pause, "Space"
         )
@@ -224,6 +416,29 @@ class TrainerWindow(QMainWindow):
         session.addSeparator()
         self.marker_action = self._action(session, "Marker", lambda: self.add_marker(), "M")
         self.note_action = self._action(session, "Note…", self.dashboard.open_note_box, "N")
+        session.addSeparator()
+        self.lsl_action = QAction("Stream to LSL", self)
+        self.lsl_action.setCheckable(True)
+        self.lsl_action.setChecked(self.dashboard.lsl_check.isChecked())
+        self.lsl_action.setToolTip(self.dashboard.lsl_check.toolTip())
+        self.lsl_action.toggled.connect(self.dashboard.lsl_check.setChecked)
+        self.dashboard.lsl_check.toggled.connect(self.lsl_action.setChecked)
+        session.addAction(self.lsl_action)
+        session.setToolTipsVisible(True)
+
+        patients = bar.addMenu("&Patient")
+        self.choose_patient_action = self._action(
+            patients, "Choose patient…", self.choose_patient, "Ctrl+P"
+        )
+        self.history_action = self._action(
+            patients, "Patient history and reports…", self.open_history, "Ctrl+H"
+        )
+        self.import_action = self._action(
+            patients, "Import unregistered sessions", self.import_unregistered
+        )
+        for a in (self.choose_patient_action, self.history_action, self.import_action):
+            a.setEnabled(self.flow is not None)
+
         view = bar.addMenu("&View")
         self.fullscreen_action = self._action(
             view, "Patient view full screen", self.toggle_patient_fullscreen, "F11"
@@ -244,6 +459,64 @@ class TrainerWindow(QMainWindow):
         ):
             a.setEnabled(self.patient_view is not None)
 
+    def _set_state(self, state: str) -> None:
+        self.dashboard.set_state(state)
+        active = state in ("running", "paused")
+        self.lsl_action.setEnabled(not active)
+        self.choose_patient_action.setEnabled(self.flow is not None and not active)
+
+    # -- the signal check --------------------------------------------------------------------
+
+    @property
+    def checking(self) -> bool:
+        """True while the signal check streams (nothing recorded)."""
+        return self.signal_check.active
+
+    def start_signal_check(self, quiet: bool = False) -> bool:
+        """Open the device and show its signals and quality without recording.
+
+        ``quiet``: a failure goes to the status bar instead of a dialog (the check started
+        by itself when the window opened).
+        """
+        if self.running or self.checking:
+            return self.checking
+        try:
+            self.signal_check.start()
+        except BiotrainerError as exc:
+            if quiet:
+                self.statusBar().showMessage(f"Signal check: the device could not be opened: {exc}")
+            else:
+                self.show_error("The device could not be opened", str(exc))
+            return False
+        layout = self.signal_check.source.layout
+        if self.dashboard.shown_layout != layout:
+            self.dashboard.set_layout(layout)
+        self.dashboard.latest = None
+        self._set_state("preview")
+        self._frame_timer.start()
+        self.statusBar().showMessage("Signal check: the device streams, nothing is recorded", 5000)
+        return True
+
+    def stop_signal_check(self) -> None:
+        """Stop the check and release the device."""
+        if not self.checking:
+            return
+        self.signal_check.stop()
+        self._frame_timer.stop()
+        self._set_state("idle")
+
+    def toggle_signal_check(self) -> None:
+        if self.checking:
+            self.stop_signal_check()
+        else:
+            self.start_signal_check()
+
+    def _on_check_failed(self, message: str) -> None:
+        self._frame_timer.stop()
+        if not self.running:
+            self._set_state("idle")
+        self.statusBar().showMessage(f"Signal check stopped: {message}", 15_000)
+
     # -- session lifecycle -------------------------------------------------------------------
 
     @property
@@ -255,53 +528,160 @@ class TrainerWindow(QMainWindow):
         return self.bridge is not None and not self.bridge.closed
 
     def start_session(self) -> bool:
-        """Open the device, create the recording and start the protocol.
+        """Ask for the patient and the pre rating, then open, record and start the protocol.
 
         Returns
         -------
         bool
-            False when something failed; the reason was shown in a dialog and nothing runs.
+            False when nothing started: the patient dialog was cancelled, or something failed
+            (the reason was shown in a dialog).
         """
-        if self.bridge is not None:
+        if self.running or self._starting:
             return False
+        self._starting = True
         try:
-            source = self.make_source()
-        except BiotrainerError as exc:
-            return self._fail_to_start("The device could not be opened", str(exc))
-        try:
-            source.prepare()
-        except BiotrainerError as exc:
-            _release(source)
-            return self._fail_to_start("The device could not be opened", str(exc))
+            return self._start()
+        finally:
+            self._starting = False
+
+    def _start(self) -> bool:
+        pre = None
+        if self.flow is not None and (self.ask_patient or self.flow.patient is not None):
+            if self.flow.ensure_patient() is None:
+                self.statusBar().showMessage("No patient chosen: the session did not start", 8000)
+                return False
+            self._update_title()
+            pre = self.flow.ask_rating("pre") if self.ask_ratings else None
+        station = None
+        if self.dashboard.lsl_check.isChecked():
+            station = self.dashboard.station_edit.text().strip()
+            if not station:
+                return self._fail_to_start(
+                    "Streaming to LSL needs a station name",
+                    "Type a station name (for instance room1) next to 'Stream to LSL', "
+                    "or untick it.",
+                )
+            self.settings.setValue(f"{SETTINGS_GROUP}/lsl_station", station)
+
+        source = self._open_source()
+        if source is None:
+            return False
+        outlets = self.outlets
+        session_outlets = None
+        if station is not None:
+            try:
+                session_outlets = self.outlets_factory(
+                    source.layout, station, self.patient_code, self.protocol
+                )
+            except BiotrainerError as exc:
+                _release(source)
+                return self._fail_to_start("Streaming to LSL could not start", str(exc))
+            outlets = session_outlets
+
         from biotrainer.session.recorder import Recorder
 
+        pacer = self._session_pacer()
         try:
             recorder = Recorder.create(
                 source.layout,
                 data_directory=self.data_dir,
                 clock=self.clock,
-                extra=self._recording_extra(),
+                extra=self._recording_extra(pacer, station),
             )
         except BiotrainerError as exc:
             _release(source)
+            _close(session_outlets)
             return self._fail_to_start(
                 "The session cannot be recorded",
                 f"{exc}\n\nNo session runs without its recording.",
             )
         self.session_folder = Path(recorder.path)
-        engine = Engine(
-            source, self.protocol, clock=self.clock, recorder=recorder, pacer_bpm=self.pacer_bpm
-        )
+        self.session_id = self._register(recorder, source.layout.device, pre)
+        engine = Engine(source, self.protocol, clock=self.clock, recorder=recorder, pacer_bpm=pacer)
+        previous = self.bridge
         bridge = EngineBridge(
             engine,
             tick_hz=self.tick_hz,
-            outlets=self.outlets,
+            outlets=outlets,
             before_tick=self.before_tick,
             parent=self,
         )
+        if previous is not None:
+            previous.deleteLater()
         self.engine, self.bridge = engine, bridge
-        self.dashboard.set_layout(source.layout)
+        self.session_outlets = session_outlets
+        self.updates = []
+        self.outcome = None
+        self.error = None
+        self._phase_index = -2
+        if self.dashboard.shown_layout != source.layout:
+            self.dashboard.set_layout(source.layout)
+        self.dashboard.new_session()
         self.dashboard.set_session_folder(self.session_folder)
+        self._connect(bridge)
+        try:
+            bridge.start()
+        except BiotrainerError as exc:
+            _close(session_outlets)
+            self.session_outlets = None
+            self._finish_in_store(None, math.nan)
+            self.bridge = None
+            return self._fail_to_start("The device could not be started", str(exc))
+        if not self.dashboard.auto_check.isChecked():
+            bridge.set_threshold(self.dashboard.threshold_z)
+        elif self.dashboard.target_spin.value() != round(100 * self.protocol.target_reward_rate):
+            bridge.set_auto_threshold(self.dashboard.target_spin.value() / 100.0)
+        self.sessions_run += 1
+        self._set_state("running")
+        self._frame_timer.start()
+        if station is not None:
+            self.statusBar().showMessage(
+                f"Streaming to LSL as station {station} (patient code only)", 10_000
+            )
+        if self.patient_view is not None and not self.patient_view.isVisible():
+            self.patient_view.show()
+        return True
+
+    def _open_source(self) -> Source | None:
+        """The signal check's streaming source, else a newly opened one (None: failed)."""
+        source = self.signal_check.take_source()
+        if source is not None:
+            return source
+        try:
+            source = self.make_source()
+        except BiotrainerError as exc:
+            self._fail_to_start("The device could not be opened", str(exc))
+            return None
+        try:
+            source.prepare()
+        except BiotrainerError as exc:
+            _release(source)
+            self._fail_to_start("The device could not be opened", str(exc))
+            return None
+        return source
+
+    def _register(self, recorder, device: str, pre) -> int | None:
+        """Register the recording for the patient (and the pre rating); the session id."""
+        if self.flow is None or self.flow.patient is None:
+            return None
+        try:
+            rec = self.flow.register(
+                recorder.path,
+                self.protocol.name,
+                device,
+                started_utc=recorder.meta.start_utc,
+                pre=pre,
+            )
+        except BiotrainerError as exc:
+            # The recording goes on; the folder can be imported later (Patient menu).
+            self.statusBar().showMessage(
+                f"The session is recorded but not registered in the patient store: {exc}",
+                30_000,
+            )
+            return None
+        return rec.id
+
+    def _connect(self, bridge: EngineBridge) -> None:
         bridge.chunk_ready.connect(self.dashboard.push_chunk)
         bridge.updates_ready.connect(self._on_updates)
         bridge.finished.connect(self._on_finished)
@@ -310,46 +690,51 @@ class TrainerWindow(QMainWindow):
         if self.patient_view is not None:
             bridge.update_ready.connect(self.patient_view.show_update)
             self.patient_view.set_audio_enabled(self.audio_action.isChecked())
-        try:
-            bridge.start()
-        except BiotrainerError as exc:
-            self.bridge = None
-            return self._fail_to_start("The device could not be started", str(exc))
-        if not self.dashboard.auto_check.isChecked():
-            bridge.set_threshold(self.dashboard.threshold_z)
-        elif self.dashboard.target_spin.value() != round(100 * self.protocol.target_reward_rate):
-            bridge.set_auto_threshold(self.dashboard.target_spin.value() / 100.0)
-        self.dashboard.set_state("running")
-        self._frame_timer.start()
-        if self.patient_view is not None and not self.patient_view.isVisible():
-            self.patient_view.show()
-        return True
+            if self.protocol.phases:
+                self.patient_view.set_instruction(self.protocol.phases[0].instruction)
 
-    def _recording_extra(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"protocol": self.protocol.name, "recorded_by": "biotrainer gui"}
-        if self.patient is not None:
-            extra["patient"] = str(getattr(self.patient, "id", self.patient))
+    def _session_pacer(self) -> float | None:
+        """The pacer rate: the one given, else the patient's assessed resonance rate."""
         if self.pacer_bpm is not None:
-            extra["pacer_bpm"] = float(self.pacer_bpm)
+            return float(self.pacer_bpm)
+        if self.flow is not None:
+            return self.flow.resonance_bpm
+        return None
+
+    def _recording_extra(
+        self, pacer: float | None = None, station: str | None = None
+    ) -> dict[str, Any]:
+        extra: dict[str, Any] = {"protocol": self.protocol.name, "recorded_by": "biotrainer gui"}
+        code = self.patient_code
+        if code is not None:
+            # the pseudonymous code (what Store.import_folder reads), never the database id
+            extra["patient_code"] = code
+        if pacer is not None:
+            extra["pacer_bpm"] = float(pacer)
+        if station is not None:
+            extra["lsl_station"] = station
         return extra
 
     def _fail_to_start(self, title: str, message: str) -> bool:
         self.error = message
+        if self.state == "preview" and not self.checking:
+            self._set_state("idle")
+            self._frame_timer.stop()
         self.show_error(title, message)
         return False
 
     def start_or_toggle_pause(self) -> None:
         """Space: start the session, or pause / resume it."""
-        if self.bridge is None:
-            self.start_session()
-        elif self.running:
+        if self.running:
             self.toggle_pause()
+        else:
+            self.start_session()
 
     def toggle_pause(self) -> None:
         if not self.running:
             return
         self.bridge.toggle_pause()
-        self.dashboard.set_state("paused" if self.bridge.paused else "running")
+        self._set_state("paused" if self.bridge.paused else "running")
 
     def add_marker(self, text: str = "") -> None:
         """M: a marker in events.csv at the newest sample's time."""
@@ -371,11 +756,12 @@ class TrainerWindow(QMainWindow):
             self.bridge.set_auto_threshold(target)
 
     def stop_session(
-        self, error: str | None = None, *, completed: bool = False
+        self, error: str | None = None, *, completed: bool = False, ask: bool = True
     ) -> SessionOutcome | None:
         """Stop the protocol, release the device and close the recording (idempotent).
 
-        ``completed`` says the session ended by itself (the bridge's ``finished``).
+        ``completed`` says the session ended by itself (the bridge's ``finished``). ``ask``:
+        ask for the post-session rating and show the summary (not when the window closes).
         """
         if not self.running:
             return None
@@ -383,46 +769,88 @@ class TrainerWindow(QMainWindow):
         bridge.stop()
         self._frame_timer.stop()
         self.dashboard.refresh()
+        _close(self.session_outlets)
+        self.session_outlets = None
         if bridge.close_error and error is None:
             error = bridge.close_error
         resonance = self.engine.resonance if self.engine is not None else None
+        resonance_bpm = resonance.best_bpm if resonance is not None else math.nan
         self.outcome = SessionOutcome(
             folder=self.session_folder,
             protocol=self.protocol.name,
             patient=self.patient,
             completed=completed and error is None,
             phases=tuple(summarize(self.updates)),
-            resonance_bpm=resonance.best_bpm if resonance is not None else math.nan,
+            resonance_bpm=resonance_bpm,
             error=error,
+            session_id=self.session_id,
         )
-        self.dashboard.set_state("failed" if error else "finished")
+        self._set_state("failed" if error else "finished")
         if self.patient_view is not None and self.updates:
             # The patient view keeps its last picture; a final update says the session is over.
-            from dataclasses import replace
-
             self.patient_view.show_update(replace(self.updates[-1], finished=True, paused=False))
-        self._show_summary(self.outcome)
+        post = None
+        if ask and self.ask_ratings and self.session_id is not None:
+            post = self.flow.ask_rating("post")
+        self._finish_in_store(post, resonance_bpm)
+        if ask:
+            self._show_summary(self.outcome, resonance)
         if self.on_session_finished is not None:
             self.on_session_finished(self.outcome)
         return self.outcome
 
-    def _show_summary(self, outcome: SessionOutcome) -> None:
+    def _finish_in_store(self, post, resonance_bpm: float) -> None:
+        """Close the session in the store and keep an assessed resonance rate."""
+        if self.flow is None or self.flow.patient is None:
+            return
+        try:
+            if self.session_id is not None:
+                self.flow.finish(self.session_id, post, resonance_bpm)
+            elif math.isfinite(resonance_bpm):
+                self.store.set_resonance(self.flow.code, float(resonance_bpm))
+                self.flow.refresh()
+        except BiotrainerError as exc:
+            self.statusBar().showMessage(f"The patient store could not be updated: {exc}", 30_000)
+        if self.history_window is not None:
+            self.history_window.refresh()
+
+    def _show_summary(self, outcome: SessionOutcome, resonance=None) -> None:
+        from biotrainer.ui.session_summary import SessionSummaryDialog
+
         text = format_summary(list(outcome.phases)) if outcome.phases else "No data."
         if math.isfinite(outcome.resonance_bpm):
             text += f"\n\nResonance breathing rate: {outcome.resonance_bpm:g} breaths/min"
         text += f"\n\nRecording: {outcome.folder}"
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Session summary")
-        view = QPlainTextEdit(text)
-        view.setReadOnly(True)
-        font = QFont("monospace")
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        view.setFont(font)
-        QVBoxLayout(dialog).addWidget(view)
-        dialog.resize(760, 320)
-        self._summary_dialog = dialog
         self.summary_text = text
+        if outcome.error:
+            status = f"Stopped by an error: {outcome.error}"
+        elif outcome.completed:
+            status = "Completed."
+        else:
+            status = "Stopped by the therapist."
+        if self.session_id is not None:
+            status += f"  Session {self.session_id} in the patient store."
+        if self._summary_dialog is not None:
+            self._summary_dialog.close()
+        dialog = SessionSummaryDialog(
+            self.protocol.title,
+            outcome.phases,
+            status,
+            folder=outcome.folder,
+            patient_code=self.patient_code,
+            resonance=resonance,
+            store=self.store if self.session_id is not None else None,
+            session_id=self.session_id,
+            theme=self.theme,
+            parent=self,
+        )
+        self._summary_dialog = dialog
         dialog.show()
+
+    @property
+    def summary_dialog(self):
+        """The last session's summary dialog (None before the first)."""
+        return self._summary_dialog
 
     # -- from the bridge ---------------------------------------------------------------------
 
@@ -538,14 +966,20 @@ class TrainerWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Stop the session (closing its recording), remember the layout, close every window."""
-        self.stop_session()
+        self.stop_session(ask=False)
+        self.signal_check.stop()
         self._frame_timer.stop()
         self.save_layout()
-        if self._summary_dialog is not None:
-            self._summary_dialog.close()
-        if self.patient_view is not None:
-            self.patient_view.close()
+        for w in (self._summary_dialog, self.history_window, self.patient_view):
+            if w is not None:
+                w.close()
         super().closeEvent(event)
+
+
+def _close(outlets: object | None) -> None:
+    if outlets is not None:
+        with contextlib.suppress(BiotrainerError):
+            outlets.close()
 
 
 def _release(source: Source) -> None:

@@ -1,0 +1,332 @@
+"""A source that survives a device dropping out mid-session.
+
+:class:`ReconnectingSource` wraps the source made by a callable (``source_factory`` of the
+commands returns exactly such a callable) and keeps the session going when the device fails:
+
+* When the wrapped source raises a :class:`~biotrainer.errors.BiotrainerError` (a
+  ``DeviceError``), a ``BrainFlowError`` or an ``OSError`` from ``poll``, or delivers no sample
+  for ``silence_s`` of clock time, the state becomes :attr:`SourceState.SILENT` ("signal lost")
+  in that same poll. The engine shows it at once and pauses the feedback.
+* Once silent for ``retry_every_s``, the broken source is released and a fresh one is opened
+  (``open_source()``, ``prepare()``, ``start()``), again every ``retry_every_s`` until samples
+  flow; then the state is STREAMING again and a ``reconnected`` event ("reconnected after N s")
+  is queued for :meth:`take_events` (the engine and ``biotrainer record`` log it in
+  ``events.csv``; the recorder adds its own ``gap`` event from the jump in the timestamps).
+* The re-opened device must have the same layout (same profile): a device with another layout
+  is refused with a :class:`DeviceError`, since one recording cannot change its rows.
+* A finite source that ends (a playback file) is not a drop: ``ENDED`` passes through.
+* ``poll`` never raises except for the unrecoverable: a different layout after reconnecting, or
+  no data for ``give_up_after_s`` (when set).
+
+Opening a source may block for the device's discovery timeout (BrainFlow's
+``prepare_session``); a reconnect attempt happens inside ``poll``, so it may block too. The
+headless commands do not mind; a GUI should keep ``retry_every_s`` long enough.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import numpy as np
+
+from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.source import Source, SourceLayout, SourceState
+from biotrainer.clock import Clock
+from biotrainer.errors import BiotrainerError, DeviceError
+
+#: Seconds of clock time without a sample before the wrapper reports "signal lost". Shorter than
+#: BrainFlowSource's 2-s silence timeout so "signal lost" is shown within 2 s of the last sample,
+#: counting one poll interval and the sample's own age.
+SILENCE_S = 1.5
+
+#: Event kind queued when samples flow again after a drop.
+EVENT_RECONNECTED = "reconnected"
+#: Event kind queued for every failed attempt to re-open the device.
+EVENT_RECONNECT_FAILED = "reconnect_failed"
+#: Event kind queued when the device failed (error text) and will be re-opened.
+EVENT_DEVICE_ERROR = "device_error"
+
+
+def is_live_device(device: str) -> bool:
+    """True when the device profile streams from hardware (or BrainFlow's synthetic board):
+    not a playback of files and not a rendered simulator scenario, which end rather than drop.
+
+    Raises
+    ------
+    ConfigError, DeviceError
+        Unknown or malformed profile.
+    """
+    from biotrainer.acquisition.profiles import load_profile
+
+    profile = load_profile(device)
+    return not profile.is_playback and profile.simulator is None
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "the device failed" (BrainFlow is imported only if installed)."""
+    kinds: list[type[BaseException]] = [BiotrainerError, OSError]
+    try:
+        from brainflow.board_shim import BrainFlowError
+    except ImportError:  # pragma: no cover - brainflow is a dependency
+        pass
+    else:
+        kinds.append(BrainFlowError)
+    return tuple(kinds)
+
+
+class ReconnectingSource:
+    """A :class:`~biotrainer.acquisition.source.Source` that re-opens its device after a drop.
+
+    Parameters
+    ----------
+    open_source : callable
+        Returns a fresh, unprepared source of the device each time it is called.
+    clock : Clock
+        Times the silence and the retries (the session's clock; simulated in tests).
+    retry_every_s : float
+        Seconds of silence before the first re-open, and between two attempts.
+    give_up_after_s : float or None
+        Raise a :class:`DeviceError` from ``poll`` once the signal has been lost this long
+        (None: keep trying for as long as the session runs).
+    silence_s : float
+        Seconds without a sample that count as "signal lost" even if the wrapped source has
+        not said so yet.
+
+    Raises
+    ------
+    ValueError
+        If a duration is not positive.
+    """
+
+    def __init__(
+        self,
+        open_source: Callable[[], Source],
+        clock: Clock,
+        *,
+        retry_every_s: float = 2.0,
+        give_up_after_s: float | None = None,
+        silence_s: float = SILENCE_S,
+    ) -> None:
+        if not retry_every_s > 0 or not silence_s > 0:
+            raise ValueError("retry_every_s and silence_s must be positive")
+        if give_up_after_s is not None and not give_up_after_s > 0:
+            raise ValueError("give_up_after_s must be positive (or None)")
+        self._open = open_source
+        self._clock = clock
+        self.retry_every_s = float(retry_every_s)
+        self.give_up_after_s = None if give_up_after_s is None else float(give_up_after_s)
+        self.silence_s = float(silence_s)
+        self._failures = _failures()
+        self._inner: Source | None = None
+        self._layout: SourceLayout | None = None
+        self._state = SourceState.IDLE
+        self._last_data_at = 0.0
+        self._lost_at: float | None = None
+        self._next_retry = 0.0
+        self._events: list[tuple[str, str]] = []
+        self._reopened = False
+        #: Times the device was re-opened and delivered again.
+        self.reconnects = 0
+        #: The message of the latest failure (None before any).
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def state(self) -> SourceState:
+        return self._state
+
+    @property
+    def layout(self) -> SourceLayout:
+        if self._layout is None:
+            self._inner = self._open()
+            self._layout = self._inner.layout
+        return self._layout
+
+    @property
+    def inner(self) -> Source | None:
+        """The source in use now (None between a drop and a successful re-open)."""
+        return self._inner
+
+    def take_events(self) -> list[tuple[str, str]]:
+        """Return and forget the ``(kind, text)`` events queued since the previous call."""
+        events, self._events = self._events, []
+        return events
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def prepare(self) -> None:
+        """Open and prepare the first source; its failures are raised (nothing to fall back on)."""
+        if self._state not in (SourceState.IDLE, SourceState.RELEASED):
+            raise DeviceError("the device is already prepared")
+        if self._inner is None:
+            self._inner = self._open()
+        self._layout = self._inner.layout
+        self._inner.prepare()
+        self._state = SourceState.PREPARED
+
+    def start(self) -> None:
+        if self._state is SourceState.IDLE:
+            self.prepare()
+        if self._state is not SourceState.PREPARED:
+            raise DeviceError("the device must be prepared before it starts")
+        self._inner.start()
+        self._last_data_at = self._clock.now()
+        self._state = SourceState.STREAMING
+
+    def poll(self) -> Chunk:
+        """New samples since the previous poll; an empty chunk while the device is lost."""
+        now = self._clock.now()
+        if self._state not in (SourceState.STREAMING, SourceState.SILENT):
+            return self._drain(now)
+        if self._inner is None:
+            self._retry(now)
+            return self._empty(now)
+        try:
+            chunk = self._inner.poll()
+        except self._failures as exc:
+            self._drop(now, f"{exc}", error=True)
+            return self._empty(now)
+        inner_state = self._inner.state
+        if inner_state is SourceState.ENDED:
+            self._state = SourceState.ENDED
+            return chunk
+        if inner_state not in (SourceState.STREAMING, SourceState.SILENT):
+            # stopped or released behind our back (e.g. the board session was closed)
+            self._drop(now, f"the device stopped streaming ({inner_state.value})", error=True)
+            return chunk if not chunk.empty else self._empty(now)
+        if not chunk.empty:
+            self._restored(now)
+            return chunk
+        if inner_state is SourceState.SILENT or now - self._last_data_at >= self.silence_s:
+            if self._state is not SourceState.SILENT:
+                self._drop(now, "no new samples")
+            else:
+                self._retry(now)
+        return chunk
+
+    def stop(self) -> None:
+        """Stop streaming (buffered samples can be polled once more)."""
+        if self._state in (SourceState.IDLE, SourceState.STOPPED, SourceState.RELEASED):
+            return
+        self._state = SourceState.STOPPED
+        if self._inner is not None:
+            try:
+                self._inner.stop()
+            except self._failures:
+                self._release_inner()
+
+    def release(self) -> None:
+        """Release the device (safe to call more than once)."""
+        self._release_inner()
+        self._state = SourceState.RELEASED
+
+    # ------------------------------------------------------------------ internals
+
+    def _drain(self, now: float) -> Chunk:
+        if self._inner is None or self._state in (SourceState.IDLE, SourceState.PREPARED):
+            return self._empty(now)
+        try:
+            return self._inner.poll()
+        except self._failures:
+            return self._empty(now)
+
+    def _drop(self, now: float, why: str, error: bool = False) -> None:
+        """The signal is lost: say so now, schedule the first re-open."""
+        if self._state is not SourceState.SILENT:
+            self._state = SourceState.SILENT
+            self._lost_at = self._last_data_at
+            self._next_retry = now + self.retry_every_s
+        if error:
+            self.last_error = why
+            self._events.append((EVENT_DEVICE_ERROR, why))
+            self._release_inner()
+            # A source that failed outright is re-opened at once; a silent one gets its time.
+            self._next_retry = now
+
+    def _retry(self, now: float) -> None:
+        """Release the broken source and try to open a fresh one (once per retry period)."""
+        if now < self._next_retry:
+            self._check_give_up(now)
+            return
+        self._release_inner()
+        source: Source | None = None
+        try:
+            source = self._open()
+            source.prepare()
+            if source.layout != self._layout:
+                with contextlib.suppress(*self._failures):
+                    source.release()
+                raise _LayoutChangedError(source.layout)
+            source.start()
+        except _LayoutChangedError as exc:
+            raise DeviceError(
+                f"the device that reconnected has another channel layout ({exc.layout.device}, "
+                f"board {exc.layout.board_id}) than the one this session started with "
+                f"({self._layout.device}, board {self._layout.board_id}): start a new session"
+            ) from None
+        except self._failures as exc:
+            if source is not None:
+                with contextlib.suppress(*self._failures):
+                    source.release()
+            self.last_error = str(exc)
+            self._events.append((EVENT_RECONNECT_FAILED, str(exc)))
+            self._next_retry = self._clock.now() + self.retry_every_s
+            self._check_give_up(self._clock.now())
+            return
+        self._inner = source
+        self._reopened = True
+        # Opening may take a while (device discovery): the new source gets a full period.
+        self._next_retry = self._clock.now() + self.retry_every_s
+
+    def _check_give_up(self, now: float) -> None:
+        if self.give_up_after_s is None or self._lost_at is None:
+            return
+        lost = now - self._lost_at
+        if lost >= self.give_up_after_s:
+            why = f": {self.last_error}" if self.last_error else ""
+            raise DeviceError(f"the device did not come back after {lost:.0f} s{why}")
+
+    def _restored(self, now: float) -> None:
+        if self._state is SourceState.SILENT and self._lost_at is not None:
+            if self._reopened:
+                self.reconnects += 1
+                self._events.append(
+                    (EVENT_RECONNECTED, f"reconnected after {now - self._lost_at:.1f} s")
+                )
+            self._lost_at = None
+        self._state = SourceState.STREAMING
+        self._last_data_at = now
+        self._reopened = False
+
+    def _release_inner(self) -> None:
+        if self._inner is not None:
+            with contextlib.suppress(*self._failures):
+                self._inner.release()
+            self._inner = None
+
+    def _empty(self, now: float) -> Chunk:
+        layout = self._layout
+        if layout is None:
+            return Chunk(received_at=now)
+        raw = {p.preset: np.zeros((p.num_rows, 0)) for p in layout.presets}
+        return Chunk(raw=raw, signals=layout.split(raw), received_at=now)
+
+    def __getattr__(self, name: str):
+        # Extras of the wrapped source (profile, connection, insert_marker...).
+        if name.startswith("_"):
+            raise AttributeError(name)
+        inner = self.__dict__.get("_inner")
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)
+
+    def __repr__(self) -> str:
+        return f"ReconnectingSource({self._inner!r}, state={self._state.name})"
+
+
+class _LayoutChangedError(Exception):
+    def __init__(self, layout: SourceLayout) -> None:
+        super().__init__("layout changed")
+        self.layout = layout

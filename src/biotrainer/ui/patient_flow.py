@@ -1,0 +1,160 @@
+"""The patient store around a trainer session: who, how they feel, what it gave.
+
+:class:`PatientFlow` is the trainer window's link to :class:`~biotrainer.session.store.Store`:
+it asks for (or keeps) the patient, takes the pre- and post-session ratings, registers the
+session folder, closes the session in the store and keeps the assessed resonance rate. It also
+finds recorded session folders the store does not know (a crash between recording and
+registering, an older version) and imports those that name a known patient.
+
+The dialogs are the ones of :mod:`biotrainer.ui.patient_dialogs`, looked up at call time, so
+tests can replace their ``exec``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtWidgets import QWidget
+
+from biotrainer.errors import BiotrainerError, RecordingError
+from biotrainer.session.folder import read_meta
+from biotrainer.session.store import Patient, SessionRecord, Store
+from biotrainer.ui import patient_dialogs
+from biotrainer.ui.patient_dialogs import SelfReportValues
+
+
+@dataclass(frozen=True)
+class FolderScan:
+    """Unregistered session folders: those that name a known patient, and the others."""
+
+    importable: tuple[Path, ...]
+    without_patient: tuple[Path, ...]
+
+
+class PatientFlow:
+    """Patient, ratings and registration for the sessions of one trainer window.
+
+    Parameters
+    ----------
+    store : Store
+        Open store (the caller closes it).
+    parent : QWidget
+        Parent of the dialogs.
+    patient : Patient or str, optional
+        The patient (or their code) chosen beforehand (``--patient``): no dialog then.
+    """
+
+    def __init__(self, store: Store, parent: QWidget, patient: Patient | str | None = None) -> None:
+        self.store = store
+        self.parent = parent
+        self.patient: Patient | None = None
+        if patient is not None:
+            self.patient = patient if isinstance(patient, Patient) else store.patient(str(patient))
+
+    @property
+    def code(self) -> str | None:
+        return self.patient.code if self.patient is not None else None
+
+    def choose(self) -> Patient | None:
+        """Ask for the patient (choose or create); keep the current one when cancelled."""
+        chosen = patient_dialogs.choose_patient(self.store, self.parent)
+        if chosen is not None:
+            self.patient = chosen
+        return chosen
+
+    def ensure_patient(self) -> Patient | None:
+        """The current patient, asking for one first if there is none (None: cancelled)."""
+        if self.patient is None:
+            self.choose()
+        return self.patient
+
+    def refresh(self) -> Patient | None:
+        """Re-read the current patient (their resonance rate may have changed)."""
+        if self.patient is not None:
+            self.patient = self.store.patient(self.patient.code)
+        return self.patient
+
+    @property
+    def resonance_bpm(self) -> float | None:
+        """The patient's assessed resonance breathing rate (breaths/min), if any."""
+        if self.patient is None or self.patient.resonance_bpm is None:
+            return None
+        return float(self.patient.resonance_bpm)
+
+    def ask_rating(self, moment: str) -> SelfReportValues | None:
+        """The pre/post pain and stress rating (None: skipped)."""
+        return patient_dialogs.ask_self_report(moment, self.parent)
+
+    def register(
+        self,
+        folder: str | Path,
+        protocol: str,
+        device: str,
+        started_utc: datetime | None = None,
+        pre: SelfReportValues | None = None,
+    ) -> SessionRecord:
+        """Register the session folder for the current patient and save the pre rating.
+
+        Raises
+        ------
+        StoreError
+        """
+        if self.patient is None:
+            raise BiotrainerError("no patient chosen")
+        rec = self.store.add_session(
+            self.patient.code, folder, protocol, device, started_utc=started_utc
+        )
+        if pre is not None:
+            patient_dialogs.save_self_report(self.store, rec.id, "pre", pre)
+        return rec
+
+    def finish(
+        self, session_id: int, post: SelfReportValues | None, resonance_bpm: float
+    ) -> SessionRecord:
+        """Close the session in the store (status and summary from its folder), save the post
+        rating and, when the session assessed it, the patient's resonance rate.
+
+        Raises
+        ------
+        StoreError
+        """
+        rec = self.store.finish_session(session_id)
+        if post is not None:
+            patient_dialogs.save_self_report(self.store, session_id, "post", post)
+        if math.isfinite(resonance_bpm) and self.patient is not None:
+            self.patient = self.store.set_resonance(self.patient.code, float(resonance_bpm))
+        return rec
+
+    # -- folders the store does not know -----------------------------------------------------
+
+    def scan_unregistered(self) -> FolderScan:
+        """Unregistered session folders under the data dir, split by whether their
+        ``session.json`` names a patient the store knows (``extra.patient_code``)."""
+        importable, orphans = [], []
+        for folder in self.store.unregistered_folders():
+            try:
+                code = read_meta(folder).extra.get("patient_code")
+            except RecordingError:
+                continue
+            ok = False
+            if isinstance(code, str) and code:
+                try:
+                    ok = self.store.find_patient(code) is not None
+                except BiotrainerError:
+                    ok = False
+            (importable if ok else orphans).append(folder)
+        return FolderScan(tuple(importable), tuple(orphans))
+
+    def import_folders(self, folders: tuple[Path, ...] | list[Path]) -> tuple[int, list[str]]:
+        """Register ``folders`` for the patients they name; (number imported, error lines)."""
+        done, errors = 0, []
+        for folder in folders:
+            try:
+                self.store.import_folder(folder)
+                done += 1
+            except BiotrainerError as exc:
+                errors.append(f"{folder.name}: {exc}")
+        return done, errors

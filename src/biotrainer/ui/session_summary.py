@@ -1,0 +1,261 @@
+"""The end-of-session summary: a per-phase table, the resonance result and the session report.
+
+Shown (non-modal) by the trainer window when a session ends. The table comes from
+:func:`biotrainer.engine.summary.summarize` (means per phase); after a resonance assessment the
+rates tried are listed with their LF power and heart-rate swing, the chosen one highlighted.
+"Session report (PDF)…" writes the de-identified session report of the patient store
+(:func:`biotrainer.reports.session_report.build_session_report`) and opens it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biotrainer.engine.resonance import ResonanceResult
+from biotrainer.engine.summary import PhaseSummary
+from biotrainer.errors import BiotrainerError
+
+PHASE_COLUMNS = (
+    "Phase",
+    "Kind",
+    "m:ss",
+    "Score",
+    "Rewarded",
+    "Clean",
+    "HR (bpm)",
+    "RMSSD (ms)",
+    "Coherence",
+    "Breathing (/min)",
+)
+
+SUMMARY_STYLE = """
+QDialog {{ background: {bg}; color: {text}; }}
+QDialog QLabel {{ color: {text}; font-size: 10pt; }}
+QLabel#title {{ font-size: 15pt; font-weight: 600; color: {title}; }}
+QLabel#resonance {{ font-size: 13pt; color: #7fd18b; font-weight: 600; }}
+QTableWidget {{ background: #151b22; color: {title}; gridline-color: #222b34;
+    font-size: 10pt; border: 1px solid #222b34; }}
+QHeaderView::section {{ background: #1f2833; color: #9fb2c4; border: none; padding: 4px; }}
+QPushButton {{ background: #1f2833; color: {title}; border: 1px solid #34414e;
+    border-radius: 4px; padding: 6px 14px; font-size: 10pt; }}
+QPushButton:disabled {{ color: #56616c; border-color: #222b34; }}
+QCheckBox {{ color: {text}; }}
+"""
+
+
+def _f(x: float, nd: int = 1, scale: float = 1.0) -> str:
+    return "–" if not math.isfinite(x) else f"{scale * x:.{nd}f}"
+
+
+def _mmss(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "–"
+    s = max(0, int(round(seconds)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def phase_cells(p: PhaseSummary) -> list[str]:
+    """The table cells of one phase."""
+    return [
+        p.name,
+        p.kind,
+        _mmss(p.duration_s),
+        _f(p.score, 2),
+        _f(p.reward_fraction, 0, 100) + (" %" if math.isfinite(p.reward_fraction) else ""),
+        _f(p.clean_fraction, 0, 100) + (" %" if math.isfinite(p.clean_fraction) else ""),
+        _f(p.hr_bpm),
+        _f(p.rmssd_ms),
+        _f(p.coherence, 2),
+        _f(p.breathing_bpm),
+    ]
+
+
+def _table(headers: tuple[str, ...] | list[str], rows: list[list[str]]) -> QTableWidget:
+    table = QTableWidget(len(rows), len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            item = QTableWidgetItem(text)
+            if j >= 2:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(i, j, item)
+    height = table.horizontalHeader().sizeHint().height() + 4
+    height += sum(table.rowHeight(i) for i in range(len(rows)))
+    table.setMinimumHeight(min(height, 360))
+    return table
+
+
+class SessionSummaryDialog(QDialog):
+    """What a session gave, for the therapist (non-modal).
+
+    Parameters
+    ----------
+    title : str
+        Protocol title.
+    phases : sequence of PhaseSummary
+    status : str
+        One line: completed, stopped, or the error.
+    folder : Path, optional
+        The recording.
+    patient_code : str, optional
+    resonance : ResonanceResult, optional
+        The assessment's per-rate results and chosen rate.
+    store, session_id : optional
+        The patient store and the session's id in it: enables the session report.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        phases: list[PhaseSummary] | tuple[PhaseSummary, ...],
+        status: str,
+        *,
+        folder: Path | None = None,
+        patient_code: str | None = None,
+        resonance: ResonanceResult | None = None,
+        store=None,
+        session_id: int | None = None,
+        theme=None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.session_id = session_id
+        self.folder = folder
+        self.saved_pdf: Path | None = None
+        self.setWindowTitle("Session summary")
+        if theme is not None:
+            self.setStyleSheet(
+                SUMMARY_STYLE.format(bg=theme.background, text=theme.text, title=theme.title)
+            )
+        layout = QVBoxLayout(self)
+        heading = QLabel(title + (f"  ·  patient {patient_code}" if patient_code else ""))
+        heading.setObjectName("title")
+        layout.addWidget(heading)
+        self.status_label = QLabel(status)
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+
+        rows = [phase_cells(p) for p in phases]
+        self.phase_table = _table(PHASE_COLUMNS, rows)
+        if not rows:
+            layout.addWidget(QLabel("No metrics were computed (no usable data)."))
+        layout.addWidget(self.phase_table)
+
+        self.resonance_label: QLabel | None = None
+        self.resonance_table: QTableWidget | None = None
+        if resonance is not None:
+            best = resonance.best_bpm
+            text = (
+                f"Resonance breathing rate: {best:g} breaths/min — stored for this patient's "
+                "next sessions"
+                if math.isfinite(best) and patient_code
+                else f"Resonance breathing rate: {best:g} breaths/min"
+                if math.isfinite(best)
+                else "Resonance breathing rate: undecided (not enough clean beats)"
+            )
+            self.resonance_label = QLabel(text)
+            self.resonance_label.setObjectName("resonance")
+            layout.addWidget(self.resonance_label)
+            rrows = [
+                [
+                    f"{r.bpm:g}",
+                    "✓" if math.isfinite(best) and r.bpm == best else "",
+                    _f(r.lf_power_ms2, 0),
+                    _f(r.hr_swing_bpm, 1),
+                    str(r.n_beats),
+                ]
+                for r in resonance.rates
+            ]
+            self.resonance_table = _table(
+                ("Rate (/min)", "Chosen", "LF power (ms²)", "HR swing (bpm)", "Beats"), rrows
+            )
+            layout.addWidget(self.resonance_table)
+
+        if folder is not None:
+            path = QLabel(f"Recording: {folder}")
+            path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            small = QFont(path.font())
+            small.setPointSizeF(small.pointSizeF() * 0.9)
+            path.setFont(small)
+            path.setWordWrap(True)
+            layout.addWidget(path)
+
+        buttons = QHBoxLayout()
+        self.with_name = QCheckBox("Name in the report")
+        self.with_name.setToolTip("Reports are de-identified (patient code only) unless ticked")
+        self.pdf_button = QPushButton("Session report (PDF)…")
+        self.pdf_button.setEnabled(store is not None and session_id is not None)
+        if not self.pdf_button.isEnabled():
+            self.pdf_button.setToolTip("Only sessions registered for a patient have a report")
+        self.pdf_button.clicked.connect(self._ask_pdf)
+        self.folder_button = QPushButton("Open recording folder")
+        self.folder_button.setEnabled(folder is not None)
+        self.folder_button.clicked.connect(self._open_folder)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons.addWidget(self.with_name)
+        buttons.addStretch(1)
+        buttons.addWidget(self.folder_button)
+        buttons.addWidget(self.pdf_button)
+        buttons.addWidget(close)
+        layout.addLayout(buttons)
+        self.resize(900, 300 + 28 * (len(rows) + (len(resonance.rates) if resonance else 0)))
+
+    def save_pdf(self, out: str | os.PathLike[str]) -> Path:
+        """Write the session report PDF (de-identified unless "Name in the report")."""
+        if self.store is None or self.session_id is None:
+            raise BiotrainerError("this session is not registered for a patient: no report")
+        from biotrainer.reports.session_report import build_session_report
+        from biotrainer.ui.report_pdf import write_session_pdf
+
+        report = build_session_report(
+            self.store, self.session_id, with_name=self.with_name.isChecked()
+        )
+        self.saved_pdf = write_session_pdf(report, out)
+        return self.saved_pdf
+
+    def _ask_pdf(self) -> None:
+        default = str((self.folder or Path.home()) / f"biotrainer-session-{self.session_id}.pdf")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the session report", default, "PDF (*.pdf)"
+        )
+        if not path:
+            return
+        try:
+            saved = self.save_pdf(path)
+        except BiotrainerError as exc:
+            QMessageBox.warning(self, "Session report", str(exc))
+            return
+        self.status_label.setText(f"{self.status_label.text()}\nReport saved: {saved}")
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(saved)))
+
+    def _open_folder(self) -> None:
+        if self.folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder)))

@@ -1,0 +1,148 @@
+"""A fake device whose failures a test schedules on a simulated clock (test helper).
+
+:class:`World` is the physical situation (when the device errors, when it goes quiet, when it is
+unplugged); every :class:`FakeDevice` opened from it delivers samples on a fixed grid of the
+clock (``t = k / fs``) with those timestamps, so a drop leaves a real jump in the recording.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
+from biotrainer.errors import DeviceError
+
+FS = 256.0
+
+#: A Muse-like default preset: 4 EEG rows, timestamp row 6, marker row 7.
+LAYOUT = SourceLayout(
+    device="fake-muse",
+    board_id=38,
+    presets=(PresetLayout("default", FS, 8, 6, 7),),
+    groups=(ChannelGroup("eeg", "default", (1, 2, 3, 4), ("TP9", "AF7", "AF8", "TP10"), "uV"),),
+)
+
+#: Another device: a different row layout.
+OTHER_LAYOUT = SourceLayout(
+    device="fake-other",
+    board_id=-1,
+    presets=(PresetLayout("default", 250.0, 32, 30, 31),),
+    groups=(ChannelGroup("eeg", "default", (1, 2), ("C3", "C4"), "uV"),),
+)
+
+
+@dataclass
+class World:
+    """When things go wrong, in clock seconds (half-open windows ``[from, until)``).
+
+    ``broken``: a device opened before the window raises on every poll from its start on, and
+    opening fails inside the window. ``mute``: devices deliver nothing inside the window; a device
+    opened before it stays mute after it (it must be re-opened) when ``mute_sticks``.
+    ``ends_at``: the data stop for good and sources report ENDED (a playback file).
+    """
+
+    clock: object
+    broken: tuple[float, float] | None = None
+    mute: tuple[float, float] | None = None
+    mute_sticks: bool = True
+    ends_at: float | None = None
+    layout_after_reopen: SourceLayout | None = None
+    opened: list[float] = field(default_factory=list)
+    failed_opens: list[float] = field(default_factory=list)
+
+    def open(self) -> FakeDevice:
+        layout = LAYOUT
+        if self.layout_after_reopen is not None and self.opened:
+            layout = self.layout_after_reopen
+        return FakeDevice(self, layout)
+
+    @staticmethod
+    def inside(window: tuple[float, float] | None, t: float) -> bool:
+        return window is not None and window[0] <= t < window[1]
+
+
+class FakeDevice:
+    def __init__(self, world: World, layout: SourceLayout) -> None:
+        self.world = world
+        self.clock = world.clock
+        self._layout = layout
+        self._state = SourceState.IDLE
+        self._next_k = 0
+        self.opened_at = math.nan
+
+    @property
+    def state(self) -> SourceState:
+        return self._state
+
+    @property
+    def layout(self) -> SourceLayout:
+        return self._layout
+
+    def prepare(self) -> None:
+        now = self.clock.now()
+        if World.inside(self.world.broken, now):
+            self.world.failed_opens.append(now)
+            raise DeviceError("could not open the connection to the fake headset")
+        self.world.opened.append(now)
+        self.opened_at = now
+        self._state = SourceState.PREPARED
+
+    def start(self) -> None:
+        self._next_k = math.floor(self.clock.now() * FS) + 1
+        self._state = SourceState.STREAMING
+
+    def _mute_at(self, t: float) -> bool:
+        w = self.world
+        if World.inside(w.mute, t):
+            return True
+        return bool(w.mute and w.mute_sticks and self.opened_at < w.mute[0] <= t)
+
+    def poll(self) -> Chunk:
+        now = self.clock.now()
+        w = self.world
+        p = self._layout.presets[0]
+        if self._state not in (SourceState.STREAMING, SourceState.SILENT, SourceState.STOPPED):
+            return Chunk(raw={"default": np.zeros((p.num_rows, 0))}, received_at=now)
+        if w.broken and self.opened_at < w.broken[0] <= now:
+            raise DeviceError("BrainFlow could not read the fake headset (BOARD_NOT_READY)")
+        k_end = math.floor(now * p.fs) + 1
+        if w.ends_at is not None:
+            k_end = min(k_end, math.floor(w.ends_at * p.fs) + 1)
+        ks = np.arange(self._next_k, max(k_end, self._next_k))
+        self._next_k = max(self._next_k, k_end)
+        t = ks / p.fs
+        keep = np.array([not self._mute_at(x) for x in t], dtype=bool)
+        ks, t = ks[keep], t[keep]
+        raw = np.zeros((p.num_rows, t.size))
+        raw[0] = ks % 256
+        for i, row in enumerate(self._layout.groups[0].rows):
+            # 10 Hz alpha of 10 uV on pink-ish noise, deterministic per sample index
+            noise = np.sin(ks * (0.7 + i)) * 3 + np.sin(ks * 2.3 + i) * 2
+            raw[row] = 10 * np.sin(2 * np.pi * 10 * t + i) + noise
+        raw[p.timestamp_row] = t
+        if w.ends_at is not None and now >= w.ends_at:
+            self._state = SourceState.ENDED
+        chunk = {"default": raw}
+        return Chunk(raw=chunk, signals=self._layout.split(chunk), received_at=now)
+
+    def stop(self) -> None:
+        self._state = SourceState.STOPPED
+
+    def release(self) -> None:
+        self._state = SourceState.RELEASED
+
+
+def pump(source, clock, until: float, step: float = 0.05, on_poll=None) -> list[Chunk]:
+    """Poll ``source`` every ``step`` s of clock time until ``until``; return the chunks."""
+    chunks = []
+    while clock.now() < until - 1e-9:
+        clock.advance(step)
+        chunk = source.poll()
+        chunks.append(chunk)
+        if on_poll is not None:
+            on_poll(clock.now(), source, chunk)
+    return chunks

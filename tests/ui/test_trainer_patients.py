@@ -1,0 +1,553 @@
+"""The trainer with the patient store, the signal check, LSL and the session summary.
+
+Dialogs are scripted by replacing their ``exec`` (no modal waits); sessions run on the simulator
+or a fake source in simulated time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import numpy as np
+import pylsl
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
+
+from biotrainer.acquisition.factory import open_accelerated
+from biotrainer.acquisition.profiles import load_profile
+from biotrainer.acquisition.simulator.render import render_scenario
+from biotrainer.acquisition.simulator.scenario import load_scenario
+from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
+from biotrainer.clock import SimulatedClock
+from biotrainer.engine.protocol import load_protocol
+from biotrainer.errors import BiotrainerError
+from biotrainer.session.folder import read_meta
+from biotrainer.session.reader import load_session
+from biotrainer.session.recorder import Recorder
+from biotrainer.session.store import Store
+from biotrainer.ui.patient_dialogs import PatientDialog, SelfReportDialog
+from biotrainer.ui.quality_lights import UNKNOWN
+from biotrainer.ui.signal_check import check_protocol
+from biotrainer.ui.trainer_window import TrainerWindow
+
+from .fakes import FakeSource, fake_layout
+
+# LSL runs on this machine only: tests/conftest.py sets the configuration once per run.
+
+
+class Script:
+    """What the scripted dialogs answer (None = cancel / skip)."""
+
+    def __init__(self) -> None:
+        self.patient: str | None = "P-017"
+        self.ratings: dict[str, tuple[int | None, int | None, str] | None] = {
+            "pre": (6, 7, "tense shoulders"),
+            "post": (4, 3, "calmer"),
+        }
+        self.asked: list[str] = []
+
+
+@pytest.fixture
+def script(monkeypatch: pytest.MonkeyPatch) -> Script:
+    s = Script()
+
+    def patient_exec(dialog: PatientDialog):
+        s.asked.append("patient")
+        if s.patient is None:
+            return QDialog.DialogCode.Rejected
+        if dialog.store.find_patient(s.patient) is None:
+            dialog.new_code.setText(s.patient)
+            dialog.new_name.setText("Jane Example")
+            assert dialog.add_patient() is not None
+        else:
+            dialog.filter.setText(s.patient)  # one match: selected
+        return QDialog.DialogCode.Accepted
+
+    def rating_exec(dialog: SelfReportDialog):
+        s.asked.append(dialog.moment)
+        values = s.ratings.get(dialog.moment)
+        if values is None:
+            return QDialog.DialogCode.Rejected
+        dialog.pain.set_value(values[0])
+        dialog.stress.set_value(values[1])
+        dialog.note.setPlainText(values[2])
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(PatientDialog, "exec", patient_exec)
+    monkeypatch.setattr(SelfReportDialog, "exec", rating_exec)
+    return s
+
+
+@pytest.fixture
+def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    shown: list[tuple[str, str]] = []
+
+    def fake_critical(parent, title, text, *args, **kwargs):
+        shown.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(fake_critical))
+    return shown
+
+
+@pytest.fixture
+def opened_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    urls: list[str] = []
+    monkeypatch.setattr(
+        QDesktopServices, "openUrl", staticmethod(lambda url: urls.append(url.toLocalFile()))
+    )
+    return urls
+
+
+@pytest.fixture
+def settings(tmp_path) -> QSettings:
+    return QSettings(str(tmp_path / "trainer.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "data") as s:
+        yield s
+
+
+def make_window(qtbot, settings, store, make_source, protocol, clock, step_s=1.0, **kw):
+    window = TrainerWindow(
+        make_source,
+        load_protocol(protocol),
+        clock=clock,
+        data_dir=store.root if store is not None else kw.pop("data_dir"),
+        settings=settings,
+        store=store,
+        tick_hz=200,
+        fps=60,
+        before_tick=lambda: clock.advance(step_s),
+        **kw,
+    )
+    qtbot.addWidget(window)
+    if window.patient_view is not None:
+        qtbot.addWidget(window.patient_view)
+        window.patient_view.resize(400, 260)
+    window.resize(1200, 760)
+    window.show()
+    return window
+
+
+def assert_closed_cleanly(window, threads_before) -> None:
+    window.close()
+    QApplication.processEvents()
+    assert [w for w in QApplication.topLevelWidgets() if w.isVisible()] == []
+    assert not window.frame_timer_active
+    assert not window.signal_check.timer_active and not window.checking
+    assert window.bridge is None or (not window.bridge.running and window.bridge.closed)
+    if window.patient_view is not None:
+        assert not window.patient_view.timer_active
+    if window.engine is not None:
+        assert window.engine.source.state is SourceState.RELEASED
+    assert window.session_outlets is None
+    assert set(threading.enumerate()) <= threads_before
+
+
+def test_assessed_resonance_is_stored_with_ratings_and_paces_the_next_session(
+    qtbot, settings, store, script, errors_shown, opened_urls, tmp_path, monkeypatch
+):
+    threads_before = set(threading.enumerate())
+    clock = SimulatedClock()
+
+    def simulator():
+        return open_accelerated("simulator", clock, 1.0, scenario="resonance-breathing", seed=3)
+
+    window = make_window(
+        qtbot, settings, store, simulator, "resonance-assessment", clock, step_s=3.0
+    )
+    assert window.start_session()
+    assert script.asked == ["patient", "pre"]
+    patient = store.patient("P-017")
+    assert window.patient == patient and "P-017" in window.windowTitle()
+    assert window.dashboard.patient_label.text() == "Patient P-017"
+    folder = window.session_folder
+    meta = read_meta(folder)
+    assert meta.extra["patient_code"] == "P-017"  # the pseudonymous code, not the database id
+    assert "Jane" not in (folder / "session.json").read_text()
+    (rec,) = store.sessions("P-017")
+    assert rec.folder.resolve() == folder.resolve() and rec.protocol == "resonance-assessment"
+    assert window.session_id == rec.id
+    assert store.self_reports(rec.id)["pre"].pain == 6
+
+    qtbot.waitUntil(lambda: window.outcome is not None, timeout=60_000)
+    assert script.asked == ["patient", "pre", "post"]
+    truth = render_scenario(
+        load_scenario("resonance-breathing"), load_profile("simulator").layout(), seed=3
+    ).truth.resonance_breaths_per_min
+    assert window.outcome.resonance_bpm == pytest.approx(truth)
+    assert window.outcome.session_id == rec.id
+    rec = store.session(rec.id)
+    assert rec.status == "completed" and rec.summary is not None
+    reports = store.self_reports(rec.id)
+    assert (reports["pre"].pain, reports["pre"].stress, reports["pre"].note) == (
+        6,
+        7,
+        "tense shoulders",
+    )
+    assert (reports["post"].pain, reports["post"].stress) == (4, 3)
+    assert store.patient("P-017").resonance_bpm == pytest.approx(truth)
+
+    # the summary: one row per phase, the resonance rates, a session report that opens
+    dialog = window.summary_dialog
+    assert dialog.isVisible()
+    assert dialog.phase_table.rowCount() == len(window.outcome.phases) == 6
+    assert dialog.phase_table.item(1, 0).text() == window.outcome.phases[1].name
+    assert f"{truth:g} breaths/min" in dialog.resonance_label.text()
+    assert dialog.resonance_table.rowCount() == 5
+    chosen = [dialog.resonance_table.item(i, 1).text() for i in range(5)]
+    assert chosen.count("✓") == 1
+    pdf = tmp_path / "report.pdf"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(pdf), "PDF (*.pdf)"))
+    )
+    dialog.pdf_button.click()
+    assert pdf.read_bytes().startswith(b"%PDF") and opened_urls == [str(pdf)]
+    assert b"Jane" not in pdf.read_bytes()  # de-identified by default
+
+    # history and progress for this patient (menu action)
+    window.history_action.trigger()
+    hv = window.history_window
+    assert hv.isVisible() and hv.patient_code() == "P-017"
+    assert hv.table.rowCount() == 1 and hv.table.item(0, 0).text() == str(rec.id)
+    assert hv.chart_grid.count() > 0
+    progress = hv.save_progress_report(tmp_path / "progress.pdf")
+    assert progress.read_bytes().startswith(b"%PDF")
+    assert_closed_cleanly(window, threads_before)
+
+    # the next session (another window, --patient given): no patient dialog, paced at the rate
+    script.asked.clear()
+    script.ratings = {"pre": None, "post": None}  # both skipped
+    clock2 = SimulatedClock()
+    window2 = make_window(
+        qtbot,
+        settings,
+        store,
+        lambda: open_accelerated("simulator", clock2, 1.0, scenario="resonance-breathing", seed=4),
+        "hrv-resonance-breathing",
+        clock2,
+        patient="P-017",
+    )
+    assert window2.start_session()
+    assert script.asked == ["pre"]
+    assert read_meta(window2.session_folder).extra["pacer_bpm"] == pytest.approx(truth)
+    training = window2.protocol.phases[1]
+    qtbot.waitUntil(lambda: window2.engine.session_s > 125, timeout=30_000)
+    paced = [u.pacer_bpm for u in window2.updates if u.phase_name == training.name]
+    assert paced and all(p == pytest.approx(truth) for p in paced)
+    assert training.pacer_bpm != pytest.approx(truth)  # the protocol's own rate was replaced
+    window2.stop_session()
+    assert script.asked == ["pre", "post"]
+    assert store.self_reports(window2.session_id) == {}  # skipped ratings store nothing
+    assert [s.protocol for s in store.sessions("P-017")] == [
+        "resonance-assessment",
+        "hrv-resonance-breathing",
+    ]
+    assert errors_shown == []
+    assert_closed_cleanly(window2, threads_before)
+
+
+def test_no_patient_no_session_unless_demo_mode(qtbot, settings, store, script, errors_shown):
+    clock = SimulatedClock()
+    source = FakeSource(clock, n_eeg=4)
+    script.patient = None  # the therapist cancels the patient dialog
+    window = make_window(qtbot, settings, store, lambda: source, "alpha-uptraining", clock, 0.1)
+    assert not window.start_session()
+    assert script.asked == ["patient"]
+    assert window.bridge is None and source.calls == [] and window.state == "idle"
+    assert not (store.root / "sessions").exists()
+    window.close()
+
+    # demonstration mode: no patient asked, the session is recorded but not registered
+    script.asked.clear()
+    demo = make_window(
+        qtbot, settings, store, lambda: source, "alpha-uptraining", clock, 0.1, ask_patient=False
+    )
+    assert demo.start_session()
+    assert script.asked == [] and demo.session_id is None
+    assert "patient_code" not in read_meta(demo.session_folder).extra
+    qtbot.waitUntil(lambda: demo.engine.session_s > 2, timeout=10_000)
+    demo.stop_session()
+    assert script.asked == [] and store.sessions() == []
+    assert not demo.summary_dialog.pdf_button.isEnabled()  # no store record: no report
+    assert errors_shown == []
+    demo.close()
+
+
+def test_signal_check_streams_before_start_and_records_only_after(
+    qtbot, settings, store, script, errors_shown
+):
+    threads_before = set(threading.enumerate())
+    clock = SimulatedClock()
+    opened: list[FakeSource] = []
+
+    def make_source():
+        opened.append(FakeSource(clock, n_eeg=4, seed=len(opened)))
+        return opened[-1]
+
+    # an HRV protocol: the check still judges every EEG electrode the device has
+    window = make_window(qtbot, settings, store, make_source, "hrv-resonance-breathing", clock, 0.1)
+    checked_chunks = []
+    window.signal_check.chunk_ready.connect(checked_chunks.append)
+    window.dashboard.check_button.click()
+    assert window.checking and window.state == "preview"
+    assert window.dashboard.start_button.isEnabled()
+    qtbot.waitUntil(lambda: window.dashboard.plots.has_data, timeout=10_000)
+    lights = window.dashboard.lights
+    qtbot.waitUntil(lambda: lights.colors()["Fz"] != UNKNOWN.lower(), timeout=10_000)
+    assert window.dashboard.banner.text().startswith("Signal check")
+    assert "Signal check" in window.dashboard.score_label.text()
+    assert not (store.root / "sessions").exists()  # nothing recorded during the check
+    assert window.updates == [] and window.bridge is None
+
+    assert window.start_session()
+    assert len(opened) == 1  # the checked source goes on streaming into the session
+    assert opened[0].calls.count("prepare") == 1 and opened[0].calls.count("start") == 1
+    assert not window.checking and not window.signal_check.timer_active
+    last_checked = max(c.raw["default"][-1, -1] for c in checked_chunks if not c.empty)
+    qtbot.waitUntil(lambda: window.engine.session_s > 2, timeout=10_000)
+    folder = window.session_folder
+    window.stop_session()
+
+    rec = load_session(folder)
+    ts_row = fake_layout(4).presets[0].timestamp_row
+    ts = rec.raw["default"][ts_row]
+    fs = fake_layout(4).presets[0].fs
+    # recorded from the first sample after the check: no overlap, no gap
+    assert ts[0] > last_checked
+    assert ts[0] - last_checked == pytest.approx(1.0 / fs, rel=0.01)
+    assert np.all(np.diff(ts) > 0)
+
+    # after the session the check can run again (a new source), and closing releases it
+    window.start_signal_check()
+    assert window.checking and len(opened) == 2
+    qtbot.waitUntil(lambda: window.signal_check.polls > 5, timeout=10_000)
+    window.close()
+    assert opened[1].state is SourceState.RELEASED
+    assert errors_shown == []
+    assert_closed_cleanly(window, threads_before)
+
+
+def test_check_protocol_analyses_every_signal_of_the_device():
+    hrv = load_protocol("hrv-resonance-breathing")
+    alpha = load_protocol("alpha-uptraining")
+    both = check_protocol(hrv, fake_layout(4))
+    assert both.feedback == "combined" and both.uses_eeg and both.uses_hrv
+    (phase,) = both.phases
+    assert phase.kind == "baseline" and phase.pacer_bpm is None and phase.duration_s >= 3600
+    heart_only = SourceLayout(
+        device="strap",
+        board_id=-1,
+        presets=(PresetLayout("default", 130.0, num_rows=2, timestamp_row=1),),
+        groups=(ChannelGroup("ecg", "default", (0,), ("ECG",), "uV"),),
+    )
+    assert check_protocol(alpha, heart_only).feedback == "coherence"
+    assert check_protocol(alpha, heart_only).name == "alpha-uptraining"
+
+
+def test_signal_check_problems_do_not_block(qtbot, settings, store, script, errors_shown):
+    clock = SimulatedClock()
+
+    def no_device():
+        raise BiotrainerError("no headset found")
+
+    window = make_window(
+        qtbot, settings, store, no_device, "alpha-uptraining", clock, check_on_open=True
+    )
+    qtbot.waitUntil(lambda: "no headset found" in window.statusBar().currentMessage())
+    assert errors_shown == [] and window.state == "idle"  # at opening: a notice, no dialog
+    window.dashboard.check_button.click()
+    assert errors_shown == [("The device could not be opened", "no headset found")]
+    window.close()
+
+
+class FakeOutlets:
+    def __init__(self, layout, station, patient_code, protocol) -> None:
+        self.args = (layout, station, patient_code, protocol.name)
+        self.chunks = 0
+        self.updates = 0
+        self.closed = False
+
+    def push_chunk(self, chunk) -> None:
+        assert not self.closed
+        self.chunks += 1
+
+    def push_update(self, update) -> None:
+        assert not self.closed
+        self.updates += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_lsl_checkbox_streams_each_session_with_the_patient_code(
+    qtbot, settings, store, script, errors_shown
+):
+    store.add_patient("P-2", name="Secret Name")
+    clock = SimulatedClock()
+    made: list[FakeOutlets] = []
+
+    def factory(*args):
+        made.append(FakeOutlets(*args))
+        return made[-1]
+
+    source_layout = fake_layout(4)
+    window = make_window(
+        qtbot,
+        settings,
+        store,
+        lambda: FakeSource(clock, n_eeg=4),
+        "alpha-uptraining",
+        clock,
+        0.1,
+        patient="P-2",
+        outlets_factory=factory,
+    )
+    check = window.dashboard.lsl_check
+    assert not check.isChecked() and not window.lsl_action.isChecked()  # off by default
+    tip = check.toolTip()
+    assert "unauthenticated" in tip and "local network" in tip and "patient code" in tip
+    assert window.start_session() and made == []  # unticked: no outlets
+    window.stop_session()
+
+    window.lsl_action.trigger()  # the Session menu and the checkbox are the same switch
+    assert check.isChecked()
+    window.dashboard.station_edit.setText("")
+    assert not window.start_session()
+    assert errors_shown[-1][0] == "Streaming to LSL needs a station name" and made == []
+    window.dashboard.station_edit.setText("room1")
+    for _ in range(2):
+        assert window.start_session()
+        assert not check.isEnabled()  # not switched while a session runs
+        qtbot.waitUntil(lambda: made[-1].updates > 5, timeout=10_000)
+        window.stop_session()
+    assert [o.args for o in made] == [(source_layout, "room1", "P-2", "alpha-uptraining")] * 2
+    assert all(o.closed and o.chunks > 0 for o in made)
+    assert read_meta(window.session_folder).extra["lsl_station"] == "room1"
+    window.close()
+
+    # the station is remembered, the switch is not
+    again = make_window(qtbot, settings, store, lambda: None, "alpha-uptraining", clock)
+    assert again.dashboard.station_edit.text() == "room1"
+    assert not again.dashboard.lsl_check.isChecked()
+    again.close()
+
+
+def _resolve(prop: str, value: str, timeout: float = 5.0) -> list:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = pylsl.resolve_byprop(prop, value, 1, 0.5)
+        if found:
+            return found
+    return []
+
+
+def test_real_lsl_outlets_from_the_checkbox(qtbot, settings, store, script, errors_shown):
+    store.add_patient("P-9", name="Secret Name")
+    station = f"gui{uuid.uuid4().hex[:8]}"
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot,
+        settings,
+        store,
+        lambda: FakeSource(clock, n_eeg=4),
+        "alpha-uptraining",
+        clock,
+        0.1,
+        patient="P-9",
+        lsl_station=station,
+    )
+    assert window.dashboard.lsl_check.isChecked()
+    assert window.start_session()
+    found = _resolve("name", f"biotrainer-metrics-{station}")
+    assert found, "the metrics stream was not found on this machine"
+    inlet = pylsl.StreamInlet(found[0])
+    inlet.open_stream(timeout=5.0)
+    desc = inlet.info(timeout=5.0).desc()
+    assert desc.child_value("patient_code") == "P-9"
+    assert desc.child_value("protocol") == "alpha-uptraining"
+    assert "Secret" not in inlet.info(timeout=5.0).as_xml()
+    got = []
+    deadline = time.monotonic() + 5.0
+    while len(got) < 3 and time.monotonic() < deadline:
+        qtbot.wait(20)  # the GUI keeps ticking while the inlet pulls
+        samples, _ = inlet.pull_chunk(timeout=0.0)
+        got.extend(samples)
+    assert len(got) >= 3 and all(len(s) == 9 for s in got)
+    assert all(0 <= s[7] < len(window.protocol.phases) for s in got)  # phase_index channel
+    inlet.close_stream()
+    del inlet
+    window.stop_session()
+    assert window.session_outlets is None
+    window.close()
+
+
+def test_unregistered_folders_are_offered_for_import(qtbot, settings, store, script):
+    store.add_patient("P-5")
+    clock = SimulatedClock()
+    layout = fake_layout(4)
+    folders = []
+    for extra in ({"patient_code": "P-5", "protocol": "alpha-uptraining"}, {}):
+        rec = Recorder.create(layout, data_directory=store.root, clock=clock, extra=extra)
+        rec.add_event("note", "recorded while the store was away")
+        rec.close()
+        folders.append(rec.path)
+    window = make_window(qtbot, settings, store, lambda: None, "alpha-uptraining", clock)
+    qtbot.waitUntil(lambda: window.import_button is not None, timeout=5000)
+    button = window.import_button
+    assert button.isVisible() and button.text().startswith("1 recorded session ")
+    assert store.sessions() == []
+    assert script.asked == []  # the notice does not ask anything by itself
+    button.click()
+    (rec,) = store.sessions("P-5")
+    assert rec.folder.resolve() == folders[0].resolve()
+    assert not button.isVisible()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Imported 1 session") and "1 without a patient code" in message
+    assert window.offer_import() == 0
+    window.close()
+
+
+def test_gui_command_options(monkeypatch, tmp_path):
+    from biotrainer.cli import build_parser
+    from biotrainer.commands import gui
+    from biotrainer.ui import trainer_window
+
+    parser = build_parser()
+    top = parser.parse_args(["--lsl", "room1", "--patient", "P-1"])
+    assert (top.command, top.lsl, top.patient) == (None, "room1", "P-1")
+    sub = parser.parse_args(["gui", "--lsl", "room2", "--no-patient"])
+    assert (sub.command, sub.lsl, sub.no_patient) == ("gui", "room2", True)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["gui", "--patient", "P-1", "--no-patient"])
+    run = parser.parse_args(["run", "--protocol", "alpha-uptraining", "--lsl", "r3"])
+    assert run.lsl == "r3"
+
+    calls = []
+    monkeypatch.setattr(trainer_window, "run_trainer", lambda *a, **k: calls.append(k) or 0)
+    monkeypatch.setattr(trainer_window, "show_startup_error", lambda message: None)
+    data = str(tmp_path / "data")
+    with Store.open(data) as s:
+        s.add_patient("P-1")
+    args = parser.parse_args(["--data-dir", data, "--lsl", "room1", "--patient", "P-1"])
+    assert gui.run(args) == 0
+    (kw,) = calls
+    assert kw["patient"].code == "P-1" and kw["lsl_station"] == "room1"
+    assert kw["ask_patient"] and kw["check_on_open"] and kw["store"] is not None
+    for bad, match in (
+        (["--patient", "nobody"], "no patient"),
+        (["--lsl", "room 1"], "station name"),
+        (["--lsl", "room1", "--speed", "4"], "live sessions"),
+    ):
+        with pytest.raises(BiotrainerError, match=match):
+            gui.run(parser.parse_args(["--data-dir", data, *bad]))
+    replay_like = parser.parse_args(["--data-dir", data, "--no-patient"])
+    assert gui.run(replay_like) == 0
+    assert calls[-1]["ask_patient"] is False and calls[-1]["patient"] is None
