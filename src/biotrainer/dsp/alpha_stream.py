@@ -30,6 +30,9 @@ from scipy import signal
 from biotrainer.dsp.eeg import check_fs
 from biotrainer.dsp.filters import StreamingFilter, butter_sos
 
+#: Lowest sampling rate AlphaStream accepts (Hz): its 13 Hz band edge needs Nyquist well above.
+MIN_FS_HZ = 32.0
+
 
 @dataclass(frozen=True, eq=False)
 class AlphaUpdate:
@@ -92,6 +95,11 @@ class AlphaStream:
         smooth_s: float = 0.1,
     ) -> None:
         self.fs = check_fs(fs)
+        if self.fs < MIN_FS_HZ:
+            raise ValueError(
+                f"sampling rate {self.fs:g} Hz is too low for alpha feedback "
+                f"(at least {MIN_FS_HZ:g} Hz: the alpha band must lie below Nyquist)"
+            )
         if int(n_channels) < 1:
             raise ValueError(f"n_channels must be >= 1, got {n_channels}")
         self.n_channels = int(n_channels)

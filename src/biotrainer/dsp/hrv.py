@@ -1,7 +1,8 @@
 """Heart-rate variability from RR intervals: time domain, frequency domain, coherence, breathing.
 
 All functions take RR intervals in milliseconds (clean them first with
-:func:`biotrainer.dsp.rr.clean_rr`); non-finite or non-positive entries are dropped. When there
+:func:`biotrainer.dsp.rr.clean_rr`); non-finite entries and intervals outside
+:data:`RR_RANGE_MS` (200-6000 ms) are dropped. When there
 are too few beats for a metric it is NaN (documented per function), never an exception.
 
 Spectral method: the RR series (each interval placed at the time of the beat that ends it) is
@@ -47,9 +48,15 @@ _COHERENCE_HALF_WIDTH = 0.015
 _NFFT_MIN = 8192  # zero padding: ~0.0005 Hz bins at 4 Hz
 
 
+#: RR intervals outside this range (ms) are not heartbeats (300-10 bpm): a gap in the data or a
+#: corrupt value. They are dropped before any metric, so one absurd value cannot dominate a
+#: spectrum or ask for terabytes of resampled series.
+RR_RANGE_MS = (200.0, 6000.0)
+
+
 def _rr(rr_ms: np.ndarray) -> np.ndarray:
     x = np.asarray(rr_ms, dtype=np.float64).ravel()
-    return x[np.isfinite(x) & (x > 0)]
+    return x[np.isfinite(x) & (x >= RR_RANGE_MS[0]) & (x <= RR_RANGE_MS[1])]
 
 
 @dataclass(frozen=True)

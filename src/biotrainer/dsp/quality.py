@@ -205,6 +205,20 @@ def _too_short(data: np.ndarray, kind: str) -> SignalQuality:
     )  # fmt: skip
 
 
+#: Lowest sampling rate judged (Hz): slow consumer PPG is 25 Hz; below 10 Hz no check here holds.
+MIN_QUALITY_FS_HZ = 10.0
+
+
+def _check_quality_fs(fs: float) -> float:
+    fs = check_fs(fs)
+    if fs < MIN_QUALITY_FS_HZ:
+        raise ValueError(
+            f"sampling rate {fs:g} Hz is too low for a signal-quality check "
+            f"(at least {MIN_QUALITY_FS_HZ:g} Hz)"
+        )
+    return fs
+
+
 def signal_quality(
     x: np.ndarray,
     fs: float,
@@ -257,7 +271,7 @@ def signal_quality_windows(
     Welch call and array operations over every channel of every window: what an accelerated
     replay uses).
     """
-    fs = check_fs(fs)
+    fs = _check_quality_fs(fs)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     th = thresholds if thresholds is not None else QualityThresholds.for_kind(kind)
@@ -419,7 +433,7 @@ class StreamingQuality:
         every_s: float = 0.25,
         **kwargs: object,
     ) -> None:
-        self.fs = check_fs(fs)
+        self.fs = _check_quality_fs(fs)
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         self.kind = kind
