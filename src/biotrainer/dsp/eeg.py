@@ -77,11 +77,13 @@ def linear_detrend(x: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x, dtype=np.float64)
     n = x.shape[-1]
-    if n < 2:
-        return x - x.mean(axis=-1, keepdims=True) if n else x.copy()
-    t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
-    slope = (x * t).sum(axis=-1, keepdims=True) / float(t @ t)
-    return x - x.mean(axis=-1, keepdims=True) - slope * t
+    # Rows with NaN/Inf give NaN rows (quality reports them); no warning per window.
+    with np.errstate(invalid="ignore", over="ignore"):
+        if n < 2:
+            return x - x.mean(axis=-1, keepdims=True) if n else x.copy()
+        t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+        slope = (x * t).sum(axis=-1, keepdims=True) / float(t @ t)
+        return x - x.mean(axis=-1, keepdims=True) - slope * t
 
 
 @functools.lru_cache(maxsize=16)
@@ -114,8 +116,9 @@ def _periodograms(segs: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
     """One-sided density periodograms of the segments on the last axis (detrended, Hann)."""
     nperseg = segs.shape[-1]
     win, ss = _hann(nperseg)
-    spec = sp_fft.rfft(linear_detrend(segs) * win, axis=-1)
-    p = spec.real * spec.real + spec.imag * spec.imag
+    with np.errstate(invalid="ignore", over="ignore"):
+        spec = sp_fft.rfft(linear_detrend(segs) * win, axis=-1)
+        p = spec.real * spec.real + spec.imag * spec.imag
     p *= 1.0 / (fs * ss)
     if nperseg % 2:
         p[..., 1:] *= 2.0
