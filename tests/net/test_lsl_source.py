@@ -185,3 +185,17 @@ def test_beat_times_from_rr_chain_exact_intervals_and_reanchor():
     np.testing.assert_allclose(np.diff(beats[:4]), rr[1:4] / 1000)
     assert beats[0] == pytest.approx(10.8)
     assert beats[4] == 30.0  # 16 s from the chain: a gap, re-anchored on the stamp
+
+
+def test_record_uses_the_lsl_stream_it_is_given(tmp_path, capsys, unique):
+    """`record --lsl-name` records that LSL stream, not the default device: with no such
+    stream on the network it says so (one line, exit 2) instead of recording the synthetic board."""
+    from biotrainer.cli import main
+
+    code = main(
+        ["record", "--lsl-name", f"absent-{unique}", "--duration", "1", "--data-dir", str(tmp_path)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "LSL stream" in err and f"absent-{unique}" in err and "Traceback" not in err
+    assert not (tmp_path / "sessions").exists() or not any((tmp_path / "sessions").iterdir())

@@ -111,8 +111,7 @@ class FakeSource:
             raise DeviceError("the fake device was unplugged")
         self.polls += 1
         if self._state is SourceState.SILENT:
-            empty = {p.preset: np.zeros((p.num_rows, 0)) for p in self._layout.presets}
-            return Chunk(raw=empty, signals=self._layout.split(empty), received_at=self.clock.now())
+            return self._layout.empty_chunk(self.clock.now())
         elapsed = self.clock.now() - self._t0
         raw = {p.preset: self._preset_block(p, elapsed) for p in self._layout.presets}
         return Chunk(raw=raw, signals=self._layout.split(raw), received_at=self.clock.now())

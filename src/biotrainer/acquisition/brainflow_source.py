@@ -505,7 +505,7 @@ class BrainFlowSource:
             SourceState.PREPARED,
             SourceState.RELEASED,
         ):
-            return self._empty_chunk(now)
+            return self._layout.empty_chunk(now)
         raw: dict[str, np.ndarray] = {}
         try:
             for p in self._layout.presets:
@@ -537,10 +537,6 @@ class BrainFlowSource:
             self._state = SourceState.STREAMING
         elif now - self._last_data_at >= self._silence_timeout:
             self._state = SourceState.SILENT
-
-    def _empty_chunk(self, now: float) -> Chunk:
-        raw = {p.preset: np.zeros((p.num_rows, 0)) for p in self._layout.presets}
-        return Chunk(raw=raw, signals=self._layout.split(raw), received_at=now)
 
     def stop(self) -> None:
         """Stop streaming (data already buffered can still be polled once)."""

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from biotrainer.acquisition.brainflow_source import BrainFlowSource, ConnectionParams
-from biotrainer.acquisition.profiles import CONNECTION_FIELDS, load_profile
+from biotrainer.acquisition.profiles import CONNECTION_FIELDS, DeviceProfile, load_profile
 from biotrainer.acquisition.source import Source, SourceLayout
 from biotrainer.clock import Clock
 from biotrainer.errors import DeviceError
@@ -129,13 +129,26 @@ def open_accelerated(
     from biotrainer.acquisition.file_source import FileSource
     from biotrainer.acquisition.simulator import render_session
 
+    profile = accelerable_profile(device)
+    return FileSource(render_session(profile, options), clock, speed=speed)
+
+
+def accelerable_profile(device: str | os.PathLike[str]) -> DeviceProfile:
+    """The profile of ``device`` if it can be served faster than real time (a simulator).
+
+    Raises
+    ------
+    DeviceError
+        A live device (it cannot deliver data faster than real time); ConfigError or
+        DeviceError for an unknown or malformed profile.
+    """
     profile = load_profile(device)
     if profile.simulator is None:
         raise DeviceError(
             f"--speed works with simulator devices and recordings, not with {profile.name}: "
             "a live device cannot deliver data faster than real time"
         )
-    return FileSource(render_session(profile, options), clock, speed=speed)
+    return profile
 
 
 def _path(p: str | os.PathLike[str] | None) -> str | None:

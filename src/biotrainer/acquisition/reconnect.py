@@ -28,8 +28,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-import numpy as np
-
 from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import Source, SourceLayout, SourceState
 from biotrainer.clock import Clock
@@ -307,11 +305,9 @@ class ReconnectingSource:
             self._inner = None
 
     def _empty(self, now: float) -> Chunk:
-        layout = self._layout
-        if layout is None:
+        if self._layout is None:
             return Chunk(received_at=now)
-        raw = {p.preset: np.zeros((p.num_rows, 0)) for p in layout.presets}
-        return Chunk(raw=raw, signals=layout.split(raw), received_at=now)
+        return self._layout.empty_chunk(now)
 
     def __getattr__(self, name: str):
         # Extras of the wrapped source (profile, connection, insert_marker...).

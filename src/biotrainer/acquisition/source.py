@@ -159,6 +159,11 @@ class SourceLayout:
             )
         return blocks
 
+    def empty_chunk(self, received_at: float) -> Chunk:
+        """A chunk with no sample: an empty array for every preset, and its empty role blocks."""
+        raw = {p.preset: np.zeros((p.num_rows, 0)) for p in self.presets}
+        return Chunk(raw=raw, signals=self.split(raw), received_at=received_at)
+
     def to_dict(self) -> dict:
         """A JSON-serialisable form (for ``session.json``)."""
         return {

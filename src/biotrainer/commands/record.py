@@ -167,30 +167,19 @@ def _progress_text(elapsed: float, duration: float, recorder: Recorder, state: S
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.acquisition.factory import (
-        connection_from_args,
-        open_source,
-        source_options_from_args,
-    )
-    from biotrainer.acquisition.reconnect import ReconnectingSource, is_live_device
-    from biotrainer.commands.run import check_recording_folder
+    from biotrainer.acquisition.factory import connection_from_args
+    from biotrainer.commands.run import check_recording_folder, live_source
+    from biotrainer.commands.sources import source_factory
 
     duration = float(args.duration)
     if not duration > 0 or duration == float("inf"):
         raise BiotrainerError(f"--duration must be a positive number of seconds, not {duration}")
     clock = MonotonicClock()
     connection = connection_from_args(args)
-    options = source_options_from_args(args)
     # A recording needs a folder: say so before any device is opened.
     check_recording_folder(getattr(args, "data_dir", None), args.out)
-
-    def make_source() -> Source:
-        return open_source(args.device, connection, clock, **options)
-
-    # A live device is re-opened after a drop; playback and simulator files just end.
-    source = (
-        ReconnectingSource(make_source, clock) if is_live_device(args.device) else make_source()
-    )
+    # The same source choice as `run` (device, LSL stream); a live device reconnects after a drop.
+    source = live_source(args, source_factory(args, clock), clock, 1.0)
     source.prepare()
     try:
         recorder = Recorder.create(

@@ -17,7 +17,7 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import Source, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.commands.record import Progress, StopFlag, stop_on_signals
-from biotrainer.errors import BiotrainerError
+from biotrainer.commands.sources import parse_speed
 from biotrainer.session.folder import read_meta
 from biotrainer.session.replay import complete_lines, open_replay, recorded_span
 
@@ -98,9 +98,7 @@ def _text(
 
 
 def run(args: argparse.Namespace) -> int:
-    speed = float(args.speed)
-    if not (speed > 0 and speed != float("inf")):
-        raise BiotrainerError(f"--speed must be a positive number, not {args.speed}")
+    speed = parse_speed(str(args.speed))
     meta = read_meta(args.session_dir)
     clock = MonotonicClock()
     source = open_replay(args.session_dir, speed=speed, clock=clock)

@@ -73,6 +73,14 @@ def run(args: argparse.Namespace) -> int:
 
         store = Store.open(args.data_dir)
         patient = store.patient(args.patient)  # unknown code: a clear error before any device
+    code = patient.code if patient is not None else None
+    if args.lsl:
+        from biotrainer.net.lsl_outlets import check_code
+
+        # LSL names allow fewer characters than the store: check before any device opens.
+        check_code(args.lsl, "station name")
+        if code is not None:
+            check_code(code, "patient code")
     source = live_source(args, make_source, clock, speed)
     outlets = None
     try:
@@ -80,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         if args.lsl:
             from biotrainer.net.lsl_outlets import LslOutlets, LslTee
 
-            outlets = LslOutlets(source.layout, args.lsl, args.patient, protocol=protocol)
+            outlets = LslOutlets(source.layout, args.lsl, code, protocol=protocol)
             source = LslTee(source, outlets)
         recorder = None
         if not args.no_record:

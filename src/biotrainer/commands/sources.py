@@ -40,6 +40,7 @@ def source_factory(
     simulator devices only.
     """
     from biotrainer.acquisition.factory import (
+        accelerable_profile,
         connection_from_args,
         open_accelerated,
         open_source,
@@ -56,7 +57,7 @@ def source_factory(
     if replay:
         from biotrainer.session.replay import open_replay
 
-        return lambda: open_replay(replay, speed=source_speed if speed != 1.0 else 1.0, clock=clock)
+        return lambda: open_replay(replay, speed=source_speed, clock=clock)
     if lsl_name or lsl_type:
         if speed != 1.0:
             raise DeviceError(
@@ -66,12 +67,7 @@ def source_factory(
 
         return lambda: open_lsl_source(lsl_name, lsl_type, clock)
     if speed != 1.0:
-        profile = load_profile(device)  # say so now, not when the session starts
-        if profile.simulator is None:
-            raise DeviceError(
-                f"--speed works with simulator devices and recordings, not with {profile.name}: "
-                "a live device cannot deliver data faster than real time"
-            )
+        accelerable_profile(device)  # say so now, not when the session starts
         return lambda: open_accelerated(device, clock, source_speed, **options)
     load_profile(device)  # an unknown or malformed profile is reported before any window opens
     return lambda: open_source(device, connection_from_args(args), clock, **options)

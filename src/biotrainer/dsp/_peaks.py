@@ -17,21 +17,6 @@ _SEARCHBACK_RR = 1.66  # threshold halved after this many mean beat intervals wi
 _N_LEVEL = 8  # level = median feature of the last 8 beats; mean interval of the last 8
 
 
-def check_fs(fs: float, low: float, high: float, what: str) -> float:
-    """Return ``fs`` as float or raise ValueError if it is not a plausible sampling rate."""
-    try:
-        value = float(fs)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} sampling rate must be a number of Hz, got {fs!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{what} sampling rate must be a positive number of Hz, got {fs!r}")
-    if not low <= value <= high:
-        raise ValueError(
-            f"{what} sampling rate {value:g} Hz is outside the supported range {low:g}-{high:g} Hz"
-        )
-    return value
-
-
 def as_signal(x: object, what: str) -> np.ndarray:
     """Return ``x`` as a 1-D float64 array or raise ValueError naming the problem."""
     try:

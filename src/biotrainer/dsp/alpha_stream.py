@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from biotrainer.dsp.eeg import check_fs
-from biotrainer.dsp.filters import StreamingFilter, butter_sos
+from biotrainer.dsp.filters import StreamingFilter, butter_sos, check_fs
 
 #: Lowest sampling rate AlphaStream accepts (Hz): its 13 Hz band edge needs Nyquist well above.
 MIN_FS_HZ = 32.0

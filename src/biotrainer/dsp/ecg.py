@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from biotrainer.dsp._peaks import _AdaptivePeakStream, check_fs, parabolic_offset
-from biotrainer.dsp.filters import StreamingFilter, butter_sos
+from biotrainer.dsp._peaks import _AdaptivePeakStream, parabolic_offset
+from biotrainer.dsp.filters import StreamingFilter, butter_sos, check_fs
 
 __all__ = ["EcgPeakStream", "ecg_peaks"]
 

@@ -20,6 +20,8 @@ import numpy as np
 from scipy import fft as sp_fft
 from scipy import signal
 
+from biotrainer.dsp.filters import check_fs
+
 #: Canonical frequency bands in Hz, half-open ``[low, high)``.
 BANDS_HZ: dict[str, tuple[float, float]] = {
     "delta": (1.0, 4.0),
@@ -43,17 +45,6 @@ WELCH_SEGMENT_S = 2.0
 #: Welch segment length (s) of :func:`relaxation_index`: 1 Hz resolution is enough for bands
 #: >= 4 Hz wide, and a 4 s window then averages 7 half-overlapping segments instead of 3.
 RELAXATION_SEGMENT_S = 1.0
-
-
-def check_fs(fs: float) -> float:
-    """Return ``fs`` as a float, or raise ``ValueError`` when it is not a positive finite number."""
-    try:
-        value = float(fs)
-    except (TypeError, ValueError):
-        raise ValueError(f"sampling rate must be a positive number of Hz, got {fs!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"sampling rate must be a positive number of Hz, got {fs!r}")
-    return value
 
 
 def as_channels(x: np.ndarray) -> np.ndarray:
@@ -548,12 +539,3 @@ def band_powers_at(x: np.ndarray, ends, size: int, fs: float) -> list[BandPowers
 def _split_band_powers(bp: BandPowers, k: int, n_ch: int) -> list[BandPowers]:
     fields = [getattr(bp, f.name) for f in dataclasses.fields(BandPowers)]
     return [BandPowers(*(a[i * n_ch : (i + 1) * n_ch] for a in fields)) for i in range(k)]
-
-
-def band_powers_windows(windows: np.ndarray, fs: float) -> list[BandPowers]:
-    """:func:`band_powers` of several windows of equal shape ``(n_windows, channels, samples)``
-    at once (one spectral pass); equals calling :func:`band_powers` per window."""
-    w = np.asarray(windows, dtype=np.float64)
-    k, n_ch, n = w.shape
-    bp = band_powers(w.reshape(k * n_ch, n), fs)
-    return _split_band_powers(bp, k, n_ch)

@@ -6,15 +6,25 @@ as one :func:`scipy.signal.sosfilt` pass over the whole signal (tested).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import signal
 
 
-def _check_fs(fs: float) -> float:
-    fs = float(fs)
-    if not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"sampling rate must be a positive number of Hz, got {fs}")
-    return fs
+def check_fs(fs: float, low: float = 0.0, high: float = math.inf, what: str = "") -> float:
+    """Return ``fs`` as a float, or raise ``ValueError`` when it is not a positive finite number
+    of Hz or lies outside ``[low, high]``; ``what`` (e.g. "ECG") prefixes the message."""
+    name = f"{what} sampling rate" if what else "sampling rate"
+    try:
+        value = float(fs)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of Hz, got {fs!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} {value:g} Hz is outside the supported range {low:g}-{high:g} Hz")
+    return value
 
 
 def butter_sos(
@@ -32,7 +42,7 @@ def butter_sos(
     order : int
         Filter order (per edge).
     """
-    fs = _check_fs(fs)
+    fs = check_fs(fs)
     nyq = fs / 2
     if high is not None and high >= nyq * 0.99:
         high = None
@@ -47,7 +57,7 @@ def butter_sos(
 
 def notch_sos(fs: float, freq: float, quality: float = 30.0) -> np.ndarray:
     """Design an IIR notch at ``freq`` Hz (e.g. 50 or 60 Hz mains) as second-order sections."""
-    fs = _check_fs(fs)
+    fs = check_fs(fs)
     b, a = signal.iirnotch(freq, quality, fs=fs)
     return signal.tf2sos(b, a)
 

@@ -36,8 +36,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from biotrainer.dsp._peaks import _AdaptivePeakStream, check_fs
-from biotrainer.dsp.filters import StreamingFilter, butter_sos
+from biotrainer.dsp._peaks import _AdaptivePeakStream
+from biotrainer.dsp.filters import StreamingFilter, butter_sos, check_fs
 
 __all__ = ["PpgPeakStream", "ppg_peaks"]
 

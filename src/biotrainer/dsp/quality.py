@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from biotrainer.dsp.eeg import as_channels, check_fs, linear_detrend, welch_density
+from biotrainer.dsp.eeg import as_channels, linear_detrend, welch_density
+from biotrainer.dsp.filters import check_fs
 
 KINDS = ("eeg", "ecg", "ppg")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from biotrainer.dsp._peaks import check_fs
+from biotrainer.dsp.filters import check_fs
 
 __all__ = ["RrCleaning", "clean_rr", "rr_from_peaks"]
 

@@ -89,13 +89,9 @@ class _Pending:
             self.t = np.concatenate([self.t, block.timestamps])
             self.x = np.concatenate([self.x, block.samples], axis=1)
 
-    def take_until(self, t_end: float) -> np.ndarray | None:
-        """Remove and return the samples with timestamp <= t_end (None when there are none)."""
-        taken = self.take_until_with_times(t_end)
-        return None if taken is None else taken[1]
-
-    def take_until_with_times(self, t_end: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """Like :meth:`take_until`, returning (timestamps, samples)."""
+    def take_until(self, t_end: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Remove and return (timestamps, samples) with timestamp <= t_end (None when there
+        are none)."""
         if self.x is None or self.t.size == 0:
             return None
         k = int(np.searchsorted(self.t, t_end, side="right"))
@@ -348,8 +344,8 @@ class Engine:
 
     def _due_boundaries(self, t: np.ndarray) -> list[float]:
         """The update boundaries covered by the pending primary timestamps ``t``; advances
-        ``_next_t`` past them (jumping holes as :meth:`_skip_hole` does, as if the intervals
-        had been consumed one by one)."""
+        ``_next_t`` past them (jumping holes, :meth:`_skip_hole_at`, as if the intervals had
+        been consumed one by one)."""
         out: list[float] = []
         last = float(t[-1])
         interval = self.config.update_interval_s
@@ -362,22 +358,19 @@ class Engine:
         return out
 
     def _skip_hole_at(self, t: np.ndarray, first: int) -> None:
-        """:meth:`_skip_hole` with the pending primary samples starting at ``t[first]`` (the
-        batched :meth:`_consume` looks ahead without taking them)."""
+        """Jump the next update boundary over a hole in the data (a device drop) before the
+        pending primary sample ``t[first]`` (the batched :meth:`_consume` looks ahead without
+        taking the samples).
+
+        No update is made for the empty intervals, so the hole neither counts as protocol time
+        nor rewards stale metrics. The boundary stays on the same 0.1-s grid.
+        """
         if first >= t.size:
             return
         hole = float(t[first]) - self._next_t
         if hole > self.config.max_gap_s:
             interval = self.config.update_interval_s
             self._next_t += math.floor(hole / interval) * interval
-
-    def _skip_hole(self, primary: _Pending) -> None:
-        """Jump the next update boundary over a hole in the data (a device drop).
-
-        No update is made for the empty intervals, so the hole neither counts as protocol time
-        nor rewards stale metrics. The boundary stays on the same 0.1-s grid.
-        """
-        self._skip_hole_at(primary.t, 0)
 
     def _start_streams(self, t0: float) -> None:
         layout = self.source.layout
@@ -392,10 +385,6 @@ class Engine:
             self._cardiac_role = role
             self._cardiac_channel = pulse_channel(g.names) if role == "ppg" else 0
 
-    def _feed_until(self, t_end: float) -> None:
-        for _ in self._feed_batch([t_end]):
-            pass
-
     def _feed_batch(self, boundaries: list[float]) -> Iterator[None]:
         """Take the pending samples up to the last boundary, hand them to the processors as
         pieces ending at the boundaries, and step through the boundaries (one ``yield`` each,
@@ -404,12 +393,12 @@ class Engine:
         eeg_steps = cardiac_steps = None
         rr_pieces = None
         if self.eeg is not None:
-            taken = self._pending["eeg"].take_until_with_times(t_last)
+            taken = self._pending["eeg"].take_until(t_last)
             if taken is not None:
                 ends = np.searchsorted(taken[0], boundaries, side="right")
                 eeg_steps = self.eeg.push_many(taken[1], ends)
         if self.cardiac is not None:
-            taken = self._pending[self._cardiac_role].take_until_with_times(t_last)
+            taken = self._pending[self._cardiac_role].take_until(t_last)
             if taken is not None:
                 ends = np.searchsorted(taken[0], boundaries, side="right")
                 if self._cardiac_role == "rr":
@@ -456,9 +445,8 @@ class Engine:
         state = self.source.state
         if state == SourceState.SILENT:
             return False, "signal lost"
-        uses_eeg = any(k in ("alpha", "relaxation") for k in self._metric_kinds())
-        if uses_eeg:
-            if self.source.layout.group("eeg") is None:
+        if self.protocol.uses_eeg:
+            if self.eeg is None:  # made at start whenever the device has EEG
                 return False, "this protocol needs EEG and the device has none"
             if not self.eeg.clean:
                 return False, self.eeg.quality_reason

@@ -123,7 +123,6 @@ class EegProcessor:
         alphas = self.alpha_stream.push_latest(x, ends)
         qualities = self.quality_stream.push_many(x, ends)
         # when the relaxation index (and every 2nd time the band powers) is due
-        held = self.window.latest()
         total0 = self.window.total
         cap = self.window.capacity
         due: list[tuple[int, int, SignalQuality | None]] = []  # (piece, samples so far, quality)
@@ -143,6 +142,7 @@ class EegProcessor:
         relax: dict[int, float] = {}
         spectra: dict[int, BandPowers] = {}
         if due:
+            held = self.window.latest()
             full = np.concatenate((held, x), axis=1)
             h = held.shape[1]
             groups: dict[int, list[tuple[int, int, SignalQuality | None, bool]]] = {}
@@ -177,9 +177,6 @@ class EegProcessor:
             if i in spectra:
                 self.band_powers = spectra[i]
             yield None
-
-    def reset(self) -> None:
-        self.__init__(self.fs, self.channel_names)  # type: ignore[misc]
 
 
 class CardiacProcessor:

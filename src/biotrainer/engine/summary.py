@@ -23,7 +23,7 @@ class PhaseSummary:
     score, relaxation, hr_bpm, rmssd_ms, coherence, breathing_bpm : float
         Means of the finite values.
     reward_fraction : float
-        Fraction of clean training updates that were rewarded (NaN outside training).
+        Fraction of clean, unpaused training updates that were rewarded (NaN outside training).
     clean_fraction : float
         Fraction of updates whose signals were clean enough for feedback.
     """
@@ -57,6 +57,9 @@ def summarize(updates: Iterable[MetricUpdate]) -> list[PhaseSummary]:
     out = []
     for index, us in groups.items():
         clean = [u for u in us if u.quality_ok]
+        # Same rule as session.analysis (the store and the reports): paused updates do not
+        # count towards the reward fraction.
+        counted = [u for u in clean if not u.paused]
         training = us[0].phase_kind == "training"
         out.append(
             PhaseSummary(
@@ -71,7 +74,9 @@ def summarize(updates: Iterable[MetricUpdate]) -> list[PhaseSummary]:
                 coherence=_mean([u.coherence for u in us]),
                 breathing_bpm=_mean([u.breathing_bpm for u in us]),
                 reward_fraction=(
-                    sum(u.rewarded for u in clean) / len(clean) if training and clean else math.nan
+                    sum(u.rewarded for u in counted) / len(counted)
+                    if training and counted
+                    else math.nan
                 ),
                 clean_fraction=len(clean) / len(us),
             )

@@ -117,7 +117,6 @@ class Recorder:
         self._closed = False
         self._buffers: dict[str, list[np.ndarray]] = {p.preset: [] for p in layout.presets}
         self._written: dict[str, int] = {p.preset: 0 for p in layout.presets}
-        self._buffered: dict[str, int] = {p.preset: 0 for p in layout.presets}
         self._last_ts: dict[str, float] = {}
         self._first_ts: float | None = None
         self._last_written_ts: float | None = None
@@ -177,7 +176,6 @@ class Recorder:
                 continue
             self._note_timestamps(preset, data)
             self._buffers[preset].append(np.array(data, dtype=np.float64, copy=True))
-            self._buffered[preset] += data.shape[1]
         if self.clock.now() - self._last_flush >= self.flush_interval:
             self.flush()
 
@@ -260,7 +258,6 @@ class Recorder:
                 raise
             blocks.clear()
             self._written[preset] += data.shape[1]
-            self._buffered[preset] = 0
             ts = float(data[self.layout.preset(preset).timestamp_row, -1])
             if self._last_written_ts is None or ts > self._last_written_ts:
                 self._last_written_ts = ts
@@ -315,7 +312,7 @@ class Recorder:
     @property
     def samples_received(self) -> dict[str, int]:
         """Samples received per preset (on disk + buffered)."""
-        return {p: self._written[p] + self._buffered[p] for p in self._written}
+        return {p: n + sum(b.shape[1] for b in self._buffers[p]) for p, n in self._written.items()}
 
     @property
     def closed(self) -> bool:
@@ -325,12 +322,7 @@ class Recorder:
         """Flush everything, close the logs and mark the session ``completed`` (idempotent)."""
         if self._closed:
             return
-        try:
-            self.flush()
-        finally:
-            for a in self._appenders:
-                a.close()
-            self._closed = True
+        self.abandon()
         self.meta = self.meta.with_(
             end_utc=self._wall_clock(),
             end_timestamp=max(self._last_ts.values()) if self._last_ts else None,

@@ -70,17 +70,19 @@ def open_replay(
     ------
     RecordingError, DeviceError
     """
+    meta = None
     if playback_board is None:
         # Recordings without a BrainFlow row layout (an LSL inlet: board NO_BOARD) cannot go
         # through BrainFlow's playback board; they are served directly at any speed.
-        board = read_meta(session_dir).layout.board_id
-        playback_board = speed == 1.0 and board != NO_BOARD_ID
+        meta = read_meta(session_dir)
+        playback_board = speed == 1.0 and meta.layout.board_id != NO_BOARD_ID
     if playback_board:
         if speed != 1.0:
             raise RecordingError("BrainFlow's playback board replays in real time only (speed 1)")
         from biotrainer.acquisition.factory import open_playback
 
-        meta = read_meta(session_dir)
+        if meta is None:
+            meta = read_meta(session_dir)
         return open_playback(
             playback_files(session_dir), meta.layout, clock, keep_file_timestamps=True, **options
         )

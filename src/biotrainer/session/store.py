@@ -41,6 +41,7 @@ from biotrainer.session.folder import (
     STATUS_COMPLETED,
     STATUS_INTERRUPTED,
     STATUS_RECORDING,
+    SessionMeta,
     list_sessions,
     read_meta,
 )
@@ -482,7 +483,7 @@ class Store:
             status = STATUS_COMPLETED if meta and not meta.interrupted else STATUS_INTERRUPTED
         end = ended_utc or (meta.end_utc if meta else None) or self._wall_clock()
         summary = self._summary(folder)
-        markers = self._recorded_markers(folder)
+        markers = self._recorded_markers(folder, meta)
         with self._write() as c:
             c.execute(
                 "UPDATE sessions SET status = ?, ended_utc = ?, summary = ? WHERE id = ?",
@@ -547,7 +548,9 @@ class Store:
         except RecordingError as exc:
             return {"warnings": [str(exc)]}
 
-    def _recorded_markers(self, folder: Path | None) -> list[tuple[float | None, str, str]]:
+    def _recorded_markers(
+        self, folder: Path | None, meta: SessionMeta | None
+    ) -> list[tuple[float | None, str, str]]:
         if folder is None:
             return []
         try:
@@ -555,7 +558,7 @@ class Store:
         except RecordingError:
             return []
         finite = [e.time for e in events if math.isfinite(e.time)]
-        t0 = _first_sample_time(folder, finite)
+        t0 = _first_sample_time(meta, finite)
         out = []
         for e in events:
             if e.kind not in MARKER_KINDS:
@@ -722,14 +725,10 @@ def _session_id(value: Any) -> int:
     return sid
 
 
-def _first_sample_time(folder: Path, event_times: list[float]) -> float | None:
+def _first_sample_time(meta: SessionMeta | None, event_times: list[float]) -> float | None:
     """BrainFlow time of the first sample (session.json), else of the first timed event."""
-    try:
-        meta = read_meta(folder)
-        if meta.start_timestamp is not None:
-            return float(meta.start_timestamp)
-    except RecordingError:
-        pass
+    if meta is not None and meta.start_timestamp is not None:
+        return float(meta.start_timestamp)
     return min(event_times) if event_times else None
 
 

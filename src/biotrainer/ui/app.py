@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from biotrainer.acquisition.source import Source
 from biotrainer.errors import BiotrainerError
@@ -71,6 +71,20 @@ def application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def exec_until_closed(app: QApplication, window: QWidget) -> int:
+    """Run the event loop until ``window`` is closed; return the loop's exit code.
+
+    Ctrl-C in the terminal closes the window cleanly (Python runs the handler between polls,
+    which come back to Python many times a second); the window is closed on the way out.
+    """
+    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    try:
+        return int(app.exec())
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        window.close()
+
+
 def run_main_window(
     make_source: Callable[[], Source],
     *,
@@ -109,11 +123,4 @@ def run_main_window(
     window.show()
     if not window.start():
         raise BiotrainerError(window.error or "the device could not be opened")
-    # Ctrl-C in the terminal closes the window cleanly (Python runs the handler between
-    # polls, which come back to Python many times a second).
-    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
-    try:
-        return int(app.exec())
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        window.close()
+    return exec_until_closed(app, window)

@@ -54,9 +54,13 @@ class LatencyMeter:
             return None
         self._last_received = update.received_at
         latency = max(0.0, self.clock.now() - update.received_at)
-        self.recent.append(latency)
-        self.all.append(latency)
+        self.record(latency)
         return latency
+
+    def record(self, latency_s: float) -> None:
+        """Add a latency measured elsewhere (seconds; e.g. by the patient view)."""
+        self.recent.append(latency_s)
+        self.all.append(latency_s)
 
     @property
     def median_ms(self) -> float:

@@ -10,7 +10,6 @@ the signal is lost and red when the stream is gone.
 from __future__ import annotations
 
 import math
-import signal
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QFont
@@ -199,7 +198,7 @@ def run_monitor(
     *, stream_lost_after_s: float = 5.0, signal_lost_after_s: float = 5.0, refresh_ms: int = 250
 ) -> int:
     """Open the monitor window and run the event loop until it is closed."""
-    from biotrainer.ui.app import application
+    from biotrainer.ui.app import application, exec_until_closed
 
     app = application()
     tracker = StationTracker(
@@ -208,9 +207,4 @@ def run_monitor(
     window = MonitorWindow(tracker, refresh_ms=refresh_ms)
     window.show()
     window.start()
-    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
-    try:
-        return int(app.exec())
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        window.close()
+    return exec_until_closed(app, window)

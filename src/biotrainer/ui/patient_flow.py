@@ -124,9 +124,18 @@ class PatientFlow:
         rec = self.store.finish_session(session_id)
         if post is not None:
             patient_dialogs.save_self_report(self.store, session_id, "post", post)
+        self.keep_resonance(resonance_bpm)
+        return rec
+
+    def keep_resonance(self, resonance_bpm: float) -> None:
+        """Store an assessed resonance rate for the current patient (NaN: nothing assessed).
+
+        Raises
+        ------
+        StoreError
+        """
         if math.isfinite(resonance_bpm) and self.patient is not None:
             self.patient = self.store.set_resonance(self.patient.code, float(resonance_bpm))
-        return rec
 
     # -- folders the store does not know -----------------------------------------------------
 

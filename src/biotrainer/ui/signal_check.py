@@ -132,7 +132,7 @@ class SignalCheck(QObject):
             engine.on_chunk = self._on_chunk
             engine.start()
         except BaseException:
-            _release(source)
+            release_source(source)
             raise
         self.engine = engine
         self.polls = self.chunks = 0
@@ -185,6 +185,8 @@ class SignalCheck(QObject):
                 engine.close()
 
 
-def _release(source: Source) -> None:
+def release_source(source: Source) -> None:
+    """Release ``source``, ignoring a failure (nothing more can be done with a device that will
+    not let go)."""
     with contextlib.suppress(BiotrainerError):
         source.release()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +39,7 @@ from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError
 from biotrainer.ui.dashboard import TherapistDashboard
 from biotrainer.ui.engine_bridge import EngineBridge, LatencyMeter
-from biotrainer.ui.signal_check import SignalCheck
+from biotrainer.ui.signal_check import SignalCheck, release_source
 from biotrainer.ui.signal_plots import Theme
 
 SETTINGS_GROUP = "trainer"
@@ -222,7 +221,6 @@ class TrainerWindow(QMainWindow):
         self.outcome: SessionOutcome | None = None
         self.error: str | None = None
         self.updates: list[MetricUpdate] = []
-        self.sessions_run = 0
         self.latency = LatencyMeter(self.clock)
         self.patient_latency = LatencyMeter(self.clock)
         self._painted_update: MetricUpdate | None = None
@@ -574,7 +572,7 @@ class TrainerWindow(QMainWindow):
                     source.layout, station, self.patient_code, self.protocol
                 )
             except BiotrainerError as exc:
-                _release(source)
+                release_source(source)
                 return self._fail_to_start("Streaming to LSL could not start", str(exc))
             outlets = session_outlets
 
@@ -589,7 +587,7 @@ class TrainerWindow(QMainWindow):
                 extra=self._recording_extra(pacer, station),
             )
         except BiotrainerError as exc:
-            _release(source)
+            release_source(source)
             _close(session_outlets)
             return self._fail_to_start(
                 "The session cannot be recorded",
@@ -631,7 +629,6 @@ class TrainerWindow(QMainWindow):
             bridge.set_threshold(self.dashboard.threshold_z)
         elif self.dashboard.target_spin.value() != round(100 * self.protocol.target_reward_rate):
             bridge.set_auto_threshold(self.dashboard.target_spin.value() / 100.0)
-        self.sessions_run += 1
         self._set_state("running")
         self._frame_timer.start()
         if station is not None:
@@ -655,7 +652,7 @@ class TrainerWindow(QMainWindow):
         try:
             source.prepare()
         except BiotrainerError as exc:
-            _release(source)
+            release_source(source)
             self._fail_to_start("The device could not be opened", str(exc))
             return None
         return source
@@ -806,9 +803,8 @@ class TrainerWindow(QMainWindow):
         try:
             if self.session_id is not None:
                 self.flow.finish(self.session_id, post, resonance_bpm)
-            elif math.isfinite(resonance_bpm):
-                self.store.set_resonance(self.flow.code, float(resonance_bpm))
-                self.flow.refresh()
+            else:
+                self.flow.keep_resonance(resonance_bpm)
         except BiotrainerError as exc:
             self.statusBar().showMessage(f"The patient store could not be updated: {exc}", 30_000)
         if self.history_window is not None:
@@ -876,8 +872,7 @@ class TrainerWindow(QMainWindow):
 
     def _on_patient_painted(self, latency_s: float) -> None:
         if math.isfinite(latency_s) and latency_s >= 0:
-            self.patient_latency.recent.append(latency_s)
-            self.patient_latency.all.append(latency_s)
+            self.patient_latency.record(latency_s)
 
     # -- painting ----------------------------------------------------------------------------
 
@@ -982,12 +977,6 @@ def _close(outlets: object | None) -> None:
             outlets.close()
 
 
-def _release(source: Source) -> None:
-    # nothing more can be done with a device that will not let go
-    with contextlib.suppress(BiotrainerError):
-        source.release()
-
-
 def show_startup_error(message: str) -> None:
     """Show an error met before the window opens in a dialog (no dialog without a display)."""
     from biotrainer.ui.app import application
@@ -1004,14 +993,9 @@ def run_trainer(make_source: Callable[[], Source], protocol: Protocol, **kwargs:
 
     Keyword arguments go to :class:`TrainerWindow`. Returns the event loop's exit code.
     """
-    from biotrainer.ui.app import application
+    from biotrainer.ui.app import application, exec_until_closed
 
     app = application()
     window = TrainerWindow(make_source, protocol, **kwargs)
     window.show()
-    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
-    try:
-        return int(app.exec())
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        window.close()
+    return exec_until_closed(app, window)
