@@ -95,23 +95,7 @@ def test_eeg_metrics_do_not_crash_and_keep_good_channels(kind: str) -> None:
     assert math.isfinite(r)
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param(
-            k,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="dsp/ecg.py: 2 s of 1e13-uV samples make the detector's filters ring "
-                "for the whole record (no beat found anywhere); clipping the input to a "
-                "plausible range first would keep the beats outside the burst",
-            ),
-        )
-        if k == "absurd"
-        else k
-        for k in KINDS
-    ],
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_peak_detectors_survive_bad_stretches(kind: str) -> None:
     t = np.arange(int(20 * 250)) / 250
     ecg = np.zeros_like(t)
@@ -125,6 +109,117 @@ def test_peak_detectors_survive_bad_stretches(kind: str) -> None:
     s = dsp.EcgPeakStream(250.0)
     for i in range(0, bad.size, 25):
         s.push(bad[i : i + 25])
+
+
+# -- recovery of the beat detectors after bursts of any size -------------------------------
+
+BURST_START_S = 20.0
+#: (amplitude, seconds) of the garbage bursts, in multiples of the signal's own amplitude
+#: scale (uV for the ECG): a loose electrode, a railed amplifier, a broken conversion.
+BURSTS = [(a, d) for a in (1e3, 1e6, 1e13) for d in (0.2, 2.0, 10.0)]
+
+
+def _spiky_ecg(
+    fs: float, seconds: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 1 mV QRS-like spike train (uV) with a slowly varying rate, and its beat samples."""
+    rr = 60.0 / (72.0 + 6.0 * np.sin(np.arange(int(seconds * 1.5)) / 4.0))
+    beats = np.cumsum(rr)
+    beats = (beats[beats < seconds - 0.5] * fs).astype(np.int64)
+    x = np.zeros(int(seconds * fs))
+    x[beats] = 1000.0
+    x = np.convolve(x, np.hanning(int(0.04 * fs) | 1), mode="same")
+    return x + rng.normal(0, 10, x.size) + 300.0, beats  # 300 uV electrode offset
+
+
+def _pulses(fs: float, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """A PPG-like wave (systolic upstroke then a slow decay), amplitude ~1, 66 pulses/min."""
+    period = 60.0 / 66.0
+    t = np.arange(int(seconds * fs)) / fs
+    phase = (t % period) / period
+    x = np.where(phase < 0.2, np.sin(np.pi / 2 * phase / 0.2), np.exp(-(phase - 0.2) * 3.0))
+    onsets = np.arange(0.0, seconds - 0.5, period)
+    return x, (onsets * fs).astype(np.int64)
+
+
+def _with_burst(x: np.ndarray, fs: float, amp: float, dur: float, kind: str, rng) -> np.ndarray:
+    y = x.copy()
+    seg = slice(int(BURST_START_S * fs), int((BURST_START_S + dur) * fs))
+    if kind == "noise":
+        y[seg] = amp * rng.standard_normal(y[seg].size)
+    else:  # a railed amplifier: the input stuck at a huge constant value
+        y[seg] = amp
+    return y
+
+
+def _found(det: np.ndarray, beats: np.ndarray, tol: float) -> np.ndarray:
+    k = np.clip(np.searchsorted(det, beats), 1, max(det.size - 1, 1))
+    if det.size == 0:
+        return np.zeros(beats.size, dtype=bool)
+    near = np.minimum(np.abs(det[k - 1] - beats), np.abs(det[np.minimum(k, det.size - 1)] - beats))
+    return near <= tol
+
+
+def _check_recovery(det, stream_det, beats, fs, dur, recover_s, tol_s, atol=1e-6) -> None:
+    np.testing.assert_allclose(stream_det, det, rtol=0, atol=atol)  # streaming == offline
+    end = (BURST_START_S + dur) * fs
+    found = _found(det.astype(np.float64), beats, tol_s * fs)
+    before = (beats > 2.5 * fs) & (beats < BURST_START_S * fs - 0.5 * fs)
+    after = beats > end + recover_s * fs
+    assert found[before].all(), "beats before the burst were lost"
+    assert found[after].mean() >= 0.97, f"after the burst only {found[after].mean():.0%} found"
+    # and no flood of false beats once recovered
+    late = det[det > end + recover_s * fs]
+    assert late.size <= after.sum() + 2
+
+
+@pytest.mark.parametrize("kind", ["noise", "railed"])
+@pytest.mark.parametrize(("amp", "dur"), BURSTS, ids=[f"{a:.0e}x{d}s" for a, d in BURSTS])
+def test_ecg_detector_recovers_within_seconds_after_any_burst(amp, dur, kind) -> None:
+    fs = 250.0
+    rng = np.random.default_rng(11)
+    x, beats = _spiky_ecg(fs, BURST_START_S + dur + 25.0, rng)
+    y = _with_burst(x, fs, amp, dur, kind, rng)
+    stream = dsp.EcgPeakStream(fs)
+    n = int(0.1 * fs)
+    streamed = np.concatenate([stream.push_positions(y[i : i + n]) for i in range(0, y.size, n)])
+    det = dsp.ecg_peaks(y, fs, subsample=True)
+    _check_recovery(det, streamed, beats, fs, dur, recover_s=5.0, tol_s=0.15)
+
+
+def _ppg_case(amp: float, dur: float, kind: str):
+    if (amp, dur, kind) == (1e3, 2.0, "railed"):
+        reason = (
+            "dsp/_peaks.py: the step's ringing enters the 8 beat levels; search-back then "
+            "accepts every 3rd pulse (never a 3 s silence, so no relearn) for ~16 s"
+        )
+        return pytest.param(amp, dur, kind, marks=pytest.mark.xfail(strict=True, reason=reason))
+    return pytest.param(amp, dur, kind)
+
+
+@pytest.mark.parametrize(
+    ("amp", "dur", "kind"),
+    [_ppg_case(a, d, k) for a, d in BURSTS for k in ("noise", "railed")],
+    ids=[f"{a:.0e}x{d}s-{k}" for a, d in BURSTS for k in ("noise", "railed")],
+)
+def test_ppg_detector_recovers_after_any_burst(amp, dur, kind) -> None:
+    """The 0.5 Hz high-pass rings down at ~1 decade per second of excess amplitude, so the
+    PPG detector's recovery time grows with the log of the burst's size."""
+    fs = 64.0
+    rng = np.random.default_rng(12)
+    recover_s = 5.0 + 1.5 * np.log10(amp)
+    x, onsets = _pulses(fs, BURST_START_S + dur + recover_s + 20.0)
+    y = _with_burst(x, fs, amp, dur, kind, rng)
+    stream = dsp.PpgPeakStream(fs)
+    n = int(0.1 * fs)
+    streamed = np.concatenate([stream.push_positions(y[i : i + n]) for i in range(0, y.size, n)])
+    det = dsp.ppg_peaks(y, fs, subsample=True)
+    # the max-upslope fiducial sits a fixed time after the synthetic onset: compare to a clean
+    # run (streamed positions may differ by a few 1/64-sample spline steps: the synthetic
+    # upstroke has a broad slope maximum, so float rounding can move the argmax)
+    clean = dsp.ppg_peaks(x, fs, subsample=True)
+    assert clean.size >= onsets.size - 4
+    _check_recovery(det, streamed, clean, fs, dur, recover_s=recover_s, tol_s=0.15, atol=0.1)
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,15 @@ input and interpolation helpers.
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 _LEARN_S = 2.0  # learning period: at the start and after a long silence
 _RELEARN_S = 3.0  # a silence this long makes the levels be relearnt
 _KEEP_S = 3.0  # signal history kept in the buffers
 _SEARCHBACK_RR = 1.66  # threshold halved after this many mean beat intervals without a beat
 _N_LEVEL = 8  # level = median feature of the last 8 beats; mean interval of the last 8
+_FLOOR_S = 2.0  # the numerical floor follows the largest |input| of the last 2 s
+_FLOOR_REL = 1e-9  # features below this fraction of that |input| are rounding noise
 
 
 def as_signal(x: object, what: str) -> np.ndarray:
@@ -91,7 +94,11 @@ class _AdaptivePeakStream:
     feature of the learning period. The threshold is halved when no beat has been seen for 1.66
     mean beat intervals (causal search-back), candidates closer than ``refractory_s`` to the
     previous beat are ignored, and after 3 s without a beat the levels are relearnt from the
-    preceding 2 s.
+    preceding 2 s; until a beat is found again, that 2 s window slides on with the signal, so
+    a burst of any size blinds the detector only until its filters have rung down. Features
+    below ``1e-9`` times the largest ``|input|`` of the last 2 s are floating-point noise (a
+    flat but offset signal) and never candidates; the floor is per sample, so it forgets a
+    burst 2 s after it ends and does not depend on how the signal was cut into chunks.
 
     Parameters
     ----------
@@ -127,6 +134,7 @@ class _AdaptivePeakStream:
         self._wait = max(self._group, lookahead)
         self._history = history
         self._learn = int(round(_LEARN_S * self.fs))
+        self._floor_win = max(1, int(round(_FLOOR_S * self.fs)))
         self._relearn = int(round(_RELEARN_S * self.fs))
         self._keep = int(round(_KEEP_S * self.fs))
         self.reset()
@@ -137,8 +145,9 @@ class _AdaptivePeakStream:
         self._off = 0  # absolute index of _bp[0] / _feat[0]
         self._bp = np.empty(0)
         self._feat = np.empty(0)
+        self._floor = np.empty(0)  # per sample: _FLOOR_REL * max |input| of the last _FLOOR_S
+        self._abs_tail = np.zeros(self._floor_win - 1)  # |input| of the last samples pushed
         self._last_finite = 0.0
-        self._abs_level = 0.0
         self._scan = 1  # next absolute index to test for a local maximum
         self._cands: list[int] = []  # absolute indices of undecided candidates
         self._max_seen = 0.0
@@ -162,6 +171,7 @@ class _AdaptivePeakStream:
         """Drop the first ``drop`` samples of the per-sample buffers."""
         self._bp = self._bp[drop:]
         self._feat = self._feat[drop:]
+        self._floor = self._floor[drop:]
 
     # -- core --------------------------------------------------------------------------------
 
@@ -182,29 +192,20 @@ class _AdaptivePeakStream:
         if x.size == 0:
             return [np.empty(0) for _ in ends]
         x, self._last_finite = hold_nan(x, self._last_finite)
-        absx = np.abs(x)
-        starts = [0, *ends[:-1]]
-        if len(ends) == 1:
-            means = [float(np.mean(absx))]
-        else:
-            sizes = np.diff([0, *ends])
-            idx = np.minimum(starts, x.size - 1)
-            sums = np.add.reduceat(absx, idx)
-            means = [float(s / k) if k else 0.0 for s, k in zip(sums, sizes, strict=True)]
         bp, feat = self._features(x)
         self._bp = np.concatenate([self._bp, bp])
         self._feat = np.concatenate([self._feat, feat])
+        self._floor = np.concatenate([self._floor, self._floor_of(x)])
         n0 = self._n
         base = max(0, self._scan - 1 - self._off)
         # local maxima of the whole chunk; index i is known once n >= i + 2 samples arrived
         found = local_maxima(self._feat[base:], self._scan - self._off - base) + base + self._off
         out: list[np.ndarray] = []
         j = 0
-        for start, end, mean in zip(starts, ends, means, strict=True):
+        for start, end in zip([0, *ends[:-1]], ends, strict=True):
             if end == start:
                 out.append(np.empty(0))
                 continue
-            self._abs_level = max(self._abs_level, mean)
             self._n = n0 + end
             k = int(np.searchsorted(found, self._n - 2, side="right"))
             if k > j:
@@ -214,6 +215,15 @@ class _AdaptivePeakStream:
             out.append(np.asarray(self._decide(), dtype=np.float64))
             self._trim()
         return out
+
+    def _floor_of(self, x: np.ndarray) -> np.ndarray:
+        """Per-sample numerical floor: ``_FLOOR_REL`` times the running maximum of ``|x|`` over
+        the last ``_FLOOR_S`` seconds (continued across chunks through ``_abs_tail``)."""
+        w = self._floor_win
+        a = np.concatenate([self._abs_tail, np.abs(x)])
+        self._abs_tail = a[a.size - (w - 1) :] if w > 1 else a[:0]
+        # origin shifts the window to end at each sample (trailing, causal maximum)
+        return _FLOOR_REL * maximum_filter1d(a, w, origin=(w - 1) // 2)[w - 1 :]
 
     def _trim(self) -> None:
         cut = self._n - self._keep
@@ -240,17 +250,18 @@ class _AdaptivePeakStream:
             m = max(group, key=lambda i: feat[i - off])
             if not self._levels:
                 # until the first beat the threshold is relative to the maximum of the learning
-                # period (the first 2 s, or the 2 s after a long silence)
-                lo = max(0, self._learn_from - off)
-                hi = max(self._learn_from + self._learn, head + self._group) - off + 1
-                self._max_seen = max(self._max_seen, float(feat[lo:hi].max()))
+                # period (the first 2 s, or the 2 s before a long silence ended); while no beat
+                # is found that window slides on, so an artefact leaves it after 2 s
+                hi = max(self._learn_from + self._learn, head + self._group)
+                lo = max(self._learn_from, hi - self._learn)
+                self._max_seen = float(feat[max(0, lo - off) : hi - off + 1].max())
             r = self._classify(m, float(feat[m - off]))
             if r is not None:
                 out.append(r)
         return out
 
     def _classify(self, m: int, v: float) -> float | None:
-        if v <= 1e-9 * self._abs_level or v <= 0:
+        if v <= self._floor[m - self._off] or v <= 0:
             return None
         last = self._last
         if last is not None and m - last > self._relearn:

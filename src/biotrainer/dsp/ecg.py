@@ -15,7 +15,10 @@ The detector is in the Pan & Tompkins (1985) family, rebuilt for streaming:
    previous QRS's is taken for a T wave; after 3 s without a beat the levels are relearnt;
 5. the R time is the largest deflection from the median of a causal 0.5-40 Hz band-passed copy
    in the 200 ms before the feature peak (either polarity, the usual one preferred unless the
-   other is 1.5x larger), refined below one sample by parabolic interpolation.
+   other is 1.5x larger), refined below one sample by parabolic interpolation. While the
+   0.5 Hz high-pass of that copy is still ringing after a huge burst (its range in the window
+   over 20x that of the 5-20 Hz band; under 5x on real ECG), the largest 5-20 Hz deflection
+   is used instead.
 
 Steps 3-4 are the adaptive-threshold core shared with :mod:`biotrainer.dsp.ppg`
 (``_AdaptivePeakStream`` in :mod:`biotrainer.dsp._peaks`); this module supplies the filters, the
@@ -49,6 +52,9 @@ _TWAVE_S = 0.36
 _REFINE_BACK_S = 0.20
 _THRESHOLD_FRACTION = 0.3
 _POLARITY_BIAS = 1.5  # prefer the usual QRS polarity unless the other is 1.5x larger
+_RINGING_RATIO = (
+    20.0  # wide-band range this many times the QRS band's: still ringing (real ECG: < 5)
+)
 
 
 class EcgPeakStream(_AdaptivePeakStream):
@@ -141,6 +147,13 @@ class EcgPeakStream(_AdaptivePeakStream):
 
     def _locate_r(self, lo: int, m: int) -> float:
         seg = self._wide[lo - self._off : m - self._off + 1]
+        qrs = self._bp[lo - self._off : m - self._off + 1]
+        if np.ptp(seg) > _RINGING_RATIO * np.ptp(qrs):
+            # the wide-band copy still rings after a burst: the QRS band is the better clock
+            a = np.abs(qrs)
+            j = int(np.argmax(a))
+            off = parabolic_offset(a[j - 1], a[j], a[j + 1]) if 0 < j < a.size - 1 else 0.0
+            return float(lo + j) + off
         dev = seg - np.median(seg)
         up, down = float(dev.max()), float(-dev.min())
         bias = _POLARITY_BIAS if self._polarity >= 0 else 1 / _POLARITY_BIAS
