@@ -13,6 +13,7 @@ shows it (median and 95th percentile of every update painted during the measurem
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -101,7 +102,11 @@ def main() -> int:
         f"{'' if pv is not None else '; no patient view'}"
     )
     print(f"measured over {wall:.1f} s wall time after {args.warmup:g} s warm-up")
-    print(f"CPU: {100 * (c1 - c0) / wall:.0f} % of one core (process time / wall time)")
+    one, five, _ = os.getloadavg()
+    print(
+        f"CPU: {100 * (c1 - c0) / wall:.1f} % of one core (process time / wall time); "
+        f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+    )
     print(
         f"dashboard: frame timer {(f1 - f0) / wall:.1f}/s (target {args.fps:g}), "
         f"signal view painted {(p1 - p0) / wall:.1f} fps"

@@ -12,6 +12,7 @@ from biotrainer.ui.traces import (
     RingBuffer,
     StackScale,
     StreamStats,
+    axis_ticks,
     nice_step,
     robust_range,
     stack_scale,
@@ -183,3 +184,19 @@ def test_display_filter_starts_without_a_swoop() -> None:
     # The 10 Hz wave keeps its 50 uV amplitude from the first cycles on; no offset lingers.
     assert np.abs(y[0, :50].mean()) < 10.0
     assert np.max(np.abs(y)) < 75.0
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "n", "ticks", "decimals"),
+    [
+        (0.0, 10.0, 5, [0, 2, 4, 6, 8, 10], 0),
+        (36.585, 36.615, 3, [36.59, 36.60, 36.61], 2),
+        (-1.2, 1.2, 2, [-1, 0, 1], 0),  # one step of 2 would label 0 only: smaller step
+        (6.96, 7.04, 2, [6.96, 6.98, 7.0, 7.02, 7.04], 2),
+        (1.0, 1.0, 3, [], 0),
+    ],
+)
+def test_axis_ticks_are_round_and_at_least_two(lo, hi, n, ticks, decimals) -> None:
+    got, dec = axis_ticks(lo, hi, n)
+    np.testing.assert_allclose(got, ticks, atol=1e-9)
+    assert dec == decimals

@@ -88,8 +88,8 @@ def exec_until_closed(app: QApplication, window: QWidget) -> int:
 def run_main_window(
     make_source: Callable[[], Source],
     *,
-    poll_hz: float = 30.0,
-    fps: float = 30.0,
+    poll_hz: float | None = None,
+    fps: float = 60.0,
     window_s: float = 10.0,
 ) -> int:
     """Open the main window on the source ``make_source()`` builds and run the event loop.
@@ -100,7 +100,8 @@ def run_main_window(
         Builds the (unprepared) source; may raise :class:`BiotrainerError` (unknown profile,
         missing serial port...).
     poll_hz, fps, window_s : float
-        See :class:`~biotrainer.ui.main_window.MainWindow`.
+        See :class:`~biotrainer.ui.main_window.MainWindow` (None: poll just above the frame
+        rate; 60 frames per second).
 
     Returns
     -------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
@@ -34,10 +36,13 @@ class MainWindow(QMainWindow):
     source : Source
         A source not yet prepared; the window opens it in :meth:`start` and stops and releases
         it when closed.
-    poll_hz : float
-        Source polls per second (the bridge's one timer).
+    poll_hz : float, optional
+        Source polls per second (the bridge's one timer). By default a little above ``fps``
+        (the shortest whole-millisecond interval not longer than a frame), so every frame has
+        fresh samples to draw.
     fps : float
-        Frames per second of the plot repaint timer.
+        Frames per second of the plot repaint timer. A frame draws only the pixel columns
+        completed since the previous one and repaints only the panels that changed.
     window_s : float
         Seconds of signal shown.
     parent : QWidget, optional
@@ -47,7 +52,7 @@ class MainWindow(QMainWindow):
         self,
         source: Source,
         *,
-        poll_hz: float = 30.0,
+        poll_hz: float | None = None,
         fps: float = 30.0,
         window_s: float = 10.0,
         parent: QWidget | None = None,
@@ -59,13 +64,20 @@ class MainWindow(QMainWindow):
         self.fps = fps
         self.error: str | None = None
         self.frames = 0
+        if poll_hz is None:
+            poll_hz = min(200.0, 1000.0 / max(1, math.floor(1000.0 / fps)))
         self.bridge = SourceBridge(source, poll_hz=poll_hz, parent=self)
         self.bridge.state_changed.connect(self._on_state)
         self.bridge.failed.connect(self._on_failed)
         self.plots: SignalPlots | None = None
         self._frame_timer = QTimer(self)
         self._frame_timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._frame_timer.setInterval(round(1000.0 / fps))
+        # Frames are paced on deadlines k * 1000 / fps ms after the start (whole-millisecond
+        # intervals of 16 or 17 ms at 60 fps): a fixed round(1000 / 60) = 17 ms gives 58.8 fps.
+        self._frame_period_ms = 1000.0 / fps
+        self._frame_timer.setInterval(max(1, round(self._frame_period_ms)))
+        self._pace_clock = QElapsedTimer()
+        self._deadline = 1  # the frame deadline the timer is aimed at, in frame periods
         self._frame_timer.timeout.connect(self._on_frame)
         self._rescale_every = max(1, round(fps))  # about once a second
         self._status_every = max(1, round(fps / 2))  # about twice a second
@@ -120,6 +132,7 @@ class MainWindow(QMainWindow):
         self.plots = SignalPlots(source.layout, window_s=self.window_s, theme=self.theme)
         self.setCentralWidget(self.plots)
         self.bridge.chunk_ready.connect(self.plots.push)
+        self._pace_clock.start()
         self._frame_timer.start()
         self._fps_clock.start()
         self._update_status()
@@ -129,11 +142,21 @@ class MainWindow(QMainWindow):
         """Tell the person what went wrong (a modal message box, no traceback)."""
         QMessageBox.critical(self, title, message)
 
+    def _pace(self) -> None:
+        """Aim the next tick at the next frame deadline (restarts the repeating timer)."""
+        now = self._pace_clock.elapsed()
+        period = self._frame_period_ms
+        self._deadline += 1
+        if self._deadline * period < now:  # late by more than a frame: do not catch up
+            self._deadline = math.floor(now / period) + 1
+        self._frame_timer.setInterval(max(1, round(self._deadline * period - now)))
+
     def _on_frame(self) -> None:
         if self.plots is None:
             return
-        self.plots.refresh()
         self.frames += 1
+        self._pace()
+        self.plots.refresh()
         if self.frames % self._rescale_every == 0:
             self.plots.rescale()
         if self.frames % self._status_every == 0:

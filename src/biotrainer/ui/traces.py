@@ -1,11 +1,12 @@
 """Display-side signal handling without Qt: ring buffers, display filters, scales, rates.
 
-Everything here is plain numpy so it can be unit-tested headless. The Qt widgets in
-:mod:`biotrainer.ui.signal_plots` only read :meth:`DisplayTrace.snapshot` on their frame timer.
+Everything here is plain numpy so it can be unit-tested headless. The Qt panels of
+:mod:`biotrainer.ui.trace_canvas` read the new samples with :meth:`DisplayTrace.since` on their
+frame timer, and the whole window (:meth:`DisplayTrace.snapshot`) only to rescale or redraw.
 
-Display downsampling (min/max "peak" decimation to the screen's pixel width) is left to
-pyqtgraph (``setDownsampling(auto=True, mode="peak")``); this module keeps the last window of
-samples per role, filtered for display.
+This module keeps the last window of samples per role, filtered for display, and computes
+the min/max ("peak") decimation to pixel columns that :mod:`biotrainer.ui.trace_canvas` draws
+(:func:`column_peaks`), so a frame only costs the samples that arrived since the last one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
-from biotrainer.dsp.buffers import RingBuffer
+from biotrainer.dsp.buffers import RingBuffer  # noqa: F401 - re-exported for the tests
 from biotrainer.dsp.filters import StreamingFilter, butter_sos
 
 #: Display pass-bands in Hz per role: (high-pass edge, low-pass edge); ``None`` = no edge.
@@ -56,6 +57,11 @@ class DisplayTrace:
 
     Notes
     -----
+    Samples are kept in a linear buffer twice the size of the history, so the newest samples
+    are always one contiguous view (:meth:`since`, no copy); the buffer is compacted once per
+    history length. A little more than the window is kept so a pixel column that straddles
+    the window's left edge can still be drawn whole.
+
     The time axis is built from the sample count (``x[i] = -(n - 1 - i) / fs``, 0 = newest
     sample), not from timestamps, so the picture scrolls evenly; gaps are reported by the
     source state (``signal lost``), not drawn.
@@ -78,7 +84,11 @@ class DisplayTrace:
         self.units = units
         self.window_s = float(window_s)
         capacity = max(2, int(round(self.window_s * self.fs)))
-        self._ring = RingBuffer(len(self.channel_names), capacity)
+        self.n_window = capacity  #: samples in the displayed window
+        self._keep = capacity + capacity // 4 + 4
+        self._buf = np.zeros((len(self.channel_names), 2 * self._keep), dtype=np.float64)
+        self._end = 0  # samples held, at [0, _end) of the buffer
+        self._total = 0
         self._x = (np.arange(capacity, dtype=np.float64) - (capacity - 1)) / self.fs
         band = DISPLAY_BANDS.get(role) if band is None else band
         self.band = band
@@ -96,7 +106,32 @@ class DisplayTrace:
 
     @property
     def samples_received(self) -> int:
-        return self._ring.total
+        """Samples appended since creation (per channel): the index of the next sample."""
+        return self._total
+
+    def since(self, start: int) -> tuple[int, np.ndarray]:
+        """Return ``(first, y)``: the held samples from absolute index ``start`` on (or from the
+        oldest one held, when ``start`` is older), as a read-only view ``(n_channels, n)``
+        whose first sample has index ``first``."""
+        oldest = self._total - self._end
+        first = min(max(int(start), oldest), self._total)
+        view = self._buf[:, first - oldest : self._end]
+        view.flags.writeable = False
+        return first, view
+
+    def _append(self, y: np.ndarray) -> None:
+        n = y.shape[1]
+        keep = self._keep
+        if n >= keep:
+            self._buf[:, :keep] = y[:, n - keep :]
+            self._end = keep
+        else:
+            if self._end + n > self._buf.shape[1]:
+                self._buf[:, :keep] = self._buf[:, self._end - keep : self._end]
+                self._end = keep
+            self._buf[:, self._end : self._end + n] = y
+            self._end += n
+        self._total += n
 
     def push(self, block: SignalBlock) -> None:
         """Filter the new samples of ``block`` for display and append them."""
@@ -109,14 +144,14 @@ class DisplayTrace:
             x = self._hold_last_finite(x)
         self._last_finite = x[:, -1].copy()
         if self._filter is not None:
-            if self._ring.total == 0:
+            if self._total == 0:
                 # Start the filter settled at the first block's mean rather than at its first
                 # sample (which may sit on a peak), so the trace does not open with a swoop.
                 self._filter.push(x.mean(axis=1, keepdims=True))
             y = self._filter.push(x)
         else:
             y = x
-        self._ring.push(y)
+        self._append(y)
         if len(block.timestamps):
             self.last_timestamp = float(block.timestamps[-1])
         self.version += 1
@@ -141,8 +176,76 @@ class DisplayTrace:
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(x, y)``: seconds relative to the newest sample ``(n,)`` and samples
         ``(n_channels, n)``, oldest first."""
-        y = self._ring.latest()
-        return self._x[self._x.size - y.shape[1] :], y
+        n = min(self._end, self.n_window)
+        y = self._buf[:, self._end - n : self._end].copy()
+        return self._x[self._x.size - n :], y
+
+
+def column_peaks(
+    y: np.ndarray, first: int, n_window: int, width: int, col_lo: int, col_hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Min/max ("peak") decimation of samples to pixel columns on an absolute grid.
+
+    Sample ``i`` (absolute index since the stream began) falls in column
+    ``i * width // n_window``, so a window of ``n_window`` samples spans ``width`` columns and
+    a column holds ``n_window / width`` samples (fractional or below one allowed). The grid
+    does not move with the window, so a column's min/max never changes once it is complete:
+    that is what lets a display draw only the new columns.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        ``(n_channels, m)`` samples with absolute indices ``first .. first + m - 1``.
+    first : int
+        Absolute index of ``y[:, 0]``.
+    n_window, width : int
+        Samples per window and columns per window.
+    col_lo, col_hi : int
+        Columns wanted, ``[col_lo, col_hi)``; samples of ``y`` outside them are ignored.
+
+    Returns
+    -------
+    cols, mins, maxs : np.ndarray
+        The columns that hold at least one sample ``(k,)``, and per channel the smallest and
+        largest sample of each ``(n_channels, k)``.
+    """
+    y = np.atleast_2d(y)
+    cols = np.arange(col_lo, col_hi + 1, dtype=np.int64)
+    # First sample of each column: ceil(c * n_window / width).
+    starts = -((-cols * n_window) // width) - first
+    np.clip(starts, 0, y.shape[1], out=starts)
+    bounds, ends = starts[:-1], starts[1:]
+    nonempty = ends > bounds
+    if not nonempty.any():
+        empty = np.zeros((y.shape[0], 0))
+        return cols[:0], empty, empty
+    seg = y[:, bounds[nonempty][0] : ends[nonempty][-1]]
+    offsets = bounds[nonempty] - bounds[nonempty][0]
+    return (
+        cols[:-1][nonempty],
+        np.minimum.reduceat(seg, offsets, axis=1),
+        np.maximum.reduceat(seg, offsets, axis=1),
+    )
+
+
+def axis_ticks(lo: float, hi: float, max_ticks: int) -> tuple[np.ndarray, int]:
+    """Round tick values for a value axis from ``lo`` to ``hi``.
+
+    Returns the ticks (multiples of a 1-2-5 step, at most about ``max_ticks`` of them) and the
+    number of decimals that shows the step exactly.
+    """
+    if not hi > lo or max_ticks < 1:
+        return np.zeros(0), 0
+    step = nice_step((hi - lo) / max_ticks)
+    while True:
+        ticks = np.arange(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1) * step
+        if ticks.size >= 2 or max_ticks < 2:
+            break
+        # At least two labels, so the scale can be read: the next smaller 1-2-5 step.
+        mantissa = round(step / 10.0 ** math.floor(math.log10(step) + 1e-9))
+        step *= 0.4 if mantissa == 5 else 0.5
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return ticks, decimals
 
 
 def nice_step(value: float) -> float:
@@ -209,9 +312,15 @@ def stack_scale(y: np.ndarray, common: bool = True, minimum: float = 1e-6) -> St
         None when there are no finite samples.
     """
     y = np.atleast_2d(np.asarray(y, dtype=np.float64))
-    if y.shape[1] == 0 or not np.isfinite(y).any():
+    if y.shape[1] == 0:
         return None
-    lo, med, hi = np.nanpercentile(y, [2.0, 50.0, 98.0], axis=1)
+    finite = np.isfinite(y)
+    if finite.all():
+        lo, med, hi = np.percentile(y, [2.0, 50.0, 98.0], axis=1)  # much faster than nan*
+    elif not finite.any():
+        return None
+    else:
+        lo, med, hi = np.nanpercentile(y, [2.0, 50.0, 98.0], axis=1)
     spreads = np.nan_to_num(hi - lo, nan=0.0)
     med = np.nan_to_num(med, nan=0.0)
     if common:

@@ -1,0 +1,549 @@
+"""One live signal panel drawn incrementally: a frame only costs the samples that are new.
+
+The traces of a panel live in a persistent image, one pixel column per column of an absolute
+grid (:func:`~biotrainer.ui.traces.column_peaks`). When new columns complete, the image is
+scrolled left by that many pixels and only the new columns are drawn, per channel as a
+min/max polyline joined to the previous column. The image is a ring of columns, so the
+scroll itself costs nothing: ``paintEvent`` blits its two halves in time order. The faint
+lines at whole seconds live in the image under the traces and are moved with each scroll;
+the title and axes sit in a pixmap rendered again only when the size, the scale or the title
+changes. The whole image is redrawn from the :class:`~biotrainer.ui.traces.DisplayTrace`
+only on resize or rescale, and gives the same picture as the incremental path.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from biotrainer.ui.traces import (
+    COMMON_SCALE_ROLES,
+    DisplayTrace,
+    StackScale,
+    axis_ticks,
+    column_peaks,
+    robust_range,
+    stack_scale,
+)
+
+if TYPE_CHECKING:
+    from biotrainer.ui.signal_plots import Theme
+
+#: Nice names for roles in panel titles.
+ROLE_TITLES = {
+    "eeg": "EEG",
+    "ecg": "ECG",
+    "ppg": "PPG",
+    "resp": "Respiration",
+    "eda": "EDA",
+    "accel": "Accelerometer",
+    "gyro": "Gyroscope",
+    "temp": "Temperature",
+}
+
+#: Samples per channel used to choose a scale (a strided subset of the window).
+SCALE_SAMPLES = 2048
+
+#: Narrowest trace image drawn (pixels); narrower panels show their frame only.
+MIN_WIDTH_PX = 16
+
+TICK_PX = 5
+RIGHT_MARGIN_PX = 10
+
+
+def pretty_unit(units: str) -> str:
+    """Return a display form of a unit string (``uV`` -> ``µV``, ``degC`` -> ``°C``)."""
+    return {"uV": "µV", "uS": "µS", "degC": "°C", "deg/s": "°/s"}.get(units, units)
+
+
+def _range_moved(old: tuple[float, float], new: tuple[float, float]) -> bool:
+    """True when ``new`` differs enough from ``old`` to be worth a visible rescale."""
+    span = max(old[1] - old[0], 1e-12)
+    return abs(new[0] - old[0]) > 0.1 * span or abs(new[1] - old[1]) > 0.1 * span
+
+
+def _scale_moved(old: StackScale, new: StackScale) -> bool:
+    """True when the lane divisions changed or a baseline moved by a tenth of a lane."""
+    if not np.array_equal(old.divisions, new.divisions):
+        return True
+    return bool(np.any(np.abs(new.centers - old.centers) > 0.1 * old.divisions))
+
+
+class TraceCanvas(QWidget):
+    """The traces of one role with its title and axes.
+
+    Multi-channel roles are stacked: channel ``i`` is drawn in lane ``i`` from the top (named
+    on the left axis), scaled by :func:`~biotrainer.ui.traces.stack_scale` and clipped to its
+    lane; odd lanes use a darker shade so neighbours are easy to follow. A single channel gets
+    a value axis in its unit (:func:`~biotrainer.ui.traces.robust_range`).
+
+    Parameters
+    ----------
+    trace : DisplayTrace
+        The buffer this panel draws.
+    theme : Theme
+    show_time_axis : bool
+        Label the seconds and the time axis (the lowest panel of a column).
+    on_painted : callable, optional
+        Called after each paint (the owner counts frames).
+    parent : QWidget, optional
+    """
+
+    def __init__(
+        self,
+        trace: DisplayTrace,
+        theme: Theme,
+        show_time_axis: bool = True,
+        on_painted=None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.trace = trace
+        self.theme = theme
+        self.show_time_axis = show_time_axis
+        self._on_painted = on_painted
+        self.stacked = trace.n_channels > 1
+        self.common_scale = trace.role in COMMON_SCALE_ROLES
+        self.scale: StackScale | None = None
+        self.y_range: tuple[float, float] | None = None
+        self.title = ""
+        self.drawn_version = -1
+        #: Columns drawn so far (counting incremental and full draws), for tests and benchmarks.
+        self.columns_drawn = 0
+        self.full_redraws = 0
+        self.paints = 0  #: paint events handled
+        self.image: QImage | None = None
+        self._pixels: np.ndarray | None = None  # uint32 view of self.image
+        self._data_rect_for = None
+        self._static: QPixmap | None = None
+        self._col_end = 0  # absolute grid column just right of the image's last column
+        self._needs_full = True
+        self._font = QFont()
+        self._font.setPointSize(theme.font_pt)
+        self._title_font = QFont()
+        self._title_font.setPointSize(theme.title_pt)
+        self._bg = QColor(theme.background)
+        base = QColor(theme.trace_color(trace.role))
+        self._pens = [self._pen(base), self._pen(base.darker(125) if self.stacked else base)]
+        # Opaque colour of a faint second line over the background (drawn under the traces).
+        axis, a = QColor(theme.axis), theme.grid_alpha
+        mix = zip(axis.getRgbF()[:3], self._bg.getRgbF()[:3], strict=True)
+        self._grid = QColor.fromRgbF(*(a * c1 + (1 - a) * c0 for c1, c0 in mix))
+        self._grid_cols = np.zeros(0, dtype=np.int64)
+        self._grid_steps: frozenset[int] = frozenset()  # shifts that move a line onto another
+        self._affine: tuple[np.ndarray, ...] = ()
+        self._data_rect: QRect | None = None
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(120, 60)
+        self.title = self._make_title()
+
+    @staticmethod
+    def _pen(color: QColor) -> QPen:
+        pen = QPen(color, 1)
+        pen.setCosmetic(True)
+        return pen
+
+    # -- geometry -----------------------------------------------------------------------------
+
+    def data_rect(self) -> QRect:
+        """Where the traces are drawn, in widget pixels."""
+        if self._data_rect is None or self._data_rect_for != self.size():
+            self._data_rect = self._compute_data_rect()
+            self._data_rect_for = self.size()
+        return self._data_rect
+
+    def _compute_data_rect(self) -> QRect:
+        fm = QFontMetrics(self._font)
+        top = QFontMetrics(self._title_font).height() + 6
+        bottom = TICK_PX + 2
+        if self.show_time_axis:
+            bottom += 2 * fm.height() + 4
+        left = self.theme.axis_width_px
+        w = max(0, self.width() - left - RIGHT_MARGIN_PX)
+        h = max(0, self.height() - top - bottom)
+        return QRect(left, top, w, h)
+
+    def _image_size(self) -> tuple[int, int]:
+        r = self.data_rect()
+        dpr = self.devicePixelRatioF()
+        return round(r.width() * dpr), round(r.height() * dpr)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        self._static = None
+        self._needs_full = True
+        self.drawn_version = -1
+        self.refresh()
+        super().resizeEvent(ev)
+
+    # -- scale and title ----------------------------------------------------------------------
+
+    def _make_title(self) -> str:
+        t = self.trace
+        unit = pretty_unit(t.units)
+        parts = [ROLE_TITLES.get(t.role, t.role), f"{t.fs:g} Hz"]
+        if self.stacked:
+            common = self.scale.common if self.scale is not None else None
+            if not self.common_scale:
+                parts.append("each channel scaled to fit")
+            elif common is not None:
+                parts.append(f"{common:g} {unit} / division")
+        elif unit:
+            parts.append(unit)
+        if t.band is not None:
+            lo, hi = t.band
+            if hi is not None and hi >= t.fs / 2 * 0.99:
+                hi = None
+            if lo is not None and hi is not None:
+                parts.append(f"display filter {lo:g}–{hi:g} Hz")
+            elif lo is not None:
+                parts.append(f"display high-pass {lo:g} Hz")
+        return " · ".join(parts)
+
+    def rescale(self) -> bool:
+        """Recompute the vertical scale from the current window (about once a second).
+
+        The picture is redrawn only when the scale visibly changed; return True then.
+        """
+        _, y = self.trace.snapshot()
+        if y.shape[1] == 0:
+            return False
+        y = y[:, :: max(1, y.shape[1] // SCALE_SAMPLES)]
+        if self.stacked:
+            scale = stack_scale(y, common=self.common_scale)
+            if scale is None or (self.scale is not None and not _scale_moved(self.scale, scale)):
+                return False
+            self.scale = scale
+        else:
+            rng = robust_range(y[0])
+            if rng is None or (self.y_range is not None and not _range_moved(self.y_range, rng)):
+                return False
+            self.y_range = rng
+        self.title = self._make_title()
+        self._static = None
+        self._needs_full = True
+        self.drawn_version = -1
+        self.update()
+        return True
+
+    @property
+    def has_scale(self) -> bool:
+        return self.scale is not None if self.stacked else self.y_range is not None
+
+    @property
+    def lane_labels(self) -> tuple[str, ...]:
+        """Names on the left axis, top lane first (empty for a single channel)."""
+        return self.trace.channel_names if self.stacked else ()
+
+    # -- drawing into the image ---------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Draw the columns completed since the last frame; return True when the image changed.
+
+        Only the trace area is scheduled for repainting, and only when something was drawn.
+        """
+        if self.trace.version == self.drawn_version:
+            return False
+        self.drawn_version = self.trace.version
+        if self.trace.samples_received == 0:
+            return False
+        if not self.has_scale and not self.rescale():
+            return False
+        width, height = self._image_size()
+        if width < MIN_WIDTH_PX or height < 2:
+            return False
+        col_end = self.trace.samples_received * width // self.trace.n_window
+        if (
+            self._needs_full
+            or self.image is None
+            or self.image.size().toTuple()
+            != (
+                width,
+                height,
+            )
+        ):
+            self.redraw_all()
+        else:
+            shift = col_end - self._col_end
+            if shift <= 0:
+                return False
+            if shift >= width:
+                self.redraw_all()
+            else:
+                self._clear_columns(self._col_end, col_end)
+                self._draw_columns(self._col_end, col_end)
+                self._move_seconds(self._col_end, col_end)
+                self._col_end = col_end
+        self.update(self.data_rect())
+        return True
+
+    def redraw_all(self) -> None:
+        """Redraw the whole trace image from the trace's buffer (resize, rescale)."""
+        width, height = self._image_size()
+        if self.image is None or self.image.size().toTuple() != (width, height):
+            self.image = QImage(width, height, QImage.Format.Format_RGB32)
+            self._pixels = np.frombuffer(self.image.bits(), np.uint32).reshape(
+                height, self.image.bytesPerLine() // 4
+            )[:, :width]
+            win = self.trace.window_s
+            xs = [round(width * (1.0 - s / win)) for s in range(1, math.ceil(win))]
+            self._grid_cols = np.array([x for x in xs if 0 <= x < width], dtype=np.int64)
+            g = self._grid_cols
+            self._grid_steps = frozenset(((g[:, None] - g[None, :]) % width).ravel().tolist())
+        self._affine = self._pixel_map(height)
+        self.image.fill(self._bg)
+        col_end = self.trace.samples_received * width // self.trace.n_window
+        self._draw_columns(col_end - width, col_end)
+        self._move_seconds(None, col_end)
+        self._col_end = col_end
+        self._needs_full = False
+        self.full_redraws += 1
+
+    # The image is a ring of columns: absolute column c lives at image x = c mod width, so
+    # scrolling costs nothing; paintEvent blits the two halves in time order.
+
+    def _clear_columns(self, col_lo: int, col_hi: int) -> None:
+        w = self.image.width()
+        x = np.arange(col_lo, col_hi) % w
+        self._pixels[:, x] = np.uint32(self._bg.rgba())
+
+    def _move_seconds(self, old_end: int | None, col_end: int) -> None:
+        """Keep the lines at whole seconds at their place on screen, under the traces."""
+        px, w = self._pixels, self.image.width()
+        bg, grid = np.uint32(self._bg.rgba()), np.uint32(self._grid.rgba())
+        new = (col_end + self._grid_cols) % w
+        if old_end is None:
+            block = px[:, new]
+            px[:, new] = np.where(block == bg, grid, block)
+            return
+        old = (old_end + self._grid_cols) % w
+        if (col_end - old_end) % w in self._grid_steps:  # a line moved onto another's place
+            block = px[:, old]
+            px[:, old] = np.where(block == grid, bg, block)
+            block = px[:, new]
+            px[:, new] = np.where(block == bg, grid, block)
+            return
+        both = np.concatenate((old, new))
+        block = px[:, both]
+        n = old.size
+        block[:, :n][block[:, :n] == grid] = bg
+        block[:, n:][block[:, n:] == bg] = grid
+        px[:, both] = block
+
+    def _pixel_map(self, height: int) -> tuple[np.ndarray, ...]:
+        """Per channel ``(gain, offset, top, bottom)``: pixel row = clip(gain * v + offset).
+
+        Stacked: the mapping of :func:`~biotrainer.ui.traces.to_lanes` (lane ``i`` from the top,
+        clipped to +-half a lane) in pixels; single: the value axis ``y_range``.
+        """
+        n = self.trace.n_channels
+        if self.stacked:
+            lane = height / n
+            gain = -lane / self.scale.divisions
+            offset = (np.arange(n) + 0.5) * lane - gain * self.scale.centers
+            # Whole pixel rows per lane, so neighbouring lanes never paint the same pixel (the
+            # picture then does not depend on the order the lanes were drawn in).
+            # (Aliased drawing puts integer coordinates on pixel rows and columns exactly; a
+            # coordinate halfway between two pixels could go either way.)
+            bounds = np.round(np.arange(n + 1) * lane)
+            top, bottom = bounds[:-1], np.maximum(bounds[1:] - 1.0, bounds[:-1])
+            return gain[:, None], offset[:, None], top[:, None], bottom[:, None]
+        lo, hi = self.y_range
+        gain = -height / (hi - lo)
+        return (np.array([[gain]]), np.array([[-gain * hi]]), np.array([[-2.0]]),
+                np.array([[height + 2.0]]))  # fmt: skip
+
+    def _draw_columns(self, col_lo: int, col_hi: int) -> None:
+        """Draw columns ``[col_lo, col_hi)`` joined to the column drawn before them."""
+        n_window = self.trace.n_window
+        width = self.image.width()
+        # Start at the column of the sample just before col_lo (col_lo - 1 unless columns are
+        # sparser than samples) so the new stretch joins the one drawn before, exactly as a
+        # full redraw joins them.
+        first_wanted = -((-col_lo * n_window) // width)  # first sample of col_lo
+        prev_col = min(col_lo, max(0, first_wanted - 1) * width // n_window)
+        first, y = self.trace.since(-((-prev_col * n_window) // width))
+        if y.shape[1] == 0:
+            return
+        cols, lo, hi = column_peaks(y, first, n_window, width, prev_col, col_hi)
+        k = cols.size
+        if k == 0:
+            return
+        self.columns_drawn += int(np.count_nonzero(cols >= col_lo))
+        # Per column two points: its min then its max, in pixel rows.
+        v = np.empty((lo.shape[0], k, 2))
+        v[:, :, 0] = lo
+        v[:, :, 1] = hi
+        v = v.reshape(lo.shape[0], 2 * k)
+        gain, offset, top, bottom = self._affine
+        v *= gain
+        v += offset
+        np.clip(v, top, bottom, out=v)
+        # Ring position: the last column lands at its place; columns of the previous lap are
+        # drawn in a second pass one width further right, clipped to the slots that still
+        # belong to the window (the column before it, joined to, now holds the newest one).
+        base = (col_hi - 1) - (col_hi - 1) % width
+        height = self.image.height()
+        x = np.repeat((cols - base).astype(np.float64), 2)
+        # Every segment (a column's min to max, its max to the next column's min) is drawn as a
+        # line of its own, so it rasterises the same whichever batch it was drawn in.
+        xs = np.empty((2 * k - 1, 2))
+        xs[:, 0], xs[:, 1] = x[:-1], x[1:]
+        xs = xs.ravel()
+        painter = QPainter(self.image)
+        for shade, pen in enumerate(self._pens):
+            rows = v[shade::2]
+            if rows.shape[0] == 0:
+                continue
+            painter.setPen(pen)
+            r = rows.shape[0]
+            ys = np.empty((r, 2 * k - 1, 2))
+            ys[:, :, 0], ys[:, :, 1] = rows[:, :-1], rows[:, 1:]
+            ys = ys.ravel()
+            for dx in (0.0, float(width)) if cols[0] < base else (0.0,):
+                if dx:
+                    painter.setClipRect(QRectF(col_hi - base, 0, width, height))
+                path = pg.arrayToQPath(np.tile(xs + dx, r), ys, connect="pairs", finiteCheck=False)
+                painter.drawPath(path)
+                painter.setClipping(False)
+        painter.end()
+
+    # -- painting -----------------------------------------------------------------------------
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        data = self.data_rect()
+        if not data.contains(ev.rect()):
+            if (
+                self._static is None
+                or self._static.size() != self.size() * self.devicePixelRatioF()
+            ):
+                self._static = self._render_static()
+            painter.drawPixmap(0, 0, self._static)
+        if self.image is not None and self.image.size().toTuple() == self._image_size():
+            # Oldest columns (ring x >= split) on the left, the newest on the right.
+            w, h = self.image.width(), self.image.height()
+            split = self._col_end % w
+            scale = data.width() / w
+            left = QRectF(data.left(), data.top(), (w - split) * scale, data.height())
+            painter.drawImage(left, self.image, QRectF(split, 0, w - split, h))
+            if split:
+                right = QRectF(left.right(), data.top(), split * scale, data.height())
+                painter.drawImage(right, self.image, QRectF(0, 0, split, h))
+        else:
+            painter.fillRect(data, self._bg)
+        painter.end()
+        self.paints += 1
+        if self._on_painted is not None:
+            self._on_painted()
+
+    def _render_static(self) -> QPixmap:
+        """Background, title and axes (everything that does not move with the traces)."""
+        th = self.theme
+        dpr = self.devicePixelRatioF()
+        pix = QPixmap(self.size() * dpr)
+        pix.setDevicePixelRatio(dpr)
+        pix.fill(self._bg)
+        p = QPainter(pix)
+        data = self.data_rect()
+        p.setFont(self._title_font)
+        p.setPen(QColor(th.title))
+        tfm = QFontMetrics(self._title_font)
+        title = tfm.elidedText(
+            self.title, Qt.TextElideMode.ElideRight, self.width() - data.left() - 8
+        )
+        p.drawText(data.left() + 4, 3 + tfm.ascent(), title)
+        axis_pen = QPen(QColor(th.axis), 1)
+        axis_pen.setCosmetic(True)
+        text = QColor(th.text)
+        p.setFont(self._font)
+        fm = QFontMetrics(self._font)
+        left, right = data.left() - 1, data.right() + 1
+        top, bottom = data.top(), data.bottom() + 1
+        # Left axis: lane names (stacked) or values in the unit.
+        p.setPen(axis_pen)
+        p.drawLine(left, top, left, bottom)
+        for y_px, label in self._left_ticks(data, fm):
+            p.setPen(axis_pen)
+            p.drawLine(QPointF(left - TICK_PX, y_px), QPointF(left, y_px))
+            p.setPen(text)
+            r = QRectF(0, y_px - fm.height() / 2, left - TICK_PX - 3, fm.height())
+            p.drawText(r, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+        # Bottom axis: whole seconds, 0 = newest sample at the right edge.
+        p.setPen(axis_pen)
+        p.drawLine(left, bottom, right, bottom)
+        win = self.trace.window_s
+        secs = range(-math.floor(win), 1)
+        every = 1
+        while every * data.width() / win < fm.horizontalAdvance("-10") + 12:
+            every = {1: 2, 2: 5}.get(every, every * 2)
+        for s in secs:
+            x = data.left() + data.width() * (1.0 + s / win)
+            p.setPen(axis_pen)
+            p.drawLine(QPointF(x, bottom), QPointF(x, bottom + TICK_PX))
+            if self.show_time_axis and s % every == 0 and -win < s < 0:
+                p.setPen(text)
+                r = QRectF(x - 30, bottom + TICK_PX + 1, 60, fm.height())
+                p.drawText(r, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, f"{s}")
+        if self.show_time_axis:
+            p.setPen(text)
+            r = QRectF(data.left(), bottom + TICK_PX + fm.height() + 3, data.width(), fm.height())
+            p.drawText(r, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "time (s)")
+        p.end()
+        return pix
+
+    def _left_ticks(self, data: QRect, fm: QFontMetrics) -> list[tuple[float, str]]:
+        h = data.height()
+        if self.stacked:
+            n = self.trace.n_channels
+            lane = h / n
+            every = max(1, math.ceil((fm.height() + 1) / max(lane, 1e-9)))
+            return [
+                (data.top() + (i + 0.5) * lane, name)
+                for i, name in enumerate(self.trace.channel_names)
+                if i % every == 0
+            ]
+        if self.y_range is None:
+            return []
+        lo, hi = self.y_range
+        ticks, decimals = axis_ticks(lo, hi, max(2, h // (2 * fm.height())))
+        return [(data.top() + (hi - v) * h / (hi - lo), f"{v:.{decimals}f}") for v in ticks]
+
+    # -- inspection (tests) -------------------------------------------------------------------
+
+    @property
+    def newest_column(self) -> int:
+        """The absolute grid column just right of the newest one drawn (the right edge)."""
+        return self._col_end
+
+    def lane_rows(self, channel: int) -> tuple[int, int]:
+        """Image rows ``[top, bottom)`` of a stacked channel's lane."""
+        h, n = self.image.height(), self.trace.n_channels
+        return round(channel * h / n), round((channel + 1) * h / n)
+
+    def value_to_row(self, values: np.ndarray, channel: int = 0) -> np.ndarray:
+        """Image rows (float, 0 = top) at which ``values`` of ``channel`` are drawn."""
+        gain, offset, top, bottom = (a[channel] for a in self._affine)
+        return np.clip(np.asarray(values, dtype=np.float64) * gain + offset, top, bottom)
+
+    @property
+    def has_data(self) -> bool:
+        """True when some samples have been drawn."""
+        return self.columns_drawn > 0
+
+    def image_array(self) -> np.ndarray:
+        """The trace picture as on screen, oldest column first: ``(height, width)``
+        0xAARRGGBB values (a copy)."""
+        if self.image is None:
+            return np.zeros((0, 0), np.uint32)
+        return np.roll(self._pixels, -(self._col_end % self.image.width()), axis=1)
+
+    def trace_rgb(self) -> tuple[int, int]:
+        """The 0xAARRGGBB values of the even- and odd-lane trace colours."""
+        return self._pens[0].color().rgba(), self._pens[1].color().rgba()

@@ -1,0 +1,290 @@
+"""The incremental trace renderer: column peaks, same picture as a full redraw, lanes, repaints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biotrainer.acquisition.chunk import Chunk, SignalBlock
+from biotrainer.ui.signal_plots import SignalPlots, Theme
+from biotrainer.ui.trace_canvas import TraceCanvas
+from biotrainer.ui.traces import DisplayTrace, column_peaks
+
+from .fakes import fake_layout
+
+
+def _block(trace: DisplayTrace, y: np.ndarray, first: int) -> SignalBlock:
+    y = np.atleast_2d(y)
+    t = (first + np.arange(y.shape[1])) / trace.fs
+    return SignalBlock(trace.role, trace.fs, trace.channel_names, trace.units, t, y)
+
+
+def _signal(fs: float, n_ch: int, start: int, n: int, rng) -> np.ndarray:
+    t = (start + np.arange(n)) / fs
+    phase = np.arange(n_ch)[:, None]
+    return 30.0 * np.sin(2 * np.pi * 3.0 * t + phase) + rng.normal(0.0, 8.0, (n_ch, n))
+
+
+def _canvas(qtbot, trace: DisplayTrace, size=(400, 300)) -> TraceCanvas:
+    canvas = TraceCanvas(trace, Theme())
+    qtbot.addWidget(canvas)
+    canvas.resize(*size)
+    canvas.show()
+    return canvas
+
+
+@pytest.mark.parametrize(("n_window", "width"), [(2500, 760), (2500, 2500), (40, 333), (9973, 517)])
+def test_column_peaks_match_brute_force(n_window: int, width: int) -> None:
+    rng = np.random.default_rng(3)
+    first = 12345
+    y = rng.normal(size=(3, 3 * n_window // 2))
+    idx = first + np.arange(y.shape[1])
+    col_of = idx * width // n_window
+    col_lo, col_hi = int(col_of[0]) + 1, int(col_of[-1])  # whole columns only
+    cols, lo, hi = column_peaks(y, first, n_window, width, col_lo, col_hi)
+    expected = [c for c in range(col_lo, col_hi) if np.any(col_of == c)]
+    np.testing.assert_array_equal(cols, expected)
+    for j, c in enumerate(cols):
+        sel = col_of == c
+        np.testing.assert_array_equal(lo[:, j], y[:, sel].min(axis=1))
+        np.testing.assert_array_equal(hi[:, j], y[:, sel].max(axis=1))
+    # Columns with fewer samples than pixels: only the columns a sample falls in.
+    if n_window < width:
+        assert cols.size < col_hi - col_lo
+
+
+def test_display_trace_since_returns_the_newest_samples_after_compaction() -> None:
+    trace = DisplayTrace("eda", 10.0, ("a",), "uS", window_s=2.0)  # 20-sample window
+    values = np.arange(1000, dtype=float)
+    pushed = 0
+    rng = np.random.default_rng(0)
+    while pushed < values.size:
+        n = int(rng.integers(1, 30))
+        trace.push(_block(trace, values[pushed : pushed + n], pushed))
+        pushed = min(values.size, pushed + n)
+        first, y = trace.since(pushed - 22)  # a bit more than the window is kept
+        assert first == max(0, pushed - 22)
+        np.testing.assert_array_equal(y[0], values[first:pushed])
+        assert not y.flags.writeable
+    first, y = trace.since(0)  # older than held: from the oldest held sample
+    assert first > 0 and y.shape[1] == pushed - first
+    _, snap = trace.snapshot()
+    np.testing.assert_array_equal(snap[0], values[-20:])
+
+
+CASES = {
+    "eeg 4 ch, 1.5 samples/column": ("eeg", 250.0, 4, (400, 300)),
+    "eeg 8 ch, 6 samples/column": ("eeg", 1000.0, 8, (400, 300)),
+    "resp 3 ch, sparse samples": ("accel", 20.0, 3, (400, 300)),
+    "eda 1 ch": ("eda", 333.0, 1, (517, 260)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_incremental_drawing_gives_the_picture_of_a_full_redraw(qtbot, case: str) -> None:
+    role, fs, n_ch, size = CASES[case]
+    trace = DisplayTrace(role, fs, [f"c{i}" for i in range(n_ch)], "uV", window_s=2.0)
+    canvas = _canvas(qtbot, trace, size)
+    rng = np.random.default_rng(7)
+    n = 0
+    compared = 0
+    for step in range(420):  # several laps of the ring image
+        m = int(rng.integers(0, fs / 15 + 3))
+        trace.push(_block(trace, _signal(fs, n_ch, n, m, rng), n))
+        n += m
+        canvas.refresh()
+        if step % 60 == 59:
+            incremental = canvas.image_array()
+            redraws = canvas.full_redraws
+            canvas.redraw_all()
+            assert canvas.full_redraws == redraws + 1
+            full = canvas.image_array()
+            width = full.shape[1]
+            differ = np.flatnonzero((incremental != full).any(axis=0))
+            # Only where a line crosses the seam of the ring image (clipped there) may a
+            # pixel differ.
+            seam = (-canvas.newest_column) % width
+            assert set(differ.tolist()) <= {(seam - 1) % width, seam}, case
+            assert np.count_nonzero(incremental != full) <= 3
+            compared += 1  # (drawing then goes on incrementally from the redrawn picture)
+    assert compared == 7
+    assert trace.samples_received > 3 * trace.n_window  # several laps of the ring
+
+
+def _trace_mask(canvas: TraceCanvas, img: np.ndarray) -> np.ndarray:
+    a, b = canvas.trace_rgb()
+    return (img == a) | (img == b)
+
+
+def test_stacked_lanes_have_data_and_stay_in_their_band(qtbot) -> None:
+    fs, n_ch = 250.0, 16
+    trace = DisplayTrace("eeg", fs, [f"E{i}" for i in range(n_ch)], "uV", window_s=4.0)
+    canvas = _canvas(qtbot, trace, (600, 700))
+    rng = np.random.default_rng(1)
+    n = 0
+    for _ in range(60):
+        y = 1000.0 * np.arange(1, n_ch + 1)[:, None] + _signal(fs, n_ch, n, 25, rng)
+        y[5] *= 1.0 + 40.0 * (n > 500)  # one channel goes wild: clipped to its lane
+        trace.push(_block(trace, y, n))
+        n += 25
+        canvas.refresh()
+    canvas.rescale()
+    canvas.refresh()
+    img = canvas.image_array()
+    shades = canvas.trace_rgb()
+    assert shades[0] != shades[1]
+    lane_of_row = np.zeros(img.shape[0], dtype=int)
+    for i in range(n_ch):
+        lane_of_row[slice(*canvas.lane_rows(i))] = i
+    for i in range(n_ch):
+        top, bottom = canvas.lane_rows(i)
+        own = img == shades[i % 2]
+        rows = np.flatnonzero(own[:, 8:].any(axis=1))  # skip the start of the stream
+        in_lane = rows[(rows >= top - 1) & (rows < bottom + 1)]
+        assert in_lane.size > 0.3 * (bottom - top), f"lane {i} nearly empty"
+        # Pixels of this shade outside the lane belong to the lanes two away, never i +- 1.
+        stray = own[:, 8:].any(axis=1) & (np.abs(lane_of_row - i) == 1)
+        assert not stray.any()
+    # The wild channel is clipped: it fills its lane from edge to edge, nothing more.
+    top, bottom = canvas.lane_rows(5)
+    own5 = (img == shades[1]).any(axis=1)
+    assert own5[top] and own5[bottom - 1]
+
+
+def test_drawn_columns_span_the_min_and_max_of_their_samples(qtbot) -> None:
+    fs = 1000.0
+    trace = DisplayTrace("eda", fs, ("EDA",), "uS", window_s=1.0)  # no display filter
+    canvas = _canvas(qtbot, trace, (437, 300))
+    rng = np.random.default_rng(5)
+    values = rng.normal(0.0, 1.0, 3000) + np.sin(np.arange(3000) / 40.0) * 3
+    for k in range(0, 3000, 17):
+        trace.push(_block(trace, values[k : k + 17], k))
+        canvas.refresh()
+    assert canvas.rescale()  # the first range came from the first 17 samples
+    canvas.refresh()
+    img = canvas.image_array()
+    height, width = img.shape
+    trace_px = _trace_mask(canvas, img)
+    col_end = canvas.newest_column
+    idx = np.arange(values.size)
+    col_of = idx * width // trace.n_window
+    off_axis = 0
+    for p in range(1, width - 1):
+        c = col_end - width + p
+        sel = col_of == c
+        lo, hi = values[sel].min(), values[sel].max()
+        r_lo, r_hi = canvas.value_to_row(np.array([lo, hi]))
+        if r_hi >= height or r_lo < 0:  # the whole column is beyond the axis range
+            off_axis += 1
+            continue
+        # (values beyond the axis range are drawn at the image edge)
+        r_lo, r_hi = np.clip([r_lo, r_hi], 0, height - 1)
+        rows = np.flatnonzero(trace_px[:, p])
+        assert rows.size
+        # The column covers its samples' range (rows grow downwards, +-1 px rasterisation)...
+        assert rows.min() <= r_hi + 1 and rows.max() >= r_lo - 1
+        # ...and reaches no further than the joins to its neighbours.
+        near = (col_of >= c - 1) & (col_of <= c + 1)
+        n_lo, n_hi = canvas.value_to_row(np.array([values[near].min(), values[near].max()]))
+        assert rows.min() >= n_hi - 1 and rows.max() <= n_lo + 1
+    assert off_axis < 0.02 * width
+
+
+def test_rescale_redraws_only_when_the_division_changes(qtbot) -> None:
+    fs = 250.0
+    trace = DisplayTrace("eeg", fs, ("a", "b"), "uV", window_s=2.0)
+    canvas = _canvas(qtbot, trace)
+    rng = np.random.default_rng(2)
+    n = 0
+
+    def feed(amplitude: float, seconds: float) -> None:
+        nonlocal n
+        for _ in range(int(seconds * 10)):
+            trace.push(_block(trace, amplitude * _signal(fs, 2, n, 25, rng) / 30.0, n))
+            n += 25
+            canvas.refresh()
+
+    feed(20.0, 3.0)
+    canvas.rescale()
+    canvas.refresh()
+    first = canvas.scale.common
+    assert canvas.title == f"EEG · 250 Hz · {first:g} µV / division · display filter 1–40 Hz"
+    redraws = canvas.full_redraws
+    feed(20.0, 1.0)
+    assert canvas.rescale() is False  # same division, baselines still: keep drawing on
+    feed(20.0, 0.5)
+    assert canvas.full_redraws == redraws
+    feed(400.0, 2.5)
+    assert canvas.rescale() is True
+    canvas.refresh()
+    assert canvas.full_redraws == redraws + 1
+    assert canvas.scale.common > 5 * first
+    assert f"{canvas.scale.common:g} µV / division" in canvas.title
+
+
+def test_single_channel_gets_a_value_axis_in_its_unit(qtbot) -> None:
+    trace = DisplayTrace("temp", 10.0, ("T",), "degC", window_s=4.0)
+    canvas = _canvas(qtbot, trace)
+    trace.push(_block(trace, 36.6 + 0.01 * np.sin(np.arange(40) / 3.0), 0))
+    canvas.refresh()
+    lo, hi = canvas.y_range
+    assert lo < 36.59 and hi > 36.61 and hi - lo < 0.1
+    assert canvas.title == "Temperature · 10 Hz · °C"
+    assert canvas.lane_labels == ()
+
+
+def test_only_panels_with_new_samples_are_repainted(qtbot) -> None:
+    layout = fake_layout(n_eeg=4)
+    plots = SignalPlots(layout, window_s=2.0)
+    qtbot.addWidget(plots)
+    plots.resize(900, 600)
+    plots.show()
+    qtbot.waitExposed(plots)
+    assert set(plots.panels) == {"eeg", "ppg", "eda"}
+    eeg, ppg = plots.panels["eeg"], plots.panels["ppg"]
+    assert eeg.lane_labels == layout.group("eeg").names
+    rng = np.random.default_rng(0)
+
+    def eeg_chunk(first: int, n: int) -> Chunk:
+        return Chunk(signals={"eeg": _block(eeg.trace, _signal(250.0, 4, first, n, rng), first)})
+
+    plots.push(eeg_chunk(0, 100))
+    assert plots.refresh() == 1
+    qtbot.waitUntil(lambda: eeg.paints > 0)
+    before = (eeg.paints, ppg.paints, plots.frames_painted)
+    for k in range(5):
+        plots.push(eeg_chunk(100 + 25 * k, 25))
+        assert plots.refresh() == 1
+        qtbot.wait(5)
+    assert eeg.paints > before[0] and ppg.paints == before[1]
+    assert plots.frames_painted > before[2]
+    assert plots.refresh() == 0  # nothing new: nothing drawn, nothing scheduled
+    assert eeg.has_data and not ppg.has_data and not plots.has_data
+
+
+def test_resize_redraws_at_the_new_width_and_drawing_goes_on(qtbot) -> None:
+    fs = 250.0
+    trace = DisplayTrace("eeg", fs, ("a", "b", "c"), "uV", window_s=2.0)
+    canvas = _canvas(qtbot, trace, (400, 300))
+    rng = np.random.default_rng(4)
+    n = 0
+
+    def feed(chunks: int) -> None:
+        nonlocal n
+        for _ in range(chunks):
+            m = int(rng.integers(1, 12))
+            trace.push(_block(trace, _signal(fs, 3, n, m, rng), n))
+            n += m
+            canvas.refresh()
+
+    feed(100)
+    old_width, redraws = canvas.image.width(), canvas.full_redraws
+    canvas.resize(640, 360)
+    assert canvas.image.width() == canvas.data_rect().width() > old_width
+    assert canvas.full_redraws == redraws + 1
+    feed(80)
+    incremental = canvas.image_array()
+    canvas.redraw_all()
+    differ = np.flatnonzero((incremental != canvas.image_array()).any(axis=0))
+    seam = (-canvas.newest_column) % canvas.image.width()
+    assert set(differ.tolist()) <= {(seam - 1) % canvas.image.width(), seam}
