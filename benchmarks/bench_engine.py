@@ -16,6 +16,7 @@ chunking, and the offline dsp functions on the whole recording (``ecg_peaks`` ->
 Usage::
 
     .venv/bin/python benchmarks/bench_engine.py reanalysis [--minutes 60] [--no-neurokit]
+        [--breakdown]
     .venv/bin/python benchmarks/bench_engine.py soak [--minutes 120]
     .venv/bin/python benchmarks/bench_engine.py all
 
@@ -230,7 +231,59 @@ def machine() -> str:
 # --------------------------------------------------------------------------- (a) re-analysis
 
 
-def bench_reanalysis(minutes: int, neurokit: bool, tick_s: float) -> None:
+#: Stages timed by ``--breakdown``: (module, class or None, attribute, label). Disjoint calls.
+STAGES = (
+    ("biotrainer.acquisition.file_source", "FileSource", "poll", "read the CSV (FileSource.poll)"),
+    ("biotrainer.dsp.alpha_stream", "AlphaStream", "push_relative", "EEG alpha (AlphaStream)"),
+    ("biotrainer.dsp.quality", "StreamingQuality", "push_many", "EEG quality"),
+    ("biotrainer.engine.processors", None, "relaxation_indices_at", "EEG relaxation index"),
+    ("biotrainer.engine.processors", None, "band_powers_at", "EEG band powers"),
+    ("biotrainer.dsp.ecg", "EcgPeakStream", "push_positions_split", "ECG R peaks"),
+    ("biotrainer.engine.processors", "CardiacProcessor", "_plan",
+     "HR/RMSSD per beat, coherence, breathing"),
+    ("biotrainer.engine.engine", "Engine", "_make_update", "building the updates (engine)"),
+)  # fmt: skip
+
+
+class StageTimer:
+    """Process time per stage of the engine, by wrapping the stage functions (``STAGES``) for
+    the duration of a ``with`` block (the wrappers add a little time of their own)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._restore: list[tuple[object, str, object]] = []
+
+    def __enter__(self) -> StageTimer:
+        import importlib
+
+        for module, cls, attr, label in STAGES:
+            owner = importlib.import_module(module)
+            if cls is not None:
+                owner = getattr(owner, cls)
+            original = getattr(owner, attr, None)
+            if original is None:
+                continue
+            self.seconds[label] = 0.0
+            self._restore.append((owner, attr, original))
+            setattr(owner, attr, self._wrap(original, label))
+        return self
+
+    def _wrap(self, f, label: str):
+        def timed(*args, **kwargs):
+            t = time.process_time()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.process_time() - t
+
+        return timed
+
+    def __exit__(self, *exc) -> None:
+        for owner, attr, original in reversed(self._restore):
+            setattr(owner, attr, original)
+
+
+def bench_reanalysis(minutes: int, neurokit: bool, tick_s: float, breakdown: bool = False) -> None:
     print(f"== (a) offline re-analysis, {minutes} min, 8 EEG + ECG @ {FS:g} Hz ==", flush=True)
     folder = rendered_session(minutes, full=False)
     # load cost (FileSource parsing the CSV) is part of the re-analysis; report it separately too
@@ -247,6 +300,15 @@ def bench_reanalysis(minutes: int, neurokit: bool, tick_s: float) -> None:
     print(f"  updates: {len(updates)}  (10 per second of data)")
     print(f"  CPU (read + engine): {cpu:.2f} s   of which reading the CSV ~{load_cpu:.2f} s")
     print(f"  realtime factor: {data_s / cpu:.0f}x   (target: <= 5 s, i.e. >= {data_s / 5:.0f}x)")
+    print(f"  load average after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if breakdown:
+        with StageTimer() as stages:
+            _, cpu2, _ = replay(folder, tick_s=tick_s, keep=False)
+        print(f"  breakdown (a second run, {cpu2:.2f} s CPU with the timing wrappers):")
+        for label, sec in sorted(stages.seconds.items(), key=lambda kv: -kv[1]):
+            print(f"    {label:42s} {sec:6.2f} s")
+        print(f"    {'the rest (engine loop, protocol, pending)':42s} "
+              f"{cpu2 - sum(stages.seconds.values()):6.2f} s")  # fmt: skip
     if neurokit:
         ecg = ecg_row(folder)
         nk_cpu = neurokit_seconds(ecg, FS)
@@ -400,12 +462,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=int, default=None)
     ap.add_argument("--tick", type=float, default=10.0, help="data seconds per tick (reanalysis)")
     ap.add_argument("--no-neurokit", action="store_true")
+    ap.add_argument("--breakdown", action="store_true", help="CPU per stage (reanalysis)")
     args = ap.parse_args(argv)
     print(machine())
     print(time.strftime("%Y-%m-%d %H:%M %Z"))
     rc = 0
     if args.what in ("reanalysis", "all"):
-        bench_reanalysis(args.minutes or 60, not args.no_neurokit, args.tick)
+        bench_reanalysis(args.minutes or 60, not args.no_neurokit, args.tick, args.breakdown)
     if args.what in ("soak", "all"):
         rc = bench_soak(args.minutes or 120)
     return rc

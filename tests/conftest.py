@@ -1,10 +1,18 @@
-"""Shared fixtures: real recordings in ../shared/data, a private temporary data dir."""
+"""Shared fixtures: real recordings in ../shared/data, a private temporary data dir, a CLI process
+killed with SIGKILL mid-recording."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pylsl
 import pytest
@@ -44,3 +52,79 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "biotrainer-data"
     monkeypatch.setenv("BIOTRAINER_DATA", str(d))
     return d
+
+
+#: Allowed loss at the end of a killed recording: the 1-s flush interval + one 50-ms poll or tick
+#: + scheduling slack on a loaded 2-core machine.
+MAX_KILL_LOSS_S = 1.0 + 0.05 + 0.35
+
+
+@dataclass(frozen=True)
+class KilledRun:
+    """A ``biotrainer`` CLI process killed with SIGKILL while recording.
+
+    Attributes
+    ----------
+    folder : Path
+        The one session folder it was recording into.
+    kill_time : float
+        Unix time (s) of the kill (BrainFlow's synthetic board stamps samples with Unix time).
+    loss_s : float
+        ``kill_time`` minus the timestamp of the last sample on disk (default preset): the data
+        lost to the kill.
+    returncode : int
+        The process's exit status (``-SIGKILL``).
+    MAX_LOSS_S : float
+        The loss allowed (:data:`MAX_KILL_LOSS_S`).
+    """
+
+    MAX_LOSS_S: ClassVar[float] = MAX_KILL_LOSS_S
+
+    folder: Path
+    kill_time: float
+    loss_s: float
+    returncode: int
+
+
+def _kill_mid_recording(
+    args: Sequence[str], data: Path, run_s: float, start_timeout_s: float = 60.0
+) -> KilledRun:
+    """Start ``python -m biotrainer.cli *args`` (recording into ``data``), wait for its first
+    raw-data flush, let it run ``run_s`` more seconds of real time, SIGKILL it and measure what
+    the recording lost."""
+    from biotrainer.session import list_sessions, load_session
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biotrainer.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        end = time.monotonic() + start_timeout_s
+        while True:  # the first flush: the session is recording
+            s = list_sessions(data)
+            if s and (s[0] / "raw_default.csv").stat().st_size > 0:
+                break
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < end, "the session never started recording"
+            time.sleep(0.05)
+        time.sleep(run_s)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        kill_time = time.time()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    (folder,) = list_sessions(data)
+    last = float(load_session(folder).timestamps("default")[-1])
+    return KilledRun(folder, kill_time, kill_time - last, proc.returncode)
+
+
+@pytest.fixture
+def kill_mid_recording() -> Callable[..., KilledRun]:
+    """``kill_mid_recording(args, data, run_s)`` -> :class:`KilledRun` (POSIX only)."""
+    if sys.platform == "win32":
+        pytest.skip("SIGKILL is POSIX")
+    return _kill_mid_recording

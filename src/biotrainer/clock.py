@@ -26,6 +26,14 @@ class MonotonicClock:
         return time.monotonic()
 
 
+class EpochClock:
+    """Seconds since the Unix epoch (``time.time``): the clock BrainFlow stamps samples with,
+    used only to measure how old a sample is when it is painted."""
+
+    def now(self) -> float:
+        return time.time()
+
+
 class SimulatedClock:
     """A clock that moves only when :meth:`advance` or :meth:`set` is called.
 

@@ -59,8 +59,3 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
             "Choose another folder with --data-dir or BIOTRAINER_DATA."
         )
     return p
-
-
-def make_private_file(path: str | os.PathLike[str]) -> None:
-    """Set owner-only permissions (0600) on an existing file."""
-    os.chmod(path, FILE_MODE)

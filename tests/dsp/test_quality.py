@@ -163,7 +163,8 @@ def test_emg_bursts_do_not_raise_gated_feedback() -> None:
         flagged.append((bool(settled[k]), feedback_blocked(q)))
     g, c = np.array(gated_vals), np.array(clean_vals)
     ok = np.isfinite(g)
-    # EMG adds to the 4-30 Hz reference, so even before the gate reacts it cannot lift the ratio
+    # EMG raises the flanking-band reference at once, so even before the gate reacts it cannot
+    # lift the ratio
     assert np.all(g[ok] <= c[ok] + 0.02)
     # 0.75 s into a burst (quality window 1 s, re-evaluated every 0.25 s) the gate is closed
     assert all(blocked for in_burst, blocked in flagged if in_burst)

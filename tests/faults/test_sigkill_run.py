@@ -5,24 +5,19 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from biotrainer.session import list_sessions, load_session
+from biotrainer.session import load_session
 from biotrainer.session.store import DB_FILE, Store
 
 CLI = [sys.executable, "-m", "biotrainer.cli"]
-
-#: The 1-s flush interval + one 50-ms tick + scheduling slack on a loaded 2-core machine.
-MAX_LOSS_S = 1.0 + 0.05 + 0.35
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -30,42 +25,26 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_run_killed_mid_session_stays_readable_listed_and_reportable(tmp_path: Path) -> None:
+def test_run_killed_mid_session_stays_readable_listed_and_reportable(
+    tmp_path: Path, kill_mid_recording
+) -> None:
     data = tmp_path / "data"
     r = _cli("patients", "add", "P1", "--data-dir", str(data))
     assert r.returncode == 0, r.stderr
-    proc = subprocess.Popen(
-        [*CLI, "run", "--device", "synthetic", "--protocol", "alpha-uptraining",
+    killed = kill_mid_recording(
+        ["run", "--device", "synthetic", "--protocol", "alpha-uptraining",
          "--patient", "P1", "--data-dir", str(data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        data,
+        run_s=4.0,
     )  # fmt: skip
-    try:
-        end = time.monotonic() + 60
-        while True:  # wait for the first flush, then let it run ~4 s of real time
-            s = list_sessions(data)
-            if s and (s[0] / "raw_default.csv").stat().st_size > 0:
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < end, "the session never started recording"
-            time.sleep(0.05)
-        time.sleep(4.0)
-        assert proc.poll() is None, proc.stderr.read().decode()
-        kill_time = time.time()  # BrainFlow's synthetic board stamps samples with Unix time
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    assert killed.returncode == -signal.SIGKILL
 
     # the recording: readable, interrupted, at most ~1 s lost, nothing missing in between
-    (folder,) = list_sessions(data)
+    folder = killed.folder
     rec = load_session(folder)
     assert rec.interrupted
     ts = rec.timestamps("default")
-    assert 0 <= kill_time - ts[-1] <= MAX_LOSS_S
+    assert 0 <= killed.loss_s <= killed.MAX_LOSS_S
     assert rec.duration_s >= 4.0
     fs = rec.layout.preset("default").fs
     assert rec.n_samples("default") == pytest.approx(rec.duration_s * fs, rel=0.03)

@@ -1,18 +1,26 @@
-"""session.analysis agrees with the engine's own end-of-run summary, and tolerates damage."""
+"""session.analysis: the live summary (dialog, ``biotrainer run``) equals the recorded one (store,
+reports), and damage is tolerated."""
 
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import pytest
 
+from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.factory import open_accelerated
 from biotrainer.clock import SimulatedClock
 from biotrainer.engine.engine import Engine
 from biotrainer.engine.protocol import load_protocol
-from biotrainer.engine.summary import summarize
 from biotrainer.errors import RecordingError
-from biotrainer.session.analysis import SessionSummary, read_metrics, summarize_folder
+from biotrainer.session.analysis import (
+    SessionSummary,
+    format_phases,
+    read_metrics,
+    summarize_folder,
+    summarize_updates,
+)
 from biotrainer.session.recorder import Recorder
 
 PROTOCOL = """
@@ -38,6 +46,23 @@ repeat = 2
 """
 
 
+class Stalling:
+    """A source that delivers nothing while the clock is in ``[stall_from, stall_to)`` (a
+    device hiccup): the engine sends heartbeat updates meanwhile, which metrics.csv leaves out."""
+
+    def __init__(self, inner, clock, stall_from: float, stall_to: float) -> None:
+        self.inner, self.clock = inner, clock
+        self.stall_from, self.stall_to = stall_from, stall_to
+
+    def poll(self) -> Chunk:
+        if self.stall_from <= self.clock.now() < self.stall_to:
+            return Chunk(received_at=self.clock.now())
+        return self.inner.poll()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("analysis")
@@ -47,11 +72,16 @@ def recorded(tmp_path_factory):
     source = open_accelerated("simulator-muse2", clock, 1.0, scenario="stressed-to-relaxed")
     source.prepare()
     recorder = Recorder.create(source.layout, out=tmp / "session", clock=clock)
+    source = Stalling(source, clock, 27.0, 29.0)  # in the first training phase
     engine = Engine(source, load_protocol(path), clock=clock, recorder=recorder)
     updates = []
     engine.start()
     while not engine.finished:
         clock.advance(0.05)
+        if 40.0 <= clock.now() < 43.0:  # a pause in the second training phase
+            engine.pause()
+        elif engine.paused:
+            engine.resume()
         updates.extend(engine.tick())
     engine.close()
     return recorder.path, updates
@@ -61,24 +91,51 @@ def _close(a: float, b: float, tol: float = 1e-4) -> bool:
     return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= tol
 
 
-def test_per_phase_summary_matches_the_engine_summary(recorded):
+def test_live_summary_equals_the_recorded_one(recorded):
+    """What the dialog and ``biotrainer run`` show (from the live updates, heartbeats and pauses
+    included) is exactly what the store and the reports compute from metrics.csv."""
     folder, updates = recorded
+    times = [u.sample_time for u in updates]
+    assert any(b == a for a, b in pairwise(times)), "no heartbeat in the run"
+    assert any(u.paused for u in updates), "no pause in the run"
     ours = summarize_folder(folder)
-    theirs = summarize(updates)
+    live = summarize_updates(updates)
+    assert live.to_dict() == ours.to_dict()
+    assert format_phases(live.phases) == format_phases(ours.phases)
     assert [(p.index, p.name, p.kind) for p in ours.phases] == [
-        (r.index, r.name, r.kind) for r in theirs
+        (0, "Rest first", "baseline"),
+        (1, "Train", "training"),
+        (2, "Train", "training"),
     ]
-    assert len(ours.phases) == 3  # baseline + training repeated twice
-    for p, r in zip(ours.phases, theirs, strict=True):
+
+
+def test_summary_definitions_on_the_live_updates(recorded):
+    """Per phase, by hand: means of finite values, the reward fraction over clean unpaused
+    updates, heartbeats (a repeated sample time) not counted."""
+    folder, updates = recorded
+    summary = summarize_folder(folder)
+    fresh, last = [], -math.inf
+    for u in updates:
+        if u.sample_time > last and u.phase_index >= 0 and not u.finished:
+            fresh.append(u)
+        last = max(last, u.sample_time)
+    assert summary.n_updates == len(fresh)
+    for p in summary.phases:
+        us = [u for u in fresh if u.phase_index == p.index]
         m = p.means
-        assert _close(m.score, r.score)
-        assert _close(m.hr_bpm, r.hr_bpm, 1e-3)
-        assert _close(m.rmssd_ms, r.rmssd_ms, 1e-3)
-        assert _close(m.relaxation, r.relaxation)
-        assert _close(m.time_in_target, r.reward_fraction)
-        assert _close(m.clean_fraction, r.clean_fraction)
-        assert _close(m.duration_s, r.duration_s, 1e-3)
+        scores = [u.feedback_score for u in us if math.isfinite(u.feedback_score)]
+        assert _close(m.score, sum(scores) / len(scores))
+        hrs = [u.hr_bpm for u in us if math.isfinite(u.hr_bpm)]
+        assert _close(m.hr_bpm, sum(hrs) / len(hrs), 1e-3)
+        assert _close(m.clean_fraction, sum(u.quality_ok for u in us) / len(us))
+        assert _close(m.duration_s, us[-1].session_s - us[0].session_s, 1e-3)
+        counted = [u for u in us if u.quality_ok and not u.paused]
+        if p.kind == "training":
+            assert _close(m.time_in_target, sum(u.rewarded for u in counted) / len(counted))
+        else:
+            assert math.isnan(m.time_in_target)
     # training pools both training phases, weighted by their updates
+    ours = summary
     train = [p for p in ours.phases if p.kind == "training"]
     assert ours.training.duration_s == pytest.approx(sum(p.means.duration_s for p in train))
     assert min(p.means.score for p in train) <= ours.training.score

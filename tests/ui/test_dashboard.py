@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from biotrainer.clock import SimulatedClock
 from biotrainer.engine.protocol import load_protocol
 from biotrainer.engine.updates import MetricUpdate
-from biotrainer.ui.dashboard import TherapistDashboard, fmt_clock
+from biotrainer.ui.dashboard import TherapistDashboard, fmt_clock, quality_text
 from biotrainer.ui.engine_bridge import LatencyMeter
 from biotrainer.ui.quality_lights import BAD, GOOD, LOST, channel_reasons
 from biotrainer.ui.spectrum import BAND_NAMES
@@ -79,6 +79,44 @@ def test_phase_timer_score_and_reward_are_shown(dash):
     assert dash.lights.lights["C3"].toolTip() == "C3: EMG"
     assert dash.banner.isVisible() and "quality" in dash.banner.text()
     assert dash.refresh() is None  # nothing new: nothing repainted
+
+
+def test_quality_line_names_the_channels_left_out(dash):
+    """Clean enough for feedback while single lights are amber: the line says which channels
+    the feedback goes on without (and why, where the reason names them)."""
+    dash.set_state("running")
+
+    def shown(**kw) -> str:
+        dash.show_update(update(**kw))
+        dash.refresh()
+        return dash.quality_label.text()
+
+    assert shown(channel_ok=(True,) * 4) == "Quality: signals clean"
+    text = shown(channel_ok=(True, False, True, False))  # Fz C3 Cz C4
+    assert text == "Quality: good (C3, C4 left out)"
+    lights = dash.lights.colors()
+    assert lights["C3"] == lights["C4"] == QColor(BAD).name() != lights["Fz"]
+    text = shown(
+        channel_ok=(False, False, True, False), quality_reason="Fz: EMG; C3: EMG; C4: flat"
+    )
+    assert text == "Quality: good (Fz, C3 left out: EMG; C4 left out: flat)"
+    # not clean: what is wrong, as before
+    assert shown(
+        channel_ok=(False,) * 4, quality_ok=False, quality_reason="Fz: flat; C3: flat"
+    ) == ("Quality: Fz: flat; C3: flat")
+    # a protocol without EEG feedback says nothing about single EEG channels
+    dash.set_protocol(load_protocol("hrv-resonance-breathing"))
+    assert shown(channel_ok=(True, False, True, True), sample_time=1001.0) == (
+        "Quality: signals clean"
+    )
+
+
+def test_quality_text_without_lights_or_channels():
+    u = update(channel_ok=(False, True))
+    assert quality_text(u, ()) == "Quality: signals clean"
+    assert quality_text(u, ("A", "B")) == "Quality: good (A left out)"
+    assert quality_text(u, ("A",)) == "Quality: good (A left out)"
+    assert quality_text(update(channel_ok=()), ("A", "B")) == "Quality: signals clean"
 
 
 def test_signal_lost_banner_and_red_lights(dash):

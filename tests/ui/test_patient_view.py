@@ -23,6 +23,7 @@ from biotrainer.ui.patient_view import (
     PatientView,
 )
 from biotrainer.ui.smoothing import (
+    AdaptiveSpring,
     CriticallyDampedSmoother,
     ExponentialSmoother,
     PacerClock,
@@ -95,6 +96,43 @@ def test_critically_damped_smoother_does_not_depend_on_step_size():
     assert b.velocity == pytest.approx(a.velocity, abs=1e-9)
 
 
+def test_adaptive_spring_is_calm_for_wobbles_and_quick_for_large_changes():
+    # small wobbles of +-0.05 at 5 Hz around 0.5: the level barely moves
+    s = AdaptiveSpring(value=0.5)
+    moves = []
+    for i in range(FPS * 4):
+        s.target = 0.55 if (i // 6) % 2 else 0.45
+        before = s.value
+        moves.append(abs(s.step(1 / FPS) - before))
+    assert max(moves) < 0.01
+    assert 0.45 < s.value < 0.55
+    # a sustained step of 0.6 is half followed within 0.1 s, without overshoot
+    s = AdaptiveSpring(value=0.2)
+    s.target = 0.8
+    values = [s.step(1 / FPS) for _ in range(FPS * 2)]
+    half = next(i for i, v in enumerate(values) if v >= 0.5)
+    assert (half + 1) / FPS <= 0.1
+    assert max(values) <= 0.8
+    assert values[-1] == pytest.approx(0.8, abs=1e-3)
+    # it starts gently: the first frame moves less than the second
+    assert values[0] - 0.2 < values[1] - values[0]
+    # the same wobbles through a fixed stiff spring (omega 50) would jump far more
+    stiff = CriticallyDampedSmoother(50.0, 0.5)
+    jumps = []
+    for i in range(FPS * 4):
+        stiff.target = 0.55 if (i // 6) % 2 else 0.45
+        before = stiff.value
+        jumps.append(abs(stiff.step(1 / FPS) - before))
+    assert max(jumps) > 3 * max(moves)
+
+
+def test_adaptive_spring_rejects_bad_parameters():
+    with pytest.raises(ValueError):
+        AdaptiveSpring(omega_min=10.0, omega_max=5.0)
+    with pytest.raises(ValueError):
+        AdaptiveSpring(error_scale=0.0)
+
+
 # -- pacer (Qt-free, exact phase math) -------------------------------------------------------
 
 
@@ -151,7 +189,7 @@ def test_rising_scores_raise_the_level_smoothly():
         levels.append(anim.frame.level)
     assert all(b > a for a, b in itertools.pairwise(levels[5:]))
     assert levels[-1] > 0.8 and levels[2] < 0.5
-    # Fluid: no frame moves the level by more than a few percent.
+    # Fluid: no frame jumps, even when the score flips between its extremes.
     anim2, clock2 = PatientAnimation(0.0), SimulatedClock(0.0)
     prev, jumps = anim2.frame.level, []
     for i in range(FPS * 3):
@@ -160,7 +198,28 @@ def test_rising_scores_raise_the_level_smoothly():
             anim2.feed(upd(clock2.now(), 1.0 if (i // 6) % 2 else 0.0), clock2.now())
         jumps.append(abs(anim2.step(clock2.now()).level - prev))
         prev = anim2.frame.level
-    assert max(jumps) < 0.03
+    assert max(jumps) < 0.35
+    assert min(anim2.frame.level, prev) >= 0.0 and max(anim2.frame.level, prev) <= 1.0
+
+
+def test_previews_move_the_level_between_updates_but_not_while_holding():
+    clock = SimulatedClock(0.0)
+    anim = PatientAnimation(clock.now())
+    drive(anim, clock, 2.0, score=0.3)
+    low = anim.frame.level
+    for _ in range(6):  # 0.1 s of previews at 60 Hz, no update
+        clock.advance(1 / FPS)
+        anim.feed_preview(0.9, clock.now())
+        anim.step(clock.now())
+    assert anim.frame.level > low + 0.3  # followed within 0.1 s
+    anim.feed(upd(clock.now(), 0.5, paused=True), clock.now())
+    held = anim.step(clock.now()).level
+    for _ in range(30):
+        clock.advance(1 / FPS)
+        anim.feed_preview(0.1, clock.now())
+        anim.step(clock.now())
+    assert anim.frame.level > held - 0.25  # paused: previews are ignored
+    assert anim.level.target == pytest.approx(0.9)
 
 
 def test_nan_score_holds_still_and_dims_gently():

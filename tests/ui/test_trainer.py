@@ -386,3 +386,50 @@ def test_gui_command_picks_a_protocol_for_the_device():
     for bad in ("0", "-2", "fast", "inf"):
         with pytest.raises(BiotrainerError, match="--speed"):
             parse_speed(bad)
+
+
+def test_feedback_previews_reach_both_views_between_updates(qtbot, settings, tmp_path):
+    """Ticks that do not fall on the 0.1 s update grid bring previews (the score at the newest
+    sample); the patient's orb and the therapist's bar take them as they come."""
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot,
+        settings,
+        tmp_path,
+        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
+        "alpha-uptraining",
+        clock,
+        step_s=0.25,
+    )
+    previews = []
+    assert window.start_session()
+    window.bridge.preview_ready.connect(previews.append)
+    qtbot.waitUntil(
+        lambda: window.engine.latest is not None and window.engine.latest.session_s > 125,
+        timeout=60_000,
+    )
+    scored = [p for p in previews if math.isfinite(p.feedback_score)]
+    assert len(scored) > 20
+    last = previews[-1]
+    latest = window.engine.latest
+    assert last.sample_time > latest.sample_time  # newer than every update
+    assert math.isfinite(last.feedback_score) and math.isfinite(latest.feedback_score)
+    assert window.patient_view.animation.level.target == pytest.approx(last.feedback_score)
+    assert window.dashboard.score_bar.value() == round(100 * last.feedback_score)
+    QTimer.singleShot(0, window.close)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
+def test_latency_meter_measures_each_stamp_once_and_ignores_other_clocks():
+    from biotrainer.ui.engine_bridge import LatencyMeter
+
+    clock = SimulatedClock(100.0)
+    meter = LatencyMeter(clock)
+    assert meter.painted_stamp(99.95) == pytest.approx(0.05)
+    assert meter.painted_stamp(99.95) is None  # the same samples painted again
+    clock.advance(0.02)
+    assert meter.painted_stamp(100.0) == pytest.approx(0.02)
+    assert meter.median_ms == pytest.approx(35.0)
+    foreign = LatencyMeter(clock)
+    assert foreign.painted_stamp(3.0, max_s=5.0) is None  # stamped on another clock
+    assert not foreign.all

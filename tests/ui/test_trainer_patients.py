@@ -25,12 +25,14 @@ from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayo
 from biotrainer.clock import SimulatedClock
 from biotrainer.engine.protocol import load_protocol
 from biotrainer.errors import BiotrainerError
+from biotrainer.reports.session_report import build_session_report
 from biotrainer.session.folder import read_meta
 from biotrainer.session.reader import load_session
 from biotrainer.session.recorder import Recorder
 from biotrainer.session.store import Store
 from biotrainer.ui.patient_dialogs import PatientDialog, SelfReportDialog
 from biotrainer.ui.quality_lights import UNKNOWN
+from biotrainer.ui.session_summary import phase_cells
 from biotrainer.ui.signal_check import check_protocol
 from biotrainer.ui.trainer_window import TrainerWindow
 
@@ -200,6 +202,15 @@ def test_assessed_resonance_is_stored_with_ratings_and_paces_the_next_session(
     assert dialog.isVisible()
     assert dialog.phase_table.rowCount() == len(window.outcome.phases) == 6
     assert dialog.phase_table.item(1, 0).text() == window.outcome.phases[1].name
+    # the dialog shows the numbers of the session report and of the store, cell for cell
+    table = dialog.phase_table
+    shown = [
+        [table.item(i, j).text() for j in range(table.columnCount())]
+        for i in range(table.rowCount())
+    ]
+    report = build_session_report(store, rec.id)
+    assert shown == [phase_cells(p) for p in report.summary.phases]
+    assert shown == [phase_cells(p) for p in store.session(rec.id).summary.phases]
     assert f"{truth:g} breaths/min" in dialog.resonance_label.text()
     assert dialog.resonance_table.rowCount() == 5
     chosen = [dialog.resonance_table.item(i, 1).text() for i in range(5)]

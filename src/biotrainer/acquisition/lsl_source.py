@@ -218,7 +218,6 @@ class LslSource:
         self.buffer_s = float(buffer_s)
         self._state = SourceState.IDLE
         self._inlet: pylsl.StreamInlet | None = None
-        self._info: pylsl.StreamInfo | None = None
         self._layout: SourceLayout | None = None
         self._scale: np.ndarray | None = None
         self._rr_in_seconds: bool | None = None
@@ -239,11 +238,6 @@ class LslSource:
             self._connect()
         assert self._layout is not None
         return self._layout
-
-    @property
-    def stream_info(self) -> pylsl.StreamInfo | None:
-        """The full description of the stream (after :meth:`prepare`)."""
-        return self._info
 
     def prepare(self) -> None:
         """Find the stream, open the inlet and measure the clock offset."""
@@ -350,7 +344,7 @@ class LslSource:
                 f"the {what} was found but sent no description within "
                 f"{self.resolve_timeout:g} s: is the sender still running?"
             ) from None
-        self._inlet, self._info = inlet, info
+        self._inlet = inlet
         self._layout = self._build_layout(info, role)
 
     def _build_layout(self, info: pylsl.StreamInfo, role: str) -> SourceLayout:

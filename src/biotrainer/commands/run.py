@@ -53,7 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from biotrainer.engine.engine import Engine
     from biotrainer.engine.protocol import load_protocol
-    from biotrainer.engine.summary import format_summary, summarize
+    from biotrainer.session.analysis import format_phases, summarize_updates
     from biotrainer.session.recorder import Recorder
 
     speed = parse_speed(args.speed, allow_max=True)
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         engine.close()
         if outlets is not None:
             outlets.close()
-    print(format_summary(summarize(updates)))
+    print(format_phases(summarize_updates(updates).phases))
     resonance = engine.resonance.best_bpm if engine.resonance is not None else math.nan
     if math.isfinite(resonance):
         print(f"resonance breathing rate: {resonance:g} breaths/min")

@@ -103,12 +103,17 @@ def welch_density(x: np.ndarray, fs: float, nperseg: int) -> tuple[np.ndarray, n
     return f, p.mean(axis=-2)
 
 
-def _periodograms(segs: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """One-sided density periodograms of the segments on the last axis (detrended, Hann)."""
+def _periodograms(
+    segs: np.ndarray, fs: float, detrended: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided density periodograms of the segments on the last axis (detrended, Hann);
+    ``detrended``: ``linear_detrend(segs)`` when the caller has it already."""
     nperseg = segs.shape[-1]
     win, ss = _hann(nperseg)
+    if detrended is None:
+        detrended = linear_detrend(segs)
     with np.errstate(invalid="ignore", over="ignore"):
-        spec = sp_fft.rfft(linear_detrend(segs) * win, axis=-1)
+        spec = sp_fft.rfft(detrended * win, axis=-1)
         p = spec.real * spec.real + spec.imag * spec.imag
     p *= 1.0 / (fs * ss)
     if nperseg % 2:
@@ -513,14 +518,28 @@ def _indices(scores: np.ndarray, usable: list[np.ndarray | None] | None) -> list
         if mask.shape != (n_ch,):
             raise ValueError(f"usable has {mask.size} entries for {n_ch} channels")
         scores[i] = np.where(mask, scores[i], np.nan)
+    medians, has = _nanmedian_rows(scores)
     out = []
-    for row in scores:
-        if not np.any(np.isfinite(row)):
+    for r, ok in zip(medians.tolist(), has.tolist(), strict=True):
+        if not ok:
             out.append(float("nan"))
             continue
-        r = float(np.nanmedian(row))
         out.append(float(1.0 / (1.0 + np.exp(-(r - RELAXATION_CENTRE) / RELAXATION_SCALE))))
     return out
+
+
+def _nanmedian_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median of the non-NaN values of every row of ``x`` (``np.nanmedian`` row by row: the
+    middle value, or the mean of the middle two), and whether the row has any.
+
+    One sort for all rows (NaN sorts last) instead of one ``nanmedian`` call per window.
+    """
+    s = np.sort(x, axis=1)
+    k = np.sum(~np.isnan(x), axis=1)
+    lo = np.maximum(k - 1, 0) // 2
+    hi = k // 2
+    rows = np.arange(x.shape[0])
+    return (s[rows, lo] + s[rows, np.minimum(hi, x.shape[1] - 1)]) / 2.0, k > 0
 
 
 def band_powers_at(x: np.ndarray, ends, size: int, fs: float) -> list[BandPowers]:

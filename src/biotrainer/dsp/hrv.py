@@ -36,6 +36,7 @@ __all__ = [
     "coherence",
     "hrv_frequency",
     "hrv_time",
+    "rmssd",
 ]
 
 _RESAMPLE_HZ = 4.0
@@ -110,9 +111,32 @@ def hrv_time(rr_ms: np.ndarray) -> HrvTime:
         mean_rr=mean_rr,
         mean_hr=60000.0 / mean_rr,
         sdnn=float(rr.std(ddof=1)),
-        rmssd=float(np.sqrt(np.mean(d * d))),
+        rmssd=_rmssd(d),
         pnn50=float(100.0 * np.mean(np.abs(d) > 50.0)),
     )
+
+
+def _rmssd(d: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(d * d)))
+
+
+def rmssd(rr_ms: np.ndarray) -> float:
+    """RMSSD alone: the ``rmssd`` of :func:`hrv_time` (Task Force 1996: root mean square of the
+    successive differences of the RR intervals, ms) without the other metrics, for the engine,
+    which needs it after every beat.
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals in ms.
+
+    Returns
+    -------
+    float
+        ms; NaN with fewer than 2 intervals.
+    """
+    rr = _rr(rr_ms)
+    return _rmssd(np.diff(rr)) if rr.size >= 2 else float("nan")
 
 
 def _resampled(rr: np.ndarray, window_s: float | None = None) -> np.ndarray | None:
@@ -246,7 +270,31 @@ def _periodogram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p[1:] *= 2.0
     else:
         p[1:-1] *= 2.0
-    return sp_fft.rfftfreq(nfft, 1.0 / _RESAMPLE_HZ), p
+    return _rfftfreq(nfft), p
+
+
+@functools.lru_cache(maxsize=8)
+def _rfftfreq(nfft: int) -> np.ndarray:
+    """Frequencies (Hz, ascending) of the bins of :func:`_periodogram` (cached, read-only)."""
+    f = sp_fft.rfftfreq(nfft, 1.0 / _RESAMPLE_HZ)
+    f.setflags(write=False)
+    return f
+
+
+def _bins(f: np.ndarray, lo: float, hi: float, closed: bool = False) -> slice:
+    """The bins of the ascending frequencies ``f`` in ``[lo, hi)`` (``[lo, hi]`` if
+    ``closed``), as a slice: the same bins as the mask ``(f >= lo) & (f < hi)``."""
+    a = int(np.searchsorted(f, lo, "left"))
+    b = int(np.searchsorted(f, hi, "right" if closed else "left"))
+    return slice(a, max(a, b))
+
+
+def _band_power_sorted(f: np.ndarray, p: np.ndarray, lo: float, hi: float) -> float:
+    """:func:`_band_power` on ascending frequencies (the same bins, found by bisection)."""
+    sel = _bins(f, lo, hi)
+    if sel.stop - sel.start < 2:
+        return 0.0
+    return float(np.trapezoid(p[sel], f[sel]))
 
 
 def coherence(rr_ms: np.ndarray, window_s: float = 64.0) -> float:
@@ -287,11 +335,11 @@ def coherence(rr_ms: np.ndarray, window_s: float = 64.0) -> float:
     if x is None:
         return float("nan")
     f, p = _periodogram(x)
-    sel = (f >= _COHERENCE_PEAK_BAND[0]) & (f <= _COHERENCE_PEAK_BAND[1])
-    f_peak = float(f[sel][np.argmax(p[sel])])
+    sel = _bins(f, *_COHERENCE_PEAK_BAND, closed=True)
+    f_peak = float(f[sel.start + int(np.argmax(p[sel]))])
     lo, hi = _COHERENCE_TOTAL_BAND
-    total = _band_power(f, p, lo, hi)
-    peak = _band_power(
+    total = _band_power_sorted(f, p, lo, hi)
+    peak = _band_power_sorted(
         f, p, max(lo, f_peak - _COHERENCE_HALF_WIDTH), min(hi, f_peak + _COHERENCE_HALF_WIDTH)
     )
     rest = total - peak
@@ -340,10 +388,10 @@ def breathing_rate(
     f, p = _periodogram(x)
     mean_hr_hz = 1000.0 / float(np.mean(rr[-max(10, int(window_s)) :]))
     lo, hi = band_hz[0], min(band_hz[1], 0.5 * mean_hr_hz)
-    sel = np.flatnonzero((f >= lo) & (f <= hi))
-    if sel.size < 3:
+    sel = _bins(f, lo, hi, closed=True)
+    if sel.stop - sel.start < 3:
         return float("nan")
-    k = int(sel[np.argmax(p[sel])])
+    k = sel.start + int(np.argmax(p[sel]))
     freq = float(f[k])
     if 0 < k < f.size - 1 and np.all(p[k - 1 : k + 2] > 0):
         y0, y1, y2 = np.log(p[k - 1 : k + 2])

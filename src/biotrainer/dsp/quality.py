@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from biotrainer.dsp.eeg import as_channels, linear_detrend, welch_density
+from biotrainer.dsp.eeg import _periodograms, as_channels, linear_detrend, welch_density
 from biotrainer.dsp.filters import check_fs
 
 KINDS = ("eeg", "ecg", "ppg")
@@ -142,32 +142,47 @@ class SignalQuality:
 def _clipped_fraction(x: np.ndarray, adc_limits: tuple[float, float] | None) -> np.ndarray:
     """Fraction of samples judged clipped per row of ``x`` ``(rows, samples)`` (see
     :attr:`QualityThresholds.rail_fraction`)."""
-    hits = np.zeros(x.shape, dtype=bool)
     hi_, lo_ = x.max(axis=1), x.min(axis=1)
+    at_hi, at_lo = x == hi_[:, None], x == lo_[:, None]
+    n_hi, n_lo = at_hi.sum(axis=1), at_lo.sum(axis=1)
+    if adc_limits is None:
+        # a pile-up needs 3 samples at an extreme: only those rows are looked at further
+        rows = np.flatnonzero((n_hi >= 3) | (n_lo >= 3))
+        out = np.zeros(x.shape[0])
+        if rows.size:
+            out[rows] = _clip_hits(x[rows], hi_[rows], lo_[rows], at_hi[rows], at_lo[rows],
+                                   n_hi[rows], n_lo[rows]).mean(axis=1)  # fmt: skip
+        return out
+    hits = _clip_hits(x, hi_, lo_, at_hi, at_lo, n_hi, n_lo)
+    lo, hi = float(adc_limits[0]), float(adc_limits[1])
+    margin = 0.01 * (hi - lo)
+    hits |= (x <= lo + margin) | (x >= hi - margin)
+    return hits.mean(axis=1)
+
+
+def _clip_hits(x, hi_, lo_, at_hi, at_lo, n_hi, n_lo) -> np.ndarray:
+    """Samples sitting in a pile-up at the row's maximum or minimum (see
+    :func:`_clipped_fraction`)."""
+    hits = np.zeros(x.shape, dtype=bool)
     span = (hi_ - lo_)[:, None]
-    for extreme in (hi_[:, None], lo_[:, None]):
-        at = x == extreme
-        n_at = at.sum(axis=1)
+    for extreme, at, n_at in ((hi_[:, None], at_hi, n_hi), (lo_[:, None], at_lo, n_lo)):
         near = ((np.abs(x - extreme) <= 0.05 * span) & ~at).sum(axis=1)
         # a pile-up at the extreme: a clipped signal sits on the rail and crosses the values
         # just inside it quickly; a smooth (even coarsely quantised) crest does not pile up
         pile = (n_at >= 3) & (n_at >= 2 * near)
         hits |= at & pile[:, None]
-    if adc_limits is not None:
-        lo, hi = float(adc_limits[0]), float(adc_limits[1])
-        margin = 0.01 * (hi - lo)
-        hits |= (x <= lo + margin) | (x >= hi - margin)
-    return hits.mean(axis=1)
+    return hits
 
 
-def _low_frequency_ptp(x: np.ndarray, fs: float) -> np.ndarray:
+def _low_frequency_ptp(x: np.ndarray, fs: float, detrended: np.ndarray | None = None) -> np.ndarray:
     """Peak-to-peak per row of the linearly detrended window after a 100 ms moving average.
 
-    ``x`` has shape ``(channels, samples)`` (finite). The moving average is applied in "valid"
-    mode (no edge transients, unlike a zero-phase IIR on a short window carrying strong mains).
+    ``x`` has shape ``(channels, samples)`` (finite); ``detrended``: ``linear_detrend(x)`` when
+    the caller has it. The moving average is applied in "valid" mode (no edge transients,
+    unlike a zero-phase IIR on a short window carrying strong mains).
     """
     k = max(1, int(round(BLINK_SMOOTH_S * fs)))
-    d = linear_detrend(x)
+    d = linear_detrend(x) if detrended is None else detrended
     if d.shape[-1] <= k:
         return np.ptp(d, axis=-1)
     c = np.cumsum(np.concatenate((np.zeros((d.shape[0], 1)), d), axis=-1), axis=-1)
@@ -288,10 +303,25 @@ def signal_quality_windows(
     rows = data.shape[0]
     nperseg = min(n, int(round(fs)))  # 1 Hz resolution
     is_eeg = kind == "eeg"
-    finite = np.all(np.isfinite(data), axis=1)
-    safe = np.where(finite[:, None], data, 0.0)  # NaN rows: zeros here, reported below
-    # One Welch call for every channel of every window.
-    f, psd = welch_density(safe, fs, nperseg)
+    # a row sums to a finite value only when all its samples are finite (a non-finite sum may
+    # also be an overflow: those rows are checked sample by sample)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = np.isfinite(data.sum(axis=1))
+    if finite.all():
+        safe = data
+    else:
+        suspect = np.flatnonzero(~finite)
+        finite[suspect] = np.all(np.isfinite(data[suspect]), axis=1)
+        safe = np.where(finite[:, None], data, 0.0)  # NaN rows: zeros here, reported below
+    # One Welch call for every channel of every window. A window of one segment (the usual
+    # 1 s) is detrended once for both the spectrum and the blink measure.
+    detrended = None
+    if nperseg == n:
+        detrended = linear_detrend(safe)
+        f, psd = _periodograms(safe[:, None, :], fs, detrended[:, None, :])
+        psd = psd[:, 0, :]
+    else:
+        f, psd = welch_density(safe, fs, nperseg)
     nonfinite = ~finite
     std = np.std(safe, axis=1)
     still = np.mean(np.diff(safe, axis=1) == 0, axis=1)
@@ -314,7 +344,7 @@ def signal_quality_windows(
             rms = np.sqrt(psd[:, band].sum(axis=1) * (f[1] - f[0]))
             emg_rms = np.where(live, rms, nan)
             emg = live & (rms > th.emg_rms_uv)
-        ptp = _low_frequency_ptp(safe, fs)
+        ptp = _low_frequency_ptp(safe, fs, detrended)
         blink_ptp = np.where(live, ptp, nan)
         blink = live & (ptp > th.blink_ptp_uv)
     usable = ~(nonfinite | flat | railed | emg | blink)
@@ -350,11 +380,11 @@ def feedback_blocked(quality: SignalQuality) -> bool:
     clench reaches every channel, so it always blocks; a blink on one frontal channel of four
     only removes that channel from the index.
     """
-    if not np.any(quality.usable):
+    if not quality.usable.any():
         return True
     alive = ~(quality.nonfinite | quality.flat | quality.railed)
-    n_alive = int(alive.sum())
-    return n_alive == 0 or int((quality.artifact & alive).sum()) * 2 >= n_alive
+    n_alive = int(np.count_nonzero(alive))
+    return n_alive == 0 or int(np.count_nonzero(quality.artifact & alive)) * 2 >= n_alive
 
 
 def gate_feedback(value: float, quality: SignalQuality, last_clean: float) -> float:

@@ -12,6 +12,7 @@ correction using novel beat classification. J Med Eng Technol 2019;43(3):173-181
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ from scipy import ndimage
 
 from biotrainer.dsp.filters import check_fs
 
-__all__ = ["RrCleaning", "clean_rr", "rr_from_peaks"]
+__all__ = ["RrCleaning", "clean_rr", "clean_rr_windows", "rr_from_peaks"]
 
 _ALPHA = 5.2  # threshold in quartile deviations (Lipponen & Tarvainen 2019)
 _QD_BEATS = 91  # window of the quartile deviations
@@ -69,12 +70,139 @@ class RrCleaning:
         return int(self.flagged.sum())
 
 
-def _quartile_deviation(x: np.ndarray, size: int) -> np.ndarray:
-    """Running (Q3 - Q1) / 2 over ``size`` centred samples (mirrored at the ends)."""
-    size = min(size, 2 * x.size - 1) | 1  # reflect mode needs the window within one mirror
-    q1 = ndimage.percentile_filter(x, 25, size=size, mode="reflect")
-    q3 = ndimage.percentile_filter(x, 75, size=size, mode="reflect")
-    return (q3 - q1) / 2.0
+#: Rows longer than this (intervals) get their order statistics from
+#: :func:`scipy.ndimage.rank_filter` row by row instead of one sort of every window.
+_SORT_MAX_N = 256
+
+
+def _rank_filter(x: np.ndarray, size: int, ranks: tuple[int, ...]) -> list[np.ndarray]:
+    """Running order statistics of every row of ``x`` ``(rows, n)``: for each rank ``r`` the
+    ``r``-th smallest of the ``size`` centred samples, mirrored at the ends (``mode="reflect"``,
+    ``size // 2 <= n - 1``).
+
+    Exactly :func:`scipy.ndimage.rank_filter` (order statistics are exact, so both ways give
+    the same values): short rows (the live case, a window of ~100 beats re-cleaned on every
+    beat) sort all windows at once, which avoids its per-call overhead; long ones use it.
+    """
+    n = x.shape[1]
+    h = size // 2
+    if n > _SORT_MAX_N:
+        return [
+            np.stack([ndimage.rank_filter(row, r, size=size, mode="reflect") for row in x])
+            for r in ranks
+        ]
+    if h == 0:
+        return [x.copy() for _ in ranks]
+    padded = np.concatenate((x[:, h - 1 :: -1], x, x[:, : -h - 1 : -1]), axis=1)
+    w = padded[:, _window_index(n, size)]  # (rows, n, size), a copy sorted in place
+    w.sort(axis=-1)
+    return [w[:, :, r] for r in ranks]
+
+
+@functools.lru_cache(maxsize=64)
+def _window_index(n: int, size: int) -> np.ndarray:
+    """Indices of the ``n`` windows of ``size`` samples in a series padded by ``size // 2``."""
+    idx = np.arange(n)[:, None] + np.arange(size)[None, :]
+    idx.setflags(write=False)
+    return idx
+
+
+def _percentile_ranks(size: int) -> tuple[int, int]:
+    """Ranks of the 25th and 75th percentile in a window of ``size`` (scipy.ndimage's rule)."""
+    return int(float(size) * 25.0 / 100.0), int(float(size) * 75.0 / 100.0)
+
+
+@dataclass(frozen=True)
+class _Flags:
+    """Beat classes of ``(rows, n)`` valid RR series (see :func:`clean_rr`)."""
+
+    ectopic: np.ndarray
+    missed: np.ndarray
+    extra: np.ndarray
+    merged: np.ndarray
+    long: np.ndarray
+    short: np.ndarray
+
+    @property
+    def any(self) -> np.ndarray:
+        """Per row: some interval is corrected."""
+        return (self.ectopic | self.missed | self.extra | self.long | self.short).any(axis=1)
+
+
+def _classify(rr: np.ndarray) -> _Flags:
+    """Classify every interval of every row of ``rr`` ``(rows, n)`` (valid intervals, n >= 4).
+
+    Element-wise operations and exact order statistics only, so each row's flags are those of
+    the row classified alone.
+    """
+    n = rr.shape[1]
+    drr = np.diff(rr, axis=1, prepend=rr[:, :1])
+    m_size = min(_MEDIAN_BEATS, 2 * n - 1) | 1
+    (med,) = _rank_filter(rr, m_size, (m_size // 2,))
+    mrr = rr - med
+    mrr[mrr < 0] *= 2.0
+    q_size = min(_QD_BEATS, 2 * n - 1) | 1
+    q1, q3 = _rank_filter(np.concatenate((np.abs(drr), np.abs(mrr))), q_size,
+                          _percentile_ranks(q_size))  # fmt: skip
+    qd = (q3 - q1) / 2.0
+    rows = rr.shape[0]
+    th1 = _ALPHA * qd[:rows]
+    th2 = _ALPHA * qd[rows:]
+    # floor: jumps below 5 % of the local median RR are never artefacts (quantised or very
+    # regular series would otherwise get thresholds of a few ms)
+    floor = _MIN_THRESHOLD * med
+    th1 = np.maximum(th1, floor)
+    th2 = np.maximum(th2, floor)
+    drrs = drr / th1
+    mrrs = mrr / th2
+
+    zero = np.zeros((rows, 1))
+    pad = np.concatenate([zero, drrs, zero, zero], axis=1)  # pad[:, j+1] == drrs[:, j]
+    prev, nxt, nxt2 = pad[:, :-3], pad[:, 2:-1], pad[:, 3:]
+    # S12: the same-signed extreme of the neighbouring jumps (both reverse around an ectopic
+    # beat's compensatory interval); S22: the opposite-signed extreme of the next two jumps
+    s12 = np.where(drrs > 0, np.maximum(prev, nxt), np.minimum(prev, nxt))
+    s22 = np.where(drrs >= 0, np.minimum(nxt, nxt2), np.maximum(nxt, nxt2))
+    ectopic = ((drrs > 1) & (s12 < -_C1 * drrs - _C2)) | ((drrs < -1) & (s12 > -_C1 * drrs + _C2))
+    longshort = ((drrs > 1) & (s22 < -1)) | ((drrs < -1) & (s22 > 1)) | (np.abs(mrrs) > _MRR_LIMIT)
+    longshort &= ~ectopic
+    none = np.zeros(rr.shape, dtype=bool)
+    if not longshort.any():
+        return _Flags(ectopic, none, none, none, none, none)
+
+    nxt_rr = np.concatenate([rr[:, 1:], np.full((rows, 1), np.nan)], axis=1)
+    missed = longshort & (np.abs(rr / 2 - med) < th2)
+    extra = longshort & ~missed & (np.abs(rr + nxt_rr - med) < th2)
+    extra[:, -1] = False
+    # an "extra" merges j with j+1, so j+1 must not be merged or split again
+    for i, j in zip(*np.nonzero(extra[:, 1:] & extra[:, :-1]), strict=True):
+        if extra[i, j]:  # (earlier pairs of a run already cleared j)
+            extra[i, j + 1] = False
+    merged = np.concatenate([none[:, :1], extra[:, :-1]], axis=1)  # second half of an extra pair
+    rest = longshort & ~missed & ~extra & ~merged
+    ectopic &= ~merged
+    long_ = rest & (rr > med)
+    short = rest & ~long_
+    return _Flags(ectopic, missed, extra, merged, long_, short)
+
+
+def _corrected(rr: np.ndarray, f: _Flags, i: int) -> np.ndarray:
+    """Row ``i`` of ``rr`` corrected: ectopic/long/short interpolated from unflagged neighbours,
+    then missed intervals split and extra pairs merged (from the measured values)."""
+    x = rr[i]
+    ectopic, missed, extra, merged = f.ectopic[i], f.missed[i], f.extra[i], f.merged[i]
+    interp = ectopic | f.long[i] | f.short[i]
+    out = x.copy()
+    good = ~(interp | missed | extra | merged)
+    if good.sum() >= 2 and interp.any():
+        idx = np.arange(x.size)
+        out[interp] = np.interp(idx[interp], idx[good], x[good])
+    if not (missed.any() or extra.any()):
+        return out
+    out[extra] = x[extra] + x[np.flatnonzero(extra) + 1]
+    reps = np.where(missed, 2, 1)
+    reps[merged] = 0
+    return np.repeat(np.where(missed, out / 2, out), reps)
 
 
 def clean_rr(rr_ms: np.ndarray) -> RrCleaning:
@@ -123,64 +251,50 @@ def clean_rr(rr_ms: np.ndarray) -> RrCleaning:
     flags = {k: np.zeros(n_in, dtype=bool) for k in ("ectopic", "missed", "extra", "long", "short")}
     if n < 4:
         return RrCleaning(rr_ms=rr.copy(), invalid=invalid, **flags)
+    f = _classify(rr[None, :])
+    for key in flags:
+        flags[key][valid_idx] = getattr(f, key)[0]
+    return RrCleaning(rr_ms=_corrected(rr[None, :], f, 0), invalid=invalid, **flags)
 
-    drr = np.diff(rr, prepend=rr[0])
-    th1 = _ALPHA * _quartile_deviation(np.abs(drr), _QD_BEATS)
-    med = ndimage.median_filter(rr, size=min(_MEDIAN_BEATS, 2 * n - 1) | 1, mode="reflect")
-    mrr = rr - med
-    mrr[mrr < 0] *= 2.0
-    th2 = _ALPHA * _quartile_deviation(np.abs(mrr), _QD_BEATS)
-    # floor: jumps below 5 % of the local median RR are never artefacts (quantised or very
-    # regular series would otherwise get thresholds of a few ms)
-    floor = _MIN_THRESHOLD * med
-    th1 = np.maximum(th1, floor)
-    th2 = np.maximum(th2, floor)
-    drrs = drr / th1
-    mrrs = mrr / th2
 
-    pad = np.concatenate([[0.0], drrs, [0.0, 0.0]])  # pad[j+1] == drrs[j]
-    prev, nxt, nxt2 = pad[:-3], pad[2:-1], pad[3:]
-    # S12: the same-signed extreme of the neighbouring jumps (both reverse around an ectopic
-    # beat's compensatory interval); S22: the opposite-signed extreme of the next two jumps
-    s12 = np.where(drrs > 0, np.maximum(prev, nxt), np.minimum(prev, nxt))
-    s22 = np.where(drrs >= 0, np.minimum(nxt, nxt2), np.maximum(nxt, nxt2))
-    ectopic = ((drrs > 1) & (s12 < -_C1 * drrs - _C2)) | ((drrs < -1) & (s12 > -_C1 * drrs + _C2))
-    longshort = ((drrs > 1) & (s22 < -1)) | ((drrs < -1) & (s22 > 1)) | (np.abs(mrrs) > _MRR_LIMIT)
-    longshort &= ~ectopic
+def clean_rr_windows(rr_ms: np.ndarray, starts, stops) -> list[np.ndarray]:
+    """Corrected intervals of several windows of one RR series at once.
 
-    nxt_rr = np.append(rr[1:], np.nan)
-    missed = longshort & (np.abs(rr / 2 - med) < th2)
-    extra = longshort & ~missed & (np.abs(rr + nxt_rr - med) < th2)
-    extra[-1] = False
-    # an "extra" merges j with j+1, so j+1 must not be merged or split again
-    for j in np.flatnonzero(extra):
-        if j > 0 and extra[j - 1]:
-            extra[j] = False
-    merged = np.concatenate([[False], extra[:-1]])  # the second half of an extra pair
-    rest = longshort & ~missed & ~extra & ~merged
-    ectopic &= ~merged
-    long_ = rest & (rr > med)
-    short = rest & ~long_
+    Entry ``k`` equals ``clean_rr(rr_ms[starts[k]:stops[k]]).rr_ms`` (the same arithmetic,
+    bit for bit): windows of equal length are classified together in arrays, which is what a
+    replay does when it re-cleans the last minute of beats after every beat of a long block.
 
-    # corrections: interpolate ectopic/long/short from unflagged neighbours, then split
-    # missed intervals and merge extra pairs (from the measured values)
-    interp = ectopic | long_ | short
-    out = rr.copy()
-    good = ~(interp | missed | extra | merged)
-    if good.sum() >= 2 and interp.any():
-        idx = np.arange(n)
-        out[interp] = np.interp(idx[interp], idx[good], rr[good])
-    out[extra] = rr[extra] + rr[np.flatnonzero(extra) + 1]
-    reps = np.where(missed, 2, 1)
-    reps[merged] = 0
-    out = np.repeat(np.where(missed, out / 2, out), reps)
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals in ms.
+    starts, stops : sequences of int
+        Window bounds (slices of ``rr_ms``).
 
-    for key, arr in (
-        ("ectopic", ectopic),
-        ("missed", missed),
-        ("extra", extra),
-        ("long", long_),
-        ("short", short),
-    ):
-        flags[key][valid_idx] = arr
-    return RrCleaning(rr_ms=out, invalid=invalid, **flags)
+    Returns
+    -------
+    list of np.ndarray
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64).ravel()
+    starts = np.asarray(starts, dtype=np.intp)
+    stops = np.asarray(stops, dtype=np.intp)
+    out: list[np.ndarray | None] = [None] * starts.size
+    bad = ~(np.isfinite(rr) & (rr > 0))
+    if bad.any():  # windows with invalid entries go one by one (their flags keep positions)
+        n_bad = np.concatenate(([0], np.cumsum(bad)))
+        one_by_one = n_bad[stops] > n_bad[starts]
+    else:
+        one_by_one = np.zeros(starts.size, dtype=bool)
+    lengths = stops - starts
+    one_by_one |= lengths < 4
+    for k in np.flatnonzero(one_by_one):
+        out[k] = clean_rr(rr[starts[k] : stops[k]]).rr_ms
+    rest = np.flatnonzero(~one_by_one)
+    for n in np.unique(lengths[rest]):
+        group = rest[lengths[rest] == n]
+        x = rr[starts[group, None] + np.arange(n)]
+        f = _classify(x)
+        fix = f.any
+        for row, k in enumerate(group):
+            out[k] = _corrected(x, f, row) if fix[row] else x[row].copy()
+    return out  # type: ignore[return-value]

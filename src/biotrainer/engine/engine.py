@@ -25,6 +25,7 @@ from biotrainer.acquisition.chunk import Chunk, SignalBlock
 from biotrainer.acquisition.source import Source, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
+from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.processors import CardiacProcessor, EegProcessor
 from biotrainer.engine.protocol import Phase, Protocol
 from biotrainer.engine.resonance import ResonanceResult, assess_rate, choose_resonance
@@ -164,6 +165,11 @@ class Engine:
         self.resonance: ResonanceResult | None = None
         self._source_ended = False
         self.latest: MetricUpdate | None = None
+        #: The feedback at the newest sample, when the last tick brought samples newer than
+        #: :attr:`latest` (else None; always None unless the feedback is alpha).
+        self.preview: FeedbackPreview | None = None
+        self._newest_eeg_t = NAN
+        self._previewed_t = -math.inf
         self._metrics_csv = None
         self._cardiac_roles = ("ecg", "ppg", "rr")
 
@@ -281,6 +287,10 @@ class Engine:
             self._last_received = chunk.received_at
         for role, block in chunk.signals.items():
             self._pending[role].add(block)
+        eeg_block = chunk.signals.get("eeg")
+        if self.eeg is not None and eeg_block is not None and eeg_block.n_samples:
+            self.eeg.receive(eeg_block.samples)
+            self._newest_eeg_t = float(eeg_block.timestamps[-1])
         updates = self._consume()
         now = self.clock.now()
         if updates:
@@ -293,6 +303,7 @@ class Engine:
             self._last_update_clock = now
         if updates:
             self.latest = updates[-1]
+        self.preview = self._preview()
         if self.source.state == SourceState.ENDED and not self._source_ended:
             # A recording or simulation ran out before the protocol did: wrap up with what we have.
             self._source_ended = True
@@ -452,6 +463,9 @@ class Engine:
                 return False, self.eeg.quality_reason
         if "coherence" in self._metric_kinds() and self.cardiac is None:
             return False, "this protocol needs ECG or PPG and the device has none"
+        if self.eeg is not None and self.protocol.uses_eeg:
+            # clean enough for feedback; name the channels left out, if any
+            return True, self.eeg.quality_reason
         return True, "ok"
 
     def _make_update(self, t: float, heartbeat: bool = False) -> MetricUpdate:
@@ -535,6 +549,36 @@ class Engine:
         if self._metrics_csv is not None and not heartbeat:
             self._metrics_csv.append(update.csv_row())
         return update
+
+    def _preview(self) -> FeedbackPreview | None:
+        """The alpha feedback at the newest sample, scored and gated like :attr:`latest`."""
+        u = self.latest
+        if (
+            u is None
+            or u.finished
+            or self.eeg is None
+            or self.protocol.feedback != "alpha"
+            or not self._newest_eeg_t > max(u.sample_time, self._previewed_t)
+        ):
+            return None
+        self._previewed_t = self._newest_eeg_t
+        value = self.eeg.newest_alpha
+        if self.source.state != SourceState.STREAMING:
+            z = NAN
+        else:
+            located = self.phase
+            z = self._z("alpha", value, located[1].eyes if located else "open")
+            if not u.quality_ok:
+                # as in the updates: an artifact may lower the feedback, never raise it
+                clean = self._last_clean_z
+                z = min(z, clean) if math.isfinite(z) and math.isfinite(clean) else NAN
+        return FeedbackPreview(
+            sample_time=self._newest_eeg_t,
+            received_at=self._last_received,
+            feedback_value=value,
+            feedback_z=z,
+            feedback_score=score_from_z(z),
+        )
 
     def _z(self, kind: str, value: float, eyes: str) -> float:
         base = self._baselines.get((kind, eyes))

@@ -10,7 +10,6 @@ over the same recording computes.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterator
 
 import numpy as np
@@ -19,12 +18,20 @@ from biotrainer.dsp.alpha_stream import AlphaStream
 from biotrainer.dsp.buffers import RingBuffer
 from biotrainer.dsp.ecg import EcgPeakStream
 from biotrainer.dsp.eeg import BandPowers, band_powers_at, relaxation_indices_at
-from biotrainer.dsp.hrv import breathing_rate, coherence, hrv_time
+from biotrainer.dsp.hrv import breathing_rate, coherence, rmssd
 from biotrainer.dsp.ppg import PpgPeakStream
 from biotrainer.dsp.quality import SignalQuality, StreamingQuality, feedback_blocked
-from biotrainer.dsp.rr import clean_rr
+from biotrainer.dsp.rr import clean_rr, clean_rr_windows
 
 NAN = math.nan
+
+
+def _median_of_few(x: np.ndarray) -> float:
+    """``float(np.median(x))`` of a handful of finite values (the middle one, or the mean of
+    the middle two: the same arithmetic), without numpy's per-call overhead."""
+    v = sorted(x.tolist())
+    m = len(v) // 2
+    return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2.0
 
 
 def _noop(n: int) -> Iterator[None]:
@@ -61,6 +68,10 @@ class EegProcessor:
         self._since = 0
         self._spectrum_every = 2  # band powers every 2nd relaxation update (1 s of data)
         self._count = 0
+        # Alpha runs ahead of the update grid: samples are pushed into the AlphaStream as they
+        # arrive (:meth:`receive`), their values wait here until the grid consumes them.
+        self._alpha_ahead = np.empty((n, 0))
+        self.newest_alpha = NAN  #: alpha at the newest sample received (the live preview)
         self.alpha = NAN
         self.relaxation = NAN
         self.band_powers: BandPowers | None = None
@@ -102,6 +113,34 @@ class EegProcessor:
         ]
         return "; ".join(bad) if bad else "ok"
 
+    def receive(self, samples: np.ndarray) -> None:
+        """Run the alpha feedback on samples as soon as they arrive, ahead of :meth:`push_many`
+        (which must later be given the same samples, in order): :attr:`newest_alpha` is then
+        the value at the newest sample. The values the update grid reads are unchanged, since
+        the AlphaStream gives the same output however its input is chunked."""
+        x = np.asarray(samples, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] == 0:
+            return
+        relative = self.alpha_stream.push_relative(x)
+        self._alpha_ahead = np.concatenate((self._alpha_ahead, relative), axis=1)
+        self.newest_alpha = float(AlphaStream.median_over_channels(relative[:, -1:])[0])
+
+    def _take_alpha(self, x: np.ndarray, ends: list[int]) -> np.ndarray:
+        """Alpha at the end of every piece of ``x`` (received ahead or now), NaN when empty."""
+        n = x.shape[1]
+        have = self._alpha_ahead.shape[1]
+        if have < n:
+            self.receive(x[:, have:])
+        relative = self._alpha_ahead[:, :n]
+        self._alpha_ahead = self._alpha_ahead[:, n:]
+        ends_arr = np.asarray(ends, dtype=np.int64)
+        starts = np.concatenate(([0], ends_arr[:-1]))
+        out = np.full(ends_arr.size, NAN)
+        nonempty = ends_arr > starts
+        if nonempty.any():
+            out[nonempty] = AlphaStream.median_over_channels(relative[:, ends_arr[nonempty] - 1])
+        return out
+
     def push(self, samples: np.ndarray) -> None:
         """Process the next block ``(channels, n)``."""
         for _ in self.push_many(samples, (samples.shape[1],)):
@@ -120,7 +159,7 @@ class EegProcessor:
         if not ends or samples.shape[1] == 0:
             return _noop(len(ends))
         x = np.asarray(samples, dtype=np.float64)
-        alphas = self.alpha_stream.push_latest(x, ends)
+        alphas = self._take_alpha(x, ends)
         qualities = self.quality_stream.push_many(x, ends)
         # when the relaxation index (and every 2nd time the band powers) is due
         total0 = self.window.total
@@ -217,9 +256,10 @@ class CardiacProcessor:
             self.stream = PpgPeakStream(self.fs)
         self.rmssd_window_s = rmssd_window_s
         self._slow_every = slow_every_s
+        self._slow_window_s = 70.0  # cleaned beats for coherence (64 s) and breathing (60 s)
         self._n = 0
         self._last_slow_t = self.t0
-        self._beats: deque[float] = deque()  # beat times (s), last ~5 min
+        self._beats = np.empty(0)  # beat times (s), the last ~5 min
         self._keep_s = 300.0
         self.new_beats: list[float] = []
         self.hr_bpm = NAN
@@ -229,7 +269,7 @@ class CardiacProcessor:
 
     def rr_ms(self, window_s: float | None = None) -> np.ndarray:
         """RR intervals (ms) of the kept beats, optionally only the last ``window_s`` seconds."""
-        t = np.fromiter(self._beats, dtype=float, count=len(self._beats))
+        t = self._beats
         if window_s is not None and t.size:
             t = t[t >= t[-1] - window_s]
         return np.diff(t) * 1000.0
@@ -242,9 +282,10 @@ class CardiacProcessor:
     def push_many(self, samples: np.ndarray, ends) -> Iterator[None]:
         """Process a block of one channel as consecutive pieces ending at sample counts
         ``ends`` (the last one the block's length). ECG peaks are detected over the whole block
-        at once (:meth:`~biotrainer.dsp.ecg.EcgPeakStream.push_positions_split`); the returned
-        iterator steps through the pieces, after step ``i`` the beats and metrics are exactly
-        what pushing pieces ``0..i`` one by one gives."""
+        at once (:meth:`~biotrainer.dsp.ecg.EcgPeakStream.push_positions_split`), and the
+        metrics of every piece are computed together (:meth:`_plan`); the returned iterator
+        steps through the pieces, after step ``i`` the beats and metrics are exactly what
+        pushing pieces ``0..i`` one by one gives."""
         if self.stream is None:
             raise ValueError("an RR source takes push_rr, not samples")
         ends = [int(e) for e in ends]
@@ -259,7 +300,10 @@ class CardiacProcessor:
                 self.stream.push_positions(x[a:b]) if b > a else np.empty(0)
                 for a, b in zip(starts, ends, strict=True)
             ]
-        return self._beat_steps(pieces, ends)
+        steps = self._plan(pieces, ends)
+        if steps is None:  # beat times out of order: the one-by-one path
+            return self._beat_steps(pieces, ends)
+        return steps
 
     def _beat_steps(self, pieces: list[np.ndarray], ends: list[int]) -> Iterator[None]:
         start = 0
@@ -271,6 +315,80 @@ class CardiacProcessor:
                 self._add_beats(self.t0 + positions / self.fs, self.t0 + self._n / self.fs)
             yield None
 
+    def _plan(self, pieces: list[np.ndarray], ends: list[int]) -> Iterator[None] | None:
+        """Compute the metrics after every piece at once and return the iterator that hands
+        them out (None when the beat times are not in order, a case for :meth:`_add_beats`).
+
+        The windows are those :meth:`_add_beats` takes piece by piece -- the beats of the last
+        ``rmssd_window_s`` after a piece that brought beats, of the last 70 s at every
+        slow-metric time -- found with the same arithmetic in arrays and cleaned together
+        (:func:`~biotrainer.dsp.rr.clean_rr_windows`, equal to cleaning them one by one), so
+        the values are identical.
+        """
+        k = np.diff(np.asarray(ends, dtype=np.int64), prepend=0)  # samples per piece
+        took = k > 0  # (a piece without samples brings nothing)
+        sizes = np.array([p.size for p in pieces], dtype=np.int64) * took  # beats per piece
+        new = [p for p, ok in zip(pieces, took.tolist(), strict=True) if ok and p.size]
+        new_t = self.t0 + np.concatenate(new) / self.fs if new else np.empty(0)
+        t_all = np.concatenate((self._beats, new_t))
+        if t_all.size > 1 and not bool(np.all(t_all[1:] >= t_all[:-1])):
+            return None
+        rr_all = np.diff(t_all) * 1000.0
+        counts = self._beats.size + np.cumsum(sizes)  # beats after each piece
+        n_end = self._n + np.cumsum(k)
+        nows = self.t0 + n_end / self.fs  # data time at the end of each piece
+        # per-beat windows: the last rmssd_window_s of beats after each piece with beats
+        with_beats = np.flatnonzero(sizes)
+        j = counts[with_beats]
+        starts = np.searchsorted(t_all, t_all[j - 1] - self.rmssd_window_s, "left")
+        windows = list(zip(with_beats.tolist(), starts.tolist(), (j - 1).tolist(), strict=True))
+        n_beat = len(windows)
+        # slow metrics: every slow_every_s of data (compared as the one-by-one path does)
+        last_slow = self._last_slow_t
+        slow_at: list[int] = []
+        i = 0
+        while i < k.size:
+            due = np.flatnonzero(took[i:] & (nows[i:] - last_slow >= self._slow_every))
+            if not due.size:
+                break
+            i += int(due[0])
+            slow_at.append(i)
+            last_slow = float(nows[i])
+            i += 1
+        for i in slow_at:
+            j_i = int(counts[i])
+            if j_i:
+                a = int(np.searchsorted(t_all, t_all[j_i - 1] - self._slow_window_s, "left"))
+                windows.append((i, a, j_i - 1))
+            else:
+                windows.append((i, 0, 0))
+        cleaned = clean_rr_windows(rr_all, [w[1] for w in windows], [w[2] for w in windows])
+        beat: dict[int, tuple[float, float]] = {}
+        slow: dict[int, tuple[float, float]] = {}
+        for w, c in zip(windows[:n_beat], cleaned[:n_beat], strict=True):
+            if c.size >= 2:
+                beat[w[0]] = (rmssd(c), 60000.0 / _median_of_few(c[-5:]))
+        for w, c in zip(windows[n_beat:], cleaned[n_beat:], strict=True):
+            slow[w[0]] = (coherence(c), breathing_rate(c))
+        # the state after the block (what the one-by-one path leaves)
+        self._n = int(n_end[-1]) if n_end.size else self._n
+        self._last_slow_t = last_slow
+        keep_from = np.searchsorted(t_all, t_all[-1] - self._keep_s, "left") if t_all.size else 0
+        self._beats = t_all[keep_from:].copy()
+        return self._planned_steps(new_t.tolist(), sizes.tolist(), beat, slow)
+
+    def _planned_steps(self, new_t: list[float], sizes: list[int], beat, slow) -> Iterator[None]:
+        o = 0
+        for i, s in enumerate(sizes):
+            if s:
+                self.new_beats.extend(new_t[o : o + s])
+                o += s
+            if i in beat:
+                self.rmssd_ms, self.hr_bpm = beat[i]
+            if i in slow:
+                self.coherence, self.breathing_bpm = slow[i]
+            yield None
+
     def push_rr(self, rr_ms: np.ndarray, stamps: np.ndarray) -> None:
         """Take RR intervals (ms) from a device that reports them (e.g. a chest strap over LSL),
         with their timestamps (s); beats are chained from the intervals (see
@@ -280,25 +398,27 @@ class CardiacProcessor:
         rr = np.asarray(rr_ms, dtype=float).ravel()
         if rr.size == 0:
             return
-        last = self._beats[-1] if self._beats else None
+        last = float(self._beats[-1]) if self._beats.size else None
         times = beat_times_from_rr(rr, np.asarray(stamps, dtype=float), last)
         self._add_beats(times, float(times[-1]))
 
     def _add_beats(self, times: np.ndarray, now: float) -> None:
-        for t in times:
-            self._beats.append(float(t))
-            self.new_beats.append(float(t))
-        while self._beats and self._beats[0] < self._beats[-1] - self._keep_s:
-            self._beats.popleft()
+        """Add beats one block at a time (RR sources, and beat times out of order)."""
+        times = np.asarray(times, dtype=np.float64)
+        self.new_beats.extend(times.tolist())
+        t = np.concatenate((self._beats, times))
+        drop = 0
+        while drop < t.size and t[drop] < t[-1] - self._keep_s:
+            drop += 1
+        self._beats = t[drop:]
         if len(times):
             cleaned = clean_rr(self.rr_ms(self.rmssd_window_s)).rr_ms
             if cleaned.size >= 2:
-                ht = hrv_time(cleaned)
-                self.rmssd_ms = ht.rmssd
-                self.hr_bpm = 60000.0 / float(np.median(cleaned[-5:]))
+                self.rmssd_ms = rmssd(cleaned)
+                self.hr_bpm = 60000.0 / _median_of_few(cleaned[-5:])
         if now - self._last_slow_t >= self._slow_every:
             self._last_slow_t = now
-            cleaned = clean_rr(self.rr_ms(70.0)).rr_ms
+            cleaned = clean_rr(self.rr_ms(self._slow_window_s)).rr_ms
             self.coherence = coherence(cleaned)
             self.breathing_bpm = breathing_rate(cleaned)
 

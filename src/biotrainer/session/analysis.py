@@ -1,11 +1,13 @@
-"""What a session folder says once it is over: per-phase summaries, baseline vs training, quality.
+"""What a session says once it is over: per-phase summaries, baseline vs training, quality.
 
-Reads the ``metrics.csv`` the engine writes (one row per feedback update, 10 per second of data;
-columns are ``MetricUpdate.csv_columns()``) by column name, so this module needs neither the
-engine nor Qt. The averages follow :func:`biotrainer.engine.summary.summarize` (means of the finite
-values per phase; the reward fraction over clean training updates) so the numbers a therapist sees
-after a run, in the store and in the reports agree; paused updates are left out of the reward
-fraction ("time in target").
+The one per-phase summary of the project: the store, the reports, the end-of-session dialog and
+the table printed by ``biotrainer run`` all use it, so the numbers agree wherever they are shown.
+
+It reads the ``metrics.csv`` the engine writes (one row per feedback update, 10 per second of
+data; columns are ``MetricUpdate.csv_columns()``) by column name, or the same rows made from the
+live updates (:func:`series_from_updates`), so this module needs neither the engine nor Qt.
+Averages are means of the finite values per phase; the reward fraction ("time in target") counts
+clean, unpaused training updates only.
 
 A missing or damaged ``metrics.csv`` (a recorder killed mid-line) yields what can be read plus
 warnings, never a traceback.
@@ -17,6 +19,7 @@ import csv
 import math
 import os
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -102,10 +105,46 @@ def read_metrics(folder: str | os.PathLike[str]) -> MetricSeries:
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise RecordingError(f"{path} is not a biotrainer metrics file: no column {missing[0]}")
+    return _series(header, rows[1:])
+
+
+def series_from_updates(updates: Iterable[Any]) -> MetricSeries:
+    """The :class:`MetricSeries` that ``metrics.csv`` holds for these live updates.
+
+    Parameters
+    ----------
+    updates : iterable of MetricUpdate
+        As the engine returned them (:class:`biotrainer.engine.updates.MetricUpdate`; only its
+        ``csv_columns()`` and ``csv_row()`` are used). Heartbeats -- the updates the engine
+        sends while no new data arrives, which repeat the previous ``sample_time`` and are not
+        written to ``metrics.csv`` -- are left out.
+
+    Returns
+    -------
+    MetricSeries
+        Equal, value for value, to :func:`read_metrics` of the session's folder: the rows go
+        through the same text form (``csv_row``, rounded as written) and the same parser.
+    """
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    last = -math.inf
+    for u in updates:
+        if not u.sample_time > last:
+            continue  # a heartbeat (or an update out of order): not in metrics.csv either
+        last = u.sample_time
+        if header is None:
+            header = list(u.csv_columns())
+        rows.append([str(v) for v in u.csv_row()])
+    return _series(header or list(REQUIRED_COLUMNS), rows)
+
+
+def _series(header: list[str], rows: list[list[str]]) -> MetricSeries:
+    """Parse the rows of a metrics table (text cells) by column name; damaged rows are
+    skipped with a warning."""
     index = {name: i for i, name in enumerate(header)}
     good = []
     skipped = 0
-    for row in rows[1:]:
+    for row in rows:
         if len(row) != len(header):
             skipped += 1
             continue
@@ -364,3 +403,30 @@ def _replace_reward(m: MetricMeans, training: MetricMeans | None) -> MetricMeans
 def summarize_folder(folder: str | os.PathLike[str]) -> SessionSummary:
     """Read and summarise ``metrics.csv`` of a session folder (RecordingError if unusable)."""
     return summarize_series(read_metrics(folder))
+
+
+def summarize_updates(updates: Iterable[Any]) -> SessionSummary:
+    """Summarise live updates (heartbeats left out, see :func:`series_from_updates`): the same
+    :class:`SessionSummary` as :func:`summarize_folder` of the session's recording."""
+    return summarize_series(series_from_updates(updates))
+
+
+def format_phases(phases: Sequence[PhaseStats]) -> str:
+    """A plain-text table of the phases of a :class:`SessionSummary` (``biotrainer run``)."""
+
+    def f(x: float, nd: int = 1) -> str:
+        return "-" if not math.isfinite(x) else f"{x:.{nd}f}"
+
+    lines = [
+        f"{'phase':28s} {'min':>5s} {'score':>6s} {'reward':>6s} {'clean':>6s} "
+        f"{'HR':>6s} {'RMSSD':>6s} {'coher':>6s} {'breath':>6s}"
+    ]
+    for p in phases:
+        m = p.means
+        lines.append(
+            f"{p.name[:28]:28s} {m.duration_s / 60:5.1f} {f(m.score, 2):>6s} "
+            f"{f(100 * m.time_in_target, 0):>6s} {f(100 * m.clean_fraction, 0):>6s} "
+            f"{f(m.hr_bpm):>6s} {f(m.rmssd_ms):>6s} {f(m.coherence, 2):>6s} "
+            f"{f(m.breathing_bpm):>6s}"
+        )
+    return "\n".join(lines)

@@ -58,7 +58,7 @@ def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_
         Naming the file and line when a value is not a number or a line has the wrong number of
         columns.
     """
-    if not text.strip():
+    if not text or text.isspace():  # (no stripped copy of a large block)
         return np.empty((num_rows, 0))
     try:
         arr = np.loadtxt(io.BytesIO(text), delimiter="\t", dtype=np.float64, ndmin=2)
@@ -133,6 +133,10 @@ class RawBlockReader:
         self.block_lines = block_lines
         self.lines_read = 0
         self.dropped_partial_line = False
+        self._pending = b""  # bytes read but not parsed yet
+        self._pending_lines = 0  # newlines in them
+        self._eof = False
+        self._read_size = max(4096, block_lines * 128)  # bytes per read, adapted to the lines
         try:
             self._file = open(self.path, "rb")  # noqa: SIM115 - closed in close()
         except FileNotFoundError as exc:
@@ -141,24 +145,53 @@ class RawBlockReader:
             raise RecordingError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
 
     def read_block(self) -> np.ndarray:
-        """The next ``(num_rows, k)`` samples, ``k <= block_lines``; ``k == 0`` at the end."""
+        """The next ``(num_rows, k)`` samples, ``k <= block_lines``; ``k == 0`` at the end.
+
+        The file is read in large byte blocks and cut at line ends (no per-line Python work);
+        a last line without its newline is dropped (``dropped_partial_line``).
+        """
         if self._file.closed:
             return np.empty((self.num_rows, 0))
-        lines = []
-        for _ in range(self.block_lines):
-            line = self._file.readline()
-            if not line:
+        buf = self._pending
+        total = self._pending_lines
+        while total < self.block_lines and not self._eof:
+            more = self._file.read(self._read_size)
+            if not more:
+                self._eof = True
                 break
-            if not line.endswith(b"\n"):
-                self.dropped_partial_line = True
-                break
-            lines.append(line)
+            buf += more
+            total += more.count(b"\n")
+        cut, n_lines = _after_lines(buf, total, self.block_lines)
+        self._pending_lines = total - n_lines
+        if self._eof and n_lines < self.block_lines and cut < len(buf):
+            self.dropped_partial_line = True  # the file ends inside a line: a killed writer
+            buf = buf[:cut]
+        text, self._pending = buf[:cut], buf[cut:]
+        if n_lines:
+            self._read_size = max(self._read_size, (cut // n_lines + 1) * self.block_lines)
         first = self.lines_read + 1
-        self.lines_read += len(lines)
-        return parse_lines(b"".join(lines), self.num_rows, self.path, first_line=first)
+        self.lines_read += n_lines
+        return parse_lines(text, self.num_rows, self.path, first_line=first)
 
     def close(self) -> None:
         self._file.close()
+
+
+def _after_lines(buf: bytes, total: int, want: int) -> tuple[int, int]:
+    """(index just after the ``want``-th newline of ``buf``, ``want``), or after its last
+    newline and ``total`` (its number of newlines) when it has fewer. The cut is found from an
+    estimated position, not line by line."""
+    if total <= want:
+        return buf.rfind(b"\n") + 1, total
+    pos = len(buf) * want // total
+    c = buf.count(b"\n", 0, pos)
+    while c < want:
+        pos = buf.index(b"\n", pos) + 1
+        c += 1
+    while c > want:
+        pos = buf.rindex(b"\n", 0, pos)
+        c -= 1
+    return buf.rfind(b"\n", 0, pos) + 1, want
 
 
 def last_timestamp(path: str | os.PathLike[str], row: int, tail_bytes: int = 65536) -> float:

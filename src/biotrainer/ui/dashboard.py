@@ -34,7 +34,7 @@ from biotrainer.acquisition.source import SourceLayout
 from biotrainer.engine.feedback import score_from_z
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
-from biotrainer.ui.quality_lights import QualityLights
+from biotrainer.ui.quality_lights import QualityLights, channel_reasons
 from biotrainer.ui.signal_plots import SignalPlots, Theme
 from biotrainer.ui.spectrum import SpectrumPanel
 from biotrainer.ui.trends import TrendPlots
@@ -103,6 +103,37 @@ def fmt_clock(seconds: float) -> str:
         return "–"
     s = max(0, int(round(seconds)))
     return f"{s // 60}:{s % 60:02d}"
+
+
+def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -> str:
+    """The dashboard's quality line for an update.
+
+    Not clean: what is wrong (``quality_reason``). Clean with every channel usable: "signals
+    clean". Clean while some EEG channels are not usable (fewer than half, so feedback goes
+    on without them, see :func:`biotrainer.dsp.quality.feedback_blocked`): which channels are
+    left out and, where ``quality_reason`` names it, why -- "good (F7, T8 left out: EMG)".
+
+    Parameters
+    ----------
+    update : MetricUpdate
+    eeg_names : sequence of str
+        EEG channel names in the order of ``update.channel_ok`` (empty when the protocol does
+        not use EEG: nothing is then said about single channels).
+    """
+    if not update.quality_ok:
+        return f"Quality: {update.quality_reason}"
+    left_out = [n for n, ok in zip(eeg_names, update.channel_ok, strict=False) if not ok]
+    if not left_out:
+        return "Quality: signals clean"
+    reasons = channel_reasons(update.quality_reason)
+    by_reason: dict[str, list[str]] = {}
+    for name in left_out:
+        by_reason.setdefault(reasons.get(name, ""), []).append(name)
+    parts = [
+        ", ".join(names) + " left out" + (f": {reason}" if reason else "")
+        for reason, names in by_reason.items()
+    ]
+    return f"Quality: good ({'; '.join(parts)})"
 
 
 class NoteBox(QLineEdit):
@@ -283,8 +314,9 @@ class TherapistDashboard(QWidget):
         row.addWidget(self.quality_label, 2)
         self.latency_label = QLabel("latency –")
         self.latency_label.setToolTip(
-            "Time from the arrival of the newest samples to the frame that shows them "
-            "(median of the last 50 updates)"
+            "dashboard / patient: time from the poll that brought the newest samples into the "
+            "app to the frame that shows them; data age: from the moment the newest sample on "
+            "screen entered BrainFlow's buffer (medians of the last 50)"
         )
         row.addWidget(self.latency_label)
         return bar
@@ -498,6 +530,16 @@ class TherapistDashboard(QWidget):
         """Keep ``update`` as the one to paint at the next frame."""
         self.latest = update
 
+    def show_preview(self, preview) -> None:
+        """Move the feedback bar to the score at the newest sample (a
+        :class:`~biotrainer.engine.preview.FeedbackPreview`) at once, between updates."""
+        shown = self._shown
+        score = preview.feedback_score
+        if shown is None or self.state == "preview" or not math.isfinite(score):
+            return
+        if math.isfinite(shown.feedback_score) and not shown.finished:
+            self.score_bar.setValue(round(100 * score))
+
     def set_latency_ms(self, median_ms: float) -> None:
         if math.isfinite(median_ms):
             self._set_text(self.latency_label, f"latency {median_ms:.0f} ms")
@@ -515,6 +557,11 @@ class TherapistDashboard(QWidget):
             if self.spectrum is not None:
                 self.spectrum.refresh()
             self.trends.refresh()
+        return self.show_latest()
+
+    def show_latest(self) -> MetricUpdate | None:
+        """Show the newest update's numbers now if not yet shown (the trainer calls this as
+        updates arrive, not only on the frame timer); return it, or None."""
         u = self.latest
         if u is None or u is self._shown:
             return None
@@ -574,8 +621,7 @@ class TherapistDashboard(QWidget):
         if self.auto_check.isChecked():
             self._show_threshold(u.threshold_z)
         self.trends.set_threshold_score(score_from_z(u.threshold_z))
-        quality = "signals clean" if u.quality_ok else u.quality_reason
-        self._set_text(self.quality_label, f"Quality: {quality}")
+        self._set_text(self.quality_label, quality_text(u, self._feedback_eeg_names()))
         self._update_banner()
 
     def _show_check(self, u: MetricUpdate) -> None:
@@ -586,9 +632,15 @@ class TherapistDashboard(QWidget):
             self.spectrum.set_band_powers(u.band_powers)
         hr = f"heart {u.hr_bpm:.0f} bpm" if math.isfinite(u.hr_bpm) else "no heart beats yet"
         self._set_text(self.score_label, f"Signal check · {hr}")
-        quality = "signals clean" if u.quality_ok else u.quality_reason
-        self._set_text(self.quality_label, f"Quality: {quality}")
+        self._set_text(self.quality_label, quality_text(u, self._feedback_eeg_names()))
         self._update_banner()
+
+    def _feedback_eeg_names(self) -> tuple[str, ...]:
+        """The EEG channel names whose quality the feedback depends on (none when the protocol
+        does not use EEG)."""
+        if self.lights is None or (self.protocol is not None and not self.protocol.uses_eeg):
+            return ()
+        return self.lights.eeg_names
 
     def _show_threshold(self, z: float) -> None:
         if not math.isfinite(z):

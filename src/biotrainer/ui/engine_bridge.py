@@ -48,12 +48,20 @@ class LatencyMeter:
         Each batch of samples is measured once (the first frame that shows it); heartbeat
         updates without new samples are not measured.
         """
-        if update is None or not math.isfinite(update.received_at):
+        if update is None:
             return None
-        if update.received_at <= self._last_received:
+        return self.painted_stamp(update.received_at)
+
+    def painted_stamp(self, stamp: float, max_s: float = math.inf) -> float | None:
+        """Record that what was stamped ``stamp`` (on :attr:`clock`) is on screen now; return
+        the latency in seconds. Each stamp is measured once; a latency above ``max_s`` (a stamp
+        on another clock) is not recorded."""
+        if not math.isfinite(stamp) or stamp <= self._last_received:
             return None
-        self._last_received = update.received_at
-        latency = max(0.0, self.clock.now() - update.received_at)
+        self._last_received = stamp
+        latency = max(0.0, self.clock.now() - stamp)
+        if latency > max_s:
+            return None
         self.record(latency)
         return latency
 
@@ -98,6 +106,9 @@ class EngineBridge(QObject):
         Every update of a tick, in order (trends, summaries).
     chunk_ready(Chunk)
         The raw samples the tick polled (signal plots).
+    preview_ready(FeedbackPreview)
+        The feedback at the newest sample, when a tick has one newer than its updates (the
+        score shown between the 0.1 s updates; display only).
     finished()
         The protocol is over or the source ended; ticking has stopped (call :meth:`stop`).
     failed(str)
@@ -109,6 +120,7 @@ class EngineBridge(QObject):
     update_ready = Signal(object)
     updates_ready = Signal(list)
     chunk_ready = Signal(object)
+    preview_ready = Signal(object)
     finished = Signal()
     failed = Signal(str)
     warning = Signal(str)
@@ -198,6 +210,8 @@ class EngineBridge(QObject):
                     self._to_outlets("push_update", u)
             self.updates_ready.emit(updates)
             self.update_ready.emit(updates[-1])
+        if self.engine.preview is not None:
+            self.preview_ready.emit(self.engine.preview)
         if self.engine.finished and not self._finished:
             self._finished = True
             self._timer.stop()

@@ -33,6 +33,53 @@ class FolderScan:
     importable: tuple[Path, ...]
     without_patient: tuple[Path, ...]
 
+    @property
+    def offer_text(self) -> str:
+        """The one-line offer to import the importable folders."""
+        n = len(self.importable)
+        return f"{n} recorded session{'s' if n != 1 else ''} not in the patient store — import"
+
+    @property
+    def offer_details(self) -> str:
+        """What the importable folders are (a tooltip; the first 20 named)."""
+        return (
+            "Sessions recorded for a known patient but never registered (interrupted, or "
+            "recorded while the store could not be written):\n"
+            + "\n".join(f.name for f in self.importable[:20])
+        )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What :meth:`PatientFlow.import_unregistered` did.
+
+    Attributes
+    ----------
+    done : int
+        Folders registered.
+    errors : tuple of str
+        One line per folder that could not be registered.
+    without_patient : int
+        Unregistered folders left because they name no known patient.
+    """
+
+    done: int
+    errors: tuple[str, ...] = ()
+    without_patient: int = 0
+
+    @property
+    def message(self) -> str:
+        """One status-bar line."""
+        text = f"Imported {self.done} session{'s' if self.done != 1 else ''}"
+        if self.errors:
+            text += f"; {len(self.errors)} failed: {self.errors[0]}"
+        if self.without_patient:
+            text += (
+                f"; {self.without_patient} without a patient code left (import them with "
+                "'biotrainer sessions import FOLDER --patient CODE')"
+            )
+        return text
+
 
 class PatientFlow:
     """Patient, ratings and registration for the sessions of one trainer window.
@@ -167,3 +214,15 @@ class PatientFlow:
             except BiotrainerError as exc:
                 errors.append(f"{folder.name}: {exc}")
         return done, errors
+
+    def import_unregistered(self) -> ImportResult:
+        """Register every unregistered folder that names a known patient.
+
+        Raises
+        ------
+        StoreError
+            The data folder cannot be scanned.
+        """
+        scan = self.scan_unregistered()
+        done, errors = self.import_folders(scan.importable)
+        return ImportResult(done, tuple(errors), len(scan.without_patient))

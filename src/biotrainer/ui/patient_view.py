@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from biotrainer.clock import Clock, MonotonicClock
+from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.audio_feedback import AudioFeedback
 from biotrainer.ui.orb import OrbPainter, Palette, rgba
@@ -144,6 +145,13 @@ class PatientView(QWidget):
         self.animation.feed(update, self._clock.now())
         self.audio.set_target(update.feedback_score, update.rewarded)
         self._painted_pending = True
+        if self._timer.isActive():
+            self.advance()  # paint now rather than at the next frame tick
+
+    @Slot(object)
+    def show_preview(self, preview: FeedbackPreview) -> None:
+        """Move the orb towards the score at the newest sample (between updates)."""
+        self.animation.feed_preview(preview.feedback_score, self._clock.now())
 
     @Slot(str)
     def set_instruction(self, text: str) -> None:

@@ -1,7 +1,8 @@
 """The end-of-session summary: a per-phase table, the resonance result and the session report.
 
 Shown (non-modal) by the trainer window when a session ends. The table comes from
-:func:`biotrainer.engine.summary.summarize` (means per phase); after a resonance assessment the
+:func:`biotrainer.session.analysis.summarize_updates` (means per phase, the same numbers as the
+store and the reports); after a resonance assessment the
 rates tried are listed with their LF power and heart-rate swing, the chosen one highlighted.
 "Session report (PDF)…" writes the de-identified session report of the patient store
 (:func:`biotrainer.reports.session_report.build_session_report`) and opens it.
@@ -32,8 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 from biotrainer.engine.resonance import ResonanceResult
-from biotrainer.engine.summary import PhaseSummary
 from biotrainer.errors import BiotrainerError
+from biotrainer.session.analysis import PhaseStats
 
 PHASE_COLUMNS = (
     "Phase",
@@ -74,19 +75,20 @@ def _mmss(seconds: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def phase_cells(p: PhaseSummary) -> list[str]:
+def phase_cells(p: PhaseStats) -> list[str]:
     """The table cells of one phase."""
+    m = p.means
     return [
         p.name,
         p.kind,
-        _mmss(p.duration_s),
-        _f(p.score, 2),
-        _f(p.reward_fraction, 0, 100) + (" %" if math.isfinite(p.reward_fraction) else ""),
-        _f(p.clean_fraction, 0, 100) + (" %" if math.isfinite(p.clean_fraction) else ""),
-        _f(p.hr_bpm),
-        _f(p.rmssd_ms),
-        _f(p.coherence, 2),
-        _f(p.breathing_bpm),
+        _mmss(m.duration_s),
+        _f(m.score, 2),
+        _f(m.time_in_target, 0, 100) + (" %" if math.isfinite(m.time_in_target) else ""),
+        _f(m.clean_fraction, 0, 100) + (" %" if math.isfinite(m.clean_fraction) else ""),
+        _f(m.hr_bpm),
+        _f(m.rmssd_ms),
+        _f(m.coherence, 2),
+        _f(m.breathing_bpm),
     ]
 
 
@@ -118,7 +120,8 @@ class SessionSummaryDialog(QDialog):
     ----------
     title : str
         Protocol title.
-    phases : sequence of PhaseSummary
+    phases : sequence of PhaseStats
+        The phases of a :class:`~biotrainer.session.analysis.SessionSummary`.
     status : str
         One line: completed, stopped, or the error.
     folder : Path, optional
@@ -133,7 +136,7 @@ class SessionSummaryDialog(QDialog):
     def __init__(
         self,
         title: str,
-        phases: list[PhaseSummary] | tuple[PhaseSummary, ...],
+        phases: list[PhaseStats] | tuple[PhaseStats, ...],
         status: str,
         *,
         folder: Path | None = None,

@@ -100,6 +100,59 @@ class CriticallyDampedSmoother:
         return self.value
 
 
+class AdaptiveSpring(CriticallyDampedSmoother):
+    """A critically damped spring whose stiffness grows with the distance to its target.
+
+    Small, quick wobbles of the target (the feedback's own noise) move it slowly and calmly;
+    a large change (the person really relaxing, or tensing) is followed quickly, so the
+    feedback stays immediate where it matters. Per step::
+
+        omega = omega_min + (omega_max - omega_min) * min(1, |target - value| / error_scale)^2
+
+    The same idea as the "1 euro" filter (Casiez, Roussel & Vogel, CHI 2012), which adapts a
+    low-pass cut-off to the signal's speed, but keyed to the size of the change and on a spring,
+    so motion starts without a jump. When the spring softens as it closes in, its speed is
+    capped at ``omega * distance`` (the fastest approach a critically damped spring ends
+    without overshoot), so it never overshoots.
+
+    Parameters
+    ----------
+    omega_min, omega_max : float
+        Stiffness (rad/s) for tiny and for large changes.
+    error_scale : float
+        Distance (in the value's units) at and beyond which the spring is stiffest.
+    value : float
+        Initial value (and target), at rest.
+    """
+
+    def __init__(
+        self,
+        omega_min: float = 5.0,
+        omega_max: float = 50.0,
+        error_scale: float = 0.25,
+        value: float = 0.0,
+    ) -> None:
+        if not 0 < omega_min <= omega_max:
+            raise ValueError(f"need 0 < omega_min <= omega_max, got {omega_min}, {omega_max}")
+        if error_scale <= 0:
+            raise ValueError(f"error_scale must be positive, got {error_scale}")
+        super().__init__(omega_min, value)
+        self.omega_min = float(omega_min)
+        self.omega_max = float(omega_max)
+        self.error_scale = float(error_scale)
+
+    def step(self, dt: float) -> float:
+        """Advance by ``dt`` seconds with the stiffness of the current distance."""
+        error = self.value - self.target
+        reach = min(1.0, abs(error) / self.error_scale)
+        self.omega = self.omega_min + (self.omega_max - self.omega_min) * reach * reach
+        # A softer spring must not inherit a speed it cannot stop in time: moving towards the
+        # target faster than omega * distance would overshoot, so cap the speed there.
+        if self.velocity * error < 0 and abs(self.velocity) > self.omega * abs(error):
+            self.velocity = -self.omega * error
+        return super().step(dt)
+
+
 @dataclass(frozen=True)
 class PacerState:
     """Where the breathing pacer is.
@@ -271,8 +324,10 @@ class PatientAnimation:
     ----------
     t : float
         Start time.
-    level_omega : float
-        Stiffness of the score smoother (rad/s); 3.5 settles a step in about 1.4 s.
+    level_omega : (float, float)
+        Stiffness range of the score's :class:`AdaptiveSpring` (rad/s): 5 for the
+        feedback's small wobbles (calm), 50 for large changes (a 0.6 step is half shown
+        within about 35 ms; a steady rise is followed about 40 ms behind).
     note_delay_s : float
         Seconds of poor signal before the calm note appears (short dropouts pass unnoticed).
     stale_after_s : float
@@ -288,14 +343,14 @@ class PatientAnimation:
         self,
         t: float = 0.0,
         *,
-        level_omega: float = 3.5,
+        level_omega: tuple[float, float] = (5.0, 50.0),
         note_delay_s: float = 3.0,
         stale_after_s: float = 3.0,
         bloom_fill_s: float = 60.0,
         bloom_fade_s: float = 120.0,
     ) -> None:
         self.t = float(t)
-        self.level = CriticallyDampedSmoother(level_omega, 0.5)
+        self.level = AdaptiveSpring(level_omega[0], level_omega[1], 0.25, 0.5)
         self.presence = ExponentialSmoother(0.8, self.HOLD_PRESENCE)
         self.reward = ExponentialSmoother(1.2, 0.0)
         self.pacer_visibility = ExponentialSmoother(0.6, 0.0)
@@ -335,6 +390,16 @@ class PatientAnimation:
         else:
             self._trouble_since = None
         self._set_pacer(update.pacer_bpm, update.inhale_ratio, float(t))
+
+    def feed_preview(self, score: float, t: float) -> None:
+        """Take the score at the newest sample (an engine preview between updates) as the
+        level's target, unless the feedback is holding still."""
+        u = self.latest
+        if u is None or u.paused or u.finished or not math.isfinite(score):
+            return
+        if not math.isfinite(u.feedback_score):
+            return  # the last update says hold still (no baseline, poor signal)
+        self.level.target = _clip01(score)
 
     def _set_pacer(self, bpm: float, ratio: float, t: float) -> None:
         valid = math.isfinite(bpm) and PACER_MIN_BPM <= bpm <= PACER_MAX_BPM

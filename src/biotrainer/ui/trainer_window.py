@@ -31,18 +31,22 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QWidget
 
 from biotrainer.acquisition.source import Source, SourceLayout
-from biotrainer.clock import Clock, MonotonicClock
-from biotrainer.engine.engine import Engine
+from biotrainer.clock import Clock, EpochClock, MonotonicClock
+from biotrainer.engine.engine import Engine, EngineConfig
+from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.protocol import Protocol
-from biotrainer.engine.summary import PhaseSummary, format_summary, summarize
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError
+from biotrainer.session.analysis import PhaseStats, format_phases, summarize_updates
 from biotrainer.ui.dashboard import TherapistDashboard
 from biotrainer.ui.engine_bridge import EngineBridge, LatencyMeter
 from biotrainer.ui.signal_check import SignalCheck, release_source
 from biotrainer.ui.signal_plots import Theme
 
 SETTINGS_GROUP = "trainer"
+
+#: A data age above this means the source does not stamp samples on the epoch clock.
+MAX_DATA_AGE_S = 5.0
 
 WINDOW_STYLE = """
 QMainWindow {{ background: {bg}; }}
@@ -73,8 +77,9 @@ class SessionOutcome:
     completed : bool
         The session ended by itself: the protocol is over, or a recording / simulation ran
         out of data (False: stopped by the therapist or by an error).
-    phases : tuple of PhaseSummary
-        Per-phase means (see :func:`biotrainer.engine.summary.summarize`).
+    phases : tuple of PhaseStats
+        Per-phase means (:func:`biotrainer.session.analysis.summarize_updates`: the numbers
+        of the store and the reports).
     resonance_bpm : float
         Best breathing rate of a resonance assessment (breaths/min; NaN otherwise).
     error : str or None
@@ -87,7 +92,7 @@ class SessionOutcome:
     protocol: str
     patient: Any
     completed: bool
-    phases: tuple[PhaseSummary, ...] = field(default=())
+    phases: tuple[PhaseStats, ...] = field(default=())
     resonance_bpm: float = math.nan
     error: str | None = None
     session_id: int | None = None
@@ -162,7 +167,10 @@ class TrainerWindow(QMainWindow):
     check_on_open : bool
         Start the signal check as soon as the event loop runs.
     tick_hz, fps : float
-        Engine ticks and dashboard frames per second.
+        Engine ticks (each polls the device; 50 Hz keeps the feedback preview fresh) and
+        dashboard frames per second.
+    engine_config : EngineConfig, optional
+        Engine settings for every session (update interval...; default ``EngineConfig()``).
     before_tick : callable, optional
         Called before each engine tick (tests advance a SimulatedClock there).
     """
@@ -186,8 +194,9 @@ class TrainerWindow(QMainWindow):
         lsl_station: str | None = None,
         outlets_factory: Callable[..., object] | None = None,
         check_on_open: bool = False,
-        tick_hz: float = 25.0,
+        tick_hz: float = 50.0,
         fps: float = 30.0,
+        engine_config: EngineConfig | None = None,
         before_tick: Callable[[], object] | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -196,7 +205,6 @@ class TrainerWindow(QMainWindow):
         self.protocol = protocol
         self.clock: Clock = clock or MonotonicClock()
         self.data_dir = data_dir
-        self.store = store
         self.flow = None
         self._patient: Any = patient
         if store is not None:
@@ -212,6 +220,7 @@ class TrainerWindow(QMainWindow):
         self.on_session_finished = on_session_finished
         self.settings = settings if settings is not None else QSettings()
         self.tick_hz = tick_hz
+        self.engine_config = engine_config
         self.before_tick = before_tick
         self.theme = Theme()
         self.engine: Engine | None = None
@@ -223,7 +232,12 @@ class TrainerWindow(QMainWindow):
         self.updates: list[MetricUpdate] = []
         self.latency = LatencyMeter(self.clock)
         self.patient_latency = LatencyMeter(self.clock)
+        #: Age of the newest sample on screen: BrainFlow's timestamp (epoch seconds, when the
+        #: sample entered its buffer) to the painted frame. Sources stamping on another clock
+        #: (a replayed file, LSL) give no figure.
+        self.data_age = LatencyMeter(EpochClock())
         self._painted_update: MetricUpdate | None = None
+        self._painted_preview: FeedbackPreview | None = None
         self._phase_index = -2
         self._starting = False
         self._summary_dialog = None
@@ -325,7 +339,7 @@ class TrainerWindow(QMainWindow):
 
         hv = self.history_window
         if hv is None:
-            hv = HistoryView(self.store, self.flow.code)
+            hv = HistoryView(self.flow.store, self.flow.code)
             hv.setWindowTitle("biotrainer — patient history")
             hv.resize(1100, 760)
             self.history_window = hv
@@ -357,14 +371,8 @@ class TrainerWindow(QMainWindow):
             self.import_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self.import_button.clicked.connect(self.import_unregistered)
             self.statusBar().addPermanentWidget(self.import_button)
-        self.import_button.setText(
-            f"{n} recorded session{'s' if n != 1 else ''} not in the patient store — import"
-        )
-        self.import_button.setToolTip(
-            "Sessions recorded for a known patient but never registered (interrupted, or "
-            "recorded while the store could not be written):\n"
-            + "\n".join(f.name for f in scan.importable[:20])
-        )
+        self.import_button.setText(scan.offer_text)
+        self.import_button.setToolTip(scan.offer_details)
         self.import_button.setVisible(True)
         return n
 
@@ -372,22 +380,13 @@ class TrainerWindow(QMainWindow):
         """Register every unregistered folder that names a known patient; report in the bar."""
         if self.flow is None:
             return 0
-        scan = self.flow.scan_unregistered()
-        done, errors = self.flow.import_folders(scan.importable)
-        message = f"Imported {done} session{'s' if done != 1 else ''}"
-        if errors:
-            message += f"; {len(errors)} failed: {errors[0]}"
-        if scan.without_patient:
-            message += (
-                f"; {len(scan.without_patient)} without a patient code left (import them with "
-                "'biotrainer sessions import FOLDER --patient CODE')"
-            )
-        self.statusBar().showMessage(message, 15_000)
+        result = self.flow.import_unregistered()
+        self.statusBar().showMessage(result.message, 15_000)
         if self.import_button is not None:
             self.import_button.setVisible(False)
         if self.history_window is not None:
             self.history_window.refresh()
-        return done
+        return result.done
 
     # -- actions and shortcuts ---------------------------------------------------------------
 
@@ -595,7 +594,14 @@ class TrainerWindow(QMainWindow):
             )
         self.session_folder = Path(recorder.path)
         self.session_id = self._register(recorder, source.layout.device, pre)
-        engine = Engine(source, self.protocol, clock=self.clock, recorder=recorder, pacer_bpm=pacer)
+        engine = Engine(
+            source,
+            self.protocol,
+            clock=self.clock,
+            recorder=recorder,
+            config=self.engine_config,
+            pacer_bpm=pacer,
+        )
         previous = self.bridge
         bridge = EngineBridge(
             engine,
@@ -681,11 +687,15 @@ class TrainerWindow(QMainWindow):
     def _connect(self, bridge: EngineBridge) -> None:
         bridge.chunk_ready.connect(self.dashboard.push_chunk)
         bridge.updates_ready.connect(self._on_updates)
+        bridge.preview_ready.connect(self.dashboard.show_preview)
+        bridge.preview_ready.connect(self._on_preview)
         bridge.finished.connect(self._on_finished)
         bridge.failed.connect(self._on_failed)
         bridge.warning.connect(self._on_warning)
         if self.patient_view is not None:
             bridge.update_ready.connect(self.patient_view.show_update)
+            if hasattr(self.patient_view, "show_preview"):
+                bridge.preview_ready.connect(self.patient_view.show_preview)
             self.patient_view.set_audio_enabled(self.audio_action.isChecked())
             if self.protocol.phases:
                 self.patient_view.set_instruction(self.protocol.phases[0].instruction)
@@ -777,7 +787,7 @@ class TrainerWindow(QMainWindow):
             protocol=self.protocol.name,
             patient=self.patient,
             completed=completed and error is None,
-            phases=tuple(summarize(self.updates)),
+            phases=summarize_updates(self.updates).phases,
             resonance_bpm=resonance_bpm,
             error=error,
             session_id=self.session_id,
@@ -813,7 +823,7 @@ class TrainerWindow(QMainWindow):
     def _show_summary(self, outcome: SessionOutcome, resonance=None) -> None:
         from biotrainer.ui.session_summary import SessionSummaryDialog
 
-        text = format_summary(list(outcome.phases)) if outcome.phases else "No data."
+        text = format_phases(outcome.phases) if outcome.phases else "No data."
         if math.isfinite(outcome.resonance_bpm):
             text += f"\n\nResonance breathing rate: {outcome.resonance_bpm:g} breaths/min"
         text += f"\n\nRecording: {outcome.folder}"
@@ -835,7 +845,7 @@ class TrainerWindow(QMainWindow):
             folder=outcome.folder,
             patient_code=self.patient_code,
             resonance=resonance,
-            store=self.store if self.session_id is not None else None,
+            store=self.flow.store if self.session_id is not None else None,  # registered: a flow
             session_id=self.session_id,
             theme=self.theme,
             parent=self,
@@ -853,6 +863,9 @@ class TrainerWindow(QMainWindow):
     def _on_updates(self, updates: list[MetricUpdate]) -> None:
         self.updates.extend(updates)
         self.dashboard.add_updates(updates)
+        shown = self.dashboard.show_latest()  # numbers at once, not at the next frame
+        if shown is not None:
+            self._painted_update = shown
         u = updates[-1]
         if u.phase_index != self._phase_index:
             self._phase_index = u.phase_index
@@ -869,6 +882,9 @@ class TrainerWindow(QMainWindow):
 
     def _on_warning(self, message: str) -> None:
         self.statusBar().showMessage(message, 10_000)
+
+    def _on_preview(self, preview: FeedbackPreview) -> None:
+        self._painted_preview = preview
 
     def _on_patient_painted(self, latency_s: float) -> None:
         if math.isfinite(latency_s) and latency_s >= 0:
@@ -889,15 +905,25 @@ class TrainerWindow(QMainWindow):
             parts.append(f"dashboard {self.latency.median_ms:.0f} ms")
         if self.patient_latency.recent:
             parts.append(f"patient {self.patient_latency.median_ms:.0f} ms")
+        if self.data_age.recent:
+            parts.append(f"data age {self.data_age.median_ms:.0f} ms")
         if parts:
             self.dashboard.latency_label.setText("latency " + " · ".join(parts))
 
     def event(self, e: QEvent) -> bool:
         """Stamp the paint time: the whole window is painted while handling UpdateRequest."""
         result = super().event(e)
-        if e.type() == QEvent.Type.UpdateRequest and self._painted_update is not None:
-            self.latency.painted(self._painted_update)
-            self._painted_update = None
+        if e.type() == QEvent.Type.UpdateRequest:
+            newest = None
+            if self._painted_update is not None:
+                self.latency.painted(self._painted_update)
+                newest = self._painted_update.sample_time
+                self._painted_update = None
+            if self._painted_preview is not None:
+                newest = self._painted_preview.sample_time
+                self._painted_preview = None
+            if newest is not None:
+                self.data_age.painted_stamp(newest, max_s=MAX_DATA_AGE_S)
         return result
 
     # -- patient view ------------------------------------------------------------------------

@@ -93,11 +93,6 @@ class Heart:
     ptt_s: np.ndarray
     pulse_amp: np.ndarray
 
-    @property
-    def r_peaks_s(self) -> np.ndarray:
-        """Times of the beats with a QRS complex (sinus and ectopic)."""
-        return self.beat_s[self.kind != DROPPED]
-
 
 def simulate_heart(
     t: np.ndarray,
