@@ -1,13 +1,19 @@
 """CPU, frame rate and latency of the trainer (dashboard + patient view) in real time.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_trainer.py \
-        [--device simulator] [--protocol alpha-uptraining] [--seconds 20] [--no-patient-view]
+        [--device simulator] [--protocol alpha-uptraining] [--seconds 20] [--no-patient-view] \
+        [--paint-profile]
 
 The simulator profile streams 16 EEG channels + ECG + PPG + respiration + EDA + motion at
 250 Hz through BrainFlow's playback board (the live data path) in real time; the engine runs
 the protocol and records into a temporary folder. CPU is process time / wall time (100 % = one
 core), measured after a warm-up. Latency is sample arrival -> painted frame, as the dashboard
 shows it (median and 95th percentile of every update painted during the measurement).
+``--paint-profile`` adds the CPU of every paint, window repaint and timer by receiver.
+
+Qt's raster engine splits large fills over a thread pool of its own; on a small shared machine
+the hand-over costs more CPU than it saves. ``QT_NO_GUI_THREADPOOL=1`` in the environment turns
+that pool off (compare runs with and without it).
 """
 
 from __future__ import annotations
@@ -31,6 +37,12 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=1600)
     parser.add_argument("--height", type=int, default=960)
     parser.add_argument("--no-patient-view", action="store_true")
+    parser.add_argument(
+        "--paint-profile",
+        action="store_true",
+        help="also time every paint, window repaint and timer event by receiver (slows the "
+        "app a little: compare CPU figures without it)",
+    )
     args = parser.parse_args()
 
     from PySide6.QtCore import QSettings, QTimer
@@ -43,6 +55,9 @@ def main() -> int:
 
     app = application()
     clock = MonotonicClock()
+    profiler = EventProfiler() if args.paint_profile else None
+    if profiler is not None:
+        app.installEventFilter(profiler)
     with tempfile.TemporaryDirectory() as tmp:
         window = TrainerWindow(
             lambda: open_source(args.device, clock=clock, scenario=args.scenario, seed=3),
@@ -64,6 +79,8 @@ def main() -> int:
         marks: dict[str, tuple] = {}
 
         def mark(name: str) -> None:
+            if profiler is not None:
+                profiler.reset() if name == "start" else profiler.freeze()
             plots = window.dashboard.plots
             marks[name] = (
                 time.perf_counter(),
@@ -75,6 +92,8 @@ def main() -> int:
                 window.bridge.update_count,
                 len(window.latency.all),
                 len(window.patient_latency.all),
+                time.thread_time(),
+                getattr(getattr(pv, "orb", None), "layer_renders", 0),
             )
 
         QTimer.singleShot(round(args.warmup * 1000), lambda: mark("start"))
@@ -84,7 +103,7 @@ def main() -> int:
         app.exec()
         window.close()
 
-    (w0, c0, f0, p0, v0, t0, u0, l0, m0), (w1, c1, f1, p1, v1, t1, u1, l1, m1) = (
+    (w0, c0, f0, p0, v0, t0, u0, l0, m0, g0, r0), (w1, c1, f1, p1, v1, t1, u1, l1, m1, g1, r1) = (
         marks["start"],
         marks["end"],
     )
@@ -107,12 +126,16 @@ def main() -> int:
         f"CPU: {100 * (c1 - c0) / wall:.1f} % of one core (process time / wall time); "
         f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
     )
+    print(f"  of which the GUI thread: {100 * (g1 - g0) / wall:.1f} %")
     print(
         f"dashboard: frame timer {(f1 - f0) / wall:.1f}/s (target {args.fps:g}), "
         f"signal view painted {(p1 - p0) / wall:.1f} fps"
     )
     if pv is not None:
-        print(f"patient view painted {(v1 - v0) / wall:.1f} fps")
+        print(
+            f"patient view painted {(v1 - v0) / wall:.1f} fps, "
+            f"orb layer re-rendered {(r1 - r0) / wall:.1f}/s"
+        )
     print(f"engine: {(t1 - t0) / wall:.1f} ticks/s, {(u1 - u0) / wall:.1f} updates/s")
     for name, lat in (("dashboard", dash), ("patient view", pat)):
         if lat.size:
@@ -120,7 +143,73 @@ def main() -> int:
                 f"latency ({name}): median {np.median(lat):.0f} ms, "
                 f"p95 {np.percentile(lat, 95):.0f} ms over {lat.size} updates"
             )
+    if profiler is not None:
+        profiler.report(wall)
     return 0
+
+
+def EventProfiler():  # noqa: N802 - builds a QObject subclass after Qt is imported
+    """An application event filter that times paint, window-repaint and timer events by
+    receiver (self time: nested events are subtracted), as process time: Qt's raster engine
+    splits large fills over its thread pool, and that work belongs to the paint that asked for
+    it (the other threads, BrainFlow's, add about 1 % of noise)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    kinds = {
+        QEvent.Type.Paint: "paint",
+        QEvent.Type.UpdateRequest: "window repaint",
+        QEvent.Type.Timer: "timer",
+    }
+
+    class Profiler(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reset()
+            self._stack: list[float] = []
+
+        def reset(self) -> None:
+            self.cost: dict[str, list[float]] = {}
+            self._frozen: dict[str, list[float]] | None = None
+
+        def freeze(self) -> None:
+            self._frozen = {k: list(v) for k, v in self.cost.items()}
+
+        def eventFilter(self, obj, e) -> bool:  # noqa: N802 - Qt override
+            kind = kinds.get(e.type())
+            if kind is None:
+                return False
+            name = type(obj).__name__
+            if kind == "timer":
+                parent = obj.parent()
+                name = f"{name} of {type(parent).__name__ if parent else '-'}"
+            elif obj.objectName():
+                name += f"#{obj.objectName()}"
+            target = obj.event
+            if obj.objectName() == "qt_scrollarea_viewport":
+                area = obj.parent()
+                if not hasattr(area, "viewportEvent"):
+                    return False
+                target = area.viewportEvent  # what the scroll area's own filter does
+                name = f"{type(area).__name__} viewport"
+            self._stack.append(0.0)
+            t0 = time.process_time()
+            target(e)
+            dt = time.process_time() - t0
+            nested = self._stack.pop()
+            if self._stack:
+                self._stack[-1] += dt
+            entry = self.cost.setdefault(f"{kind}: {name}", [0.0, 0])
+            entry[0] += dt - nested
+            entry[1] += 1
+            return True
+
+        def report(self, wall: float) -> None:
+            print("self time by receiver (% of one core, events per second):")
+            rows = sorted((self._frozen or self.cost).items(), key=lambda kv: -kv[1][0])
+            for key, (cpu, n) in rows[:25]:
+                print(f"  {100 * cpu / wall:5.1f} %  {n / wall:6.1f}/s  {key}")
+
+    return Profiler()
 
 
 if __name__ == "__main__":

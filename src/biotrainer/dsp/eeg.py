@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,9 +73,19 @@ def linear_detrend(x: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         if n < 2:
             return x - x.mean(axis=-1, keepdims=True) if n else x.copy()
-        t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
-        slope = (x * t).sum(axis=-1, keepdims=True) / float(t @ t)
-        return x - x.mean(axis=-1, keepdims=True) - slope * t
+        t, tt = _centred_times(n)
+        slope = (x * t).sum(axis=-1, keepdims=True) / tt
+        out = x - x.mean(axis=-1, keepdims=True)
+        out -= slope * t  # (in place: the same arithmetic, one temporary less)
+        return out
+
+
+@functools.lru_cache(maxsize=16)
+def _centred_times(n: int) -> tuple[np.ndarray, float]:
+    """Sample times centred on the middle of ``n`` samples, and their sum of squares."""
+    t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    t.setflags(write=False)
+    return t, float(t @ t)
 
 
 @functools.lru_cache(maxsize=16)
@@ -110,11 +121,15 @@ def _periodograms(
     ``detrended``: ``linear_detrend(segs)`` when the caller has it already."""
     nperseg = segs.shape[-1]
     win, ss = _hann(nperseg)
-    if detrended is None:
-        detrended = linear_detrend(segs)
     with np.errstate(invalid="ignore", over="ignore"):
-        spec = sp_fft.rfft(detrended * win, axis=-1)
-        p = spec.real * spec.real + spec.imag * spec.imag
+        if detrended is None:
+            tapered = linear_detrend(segs)
+            tapered *= win  # (our own copy: windowed in place)
+        else:
+            tapered = detrended * win
+        spec = sp_fft.rfft(tapered, axis=-1, overwrite_x=True)
+        p = spec.real * spec.real
+        p += spec.imag * spec.imag
     p *= 1.0 / (fs * ss)
     if nperseg % 2:
         p[..., 1:] *= 2.0
@@ -123,14 +138,74 @@ def _periodograms(
     return sp_fft.rfftfreq(nperseg, 1.0 / fs), p
 
 
+class SegmentCache:
+    """Periodograms of Welch segments kept between calls of :func:`welch_psd_windows` on one
+    stream, by the absolute sample index of each segment's start: a sliding window analysed
+    block by block then transforms the segments that straddle two blocks once, not twice.
+
+    Only the segments a later window can still use are kept (those starting at or after the
+    start of the last window analysed). A segment's periodogram depends on its samples alone,
+    so the results are those computed without the cache.
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple[int, int, float] | None = None  # (channels, nperseg, fs)
+        self.starts = np.empty(0, dtype=np.int64)  # absolute segment starts, ascending
+        self.per: np.ndarray | None = None  # (channels, len(starts), n_freqs)
+
+    def clear(self) -> None:
+        """Forget every segment (a new stream)."""
+        self.key, self.starts, self.per = None, np.empty(0, dtype=np.int64), None
+
+
+def _cached_periodograms(
+    x: np.ndarray, unique: np.ndarray, nperseg: int, fs: float, cache: SegmentCache,
+    offset: int, keep_from: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """:func:`_periodograms` of the segments of ``x`` starting at ``unique`` (ascending),
+    taking those in ``cache`` from it and keeping those starting at ``keep_from`` or later
+    (absolute indices: ``offset`` is the absolute index of ``x[:, 0]``)."""
+    key = (x.shape[0], nperseg, float(fs))
+    if cache.key != key:
+        cache.clear()
+        cache.key = key
+    absolute = unique + offset
+    pos = np.searchsorted(cache.starts, absolute)
+    hit = pos < cache.starts.size
+    hit[hit] = cache.starts[pos[hit]] == absolute[hit]
+    missing = np.flatnonzero(~hit)
+    f = sp_fft.rfftfreq(nperseg, 1.0 / fs)
+    if missing.size == unique.size:
+        _, per = _periodograms(x[:, unique[:, None] + np.arange(nperseg)[None, :]], fs)
+    else:
+        per = np.empty((x.shape[0], unique.size, f.size))
+        per[:, hit, :] = cache.per[:, pos[hit], :]
+        if missing.size:
+            segs = x[:, unique[missing][:, None] + np.arange(nperseg)[None, :]]
+            per[:, missing, :] = _periodograms(segs, fs)[1]
+    keep = absolute >= keep_from
+    cache.starts = absolute[keep]
+    cache.per = per[:, keep, :]
+    return f, per
+
+
 def welch_psd_windows(
-    x: np.ndarray, ends, size: int, fs: float, segment_s: float = WELCH_SEGMENT_S
+    x: np.ndarray,
+    ends,
+    size: int,
+    fs: float,
+    segment_s: float = WELCH_SEGMENT_S,
+    *,
+    cache: SegmentCache | None = None,
+    offset: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`welch_psd` of the windows ``x[:, e - size : e]`` for every ``e`` in ``ends``.
 
     Overlapping windows (a sliding analysis window re-evaluated every half segment) share
     Welch segments: each distinct segment is transformed once and every window averages its
     own, so the result equals calling :func:`welch_psd` per window at a fraction of the cost.
+    With a :class:`SegmentCache` (and ``offset``, the absolute sample index of ``x[:, 0]`` in
+    the stream) segments shared with the previous call are taken from it.
 
     Returns
     -------
@@ -146,15 +221,30 @@ def welch_psd_windows(
     n_seg = 1 + (size - nperseg) // step
     starts = (ends - size)[:, None] + step * np.arange(n_seg)[None, :]  # (windows, n_seg)
     unique, where = np.unique(starts, return_inverse=True)
-    segs = x[:, unique[:, None] + np.arange(nperseg)[None, :]]  # (ch, unique, nperseg)
-    f, per = _periodograms(segs, fs)
+    if cache is not None:
+        keep_from = int(ends.max()) - size + offset  # the last window's start
+        f, per = _cached_periodograms(x, unique, nperseg, fs, cache, offset, keep_from)
+    else:
+        segs = x[:, unique[:, None] + np.arange(nperseg)[None, :]]  # (ch, unique, nperseg)
+        f, per = _periodograms(segs, fs)
     p = per[:, where.reshape(starts.shape), :].mean(axis=-2)  # (ch, windows, n_freqs)
     p = np.ascontiguousarray(p.transpose(1, 0, 2))
-    if (size - nperseg) % step == 0:
+    if nperseg == 2 * step and size % step == 0:
+        # the windows are tiled by half-segments: a window's extremes are those of its blocks,
+        # each block's found once (exact; NaN propagates)
+        blocks = (ends - size)[:, None] + step * np.arange(size // step)[None, :]
+        b_unique, b_where = np.unique(blocks, return_inverse=True)
+        b = x[:, b_unique[:, None] + np.arange(step)[None, :]]  # (ch, blocks, step)
+        idx = b_where.reshape(blocks.shape)
+        hi = np.max(b, axis=-1)[:, idx].max(axis=-1).T  # (windows, ch)
+        lo = np.min(b, axis=-1)[:, idx].min(axis=-1).T
+    elif (size - nperseg) % step == 0:
         # the segments tile each window: its extremes are those of its segments (exact)
         idx = where.reshape(starts.shape)
+        segs = x[:, unique[:, None] + np.arange(nperseg)[None, :]]
         hi = np.max(segs, axis=-1)[:, idx].max(axis=-1).T  # NaN propagates: (windows, ch)
         lo = np.min(segs, axis=-1)[:, idx].min(axis=-1).T
+    if (size - nperseg) % step == 0:
         finite = np.isfinite(hi) & np.isfinite(lo)
         hi, lo = np.where(finite, hi, 0.0), np.where(finite, lo, 0.0)
         flat = hi - lo <= 1e-12 * np.maximum(1.0, np.maximum(np.abs(hi), np.abs(lo)))
@@ -240,13 +330,33 @@ def fit_aperiodic(freqs_hz: np.ndarray, psd: np.ndarray, fs: float) -> Aperiodic
     # least squares of lp = offset - exponent * lf for every row at once (closed form)
     coef_o, coef_e = _line_fit(lf, lp, np.ones_like(lp, dtype=bool))
     resid = lp - (coef_o[:, None] - coef_e[:, None] * lf[None, :])
-    keep = resid <= np.percentile(resid, 75, axis=1)[:, None]
+    keep = resid <= _percentile_rows(resid, 75.0)[:, None]
     refit = keep.sum(axis=1) >= 3
     if refit.any():
         o2, e2 = _line_fit(lf, lp[refit], keep[refit])
         coef_o[refit], coef_e[refit] = o2, e2
     offset[ok], exponent[ok] = coef_o, coef_e
     return AperiodicFit(offset, exponent)
+
+
+def _percentile_rows(x: np.ndarray, percent: float) -> np.ndarray:
+    """``np.percentile(x, percent, axis=1)`` (its default 'linear' method: virtual index
+    ``(n - 1) q``, interpolated from the nearer neighbour as numpy does) with one sort for
+    all rows and none of numpy's per-call machinery; the same values. Rows with NaN/Inf go
+    through numpy itself."""
+    n = x.shape[1]
+    if n == 0 or not np.all(np.isfinite(x)):
+        return np.percentile(x, percent, axis=1)
+    q = percent / 100.0
+    v = (n - 1) * q
+    s = np.sort(x, axis=1)
+    if v >= n - 1:
+        return s[:, -1].copy()
+    i = int(math.floor(v))
+    g = v - i
+    a, b = s[:, i], s[:, i + 1]
+    diff = b - a
+    return b - diff * (1 - g) if g >= 0.5 else a + diff * g
 
 
 def _line_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -291,6 +401,19 @@ def _alpha_peak(
             shift = np.where(denom < 0, 0.5 * (y0 - y2) / np.where(denom < 0, denom, 1.0), 0.0)
         iaf[rows[i]] = freqs_hz[sel[kk]] + np.clip(shift, -0.5, 0.5) * df
     return iaf, height
+
+
+def _power_in(fit: AperiodicFit, freqs_hz: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """``fit.power(freqs_hz)`` where some row's ``[lo, hi)`` holds the frequency, 0 elsewhere:
+    all that :func:`_band_sum` over those bands reads of it (the same values, without the
+    power law at every bin)."""
+    out = np.zeros((fit.offset.size, freqs_hz.size))
+    if lo.size == 0:
+        return out
+    cols = np.flatnonzero((freqs_hz >= lo.min()) & (freqs_hz < hi.max()))
+    if cols.size:
+        out[:, cols[0] : cols[-1] + 1] = fit.power(freqs_hz[cols[0] : cols[-1] + 1])
+    return out
 
 
 def _band_sum(freqs_hz: np.ndarray, psd: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -367,10 +490,12 @@ def band_powers(eeg: np.ndarray, fs: float) -> BandPowers:
 
 def _band_powers_psd(f: np.ndarray, p: np.ndarray, fs: float) -> BandPowers:
     """:func:`band_powers` from the Welch PSD rows ``p``."""
-    n_ch = p.shape[0]
     abs_p = {}
+    df = f[1] - f[0]
     for name, (lo, hi) in BANDS_HZ.items():
-        abs_p[name] = _band_sum(f, p, np.full(n_ch, lo), np.full(n_ch, min(hi, fs / 2 + 1e-9)))
+        # the same band for every row: _band_sum with one mask for all (the same values)
+        m = (f >= lo) & (f < min(hi, fs / 2 + 1e-9))
+        abs_p[name] = np.where(m, p, 0.0).sum(axis=1) * df
     total = sum(abs_p.values())
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = {k: np.where(total > 0, v / total, np.nan) for k, v in abs_p.items()}
@@ -426,7 +551,8 @@ def _relaxation_score_psd(f: np.ndarray, p: np.ndarray, fs: float) -> np.ndarray
     alpha = _band_sum(f, p, centre - 2.0, centre + 2.0)
     theta = _band_sum(f, p, centre - 6.0, centre - 2.0)
     beta = _band_sum(f, p, centre + 2.0, np.full(n_ch, min(30.0, fs / 2)))
-    aperiodic = _band_sum(f[1:], fit.power(f[1:]), centre - 2.0, centre + 2.0)
+    aperiodic = _band_sum(f[1:], _power_in(fit, f[1:], centre - 2.0, centre + 2.0),
+                          centre - 2.0, centre + 2.0)  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.log10(alpha / (theta + beta)) + np.log10(alpha / aperiodic)
     score[~np.isfinite(score)] = np.nan
@@ -491,17 +617,25 @@ def relaxation_indices(
 
 
 def relaxation_indices_at(
-    x: np.ndarray, ends, size: int, fs: float, usable: list[np.ndarray | None] | None = None
+    x: np.ndarray,
+    ends,
+    size: int,
+    fs: float,
+    usable: list[np.ndarray | None] | None = None,
+    *,
+    cache: SegmentCache | None = None,
+    offset: int = 0,
 ) -> list[float]:
     """:func:`relaxation_index` of the windows ``x[:, e - size : e]`` for every ``e`` in
     ``ends`` (``usable``: one mask or None per window), sharing the Welch segments of
-    overlapping windows (:func:`welch_psd_windows`); equals calling it per window."""
+    overlapping windows (:func:`welch_psd_windows`, also for ``cache`` and ``offset``);
+    equals calling it per window."""
     fs = check_fs(fs)
     x = as_channels(x)
     k, n_ch = len(ends), x.shape[0]
     if size < MIN_WINDOW_S * fs:
         return _indices(np.full((k, n_ch), np.nan), usable)
-    f, p = welch_psd_windows(x, ends, size, fs, RELAXATION_SEGMENT_S)
+    f, p = welch_psd_windows(x, ends, size, fs, RELAXATION_SEGMENT_S, cache=cache, offset=offset)
     scores = _relaxation_score_psd(f, p.reshape(k * n_ch, -1), fs).reshape(k, n_ch)
     return _indices(scores, usable)
 
@@ -542,16 +676,20 @@ def _nanmedian_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (s[rows, lo] + s[rows, np.minimum(hi, x.shape[1] - 1)]) / 2.0, k > 0
 
 
-def band_powers_at(x: np.ndarray, ends, size: int, fs: float) -> list[BandPowers]:
+def band_powers_at(
+    x: np.ndarray, ends, size: int, fs: float, *, cache: SegmentCache | None = None,
+    offset: int = 0,
+) -> list[BandPowers]:  # fmt: skip
     """:func:`band_powers` of the windows ``x[:, e - size : e]`` for every ``e`` in ``ends``,
-    sharing the Welch segments of overlapping windows; equals calling it per window."""
+    sharing the Welch segments of overlapping windows (:func:`welch_psd_windows`, also for
+    ``cache`` and ``offset``); equals calling it per window."""
     fs = check_fs(fs)
     x = as_channels(x)
     k, n_ch = len(ends), x.shape[0]
     if size < MIN_WINDOW_S * fs:
         nan = np.full(n_ch, np.nan)
         return [BandPowers(*([nan] * 14)) for _ in range(k)]
-    f, p = welch_psd_windows(x, ends, size, fs)
+    f, p = welch_psd_windows(x, ends, size, fs, cache=cache, offset=offset)
     return _split_band_powers(_band_powers_psd(f, p.reshape(k * n_ch, -1), fs), k, n_ch)
 
 

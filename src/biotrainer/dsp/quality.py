@@ -14,7 +14,8 @@ Thresholds are in µV for EEG (the unit BrainFlow delivers) and are documented i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -127,6 +128,11 @@ class SignalQuality:
         """Number of channels judged."""
         return int(self.usable.size)
 
+    @functools.cached_property
+    def blocked(self) -> bool:
+        """:func:`feedback_blocked` of this verdict (computed once)."""
+        return _blocked(self.usable, self.nonfinite | self.flat | self.railed, self.artifact)
+
     @property
     def artifact(self) -> np.ndarray:
         """Transient artifacts per channel: EMG or blink/motion."""
@@ -185,9 +191,28 @@ def _low_frequency_ptp(x: np.ndarray, fs: float, detrended: np.ndarray | None = 
     d = linear_detrend(x) if detrended is None else detrended
     if d.shape[-1] <= k:
         return np.ptp(d, axis=-1)
-    c = np.cumsum(np.concatenate((np.zeros((d.shape[0], 1)), d), axis=-1), axis=-1)
-    smooth = (c[:, k:] - c[:, :-k]) / k
-    return np.ptp(smooth, axis=-1)
+    # running sums of k samples from the cumulative sum: c[j] = d[0] + ... + d[j] (the sum
+    # from a leading 0 has the same values), window j = c[j + k - 1] - c[j - 1]
+    c = np.cumsum(d, axis=-1)
+    sums = c[:, k:] - c[:, :-k]
+    first = c[:, k - 1]
+    # ptp of sums / k: dividing is monotone, so the extremes of the quotients are the
+    # quotients of the extremes (the same values, fewer passes over the window)
+    hi = np.maximum(np.max(sums, axis=-1), first)
+    lo = np.minimum(np.min(sums, axis=-1), first)
+    return hi / k - lo / k
+
+
+def _median_rows(x: np.ndarray) -> np.ndarray:
+    """``np.median(x, axis=1)`` (the middle value, or the mean of the middle two) with one
+    sort and without numpy's per-call machinery: the same values. Rows with NaN go through
+    numpy itself."""
+    n = x.shape[1]
+    if n == 0 or np.isnan(x).any():
+        return np.median(x, axis=1)
+    s = np.sort(x, axis=1)
+    m = n // 2
+    return s[:, m].copy() if n % 2 else (s[:, m - 1] + s[:, m]) / 2.0
 
 
 def _line_noise(f: np.ndarray, p: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +224,7 @@ def _line_noise(f: np.ndarray, p: np.ndarray, fs: float) -> tuple[np.ndarray, np
             continue
         peak = p[:, (f >= f0 - 1.0) & (f <= f0 + 1.0)].max(axis=1)
         near = ((f >= f0 - 6.0) & (f <= f0 - 2.0)) | ((f >= f0 + 2.0) & (f <= f0 + 6.0))
-        ref = np.median(p[:, near], axis=1)
+        ref = _median_rows(p[:, near])
         ok = (ref > 0) & (peak > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             db = np.where(ok, 10.0 * np.log10(np.where(ok, peak / np.where(ok, ref, 1.0), 1.0)),
@@ -364,12 +389,26 @@ def signal_quality_windows(
         reasons[r] = ", ".join(found)
     per_channel = (nonfinite, flat, railed, line, line_hz, line_db, emg, emg_rms, blink,
                    blink_ptp, usable)  # fmt: skip
+    # one verdict per window: rows of (windows, channels) views, set without the frozen
+    # dataclass's per-field __setattr__ (an accelerated replay makes 14,400 per hour)
+    by_window = [a.reshape(n_win, n_ch) for a in per_channel]
+    texts = reasons.reshape(n_win, n_ch).tolist()
+    shape = (n_win, n_ch)
+    blocked = _blocked(usable.reshape(shape), (nonfinite | flat | railed).reshape(shape),
+                       (emg | blink).reshape(shape)).tolist()  # fmt: skip
     out = []
     for i in range(n_win):
-        s = slice(i * n_ch, (i + 1) * n_ch)
-        arrays = (a[s] for a in per_channel)
-        out.append(SignalQuality(kind, *arrays, tuple(reasons[s].tolist())))
+        q = object.__new__(SignalQuality)
+        d = q.__dict__
+        values = (kind, *(a[i] for a in by_window), tuple(texts[i]))
+        d.update(zip(_QUALITY_FIELDS, values, strict=True))
+        d["blocked"] = blocked[i]  # (the cached property, found for all windows at once)
+        out.append(q)
     return out
+
+
+#: The fields of SignalQuality in order (what signal_quality_windows sets).
+_QUALITY_FIELDS = tuple(f.name for f in fields(SignalQuality))
 
 
 def feedback_blocked(quality: SignalQuality) -> bool:
@@ -380,11 +419,18 @@ def feedback_blocked(quality: SignalQuality) -> bool:
     clench reaches every channel, so it always blocks; a blink on one frontal channel of four
     only removes that channel from the index.
     """
-    if not quality.usable.any():
-        return True
-    alive = ~(quality.nonfinite | quality.flat | quality.railed)
-    n_alive = int(np.count_nonzero(alive))
-    return n_alive == 0 or int(np.count_nonzero(quality.artifact & alive)) * 2 >= n_alive
+    return quality.blocked
+
+
+def _blocked(usable: np.ndarray, broken: np.ndarray, artifact: np.ndarray):
+    """The rule of :func:`feedback_blocked` on the last axis (one verdict per row, or a bool
+    for 1-D arrays): no channel usable, or artifacts on at least half of the channels that
+    are not broken."""
+    alive = ~broken
+    n_alive = np.count_nonzero(alive, axis=-1)
+    hit = np.count_nonzero(artifact & alive, axis=-1)
+    out = ~usable.any(axis=-1) | (n_alive == 0) | (hit * 2 >= n_alive)
+    return bool(out) if out.ndim == 0 else out
 
 
 def gate_feedback(value: float, quality: SignalQuality, last_clean: float) -> float:

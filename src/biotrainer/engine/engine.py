@@ -14,6 +14,7 @@ signal loss freezes the phase timer instead of eating training time.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -159,6 +160,8 @@ class Engine:
         self.started = False
         self.closed = False
         self._phase_index = -1
+        self._phase_key: tuple[float, Protocol] | None = None  # (session_s, protocol) of:
+        self._phase_now: tuple[int, Phase, float] | None = None  # the phase memo
         self._last_clean_z = NAN
         self._source_state: SourceState | None = None
         self._pacing_beats: dict[int, list[float]] = defaultdict(list)
@@ -266,7 +269,13 @@ class Engine:
     @property
     def phase(self) -> tuple[int, Phase, float] | None:
         """(index, phase, seconds into it) now; None once the protocol is over."""
-        return self.protocol.phase_at(self.session_s)
+        # asked several times per update: looked up once per step of protocol time
+        key = (self.session_s, self.protocol)
+        memo = self._phase_key
+        if memo is None or memo[0] != key[0] or memo[1] is not key[1]:
+            self._phase_now = self.protocol.phase_at(key[0])
+            self._phase_key = key
+        return self._phase_now
 
     @property
     def finished(self) -> bool:
@@ -360,15 +369,22 @@ class Engine:
         out: list[float] = []
         last = float(t[-1])
         interval = self.config.update_interval_s
-        self._skip_hole_at(t, 0)
+        # ~100 boundaries a batch: bisect a list (the same index as np.searchsorted on sorted
+        # timestamps, without its per-call overhead); unsorted ones keep numpy's search
+        ordered = t.size < 2 or bool(np.all(t[1:] >= t[:-1]))
+        tl = t.tolist() if ordered else t
+        self._skip_hole_at(tl, 0)
         while self._next_t <= last:
             boundary = self._next_t
             out.append(boundary)
             self._next_t += interval
-            self._skip_hole_at(t, int(np.searchsorted(t, boundary, side="right")))
+            if ordered:
+                self._skip_hole_at(tl, bisect.bisect_right(tl, boundary))
+            else:
+                self._skip_hole_at(t, int(np.searchsorted(t, boundary, side="right")))
         return out
 
-    def _skip_hole_at(self, t: np.ndarray, first: int) -> None:
+    def _skip_hole_at(self, t: np.ndarray | list[float], first: int) -> None:
         """Jump the next update boundary over a hole in the data (a device drop) before the
         pending primary sample ``t[first]`` (the batched :meth:`_consume` looks ahead without
         taking the samples).
@@ -376,7 +392,7 @@ class Engine:
         No update is made for the empty intervals, so the hole neither counts as protocol time
         nor rewards stale metrics. The boundary stays on the same 0.1-s grid.
         """
-        if first >= t.size:
+        if first >= len(t):
             return
         hole = float(t[first]) - self._next_t
         if hole > self.config.max_gap_s:
@@ -452,32 +468,43 @@ class Engine:
         fb = self.protocol.feedback
         return ("relaxation", "coherence") if fb == "combined" else (fb,)
 
-    def _quality(self) -> tuple[bool, str]:
-        state = self.source.state
+    def _quality(
+        self, state: SourceState | None = None, kinds: tuple[str, ...] | None = None
+    ) -> tuple[bool, str]:
+        if state is None:
+            state = self.source.state
         if state == SourceState.SILENT:
             return False, "signal lost"
-        if self.protocol.uses_eeg:
+        uses_eeg = self.protocol.uses_eeg
+        if uses_eeg:
             if self.eeg is None:  # made at start whenever the device has EEG
                 return False, "this protocol needs EEG and the device has none"
             if not self.eeg.clean:
                 return False, self.eeg.quality_reason
-        if "coherence" in self._metric_kinds() and self.cardiac is None:
+        if kinds is None:
+            kinds = self._metric_kinds()
+        if "coherence" in kinds and self.cardiac is None:
             return False, "this protocol needs ECG or PPG and the device has none"
-        if self.eeg is not None and self.protocol.uses_eeg:
+        if uses_eeg:
             # clean enough for feedback; name the channels left out, if any
             return True, self.eeg.quality_reason
         return True, "ok"
 
     def _make_update(self, t: float, heartbeat: bool = False) -> MetricUpdate:
         located = self.phase
-        quality_ok, reason = self._quality()
-        if heartbeat and self.source.state != SourceState.STREAMING:
-            quality_ok = False
-            reason = self.source.state.value
+        state = self.source.state  # (nothing below changes it)
+        streaming = state == SourceState.STREAMING
         kinds = self._metric_kinds()
+        quality_ok, reason = self._quality(state, kinds)
+        if heartbeat and not streaming:
+            quality_ok = False
+            reason = state.value
         values = {k: self._feedback_value(k) for k in kinds}
-        eyes = located[1].eyes if located else "open"
-        phase_kind = located[1].kind if located else ""
+        if located is not None:
+            index, phase, elapsed = located
+            eyes, phase_kind = phase.eyes, phase.kind
+        else:
+            eyes, phase_kind = "open", ""
         active = not self.paused and located is not None
 
         if active and phase_kind == "baseline" and quality_ok and not heartbeat:
@@ -485,7 +512,7 @@ class Engine:
                 self._baselines[(k, eyes)].add(v)
         zs = [self._z(k, v, eyes) for k, v in values.items()]
         z = sum(zs) / len(zs) if zs and all(math.isfinite(x) for x in zs) else NAN
-        if self.source.state != SourceState.STREAMING or heartbeat:
+        if not streaming or heartbeat:
             z = NAN  # no fresh data: the view holds still
         elif quality_ok and math.isfinite(z):
             self._last_clean_z = z
@@ -498,43 +525,49 @@ class Engine:
             rewarded = self.threshold.update(t, z)
         score = score_from_z(z)
 
-        beats = self.cardiac.take_new_beats() if self.cardiac is not None else ()
+        c = self.cardiac
+        beats = c.take_new_beats() if c is not None else ()
         if located is not None:
-            index, phase, _ = located
             if index != self._phase_index:
                 self._phase_index = index
                 self._event("phase", f"{index}: {phase.name}")
-            if phase.kind == "pacing" and active:
+            if phase_kind == "pacing" and active:
                 self._pacing_beats[index].extend(beats)
-        elif self._phase_index != len(self.protocol.phases):
-            self._phase_index = len(self.protocol.phases)
-            self._event("protocol", f"{self.protocol.name}: finished")
-            self._finish_assessment()
+            phase_fields = (index, phase.name, elapsed, phase.duration_s - elapsed,
+                            self._pacer(phase), phase.inhale_ratio)  # fmt: skip
+        else:
+            n_phases = len(self.protocol.phases)
+            if self._phase_index != n_phases:
+                self._phase_index = n_phases
+                self._event("protocol", f"{self.protocol.name}: finished")
+                self._finish_assessment()
+            phase_fields = (n_phases, "Finished", 0.0, 0.0, NAN, 0.4)
 
-        c = self.cardiac
-        update = MetricUpdate(
+        eeg = self.eeg
+        threshold = self.threshold
+        update = MetricUpdate.of(
             session_s=self.session_s,
             sample_time=t,
             received_at=self._last_received,
             computed_at=self.clock.now(),
-            phase_index=located[0] if located else len(self.protocol.phases),
-            phase_name=located[1].name if located else "Finished",
+            phase_index=phase_fields[0],
+            phase_name=phase_fields[1],
             phase_kind=phase_kind,
-            phase_elapsed_s=located[2] if located else 0.0,
-            phase_remaining_s=(located[1].duration_s - located[2]) if located else 0.0,
-            pacer_bpm=self._pacer(located[1]) if located else NAN,
-            inhale_ratio=located[1].inhale_ratio if located else 0.4,
+            phase_elapsed_s=phase_fields[2],
+            phase_remaining_s=phase_fields[3],
+            pacer_bpm=phase_fields[4],
+            inhale_ratio=phase_fields[5],
             paused=self.paused,
             finished=located is None,
             feedback_value=sum(values.values()) / len(values) if values else NAN,
             feedback_z=z,
             feedback_score=score,
             rewarded=rewarded,
-            threshold_z=self.threshold.threshold_z,
-            reward_rate=self.threshold.reward_rate,
-            target_reward_rate=self.threshold.target_rate,
-            relaxation=self.eeg.relaxation if self.eeg else NAN,
-            alpha=self.eeg.alpha if self.eeg else NAN,
+            threshold_z=threshold.threshold_z,
+            reward_rate=threshold.reward_rate,
+            target_reward_rate=threshold.target_rate,
+            relaxation=eeg.relaxation if eeg else NAN,
+            alpha=eeg.alpha if eeg else NAN,
             hr_bpm=c.hr_bpm if c else NAN,
             rmssd_ms=c.rmssd_ms if c else NAN,
             coherence=c.coherence if c else NAN,
@@ -542,9 +575,9 @@ class Engine:
             beats=beats,
             quality_ok=quality_ok,
             quality_reason=reason,
-            channel_ok=self.eeg.channel_ok if self.eeg else (),
-            band_powers=self.eeg.band_powers if self.eeg else None,
-            source_state=self.source.state.value,
+            channel_ok=eeg.channel_ok if eeg else (),
+            band_powers=eeg.band_powers if eeg else None,
+            source_state=state.value,
         )
         if self._metrics_csv is not None and not heartbeat:
             self._metrics_csv.append(update.csv_row())

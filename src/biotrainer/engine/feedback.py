@@ -17,11 +17,10 @@ which the auto-threshold keeps reachable about 65 % of the time.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass
-
-import numpy as np
 
 #: Smallest baseline spread used for z-scores, as a fraction of |mean| (avoids dividing by ~0
 #: when a baseline is unnaturally steady, e.g. a flat simulated signal).
@@ -42,6 +41,7 @@ class Baseline:
         self.n = 0
         self._mean = 0.0
         self._m2 = 0.0
+        self._sd = math.nan  # cache of :attr:`sd` (renewed by :meth:`add`)
 
     def add(self, value: float) -> None:
         """Add one metric value."""
@@ -51,6 +51,7 @@ class Baseline:
         delta = value - self._mean
         self._mean += delta / self.n
         self._m2 += delta * (value - self._mean)
+        self._sd = self._compute_sd()
 
     @property
     def mean(self) -> float:
@@ -59,6 +60,9 @@ class Baseline:
     @property
     def sd(self) -> float:
         """Sample standard deviation, floored at ``MIN_RELATIVE_SD * |mean|`` (NaN if n < 2)."""
+        return self._sd
+
+    def _compute_sd(self) -> float:
         if self.n < 2:
             return math.nan
         sd = math.sqrt(self._m2 / (self.n - 1))
@@ -71,9 +75,9 @@ class Baseline:
 
     def z(self, value: float) -> float:
         """z-score of ``value`` against the baseline (NaN before the baseline is ready)."""
-        if not self.ready or not math.isfinite(value):
+        if self.n < 2 or not math.isfinite(value):
             return math.nan
-        return (value - self.mean) / self.sd
+        return (value - self._mean) / self._sd
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class AutoThreshold:
         self.threshold_z = 0.0
         self._history: deque[tuple[float, float, bool]] = deque()  # (t, z, rewarded)
         self._n_rewarded = 0  # rewarded entries in _history (reward_rate in O(1))
+        self._sorted: list[float] = []  # the z of _history, sorted (the quantile in O(log n))
         self._last_t: float | None = None
 
     def set_manual(self, threshold_z: float) -> None:
@@ -147,11 +152,13 @@ class AutoThreshold:
         rewarded = z > self.threshold_z
         self._history.append((t, z, rewarded))
         self._n_rewarded += rewarded
+        bisect.insort(self._sorted, z)
         while self._history and self._history[0][0] < t - self.window_s:
-            self._n_rewarded -= self._history.popleft()[2]
+            _, old, was_rewarded = self._history.popleft()
+            self._n_rewarded -= was_rewarded
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
         if self.auto and len(self._history) >= 5:
-            zs = np.fromiter((h[1] for h in self._history), dtype=float, count=len(self._history))
-            goal = float(np.quantile(zs, 1.0 - self.target_rate))
+            goal = linear_quantile(self._sorted, 1.0 - self.target_rate)
             dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
             alpha = 1.0 - math.exp(-dt / self.tau_s) if self.tau_s > 0 else 1.0
             self.threshold_z += alpha * (goal - self.threshold_z)
@@ -172,8 +179,27 @@ class AutoThreshold:
     def reset(self) -> None:
         """Forget the history (keeps the mode and the current threshold)."""
         self._history.clear()
+        self._sorted.clear()
         self._n_rewarded = 0
         self._last_t = None
+
+
+def linear_quantile(ordered: list[float], q: float) -> float:
+    """Quantile ``q`` of the sorted finite values ``ordered``: ``np.quantile(ordered, q)`` with
+    its default 'linear' method (Hyndman & Fan 1996, definition 7), computed with numpy's own
+    arithmetic (virtual index ``(n - 1) q``; the interpolation from the nearer neighbour, as
+    numpy's ``_lerp``), so the value is identical without numpy's per-call overhead."""
+    n = len(ordered)
+    v = (n - 1) * q
+    if v >= n - 1:
+        return float(ordered[-1])
+    if v < 0:
+        return float(ordered[0])
+    i = math.floor(v)
+    gamma = v - i
+    a, b = ordered[i], ordered[i + 1]
+    diff = b - a
+    return float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
 
 
 def score_from_z(z: float, centre_z: float = 0.0, steepness: float = 0.8) -> float:

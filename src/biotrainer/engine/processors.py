@@ -17,7 +17,7 @@ import numpy as np
 from biotrainer.dsp.alpha_stream import AlphaStream
 from biotrainer.dsp.buffers import RingBuffer
 from biotrainer.dsp.ecg import EcgPeakStream
-from biotrainer.dsp.eeg import BandPowers, band_powers_at, relaxation_indices_at
+from biotrainer.dsp.eeg import BandPowers, SegmentCache, band_powers_at, relaxation_indices_at
 from biotrainer.dsp.hrv import breathing_rate, coherence, rmssd
 from biotrainer.dsp.ppg import PpgPeakStream
 from biotrainer.dsp.quality import SignalQuality, StreamingQuality, feedback_blocked
@@ -68,6 +68,9 @@ class EegProcessor:
         self._since = 0
         self._spectrum_every = 2  # band powers every 2nd relaxation update (1 s of data)
         self._count = 0
+        # Welch segments shared by consecutive blocks (relaxation index, band powers)
+        self._relax_cache = SegmentCache()
+        self._band_cache = SegmentCache()
         # Alpha runs ahead of the update grid: samples are pushed into the AlphaStream as they
         # arrive (:meth:`receive`), their values wait here until the grid consumes them.
         self._alpha_ahead = np.empty((n, 0))
@@ -88,10 +91,9 @@ class EegProcessor:
         self._quality = q
         self._clean = q is not None and not feedback_blocked(q)
         self._channel_ok = (
-            tuple(False for _ in self.channel_names)
-            if q is None
-            else tuple(bool(u) for u in q.usable)
+            tuple(False for _ in self.channel_names) if q is None else tuple(q.usable.tolist())
         )
+        self._reason: str | None = None  # quality_reason, made when first asked for
 
     @property
     def clean(self) -> bool:
@@ -104,6 +106,11 @@ class EegProcessor:
 
     @property
     def quality_reason(self) -> str:
+        if self._reason is None:
+            self._reason = self._describe_quality()
+        return self._reason
+
+    def _describe_quality(self) -> str:
         if self.quality is None:
             return "EEG: waiting for the first second of signal"
         bad = [
@@ -194,11 +201,13 @@ class EegProcessor:
                 values = relaxation_indices_at(
                     full, [e for _, e, _, _ in items], size, self.fs,
                     [q.usable if q is not None else None for _, _, q, _ in items],
+                    cache=self._relax_cache, offset=total0 - h,
                 )  # fmt: skip
                 relax.update(zip([i for i, _, _, _ in items], values, strict=True))
                 spec = [(i, e) for i, e, _, want in items if want]
                 if spec:
-                    bps = band_powers_at(full, [e for _, e in spec], size, self.fs)
+                    bps = band_powers_at(full, [e for _, e in spec], size, self.fs,
+                                         cache=self._band_cache, offset=total0 - h)  # fmt: skip
                     spectra.update(zip([i for i, _ in spec], bps, strict=True))
         self.window.push(x)
         return self._steps(ends, alphas, qualities, relax, spectra)

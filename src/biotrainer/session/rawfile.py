@@ -177,12 +177,23 @@ class RawBlockReader:
         self._file.close()
 
 
+#: Lines too many in a read that :func:`_after_lines` steps back over one by one (more: it
+#: counts forward from an estimated position).
+_WALK_BACK_LINES = 512
+
+
 def _after_lines(buf: bytes, total: int, want: int) -> tuple[int, int]:
     """(index just after the ``want``-th newline of ``buf``, ``want``), or after its last
     newline and ``total`` (its number of newlines) when it has fewer. The cut is found from an
     estimated position, not line by line."""
     if total <= want:
         return buf.rfind(b"\n") + 1, total
+    if total - want <= _WALK_BACK_LINES:
+        # the usual case (reads sized to the block): step back over the few lines too many
+        pos = len(buf)
+        for _ in range(total - want):
+            pos = buf.rindex(b"\n", 0, pos)
+        return buf.rfind(b"\n", 0, pos) + 1, want
     pos = len(buf) * want // total
     c = buf.count(b"\n", 0, pos)
     while c < want:

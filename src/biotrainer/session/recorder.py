@@ -402,17 +402,17 @@ def _check_appended(path: Path, size_before: int, data: np.ndarray) -> None:
     """Check an append reached the file.
 
     BrainFlow's ``write_file`` does not report a failed write (checked with 5.23 on a full
-    tmpfs: it returns OK and the file stops growing, possibly mid-line). Every value takes at
-    least 4 bytes ("nan" and a separator) and a complete append ends with a newline.
+    tmpfs: it returns OK and the file stops growing, possibly mid-line, possibly at a line's
+    end). A complete append adds exactly one line per sample and ends with a newline, so the
+    appended bytes are read back and their lines counted.
     """
     try:
-        size = os.stat(path).st_size
         with open(path, "rb") as f:
-            f.seek(max(0, size - 1))
-            last = f.read(1)
+            f.seek(size_before)
+            added = f.read()
     except OSError as exc:
         raise RecordingError(f"cannot read back {path}: {exc.strerror or exc}") from exc
-    if size - size_before < data.size * 4 or last != b"\n":
+    if added.count(b"\n") != data.shape[1] or not added.endswith(b"\n"):
         raise RecordingError(f"cannot append samples to {path}: the file did not grow as it should")
 
 

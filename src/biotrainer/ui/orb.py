@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QImage,
     QLinearGradient,
     QPainter,
+    QPainterPath,
     QPen,
     QPixmap,
     QRadialGradient,
@@ -98,10 +99,13 @@ class Geometry:
 class OrbPainter:
     """Paints the sky, the orb, its petals, the reward halo and the ring of reward lights.
 
-    The orb with its glow, halo and petals depends only on (level, presence, reward); it is
-    rendered into a cached pixmap, redrawn only when one of them moves by more than a step too
-    small to see (1/256 of the level range, 1/64 of presence and reward). Each frame then costs
-    a few blits, whatever the size of the screen.
+    The glow, halo and petals depend only on (level, presence, reward); they are rendered
+    into a cached layer, redrawn only when one of them moves by more than a step too small to
+    see (1/64 of the level range: under a pixel of petal growth and about 1 % of glow; 1/64 of
+    presence and reward). The orb's body, whose crisp edge would show steps, has a cache of
+    its own on a finer level step (1/256: a fifth of a pixel of radius at 800 pixels), and it
+    is small, so redrawing it is cheap. Each frame then costs a few blits, whatever the size
+    of the screen, and a layer redraw every few frames while the level moves.
 
     Parameters
     ----------
@@ -113,6 +117,7 @@ class OrbPainter:
     """
 
     LEVEL_STEPS = 256
+    LAYER_LEVEL_STEPS = 64
     FADE_STEPS = 64
 
     def __init__(self, palette: Palette | None = None, *, petals: int = 7, lights: int = 12):
@@ -121,12 +126,14 @@ class OrbPainter:
         self.lights = lights
         self.geometry = Geometry(1, 1)
         self.layer_renders = 0
+        self.body_renders = 0
         self._sky: QPixmap | None = None
         self._glow: QPixmap | None = None
         self._light: QPixmap | None = None
         self._layer: QPixmap | None = None
         self._body: QPixmap | None = None
         self._layer_key: tuple[int, int, int] | None = None
+        self._body_key: tuple[int, int, int] | None = None
         self._dpr = 1.0
         self._light_radius = 1.0
         self._petal_gradient = QLinearGradient(0.0, 0.0, 1.0, 0.0)
@@ -151,6 +158,8 @@ class OrbPainter:
         self._light = self._glow_sprite(r, pal.warm, ((0.0, 1.0), (0.3, 0.8)), core=pal.warm_core)
         self._layer = None
         self._layer_key = None
+        self._body = None
+        self._body_key = None
 
     def _sky_pixmap(self) -> QPixmap:
         """The night sky: a vertical gradient with a soft haze behind the orb, computed in
@@ -212,7 +221,9 @@ class OrbPainter:
     def dirty_rect(self) -> QRectF:
         """The part of the widget the animation may change (the rest is repainted rarely)."""
         g = self.geometry
-        r = max(g.glow_radius, g.pacer_radius(1.0)) + g.unit * 0.02
+        # The glow layer (the largest sprite, 2 px of rounding), the pacer ring at its widest
+        # with its line, and the lights' orbit (well inside the glow) all fit.
+        r = max(g.glow_radius, g.pacer_radius(1.0) + g.unit * 0.01) + 3.0
         c = g.centre
         return QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r)
 
@@ -223,13 +234,13 @@ class OrbPainter:
     def paint(self, p: QPainter, f: Frame) -> None:
         """Paint the feedback visual of frame ``f`` (after :meth:`paint_sky`)."""
         g = self.geometry
-        key = (
-            round(f.level * self.LEVEL_STEPS),
-            round(f.presence * self.FADE_STEPS),
-            round(f.reward * self.FADE_STEPS),
-        )
+        fade = (round(f.presence * self.FADE_STEPS), round(f.reward * self.FADE_STEPS))
+        key = (round(f.level * self.LAYER_LEVEL_STEPS), *fade)
         if key != self._layer_key or self._layer is None:
             self._render_layer(*key)
+        body_key = (round(f.level * self.LEVEL_STEPS), *fade)
+        if body_key != self._body_key or self._body is None:
+            self._render_body(*body_key)
         c = g.centre
         if self._layer is not None:
             # Light adds to the night sky (additive blending keeps it luminous, never grey).
@@ -243,9 +254,9 @@ class OrbPainter:
         self._paint_lights(p, f)
 
     def _render_layer(self, level_q: int, presence_q: int, reward_q: int) -> None:
-        """Redraw the cached orb layer for the quantised (level, presence, reward)."""
+        """Redraw the cached glow, halo and petals for the quantised (level, presence, reward)."""
         g = self.geometry
-        level = level_q / self.LEVEL_STEPS
+        level = level_q / self.LAYER_LEVEL_STEPS
         presence = presence_q / self.FADE_STEPS
         reward = reward_q / self.FADE_STEPS
         half = g.glow_radius
@@ -258,15 +269,25 @@ class OrbPainter:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self._paint_glow(p, QPointF(half, half), level, presence, reward)
         p.end()
-        r = g.orb_radius(level)
-        size = 2 * math.ceil(r + 1)
-        self._body = self._pixmap(size, size)
-        p = QPainter(self._body)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        self._paint_body(p, QPointF(size / 2, size / 2), r, level, presence, reward)
-        p.end()
         self._layer_key = (level_q, presence_q, reward_q)
         self.layer_renders += 1
+
+    def _render_body(self, level_q: int, presence_q: int, reward_q: int) -> None:
+        """Redraw the cached orb body for the quantised (level, presence, reward)."""
+        level = level_q / self.LEVEL_STEPS
+        r = self.geometry.orb_radius(level)
+        size = 2 * math.ceil(r + 1)
+        if self._body is None or self._body.width() != round(size * self._dpr):
+            self._body = self._pixmap(size, size)
+        else:
+            self._body.fill(Qt.GlobalColor.transparent)
+        p = QPainter(self._body)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        presence, reward = presence_q / self.FADE_STEPS, reward_q / self.FADE_STEPS
+        self._paint_body(p, QPointF(size / 2, size / 2), r, level, presence, reward)
+        p.end()
+        self._body_key = (level_q, presence_q, reward_q)
+        self.body_renders += 1
 
     def _paint_glow(
         self, p: QPainter, c: QPointF, level: float, presence: float, reward: float
@@ -294,8 +315,13 @@ class OrbPainter:
             corona.setColorAt(1.04 * r / rc, rgba(pal.warm_core, 0.85 * a))
             corona.setColorAt(1.3 * r / rc, rgba(pal.warm, 0.45 * a))
             corona.setColorAt(1.0, rgba(pal.warm, 0.0))
+            # Clear inside 0.9 r and beyond rc: fill only the ring between, without
+            # antialiasing (the gradient is clear at both edges), a few long spans a row.
+            p.save()
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             p.setBrush(corona)
-            p.drawEllipse(c, rc, rc)
+            p.drawPath(annulus(c, 0.9 * r - 1.0, rc + 1.0))
+            p.restore()
 
         self._paint_petals(p, c, r, level, light, reward)
 
@@ -377,3 +403,13 @@ def _blend(a: QColor, b: QColor, t: float) -> QColor:
         a.blueF() + (b.blueF() - a.blueF()) * t,
         a.alphaF() + (b.alphaF() - a.alphaF()) * t,
     )
+
+
+def annulus(c: QPointF, inner: float, outer: float) -> QPainterPath:
+    """The ring between radii ``inner`` and ``outer`` around ``c`` (odd-even fill); a disc
+    when ``inner`` <= 0."""
+    path = QPainterPath()
+    path.addEllipse(c, outer, outer)
+    if inner > 0:
+        path.addEllipse(c, inner, inner)
+    return path

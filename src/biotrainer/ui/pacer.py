@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QRadialGradient
 
-from biotrainer.ui.orb import Geometry, Palette, rgba
+from biotrainer.ui.orb import Geometry, Palette, annulus, rgba
 from biotrainer.ui.smoothing import Frame
 
 
@@ -13,29 +13,50 @@ class PacerPainter:
     """Draws the pacer ring of a :class:`~biotrainer.ui.smoothing.Frame`.
 
     The ring's radius follows ``frame.pacer_open`` (breathed out = small, in = large) and it
-    fades in and out with ``frame.pacer``. A faint disc fills the ring so the growing and
-    shrinking area reads at a glance, even in peripheral vision.
+    fades in and out with ``frame.pacer``.
+
+    The ring is one clear line added to the sky. It is painted as a radial gradient (clear,
+    a flat band of the line's width with a one-pixel ramp on each side, clear) filling a thin
+    annulus: the same picture as an antialiased stroke, at any sub-pixel radius, but a few
+    long spans per scanline for the raster engine instead of many antialiased ones (about a
+    fifth of the cost of stroking an ellipse in additive blending).
     """
 
     def __init__(self, palette: Palette | None = None) -> None:
         self.palette = palette or Palette()
-        self._pen = QPen()
-        self._pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+
+    @staticmethod
+    def line_width(g: Geometry) -> float:
+        """Width of the ring's line (pixels)."""
+        return max(2.0, g.unit * 0.0045)
 
     def paint(self, p: QPainter, g: Geometry, f: Frame) -> None:
         if f.pacer < 0.01:
             return
-        pal = self.palette
         c = g.centre
         radius = g.pacer_radius(f.pacer_open)
-        # One clear line: an opaque pen faded with the painter's opacity (the raster engine's
-        # fast path), added to the sky like the rest of the light.
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        self._pen.setColor(rgba(pal.pacer, 1.0))
-        self._pen.setWidthF(max(2.0, g.unit * 0.0045))
-        p.setPen(self._pen)
-        p.setOpacity(0.55 * f.pacer)
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # the gradient is the edge
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(
+            ring_gradient(c, radius, self.line_width(g), rgba(self.palette.pacer, 0.55 * f.pacer))
+        )
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Plus)
-        p.drawEllipse(c, radius, radius)
-        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-        p.setOpacity(1.0)
+        p.drawPath(annulus(c, radius - self.line_width(g), radius + self.line_width(g)))
+        p.restore()
+
+
+def ring_gradient(c: QPointF, radius: float, width: float, colour: QColor) -> QRadialGradient:
+    """A radial gradient that is ``colour`` on a band ``width`` wide centred on ``radius``,
+    ramping to clear over one pixel on either side (an antialiased line's profile), and clear
+    elsewhere."""
+    h = width / 2.0
+    outer = radius + h + 1.0
+    clear = QColor(colour)
+    clear.setAlpha(0)
+    grad = QRadialGradient(c, outer)
+    grad.setColorAt(max(0.0, radius - h - 0.5) / outer, clear)
+    grad.setColorAt(max(0.0, radius - h + 0.5) / outer, colour)
+    grad.setColorAt((radius + h - 0.5) / outer, colour)
+    grad.setColorAt((radius + h + 0.5) / outer, clear)
+    return grad

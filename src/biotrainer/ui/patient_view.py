@@ -126,9 +126,11 @@ class PatientView(QWidget):
         self._instruction = ""
         self._show_numbers = False
         self._painted_pending = False
+        self._band_dirty = False
         self._painted_frame: Frame | None = None
         self.last_latency_s: float | None = None
         self.frames_painted = 0
+        self._paint_rect = QRect()
         self._texts = {k: _Text() for k in ("instruction", "cue_in", "cue_out", "note")}
         self._texts["numbers"] = _Text(Qt.AlignmentFlag.AlignLeft)
         self._timer = QTimer(self)
@@ -145,6 +147,7 @@ class PatientView(QWidget):
         self.animation.feed(update, self._clock.now())
         self.audio.set_target(update.feedback_score, update.rewarded)
         self._painted_pending = True
+        self._band_dirty = self._band_dirty or self._show_numbers
         if self._timer.isActive():
             self.advance()  # paint now rather than at the next frame tick
 
@@ -283,16 +286,19 @@ class PatientView(QWidget):
         frame = self.animation.step(self._clock.now())
         painted = self._painted_frame
         if painted is None or self._painted_pending or not frame.still_as(painted):
-            self.update(self._animated_region())
+            self.update(self._animated_region(frame, painted))
         return frame
 
-    def _animated_region(self) -> QRegion:
-        """The centre square and the band of words below it (not the instruction, which
-        :meth:`set_instruction` repaints)."""
-        centre = self.orb.dirty_rect().toAlignedRect()
-        band_top = round(self._cue_y())
-        band = QRect(0, band_top, self.width(), self.height() - band_top)
-        return QRegion(centre).united(band)
+    def _animated_region(self, frame: Frame, painted: Frame | None) -> QRegion:
+        """The centre square, and the band of words below it while a word shows or fades (or
+        the numbers line changes); not the instruction, which :meth:`set_instruction`
+        repaints."""
+        region = QRegion(self.orb.dirty_rect().toAlignedRect())
+        if self._band_dirty or painted is None or _has_words(frame) or _has_words(painted):
+            self._band_dirty = False
+            band_top = round(self._cue_y())
+            region = region.united(QRect(0, band_top, self.width(), self.height() - band_top))
+        return region
 
     def _cue_y(self) -> float:
         g = self.orb.geometry
@@ -323,6 +329,7 @@ class PatientView(QWidget):
     # -- painting --------------------------------------------------------------------------
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        self._paint_rect = event.rect()
         w, h = self.width(), self.height()
         self.orb.resize(w, h, self.devicePixelRatioF())
         f = self.animation.frame
@@ -359,8 +366,10 @@ class PatientView(QWidget):
 
         instruction = self._texts["instruction"]
         instruction.prepare(self.instruction, self._font(u * 0.042), tw)
-        p.setPen(rgba(pal.text, 0.92))
-        instruction.draw(p, margin, h * 0.05)
+        top = h * 0.05
+        if self._paint_rect.top() < top + instruction.height:  # else clipped away anyway
+            p.setPen(rgba(pal.text, 0.92))
+            instruction.draw(p, margin, top)
 
         cue_y = self._cue_y()
         if f.pacer * f.cue > 0.01:
@@ -382,3 +391,8 @@ class PatientView(QWidget):
             line.prepare(numbers, self._font(u * 0.020, QFont.Weight.Normal), w / 2)
             p.setPen(rgba(pal.text, 0.45))
             line.draw(p, u * 0.03, h - line.height - u * 0.02)
+
+
+def _has_words(f: Frame) -> bool:
+    """Whether frame ``f`` shows a breathing word or the calm note (as painted)."""
+    return f.pacer * f.cue > 0.01 or f.note > 0.01
