@@ -106,7 +106,7 @@ class FakeDevice:
         w = self.world
         p = self._layout.presets[0]
         if self._state not in (SourceState.STREAMING, SourceState.SILENT, SourceState.STOPPED):
-            return Chunk(raw={"default": np.zeros((p.num_rows, 0))}, received_at=now)
+            return self._layout.empty_chunk(now)
         if w.broken and self.opened_at < w.broken[0] <= now:
             raise DeviceError("BrainFlow could not read the fake headset (BOARD_NOT_READY)")
         k_end = math.floor(now * p.fs) + 1

@@ -9,11 +9,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from biotrainer.clock import SimulatedClock
+from biotrainer.clock import EpochClock, SimulatedClock
+from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.protocol import load_protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.dashboard import TherapistDashboard, fmt_clock, quality_text
-from biotrainer.ui.engine_bridge import LatencyMeter
+from biotrainer.ui.engine_bridge import FrameLatency, LatencyMeter
 from biotrainer.ui.quality_lights import BAD, GOOD, LOST, channel_reasons
 from biotrainer.ui.spectrum import BAND_NAMES
 from biotrainer.ui.trends import running_mean
@@ -210,3 +211,30 @@ def test_latency_meter_counts_each_sample_batch_once():
     assert len(meter.recent) == 3 and len(meter.all) == 4
     assert meter.median_ms == pytest.approx(20.0)
     assert meter.percentile_ms(100) == pytest.approx(40.0)
+
+
+def test_frame_latency_stamps_what_the_painted_frame_shows():
+    clock = SimulatedClock(10.0)
+    frames = FrameLatency(clock)
+    assert frames.text() is None
+    frames.shown(update(received_at=9.95))
+    frames.shown(None)  # nothing new since: the update is still the one on the next frame
+    clock.advance(0.01)
+    frames.painted()
+    assert list(frames.dashboard.all) == pytest.approx([0.06])
+    frames.painted()  # a frame without anything new measures nothing
+    assert len(frames.dashboard.all) == 1
+    # sample_time 1000 s is not on the epoch clock: no data age
+    assert not frames.data_age.all
+    frames.patient_painted(math.nan)
+    frames.patient_painted(-0.01)
+    frames.patient_painted(0.03)
+    assert list(frames.patient.all) == [0.03]
+    assert frames.text() == "latency dashboard 60 ms · patient 30 ms"
+    # a preview newer than the update gives the data age of its sample (epoch-stamped here)
+    stamp = EpochClock().now() - 1.0
+    frames.shown(update(received_at=9.99, sample_time=stamp - 0.1))
+    frames.previewed(FeedbackPreview(stamp, 9.99, 0.5, 0.0, 0.5))
+    frames.painted()
+    assert len(frames.dashboard.all) == 2 and len(frames.data_age.all) == 1
+    assert frames.data_age.all[0] >= 1.0  # measured from the preview's sample

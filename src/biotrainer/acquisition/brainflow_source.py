@@ -278,7 +278,7 @@ class BrainFlowSource:
         self._profile = profile
         self._conn = connection or ConnectionParams()
         self._clock: Clock = clock or MonotonicClock()
-        self._playback = profile.is_playback or profile.simulator is not None
+        self._playback = not profile.is_live
         self._loopback = bool(loopback)
         self._keep_file_timestamps = bool(keep_file_timestamps)
         if silence_timeout <= 0 or buffer_seconds <= 0:

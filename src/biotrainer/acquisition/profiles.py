@@ -228,6 +228,12 @@ class DeviceProfile:
         return self.board_id == PLAYBACK_BOARD_ID
 
     @property
+    def is_live(self) -> bool:
+        """True when the profile streams from hardware (or BrainFlow's synthetic board): not a
+        playback of files and not a rendered simulator scenario, which end rather than drop."""
+        return not self.is_playback and self.simulator is None
+
+    @property
     def roles(self) -> tuple[str, ...]:
         """Roles the profile declares (empty for the generic playback profile)."""
         return tuple(c.role for c in self.channels)

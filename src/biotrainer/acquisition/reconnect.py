@@ -57,8 +57,7 @@ def is_live_device(device: str) -> bool:
     """
     from biotrainer.acquisition.profiles import load_profile
 
-    profile = load_profile(device)
-    return not profile.is_playback and profile.simulator is None
+    return load_profile(device).is_live
 
 
 def _failures() -> tuple[type[BaseException], ...]:

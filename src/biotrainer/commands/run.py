@@ -144,16 +144,11 @@ def check_recording_folder(data_directory: str | None, out: str | None) -> None:
     created.
     """
     from biotrainer.paths import data_dir, ensure_private_dir
-    from biotrainer.session.folder import sessions_root
+    from biotrainer.session.folder import check_out_folder, sessions_root
     from biotrainer.session.recorder import check_free_space
 
     if out is not None:
-        target = Path(out).expanduser()
-        if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise RecordingError(
-                f"cannot record into {target}: it already exists and is not an empty folder. "
-                "Choose a new folder with --out."
-            )
+        target = check_out_folder(out)
         existing = target
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent

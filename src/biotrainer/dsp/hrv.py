@@ -29,6 +29,8 @@ from scipy import fft as sp_fft
 from scipy import signal
 from scipy.interpolate import CubicSpline
 
+from biotrainer.dsp.eeg import _hann
+
 __all__ = [
     "HrvFrequency",
     "HrvTime",
@@ -157,8 +159,10 @@ def _resampled(rr: np.ndarray, window_s: float | None = None) -> np.ndarray | No
 
 
 def _band_power(f: np.ndarray, p: np.ndarray, lo: float, hi: float) -> float:
-    sel = (f >= lo) & (f < hi)
-    if sel.sum() < 2:
+    """Trapezoidal power (ms²) of the bins of the ascending frequencies ``f`` in ``[lo, hi)``
+    (0 with fewer than 2 bins)."""
+    sel = _bins(f, lo, hi)
+    if sel.stop - sel.start < 2:
         return 0.0
     return float(np.trapezoid(p[sel], f[sel]))
 
@@ -243,14 +247,6 @@ def hrv_frequency(rr_ms: np.ndarray) -> HrvFrequency:
     )
 
 
-@functools.lru_cache(maxsize=32)
-def _hann(n: int) -> tuple[np.ndarray, float]:
-    """Periodic Hann window (``scipy.signal.get_window("hann", n)``) and its sum of squares."""
-    w = signal.get_window("hann", n)
-    w.setflags(write=False)
-    return w, float(np.sum(w * w))
-
-
 def _periodogram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Hann periodogram (density, ms²/Hz) of a linearly detrended series, zero padded.
 
@@ -287,14 +283,6 @@ def _bins(f: np.ndarray, lo: float, hi: float, closed: bool = False) -> slice:
     a = int(np.searchsorted(f, lo, "left"))
     b = int(np.searchsorted(f, hi, "right" if closed else "left"))
     return slice(a, max(a, b))
-
-
-def _band_power_sorted(f: np.ndarray, p: np.ndarray, lo: float, hi: float) -> float:
-    """:func:`_band_power` on ascending frequencies (the same bins, found by bisection)."""
-    sel = _bins(f, lo, hi)
-    if sel.stop - sel.start < 2:
-        return 0.0
-    return float(np.trapezoid(p[sel], f[sel]))
 
 
 def coherence(rr_ms: np.ndarray, window_s: float = 64.0) -> float:
@@ -338,8 +326,8 @@ def coherence(rr_ms: np.ndarray, window_s: float = 64.0) -> float:
     sel = _bins(f, *_COHERENCE_PEAK_BAND, closed=True)
     f_peak = float(f[sel.start + int(np.argmax(p[sel]))])
     lo, hi = _COHERENCE_TOTAL_BAND
-    total = _band_power_sorted(f, p, lo, hi)
-    peak = _band_power_sorted(
+    total = _band_power(f, p, lo, hi)
+    peak = _band_power(
         f, p, max(lo, f_peak - _COHERENCE_HALF_WIDTH), min(hi, f_peak + _COHERENCE_HALF_WIDTH)
     )
     rest = total - peak

@@ -49,6 +49,23 @@ def sessions_root(data_directory: str | os.PathLike[str] | None = None) -> Path:
     return data_dir(data_directory) / SESSIONS_SUBDIR
 
 
+def check_out_folder(out: str | os.PathLike[str]) -> Path:
+    """The ``--out`` folder (user-expanded), refused if it exists and is not an empty folder.
+
+    Raises
+    ------
+    RecordingError
+        If ``out`` is a file or a folder that already holds files.
+    """
+    path = Path(out).expanduser()
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise RecordingError(
+            f"cannot record into {path}: it already exists and is not an empty folder. "
+            "Choose a new folder with --out."
+        )
+    return path
+
+
 def new_session_dir(
     device: str,
     *,
@@ -75,13 +92,7 @@ def new_session_dir(
         If the folder cannot be created or written, or ``out`` already holds files.
     """
     if out is not None:
-        path = Path(out).expanduser()
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise RecordingError(
-                f"cannot record into {path}: it already exists and is not an empty folder. "
-                "Choose a new folder with --out."
-            )
-        return ensure_private_dir(path)
+        return ensure_private_dir(check_out_folder(out))
     ensure_private_dir(data_dir(data_directory))
     root = ensure_private_dir(sessions_root(data_directory))
     stamp = (started or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d-%H%M%S")

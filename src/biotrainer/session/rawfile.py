@@ -23,13 +23,38 @@ from biotrainer.errors import RecordingError
 
 
 def append_raw(path: str | os.PathLike[str], data: np.ndarray) -> None:
-    """Append ``data`` (rows x n) to a BrainFlow file with ``DataFilter.write_file(..., "a")``."""
+    """Append ``data`` (rows x n) to a BrainFlow file with ``DataFilter.write_file(..., "a")``.
+
+    BrainFlow's ``write_file`` does not report a failed write (checked with 5.23 on a full
+    tmpfs: it returns OK and the file stops growing, possibly mid-line, possibly at a line's
+    end). A complete append adds exactly one line per sample and ends with a newline, so the
+    appended bytes are read back and their lines counted.
+
+    Raises
+    ------
+    RecordingError
+        If BrainFlow reports an error or the file did not grow by one line per sample.
+    OSError
+        If the file's size cannot be read before the append.
+    """
     if data.shape[1] == 0:
         return
+    try:
+        size_before = os.stat(path).st_size
+    except FileNotFoundError:
+        size_before = 0  # write_file creates it
     try:
         DataFilter.write_file(np.ascontiguousarray(data, dtype=np.float64), str(path), "a")
     except BrainFlowError as exc:
         raise RecordingError(f"cannot append samples to {path}: {exc}") from exc
+    try:
+        with open(path, "rb") as f:
+            f.seek(size_before)
+            added = f.read()
+    except OSError as exc:
+        raise RecordingError(f"cannot read back {path}: {exc.strerror or exc}") from exc
+    if added.count(b"\n") != data.shape[1] or not added.endswith(b"\n"):
+        raise RecordingError(f"cannot append samples to {path}: the file did not grow as it should")
 
 
 @dataclass(frozen=True)
@@ -177,32 +202,15 @@ class RawBlockReader:
         self._file.close()
 
 
-#: Lines too many in a read that :func:`_after_lines` steps back over one by one (more: it
-#: counts forward from an estimated position).
-_WALK_BACK_LINES = 512
-
-
 def _after_lines(buf: bytes, total: int, want: int) -> tuple[int, int]:
     """(index just after the ``want``-th newline of ``buf``, ``want``), or after its last
-    newline and ``total`` (its number of newlines) when it has fewer. The cut is found from an
-    estimated position, not line by line."""
+    newline and ``total`` (its number of newlines) when it has fewer."""
     if total <= want:
         return buf.rfind(b"\n") + 1, total
-    if total - want <= _WALK_BACK_LINES:
-        # the usual case (reads sized to the block): step back over the few lines too many
-        pos = len(buf)
-        for _ in range(total - want):
-            pos = buf.rindex(b"\n", 0, pos)
-        return buf.rfind(b"\n", 0, pos) + 1, want
-    pos = len(buf) * want // total
-    c = buf.count(b"\n", 0, pos)
-    while c < want:
-        pos = buf.index(b"\n", pos) + 1
-        c += 1
-    while c > want:
-        pos = buf.rindex(b"\n", 0, pos)
-        c -= 1
-    return buf.rfind(b"\n", 0, pos) + 1, want
+    if want <= 0:
+        return 0, 0
+    newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == ord("\n"))
+    return int(newlines[want - 1]) + 1, want
 
 
 def last_timestamp(path: str | os.PathLike[str], row: int, tail_bytes: int = 65536) -> float:

@@ -540,10 +540,6 @@ class TherapistDashboard(QWidget):
         if math.isfinite(shown.feedback_score) and not shown.finished:
             self.score_bar.setValue(round(100 * score))
 
-    def set_latency_ms(self, median_ms: float) -> None:
-        if math.isfinite(median_ms):
-            self._set_text(self.latency_label, f"latency {median_ms:.0f} ms")
-
     # -- painting ----------------------------------------------------------------------------
 
     def refresh(self) -> MetricUpdate | None:

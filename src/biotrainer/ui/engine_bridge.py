@@ -6,7 +6,8 @@ dashboard (pause, marker, note, threshold) go to the engine as plain calls.
 
 Latency (sample arrival -> painted frame) is measured by :class:`LatencyMeter`: the window that
 paints calls :meth:`LatencyMeter.painted` with the update it has just shown, on the same clock
-the engine stamped ``received_at`` with.
+the engine stamped ``received_at`` with. :class:`FrameLatency` keeps a window's three figures
+(dashboard, patient view, data age) and does that stamping for it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from biotrainer.acquisition.chunk import Chunk
-from biotrainer.clock import Clock
+from biotrainer.clock import Clock, EpochClock
 from biotrainer.engine.engine import Engine
+from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError
 
@@ -78,6 +80,79 @@ class LatencyMeter:
     def percentile_ms(self, q: float) -> float:
         """Percentile ``q`` (0-100) of every latency measured, in ms (NaN before the first)."""
         return 1000.0 * float(np.percentile(list(self.all), q)) if self.all else math.nan
+
+
+#: A data age above this means the source does not stamp samples on the epoch clock.
+MAX_DATA_AGE_S = 5.0
+
+
+class FrameLatency:
+    """The latency figures of one trainer window, stamped when its frame is painted.
+
+    The window tells what its next frame shows (:meth:`shown`, :meth:`previewed`) and calls
+    :meth:`painted` once the frame is painted; the patient view measures its own figure
+    (:meth:`patient_painted`).
+
+    Parameters
+    ----------
+    clock : Clock
+        The engine's clock (``received_at`` is on it).
+
+    Attributes
+    ----------
+    dashboard : LatencyMeter
+        Poll that brought the newest samples into the app -> dashboard frame showing them.
+    patient : LatencyMeter
+        The same, measured by the patient view on its own frames.
+    data_age : LatencyMeter
+        Age of the newest sample on screen: BrainFlow's timestamp (epoch seconds, when the
+        sample entered its buffer) to the painted frame. Sources stamping on another clock
+        (a replayed file, LSL) give no figure (ages above :data:`MAX_DATA_AGE_S`).
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.dashboard = LatencyMeter(clock)
+        self.patient = LatencyMeter(clock)
+        self.data_age = LatencyMeter(EpochClock())
+        self._update: MetricUpdate | None = None
+        self._preview: FeedbackPreview | None = None
+
+    def shown(self, update: MetricUpdate | None) -> None:
+        """``update`` is on the next frame (None: nothing new)."""
+        if update is not None:
+            self._update = update
+
+    def previewed(self, preview: FeedbackPreview) -> None:
+        """``preview`` (newer than every update) is on the next frame."""
+        self._preview = preview
+
+    def patient_painted(self, latency_s: float) -> None:
+        """Record a latency measured by the patient view (seconds; negative/NaN ignored)."""
+        if math.isfinite(latency_s) and latency_s >= 0:
+            self.patient.record(latency_s)
+
+    def painted(self) -> None:
+        """The frame is painted: measure what it shows (each sample batch once)."""
+        newest = None
+        if self._update is not None:
+            self.dashboard.painted(self._update)
+            newest = self._update.sample_time
+            self._update = None
+        if self._preview is not None:
+            newest = self._preview.sample_time
+            self._preview = None
+        if newest is not None:
+            self.data_age.painted_stamp(newest, max_s=MAX_DATA_AGE_S)
+
+    def text(self) -> str | None:
+        """The status line ("latency dashboard 40 ms · ..."), None before the first figure."""
+        named = (
+            ("dashboard", self.dashboard),
+            ("patient", self.patient),
+            ("data age", self.data_age),
+        )
+        parts = [f"{name} {m.median_ms:.0f} ms" for name, m in named if m.recent]
+        return "latency " + " · ".join(parts) if parts else None
 
 
 class EngineBridge(QObject):

@@ -350,7 +350,7 @@ class PatientAnimation:
         bloom_fade_s: float = 120.0,
     ) -> None:
         self.t = float(t)
-        self.level = AdaptiveSpring(level_omega[0], level_omega[1], 0.25, 0.5)
+        self.level = AdaptiveSpring(level_omega[0], level_omega[1], value=0.5)
         self.presence = ExponentialSmoother(0.8, self.HOLD_PRESENCE)
         self.reward = ExponentialSmoother(1.2, 0.0)
         self.pacer_visibility = ExponentialSmoother(0.6, 0.0)

@@ -31,22 +31,18 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QWidget
 
 from biotrainer.acquisition.source import Source, SourceLayout
-from biotrainer.clock import Clock, EpochClock, MonotonicClock
+from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.engine.engine import Engine, EngineConfig
-from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError
 from biotrainer.session.analysis import PhaseStats, format_phases, summarize_updates
 from biotrainer.ui.dashboard import TherapistDashboard
-from biotrainer.ui.engine_bridge import EngineBridge, LatencyMeter
+from biotrainer.ui.engine_bridge import EngineBridge, FrameLatency, LatencyMeter
 from biotrainer.ui.signal_check import SignalCheck, release_source
 from biotrainer.ui.signal_plots import Theme
 
 SETTINGS_GROUP = "trainer"
-
-#: A data age above this means the source does not stamp samples on the epoch clock.
-MAX_DATA_AGE_S = 5.0
 
 WINDOW_STYLE = """
 QMainWindow {{ background: {bg}; }}
@@ -230,14 +226,7 @@ class TrainerWindow(QMainWindow):
         self.outcome: SessionOutcome | None = None
         self.error: str | None = None
         self.updates: list[MetricUpdate] = []
-        self.latency = LatencyMeter(self.clock)
-        self.patient_latency = LatencyMeter(self.clock)
-        #: Age of the newest sample on screen: BrainFlow's timestamp (epoch seconds, when the
-        #: sample entered its buffer) to the painted frame. Sources stamping on another clock
-        #: (a replayed file, LSL) give no figure.
-        self.data_age = LatencyMeter(EpochClock())
-        self._painted_update: MetricUpdate | None = None
-        self._painted_preview: FeedbackPreview | None = None
+        self.frame_latency = FrameLatency(self.clock)
         self._phase_index = -2
         self._starting = False
         self._summary_dialog = None
@@ -280,7 +269,7 @@ class TrainerWindow(QMainWindow):
         if self.patient_view is not None:
             self.patient_view.setWindowTitle(f"biotrainer — {protocol.title}")
             if hasattr(self.patient_view, "update_painted"):
-                self.patient_view.update_painted.connect(self._on_patient_painted)
+                self.patient_view.update_painted.connect(self.frame_latency.patient_painted)
             if protocol.phases:
                 self.patient_view.set_instruction(protocol.phases[0].instruction)
         else:
@@ -688,7 +677,7 @@ class TrainerWindow(QMainWindow):
         bridge.chunk_ready.connect(self.dashboard.push_chunk)
         bridge.updates_ready.connect(self._on_updates)
         bridge.preview_ready.connect(self.dashboard.show_preview)
-        bridge.preview_ready.connect(self._on_preview)
+        bridge.preview_ready.connect(self.frame_latency.previewed)
         bridge.finished.connect(self._on_finished)
         bridge.failed.connect(self._on_failed)
         bridge.warning.connect(self._on_warning)
@@ -863,9 +852,8 @@ class TrainerWindow(QMainWindow):
     def _on_updates(self, updates: list[MetricUpdate]) -> None:
         self.updates.extend(updates)
         self.dashboard.add_updates(updates)
-        shown = self.dashboard.show_latest()  # numbers at once, not at the next frame
-        if shown is not None:
-            self._painted_update = shown
+        # numbers at once, not at the next frame
+        self.frame_latency.shown(self.dashboard.show_latest())
         u = updates[-1]
         if u.phase_index != self._phase_index:
             self._phase_index = u.phase_index
@@ -883,47 +871,35 @@ class TrainerWindow(QMainWindow):
     def _on_warning(self, message: str) -> None:
         self.statusBar().showMessage(message, 10_000)
 
-    def _on_preview(self, preview: FeedbackPreview) -> None:
-        self._painted_preview = preview
-
-    def _on_patient_painted(self, latency_s: float) -> None:
-        if math.isfinite(latency_s) and latency_s >= 0:
-            self.patient_latency.record(latency_s)
-
     # -- painting ----------------------------------------------------------------------------
 
     def _on_frame(self) -> None:
-        shown = self.dashboard.refresh()
-        if shown is not None:
-            self._painted_update = shown
+        self.frame_latency.shown(self.dashboard.refresh())
         if self.dashboard.frames % 15 == 0:
-            self._show_latency()
+            text = self.frame_latency.text()
+            if text is not None:
+                self.dashboard.latency_label.setText(text)
 
-    def _show_latency(self) -> None:
-        parts = []
-        if self.latency.recent:
-            parts.append(f"dashboard {self.latency.median_ms:.0f} ms")
-        if self.patient_latency.recent:
-            parts.append(f"patient {self.patient_latency.median_ms:.0f} ms")
-        if self.data_age.recent:
-            parts.append(f"data age {self.data_age.median_ms:.0f} ms")
-        if parts:
-            self.dashboard.latency_label.setText("latency " + " · ".join(parts))
+    @property
+    def latency(self) -> LatencyMeter:
+        """Dashboard latency: the poll bringing the newest samples -> the frame showing them."""
+        return self.frame_latency.dashboard
+
+    @property
+    def patient_latency(self) -> LatencyMeter:
+        """The same latency, measured by the patient view."""
+        return self.frame_latency.patient
+
+    @property
+    def data_age(self) -> LatencyMeter:
+        """Age of the newest sample on screen (BrainFlow timestamp -> painted frame)."""
+        return self.frame_latency.data_age
 
     def event(self, e: QEvent) -> bool:
         """Stamp the paint time: the whole window is painted while handling UpdateRequest."""
         result = super().event(e)
         if e.type() == QEvent.Type.UpdateRequest:
-            newest = None
-            if self._painted_update is not None:
-                self.latency.painted(self._painted_update)
-                newest = self._painted_update.sample_time
-                self._painted_update = None
-            if self._painted_preview is not None:
-                newest = self._painted_preview.sample_time
-                self._painted_preview = None
-            if newest is not None:
-                self.data_age.painted_stamp(newest, max_s=MAX_DATA_AGE_S)
+            self.frame_latency.painted()
         return result
 
     # -- patient view ------------------------------------------------------------------------
