@@ -187,19 +187,9 @@ def test_ecg_detector_recovers_within_seconds_after_any_burst(amp, dur, kind) ->
     _check_recovery(det, streamed, beats, fs, dur, recover_s=5.0, tol_s=0.15)
 
 
-def _ppg_case(amp: float, dur: float, kind: str):
-    if (amp, dur, kind) == (1e3, 2.0, "railed"):
-        reason = (
-            "dsp/_peaks.py: the step's ringing enters the 8 beat levels; search-back then "
-            "accepts every 3rd pulse (never a 3 s silence, so no relearn) for ~16 s"
-        )
-        return pytest.param(amp, dur, kind, marks=pytest.mark.xfail(strict=True, reason=reason))
-    return pytest.param(amp, dur, kind)
-
-
 @pytest.mark.parametrize(
     ("amp", "dur", "kind"),
-    [_ppg_case(a, d, k) for a, d in BURSTS for k in ("noise", "railed")],
+    [(a, d, k) for a, d in BURSTS for k in ("noise", "railed")],
     ids=[f"{a:.0e}x{d}s-{k}" for a, d in BURSTS for k in ("noise", "railed")],
 )
 def test_ppg_detector_recovers_after_any_burst(amp, dur, kind) -> None:

@@ -92,13 +92,16 @@ class _AdaptivePeakStream:
     the median feature of the last 8 beats and ``noise`` an exponential mean of rejected
     candidates; until the first beat the threshold is ``threshold_fraction`` times the maximum
     feature of the learning period. The threshold is halved when no beat has been seen for 1.66
-    mean beat intervals (causal search-back), candidates closer than ``refractory_s`` to the
-    previous beat are ignored, and after 3 s without a beat the levels are relearnt from the
-    preceding 2 s; until a beat is found again, that 2 s window slides on with the signal, so
-    a burst of any size blinds the detector only until its filters have rung down. Features
-    below ``1e-9`` times the largest ``|input|`` of the last 2 s are floating-point noise (a
-    flat but offset signal) and never candidates; the floor is per sample, so it forgets a
-    burst 2 s after it ends and does not depend on how the signal was cut into chunks.
+    mean beat intervals (causal search-back); a beat that only the halved threshold lets
+    through replaces the largest of the 8 levels rather than the oldest, so levels raised by
+    an artefact's ringing come down within a few beats. Candidates closer than
+    ``refractory_s`` to the previous beat are ignored, and after 3 s without a beat the
+    levels are relearnt from the preceding 2 s; until a beat is found again, that 2 s window
+    slides on with the signal, so a burst of any size blinds the detector only until its
+    filters have rung down. Features below ``1e-9`` times the largest ``|input|`` of the last
+    2 s are floating-point noise (a flat but offset signal) and never candidates; the floor is
+    per sample, so it forgets a burst 2 s after it ends and does not depend on how the signal
+    was cut into chunks.
 
     Parameters
     ----------
@@ -275,12 +278,14 @@ class _AdaptivePeakStream:
             last = self._last = None
         if last is not None and m - last < self._refractory:
             return None
+        searchback = False
         if self._levels:
             level = _median(self._levels)  # <= 8 values: plain Python is 20x faster
             thr = self._noise + self._threshold_fraction * (level - self._noise)
             mean_rr = sum(self._rr) / len(self._rr) if self._rr else self.fs
             if last is not None and m - last > _SEARCHBACK_RR * mean_rr:
                 thr *= 0.5
+                searchback = v < 2.0 * thr  # a beat only the halved threshold lets through
         else:
             thr = self._threshold_fraction * self._max_seen
         pos = self._accept(m, last) if v >= thr else None
@@ -291,8 +296,13 @@ class _AdaptivePeakStream:
             self._rr.append(m - last)
             if len(self._rr) > _N_LEVEL:
                 self._rr.pop(0)
-        self._levels.append(v)
-        if len(self._levels) > _N_LEVEL:
-            self._levels.pop(0)
+        if searchback and len(self._levels) == _N_LEVEL:
+            # found only by search-back: the levels are too high (an artefact entered them, or
+            # the beats got smaller), so this beat replaces the largest level, not the oldest
+            self._levels[self._levels.index(max(self._levels))] = v
+        else:
+            self._levels.append(v)
+            if len(self._levels) > _N_LEVEL:
+                self._levels.pop(0)
         self._last = m
         return pos
