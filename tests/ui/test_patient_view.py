@@ -126,11 +126,63 @@ def test_adaptive_spring_is_calm_for_wobbles_and_quick_for_large_changes():
     assert max(jumps) > 3 * max(moves)
 
 
+def _ramp_halfway_s(spring: AdaptiveSpring, use_track: bool) -> float:
+    """Seconds after a 0.2 -> 0.8 ramp (0.15 s long, targets at 50 Hz) starts until the
+    spring passes 0.5 (stepped every millisecond, for resolution)."""
+    t, step, value = 0.0, 0, spring.value
+    while value < 0.5:
+        step += 1
+        t = step / 1000
+        data_t = math.floor(t * 50) / 50  # the newest 50 Hz target available at t
+        target = 0.2 + 0.6 * min(1.0, data_t / 0.15)
+        if use_track:
+            spring.track(target, data_t)
+        else:
+            spring.target = target
+        value = spring.step(1 / 1000)
+    return t
+
+
+def test_adaptive_spring_stiffens_on_a_fast_move_before_falling_behind():
+    by_speed = _ramp_halfway_s(AdaptiveSpring(value=0.2), use_track=True)
+    by_distance = _ramp_halfway_s(AdaptiveSpring(value=0.2), use_track=False)
+    target_halfway = 0.075 + 0.02  # the ramp passes 0.5 after 75 ms (+ one 50 Hz target)
+    assert by_speed < by_distance - 0.01
+    assert by_speed - target_halfway < 0.05  # follows the move within 50 ms
+
+
+def test_adaptive_spring_stays_calm_on_slow_steady_wobble():
+    # +-0.05 at 2 Hz around 0.5 (the feedback's own noise after its low-pass): the
+    # level follows less than half of it
+    s = AdaptiveSpring(value=0.5)
+    values = []
+    for i in range(FPS * 6):
+        t = i / FPS
+        s.track(0.5 + 0.05 * math.sin(2 * math.pi * 2.0 * t), t)
+        values.append(s.step(1 / FPS))
+    swing = max(values[FPS * 2 :]) - min(values[FPS * 2 :])
+    assert swing < 0.5 * 0.1
+    assert s.omega < 0.5 * (s.omega_min + s.omega_max)
+
+
+def test_adaptive_spring_ignores_late_targets_and_restarts_on_a_new_stream():
+    s = AdaptiveSpring(value=0.5)
+    assert s.track(0.6, 10.0)
+    assert not s.track(0.2, 9.95)  # older than the newest: ignored
+    assert s.target == 0.6
+    assert s.track(0.7, 10.02)
+    assert s.speed > 0
+    assert s.track(0.3, 2.0)  # far back in time: a new stream, accepted afresh
+    assert s.target == 0.3 and s.speed == 0.0
+
+
 def test_adaptive_spring_rejects_bad_parameters():
     with pytest.raises(ValueError):
         AdaptiveSpring(omega_min=10.0, omega_max=5.0)
     with pytest.raises(ValueError):
         AdaptiveSpring(error_scale=0.0)
+    with pytest.raises(ValueError):
+        AdaptiveSpring(speed_scale=-1.0)
 
 
 # -- pacer (Qt-free, exact phase math) -------------------------------------------------------
@@ -220,6 +272,18 @@ def test_previews_move_the_level_between_updates_but_not_while_holding():
         anim.step(clock.now())
     assert anim.frame.level > held - 0.25  # paused: previews are ignored
     assert anim.level.target == pytest.approx(0.9)
+
+
+def test_an_update_older_than_the_last_preview_does_not_pull_the_level_back():
+    clock = SimulatedClock(0.0)
+    anim = PatientAnimation(clock.now())
+    drive(anim, clock, 2.0, score=0.3)
+    t = clock.now()
+    anim.feed_preview(0.8, t, sample_time=t + 0.05)  # the newest sample
+    anim.feed(upd(t + 0.02, 0.35), t)  # a grid update of an older sample, delivered later
+    assert anim.level.target == pytest.approx(0.8)
+    anim.feed(upd(t + 0.1, 0.4), t)  # a newer one does
+    assert anim.level.target == pytest.approx(0.4)
 
 
 def test_nan_score_holds_still_and_dims_gently():

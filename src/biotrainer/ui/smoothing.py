@@ -101,19 +101,24 @@ class CriticallyDampedSmoother:
 
 
 class AdaptiveSpring(CriticallyDampedSmoother):
-    """A critically damped spring whose stiffness grows with the distance to its target.
+    """A critically damped spring whose stiffness grows with the size and speed of a change.
 
     Small, quick wobbles of the target (the feedback's own noise) move it slowly and calmly;
-    a large change (the person really relaxing, or tensing) is followed quickly, so the
+    a large or fast change (the person really relaxing, or tensing) is followed quickly, so the
     feedback stays immediate where it matters. Per step::
 
-        omega = omega_min + (omega_max - omega_min) * min(1, |target - value| / error_scale)^2
+        reach = max(min(1, |target - value| / error_scale), min(1, |speed| / speed_scale))
+        omega = omega_min + (omega_max - omega_min) * reach^2
 
+    ``speed`` is the target's own rate of change (units per second of data time), averaged
+    over ``speed_tau_s``, from the targets given to :meth:`track`. Keying on it as well as on
+    the distance lets the spring stiffen as soon as the target starts a sustained move, before
+    it has fallen behind; the noise of a steady feedback moves too slowly to stiffen it.
     The same idea as the "1 euro" filter (Casiez, Roussel & Vogel, CHI 2012), which adapts a
-    low-pass cut-off to the signal's speed, but keyed to the size of the change and on a spring,
-    so motion starts without a jump. When the spring softens as it closes in, its speed is
-    capped at ``omega * distance`` (the fastest approach a critically damped spring ends
-    without overshoot), so it never overshoots.
+    low-pass cut-off to the signal's speed, but on a spring, so motion starts without a jump.
+    When the spring softens as it closes in, its speed is capped at ``omega * distance`` (the
+    fastest approach a critically damped spring ends without overshoot), so it never
+    overshoots a target that holds still.
 
     Parameters
     ----------
@@ -121,30 +126,75 @@ class AdaptiveSpring(CriticallyDampedSmoother):
         Stiffness (rad/s) for tiny and for large changes.
     error_scale : float
         Distance (in the value's units) at and beyond which the spring is stiffest.
+    speed_scale : float
+        Target speed (units per second) at and beyond which the spring is stiffest.
+    speed_tau_s : float
+        Time constant (s, data time) of the target speed's average.
     value : float
         Initial value (and target), at rest.
     """
 
+    #: A target this much (s) older than the newest tracked one starts a new history.
+    RESTART_S = 1.0
+
     def __init__(
         self,
         omega_min: float = 5.0,
-        omega_max: float = 50.0,
+        omega_max: float = 70.0,
         error_scale: float = 0.25,
+        speed_scale: float = 2.0,
+        speed_tau_s: float = 0.05,
         value: float = 0.0,
     ) -> None:
         if not 0 < omega_min <= omega_max:
             raise ValueError(f"need 0 < omega_min <= omega_max, got {omega_min}, {omega_max}")
-        if error_scale <= 0:
-            raise ValueError(f"error_scale must be positive, got {error_scale}")
+        if error_scale <= 0 or speed_scale <= 0 or speed_tau_s <= 0:
+            raise ValueError(
+                "error_scale, speed_scale and speed_tau_s must be positive, got "
+                f"{error_scale}, {speed_scale}, {speed_tau_s}"
+            )
         super().__init__(omega_min, value)
         self.omega_min = float(omega_min)
         self.omega_max = float(omega_max)
         self.error_scale = float(error_scale)
+        self.speed_scale = float(speed_scale)
+        self.speed_tau_s = float(speed_tau_s)
+        self.speed = 0.0
+        self._tracked: tuple[float, float] | None = None
+
+    def track(self, target: float, t: float) -> bool:
+        """Aim at ``target``, the value at data time ``t`` (s), and update the target speed.
+
+        A target older than the newest one tracked is ignored (returns False): a late
+        arrival must not pull the spring back. A time more than :attr:`RESTART_S` older
+        starts a new history instead.
+        """
+        last = self._tracked
+        if last is not None and t < last[0] - self.RESTART_S:
+            last = None  # time went far back: a new stream (replay, reconnect), not a late one
+            self.speed = 0.0
+        if last is not None:
+            dt = t - last[0]
+            if dt < 0:
+                return False
+            if dt > 0:
+                weight = 1.0 - math.exp(-dt / self.speed_tau_s)
+                self.speed += weight * ((target - last[1]) / dt - self.speed)
+        self._tracked = (float(t), float(target))
+        self.target = float(target)
+        return True
+
+    def forget_speed(self) -> None:
+        """Forget the target's speed and history (after a hold, the next target starts fresh)."""
+        self.speed = 0.0
+        self._tracked = None
 
     def step(self, dt: float) -> float:
-        """Advance by ``dt`` seconds with the stiffness of the current distance."""
+        """Advance by ``dt`` seconds with the stiffness of the current distance and speed."""
         error = self.value - self.target
-        reach = min(1.0, abs(error) / self.error_scale)
+        reach = max(
+            min(1.0, abs(error) / self.error_scale), min(1.0, abs(self.speed) / self.speed_scale)
+        )
         self.omega = self.omega_min + (self.omega_max - self.omega_min) * reach * reach
         # A softer spring must not inherit a speed it cannot stop in time: moving towards the
         # target faster than omega * distance would overshoot, so cap the speed there.
@@ -326,8 +376,8 @@ class PatientAnimation:
         Start time.
     level_omega : (float, float)
         Stiffness range of the score's :class:`AdaptiveSpring` (rad/s): 5 for the
-        feedback's small wobbles (calm), 50 for large changes (a 0.6 step is half shown
-        within about 35 ms; a steady rise is followed about 40 ms behind).
+        feedback's small wobbles (calm), 70 for large or fast changes (a 0.6 step is half
+        shown within about 30 ms; a steady rise is followed about 30 ms behind).
     note_delay_s : float
         Seconds of poor signal before the calm note appears (short dropouts pass unnoticed).
     stale_after_s : float
@@ -343,7 +393,7 @@ class PatientAnimation:
         self,
         t: float = 0.0,
         *,
-        level_omega: tuple[float, float] = (5.0, 50.0),
+        level_omega: tuple[float, float] = (5.0, 70.0),
         note_delay_s: float = 3.0,
         stale_after_s: float = 3.0,
         bloom_fill_s: float = 60.0,
@@ -379,7 +429,7 @@ class PatientAnimation:
         score = update.feedback_score
         holding = update.paused or update.finished or not math.isfinite(score)
         if not holding:
-            self.level.target = _clip01(score)
+            self.level.track(_clip01(score), update.sample_time)
         self.presence.target = self.HOLD_PRESENCE if holding else 1.0
         self.rewarded = bool(update.rewarded) and not holding
         self.reward.target = 1.0 if self.rewarded else 0.0
@@ -391,15 +441,19 @@ class PatientAnimation:
             self._trouble_since = None
         self._set_pacer(update.pacer_bpm, update.inhale_ratio, float(t))
 
-    def feed_preview(self, score: float, t: float) -> None:
+    def feed_preview(self, score: float, t: float, sample_time: float | None = None) -> None:
         """Take the score at the newest sample (an engine preview between updates) as the
-        level's target, unless the feedback is holding still."""
+        level's target, unless the feedback is holding still.
+
+        ``sample_time`` is the data time of that sample (source clock, as the updates'
+        ``sample_time``); ``None`` takes the arrival time ``t``.
+        """
         u = self.latest
         if u is None or u.paused or u.finished or not math.isfinite(score):
             return
         if not math.isfinite(u.feedback_score):
             return  # the last update says hold still (no baseline, poor signal)
-        self.level.target = _clip01(score)
+        self.level.track(_clip01(score), t if sample_time is None else sample_time)
 
     def _set_pacer(self, bpm: float, ratio: float, t: float) -> None:
         valid = math.isfinite(bpm) and PACER_MIN_BPM <= bpm <= PACER_MAX_BPM
