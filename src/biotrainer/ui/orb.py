@@ -1,17 +1,19 @@
 """Painting the patient's feedback visual: a glowing orb on a night sky that opens like a flower.
 
 Everything is drawn with QPainter from a :class:`~biotrainer.ui.smoothing.Frame`. The sky is
-rendered once per size into a pixmap; per frame only a handful of gradient-filled shapes are
-drawn, so painting full-screen at 60 frames per second stays cheap.
+rendered once per size into a pixmap; the glow layer and the orb's body are rendered per
+quantised state and cached, and only the pixels a frame changes are repainted, so painting
+full-screen at 60 frames per second stays cheap.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -21,6 +23,7 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
     QRadialGradient,
+    QRegion,
 )
 
 from biotrainer.ui.smoothing import Frame
@@ -100,12 +103,18 @@ class OrbPainter:
     """Paints the sky, the orb, its petals, the reward halo and the ring of reward lights.
 
     The glow, halo and petals depend only on (level, presence, reward); they are rendered
-    into a cached layer, redrawn only when one of them moves by more than a step too small to
-    see (1/64 of the level range: under a pixel of petal growth and about 1 % of glow; 1/64 of
-    presence and reward). The orb's body, whose crisp edge would show steps, has a cache of
-    its own on a finer level step (1/256: a fifth of a pixel of radius at 800 pixels), and it
-    is small, so redrawing it is cheap. Each frame then costs a few blits, whatever the size
-    of the screen, and a layer redraw every few frames while the level moves.
+    into a layer, redrawn only when one of them moves by more than a step too small to see
+    (1/64 of the level range: under a pixel of petal growth and about 1 % of glow; 1/64 of
+    presence and reward). The layer holds only the square around the petals and the halo
+    (the glow under them included); around it the glow sprite is added straight to the sky
+    with the layer's opacity, the same picture as a whole layer. The orb's body, whose crisp
+    edge would show steps, is rendered on a finer level step (1/256: a fifth of a pixel of
+    radius at 800 pixels). Both kinds of render are kept in small caches by quantised state
+    (least recently used dropped beyond a budget): a wandering score passes the same states
+    again and again, so most frames cost a few blits.
+
+    :meth:`changed_region` tells the view which pixels a new frame changes (the glow's disc
+    when the layer changes, else the body, the lights), so only those are repainted.
 
     Parameters
     ----------
@@ -114,13 +123,23 @@ class OrbPainter:
         Number of petals that open around the orb as the score rises.
     lights : int
         Number of warm lights in the full reward ring.
+    layer_cache_mb, body_cache_mb : float
+        Memory budgets (MiB) of the rendered layers and bodies kept.
     """
 
     LEVEL_STEPS = 256
     LAYER_LEVEL_STEPS = 64
     FADE_STEPS = 64
 
-    def __init__(self, palette: Palette | None = None, *, petals: int = 7, lights: int = 12):
+    def __init__(
+        self,
+        palette: Palette | None = None,
+        *,
+        petals: int = 7,
+        lights: int = 12,
+        layer_cache_mb: float = 16.0,
+        body_cache_mb: float = 16.0,
+    ):
         self.palette = palette or Palette()
         self.petals = petals
         self.lights = lights
@@ -130,14 +149,17 @@ class OrbPainter:
         self._sky: QPixmap | None = None
         self._glow: QPixmap | None = None
         self._light: QPixmap | None = None
-        self._layer: QPixmap | None = None
         self._body: QPixmap | None = None
         self._layer_key: tuple[int, int, int] | None = None
         self._body_key: tuple[int, int, int] | None = None
+        self._layers: SpriteCache = SpriteCache(layer_cache_mb * 2**20)
+        self._bodies: SpriteCache = SpriteCache(body_cache_mb * 2**20)
         self._dpr = 1.0
         self._light_radius = 1.0
         self._petal_gradient = QLinearGradient(0.0, 0.0, 1.0, 0.0)
         self._no_pen = QPen(Qt.PenStyle.NoPen)
+        self.discs = Discs()
+        self._lights_memo: dict[tuple[float, float, float], tuple[list, list]] = {}
 
     def resize(self, width: int, height: int, device_pixel_ratio: float = 1.0) -> None:
         """Prepare the sky and the sprites for a widget of ``width`` x ``height`` pixels."""
@@ -156,10 +178,13 @@ class OrbPainter:
         self._glow = self._glow_sprite(g.glow_radius, pal.glow, ((0.0, 0.55), (0.30, 0.30)))
         self._light_radius = r = g.unit * 0.016
         self._light = self._glow_sprite(r, pal.warm, ((0.0, 1.0), (0.3, 0.8)), core=pal.warm_core)
-        self._layer = None
         self._layer_key = None
         self._body = None
         self._body_key = None
+        self._layers.clear()
+        self._bodies.clear()
+        self.discs = Discs()
+        self._lights_memo.clear()
 
     def _sky_pixmap(self) -> QPixmap:
         """The night sky: a vertical gradient with a soft haze behind the orb, computed in
@@ -227,71 +252,232 @@ class OrbPainter:
         c = g.centre
         return QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r)
 
+    def layer_key(self, f: Frame) -> tuple[int, int, int]:
+        """The quantised (level, presence, reward) the glow layer of frame ``f`` is drawn for."""
+        fade = self.FADE_STEPS
+        return (
+            round(f.level * self.LAYER_LEVEL_STEPS),
+            round(f.presence * fade),
+            round(f.reward * fade),
+        )
+
+    def body_key(self, f: Frame) -> tuple[int, int, int]:
+        """The quantised (level, presence, reward) the orb's body of frame ``f`` is drawn for."""
+        fade = self.FADE_STEPS
+        return (round(f.level * self.LEVEL_STEPS), round(f.presence * fade), round(f.reward * fade))
+
+    def changed_region(self, old: Frame | None, new: Frame) -> QRegion:
+        """The pixels that painting frame ``new`` may change over a picture of frame ``old``
+        (None: a picture of nothing yet, so the whole :meth:`dirty_rect`).
+
+        The glow layer's disc when its quantised state differs, else the orb's body (the discs
+        of both sizes) when its own differs, and the lights' squares (both places) when they
+        show and move. Painting the result of the two frames only within this region leaves
+        the same picture as painting ``new`` whole.
+        """
+        if old is None:
+            return QRegion(self.dirty_rect().toAlignedRect())
+        c = self.geometry.centre
+        cx, cy = round(c.x()), round(c.y())
+        if self.layer_key(old) != self.layer_key(new):
+            # The layer square, 2 px of rounding: its glow, halo and petals fit in the disc
+            # (and so do the body and the lights' orbit).
+            return self.discs.at(cx, cy, math.ceil(self.geometry.glow_radius) + 3)
+        region = QRegion()
+        if self.body_key(old) != self.body_key(new):
+            levels = (self.body_key(old)[0], self.body_key(new)[0])
+            r = self.geometry.orb_radius(max(levels) / self.LEVEL_STEPS)
+            # the body's square is drawn at a fractional corner: +1 antialiasing, +1 rounding
+            region = self.discs.at(cx, cy, math.ceil(r) + 3)
+        moved = (old.bloom, old.spin, old.level, old.presence) != (
+            new.bloom,
+            new.spin,
+            new.level,
+            new.presence,
+        )
+        if moved:
+            for rect in self._light_rects(old) + self._light_rects(new):
+                region += rect
+        return region
+
+    def _light_rects(self, f: Frame) -> list[QRect]:
+        """Where the reward lights of frame ``f`` are drawn (a pixel of rounding around)."""
+        return self._lights_of(f)[1]
+
+    def _lights_of(self, f: Frame) -> tuple[list[tuple[float, float]], list[QRect]]:
+        """Top-left corners and pixel squares of the reward lights of frame ``f`` (kept for
+        the last few frames: the frame painted, the one to paint)."""
+        key = (f.bloom, f.spin, f.level)
+        found = self._lights_memo.get(key)
+        if found is not None:
+            return found
+        lit = f.bloom * self.lights
+        corners: list[tuple[float, float]] = []
+        rects: list[QRect] = []
+        if lit >= 0.01 and self._light is not None:
+            g = self.geometry
+            cx, cy = g.centre.x(), g.centre.y()
+            orbit = g.orb_radius(f.level) * 2.05
+            size = self._light.width() / self._dpr
+            half = size / 2
+            base = 2 * math.pi * (f.spin - 0.25)
+            for i in range(math.ceil(lit)):
+                angle = base + 2 * math.pi * i / self.lights
+                x = cx + orbit * math.cos(angle) - half
+                y = cy + orbit * math.sin(angle) - half
+                corners.append((x, y))
+                left, top = math.floor(x - 1.0), math.floor(y - 1.0)
+                right, bottom = math.ceil(x + size + 1.0), math.ceil(y + size + 1.0)
+                rects.append(QRect(left, top, right - left, bottom - top))
+        if len(self._lights_memo) >= 4:
+            self._lights_memo.pop(next(iter(self._lights_memo)))
+        self._lights_memo[key] = (corners, rects)
+        return corners, rects
+
     def paint_sky(self, p: QPainter) -> None:
         if self._sky is not None:
             p.drawPixmap(0, 0, self._sky)
 
     def paint(self, p: QPainter, f: Frame) -> None:
         """Paint the feedback visual of frame ``f`` (after :meth:`paint_sky`)."""
+        self.paint_light(p, f)
+        self.paint_body(p, f)
+
+    def paint_light(self, p: QPainter, f: Frame) -> None:
+        """Add the glow, the halo and the petals of frame ``f`` to the sky (what lies behind
+        the orb's body)."""
         g = self.geometry
-        fade = (round(f.presence * self.FADE_STEPS), round(f.reward * self.FADE_STEPS))
-        key = (round(f.level * self.LAYER_LEVEL_STEPS), *fade)
-        if key != self._layer_key or self._layer is None:
-            self._render_layer(*key)
-        body_key = (round(f.level * self.LEVEL_STEPS), *fade)
-        if body_key != self._body_key or self._body is None:
-            self._render_body(*body_key)
+        key = self.layer_key(f)
+        layer = self._layers.get(key)
+        if layer is None:
+            layer = self._render_layer(*key)
+        self._layer_key = key
         c = g.centre
-        if self._layer is not None:
-            # Light adds to the night sky (additive blending keeps it luminous, never grey).
-            half = g.glow_radius
-            p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Plus)
-            p.drawPixmap(QPointF(c.x() - half, c.y() - half), self._layer)
-            p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-        if self._body is not None:
-            half = self._body.width() / self._dpr / 2
-            p.drawPixmap(QPointF(c.x() - half, c.y() - half), self._body)
+        # Light adds to the night sky (additive blending keeps it luminous, never grey).
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Plus)
+        half = g.glow_radius
+        corner = self._snap(c.x() - half, c.y() - half)
+        if self._glow is None or layer.box.width() >= self._glow.width():
+            p.drawPixmap(corner, layer.pixmap)  # the whole layer
+        else:
+            # Beyond the petals and the halo the layer is the glow alone: add the sprite
+            # there directly, around the square the layer holds.
+            inner = self._logical(layer.box)
+            x, y = corner.x(), corner.y()
+            size = round(self._glow.width() / self._dpr)
+            p.setOpacity(layer.glow_opacity)
+            top, bottom = inner.top(), inner.bottom() + 1
+            for sx, sy, sw, sh in (
+                (0, 0, size, top),  # above the square, below it, left and right of it
+                (0, bottom, size, size - bottom),
+                (0, top, inner.left(), inner.height()),
+                (inner.right() + 1, top, size - inner.right() - 1, inner.height()),
+            ):
+                if sw > 0 and sh > 0:
+                    k = self._dpr
+                    p.drawPixmap(
+                        QPointF(x + sx, y + sy), self._glow, QRectF(sx * k, sy * k, sw * k, sh * k)
+                    )
+            p.setOpacity(1.0)
+            p.drawPixmap(corner + QPointF(inner.topLeft()), layer.pixmap)
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+
+    def _snap(self, x: float, y: float) -> QPointF:
+        """``(x, y)`` on the nearest whole device pixel, where Qt would blit an unscaled
+        sprite anyway: a repaint of part of the picture then puts it exactly where a
+        repaint of all of it does, at any device pixel ratio."""
+        k = self._dpr
+        return QPointF(math.floor(x * k + 0.5) / k, math.floor(y * k + 0.5) / k)
+
+    def paint_body(self, p: QPainter, f: Frame) -> None:
+        """Paint the orb's body and the reward lights of frame ``f`` (after
+        :meth:`paint_light`)."""
+        body_key = self.body_key(f)
+        if body_key != self._body_key or self._body is None:
+            body = self._bodies.get(body_key)
+            self._body = body if body is not None else self._render_body(*body_key)
+            self._body_key = body_key
+        c = self.geometry.centre
+        half = self._body.width() / self._dpr / 2
+        p.drawPixmap(self._snap(c.x() - half, c.y() - half), self._body)
         self._paint_lights(p, f)
 
-    def _render_layer(self, level_q: int, presence_q: int, reward_q: int) -> None:
-        """Redraw the cached glow, halo and petals for the quantised (level, presence, reward)."""
+    def _render_layer(self, level_q: int, presence_q: int, reward_q: int) -> Layer:
+        """Draw (and cache) the glow, halo and petals for the quantised (level, presence,
+        reward): only the square around the petals and the halo, the glow under them
+        included; :meth:`paint` adds the glow sprite itself around that square."""
         g = self.geometry
         level = level_q / self.LAYER_LEVEL_STEPS
         presence = presence_q / self.FADE_STEPS
         reward = reward_q / self.FADE_STEPS
         half = g.glow_radius
-        size = 2 * math.ceil(half)
-        if self._layer is None or self._layer.width() != round(size * self._dpr):
-            self._layer = self._pixmap(size, size)
+        box = self._inner_box(level, reward)
+        if box.x() > 0:
+            inner = self._logical(box)
+            pixmap = self._pixmap(inner.width(), inner.height())
         else:
-            self._layer.fill(Qt.GlobalColor.transparent)
-        p = QPainter(self._layer)
+            inner = QRect()
+            pixmap = self._pixmap(2 * math.ceil(half), 2 * math.ceil(half))
+        p = QPainter(pixmap)
+        p.translate(-inner.x(), -inner.y())  # whole pixels: the same picture as a full layer
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        self._paint_glow(p, QPointF(half, half), level, presence, reward)
+        opacity = self._paint_glow(p, QPointF(half, half), level, presence, reward)
         p.end()
-        self._layer_key = (level_q, presence_q, reward_q)
+        layer = Layer(pixmap, box, opacity)
+        self._layers.put((level_q, presence_q, reward_q), layer, box.width() * box.height() * 4)
         self.layer_renders += 1
+        return layer
 
-    def _render_body(self, level_q: int, presence_q: int, reward_q: int) -> None:
-        """Redraw the cached orb body for the quantised (level, presence, reward)."""
+    def _inner_box(self, level: float, reward: float) -> QRect:
+        """The square of the layer (device pixels) that holds the petals and the halo (the
+        whole layer for a fractional device pixel ratio)."""
+        dpr = self._dpr
+        full = round(2 * math.ceil(self.geometry.glow_radius) * dpr)
+        if dpr != round(dpr):
+            return QRect(0, 0, full, full)
+        r = self.geometry.orb_radius(level)
+        extent = 0.0
+        petals = self._petal_shape(r, level)
+        if petals is not None:
+            offset, length, _ = petals
+            extent = offset + length / 2
+        if reward > 0.005:
+            extent = max(extent, self._corona_radius(r) + 1.0)
+        half_px = full // 2
+        # +1 antialiasing, +1 the layer's centre is off its middle by under a pixel, +1 spare
+        inner = min(half_px, round((math.ceil(extent) + 3) * dpr))
+        return QRect(half_px - inner, half_px - inner, 2 * inner, 2 * inner)
+
+    def _logical(self, box: QRect) -> QRect:
+        """``box`` of device pixels in the layer's logical pixels (for a whole-number device
+        pixel ratio, the only one the layer is split for)."""
+        k = round(self._dpr) or 1
+        return QRect(box.x() // k, box.y() // k, box.width() // k, box.height() // k)
+
+    def body_radius(self, f: Frame) -> float:
+        """Radius (pixels) of the orb's body as painted for frame ``f`` (its level on a step
+        of 1/:attr:`LEVEL_STEPS`)."""
+        return self.geometry.orb_radius(self.body_key(f)[0] / self.LEVEL_STEPS)
+
+    def _render_body(self, level_q: int, presence_q: int, reward_q: int) -> QPixmap:
+        """Draw (and cache) the orb's body for the quantised (level, presence, reward)."""
         level = level_q / self.LEVEL_STEPS
         r = self.geometry.orb_radius(level)
         size = 2 * math.ceil(r + 1)
-        if self._body is None or self._body.width() != round(size * self._dpr):
-            self._body = self._pixmap(size, size)
-        else:
-            self._body.fill(Qt.GlobalColor.transparent)
-        p = QPainter(self._body)
+        body = self._pixmap(size, size)
+        p = QPainter(body)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         presence, reward = presence_q / self.FADE_STEPS, reward_q / self.FADE_STEPS
         self._paint_body(p, QPointF(size / 2, size / 2), r, level, presence, reward)
         p.end()
-        self._body_key = (level_q, presence_q, reward_q)
+        self._bodies.put((level_q, presence_q, reward_q), body, body.width() * body.height() * 4)
         self.body_renders += 1
+        return body
 
     def _paint_glow(
         self, p: QPainter, c: QPointF, level: float, presence: float, reward: float
-    ) -> None:
+    ) -> float:
+        """Paint the glow, the halo and the petals around ``c``; return the glow's opacity."""
         g = self.geometry
         r = g.orb_radius(level)
         light = (0.30 + 0.70 * level) * presence
@@ -299,15 +485,16 @@ class OrbPainter:
 
         pal = self.palette
         # Soft glow around the orb, stronger as it brightens (the full sprite fits any level).
+        opacity = light * (1.0 - 0.6 * reward)
         if self._glow is not None:
             corner = QPointF(c.x() - g.glow_radius, c.y() - g.glow_radius)
-            p.setOpacity(light * (1.0 - 0.6 * reward))
+            p.setOpacity(opacity)
             p.drawPixmap(corner, self._glow)
             p.setOpacity(1.0)
         # While rewarded, a warm corona hugs the orb (the reward smoother makes it rise and
         # fade over a second or two, never flash).
         if reward > 0.005:
-            rc = min(g.glow_radius, r * 2.4)
+            rc = self._corona_radius(r)
             corona = QRadialGradient(c, rc)
             a = reward * (0.6 + 0.4 * presence)
             corona.setColorAt(0.0, rgba(pal.warm, 0.0))
@@ -324,6 +511,24 @@ class OrbPainter:
             p.restore()
 
         self._paint_petals(p, c, r, level, light, reward)
+        return opacity
+
+    def _corona_radius(self, r: float) -> float:
+        """Outer radius of the warm halo's gradient around an orb of radius ``r`` (its ring
+        is filled 1 px beyond)."""
+        return min(self.geometry.glow_radius, r * 2.4)
+
+    @staticmethod
+    def _petal_shape(r: float, level: float) -> tuple[float, float, float] | None:
+        """(offset of the centre, length, width) of each petal around an orb of radius
+        ``r`` at ``level``; None while they are closed."""
+        opening = level**1.3
+        if opening < 0.02:
+            return None
+        length = r * (1.0 + 0.75 * opening)
+        width = r * (0.45 + 0.25 * opening)
+        offset = r * (0.15 + 0.95 * opening)
+        return offset, length, width
 
     def _paint_body(
         self, p: QPainter, c: QPointF, r: float, level: float, presence: float, reward: float
@@ -349,13 +554,12 @@ class OrbPainter:
         self, p: QPainter, c: QPointF, r: float, level: float, light: float, reward: float
     ) -> None:
         """Translucent petals that spread out from behind the orb as the score rises."""
-        opening = level**1.3
-        if opening < 0.02:
+        shape = self._petal_shape(r, level)
+        if shape is None:
             return
+        offset, length, width = shape
+        opening = level**1.3
         pal = self.palette
-        length = r * (1.0 + 0.75 * opening)
-        width = r * (0.45 + 0.25 * opening)
-        offset = r * (0.15 + 0.95 * opening)
         grad = self._petal_gradient
         grad.setStart(offset - length / 2, 0.0)
         grad.setFinalStop(offset + length / 2, 0.0)
@@ -382,17 +586,9 @@ class OrbPainter:
         lit = f.bloom * self.lights
         if lit < 0.01 or self._light is None:
             return
-        g = self.geometry
-        c = g.centre
-        orbit = g.orb_radius(f.level) * 2.05
-        half = self._light.width() / self._dpr / 2
-        base = 2 * math.pi * (f.spin - 0.25)
-        for i in range(math.ceil(lit)):
-            angle = base + 2 * math.pi * i / self.lights
+        for i, (x, y) in enumerate(self._lights_of(f)[0]):
             p.setOpacity(min(1.0, lit - i) * (0.55 + 0.45 * f.presence))
-            x = c.x() + orbit * math.cos(angle) - half
-            y = c.y() + orbit * math.sin(angle) - half
-            p.drawPixmap(QPointF(x, y), self._light)
+            p.drawPixmap(self._snap(x, y), self._light)
         p.setOpacity(1.0)
 
 
@@ -413,3 +609,99 @@ def annulus(c: QPointF, inner: float, outer: float) -> QPainterPath:
     if inner > 0:
         path.addEllipse(c, inner, inner)
     return path
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A rendered glow layer: the square ``box`` (device pixels of the whole layer) holding
+    the petals and the halo over the glow, and the glow's opacity around it."""
+
+    pixmap: QPixmap
+    box: QRect
+    glow_opacity: float
+
+
+class SpriteCache:
+    """Rendered sprites by key; the least recently used are dropped beyond a budget of bytes.
+
+    While the score wanders, the orb passes the same quantised states again and again;
+    keeping their renders makes most frames a blit.
+    """
+
+    def __init__(self, budget_bytes: float) -> None:
+        self.budget_bytes = budget_bytes
+        self.nbytes = 0
+        self._items: OrderedDict[object, tuple[object, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: object):
+        """The sprite stored under ``key`` (now the most recently used), or None."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def put(self, key: object, sprite: object, nbytes: int) -> None:
+        """Store ``sprite`` of ``nbytes`` under ``key``, dropping the oldest over budget (the
+        newest is always kept)."""
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.nbytes -= old[1]
+        self._items[key] = (sprite, nbytes)
+        self.nbytes += nbytes
+        while self.nbytes > self.budget_bytes and len(self._items) > 1:
+            self.nbytes -= self._items.popitem(last=False)[1][1]
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.nbytes = 0
+
+
+class Discs:
+    """Regions of discs, cached by radius: a staircase of a few horizontal bands that holds
+    the disc (or lies inside it), so painting through the region takes a few long spans per
+    row, and moving a cached one costs almost nothing.
+
+    Parameters
+    ----------
+    bands : int
+        Bands of a staircase (more: closer to the circle, more rectangles).
+    """
+
+    def __init__(self, bands: int = 16) -> None:
+        self.bands = bands
+        self._cache: dict[tuple[int, bool], QRegion] = {}
+
+    def at(self, x: int, y: int, radius: int, inside: bool = False) -> QRegion:
+        """The pixels within ``radius`` of pixel ``(x, y)`` (and a few more), or with
+        ``inside`` only pixels within it (but not all)."""
+        key = (radius, inside)
+        disc = self._cache.get(key)
+        if disc is None:
+            if len(self._cache) > 1024:
+                self._cache.clear()
+            disc = self._cache[key] = self._staircase(radius, inside)
+        return disc.translated(x, y)
+
+    def ring(self, x: int, y: int, inner: int, outer: int) -> QRegion:
+        """The pixels between ``inner`` and ``outer`` pixels around ``(x, y)`` (and a few more)."""
+        region = self.at(x, y, outer)
+        return region.subtracted(self.at(x, y, inner, inside=True)) if inner > 0 else region
+
+    def _staircase(self, radius: int, inside: bool) -> QRegion:
+        region = QRegion()
+        height = max(1, math.ceil((2 * radius + 1) / self.bands))
+        for top in range(-radius, radius + 1, height):
+            bottom = min(radius + 1, top + height)  # rows top .. bottom - 1
+            rows = (top, bottom - 1)
+            near = 0 if top <= 0 < bottom else min(abs(r) for r in rows)
+            far = max(abs(r) for r in rows)
+            dy = far if inside else near
+            if dy > radius:
+                continue
+            w = math.floor(math.sqrt(radius * radius - dy * dy)) + (0 if inside else 1)
+            region = region.united(QRect(-w, top, 2 * w + 1, bottom - top))
+        return region

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainter, QRadialGradient
+import math
 
-from biotrainer.ui.orb import Geometry, Palette, annulus, rgba
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QRadialGradient, QRegion
+
+from biotrainer.ui.orb import Discs, Geometry, Palette, annulus, rgba
 from biotrainer.ui.smoothing import Frame
 
 
@@ -29,6 +31,21 @@ class PacerPainter:
     def line_width(g: Geometry) -> float:
         """Width of the ring's line (pixels)."""
         return max(2.0, g.unit * 0.0045)
+
+    def changed_region(self, g: Geometry, old: Frame | None, new: Frame, discs: Discs) -> QRegion:
+        """The pixels that painting the ring of frame ``new`` may change over the ring of frame
+        ``old`` (None: no ring painted yet): both rings, when they show and differ."""
+        if old is not None and (old.pacer, old.pacer_open) == (new.pacer, new.pacer_open):
+            return QRegion()
+        region = QRegion()
+        c = g.centre
+        cx, cy, line = round(c.x()), round(c.y()), self.line_width(g)
+        for f in (old, new):
+            if f is not None and f.pacer >= 0.01:
+                radius = g.pacer_radius(f.pacer_open)
+                inner, outer = math.floor(radius - line) - 2, math.ceil(radius + line) + 2
+                region = region.united(discs.ring(cx, cy, inner, outer))
+        return region
 
     def paint(self, p: QPainter, g: Geometry, f: Frame) -> None:
         if f.pacer < 0.01:

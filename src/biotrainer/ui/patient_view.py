@@ -12,14 +12,16 @@ from __future__ import annotations
 import logging
 import math
 
-from PySide6.QtCore import QPointF, QRect, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QCloseEvent,
+    QColor,
     QFont,
     QGuiApplication,
     QHideEvent,
     QPainter,
     QPaintEvent,
+    QPixmap,
     QRegion,
     QResizeEvent,
     QShowEvent,
@@ -58,6 +60,9 @@ class _Text:
         self.text = ""
         self.font = QFont()
         self._key: tuple[str, int, float] = ("", 0, 0.0)
+        self._sprite: QPixmap | None = None
+        self._sprite_key: tuple | None = None
+        self._pad = 0
 
     def prepare(self, text: str, font: QFont, width: float) -> None:
         key = (text, font.pixelSize(), width)
@@ -69,11 +74,46 @@ class _Text:
             self.static.setTextWidth(width)
             self.static.prepare(font=font)
 
-    def draw(self, p: QPainter, x: float, y: float) -> None:
-        """Draw with the top-left of the text box at ``(x, y)``."""
-        if self.text:
-            p.setFont(self.font)
-            p.drawStaticText(QPointF(x, y), self.static)
+    def draw(self, p: QPainter, x: float, y: float, colour: QColor) -> None:
+        """Draw in ``colour`` with the top-left of the text box at ``(x, y)``.
+
+        The text is rendered once into a sprite (again when its text, font, colour or
+        sub-pixel position changes) and blitted: the animation repaints the region around
+        the orb many times a second, and part of the instruction lies in it.
+        """
+        if not self.text:
+            return
+        dpr = p.device().devicePixelRatioF() if p.device() is not None else 1.0
+        # whole device pixels for the blit, the fraction inside the sprite
+        dx, dy = x * dpr, y * dpr
+        ix, iy = math.floor(dx), math.floor(dy)
+        key = (self._key, colour.rgba(), dx - ix, dy - iy, dpr)
+        if key != self._sprite_key or self._sprite is None:
+            self._sprite = self._render(colour, dx - ix, dy - iy, dpr)
+            self._sprite_key = key
+        pad = self._pad
+        p.drawPixmap(QPointF((ix - pad) / dpr, (iy - pad) / dpr), self._sprite)
+
+    def _render(self, colour: QColor, fx: float, fy: float, dpr: float) -> QPixmap:
+        """The text in a sprite with ``self._pad`` device pixels around it (for glyphs that
+        overhang the box), offset by ``(fx, fy)`` device pixels."""
+        self._pad = pad = max(4, math.ceil(self.font.pixelSize() * 0.5 * dpr))
+        size = self.static.size()
+        width = max(size.width(), self.static.textWidth())
+        sprite = QPixmap(
+            max(1, math.ceil(width * dpr) + 2 * pad + 1),
+            max(1, math.ceil(size.height() * dpr) + 2 * pad + 1),
+        )
+        sprite.setDevicePixelRatio(dpr)
+        sprite.fill(Qt.GlobalColor.transparent)
+        p = QPainter(sprite)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        p.setFont(self.font)
+        p.setPen(colour)
+        p.drawStaticText(QPointF((pad + fx) / dpr, (pad + fy) / dpr), self.static)
+        p.end()
+        return sprite
 
     @property
     def height(self) -> float:
@@ -128,9 +168,11 @@ class PatientView(QWidget):
         self._painted_pending = False
         self._band_dirty = False
         self._painted_frame: Frame | None = None
+        self._asked: tuple[Frame | None, Frame, QRegion] | None = None
         self.last_latency_s: float | None = None
         self.frames_painted = 0
-        self._paint_rect = QRect()
+        self._paint_region = QRegion()
+        self._fonts: dict[tuple[int, QFont.Weight], QFont] = {}
         self._texts = {k: _Text() for k in ("instruction", "cue_in", "cue_out", "note")}
         self._texts["numbers"] = _Text(Qt.AlignmentFlag.AlignLeft)
         self._timer = QTimer(self)
@@ -154,7 +196,7 @@ class PatientView(QWidget):
     @Slot(object)
     def show_preview(self, preview: FeedbackPreview) -> None:
         """Move the orb towards the score at the newest sample (between updates)."""
-        self.animation.feed_preview(preview.feedback_score, self._clock.now())
+        self.animation.feed_preview(preview.feedback_score, self._clock.now(), preview.sample_time)
 
     @Slot(str)
     def set_instruction(self, text: str) -> None:
@@ -280,25 +322,52 @@ class PatientView(QWidget):
     def advance(self) -> Frame:
         """Step the animation to the clock's time and schedule a repaint (the timer's slot).
 
-        Only the animated part of the view is repainted, and nothing when the frame would look
-        the same as the one painted before (a still orb costs no power).
+        Only what changed since the frame painted last is repainted (the glow when its layer
+        changes, else the orb's body, the lights, the pacer's ring, the words), and nothing
+        when the frame would look the same (a still orb costs no power).
         """
         frame = self.animation.step(self._clock.now())
         painted = self._painted_frame
         if painted is None or self._painted_pending or not frame.still_as(painted):
-            self.update(self._animated_region(frame, painted))
+            region = self._animated_region(frame, painted)
+            self._asked = (painted, frame, region)
+            if region.isEmpty() and self._painted_pending:
+                c = self.orb.geometry.centre  # nothing to see: one pixel, to time the update
+                region = QRegion(round(c.x()), round(c.y()), 1, 1)
+            if not region.isEmpty():
+                self.update(region)
         return frame
 
     def _animated_region(self, frame: Frame, painted: Frame | None) -> QRegion:
-        """The centre square, and the band of words below it while a word shows or fades (or
-        the numbers line changes); not the instruction, which :meth:`set_instruction`
-        repaints."""
-        region = QRegion(self.orb.dirty_rect().toAlignedRect())
-        if self._band_dirty or painted is None or _has_words(frame) or _has_words(painted):
+        """What painting ``frame`` changes over ``painted`` (see :meth:`_changed_region`),
+        and the band of words below the pacer when a word appears, fades or goes (or the
+        numbers line changes); not the instruction, which :meth:`set_instruction` repaints."""
+        region = self._changed_region(frame, painted)
+        if self._band_dirty or painted is None or self._words(frame) != self._words(painted):
             self._band_dirty = False
-            band_top = round(self._cue_y())
-            region = region.united(QRect(0, band_top, self.width(), self.height() - band_top))
+            region = region.united(self._band_rect())
         return region
+
+    def _words(self, f: Frame) -> tuple:
+        """What the band of words shows in frame ``f`` (as painted: which word, its opacity
+        in steps of 1/255, where the note is)."""
+        cue = note = None
+        if f.pacer * f.cue > 0.01:
+            cue = (f.inhaling, round(255 * 0.88 * f.pacer * f.cue))
+        if f.note > 0.01:
+            note = (round(255 * 0.88 * f.note), f.pacer)
+        return cue, note
+
+    def _changed_region(self, frame: Frame, painted: Frame | None) -> QRegion:
+        """The pixels of the orb and the pacer that differ between ``painted`` (None: the
+        whole animated square) and ``frame``."""
+        orb = self.orb
+        region = orb.changed_region(painted, frame)
+        return region.united(self.pacer.changed_region(orb.geometry, painted, frame, orb.discs))
+
+    def _band_rect(self) -> QRect:
+        band_top = round(self._cue_y())
+        return QRect(0, band_top, self.width(), self.height() - band_top)
 
     def _cue_y(self) -> float:
         g = self.orb.geometry
@@ -321,6 +390,12 @@ class PatientView(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(1280, 800)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.FontChange:
+            self._fonts.clear()  # the cached fonts derive from the widget's
+            self.update()
+        super().changeEvent(event)
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         self.orb.resize(self.width(), self.height(), self.devicePixelRatioF())
         self._painted_frame = None
@@ -329,11 +404,22 @@ class PatientView(QWidget):
     # -- painting --------------------------------------------------------------------------
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        self._paint_rect = event.rect()
+        region = event.region()
+        self._paint_region = region
         w, h = self.width(), self.height()
         self.orb.resize(w, h, self.devicePixelRatioF())
         f = self.animation.frame
         g = self.orb.geometry
+        # What must change since the last frame painted; when this paint does not cover it
+        # all (the window system asked for a part), the next frame repaints everything.
+        painted = self._painted_frame
+        asked = self._asked
+        if asked is not None and asked[0] is painted and asked[1] is f:
+            needed = asked[2]  # what the last step asked for
+        else:
+            needed = self._changed_region(f, painted)
+            if painted is not None and self._words(f) != self._words(painted):
+                needed = needed.united(self._band_rect())
         p = QPainter(self)
         try:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -345,17 +431,29 @@ class PatientView(QWidget):
         finally:
             p.end()
         self.frames_painted += 1
-        self._painted_frame = f
+        self._painted_frame = f if needed.subtracted(region).isEmpty() else None
         if self._painted_pending and self._latest is not None:
             self._painted_pending = False
             self.last_latency_s = self._clock.now() - self._latest.received_at
             self.update_painted.emit(self.last_latency_s)
 
     def _font(self, pixel_size: float, weight: QFont.Weight = QFont.Weight.Light) -> QFont:
-        font = QFont(self.font())
-        font.setPixelSize(max(10, round(pixel_size)))
-        font.setWeight(weight)
+        key = (max(10, round(pixel_size)), weight)
+        font = self._fonts.get(key)
+        if font is None:
+            if len(self._fonts) > 32:
+                self._fonts.clear()
+            font = self._fonts[key] = QFont(self.font())
+            font.setPixelSize(key[0])
+            font.setWeight(weight)
         return font
+
+    def _draw_text(self, p: QPainter, text: _Text, x: float, y: float, colour: QColor) -> None:
+        """Draw ``text`` at ``(x, y)`` in ``colour`` if this paint's region touches it."""
+        box = QRectF(x, y, text.static.textWidth(), text.height).toAlignedRect()
+        pad = math.ceil(text.font.pixelSize() * 0.5) + 2  # the sprite's margin, and more
+        if self._paint_region.intersects(box.adjusted(-pad, -pad, pad, pad)):
+            text.draw(p, x, y, colour)
 
     def _paint_texts(self, p: QPainter, w: int, h: int, f: Frame) -> None:
         pal = self.palette_
@@ -366,33 +464,24 @@ class PatientView(QWidget):
 
         instruction = self._texts["instruction"]
         instruction.prepare(self.instruction, self._font(u * 0.042), tw)
-        top = h * 0.05
-        if self._paint_rect.top() < top + instruction.height:  # else clipped away anyway
-            p.setPen(rgba(pal.text, 0.92))
-            instruction.draw(p, margin, top)
+        self._draw_text(p, instruction, margin, h * 0.05, rgba(pal.text, 0.92))
 
         cue_y = self._cue_y()
         if f.pacer * f.cue > 0.01:
             cue = self._texts["cue_in" if f.inhaling else "cue_out"]
             cue.prepare(BREATHE_IN if f.inhaling else BREATHE_OUT, self._font(u * 0.038), tw)
-            p.setPen(rgba(pal.pacer, 0.88 * f.pacer * f.cue))
-            cue.draw(p, margin, cue_y)
+            self._draw_text(p, cue, margin, cue_y, rgba(pal.pacer, 0.88 * f.pacer * f.cue))
 
         if f.note > 0.01:
             note = self._texts["note"]
             note.prepare(STAY_STILL, self._font(u * 0.036), tw)
-            p.setPen(rgba(pal.warm_core, 0.88 * f.note))
             # Below the breathing word when the pacer shows, in its place otherwise.
-            note.draw(p, margin, cue_y + u * 0.055 * f.pacer)
+            y = cue_y + u * 0.055 * f.pacer
+            self._draw_text(p, note, margin, y, rgba(pal.warm_core, 0.88 * f.note))
 
         numbers = self.numbers_text
         if numbers:
             line = self._texts["numbers"]
             line.prepare(numbers, self._font(u * 0.020, QFont.Weight.Normal), w / 2)
-            p.setPen(rgba(pal.text, 0.45))
-            line.draw(p, u * 0.03, h - line.height - u * 0.02)
-
-
-def _has_words(f: Frame) -> bool:
-    """Whether frame ``f`` shows a breathing word or the calm note (as painted)."""
-    return f.pacer * f.cue > 0.01 or f.note > 0.01
+            y = h - line.height - u * 0.02
+            self._draw_text(p, line, u * 0.03, y, rgba(pal.text, 0.45))
