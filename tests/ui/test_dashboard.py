@@ -238,3 +238,31 @@ def test_frame_latency_stamps_what_the_painted_frame_shows():
     frames.painted()
     assert len(frames.dashboard.all) == 2 and len(frames.data_age.all) == 1
     assert frames.data_age.all[0] >= 1.0  # measured from the preview's sample
+
+
+def test_trend_titles_and_band_bars_follow_the_values_and_are_kept_when_unchanged(dash):
+    trends = dash.trends
+    trends.append([update(session_s=1.0, hr_bpm=61.0)])
+    trends.refresh()
+    title = trends.plots["hr_bpm"].titleLabel.text
+    assert "61" in title
+    calls = []
+    trends.plots["hr_bpm"].setTitle = lambda *a, **k: calls.append(a)
+    trends.append([update(session_s=1.1, hr_bpm=61.0)])  # same value: no new title
+    trends.refresh()
+    assert calls == []
+    trends.append([update(session_s=1.2, hr_bpm=74.0)])
+    trends.refresh()
+    assert calls and "74" in calls[-1][0]
+
+    spectrum = dash.spectrum
+    drawn = []
+    original = spectrum.bars.setOpts
+    spectrum.bars.setOpts = lambda **k: (drawn.append(k), original(**k))
+    spectrum.relative = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
+    spectrum.refresh()  # (not a second of new EEG yet: only the bars)
+    spectrum.refresh()
+    assert len(drawn) == 1 and np.allclose(drawn[0]["height"], [10, 20, 40, 20, 10])
+    spectrum.relative = np.array([0.2, 0.2, 0.3, 0.2, 0.1])
+    spectrum.refresh()
+    assert len(drawn) == 2

@@ -67,6 +67,7 @@ class SpectrumPanel(pg.GraphicsLayoutWidget):
         self._every = int(round(fs))  # one second of new data
         self._engine_bands = False
         self.relative = np.full(len(BAND_NAMES), np.nan)
+        self._bars_for: np.ndarray | None = None  # the relative powers the bars show
         self.freqs_hz = np.empty(0)
         self.power_db = np.empty(0)
         self.computed = 0
@@ -175,6 +176,11 @@ class SpectrumPanel(pg.GraphicsLayoutWidget):
         return True
 
     def _draw_bars(self) -> None:
+        if self._bars_for is not None and np.array_equal(
+            self._bars_for, self.relative, equal_nan=True
+        ):
+            return  # unchanged since last drawn
+        self._bars_for = self.relative.copy()
         pct = np.nan_to_num(100.0 * self.relative, nan=0.0)
         self.bars.setOpts(height=pct)
         top = max(40.0, float(np.max(pct)) * 1.25)

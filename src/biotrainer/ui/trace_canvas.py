@@ -2,13 +2,18 @@
 
 The traces of a panel live in a persistent image, one pixel column per column of an absolute
 grid (:func:`~biotrainer.ui.traces.column_peaks`). When new columns complete, the image is
-scrolled left by that many pixels and only the new columns are drawn, per channel as a
-min/max polyline joined to the previous column. The image is a ring of columns, so the
-scroll itself costs nothing: ``paintEvent`` blits its two halves in time order. The faint
-lines at whole seconds live in the image under the traces and are moved with each scroll;
-the title and axes sit in a pixmap rendered again only when the size, the scale or the title
-changes. The whole image is redrawn from the :class:`~biotrainer.ui.traces.DisplayTrace`
-only on resize or rescale, and gives the same picture as the incremental path.
+scrolled left by that many pixels and only the new columns are drawn: per channel the min/max
+polyline joined to the previous column, rasterised straight into the image's pixels as one
+run of rows per column (:func:`~biotrainer.ui.traces.column_spans`, the pixels Qt's 1-pixel
+aliased line would light, give or take one at a segment's end), all lanes at once. The image
+is a ring of columns, so the scroll itself costs nothing: ``paintEvent`` blits its two halves
+in time order. The faint lines at whole seconds stay fixed on screen while the picture
+moves: at each step the columns they leave get their pixels back and the columns now under
+them get the line colour on their background, both read from a column-major copy of the
+image (a column of the image itself is a cache line per row). The title and axes sit in a
+pixmap rendered again only when the size, the scale or the title changes. The whole image is
+redrawn from the :class:`~biotrainer.ui.traces.DisplayTrace` only on resize or rescale, and
+gives exactly the picture of the incremental path.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -28,6 +32,7 @@ from biotrainer.ui.traces import (
     StackScale,
     axis_ticks,
     column_peaks,
+    column_spans,
     robust_range,
     stack_scale,
 )
@@ -135,8 +140,16 @@ class TraceCanvas(QWidget):
         axis, a = QColor(theme.axis), theme.grid_alpha
         mix = zip(axis.getRgbF()[:3], self._bg.getRgbF()[:3], strict=True)
         self._grid = QColor.fromRgbF(*(a * c1 + (1 - a) * c0 for c1, c0 in mix))
-        self._grid_cols = np.zeros(0, dtype=np.int64)
-        self._grid_steps: frozenset[int] = frozenset()  # shifts that move a line onto another
+        self._bg_px = np.uint32(self._bg.rgba())
+        self._grid_cols = np.zeros(0, dtype=np.int64)  # image x of the lines at whole seconds
+        self._grid_px = np.uint32(self._grid.rgba())
+        self._columns = np.zeros((0, 0), dtype=np.uint32)  # the image by columns (x, y)
+        shades = [p.color().rgba() for p in self._pens]
+        self._grid_over_bg = self._bg.rgba() < self._grid.rgba() < min(shades)
+        self._width = 0  # of the image
+        self._rows = np.zeros((0, 1))
+        self._row_lane: np.ndarray | None = None  # per image row, its lane (stacked)
+        self._row_px = np.zeros((0, 1), dtype=np.uint32)  # per image row, its trace colour
         self._affine: tuple[np.ndarray, ...] = ()
         self._data_rect: QRect | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -247,39 +260,30 @@ class TraceCanvas(QWidget):
         """Draw the columns completed since the last frame; return True when the image changed.
 
         Only the trace area is scheduled for repainting, and only when something was drawn.
+        A frame with no new sample, or no newly completed column, costs next to nothing.
         """
-        if self.trace.version == self.drawn_version:
+        trace = self.trace
+        if trace.version == self.drawn_version:
             return False
-        self.drawn_version = self.trace.version
-        if self.trace.samples_received == 0:
+        self.drawn_version = trace.version
+        image = self.image
+        if not self._needs_full and image is not None:
+            col_end = trace.samples_received * self._width // trace.n_window
+            shift = col_end - self._col_end
+            if shift <= 0:
+                return False
+            if shift < self._width:
+                self._draw(self._col_end, col_end)
+                self.update(self._data_rect)
+                return True
+        if trace.samples_received == 0:
             return False
         if not self.has_scale and not self.rescale():
             return False
         width, height = self._image_size()
         if width < MIN_WIDTH_PX or height < 2:
             return False
-        col_end = self.trace.samples_received * width // self.trace.n_window
-        if (
-            self._needs_full
-            or self.image is None
-            or self.image.size().toTuple()
-            != (
-                width,
-                height,
-            )
-        ):
-            self.redraw_all()
-        else:
-            shift = col_end - self._col_end
-            if shift <= 0:
-                return False
-            if shift >= width:
-                self.redraw_all()
-            else:
-                self._clear_columns(self._col_end, col_end)
-                self._draw_columns(self._col_end, col_end)
-                self._move_seconds(self._col_end, col_end)
-                self._col_end = col_end
+        self.redraw_all()
         self.update(self.data_rect())
         return True
 
@@ -294,125 +298,97 @@ class TraceCanvas(QWidget):
             win = self.trace.window_s
             xs = [round(width * (1.0 - s / win)) for s in range(1, math.ceil(win))]
             self._grid_cols = np.array([x for x in xs if 0 <= x < width], dtype=np.int64)
-            g = self._grid_cols
-            self._grid_steps = frozenset(((g[:, None] - g[None, :]) % width).ravel().tolist())
+            self._columns = np.zeros((width, height), dtype=np.uint32)
+        self._width = width
         self._affine = self._pixel_map(height)
-        self.image.fill(self._bg)
         col_end = self.trace.samples_received * width // self.trace.n_window
-        self._draw_columns(col_end - width, col_end)
-        self._move_seconds(None, col_end)
-        self._col_end = col_end
+        self._draw(None, col_end)
         self._needs_full = False
         self.full_redraws += 1
 
     # The image is a ring of columns: absolute column c lives at image x = c mod width, so
-    # scrolling costs nothing; paintEvent blits the two halves in time order.
-
-    def _clear_columns(self, col_lo: int, col_hi: int) -> None:
-        w = self.image.width()
-        x = np.arange(col_lo, col_hi) % w
-        self._pixels[:, x] = np.uint32(self._bg.rgba())
-
-    def _move_seconds(self, old_end: int | None, col_end: int) -> None:
-        """Keep the lines at whole seconds at their place on screen, under the traces."""
-        px, w = self._pixels, self.image.width()
-        bg, grid = np.uint32(self._bg.rgba()), np.uint32(self._grid.rgba())
-        new = (col_end + self._grid_cols) % w
-        if old_end is None:
-            block = px[:, new]
-            px[:, new] = np.where(block == bg, grid, block)
-            return
-        old = (old_end + self._grid_cols) % w
-        if (col_end - old_end) % w in self._grid_steps:  # a line moved onto another's place
-            block = px[:, old]
-            px[:, old] = np.where(block == grid, bg, block)
-            block = px[:, new]
-            px[:, new] = np.where(block == bg, grid, block)
-            return
-        both = np.concatenate((old, new))
-        block = px[:, both]
-        n = old.size
-        block[:, :n][block[:, :n] == grid] = bg
-        block[:, n:][block[:, n:] == bg] = grid
-        px[:, both] = block
+    # scrolling costs nothing; paintEvent blits the two halves in time order. A column-major
+    # copy of it (_columns, without the lines at whole seconds) is kept for reading columns.
 
     def _pixel_map(self, height: int) -> tuple[np.ndarray, ...]:
         """Per channel ``(gain, offset, top, bottom)``: pixel row = clip(gain * v + offset).
 
         Stacked: the mapping of :func:`~biotrainer.ui.traces.to_lanes` (lane ``i`` from the top,
-        clipped to +-half a lane) in pixels; single: the value axis ``y_range``.
+        clipped to +-half a lane) in pixels; single: the value axis ``y_range``. Also sets the
+        per-row tables the columns are written with: the row index, its lane and its colour.
         """
         n = self.trace.n_channels
+        self._rows = np.arange(height, dtype=np.float64)[:, None]
+        shade = np.array([p.color().rgba() for p in self._pens], dtype=np.uint32)
         if self.stacked:
             lane = height / n
             gain = -lane / self.scale.divisions
             offset = (np.arange(n) + 0.5) * lane - gain * self.scale.centers
-            # Whole pixel rows per lane, so neighbouring lanes never paint the same pixel (the
-            # picture then does not depend on the order the lanes were drawn in).
-            # (Aliased drawing puts integer coordinates on pixel rows and columns exactly; a
-            # coordinate halfway between two pixels could go either way.)
+            # Whole pixel rows per lane, so neighbouring lanes never share a pixel row.
             bounds = np.round(np.arange(n + 1) * lane)
             top, bottom = bounds[:-1], np.maximum(bounds[1:] - 1.0, bounds[:-1])
+            lanes = np.searchsorted(bounds[1:], np.arange(height), side="right")
+            self._row_lane = np.minimum(lanes, n - 1)
+            self._row_px = shade[self._row_lane % 2][:, None]
             return gain[:, None], offset[:, None], top[:, None], bottom[:, None]
+        self._row_lane = None
+        self._row_px = np.full((height, 1), shade[0], dtype=np.uint32)
         lo, hi = self.y_range
         gain = -height / (hi - lo)
         return (np.array([[gain]]), np.array([[-gain * hi]]), np.array([[-2.0]]),
                 np.array([[height + 2.0]]))  # fmt: skip
 
-    def _draw_columns(self, col_lo: int, col_hi: int) -> None:
-        """Draw columns ``[col_lo, col_hi)`` joined to the column drawn before them."""
-        n_window = self.trace.n_window
-        width = self.image.width()
-        # Start at the column of the sample just before col_lo (col_lo - 1 unless columns are
-        # sparser than samples) so the new stretch joins the one drawn before, exactly as a
-        # full redraw joins them.
-        first_wanted = -((-col_lo * n_window) // width)  # first sample of col_lo
-        prev_col = min(col_lo, max(0, first_wanted - 1) * width // n_window)
-        first, y = self.trace.since(-((-prev_col * n_window) // width))
-        if y.shape[1] == 0:
-            return
-        cols, lo, hi = column_peaks(y, first, n_window, width, prev_col, col_hi)
-        k = cols.size
-        if k == 0:
-            return
-        self.columns_drawn += int(np.count_nonzero(cols >= col_lo))
-        # Per column two points: its min then its max, in pixel rows.
-        v = np.empty((lo.shape[0], k, 2))
-        v[:, :, 0] = lo
-        v[:, :, 1] = hi
-        v = v.reshape(lo.shape[0], 2 * k)
-        gain, offset, top, bottom = self._affine
-        v *= gain
-        v += offset
-        np.clip(v, top, bottom, out=v)
-        # Ring position: the last column lands at its place; columns of the previous lap are
-        # drawn in a second pass one width further right, clipped to the slots that still
-        # belong to the window (the column before it, joined to, now holds the newest one).
-        base = (col_hi - 1) - (col_hi - 1) % width
-        height = self.image.height()
-        x = np.repeat((cols - base).astype(np.float64), 2)
-        # Every segment (a column's min to max, its max to the next column's min) is drawn as a
-        # line of its own, so it rasterises the same whichever batch it was drawn in.
-        xs = np.empty((2 * k - 1, 2))
-        xs[:, 0], xs[:, 1] = x[:-1], x[1:]
-        xs = xs.ravel()
-        painter = QPainter(self.image)
-        for shade, pen in enumerate(self._pens):
-            rows = v[shade::2]
-            if rows.shape[0] == 0:
-                continue
-            painter.setPen(pen)
-            r = rows.shape[0]
-            ys = np.empty((r, 2 * k - 1, 2))
-            ys[:, :, 0], ys[:, :, 1] = rows[:, :-1], rows[:, 1:]
-            ys = ys.ravel()
-            for dx in (0.0, float(width)) if cols[0] < base else (0.0,):
-                if dx:
-                    painter.setClipRect(QRectF(col_hi - base, 0, width, height))
-                path = pg.arrayToQPath(np.tile(xs + dx, r), ys, connect="pairs", finiteCheck=False)
-                painter.drawPath(path)
-                painter.setClipping(False)
-        painter.end()
+    def _draw(self, old_end: int | None, col_end: int) -> None:
+        """Move the image's right edge from column ``old_end`` to ``col_end`` (``None``: draw
+        the whole window), writing the pixels of every column whose picture changed."""
+        px, w, n_window = self._pixels, self._width, self.trace.n_window
+        x_lo = col_end - w if old_end is None else old_end
+        # The last column holding a sample before x_lo: its join to the next column is new,
+        # and so are the empty columns after it.
+        prev = (max(0, -((-x_lo * n_window) // w) - 1) * w) // n_window
+        from_col = min(prev, x_lo)
+        first, y = self.trace.since(-((-from_col * n_window) // w))
+        cols, lo, hi = column_peaks(y, first, n_window, w, from_col, col_end)
+        x_lo = max(from_col, col_end - w)
+        if cols.size:
+            gain, offset, top, bottom = self._affine
+            a, b = lo * gain, hi * gain  # rows: a (the minimum) below b
+            for rows in (a, b):
+                rows += offset
+                np.minimum(rows, bottom, out=rows)
+                np.maximum(rows, top, out=rows)
+            span_top, span_bottom = column_spans(cols, a, b, x_lo, col_end)
+            new = x_lo if old_end is None else old_end
+            self.columns_drawn += cols.size - int(np.searchsorted(cols, new))
+            if self._row_lane is not None:
+                span_top, span_bottom = span_top[self._row_lane], span_bottom[self._row_lane]
+        else:
+            span_top = span_bottom = np.nan
+        rows = self._rows
+        block = np.where((rows >= span_top) & (rows <= span_bottom), self._row_px, self._bg_px)
+        i0, i1 = x_lo % w, (col_end - 1) % w + 1
+        if i0 < i1:
+            px[:, i0:i1] = block
+            self._columns[i0:i1] = block.T
+        else:  # across the seam of the ring
+            px[:, i0:], px[:, :i1] = block[:, : w - i0], block[:, w - i0 :]
+            self._columns[i0:], self._columns[:i1] = block[:, : w - i0].T, block[:, w - i0 :].T
+        self._col_end = col_end
+        if self._grid_cols.size:
+            # The lines at whole seconds stay at their place on screen while the picture
+            # moves through the ring: the columns they leave get their pixels back, the
+            # columns now under them get the line colour on the background (not on the
+            # traces). Both are read from the image by columns (a column of the image itself
+            # is a cache line per row).
+            if old_end is not None:
+                left = (old_end + self._grid_cols) % w
+                px[:, left] = self._columns[left].T
+            under = self._columns[(col_end + self._grid_cols) % w].T
+            if self._grid_over_bg:  # background < line < traces as 0xAARRGGBB numbers
+                lined = np.maximum(under, self._grid_px)
+            else:
+                lined = np.where(under == self._bg_px, self._grid_px, under)
+            px[:, (col_end + self._grid_cols) % w] = lined
 
     # -- painting -----------------------------------------------------------------------------
 

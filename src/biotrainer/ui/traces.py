@@ -210,6 +210,8 @@ def column_peaks(
         largest sample of each ``(n_channels, k)``.
     """
     y = np.atleast_2d(y)
+    if col_hi - col_lo <= 16:
+        return _few_column_peaks(y, first, n_window, width, col_lo, col_hi)
     cols = np.arange(col_lo, col_hi + 1, dtype=np.int64)
     # First sample of each column: ceil(c * n_window / width).
     starts = -((-cols * n_window) // width) - first
@@ -223,6 +225,120 @@ def column_peaks(
     offsets = bounds[nonempty] - bounds[nonempty][0]
     return (
         cols[:-1][nonempty],
+        np.minimum.reduceat(seg, offsets, axis=1),
+        np.maximum.reduceat(seg, offsets, axis=1),
+    )
+
+
+#: Span of a column that draws nothing (top row below bottom row).
+_NO_SPAN = (np.inf, -np.inf)
+
+
+def column_spans(
+    cols: np.ndarray, a: np.ndarray, b: np.ndarray, x_lo: int, x_hi: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel rows lit in each pixel column by the min/max polyline of :func:`column_peaks`.
+
+    The polyline visits, per occupied column ``c``, its min then its max: a vertical stroke
+    from row ``a`` to row ``b`` at ``x = c``, then a join to the next occupied column's
+    ``a``. It is rasterised as a 1-pixel aliased line the way Qt's cosmetic stroker does it
+    (qcosmeticstroker.cpp): pixel column ``x`` holds the part of the line with
+    ``x <= u < x + 1``; a steep join lights the rows whose centre it crosses there, a shallow
+    one the row it passes at the column centre; a vertical stroke lights rows
+    ``floor(b) .. floor(a)``. Every column's lit rows are then one run ``top .. bottom``, and
+    a column depends only on its own samples and those of the next occupied column, so a
+    stretch drawn in pieces is the same as one drawn whole.
+
+    Parameters
+    ----------
+    cols : np.ndarray
+        Occupied absolute columns ``(k,)``, ascending.
+    a, b : np.ndarray
+        ``(n_channels, k)`` rows (0 = top, growing downwards) of each column's min and max
+        sample, ``a >= b``.
+    x_lo, x_hi : int
+        Pixel columns wanted, ``[x_lo, x_hi)``. A column before ``cols[0]`` or after
+        the last occupied column (unless occupied) draws nothing.
+
+    Returns
+    -------
+    top, bottom : np.ndarray
+        ``(n_channels, x_hi - x_lo)`` float rows, inclusive; ``top > bottom`` draws nothing.
+    """
+    k = cols.size
+    if k and cols[0] <= x_lo and cols[-1] == x_hi - 1 == cols[0] + k - 1:
+        return _dense_column_spans(a[:, x_lo - cols[0] :], b[:, x_lo - cols[0] :])
+    return _column_spans(cols, a, b, x_lo, x_hi)
+
+
+def _dense_column_spans(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`column_spans` when every column holds a sample (joins one column wide; the
+    last column has no join yet). A rising join adds rows above the stroke, a falling one
+    rows below it."""
+    top, bottom = np.floor(b), np.floor(a)
+    y0, y1 = b[:, :-1], a[:, 1:]
+    mid = np.floor(0.5 * (y0 + y1))
+    up = y1 < y0
+    rise = np.where(up, np.minimum(np.floor(y1) + 1.0, mid), np.inf)
+    fall = np.where(up, -np.inf, np.maximum(np.ceil(y1 - 0.5) - 1.0, mid))
+    np.minimum(top[:, :-1], rise, out=top[:, :-1])
+    np.maximum(bottom[:, :-1], fall, out=bottom[:, :-1])
+    return top, bottom
+
+
+def _column_spans(
+    cols: np.ndarray, a: np.ndarray, b: np.ndarray, x_lo: int, x_hi: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`column_spans` in general (columns without samples between occupied ones)."""
+    x = np.arange(x_lo, x_hi)
+    k = cols.size
+    j = np.searchsorted(cols, x, side="right") - 1  # last occupied column <= x
+    valid = j >= 0
+    j = np.maximum(j, 0)
+    nxt = np.minimum(j + 1, k - 1)
+    occ = valid & (cols[j] == x)
+    has_next = valid & (j + 1 < k)
+    bj = b[:, j]
+    # The join from (cols[j], b) to (cols[j + 1], a), over x <= u < x + 1.
+    slope = (a[:, nxt] - bj) / np.where(has_next, cols[nxt] - cols[j], 1)
+    y0 = bj + slope * (x - cols[j])
+    y1 = np.where(x + 1 == cols[nxt], a[:, nxt], y0 + slope)  # the end exactly when reached
+    mid = np.floor(0.5 * (y0 + y1))
+    down = slope >= 0
+    j_top = np.minimum(np.where(down, np.ceil(y0 - 0.5), np.floor(y1) + 1), mid)
+    j_bot = np.maximum(np.where(down, np.ceil(y1 - 0.5) - 1, np.floor(y0)), mid)
+    v_top, v_bot = np.floor(bj), np.floor(a[:, j])
+    top = np.where(has_next, np.where(occ, np.minimum(v_top, j_top), j_top), v_top)
+    bottom = np.where(has_next, np.where(occ, np.maximum(v_bot, j_bot), j_bot), v_bot)
+    empty = ~(occ | has_next)
+    if empty.any():
+        top[:, empty], bottom[:, empty] = _NO_SPAN
+    return top, bottom
+
+
+def _few_column_peaks(
+    y: np.ndarray, first: int, n_window: int, width: int, col_lo: int, col_hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`column_peaks` for the handful of columns of a frame: the column bounds in plain
+    integers (numpy's per-call cost would dominate)."""
+    m = y.shape[1]
+    starts = [
+        min(max(-((-c * n_window) // width) - first, 0), m) for c in range(col_lo, col_hi + 1)
+    ]
+    cols, offsets = [], []
+    for c, s0, s1 in zip(range(col_lo, col_hi), starts, starts[1:], strict=False):
+        if s1 > s0:
+            cols.append(c)
+            offsets.append(s0)
+    if not cols:
+        empty = np.zeros((y.shape[0], 0))
+        return np.zeros(0, dtype=np.int64), empty, empty
+    base = offsets[0]
+    end = next(s1 for s0, s1 in zip(starts[-2::-1], starts[::-1], strict=False) if s1 > s0)
+    seg = y[:, base:end]
+    offsets = [o - base for o in offsets]
+    return (
+        np.array(cols, dtype=np.int64),
         np.minimum.reduceat(seg, offsets, axis=1),
         np.maximum.reduceat(seg, offsets, axis=1),
     )

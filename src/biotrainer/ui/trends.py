@@ -97,6 +97,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._latest: dict[str, float] = {s[0]: math.nan for s in self.specs}
+        self._titles: dict[str, str] = {}  # the title text each plot shows
         self._t_now = 0.0
         self._dirty = False
         self.ci.setSpacing(2)
@@ -149,8 +150,12 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         _, title, unit, color, _, fmt = spec
         v = self._latest[name]
         value = fmt.format(v) if math.isfinite(v) else "–"
+        text = f"{title}  <b style='color:{color}'>{value}</b> {unit}"
+        if self._titles.get(name) == text:
+            return  # (laying out rich text is the dearest part of a refresh)
+        self._titles[name] = text
         self.plots[name].setTitle(
-            f"{title}  <b style='color:{color}'>{value}</b> {unit}",
+            text,
             color=self.theme.title,
             size=f"{self.theme.title_pt}pt",
             justify="left",
