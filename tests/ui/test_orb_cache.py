@@ -13,27 +13,14 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
 from biotrainer.clock import SimulatedClock
-from biotrainer.ui.orb import Discs, OrbPainter, SpriteCache
+from biotrainer.ui.orb import OrbPainter
+from biotrainer.ui.paint_cache import Discs, SpriteCache
 from biotrainer.ui.patient_view import PatientView
 from biotrainer.ui.smoothing import Frame
 
+from .pictures import frame, pixels
+
 SKY = QColor(20, 40, 60)
-
-
-def frame(**fields) -> Frame:
-    values = dict(
-        t=0.0, level=0.5, presence=1.0, reward=0.0, bloom=0.0, spin=0.0, pacer=0.0,
-        pacer_open=0.0, inhaling=True, cue=0.0, note=0.0,
-    )  # fmt: skip
-    values.update(fields)
-    return Frame(**values)
-
-
-def pixels(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    w, h = image.width(), image.height()
-    arr = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
-    return arr.reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3).astype(int)
 
 
 def orb_picture(orb: OrbPainter, f: Frame) -> np.ndarray:

@@ -451,6 +451,17 @@ def test_instruction_paused_and_finished(view):
     assert view.instruction == FINISHED
 
 
+def test_a_new_font_family_redraws_the_words(view):
+    view.set_instruction("Close your eyes and let your breathing settle.")
+    before = view.grab().toImage()
+    font = view.font()
+    font.setFamily("DejaVu Serif" if "Serif" not in font.family() else "DejaVu Sans Mono")
+    view.setFont(font)  # same pixel sizes (they follow the window), another face
+    after = view.grab().toImage()
+    assert view._texts["instruction"].font.family() == font.family()
+    assert after != before
+
+
 def test_signal_lost_shows_a_calm_note(view):
     drive(view, view.clock, 2.0, score=0.6)
     drive(view, view.clock, 5.0, source_state="signal lost", quality_ok=False)

@@ -9,7 +9,6 @@ full-screen at 60 frames per second stays cheap.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +25,7 @@ from PySide6.QtGui import (
     QRegion,
 )
 
+from biotrainer.ui.paint_cache import Discs, SpriteCache
 from biotrainer.ui.smoothing import Frame
 
 RGB = tuple[float, float, float]
@@ -150,7 +150,6 @@ class OrbPainter:
         self._glow: QPixmap | None = None
         self._light: QPixmap | None = None
         self._body: QPixmap | None = None
-        self._layer_key: tuple[int, int, int] | None = None
         self._body_key: tuple[int, int, int] | None = None
         self._layers: SpriteCache = SpriteCache(layer_cache_mb * 2**20)
         self._bodies: SpriteCache = SpriteCache(body_cache_mb * 2**20)
@@ -178,7 +177,6 @@ class OrbPainter:
         self._glow = self._glow_sprite(g.glow_radius, pal.glow, ((0.0, 0.55), (0.30, 0.30)))
         self._light_radius = r = g.unit * 0.016
         self._light = self._glow_sprite(r, pal.warm, ((0.0, 1.0), (0.3, 0.8)), core=pal.warm_core)
-        self._layer_key = None
         self._body = None
         self._body_key = None
         self._layers.clear()
@@ -296,17 +294,14 @@ class OrbPainter:
             new.presence,
         )
         if moved:
-            for rect in self._light_rects(old) + self._light_rects(new):
+            for rect in self._lights_of(old)[1] + self._lights_of(new)[1]:
                 region += rect
         return region
 
-    def _light_rects(self, f: Frame) -> list[QRect]:
-        """Where the reward lights of frame ``f`` are drawn (a pixel of rounding around)."""
-        return self._lights_of(f)[1]
-
     def _lights_of(self, f: Frame) -> tuple[list[tuple[float, float]], list[QRect]]:
-        """Top-left corners and pixel squares of the reward lights of frame ``f`` (kept for
-        the last few frames: the frame painted, the one to paint)."""
+        """Top-left corners and pixel squares (a pixel of rounding around) of the reward
+        lights of frame ``f`` (kept for the last few frames: the frame painted, the one to
+        paint)."""
         key = (f.bloom, f.spin, f.level)
         found = self._lights_memo.get(key)
         if found is not None:
@@ -351,7 +346,6 @@ class OrbPainter:
         layer = self._layers.get(key)
         if layer is None:
             layer = self._render_layer(*key)
-        self._layer_key = key
         c = g.centre
         # Light adds to the night sky (additive blending keeps it luminous, never grey).
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Plus)
@@ -619,89 +613,3 @@ class Layer:
     pixmap: QPixmap
     box: QRect
     glow_opacity: float
-
-
-class SpriteCache:
-    """Rendered sprites by key; the least recently used are dropped beyond a budget of bytes.
-
-    While the score wanders, the orb passes the same quantised states again and again;
-    keeping their renders makes most frames a blit.
-    """
-
-    def __init__(self, budget_bytes: float) -> None:
-        self.budget_bytes = budget_bytes
-        self.nbytes = 0
-        self._items: OrderedDict[object, tuple[object, int]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: object):
-        """The sprite stored under ``key`` (now the most recently used), or None."""
-        item = self._items.get(key)
-        if item is None:
-            return None
-        self._items.move_to_end(key)
-        return item[0]
-
-    def put(self, key: object, sprite: object, nbytes: int) -> None:
-        """Store ``sprite`` of ``nbytes`` under ``key``, dropping the oldest over budget (the
-        newest is always kept)."""
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.nbytes -= old[1]
-        self._items[key] = (sprite, nbytes)
-        self.nbytes += nbytes
-        while self.nbytes > self.budget_bytes and len(self._items) > 1:
-            self.nbytes -= self._items.popitem(last=False)[1][1]
-
-    def clear(self) -> None:
-        self._items.clear()
-        self.nbytes = 0
-
-
-class Discs:
-    """Regions of discs, cached by radius: a staircase of a few horizontal bands that holds
-    the disc (or lies inside it), so painting through the region takes a few long spans per
-    row, and moving a cached one costs almost nothing.
-
-    Parameters
-    ----------
-    bands : int
-        Bands of a staircase (more: closer to the circle, more rectangles).
-    """
-
-    def __init__(self, bands: int = 16) -> None:
-        self.bands = bands
-        self._cache: dict[tuple[int, bool], QRegion] = {}
-
-    def at(self, x: int, y: int, radius: int, inside: bool = False) -> QRegion:
-        """The pixels within ``radius`` of pixel ``(x, y)`` (and a few more), or with
-        ``inside`` only pixels within it (but not all)."""
-        key = (radius, inside)
-        disc = self._cache.get(key)
-        if disc is None:
-            if len(self._cache) > 1024:
-                self._cache.clear()
-            disc = self._cache[key] = self._staircase(radius, inside)
-        return disc.translated(x, y)
-
-    def ring(self, x: int, y: int, inner: int, outer: int) -> QRegion:
-        """The pixels between ``inner`` and ``outer`` pixels around ``(x, y)`` (and a few more)."""
-        region = self.at(x, y, outer)
-        return region.subtracted(self.at(x, y, inner, inside=True)) if inner > 0 else region
-
-    def _staircase(self, radius: int, inside: bool) -> QRegion:
-        region = QRegion()
-        height = max(1, math.ceil((2 * radius + 1) / self.bands))
-        for top in range(-radius, radius + 1, height):
-            bottom = min(radius + 1, top + height)  # rows top .. bottom - 1
-            rows = (top, bottom - 1)
-            near = 0 if top <= 0 < bottom else min(abs(r) for r in rows)
-            far = max(abs(r) for r in rows)
-            dy = far if inside else near
-            if dy > radius:
-                continue
-            w = math.floor(math.sqrt(radius * radius - dy * dy)) + (0 if inside else 1)
-            region = region.united(QRect(-w, top, 2 * w + 1, bottom - top))
-        return region

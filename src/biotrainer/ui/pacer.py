@@ -7,7 +7,8 @@ import math
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QRadialGradient, QRegion
 
-from biotrainer.ui.orb import Discs, Geometry, Palette, annulus, rgba
+from biotrainer.ui.orb import Geometry, Palette, annulus, rgba
+from biotrainer.ui.paint_cache import Discs
 from biotrainer.ui.smoothing import Frame
 
 

@@ -59,13 +59,13 @@ class _Text:
         self.static.setTextOption(option)
         self.text = ""
         self.font = QFont()
-        self._key: tuple[str, int, float] = ("", 0, 0.0)
+        self._key: tuple[str, str, float] = ("", "", 0.0)
         self._sprite: QPixmap | None = None
         self._sprite_key: tuple | None = None
         self._pad = 0
 
     def prepare(self, text: str, font: QFont, width: float) -> None:
-        key = (text, font.pixelSize(), width)
+        key = (text, font.key(), width)  # the font's key: family, size, weight...
         if key != self._key:
             self._key = key
             self.text = text
@@ -340,10 +340,10 @@ class PatientView(QWidget):
 
     def _animated_region(self, frame: Frame, painted: Frame | None) -> QRegion:
         """What painting ``frame`` changes over ``painted`` (see :meth:`_changed_region`),
-        and the band of words below the pacer when a word appears, fades or goes (or the
-        numbers line changes); not the instruction, which :meth:`set_instruction` repaints."""
+        and the band of words below the pacer when nothing was painted yet or the numbers
+        line changed; not the instruction, which :meth:`set_instruction` repaints."""
         region = self._changed_region(frame, painted)
-        if self._band_dirty or painted is None or self._words(frame) != self._words(painted):
+        if self._band_dirty or painted is None:
             self._band_dirty = False
             region = region.united(self._band_rect())
         return region
@@ -360,10 +360,14 @@ class PatientView(QWidget):
 
     def _changed_region(self, frame: Frame, painted: Frame | None) -> QRegion:
         """The pixels of the orb and the pacer that differ between ``painted`` (None: the
-        whole animated square) and ``frame``."""
+        whole animated square) and ``frame``, and the band of words below the pacer when a
+        word appears, fades or goes."""
         orb = self.orb
         region = orb.changed_region(painted, frame)
-        return region.united(self.pacer.changed_region(orb.geometry, painted, frame, orb.discs))
+        region = region.united(self.pacer.changed_region(orb.geometry, painted, frame, orb.discs))
+        if painted is not None and self._words(frame) != self._words(painted):
+            region = region.united(self._band_rect())
+        return region
 
     def _band_rect(self) -> QRect:
         band_top = round(self._cue_y())
@@ -418,8 +422,6 @@ class PatientView(QWidget):
             needed = asked[2]  # what the last step asked for
         else:
             needed = self._changed_region(f, painted)
-            if painted is not None and self._words(f) != self._words(painted):
-                needed = needed.united(self._band_rect())
         p = QPainter(self)
         try:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)

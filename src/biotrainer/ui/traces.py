@@ -334,8 +334,7 @@ def _few_column_peaks(
         empty = np.zeros((y.shape[0], 0))
         return np.zeros(0, dtype=np.int64), empty, empty
     base = offsets[0]
-    end = next(s1 for s0, s1 in zip(starts[-2::-1], starts[::-1], strict=False) if s1 > s0)
-    seg = y[:, base:end]
+    seg = y[:, base : starts[-1]]  # (the starts do not decrease: the last is the last end)
     offsets = [o - base for o in offsets]
     return (
         np.array(cols, dtype=np.int64),
