@@ -174,6 +174,9 @@ def test_adaptive_spring_ignores_late_targets_and_restarts_on_a_new_stream():
     assert s.speed > 0
     assert s.track(0.3, 2.0)  # far back in time: a new stream, accepted afresh
     assert s.target == 0.3 and s.speed == 0.0
+    assert s.track(0.4, math.nan)  # no usable time: aimed at, nothing learnt
+    assert s.target == 0.4 and s.speed == 0.0
+    assert s.track(0.5, 2.02) and s.speed > 0  # the history goes on from t = 2.0
 
 
 def test_adaptive_spring_rejects_bad_parameters():

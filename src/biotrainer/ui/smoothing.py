@@ -167,8 +167,12 @@ class AdaptiveSpring(CriticallyDampedSmoother):
 
         A target older than the newest one tracked is ignored (returns False): a late
         arrival must not pull the spring back. A time more than :attr:`RESTART_S` older
-        starts a new history instead.
+        starts a new history instead; a non-finite time sets the target and leaves the speed
+        and history as they are.
         """
+        if not math.isfinite(t):
+            self.target = float(target)  # no usable time: aim, but learn no speed from it
+            return True
         last = self._tracked
         if last is not None and t < last[0] - self.RESTART_S:
             last = None  # time went far back: a new stream (replay, reconnect), not a late one
