@@ -30,6 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
+from biotrainer.clock import MonotonicClock
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -55,15 +59,6 @@ class ScaleSource:
     """
 
     def __init__(self, channels: int, fs: float) -> None:
-        from biotrainer.acquisition.source import (
-            ChannelGroup,
-            PresetLayout,
-            SourceLayout,
-            SourceState,
-        )
-        from biotrainer.clock import MonotonicClock
-
-        self._states = SourceState
         self.clock = MonotonicClock()
         self.fs = float(fs)
         self.channels = channels
@@ -100,35 +95,32 @@ class ScaleSource:
         return self._layout
 
     def prepare(self) -> None:
-        self._state = self._states.PREPARED
+        self._state = SourceState.PREPARED
 
     def start(self) -> None:
         self._t0 = self.clock.now()
-        self._state = self._states.STREAMING
+        self._state = SourceState.STREAMING
 
     def elapsed(self) -> float:
         return self.clock.now() - self._t0
 
     def poll(self):
-        from biotrainer.acquisition.chunk import Chunk
-
         now = self.clock.now()
         due = int((now - self._t0) * self.fs)
-        n = due - self.delivered
-        data = np.zeros((self.channels + 2, n))
-        if n:
-            idx = np.arange(self.delivered, due) % self._table.shape[1]
-            data[1 : self.channels + 1] = self._table[:, idx]
-            data[self.channels + 1] = self._t0 + np.arange(self.delivered, due) / self.fs
+        k = np.arange(self.delivered, due)
+        data = np.zeros((self.channels + 2, k.size))
+        if k.size:
+            data[1 : self.channels + 1] = self._table[:, k % self._table.shape[1]]
+            data[self.channels + 1] = self._t0 + k / self.fs
         self.delivered = due
         raw = {"default": data}
         return Chunk(raw=raw, signals=self._layout.split(raw), received_at=now)
 
     def stop(self) -> None:
-        self._state = self._states.STOPPED
+        self._state = SourceState.STOPPED
 
     def release(self) -> None:
-        self._state = self._states.RELEASED
+        self._state = SourceState.RELEASED
 
 
 def run_window(app, source, fps: float, poll_hz: float | None, warmup: float, seconds: float):
@@ -154,9 +146,12 @@ def run_window(app, source, fps: float, poll_hz: float | None, warmup: float, se
             window.bridge.stats.total_samples,
         )
 
+    def finish() -> None:
+        mark("end")
+        QTimer.singleShot(50, window.close)  # chained: Qt times waits >= 2 s only to +-5 %
+
     QTimer.singleShot(round(warmup * 1000), lambda: mark("start"))
-    QTimer.singleShot(round((warmup + seconds) * 1000), lambda: mark("end"))
-    QTimer.singleShot(round((warmup + seconds) * 1000) + 50, window.close)
+    QTimer.singleShot(round((warmup + seconds) * 1000), finish)
     app.exec()
     (w0, c0, p0, f0, q0, s0), (w1, c1, p1, f1, q1, s1) = marks["start"], marks["end"]
     wall = w1 - w0

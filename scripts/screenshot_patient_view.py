@@ -94,8 +94,8 @@ def bench(frames: int) -> None:
         view.show()
         app.processEvents()
         state_high(view, clock)
-        renders0, painted0 = view.orb.layer_renders, view.frames_painted
-        bodies0 = getattr(view.orb, "body_renders", 0)
+        renders0, bodies0 = view.orb.layer_renders, view.orb.body_renders
+        painted0 = view.frames_painted
         start, cpu0 = time.perf_counter(), time.process_time()
         for i in range(frames):
             clock.advance(1 / 60)
@@ -108,7 +108,7 @@ def bench(frames: int) -> None:
         ms = (time.perf_counter() - start) * 1000 / frames
         cpu_ms = (time.process_time() - cpu0) * 1000 / frames
         renders = view.orb.layer_renders - renders0
-        bodies = getattr(view.orb, "body_renders", 0) - bodies0
+        bodies = view.orb.body_renders - bodies0
         print(
             f"{w}x{h}: {cpu_ms:.2f} ms CPU per frame -> {cpu_ms * 60 / 10:.1f} % of a core at "
             f"60 fps ({ms:.2f} ms wall; {view.frames_painted - painted0} paints, {renders} "

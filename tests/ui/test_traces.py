@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
+from biotrainer.dsp.buffers import RingBuffer
 from biotrainer.ui.traces import (
     DisplayTrace,
     RateMeter,
-    RingBuffer,
     StackScale,
     StreamStats,
     axis_ticks,

@@ -52,9 +52,8 @@ _TWAVE_S = 0.36
 _REFINE_BACK_S = 0.20
 _THRESHOLD_FRACTION = 0.3
 _POLARITY_BIAS = 1.5  # prefer the usual QRS polarity unless the other is 1.5x larger
-_RINGING_RATIO = (
-    20.0  # wide-band range this many times the QRS band's: still ringing (real ECG: < 5)
-)
+# the wide-band range this many times the QRS band's: still ringing (real ECG: < 5)
+_RINGING_RATIO = 20.0
 
 
 class EcgPeakStream(_AdaptivePeakStream):

@@ -416,10 +416,11 @@ def _power_in(fit: AperiodicFit, freqs_hz: np.ndarray, lo: np.ndarray, hi: np.nd
     return out
 
 
-def _band_sum(freqs_hz: np.ndarray, psd: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Power in ``[lo, hi)`` per channel (rectangle rule), ``lo``/``hi`` per channel."""
+def _band_sum(freqs_hz: np.ndarray, psd: np.ndarray, lo, hi) -> np.ndarray:
+    """Power in ``[lo, hi)`` per channel (rectangle rule), ``lo``/``hi`` per channel (arrays)
+    or one band for every channel (scalars: one mask for all)."""
     df = freqs_hz[1] - freqs_hz[0]
-    m = (freqs_hz[None, :] >= lo[:, None]) & (freqs_hz[None, :] < hi[:, None])
+    m = (freqs_hz >= np.asarray(lo)[..., None]) & (freqs_hz < np.asarray(hi)[..., None])
     return np.where(m, psd, 0.0).sum(axis=1) * df
 
 
@@ -491,11 +492,8 @@ def band_powers(eeg: np.ndarray, fs: float) -> BandPowers:
 def _band_powers_psd(f: np.ndarray, p: np.ndarray, fs: float) -> BandPowers:
     """:func:`band_powers` from the Welch PSD rows ``p``."""
     abs_p = {}
-    df = f[1] - f[0]
     for name, (lo, hi) in BANDS_HZ.items():
-        # the same band for every row: _band_sum with one mask for all (the same values)
-        m = (f >= lo) & (f < min(hi, fs / 2 + 1e-9))
-        abs_p[name] = np.where(m, p, 0.0).sum(axis=1) * df
+        abs_p[name] = _band_sum(f, p, lo, min(hi, fs / 2 + 1e-9))
     total = sum(abs_p.values())
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = {k: np.where(total > 0, v / total, np.nan) for k, v in abs_p.items()}
@@ -544,13 +542,12 @@ def relaxation_log_score(eeg: np.ndarray, fs: float) -> np.ndarray:
 
 def _relaxation_score_psd(f: np.ndarray, p: np.ndarray, fs: float) -> np.ndarray:
     """:func:`relaxation_log_score` from the Welch PSD rows ``p``."""
-    n_ch = p.shape[0]
     fit = fit_aperiodic(f, p, fs)
     iaf, _ = _alpha_peak(f, p, fit)
     centre = np.where(np.isfinite(iaf), iaf, 10.0)
     alpha = _band_sum(f, p, centre - 2.0, centre + 2.0)
     theta = _band_sum(f, p, centre - 6.0, centre - 2.0)
-    beta = _band_sum(f, p, centre + 2.0, np.full(n_ch, min(30.0, fs / 2)))
+    beta = _band_sum(f, p, centre + 2.0, min(30.0, fs / 2))
     aperiodic = _band_sum(f[1:], _power_in(fit, f[1:], centre - 2.0, centre + 2.0),
                           centre - 2.0, centre + 2.0)  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -135,7 +135,8 @@ class TraceCanvas(QWidget):
         self._title_font.setPointSize(theme.title_pt)
         self._bg = QColor(theme.background)
         base = QColor(theme.trace_color(trace.role))
-        self._pens = [self._pen(base), self._pen(base.darker(125) if self.stacked else base)]
+        odd = base.darker(125) if self.stacked else base
+        self._shades = np.array([base.rgba(), odd.rgba()], dtype=np.uint32)  # even, odd lanes
         # Opaque colour of a faint second line over the background (drawn under the traces).
         axis, a = QColor(theme.axis), theme.grid_alpha
         mix = zip(axis.getRgbF()[:3], self._bg.getRgbF()[:3], strict=True)
@@ -144,8 +145,7 @@ class TraceCanvas(QWidget):
         self._grid_cols = np.zeros(0, dtype=np.int64)  # image x of the lines at whole seconds
         self._grid_px = np.uint32(self._grid.rgba())
         self._columns = np.zeros((0, 0), dtype=np.uint32)  # the image by columns (x, y)
-        shades = [p.color().rgba() for p in self._pens]
-        self._grid_over_bg = self._bg.rgba() < self._grid.rgba() < min(shades)
+        self._grid_over_bg = self._bg.rgba() < self._grid.rgba() < int(self._shades.min())
         self._width = 0  # of the image
         self._rows = np.zeros((0, 1))
         self._row_lane: np.ndarray | None = None  # per image row, its lane (stacked)
@@ -156,12 +156,6 @@ class TraceCanvas(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 60)
         self.title = self._make_title()
-
-    @staticmethod
-    def _pen(color: QColor) -> QPen:
-        pen = QPen(color, 1)
-        pen.setCosmetic(True)
-        return pen
 
     # -- geometry -----------------------------------------------------------------------------
 
@@ -319,7 +313,6 @@ class TraceCanvas(QWidget):
         """
         n = self.trace.n_channels
         self._rows = np.arange(height, dtype=np.float64)[:, None]
-        shade = np.array([p.color().rgba() for p in self._pens], dtype=np.uint32)
         if self.stacked:
             lane = height / n
             gain = -lane / self.scale.divisions
@@ -329,10 +322,10 @@ class TraceCanvas(QWidget):
             top, bottom = bounds[:-1], np.maximum(bounds[1:] - 1.0, bounds[:-1])
             lanes = np.searchsorted(bounds[1:], np.arange(height), side="right")
             self._row_lane = np.minimum(lanes, n - 1)
-            self._row_px = shade[self._row_lane % 2][:, None]
+            self._row_px = self._shades[self._row_lane % 2][:, None]
             return gain[:, None], offset[:, None], top[:, None], bottom[:, None]
         self._row_lane = None
-        self._row_px = np.full((height, 1), shade[0], dtype=np.uint32)
+        self._row_px = np.full((height, 1), self._shades[0], dtype=np.uint32)
         lo, hi = self.y_range
         gain = -height / (hi - lo)
         return (np.array([[gain]]), np.array([[-gain * hi]]), np.array([[-2.0]]),
@@ -522,4 +515,4 @@ class TraceCanvas(QWidget):
 
     def trace_rgb(self) -> tuple[int, int]:
         """The 0xAARRGGBB values of the even- and odd-lane trace colours."""
-        return self._pens[0].color().rgba(), self._pens[1].color().rgba()
+        return int(self._shades[0]), int(self._shades[1])

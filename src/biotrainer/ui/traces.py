@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
-from biotrainer.dsp.buffers import RingBuffer  # noqa: F401 - re-exported for the tests
 from biotrainer.dsp.filters import StreamingFilter, butter_sos
 
 #: Display pass-bands in Hz per role: (high-pass edge, low-pass edge); ``None`` = no edge.
