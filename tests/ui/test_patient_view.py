@@ -497,6 +497,40 @@ def test_timer_runs_only_while_shown_and_close_stops_everything(view, qtbot):
     assert not view.timer_active and not view.audio_active
 
 
+def test_frames_can_follow_a_drivers_ticks_instead_of_the_timer(view, qtbot):
+    from PySide6.QtCore import QObject, Signal
+
+    class Driver(QObject):
+        ticked = Signal()
+
+    driver = Driver()
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.timer_active and not view.following
+    view.follow(driver.ticked)
+    assert view.following and not view.timer_active
+    before = view.frame
+    view.show_update(upd(view.clock.now(), 0.9))  # no frame of its own while following
+    assert view.frame is before
+    view.clock.advance(0.1)
+    driver.ticked.emit()  # each tick is a frame
+    assert view.frame is not before and view.frame.t == pytest.approx(view.clock.now())
+    view.hide()  # hidden: ticks step nothing, and showing again does not start the timer
+    stepped = view.frame
+    view.clock.advance(0.1)
+    driver.ticked.emit()
+    assert view.frame is stepped
+    view.show()
+    qtbot.waitExposed(view)
+    assert not view.timer_active
+    view.follow(None)  # back to the timer; the driver's ticks no longer step the view
+    assert view.timer_active and not view.following
+    stepped = view.frame
+    view.clock.advance(0.1)
+    driver.ticked.emit()
+    assert view.frame is stepped
+
+
 def test_still_picture_is_not_repainted(view, qtbot):
     view.show()
     qtbot.waitExposed(view)

@@ -7,6 +7,7 @@ import csv
 import math
 import threading
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QColor
@@ -418,6 +419,54 @@ def test_feedback_previews_reach_both_views_between_updates(qtbot, settings, tmp
     assert window.dashboard.score_bar.value() == round(100 * last.feedback_score)
     QTimer.singleShot(0, window.close)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
+def test_patient_frames_step_on_the_engine_ticks_during_a_session(qtbot, settings, tmp_path):
+    """Each patient frame comes right after a poll (no wait for an unrelated timer); before
+    and after the session the view animates on its own timer."""
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot,
+        settings,
+        tmp_path,
+        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
+        "alpha-uptraining",
+        clock,
+        step_s=0.05,
+    )
+    pv = window.patient_view
+    assert window.tick_hz == 200  # given
+    assert window.start_session()
+    assert pv.following and not pv.timer_active
+    frames = []
+    window.bridge.ticked.connect(lambda: frames.append(pv.frame.t))
+    qtbot.waitUntil(lambda: len(frames) >= 40, timeout=20_000)
+    # every tick stepped the animation to the tick's clock time
+    assert np.allclose(np.diff(frames[-30:]), 0.05)
+    window.stop_session(ask=False)
+    assert not pv.following and pv.timer_active
+    QTimer.singleShot(0, window.close)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    default = TrainerWindow(
+        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
+        load_protocol("alpha-uptraining"),
+        clock=clock,
+        data_dir=tmp_path,
+        settings=settings,
+    )
+    qtbot.addWidget(default)
+    qtbot.addWidget(default.patient_view)
+    assert default.tick_hz == default.patient_view.fps == 60  # the pace of the patient's frames
+    no_view = TrainerWindow(
+        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
+        load_protocol("alpha-uptraining"),
+        clock=clock,
+        data_dir=tmp_path,
+        settings=settings,
+        patient_view_factory=lambda c: None,
+    )
+    qtbot.addWidget(no_view)
+    assert no_view.tick_hz == 50
 
 
 def test_latency_meter_measures_each_stamp_once_and_ignores_other_clocks():

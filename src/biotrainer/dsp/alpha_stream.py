@@ -43,15 +43,16 @@ import numpy as np
 from scipy import signal
 
 from biotrainer.dsp.eeg import _nanmedian_rows
-from biotrainer.dsp.filters import StreamingFilter, butter_sos, check_fs
+from biotrainer.dsp.filters import StreamingFilter, butter_sos, check_fs, sosfilt_rows
 
 #: Lowest sampling rate AlphaStream accepts (Hz): its 13 Hz band edge needs Nyquist well above.
 MIN_FS_HZ = 32.0
 
 
-def _first_order(decay: float) -> tuple[np.ndarray, np.ndarray]:
-    """(b, a) of the exponential average ``y[n] = (1 - decay) x[n] + decay y[n-1]``."""
-    return np.array([1.0 - decay]), np.array([1.0, -decay])
+def _first_order(decay: float) -> np.ndarray:
+    """The exponential average ``y[n] = (1 - decay) x[n] + decay y[n-1]`` as one second-order
+    section (the numbers of ``lfilter([1 - decay], [1, -decay], ...)`` bit for bit)."""
+    return np.array([[1.0 - decay, 0.0, 0.0, 1.0, -decay, 0.0]])
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +145,8 @@ class AlphaStream:
         self._cycles_per_sample = self.centre_hz / self.fs
         self._highpass_sos = butter_sos(self.fs, low=max(0.5 * lo, lo - 2.0), order=2)
         self._envelope_sos = butter_sos(self.fs, high=0.5 * (hi - lo), order=2)
+        # the demodulated signal is complex, and sosfilt_rows wants the sections in its dtype
+        self._envelope_sos_c = self._envelope_sos.astype(np.complex128)
         self._low_sos = butter_sos(self.fs, ref_lo, lo, order=2)
         self._high_sos = butter_sos(self.fs, hi, ref_hi, order=2)
         self._averages = [
@@ -163,11 +166,11 @@ class AlphaStream:
     def reset(self) -> None:
         """Start a new stream (filter states, averages and the sample counter)."""
         n_sections = self._envelope_sos.shape[0]
-        self._zi_env = np.zeros((n_sections, self.n_channels, 2), dtype=np.complex128)
+        self._zi_env = np.zeros((self.n_channels, n_sections, 2), dtype=np.complex128)
         self._highpass = StreamingFilter(self._highpass_sos, self.n_channels)
         self._low = StreamingFilter(self._low_sos, self.n_channels)
         self._high = StreamingFilter(self._high_sos, self.n_channels)
-        self._zi_avg: list[np.ndarray] | None = None
+        self._zi_avg: list[np.ndarray] | None = None  # per average (channels, 1, 2)
         self._last = np.zeros(self.n_channels)
         self._count = 0
 
@@ -203,8 +206,8 @@ class AlphaStream:
         x = self._fill_nonfinite(x)
         # The phase is taken from the absolute sample index, so chunking cannot shift it.
         turns = np.mod(index * self._cycles_per_sample, 1.0)
-        shifted = self._highpass.push(x) * np.exp(-2j * np.pi * turns)[None, :]
-        z, self._zi_env = signal.sosfilt(self._envelope_sos, shifted, axis=1, zi=self._zi_env)
+        z = self._highpass.push(x) * np.exp(-2j * np.pi * turns)[None, :]
+        sosfilt_rows(self._envelope_sos_c, z, self._zi_env)  # in place: z is the envelope
         # (in place where the arrays are our own: the same arithmetic, fewer temporaries)
         pa = z.real * z.real
         pa += z.imag * z.imag
@@ -216,11 +219,16 @@ class AlphaStream:
         flank += high
         if self._zi_avg is None:
             # Start the averages at the first sample's flanking power, not at zero.
-            self._zi_avg = [flank[:, :1] * -a[1] for _, a in self._averages]
+            self._zi_avg = []
+            for sos in self._averages:
+                zi = np.zeros((self.n_channels, 1, 2))
+                zi[:, 0, 0] = flank[:, 0] * -sos[0, 4]
+                self._zi_avg.append(zi)
         pf = None
-        for i, (b, a) in enumerate(self._averages):
-            avg, self._zi_avg[i] = signal.lfilter(b, a, flank, axis=1, zi=self._zi_avg[i])
-            pf = avg if pf is None else np.maximum(pf, avg)
+        for sos, zi in zip(self._averages, self._zi_avg, strict=True):
+            avg = flank.copy()
+            sosfilt_rows(sos, avg, zi)
+            pf = avg if pf is None else np.maximum(pf, avg, out=pf)
         total = pa + pf
         rel = np.full(total.shape, np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -184,6 +184,9 @@ class EngineBridge(QObject):
     preview_ready(FeedbackPreview)
         The feedback at the newest sample, when a tick has one newer than its updates (the
         score shown between the 0.1 s updates; display only).
+    ticked()
+        After every tick, once its updates and preview are out (with or without new data): a
+        view that advances its frames on it shows the samples polled just before each frame.
     finished()
         The protocol is over or the source ended; ticking has stopped (call :meth:`stop`).
     failed(str)
@@ -196,6 +199,7 @@ class EngineBridge(QObject):
     updates_ready = Signal(list)
     chunk_ready = Signal(object)
     preview_ready = Signal(object)
+    ticked = Signal()
     finished = Signal()
     failed = Signal(str)
     warning = Signal(str)
@@ -287,6 +291,7 @@ class EngineBridge(QObject):
             self.update_ready.emit(updates[-1])
         if self.engine.preview is not None:
             self.preview_ready.emit(self.engine.preview)
+        self.ticked.emit()
         if self.engine.finished and not self._finished:
             self._finished = True
             self._timer.stop()

@@ -4,7 +4,9 @@
 to :meth:`PatientView.show_update` and nothing else (it never reads the engine or another
 widget). Motion comes from :class:`~biotrainer.ui.smoothing.PatientAnimation`, stepped by one
 timer at about 60 frames per second while the view is visible; the timer reads the injectable
-clock, so tests step the animation themselves.
+clock, so tests step the animation themselves. During a session the view can instead step on
+the engine's ticks (:meth:`PatientView.follow`): each frame then shows the samples polled just
+before it, rather than waiting up to a frame for the view's own timer.
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ class PatientView(QWidget):
         Time source of the animation (monotonic time by default). Give the engine's clock to
         make :attr:`last_latency_s` meaningful.
     fps : float
-        Frames per second of the animation timer.
+        Frames per second of the animation timer (also the tick rate a driver of
+        :meth:`follow` should have).
     palette : Palette, optional
 
     Signals
@@ -175,10 +178,12 @@ class PatientView(QWidget):
         self._fonts: dict[tuple[int, QFont.Weight], QFont] = {}
         self._texts = {k: _Text() for k in ("instruction", "cue_in", "cue_out", "note")}
         self._texts["numbers"] = _Text(Qt.AlignmentFlag.AlignLeft)
+        self.fps = float(fps)
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(max(1, round(1000.0 / fps)))
         self._timer.timeout.connect(self.advance)
+        self._ticks = None  # the signal the frames follow instead of the timer (see follow)
 
     # -- inputs ----------------------------------------------------------------------------
 
@@ -267,6 +272,35 @@ class PatientView(QWidget):
     @property
     def timer_active(self) -> bool:
         return self._timer.isActive()
+
+    @property
+    def following(self) -> bool:
+        """True while the frames step on a driver's ticks (:meth:`follow`), not the timer."""
+        return self._ticks is not None
+
+    def follow(self, ticks=None) -> None:
+        """Step the frames on ``ticks`` (a signal without arguments, e.g. the engine bridge's
+        ``ticked``, emitted at about :attr:`fps`) instead of on the view's own timer; None
+        goes back to the timer.
+
+        A tick comes right after the engine polled the device and published its feedback, so
+        the frame painted on it shows the newest samples with no wait for the next frame of an
+        unrelated timer (about 8 ms on average at 60 fps). The frames stay evenly spaced, and
+        go on when the device sends nothing.
+        """
+        if self._ticks is not None:
+            self._ticks.disconnect(self._on_tick)
+        self._ticks = ticks
+        if ticks is not None:
+            self._timer.stop()
+            ticks.connect(self._on_tick)
+        elif self.isVisible():
+            self._timer.start()
+
+    @Slot()
+    def _on_tick(self) -> None:
+        if self.isVisible():
+            self.advance()
 
     @property
     def audio_active(self) -> bool:
@@ -379,7 +413,8 @@ class PatientView(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         self.animation.step(self._clock.now())
-        self._timer.start()
+        if self._ticks is None:
+            self._timer.start()
         super().showEvent(event)
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override

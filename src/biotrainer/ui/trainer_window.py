@@ -44,6 +44,10 @@ from biotrainer.ui.signal_plots import Theme
 
 SETTINGS_GROUP = "trainer"
 
+#: Engine ticks per second when no patient view sets the pace (each tick polls the device;
+#: 50 Hz keeps the feedback preview fresh).
+DEFAULT_TICK_HZ = 50.0
+
 WINDOW_STYLE = """
 QMainWindow {{ background: {bg}; }}
 QMenuBar {{ background: #0c1014; color: {text}; }}
@@ -162,9 +166,12 @@ class TrainerWindow(QMainWindow):
         (default :func:`lsl_outlets`); must have ``close()``.
     check_on_open : bool
         Start the signal check as soon as the event loop runs.
-    tick_hz, fps : float
-        Engine ticks (each polls the device; 50 Hz keeps the feedback preview fresh) and
-        dashboard frames per second.
+    tick_hz : float, optional
+        Engine ticks per second (each polls the device). Default: the patient view's frame
+        rate when it can follow the ticks (its frames then step on them, each showing the
+        samples polled just before it; :meth:`PatientView.follow`), else 50 Hz.
+    fps : float
+        Dashboard frames per second.
     engine_config : EngineConfig, optional
         Engine settings for every session (update interval...; default ``EngineConfig()``).
     before_tick : callable, optional
@@ -190,7 +197,7 @@ class TrainerWindow(QMainWindow):
         lsl_station: str | None = None,
         outlets_factory: Callable[..., object] | None = None,
         check_on_open: bool = False,
-        tick_hz: float = 50.0,
+        tick_hz: float | None = None,
         fps: float = 30.0,
         engine_config: EngineConfig | None = None,
         before_tick: Callable[[], object] | None = None,
@@ -215,7 +222,6 @@ class TrainerWindow(QMainWindow):
         self.session_outlets: object | None = None
         self.on_session_finished = on_session_finished
         self.settings = settings if settings is not None else QSettings()
-        self.tick_hz = tick_hz
         self.engine_config = engine_config
         self.before_tick = before_tick
         self.theme = Theme()
@@ -257,6 +263,16 @@ class TrainerWindow(QMainWindow):
         self.dashboard.station_edit.setText(station)
         self.dashboard.lsl_check.setChecked(lsl_station is not None)
 
+        factory = patient_view_factory or default_patient_view
+        self.patient_view: QWidget | None = factory(self.clock)
+        follows = self.patient_view is not None and hasattr(self.patient_view, "follow")
+        if tick_hz is None:
+            tick_hz = (
+                float(getattr(self.patient_view, "fps", DEFAULT_TICK_HZ))
+                if follows
+                else DEFAULT_TICK_HZ
+            )
+        self.tick_hz = tick_hz
         self.signal_check = SignalCheck(
             make_source, protocol, self.clock, tick_hz=tick_hz, before_tick=before_tick, parent=self
         )
@@ -264,8 +280,6 @@ class TrainerWindow(QMainWindow):
         self.signal_check.update_ready.connect(self.dashboard.show_update)
         self.signal_check.failed.connect(self._on_check_failed)
 
-        factory = patient_view_factory or default_patient_view
-        self.patient_view: QWidget | None = factory(self.clock)
         if self.patient_view is not None:
             self.patient_view.setWindowTitle(f"biotrainer — {protocol.title}")
             if hasattr(self.patient_view, "update_painted"):
@@ -618,6 +632,7 @@ class TrainerWindow(QMainWindow):
             _close(session_outlets)
             self.session_outlets = None
             self._finish_in_store(None, math.nan)
+            self._patient_follows(None)
             self.bridge = None
             return self._fail_to_start("The device could not be started", str(exc))
         if not self.dashboard.auto_check.isChecked():
@@ -685,9 +700,15 @@ class TrainerWindow(QMainWindow):
             bridge.update_ready.connect(self.patient_view.show_update)
             if hasattr(self.patient_view, "show_preview"):
                 bridge.preview_ready.connect(self.patient_view.show_preview)
+            self._patient_follows(bridge)
             self.patient_view.set_audio_enabled(self.audio_action.isChecked())
             if self.protocol.phases:
                 self.patient_view.set_instruction(self.protocol.phases[0].instruction)
+
+    def _patient_follows(self, bridge: EngineBridge | None) -> None:
+        """Step the patient view's frames on ``bridge``'s ticks (None: on its own timer)."""
+        if self.patient_view is not None and hasattr(self.patient_view, "follow"):
+            self.patient_view.follow(None if bridge is None else bridge.ticked)
 
     def _session_pacer(self) -> float | None:
         """The pacer rate: the one given, else the patient's assessed resonance rate."""
@@ -764,6 +785,7 @@ class TrainerWindow(QMainWindow):
         bridge = self.bridge
         bridge.stop()
         self._frame_timer.stop()
+        self._patient_follows(None)
         self.dashboard.refresh()
         _close(self.session_outlets)
         self.session_outlets = None
