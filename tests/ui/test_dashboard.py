@@ -266,3 +266,33 @@ def test_trend_titles_and_band_bars_follow_the_values_and_are_kept_when_unchange
     spectrum.relative = np.array([0.2, 0.2, 0.3, 0.2, 0.1])
     spectrum.refresh()
     assert len(drawn) == 2
+
+
+def test_bars_are_painted_with_the_next_frame_not_at_every_new_value(dash, qtbot):
+    """QProgressBar.setValue repaints at once; the dashboard's bars wait for the frame, so the
+    feedback bar's 50-60 values a second do not each repaint the window."""
+    from PySide6.QtCore import QEvent, QObject
+
+    qtbot.waitExposed(dash)
+    painted = []
+
+    class Count(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+            if event.type() == QEvent.Type.Paint:
+                painted.append(obj)
+            return False
+
+    counter = Count()
+    for bar in (dash.score_bar, dash.session_progress):
+        bar.installEventFilter(counter)
+        qtbot.wait(20)
+        painted.clear()
+        for v in (10, 40, 70):
+            bar.setValue(v)
+        assert painted == [] and bar.value() == 70  # nothing painted yet
+        qtbot.waitUntil(lambda b=bar: b in painted, timeout=2000)
+        assert painted.count(bar) == 1  # one paint for the three values
+        image = bar.grab().toImage()
+        bar.setValue(10)
+        assert bar.grab().toImage() != image  # and it shows the new value
+        bar.removeEventFilter(counter)

@@ -158,6 +158,25 @@ class NoteBox(QLineEdit):
         super().keyPressEvent(event)
 
 
+class FrameBar(QProgressBar):
+    """A progress bar whose new value is painted with the window's next repaint.
+
+    :meth:`QProgressBar.setValue` repaints at once: for the feedback bar, which takes a new
+    value at every engine tick, that is a second repaint and flush of the window besides its
+    frame, 50-60 times a second. Here the change is scheduled like any other widget's
+    (``update()``), so it is painted with the frame the same event-loop pass paints.
+    """
+
+    def setValue(self, value: int) -> None:  # noqa: N802 - Qt API
+        if value == self.value():
+            return
+        self.setUpdatesEnabled(False)  # QProgressBar.setValue's repaint() does nothing now
+        try:
+            super().setValue(value)
+        finally:
+            self.setUpdatesEnabled(True)  # ... and this schedules the update()
+
+
 class TherapistDashboard(QWidget):
     """Everything the therapist watches and controls during a session.
 
@@ -274,7 +293,7 @@ class TherapistDashboard(QWidget):
         self.phase_clock = QLabel("phase –")
         self.phase_clock.setObjectName("clock")
         self.phase_clock.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.session_progress = QProgressBar()
+        self.session_progress = FrameBar()
         self.session_progress.setRange(0, 1000)
         self.session_progress.setFormat("session –")
         self.session_progress.setMinimumWidth(260)
@@ -299,7 +318,7 @@ class TherapistDashboard(QWidget):
         score_box = QVBoxLayout()
         score_box.setSpacing(2)
         self.score_label = QLabel("Feedback –")
-        self.score_bar = QProgressBar()
+        self.score_bar = FrameBar()
         self.score_bar.setObjectName("score")
         self.score_bar.setRange(0, 100)
         self.score_bar.setValue(0)
