@@ -1,12 +1,12 @@
 """CPU of one live engine tick, headless, by part (issue 8, benchmark 3's engine share).
 
-    .venv/bin/python benchmarks/bench_tick.py [--device simulator] [--tick-hz 50] [--seconds 20]
+    .venv/bin/python benchmarks/bench_tick.py [--device simulator] [--tick-hz 60] [--seconds 20]
 
 The engine runs the alpha-uptraining protocol on the device profile's source (the simulator's
 16 EEG channels + ECG, PPG, respiration, EDA and motion at 250 Hz through BrainFlow's playback
-board, in real time) with a recorder, ticking at ``--tick-hz`` as the trainer does. Each tick's
-CPU is the calling thread's CPU time (``time.thread_time``), so BrainFlow's own thread is not
-counted. The parts are measured by wrapping the engine's methods with the same meter; a part
+board, in real time) with a recorder, ticking at ``--tick-hz`` (60, as the trainer does). Each
+tick's CPU is the calling thread's CPU time (``time.thread_time``), so BrainFlow's own thread is
+not counted. The parts are measured by wrapping the engine's methods with the same meter; a part
 called inside another is also counted in its caller.
 """
 
@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--device", default="simulator")
     parser.add_argument("--scenario", default="stressed-to-relaxed")
     parser.add_argument("--protocol", default="alpha-uptraining")
-    parser.add_argument("--tick-hz", type=float, default=50.0)
+    parser.add_argument("--tick-hz", type=float, default=60.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     args = parser.parse_args()
