@@ -94,3 +94,18 @@ def test_sosfilt_rows_on_complex_signals_matches_sosfilt(kernel) -> None:
     sosfilt_rows(sos.astype(np.complex128), y, zi)
     assert np.array_equal(y, expected)
     assert np.array_equal(zi, zf.transpose(1, 0, 2))
+
+
+def test_the_private_loop_is_used_only_when_it_checks_out(monkeypatch) -> None:
+    private = pytest.importorskip("scipy.signal._sosfilt")
+
+    if filters._sosfilt_kernel is not None:
+        assert filters._compiled_sosfilt() is private._sosfilt
+    monkeypatch.setattr(private, "_sosfilt", lambda sos, x, zi: None)  # wrong numbers
+    assert filters._compiled_sosfilt() is None
+
+    def changed_signature(sos, x):
+        raise AssertionError("not called like this")
+
+    monkeypatch.setattr(private, "_sosfilt", changed_signature)
+    assert filters._compiled_sosfilt() is None

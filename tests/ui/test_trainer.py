@@ -447,25 +447,23 @@ def test_patient_frames_step_on_the_engine_ticks_during_a_session(qtbot, setting
     assert not pv.following and pv.timer_active
     QTimer.singleShot(0, window.close)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
-    default = TrainerWindow(
-        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
-        load_protocol("alpha-uptraining"),
-        clock=clock,
-        data_dir=tmp_path,
-        settings=settings,
-    )
-    qtbot.addWidget(default)
-    qtbot.addWidget(default.patient_view)
+
+    def unstarted(**kw) -> TrainerWindow:
+        w = TrainerWindow(
+            lambda: None,
+            load_protocol("alpha-uptraining"),
+            data_dir=tmp_path,
+            settings=settings,
+            **kw,
+        )
+        qtbot.addWidget(w)
+        if w.patient_view is not None:
+            qtbot.addWidget(w.patient_view)
+        return w
+
+    default = unstarted()
     assert default.tick_hz == default.patient_view.fps == 60  # the pace of the patient's frames
-    no_view = TrainerWindow(
-        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
-        load_protocol("alpha-uptraining"),
-        clock=clock,
-        data_dir=tmp_path,
-        settings=settings,
-        patient_view_factory=lambda c: None,
-    )
-    qtbot.addWidget(no_view)
+    no_view = unstarted(patient_view_factory=lambda c: None)
     assert no_view.tick_hz == 50
 
 

@@ -11,10 +11,22 @@ before it, rather than waiting up to a frame for the view's own timer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QEvent,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+    SignalInstance,
+    Slot,
+)
 from PySide6.QtGui import (
     QCloseEvent,
     QColor,
@@ -183,7 +195,7 @@ class PatientView(QWidget):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(max(1, round(1000.0 / fps)))
         self._timer.timeout.connect(self.advance)
-        self._ticks = None  # the signal the frames follow instead of the timer (see follow)
+        self._ticks: SignalInstance | None = None  # what the frames follow (see follow)
 
     # -- inputs ----------------------------------------------------------------------------
 
@@ -278,7 +290,7 @@ class PatientView(QWidget):
         """True while the frames step on a driver's ticks (:meth:`follow`), not the timer."""
         return self._ticks is not None
 
-    def follow(self, ticks=None) -> None:
+    def follow(self, ticks: SignalInstance | None = None) -> None:
         """Step the frames on ``ticks`` (a signal without arguments, e.g. the engine bridge's
         ``ticked``, emitted at about :attr:`fps`) instead of on the view's own timer; None
         goes back to the timer.
@@ -289,7 +301,8 @@ class PatientView(QWidget):
         go on when the device sends nothing.
         """
         if self._ticks is not None:
-            self._ticks.disconnect(self._on_tick)
+            with contextlib.suppress(RuntimeError, TypeError):  # its sender may be gone
+                self._ticks.disconnect(self._on_tick)
         self._ticks = ticks
         if ticks is not None:
             self._timer.stop()
