@@ -61,13 +61,13 @@ def _visible_top_levels() -> list:
 
 
 def make_window(qtbot, settings, data_dir, make_source, protocol, clock, step_s=1.0, **kw):
+    kw.setdefault("tick_hz", 200)
     window = TrainerWindow(
         make_source,
         load_protocol(protocol),
         clock=clock,
         data_dir=data_dir,
         settings=settings,
-        tick_hz=200,
         fps=60,
         before_tick=(lambda: clock.advance(step_s)) if isinstance(clock, SimulatedClock) else None,
         **kw,
@@ -433,9 +433,9 @@ def test_patient_frames_step_on_the_engine_ticks_during_a_session(qtbot, setting
         "alpha-uptraining",
         clock,
         step_s=0.05,
+        tick_hz=66,  # near the patient view's 60 fps: its frames follow the ticks
     )
     pv = window.patient_view
-    assert window.tick_hz == 200  # given
     assert window.start_session()
     assert pv.following and not pv.timer_active
     frames = []
@@ -464,6 +464,18 @@ def test_patient_frames_step_on_the_engine_ticks_during_a_session(qtbot, setting
     default = unstarted()
     assert default.tick_hz == default.patient_view.fps == 60  # the pace of the patient's frames
     no_view = unstarted(patient_view_factory=lambda c: None)
+    # far from the view's rate, the view keeps its own timer
+    fast = make_window(
+        qtbot,
+        settings,
+        tmp_path,
+        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
+        "alpha-uptraining",
+        clock,
+    )
+    assert fast.tick_hz == 200 and fast.start_session()
+    assert not fast.patient_view.following and fast.patient_view.timer_active
+    fast.stop_session(ask=False)
     assert no_view.tick_hz == 50
 
 
