@@ -506,6 +506,7 @@ def test_frames_can_follow_a_drivers_ticks_instead_of_the_timer(view, qtbot):
     driver = Driver()
     view.show()
     qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.frames_painted > 0)  # the window's first paint
     assert view.timer_active and not view.following
     view.follow(driver.ticked)
     assert view.following and not view.timer_active
@@ -513,8 +514,10 @@ def test_frames_can_follow_a_drivers_ticks_instead_of_the_timer(view, qtbot):
     view.show_update(upd(view.clock.now(), 0.9))  # no frame of its own while following
     assert view.frame is before
     view.clock.advance(0.1)
-    driver.ticked.emit()  # each tick is a frame
+    painted = view.frames_painted
+    driver.ticked.emit()  # each tick is a frame, painted at once (not at the next loop pass)
     assert view.frame is not before and view.frame.t == pytest.approx(view.clock.now())
+    assert view.frames_painted == painted + 1
     view.hide()  # hidden: ticks step nothing, and showing again does not start the timer
     stepped = view.frame
     view.clock.advance(0.1)

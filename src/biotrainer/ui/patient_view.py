@@ -312,8 +312,10 @@ class PatientView(QWidget):
 
     @Slot()
     def _on_tick(self) -> None:
+        # At once: a scheduled repaint would wait behind the dashboard's, scheduled earlier in
+        # the same tick.
         if self.isVisible():
-            self.advance()
+            self.advance(paint_now=True)
 
     @property
     def audio_active(self) -> bool:
@@ -366,8 +368,9 @@ class PatientView(QWidget):
     # -- animation -------------------------------------------------------------------------
 
     @Slot()
-    def advance(self) -> Frame:
-        """Step the animation to the clock's time and schedule a repaint (the timer's slot).
+    def advance(self, paint_now: bool = False) -> Frame:
+        """Step the animation to the clock's time and schedule a repaint (the timer's slot);
+        ``paint_now``: repaint at once instead.
 
         Only what changed since the frame painted last is repainted (the glow when its layer
         changes, else the orb's body, the lights, the pacer's ring, the words), and nothing
@@ -382,7 +385,10 @@ class PatientView(QWidget):
                 c = self.orb.geometry.centre  # nothing to see: one pixel, to time the update
                 region = QRegion(round(c.x()), round(c.y()), 1, 1)
             if not region.isEmpty():
-                self.update(region)
+                if paint_now:
+                    self.repaint(region)
+                else:
+                    self.update(region)
         return frame
 
     def _animated_region(self, frame: Frame, painted: Frame | None) -> QRegion:
