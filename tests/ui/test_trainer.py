@@ -81,6 +81,19 @@ def make_window(qtbot, settings, data_dir, make_source, protocol, clock, step_s=
     return window
 
 
+def muse2_window(qtbot, settings, data_dir, clock, **kw):
+    """:func:`make_window` on the accelerated simulator-muse2 source, alpha-uptraining."""
+    return make_window(
+        qtbot,
+        settings,
+        data_dir,
+        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
+        "alpha-uptraining",
+        clock,
+        **kw,
+    )
+
+
 def assert_closed_cleanly(window, threads_before) -> None:
     window.close()
     QApplication.processEvents()
@@ -180,12 +193,10 @@ def test_each_protocol_runs_through_the_gui(
 def test_shortcuts_pause_marker_note_and_fullscreen(qtbot, settings, tmp_path, errors_shown):
     threads_before = set(threading.enumerate())
     clock = SimulatedClock()
-    window = make_window(
+    window = muse2_window(
         qtbot,
         settings,
         tmp_path,
-        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
-        "alpha-uptraining",
         clock,
         step_s=0.2,
     )
@@ -393,12 +404,10 @@ def test_feedback_previews_reach_both_views_between_updates(qtbot, settings, tmp
     """Ticks that do not fall on the 0.1 s update grid bring previews (the score at the newest
     sample); the patient's orb and the therapist's bar take them as they come."""
     clock = SimulatedClock()
-    window = make_window(
+    window = muse2_window(
         qtbot,
         settings,
         tmp_path,
-        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
-        "alpha-uptraining",
         clock,
         step_s=0.25,
     )
@@ -425,12 +434,10 @@ def test_patient_frames_step_on_the_engine_ticks_during_a_session(qtbot, setting
     """Each patient frame comes right after a poll (no wait for an unrelated timer); before
     and after the session the view animates on its own timer."""
     clock = SimulatedClock()
-    window = make_window(
+    window = muse2_window(
         qtbot,
         settings,
         tmp_path,
-        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
-        "alpha-uptraining",
         clock,
         step_s=0.05,
         tick_hz=66,  # near the patient view's 60 fps: its frames follow the ticks
@@ -465,14 +472,7 @@ def test_patient_frames_step_on_the_engine_ticks_during_a_session(qtbot, setting
     assert default.tick_hz == default.patient_view.fps == 60  # the pace of the patient's frames
     no_view = unstarted(patient_view_factory=lambda c: None)
     # far from the view's rate, the view keeps its own timer
-    fast = make_window(
-        qtbot,
-        settings,
-        tmp_path,
-        lambda: open_accelerated("simulator-muse2", clock, 1.0, seed=3),
-        "alpha-uptraining",
-        clock,
-    )
+    fast = muse2_window(qtbot, settings, tmp_path, clock)
     assert fast.tick_hz == 200 and fast.start_session()
     assert not fast.patient_view.following and fast.patient_view.timer_active
     fast.stop_session(ask=False)

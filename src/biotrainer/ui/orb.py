@@ -448,11 +448,6 @@ class OrbPainter:
         k = round(self._dpr) or 1
         return QRect(box.x() // k, box.y() // k, box.width() // k, box.height() // k)
 
-    def body_radius(self, f: Frame) -> float:
-        """Radius (pixels) of the orb's body as painted for frame ``f`` (its level on a step
-        of 1/:attr:`LEVEL_STEPS`)."""
-        return self.geometry.orb_radius(self.body_key(f)[0] / self.LEVEL_STEPS)
-
     def _render_body(self, level_q: int, presence_q: int, reward_q: int) -> QPixmap:
         """Draw (and cache) the orb's body for the quantised (level, presence, reward)."""
         level = level_q / self.LEVEL_STEPS
