@@ -8,6 +8,8 @@ input and interpolation helpers.
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
@@ -203,6 +205,7 @@ class _AdaptivePeakStream:
         base = max(0, self._scan - 1 - self._off)
         # local maxima of the whole chunk; index i is known once n >= i + 2 samples arrived
         found = local_maxima(self._feat[base:], self._scan - self._off - base) + base + self._off
+        found_list = found.tolist()  # (bisect on a list: ~100 pieces a block)
         out: list[np.ndarray] = []
         j = 0
         for start, end in zip([0, *ends[:-1]], ends, strict=True):
@@ -210,12 +213,13 @@ class _AdaptivePeakStream:
                 out.append(np.empty(0))
                 continue
             self._n = n0 + end
-            k = int(np.searchsorted(found, self._n - 2, side="right"))
+            k = bisect.bisect_right(found_list, self._n - 2, j)
             if k > j:
-                self._cands.extend(found[j:k].tolist())
+                self._cands.extend(found_list[j:k])
                 j = k
             self._scan = max(self._scan, self._n - 1)
-            out.append(np.asarray(self._decide(), dtype=np.float64))
+            decided = self._decide()
+            out.append(np.array(decided, dtype=np.float64) if decided else np.empty(0))
             self._trim()
         return out
 

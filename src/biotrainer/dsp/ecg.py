@@ -36,9 +36,11 @@ Pan J, Tompkins WJ. A real-time QRS detection algorithm. IEEE Trans Biomed Eng 1
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from biotrainer.dsp._peaks import _AdaptivePeakStream, parabolic_offset
+from biotrainer.dsp._peaks import _AdaptivePeakStream, _median, parabolic_offset
 from biotrainer.dsp.filters import StreamingFilter, butter_sos, check_fs
 
 __all__ = ["EcgPeakStream", "ecg_peaks"]
@@ -153,7 +155,8 @@ class EcgPeakStream(_AdaptivePeakStream):
             j = int(np.argmax(a))
             off = parabolic_offset(a[j - 1], a[j], a[j + 1]) if 0 < j < a.size - 1 else 0.0
             return float(lo + j) + off
-        dev = seg - np.median(seg)
+        # np.median's value without its overhead on a few dozen samples (NaN stays NaN)
+        dev = seg - (math.nan if np.isnan(seg).any() else _median(seg.tolist()))
         up, down = float(dev.max()), float(-dev.min())
         bias = _POLARITY_BIAS if self._polarity >= 0 else 1 / _POLARITY_BIAS
         sign = 1.0 if up * bias >= down else -1.0
