@@ -55,20 +55,21 @@ def stream_all(cls, x, fs, chunk_s=0.1):
     return np.concatenate(out), np.array(times)
 
 
-def bench_ecg(data: Path) -> None:
+def bench_ecg(data: Path, lead: int = 0) -> None:
     import neurokit2 as nk
     import wfdb
 
-    print("\n## R peaks on MIT-BIH (150 ms tolerance; SD of detected - annotated time)")
+    which = "first lead (MLII; 800: ECG1)" if lead == 0 else "second lead (V1, V5 or ECG2)"
+    print(f"\n## R peaks on MIT-BIH, {which} (150 ms tolerance; SD of detected - annotated time)")
     print(
-        f"{'rec':>4} {'fs':>4} {'beats':>5} | {'ecg_peaks Se/PPV/F1/SD':>27} | "
+        f"{'rec lead':>9} {'fs':>4} {'beats':>5} | {'ecg_peaks Se/PPV/F1/SD':>27} | "
         f"{'stream 0.1s Se/PPV/F1/SD':>27} | {'nk default':>27} | {'nk pantompkins1985':>27}"
     )
     rows = {k: [] for k in ("off", "str", "nk", "pt")}
     for rec in RECORDS:
         r = wfdb.rdrecord(str(data / "ecg_mitdb" / rec))
         a = wfdb.rdann(str(data / "ecg_mitdb" / rec), "atr")
-        fs, x = float(r.fs), r.p_signal[:, 0]
+        fs, x = float(r.fs), r.p_signal[:, lead]
         ref = np.array([s for s, y in zip(a.sample, a.symbol, strict=True) if y in BEATS])
         res = {
             "off": match(ecg_peaks(x, fs, subsample=True), ref, fs),
@@ -83,7 +84,8 @@ def bench_ecg(data: Path) -> None:
         cells = " | ".join(
             "{:6.2f} {:6.2f} {:6.2f} {:5.1f}".format(*res[k]) for k in ("off", "str", "nk", "pt")
         )
-        print(f"{rec:>4} {fs:4.0f} {ref.size:5d} | {cells}")
+        name = f"{rec} {r.sig_name[lead]}"
+        print(f"{name:>9} {fs:4.0f} {ref.size:5d} | {cells}")
         for k in rows:
             rows[k].append(res[k])
     for k, name in (
@@ -163,6 +165,35 @@ def bench_breathing(data: Path) -> None:
                 f"  {Path(row['file']).name:28s} paced {paced:4.1f}  est {br:5.2f}  "
                 f"error {br - paced:+5.2f} br/min  coherence {coherence(rr):5.2f}"
             )
+
+
+def bench_breathing_belt(data: Path) -> None:
+    """breathing_rate (RSA, from the R peaks) against the respiration belt recorded with the
+    same ECG, at spontaneous breathing: 60-s windows every 30 s. The belt's rate is
+    NeuroKit2's ``rsp_process`` rate averaged over the window (the oracle)."""
+    import neurokit2 as nk
+
+    print("\n## breathing_rate (RSA, last 60 s of cleaned RR) vs the respiration belt, at rest")
+    for name in ("bio_resting_5min_100hz.csv", "bio_resting_8min_100hz.csv"):
+        d = np.genfromtxt(data / "ecg_ppg_rsp" / name, delimiter=",", names=True)
+        fs = 100.0
+        beats = ecg_peaks(d["ECG"], fs, subsample=True) / fs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            belt = nk.rsp_process(d["RSP"], sampling_rate=int(fs))[0]["RSP_Rate"].to_numpy()
+        errors = []
+        rows = []
+        for end in range(60, int(d["ECG"].size / fs) + 1, 30):
+            upto = beats[beats <= end]
+            est = breathing_rate(clean_rr(np.diff(upto) * 1000).rr_ms, 60.0)
+            ref = float(np.nanmean(belt[int((end - 60) * fs) : int(end * fs)]))
+            errors.append(est - ref)
+            rows.append(f"{end:4d}s belt {ref:5.1f} est {est:5.2f} ({est - ref:+6.2f})")
+        err = np.abs(np.array(errors))
+        print(f"  {name}: {len(rows)} windows, median |error| {np.median(err):.2f} br/min, "
+              f"{int(np.sum(err > 2))} more than 2 br/min off, worst {err.max():.2f}")  # fmt: skip
+        for i in range(0, len(rows), 3):
+            print("    " + "   ".join(rows[i : i + 3]))
 
 
 def bench_rr_long(data: Path) -> None:
@@ -249,8 +280,10 @@ def main() -> None:
     )
     args = ap.parse_args()
     bench_ecg(args.data)
+    bench_ecg(args.data, lead=1)
     bench_ppg(args.data)
     bench_breathing(args.data)
+    bench_breathing_belt(args.data)
     bench_rr_long(args.data)
     bench_speed(args.data)
 

@@ -137,6 +137,7 @@ class _AdaptivePeakStream:
         self._refractory = int(round(refractory_s * self.fs))
         self._threshold_fraction = threshold_fraction
         self._wait = max(self._group, lookahead)
+        self._lookahead = lookahead
         self._history = history
         self._learn = int(round(_LEARN_S * self.fs))
         self._floor_win = max(1, int(round(_FLOOR_S * self.fs)))
@@ -233,9 +234,13 @@ class _AdaptivePeakStream:
         return _FLOOR_REL * maximum_filter1d(a, w, origin=(w - 1) // 2)[w - 1 :]
 
     def _trim(self) -> None:
+        # Keep what deciding the oldest waiting candidate reads: the history _accept looks
+        # back over, and the learning window before it (the threshold before the first beat
+        # and after a silence is set from it). Keeping less made the decisions depend on how
+        # the signal was cut into chunks.
         cut = self._n - self._keep
         if self._cands:
-            cut = min(cut, self._cands[0] - self._history - 2)
+            cut = min(cut, self._cands[0] - max(self._history, self._learn) - 2)
         drop = cut - self._off
         if drop > 0:
             self._drop_front(drop)
@@ -245,16 +250,23 @@ class _AdaptivePeakStream:
         out: list[float] = []
         cands = self._cands
         feat, off = self._feat, self._off
-        while (
-            cands and cands[0] + self._wait < self._n and self._n > self._learn_from + self._learn
-        ):
+        while cands and self._n > self._learn_from + self._learn:
             head = cands[0]
+            # Decided only when nothing later can change the decision, so that it does not
+            # depend on how the signal was cut into chunks: the group (candidates up to _group
+            # samples after the head) is complete once the sample after its last possible
+            # member arrived (a local maximum needs its right neighbour), and its peak has
+            # the _lookahead samples after it that _accept reads.
+            if head + self._wait + 1 >= self._n:
+                break
             k = 1
             while k < len(cands) and cands[k] <= head + self._group:
                 k += 1
             group = cands[:k]
-            del cands[:k]
             m = max(group, key=lambda i: feat[i - off])
+            if m + self._lookahead > self._n:
+                break
+            del cands[:k]
             if not self._levels:
                 # until the first beat the threshold is relative to the maximum of the learning
                 # period (the first 2 s, or the 2 s before a long silence ended); while no beat
