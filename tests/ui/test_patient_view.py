@@ -445,6 +445,15 @@ def test_numbers_hidden_unless_the_therapist_turns_them_on(view):
     assert view.numbers_text == ""
 
 
+def test_breathing_number_only_while_the_pacer_runs(view):
+    """The breathing rate (from the heart rhythm) is reliable during paced breathing only."""
+    view.set_show_numbers(True)
+    drive(view, view.clock, 1.0, score=0.72, hr_bpm=64.2, breathing_bpm=5.9, pacer_bpm=6.0)
+    assert view.numbers_text == "Heart rate 64 · Breathing 5.9/min · Calm 72%"
+    drive(view, view.clock, 1.0, score=0.72, hr_bpm=64.2, breathing_bpm=4.5)  # pacer off
+    assert view.numbers_text == "Heart rate 64 · Calm 72%"
+
+
 def test_instruction_paused_and_finished(view):
     view.set_instruction("  Close your eyes and let your breathing settle. ")
     assert view.instruction == "Close your eyes and let your breathing settle."

@@ -262,7 +262,10 @@ class PatientView(QWidget):
         parts = []
         if math.isfinite(u.hr_bpm):
             parts.append(f"Heart rate {u.hr_bpm:.0f}")
-        if math.isfinite(u.breathing_bpm):
+        # The breathing rate comes from the heart rhythm: trustworthy while the person follows
+        # the pacer's slow breathing, often too low at normal breathing (README, "Known
+        # limits"), so the patient sees it only while the pacer runs.
+        if math.isfinite(u.breathing_bpm) and math.isfinite(u.pacer_bpm):
             parts.append(f"Breathing {u.breathing_bpm:.1f}/min")
         if math.isfinite(u.feedback_score):
             parts.append(f"Calm {100 * u.feedback_score:.0f}%")
