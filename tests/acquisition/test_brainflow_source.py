@@ -199,6 +199,24 @@ def test_unused_field_is_refused() -> None:
         open_source("synthetic", ConnectionParams(serial_port="/dev/ttyUSB0"))
 
 
+def test_connection_text_that_is_not_utf8_is_refused_before_brainflow_sees_it() -> None:
+    """Bytes from a terminal in another encoding (argv decodes them to surrogates) made
+    BrainFlow fail and then print a traceback when the board object was freed."""
+    made = []
+    serial = b"x\xff".decode("utf-8", "surrogateescape")
+    with pytest.raises(DeviceError, match=r"serial number 'x\\xff' holds bytes that are not UTF-8"):
+        BrainFlowSource(
+            load_profile("muse2"),
+            ConnectionParams(serial_number=serial),
+            SimulatedClock(0.0),
+            board_factory=lambda *a: made.append(a),
+        )
+    assert made == []  # no board object was made
+    playback = ConnectionParams(file="/tmp/\udcffa.csv", master_board="muse2")
+    with pytest.raises(DeviceError, match=r"file '/tmp/.*' holds bytes that are not UTF-8"):
+        open_source("playback", playback)
+
+
 def test_playback_needs_a_master_board(tmp_path: Path) -> None:
     with pytest.raises(DeviceError, match="--master-board"):
         open_source("playback", ConnectionParams(file=str(tmp_path / "x.csv")))

@@ -114,6 +114,22 @@ class ConnectionParams:
         )
 
 
+def _utf8_text(field: str, value: str) -> str:
+    """``value`` if BrainFlow can take it (it passes text to its library as UTF-8), else a
+    :class:`DeviceError` naming the field (bytes that are not UTF-8 text, e.g. from a terminal
+    in another encoding, made BrainFlow fail and then print a traceback when the board object
+    was freed)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(value).decode("utf-8", "backslashreplace")
+        raise DeviceError(
+            f"the {field.replace('_', ' ')} '{shown}' holds bytes that are not UTF-8 text: "
+            "retype it"
+        ) from None
+    return value
+
+
 def _where(c: ConnectionParams) -> str:
     """' on /dev/ttyUSB0', ' at 00:55:...', ... for messages ('' when nothing was given)."""
     if c.serial_port:
@@ -410,7 +426,7 @@ class BrainFlowSource:
         for name in ("serial_port", "mac_address", "serial_number", "ip_address", "other_info"):
             value = getattr(c, name)
             if value:
-                setattr(params, name, str(value))
+                setattr(params, name, _utf8_text(name, str(value)))
         if c.ip_port:
             params.ip_port = int(c.ip_port)
         timeout = c.timeout if c.timeout is not None else self._profile.connection.timeout_s
@@ -420,7 +436,7 @@ class BrainFlowSource:
             for name in ("file", "file_aux", "file_anc"):
                 value = getattr(c, name)
                 if value:
-                    setattr(params, name, os.fspath(value))
+                    setattr(params, name, _utf8_text(name, os.fspath(value)))
             params.master_board = int(self._master_id)  # type: ignore[arg-type]
         return params
 
