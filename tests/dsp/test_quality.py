@@ -87,6 +87,42 @@ def test_quantised_smooth_signal_is_not_railed() -> None:
     assert not signal_quality(x, FS).railed.any()
 
 
+MUSE_STEP_UV = 1682.815 / 1023  # Muse 2: 10-bit samples
+
+
+def test_quiet_coarsely_quantised_eeg_is_not_railed() -> None:
+    """A quiet channel spans only a dozen quantisation steps: its lowest value repeating is
+    not a pile-up at a rail (2-3 µV RMS on a Muse gave 3-7 % false "railed" before)."""
+    railed = 0
+    for seed in range(60):
+        x = eeg(1.0, 4, seed=seed, alpha_uv=8.0)
+        x = x / x.std(axis=1, keepdims=True) * (2.0 + seed % 2)
+        railed += signal_quality(np.round(x / MUSE_STEP_UV) * MUSE_STEP_UV, FS).railed.sum()
+    assert railed == 0
+
+
+@pytest.mark.parametrize("rms_uv", [20.0, 200.0])
+def test_clipping_is_still_found_at_coarse_steps(rms_uv: float) -> None:
+    found = 0
+    for seed in range(20):
+        x = eeg(1.0, 1, seed=seed, alpha_uv=8.0)
+        x = x / x.std() * rms_uv
+        x = np.minimum(x, np.quantile(x, 0.85))  # the top 15 % sit on the rail
+        found += signal_quality(np.round(x / MUSE_STEP_UV) * MUSE_STEP_UV, FS).railed[0]
+    assert found >= 18
+
+
+def test_quiet_muse_recording_has_no_railed_channel(shared_data: Path) -> None:
+    x = np.loadtxt(
+        shared_data / "eeg_headsets" / "musedata_daydreaming.csv",
+        delimiter=",", skiprows=1, usecols=(1, 2, 3, 4),
+    ).T  # fmt: skip
+    fs = 220.0
+    windows = [x[:, i * 220 : (i + 1) * 220] for i in range(x.shape[1] // 220)]
+    assert len(windows) > 100
+    assert not any(signal_quality(w, fs).railed.any() for w in windows)
+
+
 def test_short_window_invalid_fs_and_kind() -> None:
     q = signal_quality(eeg(1.0)[:, :50], FS)
     assert not q.usable[0] and q.reason == "ch 0: window too short"

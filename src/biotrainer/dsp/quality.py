@@ -15,6 +15,7 @@ Thresholds are in µV for EEG (the unit BrainFlow delivers) and are documented i
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -172,7 +173,15 @@ def _clip_hits(x, hi_, lo_, at_hi, at_lo, n_hi, n_lo) -> np.ndarray:
     hits = np.zeros(x.shape, dtype=bool)
     span = (hi_ - lo_)[:, None]
     for extreme, at, n_at in ((hi_[:, None], at_hi, n_hi), (lo_[:, None], at_lo, n_lo)):
-        near = ((np.abs(x - extreme) <= 0.05 * span) & ~at).sum(axis=1)
+        # "Just inside" the extreme: within 5 % of the range, or up to the next value the
+        # signal takes when its quantisation step is coarser than that (a quiet signal on a
+        # 10-bit headset spans a dozen steps), but never beyond a quarter of the range.
+        others = np.where(at, np.nan, x)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # (rows all at the extreme)
+            step = np.nanmin(np.abs(others - extreme), axis=1, keepdims=True)
+        reach = np.maximum(0.05 * span, np.where(step <= 0.25 * span, step, 0.0))
+        near = ((np.abs(x - extreme) <= reach) & ~at).sum(axis=1)
         # a pile-up at the extreme: a clipped signal sits on the rail and crosses the values
         # just inside it quickly; a smooth (even coarsely quantised) crest does not pile up
         pile = (n_at >= 3) & (n_at >= 2 * near)
