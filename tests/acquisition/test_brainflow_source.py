@@ -461,3 +461,23 @@ def test_simulator_profiles_play_the_rendered_files(
     assert src.layout.board_id == int(BoardIds.SYNTHETIC_BOARD)
     assert src.layout.device == "sim-calm"
     assert src.layout.roles == ("eeg",)
+
+
+def test_playback_of_text_or_a_folder_is_refused(tmp_path: Path) -> None:
+    """BrainFlow's playback board reads text as zeros: a session would record flat signals."""
+    p = load_profile("synthetic").layout().preset("default")
+    text = tmp_path / "text.csv"
+    text.write_text("\n".join("\t".join(["abc"] * p.num_rows) for _ in range(50)) + "\n")
+    src = open_source("playback", ConnectionParams(file=str(text), master_board="synthetic"))
+    with pytest.raises(DeviceError, match=r"text.csv is not a BrainFlow recording \(line 1 is"):
+        src.prepare()
+    good = tmp_path / "good.csv"
+    _write_file(good, p.num_rows, 20, p.timestamp_row, p.fs)
+    with good.open("a") as fh:  # a damaged end
+        fh.write("\t".join(["1.0"] * (p.num_rows - 1) + ["x"]) + "\n")
+    src = open_source("playback", ConnectionParams(file=str(good), master_board="synthetic"))
+    with pytest.raises(DeviceError, match=r"not a BrainFlow recording \(line 21 is not numbers"):
+        src.prepare()
+    src = open_source("playback", ConnectionParams(file=str(tmp_path), master_board="synthetic"))
+    with pytest.raises(DeviceError, match="is a folder, not a file"):
+        src.prepare()

@@ -235,17 +235,38 @@ def brainflow_error_message(
 
 
 def _count_lines(path: Path) -> tuple[int, int]:
-    """Number of non-empty lines of a BrainFlow file and the number of columns of its first."""
+    """Number of non-empty lines of a BrainFlow file and the number of columns of its first.
+
+    Raises
+    ------
+    ValueError
+        When the first or the last line is not all numbers (BrainFlow's playback board would
+        read text as zeros), naming the line.
+    """
     n = 0
     cols = 0
+    sep = b"\t"
+    last: tuple[int, bytes] | None = None
     with path.open("rb") as fh:
-        for line in fh:
+        for number, line in enumerate(fh, start=1):
             if line.strip():
                 if n == 0:
                     sep = b"\t" if b"\t" in line else b","
                     cols = len(line.strip().split(sep))
+                    _check_numbers(line, sep, number)
                 n += 1
+                last = (number, line)
+    if last is not None:
+        _check_numbers(last[1], sep, last[0])
     return n, cols
+
+
+def _check_numbers(line: bytes, sep: bytes, number: int) -> None:
+    try:
+        for field in line.strip().split(sep):
+            float(field)
+    except ValueError:
+        raise ValueError(f"line {number} is not numbers") from None
 
 
 class BrainFlowSource:
@@ -448,13 +469,20 @@ class BrainFlowSource:
         self._file_samples = {}
         for p in self._layout.presets:
             path = Path(getattr(self._conn, _PRESET_FILE_FIELD[p.preset]))
+            if path.is_dir():
+                raise DeviceError(f"the playback file {path} is a folder, not a file")
             if not path.is_file():
-                raise DeviceError(f"the playback file {path} does not exist")
+                what = "is not a regular file" if path.exists() else "does not exist"
+                raise DeviceError(f"the playback file {path} {what}")
             try:
                 n, cols = _count_lines(path)
             except OSError as exc:
                 raise DeviceError(
                     f"cannot read the playback file {path}: {exc.strerror or exc}"
+                ) from exc
+            except ValueError as exc:
+                raise DeviceError(
+                    f"the playback file {path} is not a BrainFlow recording ({exc})"
                 ) from exc
             if n == 0:
                 raise DeviceError(f"the playback file {path} is empty")
