@@ -562,3 +562,40 @@ def test_gui_command_options(monkeypatch, tmp_path):
     replay_like = parser.parse_args(["--data-dir", data, "--no-patient"])
     assert gui.run(replay_like) == 0
     assert calls[-1]["ask_patient"] is False and calls[-1]["patient"] is None
+
+
+def test_rating_dialog_keeps_a_note_the_store_refuses_open(qtbot):
+    """Save with a note the store would refuse: the dialog says why and stays open, the note
+    kept for editing (before: accepted, then the whole rating was dropped)."""
+    dialog = SelfReportDialog("post")
+    qtbot.addWidget(dialog)
+    dialog.pain.set_value(2)
+    for note, words in (("x" * 10_001, "too long (10001 characters"), ("a\x01b", "control")):
+        dialog.note.setPlainText(note)
+        dialog.accept()
+        assert dialog.result() != QDialog.DialogCode.Accepted
+        assert not dialog.problem.isHidden() and words in dialog.problem.text()
+        assert dialog.note.toPlainText() == note
+    dialog.note.setPlainText("calmer now")
+    dialog.accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.values().note == "calmer now" and dialog.values().pain == 2
+
+
+def test_a_refused_pre_rating_keeps_the_session_registered(qtbot, settings, store, script):
+    """The store refusing the rating (here a note too long, past the dialog) must not make the
+    window forget the session it registered."""
+    clock = SimulatedClock()
+    script.ratings["pre"] = (6, 7, "x" * 10_001)  # the scripted dialog skips its own check
+    window = make_window(
+        qtbot, settings, store, lambda: FakeSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    assert window.start_session()
+    (rec,) = store.sessions("P-017")
+    assert window.session_id == rec.id
+    assert "registered, but the rating could not be saved" in window.statusBar().currentMessage()
+    assert "pre" not in store.self_reports(rec.id)
+    window.stop_session(ask=False)
+    assert store.session(rec.id).status in ("completed", "interrupted")
+    assert store.session(rec.id).summary is not None  # finished in the store
+    window.close()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from biotrainer.errors import BiotrainerError
-from biotrainer.session.store import Patient, Store
+from biotrainer.session.store import MAX_NOTE, Patient, Store, StoreError, clean_text
 
 SLIDER_STYLE = """
 QSlider::groove:horizontal { height: 14px; border-radius: 7px;
@@ -154,6 +154,10 @@ class SelfReportDialog(QDialog):
         self.note = QPlainTextEdit()
         self.note.setPlaceholderText("Anything you would like to add (optional)")
         self.note.setMaximumHeight(90)
+        self.problem = QLabel("")  # why Save did not close the dialog
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b3261e;")
+        self.problem.hide()
         buttons = QDialogButtonBox()
         self.save_button = buttons.addButton("Save", QDialogButtonBox.ButtonRole.AcceptRole)
         self.skip_button = buttons.addButton("Skip", QDialogButtonBox.ButtonRole.RejectRole)
@@ -168,7 +172,19 @@ class SelfReportDialog(QDialog):
         layout.addWidget(self.stress)
         layout.addSpacing(12)
         layout.addWidget(self.note)
+        layout.addWidget(self.problem)
         layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        """Save only a note the patient store takes (length, no control characters); else say
+        what to change and keep the dialog open, so nothing typed is lost."""
+        try:
+            clean_text(self.note.toPlainText(), "note", MAX_NOTE)
+        except StoreError as exc:
+            self.problem.setText(f"{str(exc)[0].upper()}{str(exc)[1:]}. Please change it.")
+            self.problem.show()
+            return
+        super().accept()
 
     def values(self) -> SelfReportValues:
         return SelfReportValues(

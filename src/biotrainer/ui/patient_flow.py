@@ -26,6 +26,20 @@ from biotrainer.ui import patient_dialogs
 from biotrainer.ui.patient_dialogs import SelfReportValues
 
 
+class RatingNotSavedError(BiotrainerError):
+    """The session was registered but its pre-session rating could not be saved.
+
+    Attributes
+    ----------
+    record : SessionRecord
+        The registered session.
+    """
+
+    def __init__(self, record: SessionRecord, reason: BiotrainerError) -> None:
+        super().__init__(f"the rating could not be saved: {reason}")
+        self.record = record
+
+
 @dataclass(frozen=True)
 class FolderScan:
     """Unregistered session folders: those that name a known patient, and the others."""
@@ -155,7 +169,11 @@ class PatientFlow:
             self.patient.code, folder, protocol, device, started_utc=started_utc
         )
         if pre is not None:
-            patient_dialogs.save_self_report(self.store, rec.id, "pre", pre)
+            try:
+                patient_dialogs.save_self_report(self.store, rec.id, "pre", pre)
+            except BiotrainerError as exc:
+                # the session is registered all the same: its id must not be lost
+                raise RatingNotSavedError(rec, exc) from exc
         return rec
 
     def finish(
@@ -169,9 +187,9 @@ class PatientFlow:
         StoreError
         """
         rec = self.store.finish_session(session_id)
+        self.keep_resonance(resonance_bpm)  # (before the rating: a refused rating keeps it)
         if post is not None:
             patient_dialogs.save_self_report(self.store, session_id, "post", post)
-        self.keep_resonance(resonance_bpm)
         return rec
 
     def keep_resonance(self, resonance_bpm: float) -> None:

@@ -677,6 +677,8 @@ class TrainerWindow(QMainWindow):
         """Register the recording for the patient (and the pre rating); the session id."""
         if self.flow is None or self.flow.patient is None:
             return None
+        from biotrainer.ui.patient_flow import RatingNotSavedError
+
         try:
             rec = self.flow.register(
                 recorder.path,
@@ -685,6 +687,9 @@ class TrainerWindow(QMainWindow):
                 started_utc=recorder.meta.start_utc,
                 pre=pre,
             )
+        except RatingNotSavedError as exc:
+            self.statusBar().showMessage(f"The session is registered, but {exc}", 30_000)
+            return exc.record.id
         except BiotrainerError as exc:
             # The recording goes on; the folder can be imported later (Patient menu).
             self.statusBar().showMessage(
