@@ -20,11 +20,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.session.edf import export_edf
+    from biotrainer.session.edf import export_edf, shown
     from biotrainer.session.reader import load_session
 
     if not str(args.edf).lower().endswith((".edf", ".edf+")):
-        raise BiotrainerError(f"the EDF file name should end in .edf, not {args.edf}")
+        raise BiotrainerError(f"the EDF file name should end in .edf, not {shown(args.edf)}")
     rec = load_session(args.session_dir)
     for w in rec.warnings:
         print(f"biotrainer: note: {w}", file=sys.stderr)
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"biotrainer: note: {w}", file=sys.stderr)
     status = "interrupted" if rec.interrupted else "completed"
     print(
-        f"wrote {result.path}: {len(result.signals)} signals, "
+        f"wrote {shown(result.path)}: {len(result.signals)} signals, "
         f"{result.n_records * result.record_duration_s} s, {result.n_annotations} annotations "
         f"({status} recording)"
     )

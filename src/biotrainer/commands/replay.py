@@ -100,19 +100,22 @@ def _text(
 def run(args: argparse.Namespace) -> int:
     speed = parse_speed(str(args.speed))
     meta = read_meta(args.session_dir)
+    # Both read the raw files (every line, then the ends): a damaged file is refused before
+    # the replay starts, with the file and line named.
+    expected = complete_lines(args.session_dir)
+    first, last = recorded_span(args.session_dir)
+    duration = last - first
     clock = MonotonicClock()
     source = open_replay(args.session_dir, speed=speed, clock=clock)
     try:
         source.prepare()
-        first, last = recorded_span(args.session_dir)
-        duration = last - first
         with stop_on_signals(StopFlag()) as stop:
             counts = replay(
                 source,
                 duration,
                 speed=speed,
                 clock=clock,
-                expected=complete_lines(args.session_dir),
+                expected=expected,
                 stop=stop,
                 progress=Progress(sys.stderr),
             )

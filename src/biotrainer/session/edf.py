@@ -19,11 +19,14 @@ they are marked by the ``gap`` / ``signal_lost`` annotations the recorder wrote.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import shutil
+import tempfile
 import warnings as _warnings
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +34,7 @@ import pyedflib
 
 from biotrainer import __version__
 from biotrainer.errors import RecordingError
-from biotrainer.session.reader import Recording, event_onsets, load_session
+from biotrainer.session.reader import Event, Recording, event_onsets, load_session
 
 DIGITAL_MIN = -32768
 DIGITAL_MAX = 32767
@@ -105,6 +108,10 @@ def record_duration(rates: list[float]) -> tuple[int, bool]:
 
 def _fit8(x: float, up: bool) -> float:
     """Round ``x`` outward (up or down) to a value whose decimal text fits 8 characters."""
+    if not math.isfinite(x) or abs(x) >= 1e8:  # (x * 10**6 would overflow for 1e308)
+        raise RecordingError(
+            f"a value of {x:g} is too large for EDF's 8-character header; export as CSV instead"
+        )
     for decimals in range(6, -1, -1):
         scale = 10.0**decimals
         v = (math.ceil(x * scale) if up else math.floor(x * scale)) / scale
@@ -128,6 +135,9 @@ def physical_range(values: np.ndarray) -> tuple[float, float]:
         lo, hi = -1.0, 1.0
     else:
         lo, hi = float(finite.min()), float(finite.max())
+        # (checked before the margin is added: the message then names the data's own value)
+        _fit8(lo, up=False)
+        _fit8(hi, up=True)
     span = hi - lo
     if span <= 0:
         span = max(1.0, abs(hi))
@@ -210,11 +220,19 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     arrays: list[np.ndarray] = []
     headers = []
     for (label, units, _fs, x), s in zip(channels, spr, strict=True):
-        pmin, pmax = physical_range(x)
-        bad = ~np.isfinite(x)
+        try:
+            if np.isinf(x).any():
+                raise RecordingError(
+                    f"a value of {x[np.isinf(x)][0]} is too large for EDF's 8-character header; "
+                    "export as CSV instead"
+                )
+            pmin, pmax = physical_range(x)
+        except RecordingError as exc:
+            raise RecordingError(f"{label}: {exc}") from exc
+        bad = np.isnan(x)
         if bad.any():
-            notes.append(f"{label}: {int(bad.sum())} non-finite samples written as 0 / range ends")
-            x = np.nan_to_num(x, nan=min(max(0.0, pmin), pmax), posinf=pmax, neginf=pmin)
+            notes.append(f"{label}: {int(bad.sum())} samples that are not numbers written as 0")
+            x = np.nan_to_num(x, nan=min(max(0.0, pmin), pmax))
         total = n_records * s
         if len(x) < total:
             x = np.concatenate([x, np.full(total - len(x), x[-1])])
@@ -237,28 +255,114 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
 
     start = rec.meta.start_utc.astimezone(UTC).replace(tzinfo=None)
     annotations = event_onsets(rec)
+    equipment = _no_spaces(f"{rec.meta.device}_BrainFlow_board_{layout.board_id}")
+    # Written to a temporary file next to ``out`` and renamed: a failed export leaves no partial
+    # file and keeps an older ``out``. (It also lets ``out`` have a non-UTF-8 name: pyedflib
+    # takes only UTF-8 paths.)
+    tmp = _temporary_file(out)
+    try:
+        _write_edf(tmp, headers, duration, start, equipment, arrays, annotations)
+        if not _edf_complete(tmp, n_records):
+            raise OSError(errno.EIO, "the file came out incomplete (disk full?)")
+        os.replace(tmp, out)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if not isinstance(exc, Exception):
+            raise
+        needed = 256 * (len(headers) + 2) + n_records * 2 * sum(spr)
+        raise _write_error(out, exc, needed) from exc
+    return EdfExport(out, tuple(signals), duration, n_records, len(annotations), tuple(notes))
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """``path`` as text for a message; bytes that are not UTF-8 are shown as ``\\xff`` escapes.
+
+    (A path holding such bytes cannot be printed as is: stdout is strict UTF-8.)
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _temporary_file(out: Path) -> Path:
+    """A new private (0600) empty file next to ``out`` with a name pyedflib can open."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, name = tempfile.mkstemp(prefix=".", suffix=".edf.part", dir=out.parent)
         os.close(fd)
-        writer = pyedflib.EdfWriter(str(out), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
     except OSError as exc:
-        raise RecordingError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise RecordingError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
+    tmp = Path(name)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        tmp.unlink()
+        raise RecordingError(
+            f"cannot write {shown(out)}: the EDF writer needs a folder whose name is valid "
+            "UTF-8; choose another folder"
+        ) from None
+    return tmp
+
+
+def _write_edf(
+    path: Path,
+    headers: list[dict],
+    duration: int,
+    start: datetime,
+    equipment: str,
+    arrays: list[np.ndarray],
+    annotations: list[tuple[float, Event]],
+) -> None:
+    """Write the EDF+ file with pyedflib (any error propagates)."""
+    writer = pyedflib.EdfWriter(str(path), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
             writer.setSignalHeaders(headers)
             writer.setDatarecordDuration(duration)
         writer.setStartdatetime(start)
-        writer.setEquipment(_no_spaces(f"{rec.meta.device}_BrainFlow_board_{layout.board_id}"))
+        writer.setEquipment(equipment)
         writer.setRecordingAdditional(f"biotrainer_{__version__}")
         writer.writeSamples(arrays, digital=True)
         for onset, e in annotations:
             text = f"{e.kind}: {e.text}" if e.text else e.kind
             writer.writeAnnotation(onset, -1, text)
-    except Exception as exc:
-        raise RecordingError(f"cannot write the EDF file {out}: {exc}") from exc
     finally:
         writer.close()
-    os.chmod(out, 0o600)
-    return EdfExport(out, tuple(signals), duration, n_records, len(annotations), tuple(notes))
+
+
+def _edf_complete(path: Path, n_records: int) -> bool:
+    """True when the EDF header says ``n_records`` records and the file holds all of them.
+
+    edflib does not report every failed write (the last buffered bytes are written when the
+    file is closed), so the size is checked against the header.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+            header_bytes, records, ns = int(head[184:192]), int(head[236:244]), int(head[252:256])
+            f.seek(256 + ns * 216)  # samples per record of each signal
+            spr = [int(f.read(8)) for _ in range(ns)]
+        size = os.path.getsize(path)
+    except (OSError, ValueError):
+        return False
+    return records == n_records and size == header_bytes + records * 2 * sum(spr)
+
+
+def _write_error(out: Path, exc: BaseException, needed: int) -> RecordingError:
+    """The message for a failed EDF write: a full disk said as such, else the reason."""
+    try:
+        free = shutil.disk_usage(out.parent).free
+    except OSError:
+        free = None
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
+        free is not None and free < needed
+    ):
+        room = (
+            ""
+            if free is None
+            else f" (about {needed // 1024 + 1} KiB needed, {free // 1024} KiB free)"
+        )
+        return RecordingError(f"could not write {shown(out)}: the disk is full{room}")
+    if isinstance(exc, RecordingError):
+        return exc
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return RecordingError(f"could not write {shown(out)}: {reason}")

@@ -9,6 +9,7 @@ a half-written metadata file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from biotrainer import __version__
-from biotrainer.acquisition.source import SourceLayout
+from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import RecordingError
 from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir
 
@@ -260,42 +261,59 @@ class SessionMeta:
 
     @classmethod
     def from_dict(cls, d: Any, source: str = META_FILE) -> SessionMeta:
-        """Parse ``session.json`` content; RecordingError naming the bad key otherwise."""
+        """Parse ``session.json`` content, checking every field's type and range.
+
+        Raises
+        ------
+        RecordingError
+            Naming ``source`` and the bad key (e.g. ``'layout.groups[0].rows[2]'``) and what is
+            wrong with it.
+        """
         if not isinstance(d, dict):
             raise RecordingError(f"{source} is corrupt: it does not hold a JSON object")
         if d.get("format") != FORMAT_NAME:
             raise RecordingError(f"{source} is not a biotrainer session file (format is missing)")
         version = d.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if not _is_int(version) or version < 1:
+            raise RecordingError(
+                f"{source} is corrupt: 'format_version' should be a whole number, not "
+                f"{_show(version)}"
+            )
+        if version > FORMAT_VERSION:
             raise RecordingError(
                 f"{source}: format_version {version!r} is not supported by this biotrainer "
                 f"(reads up to {FORMAT_VERSION}); update biotrainer"
             )
         key = "layout"
         try:
-            layout = SourceLayout.from_dict(d["layout"])
-            if not layout.presets:
-                raise ValueError("no preset")
+            layout = _parse_layout(_field(d, "layout", dict))
             _check_rates(layout, source)
-            key = "device"
-            device = str(d["device"])
+            if "board_id" in d:
+                _whole(d["board_id"], "board_id", INT32_MIN, INT32_MAX)
+            device = _field(d, "device", str)
+            start = _field(d, "start", dict, default={})
             key = "start.utc"
-            start_utc = _parse_time(d["start"]["utc"])
-            key = "start.timestamp"
-            start_ts = _opt_float(d["start"].get("timestamp"))
-            key = "end"
-            end = d.get("end") or {}
-            end_utc = _parse_time(end["utc"]) if end.get("utc") else None
-            end_ts = _opt_float(end.get("timestamp"))
-            key = "status"
-            status = str(d["status"])
+            start_utc = _parse_time(_field(start, "utc", str, "start."))
+            start_ts = _opt_finite(start.get("timestamp"), "start.timestamp")
+            end = _field(d, "end", dict, default={})
+            key = "end.utc"
+            end_utc = _parse_time(_field(end, "utc", str, "end.")) if end.get("utc") else None
+            end_ts = _opt_finite(end.get("timestamp"), "end.timestamp")
+            status = _field(d, "status", str)
             if status not in (STATUS_RECORDING, STATUS_COMPLETED):
-                raise ValueError(status)
-            key = "samples"
-            samples = {str(k): int(v) for k, v in (d.get("samples") or {}).items()}
-            key = "software.version"
-            software = str((d.get("software") or {}).get("version", "unknown"))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise _FieldError(
+                    "status", f"should be {STATUS_RECORDING!r} or {STATUS_COMPLETED!r}"
+                )
+            samples = {
+                str(k): _whole(v, f"samples.{k}", 0, MAX_SAMPLES)
+                for k, v in _field(d, "samples", dict, default={}).items()
+            }
+            software = str(_field(d, "software", dict, default={}).get("version", "unknown"))
+            connection = _field(d, "connection", dict, default={})
+            extra = _field(d, "extra", dict, default={})
+        except _FieldError as exc:
+            raise RecordingError(f"{source} is corrupt: '{exc.key}' {exc.problem}") from exc
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise RecordingError(f"{source} is corrupt: '{key}' is missing or invalid") from exc
         return cls(
             layout=layout,
@@ -306,11 +324,127 @@ class SessionMeta:
             end_timestamp=end_ts,
             status=status,
             samples=samples,
-            connection=dict(d.get("connection") or {}),
+            connection=dict(connection),
             software_version=software,
             brainflow_version=str(d.get("brainflow_version", "unknown")),
-            extra=dict(d.get("extra") or {}),
+            extra=dict(extra),
         )
+
+
+#: Range of a board id (a C int in BrainFlow).
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+#: Most rows a preset's raw file may have (BrainFlow boards have < 100; LSL streams a few hundred).
+MAX_ROWS = 4096
+#: Most samples a preset may hold (2**53: still exact as a float).
+MAX_SAMPLES = 2**53
+_JSON_TYPES = {dict: "an object", list: "a list", str: "a text"}
+
+
+class _FieldError(Exception):
+    """A ``session.json`` field that is missing or has the wrong type or value."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key} {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def _show(value: Any) -> str:
+    """A short ``repr`` of a JSON value for a message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_MISSING = object()
+
+
+def _field(d: dict, name: str, kind: type, prefix: str = "", default: Any = _MISSING) -> Any:
+    """``d[name]`` checked to be of JSON type ``kind``; ``default`` when missing or null."""
+    value = d.get(name)
+    if value is None:
+        if default is _MISSING:
+            raise _FieldError(prefix + name, "is missing")
+        return default
+    if not isinstance(value, kind):
+        raise _FieldError(prefix + name, f"should be {_JSON_TYPES[kind]}, not {_show(value)}")
+    return value
+
+
+def _whole(value: Any, key: str, lo: int, hi: int, what: str = "") -> int:
+    """``value`` checked to be an integer in ``lo..hi`` (``what`` says what the range is)."""
+    if value is None:
+        raise _FieldError(key, "is missing")
+    if not _is_int(value):
+        raise _FieldError(key, f"should be a whole number, not {_show(value)}")
+    if not lo <= value <= hi:
+        raise _FieldError(key, f"is {_show(value)}, outside {what or f'{lo}..{hi}'}")
+    return value
+
+
+def _finite(value: Any, key: str) -> float:
+    if value is None:
+        raise _FieldError(key, "is missing")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _FieldError(key, f"should be a finite number, not {_show(value)}")
+    return float(value)
+
+
+def _opt_finite(value: Any, key: str) -> float | None:
+    return None if value is None else _finite(value, key)
+
+
+def _parse_layout(d: dict) -> SourceLayout:
+    """The ``layout`` object: presets and channel groups, every row index inside its preset."""
+    presets: list[PresetLayout] = []
+    for i, p in enumerate(_field(d, "presets", list, "layout.")):
+        key = f"layout.presets[{i}]"
+        if not isinstance(p, dict):
+            raise _FieldError(key, f"should be an object, not {_show(p)}")
+        name = _field(p, "preset", str, key + ".")
+        if any(q.preset == name for q in presets):
+            raise _FieldError(key + ".preset", f"{name!r} appears twice")
+        n = _whole(p.get("num_rows"), key + ".num_rows", 1, MAX_ROWS)
+        rows = f"the {n} rows (0..{n - 1}) of the {name} preset"
+        ts_row = _whole(p.get("timestamp_row"), key + ".timestamp_row", 0, n - 1, rows)
+        marker = p.get("marker_row")
+        if marker is not None:
+            marker = _whole(marker, key + ".marker_row", 0, n - 1, rows)
+        fs = _finite(p.get("fs"), key + ".fs")
+        presets.append(PresetLayout(name, fs, n, ts_row, marker))
+    if not presets:
+        raise _FieldError("layout.presets", "is empty")
+    groups: list[ChannelGroup] = []
+    for i, g in enumerate(_field(d, "groups", list, "layout.")):
+        key = f"layout.groups[{i}]"
+        if not isinstance(g, dict):
+            raise _FieldError(key, f"should be an object, not {_show(g)}")
+        role = _field(g, "role", str, key + ".")
+        preset_name = _field(g, "preset", str, key + ".")
+        preset = next((p for p in presets if p.preset == preset_name), None)
+        if preset is None:
+            raise _FieldError(key + ".preset", f"names no preset of the layout: {preset_name!r}")
+        n = preset.num_rows
+        span = f"the {n} rows (0..{n - 1}) of the {preset_name} preset"
+        rows = tuple(
+            _whole(r, f"{key}.rows[{j}]", 0, n - 1, span)
+            for j, r in enumerate(_field(g, "rows", list, key + "."))
+        )
+        names = _field(g, "names", list, key + ".")
+        if not all(isinstance(x, str) for x in names):
+            raise _FieldError(key + ".names", "should hold only texts")
+        if len(names) != len(rows):
+            raise _FieldError(
+                key + ".names", f"has {len(names)} names for {len(rows)} rows: one per row"
+            )
+        units = _field(g, "units", str, key + ".")
+        groups.append(ChannelGroup(role, preset_name, rows, tuple(names), units))
+    device = _field(d, "device", str, "layout.")
+    board_id = _whole(d.get("board_id"), "layout.board_id", INT32_MIN, INT32_MAX)
+    return SourceLayout(device, board_id, tuple(presets), tuple(groups))
 
 
 #: Plausible sampling rates of a recorded preset, Hz (0 = irregular, e.g. RR intervals).
@@ -337,10 +471,6 @@ def _check_rates(layout: SourceLayout, source: str) -> None:
 def _parse_time(value: Any) -> datetime:
     t = datetime.fromisoformat(str(value))
     return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def write_meta(folder: str | os.PathLike[str], meta: SessionMeta) -> None:
@@ -396,4 +526,8 @@ def read_meta(folder: str | os.PathLike[str]) -> SessionMeta:
         raise RecordingError(
             f"{path} is corrupt: invalid JSON at line {exc.lineno}, column {exc.colno}"
         ) from exc
+    except ValueError as exc:  # Python refuses integers of more than 4300 digits
+        raise RecordingError(f"{path} is corrupt: it holds a number with too many digits") from exc
+    except RecursionError as exc:
+        raise RecordingError(f"{path} is corrupt: its JSON is nested too deeply") from exc
     return SessionMeta.from_dict(d, source=str(path))

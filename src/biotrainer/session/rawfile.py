@@ -88,6 +88,11 @@ def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_
     try:
         arr = np.loadtxt(io.BytesIO(text), delimiter="\t", dtype=np.float64, ndmin=2)
     except ValueError as exc:
+        line = text[: text.find(b"\n")]
+        if b"," in line and b"\t" not in line:
+            raise RecordingError(
+                f"{path} is not a BrainFlow raw file: its values are separated by commas, not tabs"
+            ) from exc
         raise RecordingError(
             f"{path} is corrupt ({_describe(exc, first_line)}); the lines before it can be "
             "recovered with a text editor"
@@ -98,6 +103,61 @@ def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_
             "rows: the file does not belong to this session or is corrupt"
         )
     return arr.T.copy()
+
+
+#: How far (s) a timestamp may fall behind an earlier one of the same file before the file counts
+#: as out of order (BrainFlow's timestamps of Bluetooth devices jitter by a few milliseconds).
+MAX_STEP_BACK_S = 1.0
+
+
+def check_timestamps(
+    ts: np.ndarray,
+    path: str | os.PathLike[str],
+    first_line: int = 1,
+    latest: float = -np.inf,
+) -> float:
+    """Check that the timestamps of a raw file's lines are numbers in recording order.
+
+    Parameters
+    ----------
+    ts : np.ndarray
+        Timestamps (s) of consecutive lines.
+    path : path-like
+        The file (for the message).
+    first_line : int
+        Line number of ``ts[0]`` in the file.
+    latest : float
+        Latest timestamp of the lines before ``ts`` (-inf at the start of the file).
+
+    Returns
+    -------
+    float
+        The latest timestamp including ``ts`` (pass it as ``latest`` for the next block).
+
+    Raises
+    ------
+    RecordingError
+        Naming the file and line when a timestamp is not a finite number or lies more than
+        :data:`MAX_STEP_BACK_S` before an earlier one.
+    """
+    ts = np.asarray(ts, dtype=np.float64)
+    if ts.size == 0:
+        return latest
+    bad = ~np.isfinite(ts)
+    if bad.any():
+        line = first_line + int(np.argmax(bad))
+        raise RecordingError(
+            f"{path} is corrupt: the timestamp at line {line} is not a number ({ts[bad][0]})"
+        )
+    before = np.maximum.accumulate(np.concatenate(([latest], ts[:-1])))
+    back = before - ts > MAX_STEP_BACK_S
+    if back.any():
+        k = int(np.argmax(back))
+        raise RecordingError(
+            f"{path} is corrupt: its timestamps are not increasing (line {first_line + k} is "
+            f"{before[k] - ts[k]:.3f} s earlier than a line before it)"
+        )
+    return max(latest, float(before[-1]), float(ts[-1]))
 
 
 def _describe(exc: ValueError, first_line: int) -> str:
@@ -150,12 +210,23 @@ class RawBlockReader:
         Rows of the preset (columns per line).
     block_lines : int
         Lines parsed per :meth:`read_block`.
+    timestamp_row : int, optional
+        When given, every block's timestamps are checked with :func:`check_timestamps`
+        (RecordingError naming the line if one is not a number or out of order).
     """
 
-    def __init__(self, path: str | os.PathLike[str], num_rows: int, block_lines: int = 4096):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        num_rows: int,
+        block_lines: int = 4096,
+        timestamp_row: int | None = None,
+    ):
         self.path = Path(path)
         self.num_rows = num_rows
         self.block_lines = block_lines
+        self.timestamp_row = timestamp_row
+        self._latest = -np.inf  # latest timestamp read so far
         self.lines_read = 0
         self.dropped_partial_line = False
         self._pending = b""  # bytes read but not parsed yet
@@ -196,7 +267,11 @@ class RawBlockReader:
             self._read_size = max(self._read_size, (cut // n_lines + 1) * self.block_lines)
         first = self.lines_read + 1
         self.lines_read += n_lines
-        return parse_lines(text, self.num_rows, self.path, first_line=first)
+        block = parse_lines(text, self.num_rows, self.path, first_line=first)
+        if self.timestamp_row is not None:
+            ts = block[self.timestamp_row]
+            self._latest = check_timestamps(ts, self.path, first, self._latest)
+        return block
 
     def close(self) -> None:
         self._file.close()

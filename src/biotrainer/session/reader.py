@@ -21,7 +21,13 @@ from biotrainer.session.folder import (
     raw_file_name,
     read_meta,
 )
-from biotrainer.session.rawfile import read_raw
+from biotrainer.session.rawfile import (
+    MAX_STEP_BACK_S,
+    RawBlockReader,
+    check_timestamps,
+    last_timestamp,
+    read_raw,
+)
 from biotrainer.session.recorder import EVENT_COLUMNS
 
 
@@ -166,7 +172,16 @@ def load_session(path: str | os.PathLike[str]) -> Recording:
             )
         ts = data.data[p.timestamp_row]
         if ts.size and not np.all(np.isfinite(ts)):
-            raise RecordingError(f"{folder / name} is corrupt: some timestamps are not numbers")
+            check_timestamps(ts, folder / name)  # (names the line)
+        back = np.maximum.accumulate(ts) - ts if ts.size else ts
+        if back.size and back.max() > MAX_STEP_BACK_S:
+            # Kept, not refused: the samples are sound, only their clock stepped back (a
+            # clock change during the session, or a file put together out of order).
+            k = int(np.argmax(back > MAX_STEP_BACK_S))
+            warnings.append(
+                f"{name}: the timestamps go back by {back.max():.1f} s from line {k + 1} on (a "
+                "clock change?); times of events near it may be off"
+            )
         raw[p.preset] = data.data
     if all(a.shape[1] == 0 for a in raw.values()):
         raise RecordingError(
@@ -176,6 +191,54 @@ def load_session(path: str | os.PathLike[str]) -> Recording:
     events, ev_warnings = load_events(folder)
     warnings.extend(ev_warnings)
     return Recording(folder, meta, raw, events, tuple(warnings))
+
+
+def check_session_folder(path: str | os.PathLike[str], block_lines: int = 256) -> SessionMeta:
+    """Check that a folder is a readable session without loading it: what an import needs.
+
+    Reads ``session.json``, parses the first ``block_lines`` lines of every raw file (values,
+    columns per line, timestamps) and checks that its last line is not earlier than them.
+    Empty raw files are fine (a recording stopped before its first sample); so is a folder
+    whose raw files were never made, if it is interrupted (the recorder was killed between
+    writing ``session.json`` and creating them).
+
+    Parameters
+    ----------
+    path : path-like
+        The session folder.
+    block_lines : int
+        Lines of each raw file to check.
+
+    Returns
+    -------
+    SessionMeta
+
+    Raises
+    ------
+    RecordingError
+        Naming the file when ``session.json`` is missing or corrupt, or a raw file is missing,
+        unreadable or not in BrainFlow's tab-separated format.
+    """
+    folder = Path(path)
+    meta = read_meta(folder)
+    files = {p: folder / raw_file_name(p.preset) for p in meta.layout.presets}
+    if meta.interrupted and not any(f.exists() for f in files.values()):
+        return meta
+    for p, file in files.items():
+        reader = RawBlockReader(file, p.num_rows, block_lines, timestamp_row=p.timestamp_row)
+        try:
+            ts = reader.read_block()[p.timestamp_row]
+        finally:
+            reader.close()
+        last = last_timestamp(file, p.timestamp_row)
+        if ts.size and math.isnan(last):
+            raise RecordingError(f"{file} is corrupt: its last timestamp is not a number")
+        if ts.size and last < ts.max() - MAX_STEP_BACK_S:
+            raise RecordingError(
+                f"{file} is corrupt: its timestamps are not increasing (the last line is "
+                f"{ts.max() - last:.3f} s earlier than line {int(np.argmax(ts)) + 1})"
+            )
+    return meta
 
 
 def event_onsets(recording: Recording) -> list[tuple[float, Event]]:

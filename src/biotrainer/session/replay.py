@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from biotrainer.acquisition.source import Source
 from biotrainer.clock import Clock
 from biotrainer.errors import RecordingError
 from biotrainer.session.folder import raw_file_name, read_meta
-from biotrainer.session.rawfile import first_timestamp, last_timestamp
+from biotrainer.session.rawfile import RawBlockReader, first_timestamp, last_timestamp
+from biotrainer.session.reader import check_session_folder
 
 
 def playback_files(session_dir: str | os.PathLike[str]) -> dict[str, Path]:
@@ -68,8 +70,16 @@ def open_replay(
 
     Raises
     ------
-    RecordingError, DeviceError
+    RecordingError
+        If the folder cannot be read, a raw file is missing or its first lines are damaged
+        (:func:`~biotrainer.session.reader.check_session_folder`), or it holds no samples or
+        its first or last timestamps are not numbers in recording order
+        (:func:`recorded_span`).
+    DeviceError
     """
+    # A specific message now (file, line) rather than an odd replay later.
+    check_session_folder(session_dir)
+    recorded_span(session_dir)
     meta = None
     if playback_board is None:
         # Recordings without a BrainFlow row layout (an LSL inlet: board NO_BOARD) cannot go
@@ -95,7 +105,8 @@ def recorded_span(session_dir: str | os.PathLike[str]) -> tuple[float, float]:
     Raises
     ------
     RecordingError
-        If no raw file holds a complete line.
+        If no raw file holds a complete line, or a file's first or last timestamp is not a
+        number or its last is earlier than its first.
     """
     folder = Path(session_dir)
     meta = read_meta(folder)
@@ -103,8 +114,20 @@ def recorded_span(session_dir: str | os.PathLike[str]) -> tuple[float, float]:
     for p in meta.layout.presets:
         path = folder / raw_file_name(p.preset)
         if path.is_file():
-            firsts.append(first_timestamp(path, p.timestamp_row))
-            lasts.append(last_timestamp(path, p.timestamp_row))
+            first = first_timestamp(path, p.timestamp_row)
+            last = last_timestamp(path, p.timestamp_row)
+            if math.isnan(first) or math.isnan(last):
+                raise RecordingError(
+                    f"{path} is corrupt: its {'first' if math.isnan(first) else 'last'} "
+                    "timestamp is not a number"
+                )
+            if math.isfinite(first) and math.isfinite(last) and last < first:
+                raise RecordingError(
+                    f"{path} is corrupt: its timestamps are not increasing (the last line is "
+                    f"{first - last:.3f} s earlier than the first)"
+                )
+            firsts.append(first)
+            lasts.append(last)
     first, last = min(firsts, default=float("inf")), max(lasts, default=float("-inf"))
     if not first <= last:
         raise RecordingError(f"the recording in {folder} holds no samples")
@@ -112,17 +135,28 @@ def recorded_span(session_dir: str | os.PathLike[str]) -> tuple[float, float]:
 
 
 def complete_lines(session_dir: str | os.PathLike[str]) -> dict[str, int]:
-    """Preset -> samples (complete lines) in each raw file: what a replay must deliver."""
+    """Preset -> samples (complete lines) in each raw file: what a replay must deliver.
+
+    Every line is parsed on the way, so a damaged file is refused before a replay starts.
+
+    Raises
+    ------
+    RecordingError
+        Naming the file and line when a raw file is missing or unreadable, a value is not a
+        number, a line has the wrong number of values, or a timestamp is not a number or out of
+        recording order (:func:`~biotrainer.session.rawfile.check_timestamps`).
+    """
     folder = Path(session_dir)
     meta = read_meta(folder)
     counts: dict[str, int] = {}
     for p in meta.layout.presets:
+        path = folder / raw_file_name(p.preset)
+        reader = RawBlockReader(path, p.num_rows, 1 << 14, timestamp_row=p.timestamp_row)
         n = 0
         try:
-            with open(folder / raw_file_name(p.preset), "rb") as f:
-                while block := f.read(1 << 20):
-                    n += block.count(b"\n")
-        except OSError as exc:
-            raise RecordingError(f"cannot read {folder / raw_file_name(p.preset)}: {exc}") from exc
+            while k := reader.read_block().shape[1]:
+                n += k
+        finally:
+            reader.close()
         counts[p.preset] = n
     return counts
