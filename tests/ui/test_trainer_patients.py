@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pylsl
@@ -523,6 +524,35 @@ def test_unregistered_folders_are_offered_for_import(qtbot, settings, store, scr
     message = window.statusBar().currentMessage()
     assert message.startswith("Imported 1 session") and "1 without a patient code" in message
     assert window.offer_import() == 0
+    window.close()
+
+
+def test_unreadable_session_folders_are_named_not_skipped(qtbot, settings, store, script):
+    """A folder whose session.json is corrupt or missing (but holds a recording) is said at
+    opening and among the import's failures; the readable folder beside it is imported."""
+    store.add_patient("P-5")
+    clock = SimulatedClock()
+    folders = []
+    for _ in range(3):
+        rec = Recorder.create(
+            fake_layout(4), data_directory=store.root, clock=clock, extra={"patient_code": "P-5"}
+        )
+        rec.close()
+        folders.append(Path(rec.path))
+    meta = folders[1] / "session.json"
+    meta.write_text(meta.read_text().replace('"extra": {', '"extra": "oops", "x": {'))
+    (folders[2] / "session.json").unlink()
+    (folders[2] / "raw_default.csv").write_text("1\t2\n")
+    window = make_window(qtbot, settings, store, lambda: None, "alpha-uptraining", clock)
+    qtbot.waitUntil(lambda: window.import_button is not None, timeout=5000)
+    shown = window.statusBar().currentMessage()
+    assert shown.startswith("2 session folders cannot be read: ") and "extra" in shown
+    window.import_button.click()
+    (rec,) = store.sessions("P-5")
+    assert rec.folder.resolve() == folders[0].resolve()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Imported 1 session; 2 failed: ")
+    assert folders[1].name in message and "'extra' should be an object" in message
     window.close()
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QWidget
 
 from biotrainer.errors import BiotrainerError, RecordingError
-from biotrainer.session.folder import read_meta
+from biotrainer.session.folder import META_FILE, read_meta, sessions_root
 from biotrainer.session.store import Patient, SessionRecord, Store
 from biotrainer.ui import patient_dialogs
 from biotrainer.ui.patient_dialogs import SelfReportValues
@@ -42,10 +42,22 @@ class RatingNotSavedError(BiotrainerError):
 
 @dataclass(frozen=True)
 class FolderScan:
-    """Unregistered session folders: those that name a known patient, and the others."""
+    """Unregistered session folders: those that name a known patient, the others, and those
+    that cannot be read (folder and reason: shown, so no recording is left out unseen)."""
 
     importable: tuple[Path, ...]
     without_patient: tuple[Path, ...]
+    damaged: tuple[tuple[Path, str], ...] = ()
+
+    @property
+    def damaged_text(self) -> str:
+        """One status-bar line about the damaged folders ("" when none)."""
+        n = len(self.damaged)
+        if not n:
+            return ""
+        folder, reason = self.damaged[0]
+        many = f"{n} session folders cannot be read" if n > 1 else "A session folder cannot be read"
+        return f"{many}: {folder.name}: {reason}"
 
     @property
     def offer_text(self) -> str:
@@ -207,11 +219,12 @@ class PatientFlow:
     def scan_unregistered(self) -> FolderScan:
         """Unregistered session folders under the data dir, split by whether their
         ``session.json`` names a patient the store knows (``extra.patient_code``)."""
-        importable, orphans = [], []
+        importable, orphans, damaged = [], [], []
         for folder in self.store.unregistered_folders():
             try:
                 code = read_meta(folder).extra.get("patient_code")
-            except RecordingError:
+            except RecordingError as exc:
+                damaged.append((folder, str(exc)))
                 continue
             ok = False
             if isinstance(code, str) and code:
@@ -220,7 +233,8 @@ class PatientFlow:
                 except BiotrainerError:
                     ok = False
             (importable if ok else orphans).append(folder)
-        return FolderScan(tuple(importable), tuple(orphans))
+        damaged.extend((f, "its session.json is missing") for f in _folders_without_meta(self))
+        return FolderScan(tuple(importable), tuple(orphans), tuple(damaged))
 
     def import_folders(self, folders: tuple[Path, ...] | list[Path]) -> tuple[int, list[str]]:
         """Register ``folders`` for the patients they name; (number imported, error lines)."""
@@ -243,4 +257,17 @@ class PatientFlow:
         """
         scan = self.scan_unregistered()
         done, errors = self.import_folders(scan.importable)
+        errors += [f"{folder.name}: {reason}" for folder, reason in scan.damaged]
         return ImportResult(done, tuple(errors), len(scan.without_patient))
+
+
+def _folders_without_meta(flow: PatientFlow) -> list[Path]:
+    """Folders in the sessions folder that hold a raw recording but no ``session.json``."""
+    root = sessions_root(flow.store.root)
+    if not root.is_dir():
+        return []
+    return sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir() and not (p / META_FILE).exists() and any(p.glob("raw_*.csv"))
+    )

@@ -370,6 +370,8 @@ class TrainerWindow(QMainWindow):
             scan = self.flow.scan_unregistered()
         except BiotrainerError:
             return 0
+        if scan.damaged:
+            self.statusBar().showMessage(scan.damaged_text, 30_000)
         n = len(scan.importable)
         if n == 0:
             if self.import_button is not None:
