@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from biotrainer.acquisition.source import Source
 from biotrainer.errors import BiotrainerError
+from biotrainer.paths import data_dir
+from biotrainer.ui.error_report import ERROR_LOG, reporting_slot_errors
 from biotrainer.ui.main_window import MainWindow
 
 
@@ -75,15 +77,21 @@ def application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def exec_until_closed(app: QApplication, window: QWidget) -> int:
+def exec_until_closed(
+    app: QApplication, window: QWidget, data_directory: str | os.PathLike[str] | None = None
+) -> int:
     """Run the event loop until ``window`` is closed; return the loop's exit code.
 
     Ctrl-C in the terminal closes the window cleanly (Python runs the handler between polls,
-    which come back to Python many times a second); the window is closed on the way out.
+    which come back to Python many times a second); the window is closed on the way out. An
+    exception escaping a slot meanwhile is shown in a dialog and logged to
+    ``<data dir>/logs/errors.log`` (:mod:`biotrainer.ui.error_report`), not printed.
     """
+    log = data_dir(data_directory) / "logs" / ERROR_LOG
     previous = signal.signal(signal.SIGINT, lambda *_: window.close())
     try:
-        return int(app.exec())
+        with reporting_slot_errors(log):
+            return int(app.exec())
     finally:
         signal.signal(signal.SIGINT, previous)
         window.close()

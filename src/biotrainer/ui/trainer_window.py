@@ -1035,4 +1035,4 @@ def run_trainer(make_source: Callable[[], Source], protocol: Protocol, **kwargs:
     app = application()
     window = TrainerWindow(make_source, protocol, **kwargs)
     window.show()
-    return exec_until_closed(app, window)
+    return exec_until_closed(app, window, kwargs.get("data_dir"))

@@ -1,0 +1,102 @@
+"""The last line of defence: an exception that escapes a Qt slot becomes a dialog, not a traceback.
+
+Every failure the app knows about is handled where it happens, with its own message. Whatever
+still escapes a slot or a Qt override (a bug, a library raising something unexpected) would
+otherwise print a Python traceback on the terminal while the window carries on as if nothing
+happened. :class:`SlotErrorReporter`, installed as ``sys.excepthook`` while the event loop runs,
+appends the traceback to an owner-only log file in the data folder and shows the person a short
+dialog saying what failed and where the details are. The same failure repeating (say on every
+tick) is shown once and counted in the log.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtWidgets import QMessageBox
+
+from biotrainer.paths import FILE_MODE, ensure_private_dir
+
+#: Name of the log file, in ``<data dir>/logs``.
+ERROR_LOG = "errors.log"
+
+
+class SlotErrorReporter:
+    """``sys.excepthook`` for the GUI: log the traceback, show one dialog per distinct error.
+
+    Parameters
+    ----------
+    log_path : Path, optional
+        Where tracebacks are appended (its folder is created owner-only); None: not logged.
+    show : callable, optional
+        ``show(title, text)``; a critical message box by default (tests pass a recorder).
+    """
+
+    def __init__(
+        self, log_path: Path | None, show: Callable[[str, str], None] | None = None
+    ) -> None:
+        self.log_path = log_path
+        self._show = show or (lambda title, text: QMessageBox.critical(None, title, text))
+        self._seen: set[tuple[str, str]] = set()
+        self._showing = False
+        self.count = 0  #: exceptions reported
+
+    def __call__(
+        self,
+        exc_type: type[BaseException],
+        exc: BaseException,
+        tb: TracebackType | None,
+    ) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        self.count += 1
+        logged = self._log(exc_type, exc, tb)
+        key = (exc_type.__name__, str(exc))
+        if key in self._seen or self._showing:
+            return
+        self._seen.add(key)
+        where = f"The details were written to {logged}." if logged else ""
+        text = (
+            f"Something went wrong inside biotrainer ({exc_type.__name__}: {exc}).\n\n"
+            f"What was recorded so far is kept. {where} Please report this problem."
+        )
+        self._showing = True  # (the dialog runs the event loop: no dialog over a dialog)
+        try:
+            self._show("biotrainer: an unexpected error", text)
+        finally:
+            self._showing = False
+
+    def _log(
+        self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> Path | None:
+        if self.log_path is None:
+            return None
+        try:
+            ensure_private_dir(self.log_path.parent)
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+            with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as fh:
+                fh.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')}\n")
+                fh.write("".join(traceback.format_exception(exc_type, exc, tb)))
+        except Exception:  # (a failing log must not hide the dialog)
+            return None
+        return self.log_path
+
+
+@contextmanager
+def reporting_slot_errors(log_path: Path | None) -> Iterator[SlotErrorReporter]:
+    """Install a :class:`SlotErrorReporter` as ``sys.excepthook`` for the ``with`` block."""
+    reporter = SlotErrorReporter(log_path)
+    previous = sys.excepthook
+    sys.excepthook = reporter
+    try:
+        yield reporter
+    finally:
+        sys.excepthook = previous
