@@ -629,3 +629,48 @@ def test_a_refused_pre_rating_keeps_the_session_registered(qtbot, settings, stor
     assert store.session(rec.id).status in ("completed", "interrupted")
     assert store.session(rec.id).summary is not None  # finished in the store
     window.close()
+
+
+class BrokenSource(FakeSource):
+    """A source that breaks the Source contract: its poll raises OSError, not DeviceError."""
+
+    def poll(self):
+        if self.polls >= 5:
+            raise OSError(5, "Input/output error")
+        return super().poll()
+
+
+def test_an_unexpected_error_in_the_tick_stops_the_session_with_a_dialog(
+    qtbot, settings, store, script, errors_shown, tmp_path
+):
+    """Before: a traceback on every tick while the session went on 'running'."""
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot, settings, store, lambda: BrokenSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
+    ((title, text),) = errors_shown
+    assert title == "The session stopped"
+    assert "the device failed unexpectedly while reading (OSError: [Errno 5]" in text
+    assert not window.running and window.engine.source.state is SourceState.RELEASED
+    assert read_meta(window.session_folder).status == "completed"  # the recording was closed
+    window.close()
+
+
+def test_a_bug_in_the_engine_tick_stops_the_session_with_a_dialog(
+    qtbot, settings, store, script, errors_shown, monkeypatch
+):
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot, settings, store, lambda: FakeSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    assert window.start_session()
+    monkeypatch.setattr(window.engine, "tick", lambda: 1 / 0)
+    qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
+    ((title, text),) = errors_shown
+    assert title == "The session stopped"
+    assert "an unexpected error stopped the session (ZeroDivisionError" in text
+    assert "what was recorded so far is kept" in text
+    assert read_meta(window.session_folder).status == "completed"
+    window.close()

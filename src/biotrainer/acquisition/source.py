@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
+from biotrainer.errors import BiotrainerError, DeviceError
 
 
 class SourceState(enum.Enum):
@@ -50,6 +51,20 @@ class Source(Protocol):
     def stop(self) -> None: ...
 
     def release(self) -> None: ...
+
+
+def poll_checked(source: Source) -> Chunk:
+    """``source.poll()``, with any failure that is not already one of biotrainer's errors (a
+    source breaking the contract above, an OS or library error) turned into a
+    :class:`~biotrainer.errors.DeviceError` that says what it was (the original is chained)."""
+    try:
+        return source.poll()
+    except BiotrainerError:
+        raise
+    except Exception as exc:
+        raise DeviceError(
+            f"the device failed unexpectedly while reading ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 @dataclass(frozen=True)

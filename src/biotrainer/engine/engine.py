@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
-from biotrainer.acquisition.source import Source, SourceState
+from biotrainer.acquisition.source import Source, SourceState, poll_checked
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
 from biotrainer.engine.preview import FeedbackPreview
@@ -217,7 +217,7 @@ class Engine:
                 if self.recorder is not None and not self.recorder.closed:
                     # One last poll drains what arrived before the stop (unless the recording
                     # already failed: then its error is the one to report).
-                    chunk = self.source.poll()
+                    chunk = poll_checked(self.source)
                     if not chunk.empty:
                         self.recorder.write(chunk)
         finally:
@@ -286,7 +286,7 @@ class Engine:
         """Poll once and return the updates that became due (possibly none)."""
         if not self.started:
             self.start()
-        chunk = self.source.poll()
+        chunk = poll_checked(self.source)
         if self.recorder is not None and not chunk.empty:
             self.recorder.write(chunk)
         if self.on_chunk is not None and not chunk.empty:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from biotrainer.acquisition.source import Source, SourceState
+from biotrainer.acquisition.source import Source, SourceState, poll_checked
 from biotrainer.errors import BiotrainerError
 from biotrainer.ui.traces import StreamStats
 
@@ -97,7 +97,7 @@ class SourceBridge(QObject):
     def poll_once(self) -> None:
         """Poll the source once and emit the chunk when it holds samples."""
         try:
-            chunk = self.source.poll()
+            chunk = poll_checked(self.source)
         except BiotrainerError as exc:
             self._timer.stop()
             self._check_state()

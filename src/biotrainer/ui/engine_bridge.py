@@ -25,6 +25,7 @@ from biotrainer.engine.engine import Engine
 from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError
+from biotrainer.ui.error_report import log_unexpected
 
 
 class LatencyMeter:
@@ -281,6 +282,15 @@ class EngineBridge(QObject):
             self._timer.stop()
             self.failed.emit(str(exc))
             return []
+        except Exception as exc:  # a bug, or a source raising outside the Source contract
+            self._timer.stop()
+            logged = log_unexpected(exc)
+            where = f"; the details are in {logged}" if logged else ""
+            self.failed.emit(
+                f"an unexpected error stopped the session ({type(exc).__name__}: {exc}); what "
+                f"was recorded so far is kept{where}"
+            )
+            return []
         self.ticks += 1
         if updates:
             self.update_count += len(updates)
@@ -341,6 +351,9 @@ class EngineBridge(QObject):
             return
         self._closed = True
         try:
-            self.engine.close()
+            self.engine.close()  # (releases the source and closes the recording even on error)
         except BiotrainerError as exc:
             self.close_error = str(exc)
+        except Exception as exc:  # as in tick_once: outside the Source contract
+            log_unexpected(exc)
+            self.close_error = f"{type(exc).__name__}: {exc}"

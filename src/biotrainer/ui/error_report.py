@@ -90,6 +90,16 @@ class SlotErrorReporter:
         return self.log_path
 
 
+def log_unexpected(exc: BaseException) -> Path | None:
+    """Append ``exc``'s traceback to the log of the installed :class:`SlotErrorReporter`
+    without a dialog (for failures that are shown another way); the log's path, or None when
+    no reporter is installed or the log cannot be written."""
+    hook = sys.excepthook
+    if isinstance(hook, SlotErrorReporter):
+        return hook._log(type(exc), exc, exc.__traceback__)
+    return None
+
+
 @contextmanager
 def reporting_slot_errors(log_path: Path | None) -> Iterator[SlotErrorReporter]:
     """Install a :class:`SlotErrorReporter` as ``sys.excepthook`` for the ``with`` block."""
