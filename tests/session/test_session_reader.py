@@ -108,6 +108,12 @@ def test_truncated_last_line_is_dropped(session: Path, cut: int) -> None:
     [
         (b"\x00\x00garbage\tline\n", "the number of columns changed from 9 to 2 at line 11"),
         (b"1\t2\t3\tx\t5\t6\t7\t8\t9\n", "not a number: 'x' at line 11, column 4"),
+        # control bytes shown as escapes, a long value cut short (not sent raw to a terminal)
+        (b"1\t\x00\x07z\t3\t4\t5\t6\t7\t8\t9\n", r"not a number: '\\x00\\x07z' at line 11"),
+        (
+            b"1\t" + b"y" * 300 + b"\t3\t4\t5\t6\t7\t8\t9\n",
+            r"not a number: 'y{36}\.\.\. at line 11",
+        ),
     ],
 )
 def test_garbage_in_the_middle_names_file_and_line(session: Path, bad: bytes, message: str):

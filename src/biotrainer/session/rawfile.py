@@ -169,8 +169,13 @@ def _describe(exc: ValueError, first_line: int) -> str:
         # numpy 2 counts rows from 0 in conversion errors and from 1 in column-count errors
         line = int(m.group(1)) + first_line - (0 if conversion else 1)
         msg = msg[: m.start()] + f"at line {line}" + msg[m.end() :]
-    if conversion:
-        msg = re.sub(r"could not convert string (.*) to float64", r"not a number: \1", msg)
+    bad = re.search(r"could not convert string (.*) to float64", msg) if conversion else None
+    if bad:
+        # the offending text cut short and with control bytes as escapes (not sent raw to a
+        # terminal)
+        value = "".join(c if c.isprintable() else repr(c)[1:-1] for c in bad.group(1))
+        value = value if len(value) <= 40 else value[:37] + "..."
+        msg = msg[: bad.start()] + f"not a number: {value}" + msg[bad.end() :]
     return msg
 
 
