@@ -178,7 +178,10 @@ def _num(text: str) -> float:
 
 def _mean(a: np.ndarray) -> float:
     a = a[np.isfinite(a)]
-    return float(a.mean()) if a.size else math.nan
+    if not a.size:
+        return math.nan
+    with np.errstate(over="ignore"):  # (a damaged metrics.csv: inf, not a warning on stderr)
+        return float(a.mean())
 
 
 @dataclass(frozen=True)
