@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
 
 from biotrainer import __version__
 from biotrainer.errors import BiotrainerError
@@ -35,6 +40,165 @@ COMMANDS = (
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
+#: Longest ``record --duration`` (s): a day. Shorter than a second records next to nothing.
+MAX_DURATION_S = 24 * 3600.0
+MIN_DURATION_S = 1.0
+#: Longest ``--timeout`` (s) a device is waited for.
+MAX_TIMEOUT_S = 600.0
+
+#: argparse's ``argument --option: problem`` (the option's last spelling, and the problem).
+_ARGUMENT_PREFIX = re.compile(r"^argument (?:[^:/ ]+/)*([^:/ ]+): (.*)$")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``biotrainer: ...`` line (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` as one line on stderr and exit with code 2.
+
+        A message that already names its option (``--timeout must be ...``, from the ``type=``
+        functions below) is printed without argparse's ``argument --timeout:`` prefix; others
+        point to ``--help``.
+        """
+        text = " ".join(message.split())
+        m = _ARGUMENT_PREFIX.match(text)
+        if m and m.group(1) in m.group(2):  # our own message, naming the option already
+            text = m.group(2)
+        else:
+            text = f"{text} (see '{self.prog} --help')"
+        self.exit(EXIT_USER_ERROR, f"biotrainer: {text}\n")
+
+
+def seconds_option(option: str, maximum: float, minimum: float = 0.0) -> Callable[[str], float]:
+    """An argparse ``type=`` for a finite number of seconds in (``minimum``, ``maximum``].
+
+    Parameters
+    ----------
+    option : str
+        The option's name, e.g. ``--timeout`` (said in the message).
+    maximum : float
+        The largest value allowed (s).
+    minimum : float
+        Values below this (and 0 or less) are refused (s).
+
+    Returns
+    -------
+    callable
+        Parses the text or raises :class:`argparse.ArgumentTypeError` with a one-line message.
+    """
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (value > 0 and value >= minimum and value <= maximum):  # also refuses NaN
+            low = f"at least {minimum:g}" if minimum > 0 else "more than 0"
+            raise argparse.ArgumentTypeError(
+                f"{option} must be a positive number of seconds, {low} and at most "
+                f"{maximum:g}, not {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def int_option(option: str, minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type=`` for a whole number in [``minimum``, ``maximum``].
+
+    Returns
+    -------
+    callable
+        Parses the text or raises :class:`argparse.ArgumentTypeError` with a one-line message.
+    """
+    what = (
+        f"a whole number from {minimum} to {maximum}"
+        if maximum is not None
+        else ("a non-negative whole number" if minimum == 0 else f"a whole number >= {minimum}")
+    )
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be {what}, not {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"{option} must be {what}, not {text!r}")
+        return value
+
+    return parse
+
+
+def port_option(text: str) -> int:
+    """``--ip-port``: a TCP/UDP port, 1-65535.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        With a one-line message.
+    """
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--ip-port must be a number, not {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"--ip-port {value}: port out of range (1-65535)")
+    return value
+
+
+def text_option(option: str) -> Callable[[str], str]:
+    """An argparse ``type=`` refusing empty or blank text (``--patient ""``)."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{option} is empty: give a value or leave it out")
+        return text
+
+    return parse
+
+
+def data_dir_option(text: str) -> str:
+    """``--data-dir``: refused when empty or when it (or a parent) is a file, not a folder.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        With a one-line message.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "--data-dir is empty: give a folder, or leave the option out to use the default"
+        )
+    path = Path(text).expanduser()
+    existing = path  # the folder or its nearest existing parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"cannot create the data folder: {existing} is a file, not a folder. "
+            "Choose another folder with --data-dir"
+        )
+    return text
+
+
+def check_brainflow_path(path: str | os.PathLike[str], what: str) -> None:
+    """Refuse a path BrainFlow cannot take (it passes file names to its library as UTF-8).
+
+    Raises
+    ------
+    BiotrainerError
+        If ``path`` holds bytes that are not UTF-8 text (e.g. from a terminal in another
+        encoding); the message names ``what`` (e.g. ``--out``).
+    """
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise BiotrainerError(
+            f"{what} {shown} is not UTF-8 text, which the recorder cannot write to: "
+            "choose a folder whose name has only UTF-8 characters"
+        ) from None
+
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that choose and connect a device (shared by gui, record...)."""
@@ -45,9 +209,13 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mac-address", help="Bluetooth MAC address, e.g. 00:55:DA:B3:12:34")
     parser.add_argument("--serial-number", help="device serial number or name, e.g. Muse-1234")
     parser.add_argument("--ip-address", help="IP address of a WiFi device")
-    parser.add_argument("--ip-port", type=int, help="IP port of a WiFi device")
+    parser.add_argument("--ip-port", type=port_option, help="IP port of a WiFi device")
     parser.add_argument("--other-info", help="board-specific extra connection setting")
-    parser.add_argument("--timeout", type=float, help="seconds to wait for the device to answer")
+    parser.add_argument(
+        "--timeout",
+        type=seconds_option("--timeout", MAX_TIMEOUT_S),
+        help=f"seconds to wait for the device to answer (at most {MAX_TIMEOUT_S:g})",
+    )
     parser.add_argument("--file", help="recording file for the playback device (default preset)")
     parser.add_argument("--file-aux", help="playback file of the auxiliary preset")
     parser.add_argument("--file-anc", help="playback file of the ancillary preset")
@@ -57,7 +225,9 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scenario", help="simulator devices: scenario name or .toml file (see scenarios/)"
     )
-    parser.add_argument("--seed", type=int, help="simulator devices: random seed (default 0)")
+    parser.add_argument(
+        "--seed", type=int_option("--seed", 0), help="simulator devices: random seed (default 0)"
+    )
     parser.add_argument("--lsl-name", help="use this Lab Streaming Layer stream as the device")
     parser.add_argument("--lsl-type", help="LSL stream type to use: EEG, ECG, PPG, RESP, RR or IBI")
 
@@ -65,13 +235,15 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--data-dir`` (overrides BIOTRAINER_DATA and the platform default)."""
     parser.add_argument(
-        "--data-dir", help="session store (default: $BIOTRAINER_DATA or the user data dir)"
+        "--data-dir",
+        type=data_dir_option,
+        help="session store (default: $BIOTRAINER_DATA or the user data dir)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the full argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="biotrainer",
         description="Neurofeedback and biofeedback relaxation trainer. "
         "Not a medical device: it does not diagnose or treat.",
@@ -94,7 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``biotrainer`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option (one line already said)
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     name = args.command or "gui"
     try:
         return int(args._modules[name].run(args) or 0)

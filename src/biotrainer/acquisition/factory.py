@@ -34,6 +34,9 @@ SIMULATOR_OPTIONS = frozenset({"scenario", "seed", "cache_dir"})
 #: Connection options read from the command line: every profile connection field, and timeout.
 _FIELDS = (*CONNECTION_FIELDS, "timeout")
 
+#: Connection fields that name a playback file.
+_FILE_FIELDS = frozenset({"file", "file_aux", "file_anc"})
+
 
 def open_source(
     device: str | os.PathLike[str] = "synthetic",
@@ -169,6 +172,12 @@ def connection_from_args(args: argparse.Namespace) -> ConnectionParams:
             v = int(v)
         elif name == "timeout":
             v = float(v)
+        elif name in _FILE_FIELDS and os.path.isdir(os.path.expanduser(str(v))):
+            option = "--" + name.replace("_", "-")
+            raise DeviceError(
+                f"the playback file {v} ({option}) is a folder, not a file: give a recording "
+                "file (e.g. raw_default.csv of a session folder)"
+            )
         values[name] = v
     return ConnectionParams(**values)
 

@@ -297,6 +297,23 @@ def profiles_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "devices"
 
 
+def check_profiles_dir() -> Path:
+    """:func:`profiles_dir`, refused when it is not a folder (e.g. a mistyped
+    ``$BIOTRAINER_DEVICES``).
+
+    Raises
+    ------
+    DeviceError
+        If the folder does not exist or is a file.
+    """
+    d = profiles_dir()
+    if not d.is_dir():
+        where = f" (set by ${DEVICES_ENV})" if os.environ.get(DEVICES_ENV) else ""
+        problem = "is a file, not a folder" if d.exists() else "does not exist"
+        raise DeviceError(f"the device profile folder {d}{where} {problem}")
+    return d
+
+
 def profile_names(directory: str | os.PathLike[str] | None = None) -> list[str]:
     """Sorted names (file stems) of the profiles in ``directory`` (default: profiles_dir())."""
     d = Path(directory) if directory is not None else profiles_dir()
@@ -336,6 +353,7 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> DeviceProfile:
         if not path.is_file():
             raise ConfigError(str(path), "", "no such device profile file")
     else:
+        check_profiles_dir()
         path = profiles_dir() / f"{text}.toml"
         if not path.is_file():
             names = profile_names()

@@ -8,9 +8,9 @@ import sys
 from biotrainer.acquisition.brainflow_source import CLI_OPTIONS
 from biotrainer.acquisition.profiles import (
     DeviceProfile,
+    check_profiles_dir,
     load_profile,
     profile_names,
-    profiles_dir,
 )
 from biotrainer.errors import ConfigError
 
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "name", None):
         print(_detail(load_profile(args.name)))
         return 0
-    directory = profiles_dir()
+    directory = check_profiles_dir()
     profiles: list[DeviceProfile] = []
     problems: list[str] = []
     for name in profile_names(directory):

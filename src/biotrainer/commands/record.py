@@ -19,9 +19,15 @@ from pathlib import Path
 from typing import TextIO
 
 from biotrainer.acquisition.source import Source, SourceState
-from biotrainer.cli import add_data_dir_argument, add_device_arguments
+from biotrainer.cli import (
+    MAX_DURATION_S,
+    MIN_DURATION_S,
+    add_data_dir_argument,
+    add_device_arguments,
+    seconds_option,
+    text_option,
+)
 from biotrainer.clock import Clock, MonotonicClock
-from biotrainer.errors import BiotrainerError
 from biotrainer.session.recorder import EVENT_SIGNAL_LOST, EVENT_SIGNAL_RESTORED, Recorder
 
 POLL_INTERVAL_S = 0.05
@@ -35,9 +41,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_device_arguments(p)
     p.add_argument(
-        "--duration", type=float, required=True, metavar="SECONDS", help="how long to record"
+        "--duration",
+        type=seconds_option("--duration", MAX_DURATION_S, MIN_DURATION_S),
+        required=True,
+        metavar="SECONDS",
+        help=f"how long to record ({MIN_DURATION_S:g} to {MAX_DURATION_S:g} s)",
     )
-    p.add_argument("--out", metavar="DIR", help="record into this (new or empty) folder")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        type=text_option("--out"),
+        help="record into this (new or empty) folder",
+    )
     add_data_dir_argument(p)
 
 
@@ -109,15 +124,18 @@ def record(
 ) -> int:
     """Poll ``source`` into ``recorder`` for ``duration`` seconds of ``clock``.
 
-    The source must be prepared; it is started here and stopped (not released) at the end, after
-    its last samples were drained. The recorder is closed as completed. Returns the number of
-    default-preset samples recorded.
+    The source must be prepared (or already started); it is started here if needed and stopped
+    (not released) at the end, after its last samples were drained. The recorder is closed as
+    completed. Returns the number of default-preset samples recorded. When anything fails, a
+    recording that never received a sample is removed (:meth:`Recorder.discard`), any other is
+    kept as interrupted.
     """
     stop = stop if stop is not None else StopFlag()
-    source.start()
-    t0 = clock.now()
-    state = source.state
     try:
+        if source.state in (SourceState.IDLE, SourceState.PREPARED):
+            source.start()
+        t0 = clock.now()
+        state = source.state
         while True:
             chunk = source.poll()
             recorder.write(chunk)
@@ -142,7 +160,7 @@ def record(
             recorder.add_event("stop", f"stopped by {stop.signal_name}")
         recorder.close()
     except BaseException:
-        recorder.abandon()
+        recorder.discard()  # kept (abandoned, read as interrupted) if it holds samples
         raise
     if progress is not None:
         progress.show(
@@ -171,17 +189,17 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.commands.run import check_recording_folder, live_source
     from biotrainer.commands.sources import source_factory
 
-    duration = float(args.duration)
-    if not duration > 0 or duration == float("inf"):
-        raise BiotrainerError(f"--duration must be a positive number of seconds, not {duration}")
+    duration = float(args.duration)  # checked by the parser (seconds_option)
     clock = MonotonicClock()
     connection = connection_from_args(args)
     # A recording needs a folder: say so before any device is opened.
     check_recording_folder(getattr(args, "data_dir", None), args.out)
     # The same source choice as `run` (device, LSL stream); a live device reconnects after a drop.
     source = live_source(args, source_factory(args, clock), clock, 1.0)
-    source.prepare()
     try:
+        # Connect first: a device that never answers leaves no empty session folder behind.
+        source.prepare()
+        source.start()
         recorder = Recorder.create(
             source.layout,
             data_directory=getattr(args, "data_dir", None),

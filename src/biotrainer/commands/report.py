@@ -41,8 +41,12 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.patient is not None and args.csv:
         raise BiotrainerError("--csv exports one session: give a SESSION_ID instead of --patient")
+    if args.out is not None and not str(args.out).strip():
+        raise BiotrainerError("--out is empty: give the PDF file to write, or leave the option out")
     if args.out is not None and not str(args.out).lower().endswith(".pdf"):
         raise BiotrainerError(f"the report file name should end in .pdf, not {args.out}")
+    if args.csv is not None:
+        check_csv_target(args.csv, args.data_dir)
     with Store.open(args.data_dir) as store:
         if args.patient is not None:
             from biotrainer.reports.progress import build_progress_report
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         from biotrainer.reports.session_report import build_session_report
 
         report = build_session_report(store, args.session_id, with_name=args.with_name)
-    if args.csv:
+    if args.csv is not None:
         from biotrainer.reports.csv_export import export_metrics_csv
 
         if report.series is None:
@@ -73,6 +77,53 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"biotrainer-session-{report.session.id}.pdf")
     print(write_session_pdf(report, out))
     return 0
+
+
+def check_csv_target(csv: str, data_directory: str | None) -> Path:
+    """Refuse a ``--csv`` file that could overwrite anything: the CSV export makes a new file.
+
+    Parameters
+    ----------
+    csv : str
+        The ``--csv`` argument.
+    data_directory : str or None
+        ``--data-dir`` (the data folder, where recordings and the database live).
+
+    Returns
+    -------
+    Path
+        The file to write.
+
+    Raises
+    ------
+    BiotrainerError
+        If the name is empty or does not end in .csv, the file exists, or it lies inside the
+        data folder (recordings and the database must not be overwritten or mixed with exports).
+    """
+    from biotrainer.paths import data_dir
+
+    if not str(csv).strip():
+        raise BiotrainerError("--csv is empty: give the name of a new .csv file to write")
+    path = Path(csv).expanduser()
+    if path.suffix.lower() != ".csv":
+        raise BiotrainerError(f"the metrics file name should end in .csv, not {csv}")
+    if path.is_dir():
+        raise BiotrainerError(f"--csv {path} is a folder, not a file: give a new .csv file")
+    if path.exists() or path.is_symlink():
+        raise BiotrainerError(
+            f"{path} already exists: give a new .csv file name (an existing file is never "
+            "overwritten)"
+        )
+    data = data_dir(data_directory)
+    try:
+        inside = path.resolve().is_relative_to(data.resolve())
+    except OSError:
+        inside = False
+    if inside:
+        raise BiotrainerError(
+            f"{path} is inside the data folder {data}: write the export somewhere else"
+        )
+    return path
 
 
 def _safe(text: str) -> str:

@@ -17,7 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from biotrainer.cli import add_data_dir_argument, add_device_arguments
+from biotrainer.cli import (
+    add_data_dir_argument,
+    add_device_arguments,
+    check_brainflow_path,
+    text_option,
+)
 from biotrainer.clock import MonotonicClock, SimulatedClock
 from biotrainer.commands.sources import parse_speed, source_factory
 from biotrainer.errors import BiotrainerError, RecordingError
@@ -39,14 +44,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="1",
         help="times real time for simulator devices and --replay, or 'max' (default 1)",
     )
-    p.add_argument("--patient", metavar="CODE", help="register the session for this patient")
+    p.add_argument(
+        "--patient",
+        metavar="CODE",
+        type=text_option("--patient"),
+        help="register the session for this patient",
+    )
     p.add_argument(
         "--lsl",
         metavar="STATION",
         help="publish signals and metrics on Lab Streaming Layer as this station (off by default)",
     )
     p.add_argument("--no-record", action="store_true", help="do not write a session folder")
-    p.add_argument("--out", metavar="DIR", help="record into this (new or empty) folder")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        type=text_option("--out"),
+        help="record into this (new or empty) folder",
+    )
     add_data_dir_argument(p)
 
 
@@ -90,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
 
             outlets = LslOutlets(source.layout, args.lsl, code, protocol=protocol)
             source = LslTee(source, outlets)
+        # Connect before anything is made: a device that never answers leaves no session
+        # folder and registers no session (the engine does not start a started source again).
+        source.start()
         recorder = None
         if not args.no_record:
             extra = {"protocol": protocol.name, "recorded_by": "biotrainer run"}
@@ -102,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         source.release()
         if outlets is not None:
             outlets.close()
+        if store is not None:
+            store.close()
         raise
     session_id = None
     if store is not None and recorder is not None:
@@ -141,13 +161,15 @@ def check_recording_folder(data_directory: str | None, out: str | None) -> None:
     """Refuse early (RecordingError) when the session folder cannot be made or the disk is full.
 
     Creates the data folder (0700) as recording would; ``--out`` is checked where it would be
-    created.
+    created. A folder name that is not UTF-8 text (the raw files are written by BrainFlow, which
+    cannot take it) is refused before anything is created.
     """
     from biotrainer.paths import data_dir, ensure_private_dir
     from biotrainer.session.folder import check_out_folder, sessions_root
     from biotrainer.session.recorder import check_free_space
 
     if out is not None:
+        check_brainflow_path(Path(out).expanduser(), "--out")
         target = check_out_folder(out)
         existing = target
         while not existing.exists() and existing != existing.parent:
@@ -158,6 +180,9 @@ def check_recording_folder(data_directory: str | None, out: str | None) -> None:
             raise RecordingError(f"cannot record into {target}: {existing} is not writable")
         check_free_space(existing)
         return
+    check_brainflow_path(
+        data_dir(data_directory), "--data-dir" if data_directory else "the data folder"
+    )
     ensure_private_dir(data_dir(data_directory))
     check_free_space(ensure_private_dir(sessions_root(data_directory)))
 

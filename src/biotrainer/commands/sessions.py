@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from biotrainer.cli import add_data_dir_argument
+from biotrainer.cli import add_data_dir_argument, int_option
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,13 +28,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     r = sub.add_parser(
         "rate",
         help="save a pain/stress self-report (0-10) for a session",
-        description="Save the rating given before (pre) or after (post) a session.",
+        description="Save the rating given before (pre) or after (post) a session. Only what "
+        "is given changes: a stored pain or stress value (or note) not given again is kept.",
     )
     r.add_argument("session_id", metavar="SESSION_ID")
     r.add_argument("moment", choices=("pre", "post"))
-    r.add_argument("--pain", type=int, help="pain 0-10")
-    r.add_argument("--stress", type=int, help="stress 0-10")
-    r.add_argument("--note", default="", help="free-text note")
+    r.add_argument("--pain", type=int_option("--pain", 0, 10), help="pain 0-10")
+    r.add_argument("--stress", type=int_option("--stress", 0, 10), help="stress 0-10")
+    r.add_argument("--note", help="free-text note (replaces the stored one)")
     add_data_dir_argument(r)
 
 
@@ -52,10 +53,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{rec.id}\t{rec.status}\t{rec.folder}")
             return 0
         if action == "rate":
-            rep = store.add_self_report(
-                args.session_id, args.moment, pain=args.pain, stress=args.stress, note=args.note
-            )
-            print(f"session {rep.session_id} {rep.moment}: pain {rep.pain}, stress {rep.stress}")
+            print(_rate(store, args))
             return 0
         sessions = store.sessions(args.patient)
         if not sessions:
@@ -84,3 +82,42 @@ def run(args: argparse.Namespace) -> int:
                 f"{delta('stress'):>6s}"
             )
     return 0
+
+
+def _rate(store, args: argparse.Namespace) -> str:
+    """Save a self-report, keeping the stored values the command line does not give.
+
+    Returns
+    -------
+    str
+        What is now stored, e.g. ``session 3 pre: pain 4, stress 6 (stress kept)``.
+    """
+    from biotrainer.errors import BiotrainerError
+
+    given = {"pain": args.pain, "stress": args.stress, "note": args.note}
+    if all(v is None for v in given.values()):
+        raise BiotrainerError("nothing to save: give --pain, --stress and/or --note")
+    old = store.self_reports(store.session(args.session_id).id).get(args.moment)
+    kept = [
+        k
+        for k, v in given.items()
+        if v is None and old is not None and getattr(old, k) not in (None, "")
+    ]
+    values = {k: getattr(old, k) if v is None and old is not None else v for k, v in given.items()}
+    rep = store.add_self_report(
+        args.session_id,
+        args.moment,
+        pain=values["pain"],
+        stress=values["stress"],
+        note=values["note"] or "",
+    )
+
+    def shown(v: int | None) -> str:
+        return "not rated" if v is None else str(v)
+
+    line = (
+        f"session {rep.session_id} {rep.moment}: pain {shown(rep.pain)}, stress {shown(rep.stress)}"
+    )
+    if rep.note:
+        line += ", with a note"
+    return line + (f" ({' and '.join(kept)} kept)" if kept else "")

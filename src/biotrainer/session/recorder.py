@@ -30,6 +30,7 @@ from biotrainer.session import rawfile
 from biotrainer.session.csvlog import CsvAppender
 from biotrainer.session.folder import (
     EVENTS_FILE,
+    META_FILE,
     STATUS_COMPLETED,
     SessionMeta,
     connection_summary,
@@ -122,6 +123,7 @@ class Recorder:
         self._last_written_ts: float | None = None
         self._failure: RecordingError | None = None
         self._appenders: list[CsvAppender] = []
+        self._made_folder = False  # set by create(): discard() may then remove the folder
         self.meta = SessionMeta(
             layout=layout,
             device=layout.device,
@@ -151,10 +153,19 @@ class Recorder:
         Keyword arguments go to :class:`Recorder`.
         """
         wall_clock = kwargs.get("wall_clock", _utc_now)
+        out_existed = out is not None and Path(out).expanduser().exists()
         folder = new_session_dir(
             layout.device, data_directory=data_directory, out=out, started=wall_clock()
         )
-        return cls(folder, layout, **kwargs)
+        try:
+            recorder = cls(folder, layout, **kwargs)
+        except BaseException:
+            if not out_existed:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if still empty
+            raise
+        recorder._made_folder = not out_existed
+        return recorder
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -339,6 +350,36 @@ class Recorder:
             for a in self._appenders:
                 a.close()
             self._closed = True
+
+    def discard(self) -> bool:
+        """Remove a recording that never received a sample (e.g. the device never answered).
+
+        Closes the files, deletes those the recorder made (``session.json``, the empty raw files,
+        ``events.csv`` and logs opened with :meth:`open_csv`) and, when :meth:`create` made the
+        folder, the folder itself. A recording holding samples is only abandoned (kept, read as
+        interrupted): nothing recorded is ever deleted.
+
+        Returns
+        -------
+        bool
+            True if the recording was removed, False if it held samples and was kept.
+        """
+        if any(self.samples_received.values()):
+            self.abandon()
+            return False
+        for a in self._appenders:
+            with contextlib.suppress(OSError, RecordingError):
+                a.close()
+        self._closed = True
+        names = [META_FILE, *(raw_file_name(p.preset) for p in self.layout.presets)]
+        names += [a.path.name for a in self._appenders]
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                (self.path / name).unlink()
+        if self._made_folder:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()  # only if nothing else was put there
+        return True
 
     def __enter__(self) -> Recorder:
         return self

@@ -713,6 +713,10 @@ def _patient(row: tuple) -> Patient:
     )
 
 
+#: The largest id SQLite can store (a larger number cannot name a session).
+_MAX_ID = 2**63 - 1
+
+
 def _session_id(value: Any) -> int:
     try:
         sid = int(value)
@@ -722,6 +726,8 @@ def _session_id(value: Any) -> int:
         ) from exc
     if isinstance(value, float) and not value.is_integer():
         raise StoreError(f"a session id is a whole number, not {value!r}")
+    if not 1 <= sid <= _MAX_ID:  # SQLite integers stop at 2**63 - 1; ids start at 1
+        raise StoreError(f"no session with id {sid}: see 'biotrainer sessions'")
     return sid
 
 

@@ -284,7 +284,9 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
     """Load and validate a scenario by name or path."""
     path = resolve_scenario_path(name_or_path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"not UTF-8 text ({exc.reason})") from exc
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read the file: {exc.strerror or exc}") from exc
     return parse_scenario(text, source=str(path))
