@@ -458,11 +458,6 @@ def test_check_session_folder_accepts_good_and_unstarted_folders(world, tmp_path
     check_session_folder(s)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Store.import_folder (session/store.py, not in this change) reads only session.json; "
-    "it should call biotrainer.session.reader.check_session_folder",
-)
 @pytest.mark.parametrize(
     ("damage", "words"), [pytest.param(d, w, id=i) for i, d, w in IMPORT_CASES]
 )

@@ -274,3 +274,70 @@ def test_unregistered_folders_can_be_found_and_imported(data_dir):
         store.add_patient("U-2")
         with pytest.raises(StoreError, match="another patient"):
             store.import_folder(folder, "U-2")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "P-017\u200b",  # zero-width space
+        "P\u200d-017",  # zero-width joiner
+        "\ufeffP-017",  # byte-order mark
+        "P-017\u200e",  # left-to-right mark
+        "\u202eP-017",  # right-to-left override
+        "P\u2010017",  # Unicode hyphen
+        "P\u2212017",  # minus sign
+        "P-\u00a0017",  # no-break space
+    ],
+)
+def test_look_alike_patient_codes_are_refused(data_dir, code):
+    """Codes that look like another (or hide characters) would bypass the duplicate check."""
+    with Store.open(data_dir) as store:
+        store.add_patient("P-017")
+        with pytest.raises(StoreError, match=r"the patient code holds .* \(U\+[0-9A-F]{4}\)"):
+            store.add_patient(code)
+        assert [p.code for p in store.patients()] == ["P-017"]
+
+
+def test_names_are_one_visible_line(data_dir):
+    with Store.open(data_dir) as store:
+        with pytest.raises(StoreError, match="the name must be on one line"):
+            store.add_patient("P-1", name="Jane\nDoe")
+        with pytest.raises(StoreError, match="invisible characters"):
+            store.add_patient("P-1", name="Jane\u200b")
+        store.add_patient("P-1", name="Zoë Ångström 日本語")
+        with pytest.raises(StoreError, match="the name must be on one line"):
+            store.update_patient("P-1", name="a\tb")
+        assert store.patient("P-1").name == "Zoë Ångström 日本語"
+
+
+class FullDisk:
+    """A connection whose writes fail the way SQLite fails on a full disk (it rolls the
+    transaction back itself, so a second ROLLBACK would fail)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, *args):
+        if sql.lstrip().startswith(("INSERT", "UPDATE", "DELETE")):
+            self.conn.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.conn.execute(sql, *args)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+
+def test_a_full_disk_is_said_as_such_and_loses_nothing(data_dir):
+    with Store.open(data_dir) as store:
+        store.add_patient("P-1")
+        real = store._conn
+        store._conn = FullDisk(real)
+        with pytest.raises(StoreError, match=r"cannot be written: the disk is full"):
+            store.add_patient("P-2")
+        with pytest.raises(StoreError, match=r"the disk is full"):
+            store.update_patient("P-1", notes="x")
+        store._conn = real
+        assert not real.in_transaction
+        assert [p.code for p in store.patients()] == ["P-1"]
+        store.add_patient("P-2")  # usable again once there is room

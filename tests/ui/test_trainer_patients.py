@@ -6,6 +6,7 @@ or a fake source in simulated time.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
@@ -673,4 +674,41 @@ def test_a_bug_in_the_engine_tick_stops_the_session_with_a_dialog(
     assert "an unexpected error stopped the session (ZeroDivisionError" in text
     assert "what was recorded so far is kept" in text
     assert read_meta(window.session_folder).status == "completed"
+    window.close()
+
+
+def test_a_full_disk_under_the_store_is_a_message_not_a_traceback(
+    qtbot, settings, store, script, errors_shown
+):
+    """The store's SQLite failing (the disk full) while a session starts and ends: the session
+    still runs and is summarised, the store's problem is said (GUI audit: a traceback escaped
+    the Start button, and the summary never came)."""
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot, settings, store, lambda: FakeSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    window.flow.ensure_patient()  # P-017 added while there is room
+
+    class FullDisk:
+        def __init__(self, conn) -> None:
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if sql.lstrip().startswith(("INSERT", "UPDATE", "DELETE")):
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.conn.execute(sql, *args)
+
+        @property
+        def in_transaction(self) -> bool:
+            return self.conn.in_transaction
+
+    real = store._conn
+    store._conn = FullDisk(real)
+    assert window.start_session()
+    assert window.session_id is None
+    assert "the disk is full" in window.statusBar().currentMessage()
+    window.stop_session()
+    assert window.summary_dialog is not None and window.summary_dialog.isVisible()
+    assert errors_shown == []
+    store._conn = real
     window.close()

@@ -23,10 +23,14 @@ Typical use::
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import math
 import os
+import shutil
 import sqlite3
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,7 +50,7 @@ from biotrainer.session.folder import (
     read_meta,
 )
 from biotrainer.session.migrations import SCHEMA_VERSION, migrate, schema_version
-from biotrainer.session.reader import load_events
+from biotrainer.session.reader import check_session_folder, load_events
 
 DB_FILE = "biotrainer.sqlite3"
 
@@ -112,11 +116,38 @@ def clean_text(value: Any, what: str, max_len: int, *, required: bool = False) -
     return value
 
 
+def _look_alike(c: str) -> bool:
+    """True for a character a patient code must not hold: invisible ones (zero-width, direction
+    marks, other spaces) and non-ASCII punctuation or maths signs that look like ASCII ones (a
+    Unicode hyphen or minus in "P‐017" would make a second, identical-looking code)."""
+    category = unicodedata.category(c)
+    if category in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn") or (category == "Zs" and c != " "):
+        return True
+    return not c.isascii() and (category.startswith("P") or category == "Sm")
+
+
 def _code(code: Any) -> str:
     code = clean_text(code, "patient code", MAX_CODE, required=True)
-    if any(c.isspace() and c != " " for c in code):
+    if any(c in "\n\r\t" for c in code):
         raise StoreError("the patient code must be on one line")
+    for c in code:
+        if _look_alike(c):
+            raise StoreError(
+                f"the patient code holds {unicodedata.name(c, 'an unnamed character').lower()} "
+                f"(U+{ord(c):04X}), which cannot be seen or looks like another sign: use "
+                "letters, digits and the signs of a keyboard"
+            )
     return code
+
+
+def _name(name: Any) -> str | None:
+    """A patient's name: one line of text without invisible characters (or None)."""
+    name = clean_text(name, "name", MAX_NAME)
+    if any(c.isspace() and c != " " for c in name):
+        raise StoreError("the name must be on one line")
+    if any(unicodedata.category(c) == "Cf" for c in name):
+        raise StoreError("the name holds invisible characters (zero-width or direction marks)")
+    return name or None
 
 
 def _rating(value: Any, what: str) -> int | None:
@@ -199,6 +230,43 @@ class SessionRecord:
         return self.summary.duration_s if self.summary else math.nan
 
 
+#: Free space (bytes) below which a failing write is put down to a full disk.
+LOW_SPACE_BYTES = 1 << 20
+
+
+def _db_error(path: Path, exc: sqlite3.Error, doing: str = "written") -> StoreError:
+    """A clear message for a failing SQLite call on the store at ``path`` (a full disk said as
+    such: SQLite may report it as a failed rollback or an I/O error)."""
+    text = str(exc)
+    try:
+        free: int | None = shutil.disk_usage(path.parent).free
+    except OSError:
+        free = None
+    if "full" in text or (free is not None and free < LOW_SPACE_BYTES):
+        return StoreError(
+            f"the patient store {path} cannot be {doing}: the disk is full. Free some space "
+            "and try again (nothing stored was lost)"
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError(f"the patient store {path} is busy (another biotrainer?): try again")
+    if "I/O" in text:
+        return StoreError(f"the patient store {path} cannot be read or written: disk I/O error")
+    return StoreError(f"the patient store {path} failed: {text}")
+
+
+def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn SQLite errors escaping a :class:`Store` method into :class:`StoreError`."""
+
+    @functools.wraps(method)
+    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _db_error(self.path, exc) from exc
+
+    return call
+
+
 class Store:
     """The SQLite store; use :meth:`open` (a context manager that closes it).
 
@@ -277,6 +345,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
+            if isinstance(exc, sqlite3.OperationalError):  # the disk, not the file's content
+                raise _db_error(path, exc, "opened") from exc
             raise StoreError(f"{path} is not a usable biotrainer database: {exc}") from exc
         except BaseException:
             if conn is not None:
@@ -298,26 +368,32 @@ class Store:
     def schema_version(self) -> int:
         return schema_version(self._conn)
 
+    @_translating
     def integrity_check(self) -> str:
         """``PRAGMA integrity_check`` ("ok" when sound)."""
         return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: commit on success, roll back on any exception."""
+        """One write transaction: commit on success, roll back on any exception (the original
+        error is the one raised: SQLite has already rolled back after a full disk, and a
+        second rollback would fail with "no transaction is active")."""
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
 
     def _now(self) -> str:
         return _iso(self._wall_clock()) or ""
 
     # -- patients ----------------------------------------------------------------------------
 
+    @_translating
     def add_patient(self, code: str, name: str | None = None, notes: str = "") -> Patient:
         """Register a patient (``code`` unique, case-insensitive).
 
@@ -327,7 +403,7 @@ class Store:
             If the code is taken or any text is invalid.
         """
         code = _code(code)
-        name = clean_text(name, "name", MAX_NAME) or None
+        name = _name(name)
         notes = clean_text(notes, "notes", MAX_NOTE)
         try:
             with self._write() as c:
@@ -339,12 +415,13 @@ class Store:
             raise StoreError(f"a patient with code {code!r} already exists") from exc
         return self.patient(code)
 
+    @_translating
     def update_patient(
         self, code: str, *, name: str | None = None, notes: str | None = None
     ) -> Patient:
         """Change a patient's name and/or notes (``None`` leaves a field as is; "" clears it)."""
         p = self.patient(code)
-        new_name = p.name if name is None else (clean_text(name, "name", MAX_NAME) or None)
+        new_name = p.name if name is None else _name(name)
         new_notes = p.notes if notes is None else clean_text(notes, "notes", MAX_NOTE)
         with self._write() as c:
             c.execute(
@@ -352,6 +429,7 @@ class Store:
             )
         return self.patient(code)
 
+    @_translating
     def set_resonance(self, code: str, bpm: float, assessed_utc: datetime | None = None) -> Patient:
         """Store the patient's resonance breathing rate (breaths/min, 3-12)."""
         p = self.patient(code)
@@ -364,6 +442,7 @@ class Store:
             )
         return self.patient(code)
 
+    @_translating
     def find_patient(self, code: str) -> Patient | None:
         """The patient with ``code`` (case-insensitive), or None."""
         row = self._conn.execute(
@@ -373,6 +452,7 @@ class Store:
         ).fetchone()
         return _patient(row) if row else None
 
+    @_translating
     def patient(self, code: str) -> Patient:
         """The patient with ``code``; StoreError naming the code if unknown."""
         p = self.find_patient(code)
@@ -382,6 +462,7 @@ class Store:
             )
         return p
 
+    @_translating
     def patients(self) -> list[Patient]:
         """All patients, by code."""
         rows = self._conn.execute(
@@ -390,6 +471,7 @@ class Store:
         ).fetchall()
         return [_patient(r) for r in rows]
 
+    @_translating
     def session_counts(self) -> dict[int, int]:
         """Patient id -> number of sessions."""
         rows = self._conn.execute("SELECT patient_id, COUNT(*) FROM sessions GROUP BY patient_id")
@@ -410,6 +492,7 @@ class Store:
         p = Path(text)
         return p if p.is_absolute() else self.root / p
 
+    @_translating
     def add_session(
         self,
         patient_code: str,
@@ -449,6 +532,7 @@ class Store:
             raise StoreError(f"the session folder {folder} is already registered") from exc
         return self.session(sid)
 
+    @_translating
     def finish_session(
         self,
         session_id: int,
@@ -492,6 +576,7 @@ class Store:
             self._replace_recorded_markers(c, rec.id, markers)
         return self.session(rec.id)
 
+    @_translating
     def import_folder(
         self, folder: str | os.PathLike[str], patient_code: str | None = None
     ) -> SessionRecord:
@@ -500,8 +585,10 @@ class Store:
         Without ``patient_code`` the folder's ``extra.patient_code`` (session.json) is used.
 
         Reads ``session.json`` (protocol from ``extra.protocol``, device, start/end, status: a
-        folder still saying "recording" is interrupted) and summarises ``metrics.csv``. A folder
-        already registered is refreshed (it must belong to the same patient).
+        folder still saying "recording" is interrupted), checks that the raw files can be read
+        (:func:`~biotrainer.session.reader.check_session_folder`) and summarises
+        ``metrics.csv``. A folder already registered is refreshed (it must belong to the same
+        patient).
 
         Raises
         ------
@@ -510,7 +597,7 @@ class Store:
         StoreError
             Unknown patient, or the folder belongs to another patient.
         """
-        meta = read_meta(folder)
+        meta = check_session_folder(folder)  # session.json, and the raw files readable
         if patient_code is None:
             patient_code = meta.extra.get("patient_code")
             if not patient_code:
@@ -531,6 +618,7 @@ class Store:
         rec = self.add_session(p.code, folder, protocol, meta.device, started_utc=meta.start_utc)
         return self.finish_session(rec.id)
 
+    @_translating
     def unregistered_folders(self) -> list[Path]:
         """Session folders under the data dir that the store does not know (oldest first).
 
@@ -581,6 +669,7 @@ class Store:
             [(session_id, t, k, x) for t, k, x in markers],
         )
 
+    @_translating
     def session(self, session_id: int) -> SessionRecord:
         """A session by id; StoreError if unknown."""
         sid = _session_id(session_id)
@@ -589,6 +678,7 @@ class Store:
             raise StoreError(f"no session with id {sid}: see 'biotrainer sessions'")
         return self._session(row)
 
+    @_translating
     def sessions(self, patient_code: str | None = None) -> list[SessionRecord]:
         """Sessions (of one patient if given), oldest first."""
         if patient_code is None:
@@ -622,6 +712,7 @@ class Store:
 
     # -- self-reports and markers ------------------------------------------------------------
 
+    @_translating
     def add_self_report(
         self,
         session_id: int,
@@ -651,6 +742,7 @@ class Store:
             )
         return self.self_reports(rec.id)[moment]
 
+    @_translating
     def self_reports(self, session_id: int) -> dict[str, SelfReport]:
         """``{"pre": SelfReport, "post": SelfReport}`` (missing moments absent)."""
         rows = self._conn.execute(
@@ -663,6 +755,7 @@ class Store:
             for r in rows
         }
 
+    @_translating
     def add_marker(
         self, session_id: int, text: str, *, kind: str = "note", time_s: float | None = None
     ) -> Marker:
@@ -681,6 +774,7 @@ class Store:
             mid = int(cur.lastrowid or 0)
         return next(m for m in self.markers(rec.id) if m.id == mid)
 
+    @_translating
     def markers(self, session_id: int) -> list[Marker]:
         """Markers and notes of a session, by time (untimed last)."""
         rows = self._conn.execute(
