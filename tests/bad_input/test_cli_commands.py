@@ -506,3 +506,17 @@ def test_discard_leaves_an_out_folder_the_user_made(tmp_path) -> None:
     recorder = Recorder.create(LAYOUT, out=out, clock=SimulatedClock(), fsync=False)
     assert recorder.discard() is True
     assert out.is_dir() and not any(out.iterdir())
+
+
+def test_a_source_shorter_than_the_protocol_is_said(tmp_path, capsys) -> None:
+    """A scenario (or replay) that ends before the protocol: the run says so and the recording
+    holds a note, instead of the session passing for a full one (audit)."""
+    long_protocol = tmp_path / "short.toml"
+    long_protocol.write_text(PROTOCOL.replace("duration_s = 20", "duration_s = 900"))
+    argv = ["run", "--device", "simulator-muse2", "--scenario", "eyes-open-closed"]
+    out = tmp_path / "rec"
+    assert main([*argv, "--speed", "max", "--protocol", str(long_protocol), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "biotrainer: note: the source ended after " in err
+    assert "of the protocol's 30.0 minutes: the protocol did not finish" in err
+    assert "the protocol did not finish" in (out / "events.csv").read_text()

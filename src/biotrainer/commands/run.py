@@ -137,6 +137,14 @@ def run(args: argparse.Namespace) -> int:
     updates = []
     try:
         _loop(engine, clock, speed, updates, outlets)
+        if engine.finished and engine.phase is not None:
+            # the source ran out (a replay or scenario shorter than the protocol)
+            note = (
+                f"the source ended after {engine.session_s / 60:.1f} of the protocol's "
+                f"{protocol.duration_s / 60:.1f} minutes: the protocol did not finish"
+            )
+            engine.add_note(note)
+            print(f"biotrainer: note: {note}", file=sys.stderr)
     finally:
         engine.close()
         if outlets is not None:
