@@ -366,6 +366,14 @@ def test_export_into_a_non_utf8_folder(world, tmp_path, capsys) -> None:
     assert os.listdir(folder) == []
 
 
+def test_export_under_a_file_says_so(world, tmp_path, capsys) -> None:
+    (tmp_path / "afile").write_text("")
+    line = _one_line(
+        capsys, main(["export", str(world["good"]), "--edf", f"{tmp_path}/afile/x.edf"])
+    )
+    assert line.endswith("afile is a file, not a folder")
+
+
 def _failing_write(monkeypatch) -> None:
     def write_samples(self, *args, **kwargs):
         raise OSError("Unknown error while calling blockWriteSamples: -1")

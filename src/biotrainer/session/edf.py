@@ -284,6 +284,11 @@ def shown(path: str | os.PathLike[str]) -> str:
 
 def _temporary_file(out: Path) -> Path:
     """A new private (0600) empty file next to ``out`` with a name pyedflib can open."""
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise RecordingError(f"cannot write {shown(out)}: {shown(parent)} is a file, not a folder")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=".", suffix=".edf.part", dir=out.parent)
