@@ -40,6 +40,9 @@ COMMANDS = (
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
+#: The device used when ``--device`` is not given (BrainFlow's synthetic board).
+DEFAULT_DEVICE = "synthetic"
+
 #: Longest ``record --duration`` (s): a day. Shorter than a second records next to nothing.
 MAX_DURATION_S = 24 * 3600.0
 MIN_DURATION_S = 1.0
@@ -203,7 +206,7 @@ def check_brainflow_path(path: str | os.PathLike[str], what: str) -> None:
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that choose and connect a device (shared by gui, record...)."""
     parser.add_argument(
-        "--device", default="synthetic", help="device profile name (see 'biotrainer devices')"
+        "--device", default=DEFAULT_DEVICE, help="device profile name (see 'biotrainer devices')"
     )
     parser.add_argument("--serial-port", help="serial port of the device or dongle")
     parser.add_argument("--mac-address", help="Bluetooth MAC address, e.g. 00:55:DA:B3:12:34")

@@ -277,6 +277,22 @@ CASES: list[tuple[str, Setup, list[str], str]] = [
         (f"run-patient-{name}", None, ["run", "--patient", code], "--patient is empty")
         for name, code in (("empty", ""), ("blank", "   "))
     ),
+    # options that cannot go together, or empty station names (later audit items)
+    (
+        "run-replay-with-device",
+        None,
+        ["run", "--replay", "{folder}", "--device", "cyton", "--no-record"],
+        "--replay plays a recording: --device would be ignored",
+    ),
+    (
+        "run-out-with-no-record",
+        None,
+        ["run", "--no-record", "--out", "{tmp}/o"],
+        "--out names the recording's folder: it cannot go with --no-record",
+    ),
+    ("run-lsl-empty", None, ["run", "--lsl", " "], "--lsl is empty"),
+    ("gui-patient-empty", None, ["gui", "--patient", ""], "--patient is empty"),
+    ("gui-lsl-empty", None, ["gui", "--lsl", ""], "--lsl is empty"),
     # optional ones
     (
         "ip-port-out-of-range",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from biotrainer.cli import add_data_dir_argument, add_device_arguments
+from biotrainer.cli import add_data_dir_argument, add_device_arguments, text_option
 from biotrainer.commands.sources import parse_speed, source_factory
 from biotrainer.errors import BiotrainerError
 
@@ -65,6 +65,7 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     who.add_argument(
         "--patient",
         metavar="CODE",
+        type=text_option("--patient"),
         help="the patient's code in the local store (no patient dialog)",
     )
     who.add_argument(
@@ -75,6 +76,7 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lsl",
         metavar="STATION",
+        type=text_option("--lsl"),
         help="stream signals and metrics on Lab Streaming Layer as this station (off by "
         "default; unauthenticated and visible on the local network; patient code only)",
     )

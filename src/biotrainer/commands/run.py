@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from biotrainer.cli import (
+    DEFAULT_DEVICE,
     add_data_dir_argument,
     add_device_arguments,
     check_brainflow_path,
@@ -77,6 +78,21 @@ def run(args: argparse.Namespace) -> int:
         raise BiotrainerError("--lsl streams live sessions only: leave out --speed")
     if args.patient and args.no_record:
         raise BiotrainerError("--patient registers the recording: it cannot go with --no-record")
+    if args.out is not None and args.no_record:
+        raise BiotrainerError("--out names the recording's folder: it cannot go with --no-record")
+    if args.lsl is not None and not args.lsl.strip():
+        raise BiotrainerError("--lsl is empty: give a station name (for instance room1)")
+    if args.replay:
+        given = [
+            f"--{k.replace('_', '-')}"
+            for k in DEVICE_OPTIONS
+            if getattr(args, k, None) not in (None, "", DEFAULT_DEVICE if k == "device" else None)
+        ]
+        if given:
+            raise BiotrainerError(
+                f"--replay plays a recording: {', '.join(given)} would be ignored; leave "
+                f"{'it' if len(given) == 1 else 'them'} out"
+            )
     clock = SimulatedClock() if math.isinf(speed) else MonotonicClock()
     make_source = source_factory(args, clock, speed)
     if not args.no_record:
@@ -163,6 +179,12 @@ def run(args: argparse.Namespace) -> int:
     if recorder is not None:
         print(Path(recorder.path).resolve())
     return 0
+
+
+#: Options that choose or connect a device (meaningless with --replay).
+DEVICE_OPTIONS = ("device", "serial_port", "mac_address", "serial_number", "ip_address",
+                  "ip_port", "other_info", "file", "file_aux", "file_anc", "master_board",
+                  "scenario", "seed", "lsl_name", "lsl_type")  # fmt: skip
 
 
 def check_recording_folder(data_directory: str | None, out: str | None) -> None:
