@@ -536,3 +536,19 @@ def test_a_source_shorter_than_the_protocol_is_said(tmp_path, capsys) -> None:
     assert "biotrainer: note: the source ended after " in err
     assert "of the protocol's 30.0 minutes: the protocol did not finish" in err
     assert "the protocol did not finish" in (out / "events.csv").read_text()
+
+
+def test_lsl_source_waits_as_long_as_timeout_says(monkeypatch) -> None:
+    """--timeout applies to finding an LSL stream too (it said 'within 5 s' whatever was given)."""
+    import argparse
+
+    import biotrainer.acquisition.lsl_source as lsl
+    from biotrainer.commands.sources import source_factory
+
+    seen: dict = {}
+    monkeypatch.setattr(lsl, "open_lsl_source", lambda *a, **kw: seen.update(kw))
+    for timeout, expected in ((2.0, {"resolve_timeout": 2.0}), (None, {})):
+        seen.clear()
+        args = argparse.Namespace(lsl_name="Muse", lsl_type=None, timeout=timeout, device=None)
+        source_factory(args, SimulatedClock(), 1.0)()
+        assert seen == expected

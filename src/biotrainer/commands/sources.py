@@ -65,7 +65,9 @@ def source_factory(
             )
         from biotrainer.acquisition.lsl_source import open_lsl_source
 
-        return lambda: open_lsl_source(lsl_name, lsl_type, clock)
+        timeout = getattr(args, "timeout", None)
+        wait = {} if timeout is None else {"resolve_timeout": float(timeout)}
+        return lambda: open_lsl_source(lsl_name, lsl_type, clock, **wait)
     if speed != 1.0:
         accelerable_profile(device)  # say so now, not when the session starts
         return lambda: open_accelerated(device, clock, source_speed, **options)
