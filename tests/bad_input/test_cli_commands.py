@@ -552,3 +552,17 @@ def test_lsl_source_waits_as_long_as_timeout_says(monkeypatch) -> None:
         args = argparse.Namespace(lsl_name="Muse", lsl_type=None, timeout=timeout, device=None)
         source_factory(args, SimulatedClock(), 1.0)()
         assert seen == expected
+
+
+def test_devices_names_each_invalid_profile_on_one_prefixed_line(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    repo = Path(__file__).resolve().parents[2]
+    (folder / "muse2.toml").write_text((repo / "devices" / "muse2.toml").read_text())
+    (folder / "bad.toml").write_text("garbage = [\n")
+    monkeypatch.setenv("BIOTRAINER_DEVICES", str(folder))
+    assert main(["devices"]) == 2
+    out, err = capsys.readouterr()
+    assert "muse2" in out  # the good profiles are still listed
+    (line,) = err.splitlines()
+    assert line.startswith("biotrainer: invalid profile: ") and "bad.toml" in line

@@ -90,5 +90,5 @@ def run(args: argparse.Namespace) -> int:
     print(_table(profiles))
     print(f"\n{len(profiles)} profiles in {directory}; 'biotrainer devices NAME' for details.")
     for problem in problems:
-        print(f"invalid profile: {problem}", file=sys.stderr)
+        print(f"biotrainer: invalid profile: {problem}", file=sys.stderr)
     return 2 if problems else 0
