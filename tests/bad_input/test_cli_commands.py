@@ -17,13 +17,13 @@ a folder; a port out of range; a missing profile folder.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from badinputkit import fingerprint, one_line
 
 from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
@@ -60,33 +60,6 @@ def world(tmp_path_factory) -> dict[str, Path]:
     with Store.open(data) as store:
         (rec,) = store.sessions()
     return {"data": data, "folder": rec.folder, "sid": Path(str(rec.id))}
-
-
-def _fingerprint(data: Path) -> tuple:
-    """Every file under the data folder (bytes), and what the store holds."""
-    files = sorted(p for p in data.rglob("*") if p.is_file() and not p.name.endswith("-journal"))
-    digest = tuple(
-        (str(p.relative_to(data)), hashlib.sha256(p.read_bytes()).hexdigest()) for p in files
-    )
-    with Store.open(data) as store:
-        patients = tuple((p.code, p.name, p.notes) for p in store.patients())
-        sessions = tuple((s.id, s.status, str(s.folder)) for s in store.sessions())
-        reports = tuple(
-            (s.id, m, r.pain, r.stress, r.note)
-            for s in store.sessions()
-            for m, r in sorted(store.self_reports(s.id).items())
-        )
-    return digest, patients, sessions, reports
-
-
-def _one_line(code: int, err: str) -> str:
-    """The one ``biotrainer: `` line of a refused command (exit code 2, no traceback)."""
-    assert "Traceback" not in err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("biotrainer: "), err
-    assert code == 2
-    return lines[0]
 
 
 # -- setups --------------------------------------------------------------------------------
@@ -334,13 +307,13 @@ def test_bad_option_gives_one_specific_line(
     argv = [a.format(**fmt) for a in argv]
     if "--data-dir" not in argv and argv[0] in ("run", "record"):
         argv += ["--data-dir", str(tmp_path / "d")]
-    before = _fingerprint(world["data"])
+    before = fingerprint(world["data"])
     files_before = set(tmp_path.iterdir())
-    line = _one_line(main(argv), capsys.readouterr().err)
+    line = one_line(main(argv), capsys.readouterr().err)
     assert words.format(tmp=tmp_path) in line
     assert "argument --" not in line  # the option is named once, in the sentence
     # nothing recorded before is lost or changed, no half-made session, no stray file
-    assert _fingerprint(world["data"]) == before
+    assert fingerprint(world["data"]) == before
     new = {p.name for p in set(tmp_path.iterdir()) - files_before}
     assert new <= {"d"}, new
     assert not (tmp_path / "d" / "sessions").exists() or not any(
@@ -350,22 +323,22 @@ def test_bad_option_gives_one_specific_line(
 
 def test_the_seed_message_names_the_option_not_the_profile(world, tmp_path, capsys) -> None:
     argv = ["record", "--device", "simulator", "--seed", "-1", "--duration", "1"]
-    line = _one_line(main([*argv, "--data-dir", str(tmp_path)]), capsys.readouterr().err)
+    line = one_line(main([*argv, "--data-dir", str(tmp_path)]), capsys.readouterr().err)
     assert "simulator.toml" not in line and "simulator.seed" not in line
 
 
 def test_the_csv_export_writes_a_new_file_outside_the_data_folder(world, tmp_path, capsys):
     out = tmp_path / "metrics-export.csv"
     sid = str(world["sid"])
-    before = _fingerprint(world["data"])
+    before = fingerprint(world["data"])
     assert main(["report", sid, "--csv", str(out), "--data-dir", str(world["data"])]) == 0
     assert len(out.read_text().splitlines()) > 100  # a header and a row per metric update
-    assert _fingerprint(world["data"]) == before
+    assert fingerprint(world["data"]) == before
     capsys.readouterr()
     # a second export to the same name is refused: the first one stays as it was
     first = out.read_bytes()
     code = main(["report", sid, "--csv", str(out), "--data-dir", str(world["data"])])
-    assert "already exists" in _one_line(code, capsys.readouterr().err)
+    assert "already exists" in one_line(code, capsys.readouterr().err)
     assert out.read_bytes() == first
 
 
@@ -474,13 +447,13 @@ def test_a_device_that_never_connects_leaves_no_session(
 ) -> None:
     data = tmp_path / "data"
     shutil.copytree(world["data"], data)
-    before = _fingerprint(data)
+    before = fingerprint(data)
     folders = list_sessions(data)
-    line = _one_line(main([*argv, "--data-dir", str(data)]), capsys.readouterr().err)
+    line = one_line(main([*argv, "--data-dir", str(data)]), capsys.readouterr().err)
     assert "the test device is not ready" in line
     assert list_sessions(data) == folders
     assert sorted(p.name for p in (data / "sessions").iterdir()) == [f.name for f in folders]
-    assert _fingerprint(data) == before  # P1's history has no "interrupted" session either
+    assert fingerprint(data) == before  # P1's history has no "interrupted" session either
 
 
 def test_a_device_that_never_connects_leaves_no_out_folder(
@@ -488,7 +461,7 @@ def test_a_device_that_never_connects_leaves_no_out_folder(
 ) -> None:
     out = tmp_path / "new"
     code = main(["record", "--duration", "1", "--out", str(out), "--data-dir", str(tmp_path)])
-    assert "not ready" in _one_line(code, capsys.readouterr().err)
+    assert "not ready" in one_line(code, capsys.readouterr().err)
     assert not out.exists()
 
 

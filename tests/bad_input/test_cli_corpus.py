@@ -37,45 +37,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from badinputkit import fingerprint, record_session
 
-from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.cli import main
-from biotrainer.clock import SimulatedClock
 from biotrainer.session import list_sessions
-from biotrainer.session.recorder import Recorder
 from biotrainer.session.store import Store
-
-FS = 256.0
-LAYOUT = SourceLayout(
-    device="muse2",
-    board_id=38,
-    presets=(PresetLayout("default", FS, 8, 6, 7),),
-    groups=(ChannelGroup("eeg", "default", (1, 2, 3, 4), ("TP9", "AF7", "AF8", "TP10"), "uV"),),
-)
-
-
-def _record(folder: Path, seconds: float = 12.0, layout: SourceLayout = LAYOUT) -> Path:
-    """A completed session folder of EEG-like samples (10-Hz alpha on noise)."""
-    clock = SimulatedClock(1000.0)
-    rng = np.random.default_rng(1)
-    rec = Recorder(folder, layout, clock=clock, fsync=False)
-    p = layout.presets[0]
-    n_total = int(seconds * p.fs)
-    step = int(p.fs / 10)
-    for k0 in range(0, n_total, step):
-        k = np.arange(k0, min(k0 + step, n_total))
-        t = 1000.0 + k / p.fs
-        a = np.zeros((p.num_rows, k.size))
-        a[0] = k % 256
-        for row in layout.groups[0].rows:
-            a[row] = np.round(10 * np.sin(2 * np.pi * 10 * t + row) + rng.normal(0, 3, k.size), 6)
-        a[p.timestamp_row] = np.round(t, 6)
-        clock.set(t[-1])
-        rec.write(Chunk(raw={p.preset: a}, signals=layout.split({p.preset: a}), received_at=t[-1]))
-    rec.add_event("marker", "eyes closed")
-    rec.close()
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +52,7 @@ def world(tmp_path_factory) -> dict[str, Path]:
     data = root / "data"
     folder = data / "sessions" / "20250101-000000-muse2"
     folder.mkdir(parents=True)
-    _record(folder)
+    record_session(folder)
     with Store.open(data) as store:
         store.add_patient("P1", name="Ann O'Neil; DROP TABLE patients;--", notes="ok")
         sid = store.add_session("P1", folder, "alpha-uptraining", "muse2").id
@@ -93,17 +60,6 @@ def world(tmp_path_factory) -> dict[str, Path]:
     good = root / "good"
     shutil.copytree(folder, good)
     return {"data": data, "folder": folder, "good": good, "sid": Path(str(sid))}
-
-
-def _fingerprint(data: Path) -> tuple:
-    files = sorted(p for p in (data / "sessions").rglob("*") if p.is_file())
-    digest = tuple(
-        (str(p.relative_to(data)), hashlib.sha256(p.read_bytes()).hexdigest()) for p in files
-    )
-    with Store.open(data) as store:
-        patients = tuple((p.code, p.name, p.notes) for p in store.patients())
-        sessions = tuple((s.id, s.status, str(s.folder)) for s in store.sessions())
-    return digest, patients, sessions
 
 
 # -- helpers that make bad files -----------------------------------------------------------
@@ -463,7 +419,7 @@ def test_bad_input_gives_one_specific_line(world, tmp_path, capsys, setup, argv,
     if setup is not None:
         setup(tmp_path, world)
     argv = [a.format(tmp=tmp_path, data=world["data"], sid=world["sid"]) for a in argv]
-    before = _fingerprint(world["data"])
+    before = fingerprint(world["data"])
     folders = list_sessions(tmp_path / "d")
     if "--data-dir" not in argv and argv[0] in ("run", "record"):
         argv += ["--data-dir", str(tmp_path / "d")]
@@ -476,7 +432,7 @@ def test_bad_input_gives_one_specific_line(world, tmp_path, capsys, setup, argv,
     assert code == 2
     assert words.format(tmp=tmp_path) in lines[0]
     # nothing recorded before is lost or changed, no half-made session
-    assert _fingerprint(world["data"]) == before
+    assert fingerprint(world["data"]) == before
     assert list_sessions(tmp_path / "d") == folders
 
 
@@ -510,8 +466,8 @@ def test_export_of_a_one_channel_non_integer_rate_session(world, tmp_path, capsy
         groups=(ChannelGroup("eeg", "default", (1,), ("Cz",), "uV"),),
     )
     (tmp_path / "odd").mkdir()
-    folder = _record(tmp_path / "odd", seconds=6.0, layout=layout)
-    before = _fingerprint_folder(folder)
+    folder = record_session(tmp_path / "odd", seconds=6.0, layout=layout)
+    before = __fingerprint_folder(folder)
     out = tmp_path / "odd.edf"
     assert main(["export", str(folder), "--edf", str(out)]) == 0, capsys.readouterr().err
     f = pyedflib.EdfReader(str(out))
@@ -527,8 +483,8 @@ def test_export_of_a_one_channel_non_integer_rate_session(world, tmp_path, capsy
     x = load_session(folder).signals()["eeg"].samples[0]
     assert x.size == round(6.0 * 250.3) or abs(x.size - 6.0 * 250.3) <= 1
     assert np.max(np.abs(y[: x.size] - x)) <= step / 2 + 1e-9
-    assert _fingerprint_folder(folder) == before
+    assert __fingerprint_folder(folder) == before
 
 
-def _fingerprint_folder(folder: Path) -> dict[str, str]:
+def __fingerprint_folder(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}

@@ -14,7 +14,6 @@ write is simulated by monkeypatching pyedflib.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,52 +22,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pyedflib
 import pytest
+from badinputkit import fingerprint, one_line, record_session
 
-from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.cli import main
-from biotrainer.clock import SimulatedClock
 from biotrainer.errors import RecordingError
 from biotrainer.session import list_sessions
 from biotrainer.session.folder import META_FILE, SessionMeta, read_meta, write_meta
 from biotrainer.session.reader import check_session_folder, load_session
-from biotrainer.session.recorder import Recorder
 from biotrainer.session.store import Store
 
-FS = 256.0
-LAYOUT = SourceLayout(
-    device="muse2",
-    board_id=38,
-    presets=(PresetLayout("default", FS, 8, 6, 7),),
-    groups=(ChannelGroup("eeg", "default", (1, 2, 3, 4), ("TP9", "AF7", "AF8", "TP10"), "uV"),),
-)
 RAW = "raw_default.csv"
 TS_COL = 6  # LAYOUT's timestamp row = column of the raw file
-
-
-def _record(folder: Path, seconds: float = 4.0) -> Path:
-    """A completed session folder of EEG-like samples."""
-    clock = SimulatedClock(1000.0)
-    rng = np.random.default_rng(2)
-    rec = Recorder(folder, LAYOUT, clock=clock, fsync=False)
-    p = LAYOUT.presets[0]
-    n_total, step = int(seconds * p.fs), int(p.fs / 8)
-    for k0 in range(0, n_total, step):
-        k = np.arange(k0, min(k0 + step, n_total))
-        t = 1000.0 + k / p.fs
-        a = np.zeros((p.num_rows, k.size))
-        a[0] = k % 256
-        for row in LAYOUT.groups[0].rows:
-            a[row] = np.round(rng.normal(0, 10, k.size), 6)
-        a[p.timestamp_row] = np.round(t, 6)
-        clock.set(t[-1])
-        rec.write(Chunk(raw={p.preset: a}, signals=LAYOUT.split({p.preset: a}), received_at=t[-1]))
-    rec.add_event("marker", "eyes closed")
-    rec.close()
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +45,7 @@ def world(tmp_path_factory) -> dict[str, Path]:
     data = root / "data"
     folder = data / "sessions" / "20250101-000000-muse2"
     folder.mkdir(parents=True)
-    _record(folder)
+    record_session(folder, seconds=4.0)
     with Store.open(data) as store:
         store.add_patient("P1")
         store.finish_session(store.add_session("P1", folder, "alpha-uptraining", "muse2").id)
@@ -87,25 +54,8 @@ def world(tmp_path_factory) -> dict[str, Path]:
     return {"data": data, "good": good}
 
 
-def _fingerprint(data: Path) -> tuple:
-    files = sorted(p for p in (data / "sessions").rglob("*") if p.is_file())
-    digest = tuple(
-        (str(p.relative_to(data)), hashlib.sha256(p.read_bytes()).hexdigest()) for p in files
-    )
-    with Store.open(data) as store:
-        sessions = tuple((s.id, s.status, str(s.folder)) for s in store.sessions())
-    return digest, sessions
-
-
 def _one_line(capsys, code: int) -> str:
-    """The single ``biotrainer: `` line of a failed command (exit 2, no traceback)."""
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("biotrainer: "), err
-    assert code == 2, err
-    return lines[0]
+    return one_line(code, capsys.readouterr().err)
 
 
 def _copy(world: dict, tmp: Path) -> Path:
@@ -180,11 +130,11 @@ def _run(world: dict, tmp: Path, s: Path, argv: list[str]) -> int:
 def test_bad_session_json_field(world, tmp_path, capsys, command, edit, words) -> None:
     s = _copy(world, tmp_path)
     _edit_meta(s, edit)
-    before = _fingerprint(world["data"])
+    before = fingerprint(world["data"])
     line = _one_line(capsys, _run(world, tmp_path, s, COMMANDS[command]))
     assert f"{s / META_FILE} is corrupt: " in line
     assert words in line
-    assert _fingerprint(world["data"]) == before
+    assert fingerprint(world["data"]) == before
     assert not (tmp_path / "x.edf").exists()
     assert list_sessions(tmp_path / "d") == []
 
@@ -472,10 +422,10 @@ def test_check_session_folder_accepts_good_and_unstarted_folders(world, tmp_path
 def test_sessions_import_refuses_a_damaged_raw_file(world, tmp_path, capsys, damage, words) -> None:
     s = _copy(world, tmp_path)
     damage(s)
-    before = _fingerprint(world["data"])
+    before = fingerprint(world["data"])
     line = _one_line(capsys, _run(world, tmp_path, s, COMMANDS["import"]))
     assert words in line
-    assert _fingerprint(world["data"]) == before
+    assert fingerprint(world["data"]) == before
 
 
 def test_load_session_names_the_file_of_bad_timestamps(world, tmp_path) -> None:
