@@ -435,3 +435,39 @@ def test_load_session_names_the_file_of_bad_timestamps(world, tmp_path) -> None:
         RecordingError, match=r"raw_default.csv is corrupt: the timestamp at line 8"
     ):
         load_session(s)
+
+
+def _device(s: Path) -> None:
+    (s / RAW).unlink()
+    (s / RAW).symlink_to("/dev/zero")
+
+
+def _pipe(s: Path) -> None:
+    (s / RAW).unlink()
+    os.mkfifo(s / RAW)
+
+
+def _zeros(s: Path) -> None:
+    with open(s / RAW, "wb") as f:  # a sparse file of NUL bytes, no line end
+        f.truncate(64 << 20)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        pytest.param(_device, "is a device, not a regular file", id="dev-zero"),
+        pytest.param(_pipe, "is a pipe, not a regular file", id="fifo"),
+        pytest.param(_zeros, "not a BrainFlow raw file: line 1 is longer than 64 KB", id="zeros"),
+    ],
+)
+def test_a_raw_file_that_never_ends_is_refused_not_read(
+    world, tmp_path, capsys, command, damage, words
+) -> None:
+    """/dev/zero or a pipe as the raw file hung every reader (11 GB of memory in 30 s)."""
+    s = _copy(world, tmp_path)
+    damage(s)
+    before = fingerprint(world["data"])
+    line = _one_line(capsys, _run(world, tmp_path, s, COMMANDS[command]))
+    assert words in line
+    assert fingerprint(world["data"]) == before

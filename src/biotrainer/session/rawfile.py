@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,6 +187,32 @@ def _complete_part(blob: bytes) -> tuple[bytes, bool]:
     return blob[: end + 1], True
 
 
+#: Longest line (bytes) a raw file may have: BrainFlow's lines are well under 4 KB even for
+#: hundreds of rows. A longer one is not a recording (e.g. a file of zeros).
+MAX_LINE_BYTES = 1 << 16
+
+
+def check_regular_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` if it is a regular file (a pipe or a device would hang a reader or never end).
+
+    Raises
+    ------
+    RecordingError
+        When it is missing, cannot be inspected, or is not a regular file.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise RecordingError(f"{path.name} is missing from {path.parent}") from exc
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe" if stat.S_ISFIFO(mode) else "a device"
+        raise RecordingError(f"{path} is {kind}, not a regular file: it cannot be a recording")
+    return path
+
+
 def read_raw(path: str | os.PathLike[str], num_rows: int) -> RawData:
     """Read a whole raw file, tolerating a partial last line.
 
@@ -194,8 +221,15 @@ def read_raw(path: str | os.PathLike[str], num_rows: int) -> RawData:
     RecordingError
         If the file is missing, unreadable or corrupt.
     """
-    path = Path(path)
+    path = check_regular_file(path)
     try:
+        with open(path, "rb") as f:
+            head = f.read(MAX_LINE_BYTES + 1)
+        if len(head) > MAX_LINE_BYTES and b"\n" not in head:
+            raise RecordingError(
+                f"{path} is not a BrainFlow raw file: line 1 is longer than "
+                f"{MAX_LINE_BYTES // 1024} KB"
+            )
         blob = path.read_bytes()
     except FileNotFoundError as exc:
         raise RecordingError(f"{path.name} is missing from {path.parent}") from exc
@@ -238,6 +272,7 @@ class RawBlockReader:
         self._pending_lines = 0  # newlines in them
         self._eof = False
         self._read_size = max(4096, block_lines * 128)  # bytes per read, adapted to the lines
+        check_regular_file(self.path)
         try:
             self._file = open(self.path, "rb")  # noqa: SIM115 - closed in close()
         except FileNotFoundError as exc:
@@ -262,6 +297,11 @@ class RawBlockReader:
                 break
             buf += more
             total += more.count(b"\n")
+            if total == 0 and len(buf) > MAX_LINE_BYTES:
+                raise RecordingError(
+                    f"{self.path} is not a BrainFlow raw file: line {self.lines_read + 1} is "
+                    f"longer than {MAX_LINE_BYTES // 1024} KB"
+                )
         cut, n_lines = _after_lines(buf, total, self.block_lines)
         self._pending_lines = total - n_lines
         if self._eof and n_lines < self.block_lines and cut < len(buf):
@@ -295,6 +335,7 @@ def _after_lines(buf: bytes, total: int, want: int) -> tuple[int, int]:
 
 def last_timestamp(path: str | os.PathLike[str], row: int, tail_bytes: int = 65536) -> float:
     """Timestamp of the last complete line of a raw file (-inf when it has none)."""
+    check_regular_file(path)
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
@@ -314,9 +355,10 @@ def last_timestamp(path: str | os.PathLike[str], row: int, tail_bytes: int = 655
 
 def first_timestamp(path: str | os.PathLike[str], row: int) -> float:
     """Timestamp of the first complete line of a raw file (inf when it has none)."""
+    check_regular_file(path)
     try:
         with open(path, "rb") as f:
-            line = f.readline()
+            line = f.readline(MAX_LINE_BYTES)
     except OSError as exc:
         raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from exc
     try:
