@@ -17,6 +17,7 @@ a folder; a port out of range; a missing profile folder.
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -539,3 +540,15 @@ def test_devices_names_each_invalid_profile_on_one_prefixed_line(tmp_path, monke
     assert "muse2" in out  # the good profiles are still listed
     (line,) = err.splitlines()
     assert line.startswith("biotrainer: invalid profile: ") and "bad.toml" in line
+
+
+def test_replay_at_max_speed_is_served_on_the_simulated_clock(world) -> None:
+    """'--speed max' with --replay chose BrainFlow's playback board, which plays in real time
+    whatever the clock: the run went slower than real time at 100 % CPU."""
+    import argparse
+
+    from biotrainer.acquisition.file_source import FileSource
+    from biotrainer.commands.sources import source_factory
+
+    args = argparse.Namespace(replay=str(world["folder"]), lsl_name=None, lsl_type=None)
+    assert isinstance(source_factory(args, SimulatedClock(), math.inf)(), FileSource)

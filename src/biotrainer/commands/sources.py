@@ -57,7 +57,10 @@ def source_factory(
     if replay:
         from biotrainer.session.replay import open_replay
 
-        return lambda: open_replay(replay, speed=source_speed, clock=clock)
+        # 'max' serves the file on the simulated clock: BrainFlow's playback board (chosen at
+        # speed 1) runs in real time whatever the clock, which made 'max' slower than real time
+        board = False if math.isinf(speed) else None
+        return lambda: open_replay(replay, speed=source_speed, clock=clock, playback_board=board)
     if lsl_name or lsl_type:
         if speed != 1.0:
             raise DeviceError(
