@@ -481,3 +481,21 @@ def test_playback_of_text_or_a_folder_is_refused(tmp_path: Path) -> None:
     src = open_source("playback", ConnectionParams(file=str(tmp_path), master_board="synthetic"))
     with pytest.raises(DeviceError, match="is a folder, not a file"):
         src.prepare()
+
+
+def test_playback_of_a_file_cut_mid_line_ends(tmp_path: Path) -> None:
+    """A killed writer leaves half a line, which BrainFlow does not play: counting it kept the
+    source waiting for a sample that never came (a replay never ended)."""
+    lay = load_profile("synthetic").layout()
+    p = lay.preset("default")
+    f = tmp_path / "a.csv"
+    _write_file(f, p.num_rows, 50, p.timestamp_row, p.fs)
+    f.write_bytes(f.read_bytes()[:-20])
+    src, holder, _clock = fake_source(
+        "playback", ConnectionParams(file=str(f), master_board="synthetic")
+    )
+    board = _prepared(src, holder)
+    src.start()
+    board.queue[0] = [_block(49, p.num_rows, p.timestamp_row)]
+    src.poll()
+    assert src.state is SourceState.ENDED

@@ -235,7 +235,7 @@ def brainflow_error_message(
 
 
 def _count_lines(path: Path) -> tuple[int, int]:
-    """Number of non-empty lines of a BrainFlow file and the number of columns of its first.
+    """Number of complete non-empty lines of a BrainFlow file and the columns of its first.
 
     Raises
     ------
@@ -249,6 +249,8 @@ def _count_lines(path: Path) -> tuple[int, int]:
     last: tuple[int, bytes] | None = None
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
+            if not line.endswith(b"\n"):
+                break  # a last line cut short (a killed writer): BrainFlow does not play it
             if line.strip():
                 if n == 0:
                     sep = b"\t" if b"\t" in line else b","
