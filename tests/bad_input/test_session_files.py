@@ -88,6 +88,7 @@ PRESET = ("layout", "presets", 0)
 
 # (id, edit of session.json, words the one line must hold)
 META_CASES: list[tuple[str, Callable[[dict], None], str]] = [
+    ("groups-empty", _set("layout", "groups", value=[]), "'layout.groups' is empty"),
     ("board-id-infinity", _set("layout", "board_id", value=INF), "'layout.board_id' should be"),
     ("board-id-huge", _set("layout", "board_id", value=10**400), "'layout.board_id' is 1000"),
     ("top-board-id-infinity", _set("board_id", value=INF), "'board_id' should be a whole"),

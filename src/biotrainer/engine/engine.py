@@ -31,6 +31,7 @@ from biotrainer.engine.processors import CardiacProcessor, EegProcessor
 from biotrainer.engine.protocol import Phase, Protocol
 from biotrainer.engine.resonance import ResonanceResult, assess_rate, choose_resonance
 from biotrainer.engine.updates import MetricUpdate
+from biotrainer.errors import DeviceError
 
 NAN = math.nan
 METRICS_FILE = "metrics.csv"
@@ -200,7 +201,10 @@ class Engine:
             )
         )
         if self._primary is None:
-            raise ValueError("the source has no signal the engine can use")
+            raise DeviceError(
+                "the source has no signal the engine can use (no channels of any role: EEG, "
+                "ECG, PPG, RR, respiration...)"
+            )
         if self.recorder is not None:
             self._metrics_csv = self.recorder.open_csv(METRICS_FILE, MetricUpdate.csv_columns())
             self.recorder.add_event("protocol", f"{self.protocol.name}: started")

@@ -442,6 +442,8 @@ def _parse_layout(d: dict) -> SourceLayout:
             )
         units = _field(g, "units", str, key + ".")
         groups.append(ChannelGroup(role, preset_name, rows, tuple(names), units))
+    if not groups:
+        raise _FieldError("layout.groups", "is empty: the recording names no signal")
     device = _field(d, "device", str, "layout.")
     board_id = _whole(d.get("board_id"), "layout.board_id", INT32_MIN, INT32_MAX)
     return SourceLayout(device, board_id, tuple(presets), tuple(groups))
