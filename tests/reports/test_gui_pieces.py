@@ -119,3 +119,20 @@ def test_history_view_lists_sessions_draws_charts_and_saves_reports(qtbot, data_
         text = " ".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages)
         assert "Hidden" in text and "75" in text
         assert view.save_csv(recs[0].id, tmp_path / "m.csv") == 600
+
+
+def test_a_chart_of_absurd_values_renders_without_them(qtbot) -> None:
+    """A damaged metrics.csv (1e308 times and values) made pyqtgraph raise 'Cannot set range
+    [-inf, inf]' and the whole report fail; such values are left out of the drawing."""
+    import numpy as np
+
+    from biotrainer.reports.charts import Chart, Series, auto_range
+    from biotrainer.ui.report_pdf import render_chart
+
+    x = np.array([-1e308, 1.0, 1e308, 3.0])
+    y = np.array([-1e308, 1e308, 2.0, -np.inf])
+    for style in ("line", "points", "linepoints"):
+        chart = Chart("c", "title", "y", (Series("s", x, y, style=style),), x_label="x")
+        assert auto_range(chart) is not None and np.isfinite(auto_range(chart)).all()
+        image = render_chart(chart)
+        assert image.width() > 0 and image.height() > 0

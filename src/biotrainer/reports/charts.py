@@ -117,12 +117,24 @@ def bin_width_s(duration_s: float, points: int = 300) -> float:
     return float(math.ceil(raw / 60) * 60)
 
 
+#: Values beyond this are not drawn (no time or metric is that large: a damaged metrics.csv;
+#: the plot's range arithmetic would overflow on them).
+PLOTTABLE_LIMIT = 1e12
+
+
+def plottable(values) -> np.ndarray:
+    """``values`` as floats with NaN for what cannot be drawn (non-finite or absurdly large)."""
+    a = np.array(values, dtype=float)
+    a[~(np.abs(a) <= PLOTTABLE_LIMIT)] = np.nan
+    return a
+
+
 def auto_range(chart: Chart, pad: float = 0.08) -> tuple[float, float] | None:
     """The y range to show: ``chart.y_range`` or the data's, widened to ``min_span``, padded."""
     if chart.y_range is not None:
         lo, hi = chart.y_range
     else:
-        ys = [np.asarray(s.y, dtype=float) for s in chart.series]
+        ys = [plottable(s.y) for s in chart.series]
         ys = [y[np.isfinite(y)] for y in ys]
         ys = [y for y in ys if y.size]
         if not ys:

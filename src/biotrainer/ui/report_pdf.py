@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QApplication
 
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import FILE_MODE
-from biotrainer.reports.charts import Chart, auto_range
+from biotrainer.reports.charts import Chart, auto_range, plottable
 from biotrainer.reports.html import CHART_WIDTH, progress_html, session_html
 from biotrainer.reports.progress import ProgressReport
 from biotrainer.reports.session_report import SessionReport
@@ -116,13 +116,13 @@ def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidge
         )
         item.addItem(line, ignoreBounds=True)
     for s in chart.series:
-        x = np.asarray(s.x, dtype=float)
-        y = np.asarray(s.y, dtype=float)
+        x = plottable(s.x)
+        y = plottable(s.y)
         kwargs: dict = {"name": s.label, "connect": "finite"}
         kwargs["pen"] = _pen(s.color, dashed=s.dashed) if s.style != "points" else None
         if s.style in ("points", "linepoints"):
             kwargs.update(symbol="o", symbolSize=7, symbolBrush=QColor(s.color), symbolPen=None)
-            ok = np.isfinite(y)
+            ok = np.isfinite(x) & np.isfinite(y)
             x, y = x[ok], y[ok]
         item.plot(x, y, **kwargs)
     if y_range is not None:
