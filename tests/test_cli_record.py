@@ -115,6 +115,34 @@ def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path, sig: signal.Signals) ->
     assert any(e.kind == "stop" and sig.name in e.text for e in rec.events)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_run_stops_cleanly_on_ctrl_c_and_sigterm(tmp_path: Path, sig: signal.Signals) -> None:
+    """SIGTERM ended `run` with exit 143 and session.json still "recording"."""
+    out = tmp_path / "session"
+    argv = ["run", "--device", "synthetic", "--protocol", "alpha-uptraining", "--out", str(out)]
+    proc = subprocess.Popen(
+        [*CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        end = time.monotonic() + 30
+        while not (out / "metrics.csv").is_file() or (out / "metrics.csv").stat().st_size < 2000:
+            assert time.monotonic() < end and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and f"biotrainer: stopped ({sig.name})" in stderr
+    assert "the source ended" not in stderr  # the person stopped it, not the source
+    assert Path(stdout.strip().splitlines()[-1]) == out.resolve()
+    rec = load_session(out)
+    assert rec.status == "completed" and rec.warnings == ()
+    assert any(e.kind == "note" and f"stopped by {sig.name}" in e.text for e in rec.events)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

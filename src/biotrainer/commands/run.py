@@ -152,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(source, protocol, clock=clock, recorder=recorder, pacer_bpm=pacer)
     updates = []
     try:
-        _loop(engine, clock, speed, updates, outlets)
-        if engine.finished and engine.phase is not None:
+        stopped_by = _loop(engine, clock, speed, updates, outlets)
+        if stopped_by is None and engine.finished and engine.phase is not None:
             # the source ran out (a replay or scenario shorter than the protocol)
             note = (
                 f"the source ended after {engine.session_s / 60:.1f} of the protocol's "
@@ -232,11 +232,15 @@ def live_source(args: argparse.Namespace, make_source, clock, speed: float):
     return ReconnectingSource(make_source, clock)
 
 
-def _loop(engine, clock, speed: float, updates: list, outlets) -> None:
+def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
+    """Tick the engine until the protocol ends, the source ends, or SIGINT/SIGTERM arrives;
+    return the signal's name when one stopped it (the recording is then closed normally)."""
+    from biotrainer.commands.record import StopFlag, stop_on_signals
+
     last_print = -math.inf
-    try:
+    with stop_on_signals(StopFlag()) as stop:
         engine.start()
-        while not engine.finished:
+        while not engine.finished and not stop:
             if math.isinf(speed):
                 clock.advance(TICK_S)
             else:
@@ -250,9 +254,10 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> None:
             if u is not None and u.session_s - last_print >= 10:
                 last_print = u.session_s
                 print(_line(u), file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
-        engine.add_note("stopped with Ctrl-C")
-        print("biotrainer: stopped", file=sys.stderr)
+    if stop:
+        engine.add_note(f"stopped by {stop.signal_name}")
+        print(f"biotrainer: stopped ({stop.signal_name})", file=sys.stderr)
+    return stop.signal_name
 
 
 def _line(u) -> str:
