@@ -13,6 +13,8 @@ import bisect
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
+from biotrainer.dsp.filters import IMPOSSIBLE_ABS
+
 _LEARN_S = 2.0  # learning period: at the start and after a long silence
 _RELEARN_S = 3.0  # a silence this long makes the levels be relearnt
 _KEEP_S = 3.0  # signal history kept in the buffers
@@ -36,13 +38,14 @@ def as_signal(x: object, what: str) -> np.ndarray:
 
 
 def hold_nan(x: np.ndarray, last: float) -> tuple[np.ndarray, float]:
-    """Replace non-finite samples by the previous finite one (``last`` before the chunk).
+    """Replace non-finite (and impossibly large, :data:`~biotrainer.dsp.filters.IMPOSSIBLE_ABS`)
+    samples by the previous good one (``last`` before the chunk).
 
     Returns the filled chunk and the new last finite value. Holding the last value keeps a
     dropout from poisoning the filter state with NaN; the held stretch is flat, so no peaks
     are found in it.
     """
-    ok = np.isfinite(x)
+    ok = np.abs(x) <= IMPOSSIBLE_ABS  # (False for NaN and inf too)
     if ok.all():
         return x, float(x[-1]) if x.size else last
     idx = np.where(ok, np.arange(x.size), -1)

@@ -20,6 +20,24 @@ import math
 import numpy as np
 from scipy import signal
 
+#: Magnitude beyond which a sample cannot be a measurement (1e15 µV is a million kilovolts):
+#: such values (a broken conversion, uninitialised memory) are treated like NaN, because
+#: squaring them overflows and would poison every filter and spectrum downstream.
+IMPOSSIBLE_ABS = 1e15
+
+
+def mask_impossible(x: np.ndarray) -> np.ndarray:
+    """``x`` with samples beyond :data:`IMPOSSIBLE_ABS` (and infinities) set to NaN; ``x``
+    itself when it holds none (no copy)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(x) > IMPOSSIBLE_ABS
+    if not bad.any():
+        return x
+    out = x.copy()
+    out[bad] = np.nan
+    return out
+
 
 def _compiled_sosfilt():
     """scipy's compiled SOS loop (without sosfilt's per-call argument handling) when it

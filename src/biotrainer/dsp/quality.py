@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from biotrainer.dsp.eeg import _periodograms, as_channels, linear_detrend, welch_density
-from biotrainer.dsp.filters import check_fs
+from biotrainer.dsp.filters import IMPOSSIBLE_ABS, check_fs
 
 KINDS = ("eeg", "ecg", "ppg")
 
@@ -337,16 +337,12 @@ def signal_quality_windows(
     rows = data.shape[0]
     nperseg = min(n, int(round(fs)))  # 1 Hz resolution
     is_eeg = kind == "eeg"
-    # a row sums to a finite value only when all its samples are finite (a non-finite sum may
-    # also be an overflow: those rows are checked sample by sample)
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite = np.isfinite(data.sum(axis=1))
-    if finite.all():
-        safe = data
-    else:
-        suspect = np.flatnonzero(~finite)
-        finite[suspect] = np.all(np.isfinite(data[suspect]), axis=1)
-        safe = np.where(finite[:, None], data, 0.0)  # NaN rows: zeros here, reported below
+    # usable numbers only: NaN, inf and impossibly large values (IMPOSSIBLE_ABS, whose squares
+    # overflow) make a row "nonfinite"
+    with np.errstate(invalid="ignore"):
+        finite = np.abs(data).max(axis=1) <= IMPOSSIBLE_ABS
+    # such rows: zeros here, reported below
+    safe = data if finite.all() else np.where(finite[:, None], data, 0.0)
     # One Welch call for every channel of every window. A window of one segment (the usual
     # 1 s) is detrended once for both the spectrum and the blink measure.
     detrended = None
@@ -383,7 +379,7 @@ def signal_quality_windows(
         blink = live & (ptp > th.blink_ptp_uv)
     usable = ~(nonfinite | flat | railed | emg | blink)
     reasons = np.full(rows, "ok", dtype=object)
-    reasons[nonfinite] = "NaN/Inf samples"
+    reasons[nonfinite] = "NaN/Inf or impossible samples"
     reasons[flat] = "flat"
     for r in np.flatnonzero(railed | line | emg | blink):
         found: list[str] = []

@@ -18,13 +18,14 @@ import bisect
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
 from biotrainer.acquisition.source import Source, SourceState, poll_checked
 from biotrainer.clock import Clock, MonotonicClock
+from biotrainer.dsp.filters import mask_impossible
 from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
 from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.processors import CardiacProcessor, EegProcessor
@@ -103,6 +104,13 @@ class _Pending:
         out = self.t[:k], self.x[:, :k]
         self.t, self.x = self.t[k:], self.x[:, k:]
         return out
+
+
+def _usable(block: SignalBlock) -> SignalBlock:
+    """``block`` with impossible sample values (beyond ``IMPOSSIBLE_ABS``) as NaN for the
+    metrics, which hold over NaN; the recording keeps what arrived."""
+    samples = mask_impossible(block.samples)
+    return block if samples is block.samples else replace(block, samples=samples)
 
 
 class Engine:
@@ -287,7 +295,15 @@ class Engine:
         return self.started and (self.phase is None or self._source_ended)
 
     def tick(self) -> list[MetricUpdate]:
-        """Poll once and return the updates that became due (possibly none)."""
+        """Poll once and return the updates that became due (possibly none).
+
+        Huge or non-finite samples overflow in the metrics: the results are NaN/inf, which the
+        quality gate reports, and numpy's warnings about them are not printed.
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._tick()
+
+    def _tick(self) -> list[MetricUpdate]:
         if not self.started:
             self.start()
         chunk = poll_checked(self.source)
@@ -298,9 +314,10 @@ class Engine:
         lost = self._watch_state()
         if not chunk.empty:
             self._last_received = chunk.received_at
-        for role, block in chunk.signals.items():
+        signals = {role: _usable(block) for role, block in chunk.signals.items()}
+        for role, block in signals.items():
             self._pending[role].add(block)
-        eeg_block = chunk.signals.get("eeg")
+        eeg_block = signals.get("eeg")
         if self.eeg is not None and eeg_block is not None and eeg_block.n_samples:
             self.eeg.receive(eeg_block.samples)
             self._newest_eeg_t = float(eeg_block.timestamps[-1])
