@@ -136,3 +136,28 @@ def test_a_chart_of_absurd_values_renders_without_them(qtbot) -> None:
         assert auto_range(chart) is not None and np.isfinite(auto_range(chart)).all()
         image = render_chart(chart)
         assert image.width() > 0 and image.height() > 0
+
+
+def test_pdf_is_written_whole_or_not_at_all(qtbot, tmp_path, monkeypatch) -> None:
+    """A full disk left a 0-byte PDF and 'could not write the PDF'; a non-UTF-8 file name made
+    Qt write the PDF under another name."""
+    import os
+    from types import SimpleNamespace
+
+    import pytest
+
+    from biotrainer.errors import BiotrainerError
+    from biotrainer.ui import report_pdf
+
+    odd = os.fsdecode(os.fsencode(tmp_path) + b"/r\xff.pdf")
+    assert report_pdf.write_pdf("<p>hello</p>", [], odd, "t") == report_pdf.Path(odd)
+    assert os.listdir(tmp_path) == [os.path.basename(odd)]
+    assert report_pdf.Path(odd).read_bytes().startswith(b"%PDF")
+
+    monkeypatch.setattr(report_pdf, "_print_pdf", lambda *a: None)  # nothing gets written
+    monkeypatch.setattr(report_pdf.shutil, "disk_usage", lambda p: SimpleNamespace(free=0))
+    with pytest.raises(
+        BiotrainerError, match=r"could not write the PDF .*new.pdf: the disk is full"
+    ):
+        report_pdf.write_pdf("<p>x</p>", [], tmp_path / "new.pdf", "t")
+    assert sorted(os.listdir(tmp_path)) == [os.path.basename(odd)]  # no empty or partial file

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -164,13 +166,42 @@ def write_pdf(html: str, charts: list[Chart], out: str | os.PathLike[str], title
     """
     ensure_application()
     path = Path(out)
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
     if path.parent and not path.parent.is_dir():
-        raise BiotrainerError(f"cannot write {path}: the folder {path.parent} does not exist")
+        raise BiotrainerError(f"cannot write {shown}: the folder {path.parent} does not exist")
+    # Written to a temporary file next to ``path`` and renamed when complete: a failed write
+    # (a full disk) leaves no empty PDF behind, and ``path`` may have a non-UTF-8 name (Qt
+    # takes file names as text).
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        fd, name = tempfile.mkstemp(prefix=".", suffix=".pdf.part", dir=path.parent or ".")
         os.close(fd)
     except OSError as exc:
-        raise BiotrainerError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise BiotrainerError(f"cannot write {shown}: {exc.strerror or exc}") from exc
+    tmp = Path(name)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        tmp.unlink()
+        raise BiotrainerError(
+            f"cannot write {shown}: choose a folder whose name is valid UTF-8"
+        ) from None
+    try:
+        _print_pdf(html, charts, tmp, title)
+        if tmp.stat().st_size == 0:
+            free = shutil.disk_usage(tmp.parent).free
+            why = "the disk is full" if free < (1 << 20) else "nothing was written"
+            raise BiotrainerError(f"could not write the PDF {shown}: {why}")
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BiotrainerError(f"could not write the PDF {shown}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _print_pdf(html: str, charts: list[Chart], path: Path, title: str) -> None:
+    """Lay out and print the document into ``path`` with Qt's PDF writer."""
     doc = QTextDocument()
     doc.setDocumentMargin(0)
     for chart in charts:
@@ -197,10 +228,6 @@ def write_pdf(html: str, charts: list[Chart], out: str | os.PathLike[str], title
     doc.setPageSize(QSizeF(rect.width() * 96, rect.height() * 96))
     doc.print_(writer)
     del writer  # finishes the file
-    if not path.is_file() or path.stat().st_size == 0:
-        raise BiotrainerError(f"could not write the PDF {path}")
-    os.chmod(path, FILE_MODE)
-    return path
 
 
 def write_session_pdf(report: SessionReport, out: str | os.PathLike[str]) -> Path:

@@ -35,7 +35,7 @@ from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.engine.engine import Engine, EngineConfig
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
-from biotrainer.errors import BiotrainerError
+from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.session.analysis import PhaseStats, format_phases, summarize_updates
 from biotrainer.ui.dashboard import TherapistDashboard
 from biotrainer.ui.engine_bridge import EngineBridge, FrameLatency, LatencyMeter
@@ -642,6 +642,11 @@ class TrainerWindow(QMainWindow):
             self._finish_in_store(None, math.nan)
             self._patient_follows(None)
             self.bridge = None
+            if isinstance(exc, RecordingError):  # (the metrics log, on a full disk)
+                return self._fail_to_start(
+                    "The session cannot be recorded",
+                    f"{exc}\n\nNo session runs without its recording.",
+                )
             return self._fail_to_start("The device could not be started", str(exc))
         if not self.dashboard.auto_check.isChecked():
             bridge.set_threshold(self.dashboard.threshold_z)
