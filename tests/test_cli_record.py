@@ -85,20 +85,17 @@ def test_export_edf_matches_the_recording(recorded: Path, tmp_path: Path) -> Non
         f.close()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
-    out = tmp_path / "session"
+def _signal_once_writing(
+    argv: list[str], file: Path, min_bytes: int, sig: signal.Signals
+) -> subprocess.CompletedProcess:
+    """Start the CLI with ``argv``, send ``sig`` once ``file`` holds ``min_bytes``, and return
+    what it printed and its exit code."""
     proc = subprocess.Popen(
-        [*CLI, "record", "--device", "synthetic", "--duration", "60", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [*CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         end = time.monotonic() + 30
-        while (
-            not (out / "raw_default.csv").is_file() or not (out / "raw_default.csv").stat().st_size
-        ):
+        while not file.is_file() or file.stat().st_size < min_bytes:
             assert time.monotonic() < end and proc.poll() is None
             time.sleep(0.05)
         proc.send_signal(sig)
@@ -107,9 +104,17 @@ def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path, sig: signal.Signals) ->
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0, stderr
-    assert "Traceback" not in stderr
-    assert Path(stdout.strip()) == out.resolve()
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    out = tmp_path / "session"
+    argv = ["record", "--device", "synthetic", "--duration", "60", "--out", str(out)]
+    done = _signal_once_writing(argv, out / "raw_default.csv", 1, sig)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert Path(done.stdout.strip()) == out.resolve()
     rec = load_session(out)
     assert rec.status == "completed" and rec.warnings == ()
     assert any(e.kind == "stop" and sig.name in e.text for e in rec.events)
@@ -120,24 +125,11 @@ def test_run_stops_cleanly_on_ctrl_c_and_sigterm(tmp_path: Path, sig: signal.Sig
     """SIGTERM ended `run` with exit 143 and session.json still "recording"."""
     out = tmp_path / "session"
     argv = ["run", "--device", "synthetic", "--protocol", "alpha-uptraining", "--out", str(out)]
-    proc = subprocess.Popen(
-        [*CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        end = time.monotonic() + 30
-        while not (out / "metrics.csv").is_file() or (out / "metrics.csv").stat().st_size < 2000:
-            assert time.monotonic() < end and proc.poll() is None
-            time.sleep(0.05)
-        proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, stderr
-    assert "Traceback" not in stderr and f"biotrainer: stopped ({sig.name})" in stderr
-    assert "the source ended" not in stderr  # the person stopped it, not the source
-    assert Path(stdout.strip().splitlines()[-1]) == out.resolve()
+    done = _signal_once_writing(argv, out / "metrics.csv", 2000, sig)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and f"biotrainer: stopped ({sig.name})" in done.stderr
+    assert "the source ended" not in done.stderr  # the person stopped it, not the source
+    assert Path(done.stdout.strip().splitlines()[-1]) == out.resolve()
     rec = load_session(out)
     assert rec.status == "completed" and rec.warnings == ()
     assert any(e.kind == "note" and f"stopped by {sig.name}" in e.text for e in rec.events)

@@ -59,3 +59,40 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
             "Choose another folder with --data-dir or BIOTRAINER_DATA."
         )
     return p
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """``path`` as text for a message; bytes that are not UTF-8 are shown as ``\\xff`` escapes.
+
+    (A path holding such bytes cannot be printed as is: stdout is strict UTF-8.)
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def private_temp_beside(out: Path, suffix: str) -> Path:
+    """A new empty owner-only (0600) file in ``out``'s folder, to write ``out`` into and rename.
+
+    Writing to it and renaming it to ``out`` when complete leaves no partial file behind and
+    keeps an older ``out``. Its name is plain text, so ``out`` may have a name that is not
+    UTF-8 (writers such as pyedflib and Qt take file names as text); the folder's may not.
+
+    Raises
+    ------
+    RecordingError
+        If the file cannot be made there, or the folder's name is not UTF-8 text.
+    """
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=".", suffix=suffix, dir=out.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise RecordingError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        os.unlink(name)
+        raise RecordingError(
+            f"cannot write {shown(out)}: choose a folder whose name is valid UTF-8 text"
+        ) from None
+    return Path(name)

@@ -20,7 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.session.edf import export_edf, shown
+    from biotrainer.paths import shown
+    from biotrainer.session.edf import export_edf
     from biotrainer.session.reader import load_session
 
     if not str(args.edf).lower().endswith((".edf", ".edf+")):

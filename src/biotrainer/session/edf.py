@@ -23,7 +23,6 @@ import errno
 import math
 import os
 import shutil
-import tempfile
 import warnings as _warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ import pyedflib
 
 from biotrainer import __version__
 from biotrainer.errors import RecordingError
+from biotrainer.paths import private_temp_beside, shown
 from biotrainer.session.reader import Event, Recording, event_onsets, load_session
 
 DIGITAL_MIN = -32768
@@ -274,14 +274,6 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     return EdfExport(out, tuple(signals), duration, n_records, len(annotations), tuple(notes))
 
 
-def shown(path: str | os.PathLike[str]) -> str:
-    """``path`` as text for a message; bytes that are not UTF-8 are shown as ``\\xff`` escapes.
-
-    (A path holding such bytes cannot be printed as is: stdout is strict UTF-8.)
-    """
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
 def _temporary_file(out: Path) -> Path:
     """A new private (0600) empty file next to ``out`` with a name pyedflib can open."""
     parent = out.parent
@@ -291,20 +283,9 @@ def _temporary_file(out: Path) -> Path:
         raise RecordingError(f"cannot write {shown(out)}: {shown(parent)} is a file, not a folder")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".", suffix=".edf.part", dir=out.parent)
-        os.close(fd)
     except OSError as exc:
         raise RecordingError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
-    tmp = Path(name)
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        tmp.unlink()
-        raise RecordingError(
-            f"cannot write {shown(out)}: the EDF writer needs a folder whose name is valid "
-            "UTF-8; choose another folder"
-        ) from None
-    return tmp
+    return private_temp_beside(out, ".edf.part")
 
 
 def _write_edf(

@@ -11,7 +11,6 @@ import html
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication
 
 from biotrainer.errors import BiotrainerError
-from biotrainer.paths import FILE_MODE
+from biotrainer.paths import FILE_MODE, private_temp_beside, shown
 from biotrainer.reports.charts import Chart, auto_range, plottable
 from biotrainer.reports.html import CHART_WIDTH, progress_html, session_html
 from biotrainer.reports.progress import ProgressReport
@@ -166,35 +165,23 @@ def write_pdf(html: str, charts: list[Chart], out: str | os.PathLike[str], title
     """
     ensure_application()
     path = Path(out)
-    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+    name = shown(path)
     if path.parent and not path.parent.is_dir():
-        raise BiotrainerError(f"cannot write {shown}: the folder {path.parent} does not exist")
+        raise BiotrainerError(f"cannot write {name}: the folder {path.parent} does not exist")
     # Written to a temporary file next to ``path`` and renamed when complete: a failed write
     # (a full disk) leaves no empty PDF behind, and ``path`` may have a non-UTF-8 name (Qt
     # takes file names as text).
-    try:
-        fd, name = tempfile.mkstemp(prefix=".", suffix=".pdf.part", dir=path.parent or ".")
-        os.close(fd)
-    except OSError as exc:
-        raise BiotrainerError(f"cannot write {shown}: {exc.strerror or exc}") from exc
-    tmp = Path(name)
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        tmp.unlink()
-        raise BiotrainerError(
-            f"cannot write {shown}: choose a folder whose name is valid UTF-8"
-        ) from None
+    tmp = private_temp_beside(path, ".pdf.part")
     try:
         _print_pdf(html, charts, tmp, title)
         if tmp.stat().st_size == 0:
             free = shutil.disk_usage(tmp.parent).free
             why = "the disk is full" if free < (1 << 20) else "nothing was written"
-            raise BiotrainerError(f"could not write the PDF {shown}: {why}")
+            raise BiotrainerError(f"could not write the PDF {name}: {why}")
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except OSError as exc:
-        raise BiotrainerError(f"could not write the PDF {shown}: {exc.strerror or exc}") from exc
+        raise BiotrainerError(f"could not write the PDF {name}: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return path
