@@ -193,14 +193,13 @@ def check_brainflow_path(path: str | os.PathLike[str], what: str) -> None:
         If ``path`` holds bytes that are not UTF-8 text (e.g. from a terminal in another
         encoding); the message names ``what`` (e.g. ``--out``).
     """
-    try:
-        os.fsencode(path).decode("utf-8")
-    except UnicodeError:
-        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+    from biotrainer.paths import is_utf8, shown
+
+    if not is_utf8(path):
         raise BiotrainerError(
-            f"{what} {shown} is not UTF-8 text, which the recorder cannot write to: "
+            f"{what} {shown(path)} is not UTF-8 text, which the recorder cannot write to: "
             "choose a folder whose name has only UTF-8 characters"
-        ) from None
+        )
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
@@ -233,6 +232,18 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--lsl-name", help="use this Lab Streaming Layer stream as the device")
     parser.add_argument("--lsl-type", help="LSL stream type to use: EEG, ECG, PPG, RESP, RR or IBI")
+
+
+def device_options_given(args: argparse.Namespace) -> list[str]:
+    """The device options (those of :func:`add_device_arguments`) set in ``args`` to anything
+    but their default, as spelled on the command line (``--serial-port``...)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_device_arguments(parser)
+    return [
+        action.option_strings[-1]
+        for action in parser._actions
+        if getattr(args, action.dest, None) not in (None, "", action.default)
+    ]
 
 
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:

@@ -69,6 +69,19 @@ def shown(path: str | os.PathLike[str]) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def is_utf8(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` (a file name, or any text from the command line) is UTF-8 text.
+
+    Python brings bytes that are not UTF-8 in as lone surrogates; libraries that take names as
+    text (BrainFlow, pyedflib, Qt) cannot use them.
+    """
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
 def private_temp_beside(out: Path, suffix: str) -> Path:
     """A new empty owner-only (0600) file in ``out``'s folder, to write ``out`` into and rename.
 
@@ -88,11 +101,9 @@ def private_temp_beside(out: Path, suffix: str) -> Path:
         os.close(fd)
     except OSError as exc:
         raise RecordingError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
+    if not is_utf8(name):
         os.unlink(name)
         raise RecordingError(
             f"cannot write {shown(out)}: choose a folder whose name is valid UTF-8 text"
-        ) from None
+        )
     return Path(name)

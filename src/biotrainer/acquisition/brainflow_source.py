@@ -41,6 +41,7 @@ from biotrainer.acquisition.profiles import (
 from biotrainer.acquisition.source import SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError
+from biotrainer.paths import is_utf8, shown
 
 #: Set to 1 to let BrainFlow log to stderr (otherwise its logger is off).
 LOG_ENV = "BIOTRAINER_BRAINFLOW_LOG"
@@ -119,14 +120,11 @@ def _utf8_text(field: str, value: str) -> str:
     :class:`DeviceError` naming the field (bytes that are not UTF-8 text, e.g. from a terminal
     in another encoding, made BrainFlow fail and then print a traceback when the board object
     was freed)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = os.fsencode(value).decode("utf-8", "backslashreplace")
+    if not is_utf8(value):
         raise DeviceError(
-            f"the {field.replace('_', ' ')} '{shown}' holds bytes that are not UTF-8 text: "
-            "retype it"
-        ) from None
+            f"the {field.replace('_', ' ')} '{shown(value)}' holds bytes that are not UTF-8 "
+            "text: retype it"
+        )
     return value
 
 

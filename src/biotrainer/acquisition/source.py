@@ -180,7 +180,8 @@ class SourceLayout:
         return Chunk(raw=raw, signals=self.split(raw), received_at=received_at)
 
     def to_dict(self) -> dict:
-        """A JSON-serialisable form (for ``session.json``)."""
+        """A JSON-serialisable form (for ``session.json``; read back, with every field
+        checked, by :meth:`biotrainer.session.folder.SessionMeta.from_dict`)."""
         return {
             "device": self.device,
             "board_id": self.board_id,
@@ -189,22 +190,3 @@ class SourceLayout:
                 {**vars(g), "rows": list(g.rows), "names": list(g.names)} for g in self.groups
             ],
         }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SourceLayout:
-        """Inverse of :meth:`to_dict`."""
-        return cls(
-            device=str(d["device"]),
-            board_id=int(d["board_id"]),
-            presets=tuple(PresetLayout(**p) for p in d["presets"]),
-            groups=tuple(
-                ChannelGroup(
-                    role=g["role"],
-                    preset=g["preset"],
-                    rows=tuple(int(r) for r in g["rows"]),
-                    names=tuple(g["names"]),
-                    units=g["units"],
-                )
-                for g in d["groups"]
-            ),
-        )

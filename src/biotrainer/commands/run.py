@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from biotrainer.cli import (
-    DEFAULT_DEVICE,
     add_data_dir_argument,
     add_device_arguments,
     check_brainflow_path,
+    device_options_given,
     text_option,
 )
 from biotrainer.clock import MonotonicClock, SimulatedClock
@@ -83,11 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.lsl is not None and not args.lsl.strip():
         raise BiotrainerError("--lsl is empty: give a station name (for instance room1)")
     if args.replay:
-        given = [
-            f"--{k.replace('_', '-')}"
-            for k in DEVICE_OPTIONS
-            if getattr(args, k, None) not in (None, "", DEFAULT_DEVICE if k == "device" else None)
-        ]
+        given = device_options_given(args)
         if given:
             raise BiotrainerError(
                 f"--replay plays a recording: {', '.join(given)} would be ignored; leave "
@@ -179,12 +175,6 @@ def run(args: argparse.Namespace) -> int:
     if recorder is not None:
         print(Path(recorder.path).resolve())
     return 0
-
-
-#: Options that choose or connect a device (meaningless with --replay).
-DEVICE_OPTIONS = ("device", "serial_port", "mac_address", "serial_number", "ip_address",
-                  "ip_port", "other_info", "file", "file_aux", "file_anc", "master_board",
-                  "scenario", "seed", "lsl_name", "lsl_type")  # fmt: skip
 
 
 def check_recording_folder(data_directory: str | None, out: str | None) -> None:

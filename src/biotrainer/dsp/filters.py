@@ -30,6 +30,8 @@ def mask_impossible(x: np.ndarray) -> np.ndarray:
     """``x`` with samples beyond :data:`IMPOSSIBLE_ABS` (and infinities) set to NaN; ``x``
     itself when it holds none (no copy)."""
     x = np.asarray(x, dtype=np.float64)
+    if not x.size or (x.max() <= IMPOSSIBLE_ABS and x.min() >= -IMPOSSIBLE_ABS):
+        return x  # the usual case, without a temporary (NaN compares False: checked below)
     with np.errstate(invalid="ignore"):
         bad = np.abs(x) > IMPOSSIBLE_ABS
     if not bad.any():

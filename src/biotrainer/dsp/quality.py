@@ -339,8 +339,8 @@ def signal_quality_windows(
     is_eeg = kind == "eeg"
     # usable numbers only: NaN, inf and impossibly large values (IMPOSSIBLE_ABS, whose squares
     # overflow) make a row "nonfinite"
-    with np.errstate(invalid="ignore"):
-        finite = np.abs(data).max(axis=1) <= IMPOSSIBLE_ABS
+    with np.errstate(invalid="ignore"):  # (NaN rows compare False)
+        finite = np.maximum(data.max(axis=1), -data.min(axis=1)) <= IMPOSSIBLE_ABS
     # such rows: zeros here, reported below
     safe = data if finite.all() else np.where(finite[:, None], data, 0.0)
     # One Welch call for every channel of every window. A window of one segment (the usual

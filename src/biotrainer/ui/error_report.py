@@ -58,7 +58,7 @@ class SlotErrorReporter:
             sys.__excepthook__(exc_type, exc, tb)
             return
         self.count += 1
-        logged = self._log(exc_type, exc, tb)
+        logged = self.log(exc_type, exc, tb)
         key = (exc_type.__name__, str(exc))
         if key in self._seen or self._showing:
             return
@@ -74,9 +74,10 @@ class SlotErrorReporter:
         finally:
             self._showing = False
 
-    def _log(
+    def log(
         self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
     ) -> Path | None:
+        """Append the traceback to the log file; its path, or None when not written."""
         if self.log_path is None:
             return None
         try:
@@ -96,7 +97,7 @@ def log_unexpected(exc: BaseException) -> Path | None:
     no reporter is installed or the log cannot be written."""
     hook = sys.excepthook
     if isinstance(hook, SlotErrorReporter):
-        return hook._log(type(exc), exc, exc.__traceback__)
+        return hook.log(type(exc), exc, exc.__traceback__)
     return None
 
 
