@@ -46,6 +46,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(autouse=True)
+def _never_the_users_data(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the real user data folder: unless a test chooses one, the
+    default data folder (BIOTRAINER_DATA, inherited by the CLI processes tests start) is an
+    empty temporary folder."""
+    monkeypatch.setenv("BIOTRAINER_DATA", str(tmp_path_factory.mktemp("default-data")))
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh data directory, also exported as BIOTRAINER_DATA for code under test."""

@@ -53,8 +53,59 @@ MAX_TIMEOUT_S = 600.0
 _ARGUMENT_PREFIX = re.compile(r"^argument (?:[^:/ ]+/)*([^:/ ]+): (.*)$")
 
 
+class SubcommandAction(argparse._SubParsersAction):
+    """Subcommands that keep the options given before them.
+
+    argparse copies every value the subcommand's parser produced over the outer namespace,
+    its defaults included: ``biotrainer --data-dir X sessions`` (or ``biotrainer patients
+    --data-dir X add P-1``) would quietly use the default data folder, not X. Here an option
+    given before the subcommand keeps its value unless the subcommand's own option was given
+    too (with another value: refused); an option the subcommand does not take is refused.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        before = dict(vars(namespace))
+        super().__call__(parser, namespace, values, option_string)
+        sub = self._name_parser_map[values[0]]
+        for dest, outer in before.items():
+            if outer == parser.get_default(dest):
+                continue  # not given before the subcommand
+            option = _option_of(parser, dest)
+            if dest not in _dests(sub):
+                sub.error(f"{option} does not apply to '{sub.prog}'")
+            inner = getattr(namespace, dest)
+            if inner == sub.get_default(dest):  # not given after the subcommand
+                setattr(namespace, dest, outer)
+            elif inner != outer:
+                sub.error(f"{option} is given twice, with two values: give it once")
+
+
+def _option_of(parser: argparse.ArgumentParser, dest: str) -> str:
+    """How ``dest`` is spelled on ``parser``'s command line (``--data-dir``)."""
+    for action in parser._actions:
+        if action.dest == dest and action.option_strings:
+            return action.option_strings[-1]
+    return dest
+
+
+def _dests(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option destination of ``parser`` and of its subcommands."""
+    found = set()
+    for action in parser._actions:
+        found.add(action.dest)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _dests(sub)
+    return found
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one ``biotrainer: ...`` line (no usage block)."""
+    """An argument parser whose errors are one ``biotrainer: ...`` line (no usage block), and
+    whose subcommands keep the options given before them (:class:`SubcommandAction`)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", SubcommandAction)
 
     def error(self, message: str) -> NoReturn:
         """Print ``message`` as one line on stderr and exit with code 2.

@@ -49,8 +49,9 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
         p.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         os.chmod(p, DIR_MODE)
     except OSError as exc:
+        doing = "write to" if p.is_dir() else "create"
         raise RecordingError(
-            f"cannot create the data folder {p}: {exc.strerror or exc}. "
+            f"cannot {doing} the data folder {p}: {exc.strerror or exc}. "
             "Choose another folder with --data-dir or BIOTRAINER_DATA."
         ) from exc
     if not os.access(p, os.W_OK):

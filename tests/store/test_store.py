@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from biotrainer.errors import BiotrainerError
 from biotrainer.session.migrations import SCHEMA_VERSION
 from biotrainer.session.store import DB_FILE, Store, StoreError
 
@@ -341,3 +342,79 @@ def test_a_full_disk_is_said_as_such_and_loses_nothing(data_dir):
         assert not real.in_transaction
         assert [p.code for p in store.patients()] == ["P-1"]
         store.add_patient("P-2")  # usable again once there is room
+
+
+def _archive(data_dir, tmp_path):
+    """A store with one patient and one session, closed cleanly (no -wal, no -shm left)."""
+    with Store.open(data_dir) as store:
+        store.add_patient("P-1", notes="archived")
+        rec = _session(store, tmp_path)
+        store.add_self_report(rec.id, "pre", pain=4)
+    assert not (data_dir / f"{DB_FILE}-wal").exists()
+    return rec.id
+
+
+def test_a_folder_that_cannot_be_written_is_read_not_refused(data_dir, tmp_path, monkeypatch):
+    """Lists and reports open the store read-only where the folder cannot be written (here
+    os.access says so, as on a read-only mount); writing then fails with a clear message."""
+    sid = _archive(data_dir, tmp_path)
+    before = (data_dir / DB_FILE).read_bytes()
+    monkeypatch.setattr(
+        "biotrainer.session.store.os.access",
+        lambda path, mode: not (mode & os.W_OK and str(path) == str(data_dir)),
+    )
+    with Store.open_to_read(data_dir) as store:
+        assert [p.notes for p in store.patients()] == ["archived"]
+        assert store.self_reports(sid)["pre"].pain == 4
+        with pytest.raises(StoreError, match=r"read-only here .* nothing was changed"):
+            store.add_patient("P-2")
+    assert (data_dir / DB_FILE).read_bytes() == before
+
+
+def test_a_store_on_a_read_only_mount_can_be_listed(data_dir, tmp_path):
+    """A real read-only bind mount (needs root and mount; skipped elsewhere): the store closed
+    cleanly has no -shm file, and is read as immutable."""
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a read-only bind mount needs root and mount(8)")
+    sid = _archive(data_dir, tmp_path)
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    try:
+        subprocess.run(
+            ["mount", "--bind", str(data_dir), str(mnt)], check=True, capture_output=True
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"mount --bind is not allowed here: {exc}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(mnt)], check=True)
+        with pytest.raises(BiotrainerError, match="cannot write to the data folder"):
+            Store.open(mnt)
+        with Store.open_to_read(mnt) as store:
+            assert [p.code for p in store.patients()] == ["P-1"]
+            assert store.session(sid).patient_code == "P-1"
+            with pytest.raises(StoreError, match="read-only here"):
+                store.add_self_report(sid, "post", pain=1)
+        (data_dir / f"{DB_FILE}-wal").write_bytes(b"x" * 32)  # changes never folded in
+        with pytest.raises(StoreError, match="stopped abruptly"):
+            Store.open_to_read(mnt)
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_the_listing_commands_read_a_folder_that_cannot_be_written(
+    data_dir, tmp_path, monkeypatch, capsys
+):
+    from biotrainer.cli import main
+
+    _archive(data_dir, tmp_path)
+    monkeypatch.setattr(
+        "biotrainer.session.store.os.access",
+        lambda path, mode: not (mode & os.W_OK and str(path) == str(data_dir)),
+    )
+    assert main(["patients", "--data-dir", str(data_dir)]) == 0
+    assert "archived" in capsys.readouterr().out
+    assert main(["sessions", "--data-dir", str(data_dir)]) == 0
+    assert "P-1" in capsys.readouterr().out

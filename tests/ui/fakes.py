@@ -105,6 +105,8 @@ class FakeSource:
 
     def poll(self) -> Chunk:
         self.calls.append("poll")
+        if self._state is SourceState.STOPPED:
+            return self._layout.empty_chunk(self.clock.now())  # the drain after stop()
         if self._state not in (SourceState.STREAMING, SourceState.SILENT):
             raise DeviceError(f"poll while {self._state.value}")
         if self.fail_after_polls is not None and self.polls >= self.fail_after_polls:

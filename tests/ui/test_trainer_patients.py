@@ -31,7 +31,7 @@ from biotrainer.reports.session_report import build_session_report
 from biotrainer.session.folder import read_meta
 from biotrainer.session.reader import load_session
 from biotrainer.session.recorder import Recorder
-from biotrainer.session.store import Store
+from biotrainer.session.store import NOTHING_RECORDED, Store
 from biotrainer.ui.patient_dialogs import PatientDialog, SelfReportDialog
 from biotrainer.ui.quality_lights import UNKNOWN
 from biotrainer.ui.session_summary import phase_cells
@@ -627,7 +627,7 @@ def test_a_refused_pre_rating_keeps_the_session_registered(qtbot, settings, stor
     assert "registered, but the rating could not be saved" in window.statusBar().currentMessage()
     assert "pre" not in store.self_reports(rec.id)
     window.stop_session(ask=False)
-    assert store.session(rec.id).status in ("completed", "interrupted")
+    assert store.session(rec.id).status == "interrupted"  # stopped before the first sample
     assert store.session(rec.id).summary is not None  # finished in the store
     window.close()
 
@@ -711,4 +711,29 @@ def test_a_full_disk_under_the_store_is_a_message_not_a_traceback(
     assert window.summary_dialog is not None and window.summary_dialog.isVisible()
     assert errors_shown == []
     store._conn = real
+    window.close()
+
+
+def test_a_session_stopped_before_its_first_sample_is_not_completed(qtbot, settings, store, script):
+    """A quick start/stop that never got a sample is registered as interrupted, says why, and
+    the summary says nothing was recorded; a session that got samples stays completed."""
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot, settings, store, lambda: FakeSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    assert window.start_session()
+    outcome = window.stop_session()  # no tick ran: the source never delivered
+    assert outcome is not None and not outcome.recorded and not outcome.completed
+    assert "nothing was recorded" in window.summary_text
+    rec = store.session(outcome.session_id)
+    assert rec.status == "interrupted"
+    assert NOTHING_RECORDED in rec.summary.warnings
+
+    assert window.start_session()
+    qtbot.waitUntil(lambda: len(window.updates) >= 3, timeout=10_000)
+    outcome = window.stop_session(completed=True)
+    assert outcome.recorded and outcome.completed
+    assert "nothing was recorded" not in window.summary_text
+    rec = store.session(outcome.session_id)
+    assert rec.status == "completed" and NOTHING_RECORDED not in rec.summary.warnings
     window.close()

@@ -32,8 +32,9 @@ class SourceState(enum.Enum):
 class Source(Protocol):
     """A source of physiological samples.
 
-    Lifecycle: ``prepare() -> start() -> poll()* -> stop() -> release()``. ``poll`` never blocks:
-    it returns whatever arrived since the previous poll (possibly an empty chunk).
+    Lifecycle: ``prepare() -> start() -> poll()* -> stop() -> poll() -> release()``. ``poll``
+    never blocks: it returns whatever arrived since the previous poll (possibly an empty chunk);
+    the one poll after ``stop`` drains what arrived before the stop.
     """
 
     @property

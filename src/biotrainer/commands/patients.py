@@ -38,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.reports.format import local_date, num
     from biotrainer.session.store import Store
 
-    with Store.open(args.data_dir) as store:
-        action = getattr(args, "patients_action", None)
+    # Lists and reports also read a data folder that cannot be written.
+    action = getattr(args, "patients_action", None)
+    opener = Store.open if action in ("add", "resonance") else Store.open_to_read
+    with opener(args.data_dir) as store:
         if action == "add":
             p = store.add_patient(args.code, name=args.name, notes=args.notes)
             print(f"added patient {p.code}")

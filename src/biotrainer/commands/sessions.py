@@ -45,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.reports.format import local_time, num, pct, signed
     from biotrainer.session.store import Store
 
-    with Store.open(args.data_dir) as store:
-        action = getattr(args, "sessions_action", None)
+    # Lists and reports also read a data folder that cannot be written.
+    action = getattr(args, "sessions_action", None)
+    opener = Store.open if action in ("import", "rate") else Store.open_to_read
+    with opener(args.data_dir) as store:
         if action == "import":
             for folder in args.folders:
                 rec = store.import_folder(folder, args.import_patient)

@@ -205,8 +205,8 @@ class SessionRecord:
     """A registered session.
 
     ``status`` is ``"completed"`` or ``"interrupted"`` (a session never finished — its recorder
-    killed, or ``finish_session`` never called — is interrupted); ``summary`` is None until the
-    metrics were read.
+    killed, or ``finish_session`` never called — is interrupted, and so is one stopped before
+    its first sample); ``summary`` is None until the metrics were read.
     """
 
     id: int
@@ -249,6 +249,11 @@ def _db_error(path: Path, exc: sqlite3.Error, doing: str = "written") -> StoreEr
         )
     if "locked" in text or "busy" in text:
         return StoreError(f"the patient store {path} is busy (another biotrainer?): try again")
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"the patient store {path} is read-only here (its folder cannot be written): "
+            "nothing was changed"
+        )
     if "I/O" in text:
         return StoreError(f"the patient store {path} cannot be read or written: disk I/O error")
     return StoreError(f"the patient store {path} failed: {text}")
@@ -353,6 +358,30 @@ class Store:
                 conn.close()
             raise
         return cls(conn, root, wall_clock=wall_clock)
+
+    @classmethod
+    def open_to_read(
+        cls,
+        data_directory: str | os.PathLike[str] | None = None,
+        *,
+        wall_clock: Callable[[], datetime] = _utc_now,
+    ) -> Store:
+        """Open the store to list and report: as :meth:`open`, except that a store in a folder
+        that cannot be written (a read-only mount, an archive) is opened read-only instead of
+        refused. Writing to a store opened so raises :class:`StoreError`.
+
+        Raises
+        ------
+        StoreError
+            As :meth:`open`; also when a read-only store needs a schema update, or holds
+            changes its write-ahead log never folded in (biotrainer stopped abruptly) that
+            cannot be read without writing.
+        """
+        root = data_dir(data_directory)
+        path = root / DB_FILE
+        if path.is_file() and not os.access(root, os.W_OK):
+            return cls(_connect_read_only(path.resolve()), root.resolve(), wall_clock=wall_clock)
+        return cls.open(data_directory, wall_clock=wall_clock)
 
     def close(self) -> None:
         """Close the connection (a checkpoint folds the WAL back into the file)."""
@@ -563,10 +592,14 @@ class Store:
                 meta = read_meta(folder)
             except RecordingError:
                 meta = None
+        empty = meta is not None and _recorded_nothing(meta)
         if status is None:
-            status = STATUS_COMPLETED if meta and not meta.interrupted else STATUS_INTERRUPTED
+            completed = meta is not None and not meta.interrupted and not empty
+            status = STATUS_COMPLETED if completed else STATUS_INTERRUPTED
         end = ended_utc or (meta.end_utc if meta else None) or self._wall_clock()
         summary = self._summary(folder)
+        if empty:
+            summary["warnings"] = [*(summary.get("warnings") or ()), NOTHING_RECORDED]
         markers = self._recorded_markers(folder, meta)
         with self._write() as c:
             c.execute(
@@ -791,6 +824,53 @@ _SESSION_SELECT = (
 )
 
 
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the store file ``path`` in a folder that cannot be written.
+
+    SQLite reads a write-ahead-logged database read-only when its ``-shm`` file is there; a
+    store closed cleanly has none (nor a ``-wal``), and is then read as immutable.
+    """
+    wal = path.with_name(path.name + "-wal")
+    conn = None
+    try:
+        try:
+            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+            version = schema_version(conn)
+        except sqlite3.OperationalError:
+            if conn is not None:
+                conn.close()
+            if wal.is_file() and wal.stat().st_size > 0:
+                raise StoreError(
+                    f"{path} is in a folder that cannot be written and holds changes not yet "
+                    "folded in (biotrainer was stopped abruptly): copy the data folder "
+                    "somewhere writable to read them"
+                ) from None
+            conn = sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True, isolation_level=None)
+            version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} was written by a newer biotrainer (schema {version}, this one reads "
+                f"up to {SCHEMA_VERSION}): update biotrainer"
+            )
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} needs an update (schema {version} to {SCHEMA_VERSION}) but its folder "
+                "cannot be written: copy the data folder somewhere writable"
+            )
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _db_error(path, exc, "opened") from exc
+        raise StoreError(f"{path} is not a usable biotrainer database: {exc}") from exc
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
+    return conn
+
+
 def _epoch() -> datetime:
     return datetime.fromtimestamp(0, UTC)
 
@@ -809,6 +889,16 @@ def _patient(row: tuple) -> Patient:
 
 #: The largest id SQLite can store (a larger number cannot name a session).
 _MAX_ID = 2**63 - 1
+
+
+#: The summary's warning for a session stopped before its first sample arrived.
+NOTHING_RECORDED = "no samples arrived before the session stopped: nothing was recorded"
+
+
+def _recorded_nothing(meta: SessionMeta) -> bool:
+    """True when a cleanly closed recording holds no sample in any preset (a folder from
+    before the per-preset counts, with none, is not judged)."""
+    return bool(meta.samples) and not any(meta.samples.values())
 
 
 def _session_id(value: Any) -> int:

@@ -86,6 +86,8 @@ class SessionOutcome:
         The message of the error that stopped the session, if any.
     session_id : int or None
         The session's id in the patient store (None when not registered).
+    recorded : bool
+        At least one sample arrived and was recorded (False: stopped before the first one).
     """
 
     folder: Path | None
@@ -96,6 +98,7 @@ class SessionOutcome:
     resonance_bpm: float = math.nan
     error: str | None = None
     session_id: int | None = None
+    recorded: bool = True
 
 
 def default_patient_view(clock: Clock) -> QWidget | None:
@@ -811,15 +814,18 @@ class TrainerWindow(QMainWindow):
             error = bridge.close_error
         resonance = self.engine.resonance if self.engine is not None else None
         resonance_bpm = resonance.best_bpm if resonance is not None else math.nan
+        recorder = self.engine.recorder if self.engine is not None else None
+        recorded = recorder is None or any(recorder.samples_received.values())
         self.outcome = SessionOutcome(
             folder=self.session_folder,
             protocol=self.protocol.name,
             patient=self.patient,
-            completed=completed and error is None,
+            completed=completed and error is None and recorded,
             phases=summarize_updates(self.updates).phases,
             resonance_bpm=resonance_bpm,
             error=error,
             session_id=self.session_id,
+            recorded=recorded,
         )
         self._set_state("failed" if error else "finished")
         if self.patient_view is not None and self.updates:
@@ -852,13 +858,18 @@ class TrainerWindow(QMainWindow):
     def _show_summary(self, outcome: SessionOutcome, resonance=None) -> None:
         from biotrainer.ui.session_summary import SessionSummaryDialog
 
-        text = format_phases(outcome.phases) if outcome.phases else "No data."
+        if not outcome.recorded:
+            text = "No samples arrived before the session stopped: nothing was recorded."
+        else:
+            text = format_phases(outcome.phases) if outcome.phases else "No data."
         if math.isfinite(outcome.resonance_bpm):
             text += f"\n\nResonance breathing rate: {outcome.resonance_bpm:g} breaths/min"
         text += f"\n\nRecording: {outcome.folder}"
         self.summary_text = text
         if outcome.error:
             status = f"Stopped by an error: {outcome.error}"
+        elif not outcome.recorded:
+            status = "Stopped before the first sample arrived."
         elif outcome.completed:
             status = "Completed."
         else:
