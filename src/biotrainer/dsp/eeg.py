@@ -247,7 +247,8 @@ def welch_psd_windows(
     if (size - nperseg) % step == 0:
         finite = np.isfinite(hi) & np.isfinite(lo)
         hi, lo = np.where(finite, hi, 0.0), np.where(finite, lo, 0.0)
-        flat = hi - lo <= 1e-12 * np.maximum(1.0, np.maximum(np.abs(hi), np.abs(lo)))
+        with np.errstate(over="ignore"):  # extremes near the float limit: a range of inf
+            flat = hi - lo <= 1e-12 * np.maximum(1.0, np.maximum(np.abs(hi), np.abs(lo)))
     else:
         win = x[:, (ends - size)[:, None] + np.arange(size)[None, :]].transpose(1, 0, 2)
         finite = np.all(np.isfinite(win), axis=-1)
