@@ -144,6 +144,7 @@ def run_window(app, source, fps: float, poll_hz: float | None, warmup: float, se
             window.frames,
             window.bridge.polls,
             window.bridge.stats.total_samples,
+            time.thread_time(),
         )
 
     def finish() -> None:
@@ -153,7 +154,7 @@ def run_window(app, source, fps: float, poll_hz: float | None, warmup: float, se
     QTimer.singleShot(round(warmup * 1000), lambda: mark("start"))
     QTimer.singleShot(round((warmup + seconds) * 1000), finish)
     app.exec()
-    (w0, c0, p0, f0, q0, s0), (w1, c1, p1, f1, q1, s1) = marks["start"], marks["end"]
+    (w0, c0, p0, f0, q0, s0, g0), (w1, c1, p1, f1, q1, s1, g1) = marks["start"], marks["end"]
     wall = w1 - w0
     return window, {
         "wall_s": wall,
@@ -162,6 +163,7 @@ def run_window(app, source, fps: float, poll_hz: float | None, warmup: float, se
         "polls": (q1 - q0) / wall,
         "samples_per_s": (s1 - s0) / wall,
         "cpu_pct": 100 * (c1 - c0) / wall,
+        "gui_thread_pct": 100 * (g1 - g0) / wall,
         "cpu_ms_per_frame": 1000 * (c1 - c0) / max(1, p1 - p0),
     }
 
@@ -189,6 +191,10 @@ def bench_synthetic(args, app) -> int:
     print(
         f"CPU: {m['cpu_pct']:.1f} % of one core (process time / wall time), "
         f"{m['cpu_ms_per_frame']:.2f} ms of CPU per painted frame"
+    )
+    print(
+        f"  of which the GUI thread: {m['gui_thread_pct']:.1f} % (the rest is BrainFlow's "
+        "board thread generating the synthetic signals)"
     )
     return 0
 

@@ -869,7 +869,7 @@ class TrainerWindow(QMainWindow):
         if outcome.error:
             status = f"Stopped by an error: {outcome.error}"
         elif not outcome.recorded:
-            status = "Stopped before the first sample arrived."
+            status = "Stopped before the first sample arrived: nothing was recorded."
         elif outcome.completed:
             status = "Completed."
         else:
