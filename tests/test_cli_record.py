@@ -107,7 +107,7 @@ def _signal_once_writing(
     return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     out = tmp_path / "session"
     argv = ["record", "--device", "synthetic", "--duration", "60", "--out", str(out)]
@@ -120,9 +120,10 @@ def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path, sig: signal.Signals) ->
     assert any(e.kind == "stop" and sig.name in e.text for e in rec.events)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_run_stops_cleanly_on_ctrl_c_and_sigterm(tmp_path: Path, sig: signal.Signals) -> None:
-    """SIGTERM ended `run` with exit 143 and session.json still "recording"."""
+    """SIGTERM ended `run` with exit 143 and session.json still "recording"; SIGHUP (the
+    terminal closed) with 129."""
     out = tmp_path / "session"
     argv = ["run", "--device", "synthetic", "--protocol", "alpha-uptraining", "--out", str(out)]
     done = _signal_once_writing(argv, out / "metrics.csv", 2000, sig)

@@ -57,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 class StopFlag:
-    """Set by SIGINT/SIGTERM while recording, so the loop ends between two polls."""
+    """Set by SIGINT, SIGTERM or SIGHUP while recording, so the loop ends between two polls."""
 
     def __init__(self) -> None:
         self.signal_name: str | None = None
@@ -71,11 +71,15 @@ class StopFlag:
 
 @contextlib.contextmanager
 def stop_on_signals(flag: StopFlag) -> Iterator[StopFlag]:
-    """Route SIGINT and SIGTERM to ``flag`` (main thread only) and restore the handlers after."""
+    """Route SIGINT, SIGTERM and SIGHUP (the terminal closed) to ``flag`` (main thread only)
+    and restore the handlers after."""
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = [signal.SIGINT, signal.SIGTERM]
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signals.append(signal.SIGHUP)
+    previous = {s: signal.getsignal(s) for s in signals}
     try:
         for s in previous:
             signal.signal(s, flag.set)
@@ -86,11 +90,18 @@ def stop_on_signals(flag: StopFlag) -> Iterator[StopFlag]:
 
 
 class Progress:
-    """One progress line on a terminal (rewritten in place), else a line every second."""
+    """One progress line on a terminal (rewritten in place), else a line every second.
 
-    def __init__(self, stream: TextIO, every_s: float = 1.0) -> None:
+    Progress is never worth a session: once ``stream`` cannot be written (a closed terminal, a
+    pipe whose reader is gone, no stream at all), the lines are dropped and recording goes on.
+    """
+
+    def __init__(self, stream: TextIO | None, every_s: float = 1.0) -> None:
         self.stream = stream
-        self.tty = stream.isatty()
+        try:
+            self.tty = stream is not None and stream.isatty()
+        except (OSError, ValueError):
+            self.tty = False
         self.every_s = every_s if not self.tty else 0.2
         self._last = -float("inf")
         self._shown = False
@@ -99,17 +110,31 @@ class Progress:
         if not force and now - self._last < self.every_s:
             return
         self._last = now
-        if self.tty:
-            self.stream.write("\r" + text.ljust(70))
-        else:
-            self.stream.write(text + "\n")
-        self._shown = True
-        self.stream.flush()
+        self._shown = self._write("\r" + text.ljust(70) if self.tty else text + "\n")
 
     def done(self) -> None:
         if self.tty and self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
+            self._write("\n")
+
+    def _write(self, text: str) -> bool:
+        if self.stream is None:
+            return False
+        self.stream = say(self.stream, text)
+        return self.stream is not None
+
+
+def say(stream: TextIO | None, text: str) -> TextIO | None:
+    """Write and flush ``text`` on ``stream``; return the stream, or None once it cannot be
+    written (closed, a broken pipe, a full disk): what is only said must never stop a session.
+    """
+    if stream is None:
+        return None
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        return None
+    return stream
 
 
 def record(

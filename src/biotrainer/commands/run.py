@@ -11,6 +11,7 @@ publishes the raw signals and metrics on Lab Streaming Layer (off by default).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -25,6 +26,7 @@ from biotrainer.cli import (
     text_option,
 )
 from biotrainer.clock import MonotonicClock, SimulatedClock
+from biotrainer.commands.record import say
 from biotrainer.commands.sources import parse_speed, source_factory
 from biotrainer.errors import BiotrainerError, RecordingError
 
@@ -149,32 +151,42 @@ def run(args: argparse.Namespace) -> int:
     updates = []
     try:
         stopped_by = _loop(engine, clock, speed, updates, outlets)
-        if stopped_by is None and engine.finished and engine.phase is not None:
-            # the source ran out (a replay or scenario shorter than the protocol)
+        left_s = protocol.duration_s - engine.session_s
+        if stopped_by is None and engine.finished and left_s > SOURCE_END_SLACK_S:
+            # the source ran out (a replay or scenario shorter than the protocol; one as long
+            # as the protocol may end a few samples before it)
             note = (
                 f"the source ended after {engine.session_s / 60:.1f} of the protocol's "
                 f"{protocol.duration_s / 60:.1f} minutes: the protocol did not finish"
             )
             engine.add_note(note)
-            print(f"biotrainer: note: {note}", file=sys.stderr)
+            say(sys.stderr, f"biotrainer: note: {note}\n")
     finally:
         engine.close()
         if outlets is not None:
             outlets.close()
-    print(format_phases(summarize_updates(updates).phases))
     resonance = engine.resonance.best_bpm if engine.resonance is not None else math.nan
+    if store is not None:
+        # The store first: output that cannot be written (a closed pipe) must not leave it
+        # out of step with the recording.
+        with contextlib.closing(store):
+            if session_id is not None:
+                store.finish_session(session_id)
+            if math.isfinite(resonance):
+                store.set_resonance(patient.code, resonance)
+    print(format_phases(summarize_updates(updates).phases))
     if math.isfinite(resonance):
         print(f"resonance breathing rate: {resonance:g} breaths/min")
-    if store is not None:
-        if session_id is not None:
-            store.finish_session(session_id)
-            print(f"session {session_id} registered for patient {patient.code}")
-        if math.isfinite(resonance):
-            store.set_resonance(patient.code, resonance)
-        store.close()
+    if session_id is not None:
+        print(f"session {session_id} registered for patient {patient.code}")
     if recorder is not None:
         print(Path(recorder.path).resolve())
     return 0
+
+
+#: A source may end this much protocol time (s) before the protocol without being said to
+#: have ended it early (a scenario as long as the protocol ends within a tick of it).
+SOURCE_END_SLACK_S = 1.0
 
 
 def check_recording_folder(data_directory: str | None, out: str | None) -> None:
@@ -228,6 +240,7 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
     from biotrainer.commands.record import StopFlag, stop_on_signals
 
     last_print = -math.inf
+    progress = sys.stderr  # None once it cannot be written: the session goes on
     with stop_on_signals(StopFlag()) as stop:
         engine.start()
         while not engine.finished and not stop:
@@ -243,10 +256,10 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
             u = engine.latest
             if u is not None and u.session_s - last_print >= 10:
                 last_print = u.session_s
-                print(_line(u), file=sys.stderr, flush=True)
+                progress = say(progress, _line(u) + "\n")
     if stop:
         engine.add_note(f"stopped by {stop.signal_name}")
-        print(f"biotrainer: stopped ({stop.signal_name})", file=sys.stderr)
+        say(sys.stderr, f"biotrainer: stopped ({stop.signal_name})\n")
     return stop.signal_name
 
 
