@@ -418,3 +418,74 @@ def test_the_listing_commands_read_a_folder_that_cannot_be_written(
     assert "archived" in capsys.readouterr().out
     assert main(["sessions", "--data-dir", str(data_dir)]) == 0
     assert "P-1" in capsys.readouterr().out
+
+
+def test_amending_a_rating_keeps_what_is_not_given(data_dir, tmp_path):
+    with Store.open(data_dir) as store:
+        sid = _session(store, tmp_path).id
+        rep, kept = store.amend_self_report(sid, "pre", pain=6, note="tired")
+        assert (rep.pain, rep.stress, rep.note, kept) == (6, None, "tired", [])
+        rep, kept = store.amend_self_report(sid, "pre", stress=3)
+        assert (rep.pain, rep.stress, rep.note, kept) == (6, 3, "tired", ["pain", "note"])
+        with pytest.raises(StoreError, match="0 to 10"):
+            store.amend_self_report(sid, "pre", pain=11)
+        assert store.self_reports(sid)["pre"].pain == 6
+
+
+def _amend_in_a_process(data_dir, sid: int, field: str, start) -> None:
+    start.wait()
+    with Store.open(data_dir) as store:
+        store.amend_self_report(sid, "pre", **{field: 4})
+
+
+def test_two_amendments_at_once_keep_both_values(data_dir, tmp_path):
+    """`sessions rate 1 pre --pain 4 & sessions rate 1 pre --stress 4`: one value was lost
+    (read outside the write transaction) while both commands said they had saved it."""
+    import multiprocessing
+
+    with Store.open(data_dir) as store:
+        sid = _session(store, tmp_path).id
+        store.add_self_report(sid, "pre", pain=0, stress=0)
+    ctx = multiprocessing.get_context("spawn")
+    for _ in range(6):
+        start = ctx.Event()
+        procs = [
+            ctx.Process(target=_amend_in_a_process, args=(data_dir, sid, f, start))
+            for f in ("pain", "stress")
+        ]
+        for p in procs:
+            p.start()
+        start.set()
+        for p in procs:
+            p.join(30)
+            assert p.exitcode == 0
+        with Store.open(data_dir) as store:
+            rep = store.self_reports(sid)["pre"]
+            assert (rep.pain, rep.stress) == (4, 4)
+            store.add_self_report(sid, "pre", pain=0, stress=0)
+
+
+def _open_in_a_process(folder, start) -> None:
+    start.wait()
+    with Store.open(folder) as store:
+        store.schema_version  # noqa: B018 - opening (and migrating) is the point
+
+
+def test_a_new_store_opened_by_several_processes_at_once(tmp_path):
+    """Four commands opening a new data folder at once: "table patients already exists" (the
+    schema version was read before the write lock)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    for round_ in range(3):
+        folder = tmp_path / f"new-{round_}"
+        start = ctx.Event()
+        procs = [ctx.Process(target=_open_in_a_process, args=(folder, start)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        start.set()
+        for p in procs:
+            p.join(60)
+            assert p.exitcode == 0
+        with Store.open(folder) as store:
+            assert store.schema_version == SCHEMA_VERSION

@@ -123,6 +123,12 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Another process may have applied it since the version was read (two commands
+            # opening a new data folder at once): read it again under the write lock.
+            current = schema_version(conn)
+            if version <= current:
+                conn.execute("COMMIT")
+                continue
             step(conn)
             # PRAGMA cannot take parameters; version is an int from the table above.
             conn.execute(f"PRAGMA user_version = {int(version)}")

@@ -776,6 +776,51 @@ class Store:
         return self.self_reports(rec.id)[moment]
 
     @_translating
+    def amend_self_report(
+        self,
+        session_id: int,
+        moment: str,
+        *,
+        pain: int | None = None,
+        stress: int | None = None,
+        note: str | None = None,
+    ) -> tuple[SelfReport, list[str]]:
+        """Change only the values given (None: keep the stored one) of a pre- or post-session
+        rating, reading and writing in one transaction, so two amendments at once never lose
+        each other's values.
+
+        Returns
+        -------
+        (SelfReport, list of str)
+            The rating now stored, and the names of the stored values kept.
+        """
+        rec = self.session(session_id)
+        if moment not in MOMENTS:
+            raise StoreError(f"a self-report is 'pre' or 'post', not {moment!r}")
+        given = {
+            "pain": None if pain is None else _rating(pain, "pain"),
+            "stress": None if stress is None else _rating(stress, "stress"),
+            "note": None if note is None else clean_text(note, "note", MAX_NOTE),
+        }
+        with self._write() as c:
+            row = c.execute(
+                "SELECT pain, stress, note FROM self_reports WHERE session_id = ? AND moment = ?",
+                (rec.id, moment),
+            ).fetchone()
+            old = dict(zip(given, row, strict=True)) if row is not None else {}
+            kept = [k for k, v in given.items() if v is None and old.get(k) not in (None, "")]
+            values = {k: old.get(k) if v is None else v for k, v in given.items()}
+            c.execute(
+                "INSERT INTO self_reports (session_id, moment, pain, stress, note, created_utc) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, moment) DO UPDATE SET "
+                "pain = excluded.pain, stress = excluded.stress, note = excluded.note, "
+                "created_utc = excluded.created_utc",
+                (rec.id, moment, values["pain"], values["stress"], values["note"] or "",
+                 self._now()),
+            )  # fmt: skip
+        return self.self_reports(rec.id)[moment], kept
+
+    @_translating
     def self_reports(self, session_id: int) -> dict[str, SelfReport]:
         """``{"pre": SelfReport, "post": SelfReport}`` (missing moments absent)."""
         rows = self._conn.execute(
