@@ -227,3 +227,25 @@ def test_errors_are_one_line_and_exit_2(flow, args, message):
     rc, _, err = cli(*args, "--data-dir", flow["data"])
     assert rc == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_report_needs_no_display_whatever_qt_is_told(flow):
+    """QT_QPA_PLATFORM=xcb with no display (a desktop profile used over ssh) aborted the
+    report with a core dump: a report is always made offscreen."""
+    import os
+    import subprocess
+    import sys
+
+    out = flow["tmp"] / "no-display.pdf"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "xcb"
+    argv = ["report", flow["ids"][0], "--out", str(out), "--data-dir", flow["data"]]
+    done = subprocess.run(
+        [sys.executable, "-m", "biotrainer.cli", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 10_000

@@ -44,13 +44,11 @@ LEFT_AXIS_PX = 58
 
 
 def ensure_application() -> QApplication:
-    """The running QApplication, or a new one on the offscreen platform (no display needed)."""
+    """The running QApplication, or a new one on the offscreen platform: a report never needs
+    a display, whatever ``QT_QPA_PLATFORM`` says (``xcb`` over ssh with no display aborted)."""
     app = QApplication.instance()
     if app is None:
-        argv = [sys.argv[0] if sys.argv else "biotrainer"]
-        if not os.environ.get("QT_QPA_PLATFORM"):
-            argv += ["-platform", "offscreen"]
-        app = QApplication(argv)
+        app = QApplication([sys.argv[0] if sys.argv else "biotrainer", "-platform", "offscreen"])
     return app  # type: ignore[return-value]
 
 
