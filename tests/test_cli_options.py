@@ -55,3 +55,60 @@ def test_a_patient_added_with_the_data_folder_first_is_stored_there(tmp_path, ca
     assert main(["--data-dir", str(folder), "patients", "add", "P-7"]) == 0
     with Store.open(folder) as store:
         assert [p.code for p in store.patients()] == ["P-7"]
+
+
+class _Unwritable:
+    """A stdout whose writes fail as a closed pipe or a full disk does."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+
+    def write(self, text: str) -> int:
+        raise self.error
+
+    def flush(self) -> None:
+        raise self.error
+
+
+def test_a_reader_gone_away_ends_quietly(monkeypatch, capsys):
+    """`biotrainer devices | head -1` printed a BrokenPipeError traceback."""
+    import errno
+    import sys
+
+    monkeypatch.setattr(sys, "stdout", _Unwritable(BrokenPipeError(errno.EPIPE, "Broken pipe")))
+    assert main(["devices"]) == 1
+    assert capsys.readouterr().err == ""
+
+
+def test_a_full_disk_under_the_output_is_one_line(monkeypatch, capsys):
+    """`biotrainer sessions > /dev/full` printed an OSError traceback."""
+    import errno
+    import sys
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(sys, "stdout", _Unwritable(full))
+    assert main(["devices"]) == 1
+    err = capsys.readouterr().err
+    assert err == "biotrainer: cannot write the output: No space left on device\n"
+
+
+def test_names_print_in_a_terminal_that_cannot_show_them(tmp_path):
+    """A non-UTF-8 locale: `patients` with a name in another script and the program's own "–"
+    placeholder ended in a UnicodeEncodeError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    data = str(tmp_path / "data")
+    assert main(["patients", "add", "P-1", "--name", "Zoë 中文", "--data-dir", data]) == 0
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [sys.executable, "-m", "biotrainer.cli", "patients", "--with-name", "--data-dir", data],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "Zo\\xeb \\u4e2d\\u6587" in done.stdout  # the name, escaped
+    assert "\\u2013" in done.stdout  # the "no resonance rate" dash

@@ -11,6 +11,8 @@ and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import math
 import os
@@ -51,6 +53,13 @@ MAX_TIMEOUT_S = 600.0
 
 #: argparse's ``argument --option: problem`` (the option's last spelling, and the problem).
 _ARGUMENT_PREFIX = re.compile(r"^argument (?:[^:/ ]+/)*([^:/ ]+): (.*)$")
+
+#: A whole number and a plain decimal number, in ASCII only: Python's ``int()`` and ``float()``
+#: also take other scripts' digits ('١', fullwidth '１'), '_' separators, 'inf' and 'nan'.
+_ASCII_INT = re.compile(r"[+-]?[0-9]+")
+_ASCII_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: The blanks allowed around a number (' 12 '): ASCII ones only.
+_ASCII_BLANKS = " \t\n\r\f\v"
 
 
 class SubcommandAction(argparse._SubParsersAction):
@@ -123,6 +132,80 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"biotrainer: {text}\n")
 
 
+def shown_arg(text: str) -> str:
+    """``text`` from the command line, quoted for a one-line message: characters that are not
+    printable ASCII are escaped (``'\\u0661'``, ``'\\x07'``, ``'\\udcff'`` for a byte that is
+    not UTF-8)."""
+    return ascii(text)
+
+
+def ascii_int(text: str) -> int:
+    """A whole number written in ASCII digits (an optional sign, blanks around allowed).
+
+    Raises
+    ------
+    ValueError
+        For anything else: other scripts' digits, '_' separators, decimals, empty text.
+    """
+    core = text.strip(_ASCII_BLANKS)
+    if not _ASCII_INT.fullmatch(core):
+        raise ValueError(f"not a whole number in ASCII digits: {shown_arg(text)}")
+    return int(core)
+
+
+def ascii_float(text: str) -> float:
+    """A plain decimal number written in ASCII (``12``, ``-0.5``, ``1e3``; blanks around allowed).
+
+    Raises
+    ------
+    ValueError
+        For anything else: other scripts' digits, '_' separators, 'inf', 'nan', hex, empty text.
+    """
+    core = text.strip(_ASCII_BLANKS)
+    if not _ASCII_FLOAT.fullmatch(core):
+        raise ValueError(f"not a plain number in ASCII: {shown_arg(text)}")
+    return float(core)
+
+
+def number_option(option: str) -> Callable[[str], float]:
+    """An argparse ``type=`` for a plain ASCII number (:func:`ascii_float`); ranges are checked
+    where the value is used.
+
+    Returns
+    -------
+    callable
+        Parses the text or raises :class:`argparse.ArgumentTypeError` with a one-line message.
+    """
+
+    def parse(text: str) -> float:
+        try:
+            return ascii_float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{option} must be a number, not {shown_arg(text)}"
+            ) from None
+
+    return parse
+
+
+def session_id_option(text: str) -> int:
+    """``SESSION_ID``: a whole number in ASCII digits (whether it names a session is the
+    store's to say).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        With a one-line message.
+    """
+    try:
+        return ascii_int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"SESSION_ID {shown_arg(text)}: a session id is a number written in digits 0-9 "
+            "(see 'biotrainer sessions')"
+        ) from None
+
+
 def seconds_option(option: str, maximum: float, minimum: float = 0.0) -> Callable[[str], float]:
     """An argparse ``type=`` for a finite number of seconds in (``minimum``, ``maximum``].
 
@@ -143,14 +226,14 @@ def seconds_option(option: str, maximum: float, minimum: float = 0.0) -> Callabl
 
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            value = ascii_float(text)
         except ValueError:
             value = math.nan
         if not (value > 0 and value >= minimum and value <= maximum):  # also refuses NaN
             low = f"at least {minimum:g}" if minimum > 0 else "more than 0"
             raise argparse.ArgumentTypeError(
                 f"{option} must be a positive number of seconds, {low} and at most "
-                f"{maximum:g}, not {text!r}"
+                f"{maximum:g}, not {shown_arg(text)}"
             )
         return value
 
@@ -173,11 +256,11 @@ def int_option(option: str, minimum: int, maximum: int | None = None) -> Callabl
 
     def parse(text: str) -> int:
         try:
-            value = int(text.strip())
+            value = ascii_int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{option} must be {what}, not {text!r}") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            raise argparse.ArgumentTypeError(f"{option} must be {what}, not {text!r}")
+            value = None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"{option} must be {what}, not {shown_arg(text)}")
         return value
 
     return parse
@@ -192,9 +275,11 @@ def port_option(text: str) -> int:
         With a one-line message.
     """
     try:
-        value = int(text.strip())
+        value = ascii_int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--ip-port must be a number, not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--ip-port must be a number, not {shown_arg(text)}"
+        ) from None
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"--ip-port {value}: port out of range (1-65535)")
     return value
@@ -328,8 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit code when the output cannot be written (its reader is gone, a full disk).
+EXIT_OUTPUT_FAILED = 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``biotrainer`` console script."""
+    _tolerate_any_encoding()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -344,6 +434,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("biotrainer: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `biotrainer sessions | head -1`: the reader has what it wanted. Python would complain
+        # again when it flushes stdout at exit, so stdout goes nowhere from here.
+        _silence_stdout()
+        return EXIT_OUTPUT_FAILED
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EIO):
+            raise
+        _silence_stdout()
+        print(f"biotrainer: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_OUTPUT_FAILED
+
+
+def _tolerate_any_encoding() -> None:
+    """Names, notes and the program's own dashes print in any locale: characters the
+    terminal's encoding cannot show are escaped (``\\u2013``) instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
+def _silence_stdout() -> None:
+    if sys.stdout is not None and sys.stdout is sys.__stdout__:  # the process's own output
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover

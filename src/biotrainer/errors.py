@@ -40,3 +40,57 @@ class DeviceError(BiotrainerError):
 
 class RecordingError(BiotrainerError):
     """A session folder or recording is missing, unreadable, corrupt or cannot be written."""
+
+
+#: How much of an offending value a message shows: list items, and characters of a text.
+EXCERPT_ITEMS = 3
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: object) -> str:
+    """A short ``repr`` of a value for a one-line message, whatever its size.
+
+    A list shows its first items and how many it has (``[1, 1, 1, … (5000 in all)]``), a table
+    its first entries, a text its first characters and its length (characters that are not
+    printable are escaped, as in ``repr``); anything else is cut to a few dozen characters.
+
+    Parameters
+    ----------
+    value : object
+        The offending value (e.g. from a TOML file).
+
+    Returns
+    -------
+    str
+        A few hundred characters at most.
+    """
+    if isinstance(value, list | tuple | dict):
+        entries = list(value.items() if isinstance(value, dict) else value)
+        shown = [
+            f"{_short(e[0])}: {_short(e[1])}" if isinstance(value, dict) else _short(e)
+            for e in entries[:EXCERPT_ITEMS]
+        ]
+        if len(entries) > EXCERPT_ITEMS:
+            shown.append(f"… ({len(entries)} in all)")
+        opening, closing = {list: "[]", tuple: "()", dict: "{}"}.get(type(value), "[]")
+        return opening + ", ".join(shown) + closing
+    if isinstance(value, str) and len(value) > EXCERPT_CHARS:
+        return f"{_cut(repr(value[:EXCERPT_CHARS]))}… ({len(value)} characters)"
+    return _short(value)
+
+
+def _short(value: object) -> str:
+    """``repr`` of one item, at most about :data:`EXCERPT_CHARS` characters."""
+    if isinstance(value, list | tuple | dict):
+        return excerpt(value) if not value else f"a {type(value).__name__} of {len(value)}"
+    if isinstance(value, str):
+        return _cut(repr(value[:EXCERPT_CHARS])) + ("…" if len(value) > EXCERPT_CHARS else "")
+    try:
+        return _cut(repr(value))
+    except ValueError:  # an integer of more than 4300 digits
+        return "a number too long to show"
+
+
+def _cut(text: str) -> str:
+    """``text`` cut to about :data:`EXCERPT_CHARS` characters (a long repr of escapes)."""
+    return text if len(text) <= EXCERPT_CHARS + 2 else text[: EXCERPT_CHARS + 1] + "…"

@@ -9,6 +9,7 @@ machine cannot read recordings.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -37,7 +38,11 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
 
 
 def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
-    """Create ``path`` (and parents) if needed and make it owner-only (0700).
+    """Create ``path`` (and parents) if needed, owner-only (0700).
+
+    A folder that already exists keeps its permissions: the user may have chosen a shared
+    folder (``--data-dir /srv/clinic``, or one with the sticky bit) on purpose, and what
+    biotrainer writes inside it is owner-only anyway (session folders 0700, files 0600).
 
     Raises
     ------
@@ -46,12 +51,13 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
     """
     p = Path(path)
     try:
+        existed = p.is_dir()
         p.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        os.chmod(p, DIR_MODE)
+        if not existed:
+            os.chmod(p, DIR_MODE)  # whatever the umask
     except OSError as exc:
-        doing = "write to" if p.is_dir() else "create"
         raise RecordingError(
-            f"cannot {doing} the data folder {p}: {exc.strerror or exc}. "
+            f"cannot create the data folder {p}: {exc.strerror or exc}. "
             "Choose another folder with --data-dir or BIOTRAINER_DATA."
         ) from exc
     if not os.access(p, os.W_OK):
@@ -108,3 +114,78 @@ def private_temp_beside(out: Path, suffix: str) -> Path:
             f"cannot write {shown(out)}: choose a folder whose name is valid UTF-8 text"
         )
     return Path(name)
+
+
+class NotRegularFileError(Exception):
+    """A path names a folder, a pipe, a socket or a device, not a regular file.
+
+    Reading a pipe waits for a writer that may never come; a device such as ``/dev/zero``
+    never ends. ``kind`` says what it is (``"a pipe"``...).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], kind: str) -> None:
+        self.path = Path(path)
+        self.kind = kind
+        super().__init__(f"{shown(path)} is {kind}, not a regular file")
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, without the path (``"not a regular file (it is a pipe)"``)."""
+        return f"not a regular file (it is {self.kind})"
+
+
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, for a message (``"a pipe"``, ``"a folder"``...)."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def check_regular_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` if it is a regular file (a symbolic link is followed); nothing is opened.
+
+    Raises
+    ------
+    FileNotFoundError
+        When it does not exist.
+    NotRegularFileError
+        When it is a folder, a pipe, a socket or a device.
+    OSError
+        When it cannot be inspected.
+    """
+    path = Path(path)
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise NotRegularFileError(path, file_kind(mode))
+    return path
+
+
+def read_regular_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a regular file, never blocking on a pipe or reading a device.
+
+    The path is inspected before it is opened (opening some devices has effects, e.g. a serial
+    port resets the board behind it), and the opened file again, without waiting, in case it
+    was replaced in between.
+
+    Raises
+    ------
+    FileNotFoundError
+        When it does not exist.
+    NotRegularFileError
+        When it is a folder, a pipe, a socket or a device.
+    OSError
+        When it cannot be read.
+    """
+    path = check_regular_file(path)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(path, file_kind(mode))
+        return f.read()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 from pathlib import Path
@@ -191,3 +192,15 @@ def test_connection_details_kept_without_identifiers(data_dir: Path) -> None:
         "serial_port": "/dev/ttyUSB0",
         "mac_address": "(given)",
     }
+
+
+def test_an_existing_data_folder_keeps_its_permissions(tmp_path: Path) -> None:
+    """A shared folder chosen as the data folder (here world-writable with the sticky bit, as
+    /tmp) was made 0700 by every command; what biotrainer makes inside it stays owner-only."""
+    root = tmp_path / "shared"
+    root.mkdir()
+    os.chmod(root, 0o1777)
+    rec = record_arrays(MUSE2, make_raw(MUSE2, 1.0), data_directory=root)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o1777
+    assert _mode(root / "sessions") == 0o700 and _mode(rec.path) == 0o700
+    assert all(_mode(f) == 0o600 for f in rec.path.iterdir())

@@ -390,7 +390,7 @@ def test_a_store_on_a_read_only_mount_can_be_listed(data_dir, tmp_path):
         pytest.skip(f"mount --bind is not allowed here: {exc}")
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(mnt)], check=True)
-        with pytest.raises(BiotrainerError, match="cannot write to the data folder"):
+        with pytest.raises(BiotrainerError, match="is not writable"):
             Store.open(mnt)
         with Store.open_to_read(mnt) as store:
             assert [p.code for p in store.patients()] == ["P-1"]

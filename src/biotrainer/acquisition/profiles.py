@@ -46,7 +46,8 @@ from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowP
 
 from biotrainer.acquisition.chunk import PRESETS, ROLES
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
-from biotrainer.errors import ConfigError, DeviceError
+from biotrainer.errors import EXCERPT_CHARS, ConfigError, DeviceError, excerpt
+from biotrainer.paths import NotRegularFileError, read_regular_file
 
 #: Environment variable overriding the profiles folder.
 DEVICES_ENV = "BIOTRAINER_DEVICES"
@@ -350,12 +351,10 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> DeviceProfile:
     )
     if looks_like_path:
         path = Path(name_or_path)
-        if not path.is_file():
-            raise ConfigError(str(path), "", "no such device profile file")
     else:
         check_profiles_dir()
         path = profiles_dir() / f"{text}.toml"
-        if not path.is_file():
+        if not path.exists():  # (one that is not a regular file is refused below)
             names = profile_names()
             close = difflib.get_close_matches(text, names, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
@@ -363,16 +362,29 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> DeviceProfile:
                 f"unknown device profile '{text}'.{hint} Available: {', '.join(names) or 'none'} "
                 "(see 'biotrainer devices')."
             )
+    return _parse(path, _read_toml(path))
+
+
+def _read_toml(path: Path) -> dict:
+    """The TOML document of a profile file; a pipe or a device is refused, never read.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, not a regular file, unreadable, not UTF-8 or not TOML.
+    """
     try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
+        return tomllib.loads(read_regular_file(path).decode("utf-8"))
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise ConfigError(str(path), "", "no such device profile file") from exc
+    except NotRegularFileError as exc:
+        raise ConfigError(str(path), "", exc.problem) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), "", f"not UTF-8 text ({exc.reason})") from exc
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
-    return _parse(path, doc)
 
 
 # --------------------------------------------------------------------------- validation
@@ -393,7 +405,7 @@ class _Checker:
                 close = difflib.get_close_matches(k, sorted(allowed), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise self.fail(
-                    f"{prefix}{k}",
+                    f"{prefix}{k if len(k) <= EXCERPT_CHARS else excerpt(k)}",
                     f"unknown key{hint}; allowed: {', '.join(sorted(allowed))}",
                 )
 
@@ -404,7 +416,7 @@ class _Checker:
             return None
         v = table[key]
         if not isinstance(v, str):
-            raise self.fail(dotted, f"must be a string, got {type(v).__name__} {v!r}")
+            raise self.fail(dotted, f"must be a string, got {type(v).__name__} {excerpt(v)}")
         if required and not v.strip():
             raise self.fail(dotted, "must not be empty")
         return v
@@ -412,7 +424,7 @@ class _Checker:
     def str_list(self, table: dict, key: str, dotted: str) -> tuple[str, ...]:
         v = table.get(key, [])
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            raise self.fail(dotted, f"must be a list of strings, got {v!r}")
+            raise self.fail(dotted, f"must be a list of strings, got {excerpt(v)}")
         return tuple(v)
 
     def table(self, doc: dict, key: str, dotted: str) -> dict:
@@ -428,7 +440,7 @@ def _board_id(chk: _Checker, name: str, key: str) -> int:
     except KeyError:
         close = difflib.get_close_matches(name, list(BoardIds.__members__), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise chk.fail(key, f"unknown BrainFlow board '{name}'{hint}") from None
+        raise chk.fail(key, f"unknown BrainFlow board {excerpt(name)}{hint}") from None
 
 
 def board_presets(board_id: int) -> tuple[str, ...]:
@@ -460,7 +472,7 @@ def _parse(path: Path, doc: dict) -> DeviceProfile:
     name = chk.string(doc, "name", "name", required=True)
     assert name is not None
     if name != path.stem:
-        raise chk.fail("name", f"'{name}' must equal the file name '{path.stem}'")
+        raise chk.fail("name", f"{excerpt(name)} must equal the file name '{path.stem}'")
     title = chk.string(doc, "title", "title", required=True) or ""
     description = chk.string(doc, "description", "description", required=False) or ""
     board = chk.string(doc, "board", "board", required=True) or ""
@@ -535,7 +547,7 @@ def _parse_connection(chk: _Checker, table: dict) -> ConnectionSpec:
             if f not in CONNECTION_FIELDS:
                 raise chk.fail(
                     f"connection.{key}",
-                    f"unknown connection field '{f}'; known: {', '.join(CONNECTION_FIELDS)}",
+                    f"unknown connection field {excerpt(f)}; known: {', '.join(CONNECTION_FIELDS)}",
                 )
     both = set(required) & set(optional)
     if both:
@@ -544,7 +556,8 @@ def _parse_connection(chk: _Checker, table: dict) -> ConnectionSpec:
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise chk.fail(
-                "connection.timeout", f"must be a positive number of seconds, got {timeout!r}"
+                "connection.timeout",
+                f"must be a positive number of seconds, got {excerpt(timeout)}",
             )
         timeout = float(timeout)
     return ConnectionSpec(required=required, optional=optional, timeout_s=timeout)
@@ -557,10 +570,12 @@ def _parse_channel(
     chk.unknown_keys(table, _CHANNEL_KEYS, prefix)
     role = chk.string(table, "role", prefix + "role", required=True)
     if role not in ROLES:
-        raise chk.fail(prefix + "role", f"unknown role '{role}'; known: {', '.join(ROLES)}")
+        raise chk.fail(prefix + "role", f"unknown role {excerpt(role)}; known: {', '.join(ROLES)}")
     preset = chk.string(table, "preset", prefix + "preset", required=False) or "default"
     if preset not in PRESETS:
-        raise chk.fail(prefix + "preset", f"unknown preset '{preset}'; known: {', '.join(PRESETS)}")
+        raise chk.fail(
+            prefix + "preset", f"unknown preset {excerpt(preset)}; known: {', '.join(PRESETS)}"
+        )
     if preset not in presets:
         raise chk.fail(
             prefix + "preset",
@@ -580,7 +595,8 @@ def _parse_channel(
             keys = sorted(k for k, v in descr.items() if isinstance(v, list))
             raise chk.fail(
                 prefix + "rows",
-                f"'{rows_key}' is not in the {preset} description of {BoardIds(board_id).name}; "
+                f"{excerpt(rows_key)} is not in the {preset} description of "
+                f"{BoardIds(board_id).name}; "
                 f"it has: {', '.join(keys)}",
             )
         found = descr[rows_key]
@@ -589,7 +605,9 @@ def _parse_channel(
         elif isinstance(found, list) and all(isinstance(r, int) for r in found):
             rows = tuple(found)
         else:
-            raise chk.fail(prefix + "rows", f"'{rows_key}' does not name rows ({found!r})")
+            raise chk.fail(
+                prefix + "rows", f"{excerpt(rows_key)} does not name rows ({excerpt(found)})"
+            )
     elif isinstance(rows_value, list) and all(
         isinstance(r, int) and not isinstance(r, bool) for r in rows_value
     ):
@@ -597,7 +615,7 @@ def _parse_channel(
     else:
         raise chk.fail(
             prefix + "rows",
-            f"must be a board-description key or a list of row numbers, got {rows_value!r}",
+            f"must be a board-description key or a list of row numbers, got {excerpt(rows_value)}",
         )
     if not rows:
         raise chk.fail(prefix + "rows", "names no rows")
@@ -605,11 +623,13 @@ def _parse_channel(
         if not 0 <= r < num_rows:
             raise chk.fail(
                 prefix + "rows",
-                f"row {r} is out of range: the {preset} preset of {BoardIds(board_id).name} has "
+                f"row {excerpt(r)} is out of range: the {preset} preset of "
+                f"{BoardIds(board_id).name} has "
                 f"{num_rows} rows (0..{num_rows - 1})",
             )
-    if len(set(rows)) != len(rows):
-        raise chk.fail(prefix + "rows", f"repeats a row: {list(rows)}")
+    repeated = _first_repeated(rows)
+    if repeated is not None:
+        raise chk.fail(prefix + "rows", f"repeats row {repeated}: {excerpt(list(rows))}")
 
     if "names" in table:
         names = chk.str_list(table, "names", prefix + "names")
@@ -623,6 +643,16 @@ def _parse_channel(
     return ChannelSpec(
         role=role, preset=preset, rows=rows, names=names, units=units, rows_key=rows_key
     )
+
+
+def _first_repeated(rows: tuple[int, ...]) -> int | None:
+    """The first row that appears a second time in ``rows`` (None if each appears once)."""
+    seen: set[int] = set()
+    for r in rows:
+        if r in seen:
+            return r
+        seen.add(r)
+    return None
 
 
 def _default_names(role: str, rows: tuple[int, ...], descr: dict) -> tuple[str, ...]:
@@ -642,7 +672,7 @@ def _parse_defaults(
     if "line_frequency" in table:
         lf = table["line_frequency"]
         if isinstance(lf, bool) or lf not in (50, 60):
-            raise chk.fail("defaults.line_frequency", f"must be 50 or 60 (Hz), got {lf!r}")
+            raise chk.fail("defaults.line_frequency", f"must be 50 or 60 (Hz), got {excerpt(lf)}")
         out = replace(out, line_frequency_hz=float(lf))
     if "alpha_channels" in table:
         alpha = chk.str_list(table, "alpha_channels", "defaults.alpha_channels")
@@ -653,13 +683,13 @@ def _parse_defaults(
         if missing:
             raise chk.fail(
                 "defaults.alpha_channels",
-                f"{missing} are not eeg channel names ({', '.join(eeg.names)})",
+                f"{excerpt(missing)} are not eeg channel names ({excerpt(list(eeg.names))})",
             )
         out = replace(out, alpha_channels=alpha)
     if "hr_source" in table:
         src = chk.string(table, "hr_source", "defaults.hr_source", required=False)
         if src not in ("ecg", "ppg"):
-            raise chk.fail("defaults.hr_source", f'must be "ecg" or "ppg", got {src!r}')
+            raise chk.fail("defaults.hr_source", f'must be "ecg" or "ppg", got {excerpt(src)}')
         if channels and src not in {c.role for c in channels}:
             raise chk.fail("defaults.hr_source", f"the profile declares no {src} channels")
         out = replace(out, hr_source=src)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from biotrainer.cli import number_option
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -21,14 +23,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--stream-lost-after",
-        type=float,
+        type=number_option("--stream-lost-after"),
         default=5.0,
         metavar="S",
         help="flag a station whose stream sent nothing for S seconds (default 5)",
     )
     p.add_argument(
         "--signal-lost-after",
-        type=float,
+        type=number_option("--signal-lost-after"),
         default=5.0,
         metavar="S",
         help="flag a station whose signal quality has been bad for S seconds (default 5)",

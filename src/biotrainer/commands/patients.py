@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from biotrainer.cli import add_data_dir_argument
+from biotrainer.cli import add_data_dir_argument, number_option
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Store the resonance breathing rate found by an assessment.",
     )
     r.add_argument("code", metavar="CODE")
-    r.add_argument("bpm", metavar="BPM", type=float, help="breaths per minute")
+    r.add_argument("bpm", metavar="BPM", type=number_option("BPM"), help="breaths per minute")
     add_data_dir_argument(r)
 
 

@@ -36,8 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("session_dir", metavar="SESSION_DIR", help="a session folder")
     p.add_argument(
         "--speed",
-        type=float,
-        default=1.0,
+        default="1",
         help="replay speed (1 = real time through BrainFlow; other values read the file)",
     )
 
@@ -98,7 +97,7 @@ def _text(
 
 
 def run(args: argparse.Namespace) -> int:
-    speed = parse_speed(str(args.speed))
+    speed = parse_speed(args.speed)
     meta = read_meta(args.session_dir)
     # Both read the raw files (every line, then the ends): a damaged file is refused before
     # the replay starts, with the file and line named.

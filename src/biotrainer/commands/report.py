@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from biotrainer.cli import add_data_dir_argument
+from biotrainer.cli import add_data_dir_argument, session_id_option
 from biotrainer.errors import BiotrainerError
 
 
@@ -20,7 +20,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "across sessions (biotrainer report --patient CODE) as PDF. Reports are de-identified "
         "(patient code only) unless --with-name is given.",
     )
-    p.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="see 'biotrainer sessions'")
+    p.add_argument(
+        "session_id",
+        nargs="?",
+        metavar="SESSION_ID",
+        type=session_id_option,
+        help="see 'biotrainer sessions'",
+    )
     p.add_argument("--patient", metavar="CODE", help="progress report of this patient")
     p.add_argument("--out", metavar="FILE.pdf", help="the PDF to write (default: in this folder)")
     p.add_argument(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from biotrainer.cli import add_data_dir_argument, int_option
+from biotrainer.cli import add_data_dir_argument, int_option, session_id_option
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Save the rating given before (pre) or after (post) a session. Only what "
         "is given changes: a stored pain or stress value (or note) not given again is kept.",
     )
-    r.add_argument("session_id", metavar="SESSION_ID")
+    r.add_argument("session_id", metavar="SESSION_ID", type=session_id_option)
     r.add_argument("moment", choices=("pre", "post"))
     r.add_argument("--pain", type=int_option("--pain", 0, 10), help="pain 0-10")
     r.add_argument("--stress", type=int_option("--stress", 0, 10), help="stress 0-10")
@@ -99,19 +99,8 @@ def _rate(store, args: argparse.Namespace) -> str:
     given = {"pain": args.pain, "stress": args.stress, "note": args.note}
     if all(v is None for v in given.values()):
         raise BiotrainerError("nothing to save: give --pain, --stress and/or --note")
-    old = store.self_reports(store.session(args.session_id).id).get(args.moment)
-    kept = [
-        k
-        for k, v in given.items()
-        if v is None and old is not None and getattr(old, k) not in (None, "")
-    ]
-    values = {k: getattr(old, k) if v is None and old is not None else v for k, v in given.items()}
-    rep = store.add_self_report(
-        args.session_id,
-        args.moment,
-        pain=values["pain"],
-        stress=values["stress"],
-        note=values["note"] or "",
+    rep, kept = store.amend_self_report(
+        args.session_id, args.moment, pain=args.pain, stress=args.stress, note=args.note
     )
 
     def shown(v: int | None) -> str:

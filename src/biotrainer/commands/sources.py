@@ -17,17 +17,33 @@ from biotrainer.errors import BiotrainerError, DeviceError
 
 
 def parse_speed(text: str | None, allow_max: bool = False) -> float:
-    """``--speed`` as a positive number (``inf`` for ``max`` when allowed)."""
+    """``--speed`` as a positive number (``inf`` for ``max`` when allowed).
+
+    Parameters
+    ----------
+    text : str or None
+        The option's text; None or empty means 1. Only plain ASCII numbers are taken
+        (:func:`~biotrainer.cli.ascii_float`).
+    allow_max : bool
+        Whether ``max`` (as fast as the clock allows) is accepted.
+
+    Raises
+    ------
+    BiotrainerError
+        With a one-line message naming the option and the value.
+    """
+    from biotrainer.cli import ascii_float, shown_arg
+
     text = "1" if text in (None, "") else str(text)
     if allow_max and text == "max":
         return math.inf
     try:
-        v = float(text)
+        v = ascii_float(text)
     except ValueError:
         v = math.nan
     if not (v > 0 and math.isfinite(v)):
         extra = " or 'max'" if allow_max else ""
-        raise BiotrainerError(f"--speed must be a positive number{extra}, not {text!r}")
+        raise BiotrainerError(f"--speed must be a positive number{extra}, not {shown_arg(text)}")
     return v
 
 

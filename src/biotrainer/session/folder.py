@@ -8,6 +8,7 @@ a half-written metadata file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -21,7 +22,7 @@ from typing import Any
 from biotrainer import __version__
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import RecordingError
-from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir
+from biotrainer.paths import DIR_MODE, FILE_MODE, data_dir, ensure_private_dir
 
 SESSIONS_SUBDIR = "sessions"
 META_FILE = "session.json"
@@ -67,6 +68,46 @@ def check_out_folder(out: str | os.PathLike[str]) -> Path:
     return path
 
 
+def make_out_dir(out: str | os.PathLike[str]) -> tuple[Path, bool]:
+    """Make the ``--out`` folder (0700) in one atomic step, or take it if it exists and is empty.
+
+    Two recordings started at once into the same folder may both get it here; the first to
+    write its ``session.json`` (:func:`create_meta`) keeps it, the other is refused.
+
+    Parameters
+    ----------
+    out : path-like
+        The folder (``~`` is expanded). Missing parents are made.
+
+    Returns
+    -------
+    (Path, bool)
+        The folder, and whether it was made here (and may be removed if nothing is recorded).
+
+    Raises
+    ------
+    RecordingError
+        If it cannot be made, or it exists and is a file or a folder that holds files.
+    """
+    path = Path(out).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=DIR_MODE)  # fails if it exists: made here, by this recording only
+        os.chmod(path, DIR_MODE)  # whatever the umask
+        return path, True
+    except FileExistsError:
+        if not os.path.lexists(path):  # a parent is a file
+            raise RecordingError(
+                f"cannot create {path}: {path.parent} is not a folder. "
+                "Choose another folder with --out."
+            ) from None
+    except OSError as exc:
+        raise RecordingError(
+            f"cannot create {path}: {exc.strerror or exc}. Choose another folder with --out."
+        ) from exc
+    return ensure_private_dir(check_out_folder(path)), False
+
+
 def new_session_dir(
     device: str,
     *,
@@ -93,7 +134,7 @@ def new_session_dir(
         If the folder cannot be created or written, or ``out`` already holds files.
     """
     if out is not None:
-        return ensure_private_dir(check_out_folder(out))
+        return make_out_dir(out)[0]
     ensure_private_dir(data_dir(data_directory))
     root = ensure_private_dir(sessions_root(data_directory))
     stamp = (started or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d-%H%M%S")
@@ -101,7 +142,7 @@ def new_session_dir(
     for n in range(1, 1000):
         path = root / (base if n == 1 else f"{base}-{n}")
         try:
-            path.mkdir(mode=0o700)
+            path.mkdir(mode=0o700)  # atomic: of two sessions started in one second, one gets -2
         except FileExistsError:
             continue
         except OSError as exc:
@@ -475,27 +516,72 @@ def _parse_time(value: Any) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
+def _meta_text(meta: SessionMeta) -> str:
+    """``session.json``'s content for ``meta``."""
+    try:
+        return json.dumps(meta.to_dict(), indent=2, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise RecordingError(f"cannot save the session metadata: {exc}") from exc
+
+
+def _cannot_write(path: Path, exc: OSError) -> RecordingError:
+    return RecordingError(
+        f"cannot write {path}: {exc.strerror or exc}. Check the disk and the folder permissions."
+    )
+
+
+def _write_fd(fd: int, text: str) -> None:
+    """Write ``text`` to the new file ``fd`` (closed here) and sync it."""
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def create_meta(folder: str | os.PathLike[str], meta: SessionMeta) -> None:
+    """Write the first ``session.json`` of a recording; it must not exist yet.
+
+    Creating it is atomic and exclusive (``O_EXCL``): of two recordings started into one folder,
+    the first to get here owns the folder and the other is refused before it writes anything.
+
+    Raises
+    ------
+    RecordingError
+        If the folder already holds a ``session.json`` (another recording), or it cannot be
+        written.
+    """
+    folder = Path(folder)
+    path = folder / META_FILE
+    text = _meta_text(meta)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError as exc:
+        raise RecordingError(
+            f"cannot record into {folder}: it is already being recorded (its {META_FILE} "
+            "already exists). Choose a new folder with --out."
+        ) from exc
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
+    try:
+        _write_fd(fd, text)
+        os.chmod(path, FILE_MODE)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            path.unlink()  # ours, half written
+        raise _cannot_write(path, exc) from exc
+
+
 def write_meta(folder: str | os.PathLike[str], meta: SessionMeta) -> None:
     """Write ``session.json`` atomically with owner-only permissions."""
     folder = Path(folder)
     tmp = folder / (META_FILE + ".tmp")
+    text = _meta_text(meta)
     try:
-        text = json.dumps(meta.to_dict(), indent=2, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise RecordingError(f"cannot save the session metadata: {exc}") from exc
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        _write_fd(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), text)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, folder / META_FILE)
     except OSError as exc:
-        raise RecordingError(
-            f"cannot write {folder / META_FILE}: {exc.strerror or exc}. "
-            "Check the disk and the folder permissions."
-        ) from exc
+        raise _cannot_write(folder / META_FILE, exc) from exc
 
 
 def read_meta(folder: str | os.PathLike[str]) -> SessionMeta:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 from brainflow.board_shim import BrainFlowError
 from brainflow.data_filter import DataFilter
 
+from biotrainer import paths
 from biotrainer.errors import RecordingError
 
 
@@ -202,15 +202,15 @@ def check_regular_file(path: str | os.PathLike[str]) -> Path:
     """
     path = Path(path)
     try:
-        mode = path.stat().st_mode
+        return paths.check_regular_file(path)
     except FileNotFoundError as exc:
         raise RecordingError(f"{path.name} is missing from {path.parent}") from exc
+    except paths.NotRegularFileError as exc:
+        raise RecordingError(
+            f"{path} is {exc.kind}, not a regular file: it cannot be a recording"
+        ) from exc
     except OSError as exc:
         raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe" if stat.S_ISFIFO(mode) else "a device"
-        raise RecordingError(f"{path} is {kind}, not a regular file: it cannot be a recording")
-    return path
 
 
 def read_raw(path: str | os.PathLike[str], num_rows: int) -> RawData:

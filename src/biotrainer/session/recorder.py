@@ -34,6 +34,8 @@ from biotrainer.session.folder import (
     STATUS_COMPLETED,
     SessionMeta,
     connection_summary,
+    create_meta,
+    make_out_dir,
     new_session_dir,
     raw_file_name,
     write_meta,
@@ -133,7 +135,7 @@ class Recorder:
         )
         if not self.path.is_dir() or not os.access(self.path, os.W_OK):
             raise RecordingError(f"cannot record into {self.path}: not a writable folder")
-        write_meta(self.path, self.meta)
+        create_meta(self.path, self.meta)  # claims the folder: a second recorder is refused
         for p in layout.presets:
             _touch_private(self.path / raw_file_name(p.preset))
         self.events = self.open_csv(EVENTS_FILE, EVENT_COLUMNS, sync_each_row=True)
@@ -150,21 +152,33 @@ class Recorder:
     ) -> Recorder:
         """Make a new session folder under the data dir (or ``out``) and start recording there.
 
-        Keyword arguments go to :class:`Recorder`.
+        The folder is taken atomically: of two recordings started at once into the same ``out``,
+        one records and the other is refused without touching the folder; two started in the
+        same second under the data dir get two folders. Keyword arguments go to
+        :class:`Recorder`.
+
+        Raises
+        ------
+        RecordingError
+            If the folder cannot be made or written, ``out`` holds files, or another recording
+            took ``out`` first.
         """
         wall_clock = kwargs.get("wall_clock", _utc_now)
-        out_existed = out is not None and Path(out).expanduser().exists()
-        folder = new_session_dir(
-            layout.device, data_directory=data_directory, out=out, started=wall_clock()
-        )
+        if out is not None:
+            folder, made = make_out_dir(out)
+        else:
+            folder = new_session_dir(
+                layout.device, data_directory=data_directory, started=wall_clock()
+            )
+            made = True
         try:
             recorder = cls(folder, layout, **kwargs)
         except BaseException:
-            if not out_existed:
+            if made:
                 with contextlib.suppress(OSError):
-                    folder.rmdir()  # only if still empty
+                    folder.rmdir()  # only if still empty (not if another recording took it)
             raise
-        recorder._made_folder = not out_existed
+        recorder._made_folder = made
         return recorder
 
     # -- writing -----------------------------------------------------------------------------

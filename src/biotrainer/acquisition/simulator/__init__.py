@@ -40,7 +40,7 @@ from biotrainer.acquisition.simulator.scenario import (
     load_scenario,
     parse_scenario,
 )
-from biotrainer.errors import ConfigError, DeviceError
+from biotrainer.errors import ConfigError, DeviceError, excerpt
 
 __all__ = [
     "GroundTruth",
@@ -228,11 +228,17 @@ def _scenario_and_seed(profile: Any, options: dict) -> tuple[Scenario, int]:
     scenario_name = options.get("scenario") or table.get("scenario")
     if not scenario_name:
         raise ConfigError(path, "simulator.scenario", "is required (a scenario name)")
+    if not isinstance(scenario_name, str):
+        raise ConfigError(
+            path, "simulator.scenario", f"must be a scenario name, got {excerpt(scenario_name)}"
+        )
     seed = options.get("seed")
     if seed is None:
         seed = table.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(path, "simulator.seed", f"must be a non-negative integer, got {seed!r}")
+        raise ConfigError(
+            path, "simulator.seed", f"must be a non-negative integer, got {excerpt(seed)}"
+        )
     if profile.master_board_id is None:
         raise ConfigError(path, "master_board", "a simulator profile needs a master_board")
     return load_scenario(scenario_name), int(seed)

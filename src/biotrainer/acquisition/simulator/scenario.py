@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from biotrainer.errors import ConfigError
+from biotrainer.paths import NotRegularFileError, read_regular_file
 
 #: Artifact kinds a scenario can script.
 ARTIFACT_KINDS = ("blink", "jaw_clench", "electrode_pop", "motion", "flat", "line_noise")
@@ -269,24 +270,35 @@ def resolve_scenario_path(name_or_path: str | os.PathLike[str]) -> Path:
     text = str(name_or_path)
     p = Path(text).expanduser()
     if p.suffix == ".toml" or os.sep in text or "/" in text:
-        if not p.is_file():
+        if not p.exists():  # (a pipe or a folder exists: load_scenario says what it is)
             raise ConfigError(str(p), "", "no such scenario file")
         return p
     for d in scenario_dirs():
         cand = d / f"{text}.toml"
-        if cand.is_file():
+        if cand.exists():  # one that is not a regular file is refused, not passed over
             return cand
     known = ", ".join(available_scenarios()) or "none found"
     raise ConfigError(text, "", f"unknown scenario (available: {known})")
 
 
 def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
-    """Load and validate a scenario by name or path."""
+    """Load and validate a scenario by name or path.
+
+    Raises
+    ------
+    ConfigError
+        When the scenario does not exist, is not a regular file (a pipe, a device, a folder:
+        never read), is not UTF-8 TOML, or is invalid.
+    """
     path = resolve_scenario_path(name_or_path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular_file(path).decode("utf-8")
+    except NotRegularFileError as exc:
+        raise ConfigError(str(path), "", exc.problem) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), "", f"not UTF-8 text ({exc.reason})") from exc
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise ConfigError(str(path), "", "no such scenario file") from exc
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read the file: {exc.strerror or exc}") from exc
     return parse_scenario(text, source=str(path))
