@@ -127,6 +127,31 @@ def _f(values: list[float | int | None]) -> np.ndarray:
     return np.array([math.nan if v is None else float(v) for v in values], dtype=float)
 
 
+#: Most sessions labelled under a progress chart: more labels ("#id" over a date) overlap on a
+#: panel of the report's width.
+MAX_SESSION_LABELS = 8
+
+
+def labelled_sessions(n: int, most: int = MAX_SESSION_LABELS) -> list[int]:
+    """Indices of the sessions to label under a chart of ``n``: all up to ``most``, else about
+    ``most`` evenly spaced, always the first and the last.
+
+    Examples
+    --------
+    >>> labelled_sessions(5)
+    [0, 1, 2, 3, 4]
+    >>> labelled_sessions(20)
+    [0, 3, 6, 9, 12, 15, 19]
+    """
+    if n <= most:
+        return list(range(n))
+    step = math.ceil((n - 1) / (most - 1))
+    picked = list(range(0, n - 1, step))
+    if n - 1 - picked[-1] <= step / 2:
+        picked.pop()  # too close to the last, which is always labelled
+    return [*picked, n - 1]
+
+
 def progress_charts(rows: tuple[ProgressRow, ...] | list[ProgressRow]) -> list[ch.Chart]:
     """Panels across sessions (x = session number, ticks = "#id date").
 
@@ -137,8 +162,8 @@ def progress_charts(rows: tuple[ProgressRow, ...] | list[ProgressRow]) -> list[c
         return []
     x = np.arange(1, len(rows) + 1, dtype=float)
     ticks = tuple(
-        (float(i), f"#{r.session_id}\n{local_date(r.started_utc)}")
-        for i, r in zip(x, rows, strict=True)
+        (float(x[i]), f"#{rows[i].session_id}\n{local_date(rows[i].started_utc)}")
+        for i in labelled_sessions(len(rows))
     )
     common = {"x_label": "session", "x_ticks": ticks}
     lp = "linepoints"

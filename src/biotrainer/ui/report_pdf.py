@@ -39,6 +39,8 @@ from biotrainer.reports.session_report import SessionReport
 #: Logical size (px) of one chart panel; exported at :data:`SCALE` times for print.
 PANEL_SIZE = (CHART_WIDTH, 170)
 SCALE = 2.5
+#: Half the width (px) of a session's label ("#12" over a date) under a progress chart.
+EDGE_LABEL_PX = 40
 #: Left axis width (px) shared by all panels so their time axes line up.
 LEFT_AXIS_PX = 58
 
@@ -127,8 +129,11 @@ def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidge
     if y_range is not None:
         item.setYRange(*y_range, padding=0)
     if chart.x_ticks:
-        xs = [t for t, _ in chart.x_ticks]
-        item.setXRange(min(xs) - 0.5, max(xs) + 0.5, padding=0)
+        # Room at both ends for half a label, or pyqtgraph hides the first and last labels.
+        lo, hi = min(t for t, _ in chart.x_ticks), max(t for t, _ in chart.x_ticks)
+        f = EDGE_LABEL_PX / (size[0] - LEFT_AXIS_PX)
+        pad = max(0.5, f * (hi - lo) / (1 - 2 * f))
+        item.setXRange(lo - pad, hi + pad, padding=0)
     return w
 
 
