@@ -112,3 +112,30 @@ def test_names_print_in_a_terminal_that_cannot_show_them(tmp_path):
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert "Zo\\xeb \\u4e2d\\u6587" in done.stdout  # the name, escaped
     assert "\\u2013" in done.stdout  # the "no resonance rate" dash
+
+
+@pytest.mark.parametrize(("value", "why"), [("   ", "it is blank"), ("data", "a relative one")])
+def test_the_data_folder_variable_must_be_a_full_path(value, why, monkeypatch, capsys):
+    """BIOTRAINER_DATA="   " made a folder named three spaces in the current folder; a relative
+    value named another, empty store in each folder a command was run from."""
+    monkeypatch.setenv("BIOTRAINER_DATA", value)
+    assert main(["patients"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("biotrainer: BIOTRAINER_DATA must be a folder's full path") and why in err
+
+
+def test_the_sessions_list_shows_whole_patient_codes(tmp_path, capsys):
+    """Codes cut to 12 characters: CLINIC-2024-001 and CLINIC-2024-002 both read CLINIC-2024-."""
+    data = str(tmp_path / "data")
+    for code in ("CLINIC-2024-001", "CLINIC-2024-002"):
+        assert main(["patients", "add", code, "--data-dir", data]) == 0
+        folder = tmp_path / code
+        folder.mkdir()
+        with Store.open(data) as store:
+            store.add_session(code, folder, "alpha-uptraining", "simulator")
+    capsys.readouterr()
+    assert main(["sessions", "--data-dir", data]) == 0
+    out = capsys.readouterr().out
+    assert "CLINIC-2024-001" in out and "CLINIC-2024-002" in out
+    _header, *rows = out.splitlines()
+    assert len({row.index(" alpha-uptraining") for row in rows}) == 1  # columns aligned

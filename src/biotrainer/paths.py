@@ -28,12 +28,29 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     ----------
     override : path-like, optional
         An explicit directory (``--data-dir``); wins over the environment and the default.
+
+    Raises
+    ------
+    RecordingError
+        If ``BIOTRAINER_DATA`` is blank or a relative path: set once for every command, it
+        would otherwise name another (empty) store in each folder a command is run from.
     """
     if override:
         return Path(override).expanduser()
     env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
+    if env is not None and env != "":
+        path = Path(env).expanduser()
+        if not env.strip() or not path.is_absolute():
+            why = (
+                "it is blank"
+                if not env.strip()
+                else "a relative one would mean another folder for each place a command is run from"
+            )
+            raise RecordingError(
+                f"{ENV_VAR} must be a folder's full path (like /home/me/biotrainer-data), not "
+                f"{env!r}: {why}"
+            )
+        return path
     return Path(platformdirs.user_data_dir("biotrainer", appauthor=False))
 
 

@@ -61,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
         if not sessions:
             print("no sessions registered", file=sys.stderr)
             return 0
+        # The patient column fits the longest code: codes differ often only at the end.
+        width = max(12, *(len(rec.patient_code) for rec in sessions))
         print(
-            f"{'id':>4s}  {'patient':12s} {'started':16s}  {'protocol':24s} {'status':11s} "
+            f"{'id':>4s}  {'patient':{width}s} {'started':16s}  {'protocol':24s} {'status':11s} "
             f"{'min':>5s} {'score':>5s} {'target':>6s} {'RMSSD':>5s}  pain  stress"
         )
         for rec in sessions:
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 return "-" if a is None or b is None else signed(b - a, 0)
 
             print(
-                f"{rec.id:4d}  {rec.patient_code[:12]:12s} {local_time(rec.started_utc):16s}  "
+                f"{rec.id:4d}  {rec.patient_code:{width}s} {local_time(rec.started_utc):16s}  "
                 f"{rec.protocol[:24]:24s} {rec.status:11s} {num(rec.duration_s / 60, 1):>5s} "
                 f"{num(m.score if m else None, 2):>5s} "
                 f"{pct(m.time_in_target if m else None):>6s} "
