@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import BiotrainerError
 from biotrainer.session.migrations import SCHEMA_VERSION
 from biotrainer.session.store import DB_FILE, Store, StoreError
@@ -489,3 +490,38 @@ def test_a_new_store_opened_by_several_processes_at_once(tmp_path):
             assert p.exitcode == 0
         with Store.open(folder) as store:
             assert store.schema_version == SCHEMA_VERSION
+
+
+LAYOUT = SourceLayout(
+    device="muse2",
+    board_id=38,
+    presets=(PresetLayout("default", 256.0, 8, 6, 7),),
+    groups=(ChannelGroup("eeg", "default", (1, 2, 3, 4), ("TP9", "AF7", "AF8", "TP10"), "uV"),),
+)
+
+
+def test_a_session_being_recorded_is_in_progress_not_interrupted(data_dir, tmp_path):
+    """A running session was listed (and reported) as interrupted."""
+    from biotrainer.clock import SimulatedClock
+    from biotrainer.session.folder import recording_in_progress
+    from biotrainer.session.recorder import Recorder
+
+    with Store.open(data_dir) as store:
+        store.add_patient("P-1")
+        live = Recorder.create(LAYOUT, out=tmp_path / "live", clock=SimulatedClock())
+        killed = Recorder.create(LAYOUT, out=tmp_path / "killed", clock=SimulatedClock())
+        a = store.add_session("P-1", live.path, "alpha-uptraining", "simulator")
+        b = store.add_session("P-1", killed.path, "alpha-uptraining", "simulator")
+        assert recording_in_progress(live.path)
+        rec = store.session(a.id)
+        assert rec.status == "recording" and rec.in_progress and not rec.interrupted
+        killed.abandon()  # as a killed process leaves it: "recording" on disk, no lock
+        assert not recording_in_progress(killed.path)
+        assert store.session(b.id).status == "interrupted" and store.session(b.id).interrupted
+        # a folder imported while it is recorded stays in progress
+        c = Recorder.create(LAYOUT, out=tmp_path / "imported", clock=SimulatedClock())
+        assert store.import_folder(c.path, "P-1").status == "recording"
+        live.close()
+        assert not recording_in_progress(live.path)
+        assert store.finish_session(a.id).status == "interrupted"  # no sample: nothing recorded
+        c.close()

@@ -119,7 +119,12 @@ def session_html(report: SessionReport) -> str:
         "<h1>Session report</h1>",
         f'<p class="sub">biotrainer relaxation training · session #{r.id}</p>',
     ]
-    status = "Completed" if not r.interrupted else "<font color='#a33'><b>Interrupted</b></font>"
+    if r.in_progress:
+        status = "<b>In progress</b> (being recorded)"
+    elif r.interrupted:
+        status = "<font color='#a33'><b>Interrupted</b></font>"
+    else:
+        status = "Completed"
     b.append(
         _kv(
             [
@@ -253,6 +258,13 @@ def session_html(report: SessionReport) -> str:
     return _doc(f"Session {r.id}", b)
 
 
+def _status_note(status: str) -> str:
+    """What follows a session's protocol in the progress table (nothing when completed)."""
+    if status == "completed":
+        return ""
+    return " <i>(in progress)</i>" if status == "recording" else " <i>(interrupted)</i>"
+
+
 def progress_html(report: ProgressReport) -> str:
     """The progress report's HTML (charts as ``chart:<name>`` images)."""
     rows_ = report.rows
@@ -263,9 +275,13 @@ def progress_html(report: ProgressReport) -> str:
         else "–"
     )
     completed = sum(1 for r in rows_ if r.status == "completed")
+    live = sum(1 for r in rows_ if r.status == "recording")
+    counts = f"{completed} completed, {len(rows_) - completed - live} interrupted"
+    if live:
+        counts += f", {live} in progress"
     info = [
         ("Patient", escape(report.patient_label)),
-        ("Sessions", f"{len(rows_)} ({completed} completed, {len(rows_) - completed} interrupted)"),
+        ("Sessions", f"{len(rows_)} ({counts})"),
         ("Period", escape(span)),
         (
             "Resonance breathing rate",
@@ -295,7 +311,7 @@ def progress_html(report: ProgressReport) -> str:
             [
                 escape(f"#{r.session_id}"),
                 escape(local_time(r.started_utc)),
-                escape(r.protocol) + ("" if r.status == "completed" else " <i>(interrupted)</i>"),
+                escape(r.protocol) + _status_note(r.status),
                 escape(minutes(r.duration_s)),
                 escape(num(r.score, 2)),
                 escape(pct(r.time_in_target)),

@@ -104,6 +104,10 @@ def build_session_report(
             "This session was interrupted (stopped before the end of the protocol or the "
             "program was closed): the figures cover what was recorded."
         )
+    elif rec.in_progress:
+        warnings.append(
+            "This session is still being recorded: the figures cover what was recorded so far."
+        )
     series = None
     summary = rec.summary
     if rec.folder is None or not rec.folder.is_dir():

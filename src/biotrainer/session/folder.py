@@ -19,6 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+try:  # advisory locks mark a folder being recorded (POSIX)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 from biotrainer import __version__
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import RecordingError
@@ -536,6 +541,60 @@ def _write_fd(fd: int, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+
+
+def hold_recording_lock(folder: str | os.PathLike[str]) -> int | None:
+    """Mark ``folder`` as being recorded by this process, until :func:`release_recording_lock`
+    (or the process ends, however it ends): an exclusive advisory lock on the folder itself.
+
+    Returns
+    -------
+    int or None
+        The descriptor holding the lock; None where locks are not available (then
+        :func:`recording_in_progress` is always False).
+    """
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release_recording_lock(fd: int | None) -> None:
+    """Release a lock taken by :func:`hold_recording_lock` (None: nothing to do)."""
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def recording_in_progress(folder: str | os.PathLike[str]) -> bool:
+    """True while a recorder (of any process on this machine) is recording into ``folder``.
+
+    A folder whose ``session.json`` still says "recording" is being recorded when this is
+    True, and was interrupted (its process killed) when it is False.
+    """
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 def create_meta(folder: str | os.PathLike[str], meta: SessionMeta) -> None:

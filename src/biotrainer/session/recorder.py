@@ -35,9 +35,11 @@ from biotrainer.session.folder import (
     SessionMeta,
     connection_summary,
     create_meta,
+    hold_recording_lock,
     make_out_dir,
     new_session_dir,
     raw_file_name,
+    release_recording_lock,
     write_meta,
 )
 
@@ -126,6 +128,7 @@ class Recorder:
         self._failure: RecordingError | None = None
         self._appenders: list[CsvAppender] = []
         self._made_folder = False  # set by create(): discard() may then remove the folder
+        self._lock: int | None = None
         self.meta = SessionMeta(
             layout=layout,
             device=layout.device,
@@ -136,6 +139,7 @@ class Recorder:
         if not self.path.is_dir() or not os.access(self.path, os.W_OK):
             raise RecordingError(f"cannot record into {self.path}: not a writable folder")
         create_meta(self.path, self.meta)  # claims the folder: a second recorder is refused
+        self._lock = hold_recording_lock(self.path)  # others see it as in progress
         for p in layout.presets:
             _touch_private(self.path / raw_file_name(p.preset))
         self.events = self.open_csv(EVENTS_FILE, EVENT_COLUMNS, sync_each_row=True)
@@ -318,6 +322,7 @@ class Recorder:
             with contextlib.suppress(OSError, RecordingError):
                 a.close()
         self._closed = True
+        self._unlock()
         return self._failure
 
     @property
@@ -345,19 +350,33 @@ class Recorder:
         """Flush everything, close the logs and mark the session ``completed`` (idempotent)."""
         if self._closed:
             return
-        self.abandon()
-        self.meta = self.meta.with_(
-            end_utc=self._wall_clock(),
-            end_timestamp=max(self._last_ts.values()) if self._last_ts else None,
-            status=status,
-            samples=self.samples_written,
-        )
-        write_meta(self.path, self.meta)
+        try:
+            self._stop_writing()
+            self.meta = self.meta.with_(
+                end_utc=self._wall_clock(),
+                end_timestamp=max(self._last_ts.values()) if self._last_ts else None,
+                status=status,
+                samples=self.samples_written,
+            )
+            write_meta(self.path, self.meta)
+        finally:
+            self._unlock()
 
     def abandon(self) -> None:
         """Flush and close the files but leave the status ``recording`` (-> interrupted)."""
         if self._closed:
             return
+        try:
+            self._stop_writing()
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        """Let others see the folder as no longer being recorded (once)."""
+        lock, self._lock = self._lock, None
+        release_recording_lock(lock)
+
+    def _stop_writing(self) -> None:
         try:
             self.flush()
         finally:
@@ -385,6 +404,7 @@ class Recorder:
             with contextlib.suppress(OSError, RecordingError):
                 a.close()
         self._closed = True
+        self._unlock()
         names = [META_FILE, *(raw_file_name(p.preset) for p in self.layout.presets)]
         names += [a.path.name for a in self._appenders]
         for name in names:

@@ -48,6 +48,7 @@ from biotrainer.session.folder import (
     SessionMeta,
     list_sessions,
     read_meta,
+    recording_in_progress,
 )
 from biotrainer.session.migrations import SCHEMA_VERSION, migrate, schema_version
 from biotrainer.session.reader import check_session_folder, load_events
@@ -204,9 +205,10 @@ class Marker:
 class SessionRecord:
     """A registered session.
 
-    ``status`` is ``"completed"`` or ``"interrupted"`` (a session never finished — its recorder
-    killed, or ``finish_session`` never called — is interrupted, and so is one stopped before
-    its first sample); ``summary`` is None until the metrics were read.
+    ``status`` is ``"completed"``, ``"recording"`` (its recorder is writing it right now) or
+    ``"interrupted"`` (a session never finished — its recorder killed, or ``finish_session``
+    never called — is interrupted, and so is one stopped before its first sample); ``summary``
+    is None until the metrics were read.
     """
 
     id: int
@@ -222,7 +224,12 @@ class SessionRecord:
 
     @property
     def interrupted(self) -> bool:
-        return self.status != STATUS_COMPLETED
+        return self.status == STATUS_INTERRUPTED
+
+    @property
+    def in_progress(self) -> bool:
+        """Being recorded right now (its figures cover what was recorded so far)."""
+        return self.status == STATUS_RECORDING
 
     @property
     def duration_s(self) -> float:
@@ -596,6 +603,9 @@ class Store:
         if status is None:
             completed = meta is not None and not meta.interrupted and not empty
             status = STATUS_COMPLETED if completed else STATUS_INTERRUPTED
+            live = folder is not None and recording_in_progress(folder)
+            if status == STATUS_INTERRUPTED and live:
+                status = STATUS_RECORDING  # imported while it is being recorded
         end = ended_utc or (meta.end_utc if meta else None) or self._wall_clock()
         summary = self._summary(folder)
         if empty:
@@ -739,9 +749,19 @@ class Store:
             started_utc=_parse(started) or datetime.fromtimestamp(0, UTC),
             ended_utc=_parse(ended),
             folder=self._folder_path(folder),
-            status=STATUS_COMPLETED if status == STATUS_COMPLETED else STATUS_INTERRUPTED,
+            status=self._status(status, folder),
             summary=parsed,
         )
+
+    def _status(self, stored: str, folder: str | None) -> str:
+        """Completed; recording (a recorder is writing the folder right now); else interrupted
+        (its process killed, or its end never registered)."""
+        if stored == STATUS_COMPLETED:
+            return STATUS_COMPLETED
+        path = self._folder_path(folder) if stored == STATUS_RECORDING else None
+        if path is not None and recording_in_progress(path):
+            return STATUS_RECORDING
+        return STATUS_INTERRUPTED
 
     # -- self-reports and markers ------------------------------------------------------------
 

@@ -181,7 +181,9 @@ class HistoryView(QWidget):
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
-                if r.status != "completed":
+                if r.status == "recording":
+                    item.setToolTip("being recorded: figures cover what was recorded so far")
+                elif r.status != "completed":
                     item.setToolTip("interrupted session: figures cover what was recorded")
                 self.table.setItem(i, j, item)
         if rows:
