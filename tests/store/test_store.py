@@ -525,3 +525,18 @@ def test_a_session_being_recorded_is_in_progress_not_interrupted(data_dir, tmp_p
         assert not recording_in_progress(live.path)
         assert store.finish_session(a.id).status == "interrupted"  # no sample: nothing recorded
         c.close()
+
+
+def test_listing_a_data_folder_with_no_store_creates_nothing(tmp_path, capsys):
+    """`patients` or `sessions` on a machine with no store made the data folder and an empty
+    database (with HOME=/nonexistent as root, a whole fake home tree)."""
+    from biotrainer.cli import main
+
+    folder = tmp_path / "not-yet" / "data"
+    assert main(["patients", "--data-dir", str(folder)]) == 0
+    assert main(["sessions", "--data-dir", str(folder)]) == 0
+    assert main(["report", "1", "--data-dir", str(folder)]) == 2
+    assert "no session with id 1" in capsys.readouterr().err
+    assert not (tmp_path / "not-yet").exists()
+    assert main(["patients", "add", "P-1", "--data-dir", str(folder)]) == 0  # writing makes it
+    assert (folder / DB_FILE).is_file()

@@ -375,7 +375,9 @@ class Store:
     ) -> Store:
         """Open the store to list and report: as :meth:`open`, except that a store in a folder
         that cannot be written (a read-only mount, an archive) is opened read-only instead of
-        refused. Writing to a store opened so raises :class:`StoreError`.
+        refused, and a data folder with no store yet is not created (the store is empty, in
+        memory). Writing to a store opened so raises :class:`StoreError` (or, in memory, is
+        lost: only lists and reports open it).
 
         Raises
         ------
@@ -386,6 +388,11 @@ class Store:
         """
         root = data_dir(data_directory)
         path = root / DB_FILE
+        if not path.exists():
+            # Nothing stored yet: an empty store in memory. Listing makes no folder and no file.
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            migrate(conn)
+            return cls(conn, root, wall_clock=wall_clock)
         if path.is_file() and not os.access(root, os.W_OK):
             return cls(_connect_read_only(path.resolve()), root.resolve(), wall_clock=wall_clock)
         return cls.open(data_directory, wall_clock=wall_clock)
