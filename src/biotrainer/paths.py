@@ -67,6 +67,11 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
         If the directory cannot be created or is not writable.
     """
     p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise RecordingError(
+            f"the data folder {p} is a link to nothing (its target is missing, or the links "
+            "go round in a loop). Fix the link or choose another folder with --data-dir."
+        )
     try:
         existed = p.is_dir()
         p.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)

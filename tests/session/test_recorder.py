@@ -204,3 +204,15 @@ def test_an_existing_data_folder_keeps_its_permissions(tmp_path: Path) -> None:
     assert stat.S_IMODE(root.stat().st_mode) == 0o1777
     assert _mode(root / "sessions") == 0o700 and _mode(rec.path) == 0o700
     assert all(_mode(f) == 0o600 for f in rec.path.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["dangling", "loop"])
+def test_a_data_folder_link_to_nothing_is_named_as_such(tmp_path: Path, kind: str) -> None:
+    """A dangling link or a loop of links said "cannot create the data folder: File exists"."""
+    if kind == "dangling":
+        (tmp_path / "data").symlink_to(tmp_path / "nowhere")
+    else:
+        (tmp_path / "data").symlink_to(tmp_path / "other")
+        (tmp_path / "other").symlink_to(tmp_path / "data")
+    with pytest.raises(RecordingError, match="is a link to nothing"):
+        Recorder.create(MUSE2, data_directory=tmp_path / "data")
