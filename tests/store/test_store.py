@@ -433,6 +433,22 @@ def test_amending_a_rating_keeps_what_is_not_given(data_dir, tmp_path):
         assert store.self_reports(sid)["pre"].pain == 6
 
 
+def _run_together(target, args_list, timeout: float = 60) -> None:
+    """Run ``target(*args, start)`` in one spawned process per ``args``, all released at once
+    by the ``start`` event; every process must end cleanly."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=target, args=(*args, start)) for args in args_list]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(timeout)
+        assert p.exitcode == 0
+
+
 def _amend_in_a_process(data_dir, sid: int, field: str, start) -> None:
     start.wait()
     with Store.open(data_dir) as store:
@@ -442,24 +458,11 @@ def _amend_in_a_process(data_dir, sid: int, field: str, start) -> None:
 def test_two_amendments_at_once_keep_both_values(data_dir, tmp_path):
     """`sessions rate 1 pre --pain 4 & sessions rate 1 pre --stress 4`: one value was lost
     (read outside the write transaction) while both commands said they had saved it."""
-    import multiprocessing
-
     with Store.open(data_dir) as store:
         sid = _session(store, tmp_path).id
         store.add_self_report(sid, "pre", pain=0, stress=0)
-    ctx = multiprocessing.get_context("spawn")
     for _ in range(6):
-        start = ctx.Event()
-        procs = [
-            ctx.Process(target=_amend_in_a_process, args=(data_dir, sid, f, start))
-            for f in ("pain", "stress")
-        ]
-        for p in procs:
-            p.start()
-        start.set()
-        for p in procs:
-            p.join(30)
-            assert p.exitcode == 0
+        _run_together(_amend_in_a_process, [(data_dir, sid, f) for f in ("pain", "stress")])
         with Store.open(data_dir) as store:
             rep = store.self_reports(sid)["pre"]
             assert (rep.pain, rep.stress) == (4, 4)
@@ -475,19 +478,9 @@ def _open_in_a_process(folder, start) -> None:
 def test_a_new_store_opened_by_several_processes_at_once(tmp_path):
     """Four commands opening a new data folder at once: "table patients already exists" (the
     schema version was read before the write lock)."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")
     for round_ in range(3):
         folder = tmp_path / f"new-{round_}"
-        start = ctx.Event()
-        procs = [ctx.Process(target=_open_in_a_process, args=(folder, start)) for _ in range(4)]
-        for p in procs:
-            p.start()
-        start.set()
-        for p in procs:
-            p.join(60)
-            assert p.exitcode == 0
+        _run_together(_open_in_a_process, [(folder,)] * 4)
         with Store.open(folder) as store:
             assert store.schema_version == SCHEMA_VERSION
 

@@ -543,6 +543,21 @@ def _write_fd(fd: int, text: str) -> None:
         os.fsync(f.fileno())
 
 
+def _locked_folder(folder: str | os.PathLike[str], operation: int) -> int | None:
+    """A descriptor of ``folder`` holding the ``flock`` ``operation`` (non-blocking); None when
+    the folder cannot be opened. Raises BlockingIOError when another holds a conflicting lock."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 def hold_recording_lock(folder: str | os.PathLike[str]) -> int | None:
     """Mark ``folder`` as being recorded by this process, until :func:`release_recording_lock`
     (or the process ends, however it ends): an exclusive advisory lock on the folder itself.
@@ -556,15 +571,9 @@ def hold_recording_lock(folder: str | os.PathLike[str]) -> int | None:
     if fcntl is None:
         return None
     try:
-        fd = os.open(folder, os.O_RDONLY)
+        return _locked_folder(folder, fcntl.LOCK_EX)
     except OSError:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
 
 
 def release_recording_lock(fd: int | None) -> None:
@@ -583,17 +592,12 @@ def recording_in_progress(folder: str | os.PathLike[str]) -> bool:
     if fcntl is None:
         return False
     try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fd = _locked_folder(folder, fcntl.LOCK_SH)
     except BlockingIOError:
         return True
     except OSError:
         return False
-    finally:
-        os.close(fd)
+    release_recording_lock(fd)
     return False
 
 
