@@ -120,7 +120,7 @@ def render_to_folder(
     except OSError as exc:
         raise DeviceError(
             f"cannot write the simulated recording under {root}: {exc.strerror or exc}. "
-            "Give another folder with the cache_dir option."
+            "Make it writable, or on Linux point XDG_CACHE_HOME at a writable folder."
         ) from exc
     return folder, {p: folder / PRESET_FILES[p] for p in files}
 
