@@ -216,3 +216,17 @@ def test_a_data_folder_link_to_nothing_is_named_as_such(tmp_path: Path, kind: st
         (tmp_path / "other").symlink_to(tmp_path / "data")
     with pytest.raises(RecordingError, match="is a link to nothing"):
         Recorder.create(MUSE2, data_directory=tmp_path / "data")
+
+
+def test_a_gap_inside_one_chunk_is_marked(tmp_path: Path) -> None:
+    """A process suspended mid-session (a laptop lid closed, SIGSTOP) gets, after it resumes,
+    one chunk holding samples from before and after the pause: the jump inside it was not
+    logged (only jumps between chunks were)."""
+    raw = make_raw(MUSE2, 4.0)
+    raw["default"][6, 512:] += 20.0
+    rec = Recorder.create(MUSE2, out=tmp_path / "rec", clock=SimulatedClock(), fsync=False)
+    rec.write(Chunk(raw=raw, signals=MUSE2.split(raw), received_at=0.0))  # one chunk, all of it
+    rec.close()
+    gaps = [e for e in load_session(rec.path).events if e.kind == EVENT_GAP]
+    assert len(gaps) == 1 and gaps[0].time == pytest.approx(T0 + 511 / 256)
+    assert "no samples for 20.0" in gaps[0].text

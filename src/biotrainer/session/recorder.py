@@ -216,8 +216,15 @@ class Recorder:
             # Saved at the next flush together with the samples.
         prev = self._last_ts.get(preset)
         if prev is not None and first - prev > GAP_THRESHOLD_S:
-            self.add_event(EVENT_GAP, f"{preset}: no samples for {first - prev:.3f} s", time=prev)
+            self._add_gap(preset, prev, first)
+        if last - first > GAP_THRESHOLD_S:  # a jump inside one chunk (e.g. the process was
+            inside = np.flatnonzero(np.diff(ts) > GAP_THRESHOLD_S)  # suspended mid-session)
+            for i in inside:
+                self._add_gap(preset, float(ts[i]), float(ts[i + 1]))
         self._last_ts[preset] = last
+
+    def _add_gap(self, preset: str, before: float, after: float) -> None:
+        self.add_event(EVENT_GAP, f"{preset}: no samples for {after - before:.3f} s", time=before)
 
     def add_event(self, kind: str, text: str = "", time: float | None = None) -> None:
         """Append an event to ``events.csv`` and sync it.
