@@ -134,6 +134,9 @@ def test_run_stops_cleanly_on_ctrl_c_and_sigterm(tmp_path: Path, sig: signal.Sig
     rec = load_session(out)
     assert rec.status == "completed" and rec.warnings == ()
     assert any(e.kind == "note" and f"stopped by {sig.name}" in e.text for e in rec.events)
+    # stored as stopped before the protocol's end, not as a session that ran its protocol
+    assert rec.meta.ended == "stopped" and rec.meta.extra["protocol_s"] < 60
+    assert any(e.kind == "protocol" and "(stopped after " in e.text for e in rec.events)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from biotrainer.cli import main
+from biotrainer.session.folder import read_meta
 
 #: As long as the eyes-open-closed scenario (6 x 60 s).
 SAME_LENGTH = """name = "same"
@@ -26,6 +27,7 @@ def test_a_source_as_long_as_the_protocol_is_not_said_to_end_it(tmp_path, capsys
     assert main([*argv, "--speed", "max", "--protocol", str(protocol), "--out", str(out)]) == 0
     assert "did not finish" not in capsys.readouterr().err
     assert "did not finish" not in (out / "events.csv").read_text()
+    assert read_meta(out).ended == "finished"
 
 
 def test_a_broken_progress_pipe_does_not_stop_the_session(tmp_path) -> None:
@@ -60,3 +62,4 @@ def test_a_broken_progress_pipe_does_not_stop_the_session(tmp_path) -> None:
     with Store.open(data) as store:
         rec = store.session(1)
     assert rec.status == "completed" and rec.duration_s >= 359
+    assert rec.outcome == "completed" and not rec.ended_early

@@ -32,6 +32,7 @@ from biotrainer.cli import main
 from biotrainer.clock import SimulatedClock
 from biotrainer.errors import DeviceError
 from biotrainer.session import list_sessions
+from biotrainer.session.folder import read_meta
 from biotrainer.session.recorder import Recorder
 from biotrainer.session.store import Store
 
@@ -510,6 +511,7 @@ def test_a_source_shorter_than_the_protocol_is_said(tmp_path, capsys) -> None:
     assert "biotrainer: note: the source ended after " in err
     assert "of the protocol's 30.0 minutes: the protocol did not finish" in err
     assert "the protocol did not finish" in (out / "events.csv").read_text()
+    assert read_meta(out).ended == "source ended"
 
 
 def test_lsl_source_waits_as_long_as_timeout_says(monkeypatch) -> None:

@@ -161,3 +161,41 @@ def test_pdf_is_written_whole_or_not_at_all(qtbot, tmp_path, monkeypatch) -> Non
     ):
         report_pdf.write_pdf("<p>x</p>", [], tmp_path / "new.pdf", "t")
     assert sorted(os.listdir(tmp_path)) == [os.path.basename(odd)]  # no empty or partial file
+
+
+def test_progress_table_numbers_and_headings_are_not_broken_inside(qtbot, data_dir, tmp_path):
+    """On the A4 page the table's narrow columns read "10:0 / 0", "Pai / n" and "Coher / ."."""
+    from dataclasses import replace
+
+    from PySide6.QtCore import QSizeF
+    from PySide6.QtGui import QTextDocument
+
+    from biotrainer.reports.html import progress_html
+    from biotrainer.reports.progress import build_progress_report
+
+    with Store.open(data_dir) as store:
+        store.add_patient("P-1")
+        for _ in range(2):
+            fake_session(store, tmp_path, "P-1", n=6001)  # 10:00 long
+        report = build_progress_report(store, "P-1")
+    # the crowded case: a note under each protocol, every rating given
+    rows = tuple(
+        replace(r, status="source ended", pain_pre=10, pain_post=3, stress_pre=10, stress_post=2)
+        for r in report.rows
+    )
+    html = progress_html(replace(report, rows=rows))
+    doc = QTextDocument()
+    doc.setDocumentMargin(0)
+    doc.setHtml(html)
+    doc.setPageSize(QSizeF((210 - 30) / 25.4 * 96, (297 - 30) / 25.4 * 96))  # as the PDF lays out
+    doc.size()  # lays the document out
+    cells = {"10:00", "Pain", "Stress", "Coher.", "In target", "RMSSD"}
+    seen = set()
+    block = doc.begin()
+    while block.isValid():
+        text = block.text().replace("\xa0", " ")  # Qt keeps unbroken spaces as no-break ones
+        if text in cells:
+            seen.add(text)
+            assert block.layout().lineCount() == 1, f"{text!r} is broken over lines"
+        block = block.next()
+    assert seen == cells

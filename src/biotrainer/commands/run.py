@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.engine.engine import Engine
     from biotrainer.engine.protocol import load_protocol
     from biotrainer.session.analysis import format_phases, summarize_updates
+    from biotrainer.session.folder import ENDED_SOURCE
     from biotrainer.session.recorder import Recorder
 
     speed = parse_speed(args.speed, allow_max=True)
@@ -151,10 +152,9 @@ def run(args: argparse.Namespace) -> int:
     updates = []
     try:
         stopped_by = _loop(engine, clock, speed, updates, outlets)
-        left_s = protocol.duration_s - engine.session_s
-        if stopped_by is None and engine.finished and left_s > SOURCE_END_SLACK_S:
+        if stopped_by is None and engine.ending == ENDED_SOURCE:
             # the source ran out (a replay or scenario shorter than the protocol; one as long
-            # as the protocol may end a few samples before it)
+            # as the protocol may end a few samples before it is finished)
             note = (
                 f"the source ended after {engine.session_s / 60:.1f} of the protocol's "
                 f"{protocol.duration_s / 60:.1f} minutes: the protocol did not finish"
@@ -182,11 +182,6 @@ def run(args: argparse.Namespace) -> int:
     if recorder is not None:
         print(Path(recorder.path).resolve())
     return 0
-
-
-#: A source may end this much protocol time (s) before the protocol without being said to
-#: have ended it early (a scenario as long as the protocol ends within a tick of it).
-SOURCE_END_SLACK_S = 1.0
 
 
 def check_recording_folder(data_directory: str | None, out: str | None) -> None:

@@ -33,9 +33,13 @@ from biotrainer.engine.protocol import Phase, Protocol
 from biotrainer.engine.resonance import ResonanceResult, assess_rate, choose_resonance
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import DeviceError
+from biotrainer.session.folder import ENDED_FINISHED, ENDED_SOURCE, ENDED_STOPPED
 
 NAN = math.nan
 METRICS_FILE = "metrics.csv"
+#: A source may end this much protocol time (s) before the protocol without being said to
+#: have ended it early (a scenario as long as the protocol ends within a tick of it).
+SOURCE_END_SLACK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -235,8 +239,15 @@ class Engine:
         finally:
             self.source.release()
             if self.recorder is not None and not self.recorder.closed:
-                self.recorder.add_event("protocol", f"{self.protocol.name}: closed")
-                self.recorder.close()
+                ending = self.ending
+                text = f"{self.protocol.name}: closed"
+                if ending != ENDED_FINISHED:
+                    text += (
+                        f" ({ending} after {self.session_s / 60:.1f} of "
+                        f"{self.protocol.duration_s / 60:.1f} min)"
+                    )
+                self.recorder.add_event("protocol", text)
+                self.recorder.close(extra={"ended": ending, "protocol_s": round(self.session_s, 3)})
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -293,6 +304,17 @@ class Engine:
     def finished(self) -> bool:
         """True once the protocol is over, or the source has delivered all it ever will."""
         return self.started and (self.phase is None or self._source_ended)
+
+    @property
+    def ending(self) -> str:
+        """How the session ends if it is closed now (recorded in ``session.json``).
+
+        ``"finished"`` once the protocol is over or less than :data:`SOURCE_END_SLACK_S` of it is
+        left, ``"source ended"`` when the source ran out before that, else ``"stopped"``.
+        """
+        if self.protocol.duration_s - self.session_s <= SOURCE_END_SLACK_S:
+            return ENDED_FINISHED
+        return ENDED_SOURCE if self._source_ended else ENDED_STOPPED
 
     def tick(self) -> list[MetricUpdate]:
         """Poll once and return the updates that became due (possibly none).

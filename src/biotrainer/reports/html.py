@@ -46,12 +46,17 @@ DISCLAIMER = (
 
 def _table(head: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
     out = ['<table class="data" border="1" cellspacing="0" cellpadding="3" width="100%">', "<tr>"]
-    out += [f"<th>{escape(h)}</th>" for h in head]
+    # numbers and headings are never broken inside a word ("10:0|0", "Pai|n")
+    out += [f'<th style="white-space: nowrap">{escape(h)}</th>' for h in head]
     out.append("</tr>")
     for row in rows:
         out.append("<tr>")
         for i, cell in enumerate(row):
-            cls = ' class="num" align="right"' if i >= numeric_from else ""
+            cls = (
+                ' class="num" align="right" style="white-space: nowrap"'
+                if i >= numeric_from
+                else ""
+            )
             out.append(f"<td{cls}>{cell}</td>")
         out.append("</tr>")
     out.append("</table>")
@@ -123,6 +128,8 @@ def session_html(report: SessionReport) -> str:
         status = "<b>In progress</b> (being recorded)"
     elif r.interrupted:
         status = "<font color='#a33'><b>Interrupted</b></font>"
+    elif r.ended_early:
+        status = f"<b>{escape(r.outcome.capitalize())}</b> (before the end of the protocol)"
     else:
         status = "Completed"
     b.append(
@@ -262,7 +269,20 @@ def _status_note(status: str) -> str:
     """What follows a session's protocol in the progress table (nothing when completed)."""
     if status == "completed":
         return ""
-    return " <i>(in progress)</i>" if status == "recording" else " <i>(interrupted)</i>"
+    return f" <i>({escape('in progress' if status == 'recording' else status)})</i>"
+
+
+def _status_counts(statuses: list[str]) -> str:
+    """ "5 completed, 1 stopped early, 0 interrupted": completed and interrupted always, the
+    other outcomes when there are any."""
+    order = ("completed", "stopped early", "source ended", "interrupted", "recording")
+    shown = {"recording": "in progress"}
+    parts = []
+    for status in order:
+        n = statuses.count(status)
+        if n or status in ("completed", "interrupted"):
+            parts.append(f"{n} {shown.get(status, status)}")
+    return ", ".join(parts)
 
 
 def progress_html(report: ProgressReport) -> str:
@@ -274,11 +294,7 @@ def progress_html(report: ProgressReport) -> str:
         if rows_
         else "–"
     )
-    completed = sum(1 for r in rows_ if r.status == "completed")
-    live = sum(1 for r in rows_ if r.status == "recording")
-    counts = f"{completed} completed, {len(rows_) - completed - live} interrupted"
-    if live:
-        counts += f", {live} in progress"
+    counts = _status_counts([r.status for r in rows_])
     info = [
         ("Patient", escape(report.patient_label)),
         ("Sessions", f"{len(rows_)} ({counts})"),

@@ -21,7 +21,8 @@ class ProgressRow:
 
     Metric values are means over the session's training phases (over the whole session when the
     protocol has no training phase); NaN where not available. Ratings are 0-10 or None; changes
-    are post − pre (negative = less pain/stress after the session).
+    are post − pre (negative = less pain/stress after the session). ``status`` is the session's
+    :attr:`~biotrainer.session.store.SessionRecord.outcome` ("completed", "stopped early"...).
     """
 
     session_id: int
@@ -97,7 +98,7 @@ def build_progress_report(
                 session_id=rec.id,
                 started_utc=rec.started_utc,
                 protocol=rec.protocol,
-                status=rec.status,
+                status=rec.outcome,
                 duration_s=rec.duration_s,
                 score=g("score"),
                 time_in_target=g("time_in_target"),

@@ -7,16 +7,23 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from biotrainer.engine.protocol import Protocol, load_protocol
 from biotrainer.errors import BiotrainerError
 from biotrainer.reports import charts as ch
-from biotrainer.reports.format import mask_name
+from biotrainer.reports.format import duration, mask_name
 from biotrainer.session.analysis import (
     MetricSeries,
     SessionSummary,
     read_metrics,
     summarize_series,
 )
-from biotrainer.session.store import Marker, SelfReport, SessionRecord, Store
+from biotrainer.session.store import (
+    OUTCOME_STOPPED,
+    Marker,
+    SelfReport,
+    SessionRecord,
+    Store,
+)
 
 
 @dataclass(frozen=True)
@@ -59,14 +66,35 @@ class SessionReport:
         return session_charts(self.series, self.summary) if self.series is not None else []
 
 
+def _installed_protocol(name: str) -> Protocol | None:
+    """The protocol called ``name``, None when it is not installed any more."""
+    try:
+        return load_protocol(name)
+    except (BiotrainerError, OSError, ValueError):
+        return None
+
+
 def protocol_title(name: str) -> str:
     """The protocol's title, or its name when it is not installed any more."""
-    try:
-        from biotrainer.engine.protocol import load_protocol
+    protocol = _installed_protocol(name)
+    return protocol.title if protocol is not None else name
 
-        return load_protocol(name).title
-    except (BiotrainerError, OSError, ValueError):
-        return name
+
+def ended_early_warning(rec: SessionRecord, summary: SessionSummary | None) -> str | None:
+    """What a report says of a session that ended before its protocol's end (else None)."""
+    if not rec.ended_early:
+        return None
+    done = summary.duration_s if summary is not None else None
+    protocol = _installed_protocol(rec.protocol)
+    span = f"after {duration(done)}"
+    if protocol is not None:
+        span += f" of the protocol's {duration(protocol.duration_s)}"
+    if rec.outcome == OUTCOME_STOPPED:
+        return f"This session was stopped early ({span}): the figures cover what was recorded."
+    return (
+        f"The device or recording stopped delivering signal before the end of the protocol "
+        f"({span}): the figures cover what was recorded."
+    )
 
 
 def patient_label(code: str, name: str | None, with_name: bool) -> str:
@@ -101,8 +129,8 @@ def build_session_report(
     warnings: list[str] = []
     if rec.interrupted:
         warnings.append(
-            "This session was interrupted (stopped before the end of the protocol or the "
-            "program was closed): the figures cover what was recorded."
+            "This session was interrupted (the program was closed or failed before it could "
+            "close the recording): the figures cover what was recorded."
         )
     elif rec.in_progress:
         warnings.append(
@@ -118,6 +146,9 @@ def build_session_report(
             summary = summarize_series(series)
         except BiotrainerError as exc:
             warnings.append(str(exc))
+    early = ended_early_warning(rec, summary)
+    if early is not None:
+        warnings.insert(0, early)
     if summary is not None:
         warnings.extend(w for w in summary.warnings if w not in warnings)
     name = None if with_name else patient.name

@@ -43,6 +43,15 @@ STATUS_COMPLETED = "completed"
 #: What readers report for a folder whose recorder never closed.
 STATUS_INTERRUPTED = "interrupted"
 
+#: How a session that closed cleanly ended (``extra.ended`` in ``session.json``; folders written
+#: before it was recorded have none). The protocol ran to its end:
+ENDED_FINISHED = "finished"
+#: Someone stopped it before the protocol's end (Stop in the window, Ctrl-C, a signal):
+ENDED_STOPPED = "stopped"
+#: The device or recording delivered nothing more before the protocol's end:
+ENDED_SOURCE = "source ended"
+ENDINGS = (ENDED_FINISHED, ENDED_STOPPED, ENDED_SOURCE)
+
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -268,6 +277,12 @@ class SessionMeta:
     def interrupted(self) -> bool:
         """True when the recorder never closed cleanly (killed, crashed, power lost)."""
         return self.status != STATUS_COMPLETED
+
+    @property
+    def ended(self) -> str | None:
+        """How the session ended (one of :data:`ENDINGS`; None when not recorded or unknown)."""
+        value = self.extra.get("ended")
+        return value if value in ENDINGS else None
 
     def with_(self, **changes: Any) -> SessionMeta:
         """A copy with some fields changed."""

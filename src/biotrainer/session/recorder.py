@@ -353,8 +353,11 @@ class Recorder:
     def closed(self) -> bool:
         return self._closed
 
-    def close(self, status: str = STATUS_COMPLETED) -> None:
-        """Flush everything, close the logs and mark the session ``completed`` (idempotent)."""
+    def close(self, status: str = STATUS_COMPLETED, extra: dict[str, Any] | None = None) -> None:
+        """Flush everything, close the logs and mark the session ``completed`` (idempotent).
+
+        ``extra`` is merged into ``session.json``'s ``extra`` (how the session ended...).
+        """
         if self._closed:
             return
         try:
@@ -364,6 +367,7 @@ class Recorder:
                 end_timestamp=max(self._last_ts.values()) if self._last_ts else None,
                 status=status,
                 samples=self.samples_written,
+                extra={**self.meta.extra, **(extra or {})},
             )
             write_meta(self.path, self.meta)
         finally:

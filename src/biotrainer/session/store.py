@@ -42,6 +42,9 @@ from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir
 from biotrainer.session.analysis import SessionSummary, summarize_folder
 from biotrainer.session.folder import (
+    ENDED_SOURCE,
+    ENDED_STOPPED,
+    ENDINGS,
     STATUS_COMPLETED,
     STATUS_INTERRUPTED,
     STATUS_RECORDING,
@@ -75,6 +78,14 @@ def _utc_now() -> datetime:
 
 def _iso(t: datetime | None) -> str | None:
     return None if t is None else t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+#: Key of :attr:`SessionRecord.ended` in a session's stored summary JSON.
+ENDED_KEY = "ended"
+
+
+def _ending(value: Any) -> str | None:
+    return value if value in ENDINGS else None
 
 
 def _parse(t: str | None) -> datetime | None:
@@ -208,7 +219,9 @@ class SessionRecord:
     ``status`` is ``"completed"``, ``"recording"`` (its recorder is writing it right now) or
     ``"interrupted"`` (a session never finished — its recorder killed, or ``finish_session``
     never called — is interrupted, and so is one stopped before its first sample); ``summary``
-    is None until the metrics were read.
+    is None until the metrics were read. ``ended`` says how a completed session ended (one of
+    :data:`~biotrainer.session.folder.ENDINGS`, None for folders recorded before biotrainer
+    kept it); :attr:`outcome` is what lists and reports call it.
     """
 
     id: int
@@ -221,10 +234,27 @@ class SessionRecord:
     folder: Path | None
     status: str
     summary: SessionSummary | None
+    ended: str | None = None
 
     @property
     def interrupted(self) -> bool:
         return self.status == STATUS_INTERRUPTED
+
+    @property
+    def outcome(self) -> str:
+        """``"recording"``, ``"interrupted"``, ``"stopped early"`` (stopped before the end of its
+        protocol), ``"source ended"`` (the device or recording ran out before it) or
+        ``"completed"`` (its protocol ran to the end, or it ended before biotrainer kept how)."""
+        if self.status != STATUS_COMPLETED:
+            return self.status
+        return {ENDED_STOPPED: OUTCOME_STOPPED, ENDED_SOURCE: OUTCOME_SOURCE_ENDED}.get(
+            self.ended or "", STATUS_COMPLETED
+        )
+
+    @property
+    def ended_early(self) -> bool:
+        """Closed cleanly before the end of its protocol (stopped, or its source ran out)."""
+        return self.outcome in (OUTCOME_STOPPED, OUTCOME_SOURCE_ENDED)
 
     @property
     def in_progress(self) -> bool:
@@ -236,6 +266,11 @@ class SessionRecord:
         """Protocol seconds from the summary (NaN without one)."""
         return self.summary.duration_s if self.summary else math.nan
 
+
+#: :attr:`SessionRecord.outcome` of a session stopped before the end of its protocol.
+OUTCOME_STOPPED = "stopped early"
+#: :attr:`SessionRecord.outcome` of a session whose source ran out before its protocol's end.
+OUTCOME_SOURCE_ENDED = "source ended"
 
 #: Free space (bytes) below which a failing write is put down to a full disk.
 LOW_SPACE_BYTES = 1 << 20
@@ -617,6 +652,8 @@ class Store:
         summary = self._summary(folder)
         if empty:
             summary["warnings"] = [*(summary.get("warnings") or ()), NOTHING_RECORDED]
+        if meta is not None and meta.ended is not None:
+            summary[ENDED_KEY] = meta.ended
         markers = self._recorded_markers(folder, meta)
         with self._write() as c:
             c.execute(
@@ -758,6 +795,7 @@ class Store:
             folder=self._folder_path(folder),
             status=self._status(status, folder),
             summary=parsed,
+            ended=_ending(data.get(ENDED_KEY) if isinstance(data, dict) else None),
         )
 
     def _status(self, stored: str, folder: str | None) -> str:

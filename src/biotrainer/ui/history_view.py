@@ -61,6 +61,16 @@ def _pair(a: int | None, b: int | None) -> str:
     return text
 
 
+#: Tooltips of the rows of sessions that did not run their whole protocol, by outcome.
+STATUS_TIPS = {
+    "recording": "being recorded: figures cover what was recorded so far",
+    "interrupted": "interrupted session: figures cover what was recorded",
+    "stopped early": "stopped before the end of its protocol: figures cover what was recorded",
+    "source ended": "the device or recording ended before the protocol did: figures cover what "
+    "was recorded",
+}
+
+
 def row_cells(r: ProgressRow) -> list[str]:
     """The table cells of one session."""
     return [
@@ -181,10 +191,9 @@ class HistoryView(QWidget):
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
-                if r.status == "recording":
-                    item.setToolTip("being recorded: figures cover what was recorded so far")
-                elif r.status != "completed":
-                    item.setToolTip("interrupted session: figures cover what was recorded")
+                tip = STATUS_TIPS.get(r.status)
+                if tip:
+                    item.setToolTip(tip)
                 self.table.setItem(i, j, item)
         if rows:
             self.table.selectRow(len(rows) - 1)
