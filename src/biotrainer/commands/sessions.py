@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         # The patient column fits the longest code: codes differ often only at the end.
         width = max(12, *(len(rec.patient_code) for rec in sessions))
         print(
-            f"{'id':>4s}  {'patient':{width}s} {'started':16s}  {'protocol':24s} {'status':13s} "
+            f"{'id':>4s}  {'patient':{width}s} {'started':21s}  {'protocol':24s} {'status':13s} "
             f"{'min':>5s} {'score':>5s} {'target':>6s} {'RMSSD':>5s}  pain  stress"
         )
         for rec in sessions:
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 return "-" if a is None or b is None else signed(b - a, 0)
 
             print(
-                f"{rec.id:4d}  {rec.patient_code:{width}s} {local_time(rec.started_utc):16s}  "
+                f"{rec.id:4d}  {rec.patient_code:{width}s} {local_time(rec.started_utc):21s}  "
                 f"{rec.protocol[:24]:24s} {rec.outcome:13s} {num(rec.duration_s / 60, 1):>5s} "
                 f"{num(m.score if m else None, 2):>5s} "
                 f"{pct(m.time_in_target if m else None):>6s} "

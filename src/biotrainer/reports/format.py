@@ -55,10 +55,16 @@ def duration(seconds: float | None) -> str:
 
 
 def local_time(t: datetime | None) -> str:
-    """A UTC datetime in the machine's local time, "YYYY-MM-DD HH:MM" ("–" when missing)."""
+    """A UTC datetime in the machine's local time with its zone, "YYYY-MM-DD HH:MM CET" ("–" when
+    missing). The zone is the one in force at ``t`` (summer time included); where the system has
+    no name for it, its offset ("+0530")."""
     if t is None:
         return "–"
-    return t.astimezone().strftime("%Y-%m-%d %H:%M")
+    local = t.astimezone()
+    zone = local.strftime("%Z")
+    if not zone or not zone.isascii() or " " in zone:
+        zone = local.strftime("%z")
+    return f"{local.strftime('%Y-%m-%d %H:%M')} {zone}"
 
 
 def local_date(t: datetime | None) -> str:
