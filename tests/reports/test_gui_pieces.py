@@ -121,6 +121,29 @@ def test_history_view_lists_sessions_draws_charts_and_saves_reports(qtbot, data_
         assert view.save_csv(recs[0].id, tmp_path / "m.csv") == 600
 
 
+def test_history_view_says_when_a_saved_report_has_characters_no_font_draws(
+    qtbot, data_dir, tmp_path, monkeypatch
+):
+    from PySide6.QtGui import QFontDatabase
+    from PySide6.QtWidgets import QFileDialog
+
+    if QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese):
+        pytest.skip("this machine has a font for Chinese: nothing would be printed as boxes")
+    with Store.open(data_dir) as store:
+        store.add_patient("H-2", name="王小明")
+        rec = fake_session(store, tmp_path, "H-2")
+        view = HistoryView(store, "H-2")
+        qtbot.addWidget(view)
+        out = tmp_path / "s.pdf"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(out), ""))
+        view._ask_session_pdf()
+        assert view.status.text() == f"Saved {out}."  # the name is not shown: nothing to say
+        view.with_name.setChecked(True)
+        view._ask_session_pdf()
+        assert out.stat().st_size > 0 and view.selected_session_id() == rec.id
+        assert view.status.text().startswith(f"Saved {out}. Note: no installed font can draw 王")
+
+
 def test_a_chart_of_absurd_values_renders_without_them(qtbot) -> None:
     """A damaged metrics.csv (1e308 times and values) made pyqtgraph raise 'Cannot set range
     [-inf, inf]' and the whole report fail; such values are left out of the drawing."""

@@ -249,3 +249,33 @@ def test_a_report_needs_no_display_whatever_qt_is_told(flow):
     )
     assert done.returncode == 0, done.stderr
     assert out.stat().st_size > 10_000
+
+
+def _has_font_for_chinese() -> bool:
+    from PySide6.QtGui import QFontDatabase
+
+    from biotrainer.ui.report_pdf import ensure_application
+
+    ensure_application()
+    return bool(QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese))
+
+
+def test_a_name_no_installed_font_can_draw_is_said(flow):
+    """A name in a script no installed font covers was printed as empty boxes, silently."""
+    if _has_font_for_chinese():
+        pytest.skip("this machine has a font for Chinese: nothing would be printed as boxes")
+    data = flow["tmp"] / "cjk-data"
+    assert cli("patients", "add", "P-CJK", "--name", "王小明 Zoë", "--data-dir", str(data))[0] == 0
+    rc, _, err = cli("sessions", "import", str(flow["folders"][0]), "--patient", "P-CJK",
+                     "--data-dir", str(data))  # fmt: skip
+    assert rc == 0, err
+    for args in (["1"], ["--patient", "P-CJK"]):
+        out = flow["tmp"] / "cjk.pdf"
+        rc, _, err = cli("report", *args, "--with-name", "--out", str(out), "--data-dir", str(data))
+        assert rc == 0 and out.stat().st_size > 0  # written all the same
+        note = "biotrainer: note: no installed font can draw 王 小 明: the PDF shows them as empty"
+        assert err.startswith(note) and err.count("\n") == 1, err
+        assert "ë" not in err  # what the font can draw is not listed
+        # de-identified, the name is not printed: nothing to say
+        rc, _, err = cli("report", *args, "--out", str(out), "--data-dir", str(data))
+        assert rc == 0 and err == ""

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             out = Path(args.out or f"biotrainer-progress-{_safe(report.patient_code)}.pdf")
             from biotrainer.ui.report_pdf import write_progress_pdf
 
-            print(write_progress_pdf(report, out))
+            print(write_progress_pdf(report, out, warn=_note))
             return 0
         from biotrainer.reports.session_report import build_session_report
 
@@ -81,8 +81,14 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.ui.report_pdf import write_session_pdf
 
     out = Path(args.out or f"biotrainer-session-{report.session.id}.pdf")
-    print(write_session_pdf(report, out))
+    print(write_session_pdf(report, out, warn=_note))
     return 0
+
+
+def _note(text: str) -> None:
+    import sys
+
+    print(f"biotrainer: note: {text}", file=sys.stderr)
 
 
 def check_csv_target(csv: str, data_directory: str | None) -> Path:

@@ -25,8 +25,14 @@ from biotrainer.session.analysis import MetricMeans
 #: Width (px of the document) at which charts are placed.
 CHART_WIDTH = 640
 
-_STYLE = """
-body { font-family: 'DejaVu Sans', 'Helvetica', sans-serif; font-size: 9pt; color: #111; }
+#: The reports' first-choice font (Qt falls back on other installed fonts per character).
+REPORT_FONT = "DejaVu Sans"
+_STYLE = (
+    (
+        f"body {{ font-family: '{REPORT_FONT}', 'Helvetica', sans-serif; font-size: 9pt; "
+        "color: #111; }"
+    )
+    + """
 h1 { font-size: 16pt; margin-bottom: 2px; }
 h2 { font-size: 11.5pt; margin-top: 14px; margin-bottom: 4px; color: #0b3d62; }
 p.sub { color: #555; margin-top: 0px; }
@@ -37,6 +43,7 @@ td.num { text-align: right; }
 p.warn { color: #a33; font-weight: bold; }
 p.foot { color: #666; font-size: 7.5pt; margin-top: 16px; }
 """
+)
 
 DISCLAIMER = (
     "biotrainer is a relaxation training tool, not a medical device: these figures describe "

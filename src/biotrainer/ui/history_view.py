@@ -118,6 +118,8 @@ class HistoryView(QWidget):
         self.progress_pdf = QPushButton("Progress report…")
         self.csv_button = QPushButton("Export CSV…")
         self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self._notes: list[str] = []  # what the last saved report had to say (missing fonts)
         top = QHBoxLayout()
         top.addWidget(QLabel("Patient"))
         top.addWidget(self.patient_box, 1)
@@ -241,7 +243,7 @@ class HistoryView(QWidget):
         from biotrainer.ui.report_pdf import write_session_pdf
 
         report = build_session_report(self.store, session_id, with_name=self.with_name.isChecked())
-        return write_session_pdf(report, out)
+        return write_session_pdf(report, out, warn=self._notes.append)
 
     def save_progress_report(self, out: str | os.PathLike[str]) -> Path:
         from biotrainer.ui.report_pdf import write_progress_pdf
@@ -250,7 +252,7 @@ class HistoryView(QWidget):
         if code is None:
             raise BiotrainerError("choose a patient first")
         report = build_progress_report(self.store, code, with_name=self.with_name.isChecked())
-        return write_progress_pdf(report, out)
+        return write_progress_pdf(report, out, warn=self._notes.append)
 
     def save_csv(self, session_id: int, out: str | os.PathLike[str]) -> int:
         from biotrainer.reports.csv_export import export_metrics_csv
@@ -264,12 +266,14 @@ class HistoryView(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, title, default, pattern)
         if not path:
             return
+        self._notes.clear()
         try:
             action(path)
         except BiotrainerError as exc:
             QMessageBox.warning(self, title, str(exc))
             return
-        self.status.setText(f"Saved {path}")
+        notes = "".join(f" Note: {n}." for n in self._notes)
+        self.status.setText(f"Saved {path}.{notes}")
 
     def _ask_session_pdf(self) -> None:
         sid = self.selected_session_id()

@@ -11,6 +11,8 @@ import html
 import os
 import shutil
 import sys
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +28,14 @@ from PySide6.QtGui import (
     QPdfWriter,
     QPen,
     QTextDocument,
+    QTextLayout,
 )
 from PySide6.QtWidgets import QApplication
 
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import FILE_MODE, private_temp_beside, shown
 from biotrainer.reports.charts import Chart, auto_range, plottable
-from biotrainer.reports.html import CHART_WIDTH, progress_html, session_html
+from biotrainer.reports.html import CHART_WIDTH, REPORT_FONT, progress_html, session_html
 from biotrainer.reports.progress import ProgressReport
 from biotrainer.reports.session_report import SessionReport
 
@@ -158,8 +161,44 @@ def render_chart(chart: Chart, size: tuple[int, int] = PANEL_SIZE, scale: float 
     return image
 
 
-def write_pdf(html: str, charts: list[Chart], out: str | os.PathLike[str], title: str) -> Path:
+def unprintable_characters(doc: QTextDocument) -> str:
+    """The characters of ``doc`` that no installed font can draw (Qt prints them as empty
+    boxes), each once, in order of appearance."""
+    font = QFont(REPORT_FONT)
+    out: list[str] = []
+    for ch in dict.fromkeys(doc.toPlainText()):
+        if ch.isascii() or unicodedata.category(ch)[0] in "CZ":
+            continue
+        layout = QTextLayout(ch, font)
+        layout.beginLayout()
+        layout.createLine()
+        layout.endLayout()
+        glyphs = [g for run in layout.glyphRuns() for g in run.glyphIndexes()]
+        if not glyphs or 0 in glyphs:  # glyph 0 is the font's "missing" box
+            out.append(ch)
+    return "".join(out)
+
+
+def missing_font_note(chars: str) -> str:
+    """What to tell the reader of a report with characters no installed font can draw."""
+    shown_chars = " ".join(chars[:12]) + (" …" if len(chars) > 12 else "")
+    return (
+        f"no installed font can draw {shown_chars}: the PDF shows them as empty boxes. Install a "
+        "font for that script (for example a Noto font) and write the report again"
+    )
+
+
+def write_pdf(
+    html: str,
+    charts: list[Chart],
+    out: str | os.PathLike[str],
+    title: str,
+    warn: Callable[[str], None] | None = None,
+) -> Path:
     """Lay out ``html`` (with ``chart:<name>`` images) on A4 pages and write the PDF (0600).
+
+    ``warn`` is called with a message when some characters (a name in a script no installed
+    font covers) could only be printed as empty boxes.
 
     Raises
     ------
@@ -176,7 +215,7 @@ def write_pdf(html: str, charts: list[Chart], out: str | os.PathLike[str], title
     # takes file names as text).
     tmp = private_temp_beside(path, ".pdf.part")
     try:
-        _print_pdf(html, charts, tmp, title)
+        missing = _print_pdf(html, charts, tmp, title)
         if tmp.stat().st_size == 0:
             free = shutil.disk_usage(tmp.parent).free
             why = "the disk is full" if free < (1 << 20) else "nothing was written"
@@ -187,11 +226,14 @@ def write_pdf(html: str, charts: list[Chart], out: str | os.PathLike[str], title
         raise BiotrainerError(f"could not write the PDF {name}: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
+    if missing and warn is not None:
+        warn(missing_font_note(missing))
     return path
 
 
-def _print_pdf(html: str, charts: list[Chart], path: Path, title: str) -> None:
-    """Lay out and print the document into ``path`` with Qt's PDF writer."""
+def _print_pdf(html: str, charts: list[Chart], path: Path, title: str) -> str:
+    """Lay out and print the document into ``path`` with Qt's PDF writer; return the characters
+    no installed font could draw."""
     doc = QTextDocument()
     doc.setDocumentMargin(0)
     for chart in charts:
@@ -218,17 +260,26 @@ def _print_pdf(html: str, charts: list[Chart], path: Path, title: str) -> None:
     doc.setPageSize(QSizeF(rect.width() * 96, rect.height() * 96))
     doc.print_(writer)
     del writer  # finishes the file
+    return unprintable_characters(doc)
 
 
-def write_session_pdf(report: SessionReport, out: str | os.PathLike[str]) -> Path:
-    """Render a :class:`~biotrainer.reports.session_report.SessionReport` to ``out``."""
-    return write_pdf(
-        session_html(report), report.charts(), out, f"biotrainer session {report.session.id}"
-    )
+def write_session_pdf(
+    report: SessionReport,
+    out: str | os.PathLike[str],
+    warn: Callable[[str], None] | None = None,
+) -> Path:
+    """Render a :class:`~biotrainer.reports.session_report.SessionReport` to ``out`` (``warn``:
+    see :func:`write_pdf`)."""
+    title = f"biotrainer session {report.session.id}"
+    return write_pdf(session_html(report), report.charts(), out, title, warn)
 
 
-def write_progress_pdf(report: ProgressReport, out: str | os.PathLike[str]) -> Path:
-    """Render a :class:`~biotrainer.reports.progress.ProgressReport` to ``out``."""
-    return write_pdf(
-        progress_html(report), report.charts(), out, f"biotrainer progress {report.patient_code}"
-    )
+def write_progress_pdf(
+    report: ProgressReport,
+    out: str | os.PathLike[str],
+    warn: Callable[[str], None] | None = None,
+) -> Path:
+    """Render a :class:`~biotrainer.reports.progress.ProgressReport` to ``out`` (``warn``: see
+    :func:`write_pdf`)."""
+    title = f"biotrainer progress {report.patient_code}"
+    return write_pdf(progress_html(report), report.charts(), out, title, warn)
