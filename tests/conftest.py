@@ -3,10 +3,13 @@ killed with SIGKILL mid-recording."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,7 +26,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # on this machine only, isolated from any other LSL traffic: resolution limited to the machine,
 # 127.0.0.1 as the only peer, no IPv6, and a session id unique to this test run, so streams of
 # other programs or machines are never seen and ours are never announced beyond the machine.
+# Given as the file LSLAPICFG names, so the CLI processes tests start use it too (and biotrainer
+# takes it for a user's own configuration: it leaves it as it is).
 LSL_TEST_CONFIG = f"""
+[log]
+level = -2
 [ports]
 IPv6 = disable
 [multicast]
@@ -32,7 +39,12 @@ KnownPeers = {{127.0.0.1}}
 [lab]
 SessionID = biotrainer-test-{os.getpid()}-{uuid.uuid4().hex[:8]}
 """
-pylsl.set_config_content(LSL_TEST_CONFIG)
+_LSL_CONFIG_DIR = tempfile.mkdtemp(prefix="biotrainer-test-lsl-")
+atexit.register(shutil.rmtree, _LSL_CONFIG_DIR, ignore_errors=True)
+LSL_TEST_CONFIG_FILE = Path(_LSL_CONFIG_DIR) / "lsl_api.cfg"
+LSL_TEST_CONFIG_FILE.write_text(LSL_TEST_CONFIG)
+os.environ["LSLAPICFG"] = str(LSL_TEST_CONFIG_FILE)
+pylsl.set_config_content(LSL_TEST_CONFIG)  # in case this liblsl ignores LSLAPICFG
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

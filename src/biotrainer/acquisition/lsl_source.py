@@ -59,6 +59,9 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError
+from biotrainer.net.lsl_config import configure_liblsl
+
+configure_liblsl()  # before liblsl's first use
 
 #: ``SourceLayout.board_id`` of LSL sources: BrainFlow's NO_BOARD (see module docstring).
 LSL_BOARD_ID = int(BoardIds.NO_BOARD)

@@ -75,6 +75,9 @@ from biotrainer import __version__
 from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import SourceLayout, SourceState
 from biotrainer.errors import BiotrainerError
+from biotrainer.net.lsl_config import configure_liblsl
+
+configure_liblsl()  # before liblsl's first use
 
 #: Stream type of each role's raw outlet (roles without an entry get no outlet).
 ROLE_TYPES = {
