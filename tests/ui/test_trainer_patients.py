@@ -737,3 +737,24 @@ def test_a_session_stopped_before_its_first_sample_is_not_completed(qtbot, setti
     rec = store.session(outcome.session_id)
     assert rec.status == "completed" and NOTHING_RECORDED not in rec.summary.warnings
     window.close()
+
+
+def test_a_session_the_therapist_stops_is_kept_as_stopped_early(qtbot, settings, store, script):
+    """Stop in the window before the protocol's end: stored and listed as "stopped early" (it
+    was "completed", like a session that ran its whole protocol), and the summary says when."""
+    from PySide6.QtWidgets import QLabel
+
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot, settings, store, lambda: FakeSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    assert window.start_session()
+    qtbot.waitUntil(lambda: len(window.updates) >= 3, timeout=10_000)
+    outcome = window.stop_session()
+    assert outcome.recorded and not outcome.completed and outcome.ended == "stopped"
+    rec = store.session(outcome.session_id)
+    assert rec.status == "completed" and rec.outcome == "stopped early" and rec.ended_early
+    labels = [w.text() for w in window.summary_dialog.findChildren(QLabel)]
+    assert any(t.startswith("Stopped by the therapist after 0.") for t in labels), labels
+    assert any("of 12.0 minutes." in t for t in labels)
+    window.close()

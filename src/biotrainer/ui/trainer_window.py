@@ -37,6 +37,7 @@ from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.session.analysis import PhaseStats, format_phases, summarize_updates
+from biotrainer.session.folder import ENDED_FINISHED, ENDED_SOURCE, ENDED_STOPPED
 from biotrainer.ui.dashboard import TherapistDashboard
 from biotrainer.ui.engine_bridge import EngineBridge, FrameLatency, LatencyMeter
 from biotrainer.ui.signal_check import SignalCheck, release_source
@@ -88,6 +89,11 @@ class SessionOutcome:
         The session's id in the patient store (None when not registered).
     recorded : bool
         At least one sample arrived and was recorded (False: stopped before the first one).
+    ended : str
+        How it ended, as recorded in ``session.json``: ``"finished"`` (the protocol ran to its
+        end), ``"source ended"`` or ``"stopped"``.
+    protocol_s, protocol_total_s : float
+        Protocol time reached and the protocol's length (s).
     """
 
     folder: Path | None
@@ -99,6 +105,9 @@ class SessionOutcome:
     error: str | None = None
     session_id: int | None = None
     recorded: bool = True
+    ended: str = ENDED_FINISHED
+    protocol_s: float = math.nan
+    protocol_total_s: float = math.nan
 
 
 def default_patient_view(clock: Clock) -> QWidget | None:
@@ -826,6 +835,9 @@ class TrainerWindow(QMainWindow):
             error=error,
             session_id=self.session_id,
             recorded=recorded,
+            ended=self.engine.ending if self.engine is not None else ENDED_STOPPED,
+            protocol_s=self.engine.session_s if self.engine is not None else 0.0,
+            protocol_total_s=self.protocol.duration_s,
         )
         self._set_state("failed" if error else "finished")
         if self.patient_view is not None and self.updates:
@@ -870,10 +882,18 @@ class TrainerWindow(QMainWindow):
             status = f"Stopped by an error: {outcome.error}"
         elif not outcome.recorded:
             status = "Stopped before the first sample arrived: nothing was recorded."
+        elif outcome.completed and outcome.ended == ENDED_SOURCE:
+            status = (
+                f"The device or recording ended before the protocol did, after "
+                f"{outcome.protocol_s / 60:.1f} of {outcome.protocol_total_s / 60:.1f} minutes."
+            )
         elif outcome.completed:
             status = "Completed."
         else:
-            status = "Stopped by the therapist."
+            status = (
+                f"Stopped by the therapist after {outcome.protocol_s / 60:.1f} of "
+                f"{outcome.protocol_total_s / 60:.1f} minutes."
+            )
         if self.session_id is not None:
             status += f"  Session {self.session_id} in the patient store."
         if self._summary_dialog is not None:
