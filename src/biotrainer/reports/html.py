@@ -27,12 +27,8 @@ CHART_WIDTH = 640
 
 #: The reports' first-choice font (Qt falls back on other installed fonts per character).
 REPORT_FONT = "DejaVu Sans"
-_STYLE = (
-    (
-        f"body {{ font-family: '{REPORT_FONT}', 'Helvetica', sans-serif; font-size: 9pt; "
-        "color: #111; }"
-    )
-    + """
+_STYLE = """
+body { font-family: 'REPORT_FONT', 'Helvetica', sans-serif; font-size: 9pt; color: #111; }
 h1 { font-size: 16pt; margin-bottom: 2px; }
 h2 { font-size: 11.5pt; margin-top: 14px; margin-bottom: 4px; color: #0b3d62; }
 p.sub { color: #555; margin-top: 0px; }
@@ -42,8 +38,7 @@ table.data td { padding: 3px; }
 td.num { text-align: right; }
 p.warn { color: #a33; font-weight: bold; }
 p.foot { color: #666; font-size: 7.5pt; margin-top: 16px; }
-"""
-)
+""".replace("REPORT_FONT", REPORT_FONT)
 
 DISCLAIMER = (
     "biotrainer is a relaxation training tool, not a medical device: these figures describe "
