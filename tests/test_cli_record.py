@@ -61,7 +61,7 @@ def test_replay_real_time_and_fast_deliver_every_sample(recorded: Path) -> None:
         r = _run("replay", str(recorded), "--speed", speed)
         assert r.returncode == 0, r.stderr
         assert f"replayed {n} default samples" in r.stdout, (speed, r.stdout)
-        assert "completed recording" in r.stdout
+        assert "session completed" in r.stdout
 
 
 def test_export_edf_matches_the_recording(recorded: Path, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from biotrainer.engine.protocol import load_protocol
 from biotrainer.reports.html import progress_html, session_html
 from biotrainer.reports.progress import build_progress_report
 from biotrainer.reports.session_report import build_session_report
-from biotrainer.session.folder import read_meta
+from biotrainer.session.folder import describe_recording, read_meta
 from biotrainer.session.recorder import Recorder
 from biotrainer.session.store import Store
 
@@ -84,6 +84,9 @@ def test_the_recording_says_how_the_session_ended(tmp_path, stop_at_s, data_s, e
     assert meta.status == "completed"  # the recording itself was closed cleanly
     assert meta.ended == ended
     assert meta.extra["protocol_s"] == pytest.approx(engine.session_s, abs=1e-3)
+    # `export` and `replay` say it in the words of the list and the reports
+    words = {"finished": "completed", "stopped": "stopped early"}.get(ended, ended)
+    assert describe_recording(meta, folder) == words
     events = (folder / "events.csv").read_text()
     if ended == "finished":
         assert "one-minute: closed\n" in events
@@ -138,3 +141,14 @@ def test_folders_recorded_before_the_ending_was_kept_read_as_completed(tmp_path)
         store.add_patient("P-1")
         rec = store.import_folder(folder, "P-1")
     assert rec.outcome == "completed" and not rec.ended_early
+
+
+def test_a_folder_being_recorded_is_not_called_interrupted(tmp_path):
+    """`export` / `replay` of a folder a recorder is still writing said "interrupted"."""
+    r = _rendered()
+    recorder = Recorder.create(r.layout, out=tmp_path / "live", clock=SimulatedClock())
+    try:
+        assert describe_recording(read_meta(recorder.path), recorder.path) == "still being recorded"
+    finally:
+        recorder.abandon()  # as a killed process leaves it
+    assert describe_recording(read_meta(recorder.path), recorder.path) == "interrupted"

@@ -130,3 +130,165 @@ def test_physical_range_fits_edf_fields_and_covers_data() -> None:
         assert len(repr(lo).rstrip("0")) <= 10 and len(f"{hi}") <= 12
     with pytest.raises(RecordingError, match="too large for EDF"):
         physical_range(np.array([0.0, 5e9]))
+
+
+# -- what EDF+ or edflib cannot hold as such (audit of the seventh session) ---------------------
+
+
+def _raw_header(path: Path) -> tuple[bytes, int, list[str], list[int]]:
+    head = path.read_bytes()
+    ns = int(head[252:256])
+    labels = [head[256 + 16 * i : 256 + 16 * (i + 1)].decode().strip() for i in range(ns)]
+    spr = [int(head[256 + ns * 216 + 8 * i : 256 + ns * 216 + 8 * (i + 1)]) for i in range(ns)]
+    return head, ns, labels, spr
+
+
+def _header_ranges(path: Path) -> list[tuple[str, str]]:
+    """The physical min/max fields as written (text)."""
+    head, ns, labels, _ = _raw_header(path)
+    field = lambda start, i: head[256 + ns * start + 8 * i : 256 + ns * start + 8 * (i + 1)]  # noqa: E731
+    return [
+        (field(104, i).decode().strip(), field(112, i).decode().strip())
+        for i, lab in enumerate(labels)
+        if lab != "EDF Annotations"
+    ]
+
+
+def _first_tal_onset(path: Path) -> float:
+    """The sub-second start as EDF+ defines it: the first TAL of the first data record."""
+    head, _ns, labels, spr = _raw_header(path)
+    header_bytes = int(head[184:192])
+    ai = labels.index("EDF Annotations")
+    off = header_bytes + 2 * sum(spr[:ai])
+    return float(head[off : off + 2 * spr[ai]].split(b"\x14")[0].decode())
+
+
+def test_every_event_is_an_annotation_even_more_than_one_a_second(tmp_path: Path) -> None:
+    """edflib holds one annotation per data record unless told otherwise: a 3 s session with
+    40 events kept 3 of them, and `export` counted 40."""
+    raw = make_raw(MUSE2, 3.0)
+    events = tuple((T0 + 0.07 * k, "marker", f"m{k}") for k in range(40))
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s", events=events).path
+    result = export_edf(folder, tmp_path / "o.edf")
+    _sig, info = _read(tmp_path / "o.edf")
+    onsets, _durations, texts = info["annotations"]
+    assert list(texts) == [f"marker: m{k}" for k in range(40)]
+    assert result.n_annotations == 40 and result.n_records == 3
+    np.testing.assert_allclose(onsets, 0.07 * np.arange(40), atol=2e-3)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Patient says: pain 6/10 in the lower back, shoulders tense, breathing shallow — asked "
+        "to slow down and rest the eyes",
+        "Übelkeit, Schwindel; 患者说头痛 — Ärztin informiert",
+        "x" * 95,
+    ],
+)
+def test_long_event_texts_are_split_whole_not_cut(tmp_path: Path, text: str) -> None:
+    """edflib writes at most 40 bytes of an annotation: notes were cut (inside a UTF-8
+    character, too), with no word of it."""
+    raw = make_raw(MUSE2, 2.0)
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s", events=((T0 + 1, "note", text),)).path
+    result = export_edf(folder, tmp_path / "o.edf")
+    _sig, info = _read(tmp_path / "o.edf")
+    onsets, _durations, texts = info["annotations"]
+    texts = list(texts)
+    assert len(texts) > 1 and all(len(t.encode("utf-8")) <= 40 for t in texts)
+    assert texts[0].startswith("note: ") and all(t.startswith("…") for t in texts[1:])
+    joined = "".join(t.removeprefix("…") for t in texts).replace(" ", "")
+    assert joined == f"note: {text}".replace(" ", "")  # every character kept, in order
+    np.testing.assert_allclose(onsets, 1.0, atol=1e-3)
+    assert any("split over consecutive annotations" in w for w in result.warnings)
+
+
+def test_the_header_range_is_the_one_the_samples_were_scaled_with(tmp_path: Path) -> None:
+    """A PPG channel around 20 000 with a small span: edflib wrote 20164.79 where the samples
+    were scaled for 20164.8, and a reader was off by up to 3 quantisation steps."""
+    raw = make_raw(MUSE2, 6.0)
+    ppg = raw["ancillary"]
+    rng = np.random.default_rng(5)
+    for row, base in ((1, 20050.0), (2, 50545.9), (3, 50200.0)):
+        ppg[row] = np.round(base + rng.uniform(-111.7, 111.7, ppg.shape[1]), 1)
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    texts = _header_ranges(tmp_path / "o.edf")
+    for s, (lo, hi) in zip(result.signals, texts, strict=True):
+        assert (float(lo), float(hi)) == (s.physical_min, s.physical_max), s.label
+    sig, _ = _read(tmp_path / "o.edf")
+    steps = {s.label: s.quantisation_step for s in result.signals}
+    for row, label in ((1, "PPG ambient"), (2, "PPG ir"), (3, "PPG red")):
+        x = ppg[row]
+        err = np.max(np.abs(sig[label][: len(x)] - x)) / steps[label]
+        assert err <= 0.5 + 1e-6, (label, err)
+
+
+def test_the_start_keeps_its_fraction_of_a_second(tmp_path: Path) -> None:
+    """pyedflib 0.1.42 writes the sub-second start ten times too large, and drops it from
+    0.1 s on: the EDF+ start was off by up to 0.9 s."""
+    from datetime import UTC
+
+    folder = record_arrays(MUSE2, make_raw(MUSE2, 2.0), out=tmp_path / "s").path
+    rec = load_session(folder)
+    for micro in (680051, 50000, 7):
+        start = datetime(2026, 11, 26, 23, 59, 48, micro, tzinfo=UTC)
+        moved = replace(rec, meta=rec.meta.with_(start_utc=start))
+        export_edf(moved, tmp_path / "o.edf")
+        head = (tmp_path / "o.edf").read_bytes()
+        assert head[168:184] == b"26.11.2623.59.48"
+        assert _first_tal_onset(tmp_path / "o.edf") == pytest.approx(micro / 1e6, abs=1e-7)
+
+
+def test_events_after_a_gap_line_up_with_the_signal(tmp_path: Path) -> None:
+    """EDF+C signals close up a gap; the annotations after it were placed by wall-clock time,
+    so a marker landed 5 s (the gap) after the samples it was set on."""
+    raw = make_raw(MUSE2, 30.0)
+    for p in MUSE2.presets:  # a 5 s hole from 10 s on, as a reconnect leaves it
+        ts = raw[p.preset][p.timestamp_row]
+        keep = (ts < T0 + 10) | (ts >= T0 + 15)
+        raw[p.preset] = raw[p.preset][:, keep]
+    marker_at = T0 + 20.0  # sample 20 * 256 of the recording's time; 15 * 256 in the EDF
+    events = ((T0 + 5.0, "marker", "before"), (marker_at, "marker", "after"))
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s", events=events).path
+    result = export_edf(folder, tmp_path / "o.edf")
+    sig, info = _read(tmp_path / "o.edf")
+    onsets = dict(zip(info["annotations"][2], info["annotations"][0], strict=True))
+    assert onsets["marker: before"] == pytest.approx(5.0, abs=1e-3)
+    assert onsets["marker: after"] == pytest.approx(15.0, abs=1e-3)
+    x = raw["default"][1]
+    k = int(np.searchsorted(raw["default"][MUSE2.preset("default").timestamp_row], marker_at))
+    step = {s.label: s.quantisation_step for s in result.signals}["EEG TP9"]
+    assert abs(sig["EEG TP9"][round(15.0 * 256)] - x[k]) <= step  # the sample the marker was on
+    gap = [w for w in result.warnings if "gap" in w]
+    assert gap and "1 gap(s), 5.0 s in all" in gap[0]
+
+
+def test_long_labels_stay_distinct(tmp_path: Path) -> None:
+    """Labels from an LSL sender ("Electrode-TP9-left", "Electrode-TP10-right") were cut to
+    16 characters into the same "EEG Electrode-TP"."""
+    names = ("Electrode-TP9-left", "Electrode-AF7-left", "Electrode-AF8-right",
+             "Electrode-TP10-right")  # fmt: skip
+    layout = replace(
+        MUSE2,
+        groups=(ChannelGroup("eeg", "default", (1, 2, 3, 4), names, "uV"),),
+    )
+    folder = record_arrays(layout, make_raw(layout, 2.0), out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    labels = [s.label for s in result.signals]
+    assert len(set(labels)) == 4 and all(len(lab) <= 16 for lab in labels)
+    assert labels[0].endswith("TP9-left") and labels[3].endswith("10-right")
+    assert sum("written as" in w for w in result.warnings) == 4
+
+
+def test_pyedflib_warnings_do_not_reach_the_user(tmp_path: Path) -> None:
+    """A channel with a -500011 µV offset made pyedflib print 10 lines of UserWarning."""
+    import warnings
+
+    raw = make_raw(MUSE2, 2.0)
+    raw["default"][1] -= 500000.0
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s").path
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        export_edf(folder, tmp_path / "o.edf")
+    assert [str(w.message) for w in seen] == []

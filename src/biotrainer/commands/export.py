@@ -22,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from biotrainer.paths import shown
     from biotrainer.session.edf import export_edf
+    from biotrainer.session.folder import describe_recording
     from biotrainer.session.reader import load_session
 
     if not str(args.edf).lower().endswith((".edf", ".edf+")):
@@ -32,10 +33,9 @@ def run(args: argparse.Namespace) -> int:
     result = export_edf(rec, args.edf)
     for w in result.warnings:
         print(f"biotrainer: note: {w}", file=sys.stderr)
-    status = "interrupted" if rec.interrupted else "completed"
     print(
         f"wrote {shown(result.path)}: {len(result.signals)} signals, "
         f"{result.n_records * result.record_duration_s} s, {result.n_annotations} annotations "
-        f"({status} recording)"
+        f"(session {describe_recording(rec.meta, rec.path)})"
     )
     return 0

@@ -18,7 +18,7 @@ from biotrainer.acquisition.source import Source, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.commands.record import Progress, StopFlag, stop_on_signals
 from biotrainer.commands.sources import parse_speed
-from biotrainer.session.folder import read_meta
+from biotrainer.session.folder import describe_recording, read_meta
 from biotrainer.session.replay import complete_lines, open_replay, recorded_span
 
 POLL_INTERVAL_S = 0.05
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             )
     finally:
         source.release()
-    status = "interrupted" if meta.interrupted else "completed"
     total = ", ".join(f"{n} {p}" for p, n in counts.items())
-    print(f"replayed {total} samples from {args.session_dir} ({meta.device}, {status} recording)")
+    state = describe_recording(meta, args.session_dir)
+    print(f"replayed {total} samples from {args.session_dir} ({meta.device}, session {state})")
     return 0

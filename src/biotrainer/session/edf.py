@@ -13,8 +13,19 @@ number of samples; when none exists the record is 1 s and the rate is rounded, w
 
 EDF+C assumes continuous signals from a common start: a preset whose first sample came later than
 the earliest one is padded at the front with its first value, and every signal is padded at the
-end with its last value up to a whole data record. Gaps inside a recording are not stretched out;
-they are marked by the ``gap`` / ``signal_lost`` annotations the recorder wrote.
+end with its last value up to a whole data record. Gaps inside a recording are not stretched out:
+the samples after a gap follow the ones before it, so the file is shorter than the session by the
+gaps' length. Every annotation is placed on the file's own time axis (where its moment falls
+between the samples), so markers, phases and notes after a gap still line up with the signal;
+the ``gap`` / ``signal_lost`` annotations the recorder wrote mark where the gaps were closed up.
+
+What EDF+ or edflib cannot hold is worked around, or said in :attr:`EdfExport.warnings`:
+annotation texts longer than edflib's 40 bytes are split over consecutive annotations at the same
+moment; there is room for every annotation (extra annotation signals, up to edflib's 64 a
+record); the sub-second start time is written in edflib's units (pyedflib 0.1.42 writes it ten
+times too large, or drops it); the physical ranges are passed so that edflib's 8-character
+header text is the value the samples were scaled with; labels longer than 16 characters are
+shortened so that no two are the same.
 """
 
 from __future__ import annotations
@@ -30,11 +41,13 @@ from pathlib import Path
 
 import numpy as np
 import pyedflib
+from pyedflib.edfwriter import set_starttime_subsecond as _set_subsecond_start
 
 from biotrainer import __version__
 from biotrainer.errors import RecordingError
 from biotrainer.paths import private_temp_beside, shown
-from biotrainer.session.reader import Event, Recording, event_onsets, load_session
+from biotrainer.session.reader import Event, Recording, load_session
+from biotrainer.session.recorder import GAP_THRESHOLD_S
 
 DIGITAL_MIN = -32768
 DIGITAL_MAX = 32767
@@ -45,6 +58,14 @@ MAX_RECORD_S = 60
 #: EDF label and physical-dimension field widths.
 LABEL_CHARS = 16
 DIMENSION_CHARS = 8
+#: Longest annotation text edflib writes (bytes of UTF-8); longer texts are split.
+ANNOTATION_BYTES = 40
+#: Most annotation signals edflib allows (each holds one annotation per data record).
+MAX_ANNOTATION_SIGNALS = 64
+#: Marks the second and later pieces of a split annotation text.
+CONTINUED = "…"
+#: What to do with a session EDF cannot hold.
+TOO_LARGE_HINT = "the session folder's raw files keep every value, in BrainFlow's CSV format"
 
 
 @dataclass(frozen=True)
@@ -110,7 +131,7 @@ def _fit8(x: float, up: bool) -> float:
     """Round ``x`` outward (up or down) to a value whose decimal text fits 8 characters."""
     if not math.isfinite(x) or abs(x) >= 1e8:  # (x * 10**6 would overflow for 1e308)
         raise RecordingError(
-            f"a value of {x:g} is too large for EDF's 8-character header; export as CSV instead"
+            f"a value of {x:g} is too large for EDF's 8-character header ({TOO_LARGE_HINT})"
         )
     for decimals in range(6, -1, -1):
         scale = 10.0**decimals
@@ -119,7 +140,103 @@ def _fit8(x: float, up: bool) -> float:
         if len(text) <= 8:
             return float(text)
     raise RecordingError(
-        f"a value of {x:g} is too large for EDF's 8-character header; export as CSV instead"
+        f"a value of {x:g} is too large for EDF's 8-character header ({TOO_LARGE_HINT})"
+    )
+
+
+def split_annotation(text: str, limit: int = ANNOTATION_BYTES) -> list[str]:
+    """``text`` in pieces of at most ``limit`` bytes of UTF-8, cut between characters (at a space
+    where one is near); the second and later pieces start with :data:`CONTINUED`."""
+    pieces: list[str] = []
+    rest = text
+    while len(((CONTINUED if pieces else "") + rest).encode("utf-8")) > limit:
+        room = limit - (len(CONTINUED.encode("utf-8")) if pieces else 0)
+        cut = 0
+        used = 0
+        for i, ch in enumerate(rest):
+            used += len(ch.encode("utf-8"))
+            if used > room:
+                break
+            cut = i + 1
+        space = rest.rfind(" ", 0, cut)
+        if space > cut * 2 // 3:
+            cut = space + 1
+        pieces.append((CONTINUED if pieces else "") + rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not pieces:
+        pieces.append((CONTINUED if pieces else "") + rest)
+    return pieces
+
+
+def unique_labels(labels: list[str]) -> tuple[list[str], list[str]]:
+    """Labels of at most :data:`LABEL_CHARS` characters, no two the same, and notes naming every
+    label that had to change. A long label keeps its start and its end (``"EEG Ele~TP9-left"``),
+    where names usually differ."""
+    head = LABEL_CHARS // 2 - 1
+    tail = LABEL_CHARS - head - 1
+    out: list[str] = []
+    notes: list[str] = []
+    for label in labels:
+        short = label if len(label) <= LABEL_CHARS else f"{label[:head]}~{label[-tail:]}"
+        base, n = short, 1
+        while short in out:
+            n += 1
+            suffix = f"~{n}"
+            short = base[: LABEL_CHARS - len(suffix)] + suffix
+        if short != label:
+            notes.append(f"label {label!r} written as {short!r} (EDF labels have 16 characters)")
+        out.append(short)
+    return out, notes
+
+
+def header_value(x: float) -> float:
+    """``x`` nudged a few units in the last place away from zero: edflib writes the header's
+    physical range by cutting the binary value's decimal digits, which turns 20164.8 (stored as
+    20164.7999...) into "20164.79"; nudged, its text is the value the samples were scaled with."""
+    for _ in range(4):
+        x = math.nextafter(x, math.copysign(math.inf, x)) if x != 0 else x
+    return x
+
+
+def edf_onsets(rec: Recording, leads: dict[str, int]) -> list[tuple[float, Event]]:
+    """Events with their onset on the EDF's time axis (s from its start).
+
+    The EDF's samples follow each other without the recording's gaps, so an event's moment is
+    placed where it falls between the samples of the preset with the most samples (``leads``:
+    the samples padded in front of each preset); events without a time are at 0.
+    """
+    layout = rec.layout
+    preset = max(leads, key=lambda p: rec.raw[p].shape[1])
+    p = layout.preset(preset)
+    ts = rec.raw[preset][p.timestamp_row]
+    edf_t = (leads[preset] + np.arange(ts.size)) / p.fs
+    t0 = rec.first_timestamp
+    out = []
+    for e in rec.events:
+        if math.isnan(e.time):
+            onset = 0.0
+        elif e.time <= ts[0]:
+            onset = max(0.0, e.time - t0)
+        elif e.time >= ts[-1]:
+            onset = edf_t[-1] + (e.time - ts[-1])
+        else:
+            onset = float(np.interp(e.time, ts, edf_t))
+        out.append((onset, e))
+    return out
+
+
+def gap_note(rec: Recording, preset: str) -> str | None:
+    """A note on the gaps the EDF closes up (None when the recording has none)."""
+    p = rec.layout.preset(preset)
+    steps = np.diff(rec.raw[preset][p.timestamp_row])
+    gaps = steps[steps > GAP_THRESHOLD_S] - 1.0 / p.fs
+    if gaps.size == 0:
+        return None
+    return (
+        f"the recording has {gaps.size} gap(s), {float(gaps.sum()):.1f} s in all: EDF+C signals "
+        "are continuous, so the samples after a gap follow the ones before it (the file is "
+        "shorter than the session by that much); annotations are placed on the file's time axis "
+        "and the gaps are marked"
     )
 
 
@@ -171,6 +288,7 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     Returns
     -------
     EdfExport
+        ``n_annotations`` counts the annotations read back from the written file.
 
     Raises
     ------
@@ -185,6 +303,7 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
 
     # (label, units, fs, data) per channel, presets aligned on t0.
     channels: list[tuple[str, str, float, np.ndarray]] = []
+    leads: dict[str, int] = {}
     for g in layout.groups:
         if g.role == "marker":
             continue
@@ -192,18 +311,18 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         if data is None or data.shape[1] == 0:
             continue
         p = layout.preset(g.preset)
-        lead = round((float(data[p.timestamp_row, 0]) - t0) * p.fs)
+        lead = leads.setdefault(g.preset, round((float(data[p.timestamp_row, 0]) - t0) * p.fs))
         for row, name in zip(g.rows, g.names, strict=True):
-            label = f"{g.role.upper()} {name}".strip()
-            if len(label) > LABEL_CHARS:
-                notes.append(f"label {label!r} shortened to {label[:LABEL_CHARS]!r}")
-                label = label[:LABEL_CHARS]
             x = data[row]
             if lead > 0:
                 x = np.concatenate([np.full(lead, x[0]), x])
+            label = f"{g.role.upper()} {name}".strip()
             channels.append((label, g.units[:DIMENSION_CHARS], p.fs, x))
     if not channels:
         raise RecordingError(f"the recording in {rec.path} has no channel to export")
+    labels, label_notes = unique_labels([c[0] for c in channels])
+    notes += label_notes
+    channels = [(lab, *rest) for lab, (_, *rest) in zip(labels, channels, strict=True)]
 
     rates = sorted({fs for _, _, fs, _ in channels})
     duration, exact = record_duration(rates)
@@ -223,8 +342,8 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         try:
             if np.isinf(x).any():
                 raise RecordingError(
-                    f"a value of {x[np.isinf(x)][0]} is too large for EDF's 8-character header; "
-                    "export as CSV instead"
+                    f"a value of {x[np.isinf(x)][0]} is too large for EDF's 8-character header "
+                    f"({TOO_LARGE_HINT})"
                 )
             pmin, pmax = physical_range(x)
         except RecordingError as exc:
@@ -244,8 +363,8 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
                 "label": label,
                 "dimension": units,
                 "sample_frequency": fs_written,
-                "physical_min": pmin,
-                "physical_max": pmax,
+                "physical_min": header_value(pmin),
+                "physical_max": header_value(pmax),
                 "digital_min": DIGITAL_MIN,
                 "digital_max": DIGITAL_MAX,
                 "transducer": "",
@@ -253,17 +372,34 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             }
         )
 
+    gaps = gap_note(rec, max(leads, key=lambda p: rec.raw[p].shape[1]))
+    if gaps is not None:
+        notes.append(gaps)
+    annotations: list[tuple[float, str]] = []
+    split = 0
+    for onset, e in edf_onsets(rec, leads):
+        pieces = split_annotation(f"{e.kind}: {e.text}" if e.text else e.kind)
+        split += len(pieces) > 1
+        annotations += [(onset, piece) for piece in pieces]
+    if split:
+        notes.append(
+            f"{split} event text(s) longer than EDF+'s {ANNOTATION_BYTES} bytes were split over "
+            "consecutive annotations at the same moment"
+        )
+    n_annotation_signals = min(MAX_ANNOTATION_SIGNALS, max(1, -(-len(annotations) // n_records)))
     start = rec.meta.start_utc.astimezone(UTC).replace(tzinfo=None)
-    annotations = event_onsets(rec)
-    equipment = _no_spaces(f"{rec.meta.device}_BrainFlow_board_{layout.board_id}")
+    equipment = _no_spaces(f"{rec.meta.device}_board_{layout.board_id}")
     # Written to a temporary file next to ``out`` and renamed: a failed export leaves no partial
     # file and keeps an older ``out``. (It also lets ``out`` have a non-UTF-8 name: pyedflib
     # takes only UTF-8 paths.)
     tmp = _temporary_file(out)
     try:
-        _write_edf(tmp, headers, duration, start, equipment, arrays, annotations)
+        _write_edf(
+            tmp, headers, duration, start, equipment, arrays, annotations, n_annotation_signals
+        )
         if not _edf_complete(tmp, n_records):
             raise OSError(errno.EIO, "the file came out incomplete (disk full?)")
+        n_written, ranges = _read_back(tmp)
         os.replace(tmp, out)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
@@ -271,7 +407,38 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             raise
         needed = 256 * (len(headers) + 2) + n_records * 2 * sum(spr)
         raise _write_error(out, exc, needed) from exc
-    return EdfExport(out, tuple(signals), duration, n_records, len(annotations), tuple(notes))
+    if n_written < len(annotations):
+        notes.append(
+            f"only {n_written} of {len(annotations)} annotations fit in the file (EDF+ holds "
+            f"{MAX_ANNOTATION_SIGNALS} per data record); events.csv in the session folder has all"
+        )
+    for sig, (lo, hi) in zip(signals, ranges, strict=True):
+        same = math.isclose(lo, sig.physical_min, rel_tol=1e-12, abs_tol=1e-12) and math.isclose(
+            hi, sig.physical_max, rel_tol=1e-12, abs_tol=1e-12
+        )
+        if not same:  # pragma: no cover - edflib wrote another text than header_value meant
+            notes.append(
+                f"{sig.label}: the header's range reads {lo:g}..{hi:g}, the samples were scaled "
+                f"for {sig.physical_min:g}..{sig.physical_max:g}"
+            )
+    return EdfExport(out, tuple(signals), duration, n_records, n_written, tuple(notes))
+
+
+def _read_back(path: Path) -> tuple[int, list[tuple[float, float]]]:
+    """The number of annotations in a written EDF+ file and its signals' physical ranges as
+    readers see them."""
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        f = pyedflib.EdfReader(str(path))
+        try:
+            n = len(f.readAnnotations()[0])
+            ranges = [
+                (float(f.getPhysicalMinimum(i)), float(f.getPhysicalMaximum(i)))
+                for i in range(f.signals_in_file)
+            ]
+        finally:
+            f.close()
+    return n, ranges
 
 
 def _temporary_file(out: Path) -> Path:
@@ -295,22 +462,28 @@ def _write_edf(
     start: datetime,
     equipment: str,
     arrays: list[np.ndarray],
-    annotations: list[tuple[float, Event]],
+    annotations: list[tuple[float, str]],
+    n_annotation_signals: int = 1,
 ) -> None:
-    """Write the EDF+ file with pyedflib (any error propagates)."""
+    """Write the EDF+ file with pyedflib (any error propagates; pyedflib's warnings about
+    header fields are not shown: what they warn of is handled here)."""
     writer = pyedflib.EdfWriter(str(path), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
             writer.setSignalHeaders(headers)
             writer.setDatarecordDuration(duration)
-        writer.setStartdatetime(start)
-        writer.setEquipment(equipment)
-        writer.setRecordingAdditional(f"biotrainer_{__version__}")
-        writer.writeSamples(arrays, digital=True)
-        for onset, e in annotations:
-            text = f"{e.kind}: {e.text}" if e.text else e.kind
-            writer.writeAnnotation(onset, -1, text)
+            writer.setStartdatetime(start.replace(microsecond=0))
+            writer.setEquipment(equipment)
+            writer.setRecordingAdditional(f"biotrainer_{__version__}")
+            writer.set_number_of_annotation_signals(n_annotation_signals)
+            if start.microsecond:
+                # edflib takes the fraction of a second in units of 100 ns (pyedflib 0.1.42
+                # passes microseconds x 100, which edflib refuses from 0.1 s on)
+                _set_subsecond_start(writer.handle, start.microsecond * 10)
+            writer.writeSamples(arrays, digital=True)
+            for onset, text in annotations:
+                writer.writeAnnotation(onset, -1, text)
     finally:
         writer.close()
 

@@ -598,6 +598,18 @@ def release_recording_lock(fd: int | None) -> None:
             os.close(fd)
 
 
+def describe_recording(meta: SessionMeta, folder: str | os.PathLike[str]) -> str:
+    """How a session folder's recording stands, in the words lists and reports use: "still being
+    recorded", "interrupted", "stopped early", "source ended" or "completed"."""
+    if meta.status == STATUS_RECORDING and recording_in_progress(folder):
+        return "still being recorded"
+    if meta.interrupted:
+        return STATUS_INTERRUPTED
+    return {ENDED_STOPPED: "stopped early", ENDED_SOURCE: "source ended"}.get(
+        meta.ended or "", STATUS_COMPLETED
+    )
+
+
 def recording_in_progress(folder: str | os.PathLike[str]) -> bool:
     """True while a recorder (of any process on this machine) is recording into ``folder``.
 
