@@ -292,3 +292,15 @@ def test_pyedflib_warnings_do_not_reach_the_user(tmp_path: Path) -> None:
         warnings.simplefilter("always")
         export_edf(folder, tmp_path / "o.edf")
     assert [str(w.message) for w in seen] == []
+
+
+def test_the_header_names_the_device_and_the_whole_software_version(tmp_path: Path) -> None:
+    """edflib keeps 39 characters of equipment + additional text: the version came out "biotr"."""
+    from biotrainer import __version__
+
+    layout = replace(MUSE2, device="a-rather-long-device-profile-name")
+    folder = record_arrays(layout, make_raw(layout, 1.0), out=tmp_path / "s").path
+    export_edf(folder, tmp_path / "o.edf")
+    recording = (tmp_path / "o.edf").read_bytes()[88:168].decode()
+    assert recording.rstrip().endswith(f" biotrainer_{__version__}")
+    assert " a-rather-long-device" in recording

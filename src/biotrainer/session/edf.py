@@ -62,6 +62,8 @@ DIMENSION_CHARS = 8
 ANNOTATION_BYTES = 40
 #: Most annotation signals edflib allows (each holds one annotation per data record).
 MAX_ANNOTATION_SIGNALS = 64
+#: Characters of equipment + recording-additional text edflib keeps in the header.
+RECORDING_TEXT_CHARS = 39
 #: Marks the second and later pieces of a split annotation text.
 CONTINUED = "…"
 #: What to do with a session EDF cannot hold.
@@ -388,15 +390,18 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         )
     n_annotation_signals = min(MAX_ANNOTATION_SIGNALS, max(1, -(-len(annotations) // n_records)))
     start = rec.meta.start_utc.astimezone(UTC).replace(tzinfo=None)
-    equipment = _no_spaces(f"{rec.meta.device}_board_{layout.board_id}")
+    # edflib keeps 39 characters of the equipment and the recording's additional text together:
+    # the software version first, the device's name as far as it fits
+    additional = f"biotrainer_{__version__}"
+    equipment = _no_spaces(f"{rec.meta.device}_board{layout.board_id}")
+    equipment = equipment[: max(1, RECORDING_TEXT_CHARS - len(additional))]
     # Written to a temporary file next to ``out`` and renamed: a failed export leaves no partial
     # file and keeps an older ``out``. (It also lets ``out`` have a non-UTF-8 name: pyedflib
     # takes only UTF-8 paths.)
     tmp = _temporary_file(out)
     try:
-        _write_edf(
-            tmp, headers, duration, start, equipment, arrays, annotations, n_annotation_signals
-        )
+        texts = (equipment, additional)
+        _write_edf(tmp, headers, duration, start, texts, arrays, annotations, n_annotation_signals)
         if not _edf_complete(tmp, n_records):
             raise OSError(errno.EIO, "the file came out incomplete (disk full?)")
         n_written, ranges = _read_back(tmp)
@@ -460,7 +465,7 @@ def _write_edf(
     headers: list[dict],
     duration: int,
     start: datetime,
-    equipment: str,
+    recording_text: tuple[str, str],
     arrays: list[np.ndarray],
     annotations: list[tuple[float, str]],
     n_annotation_signals: int = 1,
@@ -474,8 +479,8 @@ def _write_edf(
             writer.setSignalHeaders(headers)
             writer.setDatarecordDuration(duration)
             writer.setStartdatetime(start.replace(microsecond=0))
-            writer.setEquipment(equipment)
-            writer.setRecordingAdditional(f"biotrainer_{__version__}")
+            writer.setEquipment(recording_text[0])
+            writer.setRecordingAdditional(recording_text[1])
             writer.set_number_of_annotation_signals(n_annotation_signals)
             if start.microsecond:
                 # edflib takes the fraction of a second in units of 100 ns (pyedflib 0.1.42
