@@ -170,8 +170,15 @@ def test_patient_code_rejects_junk(bad):
 
 @pytest.mark.parametrize("bad", ["room 1", "a" * 33, "-lead", "x/y"])
 def test_station_name_rejects_what_cannot_be_in_a_stream_name(bad):
-    with pytest.raises(BiotrainerError, match="1-32"):
+    with pytest.raises(BiotrainerError, match="1-32") as raised:
         check_code(bad, "station name")
+    assert "pseudonymous" not in str(raised.value)  # that is said of patient codes
+
+
+def test_the_message_says_the_letters_are_ascii():
+    """"é is a letter": the message said "letters" for A-Z and a-z only."""
+    with pytest.raises(BiotrainerError, match=r"ASCII letters \(A-Z, a-z\)"):
+        check_code("Pé-1", "patient code")
 
 
 def test_good_codes_pass():

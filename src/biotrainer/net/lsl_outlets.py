@@ -143,12 +143,14 @@ def check_code(value: str, what: str) -> str:
     ------
     BiotrainerError
     """
-    pattern = _PATIENT if "patient" in what else _STATION
+    patient = "patient" in what
+    pattern = _PATIENT if patient else _STATION
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        limit = "1-64 letters, digits, spaces" if "patient" in what else "1-32 letters, digits"
+        count, spaces = ("1-64", ", inner spaces") if patient else ("1-32", "")
+        why = " (a pseudonymous code, never a person's name)" if patient else ""
         raise BiotrainerError(
-            f"the {what} {value!r} is not valid for LSL: use {limit}, '_', '.' or '-' "
-            "(a pseudonymous code, never a person's name)"
+            f"the {what} {value!r} is not valid for LSL: use {count} ASCII letters (A-Z, a-z), "
+            f"digits{spaces}, '_', '.' or '-'{why}"
         )
     return value
 
