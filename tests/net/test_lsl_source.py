@@ -146,7 +146,15 @@ def test_eeg_channels_of_other_types_stay_raw_only_and_silence_is_reported(uniqu
         clock.advance(2.5)
         assert source.poll().empty and source.state is SourceState.SILENT
         outlet.push_chunk(x)
-        assert wait_until(lambda: not source.poll().empty)
+
+        # (the source clock moves on while waiting: had the machine stalled between the two
+        # pushes, their stamps would look like a sender's pause, held until the clock passes
+        # PAUSE_HOLD_MAX_S without more samples to confirm it)
+        def delivered() -> bool:
+            clock.advance(0.25)
+            return not source.poll().empty
+
+        assert wait_until(delivered)
         assert source.state is SourceState.STREAMING
     finally:
         source.release()

@@ -24,14 +24,26 @@ time of one Bluetooth notification, so the *values* are exact and the timestamps
 
 Time
 ----
-The inlet uses liblsl's post-processing ``proc_clocksync`` (sender time -> this machine's LSL
-clock, from the clock offsets liblsl measures continuously; :meth:`LslSource.prepare` waits for
-the first :meth:`pylsl.StreamInlet.time_correction` so the correction is known from the first
-sample) and, for regular-rate streams, ``proc_dejitter`` (a least-squares fit of timestamps to
-the nominal rate) and ``proc_monotonize``. Chunk timestamps are therefore in *this machine's LSL
-clock* (:func:`pylsl.local_clock`, seconds; on Linux the monotonic clock since boot), not Unix
-time as with BrainFlow; they are consistent within a session, which is all the engine and the
-recorder need.
+The inlet uses liblsl's post-processing ``proc_clocksync`` only (sender time -> this machine's
+LSL clock, from the clock offsets liblsl measures continuously; :meth:`LslSource.prepare` waits
+for the first :meth:`pylsl.StreamInlet.time_correction` so the correction is known from the first
+sample). Chunk timestamps are therefore in *this machine's LSL clock* (:func:`pylsl.local_clock`,
+seconds; on Linux the monotonic clock since boot), not Unix time as with BrainFlow; they are
+consistent within a session, which is all the engine and the recorder need.
+
+Regular-rate streams are dejittered here, by :class:`Dejitterer`, not by liblsl's
+``proc_dejitter``: liblsl fits the timestamps to the *count* of samples received, so a sender
+that pauses for a few seconds and resumes (its own timestamps jumping over the pause) had the
+pause smeared over the following samples, seconds off, with no jump for the recorder to mark as
+a gap. :class:`Dejitterer` makes the same kind of fit (recursive least squares of timestamp on
+sample number, half-life :data:`SMOOTHING_HALFTIME_S`, liblsl's default; timestamps never go
+back) and, when the sender's timestamps run more than :data:`PAUSE_MIN_S` ahead of the fit and
+the samples that follow keep the nominal rate from there, counts the pause as samples the sender
+did not send: the timestamps keep the sender's jump and the recorder writes a ``gap`` event. To
+tell a pause from a backlog stamped on arrival (all samples sent, none missing), the samples
+after a jump are held until :data:`PAUSE_CONFIRM_S` of them arrived (or
+:data:`PAUSE_HOLD_MAX_S` of the source's clock passed): once per pause, they reach the engine
+that much later. Irregular streams (RR intervals) keep the sender's timestamps, clock-corrected.
 
 Raw layout and recordings
 -------------------------
@@ -97,6 +109,18 @@ _S_WORDS = {"s", "sec", "second", "seconds"}
 #: Samples fetched from the inlet per pull (more are fetched in further pulls of one poll).
 PULL_MAX = 4096
 
+#: Half-life (s) of the timestamp fit of regular streams: liblsl's default ``smoothing_halftime``.
+SMOOTHING_HALFTIME_S = 90.0
+
+#: Timestamps of a regular stream running this far ahead of the fit (s) may be a sender's pause.
+PAUSE_MIN_S = 0.25
+
+#: Stream time (s) of the samples after a possible pause that are held to confirm it.
+PAUSE_CONFIRM_S = 0.5
+
+#: Longest time (s, source clock) those samples are held when no more come.
+PAUSE_HOLD_MAX_S = 1.0
+
 _SAFE_NAME = re.compile(r"[^'\"\\]+")
 
 
@@ -137,6 +161,148 @@ def beat_times_from_rr(
         out[k] = t
         prev = t
     return out
+
+
+class Dejitterer:
+    """Smoothed timestamps of a regular-rate stream that keep the sender's pauses.
+
+    A recursive least-squares fit of timestamp on sample number (the model of liblsl's
+    ``proc_dejitter``, exponential forgetting with half-life ``halftime_s``) replaces each
+    timestamp by the fitted one; outputs never decrease. Unlike liblsl's, the sample number
+    follows the sender's pauses: when a timestamp is more than ``pause_s`` ahead of the fit, the
+    samples from it on are held until ``confirm_s`` of them (stream time) arrived. If they lie on
+    a line of the nominal rate (their spread about it under 1/8 of their span) that is still more
+    than ``pause_s`` ahead of the fit, the stream paused: the sample number skips the samples
+    the sender did not send, and the timestamps keep the jump. Otherwise (a backlog stamped on
+    arrival, one late stamp) they are smoothed like any other. A timestamp more than ``pause_s``
+    *behind* the fit (the sender's clock went back) restarts the fit there.
+
+    Parameters
+    ----------
+    fs : float
+        Nominal sampling rate, Hz (> 0).
+    halftime_s, pause_s, confirm_s : float
+        See above.
+    """
+
+    def __init__(
+        self,
+        fs: float,
+        halftime_s: float = SMOOTHING_HALFTIME_S,
+        pause_s: float = PAUSE_MIN_S,
+        confirm_s: float = PAUSE_CONFIRM_S,
+    ) -> None:
+        if not fs > 0:
+            raise ValueError(f"a dejitterer needs a nominal rate > 0 Hz, got {fs}")
+        self.fs = float(fs)
+        self.pause_s = float(pause_s)
+        self.confirm_n = max(2, math.ceil(confirm_s * self.fs))
+        self._lam = 2.0 ** (-1.0 / (self.fs * halftime_s))
+        self._w1 = 1.0 / self.fs  # slope: seconds per sample
+        self._base: float | None = None  # stamps are fitted relative to this (numerics)
+        self._restart(None)
+        self._last = -math.inf  # last timestamp given out (monotonic)
+        self._held_values: np.ndarray | None = None
+        self._held_stamps = np.empty(0)
+        #: Pauses kept so far.
+        self.pauses = 0
+
+    @property
+    def held(self) -> int:
+        """Samples held back to confirm a pause."""
+        return self._held_stamps.size
+
+    def process(self, values: np.ndarray, stamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The samples (rows of ``values``) that can be given out now, with smoothed stamps.
+
+        These are the samples held before, then those of this call, in order, less any now held.
+        """
+        if self._held_values is not None and self._held_stamps.size:
+            values = np.concatenate([self._held_values, values])
+            stamps = np.concatenate([self._held_stamps, stamps])
+        return self._give(values, np.asarray(stamps, dtype=np.float64), force=False)
+
+    def release_held(self) -> tuple[np.ndarray, np.ndarray]:
+        """Decide on the held samples with those that came and give them all out."""
+        if self._held_values is None:
+            return np.empty((0, 0)), np.empty(0)
+        return self._give(self._held_values, self._held_stamps, force=True)
+
+    def _give(
+        self, values: np.ndarray, stamps: np.ndarray, force: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        out, n_out = self._run(stamps, force)
+        self._held_values, self._held_stamps = values[n_out:], stamps[n_out:]
+        return values[:n_out], out
+
+    def _restart(self, t: float | None) -> None:
+        """A new fit starting at stamp ``t`` (the slope estimate is kept as its prior)."""
+        self._base = t
+        self._n = 0  # sample number of the next sample
+        self._w0 = 0.0
+        self._p00 = self._p11 = 1e10  # inverse information: nothing known yet
+        self._p01 = 0.0
+
+    def _predict(self) -> float:
+        assert self._base is not None
+        return self._base + self._w0 + self._n * self._w1
+
+    def _update(self, t: float) -> float:
+        """Fit stamp ``t`` of the next sample and give its smoothed stamp."""
+        assert self._base is not None
+        x, y, lam = float(self._n), t - self._base, self._lam
+        self._n += 1
+        # Recursive least squares with forgetting, regressor u = (1, x), weights w = (w0, w1).
+        q0 = self._p00 + x * self._p01  # P u
+        q1 = self._p01 + x * self._p11
+        gain = 1.0 / (lam + q0 + x * q1)
+        resid = y - (self._w0 + x * self._w1)
+        self._p00 = (self._p00 - q0 * q0 * gain) / lam
+        self._p01 = (self._p01 - q0 * q1 * gain) / lam
+        self._p11 = (self._p11 - q1 * q1 * gain) / lam
+        self._w0 += resid * (self._p00 + x * self._p01)
+        self._w1 += resid * (self._p01 + x * self._p11)
+        out = self._base + self._w0 + x * self._w1
+        if out < self._last:
+            out = self._last
+        self._last = out
+        return out
+
+    def _pause_samples(self, w: np.ndarray, predicted: float) -> int:
+        """Samples skipped by the sender before stamps ``w`` (0: ``w`` follow no pause)."""
+        line = w - np.arange(w.size) * self._w1  # the same value for samples at the nominal rate
+        offset = float(np.median(line))
+        if w.size > 1 and np.median(np.abs(line - offset)) > (w.size - 1) * self._w1 / 8:
+            return 0  # not at the nominal rate: a backlog stamped on arrival, a late stamp
+        jump = offset - predicted
+        return int(round(jump / self._w1)) if jump > self.pause_s else 0
+
+    def _run(self, stamps: np.ndarray, force: bool) -> tuple[np.ndarray, int]:
+        out = np.empty(stamps.size)
+        i = 0
+        while i < stamps.size:
+            t = float(stamps[i])
+            if self._base is None:
+                self._restart(t)
+            err = t - self._predict()
+            if err > self.pause_s:
+                m = min(stamps.size - i, self.confirm_n)
+                if m < self.confirm_n and not force:
+                    break  # hold stamps[i:] until enough came to tell
+                skipped = self._pause_samples(stamps[i : i + m], self._predict())
+                if skipped:
+                    self._n += skipped
+                    self.pauses += 1
+                else:
+                    for j in range(i, i + m):
+                        out[j] = self._update(float(stamps[j]))
+                    i += m
+                    continue
+            elif err < -self.pause_s:
+                self._restart(t)
+            out[i] = self._update(t)
+            i += 1
+        return out[:i], i
 
 
 def _describe(stream_name: str | None, stream_type: str | None) -> str:
@@ -225,6 +391,8 @@ class LslSource:
         self._scale: np.ndarray | None = None
         self._rr_in_seconds: bool | None = None
         self._last_sample_at = 0.0
+        self._dejitter: Dejitterer | None = None
+        self._held_since = 0.0
         self.clock_offset_s = math.nan
         self.samples_received = 0
 
@@ -276,7 +444,9 @@ class LslSource:
         if self._state not in (SourceState.STREAMING, SourceState.SILENT) or self._inlet is None:
             return Chunk(received_at=now)
         values, stamps = self._pull()
-        if stamps.size:
+        if self._dejitter is not None:
+            values, stamps = self._smooth(values, stamps, now)
+        if stamps.size:  # samples given out (not those held to confirm a pause)
             self._last_sample_at = now
             self._state = SourceState.STREAMING
         elif now - self._last_sample_at > self.silence_timeout:
@@ -329,15 +499,13 @@ class LslSource:
             )
         if short.channel_format() in (pylsl.cf_string, pylsl.cf_undefined):
             raise DeviceError(f"the LSL stream '{short.name()}' carries text, not samples")
-        regular = short.nominal_srate() > 0
-        flags = pylsl.proc_clocksync
-        if regular:
-            flags |= pylsl.proc_dejitter | pylsl.proc_monotonize
+        # Clock correction only: liblsl's proc_dejitter would smear a pause of the sender over
+        # the following samples; regular streams are dejittered in poll() (see Dejitterer).
         inlet = pylsl.StreamInlet(
             short,
             max_buflen=max(1, int(math.ceil(self.buffer_s))),
             recover=True,
-            processing_flags=flags,
+            processing_flags=pylsl.proc_clocksync,
         )
         try:
             info = inlet.info(timeout=self.resolve_timeout)
@@ -349,6 +517,8 @@ class LslSource:
             ) from None
         self._inlet = inlet
         self._layout = self._build_layout(info, role)
+        fs = self._layout.preset("default").fs
+        self._dejitter = Dejitterer(fs) if fs > 0 else None
 
     def _build_layout(self, info: pylsl.StreamInfo, role: str) -> SourceLayout:
         chans = _channel_info(info)
@@ -411,6 +581,23 @@ class LslSource:
         values = parts[0] if len(parts) == 1 else np.concatenate(parts)
         stamps = stamp_parts[0] if len(stamp_parts) == 1 else np.concatenate(stamp_parts)
         self.samples_received += stamps.size
+        return values, stamps
+
+    def _smooth(
+        self, values: np.ndarray, stamps: np.ndarray, now: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Dejittered samples of a regular stream: those the :class:`Dejitterer` gives out now."""
+        dj = self._dejitter
+        assert dj is not None
+        was_holding = dj.held > 0
+        if stamps.size:
+            values, stamps = dj.process(values, stamps)
+        if dj.held and not was_holding:
+            self._held_since = now
+        if dj.held and now - self._held_since > PAUSE_HOLD_MAX_S:
+            more_values, more_stamps = dj.release_held()  # no more samples came to confirm
+            values = np.concatenate([values, more_values])
+            stamps = np.concatenate([stamps, more_stamps])
         return values, stamps
 
     def _to_raw(self, values: np.ndarray, stamps: np.ndarray) -> np.ndarray:
