@@ -176,7 +176,7 @@ def test_station_name_rejects_what_cannot_be_in_a_stream_name(bad):
 
 
 def test_the_message_says_the_letters_are_ascii():
-    """"é is a letter": the message said "letters" for A-Z and a-z only."""
+    """The message said "letters" for A-Z and a-z only (é is a letter too)."""
     with pytest.raises(BiotrainerError, match=r"ASCII letters \(A-Z, a-z\)"):
         check_code("Pé-1", "patient code")
 
