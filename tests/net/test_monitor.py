@@ -52,7 +52,8 @@ def test_tracker_sees_two_stations_and_notices_when_one_stops(unique):
             a.send()
             b.send()
             seen = _by_station(tracker.update(now))
-            return all(n in seen and seen[n].samples > 0 for n in names)
+            # the description (patient code, protocol) may come an update after the first samples
+            return all(n in seen and seen[n].samples > 0 and seen[n].protocol for n in names)
 
         assert wait_until(both_live), "the monitor did not find both stations"
         seen = _by_station(tracker.stations(now))

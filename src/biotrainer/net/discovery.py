@@ -3,7 +3,7 @@
 Qt-free so it can be tested headless; :mod:`biotrainer.ui.monitor` only renders
 :meth:`StationTracker.stations`. The tracker finds metrics streams (type ``Metrics``, name
 ``biotrainer-metrics-*``, see :mod:`biotrainer.net.lsl_outlets`) with a
-:class:`pylsl.ContinuousResolver`, opens one inlet per station, and on every
+:class:`pylsl.ContinuousResolver`, opens one inlet per stream, and on every
 :meth:`StationTracker.update` pulls what arrived (never waiting) and decides each station's state:
 
 * ``LIVE``: samples arrive and the signal is clean (or became unclean only briefly);
@@ -14,14 +14,26 @@ Qt-free so it can be tested headless; :mod:`biotrainer.ui.monitor` only renders
 * ``CONNECTING``: found, no sample yet.
 
 A station that disappeared stays in the list, flagged, until :meth:`StationTracker.forget` is
-called (a therapist must see that a station went away). A restarted station (same source_id)
-takes its row back.
+called (a therapist must see that a station went away).
+
+Every stream (LSL uid) is its own station with its own inlet, so values of two streams are never
+mixed. Two streams with the same station name on the air at once (two rooms both started as
+``--lsl roomA``) are both listed, each saying that the name is used twice
+(:attr:`StationStatus.alert`, :attr:`StationStatus.same_name`). A stream that went silent is
+replaced by a newer stream with the same source_id that sends (a restarted station takes its row
+back).
+
+Nothing here waits: inlets are opened without clock synchronisation (the monitor uses no
+timestamps, and liblsl's first clock-offset estimate blocks the first pull for ~0.65 s), and the
+stream description is asked for with a near-zero timeout and taken on a later update when it is
+not there yet.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +65,9 @@ class StationStatus:
     Attributes
     ----------
     key : str
-        The metrics stream's source_id (stable across restarts of the station).
+        Identifies the tile: the metrics stream's source_id (stable across restarts of the
+        station); a second stream with that source_id on the air at the same time gets
+        ``source_id/uid``.
     station, patient_code, protocol, hostname : str
     phases : tuple of str
         Phase names of the protocol.
@@ -73,6 +87,11 @@ class StationStatus:
         Seconds since the last sample (since discovery when none yet).
     samples : int
         Samples received.
+    uid : str
+        The LSL uid of the stream shown.
+    same_name : int
+        Streams on the air with this station name, this one included, when more than one (the
+        alert then says so); 0 otherwise.
     """
 
     key: str
@@ -95,12 +114,15 @@ class StationStatus:
     alert: str
     silent_s: float
     samples: int
+    uid: str = ""
+    same_name: int = 0
 
 
 @dataclass
 class _Station:
     key: str
     uid: str
+    source_id: str
     station: str
     hostname: str
     found_at: float
@@ -114,7 +136,9 @@ class _Station:
     last_sample_at: float | None = None
     last_clean_at: float | None = None
     visible: bool = True
-    gone: bool = False  # the inlet reported the stream lost for good
+    gone: bool = False  # the inlet reported the stream lost (until a sample comes again)
+    superseded: bool = False  # replaced by a newer stream of the same station: hidden
+    superseded_at: float = -math.inf
 
 
 def read_description(info: pylsl.StreamInfo) -> dict[str, Any]:
@@ -134,13 +158,36 @@ def read_description(info: pylsl.StreamInfo) -> dict[str, Any]:
 
 
 def _open_inlet(info: pylsl.StreamInfo) -> pylsl.StreamInlet:
-    return pylsl.StreamInlet(
-        info, max_buflen=10, recover=True, processing_flags=pylsl.proc_clocksync
+    # No proc_clocksync: the monitor ignores timestamps, and the first clock-offset estimate
+    # blocks the first pull_chunk with data for ~0.65 s (the GUI thread froze on every new inlet).
+    # No recover: liblsl would reconnect a broken inlet to any stream with the same source_id,
+    # i.e. to the other station of a name used twice, or to a restarted station (new patient)
+    # under the old one's description. A lost stream raises LostError; the tracker reopens an
+    # inlet to the same uid if the resolver still lists it, and a restart is a new stream.
+    return pylsl.StreamInlet(info, max_buflen=10, recover=False)
+
+
+_NUMBERS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key putting room2 before room10 (digit runs compared as numbers)."""
+    return tuple(
+        (0, int(part), part) if part.isdigit() else (1, 0, part.casefold())
+        for part in _NUMBERS.split(text)
+        if part
     )
+
+
+_COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 
 
 class StationTracker:
     """Discovers biotrainer metrics streams and keeps each station's latest state.
+
+    One entry per stream (LSL uid). A stream that fell silent and is followed by a newer stream
+    of the same station (same source_id) was restarted: the newer one takes its row. Streams with
+    one station name on the air together are all listed, each with an alert saying so.
 
     Parameters
     ----------
@@ -157,7 +204,17 @@ class StationTracker:
     forget_after_s : float
         The default resolver's ``forget_after``: a vanished stream is dropped from its results
         after this long.
+    on_air_within_s : float
+        A stream that sent a sample within this long (or was found this long ago and has sent
+        nothing yet) counts as on the air: two such streams with the same station name are
+        flagged. Stations send at least two samples a second (heartbeats).
+    info_timeout_s : float
+        How long one update waits for a new inlet's stream description (asked again on the
+        next update until it comes).
     """
+
+    #: A stream silent this long (s) while a newer stream of its station is found was restarted.
+    RESTART_SILENCE_S = 1.0
 
     def __init__(
         self,
@@ -168,6 +225,8 @@ class StationTracker:
         signal_lost_after_s: float = 5.0,
         resolve_every_s: float = 1.0,
         forget_after_s: float = 5.0,
+        on_air_within_s: float = 2.0,
+        info_timeout_s: float = 0.01,
     ) -> None:
         self.resolver = resolver or pylsl.ContinuousResolver(
             pred=METRICS_PREDICATE, forget_after=forget_after_s
@@ -176,7 +235,9 @@ class StationTracker:
         self.stream_lost_after_s = float(stream_lost_after_s)
         self.signal_lost_after_s = float(signal_lost_after_s)
         self.resolve_every_s = float(resolve_every_s)
-        self._stations: dict[str, _Station] = {}
+        self.on_air_within_s = float(on_air_within_s)
+        self.info_timeout_s = float(info_timeout_s)
+        self._stations: dict[str, _Station] = {}  # by uid
         self._last_resolve = -math.inf
 
     # -- the loop ----------------------------------------------------------------------------
@@ -184,44 +245,91 @@ class StationTracker:
     def update(self, now: float) -> list[StationStatus]:
         """Read the resolver (every ``resolve_every_s``), pull every inlet; return
         :meth:`stations` as of ``now`` (seconds on the caller's clock)."""
-        if now - self._last_resolve >= self.resolve_every_s:
+        resolve = now - self._last_resolve >= self.resolve_every_s
+        if resolve:
             self._last_resolve = now
             self._resolve(now)
         for st in self._stations.values():
             self._pull(st, now)
+        if resolve:
+            self._settle(now)  # after the pull: a restarted station's first samples count
         return self.stations(now)
 
     def _resolve(self, now: float) -> None:
-        seen: set[str] = set()
+        listed: dict[str, Any] = {}
         for info in self.resolver.results():
             name = info.name()
             if not name.startswith(METRICS_NAME_PREFIX) or info.type() != METRICS_TYPE:
                 continue
-            key = info.source_id() or name
-            seen.add(key)
-            st = self._stations.get(key)
-            if st is not None and st.uid == info.uid() and not st.gone:
-                st.visible = True
+            listed[info.uid()] = info
+        for uid, st in list(self._stations.items()):
+            st.visible = uid in listed
+            if st.superseded and not st.visible:
+                del self._stations[uid]  # kept while listed, or it would come back as new
+        for uid, info in listed.items():
+            known = self._stations.get(uid)
+            if known is not None:
+                if known.inlet is None and not known.superseded:
+                    # its inlet broke but the stream is still listed: try again (it stays
+                    # flagged lost until a sample comes)
+                    known.inlet = self.open_inlet(info)
                 continue
-            # New station, or the same station restarted (new uid): (re)open its inlet.
-            self._stations[key] = _Station(
-                key=key,
-                uid=info.uid(),
+            name = info.name()
+            source_id = info.source_id() or name
+            self._stations[uid] = _Station(
+                key=self._free_key(source_id, uid),
+                uid=uid,
+                source_id=source_id,
                 station=name[len(METRICS_NAME_PREFIX) :],
                 hostname=info.hostname(),
                 found_at=now,
                 inlet=self.open_inlet(info),
             )
-        for key, st in self._stations.items():
-            if key not in seen:
-                st.visible = False
+
+    def _free_key(self, source_id: str, uid: str) -> str:
+        taken = {st.key for st in self._stations.values() if not st.superseded}
+        return source_id if source_id not in taken else f"{source_id}/{uid}"
+
+    def _on_air(self, st: _Station, now: float) -> bool:
+        """Sent a sample lately (or was found lately and has not sent yet)."""
+        return st.visible and not st.gone and now - _last_heard(st) <= self.on_air_within_s
+
+    def _settle(self, now: float) -> None:
+        """A stream silent for ``RESTART_SILENCE_S`` that has sent nothing since a newer stream
+        of the same station (source_id) appeared was restarted: hide it, the newest takes its
+        row. A hidden stream that sends again was no restart (two stations, one name): shown.
+        """
+        for st in self._stations.values():
+            if st.superseded and _last_heard(st) > st.superseded_at:
+                st.superseded = False
+                st.key = self._free_key(st.source_id, st.uid)
+        groups: dict[str, list[_Station]] = {}
+        for st in self._stations.values():
+            if not st.superseded:
+                groups.setdefault(st.source_id, []).append(st)
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            for old in group:
+                last = _last_heard(old)
+                if not old.gone and now - last <= self.RESTART_SILENCE_S:
+                    continue  # still sending
+                # Found after old fell silent (a second station found while old was sending is
+                # not a restart of it: old then stays, flagged when it stays silent).
+                newer = [s for s in group if s.found_at > last and not s.superseded]
+                if newer:
+                    heir = max(newer, key=lambda s: s.found_at)
+                    old.superseded, old.superseded_at = True, now
+                    if old.key == old.source_id:
+                        heir.key = old.key  # the restarted station takes its row back
+                    old.key = ""
 
     def _pull(self, st: _Station, now: float) -> None:
         if st.inlet is None:
             return
         if not st.described:
             try:
-                d = read_description(st.inlet.info(timeout=0.2))
+                d = read_description(st.inlet.info(timeout=self.info_timeout_s))
             except (pylsl.util.TimeoutError, LostError):
                 d = None
             if d is not None:
@@ -240,6 +348,7 @@ class StationTracker:
         if values.size == 0:
             return
         values = values.reshape(-1, len(METRIC_CHANNELS))
+        st.gone = False
         st.values = values[-1].copy()
         st.samples += values.shape[0]
         st.last_sample_at = now
@@ -250,12 +359,23 @@ class StationTracker:
     # -- results -----------------------------------------------------------------------------
 
     def stations(self, now: float) -> list[StationStatus]:
-        """Every known station (sorted by station name) as of ``now``."""
-        return [self._status(st, now) for st in sorted(self._stations.values(), key=_order)]
+        """Every known station (in natural order of station names: room2 before room10) as of
+        ``now``."""
+        shown = sorted((st for st in self._stations.values() if not st.superseded), key=_order)
+        on_air: dict[str, int] = {}
+        for st in shown:
+            if self._on_air(st, now):
+                on_air[st.station] = on_air.get(st.station, 0) + 1
+        return [
+            self._status(st, now, on_air[st.station] if self._on_air(st, now) else 0)
+            for st in shown
+        ]
 
     def forget(self, key: str) -> None:
         """Drop a station (e.g. one the therapist has acknowledged as gone)."""
-        self._stations.pop(key, None)
+        for uid, st in list(self._stations.items()):
+            if st.key == key:
+                del self._stations[uid]
 
     def close(self) -> None:
         """Close every inlet and the resolver."""
@@ -264,7 +384,7 @@ class StationTracker:
         self._stations.clear()
         self.resolver = None
 
-    def _status(self, st: _Station, now: float) -> StationStatus:
+    def _status(self, st: _Station, now: float, same_name: int = 0) -> StationStatus:
         v = st.values
         silent = now - (st.last_sample_at if st.last_sample_at is not None else st.found_at)
         q = v[_INDEX["quality_ok"]]
@@ -287,6 +407,12 @@ class StationTracker:
             alert = f"signal lost for {now - st.last_clean_at:.0f} s"
         else:
             state, alert = StationState.LIVE, ""
+        if same_name > 1:
+            count = _COUNT_WORDS.get(same_name, str(same_name))
+            clash = f"{count} stations use the name {st.station}: give each its own --lsl name"
+            alert = f"{clash} ({alert})" if alert else clash
+        else:
+            same_name = 0
         pi = v[_INDEX["phase_index"]]
         phase_index = int(pi) if math.isfinite(pi) else -1
         if 0 <= phase_index < len(st.phases):
@@ -316,8 +442,14 @@ class StationTracker:
             alert=alert,
             silent_s=float(silent),
             samples=st.samples,
+            uid=st.uid,
+            same_name=same_name,
         )
 
 
-def _order(st: _Station) -> tuple[str, str]:
-    return (st.station, st.key)
+def _last_heard(st: _Station) -> float:
+    return st.last_sample_at if st.last_sample_at is not None else st.found_at
+
+
+def _order(st: _Station) -> tuple:
+    return (natural_key(st.station), st.found_at, st.key)

@@ -4,7 +4,10 @@ All discovery and bookkeeping is in :class:`biotrainer.net.discovery.StationTrac
 window only asks it for :meth:`~biotrainer.net.discovery.StationTracker.update` on a QTimer and
 renders the snapshots. A tile shows the station, the patient code, the protocol phase, the
 feedback score (large), HR and RMSSD and the signal quality; its frame and banner turn amber when
-the signal is lost and red when the stream is gone.
+the signal is lost and red when the stream is gone, purple when two stations use the same name.
+Long station names and patient codes are shortened in the middle ("…", full text in the tooltip)
+so that two codes differing only at the end still look different; a long banner gets a smaller
+font, then wraps.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QFont
+from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -34,14 +38,102 @@ STATE_COLOURS = {
     StationState.SIGNAL_LOST: "#e67e22",
     StationState.STREAM_LOST: "#c0392b",
 }
+#: Frame / banner colour of a station whose name another station on the air also uses.
+SAME_NAME_COLOUR = "#8e44ad"
+#: Colour of the values (and progress bar) of a station that is not live.
+STALE_COLOUR = "#95a5a6"
 
 
 def _fmt(value: float, unit: str, digits: int = 0) -> str:
     return "–" if not math.isfinite(value) else f"{value:.{digits}f} {unit}"
 
 
-def _label(point_size: int, bold: bool = False) -> QLabel:
-    lab = QLabel()
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text in the middle ("…") to the width it is given
+    instead of being clipped or widening its tile; :meth:`text` stays the full text (also the
+    tooltip), :meth:`shown_text` is what is painted."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
+        if text != self.text():
+            super().setText(text)
+            self.setToolTip(text)
+
+    def shown_text(self) -> str:
+        width = max(self.contentsRect().width(), 1)
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, width)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt name
+        painter = QPainter(self)
+        self.style().drawItemText(
+            painter,
+            self.contentsRect(),
+            int(self.alignment()),
+            self.palette(),
+            self.isEnabled(),
+            self.shown_text(),
+            self.foregroundRole(),
+        )
+
+
+class BannerLabel(QLabel):
+    """The state banner, word-wrapped (never cut): the largest font (16 down to 12 pt) that keeps
+    its text on one line, else the largest that keeps it on two."""
+
+    POINT_SIZES = (16, 15, 14, 13, 12)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        # Word-wrapped labels ask for little width: take the whole tile width, and keep the
+        # height-for-width of a wrapping label (two lines get two lines' room).
+        policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        f = QFont()
+        f.setPointSize(self.POINT_SIZES[0])
+        f.setBold(True)
+        self.setFont(f)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
+        if text != self.text():
+            super().setText(text)
+            self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit()
+
+    def _fit(self) -> None:
+        width = self.contentsRect().width()
+        if width <= 0:
+            return
+        font = QFont(self.font())
+        best = None
+        for size in self.POINT_SIZES:
+            font.setPointSize(size)
+            fm = QFontMetrics(font)
+            if fm.horizontalAdvance(self.text()) <= width:
+                best = size  # one line
+                break
+            if best is None:
+                flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignCenter)
+                rect = fm.boundingRect(0, 0, width, 10_000, flags, self.text())
+                if rect.width() <= width and rect.height() <= 2 * fm.lineSpacing():
+                    best = size  # two lines, unless a smaller font gets it on one
+        size = self.POINT_SIZES[-1] if best is None else best
+        if size != self.font().pointSize():
+            font.setPointSize(size)
+            self.setFont(font)
+
+
+def _label(point_size: int, bold: bool = False, elide: bool = False) -> QLabel:
+    lab = ElidedLabel() if elide else QLabel()
     f = QFont()
     f.setPointSize(point_size)
     f.setBold(bold)
@@ -57,19 +149,20 @@ class StationTile(QFrame):
         self.setObjectName("tile")
         self.setMinimumSize(320, 260)
         lay = QVBoxLayout(self)
-        self.title = _label(22, bold=True)
-        self.patient = _label(16)
+        lay.setContentsMargins(8, 4, 8, 4)
+        lay.setSpacing(2)  # compact: ten tiles fit a 1400x1000 window
+        self.title = _label(22, bold=True, elide=True)
+        self.patient = _label(16, elide=True)
         self.phase = _label(14)
         self.phase.setWordWrap(True)
-        self.score = _label(44, bold=True)
+        self.score = _label(40, bold=True)
         self.score.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
         self.bar.setTextVisible(False)
         self.cardiac = _label(16)
         self.quality = _label(14)
-        self.banner = _label(16, bold=True)
-        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner = BannerLabel()
         for w in (
             self.title,
             self.patient,
@@ -98,11 +191,19 @@ class StationTile(QFrame):
         q = {None: "quality –", True: "signal clean", False: "signal NOT clean"}[s.quality_ok]
         self.quality.setText(q)
         # Values of a station that is not live are stale: greyed, never mistaken for live ones.
-        stale = "color: #95a5a6;" if s.state is not StationState.LIVE else ""
+        live = s.state is StationState.LIVE
+        stale = "" if live else f"color: {STALE_COLOUR};"
         for w in (self.score, self.cardiac, self.quality, self.phase):
             w.setStyleSheet(stale)
-        colour = STATE_COLOURS[s.state]
-        self.banner.setText(s.alert.upper() if s.alert else s.state.value)
+        self.bar.setStyleSheet(
+            "" if live else f"QProgressBar::chunk {{ background-color: {STALE_COLOUR}; }}"
+        )
+        if s.same_name:
+            colour = SAME_NAME_COLOUR
+            self.banner.setText(s.alert)  # not upper-cased: the name and --lsl must read as typed
+        else:
+            colour = STATE_COLOURS[s.state]
+            self.banner.setText(s.alert.upper() if s.alert else s.state.value)
         self.banner.setStyleSheet(
             f"background: {colour}; color: white; padding: 4px; border-radius: 4px;"
         )
