@@ -200,18 +200,16 @@ def header_value(x: float) -> float:
     return x
 
 
-def edf_onsets(rec: Recording, leads: dict[str, int]) -> list[tuple[float, Event]]:
+def edf_onsets(rec: Recording, preset: str, lead: int) -> list[tuple[float, Event]]:
     """Events with their onset on the EDF's time axis (s from its start).
 
     The EDF's samples follow each other without the recording's gaps, so an event's moment is
-    placed where it falls between the samples of the preset with the most samples (``leads``:
-    the samples padded in front of each preset); events without a time are at 0.
+    placed where it falls between the samples of ``preset`` (``lead``: the samples padded in
+    front of it); events without a time are at 0.
     """
-    layout = rec.layout
-    preset = max(leads, key=lambda p: rec.raw[p].shape[1])
-    p = layout.preset(preset)
+    p = rec.layout.preset(preset)
     ts = rec.raw[preset][p.timestamp_row]
-    edf_t = (leads[preset] + np.arange(ts.size)) / p.fs
+    edf_t = (lead + np.arange(ts.size)) / p.fs
     t0 = rec.first_timestamp
     out = []
     for e in rec.events:
@@ -374,12 +372,13 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             }
         )
 
-    gaps = gap_note(rec, max(leads, key=lambda p: rec.raw[p].shape[1]))
+    main = max(leads, key=lambda p: rec.raw[p].shape[1])  # the time axis: most samples
+    gaps = gap_note(rec, main)
     if gaps is not None:
         notes.append(gaps)
     annotations: list[tuple[float, str]] = []
     split = 0
-    for onset, e in edf_onsets(rec, leads):
+    for onset, e in edf_onsets(rec, main, leads[main]):
         pieces = split_annotation(f"{e.kind}: {e.text}" if e.text else e.kind)
         split += len(pieces) > 1
         annotations += [(onset, piece) for piece in pieces]

@@ -239,9 +239,3 @@ def check_session_folder(path: str | os.PathLike[str], block_lines: int = 256) -
                 f"{ts.max() - last:.3f} s earlier than line {int(np.argmax(ts)) + 1})"
             )
     return meta
-
-
-def event_onsets(recording: Recording) -> list[tuple[float, Event]]:
-    """Events with their onset in seconds from the first sample (NaN times -> 0)."""
-    t0 = recording.first_timestamp
-    return [(0.0 if math.isnan(e.time) else max(0.0, e.time - t0), e) for e in recording.events]
