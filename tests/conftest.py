@@ -125,8 +125,9 @@ def _kill_mid_recording(
         end = time.monotonic() + start_timeout_s
         while True:  # the first flush: the session is recording
             s = list_sessions(data)
-            if s and (s[0] / "raw_default.csv").stat().st_size > 0:
-                break
+            raw = s[0] / "raw_default.csv" if s else None
+            if raw is not None and raw.is_file() and raw.stat().st_size > 0:
+                break  # (the folder is made a moment before its raw file)
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < end, "the session never started recording"
             time.sleep(0.05)
