@@ -11,6 +11,8 @@ in real time (BrainFlow's synthetic board is fixed at 250 Hz), for several N x R
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui_fps.py --scale \
         [--combos 16x250,32x500,64x1000,128x1000]
 
+``--traces scroll`` measures the scrolling display instead of the sweep (the default).
+
 CPU is the process time of the whole process (Python, Qt and BrainFlow's native thread)
 divided by wall time, so 100 % = one core; the load average is printed so other work on the
 machine can be judged. Frames are frames in which at least one signal panel was painted.
@@ -123,13 +125,15 @@ class ScaleSource:
         self._state = SourceState.RELEASED
 
 
-def run_window(app, source, fps: float, poll_hz: float | None, warmup: float, seconds: float):
+def run_window(
+    app, source, fps: float, poll_hz: float | None, warmup: float, seconds: float, sweep: bool
+):
     """Run a MainWindow on ``source``; return the measurements between warm-up and end."""
     from PySide6.QtCore import QTimer
 
     from biotrainer.ui.main_window import MainWindow
 
-    window = MainWindow(source, poll_hz=poll_hz, fps=fps)
+    window = MainWindow(source, poll_hz=poll_hz, fps=fps, sweep=sweep)
     window.resize(1400, 860)
     window.show()
     if not window.start():
@@ -179,11 +183,14 @@ def bench_synthetic(args, app) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         source = open_source(synthetic_profile(args.channels, Path(tmp)))
         print(f"before: {load()}")
-        window, m = run_window(app, source, args.fps, args.poll_hz, args.warmup, args.seconds)
+        window, m = run_window(
+            app, source, args.fps, args.poll_hz, args.warmup, args.seconds, args.traces == "sweep"
+        )
     eeg = window.plots.panels["eeg"]
     print(
         f"EEG channels: {eeg.trace.n_channels} at {eeg.trace.fs:g} Hz; "
-        f"panels: {', '.join(window.plots.panels)}; window 1400x860; target {args.fps:g} fps"
+        f"panels: {', '.join(window.plots.panels)}; window 1400x860; target {args.fps:g} fps; "
+        f"traces {args.traces}"
     )
     print(f"measured over {m['wall_s']:.1f} s wall time; after: {load()}")
     print(f"frames painted: {m['fps']:.1f} fps (frame timer ticks {m['ticks']:.1f}/s)")
@@ -208,7 +215,9 @@ def bench_scale(args, app) -> int:
     )
     for channels, fs in combos:
         source = ScaleSource(channels, fs)
-        window, m = run_window(app, source, args.fps, args.poll_hz, args.warmup, args.seconds)
+        window, m = run_window(
+            app, source, args.fps, args.poll_hz, args.warmup, args.seconds, args.traces == "sweep"
+        )
         trace = window.plots.panels["eeg"].trace
         expected = round(source.elapsed() * fs)
         lost = source.delivered - trace.samples_received
@@ -229,6 +238,9 @@ def main() -> int:
     parser.add_argument("--poll-hz", type=float, default=None, help="default: the frame rate")
     parser.add_argument("--scale", action="store_true", help="benchmark 5: channels x rates")
     parser.add_argument("--combos", default="16x250,32x500,64x1000,128x1000")
+    parser.add_argument(
+        "--traces", choices=("sweep", "scroll"), default="sweep", help="as the app's --traces"
+    )
     args = parser.parse_args()
 
     from biotrainer.ui.app import application

@@ -2,7 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_trainer.py \
         [--device simulator] [--protocol alpha-uptraining] [--seconds 20] [--no-patient-view] \
-        [--paint-profile]
+        [--paint-profile] [--traces sweep|scroll]
 
 The simulator profile streams 16 EEG channels + ECG + PPG + respiration + EDA + motion at
 250 Hz through BrainFlow's playback board (the live data path) in real time; the engine runs
@@ -38,6 +38,9 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=960)
     parser.add_argument("--no-patient-view", action="store_true")
     parser.add_argument(
+        "--traces", choices=("sweep", "scroll"), default="sweep", help="as the app's --traces"
+    )
+    parser.add_argument(
         "--paint-profile",
         action="store_true",
         help="also time every paint, window repaint and timer event by receiver (slows the "
@@ -67,6 +70,7 @@ def main() -> int:
             fps=args.fps,
             settings=QSettings(str(Path(tmp) / "t.ini"), QSettings.Format.IniFormat),
             patient_view_factory=(lambda c: None) if args.no_patient_view else default_patient_view,
+            sweep=args.traces == "sweep",
         )
         window.resize(args.width, args.height)
         window.show()
@@ -121,7 +125,7 @@ def main() -> int:
     print(
         f"device {args.device}: {len(eeg.names) if eeg else 0} EEG channels, "
         f"{layout.preset('default').fs:g} Hz, roles {', '.join(layout.roles)}; "
-        f"protocol {args.protocol}; window {args.width}x{args.height}"
+        f"protocol {args.protocol}; window {args.width}x{args.height}; traces {args.traces}"
         f"{'' if pv is not None else '; no patient view'}"
     )
     print(f"measured over {wall:.1f} s wall time after {args.warmup:g} s warm-up")

@@ -36,9 +36,11 @@ def _visible_top_levels() -> list:
     return [w for w in QApplication.topLevelWidgets() if w.isVisible()]
 
 
-def _run_and_close(qtbot, source, *, timeout_ms: int = 10_000, while_running=None) -> MainWindow:
+def _run_and_close(
+    qtbot, source, *, timeout_ms: int = 10_000, while_running=None, sweep: bool = True
+) -> MainWindow:
     threads_before = set(threading.enumerate())
-    window = MainWindow(source, poll_hz=40, fps=30)
+    window = MainWindow(source, poll_hz=40, fps=30, sweep=sweep)
     qtbot.addWidget(window)
     window.show()
     assert window.start()
@@ -72,9 +74,11 @@ def _run_and_close(qtbot, source, *, timeout_ms: int = 10_000, while_running=Non
     return window
 
 
-def test_fake_source_is_drawn_and_closing_releases_it(qtbot, errors_shown) -> None:
+@pytest.mark.parametrize("sweep", [True, False], ids=["sweep", "scroll"])
+def test_fake_source_is_drawn_and_closing_releases_it(qtbot, errors_shown, sweep: bool) -> None:
     source = FakeSource()
-    window = _run_and_close(qtbot, source)
+    window = _run_and_close(qtbot, source, sweep=sweep)
+    assert all(p.sweep == sweep for p in window.plots.panels.values())
     assert source.calls[:2] == ["prepare", "start"]
     assert source.calls[-2:] == ["stop", "release"]
     assert errors_shown == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
 from biotrainer.ui.signal_plots import SignalPlots, Theme
@@ -26,8 +27,8 @@ def _signal(fs: float, n_ch: int, start: int, n: int, rng) -> np.ndarray:
     return 30.0 * np.sin(2 * np.pi * 3.0 * t + phase) + rng.normal(0.0, 8.0, (n_ch, n))
 
 
-def _canvas(qtbot, trace: DisplayTrace, size=(400, 300)) -> TraceCanvas:
-    canvas = TraceCanvas(trace, Theme())
+def _canvas(qtbot, trace: DisplayTrace, size=(400, 300), sweep: bool = False) -> TraceCanvas:
+    canvas = TraceCanvas(trace, Theme(), sweep=sweep)
     qtbot.addWidget(canvas)
     canvas.resize(*size)
     canvas.show()
@@ -81,11 +82,14 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("sweep", [False, True], ids=["scroll", "sweep"])
 @pytest.mark.parametrize("case", CASES)
-def test_incremental_drawing_gives_the_picture_of_a_full_redraw(qtbot, case: str) -> None:
+def test_incremental_drawing_gives_the_picture_of_a_full_redraw(
+    qtbot, case: str, sweep: bool
+) -> None:
     role, fs, n_ch, size = CASES[case]
     trace = DisplayTrace(role, fs, [f"c{i}" for i in range(n_ch)], "uV", window_s=2.0)
-    canvas = _canvas(qtbot, trace, size)
+    canvas = _canvas(qtbot, trace, size, sweep)
     rng = np.random.default_rng(7)
     n = 0
     compared = 0
@@ -258,10 +262,11 @@ def test_only_panels_with_new_samples_are_repainted(qtbot) -> None:
     assert eeg.has_data and not ppg.has_data and not plots.has_data
 
 
-def test_resize_redraws_at_the_new_width_and_drawing_goes_on(qtbot) -> None:
+@pytest.mark.parametrize("sweep", [False, True], ids=["scroll", "sweep"])
+def test_resize_redraws_at_the_new_width_and_drawing_goes_on(qtbot, sweep: bool) -> None:
     fs = 250.0
     trace = DisplayTrace("eeg", fs, ("a", "b", "c"), "uV", window_s=2.0)
-    canvas = _canvas(qtbot, trace, (400, 300))
+    canvas = _canvas(qtbot, trace, (400, 300), sweep)
     rng = np.random.default_rng(4)
     n = 0
 
@@ -378,3 +383,121 @@ def test_painted_panel_shows_the_image_with_lines_at_whole_seconds_under_the_tra
     for x in line_cols:
         assert np.all((picture[:, x] == line) | traces_px[:, x])
     assert np.count_nonzero(picture == line) == np.count_nonzero(~traces_px[:, line_cols])
+
+
+# -- sweep ------------------------------------------------------------------------------------
+
+
+class _RegionRecorder(TraceCanvas):
+    """A panel that remembers the regions it was asked to paint."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.regions: list = []
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        self.regions.append(ev.region())
+        super().paintEvent(ev)
+
+
+def _feed(canvases, trace_of, fs: float, n_ch: int, chunks: int, rng, start: int = 0) -> int:
+    """Push the same random chunks to every canvas's trace, refreshing each; return the
+    samples pushed in all."""
+    n = start
+    for _ in range(chunks):
+        m = int(rng.integers(1, 12))
+        y = _signal(fs, n_ch, n, m, rng)
+        for c in canvases:
+            trace_of(c).push(_block(trace_of(c), y, n))
+            c.refresh()
+        n += m
+    return n
+
+
+def test_sweep_shows_the_scrolling_picture_in_place_with_a_gap_ahead_of_the_cursor(qtbot):
+    fs, n_ch, size = 250.0, 4, (430, 300)
+    names = [f"c{i}" for i in range(n_ch)]
+    sweep = _canvas(qtbot, DisplayTrace("eeg", fs, names, "uV", window_s=2.0), size, True)
+    scroll = _canvas(qtbot, DisplayTrace("eeg", fs, names, "uV", window_s=2.0), size, False)
+    rng = np.random.default_rng(11)
+    _feed([sweep, scroll], lambda c: c.trace, fs, n_ch, 300, rng)  # several laps of the ring
+    assert sweep.newest_column == scroll.newest_column
+    w = sweep.image.width()
+    cursor = sweep.newest_column % w  # the column the next sample goes to
+    gap = sweep.gap_columns
+    assert 4 <= gap < w // 10
+    swept, scrolled = sweep.image_array(), scroll.image_array()
+    # The sweep's ring, read from the cursor on, is the scrolling picture (oldest first)...
+    in_time_order = np.roll(_trace_mask(sweep, swept), -cursor, axis=1)
+    np.testing.assert_array_equal(in_time_order[:, gap:], _trace_mask(scroll, scrolled)[:, gap:])
+    # ... except its oldest columns: the gap ahead of the cursor is blank.
+    ahead = (cursor + np.arange(gap)) % w
+    assert not _trace_mask(sweep, swept)[:, ahead].any()
+    assert _trace_mask(scroll, scrolled)[:, :gap].any()
+    # Lines at whole seconds of the sweep: fixed columns (here one, at 1 s of 2 s).
+    line = sweep._grid.rgba()
+    line_cols = np.flatnonzero((swept == line).sum(axis=0) > 0.5 * swept.shape[0])
+    np.testing.assert_array_equal(line_cols, [round(w / 2)])
+
+
+def test_a_sweep_frame_repaints_only_the_columns_the_cursor_passed(qtbot) -> None:
+    fs, n_ch = 250.0, 3
+    trace = DisplayTrace("eeg", fs, ("a", "b", "c"), "uV", window_s=4.0)
+    canvas = _RegionRecorder(trace, Theme(), sweep=True)
+    qtbot.addWidget(canvas)
+    canvas.resize(600, 300)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    rng = np.random.default_rng(2)
+    n = _feed([canvas], lambda c: c.trace, fs, n_ch, 60, rng)
+    qtbot.waitUntil(lambda: canvas.paints > 0)
+    data, w = canvas.data_rect(), canvas.image.width()
+    widths = []
+    for _ in range(40):  # across the seam of the ring too (about 1.6 laps)
+        QApplication.processEvents()
+        canvas.regions.clear()
+        before = canvas.newest_column
+        trace.push(_block(trace, _signal(fs, n_ch, n, 25, rng), n))
+        n += 25
+        assert canvas.refresh()
+        QApplication.processEvents()
+        assert canvas.regions, "nothing repainted"
+        area = sum(r.width() * r.height() for reg in canvas.regions for r in reg)
+        passed = canvas.newest_column - before
+        # the new columns, the one before them (joined to them) and the gap; no more
+        assert area <= (passed + 1 + canvas.gap_columns + 2) * data.height()
+        assert all(data.contains(r) for reg in canvas.regions for r in reg)
+        widths.append(area / data.height())
+    assert max(widths) < w / 4
+    # And what is on screen is the picture.
+    shot = canvas.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    px = np.frombuffer(shot.constBits(), np.uint32).reshape(shot.height(), -1)
+    on_screen = px[data.top() : data.bottom() + 1, data.left() : data.right() + 1]
+    np.testing.assert_array_equal(on_screen, canvas.image_array())
+
+
+def test_switching_between_sweep_and_scroll_redraws_the_picture(qtbot) -> None:
+    fs, n_ch, size = 250.0, 3, (420, 260)
+    names = ("a", "b", "c")
+    canvas = _canvas(qtbot, DisplayTrace("eeg", fs, names, "uV", window_s=2.0), size, True)
+    other = _canvas(qtbot, DisplayTrace("eeg", fs, names, "uV", window_s=2.0), size, False)
+    rng = np.random.default_rng(5)
+    n = _feed([canvas, other], lambda c: c.trace, fs, n_ch, 150, rng)
+    redraws = canvas.full_redraws
+    canvas.set_sweep(False)
+    assert not canvas.sweep and canvas.full_redraws == redraws + 1
+    np.testing.assert_array_equal(canvas.image_array(), other.image_array())
+    _feed([canvas, other], lambda c: c.trace, fs, n_ch, 40, rng, start=n)
+    np.testing.assert_array_equal(canvas.image_array(), other.image_array())
+    canvas.set_sweep(True)
+    other.set_sweep(True)
+    np.testing.assert_array_equal(canvas.image_array(), other.image_array())
+    assert canvas.image_array()[:, (canvas.newest_column % canvas.image.width())].size
+
+
+def test_signal_plots_switch_every_panel(qtbot) -> None:
+    plots = SignalPlots(fake_layout(n_eeg=4), window_s=2.0, sweep=False)
+    qtbot.addWidget(plots)
+    assert not any(p.sweep for p in plots.panels.values())
+    plots.set_sweep(True)
+    assert plots.sweep and all(p.sweep for p in plots.panels.values())

@@ -385,6 +385,38 @@ def test_real_time_latency_is_measured_on_a_monotonic_clock(qtbot, settings, tmp
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
 
 
+def test_sweep_or_scroll_is_chosen_in_the_view_menu_and_remembered(qtbot, settings, tmp_path):
+    clock = SimulatedClock()
+    first = muse2_window(qtbot, settings, tmp_path, clock, patient_view_factory=lambda c: None)
+    assert first.dashboard.sweep and first.sweep_action.isChecked()  # sweeping at first
+    assert first.start_signal_check()
+    qtbot.waitUntil(lambda: first.dashboard.plots is not None and first.dashboard.plots.has_data)
+    panels = first.dashboard.plots.panels.values()
+    assert all(p.sweep for p in panels)
+    first.sweep_action.trigger()  # the therapist picks scrolling
+    assert not first.dashboard.sweep and not any(p.sweep for p in panels)
+    first.close()
+    second = muse2_window(qtbot, settings, tmp_path, clock, patient_view_factory=lambda c: None)
+    assert not second.dashboard.sweep and not second.sweep_action.isChecked()  # remembered
+    second.close()
+    # --traces sweep: this run sweeps, whatever was chosen before
+    third = muse2_window(
+        qtbot, settings, tmp_path, clock, patient_view_factory=lambda c: None, sweep=True
+    )
+    assert third.dashboard.sweep and third.sweep_action.isChecked()
+    third.close()
+
+
+def test_gui_command_traces_option() -> None:
+    from biotrainer.cli import build_parser
+    from biotrainer.commands.gui import _sweep
+
+    parser = build_parser()
+    assert _sweep(parser.parse_args(["gui"])) is None
+    assert _sweep(parser.parse_args(["gui", "--traces", "scroll"])) is False
+    assert _sweep(parser.parse_args(["--traces", "sweep"])) is True
+
+
 def test_gui_command_picks_a_protocol_for_the_device():
     from biotrainer.commands.gui import default_protocol, parse_speed
     from biotrainer.errors import BiotrainerError

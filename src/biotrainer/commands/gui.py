@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the trainer (``--protocol``, ``--replay``, ``--speed``, ``--signals``,
-    ``--patient``, ``--no-patient``, ``--lsl``)."""
+    ``--patient``, ``--no-patient``, ``--traces``, ``--lsl``)."""
     parser.add_argument(
         "--protocol",
         help=f"protocol name or .toml file (default: {EEG_DEFAULT} with EEG, "
@@ -72,6 +72,13 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-patient",
         action="store_true",
         help="do not ask for a patient: sessions are recorded but not registered (demos)",
+    )
+    parser.add_argument(
+        "--traces",
+        choices=("sweep", "scroll"),
+        help="signal panels: sweep (a cursor writes over a still picture, like a bedside "
+        "monitor) or scroll (newest sample at the right edge); default: the trainer's last "
+        "choice in its View menu, sweep at first",
     )
     parser.add_argument(
         "--lsl",
@@ -116,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         make_source = source_factory(args, MonotonicClock())
         from biotrainer.ui.app import run_main_window  # Qt is loaded here, and only here
 
-        return run_main_window(make_source)
+        return run_main_window(make_source, sweep=getattr(args, "traces", None) != "scroll")
 
     clock = MonotonicClock()
     store = None
@@ -155,11 +162,18 @@ def run(args: argparse.Namespace) -> int:
             patient=patient,
             ask_patient=not getattr(args, "no_patient", False),
             lsl_station=station,
+            sweep=_sweep(args),
             # a live device is checked at once; a replay would lose its start to the check
             check_on_open=not getattr(args, "replay", None),
         )
     finally:
         store.close()
+
+
+def _sweep(args: argparse.Namespace) -> bool | None:
+    """``--traces``: True (sweep), False (scroll) or None (the trainer's remembered choice)."""
+    traces = getattr(args, "traces", None)
+    return None if traces is None else traces == "sweep"
 
 
 def _show_error(message: str) -> None:

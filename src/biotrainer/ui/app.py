@@ -103,6 +103,7 @@ def run_main_window(
     poll_hz: float | None = None,
     fps: float = 60.0,
     window_s: float = 10.0,
+    sweep: bool = True,
 ) -> int:
     """Open the main window on the source ``make_source()`` builds and run the event loop.
 
@@ -114,6 +115,8 @@ def run_main_window(
     poll_hz, fps, window_s : float
         See :class:`~biotrainer.ui.main_window.MainWindow` (None: poll just above the frame
         rate; 60 frames per second).
+    sweep : bool
+        The signal panels sweep instead of scrolling.
 
     Returns
     -------
@@ -132,7 +135,7 @@ def run_main_window(
     except BiotrainerError as exc:
         QMessageBox.critical(None, "biotrainer", str(exc))
         raise
-    window = MainWindow(source, poll_hz=poll_hz, fps=fps, window_s=window_s)
+    window = MainWindow(source, poll_hz=poll_hz, fps=fps, window_s=window_s, sweep=sweep)
     window.show()
     if not window.start():
         raise BiotrainerError(window.error or "the device could not be opened")

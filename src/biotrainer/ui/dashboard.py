@@ -211,6 +211,8 @@ class TherapistDashboard(QWidget):
         self.setObjectName("dashboard")
         self.theme = theme or Theme()
         self.window_s = window_s
+        #: Signal panels sweep (True) or scroll (:meth:`set_sweep`).
+        self.sweep = True
         self.protocol: Protocol | None = None
         self.latest: MetricUpdate | None = None
         self._shown: MetricUpdate | None = None
@@ -453,7 +455,7 @@ class TherapistDashboard(QWidget):
                 if w is not None:
                     w.setParent(None)
                     w.deleteLater()
-        self.plots = SignalPlots(layout, window_s=self.window_s, theme=self.theme)
+        self.plots = SignalPlots(layout, window_s=self.window_s, theme=self.theme, sweep=self.sweep)
         self._signals_holder.layout().addWidget(self.plots)
         eeg = layout.group("eeg")
         if eeg is not None:
@@ -468,6 +470,12 @@ class TherapistDashboard(QWidget):
         self.lights = QualityLights(eeg.names if eeg is not None else (), has_heart=has_heart)
         self._lights_holder.layout().addWidget(self.lights)
         self._shown_layout = layout
+
+    def set_sweep(self, sweep: bool) -> None:
+        """Signal panels sweep (True) or scroll (False), now and after the next source."""
+        self.sweep = sweep
+        if self.plots is not None:
+            self.plots.set_sweep(sweep)
 
     @property
     def shown_layout(self) -> SourceLayout | None:

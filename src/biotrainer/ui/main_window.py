@@ -45,6 +45,8 @@ class MainWindow(QMainWindow):
         completed since the previous one and repaints only the panels that changed.
     window_s : float
         Seconds of signal shown.
+    sweep : bool
+        The panels sweep (a cursor over a still picture) instead of scrolling.
     parent : QWidget, optional
     """
 
@@ -55,12 +57,14 @@ class MainWindow(QMainWindow):
         poll_hz: float | None = None,
         fps: float = 30.0,
         window_s: float = 10.0,
+        sweep: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         self.theme = Theme()
         self.window_s = window_s
+        self.sweep = sweep
         self.fps = fps
         self.error: str | None = None
         self.frames = 0
@@ -129,7 +133,9 @@ class MainWindow(QMainWindow):
             self.show_error("The device could not be opened", self.error)
             self.close()
             return False
-        self.plots = SignalPlots(source.layout, window_s=self.window_s, theme=self.theme)
+        self.plots = SignalPlots(
+            source.layout, window_s=self.window_s, theme=self.theme, sweep=self.sweep
+        )
         self.setCentralWidget(self.plots)
         self.bridge.chunk_ready.connect(self.plots.push)
         self._pace_clock.start()

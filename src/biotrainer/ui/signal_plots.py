@@ -1,4 +1,4 @@
-"""Live scrolling signals, one panel per physiological role.
+"""Live signals, one panel per physiological role, sweeping or scrolling.
 
 Chunks are pushed into per-role :class:`~biotrainer.ui.traces.DisplayTrace` buffers as they
 arrive; :meth:`SignalPlots.refresh` (called by a frame timer) lets each panel draw only the
@@ -74,6 +74,9 @@ class SignalPlots(QWidget):
     window_s : float
         Seconds shown.
     theme : Theme, optional
+    sweep : bool
+        Sweep (a cursor writes over a still picture, like a bedside monitor; the cheaper to
+        draw) instead of scrolling; see :meth:`set_sweep`.
     parent : QWidget, optional
     """
 
@@ -83,10 +86,13 @@ class SignalPlots(QWidget):
         window_s: float = 10.0,
         theme: Theme | None = None,
         parent: QWidget | None = None,
+        *,
+        sweep: bool = True,
     ) -> None:
         super().__init__(parent)
         self.theme = theme or Theme()
         self.window_s = float(window_s)
+        self.sweep = sweep
         #: Frames in which at least one panel was painted.
         self.frames_painted = 0
         self._frame_seq = 0
@@ -120,6 +126,7 @@ class SignalPlots(QWidget):
                     self.theme,
                     show_time_axis=k == len(col_groups) - 1,
                     on_painted=self._panel_painted,
+                    sweep=self.sweep,
                 )
                 self.panels[g.role] = panel
                 # Stacked many-channel panels get more height than single traces.
@@ -147,6 +154,12 @@ class SignalPlots(QWidget):
         if changed:
             self._frame_seq += 1
         return changed
+
+    def set_sweep(self, sweep: bool) -> None:
+        """Sweep (True) or scroll (False) every panel from now on."""
+        self.sweep = sweep
+        for p in self.panels.values():
+            p.set_sweep(sweep)
 
     def rescale(self) -> None:
         """Recompute the vertical scales of all panels (redrawn only when they changed)."""

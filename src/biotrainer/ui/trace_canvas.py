@@ -1,19 +1,29 @@
 """One live signal panel drawn incrementally: a frame only costs the samples that are new.
 
+Two ways to show the window of the last seconds:
+
+- **sweep** (the default of the windows, like a bedside monitor): the picture stays still
+  and a cursor writes the newest samples from left to right, erasing the oldest ones just
+  ahead of it behind a small gap, then starts again at the left. A frame repaints only the
+  few columns the cursor passed, so it costs a fraction of a scrolling frame, and a drawn
+  wave stays where it is while the eye reads it.
+- **scroll**: the newest sample is always at the right edge and the picture moves left.
+
 The traces of a panel live in a persistent image, one pixel column per column of an absolute
-grid (:func:`~biotrainer.ui.traces.column_peaks`). When new columns complete, the image is
-scrolled left by that many pixels and only the new columns are drawn: per channel the min/max
+grid (:func:`~biotrainer.ui.traces.column_peaks`). When new columns complete, only they
+are drawn: per channel the min/max
 polyline joined to the previous column, rasterised straight into the image's pixels as one
 run of rows per column (:func:`~biotrainer.ui.traces.column_spans`, the pixels Qt's 1-pixel
 aliased line would light, give or take one at a segment's end), all lanes at once. The image
 is a ring of columns, so the scroll itself costs nothing: ``paintEvent`` blits its two halves
-in time order. The faint lines at whole seconds stay fixed on screen while the picture
-moves: at each step the columns they leave get their pixels back and the columns now under
-them get the line colour on their background, both read from a column-major copy of the
-image (a column of the image itself is a cache line per row). The title and axes sit in a
-pixmap rendered again only when the size, the scale or the title changes. The whole image is
-redrawn from the :class:`~biotrainer.ui.traces.DisplayTrace` only on resize or rescale, and
-gives exactly the picture of the incremental path.
+in time order (scroll) or the ring as it is (sweep). Scrolling, the faint lines at whole
+seconds stay fixed on screen while the picture moves: at each step the columns they leave get
+their pixels back and the columns now under them get the line colour on their background, both
+read from a column-major copy of the image (a column of the image itself is a cache line per
+row); sweeping, they are fixed columns of the ring. The title and axes sit in a pixmap rendered
+again only when the size, the scale or the title changes. The whole image is redrawn from the
+:class:`~biotrainer.ui.traces.DisplayTrace` only on resize or rescale, and gives exactly the
+picture of the incremental path.
 """
 
 from __future__ import annotations
@@ -61,6 +71,12 @@ MIN_WIDTH_PX = 16
 TICK_PX = 5
 RIGHT_MARGIN_PX = 10
 
+#: Blank ahead of the sweep's cursor, between the newest and the oldest samples, as a share of
+#: the width (0.2 s of a 10 s window).
+SWEEP_GAP_SHARE = 0.02
+#: Narrowest gap ahead of the cursor (image pixels).
+MIN_SWEEP_GAP_PX = 4
+
 
 def pretty_unit(units: str) -> str:
     """Return a display form of a unit string (``uV`` -> ``µV``, ``degC`` -> ``°C``)."""
@@ -95,6 +111,9 @@ class TraceCanvas(QWidget):
     theme : Theme
     show_time_axis : bool
         Label the seconds and the time axis (the lowest panel of a column).
+    sweep : bool
+        Sweep (a cursor writes from left to right over a still picture) instead of scrolling
+        (the newest sample at the right edge); see :meth:`set_sweep`.
     on_painted : callable, optional
         Called after each paint (the owner counts frames).
     parent : QWidget, optional
@@ -107,9 +126,12 @@ class TraceCanvas(QWidget):
         show_time_axis: bool = True,
         on_painted=None,
         parent: QWidget | None = None,
+        *,
+        sweep: bool = True,
     ) -> None:
         super().__init__(parent)
         self.trace = trace
+        self.sweep = sweep
         self.theme = theme
         self.show_time_axis = show_time_axis
         self._on_painted = on_painted
@@ -143,6 +165,9 @@ class TraceCanvas(QWidget):
         self._grid = QColor.fromRgbF(*(a * c1 + (1 - a) * c0 for c1, c0 in mix))
         self._bg_px = np.uint32(self._bg.rgba())
         self._grid_cols = np.zeros(0, dtype=np.int64)  # image x of the lines at whole seconds
+        self._blank = np.zeros(0, dtype=np.uint32)  # sweep: per image x, its empty pixel
+        self._gap = 0  # sweep: columns kept blank ahead of the cursor
+        self._drawn_from = 0  # the first absolute column the last draw wrote
         self._grid_px = np.uint32(self._grid.rgba())
         self._columns = np.zeros((0, 0), dtype=np.uint32)  # the image by columns (x, y)
         self._grid_over_bg = self._bg.rgba() < self._grid.rgba() < int(self._shades.min())
@@ -268,7 +293,10 @@ class TraceCanvas(QWidget):
                 return False
             if shift < self._width:
                 self._draw(self._col_end, col_end)
-                self.update(self._data_rect)
+                if self.sweep:
+                    self._update_columns(self._drawn_from, col_end + self._gap)
+                else:
+                    self.update(self._data_rect)
                 return True
         if trace.samples_received == 0:
             return False
@@ -281,10 +309,38 @@ class TraceCanvas(QWidget):
         self.update(self.data_rect())
         return True
 
+    def set_sweep(self, sweep: bool) -> None:
+        """Sweep (True) or scroll (False) from the next frame on; the picture is redrawn."""
+        if sweep == self.sweep:
+            return
+        self.sweep = sweep
+        self._static = None
+        self._needs_full = True
+        self.drawn_version = -1
+        self.refresh()
+        self.update()
+
+    def _update_columns(self, start: int, end: int) -> None:
+        """Schedule the repaint of absolute columns ``[start, end)`` where they are on screen
+        in the sweep (one or two strips of the trace area: the ring may wrap)."""
+        data, w = self.data_rect(), self._width
+        start = max(start, end - w)
+        scale = data.width() / w
+        i0 = start % w
+        for a, b in ((i0, min(w, i0 + end - start)), (0, i0 + end - start - w)):
+            if b > a:
+                left = data.left() + math.floor(a * scale)
+                right = data.left() + math.ceil(b * scale)
+                self.update(QRect(left, data.top(), right - left, data.height()))
+
     def redraw_all(self) -> None:
         """Redraw the whole trace image from the trace's buffer (resize, rescale)."""
         width, height = self._image_size()
-        if self.image is None or self.image.size().toTuple() != (width, height):
+        if (
+            self.image is None
+            or self.image.size().toTuple() != (width, height)
+            or self._blank.size != width
+        ):
             self.image = QImage(width, height, QImage.Format.Format_RGB32)
             self._pixels = np.frombuffer(self.image.bits(), np.uint32).reshape(
                 height, self.image.bytesPerLine() // 4
@@ -293,6 +349,11 @@ class TraceCanvas(QWidget):
             xs = [round(width * (1.0 - s / win)) for s in range(1, math.ceil(win))]
             self._grid_cols = np.array([x for x in xs if 0 <= x < width], dtype=np.int64)
             self._columns = np.zeros((width, height), dtype=np.uint32)
+            # Sweeping, the lines at whole seconds of the sweep are fixed columns of the ring.
+            self._blank = np.full(width, self._bg_px, dtype=np.uint32)
+            sweep_xs = [round(width * s / win) for s in range(1, math.ceil(win))]
+            self._blank[[x for x in sweep_xs if 0 <= x < width]] = self._grid_px
+            self._gap = max(MIN_SWEEP_GAP_PX, math.ceil(width * SWEEP_GAP_SHARE))
         self._width = width
         self._affine = self._pixel_map(height)
         col_end = self.trace.samples_received * width // self.trace.n_window
@@ -343,6 +404,7 @@ class TraceCanvas(QWidget):
         first, y = self.trace.since(-((-from_col * n_window) // w))
         cols, lo, hi = column_peaks(y, first, n_window, w, from_col, col_end)
         x_lo = max(from_col, col_end - w)
+        self._drawn_from = x_lo
         if cols.size:
             gain, offset, top, bottom = self._affine
             a, b = lo * gain, hi * gain  # rows: a (the minimum) below b
@@ -358,8 +420,11 @@ class TraceCanvas(QWidget):
         else:
             span_top = span_bottom = np.nan
         rows = self._rows
-        block = np.where((rows >= span_top) & (rows <= span_bottom), self._row_px, self._bg_px)
         i0, i1 = x_lo % w, (col_end - 1) % w + 1
+        if self.sweep:
+            self._sweep_columns(x_lo, col_end, (rows >= span_top) & (rows <= span_bottom))
+            return
+        block = np.where((rows >= span_top) & (rows <= span_bottom), self._row_px, self._bg_px)
         if i0 < i1:
             px[:, i0:i1] = block
             self._columns[i0:i1] = block.T
@@ -383,6 +448,17 @@ class TraceCanvas(QWidget):
                 lined = np.where(under == self._bg_px, self._grid_px, under)
             px[:, (col_end + self._grid_cols) % w] = lined
 
+    def _sweep_columns(self, x_lo: int, col_end: int, lit: np.ndarray) -> None:
+        """Sweeping: write absolute columns ``[x_lo, col_end)`` (``lit``: their trace pixels)
+        over their blank (background, or the line at a whole second), and blank the gap of
+        columns ahead of the cursor, where the oldest samples are erased."""
+        px, w = self._pixels, self._width
+        xs = np.arange(x_lo, col_end) % w
+        px[:, xs] = np.where(lit, self._row_px, self._blank[xs])
+        gap = np.arange(col_end, col_end + min(self._gap, w - 1)) % w
+        px[:, gap] = self._blank[gap]
+        self._col_end = col_end
+
     # -- painting -----------------------------------------------------------------------------
 
     def paintEvent(self, ev) -> None:  # noqa: N802 - Qt override
@@ -396,8 +472,18 @@ class TraceCanvas(QWidget):
                 self._static = self._render_static()
             painter.drawPixmap(0, 0, self._static)
         if self.image is not None and self.image.size().toTuple() == self._image_size():
-            # Oldest columns (ring x >= split) on the left, the newest on the right.
             w, h = self.image.width(), self.image.height()
+            if self.sweep:  # the ring as it is, only where it was exposed
+                scale = w / data.width()
+                for r in ev.region():
+                    r = r.intersected(data)
+                    if not r.isEmpty():
+                        source = QRectF((r.left() - data.left()) * scale, 0, r.width() * scale, h)
+                        painter.drawImage(QRectF(r.left(), data.top(), r.width(), data.height()),
+                                          self.image, source)  # fmt: skip
+                self._painted(painter)
+                return
+            # Oldest columns (ring x >= split) on the left, the newest on the right.
             split = self._col_end % w
             scale = data.width() / w
             left = QRectF(data.left(), data.top(), (w - split) * scale, data.height())
@@ -407,6 +493,9 @@ class TraceCanvas(QWidget):
                 painter.drawImage(right, self.image, QRectF(0, 0, split, h))
         else:
             painter.fillRect(data, self._bg)
+        self._painted(painter)
+
+    def _painted(self, painter: QPainter) -> None:
         painter.end()
         self.paints += 1
         if self._on_painted is not None:
@@ -444,26 +533,29 @@ class TraceCanvas(QWidget):
             p.setPen(text)
             r = QRectF(0, y_px - fm.height() / 2, left - TICK_PX - 3, fm.height())
             p.drawText(r, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
-        # Bottom axis: whole seconds, 0 = newest sample at the right edge.
+        # Bottom axis: whole seconds; scrolling, 0 = the newest sample at the right edge;
+        # sweeping, the seconds of the sweep from its start at the left edge.
         p.setPen(axis_pen)
         p.drawLine(left, bottom, right, bottom)
         win = self.trace.window_s
-        secs = range(-math.floor(win), 1)
+        secs = range(0, math.floor(win) + 1) if self.sweep else range(-math.floor(win), 1)
+        origin = 0.0 if self.sweep else 1.0
         every = 1
         while every * data.width() / win < fm.horizontalAdvance("-10") + 12:
             every = {1: 2, 2: 5}.get(every, every * 2)
         for s in secs:
-            x = data.left() + data.width() * (1.0 + s / win)
+            x = data.left() + data.width() * (origin + s / win)
             p.setPen(axis_pen)
             p.drawLine(QPointF(x, bottom), QPointF(x, bottom + TICK_PX))
-            if self.show_time_axis and s % every == 0 and -win < s < 0:
+            if self.show_time_axis and s % every == 0 and 0 < abs(s) < win:
                 p.setPen(text)
                 r = QRectF(x - 30, bottom + TICK_PX + 1, 60, fm.height())
                 p.drawText(r, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, f"{s}")
         if self.show_time_axis:
             p.setPen(text)
             r = QRectF(data.left(), bottom + TICK_PX + fm.height() + 3, data.width(), fm.height())
-            p.drawText(r, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "time (s)")
+            caption = "time in the sweep (s)" if self.sweep else "time (s)"
+            p.drawText(r, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption)
         p.end()
         return pix
 
@@ -507,11 +599,19 @@ class TraceCanvas(QWidget):
         return self.columns_drawn > 0
 
     def image_array(self) -> np.ndarray:
-        """The trace picture as on screen, oldest column first: ``(height, width)``
-        0xAARRGGBB values (a copy)."""
+        """The trace picture as on screen: ``(height, width)`` 0xAARRGGBB values (a copy).
+        Scrolling, the oldest column first; sweeping, the ring as it is (the newest column
+        just left of the gap)."""
         if self.image is None:
             return np.zeros((0, 0), np.uint32)
+        if self.sweep:
+            return self._pixels.copy()
         return np.roll(self._pixels, -(self._col_end % self.image.width()), axis=1)
+
+    @property
+    def gap_columns(self) -> int:
+        """Sweeping: the columns kept blank ahead of the cursor."""
+        return self._gap
 
     def trace_rgb(self) -> tuple[int, int]:
         """The 0xAARRGGBB values of the even- and odd-lane trace colours."""

@@ -189,6 +189,10 @@ class TrainerWindow(QMainWindow):
         Engine settings for every session (update interval...; default ``EngineConfig()``).
     before_tick : callable, optional
         Called before each engine tick (tests advance a SimulatedClock there).
+    sweep : bool, optional
+        The signal panels sweep (a cursor over a still picture, like a bedside monitor) or
+        scroll (``--traces``); None: as last chosen in the View menu (remembered), sweeping
+        at first.
     """
 
     def __init__(
@@ -214,6 +218,7 @@ class TrainerWindow(QMainWindow):
         fps: float = 30.0,
         engine_config: EngineConfig | None = None,
         before_tick: Callable[[], object] | None = None,
+        sweep: bool | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -256,6 +261,9 @@ class TrainerWindow(QMainWindow):
         self.setStyleSheet(WINDOW_STYLE.format(bg=self.theme.background, text=self.theme.text))
         self.resize(1440, 900)
         self.dashboard = TherapistDashboard(theme=self.theme)
+        if sweep is None:
+            sweep = bool(self.settings.value(f"{SETTINGS_GROUP}/sweep", True, type=bool))
+        self.dashboard.set_sweep(sweep)
         self.dashboard.set_protocol(protocol)
         self.setCentralWidget(self.dashboard)
         self.statusBar()  # created now, so that it is shown with the window
@@ -471,6 +479,17 @@ class TrainerWindow(QMainWindow):
         self.audio_action = self._action(view, "Sound feedback", self._on_audio)
         self.audio_action.setCheckable(True)
         self.audio_action.setChecked(self.protocol.audio)
+        view.addSeparator()
+        self.sweep_action = self._action(
+            view, "Sweep signals (still picture, moving cursor)", self._on_sweep
+        )
+        self.sweep_action.setCheckable(True)
+        self.sweep_action.setChecked(self.dashboard.sweep)
+        self.sweep_action.setToolTip(
+            "On: a cursor writes the newest samples over a still picture, like a bedside "
+            "monitor (the lighter to draw). Off: the picture scrolls, newest on the right."
+        )
+        view.setToolTipsVisible(True)
         for a in (
             self.patient_action,
             self.numbers_action,
@@ -993,6 +1012,10 @@ class TrainerWindow(QMainWindow):
     def _on_numbers(self, on: bool) -> None:
         if self.patient_view is not None:
             self.patient_view.set_show_numbers(on)
+
+    def _on_sweep(self, on: bool) -> None:
+        self.dashboard.set_sweep(on)
+        self.settings.setValue(f"{SETTINGS_GROUP}/sweep", on)
 
     def _on_audio(self, on: bool) -> None:
         if self.patient_view is not None and self.running:
