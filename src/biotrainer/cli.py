@@ -329,12 +329,12 @@ def check_brainflow_path(path: str | os.PathLike[str], what: str) -> None:
         If ``path`` holds bytes that are not UTF-8 text (e.g. from a terminal in another
         encoding); the message names ``what`` (e.g. ``--out``).
     """
-    from biotrainer.paths import is_utf8, shown
+    from biotrainer.paths import UTF8_FOLDER_ADVICE, is_utf8, shown
 
     if not is_utf8(path):
         raise BiotrainerError(
             f"{what} {shown(path)} is not UTF-8 text, which the recorder cannot write to: "
-            "choose a folder whose name has only UTF-8 characters"
+            f"{UTF8_FOLDER_ADVICE}"
         )
 
 

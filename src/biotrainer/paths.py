@@ -14,11 +14,14 @@ from pathlib import Path
 
 import platformdirs
 
-from biotrainer.errors import RecordingError
+from biotrainer.errors import ConfigError, RecordingError
 
 ENV_VAR = "BIOTRAINER_DATA"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+
+#: What to do about a folder whose name is not UTF-8 (writers take file names as UTF-8 text).
+UTF8_FOLDER_ADVICE = "choose a folder whose name is valid UTF-8 text"
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -132,9 +135,7 @@ def private_temp_beside(out: Path, suffix: str) -> Path:
         raise RecordingError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
     if not is_utf8(name):
         os.unlink(name)
-        raise RecordingError(
-            f"cannot write {shown(out)}: choose a folder whose name is valid UTF-8 text"
-        )
+        raise RecordingError(f"cannot write {shown(out)}: {UTF8_FOLDER_ADVICE}")
     return Path(name)
 
 
@@ -211,3 +212,30 @@ def read_regular_file(path: str | os.PathLike[str]) -> bytes:
         if not stat.S_ISREG(mode):
             raise NotRegularFileError(path, file_kind(mode))
         return f.read()
+
+
+def read_config_text(path: str | os.PathLike[str], missing: str) -> str:
+    """The UTF-8 text of a configuration file (device profile, protocol, scenario).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    missing : str
+        The problem to report when it does not exist (``"no such protocol file ..."``).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file: missing, not a regular file (never read), unreadable, or not UTF-8.
+    """
+    try:
+        return read_regular_file(path).decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise ConfigError(str(path), "", missing) from exc
+    except NotRegularFileError as exc:
+        raise ConfigError(str(path), "", exc.problem) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read the file: {exc.strerror or exc}") from exc

@@ -47,7 +47,7 @@ from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowP
 from biotrainer.acquisition.chunk import PRESETS, ROLES
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import EXCERPT_CHARS, ConfigError, DeviceError, excerpt
-from biotrainer.paths import NotRegularFileError, read_regular_file
+from biotrainer.paths import read_config_text
 
 #: Environment variable overriding the profiles folder.
 DEVICES_ENV = "BIOTRAINER_DEVICES"
@@ -373,18 +373,11 @@ def _read_toml(path: Path) -> dict:
     ConfigError
         When the file is missing, not a regular file, unreadable, not UTF-8 or not TOML.
     """
+    text = read_config_text(path, "no such device profile file")
     try:
-        return tomllib.loads(read_regular_file(path).decode("utf-8"))
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        raise ConfigError(str(path), "", "no such device profile file") from exc
-    except NotRegularFileError as exc:
-        raise ConfigError(str(path), "", exc.problem) from exc
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), "", f"not UTF-8 text ({exc.reason})") from exc
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
 
 
 # --------------------------------------------------------------------------- validation

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from biotrainer.errors import ConfigError
-from biotrainer.paths import NotRegularFileError, read_regular_file
+from biotrainer.paths import read_config_text
 
 FEEDBACK_KINDS = ("alpha", "relaxation", "coherence", "combined")
 PHASE_KINDS = ("baseline", "training", "rest", "pacing")
@@ -152,19 +152,12 @@ def load_protocol(name_or_path: str | os.PathLike[str]) -> Protocol:
     given_as_path = ("/" in text or os.sep in text) and p.exists()
     if p.suffix != ".toml" and not given_as_path:
         p = protocols_dir() / f"{name_or_path}.toml"
+    known = ", ".join(list_protocols()) or "none"
+    text = read_config_text(p, f"no such protocol file (known protocols: {known})")
     try:
-        raw = tomllib.loads(read_regular_file(p).decode("utf-8"))
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        known = ", ".join(list_protocols()) or "none"
-        raise ConfigError(str(p), "", f"no such protocol file (known protocols: {known})") from exc
-    except NotRegularFileError as exc:
-        raise ConfigError(str(p), "", exc.problem) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(str(p), "", f"not UTF-8 text ({exc.reason})") from exc
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), "", f"not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(str(p), "", f"cannot read the file: {exc.strerror or exc}") from exc
     return _parse(raw, str(p))
 
 

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from biotrainer.errors import ConfigError
-from biotrainer.paths import NotRegularFileError, read_regular_file
+from biotrainer.paths import read_config_text
 
 #: Artifact kinds a scenario can script.
 ARTIFACT_KINDS = ("blink", "jaw_clench", "electrode_pop", "motion", "flat", "line_noise")
@@ -291,16 +291,7 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
         never read), is not UTF-8 TOML, or is invalid.
     """
     path = resolve_scenario_path(name_or_path)
-    try:
-        text = read_regular_file(path).decode("utf-8")
-    except NotRegularFileError as exc:
-        raise ConfigError(str(path), "", exc.problem) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), "", f"not UTF-8 text ({exc.reason})") from exc
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        raise ConfigError(str(path), "", "no such scenario file") from exc
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read the file: {exc.strerror or exc}") from exc
+    text = read_config_text(path, "no such scenario file")
     return parse_scenario(text, source=str(path))
 
 
