@@ -74,18 +74,21 @@ def _installed_protocol(name: str) -> Protocol | None:
         return None
 
 
-def protocol_title(name: str) -> str:
-    """The protocol's title, or its name when it is not installed any more."""
-    protocol = _installed_protocol(name)
+def protocol_title(name: str, protocol: Protocol | None = None) -> str:
+    """The protocol's title (``protocol``'s, else the installed one called ``name``), or its
+    name when it is not installed any more."""
+    protocol = protocol or _installed_protocol(name)
     return protocol.title if protocol is not None else name
 
 
-def ended_early_warning(rec: SessionRecord, summary: SessionSummary | None) -> str | None:
-    """What a report says of a session that ended before its protocol's end (else None)."""
+def ended_early_warning(
+    rec: SessionRecord, summary: SessionSummary | None, protocol: Protocol | None
+) -> str | None:
+    """What a report says of a session that ended before its protocol's end (else None);
+    ``protocol``: the session's protocol, None when it is not installed any more."""
     if not rec.ended_early:
         return None
     done = summary.duration_s if summary is not None else None
-    protocol = _installed_protocol(rec.protocol)
     span = f"after {duration(done)}"
     if protocol is not None:
         span += f" of the protocol's {duration(protocol.duration_s)}"
@@ -146,7 +149,8 @@ def build_session_report(
             summary = summarize_series(series)
         except BiotrainerError as exc:
             warnings.append(str(exc))
-    early = ended_early_warning(rec, summary)
+    protocol = _installed_protocol(rec.protocol)
+    early = ended_early_warning(rec, summary, protocol)
     if early is not None:
         warnings.insert(0, early)
     if summary is not None:
@@ -166,7 +170,7 @@ def build_session_report(
         session=rec,
         patient_label=patient_label(patient.code, patient.name, with_name),
         with_name=with_name,
-        protocol_title=protocol_title(rec.protocol),
+        protocol_title=protocol_title(rec.protocol, protocol),
         summary=summary,
         series=series,
         self_reports=reports,
