@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pyedflib
 import pytest
 from badinputkit import fingerprint, one_line, record_session
@@ -279,14 +280,26 @@ def test_small_timestamp_jitter_is_accepted(world, tmp_path, capsys) -> None:
     ],
 )
 def test_export_of_a_value_edf_cannot_hold(world, tmp_path, capsys, value, shown) -> None:
+    """A wild value (a glitch, an infinity) is written at the edge of the channel's range with a
+    note; the rest of the channel keeps its resolution, and the raw file keeps the value."""
     s = _copy(world, tmp_path)
-    _edit_raw(s, _value(50, 2, value))  # row 2 = EEG AF7
+    _edit_raw(s, _value(50, 2, value))  # row 2 = EEG AF7, line 51
     out = tmp_path / "x.edf"
     out.write_bytes(b"an older export")
-    line = _one_line(capsys, main(["export", str(s), "--edf", str(out)]))
-    assert f"EEG AF7: a value of {shown} is too large for EDF" in line
-    assert out.read_bytes() == b"an older export"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "x.edf"]
+    assert main(["export", str(s), "--edf", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "EEG AF7: 1 sample outside " in err
+    assert f"(up to {shown}) written at the range's edge" in err
+    raw = np.loadtxt(s / RAW, delimiter="\t", ndmin=2)[:, 2]
+    with pyedflib.EdfReader(str(out)) as edf:
+        i = edf.getSignalLabels().index("EEG AF7")
+        got = edf.readSignal(i)[: raw.size]
+        lo, hi = edf.getPhysicalMinimum(i), edf.getPhysicalMaximum(i)
+    step = (hi - lo) / 65535
+    others = np.arange(raw.size) != 50
+    assert step < 0.01 * np.ptp(raw[others])  # the glitch did not coarsen the channel
+    np.testing.assert_allclose(got[others], raw[others], atol=0.51 * step)
+    assert got[50] == pytest.approx(hi if raw[50] > 0 else lo, abs=step)
 
 
 # -- writing the EDF file ------------------------------------------------------------------

@@ -304,3 +304,19 @@ def test_the_header_names_the_device_and_the_whole_software_version(tmp_path: Pa
     recording = (tmp_path / "o.edf").read_bytes()[88:168].decode()
     assert recording.rstrip().endswith(f" biotrainer_{__version__}")
     assert " a-rather-long-device" in recording
+
+
+def test_a_few_wild_values_do_not_coarsen_the_range() -> None:
+    """One glitch of 5e7 µV must not turn a 20 µV EEG into one quantisation step (770 µV)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 20.0, 30_000)
+    clean = physical_range(x)
+    x[1234] = 5e7
+    lo, hi = physical_range(x)
+    assert -200.0 < lo <= clean[0] and clean[1] < hi < 2000.0  # a step below 0.04 µV
+    # Blinks and pops of a few hundred µV are not wild: they stay inside the range.
+    x[[10, 20]] = [600.0, -450.0]
+    lo, hi = physical_range(x)
+    assert lo <= -450.0 and 600.0 <= hi < 2000.0
+    # Only the wild value is outside.
+    assert np.count_nonzero((x < lo) | (x > hi)) == 1

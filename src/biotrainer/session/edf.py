@@ -3,7 +3,10 @@
 One EDF signal per channel of every role in the layout (labelled ``"<ROLE> <name>"``, e.g.
 ``"EEG AF7"``; physical dimension from the layout's units), 16-bit digital range
 -32768..32767, physical range from the data with a 1 % margin (rounded outward to fit EDF's
-8-character header fields), so the quantisation step is ``(pmax - pmin) / 65535``. Events of
+8-character header fields), so the quantisation step is ``(pmax - pmin) / 65535``. A few wild
+values (a glitch of 10^7 µV in an EEG channel, an infinity) would make that step coarser than the
+signal itself, or too large for the header: the range then stops well beyond the bulk of the
+samples (:func:`physical_range`) and the wild values are written at its edge, with a note. Events of
 ``events.csv`` become EDF+ annotations; the start date-time is the session's UTC start.
 
 Presets with different rates become signals with their own samples per data record. The data
@@ -53,6 +56,10 @@ DIGITAL_MIN = -32768
 DIGITAL_MAX = 32767
 #: Fraction of the data range added on both sides of the physical range.
 RANGE_MARGIN = 0.01
+#: Share of a channel's samples at each end that may lie outside the span its range is built
+#: around (glitches), and how many such spans beyond it the range may reach.
+OUTLIER_SHARE = 0.0005
+OUTLIER_REACH = 10.0
 #: Longest EDF data record tried when looking for integer samples per record (s).
 MAX_RECORD_S = 60
 #: EDF label and physical-dimension field widths.
@@ -246,12 +253,32 @@ def _no_spaces(text: str) -> str:
 
 
 def physical_range(values: np.ndarray) -> tuple[float, float]:
-    """Physical min/max for ``values`` (finite ones), widened by :data:`RANGE_MARGIN`."""
+    """Physical min/max for ``values``: their finite range widened by :data:`RANGE_MARGIN`.
+
+    The range reaches at most :data:`OUTLIER_REACH` times the span of the bulk of the samples
+    (all but the :data:`OUTLIER_SHARE` lowest and highest, at least one) beyond that span, so
+    that a few wild values neither coarsen the quantisation step for the rest nor overflow EDF's
+    header; those values fall outside the range (:func:`to_digital` writes them at its edge).
+
+    Raises
+    ------
+    RecordingError
+        When even the bulk of the values does not fit EDF's 8-character header fields.
+    """
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         lo, hi = -1.0, 1.0
     else:
         lo, hi = float(finite.min()), float(finite.max())
+        n = finite.size
+        k = max(1, math.floor(OUTLIER_SHARE * n))  # at least one sample, however short
+        if n > 2 * k:
+            bulk = np.partition(finite, (k, n - 1 - k))
+            bulk_lo, bulk_hi = float(bulk[k]), float(bulk[n - 1 - k])
+        else:
+            bulk_lo, bulk_hi = lo, hi
+        reach = OUTLIER_REACH * ((bulk_hi - bulk_lo) or max(1.0, abs(bulk_hi)))
+        lo, hi = max(lo, bulk_lo - reach), min(hi, bulk_hi + reach)
         # (checked before the margin is added: the message then names the data's own value)
         _fit8(lo, up=False)
         _fit8(hi, up=True)
@@ -271,7 +298,8 @@ def to_digital(x: np.ndarray, pmin: float, pmax: float) -> np.ndarray:
     (edflib's own conversion truncates, which doubles the worst-case error.)
     """
     scale = (DIGITAL_MAX - DIGITAL_MIN) / (pmax - pmin)
-    d = np.rint((np.asarray(x, dtype=np.float64) - pmin) * scale + DIGITAL_MIN)
+    x = np.clip(np.asarray(x, dtype=np.float64), pmin, pmax)  # values outside: at the edge
+    d = np.rint((x - pmin) * scale + DIGITAL_MIN)
     return np.ascontiguousarray(np.clip(d, DIGITAL_MIN, DIGITAL_MAX).astype(np.int32))
 
 
@@ -340,14 +368,17 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     headers = []
     for (label, units, _fs, x), s in zip(channels, spr, strict=True):
         try:
-            if np.isinf(x).any():
-                raise RecordingError(
-                    f"a value of {x[np.isinf(x)][0]} is too large for EDF's 8-character header "
-                    f"({TOO_LARGE_HINT})"
-                )
             pmin, pmax = physical_range(x)
         except RecordingError as exc:
             raise RecordingError(f"{label}: {exc}") from exc
+        outside = (x < pmin) | (x > pmax)
+        if outside.any():
+            worst = x[outside][np.argmax(np.abs(x[outside]))]
+            n = int(outside.sum())
+            notes.append(
+                f"{label}: {n} sample{'s' if n > 1 else ''} outside {pmin:g}..{pmax:g} {units} "
+                f"(up to {worst:g}) written at the range's edge ({TOO_LARGE_HINT})"
+            )
         bad = np.isnan(x)
         if bad.any():
             notes.append(f"{label}: {int(bad.sum())} samples that are not numbers written as 0")
