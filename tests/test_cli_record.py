@@ -57,11 +57,29 @@ def test_record_writes_a_completed_session(recorded: Path) -> None:
 
 def test_replay_real_time_and_fast_deliver_every_sample(recorded: Path) -> None:
     n = load_session(recorded).n_samples("default")
-    for speed in ("1", "25"):
+    for speed in ("1", "25", "max"):
         r = _run("replay", str(recorded), "--speed", speed)
         assert r.returncode == 0, r.stderr
         assert f"replayed {n} default samples" in r.stdout, (speed, r.stdout)
         assert "session completed" in r.stdout
+
+
+def test_replay_at_max_speed_never_waits(recorded: Path, monkeypatch, capsys) -> None:
+    """`replay --speed max` serves the file on a simulated clock, as `run --replay --speed max`
+    does (it was refused: "--speed must be a positive number, not 'max'")."""
+    from biotrainer.cli import main
+    from biotrainer.commands import replay
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"--speed max slept {seconds} s")
+
+    monkeypatch.setattr(replay.time, "sleep", no_sleep)
+    assert main(["replay", str(recorded), "--speed", "max"]) == 0
+    out, err = capsys.readouterr()
+    n = load_session(recorded).n_samples("default")
+    assert f"replayed {n} default samples" in out
+    assert re.search(r"replay +\d+\.\d / \d+\.\d s \(max\) +samples default:", err)
+    assert "max" in _run("replay", "--help").stdout
 
 
 def test_export_edf_matches_the_recording(recorded: Path, tmp_path: Path) -> None:
@@ -149,7 +167,11 @@ def test_run_stops_cleanly_on_ctrl_c_and_sigterm(tmp_path: Path, sig: signal.Sig
             "--duration must be a positive number",
         ),
         (["replay", "/nonexistent/session"], "no session folder at /nonexistent/session"),
-        (["replay", ".", "--speed", "0"], "--speed must be a positive number"),
+        (["replay", ".", "--speed", "0"], "--speed must be a positive number or 'max', not '0'"),
+        (
+            ["replay", ".", "--speed", "inf"],
+            "--speed must be a positive number or 'max', not 'inf'",
+        ),
         (["export", "/nonexistent/s", "--edf", "x.edf"], "no session folder at"),
     ],
 )

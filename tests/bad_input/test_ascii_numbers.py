@@ -142,12 +142,12 @@ CASES: list[tuple[str, list[str], str]] = [
     (
         "replay-speed-arabic",
         ["replay", "{data}/sessions/20250101-000000-muse2", "--speed", HUNDRED],
-        "--speed must be a positive number, not '\\u0661\\u0660\\u0660'",
+        "--speed must be a positive number or 'max', not '\\u0661\\u0660\\u0660'",
     ),
     (
         "replay-speed-text",
         ["replay", "{data}/sessions/20250101-000000-muse2", "--speed", "fast"],
-        "--speed must be a positive number, not 'fast'",
+        "--speed must be a positive number or 'max', not 'fast'",
     ),
     # other numbers
     (

@@ -92,6 +92,12 @@ def run(args: argparse.Namespace) -> int:
                 f"--replay plays a recording: {', '.join(given)} would be ignored; leave "
                 f"{'it' if len(given) == 1 else 'them'} out"
             )
+        from biotrainer.session.replay import scan_recording
+
+        # Every line is read before the session starts, as `replay` does: a damaged file is
+        # refused with its file and line, a step back of the clock said in the line `export` says.
+        for note in scan_recording(args.replay).notes:
+            say(sys.stderr, f"biotrainer: note: {note}\n")
     clock = SimulatedClock() if math.isinf(speed) else MonotonicClock()
     make_source = source_factory(args, clock, speed)
     if not args.no_record:

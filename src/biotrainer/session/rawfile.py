@@ -21,6 +21,7 @@ from brainflow.data_filter import DataFilter
 
 from biotrainer import paths
 from biotrainer.errors import RecordingError
+from biotrainer.session.timestamps import TimestampScan
 
 
 def append_raw(path: str | os.PathLike[str], data: np.ndarray) -> None:
@@ -104,61 +105,6 @@ def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_
             "rows: the file does not belong to this session or is corrupt"
         )
     return arr.T.copy()
-
-
-#: How far (s) a timestamp may fall behind an earlier one of the same file before the file counts
-#: as out of order (BrainFlow's timestamps of Bluetooth devices jitter by a few milliseconds).
-MAX_STEP_BACK_S = 1.0
-
-
-def check_timestamps(
-    ts: np.ndarray,
-    path: str | os.PathLike[str],
-    first_line: int = 1,
-    latest: float = -np.inf,
-) -> float:
-    """Check that the timestamps of a raw file's lines are numbers in recording order.
-
-    Parameters
-    ----------
-    ts : np.ndarray
-        Timestamps (s) of consecutive lines.
-    path : path-like
-        The file (for the message).
-    first_line : int
-        Line number of ``ts[0]`` in the file.
-    latest : float
-        Latest timestamp of the lines before ``ts`` (-inf at the start of the file).
-
-    Returns
-    -------
-    float
-        The latest timestamp including ``ts`` (pass it as ``latest`` for the next block).
-
-    Raises
-    ------
-    RecordingError
-        Naming the file and line when a timestamp is not a finite number or lies more than
-        :data:`MAX_STEP_BACK_S` before an earlier one.
-    """
-    ts = np.asarray(ts, dtype=np.float64)
-    if ts.size == 0:
-        return latest
-    bad = ~np.isfinite(ts)
-    if bad.any():
-        line = first_line + int(np.argmax(bad))
-        raise RecordingError(
-            f"{path} is corrupt: the timestamp at line {line} is not a number ({ts[bad][0]})"
-        )
-    before = np.maximum.accumulate(np.concatenate(([latest], ts[:-1])))
-    back = before - ts > MAX_STEP_BACK_S
-    if back.any():
-        k = int(np.argmax(back))
-        raise RecordingError(
-            f"{path} is corrupt: its timestamps are not increasing (line {first_line + k} is "
-            f"{before[k] - ts[k]:.3f} s earlier than a line before it)"
-        )
-    return max(latest, float(before[-1]), float(ts[-1]))
 
 
 def _describe(exc: ValueError, first_line: int) -> str:
@@ -250,8 +196,9 @@ class RawBlockReader:
     block_lines : int
         Lines parsed per :meth:`read_block`.
     timestamp_row : int, optional
-        When given, every block's timestamps are checked with :func:`check_timestamps`
-        (RecordingError naming the line if one is not a number or out of order).
+        When given, every block's timestamps go through :attr:`timestamps`, a
+        :class:`~biotrainer.session.timestamps.TimestampScan` (RecordingError naming the line if
+        one is not a number or out of order; steps back of the clock are noted there).
     """
 
     def __init__(
@@ -265,7 +212,7 @@ class RawBlockReader:
         self.num_rows = num_rows
         self.block_lines = block_lines
         self.timestamp_row = timestamp_row
-        self._latest = -np.inf  # latest timestamp read so far
+        self.timestamps = TimestampScan(path) if timestamp_row is not None else None
         self.lines_read = 0
         self.dropped_partial_line = False
         self._pending = b""  # bytes read but not parsed yet
@@ -313,13 +260,33 @@ class RawBlockReader:
         first = self.lines_read + 1
         self.lines_read += n_lines
         block = parse_lines(text, self.num_rows, self.path, first_line=first)
-        if self.timestamp_row is not None:
-            ts = block[self.timestamp_row]
-            self._latest = check_timestamps(ts, self.path, first, self._latest)
+        if self.timestamps is not None:
+            self.timestamps.add(block[self.timestamp_row], first)
         return block
 
     def close(self) -> None:
         self._file.close()
+
+
+def scan_raw(
+    path: str | os.PathLike[str], num_rows: int, timestamp_row: int, block_lines: int = 1 << 14
+) -> TimestampScan:
+    """Read every complete line of a raw file; what its timestamps say (lines, span, steps back).
+
+    Raises
+    ------
+    RecordingError
+        As :class:`RawBlockReader`: naming the file and line when a value is not a number, a
+        line has the wrong number of values, or a timestamp is not a number or out of order.
+    """
+    scan = TimestampScan(path)
+    reader = RawBlockReader(path, num_rows, block_lines)
+    try:
+        while k := (block := reader.read_block()).shape[1]:
+            scan.add(block[timestamp_row], reader.lines_read - k + 1)
+    finally:
+        reader.close()
+    return scan
 
 
 def _after_lines(buf: bytes, total: int, want: int) -> tuple[int, int]:

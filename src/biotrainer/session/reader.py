@@ -21,14 +21,9 @@ from biotrainer.session.folder import (
     raw_file_name,
     read_meta,
 )
-from biotrainer.session.rawfile import (
-    MAX_STEP_BACK_S,
-    RawBlockReader,
-    check_timestamps,
-    last_timestamp,
-    read_raw,
-)
+from biotrainer.session.rawfile import RawBlockReader, last_timestamp, read_raw, scan_raw
 from biotrainer.session.recorder import EVENT_COLUMNS
+from biotrainer.session.timestamps import MAX_STEP_BACK_S, TimestampScan
 
 
 @dataclass(frozen=True)
@@ -170,18 +165,11 @@ def load_session(path: str | os.PathLike[str]) -> Recording:
             warnings.append(
                 f"{name}: an incomplete last line was dropped (the recorder was killed)"
             )
-        ts = data.data[p.timestamp_row]
-        if ts.size and not np.all(np.isfinite(ts)):
-            check_timestamps(ts, folder / name)  # (names the line)
-        back = np.maximum.accumulate(ts) - ts if ts.size else ts
-        if back.size and back.max() > MAX_STEP_BACK_S:
-            # Kept, not refused: the samples are sound, only their clock stepped back (a
-            # clock change during the session, or a file put together out of order).
-            k = int(np.argmax(back > MAX_STEP_BACK_S))
-            warnings.append(
-                f"{name}: the timestamps go back by {back.max():.1f} s from line {k + 1} on (a "
-                "clock change?); times of events near it may be off"
-            )
+        # Kept, not refused, when the timestamps go back (the clock was set back during the
+        # session, or the lines are out of order): the samples are written as they are.
+        scan = TimestampScan(folder / name, in_order=False)
+        scan.add(data.data[p.timestamp_row])  # (a timestamp that is not a number is refused)
+        warnings.extend(scan.notes())
         raw[p.preset] = data.data
     if all(a.shape[1] == 0 for a in raw.values()):
         raise RecordingError(
@@ -197,10 +185,12 @@ def check_session_folder(path: str | os.PathLike[str], block_lines: int = 256) -
     """Check that a folder is a readable session without loading it: what an import needs.
 
     Reads ``session.json``, parses the first ``block_lines`` lines of every raw file (values,
-    columns per line, timestamps) and checks that its last line is not earlier than them.
-    Empty raw files are fine (a recording stopped before its first sample); so is a folder
-    whose raw files were never made, if it is interrupted (the recorder was killed between
-    writing ``session.json`` and creating them).
+    columns per line, timestamps) and checks that its last line is not earlier than them; a
+    file whose last line is earlier is read whole, to tell a step back of the clock (accepted,
+    :mod:`biotrainer.session.timestamps`) from lines out of order. Empty raw files are fine
+    (a recording stopped before its first sample); so is a folder whose raw files were never
+    made, if it is interrupted (the recorder was killed between writing ``session.json`` and
+    creating them).
 
     Parameters
     ----------
@@ -217,7 +207,7 @@ def check_session_folder(path: str | os.PathLike[str], block_lines: int = 256) -
     ------
     RecordingError
         Naming the file when ``session.json`` is missing or corrupt, or a raw file is missing,
-        unreadable or not in BrainFlow's tab-separated format.
+        unreadable, not in BrainFlow's tab-separated format, or its lines are out of order.
     """
     folder = Path(path)
     meta = read_meta(folder)
@@ -234,8 +224,7 @@ def check_session_folder(path: str | os.PathLike[str], block_lines: int = 256) -
         if ts.size and math.isnan(last):
             raise RecordingError(f"{file} is corrupt: its last timestamp is not a number")
         if ts.size and last < ts.max() - MAX_STEP_BACK_S:
-            raise RecordingError(
-                f"{file} is corrupt: its timestamps are not increasing (the last line is "
-                f"{ts.max() - last:.3f} s earlier than line {int(np.argmax(ts)) + 1})"
-            )
+            # The clock was set back during the session (fine), or the lines are out of order
+            # (refused): only the whole file tells.
+            scan_raw(file, p.num_rows, p.timestamp_row)
     return meta

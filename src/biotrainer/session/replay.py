@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from brainflow.board_shim import BoardIds
@@ -13,7 +13,7 @@ from biotrainer.acquisition.source import Source
 from biotrainer.clock import Clock
 from biotrainer.errors import RecordingError
 from biotrainer.session.folder import raw_file_name, read_meta
-from biotrainer.session.rawfile import RawBlockReader, first_timestamp, last_timestamp
+from biotrainer.session.rawfile import scan_raw
 from biotrainer.session.reader import check_session_folder
 
 
@@ -72,14 +72,12 @@ def open_replay(
     ------
     RecordingError
         If the folder cannot be read, a raw file is missing or its first lines are damaged
-        (:func:`~biotrainer.session.reader.check_session_folder`), or it holds no samples or
-        its first or last timestamps are not numbers in recording order
-        (:func:`recorded_span`).
+        (:func:`~biotrainer.session.reader.check_session_folder`), or it holds no samples.
     DeviceError
     """
-    # A specific message now (file, line) rather than an odd replay later.
+    # A specific message now (file, line) rather than an odd replay later. (A command reads
+    # every line first, with :func:`scan_recording`.)
     check_session_folder(session_dir)
-    recorded_span(session_dir)
     meta = None
     if playback_board is None:
         # Recordings without a BrainFlow row layout (an LSL inlet: board NO_BOARD) cannot go
@@ -99,64 +97,56 @@ def open_replay(
     return FileSource(session_dir, clock, speed=speed, **options)  # type: ignore[arg-type]
 
 
-def recorded_span(session_dir: str | os.PathLike[str]) -> tuple[float, float]:
-    """(first, last) sample timestamp of a session over all presets, read from the file ends.
+@dataclass(frozen=True)
+class RecordingScan:
+    """What a replay must deliver, read from every line of a session's raw files.
 
-    Raises
-    ------
-    RecordingError
-        If no raw file holds a complete line, or a file's first or last timestamp is not a
-        number or its last is earlier than its first.
+    Attributes
+    ----------
+    samples : dict of str to int
+        Preset -> samples (complete lines) in its raw file.
+    first, last : float
+        Earliest and latest sample timestamp over all presets (s).
+    notes : tuple of str
+        One line per raw file whose timestamps step back (the clock was set back during the
+        recording): :meth:`~biotrainer.session.timestamps.TimestampScan.note`, the line
+        ``export`` says too.
     """
-    folder = Path(session_dir)
-    meta = read_meta(folder)
-    firsts, lasts = [], []
-    for p in meta.layout.presets:
-        path = folder / raw_file_name(p.preset)
-        if path.is_file():
-            first = first_timestamp(path, p.timestamp_row)
-            last = last_timestamp(path, p.timestamp_row)
-            if math.isnan(first) or math.isnan(last):
-                raise RecordingError(
-                    f"{path} is corrupt: its {'first' if math.isnan(first) else 'last'} "
-                    "timestamp is not a number"
-                )
-            if math.isfinite(first) and math.isfinite(last) and last < first:
-                raise RecordingError(
-                    f"{path} is corrupt: its timestamps are not increasing (the last line is "
-                    f"{first - last:.3f} s earlier than the first)"
-                )
-            firsts.append(first)
-            lasts.append(last)
-    first, last = min(firsts, default=float("inf")), max(lasts, default=float("-inf"))
-    if not first <= last:
-        raise RecordingError(f"the recording in {folder} holds no samples")
-    return first, last
+
+    samples: dict[str, int]
+    first: float
+    last: float
+    notes: tuple[str, ...]
+
+    @property
+    def duration_s(self) -> float:
+        """Span of the recorded timestamps (s): how long a real-time replay takes at most."""
+        return self.last - self.first
 
 
-def complete_lines(session_dir: str | os.PathLike[str]) -> dict[str, int]:
-    """Preset -> samples (complete lines) in each raw file: what a replay must deliver.
+def scan_recording(session_dir: str | os.PathLike[str]) -> RecordingScan:
+    """Read every line of a session's raw files before it is replayed.
 
-    Every line is parsed on the way, so a damaged file is refused before a replay starts.
+    A damaged file is refused before the replay starts, with the file and line named; steps
+    back of the clock are accepted and said in :attr:`RecordingScan.notes`.
 
     Raises
     ------
     RecordingError
         Naming the file and line when a raw file is missing or unreadable, a value is not a
         number, a line has the wrong number of values, or a timestamp is not a number or out of
-        recording order (:func:`~biotrainer.session.rawfile.check_timestamps`).
+        recording order (:class:`~biotrainer.session.timestamps.TimestampScan`); or when no
+        raw file holds a sample.
     """
     folder = Path(session_dir)
     meta = read_meta(folder)
-    counts: dict[str, int] = {}
-    for p in meta.layout.presets:
-        path = folder / raw_file_name(p.preset)
-        reader = RawBlockReader(path, p.num_rows, 1 << 14, timestamp_row=p.timestamp_row)
-        n = 0
-        try:
-            while k := reader.read_block().shape[1]:
-                n += k
-        finally:
-            reader.close()
-        counts[p.preset] = n
-    return counts
+    scans = {
+        p.preset: scan_raw(folder / raw_file_name(p.preset), p.num_rows, p.timestamp_row)
+        for p in meta.layout.presets
+    }
+    first = min(s.first for s in scans.values())
+    last = max(s.last for s in scans.values())
+    if not first <= last:
+        raise RecordingError(f"the recording in {folder} holds no samples")
+    notes = tuple(n for s in scans.values() if (n := s.note()) is not None)
+    return RecordingScan({k: s.lines for k, s in scans.items()}, first, last, notes)
