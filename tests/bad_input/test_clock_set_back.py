@@ -138,3 +138,17 @@ def test_run_replay_metrics_are_those_of_the_recording(tmp_path, capsys) -> None
     assert after and all(good_by_t.get(t) == a for t, a in after)
     values = [float(a) for _, a in set_back if a]
     assert values and np.all(np.isfinite(values))
+
+
+def test_the_trainer_says_it_too_before_its_window_opens(
+    recording, tmp_path, capsys, monkeypatch
+) -> None:
+    import biotrainer.ui.trainer_window as trainer_window
+
+    opened: list[Path] = []
+    monkeypatch.setattr(trainer_window, "run_trainer", lambda *a, **kw: opened.append(a) or 0)
+    s = _set_back(recording, tmp_path / "s", 1001, 1.6)
+    args = ["gui", "--replay", str(s), "--no-patient", "--data-dir", str(tmp_path / "d")]
+    assert main(args) == 0
+    assert _raw_notes(capsys.readouterr().err) == [NOTE]
+    assert len(opened) == 1

@@ -18,6 +18,7 @@ headless.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from biotrainer.cli import add_data_dir_argument, add_device_arguments, text_option
 from biotrainer.commands.sources import parse_speed, source_factory
@@ -136,6 +137,15 @@ def run(args: argparse.Namespace) -> int:
             from biotrainer.net.lsl_outlets import check_code
 
             check_code(station, "station name")
+        replay = getattr(args, "replay", None)
+        if replay:
+            from biotrainer.commands.record import say
+            from biotrainer.session.replay import scan_recording
+
+            # Every line is read first, as `run --replay` does: a damaged file is refused before
+            # the window opens, a step back of the clock said in the note `export` says.
+            for note in scan_recording(replay).notes:
+                say(sys.stderr, f"biotrainer: note: {note}\n")
         make_source = source_factory(args, clock, speed)
         name = getattr(args, "protocol", None) or default_protocol(_roles(args, make_source))
         protocol = load_protocol(name)
