@@ -199,11 +199,15 @@ def ppg_clean(t: np.ndarray, heart: Heart, breathing: Breathing) -> np.ndarray:
     return out + 0.15 * breathing.signal(t)
 
 
-def ppg_peak_times(heart: Heart, breathing: Breathing, fs_fine: float = 2000.0) -> np.ndarray:
+def ppg_peak_times(
+    heart: Heart, breathing: Breathing, fs_fine: float = 2000.0, block: int = 1 << 18
+) -> np.ndarray:
     """True systolic peak time of each pulse (NaN for dropped beats).
 
     Found as the maximum of the noise-free pulse wave rendered at ``fs_fine`` within the
-    systolic part of each pulse, so overlapping pulses and wander are accounted for.
+    systolic part of each pulse, so overlapping pulses and wander are accounted for. The wave
+    is rendered about ``block`` samples at a time, around the pulses being searched (every
+    sample has the value a render of the whole span would give it).
     """
     peaks = np.full(heart.beat_s.size, np.nan)
     ok = np.flatnonzero(heart.kind != DROPPED)
@@ -212,17 +216,31 @@ def ppg_peak_times(heart: Heart, breathing: Breathing, fs_fine: float = 2000.0) 
     scale = np.sqrt(np.clip(heart.rr_s, 0.3, 2.0))
     t0 = heart.beat_s[ok[0]] - 1.0
     t = np.arange(t0, heart.beat_s[ok[-1]] + 2.0, 1.0 / fs_fine)
-    x = ppg_clean(t, heart, breathing)
+    windows = []  # (beat, first, end) sample index of the search window
     for i in ok:
         c = heart.beat_s[i] + heart.ptt_s[i] + _PULSE_WAVES[0][0] * scale[i]
         w = 2.0 * _PULSE_WAVES[0][2] * scale[i]
         i0, i1 = np.searchsorted(t, [c - w, c + w])
-        j = i0 + int(np.argmax(x[i0:i1]))
-        if 0 < j < t.size - 1:  # parabolic refinement
-            y0, y1, y2 = x[j - 1], x[j], x[j + 1]
-            den = y0 - 2 * y1 + y2
-            dj = 0.5 * (y0 - y2) / den if den != 0 else 0.0
-        else:
-            dj = 0.0
-        peaks[i] = t[j] + dj / fs_fine
+        windows.append((i, int(i0), int(i1)))
+    k = 0
+    while k < len(windows):
+        # a run of windows whose samples (and one on each side, for the refinement) fit a block
+        lo, hi, end = windows[k][1] - 1, windows[k][2] + 1, k + 1
+        while end < len(windows):
+            lo2, hi2 = min(lo, windows[end][1] - 1), max(hi, windows[end][2] + 1)
+            if hi2 - lo2 > block:
+                break
+            lo, hi, end = lo2, hi2, end + 1
+        lo, hi = max(lo, 0), min(hi, t.size)
+        x = ppg_clean(t[lo:hi], heart, breathing)
+        for i, i0, i1 in windows[k:end]:
+            j = i0 + int(np.argmax(x[i0 - lo : i1 - lo]))
+            if 0 < j < t.size - 1:  # parabolic refinement
+                y0, y1, y2 = x[j - 1 - lo], x[j - lo], x[j + 1 - lo]
+                den = y0 - 2 * y1 + y2
+                dj = 0.5 * (y0 - y2) / den if den != 0 else 0.0
+            else:
+                dj = 0.0
+            peaks[i] = t[j] + dj / fs_fine
+        k = end
     return peaks

@@ -80,28 +80,58 @@ def render_eeg(
     iaf_hz: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """EEG without artifacts, shape (len(names), len(t)), µV."""
+    """EEG without artifacts, shape (len(names), len(t)), µV.
+
+    Built a channel at a time (the per-channel noises come a row at a time), so a long render
+    holds the result and a few rows rather than several arrays of its size; every sample is
+    computed with the same operations in the same order as on whole arrays.
+    """
     p: Person = scenario.person
     n, c = t.size, len(names)
     gains = [site_gains(nm) for nm in names]
-    g = {k: np.array([gi[k] for gi in gains])[:, None] for k in GAIN_NAMES}
+    g = {k: np.array([gi[k] for gi in gains]) for k in GAIN_NAMES}
+    x = np.empty((c, n))
 
-    common_bg = noise.pink(rng, n, fs, 1.2)
-    own_bg = noise.pink(rng, n, fs, 1.2, channels=c)
-    x = p.background_uv * (0.45 * common_bg + 0.9 * own_bg) / np.hypot(0.45, 0.9)
+    # background_uv * (0.45 * common + 0.9 * own) / hypot(0.45, 0.9)
+    common = 0.45 * noise.pink(rng, n, fs, 1.2)[0]
+    for i, own in enumerate(noise.pink_rows(rng, n, fs, 1.2, channels=c)):
+        own *= 0.9
+        own += common
+        own *= p.background_uv
+        own /= np.hypot(0.45, 0.9)
+        x[i] = own
 
-    common_alpha = noise.narrowband(rng, n, fs, iaf_hz, 0.45)
-    own_alpha = noise.narrowband(rng, n, fs, iaf_hz, 0.45, channels=c)
-    alpha = (common_alpha + 0.35 * own_alpha) / np.hypot(1.0, 0.35)
-    x += g["alpha"] * alpha_envelope(scenario, t) * alpha
+    # + g_alpha * envelope * (common + 0.35 * own) / hypot(1, 0.35)
+    common = noise.narrowband(rng, n, fs, iaf_hz, 0.45)[0]
+    env = alpha_envelope(scenario, t)
+    for i, own in enumerate(noise.narrowband_rows(rng, n, fs, iaf_hz, 0.45, channels=c)):
+        own *= 0.35
+        own += common
+        own /= np.hypot(1.0, 0.35)
+        w = g["alpha"][i] * env
+        w *= own
+        x[i] += w
+    del common, env
 
-    st = scenario.evaluate(t)
-    arousal = 0.3 + 0.7 * (1.0 - st.relaxation)
-    x += g["theta"] * p.theta_uv * arousal * noise.narrowband(rng, n, fs, 5.8, 0.9, channels=c)
-    x += g["beta"] * p.beta_uv * arousal * noise.band(rng, n, fs, 13.0, 30.0, channels=c)
+    arousal = 0.3 + 0.7 * (1.0 - scenario.relaxation_at(t))
+    for i, theta in enumerate(noise.narrowband_rows(rng, n, fs, 5.8, 0.9, channels=c)):
+        w = g["theta"][i] * p.theta_uv * arousal
+        w *= theta
+        x[i] += w
+    for i, beta in enumerate(noise.band_rows(rng, n, fs, 13.0, 30.0, channels=c)):
+        w = g["beta"][i] * p.beta_uv * arousal
+        w *= beta
+        x[i] += w
+    del arousal
 
+    # + mains interference + amplifier noise
     phase = rng.uniform(0, 2 * np.pi, size=(c, 1))
-    line_amp = p.line_noise_uv * rng.uniform(0.5, 1.5, size=(c, 1))
-    x += line_amp * np.sqrt(2) * np.sin(2 * np.pi * p.line_noise_hz * t[None, :] + phase)
-    x += rng.normal(0.0, 0.7, size=(c, n))
+    line_amp = p.line_noise_uv * rng.uniform(0.5, 1.5, size=(c, 1)) * np.sqrt(2)
+    wt = 2 * np.pi * p.line_noise_hz * t
+    for i in range(c):
+        w = wt + phase[i, 0]
+        np.sin(w, out=w)
+        w *= line_amp[i, 0]
+        x[i] += w
+        x[i] += rng.normal(0.0, 0.7, size=n)
     return x

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from scipy import signal
+
+#: Spectral gain of shaped noise as a function of frequency (Hz).
+Gain = Callable[[np.ndarray], np.ndarray]
 
 
 def stream(seed: int, name: str) -> np.random.Generator:
@@ -19,17 +23,64 @@ def stream(seed: int, name: str) -> np.random.Generator:
     )
 
 
-def _shaped(rng: np.random.Generator, n: int, fs: float, gain, channels: int) -> np.ndarray:
-    """White noise shaped in the frequency domain by ``gain(freqs)``, scaled to unit RMS."""
+def _shaped_rows(
+    rng: np.random.Generator, n: int, fs: float, gain: Gain, channels: int
+) -> Iterator[np.ndarray]:
+    """The rows of :func:`_shaped`, one at a time, so a long render never holds them all.
+
+    The real parts of every row's spectrum are drawn first (half the memory of the result),
+    then each row's imaginary parts as that row is produced. The rows, and the state ``rng`` is
+    left in once all have been taken, are those of :func:`_shaped`: take every row before
+    drawing anything else from ``rng``.
+    """
     n_fft = max(int(n), 2)
-    spec = rng.standard_normal((channels, n_fft // 2 + 1)) + 1j * rng.standard_normal(
-        (channels, n_fft // 2 + 1)
-    )
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / fs)
-    spec *= gain(freqs)
-    x = np.fft.irfft(spec, n=n_fft, axis=-1)[:, :n]
-    rms = np.sqrt(np.mean(x**2, axis=-1, keepdims=True))
-    return x / np.where(rms > 0, rms, 1.0)
+    m = n_fft // 2 + 1
+    re = rng.standard_normal((channels, m))
+    g = gain(np.fft.rfftfreq(n_fft, 1.0 / fs))
+    for i in range(channels):
+        spec = re[i] + 1j * rng.standard_normal(m)
+        spec *= g
+        x = np.fft.irfft(spec, n=n_fft)[:n]
+        del spec
+        rms = np.sqrt(np.mean(x**2))
+        x /= rms if rms > 0 else 1.0
+        yield x
+
+
+def _shaped(rng: np.random.Generator, n: int, fs: float, gain: Gain, channels: int) -> np.ndarray:
+    """White noise shaped in the frequency domain by ``gain(freqs)``, scaled to unit RMS.
+
+    Row ``i`` is ``irfft((a[i] + 1j * b[i]) * gain)`` over its RMS, with ``a`` and ``b`` two
+    successive ``(channels, n // 2 + 1)`` standard-normal draws. It is computed a row at a time
+    (:func:`_shaped_rows`) with the same values as doing it on the whole array at once.
+    """
+    out = np.empty((channels, max(int(n), 0)))
+    for i, row in enumerate(_shaped_rows(rng, n, fs, gain, channels)):
+        out[i] = row
+    return out
+
+
+def _pink_gain(exponent: float, f_min: float) -> Gain:
+    def gain(f: np.ndarray) -> np.ndarray:
+        return np.maximum(f, f_min) ** (-exponent / 2.0)
+
+    return gain
+
+
+def _narrowband_gain(center_hz: float, width_hz: float) -> Gain:
+    def gain(f: np.ndarray) -> np.ndarray:
+        return np.exp(-0.25 * ((f - center_hz) / width_hz) ** 2)
+
+    return gain
+
+
+def _band_gain(low_hz: float, high_hz: float, fs: float) -> Gain:
+    high_hz = min(high_hz, 0.49 * fs)
+
+    def gain(f: np.ndarray) -> np.ndarray:
+        return ((f >= low_hz) & (f <= high_hz)).astype(float)
+
+    return gain
 
 
 def pink(
@@ -41,11 +92,19 @@ def pink(
     f_min: float = 0.5,
 ) -> np.ndarray:
     """Noise with power ∝ 1/f**exponent above ``f_min`` (flat below), unit RMS, (channels, n)."""
+    return _shaped(rng, n, fs, _pink_gain(exponent, f_min), channels)
 
-    def gain(f: np.ndarray) -> np.ndarray:
-        return np.maximum(f, f_min) ** (-exponent / 2.0)
 
-    return _shaped(rng, n, fs, gain, channels)
+def pink_rows(
+    rng: np.random.Generator,
+    n: int,
+    fs: float,
+    exponent: float = 1.0,
+    channels: int = 1,
+    f_min: float = 0.5,
+) -> Iterator[np.ndarray]:
+    """The rows of :func:`pink` one at a time (see :func:`_shaped_rows`)."""
+    return _shaped_rows(rng, n, fs, _pink_gain(exponent, f_min), channels)
 
 
 def narrowband(
@@ -60,23 +119,33 @@ def narrowband(
 
     Its envelope waxes and wanes like a real alpha rhythm.
     """
+    return _shaped(rng, n, fs, _narrowband_gain(center_hz, width_hz), channels)
 
-    def gain(f: np.ndarray) -> np.ndarray:
-        return np.exp(-0.25 * ((f - center_hz) / width_hz) ** 2)
 
-    return _shaped(rng, n, fs, gain, channels)
+def narrowband_rows(
+    rng: np.random.Generator,
+    n: int,
+    fs: float,
+    center_hz: float,
+    width_hz: float,
+    channels: int = 1,
+) -> Iterator[np.ndarray]:
+    """The rows of :func:`narrowband` one at a time (see :func:`_shaped_rows`)."""
+    return _shaped_rows(rng, n, fs, _narrowband_gain(center_hz, width_hz), channels)
 
 
 def band(
     rng: np.random.Generator, n: int, fs: float, low_hz: float, high_hz: float, channels: int = 1
 ) -> np.ndarray:
     """Noise confined to ``low_hz``–``high_hz`` (clipped to Nyquist), unit RMS."""
-    high_hz = min(high_hz, 0.49 * fs)
+    return _shaped(rng, n, fs, _band_gain(low_hz, high_hz, fs), channels)
 
-    def gain(f: np.ndarray) -> np.ndarray:
-        return ((f >= low_hz) & (f <= high_hz)).astype(float)
 
-    return _shaped(rng, n, fs, gain, channels)
+def band_rows(
+    rng: np.random.Generator, n: int, fs: float, low_hz: float, high_hz: float, channels: int = 1
+) -> Iterator[np.ndarray]:
+    """The rows of :func:`band` one at a time (see :func:`_shaped_rows`)."""
+    return _shaped_rows(rng, n, fs, _band_gain(low_hz, high_hz, fs), channels)
 
 
 def ou(rng: np.random.Generator, n: int, fs: float, tau_s: float, sigma: float) -> np.ndarray:

@@ -39,6 +39,9 @@ TRUTH_FS = 4.0
 
 PRESET_FILES = {p: f"raw_{p}.csv" for p in ("default", "auxiliary", "ancillary")}
 
+#: Samples per ``DataFilter.write_file`` call when writing a rendered array.
+_WRITE_BLOCK = 1 << 16
+
 _PPG_DC = 50_000.0
 _PPG_AC = 1_000.0
 
@@ -237,14 +240,13 @@ def _render_role(
         return out
     if role == "gyro":
         return rng.normal(0.0, 0.3, size=(c, n))
-    st = sc.evaluate(t)
     if role == "eda":
-        tonic = 2.0 + 6.0 * (1.0 - st.relaxation)
+        tonic = 2.0 + 6.0 * (1.0 - sc.relaxation_at(t))
         return np.stack(
             [tonic + noise.ou(rng, n, fs, 30.0, 0.3) + rng.normal(0, 0.01, n) for _ in range(c)]
         )
     if role == "temp":
-        warm = 30.0 + 4.0 * st.relaxation
+        warm = 30.0 + 4.0 * sc.relaxation_at(t)
         return np.stack([warm + noise.ou(rng, n, fs, 60.0, 0.1) for _ in range(c)])
     return np.zeros((c, n))
 
@@ -290,6 +292,7 @@ def render_scenario(
             x = _render_role(g.role, g.names, t, p.fs, m, rng)
             _apply_artifacts(x, g.role, g.names, t, p.fs, targets, m, rng)
             arr[list(g.rows)] = x
+            del x  # (not held while the next group renders)
         data[p.preset] = arr
 
     truth = _truth(m, layout, targets, start_timestamp)
@@ -398,7 +401,11 @@ def write_rendered(rendered: Rendered, out_dir: str | os.PathLike[str]) -> dict[
     files = {}
     for preset, arr in rendered.data.items():
         path = out / PRESET_FILES[preset]
-        DataFilter.write_file(np.ascontiguousarray(arr), str(path), "w")
+        # A sample per line, so appending blocks of samples writes the same file as writing
+        # the array at once, without DataFilter.write_file's full-size flattened copy.
+        for k in range(0, max(arr.shape[1], 1), _WRITE_BLOCK):
+            block = np.ascontiguousarray(arr[:, k : k + _WRITE_BLOCK])
+            DataFilter.write_file(block, str(path), "w" if k == 0 else "a")
         files[preset] = path
     write_truth(rendered, out / "ground_truth", files)
     return files
