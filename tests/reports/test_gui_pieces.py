@@ -71,6 +71,27 @@ def test_rating_sliders_start_unrated_and_record_what_was_touched(qtbot, data_di
         SelfReportDialog("during")
 
 
+def test_a_tap_on_a_rating_gives_the_number_tapped(qtbot):
+    """Tapping (not dragging) at a number sets that number, on the first tap and on repeats; a
+    plain QSlider stepped one towards the tap (a tap at 7 gave 1, then 2, 3...)."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    dialog = SelfReportDialog("pre")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    slider, numbers = dialog.stress.slider, dialog.stress.number_labels
+    assert [n.text() for n in numbers] == [str(i) for i in range(11)]
+    for k in (7, 7, 3, 10, 0, 5):
+        # at the middle of the number printed under the track, in the slider's coordinates
+        centre = slider.mapFromGlobal(numbers[k].mapToGlobal(numbers[k].rect().center()))
+        at = QPoint(centre.x(), slider.height() // 2)
+        QTest.mouseClick(slider, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+        assert dialog.stress.value() == k and dialog.stress.readout.text() == str(k)
+    assert dialog.pain.value() is None  # the other rating stays untouched
+
+
 def test_patient_dialog_adds_and_selects_patients(qtbot, data_dir):
     with Store.open(data_dir) as store:
         store.add_patient("B-2", name="Secret Name")

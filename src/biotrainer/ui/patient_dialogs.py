@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QMouseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSlider,
+    QStyle,
+    QStyleOptionSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +42,33 @@ QSlider::handle:horizontal { width: 40px; height: 40px; margin: -14px 0; border-
     background: #1f4e79; border: 3px solid white; }
 QSlider[rated="false"]::handle:horizontal { background: #9aa5b1; }
 """
+
+
+class TapSlider(QSlider):
+    """A slider whose handle jumps to where it is clicked or tapped.
+
+    A plain QSlider moves one step towards a click on its track, so a tap at "7" would give 1
+    (then 2, 3... on more taps): a wrong rating for anyone who taps rather than drags.
+    """
+
+    def mousePressEvent(self, ev: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.setValue(self.value_at(ev.position().x()))  # the handle is now under it
+        super().mousePressEvent(ev)  # ... so this starts a drag from there
+
+    def value_at(self, x: float) -> int:
+        """The value whose handle position is nearest to ``x`` (widget pixels)."""
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        style = self.style()
+        cc, sc = QStyle.ComplexControl.CC_Slider, QStyle.SubControl
+        groove = style.subControlRect(cc, opt, sc.SC_SliderGroove, self)
+        handle = style.subControlRect(cc, opt, sc.SC_SliderHandle, self)
+        span = max(1, groove.width() - handle.width())
+        pos = round(x - groove.x() - handle.width() / 2)
+        return QStyle.sliderValueFromPosition(
+            self.minimum(), self.maximum(), min(max(pos, 0), span), span, opt.upsideDown
+        )
 
 
 class RatingSlider(QWidget):
@@ -58,7 +87,7 @@ class RatingSlider(QWidget):
         f.setPointSizeF(f.pointSizeF() * 1.35)
         title.setFont(f)
         title.setWordWrap(True)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = TapSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 10)
         self.slider.setPageStep(1)
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
@@ -76,10 +105,13 @@ class RatingSlider(QWidget):
         self.readout.setMinimumWidth(90)
         self.readout.setAlignment(Qt.AlignmentFlag.AlignCenter)
         numbers = QHBoxLayout()
+        #: The numbers printed under the track, 0 to 10.
+        self.number_labels: list[QLabel] = []
         for i in range(11):
             n = QLabel(str(i))
             n.setAlignment(Qt.AlignmentFlag.AlignCenter)
             numbers.addWidget(n)
+            self.number_labels.append(n)
         anchors = QHBoxLayout()
         anchors.addWidget(QLabel(f"0 = {low}"))
         anchors.addStretch(1)
