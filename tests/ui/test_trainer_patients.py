@@ -757,4 +757,18 @@ def test_a_session_the_therapist_stops_is_kept_as_stopped_early(qtbot, settings,
     labels = [w.text() for w in window.summary_dialog.findChildren(QLabel)]
     assert any(t.startswith("Stopped by the therapist after 0.") for t in labels), labels
     assert any("of 12.0 minutes." in t for t in labels)
+    # The dashboard says so too (it said "Session complete"), and its phase clock stops.
+    dash = window.dashboard
+    assert dash.banner.text().startswith("Stopped early (0:") and "of 12:00)" in dash.banner.text()
+    assert dash.phase_label.text() == "Stopped early" and dash.phase_clock.text() == ""
+    from dataclasses import replace
+
+    from biotrainer.ui.trainer_window import ending_banner
+
+    assert ending_banner(replace(outcome, completed=True, ended="finished")) == (
+        "Session complete",
+        "complete",
+    )
+    text, kind = ending_banner(replace(outcome, completed=True, ended="source ended"))
+    assert kind == "source" and text.startswith("The device or recording ended early (0:")
     window.close()

@@ -177,6 +177,14 @@ class FrameBar(QProgressBar):
             self.setUpdatesEnabled(True)  # ... and this schedules the update()
 
 
+#: How a session ended -> (phase header, banner colours).
+ENDINGS = {
+    "complete": ("Finished", "background:#2f5d4a; color:#fff;"),
+    "stopped": ("Stopped early", "background:#3a4654; color:#fff;"),
+    "source": ("Ended early", "background:#6b5a2a; color:#fff;"),
+}
+
+
 class TherapistDashboard(QWidget):
     """Everything the therapist watches and controls during a session.
 
@@ -222,6 +230,7 @@ class TherapistDashboard(QWidget):
         self.trends = TrendPlots(theme=self.theme)
         self.lights: QualityLights | None = None
         self.state = "idle"
+        self._ending: tuple[str, str] | None = None  # (banner, style) after a session
         th = self.theme
         self.setStyleSheet(DASHBOARD_STYLE.format(bg=th.background, text=th.text, title=th.title))
         outer = QVBoxLayout(self)
@@ -499,6 +508,7 @@ class TherapistDashboard(QWidget):
         old.deleteLater()
         self.latest = None
         self._shown = None
+        self._ending: tuple[str, str] | None = None
         self._set_text(self.score_label, "Feedback –")
         self.score_bar.setValue(0)
         self._set_text(self.reward_label, "reward rate –")
@@ -507,6 +517,15 @@ class TherapistDashboard(QWidget):
             self.session_progress.setFormat(f"session 0:00 / {fmt_clock(self.protocol.duration_s)}")
         self._set_text(self.phase_label, "Not started")
         self._set_text(self.phase_clock, "phase –")
+
+    def show_ending(self, banner: str, kind: str = "complete") -> None:
+        """After a session: the banner says how it ended (``kind``: a key of
+        :data:`ENDINGS`), and the phase header stops."""
+        header, style = ENDINGS[kind]
+        self._ending = (banner, style)
+        self._set_text(self.phase_label, header)
+        self._set_text(self.phase_clock, "")
+        self._update_banner()
 
     def set_session_folder(self, path: str | Path | None) -> None:
         self.path_label.setText(f"Recording: {path}" if path else "Recording: –")
@@ -687,7 +706,7 @@ class TherapistDashboard(QWidget):
         elif self.state == "paused":
             text, style = "Paused — space resumes", "background:#6b5a2a; color:#fff;"
         elif self.state == "finished":
-            text, style = "Session complete", "background:#2f5d4a; color:#fff;"
+            text, style = self._ending or ("Session complete", ENDINGS["complete"][1])
         elif u is not None and not u.quality_ok and self.state == "running":
             text, style = "Feedback on hold: signal quality", "background:#5a4a2a; color:#fff;"
         self.banner.setVisible(bool(text))

@@ -38,7 +38,7 @@ from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.session.analysis import PhaseStats, format_phases, summarize_updates
 from biotrainer.session.folder import ENDED_FINISHED, ENDED_SOURCE, ENDED_STOPPED
-from biotrainer.ui.dashboard import TherapistDashboard
+from biotrainer.ui.dashboard import TherapistDashboard, fmt_clock
 from biotrainer.ui.engine_bridge import EngineBridge, FrameLatency, LatencyMeter
 from biotrainer.ui.signal_check import SignalCheck, release_source
 from biotrainer.ui.signal_plots import Theme
@@ -859,6 +859,8 @@ class TrainerWindow(QMainWindow):
             protocol_total_s=self.protocol.duration_s,
         )
         self._set_state("failed" if error else "finished")
+        if error is None:
+            self.dashboard.show_ending(*ending_banner(self.outcome))
         if self.patient_view is not None and self.updates:
             # The patient view keeps its last picture; a final update says the session is over.
             self.patient_view.show_update(replace(self.updates[-1], finished=True, paused=False))
@@ -1082,6 +1084,19 @@ def show_startup_error(message: str) -> None:
     except BiotrainerError:
         return  # no display: the caller's stderr line is all there is
     QMessageBox.critical(None, "biotrainer", message)
+
+
+def ending_banner(outcome: SessionOutcome) -> tuple[str, str]:
+    """What the dashboard's banner says after a session that ended without an error, and how
+    it ended (a key of :data:`~biotrainer.ui.dashboard.ENDINGS`)."""
+    done = f"{fmt_clock(outcome.protocol_s)} of {fmt_clock(outcome.protocol_total_s)}"
+    if not outcome.recorded:
+        return "Stopped before the first sample: nothing was recorded", "stopped"
+    if outcome.completed and outcome.ended == ENDED_SOURCE:
+        return f"The device or recording ended early ({done})", "source"
+    if outcome.completed:
+        return "Session complete", "complete"
+    return f"Stopped early ({done})", "stopped"
 
 
 def run_trainer(make_source: Callable[[], Source], protocol: Protocol, **kwargs: Any) -> int:
