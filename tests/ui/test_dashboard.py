@@ -15,7 +15,7 @@ from biotrainer.engine.protocol import load_protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.dashboard import TherapistDashboard, fmt_clock, quality_text
 from biotrainer.ui.engine_bridge import FrameLatency, LatencyMeter
-from biotrainer.ui.quality_lights import BAD, GOOD, LOST, channel_reasons
+from biotrainer.ui.quality_lights import BAD, GOOD, LOST, UNKNOWN, channel_reasons
 from biotrainer.ui.spectrum import BAND_NAMES
 from biotrainer.ui.trends import running_mean
 
@@ -126,6 +126,35 @@ def test_signal_lost_banner_and_red_lights(dash):
     dash.refresh()
     assert dash.banner.text().startswith("SIGNAL LOST")
     assert set(dash.lights.colors().values()) == {QColor(LOST).name()}
+
+
+def test_a_pause_freezes_the_feedback_bar_and_says_so(dash):
+    """The engine goes on computing during a pause; the therapist must not read its moving
+    score as the patient's feedback."""
+    from types import SimpleNamespace
+
+    dash.set_state("running")
+    dash.add_updates([update(feedback_score=0.4, feedback_z=-0.3)])
+    dash.refresh()
+    assert dash.score_bar.value() == 40
+    dash.set_state("paused")
+    dash.add_updates([update(session_s=76.0, feedback_score=0.93, feedback_z=3.2, paused=True)])
+    dash.refresh()
+    dash.show_preview(SimpleNamespace(feedback_score=0.97))
+    assert dash.score_bar.value() == 40 and dash.score_label.text() == "Feedback –  (paused)"
+    dash.set_state("running")
+    dash.add_updates([update(session_s=77.0, feedback_score=0.6, feedback_z=0.3)])
+    dash.refresh()
+    assert dash.score_bar.value() == 60 and dash.score_label.text().startswith("Feedback 0.60")
+
+
+def test_a_recording_that_ended_greys_the_lights_instead_of_turning_them_red(dash):
+    """A replay or simulator that has delivered everything is not a lost signal."""
+    dash.set_state("running")
+    dash.show_update(update(source_state="ended"))
+    dash.refresh()
+    assert set(dash.lights.colors().values()) == {QColor(UNKNOWN).name()}
+    assert not dash.banner.text().startswith("SIGNAL LOST")
 
 
 def test_controls_emit_commands(dash, qtbot):

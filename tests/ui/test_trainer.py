@@ -336,6 +336,10 @@ def test_an_error_during_the_session_stops_it_with_a_dialog(
     assert window.state == "failed"
     assert source.state is SourceState.RELEASED
     assert read_meta(window.session_folder).status == "completed"  # what was recorded is kept
+    # The patient is not told the session is complete ("Well done...") when a device failed.
+    from biotrainer.ui.patient_view import ENDED
+
+    assert window.updates and window.patient_view.instruction == ENDED
     assert_closed_cleanly(window, threads_before)
 
 

@@ -581,7 +581,7 @@ class TherapistDashboard(QWidget):
         :class:`~biotrainer.engine.preview.FeedbackPreview`) at once, between updates."""
         shown = self._shown
         score = preview.feedback_score
-        if shown is None or self.state == "preview" or not math.isfinite(score):
+        if shown is None or self.state == "preview" or shown.paused or not math.isfinite(score):
             return
         if math.isfinite(shown.feedback_score) and not shown.finished:
             self.score_bar.setValue(round(100 * score))
@@ -647,12 +647,16 @@ class TherapistDashboard(QWidget):
             self.session_progress.setValue(round(1000 * min(1.0, u.session_s / dur)))
             self.session_progress.setFormat(f"session {fmt_clock(u.session_s)} / {fmt_clock(dur)}")
         score = u.feedback_score
-        if math.isfinite(score):
+        if u.paused:  # (the engine goes on computing; nothing is fed back during a pause)
+            self._set_text(self.score_label, "Feedback –  (paused)")
+        elif math.isfinite(score):
             self.score_bar.setValue(round(100 * score))
             z = f"z {u.feedback_z:+.2f}" if math.isfinite(u.feedback_z) else ""
             self._set_text(self.score_label, f"Feedback {score:.2f}   {z}")
+        elif u.phase_kind == "baseline":
+            self._set_text(self.score_label, "Feedback –  (baseline: measuring the usual level)")
         else:
-            self._set_text(self.score_label, "Feedback –  (holding still)")
+            self._set_text(self.score_label, "Feedback –  (on hold)")
         rewarded = "true" if u.rewarded else "false"
         if self.score_bar.property("rewarded") != rewarded:
             self.score_bar.setProperty("rewarded", rewarded)

@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 STAY_STILL = "Adjusting… please stay still"
 PAUSED = "Paused. Rest for a moment."
 FINISHED = "Well done. The session is complete."
+#: The last words after a session the device or the recording ended early.
+ENDED = "The session has ended. Thank you."
 BREATHE_IN = "Breathe in"
 BREATHE_OUT = "Breathe out"
 
@@ -179,6 +181,7 @@ class PatientView(QWidget):
         self.audio = AudioFeedback(self)
         self._latest: MetricUpdate | None = None
         self._instruction = ""
+        self._finished_text = FINISHED
         self._show_numbers = False
         self._painted_pending = False
         self._band_dirty = False
@@ -216,6 +219,12 @@ class PatientView(QWidget):
         self.animation.feed_preview(preview.feedback_score, self._clock.now(), preview.sample_time)
 
     @Slot(str)
+    def set_finished_text(self, text: str = FINISHED) -> None:
+        """What the view says once the session is over (:data:`FINISHED`, or :data:`ENDED`
+        after a session the device or the recording ended early)."""
+        self._finished_text = text
+        self.update()
+
     def set_instruction(self, text: str) -> None:
         """Show ``text`` (the current protocol phase's instruction) large at the top."""
         self._instruction = text.strip()
@@ -244,7 +253,7 @@ class PatientView(QWidget):
         """The text shown at the top (the instruction, or a paused / finished message)."""
         u = self._latest
         if u is not None and u.finished:
-            return FINISHED
+            return self._finished_text
         if u is not None and u.paused:
             return PAUSED
         return self._instruction

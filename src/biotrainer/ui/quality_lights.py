@@ -96,13 +96,18 @@ class QualityLights(QWidget):
         grid.setColumnStretch(columns, 1)
 
     def show_update(self, update: MetricUpdate) -> None:
-        """Colour the lights from ``update.channel_ok``, its reasons and the heart rate."""
-        lost = update.source_state != "streaming"
+        """Colour the lights from ``update.channel_ok``, its reasons and the heart rate.
+
+        A lost signal turns every light red; a source that is not streaming for another reason
+        (a recording that ended, a device stopped) greys them: nothing is wrong with the signal.
+        """
+        streaming = update.source_state == "streaming"
+        off = LOST if update.source_state == "signal lost" else UNKNOWN
         reasons = channel_reasons(update.quality_reason)
         for i, name in enumerate(self.eeg_names):
             light = self.lights[name]
-            if lost:
-                light.set_color(LOST)
+            if not streaming:
+                light.set_color(off)
                 light.setToolTip(f"{name}: {update.source_state}")
             elif i < len(update.channel_ok):
                 ok = update.channel_ok[i]
@@ -113,8 +118,8 @@ class QualityLights(QWidget):
                 light.setToolTip(f"{name}: not analysed by this protocol")
         heart = self.lights.get("Heart")
         if heart is not None:
-            if lost:
-                heart.set_color(LOST)
+            if not streaming:
+                heart.set_color(off)
                 heart.setToolTip(f"Heart: {update.source_state}")
             elif math.isfinite(update.hr_bpm):
                 heart.set_color(GOOD)

@@ -862,7 +862,14 @@ class TrainerWindow(QMainWindow):
         if error is None:
             self.dashboard.show_ending(*ending_banner(self.outcome))
         if self.patient_view is not None and self.updates:
-            # The patient view keeps its last picture; a final update says the session is over.
+            # The patient view keeps its last picture; a final update says the session is over
+            # ("well done" unless a device error or the recording's end cut it short).
+            if hasattr(self.patient_view, "set_finished_text"):
+                from biotrainer.ui.patient_view import ENDED as PATIENT_ENDED
+                from biotrainer.ui.patient_view import FINISHED as PATIENT_FINISHED
+
+                cut = error is not None or self.outcome.ended == ENDED_SOURCE
+                self.patient_view.set_finished_text(PATIENT_ENDED if cut else PATIENT_FINISHED)
             self.patient_view.show_update(replace(self.updates[-1], finished=True, paused=False))
         post = None
         if ask and self.ask_ratings and self.session_id is not None:
