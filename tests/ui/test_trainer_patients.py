@@ -772,3 +772,18 @@ def test_a_session_the_therapist_stops_is_kept_as_stopped_early(qtbot, settings,
     text, kind = ending_banner(replace(outcome, completed=True, ended="source ended"))
     assert kind == "source" and text.startswith("The device or recording ended early (0:")
     window.close()
+
+
+def test_a_device_that_cannot_be_opened_is_said_before_the_patient_rates(
+    qtbot, settings, store, script, errors_shown
+):
+    """The pre rating was asked first, then thrown away when the device failed to open (and
+    asked again at the next try)."""
+    clock = SimulatedClock()
+    failing = FakeSource(clock, fail_on_prepare="the dongle is not plugged in")
+    window = make_window(qtbot, settings, store, lambda: failing, "alpha-uptraining", clock)
+    assert not window.start_session()
+    assert errors_shown == [("The device could not be opened", "the dongle is not plugged in")]
+    assert script.asked == ["patient"]  # no rating asked for nothing
+    assert store.sessions("P-017") == []
+    window.close()

@@ -584,13 +584,6 @@ class TrainerWindow(QMainWindow):
             self._starting = False
 
     def _start(self) -> bool:
-        pre = None
-        if self.flow is not None and (self.ask_patient or self.flow.patient is not None):
-            if self.flow.ensure_patient() is None:
-                self.statusBar().showMessage("No patient chosen: the session did not start", 8000)
-                return False
-            self._update_title()
-            pre = self.flow.ask_rating("pre") if self.ask_ratings else None
         station = None
         if self.dashboard.lsl_check.isChecked():
             station = self.dashboard.station_edit.text().strip()
@@ -601,8 +594,23 @@ class TrainerWindow(QMainWindow):
                     "or untick it.",
                 )
             self.settings.setValue(f"{SETTINGS_GROUP}/lsl_station", station)
-
-        source = self._open_source()
+        pre = source = None
+        if self.flow is not None and (self.ask_patient or self.flow.patient is not None):
+            if self.flow.ensure_patient() is None:
+                self.statusBar().showMessage("No patient chosen: the session did not start", 8000)
+                return False
+            self._update_title()
+            if self.ask_ratings:
+                if not self.signal_check.active:
+                    # A device that cannot be opened is said before the patient rates, not
+                    # after (the rating was thrown away and asked again at the next try). The
+                    # signal check's source is taken after the rating: it streams meanwhile.
+                    source = self._open_source()
+                    if source is None:
+                        return False
+                pre = self.flow.ask_rating("pre")
+        if source is None:
+            source = self._open_source()
         if source is None:
             return False
         outlets = self.outlets
