@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
 
 from biotrainer.clock import EpochClock, SimulatedClock
 from biotrainer.engine.preview import FeedbackPreview
@@ -325,3 +326,19 @@ def test_bars_are_painted_with_the_next_frame_not_at_every_new_value(dash, qtbot
         bar.setValue(10)
         assert bar.grab().toImage() != image  # and it shows the new value
         bar.removeEventFilter(counter)
+
+
+def test_a_larger_window_gives_the_trends_their_share_after_a_new_session(dash, qtbot):
+    """The trends were replaced at each session without their stretch: a window enlarged
+    during a session gave all its new height to the spectrum (trends unreadable at 1080 px)."""
+    dash.resize(1280, 720)
+    dash.show()
+    qtbot.waitExposed(dash)
+    dash.new_session()
+    spectrum_before, trends_before = dash.side_splitter.sizes()
+    dash.resize(1920, 1080)
+    QApplication.processEvents()
+    spectrum, trends = dash.side_splitter.sizes()
+    grown = (spectrum - spectrum_before) + (trends - trends_before)
+    assert grown > 250
+    assert trends - trends_before > 0.6 * grown  # 5 : 2

@@ -177,6 +177,9 @@ class FrameBar(QProgressBar):
             self.setUpdatesEnabled(True)  # ... and this schedules the update()
 
 
+#: How the side column shares extra height between the spectrum and the trends.
+SPECTRUM_STRETCH, TRENDS_STRETCH = 2, 5
+
 #: How a session ended -> (phase header, banner colours).
 ENDINGS = {
     "complete": ("Finished", "background:#2f5d4a; color:#fff;"),
@@ -258,8 +261,8 @@ class TherapistDashboard(QWidget):
         QVBoxLayout(self._spectrum_holder).setContentsMargins(0, 0, 0, 0)
         self.side_splitter.addWidget(self._spectrum_holder)
         self.side_splitter.addWidget(self.trends)
-        self.side_splitter.setStretchFactor(0, 2)
-        self.side_splitter.setStretchFactor(1, 5)
+        self.side_splitter.setStretchFactor(0, SPECTRUM_STRETCH)
+        self.side_splitter.setStretchFactor(1, TRENDS_STRETCH)
         self.splitter.addWidget(self._signals_holder)
         self.splitter.addWidget(self.side_splitter)
         self.splitter.setStretchFactor(0, 3)
@@ -502,7 +505,11 @@ class TherapistDashboard(QWidget):
         self.trends = TrendPlots(theme=self.theme)
         self.trends.setMinimumHeight(old.minimumHeight())
         sizes = self.side_splitter.sizes()
-        self.side_splitter.replaceWidget(self.side_splitter.indexOf(old), self.trends)
+        index = self.side_splitter.indexOf(old)
+        self.side_splitter.replaceWidget(index, self.trends)
+        # (a splitter keeps stretch in its widgets' size policies: the new one has none, and
+        # all the height a larger window adds would go to the spectrum)
+        self.side_splitter.setStretchFactor(index, TRENDS_STRETCH)
         self.side_splitter.setSizes(sizes)
         old.setParent(None)
         old.deleteLater()
