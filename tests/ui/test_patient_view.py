@@ -449,7 +449,7 @@ def test_breathing_number_only_while_the_pacer_runs(view):
     """The breathing rate (from the heart rhythm) is reliable during paced breathing only."""
     view.set_show_numbers(True)
     drive(view, view.clock, 1.0, score=0.72, hr_bpm=64.2, breathing_bpm=5.9, pacer_bpm=6.0)
-    assert view.numbers_text == "Heart rate 64 · Breathing 5.9/min · Calm 72%"
+    assert view.numbers_text == "Heart rate 64 · Breathing 5.9/min (guide 6/min) · Calm 72%"
     drive(view, view.clock, 1.0, score=0.72, hr_bpm=64.2, breathing_bpm=4.5)  # pacer off
     assert view.numbers_text == "Heart rate 64 · Calm 72%"
 

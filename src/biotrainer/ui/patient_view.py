@@ -273,9 +273,10 @@ class PatientView(QWidget):
             parts.append(f"Heart rate {u.hr_bpm:.0f}")
         # The breathing rate comes from the heart rhythm: trustworthy while the person follows
         # the pacer's slow breathing, often too low at normal breathing (README, "Known
-        # limits"), so the patient sees it only while the pacer runs.
+        # limits"), so the patient sees it only while the pacer runs, beside the pacer's rate
+        # (alone, "Breathing 14.4/min" next to a slow pacer reads as failing).
         if math.isfinite(u.breathing_bpm) and math.isfinite(u.pacer_bpm):
-            parts.append(f"Breathing {u.breathing_bpm:.1f}/min")
+            parts.append(f"Breathing {u.breathing_bpm:.1f}/min (guide {u.pacer_bpm:g}/min)")
         if math.isfinite(u.feedback_score):
             parts.append(f"Calm {100 * u.feedback_score:.0f}%")
         return " · ".join(parts)
