@@ -10,20 +10,19 @@ Two ways to show the window of the last seconds:
 - **scroll**: the newest sample is always at the right edge and the picture moves left.
 
 The traces of a panel live in a persistent image, one pixel column per column of an absolute
-grid (:func:`~biotrainer.ui.traces.column_peaks`). When new columns complete, only they
-are drawn: per channel the min/max
-polyline joined to the previous column, rasterised straight into the image's pixels as one
-run of rows per column (:func:`~biotrainer.ui.traces.column_spans`, the pixels Qt's 1-pixel
-aliased line would light, give or take one at a segment's end), all lanes at once. The image
-is a ring of columns, so the scroll itself costs nothing: ``paintEvent`` blits its two halves
-in time order (scroll) or the ring as it is (sweep). Scrolling, the faint lines at whole
-seconds stay fixed on screen while the picture moves: at each step the columns they leave get
-their pixels back and the columns now under them get the line colour on their background, both
-read from a column-major copy of the image (a column of the image itself is a cache line per
-row); sweeping, they are fixed columns of the ring. The title and axes sit in a pixmap rendered
-again only when the size, the scale or the title changes. The whole image is redrawn from the
-:class:`~biotrainer.ui.traces.DisplayTrace` only on resize or rescale, and gives exactly the
-picture of the incremental path.
+grid (:func:`~biotrainer.ui.traces.column_peaks`). When new columns complete, only they are
+drawn: per channel the min/max polyline joined to the previous column, rasterised straight into
+the image's pixels as one run of rows per column (:func:`~biotrainer.ui.traces.column_spans`,
+the pixels Qt's 1-pixel aliased line would light, give or take one at a segment's end), all
+lanes at once. The image is a ring of columns, so the scroll itself costs nothing:
+``paintEvent`` blits its two halves in time order (scroll) or the ring as it is (sweep).
+Scrolling, the faint lines at whole seconds stay fixed on screen while the picture moves: at
+each step the columns they leave get their pixels back and the columns now under them get the
+line colour on their background, both read from a column-major copy of the image (a column of
+the image itself is a cache line per row); sweeping, they are fixed columns of the ring. The
+title and axes sit in a pixmap rendered again only when the size, the scale or the title
+changes. The whole image is redrawn from the :class:`~biotrainer.ui.traces.DisplayTrace` only
+on resize or rescale, and gives exactly the picture of the incremental path.
 """
 
 from __future__ import annotations
