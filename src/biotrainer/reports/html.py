@@ -9,6 +9,7 @@ import math
 from html import escape
 
 from biotrainer import __version__
+from biotrainer.engine.resonance import SETTLE_S
 from biotrainer.reports.format import (
     change,
     duration,
@@ -19,6 +20,7 @@ from biotrainer.reports.format import (
     signed,
 )
 from biotrainer.reports.progress import ProgressReport
+from biotrainer.reports.session_events import BEATS_UNKNOWN
 from biotrainer.reports.session_report import SessionReport
 from biotrainer.session.analysis import MetricMeans
 
@@ -143,11 +145,14 @@ def session_html(report: SessionReport) -> str:
                 ("Device", escape(r.device)),
                 ("Duration", escape(duration(s.duration_s if s else None))),
                 ("Status", status),
+                *_pauses_row(report),
+                *_resonance_row(report),
             ]
         )
     )
     for w in report.warnings:
         b.append(f'<p class="warn">{escape(w)}</p>')
+    b.extend(_resonance_section(report))
 
     b.append("<h2>Self-reports (0 = none, 10 = worst imaginable)</h2>")
     pre, post = report.self_reports.get("pre"), report.self_reports.get("post")
@@ -257,14 +262,86 @@ def session_html(report: SessionReport) -> str:
             )
             b.append(f"<p>Most frequent reasons for unclean signal:</p><ul>{items}</ul>")
 
-    b.append("<h2>Markers and notes</h2>")
-    if report.markers:
-        rows = [[escape(minutes(m.time_s)), escape(m.kind), escape(m.text)] for m in report.markers]
+    b.append("<h2>Markers, notes and pauses</h2>")
+    if report.timeline:
+        rows = [
+            [escape(minutes(e.time_s)), escape(e.kind), escape(e.text)] for e in report.timeline
+        ]
         b.append(_table(["Time (m:ss)", "Kind", "Text"], rows, numeric_from=99))
+        b.append(
+            "<p class='sub'>Times are minutes from the start of the protocol, as on the charts' "
+            "axes: the protocol clock stops while the session is paused or the signal is "
+            "lost.</p>"
+            if report.on_protocol_clock
+            else "<p class='sub'>Times are minutes from the first sample (no metrics to put "
+            "them on the protocol clock).</p>"
+        )
     else:
         b.append("<p>None.</p>")
     b.append(_footer(report))
     return _doc(f"Session {r.id}", b)
+
+
+def _pauses_row(report: SessionReport) -> list[tuple[str, str]]:
+    n, seconds = report.pauses
+    if not n:
+        return []
+    what = "1 pause" if n == 1 else f"{n} pauses"
+    return [
+        (
+            "Paused",
+            escape(
+                f"{what}, {minutes(seconds)} in all (not counted in the duration or on the "
+                "charts' time axis)"
+            ),
+        )
+    ]
+
+
+def _resonance_text(report: SessionReport) -> str | None:
+    """The assessment's chosen rate as the end-of-session dialog says it (None: no assessment)."""
+    res = report.resonance
+    if res is None:
+        if not report.assessment:
+            return None
+        return "not decided (the assessment did not reach its end)"
+    if math.isfinite(res.best_bpm):
+        return f"{res.best_bpm:g} breaths/min"
+    return "undecided (not enough clean beats)"
+
+
+def _resonance_row(report: SessionReport) -> list[tuple[str, str]]:
+    text = _resonance_text(report)
+    return [] if text is None else [("Resonance breathing rate", f"<b>{escape(text)}</b>")]
+
+
+def _resonance_section(report: SessionReport) -> list[str]:
+    """The rates a resonance assessment tried, the chosen one marked (as in the dialog)."""
+    res = report.resonance
+    if res is None or not res.rates:
+        return []
+    best = res.best_bpm
+    beats = any(r.n_beats != BEATS_UNKNOWN for r in res.rates)
+    rows = []
+    for r in res.rates:
+        row = [
+            escape(f"{r.bpm:g}"),
+            "✓" if math.isfinite(best) and r.bpm == best else "",
+            escape(num(r.lf_power_ms2, 0)),
+            escape(num(r.hr_swing_bpm, 1)),
+        ]
+        if beats:
+            row.append(escape(str(r.n_beats)) if r.n_beats != BEATS_UNKNOWN else "–")
+        rows.append(row)
+    head = ["Rate (breaths/min)", "Chosen", "LF power (ms²)", "HR swing (beats/min)"]
+    out = [
+        "<h2>Resonance-frequency assessment</h2>",
+        _table([*head, "Beats"] if beats else head, rows),
+        "<p class='sub'>For each paced rate: the low-frequency (0.04–0.15 Hz) power of the heart "
+        "rate variability and the mean peak-to-trough heart-rate swing per breath, after the "
+        f"first {SETTLE_S:g} s of the rate. The chosen rate ranks best on both.</p>",
+    ]
+    return out
 
 
 def _status_note(status: str) -> str:

@@ -8,15 +8,25 @@ from datetime import UTC, datetime
 import numpy as np
 
 from biotrainer.engine.protocol import Protocol, load_protocol
-from biotrainer.errors import BiotrainerError
+from biotrainer.engine.resonance import ResonanceResult
+from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.reports import charts as ch
 from biotrainer.reports.format import duration, mask_name
+from biotrainer.reports.session_events import (
+    ProtocolClock,
+    TimelineEntry,
+    first_sample_time,
+    paused_seconds,
+    resonance_from_events,
+    timeline,
+)
 from biotrainer.session.analysis import (
     MetricSeries,
     SessionSummary,
     read_metrics,
     summarize_series,
 )
+from biotrainer.session.reader import Event, load_events
 from biotrainer.session.store import (
     OUTCOME_STOPPED,
     Marker,
@@ -44,10 +54,22 @@ class SessionReport:
         The metric time series (None when metrics.csv cannot be read).
     self_reports : dict of str to SelfReport
     markers : tuple of Marker
-        Markers and notes (the patient's name masked unless ``with_name``).
+        Markers and notes as the store has them (times from the first sample; the patient's
+        name masked unless ``with_name``).
     warnings : tuple of str
         What the reader should know (interrupted, damaged rows, missing metrics...).
     generated_utc : datetime
+    timeline : tuple of TimelineEntry
+        The markers, notes and pauses by time, on the charts' protocol clock when
+        ``on_protocol_clock`` (else from the first sample: no metrics to map them with).
+    on_protocol_clock : bool
+    pauses : tuple of (int, float)
+        How many pauses, and the seconds they lasted.
+    resonance : ResonanceResult or None
+        A resonance assessment's result (chosen rate and the rates tried), as the engine
+        logged it; None for other sessions and for an assessment that did not reach its end.
+    assessment : bool
+        The session measured paced-breathing phases (a resonance assessment).
     """
 
     session: SessionRecord
@@ -60,6 +82,11 @@ class SessionReport:
     markers: tuple[Marker, ...]
     warnings: tuple[str, ...]
     generated_utc: datetime
+    timeline: tuple[TimelineEntry, ...] = ()
+    on_protocol_clock: bool = False
+    pauses: tuple[int, float] = (0, 0.0)
+    resonance: ResonanceResult | None = None
+    assessment: bool = False
 
     def charts(self) -> list[ch.Chart]:
         """The metric-over-time panels that have data (see :func:`session_charts`)."""
@@ -160,6 +187,16 @@ def build_session_report(
         Marker(m.id, m.session_id, m.time_s, m.kind, mask_name(m.text, name), m.from_recording)
         for m in store.markers(rec.id)
     )
+    events: tuple[Event, ...] = ()
+    clock = ProtocolClock([], [])
+    t0 = None
+    if rec.folder is not None and rec.folder.is_dir():
+        try:
+            events, _ = load_events(rec.folder)
+        except RecordingError as exc:
+            warnings.append(f"{exc}: no pauses or resonance result")
+        clock = ProtocolClock.of_folder(rec.folder, series)
+        t0 = first_sample_time(rec.folder, events)
     reports = {
         k: SelfReport(
             r.session_id, r.moment, r.pain, r.stress, mask_name(r.note, name), r.created_utc
@@ -177,6 +214,11 @@ def build_session_report(
         markers=markers,
         warnings=tuple(warnings),
         generated_utc=now or datetime.now(UTC),
+        timeline=timeline(markers, events, clock, t0),
+        on_protocol_clock=bool(clock),
+        pauses=paused_seconds(events),
+        resonance=resonance_from_events(events),
+        assessment=summary is not None and any(p.kind == "pacing" for p in summary.phases),
     )
 
 
