@@ -7,6 +7,7 @@ interrupted sessions said "stopped before the end of the protocol", which was ne
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import pytest
@@ -15,10 +16,12 @@ from memsource import MemorySource
 from biotrainer.acquisition.profiles import load_profile
 from biotrainer.acquisition.simulator.render import render_scenario
 from biotrainer.acquisition.simulator.scenario import load_scenario
+from biotrainer.acquisition.source import SourceState
 from biotrainer.cli import main
 from biotrainer.clock import SimulatedClock
 from biotrainer.engine.engine import SOURCE_END_SLACK_S, Engine
 from biotrainer.engine.protocol import load_protocol
+from biotrainer.errors import DeviceError
 from biotrainer.reports.html import progress_html, session_html
 from biotrainer.reports.progress import build_progress_report
 from biotrainer.reports.session_report import build_session_report
@@ -44,9 +47,29 @@ def _rendered():
     return render_scenario(load_scenario("eyes-open-closed"), layout, seed=3)
 
 
-def _record(tmp_path, name: str, *, stop_at_s: float | None, data_s: float | None = None):
+class FailingSource(MemorySource):
+    """Its poll raises a DeviceError from ``fail_at`` (clock s after start) while streaming, as
+    a device that stops answering does (the one poll after ``stop`` is quiet)."""
+
+    fail_at = math.inf
+
+    def poll(self):
+        if self.state is SourceState.STREAMING and self.clock.now() - self._t0 >= self.fail_at:
+            raise DeviceError("the headset stopped answering")
+        return super().poll()
+
+
+def _record(
+    tmp_path,
+    name: str,
+    *,
+    stop_at_s: float | None,
+    data_s: float | None = None,
+    fail_at_s: float | None = None,
+):
     """Run the one-minute protocol into a folder; stop by hand at ``stop_at_s`` (None: let it
-    run), on a source that holds ``data_s`` seconds (None: the whole 6-minute scenario)."""
+    run), on a source that holds ``data_s`` seconds (None: the whole 6-minute scenario) and
+    fails at ``fail_at_s`` (None: never), which ends the session as the window does."""
     r = _rendered()
     data = r.data
     if data_s is not None:
@@ -55,31 +78,34 @@ def _record(tmp_path, name: str, *, stop_at_s: float | None, data_s: float | Non
     protocol_file = tmp_path / "one-minute.toml"
     protocol_file.write_text(PROTOCOL)
     recorder = Recorder.create(r.layout, out=tmp_path / name, clock=clock)
-    engine = Engine(
-        MemorySource(r.layout, data, clock),
-        load_protocol(protocol_file),
-        clock=clock,
-        recorder=recorder,
-    )
+    source = FailingSource(r.layout, data, clock)
+    if fail_at_s is not None:
+        source.fail_at = fail_at_s
+    engine = Engine(source, load_protocol(protocol_file), clock=clock, recorder=recorder)
     while not engine.finished and (stop_at_s is None or engine.session_s < stop_at_s):
         clock.advance(0.1)
-        engine.tick()
+        try:
+            engine.tick()
+        except DeviceError:
+            break
     engine.close()
     return recorder.path, engine
 
 
 @pytest.mark.parametrize(
-    ("stop_at_s", "data_s", "ended"),
+    ("stop_at_s", "data_s", "fail_at_s", "ended"),
     [
-        (None, None, "finished"),
-        (15.0, None, "stopped"),
-        (None, 30.0, "source ended"),
+        (None, None, None, "finished"),
+        (15.0, None, None, "stopped"),
+        (None, 30.0, None, "source ended"),
         # a source that runs out within the slack of the protocol's end has finished it
-        (None, PROTOCOL_S - SOURCE_END_SLACK_S / 2, "finished"),
+        (None, PROTOCOL_S - SOURCE_END_SLACK_S / 2, None, "finished"),
+        # a device failure is not the therapist's decision (audit 8, finding 6: was "stopped")
+        (None, None, 20.0, "device failed"),
     ],
 )
-def test_the_recording_says_how_the_session_ended(tmp_path, stop_at_s, data_s, ended):
-    folder, engine = _record(tmp_path, "s", stop_at_s=stop_at_s, data_s=data_s)
+def test_the_recording_says_how_the_session_ended(tmp_path, stop_at_s, data_s, fail_at_s, ended):
+    folder, engine = _record(tmp_path, "s", stop_at_s=stop_at_s, data_s=data_s, fail_at_s=fail_at_s)
     meta = read_meta(folder)
     assert meta.status == "completed"  # the recording itself was closed cleanly
     assert meta.ended == ended
@@ -92,6 +118,8 @@ def test_the_recording_says_how_the_session_ended(tmp_path, stop_at_s, data_s, e
         assert "one-minute: closed\n" in events
     else:
         assert f"one-minute: closed ({ended} after " in events and "of 1.0 min)" in events
+    # the failure itself is in the events, with the device's message
+    assert ("device_failed,the headset stopped answering" in events) == (fail_at_s is not None)
 
 
 def test_store_list_and_reports_tell_a_session_stopped_early(tmp_path, capsys):
@@ -152,3 +180,25 @@ def test_a_folder_being_recorded_is_not_called_interrupted(tmp_path):
     finally:
         recorder.abandon()  # as a killed process leaves it
     assert describe_recording(read_meta(recorder.path), recorder.path) == "interrupted"
+
+
+def test_store_list_and_reports_tell_a_device_failure(tmp_path, capsys):
+    """A session ended by a device failure read as "stopped early" (the therapist's decision)."""
+    data = tmp_path / "data"
+    failed, engine = _record(tmp_path, "failed", stop_at_s=None, fail_at_s=20.0)
+    assert engine.ending == "device failed"
+    with Store.open(data) as store:
+        store.add_patient("P-1")
+        rec = store.import_folder(failed, "P-1")
+        assert rec.status == "completed" and rec.ended == "device failed"
+        assert rec.outcome == "device failed" and rec.ended_early
+        assert store.session(rec.id).outcome == "device failed"
+        report = build_session_report(store, rec.id)
+        assert not any("stopped early" in w for w in report.warnings)
+        assert any(w.startswith("The device failed before the end") for w in report.warnings)
+        assert "Device failed" in session_html(report)
+        progress = progress_html(build_progress_report(store, "P-1"))
+        assert "1 (0 completed, 1 device failed, 0 interrupted)" in progress
+    assert main(["sessions", "--data-dir", str(data)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "device failed" in lines[1]

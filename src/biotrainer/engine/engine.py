@@ -15,6 +15,7 @@ signal loss freezes the phase timer instead of eating training time.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -32,8 +33,13 @@ from biotrainer.engine.processors import CardiacProcessor, EegProcessor
 from biotrainer.engine.protocol import Phase, Protocol
 from biotrainer.engine.resonance import ResonanceResult, assess_rate, choose_resonance
 from biotrainer.engine.updates import MetricUpdate
-from biotrainer.errors import DeviceError
-from biotrainer.session.folder import ENDED_FINISHED, ENDED_SOURCE, ENDED_STOPPED
+from biotrainer.errors import DeviceError, RecordingError
+from biotrainer.session.folder import (
+    ENDED_DEVICE_FAILED,
+    ENDED_FINISHED,
+    ENDED_SOURCE,
+    ENDED_STOPPED,
+)
 
 NAN = math.nan
 METRICS_FILE = "metrics.csv"
@@ -57,12 +63,16 @@ class EngineConfig:
         Longest step of protocol time per update: a longer hole in the data does not count.
     cardiac_role : str or None
         Force "ecg" or "ppg" as the heart-beat source; by default ECG when present, else PPG.
+    max_lost_s : float
+        A hole in the data gets a "signal lost" update per ``update_interval_s`` for at most
+        this long (a bogus jump of the timestamps does not make millions of rows).
     """
 
     update_interval_s: float = 0.1
     heartbeat_s: float = 0.5
     max_gap_s: float = 0.5
     cardiac_role: str | None = None
+    max_lost_s: float = 3600.0
 
 
 #: Preferred PPG wavelengths for pulse timing, best first: infrared (the usual reflectance
@@ -180,6 +190,8 @@ class Engine:
         self._pacing_beats: dict[int, list[float]] = defaultdict(list)
         self.resonance: ResonanceResult | None = None
         self._source_ended = False
+        self._source_failed = False  # reading the source raised a DeviceError
+        self._restore_pending = False  # signal back, "signal_restored" waits for its first sample
         self.latest: MetricUpdate | None = None
         #: The feedback at the newest sample, when the last tick brought samples newer than
         #: :attr:`latest` (else None; always None unless the feedback is alpha).
@@ -188,6 +200,8 @@ class Engine:
         self._previewed_t = -math.inf
         self._metrics_csv = None
         self._cardiac_roles = ("ecg", "ppg", "rr")
+        #: Holes in the data met by the last _due_boundaries: (position, first boundary, count).
+        self._holes: list[tuple[int, float, int]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -283,9 +297,10 @@ class Engine:
         self.threshold.set_auto(target_rate)
         self._event("threshold", f"auto, target {self.threshold.target_rate:.2f}")
 
-    def _event(self, kind: str, text: str) -> None:
+    def _event(self, kind: str, text: str, time: float | None = None) -> None:
+        """Record an event at data time ``time`` (by default that of the last update)."""
         if self.recorder is not None and not self.recorder.closed:
-            self.recorder.add_event(kind, text, time=self._last_t)
+            self.recorder.add_event(kind, text, time=self._last_t if time is None else time)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -310,10 +325,14 @@ class Engine:
         """How the session ends if it is closed now (recorded in ``session.json``).
 
         ``"finished"`` once the protocol is over or less than :data:`SOURCE_END_SLACK_S` of it is
-        left, ``"source ended"`` when the source ran out before that, else ``"stopped"``.
+        left, ``"device failed"`` when reading the source failed before that (a DeviceError from
+        :meth:`tick`: the device broke, or did not come back after a drop), ``"source ended"``
+        when the source ran out before that, else ``"stopped"``.
         """
         if self.protocol.duration_s - self.session_s <= SOURCE_END_SLACK_S:
             return ENDED_FINISHED
+        if self._source_failed:
+            return ENDED_DEVICE_FAILED
         return ENDED_SOURCE if self._source_ended else ENDED_STOPPED
 
     def tick(self) -> list[MetricUpdate]:
@@ -328,12 +347,19 @@ class Engine:
     def _tick(self) -> list[MetricUpdate]:
         if not self.started:
             self.start()
-        chunk = poll_checked(self.source)
+        try:
+            chunk = poll_checked(self.source)
+        except DeviceError as exc:
+            if not self._source_failed:
+                self._source_failed = True
+                with contextlib.suppress(RecordingError):  # (the device's error is the one
+                    self._event("device_failed", str(exc))  # to report; close() says the other)
+            raise
         if self.recorder is not None and not chunk.empty:
             self.recorder.write(chunk)
         if self.on_chunk is not None and not chunk.empty:
             self.on_chunk(chunk)
-        lost = self._watch_state()
+        lost = self._watch_state(chunk)
         if not chunk.empty:
             self._last_received = chunk.received_at
         signals = {role: _usable(block) for role, block in chunk.signals.items()}
@@ -366,8 +392,13 @@ class Engine:
                 self._finish_assessment()
         return updates
 
-    def _watch_state(self) -> bool:
-        """Log state changes and the source's own events; True when the signal was just lost."""
+    def _watch_state(self, chunk: Chunk) -> bool:
+        """Log state changes and the source's own events; True when the signal was just lost.
+
+        "signal_restored" carries the time of the first sample after the loss (``chunk``'s, or
+        that of the first later poll that brings samples), not the time of the last update
+        before it, which is when the signal was lost.
+        """
         take_events = getattr(self.source, "take_events", None)
         if callable(take_events):
             # e.g. ReconnectingSource: "device_error", "reconnected after 4.1 s"
@@ -378,13 +409,32 @@ class Engine:
         lost = state == SourceState.SILENT and self._source_state != SourceState.SILENT
         if state != self._source_state:
             if state == SourceState.SILENT:
-                self._event("signal_lost", "no new samples")
+                if self._restore_pending:
+                    self._restore_pending = False  # lost again before any sample came back
+                else:
+                    self._event("signal_lost", "no new samples")
             elif self._source_state == SourceState.SILENT and state == SourceState.STREAMING:
-                self._event("signal_restored", "")
+                self._restore_pending = True
             elif state == SourceState.ENDED:
                 self._event("source_ended", "")
             self._source_state = state
+        if self._restore_pending:
+            first = self._first_sample_time(chunk)
+            if first is not None:
+                self._restore_pending = False
+                self._event("signal_restored", "", time=first)
         return lost
+
+    def _first_sample_time(self, chunk: Chunk) -> float | None:
+        """Timestamp of the first sample of ``chunk`` (of the primary role when it has some),
+        None for an empty chunk."""
+        blocks = [b for b in chunk.signals.values() if b.n_samples]
+        if not blocks:
+            return None
+        primary = chunk.signals.get(self._primary)
+        if primary is not None and primary.n_samples:
+            return float(primary.timestamps[0])
+        return min(float(b.timestamps[0]) for b in blocks)
 
     def _consume(self) -> list[MetricUpdate]:
         primary = self._pending[self._primary]
@@ -393,15 +443,27 @@ class Engine:
         if self._next_t is None:
             self._start_streams(primary.t[0])
             self._next_t = float(primary.t[0]) + self.config.update_interval_s
+        self._holes = []
         boundaries = self._due_boundaries(primary.t)
+        holes = self._holes
         if not boundaries:
-            return []
+            return [u for _, start, n in holes for u in self._lost_updates(start, n)]
         # All due intervals are fed at once (one filter/spectrum pass per processor); the
         # processors then step through the boundaries, so every update sees exactly the state
         # that feeding the intervals one by one gives, and chunking does not change the results.
+        # The "signal lost" updates of a hole come before the boundary after it is reached (at
+        # the protocol time before the hole).
         updates = []
-        for boundary, _ in zip(boundaries, self._feed_batch(boundaries), strict=True):
+        h = 0
+        steps = self._feed_batch(boundaries)
+        for i, boundary in enumerate(boundaries):
+            while h < len(holes) and holes[h][0] <= i:
+                updates.extend(self._lost_updates(holes[h][1], holes[h][2]))
+                h += 1
+            next(steps)
             updates.append(self._make_update(boundary))
+        for _, start, n in holes[h:]:
+            updates.extend(self._lost_updates(start, n))
         # Whatever is left of the primary role (< one interval) waits for the next boundary.
         return updates
 
@@ -416,31 +478,37 @@ class Engine:
         # timestamps, without its per-call overhead); unsorted ones keep numpy's search
         ordered = t.size < 2 or bool(np.all(t[1:] >= t[:-1]))
         tl = t.tolist() if ordered else t
-        self._skip_hole_at(tl, 0)
+        self._skip_hole_at(tl, 0, 0)
         while self._next_t <= last:
             boundary = self._next_t
             out.append(boundary)
             self._next_t += interval
             if ordered:
-                self._skip_hole_at(tl, bisect.bisect_right(tl, boundary))
+                self._skip_hole_at(tl, bisect.bisect_right(tl, boundary), len(out))
             else:
-                self._skip_hole_at(t, int(np.searchsorted(t, boundary, side="right")))
+                self._skip_hole_at(t, int(np.searchsorted(t, boundary, side="right")), len(out))
         return out
 
-    def _skip_hole_at(self, t: np.ndarray | list[float], first: int) -> None:
+    def _skip_hole_at(self, t: np.ndarray | list[float], first: int, position: int) -> None:
         """Jump the next update boundary over a hole in the data (a device drop) before the
         pending primary sample ``t[first]`` (the batched :meth:`_consume` looks ahead without
         taking the samples).
 
-        No update is made for the empty intervals, so the hole neither counts as protocol time
-        nor rewards stale metrics. The boundary stays on the same 0.1-s grid.
+        No metrics are computed for the empty intervals, so the hole neither counts as protocol
+        time nor rewards stale metrics; each of them gets a "signal lost" update instead
+        (:meth:`_lost_updates`, noted in ``_holes`` to come before the ``position``-th due
+        boundary), so the loss is in ``metrics.csv`` and in the session's quality figures. The
+        boundary stays on the same 0.1-s grid.
         """
         if first >= len(t):
             return
         hole = float(t[first]) - self._next_t
         if hole > self.config.max_gap_s:
             interval = self.config.update_interval_s
-            self._next_t += math.floor(hole / interval) * interval
+            n = math.floor(hole / interval)
+            rows = min(n, math.floor(self.config.max_lost_s / interval))
+            self._holes.append((position, self._next_t, rows))
+            self._next_t += n * interval
 
     def _start_streams(self, t0: float) -> None:
         layout = self.source.layout
@@ -533,16 +601,20 @@ class Engine:
             return True, self.eeg.quality_reason
         return True, "ok"
 
-    def _make_update(self, t: float, heartbeat: bool = False) -> MetricUpdate:
+    def _make_update(self, t: float, heartbeat: bool = False, lost: bool = False) -> MetricUpdate:
+        """The update at data time ``t``; a ``heartbeat`` (no new data, not written to
+        metrics.csv) or a ``lost`` one (an empty interval of a hole in the data, see
+        :meth:`_lost_updates`)."""
         located = self.phase
-        state = self.source.state  # (nothing below changes it)
+        # (nothing below changes the state)
+        state = SourceState.SILENT if lost else self.source.state
         streaming = state == SourceState.STREAMING
         kinds = self._metric_kinds()
         quality_ok, reason = self._quality(state, kinds)
         if heartbeat and not streaming:
             quality_ok = False
             reason = state.value
-        values = {k: self._feedback_value(k) for k in kinds}
+        values = {k: NAN if lost else self._feedback_value(k) for k in kinds}
         if located is not None:
             index, phase, elapsed = located
             eyes, phase_kind = phase.eyes, phase.kind
@@ -569,7 +641,7 @@ class Engine:
         score = score_from_z(z)
 
         c = self.cardiac
-        beats = c.take_new_beats() if c is not None else ()
+        beats = c.take_new_beats() if c is not None and not lost else ()
         if located is not None:
             if index != self._phase_index:
                 self._phase_index = index
@@ -588,6 +660,10 @@ class Engine:
 
         eeg = self.eeg
         threshold = self.threshold
+        channel_ok = eeg.channel_ok if eeg else ()
+        if lost:
+            c = eeg = None  # no data: no metrics
+            channel_ok = (False,) * len(channel_ok)
         update = MetricUpdate.of(
             session_s=self.session_s,
             sample_time=t,
@@ -618,13 +694,26 @@ class Engine:
             beats=beats,
             quality_ok=quality_ok,
             quality_reason=reason,
-            channel_ok=eeg.channel_ok if eeg else (),
+            channel_ok=channel_ok,
             band_powers=eeg.band_powers if eeg else None,
             source_state=state.value,
         )
         if self._metrics_csv is not None and not heartbeat:
             self._metrics_csv.append(update.csv_row())
         return update
+
+    def _lost_updates(self, start: float, n: int) -> list[MetricUpdate]:
+        """One "signal lost" update per empty interval of a hole in the data: the boundaries
+        ``start + k * update_interval_s`` (k < n), written to ``metrics.csv`` like any update.
+
+        They are made from the data's timestamps only (not from the clock or the source state
+        while the signal was away), so a replay of the recording makes the same ones: the
+        lost time counts in the quality figures ("device not streaming", "clean") live and
+        offline alike. Protocol time, the baseline, the reward and the beats do not move; the
+        metrics are NaN (no data), so the averages are those of the data there is.
+        """
+        interval = self.config.update_interval_s
+        return [self._make_update(start + k * interval, lost=True) for k in range(n)]
 
     def _preview(self) -> FeedbackPreview | None:
         """The alpha feedback at the newest sample, scored and gated like :attr:`latest`."""

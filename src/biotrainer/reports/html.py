@@ -354,7 +354,14 @@ def _status_note(status: str) -> str:
 def _status_counts(statuses: list[str]) -> str:
     """ "5 completed, 1 stopped early, 0 interrupted": completed and interrupted always, the
     other outcomes when there are any."""
-    order = ("completed", "stopped early", "source ended", "interrupted", "recording")
+    order = (
+        "completed",
+        "stopped early",
+        "source ended",
+        "device failed",
+        "interrupted",
+        "recording",
+    )
     shown = {"recording": "in progress"}
     parts = []
     for status in order:

@@ -28,6 +28,7 @@ from biotrainer.session.analysis import (
 )
 from biotrainer.session.reader import Event, load_events
 from biotrainer.session.store import (
+    OUTCOME_DEVICE_FAILED,
     OUTCOME_STOPPED,
     Marker,
     SelfReport,
@@ -121,6 +122,11 @@ def ended_early_warning(
         span += f" of the protocol's {duration(protocol.duration_s)}"
     if rec.outcome == OUTCOME_STOPPED:
         return f"This session was stopped early ({span}): the figures cover what was recorded."
+    if rec.outcome == OUTCOME_DEVICE_FAILED:
+        return (
+            f"The device failed before the end of the protocol ({span}): the figures cover "
+            "what was recorded."
+        )
     return (
         f"The device or recording stopped delivering signal before the end of the protocol "
         f"({span}): the figures cover what was recorded."

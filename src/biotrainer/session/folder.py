@@ -50,7 +50,9 @@ ENDED_FINISHED = "finished"
 ENDED_STOPPED = "stopped"
 #: The device or recording delivered nothing more before the protocol's end:
 ENDED_SOURCE = "source ended"
-ENDINGS = (ENDED_FINISHED, ENDED_STOPPED, ENDED_SOURCE)
+#: The device failed before the protocol's end (an error reading it, or it did not come back):
+ENDED_DEVICE_FAILED = "device failed"
+ENDINGS = (ENDED_FINISHED, ENDED_STOPPED, ENDED_SOURCE, ENDED_DEVICE_FAILED)
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -600,14 +602,16 @@ def release_recording_lock(fd: int | None) -> None:
 
 def describe_recording(meta: SessionMeta, folder: str | os.PathLike[str]) -> str:
     """How a session folder's recording stands, in the words lists and reports use: "still being
-    recorded", "interrupted", "stopped early", "source ended" or "completed"."""
+    recorded", "interrupted", "stopped early", "source ended", "device failed" or "completed"."""
     if meta.status == STATUS_RECORDING and recording_in_progress(folder):
         return "still being recorded"
     if meta.interrupted:
         return STATUS_INTERRUPTED
-    return {ENDED_STOPPED: "stopped early", ENDED_SOURCE: "source ended"}.get(
-        meta.ended or "", STATUS_COMPLETED
-    )
+    return {
+        ENDED_STOPPED: "stopped early",
+        ENDED_SOURCE: "source ended",
+        ENDED_DEVICE_FAILED: "device failed",
+    }.get(meta.ended or "", STATUS_COMPLETED)
 
 
 def recording_in_progress(folder: str | os.PathLike[str]) -> bool:

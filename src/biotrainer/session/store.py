@@ -42,6 +42,7 @@ from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir
 from biotrainer.session.analysis import SessionSummary, summarize_folder
 from biotrainer.session.folder import (
+    ENDED_DEVICE_FAILED,
     ENDED_SOURCE,
     ENDED_STOPPED,
     ENDINGS,
@@ -243,18 +244,22 @@ class SessionRecord:
     @property
     def outcome(self) -> str:
         """``"recording"``, ``"interrupted"``, ``"stopped early"`` (stopped before the end of its
-        protocol), ``"source ended"`` (the device or recording ran out before it) or
-        ``"completed"`` (its protocol ran to the end, or it ended before biotrainer kept how)."""
+        protocol), ``"source ended"`` (the device or recording ran out before it), ``"device
+        failed"`` (the device failed before it) or ``"completed"`` (its protocol ran to the end,
+        or it ended before biotrainer kept how)."""
         if self.status != STATUS_COMPLETED:
             return self.status
-        return {ENDED_STOPPED: OUTCOME_STOPPED, ENDED_SOURCE: OUTCOME_SOURCE_ENDED}.get(
-            self.ended or "", STATUS_COMPLETED
-        )
+        return {
+            ENDED_STOPPED: OUTCOME_STOPPED,
+            ENDED_SOURCE: OUTCOME_SOURCE_ENDED,
+            ENDED_DEVICE_FAILED: OUTCOME_DEVICE_FAILED,
+        }.get(self.ended or "", STATUS_COMPLETED)
 
     @property
     def ended_early(self) -> bool:
-        """Closed cleanly before the end of its protocol (stopped, or its source ran out)."""
-        return self.outcome in (OUTCOME_STOPPED, OUTCOME_SOURCE_ENDED)
+        """Closed cleanly before the end of its protocol (stopped, its source ran out or the
+        device failed)."""
+        return self.outcome in (OUTCOME_STOPPED, OUTCOME_SOURCE_ENDED, OUTCOME_DEVICE_FAILED)
 
     @property
     def in_progress(self) -> bool:
@@ -271,6 +276,8 @@ class SessionRecord:
 OUTCOME_STOPPED = "stopped early"
 #: :attr:`SessionRecord.outcome` of a session whose source ran out before its protocol's end.
 OUTCOME_SOURCE_ENDED = "source ended"
+#: :attr:`SessionRecord.outcome` of a session ended by a device failure before its protocol's end.
+OUTCOME_DEVICE_FAILED = "device failed"
 
 #: Free space (bytes) below which a failing write is put down to a full disk.
 LOW_SPACE_BYTES = 1 << 20

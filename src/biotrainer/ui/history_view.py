@@ -68,6 +68,8 @@ STATUS_TIPS = {
     "stopped early": "stopped before the end of its protocol: figures cover what was recorded",
     "source ended": "the device or recording ended before the protocol did: figures cover what "
     "was recorded",
+    "device failed": "the device failed before the end of the protocol: figures cover what was "
+    "recorded",
 }
 
 
