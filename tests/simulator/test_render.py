@@ -196,3 +196,29 @@ def test_a_board_id_selects_the_shipped_simulator_layout():
     r = render_scenario(steady_scenario(5, 12.0), int(BoardIds.MUSE_2_BOARD), seed=0)
     assert r.layout == load_profile("simulator-muse2").layout()
     assert set(r.data) == {"default", "auxiliary", "ancillary"}
+
+
+def test_a_render_finished_meanwhile_by_another_process_is_kept(tmp_path, monkeypatch):
+    """Two processes rendering the same scenario into a cold cache: the one finishing second
+    must not replace the files the first is already playing (a concurrent ``record`` of the
+    same scenario played nothing when it did)."""
+    from biotrainer.acquisition import simulator
+
+    sc = steady_scenario(5, 12.0)
+    layout = load_profile("simulator-muse2").layout()
+    real = simulator.render_scenario
+    first: dict[str, object] = {}
+
+    def render_while_another_finishes(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if not first:  # "the other process" renders the same scenario and finishes first
+            monkeypatch.setattr(simulator, "render_scenario", real)
+            folder, files = simulator.render_to_folder(sc, layout, 3, tmp_path)
+            first.update(folder=folder, inodes={p: f.stat().st_ino for p, f in files.items()})
+        return out
+
+    monkeypatch.setattr(simulator, "render_scenario", render_while_another_finishes)
+    folder, files = simulator.render_to_folder(sc, layout, 3, tmp_path)
+    assert folder == first["folder"]
+    assert {p: f.stat().st_ino for p, f in files.items()} == first["inodes"]  # untouched
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]  # no partial render left

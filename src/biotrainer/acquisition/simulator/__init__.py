@@ -113,9 +113,7 @@ def render_to_folder(
         (tmp / _DONE).write_text(
             json.dumps({"files": {p: f.name for p, f in files.items()}}), encoding="utf-8"
         )
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
+        _move_into_place(tmp, folder)
         _prune(root, keep=folder)
     except OSError as exc:
         raise DeviceError(
@@ -123,6 +121,22 @@ def render_to_folder(
             "Make it writable, or on Linux point XDG_CACHE_HOME at a writable folder."
         ) from exc
     return folder, {p: folder / PRESET_FILES[p] for p in files}
+
+
+def _move_into_place(tmp: Path, folder: Path) -> None:
+    """Rename the finished render ``tmp`` to ``folder``, unless another process finished the
+    same render there meanwhile: its files may already be playing, so they stay and ``tmp``
+    goes (replacing them made a concurrent ``record`` of the same scenario play nothing)."""
+    if not (folder / _DONE).is_file():
+        if folder.exists():  # an earlier render that never finished
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.replace(tmp, folder)
+            return
+        except OSError:
+            if not (folder / _DONE).is_file():
+                raise
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _prune(root: Path, keep: Path) -> None:
