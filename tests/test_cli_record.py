@@ -188,3 +188,28 @@ def test_unwritable_data_dir_refuses_to_record(tmp_path: Path) -> None:
     r = _run("record", "--device", "synthetic", "--duration", "1", "--data-dir", str(blocker))
     assert r.returncode == 2
     assert "cannot create the data folder" in _one_clean_line(r.stderr)
+
+
+def test_a_device_that_sends_nothing_is_said_and_exits_non_zero(tmp_path, monkeypatch, capsys):
+    """`record` printed the folder and exited 0 after recording nothing at all."""
+    import biotrainer.commands.run as run_command
+    from biotrainer.cli import main
+
+    sys.path.insert(0, str(Path(__file__).parent / "ui"))
+    from fakes import FakeSource
+
+    from biotrainer.clock import MonotonicClock
+
+    class Silent(FakeSource):
+        def start(self) -> None:
+            super().start()
+            self.go_silent()
+
+    def silent(args, make_source, clock, speed):
+        return Silent(MonotonicClock())
+
+    monkeypatch.setattr(run_command, "live_source", silent)
+    args = ["record", "--device", "synthetic", "--duration", "1"]
+    assert main([*args, "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "biotrainer: nothing was recorded: " in err and "sent no sample in 1 s" in err

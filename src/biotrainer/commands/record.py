@@ -234,10 +234,17 @@ def run(args: argparse.Namespace) -> int:
             extra={"recorded_by": "biotrainer record", "requested_duration_s": duration},
         )
         with stop_on_signals(StopFlag()) as stop:
-            record(
+            n = record(
                 source, recorder, duration, clock=clock, stop=stop, progress=Progress(sys.stderr)
             )
     finally:
         source.release()
     print(Path(recorder.path).resolve())
+    if n == 0:
+        say(
+            sys.stderr,
+            f"biotrainer: nothing was recorded: {source.layout.device} sent no sample in "
+            f"{duration:g} s (check that it is on and streaming)\n",
+        )
+        return 1
     return 0
