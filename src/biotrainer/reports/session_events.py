@@ -31,7 +31,7 @@ import numpy as np
 from biotrainer.engine.resonance import RateResult, ResonanceResult
 from biotrainer.errors import RecordingError
 from biotrainer.reports.format import minutes
-from biotrainer.session.analysis import MetricSeries
+from biotrainer.session.analysis import MetricSeries, number_or_nan
 from biotrainer.session.folder import METRICS_FILE, read_meta
 from biotrainer.session.reader import Event
 from biotrainer.session.store import Marker
@@ -118,18 +118,11 @@ class ProtocolClock:
                 i, j = header.index("sample_time"), header.index("session_s")
                 for row in rows:
                     if len(row) == len(header):
-                        st.append(_num(row[i]))
-                        ss.append(_num(row[j]))
+                        st.append(number_or_nan(row[i]))
+                        ss.append(number_or_nan(row[j]))
         except (OSError, csv.Error):
             return cls([], [])
         return cls(st, ss)
-
-
-def _num(text: str) -> float:
-    try:
-        return float(text) if text else math.nan
-    except ValueError:
-        return math.nan
 
 
 def first_sample_time(folder: str | os.PathLike[str], events: Sequence[Event]) -> float | None:
@@ -227,11 +220,11 @@ def resonance_from_events(events: Iterable[Event]) -> ResonanceResult | None:
     body = text[best.end() :]
     rates = tuple(
         RateResult(
-            _num(m.group(1)),
-            _num(m.group(2)),
-            _num(m.group(3)),
+            number_or_nan(m.group(1)),
+            number_or_nan(m.group(2)),
+            number_or_nan(m.group(3)),
             int(m.group(4)) if m.group(4) else BEATS_UNKNOWN,
         )
         for m in _RATE.finditer(body)
     )
-    return ResonanceResult(rates, _num(best.group(1)))
+    return ResonanceResult(rates, number_or_nan(best.group(1)))

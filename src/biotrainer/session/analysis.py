@@ -153,7 +153,8 @@ def _series(header: list[str], rows: list[list[str]]) -> MetricSeries:
     for name in NUMERIC_COLUMNS:
         i = index.get(name)
         columns[name] = np.array(
-            [_num(r[i]) for r in good] if i is not None else [math.nan] * len(good), dtype=float
+            [number_or_nan(r[i]) for r in good] if i is not None else [math.nan] * len(good),
+            dtype=float,
         )
     for name in TEXT_COLUMNS:
         i = index.get(name)
@@ -169,7 +170,8 @@ def _series(header: list[str], rows: list[list[str]]) -> MetricSeries:
     return MetricSeries(columns, warnings)
 
 
-def _num(text: str) -> float:
+def number_or_nan(text: str) -> float:
+    """``text`` as a float; NaN when it is empty or not a number (a damaged cell)."""
     try:
         return float(text) if text else math.nan
     except ValueError:
