@@ -353,6 +353,18 @@ def test_pacer_fades_in_and_out_with_the_protocol():
     assert anim.frame.pacer < 0.01
 
 
+def test_pacer_rests_during_a_pause():
+    """'Paused. Rest for a moment.' was shown while the pacer went on saying 'Breathe out'."""
+    clock = SimulatedClock(0.0)
+    anim = PatientAnimation(clock.now())
+    drive(anim, clock, 4.0, score=0.5, pacer_bpm=6.0, inhale_ratio=0.4)
+    assert anim.frame.pacer > 0.95
+    drive(anim, clock, 4.0, score=0.5, pacer_bpm=6.0, inhale_ratio=0.4, paused=True)
+    assert anim.frame.pacer < 0.01
+    drive(anim, clock, 0.5, score=0.5, pacer_bpm=6.0, inhale_ratio=0.4)
+    assert anim.frame.inhaling and anim.frame.pacer > 0.0  # back, with an inhale
+
+
 # -- the widget -------------------------------------------------------------------------------
 
 

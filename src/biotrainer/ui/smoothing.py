@@ -443,7 +443,10 @@ class PatientAnimation:
                 self._trouble_since = float(t)
         else:
             self._trouble_since = None
-        self._set_pacer(update.pacer_bpm, update.inhale_ratio, float(t))
+        # A pause is a rest ("Paused. Rest for a moment."): the pacer fades out rather than
+        # going on saying "Breathe out", and starts again with an inhale on resuming.
+        bpm = math.nan if update.paused else update.pacer_bpm
+        self._set_pacer(bpm, update.inhale_ratio, float(t))
 
     def feed_preview(self, score: float, t: float, sample_time: float | None = None) -> None:
         """Take the score at the newest sample (an engine preview between updates) as the
