@@ -787,3 +787,44 @@ def test_a_device_that_cannot_be_opened_is_said_before_the_patient_rates(
     assert script.asked == ["patient"]  # no rating asked for nothing
     assert store.sessions("P-017") == []
     window.close()
+
+
+def test_a_store_that_fills_up_during_the_session_is_said_in_the_summary(
+    qtbot, settings, store, script, errors_shown
+):
+    """The summary said "Session 1 in the patient store" though the rating after the session
+    could not be saved there (GUI audit, disk full mid-session)."""
+    from PySide6.QtWidgets import QLabel
+
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot, settings, store, lambda: FakeSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    assert window.start_session() and window.session_id is not None
+    qtbot.waitUntil(lambda: len(window.updates) >= 3, timeout=10_000)
+
+    class FullDisk:
+        def __init__(self, conn) -> None:
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if sql.lstrip().startswith(("INSERT", "UPDATE", "DELETE")):
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.conn.execute(sql, *args)
+
+        @property
+        def in_transaction(self) -> bool:
+            return self.conn.in_transaction
+
+    real = store._conn
+    store._conn = FullDisk(real)
+    try:
+        window.stop_session()
+    finally:
+        store._conn = real
+    labels = [w.text() for w in window.summary_dialog.findChildren(QLabel)]
+    said = [t for t in labels if "is in the patient store, but it could not be updated" in t]
+    assert said and "the rating after the session" in said[0], labels
+    assert not any(t.endswith("in the patient store.") for t in labels)
+    assert errors_shown == []
+    window.close()

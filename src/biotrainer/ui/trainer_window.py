@@ -882,28 +882,34 @@ class TrainerWindow(QMainWindow):
         post = None
         if ask and self.ask_ratings and self.session_id is not None:
             post = self.flow.ask_rating("post")
-        self._finish_in_store(post, resonance_bpm)
+        store_error = self._finish_in_store(post, resonance_bpm)
         if ask:
-            self._show_summary(self.outcome, resonance)
+            self._show_summary(self.outcome, resonance, store_error)
         if self.on_session_finished is not None:
             self.on_session_finished(self.outcome)
         return self.outcome
 
-    def _finish_in_store(self, post, resonance_bpm: float) -> None:
-        """Close the session in the store and keep an assessed resonance rate."""
+    def _finish_in_store(self, post, resonance_bpm: float) -> str | None:
+        """Close the session in the store and keep an assessed resonance rate; the store's
+        error, if it could not be updated (None when it was, or there is no store)."""
         if self.flow is None or self.flow.patient is None:
-            return
+            return None
+        problem = None
         try:
             if self.session_id is not None:
                 self.flow.finish(self.session_id, post, resonance_bpm)
             else:
                 self.flow.keep_resonance(resonance_bpm)
         except BiotrainerError as exc:
+            problem = str(exc)
             self.statusBar().showMessage(f"The patient store could not be updated: {exc}", 30_000)
         if self.history_window is not None:
             self.history_window.refresh()
+        return problem
 
-    def _show_summary(self, outcome: SessionOutcome, resonance=None) -> None:
+    def _show_summary(
+        self, outcome: SessionOutcome, resonance=None, store_error: str | None = None
+    ) -> None:
         from biotrainer.ui.session_summary import SessionSummaryDialog
 
         if not outcome.recorded:
@@ -930,7 +936,13 @@ class TrainerWindow(QMainWindow):
                 f"Stopped by the therapist after {outcome.protocol_s / 60:.1f} of "
                 f"{outcome.protocol_total_s / 60:.1f} minutes."
             )
-        if self.session_id is not None:
+        if self.session_id is not None and store_error is not None:
+            status += (
+                f"  Session {self.session_id} is in the patient store, but it could not be "
+                f"updated ({store_error}): the rating after the session and its outcome are not "
+                "saved there. The recording is kept."
+            )
+        elif self.session_id is not None:
             status += f"  Session {self.session_id} in the patient store."
         if self._summary_dialog is not None:
             self._summary_dialog.close()
