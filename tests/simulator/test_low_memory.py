@@ -35,10 +35,10 @@ def _render_eeg_reference(t, fs, names, scenario, iaf_hz, rng, shaped):
     g = {k: np.array([gi[k] for gi in gains])[:, None] for k in eeg.GAIN_NAMES}
 
     def pink(ch=1):
-        return shaped(rng, n, fs, noise._pink_gain(1.2, 0.5), ch)
+        return shaped(rng, n, fs, noise.pink_gain(1.2, 0.5), ch)
 
     def narrow(center, width, ch=1):
-        return shaped(rng, n, fs, noise._narrowband_gain(center, width), ch)
+        return shaped(rng, n, fs, noise.narrowband_gain(center, width), ch)
 
     common_bg = pink()
     own_bg = pink(c)
@@ -50,7 +50,7 @@ def _render_eeg_reference(t, fs, names, scenario, iaf_hz, rng, shaped):
     st = scenario.evaluate(t)
     arousal = 0.3 + 0.7 * (1.0 - st.relaxation)
     x += g["theta"] * p.theta_uv * arousal * narrow(5.8, 0.9, c)
-    beta = shaped(rng, n, fs, noise._band_gain(13.0, 30.0, fs), c)
+    beta = shaped(rng, n, fs, noise.band_gain(13.0, 30.0, fs), c)
     x += g["beta"] * p.beta_uv * arousal * beta
     phase = rng.uniform(0, 2 * np.pi, size=(c, 1))
     line_amp = p.line_noise_uv * rng.uniform(0.5, 1.5, size=(c, 1))
@@ -67,9 +67,9 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 @pytest.mark.parametrize("channels", [1, 3])
 def test_shaped_noise_equals_the_whole_array_reference(n, channels):
     gains = [
-        noise._pink_gain(1.2, 0.5),
-        noise._narrowband_gain(10.0, 0.45),
-        noise._band_gain(13.0, 300.0, 250.0),
+        noise.pink_gain(1.2, 0.5),
+        noise.narrowband_gain(10.0, 0.45),
+        noise.band_gain(13.0, 300.0, 250.0),
     ]
     for gain in gains:
         a, b = noise.stream(3, "x"), noise.stream(3, "x")
@@ -83,13 +83,13 @@ def test_shaped_noise_equals_the_whole_array_reference(n, channels):
 def test_public_noise_functions_and_their_row_iterators_agree():
     rng = [noise.stream(1, "y") for _ in range(2)]
     cases = [
-        (noise.pink, noise.pink_rows, (1.5,), {"f_min": 1.0}),
-        (noise.narrowband, noise.narrowband_rows, (9.5, 0.5), {}),
-        (noise.band, noise.band_rows, (4.0, 7.0), {}),
+        (noise.pink, noise.pink_gain(1.5, f_min=1.0), (1.5,), {"f_min": 1.0}),
+        (noise.narrowband, noise.narrowband_gain(9.5, 0.5), (9.5, 0.5), {}),
+        (noise.band, noise.band_gain(4.0, 7.0, 128.0), (4.0, 7.0), {}),
     ]
-    for whole, rows, args, kw in cases:
+    for whole, gain, args, kw in cases:
         x = whole(rng[0], 999, 128.0, *args, channels=3, **kw)
-        y = np.stack(list(rows(rng[1], 999, 128.0, *args, channels=3, **kw)))
+        y = np.stack(list(noise.shaped_rows(rng[1], 999, 128.0, gain, 3)))
         assert _same(x, y)
     assert rng[0].standard_normal() == rng[1].standard_normal()
 

@@ -94,7 +94,7 @@ def render_eeg(
 
     # background_uv * (0.45 * common + 0.9 * own) / hypot(0.45, 0.9)
     common = 0.45 * noise.pink(rng, n, fs, 1.2)[0]
-    for i, own in enumerate(noise.pink_rows(rng, n, fs, 1.2, channels=c)):
+    for i, own in enumerate(noise.shaped_rows(rng, n, fs, noise.pink_gain(1.2), c)):
         own *= 0.9
         own += common
         own *= p.background_uv
@@ -104,7 +104,7 @@ def render_eeg(
     # + g_alpha * envelope * (common + 0.35 * own) / hypot(1, 0.35)
     common = noise.narrowband(rng, n, fs, iaf_hz, 0.45)[0]
     env = alpha_envelope(scenario, t)
-    for i, own in enumerate(noise.narrowband_rows(rng, n, fs, iaf_hz, 0.45, channels=c)):
+    for i, own in enumerate(noise.shaped_rows(rng, n, fs, noise.narrowband_gain(iaf_hz, 0.45), c)):
         own *= 0.35
         own += common
         own /= np.hypot(1.0, 0.35)
@@ -114,11 +114,11 @@ def render_eeg(
     del common, env
 
     arousal = 0.3 + 0.7 * (1.0 - scenario.relaxation_at(t))
-    for i, theta in enumerate(noise.narrowband_rows(rng, n, fs, 5.8, 0.9, channels=c)):
+    for i, theta in enumerate(noise.shaped_rows(rng, n, fs, noise.narrowband_gain(5.8, 0.9), c)):
         w = g["theta"][i] * p.theta_uv * arousal
         w *= theta
         x[i] += w
-    for i, beta in enumerate(noise.band_rows(rng, n, fs, 13.0, 30.0, channels=c)):
+    for i, beta in enumerate(noise.shaped_rows(rng, n, fs, noise.band_gain(13.0, 30.0, fs), c)):
         w = g["beta"][i] * p.beta_uv * arousal
         w *= beta
         x[i] += w

@@ -23,10 +23,11 @@ def stream(seed: int, name: str) -> np.random.Generator:
     )
 
 
-def _shaped_rows(
+def shaped_rows(
     rng: np.random.Generator, n: int, fs: float, gain: Gain, channels: int
 ) -> Iterator[np.ndarray]:
-    """The rows of :func:`_shaped`, one at a time, so a long render never holds them all.
+    """White noise shaped by ``gain(freqs)`` (e.g. :func:`pink_gain`), unit RMS, a row at a
+    time: the rows of :func:`pink`, :func:`narrowband` or :func:`band` without holding them all.
 
     The real parts of every row's spectrum are drawn first (half the memory of the result),
     then each row's imaginary parts as that row is produced. The rows, and the state ``rng`` is
@@ -52,29 +53,34 @@ def _shaped(rng: np.random.Generator, n: int, fs: float, gain: Gain, channels: i
 
     Row ``i`` is ``irfft((a[i] + 1j * b[i]) * gain)`` over its RMS, with ``a`` and ``b`` two
     successive ``(channels, n // 2 + 1)`` standard-normal draws. It is computed a row at a time
-    (:func:`_shaped_rows`) with the same values as doing it on the whole array at once.
+    (:func:`shaped_rows`) with the same values as doing it on the whole array at once.
     """
     out = np.empty((channels, max(int(n), 0)))
-    for i, row in enumerate(_shaped_rows(rng, n, fs, gain, channels)):
+    for i, row in enumerate(shaped_rows(rng, n, fs, gain, channels)):
         out[i] = row
     return out
 
 
-def _pink_gain(exponent: float, f_min: float) -> Gain:
+def pink_gain(exponent: float = 1.0, f_min: float = 0.5) -> Gain:
+    """The spectral gain of :func:`pink` (power ∝ 1/f**exponent above ``f_min``)."""
+
     def gain(f: np.ndarray) -> np.ndarray:
         return np.maximum(f, f_min) ** (-exponent / 2.0)
 
     return gain
 
 
-def _narrowband_gain(center_hz: float, width_hz: float) -> Gain:
+def narrowband_gain(center_hz: float, width_hz: float) -> Gain:
+    """The spectral gain of :func:`narrowband` (a Gaussian peak)."""
+
     def gain(f: np.ndarray) -> np.ndarray:
         return np.exp(-0.25 * ((f - center_hz) / width_hz) ** 2)
 
     return gain
 
 
-def _band_gain(low_hz: float, high_hz: float, fs: float) -> Gain:
+def band_gain(low_hz: float, high_hz: float, fs: float) -> Gain:
+    """The spectral gain of :func:`band` (``low_hz``–``high_hz``, clipped to Nyquist)."""
     high_hz = min(high_hz, 0.49 * fs)
 
     def gain(f: np.ndarray) -> np.ndarray:
@@ -92,19 +98,7 @@ def pink(
     f_min: float = 0.5,
 ) -> np.ndarray:
     """Noise with power ∝ 1/f**exponent above ``f_min`` (flat below), unit RMS, (channels, n)."""
-    return _shaped(rng, n, fs, _pink_gain(exponent, f_min), channels)
-
-
-def pink_rows(
-    rng: np.random.Generator,
-    n: int,
-    fs: float,
-    exponent: float = 1.0,
-    channels: int = 1,
-    f_min: float = 0.5,
-) -> Iterator[np.ndarray]:
-    """The rows of :func:`pink` one at a time (see :func:`_shaped_rows`)."""
-    return _shaped_rows(rng, n, fs, _pink_gain(exponent, f_min), channels)
+    return _shaped(rng, n, fs, pink_gain(exponent, f_min), channels)
 
 
 def narrowband(
@@ -119,33 +113,14 @@ def narrowband(
 
     Its envelope waxes and wanes like a real alpha rhythm.
     """
-    return _shaped(rng, n, fs, _narrowband_gain(center_hz, width_hz), channels)
-
-
-def narrowband_rows(
-    rng: np.random.Generator,
-    n: int,
-    fs: float,
-    center_hz: float,
-    width_hz: float,
-    channels: int = 1,
-) -> Iterator[np.ndarray]:
-    """The rows of :func:`narrowband` one at a time (see :func:`_shaped_rows`)."""
-    return _shaped_rows(rng, n, fs, _narrowband_gain(center_hz, width_hz), channels)
+    return _shaped(rng, n, fs, narrowband_gain(center_hz, width_hz), channels)
 
 
 def band(
     rng: np.random.Generator, n: int, fs: float, low_hz: float, high_hz: float, channels: int = 1
 ) -> np.ndarray:
     """Noise confined to ``low_hz``–``high_hz`` (clipped to Nyquist), unit RMS."""
-    return _shaped(rng, n, fs, _band_gain(low_hz, high_hz, fs), channels)
-
-
-def band_rows(
-    rng: np.random.Generator, n: int, fs: float, low_hz: float, high_hz: float, channels: int = 1
-) -> Iterator[np.ndarray]:
-    """The rows of :func:`band` one at a time (see :func:`_shaped_rows`)."""
-    return _shaped_rows(rng, n, fs, _band_gain(low_hz, high_hz, fs), channels)
+    return _shaped(rng, n, fs, band_gain(low_hz, high_hz, fs), channels)
 
 
 def ou(rng: np.random.Generator, n: int, fs: float, tau_s: float, sigma: float) -> np.ndarray:
