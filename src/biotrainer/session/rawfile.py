@@ -279,14 +279,13 @@ def scan_raw(
         As :class:`RawBlockReader`: naming the file and line when a value is not a number, a
         line has the wrong number of values, or a timestamp is not a number or out of order.
     """
-    scan = TimestampScan(path)
-    reader = RawBlockReader(path, num_rows, block_lines)
+    reader = RawBlockReader(path, num_rows, block_lines, timestamp_row=timestamp_row)
     try:
-        while k := (block := reader.read_block()).shape[1]:
-            scan.add(block[timestamp_row], reader.lines_read - k + 1)
+        while reader.read_block().shape[1]:
+            pass
     finally:
         reader.close()
-    return scan
+    return reader.timestamps
 
 
 def _after_lines(buf: bytes, total: int, want: int) -> tuple[int, int]:
