@@ -118,6 +118,22 @@ def store(tmp_path):
         yield s
 
 
+class FullDisk:
+    """A store connection on a full disk: reads work, every write fails as SQLite says."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def execute(self, sql, *args):
+        if sql.lstrip().startswith(("INSERT", "UPDATE", "DELETE")):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.conn.execute(sql, *args)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+
 def make_window(qtbot, settings, store, make_source, protocol, clock, step_s=1.0, **kw):
     window = TrainerWindow(
         make_source,
@@ -689,19 +705,6 @@ def test_a_full_disk_under_the_store_is_a_message_not_a_traceback(
     )
     window.flow.ensure_patient()  # P-017 added while there is room
 
-    class FullDisk:
-        def __init__(self, conn) -> None:
-            self.conn = conn
-
-        def execute(self, sql, *args):
-            if sql.lstrip().startswith(("INSERT", "UPDATE", "DELETE")):
-                raise sqlite3.OperationalError("database or disk is full")
-            return self.conn.execute(sql, *args)
-
-        @property
-        def in_transaction(self) -> bool:
-            return self.conn.in_transaction
-
     real = store._conn
     store._conn = FullDisk(real)
     assert window.start_session()
@@ -802,19 +805,6 @@ def test_a_store_that_fills_up_during_the_session_is_said_in_the_summary(
     )
     assert window.start_session() and window.session_id is not None
     qtbot.waitUntil(lambda: len(window.updates) >= 3, timeout=10_000)
-
-    class FullDisk:
-        def __init__(self, conn) -> None:
-            self.conn = conn
-
-        def execute(self, sql, *args):
-            if sql.lstrip().startswith(("INSERT", "UPDATE", "DELETE")):
-                raise sqlite3.OperationalError("database or disk is full")
-            return self.conn.execute(sql, *args)
-
-        @property
-        def in_transaction(self) -> bool:
-            return self.conn.in_transaction
 
     real = store._conn
     store._conn = FullDisk(real)
