@@ -66,40 +66,37 @@ def test_tracker_sees_two_stations_and_notices_when_one_stops(unique):
         assert sa.rmssd_ms == pytest.approx(42.0) and sa.quality_ok is True
         assert math.isnan(sa.coherence)
 
-        # b stops; a goes on. First let the tracker pull what b already sent (samples still in
-        # flight would otherwise count as fresh at the later time), then 4 s later (tracker time)
-        # b is flagged, a is not.
-        def b_drained() -> bool:
-            before = _by_station(tracker.stations(now))[f"b{unique}"].samples
+        # Every step of the tracker's clock below first lets it pull all that was already sent,
+        # at the old time: a sample still in flight would otherwise count at the later time, and
+        # a late one would pass for the new sample each step waits for.
+        def drained() -> bool:
+            before = {n: s.samples for n, s in _by_station(tracker.stations(now)).items()}
             time.sleep(0.05)
-            return _by_station(tracker.update(now))[f"b{unique}"].samples == before
+            after = {n: s.samples for n, s in _by_station(tracker.update(now)).items()}
+            return all(after[n] == before[n] for n in names)
 
-        assert wait_until(b_drained)
-        now += 4.0
-        n_a = sa.samples
+        def a_sends_after(dt: float, *, quality_ok: bool):
+            nonlocal now
+            assert wait_until(drained)
+            n = _by_station(tracker.stations(now))[f"a{unique}"].samples
+            now += dt
 
-        def a_fresh() -> bool:
-            a.send()
-            return _by_station(tracker.update(now))[f"a{unique}"].samples > n_a
+            def got() -> bool:
+                a.send(quality_ok=quality_ok)
+                return _by_station(tracker.update(now))[f"a{unique}"].samples > n
 
-        assert wait_until(a_fresh)
-        seen = _by_station(tracker.stations(now))
+            assert wait_until(got)
+            return _by_station(tracker.stations(now))
+
+        # b stops; a goes on: 4 s later (tracker time) b is flagged, a is not.
+        seen = a_sends_after(4.0, quality_ok=True)
         assert seen[f"a{unique}"].state is StationState.LIVE
         assert seen[f"b{unique}"].state is StationState.STREAM_LOST
         assert "stream lost" in seen[f"b{unique}"].alert
 
         # a's signal goes bad: flagged only once bad for signal_lost_after_s.
         def a_bad_after(dt: float):
-            nonlocal now
-            now += dt
-            n = _by_station(tracker.stations(now))[f"a{unique}"].samples
-
-            def got() -> bool:
-                a.send(quality_ok=False)
-                return _by_station(tracker.update(now))[f"a{unique}"].samples > n
-
-            assert wait_until(got)
-            return _by_station(tracker.stations(now))[f"a{unique}"]
+            return a_sends_after(dt, quality_ok=False)[f"a{unique}"]
 
         assert a_bad_after(1.0).state is StationState.LIVE  # brief artifact: no alarm
         flagged = a_bad_after(3.5)
