@@ -62,3 +62,38 @@ def test_score_is_half_at_threshold_and_monotonic():
 def test_invalid_target_rejected():
     with pytest.raises(ValueError, match="between 0 and 1"):
         AutoThreshold(target_rate=1.5)
+
+
+def test_score_is_above_half_exactly_above_the_centre():
+    # differences too small for the logistic to resolve still land on the right side of 0.5
+    assert score_from_z(1e-300, 0.0) > 0.5
+    assert score_from_z(math.nextafter(2.0, 3.0), 2.0) > 0.5
+    assert score_from_z(2.0, 2.0) == 0.5
+    assert score_from_z(-1e-300, 0.0) <= 0.5
+    # far below the centre: 0, not an overflow
+    assert score_from_z(-2000.0, 0.0) == 0.0
+    assert score_from_z(2000.0, 0.0) == 1.0
+    # a wider scale flattens the logistic around the same centre
+    assert score_from_z(3.0, 1.0, scale=2.0) == pytest.approx(score_from_z(2.0, 1.0))
+
+
+def test_follow_moves_the_threshold_without_counting_rewards():
+    th = AutoThreshold()
+    for i in range(300):
+        th.follow(i / 10, 6.0 + math.sin(i / 7))
+    assert 5.0 < th.threshold_z < 7.0  # followed the z-scores up from 0
+    assert math.isnan(th.reward_rate)  # no reward was judged
+    th.update(30.0, 100.0)
+    assert th.reward_rate == 1.0
+
+
+def test_score_scale_widens_only_for_a_spread_far_beyond_a_sensible_baseline():
+    rng = np.random.default_rng(3)
+    sensible, degenerate = AutoThreshold(), AutoThreshold()
+    for i in range(300):
+        e = rng.normal()
+        sensible.update(i / 10, 1.0 + e)
+        degenerate.update(i / 10, 200.0 + 40.0 * e)
+    assert sensible.score_scale == 1.0
+    assert degenerate.spread_z == pytest.approx(40.0, rel=0.25)
+    assert degenerate.score_scale == pytest.approx(degenerate.spread_z / 2.0)

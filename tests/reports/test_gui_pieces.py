@@ -22,7 +22,7 @@ from biotrainer.ui.patient_dialogs import (
 
 COLUMNS = [
     "session_s", "phase_index", "phase_name", "phase_kind", "paused", "finished",
-    "feedback_score", "rewarded", "reward_rate", "hr_bpm", "rmssd_ms", "quality_ok",
+    "feedback_score", "feedback_z", "rewarded", "reward_rate", "hr_bpm", "rmssd_ms", "quality_ok",
     "quality_reason", "source_state",
 ]  # fmt: skip
 
@@ -37,9 +37,9 @@ def fake_session(store: Store, tmp_path, code: str, n: int = 600):
         for i in range(n):
             train = i >= n // 2
             phase = ("Training", "training") if train else ("Baseline", "baseline")
-            score = 0.7 if train else 0.5
+            score, z = (0.7, 1.5) if train else (0.5, 0.0)
             rewarded = int(train and i % 4 != 0)
-            w.writerow([i / 10, int(train), *phase, 0, 0, score, rewarded, 0.6, 70.0, 40.0, 1,
+            w.writerow([i / 10, int(train), *phase, 0, 0, score, z, rewarded, 0.6, 70.0, 40.0, 1,
                         "ok", "streaming"])  # fmt: skip
     (folder / "session.json").write_text(json.dumps({"not": "read here"}))
     rec = store.add_session(code, folder, "alpha-uptraining", "simulator")
@@ -126,7 +126,8 @@ def test_history_view_lists_sessions_draws_charts_and_saves_reports(qtbot, data_
         assert view.table.rowCount() == 2
         cells = [view.table.item(0, j).text() for j in range(view.table.columnCount())]
         assert cells[0] == str(recs[0].id)
-        assert "0.70" in cells and "75 %" in cells and "7 → 4 (−3)" in cells
+        # the feedback against the baseline (mean z of training), not the threshold-centred score
+        assert "+1.5" in cells and "75 %" in cells and "7 → 4 (−3)" in cells
         assert view.chart_grid.count() >= 4
         assert view.selected_session_id() == recs[1].id
         with qtbot.waitSignal(view.session_activated) as blocker:

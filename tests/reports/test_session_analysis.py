@@ -125,6 +125,9 @@ def test_summary_definitions_on_the_live_updates(recorded):
         m = p.means
         scores = [u.feedback_score for u in us if math.isfinite(u.feedback_score)]
         assert _close(m.score, sum(scores) / len(scores))
+        # progress against the baseline: the mean z-score (the score is centred on the bar)
+        zs = [u.feedback_z for u in us if math.isfinite(u.feedback_z)]
+        assert zs and _close(m.z, sum(zs) / len(zs))
         hrs = [u.hr_bpm for u in us if math.isfinite(u.hr_bpm)]
         assert _close(m.hr_bpm, sum(hrs) / len(hrs), 1e-3)
         assert _close(m.clean_fraction, sum(u.quality_ok for u in us) / len(us))

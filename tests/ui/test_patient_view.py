@@ -447,11 +447,13 @@ def test_pacer_words_follow_the_breath(view):
 
 
 def test_numbers_hidden_unless_the_therapist_turns_them_on(view):
-    drive(view, view.clock, 1.0, score=0.72, hr_bpm=64.2)
+    drive(view, view.clock, 1.0, score=0.72, hr_bpm=64.2, reward_rate=0.64, phase_kind="training")
     assert not view.show_numbers and view.numbers_text == ""
     hidden = view.grab().toImage()
     view.set_show_numbers(True)
-    assert view.numbers_text == "Heart rate 64 · Calm 72%"
+    # the share of time on target, not the score (centred on the reward threshold: a
+    # percentage of it would read as "how calm")
+    assert view.numbers_text == "Heart rate 64 · On target 64% of the time"
     assert view.grab().toImage() != hidden  # the line is painted
     view.set_show_numbers(False)
     assert view.numbers_text == ""
@@ -460,10 +462,12 @@ def test_numbers_hidden_unless_the_therapist_turns_them_on(view):
 def test_breathing_number_only_while_the_pacer_runs(view):
     """The breathing rate (from the heart rhythm) is reliable during paced breathing only."""
     view.set_show_numbers(True)
-    drive(view, view.clock, 1.0, score=0.72, hr_bpm=64.2, breathing_bpm=5.9, pacer_bpm=6.0)
-    assert view.numbers_text == "Heart rate 64 · Breathing 5.9/min (guide 6/min) · Calm 72%"
+    drive(view, view.clock, 1.0, score=0.72, hr_bpm=64.2, breathing_bpm=5.9, pacer_bpm=6.0,
+          phase_kind="pacing", reward_rate=0.5)  # fmt: skip
+    # (no reward in a paced phase: no time on target)
+    assert view.numbers_text == "Heart rate 64 · Breathing 5.9/min (guide 6/min)"
     drive(view, view.clock, 1.0, score=0.72, hr_bpm=64.2, breathing_bpm=4.5)  # pacer off
-    assert view.numbers_text == "Heart rate 64 · Calm 72%"
+    assert view.numbers_text == "Heart rate 64"
 
 
 def test_instruction_paused_and_finished(view):

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         width = max(12, *(len(rec.patient_code) for rec in sessions))
         print(
             f"{'id':>4s}  {'patient':{width}s} {'started':21s}  {'protocol':24s} {'status':13s} "
-            f"{'min':>5s} {'score':>5s} {'target':>6s} {'RMSSD':>5s}  pain  stress"
+            f"{'min':>5s} {'z':>5s} {'target':>6s} {'RMSSD':>5s}  pain  stress"
         )
         for rec in sessions:
             m = rec.summary.training or rec.summary.overall if rec.summary else None
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"{rec.id:4d}  {rec.patient_code:{width}s} {local_time(rec.started_utc):21s}  "
                 f"{rec.protocol[:24]:24s} {rec.outcome:13s} {num(rec.duration_s / 60, 1):>5s} "
-                f"{num(m.score if m else None, 2):>5s} "
+                f"{signed(m.z if m else None):>5s} "
                 f"{pct(m.time_in_target if m else None):>6s} "
                 f"{num(m.rmssd_ms if m else None, 1):>5s}  {delta('pain'):>4s}  "
                 f"{delta('stress'):>6s}"

@@ -636,9 +636,17 @@ class Engine:
         else:
             z = NAN if not quality_ok else z
         rewarded = False
+        # what the reward is judged against (the threshold then moves)
+        bar, scale = self.threshold.threshold_z, self.threshold.score_scale
         if active and phase_kind == "training" and quality_ok and not heartbeat:
             rewarded = self.threshold.update(t, z)
-        score = score_from_z(z)
+        elif active and phase_kind == "pacing" and quality_ok and not heartbeat:
+            self.threshold.follow(t, z)
+        # centred on the bar: above 0.5 exactly when rewarded (capped at the bar when a training
+        # update is not judged: poor signal, paused)
+        score = score_from_z(z, bar, scale=scale)
+        if phase_kind == "training" and not rewarded and score > 0.5:
+            score = 0.5
 
         c = self.cardiac
         beats = c.take_new_beats() if c is not None and not lost else ()
@@ -737,12 +745,16 @@ class Engine:
                 # as in the updates: an artifact may lower the feedback, never raise it
                 clean = self._last_clean_z
                 z = min(z, clean) if math.isfinite(z) and math.isfinite(clean) else NAN
+        # scored as the next update will be: against the bar it will be judged by
+        score = score_from_z(z, self.threshold.threshold_z, scale=self.threshold.score_scale)
+        if u.phase_kind == "training" and not u.quality_ok and score > 0.5:
+            score = 0.5
         return FeedbackPreview(
             sample_time=self._newest_eeg_t,
             received_at=self._last_received,
             feedback_value=value,
             feedback_z=z,
-            feedback_score=score_from_z(z),
+            feedback_score=score,
         )
 
     def _z(self, kind: str, value: float, eyes: str) -> float:
@@ -769,7 +781,8 @@ class Engine:
         ]
         self.resonance = choose_resonance(results)
         summary = ", ".join(
-            f"{r.bpm:g}/min LF {r.lf_power_ms2:.0f} ms² swing {r.hr_swing_bpm:.1f} bpm"
+            f"{r.bpm:g}/min LF {r.lf_power_ms2:.0f} ms² swing {r.hr_swing_bpm:.1f} bpm, "
+            f"{r.n_beats} beats"
             for r in results
         )
         self._event("resonance", f"best {self.resonance.best_bpm:g}/min ({summary})")

@@ -4,15 +4,30 @@ The feedback metric (alpha, relaxation index, HRV coherence...) is turned into a
 steps:
 
 1. :class:`Baseline` learns the person's mean and spread during the baseline phases.
-2. Each new value becomes a z-score against that baseline.
+2. Each new value becomes a z-score against that baseline (``MetricUpdate.feedback_z``): the
+   therapist's measure of progress against the person's own baseline, recorded in
+   ``metrics.csv``.
 3. :class:`AutoThreshold` places the reward threshold on the z-score so that the person is
    rewarded for a target fraction of the time (65 % by default): hard enough to mean something,
    easy enough to stay encouraging. The therapist can fix the threshold by hand instead.
 
-The score shown to the patient is a logistic of the z-score: 0.5 at the person's own baseline,
-rising smoothly towards 1 as they relax beyond it, so the visual shows progress against their
-baseline. The reward (a gentle indicator, a warmer tone) is given when z is above the threshold,
-which the auto-threshold keeps reachable about 65 % of the time.
+The score shown to the patient (:func:`score_from_z`: the orb, the sound, the dashboard's bar)
+is a logistic of the distance of the z-score from the current reward threshold: 0.5 at the bar,
+and in a training phase above 0.5 exactly when the update is rewarded (an update not judged,
+for poor signal or a pause, is held at 0.5 at most). So the orb keeps room to move: after a
+short or stressed baseline the person can sit at z +5 to +9 for whole phases; a score centred on
+the baseline then stayed at 1.00, while the auto-threshold follows the person up and keeps the
+orb moving around its middle. With a manual threshold the orb is half open at the therapist's
+bar. Baseline and rest phases are scored against the threshold as it stands; in pacing phases
+(no reward) the auto-threshold follows the z-scores without rewarding
+(:meth:`AutoThreshold.follow`), so the orb stays informative there too.
+
+The score is relative to the bar, not to the baseline, so it does not compare across phases or
+sessions (an auto-threshold moves): progress against the baseline is ``feedback_z`` or the
+metric itself. When the recent z-scores spread far more widely than a baseline of sensible
+length gives (a short baseline of a few almost equal values, with z-scores in the hundreds),
+the logistic is widened to that spread (:attr:`AutoThreshold.score_scale`), so the score does
+not merely jump between 0 and 1; it stays 0.5 at the bar.
 """
 
 from __future__ import annotations
@@ -25,6 +40,10 @@ from dataclasses import dataclass
 #: Smallest baseline spread used for z-scores, as a fraction of |mean| (avoids dividing by ~0
 #: when a baseline is unnaturally steady, e.g. a flat simulated signal).
 MIN_RELATIVE_SD = 0.02
+
+#: The score's logistic is never steeper than this many robust SDs of the recent z-scores per
+#: unit of z (see :attr:`AutoThreshold.score_scale`).
+SCORE_SPREAD_SD = 2.0
 
 
 class Baseline:
@@ -127,8 +146,10 @@ class AutoThreshold:
         self.tau_s = float(tau_s)
         self.auto = True
         self.threshold_z = 0.0
-        self._history: deque[tuple[float, float, bool]] = deque()  # (t, z, rewarded)
+        # (t, z, rewarded); rewarded None for a z taken by follow() (no reward judged)
+        self._history: deque[tuple[float, float, bool | None]] = deque()
         self._n_rewarded = 0  # rewarded entries in _history (reward_rate in O(1))
+        self._n_judged = 0  # entries with a reward judged (not None)
         self._sorted: list[float] = []  # the z of _history, sorted (the quantile in O(log n))
         self._last_t: float | None = None
 
@@ -146,16 +167,29 @@ class AutoThreshold:
         self.auto = True
 
     def update(self, t: float, z: float) -> bool:
-        """Take the z-score at time ``t`` (seconds) and return whether it is rewarded."""
+        """Take the z-score at time ``t`` (seconds) and return whether it is rewarded: ``z``
+        above the threshold as it was before this call (:attr:`threshold_z` then moves)."""
         if not math.isfinite(z):
             return False
         rewarded = z > self.threshold_z
+        self._add(t, z, rewarded)
+        return rewarded
+
+    def follow(self, t: float, z: float) -> None:
+        """Take the z-score at time ``t`` of a phase without reward (pacing): the threshold
+        follows it as in :meth:`update`, the reward rate leaves it out."""
+        if math.isfinite(z):
+            self._add(t, z, None)
+
+    def _add(self, t: float, z: float, rewarded: bool | None) -> None:
         self._history.append((t, z, rewarded))
-        self._n_rewarded += rewarded
+        self._n_judged += rewarded is not None
+        self._n_rewarded += rewarded is True
         bisect.insort(self._sorted, z)
         while self._history and self._history[0][0] < t - self.window_s:
             _, old, was_rewarded = self._history.popleft()
-            self._n_rewarded -= was_rewarded
+            self._n_judged -= was_rewarded is not None
+            self._n_rewarded -= was_rewarded is True
             del self._sorted[bisect.bisect_left(self._sorted, old)]
         if self.auto and len(self._history) >= 5:
             goal = linear_quantile(self._sorted, 1.0 - self.target_rate)
@@ -163,14 +197,33 @@ class AutoThreshold:
             alpha = 1.0 - math.exp(-dt / self.tau_s) if self.tau_s > 0 else 1.0
             self.threshold_z += alpha * (goal - self.threshold_z)
         self._last_t = t
-        return rewarded
 
     @property
     def reward_rate(self) -> float:
-        """Fraction of the recent window that was rewarded (NaN when empty)."""
-        if not self._history:
+        """Fraction of the rewardable updates of the recent window that were rewarded (NaN
+        when none)."""
+        if not self._n_judged:
             return math.nan
-        return self._n_rewarded / len(self._history)
+        return self._n_rewarded / self._n_judged
+
+    @property
+    def spread_z(self) -> float:
+        """Robust standard deviation of the z-scores of the recent window: interquartile range
+        / 1.349 (0 with fewer than 5)."""
+        if len(self._sorted) < 5:
+            return 0.0
+        q1 = linear_quantile(self._sorted, 0.25)
+        q3 = linear_quantile(self._sorted, 0.75)
+        return (q3 - q1) / 1.349
+
+    @property
+    def score_scale(self) -> float:
+        """What the distance from the threshold is divided by in the score: 1, or the recent
+        spread of the z-scores / :data:`SCORE_SPREAD_SD` when larger. A sensible baseline gives
+        recent z-scores spread by about 0.2 to 3.5 (scale 1 to 1.7 in the simulated sessions);
+        a baseline of a few almost equal values (a short one: the floored spread) can spread
+        them by tens, and the score would then only jump between 0 and 1."""
+        return max(1.0, self.spread_z / SCORE_SPREAD_SD)
 
     def state(self) -> ThresholdState:
         """A snapshot for display."""
@@ -181,6 +234,7 @@ class AutoThreshold:
         self._history.clear()
         self._sorted.clear()
         self._n_rewarded = 0
+        self._n_judged = 0
         self._last_t = None
 
 
@@ -202,13 +256,28 @@ def linear_quantile(ordered: list[float], q: float) -> float:
     return float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
 
 
-def score_from_z(z: float, centre_z: float = 0.0, steepness: float = 0.8) -> float:
+def score_from_z(
+    z: float, centre_z: float = 0.0, steepness: float = 0.8, scale: float = 1.0
+) -> float:
     """Map a z-score to a feedback score in [0, 1]: logistic, 0.5 at ``centre_z``.
 
-    With the default centre (the baseline mean) and steepness, z = +2 (clearly more relaxed than
-    at baseline) gives 0.83 and z = -2 gives 0.17. NaN (no baseline yet, or no clean signal)
-    maps to NaN: the view holds still.
+    ``1 / (1 + exp(-steepness (z - centre_z) / scale))``. The engine centres it on the reward
+    threshold the update is judged against, with the threshold's
+    :attr:`~AutoThreshold.score_scale` (>= 1). The score is above 0.5 exactly when
+    ``z > centre_z`` (also for a difference too small for the logistic to resolve in floating
+    point) and 0.5 at the bar. With the default steepness and scale, z 2 above the centre gives
+    0.83 and 2 below gives 0.17.
+    NaN (no baseline yet, or no clean signal) maps to NaN: the view holds still.
     """
-    if not math.isfinite(z):
+    if not (math.isfinite(z) and math.isfinite(centre_z)):
         return math.nan
-    return 1.0 / (1.0 + math.exp(-steepness * (z - centre_z)))
+    x = steepness * (z - centre_z) / scale
+    if x >= 0.0:
+        score = 1.0 / (1.0 + math.exp(-x))
+        return max(score, _ABOVE_HALF) if z > centre_z else score
+    e = math.exp(x)  # (x < 0: no overflow, however far below the centre)
+    return e / (1.0 + e)
+
+
+#: The smallest score above 0.5: what a z-score just above the centre maps to.
+_ABOVE_HALF = math.nextafter(0.5, 1.0)

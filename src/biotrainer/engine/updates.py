@@ -41,10 +41,15 @@ class MetricUpdate:
         Its z-score against the person's baseline (NaN before the baseline is known, and while
         gated by signal quality).
     feedback_score : float
-        0-1 score driving the patient view (0.5 at the baseline mean; NaN = hold still).
+        0-1 score driving the patient view: a logistic of ``feedback_z`` centred on the reward
+        threshold this update was judged against (the previous update's ``threshold_z``), so
+        0.5 at the bar and, in a training phase, above 0.5 exactly when rewarded (see
+        :mod:`biotrainer.engine.feedback`). Relative to a moving bar: progress against the
+        baseline is ``feedback_z``. NaN = hold still.
     rewarded : bool
-        The score is above the threshold in a training phase with clean signals.
-    threshold_z, reward_rate, target_reward_rate : the auto-threshold state.
+        ``feedback_z`` is above the threshold in a training phase with clean signals.
+    threshold_z, reward_rate, target_reward_rate : the auto-threshold state after this update
+        (the threshold the next update is judged against).
 
     Metrics
     -------

@@ -29,7 +29,7 @@ Metrics stream channels (one sample per engine update, ~10 per second)
 =================  ===========  ==============================================================
 channel            unit         meaning
 =================  ===========  ==============================================================
-feedback_score     normalized   0-1 feedback; 0.5 = the person's baseline; NaN = hold still
+feedback_score     normalized   0-1 feedback; 0.5 = the reward threshold; NaN = hold still
 relaxation         normalized   EEG relaxation index 0-1 (NaN without EEG)
 hr_bpm             bpm          heart rate (NaN without ECG/PPG/RR)
 rmssd_ms           ms           RMSSD of the last 60 s of beats

@@ -7,7 +7,9 @@ It reads the ``metrics.csv`` the engine writes (one row per feedback update, 10 
 data; columns are ``MetricUpdate.csv_columns()``) by column name, or the same rows made from the
 live updates (:func:`series_from_updates`), so this module needs neither the engine nor Qt.
 Averages are means of the finite values per phase; the reward fraction ("time in target") counts
-clean, unpaused training updates only.
+clean, unpaused training updates only. Progress against the person's baseline is the mean z-score
+(``feedback_z``): the feedback score is centred on the reward threshold, which moves, so its
+means do not compare across phases or sessions.
 
 A missing or damaged ``metrics.csv`` (a recorder killed mid-line) yields what can be read plus
 warnings, never a traceback.
@@ -195,7 +197,8 @@ class MetricMeans:
     duration_s : float
         Protocol seconds covered.
     score : float
-        Mean feedback score (0-1; 0.5 = the person's baseline).
+        Mean feedback score (0-1; 0.5 = the reward threshold, above it while rewarded). Relative
+        to a threshold that moves: use ``z`` to compare phases or sessions.
     time_in_target : float
         Fraction (0-1) of clean, unpaused training updates that were rewarded (NaN outside
         training): the "reward rate" the auto-threshold aims at.
@@ -205,6 +208,9 @@ class MetricMeans:
         Mean heart rate (beats/min), RMSSD (ms), HRV coherence (0-1), breathing rate (breaths/min).
     clean_fraction : float
         Fraction (0-1) of updates whose signals were clean enough for feedback.
+    z : float
+        Mean z-score of the feedback metric against the person's baseline (``feedback_z``):
+        the progress against the baseline (NaN in summaries stored before it existed).
     """
 
     duration_s: float
@@ -216,6 +222,7 @@ class MetricMeans:
     coherence: float
     breathing_bpm: float
     clean_fraction: float
+    z: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -340,6 +347,7 @@ def _means(s: MetricSeries, mask: np.ndarray, durations: float, training: bool) 
         coherence=_mean(s["coherence"][mask]),
         breathing_bpm=_mean(s["breathing_bpm"][mask]),
         clean_fraction=float(clean.sum() / n) if n else math.nan,
+        z=_mean(s["feedback_z"][mask]),
     )
 
 
@@ -417,19 +425,20 @@ def summarize_updates(updates: Iterable[Any]) -> SessionSummary:
 
 
 def format_phases(phases: Sequence[PhaseStats]) -> str:
-    """A plain-text table of the phases of a :class:`SessionSummary` (``biotrainer run``)."""
+    """A plain-text table of the phases of a :class:`SessionSummary` (``biotrainer run``); ``z``
+    is the mean feedback z-score against the person's baseline."""
 
     def f(x: float, nd: int = 1) -> str:
         return "-" if not math.isfinite(x) else f"{x:.{nd}f}"
 
     lines = [
-        f"{'phase':28s} {'min':>5s} {'score':>6s} {'reward':>6s} {'clean':>6s} "
+        f"{'phase':28s} {'min':>5s} {'z':>6s} {'reward':>6s} {'clean':>6s} "
         f"{'HR':>6s} {'RMSSD':>6s} {'coher':>6s} {'breath':>6s}"
     ]
     for p in phases:
         m = p.means
         lines.append(
-            f"{p.name[:28]:28s} {m.duration_s / 60:5.1f} {f(m.score, 2):>6s} "
+            f"{p.name[:28]:28s} {m.duration_s / 60:5.1f} {f(m.z, 1):>6s} "
             f"{f(100 * m.time_in_target, 0):>6s} {f(100 * m.clean_fraction, 0):>6s} "
             f"{f(m.hr_bpm):>6s} {f(m.rmssd_ms):>6s} {f(m.coherence, 2):>6s} "
             f"{f(m.breathing_bpm):>6s}"

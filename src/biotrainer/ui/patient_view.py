@@ -277,8 +277,11 @@ class PatientView(QWidget):
         # (alone, "Breathing 14.4/min" next to a slow pacer reads as failing).
         if math.isfinite(u.breathing_bpm) and math.isfinite(u.pacer_bpm):
             parts.append(f"Breathing {u.breathing_bpm:.1f}/min (guide {u.pacer_bpm:g}/min)")
-        if math.isfinite(u.feedback_score):
-            parts.append(f"Calm {100 * u.feedback_score:.0f}%")
+        # Not the score: it is centred on the reward threshold (half at the bar, whatever the
+        # person's level), so a percentage of it would read as "how calm" and mislead. The
+        # share of the last half-minute on target is what the orb's brightening rewards.
+        if math.isfinite(u.reward_rate) and u.phase_kind == "training":
+            parts.append(f"On target {100 * u.reward_rate:.0f}% of the time")
         return " · ".join(parts)
 
     @property

@@ -2,7 +2,9 @@
 
 Shown (non-modal) by the trainer window when a session ends. The table comes from
 :func:`biotrainer.session.analysis.summarize_updates` (means per phase, the same numbers as the
-store and the reports); after a resonance assessment the
+store and the reports; the feedback column is the mean z-score against the person's baseline,
+which compares across phases, unlike the score centred on a moving reward threshold); after a
+resonance assessment the
 rates tried are listed with their LF power and heart-rate swing, the chosen one highlighted.
 "Session report (PDF)…" writes the de-identified session report of the patient store
 (:func:`biotrainer.reports.session_report.build_session_report`) and opens it.
@@ -40,7 +42,7 @@ PHASE_COLUMNS = (
     "Phase",
     "Kind",
     "m:ss",
-    "Score",
+    "vs baseline (z)",
     "Rewarded",
     "Clean",
     "HR (bpm)",
@@ -68,6 +70,11 @@ def _f(x: float, nd: int = 1, scale: float = 1.0) -> str:
     return "–" if not math.isfinite(x) else f"{scale * x:.{nd}f}"
 
 
+def _signed(x: float) -> str:
+    """A mean z-score against the baseline, signed ("+3.4")."""
+    return "–" if not math.isfinite(x) else f"{x:+.1f}"
+
+
 def _mmss(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "–"
@@ -82,7 +89,7 @@ def phase_cells(p: PhaseStats) -> list[str]:
         p.name,
         p.kind,
         _mmss(m.duration_s),
-        _f(m.score, 2),
+        _signed(m.z),
         _f(m.time_in_target, 0, 100) + (" %" if math.isfinite(m.time_in_target) else ""),
         _f(m.clean_fraction, 0, 100) + (" %" if math.isfinite(m.clean_fraction) else ""),
         _f(m.hr_bpm),
