@@ -141,7 +141,7 @@ def test_the_pdf_shows_markers_on_the_charts_clock_and_the_pause(paused):
     marker = next(e for e in report.timeline if e.kind == "marker")
     assert f"{minutes(marker.time_s)} marker patient yawned" in text
     assert f"{minutes(marker.recording_s)} marker" not in text
-    assert "Paused for 0:15" in text and "Markers, notes and pauses" in text
+    assert "Paused for 0:15" in text and "Markers, notes, pauses and signal losses" in text
     assert "1 pause, 0:15 in all" in text
     assert "Zelda" not in text
 

@@ -76,8 +76,9 @@ def expected(folder: Path) -> dict[str, str]:
     base = [r for r in rows if r["phase_kind"] == "baseline"]
     clean = [r for r in train if r["quality_ok"] == "1" and r["paused"] == "0"]
     return {
-        "train_score": f"{mean([f(r, 'feedback_score') for r in train]):.2f}",
-        "base_score": f"{mean([f(r, 'feedback_score') for r in base]):.2f}",
+        # the feedback against the baseline (mean z; the score is centred on the threshold)
+        "train_z": f"{abs(mean([f(r, 'feedback_z') for r in train])):.1f}",
+        "base_z": f"{abs(mean([f(r, 'feedback_z') for r in base])):.1f}",
         "in_target": f"{100 * sum(r['rewarded'] == '1' for r in clean) / len(clean):.0f} %",
         "train_hr": f"{mean([f(r, 'hr_bpm') for r in train]):.1f}",
         "train_rmssd": f"{mean([f(r, 'rmssd_ms') for r in train]):.1f}",
@@ -131,7 +132,7 @@ def test_session_pdf_contains_the_numbers_and_no_name(flow):
     for needle in (
         CODE, "flow-test", "simulator-muse2", "Completed",
         "Quiet baseline", "Alpha training", "Baseline vs training", "Signal quality",
-        e["train_score"], e["base_score"], e["in_target"], e["train_hr"], e["train_rmssd"],
+        e["train_z"], e["base_z"], e["in_target"], e["train_hr"], e["train_rmssd"],
         "6 / 10", "4 / 10", "8 / 10", "5 / 10", "−2", "−3",
     ):  # fmt: skip
         assert needle in text, needle
@@ -158,7 +159,7 @@ def test_progress_pdf_lists_every_session_and_the_changes(flow):
     for sid, folder in zip(flow["ids"], flow["folders"], strict=True):
         e = expected(folder)
         assert f"#{sid}" in text
-        assert e["train_score"] in text and e["in_target"] in text and e["train_rmssd"] in text
+        assert e["train_z"] in text and e["in_target"] in text and e["train_rmssd"] in text
     for needle in ("6 → 4 (−2)", "8 → 5 (−3)", "5 → 3 (−2)", "6 → 3 (−3)",
                    "pain −2.0, stress −3.0"):  # fmt: skip
         assert needle in text, needle
@@ -205,7 +206,7 @@ def test_an_interrupted_session_is_listed_and_reported(flow):
     assert cli("report", sid, "--out", str(pdf), "--data-dir", flow["data"])[0] == 0
     text = pdf_text(pdf)
     assert "Interrupted" in text and "1 damaged row(s) skipped" in text
-    assert expected(killed)["train_score"] in text
+    assert expected(killed)["train_z"] in text
 
 
 @pytest.mark.parametrize(

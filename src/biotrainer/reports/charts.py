@@ -18,6 +18,12 @@ GREY = "#7F7F7F"
 BAND_BASELINE = "#E6E6E6"
 BAND_TRAINING = "#DCEEFB"
 BAND_PACING = "#E3F4EA"
+#: Strips over the phases: a pause (grey, darker than the baseline's) and a signal loss (red).
+MARK_PAUSE = "#B4B4B4"
+MARK_LOST = "#F2A38C"
+#: Narrowest strip drawn, as a fraction of the x axis (a pause or a loss takes no protocol
+#: time, so on the protocol clock its strip would have no width at all).
+MARK_MIN_FRACTION = 0.01
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,13 @@ class Chart:
     bands : tuple of Band
     y_range : (float, float) or None
         Fixed y range (None = fit the data).
+    marks : tuple of Band
+        Strips drawn over the phases and named in the legend by their label: the pauses and
+        signal losses of a session.
     x_ticks : tuple of (float, str) or None
         Labelled x ticks (sessions by date); None = numeric axis.
     reference : float or None
-        A horizontal dotted reference line (0.5 = the person's baseline for the score).
+        A horizontal dotted reference line (0.5 = the reward threshold for the score).
     min_span : float
         With an automatic y range, show at least this span (so noise is not blown up).
     """
@@ -76,6 +85,7 @@ class Chart:
     series: tuple[Series, ...]
     x_label: str = ""
     bands: tuple[Band, ...] = ()
+    marks: tuple[Band, ...] = ()
     y_range: tuple[float, float] | None = None
     x_ticks: tuple[tuple[float, str], ...] | None = None
     reference: float | None = None
@@ -84,6 +94,18 @@ class Chart:
     @property
     def has_data(self) -> bool:
         return any(s.has_data for s in self.series)
+
+
+def mark_strip(
+    x: float, x_lo: float, x_hi: float, min_width: float, color: str, label: str
+) -> Band:
+    """A strip marking something at ``x`` on an axis showing ``[x_lo, x_hi]``: centred on ``x``,
+    ``min_width`` wide or :data:`MARK_MIN_FRACTION` of the axis (whichever is more), and moved
+    inside the axis when it would stick out of it."""
+    width = max(min_width, MARK_MIN_FRACTION * max(x_hi - x_lo, 0.0))
+    x0 = x - width / 2
+    x0 = min(max(x0, x_lo), x_hi - width) if x_hi - x_lo >= width else x_lo
+    return Band(x0, x0 + width, color, label)
 
 
 def bin_means(t: np.ndarray, y: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:

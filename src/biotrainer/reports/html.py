@@ -20,7 +20,7 @@ from biotrainer.reports.format import (
     signed,
 )
 from biotrainer.reports.progress import ProgressReport
-from biotrainer.reports.session_events import BEATS_UNKNOWN
+from biotrainer.reports.session_events import BEATS_UNKNOWN, LOST_KIND, PAUSE_KIND
 from biotrainer.reports.session_report import SessionReport
 from biotrainer.session.analysis import MetricMeans
 
@@ -98,7 +98,7 @@ def _img(name: str, width: int = CHART_WIDTH) -> str:
 
 
 _METRIC_ROWS = (
-    ("Feedback score (0–1, 0.5 = own baseline)", "score", 2, ""),
+    ("Feedback vs own baseline (z-score)", "z", 1, ""),
     ("Time in target (rewarded)", "time_in_target", -1, ""),
     ("EEG relaxation index (0–1)", "relaxation", 2, ""),
     ("Heart rate", "hr_bpm", 1, "beats/min"),
@@ -146,6 +146,7 @@ def session_html(report: SessionReport) -> str:
                 ("Duration", escape(duration(s.duration_s if s else None))),
                 ("Status", status),
                 *_pauses_row(report),
+                *_losses_row(report),
                 *_resonance_row(report),
             ]
         )
@@ -208,7 +209,7 @@ def session_html(report: SessionReport) -> str:
                     escape(f"{p.index + 1}. {p.name}"),
                     escape(p.kind),
                     escape(minutes(m.duration_s)),
-                    escape(num(m.score, 2)),
+                    escape(signed(m.z)),
                     escape(pct(m.time_in_target)),
                     escape(num(m.hr_bpm, 1)),
                     escape(num(m.rmssd_ms, 1)),
@@ -223,7 +224,7 @@ def session_html(report: SessionReport) -> str:
                     "Phase",
                     "Kind",
                     "m:ss",
-                    "Score",
+                    "z",
                     "In target",
                     "HR",
                     "RMSSD",
@@ -242,7 +243,9 @@ def session_html(report: SessionReport) -> str:
         b.append("<h2>Metrics over time</h2>")
         b.append(
             "<p class='sub'>Shading: grey = baseline, blue = training, green = paced breathing. "
-            "A score of 0.5 is the person's own baseline.</p>"
+            "A score of 0.5 is the reward threshold (above it, rewarded)."
+            + _marks_caption(report)
+            + "</p>"
         )
         b.extend(_img(c.name) for c in charts)
 
@@ -250,10 +253,15 @@ def session_html(report: SessionReport) -> str:
     if s is None or not s.n_updates:
         b.append("<p>No metrics were recorded.</p>")
     else:
-        q = s.quality
+        q = report.shares or s.quality
+        n, lost_s = report.losses
+        listed = ""
+        if n:
+            what = "1 signal loss" if n == 1 else f"{n} signal losses"
+            listed = f" ({what}, {minutes(lost_s)} in all, listed below)"
         b.append(
             f"<p>Clean enough for feedback: <b>{escape(pct(q.clean_fraction))}</b> of the session"
-            f" · device not streaming: {escape(pct(q.lost_fraction))}.</p>"
+            f" · device not streaming: {escape(pct(q.lost_fraction))}{escape(listed)}.</p>"
         )
         if q.reasons:
             items = "".join(
@@ -262,12 +270,19 @@ def session_html(report: SessionReport) -> str:
             )
             b.append(f"<p>Most frequent reasons for unclean signal:</p><ul>{items}</ul>")
 
-    b.append("<h2>Markers, notes and pauses</h2>")
+    b.append("<h2>Markers, notes, pauses and signal losses</h2>")
     if report.timeline:
         rows = [
-            [escape(minutes(e.time_s)), escape(e.kind), escape(e.text)] for e in report.timeline
+            [
+                escape(minutes(e.time_s)),
+                escape(e.kind),
+                escape(e.text),
+                escape(minutes(e.duration_s)) if e.duration_s is not None else "",
+            ]
+            for e in report.timeline
         ]
-        b.append(_table(["Time (m:ss)", "Kind", "Text"], rows, numeric_from=99))
+        b.append(_table(["Time (m:ss)", "Kind", "Text", "Lasted"], rows, numeric_from=3))
+        b.extend(_totals_line(report))
         b.append(
             "<p class='sub'>Times are minutes from the start of the protocol, as on the charts' "
             "axes: the protocol clock stops while the session is paused or the signal is "
@@ -291,11 +306,68 @@ def _pauses_row(report: SessionReport) -> list[tuple[str, str]]:
         (
             "Paused",
             escape(
-                f"{what}, {minutes(seconds)} in all (not counted in the duration or on the "
-                "charts' time axis)"
+                f"{what}, {minutes(seconds)} in all (not counted in the duration; marked on the "
+                "charts)"
             ),
         )
     ]
+
+
+def _losses_row(report: SessionReport) -> list[tuple[str, str]]:
+    n, seconds = report.losses
+    if not n:
+        return []
+    what = "1 loss" if n == 1 else f"{n} losses"
+    return [
+        (
+            "Signal lost",
+            escape(
+                f"{what}, {minutes(seconds)} in all (no data; not counted in the duration; "
+                "marked on the charts)"
+            ),
+        )
+    ]
+
+
+def _totals_line(report: SessionReport) -> list[str]:
+    """The pauses' and losses' totals under the table (the sums of its "Lasted" column)."""
+    parts = []
+    for (n, seconds), one, many in (
+        (report.pauses, "pause", "pauses"),
+        (report.losses, "signal loss", "signal losses"),
+    ):
+        if n:
+            parts.append(f"{n} {one if n == 1 else many}: {minutes(seconds)}")
+    if not parts:
+        return []
+    return [f"<p><b>In all:</b> {escape(' · '.join(parts))}</p>"]
+
+
+def _marks_caption(report: SessionReport) -> str:
+    """What the strips on the charts are (nothing when there are none)."""
+    kinds = {sp.kind for sp in report.spans} if report.on_protocol_clock else set()
+    if not kinds:
+        return ""
+    names = [
+        name
+        for kind, name in (
+            (PAUSE_KIND, "darker grey strip = paused"),
+            (LOST_KIND, "red strip = signal lost"),
+        )
+        if kind in kinds
+    ]
+    both = len(names) > 1
+    during = "pause or signal loss" if both else ("pause" if PAUSE_KIND in kinds else "loss")
+    return (
+        f" {', '.join(names).capitalize()}. The protocol clock stops during a {during}, so each "
+        "is a narrow strip at the moment it began, however long it lasted (see the table at "
+        "the end)"
+        + (
+            "; what was recorded during a pause is averaged into that moment."
+            if PAUSE_KIND in kinds
+            else "."
+        )
+    )
 
 
 def _resonance_text(report: SessionReport) -> str | None:
@@ -415,7 +487,7 @@ def progress_html(report: ProgressReport) -> str:
                 escape(local_time(r.started_utc)),
                 escape(r.protocol) + _status_note(r.status),
                 escape(minutes(r.duration_s)),
-                escape(num(r.score, 2)),
+                escape(signed(r.z)),
                 escape(pct(r.time_in_target)),
                 escape(num(r.rmssd_ms, 1)),
                 escape(num(r.coherence, 2)),
@@ -431,7 +503,7 @@ def progress_html(report: ProgressReport) -> str:
                 "Date",
                 "Protocol",
                 "m:ss",
-                "Score",
+                "z",
                 "In target",
                 "RMSSD",
                 "Coher.",
@@ -444,7 +516,8 @@ def progress_html(report: ProgressReport) -> str:
         )
     )
     b.append(
-        "<p class='sub'>Score, time in target, RMSSD (ms), coherence and breathing rate "
+        "<p class='sub'>z (the feedback against the person's baseline, in SDs), time in "
+        "target, RMSSD (ms), coherence and breathing rate "
         "(breaths/min) are means over the training phases. Pain and stress: before → after "
         "(change).</p>"
     )

@@ -41,6 +41,10 @@ class ProgressRow:
     pain_post: int | None
     stress_pre: int | None
     stress_post: int | None
+    #: Mean feedback z-score against the session's baseline (NaN for sessions stored before it
+    #: was summarised): the progress figure; the feedback score is centred on the moving reward
+    #: threshold and does not compare across sessions.
+    z: float = math.nan
 
     @property
     def pain_change(self) -> float | None:
@@ -111,6 +115,7 @@ def build_progress_report(
                 pain_post=post.pain if post else None,
                 stress_pre=pre.stress if pre else None,
                 stress_post=post.stress if post else None,
+                z=g("z"),
             )
         )
     return ProgressReport(
@@ -156,8 +161,9 @@ def labelled_sessions(n: int, most: int = MAX_SESSION_LABELS) -> list[int]:
 def progress_charts(rows: tuple[ProgressRow, ...] | list[ProgressRow]) -> list[ch.Chart]:
     """Panels across sessions (x = session number, ticks = "#id date").
 
-    Feedback score and time in target; RMSSD; coherence; breathing rate; pain before/after;
-    stress before/after. Panels without data are left out, except the ratings.
+    Feedback against the person's baseline (mean z); time in target; RMSSD; coherence;
+    breathing rate; pain before/after; stress before/after. Panels without data are left out,
+    except the ratings.
     """
     if not rows:
         return []
@@ -170,17 +176,24 @@ def progress_charts(rows: tuple[ProgressRow, ...] | list[ProgressRow]) -> list[c
     lp = "linepoints"
     charts = [
         ch.Chart(
-            "score",
-            "Feedback score and time in target",
+            "z",
+            "Feedback against the person's baseline (mean z-score)",
+            "z",
+            (ch.Series("feedback z", x, _f([r.z for r in rows]), ch.BLUE, lp),),
+            reference=0.0,
+            min_span=2,
+            **common,
+        ),
+        ch.Chart(
+            "target",
+            "Time in target (share of training rewarded)",
             "0–1",
             (
-                ch.Series("feedback score", x, _f([r.score for r in rows]), ch.BLUE, lp),
                 ch.Series(
                     "time in target", x, _f([r.time_in_target for r in rows]), ch.ORANGE, lp, True
                 ),
             ),
             y_range=(0.0, 1.0),
-            reference=0.5,
             **common,
         ),
         ch.Chart(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -13,12 +14,19 @@ from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.reports import charts as ch
 from biotrainer.reports.format import duration, mask_name
 from biotrainer.reports.session_events import (
+    LOST_KIND,
+    PAUSE_KIND,
     ProtocolClock,
+    Span,
     TimelineEntry,
     first_sample_time,
-    paused_seconds,
+    loss_spans,
+    lost_rows,
+    open_loss,
+    pause_spans,
     resonance_from_events,
     timeline,
+    totals,
 )
 from biotrainer.session.analysis import (
     MetricSeries,
@@ -26,6 +34,7 @@ from biotrainer.session.analysis import (
     read_metrics,
     summarize_series,
 )
+from biotrainer.session.folder import read_meta
 from biotrainer.session.reader import Event, load_events
 from biotrainer.session.store import (
     OUTCOME_DEVICE_FAILED,
@@ -35,6 +44,28 @@ from biotrainer.session.store import (
     SessionRecord,
     Store,
 )
+
+
+@dataclass(frozen=True)
+class SignalShares:
+    """The signal-quality shares a session report prints, from the rows its losses are listed
+    from (so the two agree): every metrics row is ``interval_s`` of data, and a loss never
+    restored (no rows) counts with its listed length.
+
+    Attributes
+    ----------
+    clean_fraction, lost_fraction : float
+        Share (0-1) of the session clean enough for feedback / with the device not streaming.
+    reasons : tuple of (str, float)
+        The most frequent reasons for unclean signal and their shares, most frequent first.
+    covered_s : float
+        Seconds the shares are of.
+    """
+
+    clean_fraction: float
+    lost_fraction: float
+    reasons: tuple[tuple[str, float], ...]
+    covered_s: float
 
 
 @dataclass(frozen=True)
@@ -66,6 +97,13 @@ class SessionReport:
     on_protocol_clock : bool
     pauses : tuple of (int, float)
         How many pauses, and the seconds they lasted.
+    losses : tuple of (int, float)
+        How many signal losses, and the seconds they lasted (see :data:`spans`).
+    spans : tuple of Span
+        The pauses and signal losses (listed in ``timeline`` and shaded on the charts).
+    shares : SignalShares or None
+        The clean / not-streaming shares, consistent with the listed losses (None without
+        readable metrics: then the summary's quality figures are all there is).
     resonance : ResonanceResult or None
         A resonance assessment's result (chosen rate and the rates tried), as the engine
         logged it; None for other sessions and for an assessment that did not reach its end.
@@ -88,10 +126,17 @@ class SessionReport:
     pauses: tuple[int, float] = (0, 0.0)
     resonance: ResonanceResult | None = None
     assessment: bool = False
+    losses: tuple[int, float] = (0, 0.0)
+    spans: tuple[Span, ...] = ()
+    shares: SignalShares | None = None
 
     def charts(self) -> list[ch.Chart]:
-        """The metric-over-time panels that have data (see :func:`session_charts`)."""
-        return session_charts(self.series, self.summary) if self.series is not None else []
+        """The metric-over-time panels that have data (see :func:`session_charts`), with the
+        pauses and signal losses marked when on the protocol clock."""
+        if self.series is None:
+            return []
+        spans = self.spans if self.on_protocol_clock else ()
+        return session_charts(self.series, self.summary, spans)
 
 
 def _installed_protocol(name: str) -> Protocol | None:
@@ -131,6 +176,76 @@ def ended_early_warning(
         f"The device or recording stopped delivering signal before the end of the protocol "
         f"({span}): the figures cover what was recorded."
     )
+
+
+def signal_shares(
+    series: MetricSeries,
+    summary: SessionSummary,
+    interval_s: float,
+    open_s: float = 0.0,
+) -> SignalShares | None:
+    """The clean / not-streaming shares of ``series`` (``summary`` its summary, for the
+    reasons), with ``open_s`` seconds of a loss never restored added as not streaming."""
+    valid = (series["phase_index"] >= 0) & (series["finished"] != 1)
+    n = int(valid.sum())
+    covered = n * interval_s + open_s
+    if not covered > 0:
+        return None
+    clean = int((valid & (series["quality_ok"] == 1)).sum()) * interval_s
+    lost = int(lost_rows(series).sum()) * interval_s + open_s
+    reasons = {r: f * n * interval_s for r, f in summary.quality.reasons}
+    if open_s > 0:
+        reasons[LOST_KIND] = reasons.get(LOST_KIND, 0.0) + open_s
+    ranked = sorted(reasons.items(), key=lambda kv: -kv[1])[: max(len(summary.quality.reasons), 1)]
+    return SignalShares(
+        clean / covered, lost / covered, tuple((r, v / covered) for r, v in ranked), covered
+    )
+
+
+def with_open_loss(
+    summary: SessionSummary, series: MetricSeries, interval_s: float, open_s: float
+) -> SessionSummary:
+    """``summary`` with a loss never restored (``open_s`` seconds, no rows) counted as unclean
+    time of the phase it began in (the last one with rows) and of that kind of phase, so the
+    report's phase and baseline/training "clean" shares agree with its listed losses."""
+    valid = (series["phase_index"] >= 0) & (series["finished"] != 1)
+    if not open_s > 0 or not valid.any() or not summary.phases:
+        return summary
+    last = int(series["phase_index"][valid][-1])
+
+    def diluted(means, mask):
+        n = int(mask.sum())
+        if means is None or not n or not math.isfinite(means.clean_fraction):
+            return means
+        rows_s = n * interval_s
+        return replace(means, clean_fraction=means.clean_fraction * rows_s / (rows_s + open_s))
+
+    phases = tuple(
+        replace(p, means=diluted(p.means, valid & (series["phase_index"] == p.index)))
+        if p.index == last
+        else p
+        for p in summary.phases
+    )
+    kind = next((p.kind for p in summary.phases if p.index == last), "")
+    kind_mask = valid & (series["phase_kind"] == kind)
+    return replace(
+        summary,
+        phases=phases,
+        baseline=diluted(summary.baseline, kind_mask) if kind == "baseline" else summary.baseline,
+        training=diluted(summary.training, kind_mask) if kind == "training" else summary.training,
+    )
+
+
+def _wall_end_s(folder, t0: float | None) -> float | None:
+    """Seconds from the first sample to the session's end by the wall clock (``session.json``
+    start and end UTC, the first sample taken at the start), None when not recorded."""
+    try:
+        meta = read_meta(folder)
+    except RecordingError:
+        return None
+    if meta.end_utc is None or t0 is None:
+        return None
+    return (meta.end_utc - meta.start_utc).total_seconds()
 
 
 def patient_label(code: str, name: str | None, with_name: bool) -> str:
@@ -196,6 +311,8 @@ def build_session_report(
     events: tuple[Event, ...] = ()
     clock = ProtocolClock([], [])
     t0 = None
+    spans: list[Span] = []
+    shares = None
     if rec.folder is not None and rec.folder.is_dir():
         try:
             events, _ = load_events(rec.folder)
@@ -203,6 +320,17 @@ def build_session_report(
             warnings.append(f"{exc}: no pauses or resonance result")
         clock = ProtocolClock.of_folder(rec.folder, series)
         t0 = first_sample_time(rec.folder, events)
+        spans = pause_spans(events, clock, t0, clock.last_sample_time)
+        interval = clock.interval_s
+        if series is not None:
+            spans += loss_spans(series, interval, clock.row_sample_time, t0)
+        still_lost = open_loss(events, clock, t0, _wall_end_s(rec.folder, t0))
+        if still_lost is not None:
+            spans.append(still_lost)
+        if series is not None and summary is not None:
+            open_s = still_lost.duration_s if still_lost else 0.0
+            shares = signal_shares(series, summary, interval, open_s)
+            summary = with_open_loss(summary, series, interval, open_s)
     reports = {
         k: SelfReport(
             r.session_id, r.moment, r.pain, r.stress, mask_name(r.note, name), r.created_utc
@@ -220,9 +348,12 @@ def build_session_report(
         markers=markers,
         warnings=tuple(warnings),
         generated_utc=now or datetime.now(UTC),
-        timeline=timeline(markers, events, clock, t0),
+        timeline=timeline(markers, events, clock, t0, spans),
         on_protocol_clock=bool(clock),
-        pauses=paused_seconds(events),
+        pauses=totals(spans, PAUSE_KIND),
+        losses=totals(spans, LOST_KIND),
+        spans=tuple(spans),
+        shares=shares,
         resonance=resonance_from_events(events),
         assessment=summary is not None and any(p.kind == "pacing" for p in summary.phases),
     )
@@ -231,12 +362,20 @@ def build_session_report(
 _BANDS = {"baseline": ch.BAND_BASELINE, "training": ch.BAND_TRAINING, "pacing": ch.BAND_PACING}
 
 
-def session_charts(series: MetricSeries, summary: SessionSummary | None) -> list[ch.Chart]:
+_MARKS = {PAUSE_KIND: (ch.MARK_PAUSE, "paused"), LOST_KIND: (ch.MARK_LOST, "signal lost")}
+
+
+def session_charts(
+    series: MetricSeries, summary: SessionSummary | None, spans: tuple[Span, ...] = ()
+) -> list[ch.Chart]:
     """Panels of the metrics over protocol time (minutes), averaged in bins.
 
     Feedback score with the running reward rate, EEG relaxation, heart rate, RMSSD, coherence,
     breathing rate, and the fraction of clean signal; panels without data are left out. Phases
-    are shaded (baseline grey, training blue, pacing green).
+    are shaded (baseline grey, training blue, pacing green); each pause (a darker grey strip)
+    and signal loss (red) of ``spans`` is marked where it began. The protocol clock stops
+    during both, so a strip is as wide as an averaging bin, or 1 % of the axis: its bin holds
+    the rows of the whole pause or loss (its length is in the report's table).
     """
     valid = (series["phase_index"] >= 0) & (series["finished"] != 1)
     t = series["session_s"][valid]
@@ -258,7 +397,14 @@ def session_charts(series: MetricSeries, summary: SessionSummary | None) -> list
         labels_done.add(p.kind)
         end = p.start_s + p.means.duration_s
         bands.append(ch.Band(p.start_s / 60.0, end / 60.0, color, label))
-    common = {"bands": tuple(bands)}
+    lo, hi = float(t.min()) / 60.0, float(t.max()) / 60.0
+    marks = []
+    for sp in spans:
+        shade = _MARKS.get(sp.kind)
+        if shade is None or sp.time_s is None or not math.isfinite(sp.time_s):
+            continue
+        marks.append(ch.mark_strip(sp.time_s / 60.0, lo, hi, width / 60.0, *shade))
+    common = {"bands": tuple(bands), "marks": tuple(marks)}
     note = f"means over {width:g} s"
     out = []
     x, score = binned("feedback_score")

@@ -68,13 +68,23 @@ def _pen(color: str, width: float = 1.6, dashed: bool = False) -> QPen:
 def _legend_title(chart: Chart) -> str:
     """The title with a colour key of the series (pyqtgraph's legend does not scale on export)."""
     title = html.escape(chart.title)
-    if len(chart.series) < 2:
+    keys = []
+    if len(chart.series) >= 2:
+        keys += [
+            f'<span style="color:{s.color}">{"╌╌" if s.dashed else "━━"} {html.escape(s.label)}'
+            "</span>"
+            for s in chart.series
+        ]
+    # a pause / signal loss strip: a block of its colour, once per label
+    marks = {m.label: m.color for m in chart.marks if m.label}
+    keys += [
+        f'<span style="color:{color}">█</span><span style="color:#333333"> '
+        f"{html.escape(label)}</span>"
+        for label, color in marks.items()
+    ]
+    if not keys:
         return title
-    keys = "&nbsp;&nbsp;".join(
-        f'<span style="color:{s.color}">{"╌╌" if s.dashed else "━━"} {html.escape(s.label)}</span>'
-        for s in chart.series
-    )
-    return f"{title}&nbsp;&nbsp;&nbsp;{keys}"
+    return f"{title}&nbsp;&nbsp;&nbsp;{'&nbsp;&nbsp;'.join(keys)}"
 
 
 def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidget:
@@ -114,6 +124,16 @@ def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidge
             text.setFont(font)
             text.setPos(band.x0, y_range[1])
             item.addItem(text, ignoreBounds=True)
+    for mark in chart.marks:
+        # over the phases, under the curves; an edge so that a narrow strip still shows
+        region = pg.LinearRegionItem(
+            (mark.x0, mark.x1),
+            movable=False,
+            brush=pg.mkBrush(QColor(mark.color)),
+            pen=pg.mkPen(QColor(mark.color).darker(130), width=1),
+        )
+        region.setZValue(-10)
+        item.addItem(region, ignoreBounds=True)
     if chart.reference is not None:
         line = pg.InfiniteLine(
             chart.reference, angle=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DotLine)
