@@ -277,7 +277,7 @@ def test_trend_titles_and_band_bars_follow_the_values_and_are_kept_when_unchange
     title = trends.plots["hr_bpm"].titleLabel.text
     assert "61" in title
     calls = []
-    trends.plots["hr_bpm"].setTitle = lambda *a, **k: calls.append(a)
+    trends.plots["hr_bpm"].titleLabel.setText = lambda *a, **k: calls.append(a)
     trends.append([update(session_s=1.1, hr_bpm=61.0)])  # same value: no new title
     trends.refresh()
     assert calls == []

@@ -282,7 +282,7 @@ def test_device_errors_are_dialogs_and_nothing_runs(qtbot, settings, tmp_path, e
     assert not window.start_session()
     assert errors_shown[-1] == (
         "The device could not be opened",
-        "no headset found on /dev/rfcomm0",
+        "No headset found on /dev/rfcomm0",  # (a sentence in a dialog: a capital)
     )
     assert window.bridge is None and window.state == "idle"
 

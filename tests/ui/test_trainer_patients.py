@@ -393,7 +393,7 @@ def test_signal_check_problems_do_not_block(qtbot, settings, store, script, erro
     qtbot.waitUntil(lambda: "no headset found" in window.statusBar().currentMessage())
     assert errors_shown == [] and window.state == "idle"  # at opening: a notice, no dialog
     window.dashboard.check_button.click()
-    assert errors_shown == [("The device could not be opened", "no headset found")]
+    assert errors_shown == [("The device could not be opened", "No headset found")]
     window.close()
 
 
@@ -786,7 +786,7 @@ def test_a_device_that_cannot_be_opened_is_said_before_the_patient_rates(
     failing = FakeSource(clock, fail_on_prepare="the dongle is not plugged in")
     window = make_window(qtbot, settings, store, lambda: failing, "alpha-uptraining", clock)
     assert not window.start_session()
-    assert errors_shown == [("The device could not be opened", "the dongle is not plugged in")]
+    assert errors_shown == [("The device could not be opened", "The dongle is not plugged in")]
     assert script.asked == ["patient"]  # no rating asked for nothing
     assert store.sessions("P-017") == []
     window.close()

@@ -66,6 +66,18 @@ CLI_OPTIONS: dict[str, tuple[str, str, str]] = {
     "other_info": ("--other-info", "...", "extra board settings"),
 }
 
+
+class MissingConnectionError(DeviceError):
+    """A device profile needs a connection setting that was not given (the message names the
+    command-line option; the GUI says it its own way from ``profile`` and ``field``)."""
+
+    def __init__(self, message: str, profile: str, field: str) -> None:
+        super().__init__(message)
+        self.profile = profile
+        #: The missing field of :class:`ConnectionParams` (a key of :data:`CLI_OPTIONS`).
+        self.field = field
+
+
 #: A Bluetooth MAC address (``00:55:DA:B3:12:34`` or with dashes), or the UUID macOS gives BLE
 #: devices instead of a MAC.
 _MAC_RE = re.compile(
@@ -392,7 +404,9 @@ class BrainFlowSource:
         for f in required:
             if f not in given:
                 option, example, what = CLI_OPTIONS[f]
-                raise DeviceError(f"the {p.name} profile needs {what}: pass {option} {example}")
+                raise MissingConnectionError(
+                    f"the {p.name} profile needs {what}: pass {option} {example}", p.name, f
+                )
         extra = sorted(given - accepted)
         if extra:
             opts = ", ".join(CLI_OPTIONS[f][0] for f in extra)

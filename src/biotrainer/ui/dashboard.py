@@ -54,6 +54,7 @@ SLIDER_STEPS_PER_Z = 100
 DASHBOARD_STYLE = """
 QWidget#dashboard, QWidget#dashboard QWidget {{ background: {bg}; color: {text}; }}
 QWidget#dashboard QLabel {{ font-size: 10pt; }}
+QWidget#dashboard QLabel#lightLabel {{ font-size: 9pt; }}
 QLabel#phase {{ font-size: 15pt; color: {title}; font-weight: 600; }}
 QLabel#protocol {{ font-size: 11pt; color: #9fb2c4; }}
 QLabel#patient {{ font-size: 11pt; color: {title}; font-weight: 600; }}
@@ -103,6 +104,12 @@ def fmt_clock(seconds: float) -> str:
         return "–"
     s = max(0, int(round(seconds)))
     return f"{s // 60}:{s % 60:02d}"
+
+
+def pacer_text(bpm: float) -> str:
+    """The pacer's rate ("pacer 5.5/min") as a wrapping label never breaks it (a no-break
+    space, word joiners)."""
+    return f"pacer\u00a0{bpm:g}\u2060/\u2060min"
 
 
 def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -> str:
@@ -179,6 +186,9 @@ class FrameBar(QProgressBar):
 
 #: How the side column shares extra height between the spectrum and the trends.
 SPECTRUM_STRETCH, TRENDS_STRETCH = 2, 5
+#: Least heights of the spectrum and of the five trends (pixels): with the header, the bars
+#: and the controls they make the window's least height, which must fit a 1280x720 screen.
+SPECTRUM_MIN_PX, TRENDS_MIN_PX = 170, 280
 
 #: How a session ended -> (phase header, banner colours).
 ENDINGS = {
@@ -269,8 +279,8 @@ class TherapistDashboard(QWidget):
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([880, 560])
         self.side_splitter.setSizes([270, 560])
-        self._spectrum_holder.setMinimumHeight(180)
-        self.trends.setMinimumHeight(300)
+        self._spectrum_holder.setMinimumHeight(SPECTRUM_MIN_PX)
+        self.trends.setMinimumHeight(TRENDS_MIN_PX)
         self._shown_layout: SourceLayout | None = None
         outer.addWidget(self.splitter, 1)
         outer.addWidget(self._build_status_bar())
@@ -324,11 +334,11 @@ class TherapistDashboard(QWidget):
         bar = QFrame()
         bar.setObjectName("bar")
         row = QHBoxLayout(bar)
-        row.setContentsMargins(12, 6, 12, 2)
+        row.setContentsMargins(12, 4, 12, 2)
         row.setSpacing(16)
         self._lights_holder = QWidget()
         QHBoxLayout(self._lights_holder).setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self._lights_holder, 3)
+        row.addWidget(self._lights_holder, 3, Qt.AlignmentFlag.AlignVCenter)
         score_box = QVBoxLayout()
         score_box.setSpacing(2)
         self.score_label = QLabel("Feedback –")
@@ -351,6 +361,8 @@ class TherapistDashboard(QWidget):
             "app to the frame that shows them; data age: from the moment the newest sample on "
             "screen entered BrainFlow's buffer (medians of the last 50)"
         )
+        # (the trainer window moves it to its status bar, beside the messages, where it takes
+        # no width from the quality lights)
         row.addWidget(self.latency_label)
         return bar
 
@@ -647,7 +659,7 @@ class TherapistDashboard(QWidget):
             )
             if self.protocol is not None and 0 <= u.phase_index < n_phases:
                 phase = self.protocol.phases[u.phase_index]
-                pacer = f"  ·  pacer {u.pacer_bpm:g}/min" if math.isfinite(u.pacer_bpm) else ""
+                pacer = f"  ·  {pacer_text(u.pacer_bpm)}" if math.isfinite(u.pacer_bpm) else ""
                 self._set_text(self.instruction_label, f"“{phase.instruction}”{pacer}")
         if self.protocol is not None:
             dur = self.protocol.duration_s
@@ -673,7 +685,7 @@ class TherapistDashboard(QWidget):
         self._set_text(self.reward_label, f"reward rate {rate}")
         if self.auto_check.isChecked():
             self._show_threshold(u.threshold_z)
-        self.trends.set_threshold_score(score_from_z(u.threshold_z))
+        self.trends.set_threshold_score(score_from_z(u.threshold_z, u.threshold_z))  # the bar: 0.5
         self._set_text(self.quality_label, quality_text(u, self._feedback_eeg_names()))
         self._update_banner()
 

@@ -11,6 +11,7 @@ tick) is shown once and counted in the log.
 
 from __future__ import annotations
 
+import html
 import os
 import sys
 import traceback
@@ -99,6 +100,44 @@ def log_unexpected(exc: BaseException) -> Path | None:
     if isinstance(hook, SlotErrorReporter):
         return hook.log(type(exc), exc, exc.__traceback__)
     return None
+
+
+def capitalised(message: str) -> str:
+    """``message`` with a capital first letter (a sentence in a dialog, not a log line)."""
+    return message[:1].upper() + message[1:]
+
+
+def device_error_text(exc: BaseException, *, rich: bool = True) -> str:
+    """What the GUI says about a device that could not be opened.
+
+    The error messages name command-line options ("pass --serial-port /dev/ttyUSB0"), which
+    is right on a terminal. A connection setting the device needs but did not get
+    (:class:`~biotrainer.acquisition.brainflow_source.MissingConnectionError`) is said here as
+    what to do from the trainer: it has no connection fields, it takes them from the command
+    (or desktop shortcut) that starts it. ``rich``: for a message box, the setting to add in a
+    paragraph of its own that never wraps (an option is never broken at its hyphen); else one
+    plain line (the status bar, after a colon). Other errors: their message (capitalised for a
+    message box).
+    """
+    field = getattr(exc, "field", None)
+    profile = getattr(exc, "profile", None)
+    if field is None or profile is None:
+        return capitalised(str(exc)) if rich else str(exc)
+    from biotrainer.acquisition.brainflow_source import CLI_OPTIONS
+
+    option, example, what = CLI_OPTIONS.get(field, (f"--{field}", "...", field))
+    setting = f"{option} {example}"
+    first = f"The {profile} device needs {what}, and none was given."
+    then = (
+        "Close biotrainer, add the setting below (with your own value) to the command or "
+        "desktop shortcut that starts it, and start it again:"
+    )
+    if not rich:
+        return f"{first} Close biotrainer and start it again with {setting} (your own value)."
+    return (
+        f"<p>{html.escape(first)}</p><p>{html.escape(then)}</p>"
+        f"<p style='white-space:pre'><b>{html.escape(setting)}</b></p>"
+    )
 
 
 @contextmanager

@@ -1,11 +1,17 @@
-"""Per-channel signal-quality lights: a green or amber dot per EEG channel, plus the heart."""
+"""Per-channel signal-quality lights: a green or amber dot per EEG channel, plus the heart.
+
+The lights sit in a compact grid of at most :data:`MAX_ROWS` rows (a 16-channel headset and its
+heart light take two rows of nine), so the bar under the plots stays low enough for a 720-pixel
+screen. Each name is shown beside its dot, elided past :data:`LABEL_MAX_PX` pixels; the full name
+and the light's verdict are in the tooltips.
+"""
 
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from biotrainer.engine.updates import MetricUpdate
@@ -14,6 +20,23 @@ GOOD = "#7fd18b"
 BAD = "#f0a860"
 LOST = "#e57373"
 UNKNOWN = "#56616c"
+
+#: Rows of lights at most (more channels make more columns, never a third row).
+MAX_ROWS = 2
+#: Lights in one row when they all fit in it.
+ONE_ROW = 8
+#: Widest a channel name is shown (longer names are elided; the tooltip has them whole).
+LABEL_MAX_PX = 48
+#: Diameter of a light (pixels).
+DIAMETER_PX = 12
+#: Point size of the names (the dashboard's style sheet gives ``QLabel#lightLabel`` the same).
+LABEL_PT = 9
+
+
+def grid_columns(n: int) -> int:
+    """Columns of the grid for ``n`` lights: one row up to :data:`ONE_ROW`, else as few columns
+    as :data:`MAX_ROWS` rows allow."""
+    return max(1, n) if n <= ONE_ROW else math.ceil(n / MAX_ROWS)
 
 
 def channel_reasons(quality_reason: str) -> dict[str, str]:
@@ -29,7 +52,7 @@ def channel_reasons(quality_reason: str) -> dict[str, str]:
 class Light(QWidget):
     """A round indicator light."""
 
-    def __init__(self, diameter: int = 14, parent: QWidget | None = None) -> None:
+    def __init__(self, diameter: int = DIAMETER_PX, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.diameter = diameter
         self.color = QColor(UNKNOWN)
@@ -61,38 +84,48 @@ class QualityLights(QWidget):
         EEG channel names (may be empty).
     has_heart : bool
         Show a light for the ECG/PPG beat detection.
-    columns : int
-        Lights per row.
+    columns : int, optional
+        Lights per row (default: :func:`grid_columns`, at most :data:`MAX_ROWS` rows).
     """
 
     def __init__(
         self,
         eeg_names: tuple[str, ...] = (),
         has_heart: bool = False,
-        columns: int = 8,
+        columns: int | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.eeg_names = tuple(eeg_names)
         self.lights: dict[str, Light] = {}
-        grid = QGridLayout(self)
-        grid.setContentsMargins(4, 2, 4, 2)
-        grid.setHorizontalSpacing(10)
-        grid.setVerticalSpacing(4)
+        #: The name label beside each light (its text may be elided; its tooltip is whole).
+        self.labels: dict[str, QLabel] = {}
         names = list(self.eeg_names) + (["Heart"] if has_heart else [])
+        columns = columns or grid_columns(len(names))
+        grid = QGridLayout(self)
+        grid.setContentsMargins(2, 0, 2, 0)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(2)
         for i, name in enumerate(names):
             light = Light()
-            label = QLabel(name)
+            label = QLabel()
             label.setObjectName("lightLabel")
+            font = QFont(label.font())
+            font.setPointSize(LABEL_PT)
+            label.setFont(font)
+            shown = QFontMetrics(font).elidedText(name, Qt.TextElideMode.ElideRight, LABEL_MAX_PX)
+            label.setText(shown)
             cell = QWidget()
             row = QGridLayout(cell)
             row.setContentsMargins(0, 0, 0, 0)
-            row.setHorizontalSpacing(4)
+            row.setHorizontalSpacing(3)
             row.addWidget(light, 0, 0)
             row.addWidget(label, 0, 1)
+            row.setColumnStretch(2, 1)  # (a wider column's room goes after the name)
             grid.addWidget(cell, i // columns, i % columns)
             self.lights[name] = light
-            light.setToolTip(f"{name}: waiting for signal")
+            self.labels[name] = label
+            self._tip(name, f"{name}: waiting for signal")
         grid.setColumnStretch(columns, 1)
 
     def show_update(self, update: MetricUpdate) -> None:
@@ -108,25 +141,32 @@ class QualityLights(QWidget):
             light = self.lights[name]
             if not streaming:
                 light.set_color(off)
-                light.setToolTip(f"{name}: {update.source_state}")
+                self._tip(name, f"{name}: {update.source_state}")
             elif i < len(update.channel_ok):
                 ok = update.channel_ok[i]
                 light.set_color(GOOD if ok else BAD)
-                light.setToolTip(f"{name}: {'ok' if ok else reasons.get(name, 'not usable')}")
+                self._tip(name, f"{name}: {'ok' if ok else reasons.get(name, 'not usable')}")
             else:
                 light.set_color(UNKNOWN)
-                light.setToolTip(f"{name}: not analysed by this protocol")
+                self._tip(name, f"{name}: not analysed by this protocol")
         heart = self.lights.get("Heart")
         if heart is not None:
             if not streaming:
                 heart.set_color(off)
-                heart.setToolTip(f"Heart: {update.source_state}")
+                self._tip("Heart", f"Heart: {update.source_state}")
             elif math.isfinite(update.hr_bpm):
                 heart.set_color(GOOD)
-                heart.setToolTip(f"Heart: beats detected, {update.hr_bpm:.0f} bpm")
+                self._tip("Heart", f"Heart: beats detected, {update.hr_bpm:.0f} bpm")
             else:
                 heart.set_color(UNKNOWN)
-                heart.setToolTip("Heart: no beats detected yet")
+                self._tip("Heart", "Heart: no beats detected yet")
+
+    def _tip(self, name: str, text: str) -> None:
+        """The same tooltip on a light and its name (set only when it changed)."""
+        light = self.lights[name]
+        if light.toolTip() != text:
+            light.setToolTip(text)
+            self.labels[name].setToolTip(text)
 
     def colors(self) -> dict[str, str]:
         """Current colour of every light (tests)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from biotrainer.acquisition.chunk import Chunk
@@ -20,7 +20,7 @@ from biotrainer.acquisition.source import SourceLayout
 from biotrainer.ui.trace_canvas import ROLE_TITLES, TraceCanvas, pretty_unit
 from biotrainer.ui.traces import DisplayTrace
 
-__all__ = ["ROLE_TITLES", "RolePanel", "SignalPlots", "Theme", "pretty_unit"]
+__all__ = ["ROLE_TITLES", "RolePanel", "SignalPlots", "Theme", "lane_names", "pretty_unit"]
 
 #: Roles that are never drawn as signals.
 HIDDEN_ROLES = frozenset({"marker"})
@@ -30,6 +30,16 @@ PRIMARY_ROLES = ("eeg", "ecg")
 
 #: Display order of roles.
 ROLE_ORDER = ("eeg", "ecg", "ppg", "resp", "eda", "accel", "gyro", "temp")
+
+
+def lane_names(role: str, names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Channel names as the lanes show them: without a prefix naming the role the panel's
+    title already names ("ppg_red", "ppg_ambient" -> "red", "ambient"), so that they fit the
+    left axis."""
+    prefix = f"{role}_".lower()
+    if names and all(n.lower().startswith(prefix) and len(n) > len(prefix) for n in names):
+        return tuple(n[len(prefix) :] for n in names)
+    return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,7 @@ class Theme:
     grid_alpha: float = 0.22
     font_pt: int = 9
     title_pt: int = 10
-    axis_width_px: int = 56
+    axis_width_px: int = 60
     trace: tuple[tuple[str, str], ...] = (
         ("eeg", "#86cfc3"),
         ("ecg", "#ef9d9d"),
@@ -98,6 +108,9 @@ class SignalPlots(QWidget):
         self._frame_seq = 0
         self._painted_seq = -1
         self.panels: dict[str, RolePanel] = {}
+        title_font = QFont()
+        title_font.setPointSize(self.theme.title_pt)
+        self._title_metrics = QFontMetrics(title_font)
         pal = self.palette()
         pal.setColor(QPalette.ColorRole.Window, QColor(self.theme.background))
         self.setPalette(pal)
@@ -120,7 +133,8 @@ class SignalPlots(QWidget):
             column.setSpacing(8)
             for k, g in enumerate(col_groups):
                 fs = layout.preset(g.preset).fs
-                trace = DisplayTrace(g.role, fs, g.names, g.units, window_s=self.window_s)
+                names = lane_names(g.role, g.names)
+                trace = DisplayTrace(g.role, fs, names, g.units, window_s=self.window_s)
                 panel = RolePanel(
                     trace,
                     self.theme,
@@ -162,9 +176,19 @@ class SignalPlots(QWidget):
             p.set_sweep(sweep)
 
     def rescale(self) -> None:
-        """Recompute the vertical scales of all panels (redrawn only when they changed)."""
+        """Recompute the vertical scales of all panels (redrawn only when they changed), and
+        give a panel whose title is cut short the whole title as its tooltip."""
         for p in self.panels.values():
             p.rescale()
+            self._title_tip(p)
+
+    def _title_tip(self, panel: RolePanel) -> None:
+        fits = self._title_metrics.horizontalAdvance(panel.title) <= (
+            panel.width() - self.theme.axis_width_px - 8
+        )
+        tip = "" if fits else panel.title
+        if panel.toolTip() != tip:
+            panel.setToolTip(tip)
 
     @property
     def has_data(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QWidget
 
 from biotrainer.acquisition.chunk import Chunk
@@ -24,6 +24,8 @@ BAND_SYMBOLS = {"delta": "δ", "theta": "θ", "alpha": "α", "beta": "β", "gamm
 BAND_COLORS = ("#8c9eff", "#9fc3ee", "#86cfc3", "#f3c08f", "#ef9d9d")
 #: Frequencies shown (Hz).
 SHOWN_HZ = (1.0, 40.0)
+#: Pixels a value label above a bar takes besides its line of text (the text item's margins).
+LABEL_PAD_PX = 10
 
 
 def mean_relative(bp: BandPowers) -> np.ndarray:
@@ -34,6 +36,13 @@ def mean_relative(bp: BandPowers) -> np.ndarray:
         if np.any(np.isfinite(rel)):
             out[i] = float(np.nanmean(rel))
     return out
+
+
+def bars_top(highest_pct: float, label_px: float, height_px: float) -> float:
+    """Top of the band-power axis (%): at least 40, and high enough that the value label
+    (``label_px`` tall, standing on the highest bar) stays inside a plot ``height_px`` tall."""
+    room = 1.0 - label_px / height_px if height_px > 0 else 0.8
+    return max(40.0, highest_pct / max(room, 0.5))
 
 
 class SpectrumPanel(pg.GraphicsLayoutWidget):
@@ -68,6 +77,7 @@ class SpectrumPanel(pg.GraphicsLayoutWidget):
         self._engine_bands = False
         self.relative = np.full(len(BAND_NAMES), np.nan)
         self._bars_for: np.ndarray | None = None  # the relative powers the bars show
+        self._bars_px = 0.0  # ... in a plot this tall
         self.freqs_hz = np.empty(0)
         self.power_db = np.empty(0)
         self.computed = 0
@@ -80,8 +90,15 @@ class SpectrumPanel(pg.GraphicsLayoutWidget):
         self.spec_plot.hideButtons()
         self.spec_plot.setMouseEnabled(x=False, y=False)
         self.spec_plot.setXRange(*SHOWN_HZ, padding=0)
+        # (a short title: a pyqtgraph title is never narrower than its text, and a long one
+        # pushed the band-power bars out of a 1280-pixel-wide window; the tooltip says more)
+        self.setToolTip(
+            f"Left: the EEG spectrum of the last {window_s:g} s (Welch), the median over the "
+            "channels; the alpha band is shaded.\nRight: each band's share of the total power "
+            "(%), averaged over the channels."
+        )
         self.spec_plot.setTitle(
-            f"EEG spectrum · median of channels · last {window_s:g} s",
+            f"EEG spectrum · median · last {window_s:g} s",
             color=th.title,
             size=f"{th.title_pt}pt",
             justify="left",
@@ -106,6 +123,7 @@ class SpectrumPanel(pg.GraphicsLayoutWidget):
             "Band power (%)", color=th.title, size=f"{th.title_pt}pt", justify="left"
         )
         self.bar_plot.setYRange(0, 60, padding=0)
+        self.bar_plot.hideAxis("left")  # (each bar carries its value)
         self.bar_plot.setXRange(-0.5, len(BAND_NAMES) - 0.5, padding=0.02)
         ticks = [(i, BAND_SYMBOLS[name]) for i, name in enumerate(BAND_NAMES)]
         self.bar_plot.getAxis("bottom").setTicks([ticks, []])
@@ -118,6 +136,7 @@ class SpectrumPanel(pg.GraphicsLayoutWidget):
         )
         self.bar_plot.addItem(self.bars)
         self.bar_labels = []
+        self._label_px = QFontMetrics(font).height() + LABEL_PAD_PX
         for i in range(len(BAND_NAMES)):
             label = pg.TextItem("", color=th.text, anchor=(0.5, 1.0))
             label.setFont(font)
@@ -176,15 +195,19 @@ class SpectrumPanel(pg.GraphicsLayoutWidget):
         return True
 
     def _draw_bars(self) -> None:
-        if self._bars_for is not None and np.array_equal(
-            self._bars_for, self.relative, equal_nan=True
+        height_px = self.bar_plot.vb.height()
+        if (
+            self._bars_for is not None
+            and np.array_equal(self._bars_for, self.relative, equal_nan=True)
+            and height_px == self._bars_px
         ):
             return  # unchanged since last drawn
         self._bars_for = self.relative.copy()
+        self._bars_px = height_px
         pct = np.nan_to_num(100.0 * self.relative, nan=0.0)
         self.bars.setOpts(height=pct)
-        top = max(40.0, float(np.max(pct)) * 1.25)
+        top = bars_top(float(np.max(pct)), self._label_px, height_px)
         self.bar_plot.setYRange(0, top, padding=0)
         for label, v, raw in zip(self.bar_labels, pct, self.relative, strict=True):
             label.setText("–" if not np.isfinite(raw) else f"{v:.0f}")
-            label.setPos(label.pos().x(), v + top * 0.02 + top * 0.08)
+            label.setPos(label.pos().x(), v)

@@ -40,6 +40,7 @@ from biotrainer.session.analysis import PhaseStats, format_phases, summarize_upd
 from biotrainer.session.folder import ENDED_FINISHED, ENDED_SOURCE, ENDED_STOPPED
 from biotrainer.ui.dashboard import TherapistDashboard, fmt_clock
 from biotrainer.ui.engine_bridge import EngineBridge, FrameLatency, LatencyMeter
+from biotrainer.ui.error_report import device_error_text
 from biotrainer.ui.signal_check import SignalCheck, release_source
 from biotrainer.ui.signal_plots import Theme
 
@@ -57,6 +58,8 @@ QMenu {{ background: #151b22; color: {text}; border: 1px solid #222b34; }}
 QMenu::item:selected {{ background: #283442; }}
 QMenu::item:disabled {{ color: #56616c; }}
 QStatusBar {{ background: #0c1014; color: {text}; }}
+QStatusBar::item {{ border: none; }}
+QStatusBar QLabel#latency {{ color: #8794a1; font-size: 9pt; padding: 0 8px; }}
 QStatusBar QPushButton {{ background: #3a3320; color: #fff; border: 1px solid #6b5a2a;
     border-radius: 3px; padding: 2px 10px; }}
 """
@@ -267,6 +270,10 @@ class TrainerWindow(QMainWindow):
         self.dashboard.set_protocol(protocol)
         self.setCentralWidget(self.dashboard)
         self.statusBar()  # created now, so that it is shown with the window
+        # The latency read-out sits in the status bar (its right end), not in the dashboard's
+        # bar, whose width goes to the quality lights and the feedback.
+        self.dashboard.latency_label.setObjectName("latency")
+        self.statusBar().addPermanentWidget(self.dashboard.latency_label)
         self.dashboard.start_clicked.connect(self.start_session)
         self.dashboard.pause_clicked.connect(self.toggle_pause)
         self.dashboard.stop_clicked.connect(self.stop_session)
@@ -523,9 +530,12 @@ class TrainerWindow(QMainWindow):
             self.signal_check.start()
         except BiotrainerError as exc:
             if quiet:
-                self.statusBar().showMessage(f"Signal check: the device could not be opened: {exc}")
+                self.statusBar().showMessage(
+                    "Signal check: the device could not be opened: "
+                    + device_error_text(exc, rich=False)
+                )
             else:
-                self.show_error("The device could not be opened", str(exc))
+                self.show_error("The device could not be opened", device_error_text(exc))
             return False
         layout = self.signal_check.source.layout
         if self.dashboard.shown_layout != layout:
@@ -709,13 +719,13 @@ class TrainerWindow(QMainWindow):
         try:
             source = self.make_source()
         except BiotrainerError as exc:
-            self._fail_to_start("The device could not be opened", str(exc))
+            self._fail_to_start("The device could not be opened", str(exc), device_error_text(exc))
             return None
         try:
             source.prepare()
         except BiotrainerError as exc:
             release_source(source)
-            self._fail_to_start("The device could not be opened", str(exc))
+            self._fail_to_start("The device could not be opened", str(exc), device_error_text(exc))
             return None
         return source
 
@@ -789,12 +799,13 @@ class TrainerWindow(QMainWindow):
             extra["lsl_station"] = station
         return extra
 
-    def _fail_to_start(self, title: str, message: str) -> bool:
+    def _fail_to_start(self, title: str, message: str, shown: str | None = None) -> bool:
+        """Keep ``message`` as the error; show ``shown`` (default: the message) in a dialog."""
         self.error = message
         if self.state == "preview" and not self.checking:
             self._set_state("idle")
             self._frame_timer.stop()
-        self.show_error(title, message)
+        self.show_error(title, message if shown is None else shown)
         return False
 
     def start_or_toggle_pause(self) -> None:
@@ -1135,5 +1146,21 @@ def run_trainer(make_source: Callable[[], Source], protocol: Protocol, **kwargs:
 
     app = application()
     window = TrainerWindow(make_source, protocol, **kwargs)
+    fit_to_screen(window)
     window.show()
     return exec_until_closed(app, window, kwargs.get("data_dir"))
+
+
+def fit_to_screen(window: QWidget) -> None:
+    """Shrink ``window`` to its screen's free area when it is larger (its first size, 1440x900,
+    or a size remembered from a larger screen, on a 1280x720 laptop); never below its least
+    size."""
+    screen = window.screen()
+    if screen is None:
+        return
+    free = screen.availableGeometry()
+    width, height = min(window.width(), free.width()), min(window.height(), free.height())
+    if (width, height) != (window.width(), window.height()):
+        window.resize(width, height)
+        if not free.contains(window.geometry()):
+            window.move(free.topLeft())

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.signal_plots import Theme
+from biotrainer.ui.traces import nice_step
 
 #: (field of MetricUpdate, title, unit, colour, fixed y range or None, value format)
 TRENDS: tuple[tuple[str, str, str, str, tuple[float, float] | None, str], ...] = (
@@ -44,6 +45,69 @@ def running_mean(v: np.ndarray, n: int) -> np.ndarray:
         out = (c[idx] - c[lo]) / count
     out[count == 0] = np.nan
     return out
+
+
+#: Tick labels of a trend's value axis are at least this many text lines apart.
+TICK_GAP_LINES = 1.3
+#: Height of a trend's title row besides its line of text (pixels).
+TITLE_PAD_PX = 4
+
+
+def sparse_ticks(lo: float, hi: float, size_px: float, min_gap_px: float) -> list[float]:
+    """Tick values for a value axis ``size_px`` pixels long showing ``lo``..``hi``.
+
+    The ticks are the multiples of the smallest 1-2-5 step that puts them at least
+    ``min_gap_px`` pixels apart. When no multiple of that step lies in the range, the step is
+    made smaller until one does; if that brings two ticks closer than ``min_gap_px``, only the
+    one nearest the middle is kept. So a short axis gets one or two labels that never overlap,
+    a tall one the usual few. Empty for an empty or invalid range.
+    """
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0 and size_px > 0 and min_gap_px > 0):
+        return []
+    step = nice_step(span * min_gap_px / size_px)
+
+    def multiples(step: float) -> list[float]:
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        return [k * step for k in range(first, last + 1)]
+
+    ticks = multiples(step)
+    while not ticks:
+        mantissa = round(step / 10.0 ** math.floor(math.log10(step) + 1e-9))
+        step *= 0.4 if mantissa == 5 else 0.5
+        ticks = multiples(step)
+    if len(ticks) > 1 and step * size_px / span < min_gap_px:
+        middle = (lo + hi) / 2
+        ticks = [min(ticks, key=lambda v: abs(v - middle))]
+    return ticks
+
+
+class SparseAxis(pg.AxisItem):
+    """A value axis whose tick labels never crowd: :func:`sparse_ticks` at least
+    :data:`TICK_GAP_LINES` lines of its tick font apart, one level (no minor ticks)."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph API
+        lo, hi = sorted((float(minVal), float(maxVal)))
+        ticks = sparse_ticks(lo, hi, float(size), self.min_gap_px)
+        if not ticks:
+            return []
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else _label_step(ticks[0], hi - lo)
+        return [(step, ticks)]
+
+    @property
+    def min_gap_px(self) -> float:
+        """Least distance between two tick labels (pixels)."""
+        font = self.style.get("tickFont") or QFont()
+        return TICK_GAP_LINES * QFontMetrics(font).height()
+
+
+def _label_step(value: float, span: float) -> float:
+    """The spacing that makes pyqtgraph print a lone tick ``value`` with the decimals it needs
+    (within a range ``span`` wide)."""
+    step = nice_step(span / 2) if span > 0 else 1.0
+    while step > 1e-12 and abs(value / step - round(value / step)) > 1e-6:
+        step /= 10
+    return step
 
 
 class _Series:
@@ -104,9 +168,11 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         th = self.theme
         font = QFont()
         font.setPointSize(th.font_pt)
+        self._title_font = QFont()
+        self._title_font.setPointSize(th.title_pt)
         first = None
         for row, (name, _title, _unit, color, yrange, _fmt) in enumerate(self.specs):
-            plot = self.addPlot(row=row, col=0)
+            plot = self.addPlot(row=row, col=0, axisItems={"left": SparseAxis("left")})
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.setMouseEnabled(x=False, y=False)
@@ -123,10 +189,6 @@ class TrendPlots(pg.GraphicsLayoutWidget):
                 plot.getAxis("bottom").setStyle(showValues=False)
             if yrange is not None:
                 plot.setYRange(*yrange, padding=0.05)
-                mid = (yrange[0] + yrange[1]) / 2
-                plot.getAxis("left").setTicks(
-                    [[(y, f"{y:g}") for y in (yrange[0], mid, yrange[1])], []]
-                )
             else:
                 plot.enableAutoRange(axis="y")
             if first is None:
@@ -153,13 +215,19 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         text = f"{title}  <b style='color:{color}'>{value}</b> {unit}"
         if self._titles.get(name) == text:
             return  # (laying out rich text is the dearest part of a refresh)
+        first = name not in self._titles
         self._titles[name] = text
-        self.plots[name].setTitle(
-            text,
-            color=self.theme.title,
-            size=f"{self.theme.title_pt}pt",
-            justify="left",
-        )
+        plot = self.plots[name]
+        style = {"color": self.theme.title, "size": f"{self.theme.title_pt}pt", "justify": "left"}
+        if not first:  # (setTitle would give the row its 30 pixels again)
+            plot.titleLabel.setText(text, **style)
+            return
+        plot.setTitle(text, **style)
+        # pyqtgraph gives a title row 30 pixels; a line of text needs about two thirds of that,
+        # and five trends share a few hundred pixels on a small screen.
+        height = QFontMetrics(self._title_font).height() + TITLE_PAD_PX
+        plot.titleLabel.setMaximumHeight(height)
+        plot.layout.setRowFixedHeight(0, height)
 
     def append(self, updates: Iterable[MetricUpdate]) -> None:
         """Add the values of ``updates`` (no painting)."""

@@ -1,0 +1,275 @@
+"""The trainer on a clinic laptop: a 1280x720 screen holds the window, and nothing in it is cut
+or crowded there (audit 8, findings 11 and 12)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QFont, QImage, QPainter, QTextDocument, QTextLayout
+from PySide6.QtWidgets import QMessageBox
+
+from biotrainer.acquisition.factory import open_accelerated
+from biotrainer.clock import SimulatedClock
+from biotrainer.engine.protocol import load_protocol
+from biotrainer.engine.updates import MetricUpdate
+from biotrainer.ui.dashboard import TherapistDashboard
+from biotrainer.ui.quality_lights import QualityLights
+from biotrainer.ui.spectrum import BAND_NAMES, SpectrumPanel
+from biotrainer.ui.trainer_window import TrainerWindow
+from biotrainer.ui.trends import TrendPlots
+
+SCREEN = (1280, 720)
+
+
+@pytest.fixture
+def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    shown: list[tuple[str, str]] = []
+
+    def fake_critical(parent, title, text, *args, **kwargs):
+        shown.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(fake_critical))
+    return shown
+
+
+def trainer(qtbot, tmp_path, make_source, clock, **kw) -> TrainerWindow:
+    window = TrainerWindow(
+        make_source,
+        load_protocol("alpha-uptraining"),
+        clock=clock,
+        data_dir=tmp_path,
+        settings=QSettings(str(tmp_path / "trainer.ini"), QSettings.Format.IniFormat),
+        fps=60,
+        tick_hz=200,
+        before_tick=lambda: clock.advance(1.0),
+        patient_view_factory=lambda clock: None,
+        **kw,
+    )
+    qtbot.addWidget(window)
+    return window
+
+
+def fits(window, screen=SCREEN) -> bool:
+    hint, least = window.minimumSizeHint(), window.minimumSize()
+    return all(s.width() <= screen[0] and s.height() <= screen[1] for s in (hint, least))
+
+
+def test_a_16_channel_session_fits_a_1280x720_screen_before_during_and_after(
+    qtbot, tmp_path, errors_shown
+):
+    clock = SimulatedClock()
+    window = trainer(
+        qtbot, tmp_path, lambda: open_accelerated("simulator", clock, 1.0, seed=3), clock
+    )
+    window.resize(*SCREEN)
+    window.show()
+    qtbot.waitExposed(window)
+    assert fits(window), window.minimumSizeHint()
+
+    assert window.start_session()
+    lights = window.dashboard.lights
+    assert lights is not None and len(lights.lights) == 17  # 16 EEG channels and the heart
+    # every light has its verdict (none grey), so the bar shows what it shows in a session
+    qtbot.waitUntil(
+        lambda: (
+            window.engine.session_s > 20
+            and "#56616c" not in set(window.dashboard.lights.colors().values())
+        ),
+        timeout=30_000,
+    )
+    assert fits(window), window.minimumSizeHint()
+    window.resize(*SCREEN)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == SCREEN, timeout=5000)
+
+    window.stop_session()
+    assert fits(window), window.minimumSizeHint()
+    assert errors_shown == []
+    window.close()
+
+
+def test_the_lights_take_two_rows_and_a_long_name_is_elided_with_its_tooltip(qtbot):
+    names = (*(f"E{i}" for i in range(15)), "Fpz-referenced-to-A1")
+    lights = QualityLights(names, has_heart=True)
+    qtbot.addWidget(lights)
+    grid = lights.layout()
+    rows = {grid.getItemPosition(i)[0] for i in range(grid.count())}
+    assert rows == {0, 1}
+    long = lights.labels["Fpz-referenced-to-A1"]
+    assert long.text() != "Fpz-referenced-to-A1" and long.text().endswith("…")
+    assert "Fpz-referenced-to-A1" in long.toolTip()
+    assert lights.labels["E3"].text() == "E3" and "E3" in lights.labels["E3"].toolTip()
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "size_px"),
+    [(80.2, 83.1, 22), (0.0, 1.0, 25), (-0.05, 1.05, 90), (14.9, 15.3, 18), (3.0, 80.0, 300)]
+    + [
+        (lo, lo + span, px)
+        for lo, span, px in itertools.product((-7.3, 0.0, 61.0), (0.01, 2.5, 400.0), (12, 30, 120))
+    ],
+)
+def test_sparse_ticks_are_apart_inside_the_range_and_never_none(lo, hi, size_px):
+    from biotrainer.ui.trends import sparse_ticks
+
+    gap = 18.0
+    ticks = sparse_ticks(lo, hi, size_px, gap)
+    assert ticks, "a valid range always gets a label"
+    assert all(lo - 1e-9 <= t <= hi + 1e-9 for t in ticks)
+    px = np.diff(ticks) * size_px / (hi - lo)
+    assert np.all(px >= gap - 1e-6)
+    assert sparse_ticks(lo, lo, size_px, gap) == [] and sparse_ticks(lo, hi, 0, gap) == []
+
+
+def drawn_labels(axis) -> list[tuple[float, float, str]]:
+    """(top, bottom, text) of the tick labels an axis draws, in its own pixels."""
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    p = QPainter(image)
+    try:
+        if axis.style["tickFont"]:
+            p.setFont(axis.style["tickFont"])
+        specs = axis.generateDrawSpecs(p)
+    finally:
+        p.end()
+    if specs is None:
+        return []
+    return sorted((r.top(), r.bottom(), text) for r, _flags, text in specs[2])
+
+
+def test_the_trend_axes_of_a_720_pixel_screen_carry_labels_that_do_not_overlap(qtbot):
+    trends = TrendPlots()
+    qtbot.addWidget(trends)
+    trends.resize(496, 300)  # the trends' share of a 1280x720 window (the least it gets)
+    trends.show()
+    qtbot.waitExposed(trends)
+    rng = np.random.default_rng(1)
+    updates = [
+        MetricUpdate(
+            session_s=60.0 + 0.1 * i,
+            sample_time=1000.0 + 0.1 * i,
+            received_at=0.0,
+            computed_at=0.0,
+            feedback_score=float(rng.uniform(0, 1)),
+            hr_bpm=80.0 + 3.0 * np.sin(i / 40),
+            rmssd_ms=4.0 + 2.0 * np.sin(i / 70),
+            coherence=0.3 + 0.05 * np.sin(i / 90),
+            breathing_bpm=15.0 + np.sin(i / 50),
+        )
+        for i in range(600)
+    ]
+    trends.append(updates)
+    trends.refresh()
+    qtbot.wait(50)
+    for name, plot in trends.plots.items():
+        axis = plot.getAxis("left")
+        labels = drawn_labels(axis)
+        assert labels, f"{name}: no value on its axis"
+        for (_, bottom, a), (top, _, b) in itertools.pairwise(labels):
+            assert bottom <= top, f"{name}: labels {a!r} and {b!r} overlap: {labels}"
+
+
+def test_the_band_power_bars_and_their_values_fit_a_small_spectrum_panel(qtbot):
+    panel = SpectrumPanel(250.0, 4)
+    qtbot.addWidget(panel)
+    panel.resize(496, 170)  # the spectrum's least share of a 1280x720 window
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.relative = np.array([0.48, 0.22, 0.09, 0.16, 0.05])
+    panel._draw_bars()
+    qtbot.wait(50)
+    view = panel.bar_plot.vb.sceneBoundingRect()
+    assert panel.bar_plot.sceneBoundingRect().right() <= panel.width()  # gamma is not cut
+    for i, label in enumerate(panel.bar_labels):
+        box = label.sceneBoundingRect()
+        assert box.top() >= view.top() - 0.5, f"{BAND_NAMES[i]}: its value is cut at the top"
+        assert view.left() <= box.center().x() <= view.right()
+
+
+def test_the_pacer_rate_in_the_instruction_never_breaks(qtbot):
+    dash = TherapistDashboard()
+    qtbot.addWidget(dash)
+    dash.set_protocol(load_protocol("hrv-resonance-breathing"))
+    phase = next(i for i, p in enumerate(dash.protocol.phases) if p.pacer_bpm)
+    dash.set_state("running")
+    dash.add_updates(
+        [
+            MetricUpdate(
+                session_s=75.0,
+                sample_time=1000.0,
+                received_at=5.0,
+                computed_at=5.0,
+                phase_index=phase,
+                pacer_bpm=5.5,
+            )
+        ]
+    )
+    dash.refresh()
+    text = dash.instruction_label.text()
+    start = text.index("pacer")
+    for width in range(60, 600, 5):
+        layout = QTextLayout(text, QFont())
+        layout.beginLayout()
+        breaks = []
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(width)
+            breaks.append(line.textStart())
+        layout.endLayout()
+        assert not any(start < b < len(text) for b in breaks), f"broken at {width} px"
+
+
+def test_ppg_lanes_drop_the_role_prefix_the_title_already_says():
+    from biotrainer.ui.signal_plots import lane_names
+
+    assert lane_names("ppg", ("ppg_ir", "ppg_red", "ppg_ambient")) == ("ir", "red", "ambient")
+    assert lane_names("eeg", ("Fp1", "Fp2")) == ("Fp1", "Fp2")
+    assert lane_names("ppg", ("ppg_ir", "green")) == ("ppg_ir", "green")
+    assert lane_names("ppg", ("ppg_",)) == ("ppg_",)
+
+
+def option_whole_on_a_line(text: str, option: str, width: int) -> bool:
+    doc = QTextDocument()
+    doc.setDefaultFont(QFont())
+    if text.lstrip().startswith("<"):
+        doc.setHtml(text)
+    else:
+        doc.setPlainText(text)
+    doc.setTextWidth(width)
+    doc.size()  # (lays the text out)
+    block = doc.begin()
+    while block.isValid():
+        layout, body = block.layout(), block.text()
+        for i in range(layout.lineCount()):
+            line = layout.lineAt(i)
+            if option in body[line.textStart() : line.textStart() + line.textLength()]:
+                return True
+        block = block.next()
+    return False
+
+
+def test_a_missing_serial_port_is_told_the_gui_way_in_a_dialog(qtbot, tmp_path, errors_shown):
+    from biotrainer.cli import build_parser
+    from biotrainer.commands.sources import source_factory
+
+    clock = SimulatedClock()
+    args = build_parser().parse_args(["gui", "--device", "cyton"])
+    window = trainer(qtbot, tmp_path, source_factory(args, clock), clock)
+    window.resize(*SCREEN)
+    window.show()
+    assert not window.start_session()
+    title, text = errors_shown[-1]
+    assert title == "The device could not be opened"
+    doc = QTextDocument()
+    doc.setHtml(text)
+    plain = doc.toPlainText()
+    assert plain[:1].isupper() and "pass --" not in plain
+    assert "serial port" in plain and "start it again" in plain
+    for width in range(120, 620, 10):  # a message box's text is 200-600 pixels wide
+        assert option_whole_on_a_line(text, "--serial-port", width), f"broken at {width} px"
+    # the status bar of the check that starts with the window says it on one line
+    assert not window.start_signal_check(quiet=True)
+    status = window.statusBar().currentMessage()
+    assert "serial port" in status and "pass --" not in status and "\n" not in status
+    window.close()
