@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QFont, QFontMetrics, QImage
 from PySide6.QtWidgets import QApplication
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
@@ -231,6 +233,25 @@ def test_single_channel_gets_a_value_axis_in_its_unit(qtbot) -> None:
     assert lo < 36.59 and hi > 36.61 and hi - lo < 0.1
     assert canvas.title == "Temperature · 10 Hz · °C"
     assert canvas.lane_labels == ()
+
+
+@pytest.mark.parametrize("height", [40, 52, 70, 120, 300])
+def test_value_labels_never_overlap_in_a_short_panel(qtbot, height: int) -> None:
+    trace = DisplayTrace("temp", 10.0, ("T",), "degC", window_s=4.0)
+    canvas = _canvas(qtbot, trace, size=(400, height))
+    trace.push(_block(trace, 30.47 + 0.03 * np.sin(np.arange(40) / 3.0), 0))
+    canvas.refresh()
+    ticks = canvas.value_ticks
+    font = QFont()
+    font.setPointSize(Theme().font_pt)  # the axis labels' font
+    line = QFontMetrics(font).height()
+    assert ticks, "no value on the axis"
+    ys = sorted(y for y, _ in ticks)
+    assert all(b - a >= line for a, b in itertools.pairwise(ys))
+    data = canvas.data_rect()
+    assert all(data.top() - 1 <= y <= data.bottom() + 1 for y in ys)
+    if height >= 120:
+        assert len(ticks) >= 2  # room for a readable scale: at least two values
 
 
 def test_only_panels_with_new_samples_are_repainted(qtbot) -> None:

@@ -573,7 +573,18 @@ class TraceCanvas(QWidget):
             return []
         lo, hi = self.y_range
         ticks, decimals = axis_ticks(lo, hi, max(2, h // (2 * fm.height())))
+        if ticks.size >= 2:
+            # A short panel: every so many ticks, so that no two labels overlap (one label
+            # when even two would).
+            apart = (ticks[1] - ticks[0]) * h / (hi - lo)
+            ticks = ticks[:: max(1, math.ceil((fm.height() + 1) / max(apart, 1e-9)))]
         return [(data.top() + (hi - v) * h / (hi - lo), f"{v:.{decimals}f}") for v in ticks]
+
+    @property
+    def value_ticks(self) -> list[tuple[float, str]]:
+        """The left axis' labels as painted: (y in pixels, text), top first (lane names when
+        stacked)."""
+        return self._left_ticks(self.data_rect(), QFontMetrics(self._font))
 
     # -- inspection (tests) -------------------------------------------------------------------
 
