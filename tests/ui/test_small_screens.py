@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QFont, QImage, QPainter, QTextDocument, QTextLayout
-from PySide6.QtWidgets import QMessageBox
 
 from biotrainer.acquisition.factory import open_accelerated
 from biotrainer.clock import SimulatedClock
@@ -22,18 +21,6 @@ from biotrainer.ui.trainer_window import TrainerWindow
 from biotrainer.ui.trends import TrendPlots
 
 SCREEN = (1280, 720)
-
-
-@pytest.fixture
-def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    shown: list[tuple[str, str]] = []
-
-    def fake_critical(parent, title, text, *args, **kwargs):
-        shown.append((title, text))
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(fake_critical))
-    return shown
 
 
 def trainer(qtbot, tmp_path, make_source, clock, **kw) -> TrainerWindow:

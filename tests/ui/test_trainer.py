@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from biotrainer.acquisition.factory import open_accelerated
 from biotrainer.acquisition.profiles import load_profile
@@ -41,19 +41,6 @@ RUNS = [
 @pytest.fixture
 def settings(tmp_path) -> QSettings:
     return QSettings(str(tmp_path / "trainer.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Record QMessageBox.critical calls instead of blocking on a modal dialog."""
-    shown: list[tuple[str, str]] = []
-
-    def fake_critical(parent, title, text, *args, **kwargs):
-        shown.append((title, text))
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(fake_critical))
-    return shown
 
 
 def _visible_top_levels() -> list:

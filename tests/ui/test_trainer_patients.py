@@ -17,7 +17,7 @@ import pylsl
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
 
 from biotrainer.acquisition.factory import open_accelerated
 from biotrainer.acquisition.profiles import load_profile
@@ -84,18 +84,6 @@ def script(monkeypatch: pytest.MonkeyPatch) -> Script:
     monkeypatch.setattr(PatientDialog, "exec", patient_exec)
     monkeypatch.setattr(SelfReportDialog, "exec", rating_exec)
     return s
-
-
-@pytest.fixture
-def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    shown: list[tuple[str, str]] = []
-
-    def fake_critical(parent, title, text, *args, **kwargs):
-        shown.append((title, text))
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(fake_critical))
-    return shown
 
 
 @pytest.fixture
