@@ -19,13 +19,31 @@ def test_baseline_matches_numpy_and_ignores_nan():
     assert b.z(values.mean() + values.std(ddof=1)) == pytest.approx(1.0)
 
 
-def test_baseline_not_ready_gives_nan_and_flat_baseline_is_floored():
+def test_baseline_not_ready_gives_nan_and_steady_baseline_is_floored():
     b = Baseline()
     assert math.isnan(b.z(1.0))
-    for _ in range(10):
-        b.add(5.0)
-    assert b.sd > 0  # floored: a perfectly steady baseline still gives finite z
-    assert math.isfinite(b.z(6.0))
+    for v in (5.0, 5.0001, 4.9999, 5.0, 5.0002):
+        b.add(v)
+    assert b.ready
+    assert b.sd == pytest.approx(0.02 * b.mean)  # floored: a steady baseline still gives finite z
+    assert b.z(6.0) == pytest.approx(10.0, rel=1e-3)
+
+
+def test_a_held_value_counts_once_for_the_spread():
+    """A slow metric (coherence every 5 s) comes as runs of one held value, 10 a second: a
+    60 s baseline of two values must not give z-scores against their tiny spread."""
+    b = Baseline()
+    for v in (0.30, 0.31):
+        for _ in range(50):
+            b.add(v)
+    assert b.n == 100 and b.distinct == 2
+    assert not b.ready and math.isnan(b.z(2.0))
+    for v in (0.45, 0.22, 0.5):
+        for _ in range(50):
+            b.add(v)
+    assert b.ready and b.distinct == 5
+    assert b.mean == pytest.approx(np.mean([0.30, 0.31, 0.45, 0.22, 0.5]))  # runs weigh alike
+    assert abs(b.z(2.0)) < 20
 
 
 @pytest.mark.parametrize("target", [0.3, 0.65, 0.9])

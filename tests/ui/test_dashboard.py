@@ -149,6 +149,20 @@ def test_a_pause_freezes_the_feedback_bar_and_says_so(dash):
     assert dash.score_bar.value() == 60 and dash.score_label.text().startswith("Feedback 0.60")
 
 
+def test_feedback_held_for_want_of_a_baseline_says_so(dash):
+    """Clean data but no z-score (a baseline too short for the metric, e.g. the resonance
+    assessment's 60 s for coherence): the therapist reads why, not just "on hold"."""
+    dash.set_state("running")
+    nan = float("nan")
+    dash.add_updates([update(phase_kind="pacing", feedback_score=nan, feedback_z=nan)])
+    dash.refresh()
+    assert dash.score_label.text() == "Feedback –  (on hold: too little baseline)"
+    dash.add_updates([update(session_s=80.0, phase_kind="pacing", feedback_score=nan,
+                             feedback_z=nan, quality_ok=False)])  # fmt: skip
+    dash.refresh()
+    assert dash.score_label.text() == "Feedback –  (on hold)"
+
+
 def test_a_recording_that_ended_greys_the_lights_instead_of_turning_them_red(dash):
     """A replay or simulator that has delivered everything is not a lost signal."""
     dash.set_state("running")

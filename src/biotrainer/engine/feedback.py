@@ -41,6 +41,11 @@ from dataclasses import dataclass
 #: when a baseline is unnaturally steady, e.g. a flat simulated signal).
 MIN_RELATIVE_SD = 0.02
 
+#: Different values a baseline needs before z-scores are given against it: fewer say little of
+#: the person's spread (the standard error of a standard deviation from 5 values is a third of
+#: it; from 2 values it is about 70 %).
+MIN_DISTINCT_VALUES = 5
+
 #: The score's logistic is never steeper than this many robust SDs of the recent z-scores per
 #: unit of z (see :attr:`AutoThreshold.score_scale`).
 SCORE_SPREAD_SD = 2.0
@@ -48,6 +53,14 @@ SCORE_SPREAD_SD = 2.0
 
 class Baseline:
     """Running mean and standard deviation of a metric (Welford's algorithm).
+
+    The engine adds the metric at every update (10 a second), but a slow metric is computed
+    less often and held in between (HRV coherence every 5 s, over 64 s of beats): its values
+    come as runs of repeats. A run weighs by how long it held, which is right for the mean,
+    but it is one observation of the person: the spread of a baseline is only known once
+    :data:`MIN_DISTINCT_VALUES` values have been seen (:attr:`ready`). Before, z-scores are NaN
+    (the feedback holds still). A 60 s baseline gives coherence only one or two values; z-scores
+    against their spread ran into the hundreds.
 
     Non-finite values are ignored.
     """
@@ -58,6 +71,8 @@ class Baseline:
     def reset(self) -> None:
         """Forget every value."""
         self.n = 0
+        self.distinct = 0  # values that differ from the one added before them
+        self._last = math.nan
         self._mean = 0.0
         self._m2 = 0.0
         self._sd = math.nan  # cache of :attr:`sd` (renewed by :meth:`add`)
@@ -67,6 +82,9 @@ class Baseline:
         if not math.isfinite(value):
             return
         self.n += 1
+        if value != self._last:
+            self.distinct += 1
+            self._last = value
         delta = value - self._mean
         self._mean += delta / self.n
         self._m2 += delta * (value - self._mean)
@@ -89,12 +107,13 @@ class Baseline:
 
     @property
     def ready(self) -> bool:
-        """True once at least 2 values are in (a z-score can be computed)."""
-        return self.n >= 2
+        """True once :data:`MIN_DISTINCT_VALUES` different values are in (the spread is known
+        well enough for a z-score)."""
+        return self.distinct >= MIN_DISTINCT_VALUES
 
     def z(self, value: float) -> float:
         """z-score of ``value`` against the baseline (NaN before the baseline is ready)."""
-        if self.n < 2 or not math.isfinite(value):
+        if not self.ready or not math.isfinite(value):
             return math.nan
         return (value - self._mean) / self._sd
 

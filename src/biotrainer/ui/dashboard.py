@@ -674,6 +674,9 @@ class TherapistDashboard(QWidget):
             self._set_text(self.score_label, f"Feedback {score:.2f}   {z}")
         elif u.phase_kind == "baseline":
             self._set_text(self.score_label, "Feedback –  (baseline: measuring the usual level)")
+        elif u.quality_ok and not u.finished and u.source_state == "streaming":
+            # clean data but no z-score: the metric had too few values in the baseline phases
+            self._set_text(self.score_label, "Feedback –  (on hold: too little baseline)")
         else:
             self._set_text(self.score_label, "Feedback –  (on hold)")
         rewarded = "true" if u.rewarded else "false"
