@@ -80,6 +80,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 #: + scheduling slack on a loaded 2-core machine.
 MAX_KILL_LOSS_S = 1.0 + 0.05 + 0.35
 
+#: The recorder's flush interval (s): its first flush, which the kill helper waits for, comes at
+#: least this long after the first sample.
+FLUSH_INTERVAL_S = 1.0
+
 
 @dataclass(frozen=True)
 class KilledRun:
@@ -98,6 +102,11 @@ class KilledRun:
         The process's exit status (``-SIGKILL``).
     MAX_LOSS_S : float
         The loss allowed (:data:`MAX_KILL_LOSS_S`).
+    min_duration_s : float
+        The shortest recording the kill may leave: the kill came ``run_s`` after the first
+        flush, itself at least :data:`FLUSH_INTERVAL_S` after the first sample, and all but
+        ``MAX_LOSS_S`` of it is on disk. (``run_s`` alone left ~0.05 s of slack: a loss of
+        1.05 s, allowed, failed it.)
     """
 
     MAX_LOSS_S: ClassVar[float] = MAX_KILL_LOSS_S
@@ -106,6 +115,7 @@ class KilledRun:
     kill_time: float
     loss_s: float
     returncode: int
+    min_duration_s: float
 
 
 def _kill_mid_recording(
@@ -142,7 +152,8 @@ def _kill_mid_recording(
             proc.wait()
     (folder,) = list_sessions(data)
     last = float(load_session(folder).timestamps("default")[-1])
-    return KilledRun(folder, kill_time, kill_time - last, proc.returncode)
+    min_duration_s = run_s + FLUSH_INTERVAL_S - MAX_KILL_LOSS_S
+    return KilledRun(folder, kill_time, kill_time - last, proc.returncode, min_duration_s)
 
 
 @pytest.fixture

@@ -79,3 +79,18 @@ def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S, step: flo
             return True
         time.sleep(step)
     return predicate()
+
+
+def settle(qtbot, passes: int = 20) -> None:
+    """Let Qt finish the layout a show, resize or refit set off.
+
+    A resize posts layout events that post more (new fonts, new size hints): a fixed
+    ``qtbot.wait(50)`` may end after one pass of the event loop when the machine is loaded.
+    This counts passes instead of milliseconds (the monitor's layout uses no timers).
+    """
+    from PySide6.QtCore import QCoreApplication
+
+    qtbot.wait(50)
+    for _ in range(passes):
+        QCoreApplication.sendPostedEvents()
+        QCoreApplication.processEvents()

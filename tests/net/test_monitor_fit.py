@@ -4,6 +4,7 @@ default 1100×700), their text stays legible and whole, and it follows the windo
 from __future__ import annotations
 
 import pytest
+from lslkit import settle
 from PySide6.QtCore import QRect, QSize
 from PySide6.QtWidgets import QLabel, QScrollArea
 
@@ -89,7 +90,7 @@ def open_monitor(qtbot, n: int, size: tuple[int, int] | None = None, clash: bool
     window.show()
     window.refresh()
     qtbot.waitExposed(window)
-    qtbot.wait(50)
+    settle(qtbot)
     assert len(window.tiles) == n
     return window
 
@@ -187,13 +188,13 @@ def test_text_follows_the_window_size(qtbot):
 
     before = score_pt()
     window.resize(1920, 1080)
-    qtbot.waitUntil(lambda: score_pt() > before, timeout=2000)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: score_pt() > before, timeout=10_000)
+    settle(qtbot)
     assert_no_scrolling(window)
     assert_whole_and_legible(window)
     window.resize(1100, 700)
-    qtbot.waitUntil(lambda: score_pt() == before, timeout=2000)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: score_pt() == before, timeout=10_000)
+    settle(qtbot)
     assert_no_scrolling(window)
     assert_whole_and_legible(window)
 
@@ -219,13 +220,13 @@ def test_a_new_station_refits_the_tiles(qtbot):
     window = open_monitor(qtbot, 8)
     window.tracker.n = 16
     window.refresh()
-    qtbot.wait(50)
+    settle(qtbot)
     assert len(window.tiles) == 16
     assert_no_scrolling(window)
     assert_whole_and_legible(window)
     window.tracker.n = 0
     window.refresh()
-    qtbot.wait(50)
+    settle(qtbot)
     assert not window.tiles and window._empty.isVisible()
 
 

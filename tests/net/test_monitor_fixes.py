@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from lslkit import layout_eeg_ecg_ppg, update, wait_until
+from lslkit import layout_eeg_ecg_ppg, settle, update, wait_until
 from pylsl.util import TimeoutError as LslTimeout
 
 from biotrainer.engine.protocol import load_protocol
@@ -164,22 +164,29 @@ def test_restarted_station_takes_its_tile_back_without_a_name_warning(
 
 
 class SlowInfoInlet(FakeInlet):
-    """An inlet whose description does not come (liblsl waits the whole timeout)."""
+    """An inlet whose description does not come (liblsl would wait the whole timeout): it
+    adds each timeout asked for to ``waits`` instead of sleeping it (no wall-clock timing)."""
+
+    def __init__(self, score: float, waits: list[float]) -> None:
+        super().__init__(score)
+        self.waits = waits
 
     def info(self, timeout):
-        time.sleep(timeout)
+        self.waits.append(timeout)
         raise LslTimeout("no description yet")
 
 
 def test_an_update_does_not_wait_for_descriptions_that_do_not_come():
     resolver = FakeResolver(*(FakeInfo(f"room{i}", f"u{i}") for i in range(1, 6)))
-    tracker = StationTracker(resolver, lambda info: SlowInfoInlet(0.5), resolve_every_s=0)
+    waits: list[float] = []
+    tracker = StationTracker(resolver, lambda info: SlowInfoInlet(0.5, waits), resolve_every_s=0)
     worst = 0.0
     for i in range(5):
-        t0 = time.perf_counter()
+        waits.clear()
         tracker.update(i * 0.25)
-        worst = max(worst, time.perf_counter() - t0)
-    assert worst < 0.1, f"one update of 5 stations took {worst * 1000:.0f} ms"
+        assert len(waits) == 5  # each station's description asked for again
+        worst = max(worst, sum(waits))
+    assert worst < 0.1, f"one update of 5 stations would wait {worst * 1000:.0f} ms"
 
 
 class Station:
@@ -289,7 +296,9 @@ def test_real_lsl_two_stations_with_one_name_shown_apart_and_updates_never_block
         assert all(f"two stations use the name {name}" in s.alert for s in statuses)
         # every tile only ever showed its own patient's heart rate
         assert sorted(seen_hr.values(), key=sorted) == [{("P-001", 61.0)}, {("P-002", 93.0)}]
-        assert worst < 0.15, f"an update blocked the GUI thread for {worst * 1000:.0f} ms"
+        # (a blocking update waited >= 0.65 s: liblsl's first clock-offset estimate; 0.5 s
+        # leaves room for a loaded machine descheduling or garbage-collecting mid-update)
+        assert worst < 0.5, f"an update blocked the GUI thread for {worst * 1000:.0f} ms"
     finally:
         tracker.close()
         sender.close()
@@ -364,7 +373,9 @@ def test_real_lsl_a_new_station_does_not_block_an_update(unique):
 
         assert wait_until(described_with_data, timeout=8.0, step=0.05)
         worst = max(durations)
-        assert worst < 0.15, f"an update blocked the GUI thread for {worst * 1000:.0f} ms"
+        # (a blocking update waited >= 0.65 s: liblsl's first clock-offset estimate; 0.5 s
+        # leaves room for a loaded machine descheduling or garbage-collecting mid-update)
+        assert worst < 0.5, f"an update blocked the GUI thread for {worst * 1000:.0f} ms"
     finally:
         tracker.close()
         sender.close()
@@ -447,7 +458,7 @@ def ten_tiles(qtbot):
     window.show()
     window.refresh()
     qtbot.waitExposed(window)
-    qtbot.wait(50)
+    settle(qtbot)
     return window
 
 
@@ -490,7 +501,7 @@ def test_monitor_window_shows_both_stations_with_one_name_and_says_so(qtbot):
     window.start()
     qtbot.waitUntil(
         lambda: len(window.tiles) == 2 and all(t.status.samples for t in window.tiles.values()),
-        timeout=2000,
+        timeout=10_000,
     )
     tiles = list(window.tiles.values())
     assert sorted(t.score.text() for t in tiles) == ["20", "80"]

@@ -79,6 +79,27 @@ def test_appends_across_flushes_and_lags_at_most_the_flush_interval(data_dir: Pa
     np.testing.assert_allclose(read_raw(path, 8).data, raw["default"], atol=1e-6)
 
 
+def test_a_slow_disk_does_not_stretch_the_flush_interval(data_dir: Path, monkeypatch) -> None:
+    """Syncs taking 0.1 s each (a slow or busy disk) do not delay the next flush: the interval
+    runs from the start of a flush (from its end, a killed process lost 1 s + the syncs)."""
+    import biotrainer.session.recorder as recorder_module
+
+    clock = SimulatedClock()
+    monkeypatch.setattr(recorder_module, "_fsync", lambda path: clock.advance(0.1))
+    rec = Recorder.create(MUSE2, clock=clock, fsync=True, flush_interval=1.0)
+    starts, written = [], 0
+    for chunk in chunks_of(MUSE2, make_raw(MUSE2, 8.0), 0.05):
+        t = clock.now()
+        rec.write(chunk)
+        if rec.samples_written["default"] > written:  # flushed in this write
+            starts.append(t)
+            written = rec.samples_written["default"]
+        clock.advance(0.05)
+    rec.close()
+    assert len(starts) >= 4
+    assert np.diff(starts).max() <= 1.0 + 0.05 + 1e-9  # the interval + one write's step
+
+
 def test_private_permissions(tmp_path: Path) -> None:
     root = tmp_path / "store"
     rec = record_arrays(MUSE2, make_raw(MUSE2, 1.5), data_directory=root)

@@ -28,7 +28,7 @@ def test_sigkill_loses_at_most_about_one_second(tmp_path: Path, kill_mid_recordi
     fs = rec.layout.preset("default").fs
     # all but at most ~1 s of the end is on disk ...
     assert killed.loss_s <= killed.MAX_LOSS_S
-    assert rec.duration_s >= 3.0
+    assert rec.duration_s >= killed.min_duration_s
     # ... and nothing is missing in between: the sample count matches the time span
     assert rec.n_samples("default") == pytest.approx(rec.duration_s * fs, rel=0.03)
     assert np.all(np.diff(ts) >= 0)

@@ -276,6 +276,9 @@ class Recorder:
             raise self._fail(exc, getattr(exc, "filename", None) or path) from exc
 
     def _flush(self) -> None:
+        # The interval runs from the start of a flush: the time the writes and syncs take (long
+        # on a slow or busy disk) must not add to what a killed process can lose.
+        started = self.clock.now()
         first_flush_with_start = self._first_ts is not None and self.meta.start_timestamp is None
         for preset, blocks in self._buffers.items():
             if not blocks:
@@ -300,7 +303,7 @@ class Recorder:
         if first_flush_with_start:
             self.meta = self.meta.with_(start_timestamp=self._first_ts)
             write_meta(self.path, self.meta)
-        self._last_flush = self.clock.now()
+        self._last_flush = started
 
     def _fail(self, exc: BaseException, where: str | os.PathLike[str]) -> RecordingError:
         """Stop recording after a write failed; return the error to raise (said once)."""
