@@ -355,11 +355,15 @@ def axis_ticks(lo: float, hi: float, max_ticks: int) -> tuple[np.ndarray, int]:
         ticks = np.arange(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1) * step
         if ticks.size >= 2 or max_ticks < 2:
             break
-        # At least two labels, so the scale can be read: the next smaller 1-2-5 step.
-        mantissa = round(step / 10.0 ** math.floor(math.log10(step) + 1e-9))
-        step *= 0.4 if mantissa == 5 else 0.5
+        step = smaller_step(step)  # at least two labels, so that the scale can be read
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     return ticks, decimals
+
+
+def smaller_step(step: float) -> float:
+    """The next smaller number of the form {1, 2, 5} x 10^k below the 1-2-5 ``step``."""
+    mantissa = round(step / 10.0 ** math.floor(math.log10(step) + 1e-9))
+    return step * (0.4 if mantissa == 5 else 0.5)
 
 
 def nice_step(value: float) -> float:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.signal_plots import Theme
-from biotrainer.ui.traces import nice_step
+from biotrainer.ui.traces import nice_step, smaller_step
 
 #: (field of MetricUpdate, title, unit, colour, fixed y range or None, value format)
 TRENDS: tuple[tuple[str, str, str, str, tuple[float, float] | None, str], ...] = (
@@ -73,8 +73,7 @@ def sparse_ticks(lo: float, hi: float, size_px: float, min_gap_px: float) -> lis
 
     ticks = multiples(step)
     while not ticks:
-        mantissa = round(step / 10.0 ** math.floor(math.log10(step) + 1e-9))
-        step *= 0.4 if mantissa == 5 else 0.5
+        step = smaller_step(step)
         ticks = multiples(step)
     if len(ticks) > 1 and step * size_px / span < min_gap_px:
         middle = (lo + hi) / 2
