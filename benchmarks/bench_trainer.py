@@ -2,13 +2,16 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_trainer.py \
         [--device simulator] [--protocol alpha-uptraining] [--seconds 20] [--no-patient-view] \
-        [--paint-profile] [--traces sweep|scroll]
+        [--paint-profile] [--traces sweep|scroll] [--phase training|start]
 
 The simulator profile streams 16 EEG channels + ECG + PPG + respiration + EDA + motion at
 250 Hz through BrainFlow's playback board (the live data path) in real time; the engine runs
 the protocol and records into a temporary folder. CPU is process time / wall time (100 % = one
-core), measured after a warm-up. Latency is sample arrival -> painted frame, as the dashboard
-shows it (median and 95th percentile of every update painted during the measurement).
+core), measured 5 s into the protocol's first training phase (the working state: rewards fade
+the orb's halo in and out, so its glow is re-rendered far more often than in a baseline;
+``--phase start`` measures from the start instead, in the first baseline). Latency is sample
+arrival -> painted frame, as the dashboard shows it (median and 95th percentile of every update
+painted during the measurement).
 ``--paint-profile`` adds the CPU of every paint, window repaint and timer by receiver.
 
 Qt's raster engine splits large fills over a thread pool of its own; on a small shared machine
@@ -26,13 +29,38 @@ import time
 from pathlib import Path
 
 
+def training_start_s(protocol: str) -> float:
+    """Protocol seconds at which the first training phase of ``protocol`` starts (0 if none)."""
+    from biotrainer.engine.protocol import load_protocol
+
+    start = 0.0
+    for phase in load_protocol(protocol).phases:
+        if phase.kind == "training":
+            return start
+        start += phase.duration_s
+    return 0.0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="simulator")
     parser.add_argument("--scenario", default="stressed-to-relaxed")
     parser.add_argument("--protocol", default="alpha-uptraining")
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="seconds before measuring (default: 5 s into the first training phase, see --phase)",
+    )
+    parser.add_argument(
+        "--phase",
+        choices=("training", "start"),
+        default="training",
+        help="measure in the protocol's first training phase (default: the working state, with "
+        "rewards and the orb's halo) or from the start (its first baseline; the figures before "
+        "2026-11-27 06:30 were taken there)",
+    )
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--width", type=int, default=1600)
     parser.add_argument("--height", type=int, default=960)
@@ -47,6 +75,10 @@ def main() -> int:
         "app a little: compare CPU figures without it)",
     )
     args = parser.parse_args()
+    where = "as asked"
+    if args.warmup is None:
+        args.warmup = 5.0 + (training_start_s(args.protocol) if args.phase == "training" else 0.0)
+        where = "in the first training phase" if args.phase == "training" else "from the start"
 
     from PySide6.QtCore import QSettings, QTimer
 
@@ -128,7 +160,7 @@ def main() -> int:
         f"protocol {args.protocol}; window {args.width}x{args.height}; traces {args.traces}"
         f"{'' if pv is not None else '; no patient view'}"
     )
-    print(f"measured over {wall:.1f} s wall time after {args.warmup:g} s warm-up")
+    print(f"measured over {wall:.1f} s wall time after {args.warmup:g} s warm-up ({where})")
     one, five, _ = os.getloadavg()
     print(
         f"CPU: {100 * (c1 - c0) / wall:.1f} % of one core (process time / wall time); "
