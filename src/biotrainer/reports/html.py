@@ -145,8 +145,16 @@ def session_html(report: SessionReport) -> str:
                 ("Device", escape(r.device)),
                 ("Duration", escape(duration(s.duration_s if s else None))),
                 ("Status", status),
-                *_pauses_row(report),
-                *_losses_row(report),
+                *_spans_row(
+                    "Paused", report.pauses, "pause", "pauses", "not counted in the duration; "
+                ),
+                *_spans_row(
+                    "Signal lost",
+                    report.losses,
+                    "loss",
+                    "losses",
+                    "no data; not counted in the duration; ",
+                ),
                 *_resonance_row(report),
             ]
         )
@@ -297,36 +305,16 @@ def session_html(report: SessionReport) -> str:
     return _doc(f"Session {r.id}", b)
 
 
-def _pauses_row(report: SessionReport) -> list[tuple[str, str]]:
-    n, seconds = report.pauses
+def _spans_row(
+    label: str, totals: tuple[int, float], one: str, many: str, note: str
+) -> list[tuple[str, str]]:
+    """The header row of the pauses' or the losses' count and total (none when there are
+    none)."""
+    n, seconds = totals
     if not n:
         return []
-    what = "1 pause" if n == 1 else f"{n} pauses"
-    return [
-        (
-            "Paused",
-            escape(
-                f"{what}, {minutes(seconds)} in all (not counted in the duration; marked on the "
-                "charts)"
-            ),
-        )
-    ]
-
-
-def _losses_row(report: SessionReport) -> list[tuple[str, str]]:
-    n, seconds = report.losses
-    if not n:
-        return []
-    what = "1 loss" if n == 1 else f"{n} losses"
-    return [
-        (
-            "Signal lost",
-            escape(
-                f"{what}, {minutes(seconds)} in all (no data; not counted in the duration; "
-                "marked on the charts)"
-            ),
-        )
-    ]
+    what = f"1 {one}" if n == 1 else f"{n} {many}"
+    return [(label, escape(f"{what}, {minutes(seconds)} in all ({note}marked on the charts)"))]
 
 
 def _totals_line(report: SessionReport) -> list[str]:
