@@ -140,7 +140,8 @@ def test_open_failure_shows_the_message_and_closes(qtbot, errors_shown) -> None:
     qtbot.addWidget(window)
     window.show()
     assert window.start() is False
-    assert errors_shown == [message]
+    assert errors_shown == ["N" + message[1:]]  # a sentence in a dialog: capitalised
+    assert window.error == message  # (the CLI's line, as it was)
     assert not window.isVisible()
     assert source.calls == ["prepare", "release"]
     assert not window.bridge.running and not window.frame_timer_active
@@ -153,7 +154,7 @@ def test_poll_failure_stops_polling_and_reports(qtbot, errors_shown) -> None:
     window.show()
     assert window.start()
     qtbot.waitUntil(lambda: bool(errors_shown), timeout=5_000)
-    assert errors_shown == ["the fake device was unplugged"]
+    assert errors_shown == ["The fake device was unplugged"]
     assert not window.bridge.running
     assert window.error == "the fake device was unplugged"
     assert "error" in window._state_label.text()
@@ -206,7 +207,7 @@ def test_run_main_window_reports_a_source_that_cannot_be_built(qtbot, errors_sho
 
     with pytest.raises(BiotrainerError, match="unknown device"):
         run_main_window(make_source)
-    assert errors_shown == ["unknown device 'nope': see 'biotrainer devices'"]
+    assert errors_shown == ["Unknown device 'nope': see 'biotrainer devices'"]
     assert _visible_top_levels() == []
 
 

@@ -260,3 +260,23 @@ def test_a_missing_serial_port_is_told_the_gui_way_in_a_dialog(qtbot, tmp_path, 
     status = window.statusBar().currentMessage()
     assert "serial port" in status and "pass --" not in status and "\n" not in status
     window.close()
+
+
+def test_the_signal_window_says_a_missing_serial_port_the_gui_way_too(qtbot, errors_shown):
+    """``biotrainer gui --signals``: the message box says what to do from the desktop, not the
+    command line's "pass --serial-port" (the error the CLI prints stays that one line)."""
+    from biotrainer.cli import build_parser
+    from biotrainer.commands.sources import source_factory
+    from biotrainer.errors import BiotrainerError
+    from biotrainer.ui.app import run_main_window
+
+    args = build_parser().parse_args(["gui", "--signals", "--device", "cyton"])
+    with pytest.raises(BiotrainerError, match="pass --serial-port"):
+        run_main_window(source_factory(args, SimulatedClock()))
+    (_title, text), *_ = errors_shown
+    doc = QTextDocument()
+    doc.setHtml(text)
+    plain = doc.toPlainText()
+    assert plain[:1].isupper() and "pass --" not in plain and "start it again" in plain
+    assert option_whole_on_a_line(text, "--serial-port", 300)
+

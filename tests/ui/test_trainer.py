@@ -318,7 +318,7 @@ def test_an_error_during_the_session_stops_it_with_a_dialog(
     )
     assert window.start_session()
     qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
-    assert errors_shown == [("The session stopped", "the fake device was unplugged")]
+    assert errors_shown == [("The session stopped", "The fake device was unplugged")]
     assert outcomes[0].error == "the fake device was unplugged" and not outcomes[0].completed
     assert window.state == "failed"
     assert source.state is SourceState.RELEASED

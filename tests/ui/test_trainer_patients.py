@@ -657,7 +657,7 @@ def test_an_unexpected_error_in_the_tick_stops_the_session_with_a_dialog(
     qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
     ((title, text),) = errors_shown
     assert title == "The session stopped"
-    assert "the device failed unexpectedly while reading (OSError: [Errno 5]" in text
+    assert "The device failed unexpectedly while reading (OSError: [Errno 5]" in text
     assert not window.running and window.engine.source.state is SourceState.RELEASED
     assert read_meta(window.session_folder).status == "completed"  # the recording was closed
     window.close()
@@ -675,7 +675,7 @@ def test_a_bug_in_the_engine_tick_stops_the_session_with_a_dialog(
     qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
     ((title, text),) = errors_shown
     assert title == "The session stopped"
-    assert "an unexpected error stopped the session (ZeroDivisionError" in text
+    assert "An unexpected error stopped the session (ZeroDivisionError" in text
     assert "what was recorded so far is kept" in text
     assert read_meta(window.session_folder).status == "completed"
     window.close()

@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     except BiotrainerError as exc:
         if store is not None:
             store.close()
-        _show_error(str(exc))
+        _show_error(exc)
         raise
 
     from biotrainer.ui.trainer_window import run_trainer  # Qt is loaded here, and only here
@@ -186,8 +186,11 @@ def _sweep(args: argparse.Namespace) -> bool | None:
     return None if traces is None else traces == "sweep"
 
 
-def _show_error(message: str) -> None:
-    """A dialog as well as the stderr line: the trainer is often started from a desktop icon."""
+def _show_error(exc: BiotrainerError) -> None:
+    """A dialog as well as the stderr line: the trainer is often started from a desktop icon
+    (a missing connection setting said the GUI's way, see
+    :func:`~biotrainer.ui.error_report.device_error_text`)."""
+    from biotrainer.ui.error_report import device_error_text
     from biotrainer.ui.trainer_window import show_startup_error
 
-    show_startup_error(message)
+    show_startup_error(device_error_text(exc))

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from biotrainer.acquisition.source import Source
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import data_dir
-from biotrainer.ui.error_report import ERROR_LOG, reporting_slot_errors
+from biotrainer.ui.error_report import ERROR_LOG, device_error_text, reporting_slot_errors
 from biotrainer.ui.main_window import MainWindow
 
 
@@ -133,7 +133,7 @@ def run_main_window(
     try:
         source = make_source()
     except BiotrainerError as exc:
-        QMessageBox.critical(None, "biotrainer", str(exc))
+        QMessageBox.critical(None, "biotrainer", device_error_text(exc))
         raise
     window = MainWindow(source, poll_hz=poll_hz, fps=fps, window_s=window_s, sweep=sweep)
     window.show()

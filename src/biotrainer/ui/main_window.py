@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
 from biotrainer.acquisition.source import Source, SourceState
 from biotrainer.errors import BiotrainerError
 from biotrainer.ui.bridge import SourceBridge
+from biotrainer.ui.error_report import capitalised, device_error_text
 from biotrainer.ui.signal_plots import ROLE_TITLES, SignalPlots, Theme
 
 #: Colour of the state dot in the status bar.
@@ -130,7 +131,7 @@ class MainWindow(QMainWindow):
             self.bridge.open()
         except BiotrainerError as exc:
             self.error = str(exc)
-            self.show_error("The device could not be opened", self.error)
+            self.show_error("The device could not be opened", device_error_text(exc))
             self.close()
             return False
         self.plots = SignalPlots(
@@ -145,8 +146,9 @@ class MainWindow(QMainWindow):
         return True
 
     def show_error(self, title: str, message: str) -> None:
-        """Tell the person what went wrong (a modal message box, no traceback)."""
-        QMessageBox.critical(self, title, message)
+        """Tell the person what went wrong (a modal message box, no traceback; the message is a
+        sentence there: capitalised)."""
+        QMessageBox.critical(self, title, capitalised(message))
 
     def _pace(self) -> None:
         """Aim the next tick at the next frame deadline (restarts the repeating timer)."""

@@ -40,7 +40,7 @@ from biotrainer.session.analysis import PhaseStats, format_phases, summarize_upd
 from biotrainer.session.folder import ENDED_FINISHED, ENDED_SOURCE, ENDED_STOPPED
 from biotrainer.ui.dashboard import TherapistDashboard, fmt_clock
 from biotrainer.ui.engine_bridge import EngineBridge, FrameLatency, LatencyMeter
-from biotrainer.ui.error_report import device_error_text
+from biotrainer.ui.error_report import capitalised, device_error_text
 from biotrainer.ui.signal_check import SignalCheck, release_source
 from biotrainer.ui.signal_plots import Theme
 
@@ -1064,8 +1064,9 @@ class TrainerWindow(QMainWindow):
     # -- errors, layout, closing -------------------------------------------------------------
 
     def show_error(self, title: str, message: str) -> None:
-        """Tell the person what went wrong (a modal message box, never a traceback)."""
-        QMessageBox.critical(self, title, message)
+        """Tell the person what went wrong (a modal message box, never a traceback; the message
+        is a sentence there: capitalised)."""
+        QMessageBox.critical(self, title, capitalised(message))
 
     def _restore_layout(self) -> None:
         s = self.settings
