@@ -279,4 +279,3 @@ def test_the_signal_window_says_a_missing_serial_port_the_gui_way_too(qtbot, err
     plain = doc.toPlainText()
     assert plain[:1].isupper() and "pass --" not in plain and "start it again" in plain
     assert option_whole_on_a_line(text, "--serial-port", 300)
-
