@@ -803,6 +803,37 @@ def test_a_store_that_fills_up_during_the_session_is_said_in_the_summary(
     labels = [w.text() for w in window.summary_dialog.findChildren(QLabel)]
     said = [t for t in labels if "is in the patient store, but it could not be updated" in t]
     assert said and "the rating after the session" in said[0], labels
+    assert "saved there when it has room again" in said[0]
     assert not any(t.endswith("in the patient store.") for t in labels)
     assert errors_shown == []
+    # The rating is kept, not lost: saved once the store can be written again (here at the next
+    # session's start; at the latest when the window closes).
+    first = window.session_id
+    assert store.self_reports(first).get("post") is None
+    assert window.unsaved_ending is not None and window.unsaved_ending.post is not None
+    assert window.start_session()
+    post = store.self_reports(first)["post"]
+    assert (post.pain, post.stress, post.note) == (4, 3, "calmer")
+    assert window.unsaved_ending is None and window.session_id != first
     window.close()
+    assert errors_shown == []
+
+
+def test_a_rating_the_store_never_takes_is_said_when_the_window_closes(
+    qtbot, settings, store, script, errors_shown
+):
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot, settings, store, lambda: FakeSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    assert window.start_session()
+    qtbot.waitUntil(lambda: len(window.updates) >= 3, timeout=10_000)
+    real = store._conn
+    store._conn = FullDisk(real)
+    try:
+        window.stop_session()
+        window.close()
+    finally:
+        store._conn = real
+    assert [t for t, _ in errors_shown] == ["Not saved in the patient store"]
+    assert "could not be saved" in errors_shown[0][1]

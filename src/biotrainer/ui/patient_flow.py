@@ -189,30 +189,41 @@ class PatientFlow:
         return rec
 
     def finish(
-        self, session_id: int, post: SelfReportValues | None, resonance_bpm: float
+        self,
+        session_id: int,
+        post: SelfReportValues | None,
+        resonance_bpm: float,
+        patient_code: str | None = None,
     ) -> SessionRecord:
         """Close the session in the store (status and summary from its folder), save the post
-        rating and, when the session assessed it, the patient's resonance rate.
+        rating and, when the session assessed it, the patient's resonance rate (for
+        ``patient_code``, by default the current patient). Doing it again after a failure
+        completes what is missing.
 
         Raises
         ------
         StoreError
         """
         rec = self.store.finish_session(session_id)
-        self.keep_resonance(resonance_bpm)  # (before the rating: a refused rating keeps it)
+        # (before the rating: a refused rating keeps it)
+        self.keep_resonance(resonance_bpm, patient_code)
         if post is not None:
             patient_dialogs.save_self_report(self.store, session_id, "post", post)
         return rec
 
-    def keep_resonance(self, resonance_bpm: float) -> None:
-        """Store an assessed resonance rate for the current patient (NaN: nothing assessed).
+    def keep_resonance(self, resonance_bpm: float, patient_code: str | None = None) -> None:
+        """Store an assessed resonance rate for ``patient_code`` (by default the current
+        patient; NaN: nothing assessed).
 
         Raises
         ------
         StoreError
         """
-        if math.isfinite(resonance_bpm) and self.patient is not None:
-            self.patient = self.store.set_resonance(self.patient.code, float(resonance_bpm))
+        code = patient_code or (self.patient.code if self.patient is not None else None)
+        if math.isfinite(resonance_bpm) and code:
+            rec = self.store.set_resonance(code, float(resonance_bpm))
+            if self.patient is not None and self.patient.code == code:
+                self.patient = rec
 
     # -- folders the store does not know -----------------------------------------------------
 

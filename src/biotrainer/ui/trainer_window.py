@@ -66,6 +66,17 @@ QStatusBar QPushButton {{ background: #3a3320; color: #fff; border: 1px solid #6
 
 
 @dataclass(frozen=True)
+class UnsavedEnding:
+    """What closing a session could not save in the patient store (a full disk): kept to be
+    saved at the next session's start or when the window closes."""
+
+    session_id: int
+    post: Any  # the rating after the session (SelfReportValues) or None
+    resonance_bpm: float
+    patient_code: str | None
+
+
+@dataclass(frozen=True)
 class SessionOutcome:
     """What a finished session leaves behind (given to ``on_session_finished``).
 
@@ -230,6 +241,8 @@ class TrainerWindow(QMainWindow):
         self.clock: Clock = clock or MonotonicClock()
         self.data_dir = data_dir
         self.flow = None
+        #: A session ending the store could not take yet (see :meth:`save_unsaved_ending`).
+        self.unsaved_ending: UnsavedEnding | None = None
         self._patient: Any = patient
         if store is not None:
             from biotrainer.ui.patient_flow import PatientFlow
@@ -589,6 +602,7 @@ class TrainerWindow(QMainWindow):
             return False
         self._starting = True
         try:
+            self.save_unsaved_ending()
             return self._start()
         finally:
             self._starting = False
@@ -906,6 +920,7 @@ class TrainerWindow(QMainWindow):
         if self.flow is None or self.flow.patient is None:
             return None
         problem = None
+        self.save_unsaved_ending()  # (an earlier session's first: the store may have room again)
         try:
             if self.session_id is not None:
                 self.flow.finish(self.session_id, post, resonance_bpm)
@@ -913,10 +928,39 @@ class TrainerWindow(QMainWindow):
                 self.flow.keep_resonance(resonance_bpm)
         except BiotrainerError as exc:
             problem = str(exc)
+            if self.session_id is not None:
+                self.unsaved_ending = UnsavedEnding(
+                    self.session_id, post, resonance_bpm, self.flow.patient.code
+                )
             self.statusBar().showMessage(f"The patient store could not be updated: {exc}", 30_000)
         if self.history_window is not None:
             self.history_window.refresh()
         return problem
+
+    def save_unsaved_ending(self) -> bool:
+        """Save in the patient store what closing a session could not (its outcome, the rating
+        after it, an assessed resonance rate); True when nothing is left unsaved. Tried before
+        the next session starts and when the window closes."""
+        pending = self.unsaved_ending
+        if pending is None or self.flow is None:
+            return pending is None
+        try:
+            self.flow.finish(
+                pending.session_id, pending.post, pending.resonance_bpm, pending.patient_code
+            )
+        except BiotrainerError as exc:
+            self.statusBar().showMessage(
+                f"Session {pending.session_id} is still not updated in the patient store: {exc}",
+                30_000,
+            )
+            return False
+        self.unsaved_ending = None
+        self.statusBar().showMessage(
+            f"Session {pending.session_id} is now updated in the patient store.", 30_000
+        )
+        if self.history_window is not None:
+            self.history_window.refresh()
+        return True
 
     def _show_summary(
         self, outcome: SessionOutcome, resonance=None, store_error: str | None = None
@@ -950,8 +994,9 @@ class TrainerWindow(QMainWindow):
         if self.session_id is not None and store_error is not None:
             status += (
                 f"  Session {self.session_id} is in the patient store, but it could not be "
-                f"updated ({store_error}): the rating after the session and its outcome are not "
-                "saved there. The recording is kept."
+                f"updated ({store_error}): the rating after the session and its outcome are kept "
+                "here and saved there when it has room again (before the next session, or when "
+                "this window closes). The recording is kept."
             )
         elif self.session_id is not None:
             status += f"  Session {self.session_id} in the patient store."
@@ -1099,6 +1144,14 @@ class TrainerWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Stop the session (closing its recording), remember the layout, close every window."""
         self.stop_session(ask=False)
+        if not self.save_unsaved_ending():
+            pending = self.unsaved_ending
+            self.show_error(
+                "Not saved in the patient store",
+                f"Session {pending.session_id}'s outcome and the rating after it could not be "
+                "saved in the patient store (is the disk full?). The recording is kept in its "
+                "folder.",
+            )
         self.signal_check.stop()
         self._frame_timer.stop()
         self.save_layout()
