@@ -642,11 +642,8 @@ class Engine:
             rewarded = self.threshold.update(t, z)
         elif active and phase_kind == "pacing" and quality_ok and not heartbeat:
             self.threshold.follow(t, z)
-        # centred on the bar: above 0.5 exactly when rewarded (capped at the bar when a training
-        # update is not judged: poor signal, paused)
-        score = score_from_z(z, bar, scale=scale)
-        if phase_kind == "training" and not rewarded and score > 0.5:
-            score = 0.5
+        # centred on the bar: above 0.5 exactly when rewarded
+        score = _score(z, bar, scale, held=phase_kind == "training" and not rewarded)
 
         c = self.cardiac
         beats = c.take_new_beats() if c is not None and not lost else ()
@@ -746,9 +743,9 @@ class Engine:
                 clean = self._last_clean_z
                 z = min(z, clean) if math.isfinite(z) and math.isfinite(clean) else NAN
         # scored as the next update will be: against the bar it will be judged by
-        score = score_from_z(z, self.threshold.threshold_z, scale=self.threshold.score_scale)
-        if u.phase_kind == "training" and not u.quality_ok and score > 0.5:
-            score = 0.5
+        th = self.threshold
+        held = u.phase_kind == "training" and not u.quality_ok
+        score = _score(z, th.threshold_z, th.score_scale, held)
         return FeedbackPreview(
             sample_time=self._newest_eeg_t,
             received_at=self._last_received,
@@ -790,3 +787,11 @@ class Engine:
     def baseline(self, kind: str, eyes: str = "open") -> Baseline | None:
         """The baseline learned for ``kind`` (``alpha``, ``relaxation``, ``coherence``)."""
         return self._baselines.get((kind, eyes))
+
+
+def _score(z: float, bar: float, scale: float, held: bool) -> float:
+    """The feedback score of ``z`` against the reward threshold ``bar``
+    (:func:`~biotrainer.engine.feedback.score_from_z`); ``held``: a training update that was
+    not rewarded (or, for a preview, will not be judged: poor signal) stays at the bar or below."""
+    score = score_from_z(z, bar, scale=scale)
+    return 0.5 if held and score > 0.5 else score

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
 
 from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import SourceLayout
-from biotrainer.engine.feedback import score_from_z
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.quality_lights import QualityLights, channel_reasons
@@ -688,7 +687,6 @@ class TherapistDashboard(QWidget):
         self._set_text(self.reward_label, f"reward rate {rate}")
         if self.auto_check.isChecked():
             self._show_threshold(u.threshold_z)
-        self.trends.set_threshold_score(score_from_z(u.threshold_z, u.threshold_z))  # the bar: 0.5
         self._set_text(self.quality_label, quality_text(u, self._feedback_eeg_names()))
         self._update_banner()
 

@@ -201,6 +201,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         if first is not None:
             first.setXRange(0, self.span_min, padding=0)
         if "feedback_score" in self.plots:
+            # the reward threshold: the score is centred on it (0.5 at the bar)
             self.threshold_line = pg.InfiniteLine(
                 pos=0.5, angle=0, pen=pg.mkPen("#56616c", width=1, style=pg.QtCore.Qt.DashLine)
             )
@@ -250,11 +251,6 @@ class TrendPlots(pg.GraphicsLayoutWidget):
                 s = self.series[name]
                 if s.n:
                     self._latest[name] = float(s.v[s.n - 1])
-
-    def set_threshold_score(self, score: float) -> None:
-        """Draw the reward threshold on the score plot (as a score 0..1)."""
-        if "feedback_score" in self.plots and math.isfinite(score):
-            self.threshold_line.setPos(score)
 
     def refresh(self) -> bool:
         """Hand the visible part of each series to its curve; return True when anything changed."""
