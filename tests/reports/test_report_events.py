@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from short_protocol import rest_then_train
 
 from biotrainer.acquisition.factory import open_accelerated
 from biotrainer.cli import main
@@ -29,23 +30,7 @@ from biotrainer.session.reader import Event, load_events
 from biotrainer.session.recorder import Recorder
 from biotrainer.session.store import Store
 
-PROTOCOL = """
-name = "pause-test"
-title = "Pause test"
-feedback = "alpha"
-
-[[phases]]
-name = "Rest first"
-kind = "baseline"
-duration_s = 20
-eyes = "open"
-
-[[phases]]
-name = "Train"
-kind = "training"
-duration_s = 30
-eyes = "open"
-"""
+PROTOCOL = rest_then_train("pause-test", "Pause test", training_s=30)
 
 #: Clock seconds of the pause, then of the marker and the note after it.
 PAUSE = (25.0, 40.0)

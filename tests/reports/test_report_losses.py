@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from short_protocol import rest_then_train
 
 from biotrainer.acquisition.factory import open_accelerated
 from biotrainer.acquisition.source import SourceState
@@ -40,23 +41,7 @@ from biotrainer.session.reader import Event
 from biotrainer.session.recorder import Recorder
 from biotrainer.session.store import Store
 
-PROTOCOL = """
-name = "loss-test"
-title = "Loss test"
-feedback = "alpha"
-
-[[phases]]
-name = "Rest first"
-kind = "baseline"
-duration_s = 20
-eyes = "open"
-
-[[phases]]
-name = "Train"
-kind = "training"
-duration_s = 40
-eyes = "open"
-"""
+PROTOCOL = rest_then_train("loss-test", "Loss test", training_s=40)
 
 #: Clock seconds of the pause, of the signal loss, and (second session) of a loss never
 #: restored, the session being stopped at STOP_AT.
