@@ -42,7 +42,7 @@ import numpy as np
 from biotrainer.engine.resonance import RateResult, ResonanceResult
 from biotrainer.errors import RecordingError
 from biotrainer.reports.format import minutes
-from biotrainer.session.analysis import MetricSeries, number_or_nan
+from biotrainer.session.analysis import MetricSeries, number_or_nan, phase_rows
 from biotrainer.session.folder import METRICS_FILE, read_meta
 from biotrainer.session.reader import Event
 from biotrainer.session.store import Marker
@@ -260,7 +260,7 @@ def lost_rows(series: MetricSeries) -> np.ndarray:
     :func:`~biotrainer.session.analysis.summarize_series` counts as "device not streaming"
     (in a phase, ``source_state`` neither "streaming" nor empty)."""
     state = series["source_state"]
-    valid = (series["phase_index"] >= 0) & (series["finished"] != 1)
+    valid = phase_rows(series)
     return valid & (state != "streaming") & (state != "")
 
 

@@ -31,6 +31,7 @@ from biotrainer.reports.session_events import (
 from biotrainer.session.analysis import (
     MetricSeries,
     SessionSummary,
+    phase_rows,
     read_metrics,
     summarize_series,
 )
@@ -186,7 +187,7 @@ def signal_shares(
 ) -> SignalShares | None:
     """The clean / not-streaming shares of ``series`` (``summary`` its summary, for the
     reasons), with ``open_s`` seconds of a loss never restored added as not streaming."""
-    valid = (series["phase_index"] >= 0) & (series["finished"] != 1)
+    valid = phase_rows(series)
     n = int(valid.sum())
     covered = n * interval_s + open_s
     if not covered > 0:
@@ -208,7 +209,7 @@ def with_open_loss(
     """``summary`` with a loss never restored (``open_s`` seconds, no rows) counted as unclean
     time of the phase it began in (the last one with rows) and of that kind of phase, so the
     report's phase and baseline/training "clean" shares agree with its listed losses."""
-    valid = (series["phase_index"] >= 0) & (series["finished"] != 1)
+    valid = phase_rows(series)
     if not open_s > 0 or not valid.any() or not summary.phases:
         return summary
     last = int(series["phase_index"][valid][-1])
@@ -377,7 +378,7 @@ def session_charts(
     during both, so a strip is as wide as an averaging bin, or 1 % of the axis: its bin holds
     the rows of the whole pause or loss (its length is in the report's table).
     """
-    valid = (series["phase_index"] >= 0) & (series["finished"] != 1)
+    valid = phase_rows(series)
     t = series["session_s"][valid]
     if t.size == 0:
         return []

@@ -351,10 +351,16 @@ def _means(s: MetricSeries, mask: np.ndarray, durations: float, training: bool) 
     )
 
 
+def phase_rows(series: MetricSeries) -> np.ndarray:
+    """Which rows of ``series`` lie in a phase of the protocol (not before it, not after its
+    end): the rows every summary and report share counts."""
+    return (series["phase_index"] >= 0) & (series["finished"] != 1)
+
+
 def summarize_series(series: MetricSeries, max_reasons: int = 5) -> SessionSummary:
     """Summarise a :class:`MetricSeries` (see :class:`SessionSummary`)."""
     s = series
-    valid = (s["phase_index"] >= 0) & (s["finished"] != 1)
+    valid = phase_rows(s)
     phases: list[PhaseStats] = []
     kind_masks: dict[str, np.ndarray] = {}
     kind_durations: dict[str, float] = {}
