@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from biotrainer.engine.resonance import ResonanceResult
 from biotrainer.errors import BiotrainerError
+from biotrainer.reports.format import signed
 from biotrainer.session.analysis import PhaseStats
 
 PHASE_COLUMNS = (
@@ -70,11 +71,6 @@ def _f(x: float, nd: int = 1, scale: float = 1.0) -> str:
     return "–" if not math.isfinite(x) else f"{scale * x:.{nd}f}"
 
 
-def _signed(x: float) -> str:
-    """A mean z-score against the baseline, signed ("+3.4")."""
-    return "–" if not math.isfinite(x) else f"{x:+.1f}"
-
-
 def _mmss(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "–"
@@ -89,7 +85,7 @@ def phase_cells(p: PhaseStats) -> list[str]:
         p.name,
         p.kind,
         _mmss(m.duration_s),
-        _signed(m.z),
+        signed(m.z),
         _f(m.time_in_target, 0, 100) + (" %" if math.isfinite(m.time_in_target) else ""),
         _f(m.clean_fraction, 0, 100) + (" %" if math.isfinite(m.clean_fraction) else ""),
         _f(m.hr_bpm),
