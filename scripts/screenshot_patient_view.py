@@ -1,12 +1,14 @@
 """Save screenshots of the patient view in a few states, driven by a simulated clock.
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshot_patient_view.py [--out-dir docs/screenshots]
-    QT_QPA_PLATFORM=offscreen python scripts/screenshot_patient_view.py --bench
+    QT_QPA_PLATFORM=offscreen python scripts/screenshot_patient_view.py --bench [training]
 
 Writes patient_low.png (low score early in a session), patient_high.png (high score, rewarded,
 pacer mid-inhale) and patient_signal_lost.png (signal lost for a few seconds). ``--bench``
 instead times full repaints at 1280x800 and 1920x1080 and prints milliseconds per frame (CPU:
-process time, which counts the work Qt's raster engine hands to its thread pool; and wall).
+process time, which counts the work Qt's raster engine hands to its thread pool; and wall);
+``--bench training`` does so with the score wandering about the reward bar, the reward coming
+and going as in a training phase.
 """
 
 from __future__ import annotations
@@ -84,8 +86,16 @@ def state_signal_lost(view, clock) -> None:
 STATES = {"low": state_low, "high": state_high, "signal_lost": state_signal_lost}
 
 
-def bench(frames: int) -> None:
-    """Time frames the way the view's timer makes them: step, then repaint what changed."""
+def wandering_score(t: float) -> float:
+    """A score that wanders about the reward bar (0.5) as in a training phase, so the reward
+    comes and goes every second or two (deterministic: two slow waves and a fast one)."""
+    slow, fast = math.sin(2 * math.pi * t / 7.0), math.sin(2 * math.pi * t / 1.3 + 1.0)
+    return 0.5 + 0.12 * slow + 0.08 * fast
+
+
+def bench(frames: int, wander: bool) -> None:
+    """Time frames the way the view's timer makes them: step, then repaint what changed
+    (``wander``: with the score wandering about the reward bar, else held high and rewarded)."""
     from biotrainer.ui.app import application
 
     app = application()
@@ -99,9 +109,10 @@ def bench(frames: int) -> None:
         start, cpu0 = time.perf_counter(), time.process_time()
         for i in range(frames):
             clock.advance(1 / 60)
-            if i % 6 == 0:  # 10 updates a second, with a wandering score
+            if i % 6 == 0:  # 10 updates a second
                 t = clock.now()
-                view.show_update(update_at(t, 0.84 + 0.03 * math.sin(t), rewarded=True,
+                score = wandering_score(t) if wander else 0.84 + 0.03 * math.sin(t)
+                view.show_update(update_at(t, score, rewarded=score > 0.5 if wander else True,
                                            pacer_bpm=6.0, phase_kind="training"))  # fmt: skip
             view.advance()
             app.processEvents()  # paints the region the step marked
@@ -123,12 +134,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=800)
     parser.add_argument("--numbers", action="store_true", help="show the therapist's numbers")
-    parser.add_argument("--bench", action="store_true", help="time repaints instead")
+    parser.add_argument(
+        "--bench",
+        nargs="?",
+        const="rewarded",
+        choices=("rewarded", "training"),
+        help="time repaints instead: with the score held high and rewarded (default), or "
+        "wandering about the reward bar as in a training phase, the reward coming and going",
+    )
     parser.add_argument("--frames", type=int, default=300)
     args = parser.parse_args(argv)
 
     if args.bench:
-        bench(args.frames)
+        bench(args.frames, args.bench == "training")
         return 0
     args.out_dir.mkdir(parents=True, exist_ok=True)
     ok = True

@@ -33,29 +33,32 @@ def orb_picture(orb: OrbPainter, f: Frame) -> np.ndarray:
     return pixels(image)
 
 
-def reference_picture(orb: OrbPainter, f: Frame) -> np.ndarray:
-    """The picture as painted before the layer was split: the whole glow layer (glow, halo,
-    petals) rendered into one sprite and added to the sky, the body over it."""
+def reference_picture(orb: OrbPainter, f: Frame, halo_at_strength: bool = False) -> np.ndarray:
+    """The picture as painted before the layer was split: the whole glow layer (glow and
+    petals) rendered into one sprite and added to the sky, the halo over it, the body over
+    them. The halo is the orb's own sprite at the reward's opacity, or with
+    ``halo_at_strength`` drawn straight onto the picture at the reward's strength."""
     g = orb.geometry
     image = QImage(g.width, g.height, QImage.Format.Format_RGB32)
     image.fill(SKY)
-    key = orb.layer_key(f)
-    level, presence, reward = (
-        key[0] / orb.LAYER_LEVEL_STEPS,
-        key[1] / orb.FADE_STEPS,
-        key[2] / orb.FADE_STEPS,
-    )
+    key = orb.halo_key(f)
+    level_q, presence_q = key[0], key[1]
+    level, presence = level_q / orb.LAYER_LEVEL_STEPS, presence_q / orb.FADE_STEPS
     half = g.glow_radius
     layer = orb._pixmap(2 * math.ceil(half), 2 * math.ceil(half))
     q = QPainter(layer)
     q.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-    orb._paint_glow(q, QPointF(half, half), level, presence, reward)
+    orb._paint_glow(q, QPointF(half, half), level, presence)
     q.end()
     p = QPainter(image)
     p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Plus)
     p.drawPixmap(QPointF(g.centre.x() - half, g.centre.y() - half), layer)
     p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+    if not halo_at_strength:
+        orb._paint_halo(p, key)
+    elif orb.halo_opacity(key) > 0:
+        orb.paint_corona(p, g.centre, g.orb_radius(level), orb.halo_opacity(key))
     orb.paint_body(p, f)
     p.end()
     return pixels(image)
@@ -69,8 +72,9 @@ def reference_picture(orb: OrbPainter, f: Frame) -> np.ndarray:
 def test_split_layer_paints_what_the_whole_layer_paints(
     qapp, width, height, level, presence, reward
 ):
-    """Only the square around the petals and the halo is rendered; the glow sprite is added
-    around it: no petal or halo is cut off, and the glow meets itself without a seam."""
+    """Only the square around the petals is rendered; the glow sprite is added around it, and
+    the halo, drawn once at full strength, is added at the reward's: no petal or halo is cut
+    off, and the glow meets itself without a seam."""
     orb = OrbPainter()
     orb.resize(width, height)
     f = frame(level=level, presence=presence, reward=reward)
@@ -79,6 +83,82 @@ def test_split_layer_paints_what_the_whole_layer_paints(
     assert (np.abs(ours - ref).max(axis=2) > 0).mean() < 0.05
     lit = np.abs(ref - np.array([SKY.red(), SKY.green(), SKY.blue()])).sum(axis=2) > 0
     assert lit.mean() > 0.1  # there is a picture to compare
+
+
+@pytest.mark.parametrize("presence", [1.0, 0.6])
+def test_the_reward_halo_fades_in_and_out_of_its_full_picture(qapp, presence):
+    """The halo is one sprite drawn at full strength and added at the reward's opacity: no
+    halo without reward, more light as the reward grows (never a flash: small steps), and the
+    picture of the halo drawn straight at the reward's strength."""
+    orb = OrbPainter()
+    orb.resize(800, 600)
+    at = [orb_picture(orb, frame(level=0.62, presence=presence, reward=k / 16)) for k in range(17)]
+    without = orb_picture(orb, frame(level=0.62, presence=presence, reward=0.0))
+    assert np.array_equal(at[0], without)
+    light = [float((picture - without).sum()) for picture in at]
+    steps = np.diff(light)
+    assert all(steps > 0)
+    assert steps.max() < 1.5 * steps.min()  # an even fade, no jump
+    for k in (4, 11, 16):
+        ref = reference_picture(orb, frame(level=0.62, presence=presence, reward=k / 16), True)
+        assert np.abs(at[k] - ref).max() <= 2
+        assert (np.abs(at[k] - ref).max(axis=2) > 1).mean() < 0.005
+
+
+@pytest.mark.parametrize("level, reward", [(0.2, 0.0), (0.62, 0.45), (0.9, 1.0)])
+def test_the_backdrop_is_the_sky_with_the_light_added(qapp, level, reward):
+    """The view paints a kept picture of the sky with the glow and petals on it, then the
+    halo, body and lights: the same picture as painting them all over the sky."""
+    orb = OrbPainter()
+    orb.resize(800, 600)
+    f = frame(level=level, reward=reward, bloom=0.4)
+    pictures = []
+    for backdrop in (False, True):
+        image = QImage(800, 600, QImage.Format.Format_RGB32)
+        p = QPainter(image)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if backdrop:
+            orb.paint_backdrop(p, f)
+            orb.paint_front(p, f)
+        else:
+            orb.paint_sky(p)
+            orb.paint(p, f)
+        p.end()
+        pictures.append(pixels(image))
+    assert np.array_equal(pictures[0], pictures[1])
+    renders = orb.backdrop_renders
+    scratch = QImage(800, 600, QImage.Format.Format_RGB32)
+    q = QPainter(scratch)
+    orb.paint_backdrop(q, frame(level=level, reward=1.0 - reward))  # the halo alone changed
+    q.end()
+    assert orb.backdrop_renders == renders == 1
+
+
+def test_the_body_warms_with_the_reward_within_two_levels_of_its_exact_colour(qapp):
+    """The body is drawn for the reward in sixteenths: never more than two levels of a
+    colour channel from the body drawn for the exact reward."""
+    orb = OrbPainter()
+    orb.resize(800, 600)
+    r = orb.geometry.orb_radius(0.7)
+    size = 2 * math.ceil(r + 1)
+    worst = 0
+    for reward in np.linspace(0.0, 1.0, 41):
+        f = frame(level=0.7, reward=float(reward))
+        drawn = []
+        for exact in (False, True):
+            image = QImage(size, size, QImage.Format.Format_RGB32)
+            image.fill(SKY)
+            p = QPainter(image)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            key = orb.body_key(f)
+            quantised = key[2] / orb.BODY_REWARD_STEPS
+            orb._paint_body(
+                p, QPointF(size / 2, size / 2), r, 0.7, 1.0, float(reward) if exact else quantised
+            )
+            p.end()
+            drawn.append(pixels(image))
+        worst = max(worst, int(np.abs(drawn[0] - drawn[1]).max()))
+    assert 0 < worst <= 2
 
 
 def test_cached_layers_and_bodies_equal_fresh_renders(qapp):
@@ -161,26 +241,30 @@ class Frames:
 def motion(n: int) -> list[Frame]:
     """Everything that moves on the patient's screen, alone and together: the level creeping
     (the body changes between steps of the glow), still (only the lights circle and the
-    pacer's ring breathes, then fades away), then swinging and jumping with presence and the
-    reward rising and falling; the pacer fading in, its words fading, the calm note."""
+    pacer's ring breathes, then fades away), the reward halo fading out and in around a
+    still orb, then swinging and jumping with presence and the reward rising and falling;
+    the pacer fading in, its words fading, the calm note."""
     frames = []
     level = 0.4
     for i in range(n):
         t = i / 60
-        part = 3 * i // n  # creeping, still, swinging
+        part = 4 * i // n  # creeping, still, the halo alone, swinging
         if part == 0:
             level += 0.3 / 256
-        elif part == 2:
+        elif part == 3:
             level = 0.5 + 0.3 * math.sin(2.1 * t) + (0.2 if i % 37 > 30 else 0.0)
+        reward = 0.4 if part < 2 else max(0.0, math.sin(1.3 * t))
+        if part == 2:
+            reward = abs(math.cos(4.0 * (4 * i / n - 2.0)))  # from 1 to 0 and back
         frames.append(
             frame(
                 t=t,
                 level=min(1.0, level),
-                presence=1.0 if part < 2 else 0.72 + 0.28 * math.cos(3 * t) ** 2,
-                reward=0.4 if part < 2 else max(0.0, math.sin(1.3 * t)),
+                presence=1.0 if part < 3 else 0.72 + 0.28 * math.cos(3 * t) ** 2,
+                reward=reward,
                 bloom=min(1.0, 0.2 + t / 3),
                 spin=0.25 * t,  # a few pixels a frame
-                pacer=min(1.0, 0.3 + t) if part != 1 else max(0.0, 1.0 - 8 * (3 * i / n - 1.5)),
+                pacer=min(1.0, 0.3 + t) if part != 1 else max(0.0, 1.0 - 8 * (4 * i / n - 1.5)),
                 pacer_open=0.5 + 0.5 * math.sin(2 * t),
                 inhaling=math.cos(2 * t) > 0,
                 cue=abs(math.cos(2 * t)),

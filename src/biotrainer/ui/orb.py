@@ -102,19 +102,24 @@ class Geometry:
 class OrbPainter:
     """Paints the sky, the orb, its petals, the reward halo and the ring of reward lights.
 
-    The glow, halo and petals depend only on (level, presence, reward); they are rendered
-    into a layer, redrawn only when one of them moves by more than a step too small to see
-    (1/64 of the level range: under a pixel of petal growth and about 1 % of glow; 1/64 of
-    presence and reward). The layer holds only the square around the petals and the halo
-    (the glow under them included); around it the glow sprite is added straight to the sky
-    with the layer's opacity, the same picture as a whole layer. The orb's body, whose crisp
-    edge would show steps, is rendered on a finer level step (1/256: a fifth of a pixel of
-    radius at 800 pixels). Both kinds of render are kept in small caches by quantised state
-    (least recently used dropped beyond a budget): a wandering score passes the same states
-    again and again, so most frames cost a few blits.
+    The glow and the petals depend only on (level, presence); they are rendered into a layer,
+    redrawn only when one of them moves by more than a step too small to see (1/64 of the
+    level range: under a pixel of petal growth and about 1 % of glow; 1/64 of presence). The
+    layer holds only the square around the petals (the glow under them included); around it
+    the glow sprite is added straight to the sky with the layer's opacity, the same picture as
+    a whole layer. The warm reward halo is a sprite of its own per level step, drawn at full
+    strength and added with the reward's opacity (1/64 steps): the reward, which comes and
+    goes all through a training phase, changes only the halo's ring, never the glow's whole
+    disc; and the view paints the sky with the layer on it from a picture kept per layer state
+    (:meth:`paint_backdrop`), so that repainting under the halo or the body is a plain copy.
+    The orb's body, whose crisp edge would show steps, is rendered on a finer level step
+    (1/256: a fifth of a pixel of radius at 800 pixels). All these renders are kept in small
+    caches by quantised state (least recently used dropped beyond a budget): a wandering
+    score passes the same states again and again, so most frames cost a few blits.
 
     :meth:`changed_region` tells the view which pixels a new frame changes (the glow's disc
-    when the layer changes, else the body, the lights), so only those are repainted.
+    when the layer changes, else the halo's ring, the body, the lights), so only those are
+    repainted.
 
     Parameters
     ----------
@@ -123,13 +128,18 @@ class OrbPainter:
         Number of petals that open around the orb as the score rises.
     lights : int
         Number of warm lights in the full reward ring.
-    layer_cache_mb, body_cache_mb : float
-        Memory budgets (MiB) of the rendered layers and bodies kept.
+    layer_cache_mb, halo_cache_mb, backdrop_cache_mb, body_cache_mb : float
+        Memory budgets (MiB) of the rendered layers, halos, backdrops (the sky under the
+        glow's square with the layer added) and bodies kept.
     """
 
     LEVEL_STEPS = 256
     LAYER_LEVEL_STEPS = 64
     FADE_STEPS = 64
+    #: The reward warms the body's core by at most 45 % of the way to the halo's colour: a
+    #: sixteenth of that is two levels of a colour channel at most, too little to see on its
+    #: gradient, and the body is redrawn four times less often while the reward comes and goes.
+    BODY_REWARD_STEPS = 16
 
     def __init__(
         self,
@@ -138,6 +148,8 @@ class OrbPainter:
         petals: int = 7,
         lights: int = 12,
         layer_cache_mb: float = 16.0,
+        halo_cache_mb: float = 16.0,
+        backdrop_cache_mb: float = 24.0,
         body_cache_mb: float = 16.0,
     ):
         self.palette = palette or Palette()
@@ -145,6 +157,8 @@ class OrbPainter:
         self.lights = lights
         self.geometry = Geometry(1, 1)
         self.layer_renders = 0
+        self.halo_renders = 0
+        self.backdrop_renders = 0
         self.body_renders = 0
         self._sky: QPixmap | None = None
         self._glow: QPixmap | None = None
@@ -152,6 +166,8 @@ class OrbPainter:
         self._body: QPixmap | None = None
         self._body_key: tuple[int, int, int] | None = None
         self._layers: SpriteCache = SpriteCache(layer_cache_mb * 2**20)
+        self._halos: SpriteCache = SpriteCache(halo_cache_mb * 2**20)
+        self._backdrops: SpriteCache = SpriteCache(backdrop_cache_mb * 2**20)
         self._bodies: SpriteCache = SpriteCache(body_cache_mb * 2**20)
         self._dpr = 1.0
         self._light_radius = 1.0
@@ -180,6 +196,8 @@ class OrbPainter:
         self._body = None
         self._body_key = None
         self._layers.clear()
+        self._halos.clear()
+        self._backdrops.clear()
         self._bodies.clear()
         self.discs = Discs()
         self._lights_memo.clear()
@@ -250,28 +268,37 @@ class OrbPainter:
         c = g.centre
         return QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r)
 
-    def layer_key(self, f: Frame) -> tuple[int, int, int]:
-        """The quantised (level, presence, reward) the glow layer of frame ``f`` is drawn for."""
-        fade = self.FADE_STEPS
-        return (
-            round(f.level * self.LAYER_LEVEL_STEPS),
-            round(f.presence * fade),
-            round(f.reward * fade),
-        )
+    def layer_key(self, f: Frame) -> tuple[int, int]:
+        """The quantised (level, presence) the glow layer of frame ``f`` is drawn for."""
+        return (round(f.level * self.LAYER_LEVEL_STEPS), round(f.presence * self.FADE_STEPS))
+
+    def halo_key(self, f: Frame) -> tuple[int, int, int]:
+        """The quantised (level, presence, reward) the reward halo of frame ``f`` is drawn for
+        (reward 0: no halo)."""
+        return (*self.layer_key(f), round(f.reward * self.FADE_STEPS))
+
+    def halo_opacity(self, key: tuple[int, int, int]) -> float:
+        """The strength (0-1) the halo of quantised state ``key`` is added with."""
+        _, presence_q, reward_q = key
+        return reward_q / self.FADE_STEPS * (0.6 + 0.4 * presence_q / self.FADE_STEPS)
 
     def body_key(self, f: Frame) -> tuple[int, int, int]:
         """The quantised (level, presence, reward) the orb's body of frame ``f`` is drawn for."""
-        fade = self.FADE_STEPS
-        return (round(f.level * self.LEVEL_STEPS), round(f.presence * fade), round(f.reward * fade))
+        return (
+            round(f.level * self.LEVEL_STEPS),
+            round(f.presence * self.FADE_STEPS),
+            round(f.reward * self.BODY_REWARD_STEPS),
+        )
 
     def changed_region(self, old: Frame | None, new: Frame) -> QRegion:
         """The pixels that painting frame ``new`` may change over a picture of frame ``old``
         (None: a picture of nothing yet, so the whole :meth:`dirty_rect`).
 
-        The glow layer's disc when its quantised state differs, else the orb's body (the discs
-        of both sizes) when its own differs, and the lights' squares (both places) when they
-        show and move. Painting the result of the two frames only within this region leaves
-        the same picture as painting ``new`` whole.
+        The glow layer's disc when its quantised state differs, else the reward halo's ring
+        when its strength differs, the orb's body (the discs of both sizes) when its own
+        differs, and the lights' squares (both places) when they show and move. Painting the
+        result of the two frames only within this region leaves the same picture as painting
+        ``new`` whole.
         """
         if old is None:
             return QRegion(self.dirty_rect().toAlignedRect())
@@ -282,11 +309,16 @@ class OrbPainter:
             # (and so do the body and the lights' orbit).
             return self.discs.at(cx, cy, math.ceil(self.geometry.glow_radius) + 3)
         region = QRegion()
+        if self.halo_key(old) != self.halo_key(new):
+            # the same level step (the layer's): one ring, where either frame shows a halo
+            r = self.geometry.orb_radius(self.layer_key(new)[0] / self.LAYER_LEVEL_STEPS)
+            inner = math.floor(self._halo_inner_radius(r)) - 3
+            region = self.discs.ring(cx, cy, inner, math.ceil(self._corona_radius(r)) + 4)
         if self.body_key(old) != self.body_key(new):
             levels = (self.body_key(old)[0], self.body_key(new)[0])
             r = self.geometry.orb_radius(max(levels) / self.LEVEL_STEPS)
             # the body's square is drawn at a fractional corner: +1 antialiasing, +1 rounding
-            region = self.discs.at(cx, cy, math.ceil(r) + 3)
+            region += self.discs.at(cx, cy, math.ceil(r) + 3)
         moved = (old.bloom, old.spin, old.level, old.presence) != (
             new.bloom,
             new.spin,
@@ -333,28 +365,74 @@ class OrbPainter:
         if self._sky is not None:
             p.drawPixmap(0, 0, self._sky)
 
+    def paint_backdrop(self, p: QPainter, f: Frame) -> None:
+        """Paint the sky with the glow and the petals of frame ``f`` on it, from a picture of
+        the glow's square kept per layer state: a frame whose layer is unchanged (the reward
+        halo, the body, the lights moved) then repaints the light under them by a copy.
+        :meth:`paint_front` paints the rest."""
+        self.paint_sky(p)
+        if self._sky is None or self._glow is None:
+            return
+        key = self.layer_key(f)
+        backdrop = self._backdrops.get(key)
+        if backdrop is None:
+            backdrop = self._render_backdrop(f)
+        p.drawPixmap(self._glow_corner(), backdrop)
+
+    def _glow_corner(self) -> QPointF:
+        """Where the glow's square (its sprite, the layer, the backdrop) is drawn."""
+        g = self.geometry
+        return self._snap(g.centre.x() - g.glow_radius, g.centre.y() - g.glow_radius)
+
+    def _render_backdrop(self, f: Frame) -> QPixmap:
+        """Draw (and cache) the sky under the glow's square with the glow and petals of frame
+        ``f`` added (opaque, as the sky: drawn by a plain copy)."""
+        assert self._sky is not None and self._glow is not None
+        corner, k = self._glow_corner(), self._dpr
+        x, y = round(corner.x() * k), round(corner.y() * k)
+        size = self._glow.width()
+        backdrop = QPixmap(size, size)  # the sky's format: no alpha channel
+        backdrop.setDevicePixelRatio(k)
+        backdrop.fill(Qt.GlobalColor.black)  # under any part of the square beyond the sky
+        p = QPainter(backdrop)
+        p.drawPixmap(QPointF(-x / k, -y / k), self._sky)
+        p.translate(-corner)
+        self._add_light(p, f)
+        p.end()
+        self._backdrops.put(self.layer_key(f), backdrop, size * size * 4)
+        self.backdrop_renders += 1
+        return backdrop
+
     def paint(self, p: QPainter, f: Frame) -> None:
-        """Paint the feedback visual of frame ``f`` (after :meth:`paint_sky`)."""
+        """Paint the feedback visual of frame ``f`` over whatever is painted (the sky)."""
         self.paint_light(p, f)
         self.paint_body(p, f)
 
+    def paint_front(self, p: QPainter, f: Frame) -> None:
+        """Paint what lies over :meth:`paint_backdrop`: the reward halo, the orb's body and
+        the reward lights of frame ``f``."""
+        self._paint_halo(p, self.halo_key(f))
+        self.paint_body(p, f)
+
     def paint_light(self, p: QPainter, f: Frame) -> None:
-        """Add the glow, the halo and the petals of frame ``f`` to the sky (what lies behind
-        the orb's body)."""
-        g = self.geometry
+        """Add the glow and the petals of frame ``f`` to the sky and lay the reward halo over
+        them (what lies behind the orb's body)."""
+        self._add_light(p, f)
+        self._paint_halo(p, self.halo_key(f))
+
+    def _add_light(self, p: QPainter, f: Frame) -> None:
+        """Add the glow and the petals of frame ``f`` to what is painted."""
         key = self.layer_key(f)
         layer = self._layers.get(key)
         if layer is None:
             layer = self._render_layer(*key)
-        c = g.centre
         # Light adds to the night sky (additive blending keeps it luminous, never grey).
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Plus)
-        half = g.glow_radius
-        corner = self._snap(c.x() - half, c.y() - half)
+        corner = self._glow_corner()
         if self._glow is None or layer.box.width() >= self._glow.width():
             p.drawPixmap(corner, layer.pixmap)  # the whole layer
         else:
-            # Beyond the petals and the halo the layer is the glow alone: add the sprite
+            # Beyond the petals the layer is the glow alone: add the sprite
             # there directly, around the square the layer holds.
             inner = self._logical(layer.box)
             x, y = corner.x(), corner.y()
@@ -376,6 +454,35 @@ class OrbPainter:
             p.drawPixmap(corner + QPointF(inner.topLeft()), layer.pixmap)
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
 
+    def _paint_halo(self, p: QPainter, key: tuple[int, int, int]) -> None:
+        """Lay the reward halo of quantised state ``key`` over the glow: its warm light
+        covers the cool glow where it is strong (drawn over it, not added, so that the two
+        do not add up to white)."""
+        opacity = self.halo_opacity(key)
+        if opacity <= 0.0:
+            return
+        sprite = self._halos.get(key[0])
+        if sprite is None:
+            sprite = self._render_halo(key[0])
+        c = self.geometry.centre
+        half = sprite.width() / self._dpr / 2
+        p.setOpacity(opacity)
+        p.drawPixmap(self._snap(c.x() - half, c.y() - half), sprite)
+        p.setOpacity(1.0)
+
+    def _render_halo(self, level_q: int) -> QPixmap:
+        """Draw (and cache) the reward halo at full strength around the orb of level step
+        ``level_q``: only its ring is painted, the rest of the square stays clear."""
+        r = self.geometry.orb_radius(level_q / self.LAYER_LEVEL_STEPS)
+        size = 2 * math.ceil(self._corona_radius(r) + 1.0)
+        sprite = self._pixmap(size, size)
+        p = QPainter(sprite)
+        self.paint_corona(p, QPointF(size / 2, size / 2), r, 1.0)
+        p.end()
+        self._halos.put(level_q, sprite, sprite.width() * sprite.height() * 4)
+        self.halo_renders += 1
+        return sprite
+
     def _snap(self, x: float, y: float) -> QPointF:
         """``(x, y)`` on the nearest whole device pixel, where Qt would blit an unscaled
         sprite anyway: a repaint of part of the picture then puts it exactly where a
@@ -396,16 +503,15 @@ class OrbPainter:
         p.drawPixmap(self._snap(c.x() - half, c.y() - half), self._body)
         self._paint_lights(p, f)
 
-    def _render_layer(self, level_q: int, presence_q: int, reward_q: int) -> Layer:
-        """Draw (and cache) the glow, halo and petals for the quantised (level, presence,
-        reward): only the square around the petals and the halo, the glow under them
-        included; :meth:`paint` adds the glow sprite itself around that square."""
+    def _render_layer(self, level_q: int, presence_q: int) -> Layer:
+        """Draw (and cache) the glow and the petals for the quantised (level, presence): only
+        the square around the petals, the glow under them included; :meth:`paint` adds the
+        glow sprite itself around that square."""
         g = self.geometry
         level = level_q / self.LAYER_LEVEL_STEPS
         presence = presence_q / self.FADE_STEPS
-        reward = reward_q / self.FADE_STEPS
         half = g.glow_radius
-        box = self._inner_box(level, reward)
+        box = self._inner_box(level)
         if box.x() > 0:
             inner = self._logical(box)
             pixmap = self._pixmap(inner.width(), inner.height())
@@ -415,16 +521,16 @@ class OrbPainter:
         p = QPainter(pixmap)
         p.translate(-inner.x(), -inner.y())  # whole pixels: the same picture as a full layer
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        opacity = self._paint_glow(p, QPointF(half, half), level, presence, reward)
+        opacity = self._paint_glow(p, QPointF(half, half), level, presence)
         p.end()
         layer = Layer(pixmap, box, opacity)
-        self._layers.put((level_q, presence_q, reward_q), layer, box.width() * box.height() * 4)
+        self._layers.put((level_q, presence_q), layer, box.width() * box.height() * 4)
         self.layer_renders += 1
         return layer
 
-    def _inner_box(self, level: float, reward: float) -> QRect:
-        """The square of the layer (device pixels) that holds the petals and the halo (the
-        whole layer for a fractional device pixel ratio)."""
+    def _inner_box(self, level: float) -> QRect:
+        """The square of the layer (device pixels) that holds the petals (the whole layer for
+        a fractional device pixel ratio)."""
         dpr = self._dpr
         full = round(2 * math.ceil(self.geometry.glow_radius) * dpr)
         if dpr != round(dpr):
@@ -435,8 +541,6 @@ class OrbPainter:
         if petals is not None:
             offset, length, _ = petals
             extent = offset + length / 2
-        if reward > 0.005:
-            extent = max(extent, self._corona_radius(r) + 1.0)
         half_px = full // 2
         # +1 antialiasing, +1 the layer's centre is off its middle by under a pixel, +1 spare
         inner = min(half_px, round((math.ceil(extent) + 3) * dpr))
@@ -456,51 +560,53 @@ class OrbPainter:
         body = self._pixmap(size, size)
         p = QPainter(body)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        presence, reward = presence_q / self.FADE_STEPS, reward_q / self.FADE_STEPS
+        presence, reward = presence_q / self.FADE_STEPS, reward_q / self.BODY_REWARD_STEPS
         self._paint_body(p, QPointF(size / 2, size / 2), r, level, presence, reward)
         p.end()
         self._bodies.put((level_q, presence_q, reward_q), body, body.width() * body.height() * 4)
         self.body_renders += 1
         return body
 
-    def _paint_glow(
-        self, p: QPainter, c: QPointF, level: float, presence: float, reward: float
-    ) -> float:
-        """Paint the glow, the halo and the petals around ``c``; return the glow's opacity."""
+    def _paint_glow(self, p: QPainter, c: QPointF, level: float, presence: float) -> float:
+        """Paint the glow and the petals around ``c``; return the glow's opacity."""
         g = self.geometry
         r = g.orb_radius(level)
         light = (0.30 + 0.70 * level) * presence
         p.setPen(self._no_pen)
-
-        pal = self.palette
         # Soft glow around the orb, stronger as it brightens (the full sprite fits any level).
-        opacity = light * (1.0 - 0.6 * reward)
         if self._glow is not None:
             corner = QPointF(c.x() - g.glow_radius, c.y() - g.glow_radius)
-            p.setOpacity(opacity)
+            p.setOpacity(light)
             p.drawPixmap(corner, self._glow)
             p.setOpacity(1.0)
-        # While rewarded, a warm corona hugs the orb (the reward smoother makes it rise and
-        # fade over a second or two, never flash).
-        if reward > 0.005:
-            rc = self._corona_radius(r)
-            corona = QRadialGradient(c, rc)
-            a = reward * (0.6 + 0.4 * presence)
-            corona.setColorAt(0.0, rgba(pal.warm, 0.0))
-            corona.setColorAt(0.9 * r / rc, rgba(pal.warm, 0.0))
-            corona.setColorAt(1.04 * r / rc, rgba(pal.warm_core, 0.85 * a))
-            corona.setColorAt(1.3 * r / rc, rgba(pal.warm, 0.45 * a))
-            corona.setColorAt(1.0, rgba(pal.warm, 0.0))
-            # Clear inside 0.9 r and beyond rc: fill only the ring between, without
-            # antialiasing (the gradient is clear at both edges), a few long spans a row.
-            p.save()
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-            p.setBrush(corona)
-            p.drawPath(annulus(c, 0.9 * r - 1.0, rc + 1.0))
-            p.restore()
+        self._paint_petals(p, c, r, level, light)
+        return light
 
-        self._paint_petals(p, c, r, level, light, reward)
-        return opacity
+    def paint_corona(self, p: QPainter, c: QPointF, r: float, strength: float) -> None:
+        """Paint the warm reward halo that hugs an orb of radius ``r`` around ``c``, at
+        ``strength`` (0-1; the reward smoother makes it rise and fade over a second or two,
+        never flash)."""
+        pal = self.palette
+        rc = self._corona_radius(r)
+        corona = QRadialGradient(c, rc)
+        corona.setColorAt(0.0, rgba(pal.warm, 0.0))
+        corona.setColorAt(0.9 * r / rc, rgba(pal.warm, 0.0))
+        corona.setColorAt(1.04 * r / rc, rgba(pal.warm_core, 0.85 * strength))
+        corona.setColorAt(1.3 * r / rc, rgba(pal.warm, 0.45 * strength))
+        corona.setColorAt(1.0, rgba(pal.warm, 0.0))
+        # Clear inside 0.9 r and beyond rc: fill only the ring between, without antialiasing
+        # (the gradient is clear at both edges), a few long spans a row.
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setPen(self._no_pen)
+        p.setBrush(corona)
+        p.drawPath(annulus(c, self._halo_inner_radius(r), rc + 1.0))
+        p.restore()
+
+    @staticmethod
+    def _halo_inner_radius(r: float) -> float:
+        """Inner radius of the halo's painted ring around an orb of radius ``r``."""
+        return 0.9 * r - 1.0
 
     def _corona_radius(self, r: float) -> float:
         """Outer radius of the warm halo's gradient around an orb of radius ``r`` (its ring
@@ -539,9 +645,7 @@ class OrbPainter:
         p.setBrush(body)
         p.drawEllipse(c, r, r)
 
-    def _paint_petals(
-        self, p: QPainter, c: QPointF, r: float, level: float, light: float, reward: float
-    ) -> None:
+    def _paint_petals(self, p: QPainter, c: QPointF, r: float, level: float, light: float) -> None:
         """Translucent petals that spread out from behind the orb as the score rises."""
         shape = self._petal_shape(r, level)
         if shape is None:
@@ -603,7 +707,7 @@ def annulus(c: QPointF, inner: float, outer: float) -> QPainterPath:
 @dataclass(frozen=True)
 class Layer:
     """A rendered glow layer: the square ``box`` (device pixels of the whole layer) holding
-    the petals and the halo over the glow, and the glow's opacity around it."""
+    the petals over the glow, and the glow's opacity around it."""
 
     pixmap: QPixmap
     box: QRect

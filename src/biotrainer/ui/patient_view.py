@@ -496,9 +496,9 @@ class PatientView(QWidget):
         try:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-            self.orb.paint_sky(p)
-            self.pacer.paint(p, g, f)
-            self.orb.paint(p, f)
+            self.orb.paint_backdrop(p, f)
+            self.orb.paint_front(p, f)
+            self.pacer.paint(p, g, f)  # around the orb's body, over the halo
             self._paint_texts(p, w, h, f)
         finally:
             p.end()
