@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from biotrainer.clock import SimulatedClock
 from biotrainer.ui.orb import OrbPainter
-from biotrainer.ui.paint_cache import Discs, SpriteCache
+from biotrainer.ui.paint_cache import Discs, SpriteCache, around
 from biotrainer.ui.patient_view import PatientView
 from biotrainer.ui.smoothing import Frame
 
@@ -202,6 +202,21 @@ def test_sprite_cache_drops_the_least_recently_used():
     assert len(cache) == 1 and cache.get("big") == 5
     cache.clear()
     assert len(cache) == 0 and cache.nbytes == 0
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [QRect(30, 20, 40, 50), QRect(-10, 60, 40, 90), QRect(0, 0, 100, 80), QRect(200, 0, 5, 5)],
+)
+def test_bands_around_a_square_and_the_square_cover_each_pixel_once(inner):
+    """The sky is painted in the bands around the backdrop and the backdrop in its square:
+    together every pixel of the picture once (inside, across an edge, all of it, outside)."""
+    outer = QRect(0, 0, 100, 80)
+    count = np.zeros((80, 100), int)
+    for rect in [*around(outer, inner), inner.intersected(outer)]:
+        if not rect.isEmpty():
+            count[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1] += 1
+    assert np.all(count == 1)
 
 
 @pytest.mark.parametrize("radius", [0, 1, 5, 37, 320])

@@ -25,7 +25,7 @@ from PySide6.QtGui import (
     QRegion,
 )
 
-from biotrainer.ui.paint_cache import Discs, SpriteCache
+from biotrainer.ui.paint_cache import Discs, SpriteCache, around
 from biotrainer.ui.smoothing import Frame
 
 RGB = tuple[float, float, float]
@@ -370,14 +370,22 @@ class OrbPainter:
         the glow's square kept per layer state: a frame whose layer is unchanged (the reward
         halo, the body, the lights moved) then repaints the light under them by a copy.
         :meth:`paint_front` paints the rest."""
-        self.paint_sky(p)
         if self._sky is None or self._glow is None:
+            self.paint_sky(p)
             return
         key = self.layer_key(f)
         backdrop = self._backdrops.get(key)
         if backdrop is None:
             backdrop = self._render_backdrop(f)
-        p.drawPixmap(self._glow_corner(), backdrop)
+        corner, k = self._glow_corner(), self._dpr
+        square = QRect(
+            round(corner.x() * k), round(corner.y() * k), backdrop.width(), backdrop.height()
+        )
+        # The sky only around the backdrop: both are large copies from memory (the sky's
+        # under the backdrop would be painted over at once).
+        for band in around(self._sky.rect(), square):
+            p.drawPixmap(QPointF(band.x() / k, band.y() / k), self._sky, QRectF(band))
+        p.drawPixmap(corner, backdrop)
 
     def _glow_corner(self) -> QPointF:
         """Where the glow's square (its sprite, the layer, the backdrop) is drawn."""
@@ -393,7 +401,8 @@ class OrbPainter:
         size = self._glow.width()
         backdrop = QPixmap(size, size)  # the sky's format: no alpha channel
         backdrop.setDevicePixelRatio(k)
-        backdrop.fill(Qt.GlobalColor.black)  # under any part of the square beyond the sky
+        if not self._sky.rect().contains(QRect(x, y, size, size)):
+            backdrop.fill(Qt.GlobalColor.black)  # under the part of the square beyond the sky
         p = QPainter(backdrop)
         p.drawPixmap(QPointF(-x / k, -y / k), self._sky)
         p.translate(-corner)

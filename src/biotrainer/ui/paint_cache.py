@@ -49,6 +49,26 @@ class SpriteCache:
         self.nbytes = 0
 
 
+def around(outer: QRect, inner: QRect) -> list[QRect]:
+    """The parts of ``outer`` outside ``inner``: up to four bands (above the inner square, below
+    it, left and right of it), so that a picture can be painted around another without
+    painting the same pixels twice."""
+    inner = inner.intersected(outer)
+    if inner.isEmpty():
+        return [QRect(outer)]
+    left, top = outer.left(), outer.top()
+    right, bottom = outer.right() + 1, outer.bottom() + 1  # exclusive
+    in_left, in_top = inner.left(), inner.top()
+    in_right, in_bottom = inner.right() + 1, inner.bottom() + 1
+    bands = (
+        QRect(left, top, right - left, in_top - top),
+        QRect(left, in_bottom, right - left, bottom - in_bottom),
+        QRect(left, in_top, in_left - left, in_bottom - in_top),
+        QRect(in_right, in_top, right - in_right, in_bottom - in_top),
+    )
+    return [band for band in bands if band.width() > 0 and band.height() > 0]
+
+
 class Discs:
     """Regions of discs, cached by radius: a staircase of a few horizontal bands that holds
     the disc (or lies inside it), so painting through the region takes a few long spans per
