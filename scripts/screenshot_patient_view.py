@@ -93,13 +93,13 @@ def wandering_score(t: float) -> float:
     return 0.5 + 0.12 * slow + 0.08 * fast
 
 
-def bench(frames: int, wander: bool) -> None:
+def bench(frames: int, wander: bool, sizes: list[tuple[int, int]]) -> None:
     """Time frames the way the view's timer makes them: step, then repaint what changed
     (``wander``: with the score wandering about the reward bar, else held high and rewarded)."""
     from biotrainer.ui.app import application
 
     app = application()
-    for w, h in ((1280, 800), (1920, 1080)):
+    for w, h in sizes:
         view, clock = make_view(w, h)
         view.show()
         app.processEvents()
@@ -116,8 +116,8 @@ def bench(frames: int, wander: bool) -> None:
                                            pacer_bpm=6.0, phase_kind="training"))  # fmt: skip
             view.advance()
             app.processEvents()  # paints the region the step marked
-        ms = (time.perf_counter() - start) * 1000 / frames
-        cpu_ms = (time.process_time() - cpu0) * 1000 / frames
+        ms = (time.perf_counter() - start) * 1000 / max(1, frames)
+        cpu_ms = (time.process_time() - cpu0) * 1000 / max(1, frames)
         renders = view.orb.layer_renders - renders0
         bodies = view.orb.body_renders - bodies0
         print(
@@ -143,10 +143,16 @@ def main(argv: list[str] | None = None) -> int:
         "wandering about the reward bar as in a training phase, the reward coming and going",
     )
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument(
+        "--size",
+        action="append",
+        type=lambda text: tuple(int(v) for v in text.lower().split("x")),
+        help="WxH to bench (repeatable; default 1280x800 and 1920x1080)",
+    )
     args = parser.parse_args(argv)
 
     if args.bench:
-        bench(args.frames, args.bench == "training")
+        bench(args.frames, args.bench == "training", args.size or [(1280, 800), (1920, 1080)])
         return 0
     args.out_dir.mkdir(parents=True, exist_ok=True)
     ok = True
