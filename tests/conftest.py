@@ -50,6 +50,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Simulator renders go to a cache of the tests' own (BIOTRAINER_CACHE, inherited by the
+    CLI processes tests start), never the user's: the tests' renders would push the user's
+    out of the six kept. It lasts between runs in pytest's cache folder (a temporary folder
+    when pytest's cache is off), so a second run does not render again."""
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        folder = Path(cache.mkdir("biotrainer-simulator"))
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="biotrainer-test-simulator-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["BIOTRAINER_CACHE"] = str(folder)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of real public recordings; skips the test when it is absent."""

@@ -130,6 +130,42 @@ def test_prepare_playback_renders_once_and_reuses_the_cache(tmp_path, monkeypatc
         prepare_playback(prof, None, {**opts, "seed": 5})
 
 
+def test_the_cache_folder_is_the_option_then_biotrainer_cache_then_the_user_cache(
+    tmp_path, monkeypatch
+):
+    import platformdirs
+
+    from biotrainer.acquisition.simulator import cache_root
+
+    monkeypatch.setenv("BIOTRAINER_CACHE", str(tmp_path / "env"))
+    assert cache_root() == tmp_path / "env"
+    assert cache_root(tmp_path / "option") == tmp_path / "option"
+    monkeypatch.setenv("BIOTRAINER_CACHE", "  ")
+    user = Path(platformdirs.user_cache_dir("biotrainer", appauthor=False)) / "simulator"
+    assert cache_root() == user
+
+
+def test_the_tests_never_render_into_the_users_cache():
+    import platformdirs
+
+    from biotrainer.acquisition.simulator import cache_root
+
+    user = Path(platformdirs.user_cache_dir("biotrainer", appauthor=False))
+    assert not cache_root().resolve().is_relative_to(user.resolve())
+
+
+def test_an_unwritable_cache_says_which_folder_and_how_to_choose_another(tmp_path, monkeypatch):
+    from biotrainer.errors import DeviceError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("BIOTRAINER_CACHE", str(blocker / "simulator"))
+    with pytest.raises(DeviceError) as err:
+        prepare_playback(load_profile("simulator-muse2"), None, {"scenario": "artifacts"})
+    assert str(blocker / "simulator") in str(err.value)
+    assert "BIOTRAINER_CACHE" in str(err.value)
+
+
 def test_prepare_playback_errors(tmp_path):
     prof = load_profile("simulator")
     with pytest.raises(ConfigError, match="unknown scenario"):

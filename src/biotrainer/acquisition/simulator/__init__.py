@@ -62,10 +62,16 @@ MAX_CACHED_RENDERS = 6
 _DONE = "complete.json"
 
 
+#: Environment variable naming the folder of rendered scenarios (instead of the user cache).
+CACHE_ENV_VAR = "BIOTRAINER_CACHE"
+
+
 def cache_root(override: str | os.PathLike[str] | None = None) -> Path:
-    """Folder of rendered scenarios: ``override``, else the user cache dir (``platformdirs``)."""
-    if override:
-        return Path(override).expanduser()
+    """Folder of rendered scenarios: ``override``, else ``$BIOTRAINER_CACHE``, else
+    ``simulator`` in the user cache dir (``platformdirs``)."""
+    chosen = override or os.environ.get(CACHE_ENV_VAR, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("biotrainer", appauthor=False)) / "simulator"
@@ -118,7 +124,7 @@ def render_to_folder(
     except OSError as exc:
         raise DeviceError(
             f"cannot write the simulated recording under {root}: {exc.strerror or exc}. "
-            "Make it writable, or on Linux point XDG_CACHE_HOME at a writable folder."
+            f"Make it writable, or point {CACHE_ENV_VAR} at a writable folder."
         ) from exc
     return folder, {p: folder / PRESET_FILES[p] for p in files}
 
