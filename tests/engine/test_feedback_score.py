@@ -9,11 +9,17 @@ threshold, and spread over its range whatever the baseline was.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
 import pytest
-from test_engine import make, run
+from memsource import MemorySource
+from test_engine import make, rendered, run
+
+from biotrainer.clock import SimulatedClock
+from biotrainer.engine.engine import Engine
+from biotrainer.engine.protocol import load_protocol
 
 
 def _run(scenario: str, profile: str, protocol: str, manual: float | None = None):
@@ -49,14 +55,35 @@ def test_score_stays_informative_after_a_stressed_short_baseline(
 
 
 def test_a_baseline_too_short_for_the_metric_gives_no_z_and_the_feedback_holds_still():
-    """The resonance assessment's 60 s baseline holds only one or two coherence values (each
-    over 64 s of beats): no spread to compare with, so no z-scores (they ran into the hundreds
-    against the floored spread of two values) and the orb holds still while the pacer leads."""
-    ups = _run("resonance-breathing", "simulator", "resonance-assessment")
+    """A 60 s baseline holds only one or two coherence values (each over 64 s of beats): no
+    spread to compare with, so no z-scores (they ran into the hundreds against the floored
+    spread of two values) and the orb holds still while the pacer leads."""
+    protocol = load_protocol("resonance-assessment")
+    short = replace(
+        protocol, phases=(replace(protocol.phases[0], duration_s=60.0), *protocol.phases[1:])
+    )
+    r = rendered("resonance-breathing", "simulator")
+    clock = SimulatedClock()
+    ups = run(Engine(MemorySource(r.layout, r.data, clock), short, clock=clock), clock, 0.5)
     pacing = [u for u in ups if u.phase_kind == "pacing"]
     assert len(pacing) > 5000
     assert all(math.isnan(u.feedback_z) and math.isnan(u.feedback_score) for u in pacing)
     assert np.isfinite([u.coherence for u in pacing]).mean() > 0.9  # the metric itself is there
+
+
+def test_the_resonance_assessment_baseline_is_long_enough_for_live_feedback():
+    """Its 2-minute baseline gives coherence enough values for a spread: through the paced
+    steps the orb follows the person's coherence (it held still for the whole assessment
+    after the 60 s baseline it had)."""
+    ups = _run("resonance-breathing", "simulator", "resonance-assessment")
+    pacing = [u for u in ups if u.phase_kind == "pacing"]
+    assert len(pacing) > 5000
+    z = np.array([u.feedback_z for u in pacing])
+    s = np.array([u.feedback_score for u in pacing])
+    assert np.isfinite(z).mean() > 0.95 and np.isfinite(s).mean() > 0.95
+    s = s[np.isfinite(s)]
+    assert np.mean((s > 0.2) & (s < 0.8)) > 0.2  # it moves, not stuck at an end
+    assert not any(u.rewarded for u in pacing)  # paced steps give no reward
 
 
 def test_score_is_above_half_exactly_when_rewarded():

@@ -41,8 +41,12 @@ def test_shipped_scripts_say_what_the_brief_says():
     assert st.heart_rate_bpm[1] < st.heart_rate_bpm[0]
 
     r = load_scenario("resonance-breathing")
-    # one minute of natural breathing (the assessment protocol's baseline), then the pacer
-    assert r.segments[0].duration_s == 60
+    # natural breathing for the assessment protocol's baseline, then the pacer, step for step
+    from biotrainer.engine.protocol import load_protocol
+
+    phases = load_protocol("resonance-assessment").phases
+    assert [seg.duration_s for seg in r.segments] == [ph.duration_s for ph in phases]
+    assert r.segments[0].duration_s == 120
     paced = r.segments[1:]
     mids = np.array([seg.start_s + seg.duration_s / 2 for seg in paced])
     st = r.evaluate(mids)
