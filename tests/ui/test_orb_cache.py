@@ -105,16 +105,19 @@ def test_the_reward_halo_fades_in_and_out_of_its_full_picture(qapp, presence):
         assert (np.abs(at[k] - ref).max(axis=2) > 1).mean() < 0.005
 
 
+@pytest.mark.parametrize("dpr", [1.0, 1.5, 2.0])
 @pytest.mark.parametrize("level, reward", [(0.2, 0.0), (0.62, 0.45), (0.9, 1.0)])
-def test_the_backdrop_is_the_sky_with_the_light_added(qapp, level, reward):
+def test_the_backdrop_is_the_sky_with_the_light_added(qapp, level, reward, dpr):
     """The view paints a kept picture of the sky with the glow and petals on it, then the
-    halo, body and lights: the same picture as painting them all over the sky."""
+    halo, body and lights: the same picture as painting them all over the sky (at any
+    device pixel ratio)."""
     orb = OrbPainter()
-    orb.resize(800, 600)
+    orb.resize(800, 600, dpr)
     f = frame(level=level, reward=reward, bloom=0.4)
     pictures = []
     for backdrop in (False, True):
-        image = QImage(800, 600, QImage.Format.Format_RGB32)
+        image = QImage(round(800 * dpr), round(600 * dpr), QImage.Format.Format_RGB32)
+        image.setDevicePixelRatio(dpr)
         p = QPainter(image)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if backdrop:
