@@ -1,5 +1,5 @@
-"""The trainer on a clinic laptop: a 1280x720 screen holds the window, and nothing in it is cut
-or crowded there (audit 8, findings 11 and 12)."""
+"""The trainer on a clinic laptop: a 1280x720 screen holds the window beside a taskbar, and
+nothing in it is cut or crowded there (audit 8, findings 11 and 12)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from biotrainer.acquisition.factory import open_accelerated
 from biotrainer.clock import SimulatedClock
 from biotrainer.engine.protocol import load_protocol
 from biotrainer.engine.updates import MetricUpdate
-from biotrainer.ui.dashboard import TherapistDashboard
+from biotrainer.ui.dashboard import SPECTRUM_MIN_PX, TRENDS_MIN_PX, TherapistDashboard
 from biotrainer.ui.quality_lights import QualityLights
 from biotrainer.ui.spectrum import BAND_NAMES, SpectrumPanel
 from biotrainer.ui.trainer_window import TrainerWindow
 from biotrainer.ui.trends import TrendPlots
 
-SCREEN = (1280, 720)
+#: What a 1280x720 screen leaves a window: a 48-pixel taskbar and a 30-pixel title bar.
+SCREEN = (1280, 720 - 48 - 30)
 
 
 def trainer(qtbot, tmp_path, make_source, clock, **kw) -> TrainerWindow:
@@ -129,7 +130,7 @@ def drawn_labels(axis) -> list[tuple[float, float, str]]:
 def test_the_trend_axes_of_a_720_pixel_screen_carry_labels_that_do_not_overlap(qtbot):
     trends = TrendPlots()
     qtbot.addWidget(trends)
-    trends.resize(496, 300)  # the trends' share of a 1280x720 window (the least it gets)
+    trends.resize(496, TRENDS_MIN_PX)  # the trends' least share of a 1280x720 screen's window
     trends.show()
     qtbot.waitExposed(trends)
     rng = np.random.default_rng(1)
@@ -161,7 +162,7 @@ def test_the_trend_axes_of_a_720_pixel_screen_carry_labels_that_do_not_overlap(q
 def test_the_band_power_bars_and_their_values_fit_a_small_spectrum_panel(qtbot):
     panel = SpectrumPanel(250.0, 4)
     qtbot.addWidget(panel)
-    panel.resize(496, 170)  # the spectrum's least share of a 1280x720 window
+    panel.resize(496, SPECTRUM_MIN_PX)  # the spectrum's least share of a 1280x720 screen
     panel.show()
     qtbot.waitExposed(panel)
     panel.relative = np.array([0.48, 0.22, 0.09, 0.16, 0.05])

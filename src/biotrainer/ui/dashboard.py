@@ -186,8 +186,9 @@ class FrameBar(QProgressBar):
 #: How the side column shares extra height between the spectrum and the trends.
 SPECTRUM_STRETCH, TRENDS_STRETCH = 2, 5
 #: Least heights of the spectrum and of the five trends (pixels): with the header, the bars
-#: and the controls they make the window's least height, which must fit a 1280x720 screen.
-SPECTRUM_MIN_PX, TRENDS_MIN_PX = 170, 280
+#: and the controls they make the window's least height, which must fit a 1280x720 screen
+#: beside a taskbar (642 pixels with the window's title bar).
+SPECTRUM_MIN_PX, TRENDS_MIN_PX = 150, 250
 
 #: How a session ended -> (phase header, banner colours).
 ENDINGS = {
