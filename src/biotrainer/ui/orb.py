@@ -108,10 +108,11 @@ class OrbPainter:
     layer holds only the square around the petals (the glow under them included); around it
     the glow sprite is added straight to the sky with the layer's opacity, the same picture as
     a whole layer. The warm reward halo is a sprite of its own per level step, drawn at full
-    strength and added with the reward's opacity (1/64 steps): the reward, which comes and
-    goes all through a training phase, changes only the halo's ring, never the glow's whole
-    disc; and the view paints the sky with the layer on it from a picture kept per layer state
-    (:meth:`paint_backdrop`), so that repainting under the halo or the body is a plain copy.
+    strength and laid over the glow at the reward's opacity (1/64 steps): the reward, which
+    comes and goes all through a training phase, changes only the halo's ring, never the
+    glow's whole disc; and the view paints the sky with the layer on it from a picture kept
+    per layer state (:meth:`paint_backdrop`), so that repainting under the halo or the body is
+    a plain copy.
     The orb's body, whose crisp edge would show steps, is rendered on a finer level step
     (1/256: a fifth of a pixel of radius at 800 pixels). All these renders are kept in small
     caches by quantised state (least recently used dropped beyond a budget): a wandering
@@ -441,8 +442,8 @@ class OrbPainter:
         if self._glow is None or layer.box.width() >= self._glow.width():
             p.drawPixmap(corner, layer.pixmap)  # the whole layer
         else:
-            # Beyond the petals the layer is the glow alone: add the sprite
-            # there directly, around the square the layer holds.
+            # Beyond the petals the layer is the glow alone: add the sprite there directly,
+            # around the square the layer holds.
             inner = self._logical(layer.box)
             x, y = corner.x(), corner.y()
             size = round(self._glow.width() / self._dpr)
