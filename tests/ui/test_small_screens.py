@@ -280,3 +280,28 @@ def test_the_signal_window_says_a_missing_serial_port_the_gui_way_too(qtbot, err
     plain = doc.toPlainText()
     assert plain[:1].isupper() and "pass --" not in plain and "start it again" in plain
     assert option_whole_on_a_line(text, "--serial-port", 300)
+
+
+def test_a_window_too_big_for_its_screen_opens_maximized_and_one_that_fits_as_it_is(qtbot):
+    """Shrunk to the screen's free area, the trainer's frame went beyond it by its title bar
+    (the bottom row, Stop included, under the taskbar): a window that does not fit with its
+    title bar opens maximized, and the window manager fits it whole."""
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from biotrainer.ui.trainer_window import TITLE_BAR_PX, show_fitted
+
+    free = QApplication.primaryScreen().availableGeometry()
+    sizes = {
+        "wide": (free.width() + 100, free.height() // 2),
+        "tall only with its title bar": (free.width() // 2, free.height() - TITLE_BAR_PX // 2),
+        "fits": (free.width() // 2, free.height() - TITLE_BAR_PX - 10),
+    }
+    shown = {}
+    for name, (w, h) in sizes.items():
+        window = QWidget()
+        qtbot.addWidget(window)
+        window.resize(w, h)
+        show_fitted(window)
+        assert window.isVisible(), name
+        shown[name] = window.isMaximized()
+    assert shown == {"wide": True, "tall only with its title bar": True, "fits": False}

@@ -1200,21 +1200,24 @@ def run_trainer(make_source: Callable[[], Source], protocol: Protocol, **kwargs:
 
     app = application()
     window = TrainerWindow(make_source, protocol, **kwargs)
-    fit_to_screen(window)
-    window.show()
+    show_fitted(window)
     return exec_until_closed(app, window, kwargs.get("data_dir"))
 
 
-def fit_to_screen(window: QWidget) -> None:
-    """Shrink ``window`` to its screen's free area when it is larger (its first size, 1440x900,
-    or a size remembered from a larger screen, on a 1280x720 laptop); never below its least
-    size."""
+#: Height of a window's title bar where it is not known yet (before the window is shown).
+TITLE_BAR_PX = 32
+
+
+def show_fitted(window: QWidget) -> None:
+    """Show ``window``, maximized when it does not fit its screen's free area with its title
+    bar (its first size, 1440x900, or a size remembered from a larger screen, on a 1280x720
+    laptop): the window manager then fits frame and all beside the taskbar. Shrinking the
+    window to the free area left its title bar over the edge, and the Stop button under the
+    taskbar."""
     screen = window.screen()
-    if screen is None:
-        return
-    free = screen.availableGeometry()
-    width, height = min(window.width(), free.width()), min(window.height(), free.height())
-    if (width, height) != (window.width(), window.height()):
-        window.resize(width, height)
-        if not free.contains(window.geometry()):
-            window.move(free.topLeft())
+    if screen is not None:
+        free = screen.availableGeometry()
+        if window.width() > free.width() or window.height() + TITLE_BAR_PX > free.height():
+            window.showMaximized()
+            return
+    window.show()
