@@ -58,7 +58,7 @@ def reference_picture(orb: OrbPainter, f: Frame, halo_at_strength: bool = False)
     if not halo_at_strength:
         orb._paint_halo(p, key)
     elif orb.halo_opacity(key) > 0:
-        orb.paint_corona(p, g.centre, g.orb_radius(level), orb.halo_opacity(key))
+        orb.paint_halo_ring(p, g.centre, g.orb_radius(level), orb.halo_opacity(key))
     orb.paint_body(p, f)
     p.end()
     return pixels(image)

@@ -17,11 +17,11 @@ from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.dashboard import SPECTRUM_MIN_PX, TRENDS_MIN_PX, TherapistDashboard
 from biotrainer.ui.quality_lights import QualityLights
 from biotrainer.ui.spectrum import BAND_NAMES, SpectrumPanel
-from biotrainer.ui.trainer_window import TrainerWindow
+from biotrainer.ui.trainer_window import TITLE_BAR_PX, TrainerWindow
 from biotrainer.ui.trends import TrendPlots
 
-#: What a 1280x720 screen leaves a window: a 48-pixel taskbar and a 30-pixel title bar.
-SCREEN = (1280, 720 - 48 - 30)
+#: What a 1280x720 screen leaves a window's inside: a 48-pixel taskbar and the title bar.
+SCREEN = (1280, 720 - 48 - TITLE_BAR_PX)
 
 
 def trainer(qtbot, tmp_path, make_source, clock, **kw) -> TrainerWindow:
@@ -288,7 +288,7 @@ def test_a_window_too_big_for_its_screen_opens_maximized_and_one_that_fits_as_it
     title bar opens maximized, and the window manager fits it whole."""
     from PySide6.QtWidgets import QApplication, QWidget
 
-    from biotrainer.ui.trainer_window import TITLE_BAR_PX, show_fitted
+    from biotrainer.ui.trainer_window import show_fitted
 
     free = QApplication.primaryScreen().availableGeometry()
     sizes = {

@@ -187,7 +187,7 @@ class FrameBar(QProgressBar):
 SPECTRUM_STRETCH, TRENDS_STRETCH = 2, 5
 #: Least heights of the spectrum and of the five trends (pixels): with the header, the bars
 #: and the controls they make the window's least height, which must fit a 1280x720 screen
-#: beside a taskbar (642 pixels with the window's title bar).
+#: beside a taskbar (640 pixels inside the window's title bar).
 SPECTRUM_MIN_PX, TRENDS_MIN_PX = 150, 250
 
 #: How a session ended -> (phase header, banner colours).

@@ -314,7 +314,7 @@ class OrbPainter:
             # the same level step (the layer's): one ring, where either frame shows a halo
             r = self.geometry.orb_radius(self.layer_key(new)[0] / self.LAYER_LEVEL_STEPS)
             inner = math.floor(self._halo_inner_radius(r)) - 3
-            region = self.discs.ring(cx, cy, inner, math.ceil(self._corona_radius(r)) + 4)
+            region = self.discs.ring(cx, cy, inner, math.ceil(self._halo_radius(r)) + 4)
         if self.body_key(old) != self.body_key(new):
             levels = (self.body_key(old)[0], self.body_key(new)[0])
             r = self.geometry.orb_radius(max(levels) / self.LEVEL_STEPS)
@@ -415,20 +415,14 @@ class OrbPainter:
 
     def paint(self, p: QPainter, f: Frame) -> None:
         """Paint the feedback visual of frame ``f`` over whatever is painted (the sky)."""
-        self.paint_light(p, f)
-        self.paint_body(p, f)
+        self._add_light(p, f)
+        self.paint_front(p, f)
 
     def paint_front(self, p: QPainter, f: Frame) -> None:
         """Paint what lies over :meth:`paint_backdrop`: the reward halo, the orb's body and
         the reward lights of frame ``f``."""
         self._paint_halo(p, self.halo_key(f))
         self.paint_body(p, f)
-
-    def paint_light(self, p: QPainter, f: Frame) -> None:
-        """Add the glow and the petals of frame ``f`` to the sky and lay the reward halo over
-        them (what lies behind the orb's body)."""
-        self._add_light(p, f)
-        self._paint_halo(p, self.halo_key(f))
 
     def _add_light(self, p: QPainter, f: Frame) -> None:
         """Add the glow and the petals of frame ``f`` to what is painted."""
@@ -484,10 +478,10 @@ class OrbPainter:
         """Draw (and cache) the reward halo at full strength around the orb of level step
         ``level_q``: only its ring is painted, the rest of the square stays clear."""
         r = self.geometry.orb_radius(level_q / self.LAYER_LEVEL_STEPS)
-        size = 2 * math.ceil(self._corona_radius(r) + 1.0)
+        size = 2 * math.ceil(self._halo_radius(r) + 1.0)
         sprite = self._pixmap(size, size)
         p = QPainter(sprite)
-        self.paint_corona(p, QPointF(size / 2, size / 2), r, 1.0)
+        self.paint_halo_ring(p, QPointF(size / 2, size / 2), r, 1.0)
         p.end()
         self._halos.put(level_q, sprite, sprite.width() * sprite.height() * 4)
         self.halo_renders += 1
@@ -501,8 +495,8 @@ class OrbPainter:
         return QPointF(math.floor(x * k + 0.5) / k, math.floor(y * k + 0.5) / k)
 
     def paint_body(self, p: QPainter, f: Frame) -> None:
-        """Paint the orb's body and the reward lights of frame ``f`` (after
-        :meth:`paint_light`)."""
+        """Paint the orb's body and the reward lights of frame ``f`` (over the light and the
+        halo: :meth:`paint_front`)."""
         body_key = self.body_key(f)
         if body_key != self._body_key or self._body is None:
             body = self._bodies.get(body_key)
@@ -592,24 +586,24 @@ class OrbPainter:
         self._paint_petals(p, c, r, level, light)
         return light
 
-    def paint_corona(self, p: QPainter, c: QPointF, r: float, strength: float) -> None:
+    def paint_halo_ring(self, p: QPainter, c: QPointF, r: float, strength: float) -> None:
         """Paint the warm reward halo that hugs an orb of radius ``r`` around ``c``, at
         ``strength`` (0-1; the reward smoother makes it rise and fade over a second or two,
         never flash)."""
         pal = self.palette
-        rc = self._corona_radius(r)
-        corona = QRadialGradient(c, rc)
-        corona.setColorAt(0.0, rgba(pal.warm, 0.0))
-        corona.setColorAt(0.9 * r / rc, rgba(pal.warm, 0.0))
-        corona.setColorAt(1.04 * r / rc, rgba(pal.warm_core, 0.85 * strength))
-        corona.setColorAt(1.3 * r / rc, rgba(pal.warm, 0.45 * strength))
-        corona.setColorAt(1.0, rgba(pal.warm, 0.0))
+        rc = self._halo_radius(r)
+        gradient = QRadialGradient(c, rc)
+        gradient.setColorAt(0.0, rgba(pal.warm, 0.0))
+        gradient.setColorAt(0.9 * r / rc, rgba(pal.warm, 0.0))
+        gradient.setColorAt(1.04 * r / rc, rgba(pal.warm_core, 0.85 * strength))
+        gradient.setColorAt(1.3 * r / rc, rgba(pal.warm, 0.45 * strength))
+        gradient.setColorAt(1.0, rgba(pal.warm, 0.0))
         # Clear inside 0.9 r and beyond rc: fill only the ring between, without antialiasing
         # (the gradient is clear at both edges), a few long spans a row.
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(self._no_pen)
-        p.setBrush(corona)
+        p.setBrush(gradient)
         p.drawPath(annulus(c, self._halo_inner_radius(r), rc + 1.0))
         p.restore()
 
@@ -618,7 +612,7 @@ class OrbPainter:
         """Inner radius of the halo's painted ring around an orb of radius ``r``."""
         return 0.9 * r - 1.0
 
-    def _corona_radius(self, r: float) -> float:
+    def _halo_radius(self, r: float) -> float:
         """Outer radius of the warm halo's gradient around an orb of radius ``r`` (its ring
         is filled 1 px beyond)."""
         return min(self.geometry.glow_radius, r * 2.4)
