@@ -64,8 +64,10 @@ class Phase:
     name : str
         Shown to the therapist (and, simplified, to the patient).
     kind : str
-        ``baseline`` (measure, no reward), ``training`` (feedback on), ``rest`` (nothing
-        measured), ``pacing`` (paced breathing, measured separately: resonance assessment).
+        ``baseline`` (learns the person's baseline, no reward), ``training`` (rewards on),
+        ``rest`` (no reward and nothing learned: the metrics are still recorded and the score
+        shown against the reward bar as it stands), ``pacing`` (paced breathing, measured
+        separately: resonance assessment).
     duration_s : float
         Length in seconds.
     eyes : str
