@@ -21,7 +21,7 @@ def muse_layout():
 
 @pytest.fixture(scope="session")
 def stressed_research(research_layout):
-    """The full 10-minute stressed-to-relaxed scenario in the 16-channel layout."""
+    """The full 13-minute stressed-to-relaxed scenario in the 16-channel layout."""
     return render_scenario(load_scenario("stressed-to-relaxed"), research_layout, seed=11)
 
 

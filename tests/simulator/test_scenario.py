@@ -34,7 +34,7 @@ def test_shipped_scenarios_load(name):
 
 def test_shipped_scripts_say_what_the_brief_says():
     s = load_scenario("stressed-to-relaxed")
-    assert s.duration_s == 600
+    assert s.duration_s == 780
     st = s.evaluate(np.array([10.0, 590.0]))
     assert st.relaxation[1] > st.relaxation[0] + 0.5
     assert st.breathing_rate_bpm[1] < st.breathing_rate_bpm[0]
@@ -130,3 +130,23 @@ def test_unknown_scenario_lists_the_known_ones():
     with pytest.raises(ConfigError) as err:
         load_scenario("no-such-scenario")
     assert "stressed-to-relaxed" in err.value.problem
+
+
+def test_every_shipped_protocol_runs_to_its_end_on_the_simulators_default_scenario():
+    """The simulator profiles' scenario lasts as long as the longest shipped protocol: the
+    README's first simulator example (eeg-hrv-relaxation, 10.5 min, on a 10-minute scenario)
+    said "the protocol did not finish", and so did the trainer on ``--device simulator``
+    (alpha-uptraining, 12 min)."""
+    import tomllib
+
+    from biotrainer.engine.protocol import list_protocols, load_protocol
+
+    devices = Path(__file__).resolve().parents[2] / "devices"
+    profiles = [p for p in devices.glob("*.toml") if "[simulator]" in p.read_text("utf-8")]
+    assert len(profiles) >= 2  # simulator, simulator-muse2
+    protocols = [load_protocol(name) for name in list_protocols()]
+    assert len(protocols) >= 5
+    longest = max(p.duration_s for p in protocols)
+    for profile in profiles:
+        name = tomllib.loads(profile.read_text("utf-8"))["simulator"]["scenario"]
+        assert load_scenario(name).duration_s >= longest, (profile.name, name)
