@@ -488,3 +488,25 @@ def test_export_of_a_one_channel_non_integer_rate_session(world, tmp_path, capsy
 
 def __fingerprint_folder(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def test_export_keeps_the_events_of_a_file_with_a_damaged_header(tmp_path, capsys) -> None:
+    """A flipped byte in events.csv's column names refused the export outright ("is corrupt:
+    its first line should be ..."), so the signals could not be taken out: now the EDF is
+    written with the events below the header as annotations, and the damage is noted."""
+    import pyedflib
+
+    (tmp_path / "s").mkdir()
+    folder = record_session(tmp_path / "s")
+    events = folder / "events.csv"
+    text = events.read_text(encoding="utf-8")
+    events.write_text("t\xefme" + text[4:], encoding="utf-8")
+    out = tmp_path / "x.edf"
+    assert main(["export", str(folder), "--edf", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "biotrainer: note: events.csv line 1 is damaged" in err and "Traceback" not in err
+    f = pyedflib.EdfReader(str(out))
+    try:
+        assert "marker: eyes closed" in list(f.readAnnotations()[2])
+    finally:
+        f.close()

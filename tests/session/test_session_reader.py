@@ -156,6 +156,32 @@ def test_damaged_events_are_skipped_with_a_warning(session: Path) -> None:
     assert sum("damaged" in w for w in rec.warnings) == 2
 
 
+def test_a_damaged_header_keeps_the_events_below_it(session: Path) -> None:
+    """A flipped byte in events.csv's first line refused the whole session (export, replay),
+    and the patient store lost its markers: the events are kept, with one warning."""
+    path = session / "events.csv"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("1700000000.5,marker,eyes closed\n1700000002.0,note,\"calm, \"\"settled\"\"\"\n")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("tim\x01,kind,text\n" + "".join(lines[1:]), encoding="utf-8")
+    rec = load_session(session)
+    assert [e.text for e in rec.events] == ["eyes closed", 'calm, "settled"']
+    assert [w for w in rec.warnings if "events.csv" in w] == [
+        "events.csv line 1 is damaged (it should be time,kind,text): the lines below it were "
+        "read as events"
+    ]
+
+
+def test_many_damaged_event_lines_make_one_warning(session: Path) -> None:
+    """A file of garbage gives one summed-up warning, not one per line on the terminal."""
+    with open(session / "events.csv", "a", encoding="utf-8") as f:
+        f.write("garbage\n" * 500 + "1700000000.5,marker,ok\n")
+    rec = load_session(session)
+    assert rec.events[-1].text == "ok"
+    notes = [w for w in rec.warnings if "events.csv" in w]
+    assert notes == ["events.csv: 500 damaged lines were skipped (lines 2, 3, 4, ...)"]
+
+
 def test_missing_events_file_is_not_fatal(session: Path) -> None:
     (session / "events.csv").unlink()
     rec = load_session(session)

@@ -105,8 +105,17 @@ class Recording:
         return self.layout.split(self.raw)
 
 
+#: Damaged lines of ``events.csv`` named one by one in the warnings; more are summed up in one.
+MAX_NAMED_DAMAGED_LINES = 3
+
+
 def load_events(folder: str | os.PathLike[str]) -> tuple[tuple[Event, ...], tuple[str, ...]]:
-    """Read ``events.csv``; returns (events, warnings). A missing file means no events."""
+    """Read ``events.csv``; returns (events, warnings). A missing file means no events.
+
+    Damaged lines are skipped with a warning, and so is a damaged first line (the column
+    names): the events below it are still read, so a flipped byte in the header does not
+    cost the session its markers, notes and pauses.
+    """
     path = Path(folder) / EVENTS_FILE
     if not path.exists():
         return (), (f"{EVENTS_FILE} is missing: no events",)
@@ -120,18 +129,27 @@ def load_events(folder: str | os.PathLike[str]) -> tuple[tuple[Event, ...], tupl
     if not rows:
         return (), ()
     if tuple(rows[0]) != EVENT_COLUMNS:
-        raise RecordingError(
-            f"{path} is corrupt: its first line should be {','.join(EVENT_COLUMNS)}"
+        warnings.append(
+            f"{EVENTS_FILE} line 1 is damaged (it should be {','.join(EVENT_COLUMNS)}): the "
+            "lines below it were read as events"
         )
+    damaged: list[int] = []
     for i, row in enumerate(rows[1:], start=2):
         try:
             if len(row) != len(EVENT_COLUMNS):
                 raise ValueError
             t = float(row[0])
         except ValueError:
-            warnings.append(f"{EVENTS_FILE} line {i} is damaged and was skipped")
+            damaged.append(i)
             continue
         events.append(Event(t, row[1], row[2]))
+    if len(damaged) <= MAX_NAMED_DAMAGED_LINES:
+        warnings += [f"{EVENTS_FILE} line {i} is damaged and was skipped" for i in damaged]
+    else:
+        first = ", ".join(str(i) for i in damaged[:MAX_NAMED_DAMAGED_LINES])
+        warnings.append(
+            f"{EVENTS_FILE}: {len(damaged)} damaged lines were skipped (lines {first}, ...)"
+        )
     return tuple(events), tuple(warnings)
 
 
