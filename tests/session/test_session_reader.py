@@ -161,7 +161,7 @@ def test_a_damaged_header_keeps_the_events_below_it(session: Path) -> None:
     and the patient store lost its markers: the events are kept, with one warning."""
     path = session / "events.csv"
     with open(path, "a", encoding="utf-8") as f:
-        f.write("1700000000.5,marker,eyes closed\n1700000002.0,note,\"calm, \"\"settled\"\"\"\n")
+        f.write('1700000000.5,marker,eyes closed\n1700000002.0,note,"calm, ""settled"""\n')
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("tim\x01,kind,text\n" + "".join(lines[1:]), encoding="utf-8")
     rec = load_session(session)
