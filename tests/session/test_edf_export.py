@@ -69,6 +69,19 @@ def test_round_trip_three_presets(tmp_path: Path) -> None:
     np.testing.assert_allclose(onsets, [1.25, 3.5], atol=1e-4)
 
 
+def test_a_preset_without_samples_is_left_out_and_said(tmp_path: Path) -> None:
+    """A session whose EEG file is empty (the headband's EEG never came) exports its other
+    signals, and the export says the EEG is not in the file (it said nothing)."""
+    folder = record_arrays(MUSE2, make_raw(MUSE2, 5.3), out=tmp_path / "s").path
+    (folder / "raw_default.csv").write_bytes(b"")
+    result = export_edf(folder, tmp_path / "out.edf")
+    sig, _ = _read(tmp_path / "out.edf")
+    assert not any(label.startswith("EEG") for label in sig) and "PPG ir" in sig
+    assert "raw_default.csv holds no samples: EEG (TP9, AF7, AF8, TP10) is not in the EDF" in (
+        result.warnings
+    )
+
+
 def test_quantisation_step_is_small_relative_to_the_data(tmp_path: Path) -> None:
     raw = make_raw(MUSE2, 2.0)
     folder = record_arrays(MUSE2, raw, out=tmp_path / "s").path

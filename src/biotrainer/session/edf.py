@@ -49,6 +49,7 @@ from pyedflib.edfwriter import set_starttime_subsecond as _set_subsecond_start
 from biotrainer import __version__
 from biotrainer.errors import RecordingError
 from biotrainer.paths import private_temp_beside, shown
+from biotrainer.session.folder import raw_file_name
 from biotrainer.session.reader import Event, Recording, load_session
 from biotrainer.session.recorder import GAP_THRESHOLD_S
 
@@ -337,6 +338,10 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             continue
         data = rec.raw.get(g.preset)
         if data is None or data.shape[1] == 0:
+            notes.append(
+                f"{raw_file_name(g.preset)} holds no samples: {g.role.upper()} "
+                f"({', '.join(g.names)}) is not in the EDF"
+            )
             continue
         p = layout.preset(g.preset)
         lead = leads.setdefault(g.preset, round((float(data[p.timestamp_row, 0]) - t0) * p.fs))
