@@ -143,6 +143,23 @@ def test_history_view_lists_sessions_draws_charts_and_saves_reports(qtbot, data_
         assert view.save_csv(recs[0].id, tmp_path / "m.csv") == 600
 
 
+def test_history_columns_are_as_wide_as_their_contents_in_a_wide_window(qtbot, data_dir, tmp_path):
+    """The last column (Stress) was stretched over the table's free width: its "–" sat at the
+    window's right edge, far from its heading."""
+    with Store.open(data_dir) as store:
+        store.add_patient("W-1")
+        fake_session(store, tmp_path, "W-1")
+        view = HistoryView(store, "W-1")
+        qtbot.addWidget(view)
+        view.resize(1800, 700)
+        view.show()
+        qtbot.waitExposed(view)
+        header = view.table.horizontalHeader()
+        for j in range(view.table.columnCount()):
+            want = max(header.sectionSizeHint(j), view.table.sizeHintForColumn(j))
+            assert view.table.columnWidth(j) <= want + 2, view.table.horizontalHeaderItem(j).text()
+
+
 def test_history_view_says_when_a_saved_report_has_characters_no_font_draws(
     qtbot, data_dir, tmp_path, monkeypatch
 ):

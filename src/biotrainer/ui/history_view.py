@@ -137,7 +137,9 @@ class HistoryView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # (every column as wide as its contents: a stretched last one put its values a window's
+        # width away from their heading)
+        self.table.horizontalHeader().setStretchLastSection(False)
 
         self.charts = QWidget()
         self.chart_grid = QGridLayout(self.charts)
