@@ -52,3 +52,15 @@ def test_a_long_course_of_sessions_labels_a_few_and_plots_all():
         assert chart.x_ticks is not None and len(chart.x_ticks) <= MAX_SESSION_LABELS
         assert chart.x_ticks[0][1].startswith("#1\n") and chart.x_ticks[-1][1].startswith("#200\n")
         assert all(len(s.x) == 200 for s in chart.series)
+
+
+def test_the_rating_charts_say_when_no_rating_was_recorded():
+    """Without any pain or stress rating the two charts were empty frames with a legend; they
+    stay (a missing rating is worth seeing) and say why they are empty."""
+    rows = [_row(i) for i in range(3)]
+    titles = {c.name: c.title for c in progress_charts(rows)}
+    assert titles["pain"] == "Pain before and after each session (0–10): no ratings recorded"
+    rows[1] = dataclasses.replace(rows[1], stress_post=3.0)
+    titles = {c.name: c.title for c in progress_charts(rows)}
+    assert titles["stress"] == "Stress before and after each session (0–10)"
+    assert titles["pain"].endswith(": no ratings recorded")

@@ -223,23 +223,20 @@ def progress_charts(rows: tuple[ProgressRow, ...] | list[ProgressRow]) -> list[c
     ]
     charts = [c for c in charts if c.has_data]
     for what, label in (("pain", "Pain"), ("stress", "Stress")):
+        series = (
+            ch.Series("before", x, _f([getattr(r, f"{what}_pre") for r in rows]), ch.GREY, lp),
+            ch.Series("after", x, _f([getattr(r, f"{what}_post") for r in rows]), ch.VERMILLION,
+                      lp),
+        )  # fmt: skip
+        # kept without ratings (their absence is worth seeing), and said so
+        rated = any(s.has_data for s in series)
+        title = f"{label} before and after each session (0–10)"
         charts.append(
             ch.Chart(
                 what,
-                f"{label} before and after each session (0–10)",
+                title if rated else f"{title}: no ratings recorded",
                 "0–10",
-                (
-                    ch.Series(
-                        "before", x, _f([getattr(r, f"{what}_pre") for r in rows]), ch.GREY, lp
-                    ),
-                    ch.Series(
-                        "after",
-                        x,
-                        _f([getattr(r, f"{what}_post") for r in rows]),
-                        ch.VERMILLION,
-                        lp,
-                    ),
-                ),
+                series,
                 y_range=(0.0, 10.0),
                 **common,
             )
