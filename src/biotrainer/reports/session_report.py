@@ -360,6 +360,14 @@ def build_session_report(
     )
 
 
+#: Shortest averaging bin (s) of the heart-rate chart. The heart rate swings with each breath
+#: (by 10 beats/min and more in slow, resonance breathing): means over 5 s of a 10-s breath
+#: alternate high and low, a zig-zag that looks like an unsteady heart (64 % of the swing
+#: passes at 6/min). 20 s holds two breaths at 6/min; at most 21 % of the swing passes between
+#: 4 and 15 breaths/min, 12 % or less from 5.5/min up.
+HR_BIN_S = 20.0
+
+
 _BANDS = {"baseline": ch.BAND_BASELINE, "training": ch.BAND_TRAINING, "pacing": ch.BAND_PACING}
 
 
@@ -384,8 +392,8 @@ def session_charts(
         return []
     width = ch.bin_width_s(float(t.max() - t.min()))
 
-    def binned(column: str) -> tuple[np.ndarray, np.ndarray]:
-        x, y = ch.bin_means(t, series[column][valid], width)
+    def binned(column: str, at_least_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        x, y = ch.bin_means(t, series[column][valid], max(width, at_least_s))
         return x / 60.0, y
 
     bands = []
@@ -431,10 +439,12 @@ def session_charts(
         ("coherence", "HRV coherence ratio", "ratio", ch.PURPLE, None, 1),
         ("breathing_bpm", "Breathing rate", "breaths/min", ch.SKY, None, 4),
     ):
-        x, y = binned(column)
+        # the heart rate rises and falls with every breath: bins of whole slow breaths
+        at_least = HR_BIN_S if column == "hr_bpm" else 0.0
+        x, y = binned(column, at_least)
         chart = ch.Chart(
             column,
-            f"{title} ({note})",
+            f"{title} (means over {max(width, at_least):g} s)",
             unit,
             (ch.Series(title, x, y, color),),
             y_range=y_range,
