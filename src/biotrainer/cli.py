@@ -24,6 +24,7 @@ from typing import NoReturn
 
 from biotrainer import __version__
 from biotrainer.errors import BiotrainerError
+from biotrainer.limits import MAX_TIMEOUT_S
 
 #: Subcommand modules under biotrainer.commands, in the order ``--help`` lists them.
 COMMANDS = (
@@ -48,8 +49,6 @@ DEFAULT_DEVICE = "synthetic"
 #: Longest ``record --duration`` (s): a day. Shorter than a second records next to nothing.
 MAX_DURATION_S = 24 * 3600.0
 MIN_DURATION_S = 1.0
-#: Longest ``--timeout`` (s) a device is waited for.
-MAX_TIMEOUT_S = 600.0
 
 #: argparse's ``argument --option: problem`` (the option's last spelling, and the problem).
 _ARGUMENT_PREFIX = re.compile(r"^argument (?:[^:/ ]+/)*([^:/ ]+): (.*)$")

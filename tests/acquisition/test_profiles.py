@@ -210,6 +210,26 @@ MALFORMED = [
         "connection.timeout",
         "positive",
     ),
+    # TOML's inf and nan passed the check and broke the connection with a traceback
+    # (OverflowError / ValueError from rounding them to BrainFlow's whole seconds)
+    (
+        "timeout-inf",
+        GOOD.replace("required = []", "timeout = inf"),
+        "connection.timeout",
+        "at most 600, got inf",
+    ),
+    (
+        "timeout-nan",
+        GOOD.replace("required = []", "timeout = nan"),
+        "connection.timeout",
+        "at most 600, got nan",
+    ),
+    (
+        "timeout-huge",
+        GOOD.replace("required = []", "timeout = 1e300"),
+        "connection.timeout",
+        "at most 600",
+    ),
     ("unknown-top-key", 'bord = "x"\n' + GOOD, "bord", "unknown key"),
     (
         "unknown-channel-key",

@@ -47,6 +47,7 @@ from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowP
 from biotrainer.acquisition.chunk import PRESETS, ROLES
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import EXCERPT_CHARS, ConfigError, DeviceError, excerpt
+from biotrainer.limits import MAX_TIMEOUT_S
 from biotrainer.paths import read_config_text
 
 #: Environment variable overriding the profiles folder.
@@ -547,10 +548,17 @@ def _parse_connection(chk: _Checker, table: dict) -> ConnectionSpec:
         raise chk.fail("connection.optional", f"{sorted(both)} also listed as required")
     timeout = table.get("timeout")
     if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        # (TOML has inf and nan: both passed "> 0" or failed it silently, and broke the
+        # connection with a traceback)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout <= MAX_TIMEOUT_S
+        ):
             raise chk.fail(
                 "connection.timeout",
-                f"must be a positive number of seconds, got {excerpt(timeout)}",
+                f"must be a positive number of seconds, at most {MAX_TIMEOUT_S:g}, got "
+                f"{excerpt(timeout)}",
             )
         timeout = float(timeout)
     return ConnectionSpec(required=required, optional=optional, timeout_s=timeout)
