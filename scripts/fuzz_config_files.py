@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fuzz_session_folders import SHORT_PROTOCOL, run_command
+from fuzz_session_folders import SHORT_PROTOCOL, run_command, summary
 
 REPO = Path(__file__).resolve().parents[1]
 VALUES = ('""', "-1", "0", "1e400", "nan", "inf", "-inf", "[]", "{}", "true", '"x"', "1e9",
@@ -97,11 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"FAIL trial {trial} ({what}):\n{said}")
             elif args.verbose:
                 print(f"trial {trial} ({what}): {verdict} {said}")
-    print(f"seed {args.seed}, {args.trials} damaged files:")
-    for key in sorted(counts):
-        print(f"  {counts[key]:4d}  {key}")
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return summary(f"seed {args.seed}, {args.trials} damaged files", counts, failures)
 
 
 if __name__ == "__main__":

@@ -178,7 +178,12 @@ def main(argv: list[str] | None = None) -> int:
                 elif args.verbose:
                     print(f"trial {trial} ({what}), {name}: {verdict} {said}")
             shutil.rmtree(work, ignore_errors=True)
-    print(f"seed {args.seed}, {args.trials} damaged folders:")
+    return summary(f"seed {args.seed}, {args.trials} damaged folders", counts, failures)
+
+
+def summary(title: str, counts: dict[str, int], failures: int) -> int:
+    """Print the answers counted per command and verdict; the exit status (1 on a failure)."""
+    print(f"{title}:")
     for key in sorted(counts):
         print(f"  {counts[key]:4d}  {key}")
     print(f"{failures} failure(s)")
