@@ -392,8 +392,8 @@ def session_charts(
         return []
     width = ch.bin_width_s(float(t.max() - t.min()))
 
-    def binned(column: str, at_least_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        x, y = ch.bin_means(t, series[column][valid], max(width, at_least_s))
+    def binned(column: str, bin_s: float = width) -> tuple[np.ndarray, np.ndarray]:
+        x, y = ch.bin_means(t, series[column][valid], bin_s)
         return x / 60.0, y
 
     bands = []
@@ -414,14 +414,13 @@ def session_charts(
             continue
         marks.append(ch.mark_strip(sp.time_s / 60.0, lo, hi, width / 60.0, *shade))
     common = {"bands": tuple(bands), "marks": tuple(marks)}
-    note = f"means over {width:g} s"
     out = []
     x, score = binned("feedback_score")
     _, reward = binned("reward_rate")
     out.append(
         ch.Chart(
             "score",
-            f"Feedback score and running reward rate ({note})",
+            f"Feedback score and running reward rate (means over {width:g} s)",
             "0–1",
             (
                 ch.Series("feedback score", x, score, ch.BLUE),
@@ -440,11 +439,11 @@ def session_charts(
         ("breathing_bpm", "Breathing rate", "breaths/min", ch.SKY, None, 4),
     ):
         # the heart rate rises and falls with every breath: bins of whole slow breaths
-        at_least = HR_BIN_S if column == "hr_bpm" else 0.0
-        x, y = binned(column, at_least)
+        bin_s = max(width, HR_BIN_S) if column == "hr_bpm" else width
+        x, y = binned(column, bin_s)
         chart = ch.Chart(
             column,
-            f"{title} (means over {max(width, at_least):g} s)",
+            f"{title} (means over {bin_s:g} s)",
             unit,
             (ch.Series(title, x, y, color),),
             y_range=y_range,

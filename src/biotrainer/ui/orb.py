@@ -439,21 +439,11 @@ class OrbPainter:
             # Beyond the petals the layer is the glow alone: add the sprite there directly,
             # around the square the layer holds.
             inner = self._logical(layer.box)
-            x, y = corner.x(), corner.y()
-            size = round(self._glow.width() / self._dpr)
+            size, k = round(self._glow.width() / self._dpr), self._dpr
             p.setOpacity(layer.glow_opacity)
-            top, bottom = inner.top(), inner.bottom() + 1
-            for sx, sy, sw, sh in (
-                (0, 0, size, top),  # above the square, below it, left and right of it
-                (0, bottom, size, size - bottom),
-                (0, top, inner.left(), inner.height()),
-                (inner.right() + 1, top, size - inner.right() - 1, inner.height()),
-            ):
-                if sw > 0 and sh > 0:
-                    k = self._dpr
-                    p.drawPixmap(
-                        QPointF(x + sx, y + sy), self._glow, QRectF(sx * k, sy * k, sw * k, sh * k)
-                    )
+            for band in around(QRect(0, 0, size, size), inner):
+                source = QRectF(band.x() * k, band.y() * k, band.width() * k, band.height() * k)
+                p.drawPixmap(corner + QPointF(band.topLeft()), self._glow, source)
             p.setOpacity(1.0)
             p.drawPixmap(corner + QPointF(inner.topLeft()), layer.pixmap)
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
