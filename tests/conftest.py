@@ -61,7 +61,9 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         folder = Path(tempfile.mkdtemp(prefix="biotrainer-test-simulator-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    os.environ["BIOTRAINER_CACHE"] = str(folder)
+    from biotrainer.acquisition.simulator import CACHE_ENV_VAR
+
+    os.environ[CACHE_ENV_VAR] = str(folder)
 
 
 @pytest.fixture(scope="session")
