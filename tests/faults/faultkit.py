@@ -43,6 +43,8 @@ class World:
     opening fails inside the window. ``mute``: devices deliver nothing inside the window; a device
     opened before it stays mute after it (it must be re-opened) when ``mute_sticks``.
     ``ends_at``: the data stop for good and sources report ENDED (a playback file).
+    ``poll_errors``: every device raises on every poll inside the window, however recently it
+    was opened (it opens fine, then fails at once).
     """
 
     clock: object
@@ -51,6 +53,7 @@ class World:
     mute_sticks: bool = True
     ends_at: float | None = None
     layout_after_reopen: SourceLayout | None = None
+    poll_errors: tuple[float, float] | None = None
     opened: list[float] = field(default_factory=list)
     failed_opens: list[float] = field(default_factory=list)
 
@@ -107,7 +110,7 @@ class FakeDevice:
         p = self._layout.presets[0]
         if self._state not in (SourceState.STREAMING, SourceState.SILENT, SourceState.STOPPED):
             return self._layout.empty_chunk(now)
-        if w.broken and self.opened_at < w.broken[0] <= now:
+        if (w.broken and self.opened_at < w.broken[0] <= now) or World.inside(w.poll_errors, now):
             raise DeviceError("BrainFlow could not read the fake headset (BOARD_NOT_READY)")
         k_end = math.floor(now * p.fs) + 1
         if w.ends_at is not None:

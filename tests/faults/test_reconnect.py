@@ -6,6 +6,8 @@ Fake devices on a simulated clock (no sleeping); one test with BrainFlow's synth
 from __future__ import annotations
 
 import math
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -116,6 +118,122 @@ def test_gives_up_only_after_the_given_time() -> None:
         pump(src, clock, 60.0)
     assert 3.0 + 10.0 <= clock.now() <= 3.0 + 10.0 + 1.05
     assert len(world.failed_opens) >= 9
+
+
+def test_a_device_that_fails_again_after_reopening_waits_the_retry_period() -> None:
+    """Only the first error of a drop re-opens at once; a re-opened device that fails again
+    waits ``retry_every_s`` (each attempt may block on discovery and logs an event)."""
+    clock = SimulatedClock()
+    world = World(clock, poll_errors=(3.0, 9.0))
+    src = _wrapped(world, retry_every_s=2.0)
+    pump(src, clock, 12.0)
+    reopens = world.opened[1:]
+    assert reopens[0] == pytest.approx(3.05, abs=0.051)  # the first error: re-opened at once
+    assert np.all(np.diff(reopens) >= 2.0 - 1e-9), reopens
+    assert len(reopens) <= 5
+    assert src.state is SourceState.STREAMING and src.reconnects == 1
+
+
+def _gated_world(clock, **kw):
+    """A World whose re-opens (not the first open) wait in ``prepare`` until ``gate`` is set."""
+    world = World(clock, **kw)
+    gate = threading.Event()
+    devices = []
+
+    def open_device():
+        device = world.open()
+        if devices:
+            prepare = device.prepare
+
+            def prepare_when_let() -> None:
+                assert gate.wait(10.0), "the test never opened the gate"
+                prepare()
+
+            device.prepare = prepare_when_let
+        devices.append(device)
+        return device
+
+    return world, gate, devices, open_device
+
+
+def _poll_until(src, clock, done, timeout_s: float = 10.0) -> None:
+    """Poll on the simulated clock while the opening thread works in real time."""
+    end = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < end, f"timed out in state {src.state}"
+        clock.advance(0.05)
+        src.poll()
+        time.sleep(0.001)
+
+
+def test_a_background_reopen_does_not_hold_up_the_polls() -> None:
+    clock = SimulatedClock()
+    world, gate, devices, open_device = _gated_world(clock, broken=(3.0, 3.5))
+    src = ReconnectingSource(open_device, clock, retry_every_s=1.0, open_in_background=True)
+    src.prepare()
+    src.start()
+    trace = _states(src, clock, 8.0)  # the re-open (from 3.05 s) is held in prepare meanwhile
+    assert len(devices) == 2 and len(world.opened) == 1
+    assert all(s is SourceState.SILENT for t, s, _ in trace if t >= 3.05)
+    gate.set()
+    _poll_until(src, clock, lambda: src.state is SourceState.STREAMING)
+    assert src.inner is devices[1] and src.reconnects == 1
+    kinds = [k for k, _ in src.take_events()]
+    assert kinds == ["device_error", "reconnected"]
+    src.release()
+
+
+def test_a_background_reopen_that_fails_is_retried_and_logged() -> None:
+    clock = SimulatedClock()
+    world = World(clock, broken=(3.0, 6.0))
+    src = ReconnectingSource(world.open, clock, retry_every_s=1.0, open_in_background=True)
+    src.prepare()
+    src.start()
+    pump(src, clock, 3.0)
+    _poll_until(src, clock, lambda: src.reconnects == 1)
+    assert clock.now() >= 6.0
+    assert np.all(np.diff(world.failed_opens) >= 1.0 - 1e-9)
+    kinds = [k for k, _ in src.take_events()]
+    assert kinds[0] == "device_error" and kinds[-1] == "reconnected"
+    assert kinds.count("reconnect_failed") == len(world.failed_opens) >= 2
+    src.release()
+
+
+def test_release_during_a_background_reopen_releases_the_device_it_opens() -> None:
+    clock = SimulatedClock()
+    _world, gate, devices, open_device = _gated_world(clock, broken=(3.0, 3.5))
+    src = ReconnectingSource(open_device, clock, retry_every_s=1.0, open_in_background=True)
+    src.prepare()
+    src.start()
+    pump(src, clock, 5.0)
+    assert len(devices) == 2
+    src.stop()
+    src.release()
+    gate.set()  # the device answers after the session ended
+    end = time.monotonic() + 10.0
+    while devices[1].state is not SourceState.RELEASED:
+        assert time.monotonic() < end, f"the late device is left {devices[1].state}"
+        time.sleep(0.005)
+    assert src.state is SourceState.RELEASED and src.inner is None
+
+
+def test_a_bug_in_a_background_reopen_is_raised_not_hidden() -> None:
+    clock = SimulatedClock()
+    world = World(clock, broken=(3.0, 3.5))
+    opens = [0]
+
+    def open_device():
+        opens[0] += 1
+        if opens[0] > 1:
+            raise ZeroDivisionError("a bug in the source")
+        return world.open()
+
+    src = ReconnectingSource(open_device, clock, retry_every_s=1.0, open_in_background=True)
+    src.prepare()
+    src.start()
+    pump(src, clock, 3.0)
+    with pytest.raises(ZeroDivisionError):
+        _poll_until(src, clock, lambda: False)
 
 
 def test_stop_and_release_during_a_drop_are_quiet() -> None:

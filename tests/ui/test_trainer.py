@@ -259,6 +259,39 @@ def test_signal_loss_is_shown_clearly_to_the_therapist(qtbot, settings, tmp_path
     window.close()
 
 
+def test_a_device_that_drops_mid_session_is_reopened_and_the_session_goes_on(
+    qtbot, settings, tmp_path, errors_shown
+):
+    """The trainer opened as `biotrainer` opens it, on BrainFlow's synthetic board: the board's
+    session dies under the running session; the device is re-opened and the session goes on
+    (before: the session ended with "The session stopped")."""
+    from biotrainer.cli import build_parser
+    from biotrainer.commands.gui import session_sources
+
+    threads_before = set(threading.enumerate())
+    clock = MonotonicClock()
+    make_source = session_sources(build_parser().parse_args(["--device", "synthetic"]), clock)
+    window = make_window(qtbot, settings, tmp_path, make_source, "alpha-uptraining", clock)
+    window.patient_view.close()  # the patient view is not what this test is about
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.engine.session_s > 1.0, timeout=10_000)
+    source = window.engine.source
+    first = getattr(source, "inner", source)
+    first._board.release_session()  # the BrainFlow session dies under the running session
+    qtbot.waitUntil(
+        lambda: not window.running or getattr(source, "reconnects", 0) == 1, timeout=10_000
+    )
+    assert window.running and errors_shown == []
+    assert source.inner is not first
+    resumed_at = window.engine.session_s
+    qtbot.waitUntil(lambda: window.engine.session_s > resumed_at + 1.0, timeout=10_000)
+    assert window.running and errors_shown == []
+    window.stop_session()
+    kinds = [e["kind"] for e in read_events(window.session_folder)]
+    assert "device_error" in kinds and "reconnected" in kinds
+    assert_closed_cleanly(window, threads_before)
+
+
 def test_device_errors_are_dialogs_and_nothing_runs(qtbot, settings, tmp_path, errors_shown):
     clock = SimulatedClock()
 

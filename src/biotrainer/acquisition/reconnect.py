@@ -19,13 +19,16 @@ commands returns exactly such a callable) and keeps the session going when the d
   no data for ``give_up_after_s`` (when set).
 
 Opening a source may block for the device's discovery timeout (BrainFlow's
-``prepare_session``); a reconnect attempt happens inside ``poll``, so it may block too. The
-headless commands do not mind; a GUI should keep ``retry_every_s`` long enough.
+``prepare_session``). By default a reconnect attempt happens inside ``poll``, so it may block too;
+the headless commands do not mind. With ``open_in_background=True`` (the trainer's windows) each
+attempt runs on a thread of its own and ``poll`` only looks whether it has finished, so the
+window keeps painting "signal lost" while a headset is searched for.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 
 from biotrainer.acquisition.chunk import Chunk
@@ -89,6 +92,9 @@ class ReconnectingSource:
     silence_s : float
         Seconds without a sample that count as "signal lost" even if the wrapped source has
         not said so yet.
+    open_in_background : bool
+        Re-open the device on a thread of its own (``poll`` never waits for it); the first
+        open, in :meth:`prepare`, is always done in the caller's thread.
 
     Raises
     ------
@@ -104,6 +110,7 @@ class ReconnectingSource:
         retry_every_s: float = 2.0,
         give_up_after_s: float | None = None,
         silence_s: float = SILENCE_S,
+        open_in_background: bool = False,
     ) -> None:
         if not retry_every_s > 0 or not silence_s > 0:
             raise ValueError("retry_every_s and silence_s must be positive")
@@ -114,6 +121,8 @@ class ReconnectingSource:
         self.retry_every_s = float(retry_every_s)
         self.give_up_after_s = None if give_up_after_s is None else float(give_up_after_s)
         self.silence_s = float(silence_s)
+        self.open_in_background = bool(open_in_background)
+        self._opening: _Opening | None = None  # a re-open running in the background
         self._failures = _failures()
         self._inner: Source | None = None
         self._layout: SourceLayout | None = None
@@ -208,6 +217,7 @@ class ReconnectingSource:
         if self._state in (SourceState.IDLE, SourceState.STOPPED, SourceState.RELEASED):
             return
         self._state = SourceState.STOPPED
+        self._abandon_opening()
         if self._inner is not None:
             try:
                 self._inner.stop()
@@ -216,6 +226,7 @@ class ReconnectingSource:
 
     def release(self) -> None:
         """Release the device (safe to call more than once)."""
+        self._abandon_opening()
         self._release_inner()
         self._state = SourceState.RELEASED
 
@@ -231,44 +242,74 @@ class ReconnectingSource:
 
     def _drop(self, now: float, why: str, error: bool = False) -> None:
         """The signal is lost: say so now, schedule the first re-open."""
-        if self._state is not SourceState.SILENT:
+        fresh = self._state is not SourceState.SILENT
+        if fresh:
             self._state = SourceState.SILENT
             self._lost_at = self._last_data_at
-            self._next_retry = now + self.retry_every_s
+            # A source that failed outright is re-opened at once; a silent one gets its time.
+            self._next_retry = now if error else now + self.retry_every_s
+        # (A re-opened source that fails again waits for the retry period set when it opened.)
         if error:
             self.last_error = why
             self._events.append((EVENT_DEVICE_ERROR, why))
             self._release_inner()
-            # A source that failed outright is re-opened at once; a silent one gets its time.
-            self._next_retry = now
 
     def _retry(self, now: float) -> None:
         """Release the broken source and try to open a fresh one (once per retry period)."""
+        if self._opening is not None:
+            if not self._opening.done:
+                self._check_give_up(now)
+                return
+            opening, self._opening = self._opening, None
+            self._settle(opening.source, opening.error)
+            return
         if now < self._next_retry:
             self._check_give_up(now)
             return
         self._release_inner()
-        source: Source | None = None
+        if self.open_in_background:
+            self._opening = _Opening(self._open_fresh)
+            return
         try:
-            source = self._open()
+            source = self._open_fresh()
+        except (*self._failures, _LayoutChangedError) as exc:
+            self._settle(None, exc)
+        else:
+            self._settle(source, None)
+
+    def _open_fresh(self) -> Source:
+        """Open, prepare and start a new source of the device (released again on failure).
+
+        Raises
+        ------
+        _LayoutChangedError
+            The device that answered has another channel layout.
+        """
+        source = self._open()
+        try:
             source.prepare()
             if source.layout != self._layout:
-                with contextlib.suppress(*self._failures):
-                    source.release()
                 raise _LayoutChangedError(source.layout)
             source.start()
-        except _LayoutChangedError as exc:
+        except BaseException:
+            with contextlib.suppress(*self._failures):
+                source.release()
+            raise
+        return source
+
+    def _settle(self, source: Source | None, error: BaseException | None) -> None:
+        """Take the outcome of a re-open: the new source, or its failure."""
+        if isinstance(error, _LayoutChangedError):
             raise DeviceError(
-                f"the device that reconnected has another channel layout ({exc.layout.device}, "
-                f"board {exc.layout.board_id}) than the one this session started with "
+                f"the device that reconnected has another channel layout ({error.layout.device}, "
+                f"board {error.layout.board_id}) than the one this session started with "
                 f"({self._layout.device}, board {self._layout.board_id}): start a new session"
             ) from None
-        except self._failures as exc:
-            if source is not None:
-                with contextlib.suppress(*self._failures):
-                    source.release()
-            self.last_error = str(exc)
-            self._events.append((EVENT_RECONNECT_FAILED, str(exc)))
+        if error is not None:
+            if not isinstance(error, self._failures):
+                raise error  # a bug in the source, not a device failing: not hidden
+            self.last_error = str(error)
+            self._events.append((EVENT_RECONNECT_FAILED, str(error)))
             self._next_retry = self._clock.now() + self.retry_every_s
             self._check_give_up(self._clock.now())
             return
@@ -296,6 +337,11 @@ class ReconnectingSource:
         self._state = SourceState.STREAMING
         self._last_data_at = now
         self._reopened = False
+
+    def _abandon_opening(self) -> None:
+        if self._opening is not None:
+            self._opening.abandon()
+            self._opening = None
 
     def _release_inner(self) -> None:
         if self._inner is not None:
@@ -325,3 +371,55 @@ class _LayoutChangedError(Exception):
     def __init__(self, layout: SourceLayout) -> None:
         super().__init__("layout changed")
         self.layout = layout
+
+
+class _Opening:
+    """One attempt to open a source, run on a daemon thread (:meth:`ReconnectingSource._retry`).
+
+    The thread only builds, prepares and starts the new source; whoever polls looks at
+    :attr:`done` and takes :attr:`source` or :attr:`error`. An attempt nobody will take
+    (:meth:`abandon`: the session stopped meanwhile) releases its source when it succeeds.
+    """
+
+    def __init__(self, attempt: Callable[[], Source]) -> None:
+        self._attempt = attempt
+        self.source: Source | None = None
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._abandoned = False
+        threading.Thread(target=self._run, name="biotrainer-reconnect", daemon=True).start()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the attempt has finished (tests); True when it has."""
+        return self._done.wait(timeout)
+
+    def _run(self) -> None:
+        try:
+            source = self._attempt()
+        except BaseException as exc:  # handed to the polling thread, raised there if a bug
+            self.error = exc
+            source = None
+        with self._lock:
+            self.source = source
+            self._done.set()
+            abandoned = self._abandoned
+        if abandoned:
+            _release_quietly(source)
+
+    def abandon(self) -> None:
+        """Nobody will take the outcome: release the source now or once it is open."""
+        with self._lock:
+            self._abandoned = True
+            source = self.source if self._done.is_set() else None
+        _release_quietly(source)
+
+
+def _release_quietly(source: Source | None) -> None:
+    if source is not None:
+        with contextlib.suppress(*_failures()):
+            source.release()

@@ -116,12 +116,34 @@ def _roles(args: argparse.Namespace, make_source) -> tuple[str, ...]:
         return make_source().layout.roles
 
 
+def session_sources(args: argparse.Namespace, clock, speed: float = 1.0):
+    """What the windows call to open their source (once per signal check or session).
+
+    A live device comes wrapped in a
+    :class:`~biotrainer.acquisition.reconnect.ReconnectingSource` that re-opens it after a drop
+    on a thread of its own, so the window keeps painting "signal lost" meanwhile.
+
+    Raises
+    ------
+    BiotrainerError
+        Unknown device, malformed profile or connection options.
+    """
+    from biotrainer.commands.run import reconnects
+
+    make_source = source_factory(args, clock, speed)
+    if not reconnects(args, speed):
+        return make_source
+    from biotrainer.acquisition.reconnect import ReconnectingSource
+
+    return lambda: ReconnectingSource(make_source, clock, open_in_background=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from biotrainer.clock import MonotonicClock
     from biotrainer.engine.protocol import load_protocol
 
     if getattr(args, "signals", False):
-        make_source = source_factory(args, MonotonicClock())
+        make_source = session_sources(args, MonotonicClock())
         from biotrainer.ui.app import run_main_window  # Qt is loaded here, and only here
 
         return run_main_window(make_source, sweep=getattr(args, "traces", None) != "scroll")
@@ -146,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             # the window opens, a step back of the clock said in the note `export` says.
             for note in scan_recording(replay).notes:
                 say(sys.stderr, f"biotrainer: note: {note}\n")
-        make_source = source_factory(args, clock, speed)
+        make_source = session_sources(args, clock, speed)
         name = getattr(args, "protocol", None) or default_protocol(_roles(args, make_source))
         protocol = load_protocol(name)
         from biotrainer.session.store import Store

@@ -220,17 +220,31 @@ def check_recording_folder(data_directory: str | None, out: str | None) -> None:
     check_free_space(ensure_private_dir(sessions_root(data_directory)))
 
 
-def live_source(args: argparse.Namespace, make_source, clock, speed: float):
-    """The source to run on: a live device is wrapped so it reconnects after a drop."""
-    from biotrainer.acquisition.reconnect import ReconnectingSource, is_live_device
+def reconnects(args: argparse.Namespace, speed: float) -> bool:
+    """True when the session streams from a live device, which is re-opened after a drop (not a
+    recording, an LSL stream, a simulator scenario or a playback file: those end, not drop).
 
-    if (
+    Raises
+    ------
+    ConfigError, DeviceError
+        Unknown or malformed device profile.
+    """
+    from biotrainer.acquisition.reconnect import is_live_device
+
+    return not (
         getattr(args, "replay", None)
         or getattr(args, "lsl_name", None)
         or getattr(args, "lsl_type", None)
         or speed != 1.0
         or not is_live_device(getattr(args, "device", None) or "synthetic")
-    ):
+    )
+
+
+def live_source(args: argparse.Namespace, make_source, clock, speed: float):
+    """The source to run on: a live device is wrapped so it reconnects after a drop."""
+    from biotrainer.acquisition.reconnect import ReconnectingSource
+
+    if not reconnects(args, speed):
         return make_source()
     return ReconnectingSource(make_source, clock)
 
