@@ -356,3 +356,19 @@ def test_a_larger_window_gives_the_trends_their_share_after_a_new_session(dash, 
     grown = (spectrum - spectrum_before) + (trends - trends_before)
     assert grown > 250
     assert trends - trends_before > 0.6 * grown  # 5 : 2
+
+
+def test_the_heart_light_turns_amber_when_the_beats_stop(qtbot):
+    """No heart rate after one was shown: the sensor is off (the engine withdraws the heart
+    metrics after BEATS_LOST_S without a beat); before the first beat it is only grey."""
+    from biotrainer.ui.quality_lights import QualityLights
+
+    lights = QualityLights(("Fz",), has_heart=True)
+    qtbot.addWidget(lights)
+    lights.show_update(update(hr_bpm=math.nan))
+    assert lights.colors()["Heart"] == QColor(UNKNOWN).name()
+    lights.show_update(update(hr_bpm=70.0))
+    assert lights.colors()["Heart"] == QColor(GOOD).name()
+    lights.show_update(update(hr_bpm=math.nan))
+    assert lights.colors()["Heart"] == QColor(BAD).name()
+    assert "check the ECG/PPG sensor" in lights.lights["Heart"].toolTip()

@@ -101,7 +101,9 @@ class _AdaptivePeakStream:
     through replaces the largest of the 8 levels rather than the oldest, so levels raised by
     an artefact's ringing come down within a few beats. Candidates closer than
     ``refractory_s`` to the previous beat are ignored, and after 3 s without a beat the
-    levels are relearnt from the preceding 2 s; until a beat is found again, that 2 s window
+    levels are relearnt from the preceding 2 s (the following 2 s with ``_relearn_ahead``,
+    the first candidate after the silence left undecided); until a beat is found again, that
+    2 s window
     slides on with the signal, so a burst of any size blinds the detector only until its
     filters have rung down. Features below ``1e-9`` times the largest ``|input|`` of the last
     2 s are floating-point noise (a flat but offset signal) and never candidates; the floor is
@@ -124,6 +126,11 @@ class _AdaptivePeakStream:
     """
 
     _what = "signal"  # name used in error messages
+    #: After a long silence, learn the levels over the 2 s that follow its end (True) rather
+    #: than the 2 s before it. ECG needs this: learnt over a flat stretch (an electrode put
+    #: back), the threshold is so low that a P wave is taken first, its QRS falls in the
+    #: refractory period, and P and T waves are counted from then on, at twice the heart rate.
+    _relearn_ahead = False
 
     def __init__(
         self,
@@ -287,14 +294,21 @@ class _AdaptivePeakStream:
             return None
         last = self._last
         if last is not None and m - last > self._relearn:
-            # a long silence: relearn the levels from the recent signal
+            # a long silence: relearn the levels
             self._levels.clear()
             self._rr.clear()
             self._noise = 0.0
+            self._last = None
+            if self._relearn_ahead:
+                # over the 2 s from here, as at the start (see _relearn_ahead); this candidate
+                # is not decided
+                self._learn_from = m
+                return None
+            # from the recent signal
             self._learn_from = m - self._learn
             lo = max(0, self._learn_from - self._off)
             self._max_seen = float(self._feat[lo : m - self._off + 1].max())
-            last = self._last = None
+            last = None
         if last is not None and m - last < self._refractory:
             return None
         searchback = False

@@ -12,7 +12,8 @@ The detector is in the Pan & Tompkins (1985) family, rebuilt for streaming:
    mean of rejected candidates; the threshold is halved when no beat has been seen for
    1.66 mean RR (the causal form of Pan-Tompkins' search-back), a 220 ms refractory period
    applies, and a candidate 220-360 ms after a beat whose maximal slope is below half the
-   previous QRS's is taken for a T wave; after 3 s without a beat the levels are relearnt;
+   previous QRS's is taken for a T wave; after 3 s without a beat the levels are relearnt
+   over the 2 s that follow (learnt over the silence, P and T waves would be counted);
 5. the R time is the largest deflection from the median of a causal 0.5-40 Hz band-passed copy
    in the 200 ms before the feature peak (either polarity, the usual one preferred unless the
    other is 1.5x larger), refined below one sample by parabolic interpolation. While the
@@ -76,6 +77,7 @@ class EcgPeakStream(_AdaptivePeakStream):
     """
 
     _what = "ECG"
+    _relearn_ahead = True  # (P and T waves: see _AdaptivePeakStream._relearn_ahead)
 
     def __init__(self, fs: float) -> None:
         fs = check_fs(fs, 100.0, 20000.0, "ECG")

@@ -29,7 +29,7 @@ from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.dsp.filters import mask_impossible
 from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
 from biotrainer.engine.preview import FeedbackPreview
-from biotrainer.engine.processors import CardiacProcessor, EegProcessor
+from biotrainer.engine.processors import BEATS_LOST_S, CardiacProcessor, EegProcessor
 from biotrainer.engine.protocol import Phase, Protocol
 from biotrainer.engine.resonance import ResonanceResult, assess_rate, choose_resonance
 from biotrainer.engine.updates import MetricUpdate
@@ -46,6 +46,10 @@ METRICS_FILE = "metrics.csv"
 #: A source may end this much protocol time (s) before the protocol without being said to
 #: have ended it early (a scenario as long as the protocol ends within a tick of it).
 SOURCE_END_SLACK_S = 1.0
+
+#: Quality reason of a protocol fed by the heart signal while no beat has been detected for
+#: :data:`~biotrainer.engine.processors.BEATS_LOST_S` (the heart metrics are NaN meanwhile).
+HEART_LOST_REASON = f"no heart beats for over {BEATS_LOST_S:.0f} s (ECG/PPG sensor off?)"
 
 
 @dataclass(frozen=True)
@@ -580,7 +584,10 @@ class Engine:
         return ("relaxation", "coherence") if fb == "combined" else (fb,)
 
     def _quality(
-        self, state: SourceState | None = None, kinds: tuple[str, ...] | None = None
+        self,
+        state: SourceState | None = None,
+        kinds: tuple[str, ...] | None = None,
+        heart_lost: bool = False,
     ) -> tuple[bool, str]:
         if state is None:
             state = self.source.state
@@ -596,6 +603,8 @@ class Engine:
             kinds = self._metric_kinds()
         if "coherence" in kinds and self.cardiac is None:
             return False, "this protocol needs ECG or PPG and the device has none"
+        if "coherence" in kinds and heart_lost:
+            return False, HEART_LOST_REASON
         if uses_eeg:
             # clean enough for feedback; name the channels left out, if any
             return True, self.eeg.quality_reason
@@ -610,11 +619,17 @@ class Engine:
         state = SourceState.SILENT if lost else self.source.state
         streaming = state == SourceState.STREAMING
         kinds = self._metric_kinds()
-        quality_ok, reason = self._quality(state, kinds)
+        c = self.cardiac
+        # beats stopped while data flows (an electrode off): the heart metrics are withdrawn
+        heart_lost = c is not None and not lost and c.beatless_s(t) > BEATS_LOST_S
+        quality_ok, reason = self._quality(state, kinds, heart_lost)
         if heartbeat and not streaming:
             quality_ok = False
             reason = state.value
-        values = {k: NAN if lost else self._feedback_value(k) for k in kinds}
+        values = {
+            k: NAN if lost or (heart_lost and k == "coherence") else self._feedback_value(k)
+            for k in kinds
+        }
         if located is not None:
             index, phase, elapsed = located
             eyes, phase_kind = phase.eyes, phase.kind
@@ -645,7 +660,6 @@ class Engine:
         # centred on the bar: above 0.5 exactly when rewarded
         score = _score(z, bar, scale, held=phase_kind == "training" and not rewarded)
 
-        c = self.cardiac
         beats = c.take_new_beats() if c is not None and not lost else ()
         if located is not None:
             if index != self._phase_index:
@@ -669,6 +683,8 @@ class Engine:
         if lost:
             c = eeg = None  # no data: no metrics
             channel_ok = (False,) * len(channel_ok)
+        elif heart_lost:
+            c = None
         update = MetricUpdate.of(
             session_s=self.session_s,
             sample_time=t,

@@ -25,6 +25,11 @@ from biotrainer.dsp.rr import clean_rr, clean_rr_windows
 
 NAN = math.nan
 
+#: Seconds of data without a detected beat after which the heart metrics are withdrawn (NaN)
+#: and feedback on coherence is held: an electrode or sensor come off while the other signals
+#: flow. A heart at 30 beats/min has then missed two beats in a row.
+BEATS_LOST_S = 5.0
+
 
 def _median_of_few(x: np.ndarray) -> float:
     """``float(np.median(x))`` of a handful of finite values (the middle one, or the mean of
@@ -269,6 +274,8 @@ class CardiacProcessor:
         self._n = 0
         self._last_slow_t = self.t0
         self._beats = np.empty(0)  # beat times (s), the last ~5 min
+        #: Time of the latest beat (s); the first sample's time before any.
+        self.last_beat_t = self.t0
         self._keep_s = 300.0
         self.new_beats: list[float] = []
         self.hr_bpm = NAN
@@ -392,6 +399,7 @@ class CardiacProcessor:
             if s:
                 self.new_beats.extend(new_t[o : o + s])
                 o += s
+                self.last_beat_t = new_t[o - 1]
             if i in beat:
                 self.rmssd_ms, self.hr_bpm = beat[i]
             if i in slow:
@@ -415,6 +423,8 @@ class CardiacProcessor:
         """Add beats one block at a time (RR sources, and beat times out of order)."""
         times = np.asarray(times, dtype=np.float64)
         self.new_beats.extend(times.tolist())
+        if times.size:
+            self.last_beat_t = max(self.last_beat_t, float(times[-1]))
         t = np.concatenate((self._beats, times))
         drop = 0
         while drop < t.size and t[drop] < t[-1] - self._keep_s:
@@ -430,6 +440,10 @@ class CardiacProcessor:
             cleaned = clean_rr(self.rr_ms(self._slow_window_s)).rr_ms
             self.coherence = coherence(cleaned)
             self.breathing_bpm = breathing_rate(cleaned)
+
+    def beatless_s(self, t: float) -> float:
+        """Seconds from the latest beat (or the first sample, before any) to data time ``t``."""
+        return max(0.0, t - self.last_beat_t)
 
     def take_new_beats(self) -> tuple[float, ...]:
         """Beat times detected since the previous call."""

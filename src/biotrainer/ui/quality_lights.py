@@ -97,6 +97,7 @@ class QualityLights(QWidget):
     ) -> None:
         super().__init__(parent)
         self.eeg_names = tuple(eeg_names)
+        self._heart_seen = False  # a heart rate was shown (no rate after it: beats lost)
         self.lights: dict[str, Light] = {}
         #: The name label beside each light (its text may be elided; its tooltip is whole).
         self.labels: dict[str, QLabel] = {}
@@ -155,8 +156,13 @@ class QualityLights(QWidget):
                 heart.set_color(off)
                 self._tip("Heart", f"Heart: {update.source_state}")
             elif math.isfinite(update.hr_bpm):
+                self._heart_seen = True
                 heart.set_color(GOOD)
                 self._tip("Heart", f"Heart: beats detected, {update.hr_bpm:.0f} bpm")
+            elif self._heart_seen:
+                # the beats stopped while the data flow (engine.processors.BEATS_LOST_S)
+                heart.set_color(BAD)
+                self._tip("Heart", "Heart: no beats detected now: check the ECG/PPG sensor")
             else:
                 heart.set_color(UNKNOWN)
                 self._tip("Heart", "Heart: no beats detected yet")

@@ -1,0 +1,93 @@
+"""Beats that stop while the data flow on (an ECG electrode or a PPG sensor off): the heart
+metrics are withdrawn and feedback on coherence holds with a reason, instead of the last values
+standing for minutes with the quality "ok"."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from memsource import MemorySource
+
+from biotrainer.acquisition.profiles import load_profile
+from biotrainer.acquisition.simulator.render import render_scenario
+from biotrainer.acquisition.simulator.scenario import load_scenario
+from biotrainer.clock import SimulatedClock
+from biotrainer.engine.engine import HEART_LOST_REASON, Engine
+from biotrainer.engine.processors import BEATS_LOST_S
+from biotrainer.engine.protocol import load_protocol
+
+ECG_ROW = 27  # the 16-channel simulator's ECG row (checked below)
+
+
+def _run_with_flat_ecg(protocol: str, off_s: float, on_s: float, until_s: float):
+    """The simulator's resonance recording with its ECG held flat over [off_s, on_s) of data."""
+    layout = load_profile("simulator").layout()
+    assert layout.group("ecg").rows == (ECG_ROW,)
+    r = render_scenario(load_scenario("resonance-breathing"), layout, seed=3)
+    data = {k: v.copy() for k, v in r.data.items()}
+    raw = data["default"]
+    ts = raw[layout.preset("default").timestamp_row]
+    t0 = float(ts[0])
+    off = (ts >= t0 + off_s) & (ts < t0 + on_s)
+    raw[ECG_ROW, off] = raw[ECG_ROW, np.flatnonzero(off)[0] - 1]
+    clock = SimulatedClock()
+    engine = Engine(MemorySource(layout, data, clock), load_protocol(protocol), clock=clock)
+    updates = []
+    while clock.now() < until_s and not engine.finished:
+        clock.advance(0.5)
+        updates.extend(engine.tick())
+    return t0, updates
+
+
+def _between(updates, t0, a, b):
+    return [u for u in updates if t0 + a <= u.sample_time < t0 + b]
+
+
+def test_coherence_feedback_holds_with_a_reason_while_no_beat_is_detected():
+    t0, updates = _run_with_flat_ecg("hrv-resonance-breathing", 150.0, 210.0, 300.0)
+    before = _between(updates, t0, 140.0, 150.0)
+    assert all(math.isfinite(u.hr_bpm) and math.isfinite(u.coherence) for u in before)
+    assert all(u.quality_ok for u in before)
+    # within BEATS_LOST_S (+ the detector's confirmation) of the last beat: withdrawn, held
+    lost = _between(updates, t0, 150.0 + BEATS_LOST_S + 1.5, 210.0)
+    assert len(lost) > 400
+    assert all(not u.quality_ok and u.quality_reason == HEART_LOST_REASON for u in lost)
+    for name in ("hr_bpm", "rmssd_ms", "coherence", "breathing_bpm", "feedback_z"):
+        assert all(math.isnan(getattr(u, name)) for u in lost), name
+    assert not any(u.rewarded for u in lost)
+    # the beats come back: so does the heart rate (counted once per beat: the simulated heart
+    # beats at about 70/min), and coherence once a window of beats (64 s) has been seen again
+    back = _between(updates, t0, 215.0, 300.0)
+    assert all(55.0 < u.hr_bpm < 90.0 for u in back)
+    assert np.mean([u.quality_ok for u in back]) > 0.9
+    assert any(math.isfinite(u.feedback_z) for u in _between(updates, t0, 285.0, 300.0))
+
+
+def test_an_eeg_protocol_goes_on_but_shows_no_stale_heart_rate():
+    t0, updates = _run_with_flat_ecg("alpha-uptraining", 100.0, 200.0, 160.0)
+    lost = _between(updates, t0, 100.0 + BEATS_LOST_S + 1.5, 160.0)
+    assert lost and all(math.isnan(u.hr_bpm) and math.isnan(u.coherence) for u in lost)
+    assert HEART_LOST_REASON not in {u.quality_reason for u in lost}  # EEG feedback goes on
+    assert np.mean([u.quality_ok for u in lost]) > 0.9
+
+
+@pytest.mark.parametrize("heart_rate_bpm", [35.0, 180.0])
+def test_a_slow_or_fast_heart_is_not_taken_for_lost_beats(heart_rate_bpm):
+    from biotrainer.engine.processors import CardiacProcessor
+
+    fs = 250.0
+    t = np.arange(0, 90 * fs) / fs
+    beat_t = np.arange(0.5, 90.0, 60.0 / heart_rate_bpm)
+    ecg = np.zeros_like(t)
+    for b in beat_t:  # narrow QRS-like spikes
+        ecg += 1.0 * np.exp(-0.5 * ((t - b) / 0.012) ** 2)
+    proc = CardiacProcessor(fs, "ecg", 0.0)
+    worst = 0.0
+    for i in range(0, t.size, 25):
+        proc.push(ecg[i : i + 25])
+        if i / fs > 10:
+            worst = max(worst, proc.beatless_s((i + 25) / fs))
+    assert worst < BEATS_LOST_S
+    assert proc.hr_bpm == pytest.approx(heart_rate_bpm, rel=0.03)
