@@ -130,6 +130,8 @@ class _AdaptivePeakStream:
     #: than the 2 s before it. ECG needs this: learnt over a flat stretch (an electrode put
     #: back), the threshold is so low that a P wave is taken first, its QRS falls in the
     #: refractory period, and P and T waves are counted from then on, at twice the heart rate.
+    #: While relearning so, candidates below the threshold are not taken as noise (they may be
+    #: beats below a threshold a burst raised).
     _relearn_ahead = False
 
     def __init__(
@@ -323,7 +325,10 @@ class _AdaptivePeakStream:
             thr = self._threshold_fraction * self._max_seen
         pos = self._accept(m, last) if v >= thr else None
         if pos is None:
-            self._noise = 0.875 * self._noise + 0.125 * v
+            if self._levels or not self._relearn_ahead:
+                self._noise = 0.875 * self._noise + 0.125 * v
+            # (else still learning after a silence: a candidate below a threshold raised by
+            # the burst that ended it may be a beat; as noise it would hide the next ones)
             return None
         if last is not None:
             self._rr.append(m - last)
