@@ -333,3 +333,74 @@ def test_a_few_wild_values_do_not_coarsen_the_range() -> None:
     assert lo <= -450.0 and 600.0 <= hi < 2000.0
     # Only the wild value is outside.
     assert np.count_nonzero((x < lo) | (x > hi)) == 1
+
+
+def _rr_raw(t0: float = T0, beats: int = 12) -> np.ndarray:
+    """RR intervals (ms) as an LSL RR/IBI stream gives them: one sample a heartbeat."""
+    t = t0 + np.cumsum(np.full(beats, 0.85))
+    return np.vstack([850.0 + 30.0 * np.sin(np.arange(beats) / 3.0), t])
+
+
+def test_rr_intervals_are_left_out_with_a_note(tmp_path: Path) -> None:
+    """A preset of RR intervals (rate 0: irregular samples) crashed the export with a
+    ZeroDivisionError; the other signals are exported and the note says why RR is not."""
+    layout = SourceLayout(
+        device="lsl",
+        board_id=-100,
+        presets=(PresetLayout("default", 256.0, 8, 6, 7), PresetLayout("auxiliary", 0.0, 2, 1)),
+        groups=(
+            ChannelGroup("eeg", "default", (1, 2, 3, 4), ("TP9", "AF7", "AF8", "TP10"), "uV"),
+            ChannelGroup("rr", "auxiliary", (0,), ("RR",), "ms"),
+        ),
+    )
+    raw = {"default": make_raw(MUSE2, 12.0)["default"], "auxiliary": _rr_raw()}
+    folder = record_arrays(layout, raw, out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    sig, _ = _read(tmp_path / "o.edf")
+    assert list(sig) == ["EEG TP9", "EEG AF7", "EEG AF8", "EEG TP10"]
+    assert [s.label for s in result.signals] == list(sig)
+    assert (
+        "RR (RR) is not in the EDF: its samples come at irregular times and an EDF signal has "
+        "a fixed rate (raw_auxiliary.csv in the session folder keeps them)" in result.warnings
+    )
+
+
+def test_a_session_of_rr_intervals_only_is_refused_in_words(tmp_path: Path) -> None:
+    """`biotrainer export --edf` of an LSL RR/IBI session gave a traceback (ZeroDivisionError)."""
+    layout = SourceLayout(
+        device="lsl",
+        board_id=-100,
+        presets=(PresetLayout("default", 0.0, 2, 1),),
+        groups=(ChannelGroup("rr", "default", (0,), ("RR",), "ms"),),
+    )
+    folder = record_arrays(layout, {"default": _rr_raw()}, out=tmp_path / "s").path
+    with pytest.raises(RecordingError, match=r"nothing EDF can hold: RR \(RR\) came at irregular"):
+        export_edf(folder, tmp_path / "o.edf")
+    assert not (tmp_path / "o.edf").exists()
+
+
+def test_non_ascii_labels_are_ascii_distinct_and_said(tmp_path: Path) -> None:
+    """Labels from an LSL sender in Cyrillic came out as the same garbled bytes
+    ('EEG D D>DuD N,NE' twice): EDF labels are ASCII."""
+    names = ("Электрод1", "Электрод2", "Électrode", "Электрод", "Электрон")
+    layout = SourceLayout(
+        device="lsl",
+        board_id=-100,
+        presets=(PresetLayout("default", 256.0, 7, 6),),
+        groups=(ChannelGroup("eeg", "default", (1, 2, 3, 4, 5), names, "uV"),),
+    )
+    folder = record_arrays(layout, make_raw(layout, 2.0), out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    sig, _ = _read(tmp_path / "o.edf")
+    labels = list(sig)
+    assert labels == [s.label for s in result.signals]
+    assert labels[:3] == ["EEG ________1", "EEG ________2", "EEG Electrode"]
+    assert len(set(labels)) == 5
+    assert all(lab.isascii() and lab.isprintable() and len(lab) <= 16 for lab in labels)
+    header = (tmp_path / "o.edf").read_bytes()[256 : 256 + 16 * 5]
+    assert header.isascii()
+    assert (
+        "label 'EEG Электрод1' written as 'EEG ________1' (EDF labels have 16 characters of "
+        "ASCII)" in result.warnings
+    )
+    assert sum("written as" in w for w in result.warnings) == 5

@@ -511,13 +511,74 @@ def test_a_session_being_recorded_is_in_progress_not_interrupted(data_dir, tmp_p
         killed.abandon()  # as a killed process leaves it: "recording" on disk, no lock
         assert not recording_in_progress(killed.path)
         assert store.session(b.id).status == "interrupted" and store.session(b.id).interrupted
-        # a folder imported while it is recorded stays in progress
+        # a folder is not imported while it is recorded (see
+        # test_a_folder_being_recorded_is_not_imported_until_it_has_ended)
         c = Recorder.create(LAYOUT, out=tmp_path / "imported", clock=SimulatedClock())
-        assert store.import_folder(c.path, "P-1").status == "recording"
+        with pytest.raises(StoreError, match="is still being recorded"):
+            store.import_folder(c.path, "P-1")
         live.close()
         assert not recording_in_progress(live.path)
         assert store.finish_session(a.id).status == "interrupted"  # no sample: nothing recorded
         c.close()
+
+
+def test_a_folder_being_recorded_is_not_imported_until_it_has_ended(data_dir, tmp_path):
+    """`sessions import` of a folder still being recorded stored "recording" and a part of the
+    summary; once the recording ended the row stayed, shown as interrupted, while session.json
+    said completed."""
+    import numpy as np
+
+    from biotrainer.acquisition.chunk import Chunk
+    from biotrainer.clock import SimulatedClock
+    from biotrainer.session.recorder import Recorder
+
+    with Store.open(data_dir) as store:
+        store.add_patient("P-1")
+        rec = Recorder.create(
+            LAYOUT, out=tmp_path / "live", clock=SimulatedClock(), extra={"patient_code": "P-1"}
+        )
+        raw = np.zeros((8, 256))
+        raw[6] = 1_700_000_000.0 + np.arange(256) / 256.0
+        rec.write(Chunk(raw={"default": raw}))
+        with pytest.raises(StoreError) as refused:
+            store.import_folder(rec.path)
+        assert str(refused.value) == (
+            f"{rec.path} is still being recorded: import it when the session has ended"
+        )
+        assert store.sessions() == []  # nothing registered, nothing to go stale
+        rec.close()
+        done = store.import_folder(rec.path)
+        assert done.status == "completed" and store.session(done.id).status == "completed"
+
+
+def test_the_window_s_import_names_a_folder_being_recorded(data_dir):
+    """The trainer window's "import unregistered sessions" (PatientFlow.import_unregistered,
+    the same Store.import_folder) lists a folder still being recorded among its failures, in
+    the same words, and imports the others."""
+    pytest.importorskip("PySide6")
+    from biotrainer.clock import SimulatedClock
+    from biotrainer.session.recorder import Recorder
+    from biotrainer.ui.patient_flow import PatientFlow
+
+    with Store.open(data_dir) as store:
+        store.add_patient("P-1")
+        done = Recorder.create(
+            LAYOUT, data_directory=data_dir, clock=SimulatedClock(), extra={"patient_code": "P-1"}
+        )
+        done.close()
+        live = Recorder.create(
+            LAYOUT, data_directory=data_dir, clock=SimulatedClock(), extra={"patient_code": "P-1"}
+        )
+        try:
+            result = PatientFlow(store, None).import_unregistered()  # type: ignore[arg-type]
+            assert result.done == 1
+            assert result.errors == (
+                f"{live.path.name}: {live.path} is still being recorded: import it when the "
+                "session has ended",
+            )
+            assert [r.folder for r in store.sessions()] == [done.path]
+        finally:
+            live.close()
 
 
 def test_listing_a_data_folder_with_no_store_creates_nothing(tmp_path, capsys):

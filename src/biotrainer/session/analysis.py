@@ -58,6 +58,9 @@ NUMERIC_COLUMNS = (
 TEXT_COLUMNS = ("phase_name", "phase_kind", "quality_reason", "source_state")
 #: Columns a metrics.csv must have to be summarised.
 REQUIRED_COLUMNS = ("session_s", "phase_index", "phase_name", "phase_kind")
+#: Largest ``phase_index`` a row may hold (-1 is before the protocol starts, the number of
+#: phases after it ends); a row with another value, or one that is not a whole number, is damaged.
+MAX_PHASE_INDEX = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,9 @@ def series_from_updates(updates: Iterable[Any]) -> MetricSeries:
 
 
 def _series(header: list[str], rows: list[list[str]]) -> MetricSeries:
-    """Parse the rows of a metrics table (text cells) by column name; damaged rows are
-    skipped with a warning."""
+    """Parse the rows of a metrics table (text cells) by column name; damaged rows (a wrong
+    number of cells, no finite ``session_s``, a ``phase_index`` that is not a whole number from
+    -1 to :data:`MAX_PHASE_INDEX`) are skipped with a warning."""
     index = {name: i for i, name in enumerate(header)}
     good = []
     skipped = 0
@@ -161,10 +165,12 @@ def _series(header: list[str], rows: list[list[str]]) -> MetricSeries:
     for name in TEXT_COLUMNS:
         i = index.get(name)
         columns[name] = np.array([r[i] if i is not None else "" for r in good], dtype=object)
-    bad_time = ~np.isfinite(columns["session_s"])
-    if bad_time.any():
-        skipped += int(bad_time.sum())
-        keep = ~bad_time
+    phase = columns["phase_index"]  # (NaN and the infinities fail the range: damaged too)
+    whole = (phase >= -1) & (phase <= MAX_PHASE_INDEX) & (phase == np.floor(phase))
+    bad = ~np.isfinite(columns["session_s"]) | ~whole
+    if bad.any():
+        skipped += int(bad.sum())
+        keep = ~bad
         columns = {k: v[keep] for k, v in columns.items()}
     warnings = ()
     if skipped:

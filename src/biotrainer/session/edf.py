@@ -27,8 +27,9 @@ annotation texts longer than edflib's 40 bytes are split over consecutive annota
 moment; there is room for every annotation (extra annotation signals, up to edflib's 64 a
 record); the sub-second start time is written in edflib's units (pyedflib 0.1.42 writes it ten
 times too large, or drops it); the physical ranges are passed so that edflib's 8-character
-header text is the value the samples were scaled with; labels longer than 16 characters are
-shortened so that no two are the same.
+header text is the value the samples were scaled with; labels are written in printable ASCII
+(a sender's non-ASCII channel names come out as ``"_"``) and those longer than 16 characters are
+shortened, so that no two are the same.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import errno
 import math
 import os
 import shutil
+import unicodedata
 import warnings as _warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -178,23 +180,32 @@ def split_annotation(text: str, limit: int = ANNOTATION_BYTES) -> list[str]:
     return pieces
 
 
+def ascii_label(text: str) -> str:
+    """``text`` in EDF's printable ASCII: accents dropped (``"é"`` -> ``"e"``), every other
+    character outside ASCII 32..126 written as ``"_"``."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return "".join(c if 32 <= ord(c) < 127 else "_" for c in plain)
+
+
 def unique_labels(labels: list[str]) -> tuple[list[str], list[str]]:
-    """Labels of at most :data:`LABEL_CHARS` characters, no two the same, and notes naming every
-    label that had to change. A long label keeps its start and its end (``"EEG Ele~TP9-left"``),
-    where names usually differ."""
+    """Labels of at most :data:`LABEL_CHARS` printable ASCII characters (:func:`ascii_label`), no
+    two the same, and notes naming every label that had to change. A long label keeps its start
+    and its end (``"EEG Ele~TP9-left"``), where names usually differ."""
     head = LABEL_CHARS // 2 - 1
     tail = LABEL_CHARS - head - 1
     out: list[str] = []
     notes: list[str] = []
     for label in labels:
-        short = label if len(label) <= LABEL_CHARS else f"{label[:head]}~{label[-tail:]}"
+        plain = ascii_label(label)
+        short = plain if len(plain) <= LABEL_CHARS else f"{plain[:head]}~{plain[-tail:]}"
         base, n = short, 1
         while short in out:
             n += 1
             suffix = f"~{n}"
             short = base[: LABEL_CHARS - len(suffix)] + suffix
         if short != label:
-            notes.append(f"label {label!r} written as {short!r} (EDF labels have 16 characters)")
+            why = "16 characters of ASCII" if plain != label else "16 characters"
+            notes.append(f"label {label!r} written as {short!r} (EDF labels have {why})")
         out.append(short)
     return out, notes
 
@@ -333,8 +344,18 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     # (label, units, fs, data) per channel, presets aligned on t0.
     channels: list[tuple[str, str, float, np.ndarray]] = []
     leads: dict[str, int] = {}
+    irregular: list[str] = []
     for g in layout.groups:
         if g.role == "marker":
+            continue
+        if not layout.preset(g.preset).fs > 0:
+            # (RR intervals: one sample per heartbeat, no sampling rate an EDF signal could have)
+            irregular.append(f"{g.role.upper()} ({', '.join(g.names)})")
+            notes.append(
+                f"{irregular[-1]} is not in the EDF: its samples come at irregular times and an "
+                f"EDF signal has a fixed rate ({raw_file_name(g.preset)} in the session folder "
+                "keeps them)"
+            )
             continue
         data = rec.raw.get(g.preset)
         if data is None or data.shape[1] == 0:
@@ -351,6 +372,12 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
                 x = np.concatenate([np.full(lead, x[0]), x])
             label = f"{g.role.upper()} {name}".strip()
             channels.append((label, g.units[:DIMENSION_CHARS], p.fs, x))
+    if not channels and irregular:
+        raise RecordingError(
+            f"the recording in {shown(rec.path)} has nothing EDF can hold: "
+            f"{', '.join(irregular)} came at irregular times and an EDF signal has a fixed rate "
+            "(the session folder's raw files keep every value)"
+        )
     if not channels:
         raise RecordingError(f"the recording in {rec.path} has no channel to export")
     labels, label_notes = unique_labels([c[0] for c in channels])

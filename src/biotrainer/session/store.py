@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from biotrainer.errors import BiotrainerError, RecordingError
-from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir
+from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir, shown
 from biotrainer.session.analysis import SessionSummary, summarize_folder
 from biotrainer.session.folder import (
     ENDED_DEVICE_FAILED,
@@ -654,7 +654,7 @@ class Store:
             status = STATUS_COMPLETED if completed else STATUS_INTERRUPTED
             live = folder is not None and recording_in_progress(folder)
             if status == STATUS_INTERRUPTED and live:
-                status = STATUS_RECORDING  # imported while it is being recorded
+                status = STATUS_RECORDING  # finished while a recorder still writes it
         end = ended_utc or (meta.end_utc if meta else None) or self._wall_clock()
         summary = self._summary(folder)
         if empty:
@@ -682,15 +682,21 @@ class Store:
         folder still saying "recording" is interrupted), checks that the raw files can be read
         (:func:`~biotrainer.session.reader.check_session_folder`) and summarises
         ``metrics.csv``. A folder already registered is refreshed (it must belong to the same
-        patient).
+        patient). A folder a recorder is still writing is refused: its status and summary
+        would be those of a part of the session.
 
         Raises
         ------
         RecordingError
             If the folder is not a readable session folder.
         StoreError
-            Unknown patient, or the folder belongs to another patient.
+            The folder is still being recorded, the patient is unknown, or the folder belongs to
+            another patient.
         """
+        if recording_in_progress(folder):
+            raise StoreError(
+                f"{shown(folder)} is still being recorded: import it when the session has ended"
+            )
         meta = check_session_folder(folder)  # session.json, and the raw files readable
         if patient_code is None:
             patient_code = meta.extra.get("patient_code")
