@@ -499,3 +499,121 @@ def test_playback_of_a_file_cut_mid_line_ends(tmp_path: Path) -> None:
     board.queue[0] = [_block(49, p.num_rows, p.timestamp_row)]
     src.poll()
     assert src.state is SourceState.ENDED
+
+
+# ------------------------------------------------------------------ master board names a profile
+
+
+def test_master_board_naming_a_profile_plays_with_that_profiles_layout(tmp_path: Path) -> None:
+    """--master-board simulator: the files have the simulator's rows (ECG, breathing, 16 named
+    EEG), not those of the first profile of its board (synthetic), which dropped ECG and
+    breathing and renamed the EEG."""
+    sim = load_profile("simulator").layout()
+    p = sim.preset("default")
+    f = tmp_path / "raw_default.csv"
+    _write_file(f, p.num_rows, 20, p.timestamp_row, p.fs)
+    src, holder, _clock = fake_source(
+        "playback", ConnectionParams(file=str(f), master_board="simulator")
+    )
+    assert src.layout.device == "playback"
+    assert (src.layout.board_id, src.layout.presets, src.layout.groups) == (
+        sim.board_id,
+        sim.presets,
+        sim.groups,
+    )
+    board = _prepared(src, holder)
+    assert board.params.master_board == int(BoardIds.SYNTHETIC_BOARD)
+    src.start()
+    board.queue[0] = [_block(20, p.num_rows, p.timestamp_row)]
+    chunk = src.poll()
+    assert {"eeg", "ecg", "resp"} <= set(chunk.signals)
+    assert chunk.signals["eeg"].channel_names[:2] == ("Fp1", "Fp2")
+    # a board name still takes the first profile of that board
+    by_board = open_source(
+        "playback", ConnectionParams(file=str(f), master_board="SYNTHETIC_BOARD")
+    )
+    assert by_board.layout.groups == load_profile("synthetic").layout().groups
+
+
+# ------------------------------------------------------------------ lines BrainFlow skips
+
+
+def _lines_brainflow_skips(tmp_path: Path) -> tuple[Path, int]:
+    """A synthetic-layout file with every kind of line BrainFlow 5.23's playback board skips or
+    plays unexpectedly; returns it and the number of lines the board plays (checked against
+    BrainFlow by test_playback_of_a_file_with_malformed_lines_ends)."""
+    p = load_profile("synthetic").layout().preset("default")
+    f = tmp_path / "odd.csv"
+    _write_file(f, p.num_rows, 30, p.timestamp_row, p.fs)
+    lines = f.read_bytes().splitlines(keepends=True)
+    fields = lines[5].rstrip(b"\n").split(b"\t")
+    long = list(fields)
+    long[3] = b"1." + b"0" * 9000  # read in pieces by fgets: skipped
+    empty = list(fields)
+    empty[4] = b""  # an empty field is a field: played
+    out = [
+        *lines[:3],
+        b"\t".join(fields[:29]) + b"\n",  # too few fields: skipped
+        b"\n",  # blank: skipped
+        b"  \n",
+        b",".join(fields) + b"\n",  # commas, no tab: played
+        b"\t".join(fields) + b"\t\n",  # a tab before the newline: played
+        b"\t".join(fields) + b"\r\n",  # CRLF: played
+        b"\t".join(fields[:8]) + b"\0" + b"\t".join(fields[8:]) + b"\n",  # NUL: skipped
+        b"\t".join(long) + b"\n",
+        b"\t".join(empty) + b"\n",
+        b"\t".join(fields + fields[:2]) + b"\n",  # too many fields: skipped
+        *lines[3:],
+    ]
+    f.write_bytes(b"".join(out).rstrip(b"\n"))  # the last line has no newline: played
+    return f, 30 + 4
+
+
+def test_count_lines_counts_only_the_lines_brainflow_plays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from biotrainer.acquisition import brainflow_source
+
+    f, played = _lines_brainflow_skips(tmp_path)
+    assert brainflow_source._count_lines(f, 32) == (played, 32)
+    monkeypatch.setattr(brainflow_source, "_COUNT_BLOCK", 1000)  # lines across blocks
+    with pytest.raises(ValueError, match="line 11 is over 1000 bytes long"):  # the long one
+        brainflow_source._count_lines(f, 32)
+    short = tmp_path / "short.csv"
+    short.write_bytes(b"".join(ln for ln in f.read_bytes().splitlines(True) if len(ln) < 900))
+    monkeypatch.setattr(brainflow_source, "_COUNT_BLOCK", 1 << 22)
+    whole = brainflow_source._count_lines(short, 32)
+    monkeypatch.setattr(brainflow_source, "_COUNT_BLOCK", 1000)
+    assert brainflow_source._count_lines(short, 32) == whole == (played, 32)
+
+
+def test_playback_of_a_file_with_a_malformed_middle_line_ends(tmp_path: Path) -> None:
+    """BrainFlow skips a line without the board's number of fields: counting it kept the
+    source waiting for a sample that never came ("signal lost" instead of "ended")."""
+    p = load_profile("synthetic").layout().preset("default")
+    f = tmp_path / "a.csv"
+    _write_file(f, p.num_rows, 50, p.timestamp_row, p.fs)
+    lines = f.read_bytes().splitlines(keepends=True)
+    lines[20] = b"\t".join(lines[20].split(b"\t")[:29]) + b"\n"
+    f.write_bytes(b"".join(lines))
+    src, holder, clock = fake_source(
+        "playback", ConnectionParams(file=str(f), master_board="synthetic")
+    )
+    board = _prepared(src, holder)
+    src.start()
+    board.queue[0] = [_block(49, p.num_rows, p.timestamp_row)]
+    src.poll()
+    assert src.state is SourceState.ENDED
+    clock.advance(5.0)
+    src.poll()
+    assert src.state is SourceState.ENDED
+
+
+def test_playback_of_a_file_with_malformed_lines_ends(tmp_path: Path) -> None:
+    """Through BrainFlow's playback board: it plays exactly the lines counted, and ends."""
+    f, played = _lines_brainflow_skips(tmp_path)
+    src = open_source("playback", ConnectionParams(file=str(f), master_board="synthetic"))
+    chunks = _play_until_end(src)
+    assert src.state is SourceState.RELEASED
+    assert sum(c.raw["default"].shape[1] for c in chunks) == played
+    assert len(chunks) < 100  # ended, not stopped by the time limit

@@ -116,6 +116,84 @@ def test_resolve_board_accepts_profile_and_board_names() -> None:
         resolve_board("toaster")
 
 
+def test_resolve_master_board_gives_the_profile_it_names() -> None:
+    """A profile name gives the profile (its layout is the file's), a board name none."""
+    from biotrainer.acquisition.profiles import resolve_master_board
+
+    sid = int(BoardIds.SYNTHETIC_BOARD)
+    board_id, named = resolve_master_board("simulator")
+    assert board_id == sid and named is not None and named.name == "simulator"
+    assert resolve_master_board("SYNTHETIC_BOARD") == (sid, None)
+    assert resolve_master_board(str(sid)) == (sid, None)
+
+
+_NOT_DESCRIBED = "has no channel description in BrainFlow: name the board that recorded the file"
+_PLAYS_FILES = "plays files, it does not record them: name the board that recorded the file"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("NO_BOARD", f"board NO_BOARD (-100) {_NOT_DESCRIBED}"),
+        ("-100", f"board NO_BOARD (-100) {_NOT_DESCRIBED}"),
+        (-100, f"board NO_BOARD (-100) {_NOT_DESCRIBED}"),
+        ("-2", f"board STREAMING_BOARD (-2) {_NOT_DESCRIBED}"),
+        ("streaming_board", f"board STREAMING_BOARD (-2) {_NOT_DESCRIBED}"),
+        ("PLAYBACK_FILE_BOARD", f"board PLAYBACK_FILE_BOARD (-3) {_PLAYS_FILES}"),
+        ("-3", f"board PLAYBACK_FILE_BOARD (-3) {_PLAYS_FILES}"),
+        (
+            "playback",
+            "the playback profile plays files of any board: name the board that recorded the "
+            "file (e.g. muse2 or MUSE_2_BOARD)",
+        ),
+    ],
+)
+def test_boards_that_cannot_have_recorded_a_file_are_refused(
+    value: str | int, message: str
+) -> None:
+    """NO_BOARD (in the session.json of LSL recordings) and STREAMING_BOARD have no channel
+    description: they gave BrainFlowError and KeyError tracebacks; the playback board and the
+    generic playback profile asked for --master-board when it was given."""
+    with pytest.raises(DeviceError) as info:
+        resolve_board(value)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("board", ["NO_BOARD", "STREAMING_BOARD", "PLAYBACK_FILE_BOARD"])
+def test_no_layout_for_a_board_that_cannot_have_recorded_a_file(board: str) -> None:
+    with pytest.raises(DeviceError, match="name the board that recorded the file"):
+        layout_for_board(int(BoardIds[board]))
+    with pytest.raises(DeviceError, match="name the board that recorded the file"):
+        load_profile("playback").layout(int(BoardIds[board]))
+
+
+def test_cli_playback_with_a_board_without_description_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "raw_default.csv"
+    f.write_text("\t".join(["0"] * 32) + "\n")
+    for value in ("NO_BOARD", "-2", "PLAYBACK_FILE_BOARD", "playback"):
+        code = main(
+            [
+                "record",
+                "--device",
+                "playback",
+                "--file",
+                str(f),
+                f"--master-board={value}",
+                "--duration",
+                "1",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert "name the board that recorded the file" in err
+        assert not (tmp_path / "out").exists()
+
+
 def test_unknown_profile_name_suggests_a_close_one() -> None:
     with pytest.raises(DeviceError, match=r"(?i)did you mean 'muse2'") as info:
         load_profile("muse3")

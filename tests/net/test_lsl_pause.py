@@ -183,3 +183,43 @@ def test_dejitterer_one_late_stamp_is_not_a_pause():
     out = _run(dj, raw)
     assert dj.pauses == 0
     assert np.abs(out - true).max() < 0.05
+
+
+def test_the_poll_after_stop_drains_the_inlet_and_the_held_samples(unique):
+    """The Source contract: the one poll after stop() returns what arrived before the stop.
+    Samples still in the inlet and those held after a jump to confirm a pause were lost (the
+    poll after stop() was empty); they come out, with the sender's jump kept."""
+    name = f"eeg-stop-{unique}"
+    outlet = _eeg_outlet(name)
+    clock = SimulatedClock(10.0)
+    source = LslSource(name, "EEG", clock, resolve_timeout=WAIT_S, silence_timeout=60.0)
+    try:
+        source.start()
+        k = np.arange(560, dtype=float)
+        sent = k / FS + np.where(k >= 500, 3.0, 0.0)
+        sent += pylsl.local_clock() - sent[-1] - 1.0
+        _push(outlet, k[:510], sent[:510])
+        raws = []
+
+        def poll() -> int:
+            chunk = source.poll()
+            if chunk.raw:
+                raws.append(chunk.raw["default"])
+            return sum(r.shape[1] for r in raws)
+
+        assert wait_until(lambda: poll() >= 500 and source.samples_received >= 510)
+        assert poll() == 500  # the 10 after the jump are held
+        _push(outlet, k[510:], sent[510:])  # 50 more, not polled before the stop
+        inlet = source._inlet
+        assert inlet is not None
+        assert wait_until(lambda: inlet.samples_available() >= 50)
+        source.stop()
+        assert poll() == 560
+        assert poll() == 560  # once only
+        raw = np.concatenate(raws, axis=1)
+        np.testing.assert_array_equal(raw[0], k)
+        np.testing.assert_allclose(raw[2], sent, atol=0.01)
+        assert np.all(np.diff(raw[2]) > 0)
+    finally:
+        source.release()
+        del outlet

@@ -11,7 +11,8 @@ and simulated data take exactly the path live data takes.
 * No new sample for ``silence_timeout`` seconds (clock-based, 2 s by default) makes the state
   :attr:`SourceState.SILENT`; data coming back makes it STREAMING again. A playback without
   loopback that has delivered every line of its files becomes :attr:`SourceState.ENDED`
-  (BrainFlow's playback board just stops delivering at the end of a file).
+  (BrainFlow's playback board just stops delivering at the end of a file; lines it skips, those
+  without the master board's number of fields, are not counted).
 * Every ``BrainFlowError`` becomes a :class:`~biotrainer.errors.DeviceError` whose message says
   what to check, chosen by BrainFlow's exit code.
 """
@@ -36,7 +37,7 @@ from biotrainer.acquisition.profiles import (
     PLAYBACK_BOARD_ID,
     PRESET_IDS,
     DeviceProfile,
-    resolve_board,
+    resolve_master_board,
 )
 from biotrainer.acquisition.source import SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
@@ -244,36 +245,131 @@ def brainflow_error_message(
     )
 
 
-def _count_lines(path: Path) -> tuple[int, int]:
-    """Number of complete non-empty lines of a BrainFlow file and the columns of its first.
+#: Bytes BrainFlow's playback board reads at a time (``fgets`` into an 8192-byte buffer): a longer
+#: line is read in pieces, each of which it skips as malformed.
+_FGETS_MAX = 8191
+
+#: Bytes of a playback file counted at a time (also the longest line accepted).
+_COUNT_BLOCK = 1 << 22
+
+
+def _count_lines(path: Path, num_cols: int) -> tuple[int, int]:
+    """Number of lines of a BrainFlow file its playback board plays, and the columns of the first.
+
+    BrainFlow's playback board reads a line (at most :data:`_FGETS_MAX` bytes at a time, up to
+    a NUL byte), splits it at tabs (at commas when it has no tab) and skips it, without a word,
+    unless it has ``num_cols`` fields: a malformed line, a last line cut short by a killed
+    writer, a blank line. Only the lines it plays are counted, or a playback whose file has such
+    a line would wait for it for ever instead of ending. The file is read in blocks of
+    :data:`_COUNT_BLOCK` bytes whose fields are counted by numpy (a 60-minute recording has about
+    a million lines).
+
+    Parameters
+    ----------
+    path : Path
+    num_cols : int
+        Fields of a line the playback board plays (the master board's ``num_rows``).
+
+    Returns
+    -------
+    tuple of int
+        The lines played, and the fields of the first line that is not blank (0: none).
 
     Raises
     ------
     ValueError
-        When the first or the last line is not all numbers (BrainFlow's playback board would
-        read text as zeros), naming the line.
+        When the first line or the last line played is not all numbers (BrainFlow's playback
+        board would read text as zeros), or a line is longer than a block, naming the line.
+    OSError
+        The file cannot be read.
     """
     n = 0
-    cols = 0
-    sep = b"\t"
+    first_cols = 0
+    first: tuple[int, bytes] | None = None
     last: tuple[int, bytes] | None = None
+    lines_before = 0  # lines of the blocks already counted
+    rest = b""
     with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.endswith(b"\n"):
-                break  # a last line cut short (a killed writer): BrainFlow does not play it
-            if line.strip():
-                if n == 0:
-                    sep = b"\t" if b"\t" in line else b","
-                    cols = len(line.strip().split(sep))
-                    _check_numbers(line, sep, number)
-                n += 1
-                last = (number, line)
-    if last is not None:
-        _check_numbers(last[1], sep, last[0])
-    return n, cols
+        while True:
+            block = fh.read(_COUNT_BLOCK)
+            data = rest + block if rest else block
+            if not data:
+                break
+            cut = len(data) if not block else data.rfind(b"\n") + 1
+            if cut == 0:
+                if len(data) > _COUNT_BLOCK:
+                    raise ValueError(f"line {lines_before + 1} is over {_COUNT_BLOCK} bytes long")
+                rest = data
+                continue
+            starts, stops, cols, played = _fields_per_line(data[:cut], num_cols)
+            if first is None:
+                for i in range(starts.size):
+                    text = data[starts[i] : stops[i]]
+                    if text.strip():
+                        first, first_cols = (lines_before + i + 1, text), int(cols[i])
+                        break
+            hits = np.flatnonzero(played)
+            if hits.size:
+                n += int(played.sum())
+                i = int(hits[-1])
+                last = (lines_before + i + 1, data[starts[i] : stops[i]])
+            lines_before += int(starts.size)
+            rest = data[cut:]
+            if not block:
+                break
+    for line in (first, last):
+        if line is not None:
+            _check_numbers(line[1], line[0])
+    return n, first_cols
 
 
-def _check_numbers(line: bytes, sep: bytes, number: int) -> None:
+def _fields_per_line(
+    data: bytes, num_cols: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Start, end (before the newline), fields as BrainFlow's playback board counts them and
+    samples it plays (0 or 1; a line it reads in pieces may give more) of each line of ``data``
+    (every line but the last ends with a newline)."""
+    a = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10) + 1
+    if ends.size == 0 or ends[-1] != a.size:
+        ends = np.append(ends, a.size)
+    starts = np.concatenate(([0], ends[:-1]))
+    stops = ends - (a[ends - 1] == 10)
+
+    def per_line(byte: int) -> np.ndarray:  # (every line has a byte: reduceat sums each)
+        return np.add.reduceat((a == byte).view(np.uint8), starts, dtype=np.int32)
+
+    tabs = per_line(9)
+    use_tab = tabs > 0
+    seps = tabs if use_tab.all() else np.where(use_tab, tabs, per_line(44))
+    # std::getline gives no field after a separator that ends the text, and BrainFlow drops the
+    # field that is the newline alone
+    last_byte = a[np.maximum(stops - 1, 0)]
+    bare_end = (stops == starts) | (last_byte == np.where(use_tab, 9, 44))
+    cols = seps + 1 - bare_end
+    played = (cols == num_cols).astype(np.int64)
+    odd = ends - starts > _FGETS_MAX
+    if not a.all():
+        odd |= per_line(0) > 0
+    for i in np.flatnonzero(odd):  # rare: read in pieces, or cut at a NUL, by the playback board
+        pieces = [
+            _fields(data[j : min(j + _FGETS_MAX, ends[i])].split(b"\0", 1)[0])
+            for j in range(int(starts[i]), int(ends[i]), _FGETS_MAX)
+        ]
+        cols[i] = pieces[0]
+        played[i] = pieces.count(num_cols)
+    return starts, stops, cols, played
+
+
+def _fields(text: bytes) -> int:
+    """Fields BrainFlow's playback board finds in ``text`` (what one ``fgets`` read)."""
+    text = text.removesuffix(b"\n")
+    sep = b"\t" if b"\t" in text else b","
+    return text.count(sep) + (0 if not text or text.endswith(sep) else 1)
+
+
+def _check_numbers(line: bytes, number: int) -> None:
+    sep = b"\t" if b"\t" in line else b","
     try:
         for field in line.strip().split(sep):
             float(field)
@@ -339,12 +435,19 @@ class BrainFlowSource:
             raise ValueError("an explicit layout is only for playback sources")
 
         self._check_connection()
+        self._master_profile: DeviceProfile | None = None
         self._master_id = self._resolve_master(layout)
         if layout is None:
-            try:
-                layout = profile.layout(self._master_id if self._playback else None)
-            except ValueError as exc:
-                raise DeviceError(str(exc)) from exc
+            named = self._master_profile
+            if named is not None and profile.is_playback and not profile.channels:
+                # --master-board named a device profile: the files have its layout (the first
+                # profile of its board may have other channels, e.g. synthetic for simulator)
+                layout = replace(named.layout(), device=profile.name)
+            else:
+                try:
+                    layout = profile.layout(self._master_id if self._playback else None)
+                except ValueError as exc:
+                    raise DeviceError(str(exc)) from exc
         if self._playback:
             layout = self._restrict_to_files(layout)
         self._layout = layout
@@ -424,8 +527,10 @@ class BrainFlowSource:
             return None
         p = self._profile
         candidates = []
-        if self._conn.master_board not in (None, ""):
-            candidates.append(resolve_board(self._conn.master_board))  # type: ignore[arg-type]
+        master = self._conn.master_board
+        if master is not None and master != "":
+            board_id, self._master_profile = resolve_master_board(master)
+            candidates.append(board_id)
         if layout is not None:
             candidates.append(int(layout.board_id))
         if p.master_board_id is not None:
@@ -489,7 +594,7 @@ class BrainFlowSource:
                 what = "is not a regular file" if path.exists() else "does not exist"
                 raise DeviceError(f"the playback file {path} {what}")
             try:
-                n, cols = _count_lines(path)
+                n, cols = _count_lines(path, p.num_rows)
             except OSError as exc:
                 raise DeviceError(
                     f"cannot read the playback file {path}: {exc.strerror or exc}"
@@ -498,7 +603,7 @@ class BrainFlowSource:
                 raise DeviceError(
                     f"the playback file {path} is not a BrainFlow recording ({exc})"
                 ) from exc
-            if n == 0:
+            if cols == 0:  # (with the first line's columns right, n is at least 1)
                 raise DeviceError(f"the playback file {path} is empty")
             if cols != p.num_rows:
                 raise DeviceError(

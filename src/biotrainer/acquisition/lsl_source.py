@@ -393,6 +393,7 @@ class LslSource:
         self._last_sample_at = 0.0
         self._dejitter: Dejitterer | None = None
         self._held_since = 0.0
+        self._final: tuple[np.ndarray, np.ndarray] | None = None  # for the poll after stop()
         self.clock_offset_s = math.nan
         self.samples_received = 0
 
@@ -439,8 +440,16 @@ class LslSource:
         self._state = SourceState.STREAMING
 
     def poll(self) -> Chunk:
-        """Every sample that arrived since the last poll (never blocks)."""
+        """Every sample that arrived since the last poll (never blocks).
+
+        After :meth:`stop`, one more poll returns what arrived before the stop.
+        """
         now = self.clock.now()
+        if self._state is SourceState.STOPPED and self._final is not None:
+            values, stamps = self._final
+            self._final = None
+            raw = {"default": self._to_raw(values, stamps)}
+            return Chunk(raw=raw, signals=self.layout.split(raw), received_at=now)
         if self._state not in (SourceState.STREAMING, SourceState.SILENT) or self._inlet is None:
             return Chunk(received_at=now)
         values, stamps = self._pull()
@@ -455,11 +464,26 @@ class LslSource:
         return Chunk(raw=raw, signals=self.layout.split(raw), received_at=now)
 
     def stop(self) -> None:
-        if self._state in (SourceState.STREAMING, SourceState.SILENT):
-            self._state = SourceState.STOPPED
+        """Stop streaming. What arrived before, still in the inlet or held by the
+        :class:`Dejitterer` to confirm a pause, is kept for the one poll that follows."""
+        if self._state not in (SourceState.STREAMING, SourceState.SILENT):
+            return
+        if self._inlet is not None:
+            values, stamps = self._pull()
+            dj = self._dejitter
+            if dj is not None:
+                if stamps.size:
+                    values, stamps = dj.process(values, stamps)
+                if dj.held:  # no more samples will come to confirm a pause: decide now
+                    more_values, more_stamps = dj.release_held()
+                    values = np.concatenate([values, more_values])
+                    stamps = np.concatenate([stamps, more_stamps])
+            self._final = (values, stamps)
+        self._state = SourceState.STOPPED
 
     def release(self) -> None:
         self._close_inlet()
+        self._final = None
         self._state = SourceState.RELEASED
 
     # -- internals ---------------------------------------------------------------------------

@@ -767,6 +767,7 @@ def layout_for_board(board_id: int) -> SourceLayout:
         BoardIds(board_id)
     except ValueError:
         raise DeviceError(f"BrainFlow knows no board with id {board_id}") from None
+    check_recording_board(board_id)
     d = profiles_dir()
     for n in profile_names(d):
         try:
@@ -778,27 +779,82 @@ def layout_for_board(board_id: int) -> SourceLayout:
     return _build_layout(BoardIds(board_id).name.lower(), board_id, derived_channels(board_id))
 
 
+#: Keys of a preset's board description a layout is built from (:func:`_build_layout`).
+_LAYOUT_KEYS = ("sampling_rate", "num_rows", "timestamp_channel")
+
+
+def check_recording_board(board_id: int) -> None:
+    """Refuse a board whose files cannot be played: one BrainFlow has no channel description of
+    (``NO_BOARD``, which LSL recordings name in their ``session.json``, ``STREAMING_BOARD``) or
+    ``PLAYBACK_FILE_BOARD`` itself.
+
+    Raises
+    ------
+    DeviceError
+        Naming the board and asking for the one that recorded the file.
+    """
+    name = f"board {BoardIds(board_id).name} ({board_id})"
+    if board_id == PLAYBACK_BOARD_ID:
+        raise DeviceError(
+            f"{name} plays files, it does not record them: name the board that recorded the file"
+        )
+    described = False
+    if board_id != int(BoardIds.NO_BOARD):  # (asking BrainFlow about it logs an error)
+        try:
+            presets = board_presets(board_id)
+            described = bool(presets) and all(
+                all(k in board_description(board_id, p) for k in _LAYOUT_KEYS) for p in presets
+            )
+        except BrainFlowError:
+            pass
+    if not described:
+        raise DeviceError(
+            f"{name} has no channel description in BrainFlow: name the board that recorded the file"
+        )
+
+
 def resolve_board(value: str | int) -> int:
     """A board id from a BrainFlow board name, a board id or a device profile name.
 
     Raises
     ------
     DeviceError
-        Nothing matches.
+        Nothing matches, or the board cannot have recorded a file
+        (:func:`check_recording_board`).
+    """
+    return resolve_master_board(value)[0]
+
+
+def resolve_master_board(value: str | int) -> tuple[int, DeviceProfile | None]:
+    """The board that recorded a file, from a BrainFlow board name, a board id or a device
+    profile name, with the profile when ``value`` names one (its layout is that of the file).
+
+    Raises
+    ------
+    DeviceError
+        Nothing matches, the board cannot have recorded a file
+        (:func:`check_recording_board`), or the profile is one that plays any board's files.
     """
     if isinstance(value, int) and not isinstance(value, bool):
         try:
-            return int(BoardIds(value))
+            board_id = int(BoardIds(value))
         except ValueError:
             raise DeviceError(f"BrainFlow knows no board with id {value}") from None
+        check_recording_board(board_id)
+        return board_id, None
     text = str(value).strip()
     if text.lstrip("-").isdigit():
-        return resolve_board(int(text))
+        return resolve_master_board(int(text))
     if text.upper() in BoardIds.__members__:
-        return int(BoardIds[text.upper()])
+        return resolve_master_board(int(BoardIds[text.upper()]))
     if text in profile_names():
         p = load_profile(text)
-        return p.data_board_id()
+        if p.is_playback and p.master_board_id is None:
+            raise DeviceError(
+                f"the {p.name} profile plays files of any board: name the board that recorded "
+                "the file (e.g. muse2 or MUSE_2_BOARD)"
+            )
+        return p.data_board_id(), p
     raise DeviceError(
         f"'{text}' is neither a device profile nor a BrainFlow board name "
         "(e.g. muse2 or MUSE_2_BOARD)"
