@@ -14,7 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
-from biotrainer.errors import ConfigError, RecordingError
+from biotrainer.errors import BiotrainerError, ConfigError, RecordingError
 
 ENV_VAR = "BIOTRAINER_DATA"
 DIR_MODE = 0o700
@@ -91,6 +91,56 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
             "Choose another folder with --data-dir or BIOTRAINER_DATA."
         )
     return p
+
+
+def check_export_target(
+    out: str | os.PathLike[str],
+    data_directory: str | os.PathLike[str] | None = None,
+    *,
+    inside_ok: bool = False,
+) -> Path:
+    """Refuse an export (a report, a CSV) that could replace part of the data folder or of a
+    session folder (one holding a ``session.json``, wherever it lies).
+
+    Parameters
+    ----------
+    out : path
+        The file to write.
+    data_directory : path, optional
+        The data folder (the default one when None).
+    inside_ok : bool
+        A new file there is allowed (a report saved beside its recording); an existing one only
+        if it is a ``.pdf`` (an earlier report), never a recording's file or the database.
+
+    Returns
+    -------
+    Path
+        ``out``, with ``~`` expanded.
+
+    Raises
+    ------
+    BiotrainerError
+        If the file lies in the data folder or a session folder and may not.
+    """
+    path = Path(out).expanduser()
+    data = data_dir(data_directory)
+    try:
+        inside = path.resolve().is_relative_to(data.resolve())
+        where = f"the data folder {data}" if inside else None
+        if (path.parent / "session.json").exists():
+            where = f"the session folder {path.parent}"
+    except OSError:
+        where = None
+    if where is None:
+        return path
+    if not inside_ok:
+        raise BiotrainerError(f"{path} is inside {where}: write the export somewhere else")
+    if (path.exists() or path.is_symlink()) and path.suffix.lower() != ".pdf":
+        raise BiotrainerError(
+            f"{path} is a file of {where} (a recording or the database): it is never replaced, "
+            "write the report under another name"
+        )
+    return path
 
 
 def shown(path: str | os.PathLike[str]) -> str:

@@ -11,6 +11,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QSlider
 
+from biotrainer.errors import BiotrainerError
 from biotrainer.session.store import Store
 from biotrainer.ui.history_view import HistoryView
 from biotrainer.ui.patient_dialogs import (
@@ -141,6 +142,29 @@ def test_history_view_lists_sessions_draws_charts_and_saves_reports(qtbot, data_
         text = " ".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages)
         assert "Hidden" in text and "75" in text
         assert view.save_csv(recs[0].id, tmp_path / "m.csv") == 600
+
+
+def test_history_exports_never_replace_a_recording_or_the_database(qtbot, data_dir, tmp_path):
+    """The save dialog lets one pick any file and confirm "replace": a recording's metrics.csv
+    was rewritten in the export's format (before)."""
+    with Store.open(data_dir) as store:
+        store.add_patient("H-2")
+        rec = fake_session(store, tmp_path, "H-2")
+        view = HistoryView(store, "H-2")
+        qtbot.addWidget(view)
+        metrics = rec.folder / "metrics.csv"
+        before = metrics.read_bytes()
+        for target in (metrics, rec.folder / "new.csv", store.path, data_dir / "x.csv"):
+            with pytest.raises(BiotrainerError, match="write the export somewhere else"):
+                view.save_csv(rec.id, target)
+        for target in (metrics, store.path, rec.folder / "session.json"):
+            with pytest.raises(BiotrainerError, match="never replaced"):
+                view.save_session_report(rec.id, target)
+        assert metrics.read_bytes() == before
+        # a report beside the recording is fine, and may be saved again
+        assert view.save_session_report(rec.id, rec.folder / "report.pdf").exists()
+        assert view.save_session_report(rec.id, rec.folder / "report.pdf").exists()
+        assert view.save_progress_report(data_dir / "progress.pdf").exists()
 
 
 def test_history_columns_are_as_wide_as_their_contents_in_a_wide_window(qtbot, data_dir, tmp_path):

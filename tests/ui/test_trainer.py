@@ -241,6 +241,119 @@ def test_shortcuts_pause_marker_note_and_fullscreen(qtbot, settings, tmp_path, e
     assert_closed_cleanly(window, threads_before)
 
 
+def test_the_sound_feedback_ends_with_the_session(
+    qtbot, settings, tmp_path, errors_shown, monkeypatch
+):
+    """Eyes-closed relaxation plays sound: it stops when the session ends (before: the drone
+    went on under "Well done" until the window closed) and the menu can turn it off at any
+    time."""
+    from biotrainer.ui.audio_feedback import AudioFeedback
+
+    from .test_patient_view import FakeDevice, FakeSink
+
+    def open_fake_output(self) -> None:
+        sink = FakeSink(8000 * 2)
+        self.attach(sink, FakeDevice(sink), 8000, "int16", 1)
+
+    monkeypatch.setattr(AudioFeedback, "_open", open_fake_output)
+    clock = SimulatedClock()
+    source = FakeSource(clock, n_eeg=4)
+    window = make_window(
+        qtbot, settings, tmp_path, lambda: source, "eyes-closed-relaxation", clock, 0.1
+    )
+    assert window.audio_action.isChecked()
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.engine.session_s > 2, timeout=10_000)
+    assert window.patient_view.audio_active
+    window.stop_session()
+    assert not window.patient_view.audio_active
+    assert window.audio_action.isChecked()  # the choice stays for the next session
+    assert window.start_session()
+    assert window.patient_view.audio_active
+    window.stop_session()
+    window.patient_view.set_audio_enabled(True)  # (as if something had left it on)
+    window.audio_action.trigger()  # View > Sound feedback, unticked after the session
+    assert not window.audio_action.isChecked() and not window.patient_view.audio_active
+    window.close()
+
+
+def test_shortcuts_act_in_the_trainer_and_the_patient_view_only(
+    qtbot, settings, tmp_path, errors_shown
+):
+    """Space in another window of the app (the session summary, the history) is that window's
+    key: it does not start or pause a session (before, every shortcut was application-wide and
+    Space on the summary's check box started a new session)."""
+    from PySide6.QtWidgets import QCheckBox, QDialog, QVBoxLayout
+
+    clock = SimulatedClock()
+    window = muse2_window(qtbot, settings, tmp_path, clock, step_s=0.2)
+    other = QDialog()
+    qtbot.addWidget(other)
+    box = QCheckBox("Name in the report", other)
+    QVBoxLayout(other).addWidget(box)
+    other.show()
+    other.activateWindow()
+    box.setFocus()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is other, timeout=5000)
+    qtbot.keyClick(box, Qt.Key.Key_Space)
+    assert window.state == "idle" and not window.running
+    assert box.isChecked()  # the key went to the box
+    qtbot.keyClick(box, Qt.Key.Key_M)
+    other.close()
+
+    pv = window.patient_view  # the keys do work in the patient view
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.running
+    qtbot.waitUntil(lambda: window.engine.session_s > 1, timeout=10_000)
+    pv.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is pv, timeout=5000)
+    qtbot.keyClick(pv, Qt.Key.Key_Space)
+    assert window.engine.paused
+    qtbot.keyClick(pv, Qt.Key.Key_M)
+    qtbot.keyClick(pv, Qt.Key.Key_N)  # the note box takes the typing, in the trainer window
+    assert window.dashboard.note_box.isVisible()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    assert QApplication.focusWidget() is window.dashboard.note_box
+    folder = window.session_folder
+    window.stop_session(ask=False)
+    kinds = [e["kind"] for e in read_events(folder)]
+    assert kinds.count("marker") == 1 and kinds.count("pause") == 1
+    window.close()
+
+
+def test_a_note_being_typed_when_the_session_ends_is_kept_in_that_session(
+    qtbot, settings, tmp_path, errors_shown
+):
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot,
+        settings,
+        tmp_path,
+        lambda: FakeSource(clock, n_eeg=4),
+        "alpha-uptraining",
+        clock,
+        0.1,
+    )
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.engine.session_s > 2, timeout=10_000)
+    window.dashboard.open_note_box()
+    qtbot.keyClicks(window.dashboard.note_box, "coughed at 3 min")
+    first = window.session_folder
+    window.stop_session(ask=False)
+    assert not window.dashboard.note_box.isVisible()
+    assert window.dashboard.note_box.text() == ""
+    notes = [e["text"] for e in read_events(first) if e["kind"] == "note"]
+    assert notes == ["coughed at 3 min"]  # (before: lost, or saved in the next session)
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.engine.session_s > 1, timeout=10_000)
+    second = window.session_folder
+    window.stop_session(ask=False)
+    assert [e for e in read_events(second) if e["kind"] == "note"] == []
+    window.close()
+
+
 def test_signal_loss_is_shown_clearly_to_the_therapist(qtbot, settings, tmp_path, errors_shown):
     clock = SimulatedClock()
     source = FakeSource(clock, n_eeg=4)

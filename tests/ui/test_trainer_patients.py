@@ -291,6 +291,11 @@ def test_no_patient_no_session_unless_demo_mode(qtbot, settings, store, script, 
     assert script.asked == [] and demo.session_id is None
     assert "patient_code" not in read_meta(demo.session_folder).extra
     qtbot.waitUntil(lambda: demo.engine.session_s > 2, timeout=10_000)
+    # the history does not ask for a patient mid-session: the demonstration would become theirs
+    script.patient = "P-3"
+    assert demo.open_history() is None
+    assert script.asked == [] and demo.patient is None
+    assert "no patient" in demo.statusBar().currentMessage()
     demo.stop_session()
     assert script.asked == [] and store.sessions() == []
     assert not demo.summary_dialog.pdf_button.isEnabled()  # no store record: no report

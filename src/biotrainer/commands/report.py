@@ -112,7 +112,7 @@ def check_csv_target(csv: str, data_directory: str | None) -> Path:
         If the name is empty or does not end in .csv, the file exists, or it lies inside the
         data folder (recordings and the database must not be overwritten or mixed with exports).
     """
-    from biotrainer.paths import data_dir
+    from biotrainer.paths import check_export_target
 
     if not str(csv).strip():
         raise BiotrainerError("--csv is empty: give the name of a new .csv file to write")
@@ -126,16 +126,7 @@ def check_csv_target(csv: str, data_directory: str | None) -> Path:
             f"{path} already exists: give a new .csv file name (an existing file is never "
             "overwritten)"
         )
-    data = data_dir(data_directory)
-    try:
-        inside = path.resolve().is_relative_to(data.resolve())
-    except OSError:
-        inside = False
-    if inside:
-        raise BiotrainerError(
-            f"{path} is inside the data folder {data}: write the export somewhere else"
-        )
-    return path
+    return check_export_target(path, data_directory)
 
 
 def _safe(text: str) -> str:

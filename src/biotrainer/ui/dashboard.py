@@ -525,6 +525,7 @@ class TherapistDashboard(QWidget):
         self.side_splitter.setSizes(sizes)
         old.setParent(None)
         old.deleteLater()
+        self.take_note_draft()  # (nothing of the last session's note box carries over)
         self.latest = None
         self._shown = None
         self._ending: tuple[str, str] | None = None
@@ -765,11 +766,22 @@ class TherapistDashboard(QWidget):
             self.auto_threshold_requested.emit(value / 100.0)
 
     def open_note_box(self) -> None:
-        """Show the note entry and give it the keyboard."""
+        """Show the note entry and give it the keyboard (bringing this window forward: N may
+        have been pressed in the patient view)."""
         if self.state not in ("running", "paused"):
             return
         self.note_box.setVisible(True)
+        window = self.window()
+        window.raise_()
+        window.activateWindow()
         self.note_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def take_note_draft(self) -> str:
+        """The note being typed (stripped; "" if none), the note box then emptied and closed."""
+        text = self.note_box.text().strip() if self.note_box.isVisible() else ""
+        self.note_box.clear()
+        self._close_note_box()
+        return text
 
     def _on_note(self, text: str) -> None:
         self.note_entered.emit(text)

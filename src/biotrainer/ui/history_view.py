@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from biotrainer.errors import BiotrainerError
+from biotrainer.paths import check_export_target
 from biotrainer.reports.format import local_time, minutes, num, pct, signed
 from biotrainer.reports.progress import ProgressReport, ProgressRow, build_progress_report
 from biotrainer.session.store import Store
@@ -246,6 +247,7 @@ class HistoryView(QWidget):
         from biotrainer.reports.session_report import build_session_report
         from biotrainer.ui.report_pdf import write_session_pdf
 
+        check_export_target(out, self.store.root, inside_ok=True)
         report = build_session_report(self.store, session_id, with_name=self.with_name.isChecked())
         return write_session_pdf(report, out, warn=self._notes.append)
 
@@ -255,12 +257,14 @@ class HistoryView(QWidget):
         code = self.patient_code()
         if code is None:
             raise BiotrainerError("choose a patient first")
+        check_export_target(out, self.store.root, inside_ok=True)
         report = build_progress_report(self.store, code, with_name=self.with_name.isChecked())
         return write_progress_pdf(report, out, warn=self._notes.append)
 
     def save_csv(self, session_id: int, out: str | os.PathLike[str]) -> int:
         from biotrainer.reports.csv_export import export_metrics_csv
 
+        check_export_target(out, self.store.root)  # (as `report --csv`: never in the data folder)
         rec = self.store.session(session_id)
         if rec.folder is None:
             raise BiotrainerError(f"session {session_id} has no session folder")

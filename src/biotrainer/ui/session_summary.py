@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from biotrainer.engine.resonance import ResonanceResult
 from biotrainer.errors import BiotrainerError
+from biotrainer.paths import check_export_target
 from biotrainer.reports.format import signed
 from biotrainer.session.analysis import PhaseStats
 
@@ -241,6 +242,7 @@ class SessionSummaryDialog(QDialog):
         from biotrainer.reports.session_report import build_session_report
         from biotrainer.ui.report_pdf import write_session_pdf
 
+        check_export_target(out, self.store.root, inside_ok=True)
         report = build_session_report(
             self.store, self.session_id, with_name=self.with_name.isChecked()
         )

@@ -381,6 +381,12 @@ class TrainerWindow(QMainWindow):
         if self.flow is None:
             self.statusBar().showMessage("No patient store: no history", 5000)
             return None
+        if self.flow.patient is None and self.running:
+            # (choosing a patient now would put this unregistered session under their name)
+            self.statusBar().showMessage(
+                "This session has no patient: the history opens after it", 5000
+            )
+            return None
         if self.flow.ensure_patient() is None:
             return None
         self._update_title()
@@ -444,14 +450,17 @@ class TrainerWindow(QMainWindow):
     def _action(self, menu, text: str, slot, shortcut: str | None = None) -> QAction:
         action = QAction(text, self)
         if shortcut:
+            # The keys work in this window and in the patient view (see _build_actions), not
+            # in the other windows: Space in the session summary ticks its box, it does not
+            # start a session; Space in the history's table does not pause one.
             action.setShortcut(QKeySequence(shortcut))
-            # The keys also work while the patient view (another window) has the focus.
-            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            self._shortcut_actions.append(action)
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
 
     def _build_actions(self) -> None:
+        self._shortcut_actions: list[QAction] = []
         bar = self.menuBar()
         session = bar.addMenu("&Session")
         self.check_action = self._action(
@@ -517,6 +526,8 @@ class TrainerWindow(QMainWindow):
             self.fullscreen_action,
         ):
             a.setEnabled(self.patient_view is not None)
+        if self.patient_view is not None:
+            self.patient_view.addActions(self._shortcut_actions)
 
     def _set_state(self, state: str) -> None:
         self.dashboard.set_state(state)
@@ -864,6 +875,9 @@ class TrainerWindow(QMainWindow):
         """
         if not self.running:
             return None
+        draft = self.dashboard.take_note_draft()
+        if draft:  # a note being typed when the session ends belongs to this session
+            self.add_note(draft)
         bridge = self.bridge
         bridge.stop()
         self._frame_timer.stop()
@@ -894,6 +908,8 @@ class TrainerWindow(QMainWindow):
         self._set_state("failed" if error else "finished")
         if error is None:
             self.dashboard.show_ending(*ending_banner(self.outcome))
+        if self.patient_view is not None:
+            self.patient_view.set_audio_enabled(False)  # the sound feedback ends with the session
         if self.patient_view is not None and self.updates:
             # The patient view keeps its last picture; a final update says the session is over
             # ("well done" unless a device error or the recording's end cut it short).
@@ -1103,7 +1119,8 @@ class TrainerWindow(QMainWindow):
         self.settings.setValue(f"{SETTINGS_GROUP}/sweep", on)
 
     def _on_audio(self, on: bool) -> None:
-        if self.patient_view is not None and self.running:
+        # (sound plays only during a session; turning it off works at any time)
+        if self.patient_view is not None and (self.running or not on):
             self.patient_view.set_audio_enabled(on)
 
     # -- errors, layout, closing -------------------------------------------------------------
