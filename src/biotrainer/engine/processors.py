@@ -39,6 +39,15 @@ def _median_of_few(x: np.ndarray) -> float:
     return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2.0
 
 
+def _alpha_channels(quality: SignalQuality | None) -> np.ndarray | None:
+    """The channels alpha feedback is taken from under ``quality`` (None: all of them, as
+    before the first verdict or when none is usable: the quality gate holds the feedback)."""
+    if quality is None:
+        return None
+    usable = np.asarray(quality.usable, dtype=bool)
+    return usable if usable.any() and not usable.all() else None
+
+
 def _noop(n: int) -> Iterator[None]:
     for _ in range(n):
         yield None
@@ -79,7 +88,7 @@ class EegProcessor:
         # Alpha runs ahead of the update grid: samples are pushed into the AlphaStream as they
         # arrive (:meth:`receive`), their values wait here until the grid consumes them.
         self._alpha_ahead = np.empty((n, 0))
-        self.newest_alpha = NAN  #: alpha at the newest sample received (the live preview)
+        self._newest_relative: np.ndarray | None = None  # (see newest_alpha)
         self.alpha = NAN
         self.relaxation = NAN
         self.band_powers: BandPowers | None = None
@@ -135,10 +144,24 @@ class EegProcessor:
             return
         relative = self.alpha_stream.push_relative(x)
         self._alpha_ahead = np.concatenate((self._alpha_ahead, relative), axis=1)
-        self.newest_alpha = float(AlphaStream.median_over_channels(relative[:, -1:])[0])
+        self._newest_relative = relative[:, -1:]
 
-    def _take_alpha(self, x: np.ndarray, ends: list[int]) -> np.ndarray:
-        """Alpha at the end of every piece of ``x`` (received ahead or now), NaN when empty."""
+    @property
+    def newest_alpha(self) -> float:
+        """Alpha at the newest sample received (the live preview): the median over the
+        channels the latest quality verdict finds usable (NaN before any sample)."""
+        newest = self._newest_relative
+        if newest is None:
+            return NAN
+        usable = _alpha_channels(self.quality)
+        if usable is not None:
+            newest = np.where(usable[:, None], newest, NAN)
+        return float(AlphaStream.median_over_channels(newest)[0])
+
+    def _take_alpha(self, x: np.ndarray, ends: list[int], qualities: list) -> np.ndarray:
+        """Alpha at the end of every piece of ``x`` (received ahead or now), NaN when empty:
+        the median over the channels the quality verdict in force at that piece finds usable
+        (a flat or railed electrode's ratio of noise would pull the feedback down)."""
         n = x.shape[1]
         have = self._alpha_ahead.shape[1]
         if have < n:
@@ -149,8 +172,20 @@ class EegProcessor:
         starts = np.concatenate(([0], ends_arr[:-1]))
         out = np.full(ends_arr.size, NAN)
         nonempty = ends_arr > starts
-        if nonempty.any():
-            out[nonempty] = AlphaStream.median_over_channels(relative[:, ends_arr[nonempty] - 1])
+        if not nonempty.any():
+            return out
+        at = relative[:, ends_arr[nonempty] - 1]
+        quality = self.quality
+        masks = []
+        for q, keep in zip(qualities, nonempty.tolist(), strict=True):
+            quality = q if q is not None else quality
+            if keep:
+                masks.append(_alpha_channels(quality))
+        if any(m is not None for m in masks):
+            full = np.ones(at.shape[0], dtype=bool)
+            usable = np.stack([full if m is None else m for m in masks], axis=1)
+            at = np.where(usable, at, NAN)
+        out[nonempty] = AlphaStream.median_over_channels(at)
         return out
 
     def push(self, samples: np.ndarray) -> None:
@@ -171,8 +206,8 @@ class EegProcessor:
         if not ends or samples.shape[1] == 0:
             return _noop(len(ends))
         x = np.asarray(samples, dtype=np.float64)
-        alphas = self._take_alpha(x, ends)
         qualities = self.quality_stream.push_many(x, ends)
+        alphas = self._take_alpha(x, ends, qualities)
         # when the relaxation index (and every 2nd time the band powers) is due
         total0 = self.window.total
         cap = self.window.capacity
