@@ -73,6 +73,17 @@ duration_s = 60
             "phases",
             "baseline",
         ),
+        (  # the baseline after the training: that training would have no feedback
+            'name = "x"\nfeedback = "alpha"\n[[phases]]\nkind = "training"\nduration_s = 60\n'
+            '[[phases]]\nkind = "baseline"\nduration_s = 60\n',
+            "phases",
+            "baseline phase before it",
+        ),
+        (  # coherence feedback too is a z-score against a baseline
+            'name = "x"\nfeedback = "coherence"\n[[phases]]\nkind = "training"\nduration_s = 60\n',
+            "phases",
+            "baseline phase before it",
+        ),
         (
             'name = "x"\nfeedback = "alpha"\n[[phases]]\nkind = "pacing"\nduration_s = 60\n',
             "phases[0].pacer_bpm",

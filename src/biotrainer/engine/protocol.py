@@ -256,11 +256,10 @@ def _parse(raw: dict, path: str) -> Protocol:
             inhale_ratio=inhale,
         )
         phases.extend([phase] * repeat)
-    if (
-        feedback != "coherence"
-        and not any(p.kind == "baseline" for p in phases)
-        and any(p.kind == "training" for p in phases)
-    ):
+    kinds = [p.kind for p in phases]
+    if "training" in kinds and "baseline" not in kinds[: kinds.index("training")]:
+        # (every feedback is a z-score against the person's baseline: without one before it,
+        # a training phase would give no feedback and no reward at all)
         raise ConfigError(
             path, "phases", "training needs a baseline phase before it (personal thresholds)"
         )
