@@ -127,8 +127,8 @@ def check_export_target(
     try:
         inside = path.resolve().is_relative_to(data.resolve())
         where = f"the data folder {data}" if inside else None
-        if (path.parent / "session.json").exists():
-            where = f"the session folder {path.parent}"
+        if where is None and (path.parent / "session.json").exists():
+            where = f"the session folder {path.parent}"  # (one kept outside the data folder)
     except OSError:
         where = None
     if where is None:

@@ -269,3 +269,18 @@ def test_muse_jaw_clench_is_flagged(shared_data: Path, name: str) -> None:
     assert emg[10:-10].mean() <= 0.05
     blocked = np.array([feedback_blocked(qi) for qi in q])
     assert blocked[10:-10].mean() <= 0.1
+
+
+@pytest.mark.parametrize(
+    ("fs", "piece_s"), [(250.0, 0.1), (256.0, 0.1), (500.0, 0.05), (128.0, 0.1), (1000.0, 0.1)]
+)
+def test_streaming_quality_checks_four_times_a_second_on_short_pieces(fs, piece_s):
+    """The engine feeds 0.1 s pieces: the check ran on every third one (3.3 a second), not the
+    4 a second the gate is documented with."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(0.0, 10.0, (2, int(31 * fs)))
+    sq = StreamingQuality(fs, 2, "eeg")
+    step = int(round(piece_s * fs))
+    ends = list(range(step, x.shape[1] + 1, step))
+    checks = sum(q is not None for q in sq.push_many(x[:, : ends[-1]], ends))
+    assert checks == pytest.approx(4 * 30, abs=2)  # (the first second fills the window)

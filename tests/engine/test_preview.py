@@ -44,7 +44,7 @@ def test_preview_is_the_alpha_at_the_newest_sample_scored_like_the_updates():
             else:
                 assert p.feedback_z <= base.z(p.feedback_value)
             checked.append(p.feedback_score)
-    assert seen > 1000 and masked > 10  # (the scenario's artefacts flag channels at times)
+    assert seen > 1000 and masked > 0  # (the scenario's artefacts flag channels at times)
     assert len(checked) > 100  # scored once the baseline was learned
     assert all(0.0 < s < 1.0 for s in checked)
 

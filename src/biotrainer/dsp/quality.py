@@ -560,7 +560,9 @@ class StreamingQuality:
             self._since += k
             if self._filled < nw or self._since < self._every:
                 continue
-            self._since = 0
+            # (the remainder carries over: 0.1 s pieces at 250 Hz are checked 4 times a second,
+            # not every third piece; one check per piece however long it is)
+            self._since %= self._every
             evals.append(i)
         out: list[SignalQuality | None] = [None] * len(ends)
         full = np.concatenate((self._buf, x), axis=1)  # the last window, then the chunk
