@@ -404,3 +404,101 @@ def test_non_ascii_labels_are_ascii_distinct_and_said(tmp_path: Path) -> None:
         "ASCII)" in result.warnings
     )
     assert sum("written as" in w for w in result.warnings) == 5
+
+
+# -- presets with gaps of their own (audit: PPG out of step after a stall) -----------------------
+
+
+def _cut(raw: dict[str, np.ndarray], preset: str, start: float, end: float) -> None:
+    """Leave out the samples of ``preset`` from ``start`` to ``end`` s (a stall of its stream)."""
+    ts = raw[preset][MUSE2.preset(preset).timestamp_row]
+    raw[preset] = raw[preset][:, (ts < T0 + start) | (ts >= T0 + end)]
+
+
+def _on_edf_axis(raw, sig, steps, label: str, preset: str, row: int, since: float, closed: float):
+    """The largest difference (in quantisation steps) between the raw samples from ``since`` s
+    on and the EDF's samples at their time minus ``closed`` s."""
+    p = MUSE2.preset(preset)
+    ts = raw[preset][p.timestamp_row]
+    after = ts >= T0 + since
+    slots = np.rint((ts[after] - T0 - closed) * p.fs).astype(int)  # within a sample period
+    return np.max(np.abs(sig[label][slots] - raw[preset][row][after])) / steps[label]
+
+
+def test_a_gap_in_one_preset_only_keeps_it_in_step(tmp_path: Path) -> None:
+    """The PPG stream stalled for 5 s while the EEG went on: its samples after the stall were
+    laid right after the ones before it, 5 s early for the rest of the file, with no word."""
+    raw = make_raw(MUSE2, 30.0)
+    _cut(raw, "ancillary", 10.0, 15.0)
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    sig, _ = _read(tmp_path / "o.edf")
+    steps = {s.label: s.quantisation_step for s in result.signals}
+    assert _on_edf_axis(raw, sig, steps, "PPG ir", "ancillary", 2, 15.0, 0.0) <= 0.5 + 1e-6
+    x = raw["ancillary"][2]
+    last = x[np.searchsorted(raw["ancillary"][4], T0 + 10.0) - 1]
+    assert np.allclose(sig["PPG ir"][10 * 64 : 15 * 64], last, atol=steps["PPG ir"])  # held
+    assert _on_edf_axis(raw, sig, steps, "EEG TP9", "default", 1, 0.0, 0.0) <= 0.5 + 1e-6
+    assert (
+        "raw_ancillary.csv has no samples for 5.0 s at 10.0 s (EDF time): PPG holds its last "
+        "value there" in result.warnings
+    )
+    assert not any("gap" in w for w in result.warnings)  # the EEG has none to close up
+
+
+def test_gaps_of_different_lengths_line_up_on_the_main_time_axis(tmp_path: Path) -> None:
+    """A reconnect: the EEG is back after 5 s, the PPG after 8 s, the accelerometer after 2 s.
+    Each preset's gap was closed up on its own, so PPG and accelerometer came out 3 s apart
+    from the EEG (early and late)."""
+    raw = make_raw(MUSE2, 30.0)
+    _cut(raw, "default", 10.0, 15.0)
+    _cut(raw, "ancillary", 10.0, 18.0)
+    _cut(raw, "auxiliary", 10.0, 12.0)
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    sig, _ = _read(tmp_path / "o.edf")
+    steps = {s.label: s.quantisation_step for s in result.signals}
+    signals = (("EEG AF7", "default", 2, 15.0), ("PPG red", "ancillary", 3, 18.0),
+               ("ACCEL y", "auxiliary", 2, 15.0), ("GYRO z", "auxiliary", 6, 15.0))  # fmt: skip
+    for label, preset, row, back in signals:
+        # after the gap: at their time less the EEG's 5 s, which the EDF closes up
+        assert _on_edf_axis(raw, sig, steps, label, preset, row, back, 5.0) <= 0.5 + 1e-6, label
+        p = MUSE2.preset(preset)
+        x = raw[preset][row][raw[preset][p.timestamp_row] < T0 + 10.0]
+        assert np.max(np.abs(sig[label][: x.size] - x)) <= steps[label] / 2 + 1e-9, label
+    assert (
+        "raw_ancillary.csv has no samples for 3.0 s at 10.0 s (EDF time): PPG holds its last "
+        "value there" in result.warnings
+    )
+    assert (
+        "156 samples of raw_auxiliary.csv (3.0 s) fall in gaps of raw_default.csv, which the EDF "
+        "closes up: they are not in the file (the session folder keeps them)" in result.warnings
+    )
+    assert any("1 gap(s), 5.0 s in all" in w for w in result.warnings)
+
+
+def test_a_recording_without_gaps_is_written_as_it_comes(tmp_path: Path) -> None:
+    """Timestamps that jitter, rates a little off the nominal ones, presets starting apart, no
+    gap: every preset is written sample after sample from its first slot, as before (the
+    placement on the main time axis changes nothing here), and no note speaks of holes."""
+    raw = make_raw(MUSE2, 20.0)
+    rng = np.random.default_rng(3)
+    for p, rate, start in ((MUSE2.preset("default"), 254.7, 0.0),
+                           (MUSE2.preset("auxiliary"), 51.95, 0.031),
+                           (MUSE2.preset("ancillary"), 63.92, 0.0123)):  # fmt: skip
+        n = raw[p.preset].shape[1]
+        jitter = rng.uniform(-0.004, 0.004, n)
+        raw[p.preset][p.timestamp_row] = np.round(T0 + start + np.arange(n) / rate + jitter, 6)
+        raw[p.preset][p.timestamp_row] = np.maximum.accumulate(raw[p.preset][p.timestamp_row])
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    sig, _ = _read(tmp_path / "o.edf")
+    steps = {s.label: s.quantisation_step for s in result.signals}
+    t0 = min(raw[p.preset][p.timestamp_row, 0] for p in MUSE2.presets)
+    for label, preset, row in (("EEG TP10", "default", 4), ("GYRO x", "auxiliary", 4),
+                               ("PPG ambient", "ancillary", 1)):  # fmt: skip
+        p = MUSE2.preset(preset)
+        lead = round((raw[preset][p.timestamp_row, 0] - t0) * p.fs)
+        x = np.concatenate([np.full(lead, raw[preset][row][0]), raw[preset][row]])
+        assert np.max(np.abs(sig[label][: x.size] - x)) <= steps[label] / 2 + 1e-9, label
+    assert result.warnings == ()

@@ -22,6 +22,14 @@ gaps' length. Every annotation is placed on the file's own time axis (where its 
 between the samples), so markers, phases and notes after a gap still line up with the signal;
 the ``gap`` / ``signal_lost`` annotations the recorder wrote mark where the gaps were closed up.
 
+The time axis is the main preset's (the one with most samples). The other presets are put on it
+(:func:`place_on_main`): a sample at raw time *t* belongs at *t* minus the main preset's gap time
+closed up before *t*; each stretch of a preset without a gap of its own (none longer than the
+recorder's :data:`GAP_THRESHOLD_S`) is laid out sample after sample from the slot of its first
+sample, as the main preset's samples are. Where a preset has no samples (its stream stalled while
+the main one went on) its signal holds the last value before, with a note; its samples that fall
+in a gap of the main preset have no place in the file and are left out, with a note.
+
 What EDF+ or edflib cannot hold is worked around, or said in :attr:`EdfExport.warnings`:
 annotation texts longer than edflib's 40 bytes are split over consecutive annotations at the same
 moment; there is room for every annotation (extra annotation signals, up to edflib's 64 a
@@ -74,6 +82,11 @@ ANNOTATION_BYTES = 40
 MAX_ANNOTATION_SIGNALS = 64
 #: Characters of equipment + recording-additional text edflib keeps in the header.
 RECORDING_TEXT_CHARS = 39
+#: Shortest stretch without samples of a preset that the notes mention (s): at a reconnect the
+#: presets resume a packet or two apart, and the slots between are filled without a word.
+QUIET_HOLE_S = 0.25
+#: Holes of one preset listed one by one in its note; more are summed up.
+LISTED_HOLES = 3
 #: Marks the second and later pieces of a split annotation text.
 CONTINUED = "…"
 #: What to do with a session EDF cannot hold.
@@ -259,6 +272,149 @@ def gap_note(rec: Recording, preset: str) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the samples of one preset go on the EDF's time axis.
+
+    Attributes
+    ----------
+    source : ndarray of int
+        For every slot of the signal (from the EDF's start), the index of the raw sample written
+        there: slots before the first sample hold the first one, slots without a sample of their
+        own the last one before them.
+    holes : ndarray of int, shape (n, 2)
+        First slot and length (slots) of every stretch without samples of the preset's own.
+    in_gap : int
+        Samples left out because they fall in a gap of the main preset, which the EDF closes up.
+    overlapped : int
+        Samples left out because the slots of their run were already held by the run before
+        (after a gap, when that run came out longer at the nominal rate than its time).
+    """
+
+    source: np.ndarray
+    holes: np.ndarray
+    in_gap: int
+    overlapped: int = 0
+
+
+def main_gaps(rec: Recording, preset: str) -> tuple[np.ndarray, np.ndarray]:
+    """The gaps of the main ``preset`` that the EDF closes up, as raw times (s).
+
+    Returns ``(start, end)``: a gap starts one sample period after the last sample before it
+    and ends at the first sample after it; ``end - start`` is the time :func:`gap_note` counts.
+    """
+    p = rec.layout.preset(preset)
+    ts = rec.raw[preset][p.timestamp_row]
+    before = np.flatnonzero(np.diff(ts) > GAP_THRESHOLD_S)
+    return ts[before] + 1.0 / p.fs, ts[before + 1]
+
+
+def place_on_main(
+    ts: np.ndarray, fs: float, t0: float, gap_start: np.ndarray, gap_end: np.ndarray
+) -> Placement:
+    """Put the samples of a preset on the time axis of the main preset, whose gaps are closed up.
+
+    A sample at raw time ``t`` belongs at EDF time ``t - t0`` minus the gap time closed up before
+    ``t``. Each run of samples without a gap of their own (no step longer than
+    :data:`GAP_THRESHOLD_S`) and not across a gap of the main preset is laid out slot after slot
+    from the slot nearest to its first sample (as the main preset's samples are: the EDF's rate
+    is the nominal one). Without gaps, the samples are laid out as they come, after as many
+    slots of the first value as the first sample came after ``t0``.
+
+    Parameters
+    ----------
+    ts : ndarray
+        The preset's timestamps (s, rising).
+    fs : float
+        Its sampling rate (Hz).
+    t0 : float
+        Raw time of the EDF's start (s).
+    gap_start, gap_end : ndarray
+        The main preset's gaps (:func:`main_gaps`). A sample within half of its own sample
+        period of a gap's edge counts as outside the gap.
+
+    Returns
+    -------
+    Placement
+        With ``source`` empty when every sample falls in a gap of the main preset.
+    """
+    half = 0.5 / fs
+    closed = np.concatenate([[0.0], np.cumsum(gap_end - gap_start)])
+    after = np.searchsorted(gap_end, ts + half, side="right")  # gaps wholly before each sample
+    inside = np.zeros(ts.size, dtype=bool)
+    if gap_start.size:
+        nxt = np.minimum(after, gap_start.size - 1)
+        inside = (after < gap_start.size) & (ts - half > gap_start[nxt])
+    kept = np.flatnonzero(~inside)
+    if kept.size == 0:
+        return Placement(np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.int64), ts.size)
+    in_gap = int(ts.size - kept.size)
+    t_kept, after_kept = ts[kept], after[kept]
+    first = np.concatenate(
+        [[True], (np.diff(t_kept) > GAP_THRESHOLD_S) | (np.diff(after_kept) != 0)]
+    )
+    starts = np.flatnonzero(first)
+    run = np.cumsum(first) - 1
+    start_slot = np.rint(((t_kept[starts] - t0) - closed[after_kept[starts]]) * fs)
+    start_slot = np.maximum(start_slot.astype(np.int64), 0)
+    slot = start_slot[run] + (np.arange(kept.size) - starts[run])
+    # A run that starts on slots the run before already holds gives way (the presets of a
+    # reconnect resume a packet or so apart).
+    free = np.concatenate([[True], slot[1:] > np.maximum.accumulate(slot)[:-1]])
+    overlapped = int(kept.size - np.count_nonzero(free))
+    kept, slot = kept[free], slot[free]
+    source = np.full(int(slot[-1]) + 1, -1, dtype=np.int64)
+    source[slot] = kept
+    source = np.maximum.accumulate(source)
+    source[source < 0] = kept[0]
+    lengths = np.diff(slot) - 1
+    holes = np.flatnonzero(lengths > 0)
+    return Placement(
+        source,
+        np.column_stack([slot[holes] + 1, lengths[holes]]).astype(np.int64),
+        in_gap,
+        overlapped,
+    )
+
+
+def placement_notes(
+    placement: Placement, preset: str, fs: float, roles: list[str], main: str
+) -> list[str]:
+    """Notes on the slots a preset holds its last value in, and on samples left out."""
+    notes: list[str] = []
+    name = raw_file_name(preset)
+    holes = placement.holes[placement.holes[:, 1] / fs >= QUIET_HOLE_S]
+    if holes.size:
+        listed = ", ".join(f"{n / fs:.1f} s at {s / fs:.1f} s" for s, n in holes[:LISTED_HOLES])
+        more = ""
+        if len(holes) > LISTED_HOLES:
+            more = (
+                f" and {len(holes) - LISTED_HOLES} more stretches "
+                f"({float(holes[:, 1].sum()) / fs:.1f} s in all)"
+            )
+        who = (
+            f"{roles[0]} holds its last value"
+            if len(roles) == 1
+            else f"{', '.join(roles[:-1])} and {roles[-1]} hold their last values"
+        )
+        notes.append(f"{name} has no samples for {listed} (EDF time){more}: {who} there")
+    if placement.in_gap:
+        n = placement.in_gap
+        notes.append(
+            f"{n} sample{'s' if n > 1 else ''} of {name} ({n / fs:.1f} s) fall in gaps of "
+            f"{raw_file_name(main)}, which the EDF closes up: they are not in the file (the "
+            "session folder keeps them)"
+        )
+    if placement.overlapped / fs >= QUIET_HOLE_S:
+        n = placement.overlapped
+        notes.append(
+            f"{n} samples of {name} ({n / fs:.1f} s) after its gaps are not in the file: the "
+            "slots they belong on are held by its samples before the gap, which came at a "
+            "little more than its nominal rate (the session folder keeps them)"
+        )
+    return notes
+
+
 def _no_spaces(text: str) -> str:
     """EDF+ header subfields are ASCII without spaces."""
     return "".join(c if 33 <= ord(c) < 127 else "_" for c in text)[:40]
@@ -341,9 +497,22 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     t0 = rec.first_timestamp
     notes: list[str] = []
 
-    # (label, units, fs, data) per channel, presets aligned on t0.
+    # The time axis: the preset with most samples (the first such in the layout's order).
+    exported = [
+        g.preset
+        for g in layout.groups
+        if g.role != "marker"
+        and layout.preset(g.preset).fs > 0
+        and rec.raw.get(g.preset) is not None
+        and rec.raw[g.preset].shape[1] > 0
+    ]
+    main = max(dict.fromkeys(exported), key=lambda p: rec.raw[p].shape[1], default=None)
+    gap_start, gap_end = main_gaps(rec, main) if main is not None else (np.zeros(0), np.zeros(0))
+
+    # (label, units, fs, data) per channel, presets on the main preset's time axis.
     channels: list[tuple[str, str, float, np.ndarray]] = []
     leads: dict[str, int] = {}
+    placements: dict[str, Placement] = {}
     irregular: list[str] = []
     for g in layout.groups:
         if g.role == "marker":
@@ -365,10 +534,25 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             )
             continue
         p = layout.preset(g.preset)
-        lead = leads.setdefault(g.preset, round((float(data[p.timestamp_row, 0]) - t0) * p.fs))
+        if g.preset == main:
+            lead = leads.setdefault(main, round((float(data[p.timestamp_row, 0]) - t0) * p.fs))
+        elif g.preset not in placements:
+            placements[g.preset] = place_on_main(
+                data[p.timestamp_row], p.fs, t0, gap_start, gap_end
+            )
+        placement = placements.get(g.preset)
+        if placement is not None and placement.source.size == 0:
+            notes.append(
+                f"every sample of {raw_file_name(g.preset)} falls in a gap of "
+                f"{raw_file_name(main)}, which the EDF closes up: {g.role.upper()} "
+                f"({', '.join(g.names)}) is not in the EDF (the session folder keeps it)"
+            )
+            continue
         for row, name in zip(g.rows, g.names, strict=True):
             x = data[row]
-            if lead > 0:
+            if placement is not None:
+                x = x[placement.source]
+            elif lead > 0:
                 x = np.concatenate([np.full(lead, x[0]), x])
             label = f"{g.role.upper()} {name}".strip()
             channels.append((label, g.units[:DIMENSION_CHARS], p.fs, x))
@@ -435,10 +619,14 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             }
         )
 
-    main = max(leads, key=lambda p: rec.raw[p].shape[1])  # the time axis: most samples
     gaps = gap_note(rec, main)
     if gaps is not None:
         notes.append(gaps)
+    for preset, placement in placements.items():
+        if placement.source.size == 0:  # (said above: not in the EDF)
+            continue
+        roles = [g.role.upper() for g in layout.groups if g.preset == preset and g.role != "marker"]
+        notes += placement_notes(placement, preset, layout.preset(preset).fs, roles, main)
     annotations: list[tuple[float, str]] = []
     split = 0
     for onset, e in edf_onsets(rec, main, leads[main]):
