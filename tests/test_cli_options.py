@@ -139,3 +139,16 @@ def test_the_sessions_list_shows_whole_patient_codes(tmp_path, capsys):
     assert "CLINIC-2024-001" in out and "CLINIC-2024-002" in out
     _header, *rows = out.splitlines()
     assert len({row.index(" alpha-uptraining") for row in rows}) == 1  # columns aligned
+
+
+def test_patients_list_masks_the_name_in_notes_unless_asked(tmp_path, capsys) -> None:
+    data = str(tmp_path / "data")
+    notes = "Jo prefers mornings"
+    assert main(["patients", "add", "P-9", "--name", "Jo Ann Lee", "--notes", notes,
+                 "--data-dir", data]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["patients", "--data-dir", data]) == 0
+    out = capsys.readouterr().out
+    assert "[name] prefers mornings" in out and "Jo" not in out
+    assert main(["patients", "--with-name", "--data-dir", data]) == 0
+    assert "Jo prefers mornings" in capsys.readouterr().out

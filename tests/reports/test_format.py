@@ -50,3 +50,24 @@ def test_local_time_says_its_zone(zone, name, summer, winter):
 
 def test_a_missing_time_is_a_dash():
     assert local_time(None) == "–"
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "shown"),
+    [
+        # a short first name went through, and fragments were masked inside other words
+        (
+            "Jo said she planned to sleep more; Lee family visit",
+            "Jo Ann Lee",
+            "[name] said she planned to sleep more; [name] family visit",
+        ),
+        ("Annie was annoyed with ANN", "Ann Smith", "Annie was annoyed with [name]"),
+        ("Jo-Ann Lee came", "Jo-Ann Lee", "[name] came"),
+        ("Zo\u00eb felt calm", "Zoe\u0308 Smith", "[name] felt calm"),  # NFC vs NFD
+        ("no name here", "", "no name here"),
+    ],
+)
+def test_mask_name_hides_whole_name_words_only(text, name, shown):
+    from biotrainer.reports.format import mask_name
+
+    assert mask_name(text, name) == shown

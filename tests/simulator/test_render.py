@@ -258,3 +258,20 @@ def test_a_render_finished_meanwhile_by_another_process_is_kept(tmp_path, monkey
     assert folder == first["folder"]
     assert {p: f.stat().st_ino for p, f in files.items()} == first["inodes"]  # untouched
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]  # no partial render left
+
+
+def test_a_render_missing_a_file_is_rendered_again_in_its_place(tmp_path):
+    """A partial clean-up of the cache (one raw file deleted): the render was made again, then
+    thrown away because the folder still said it was complete, and every run failed on the
+    missing file."""
+    from biotrainer.acquisition import simulator
+
+    sc = steady_scenario(5, 12.0)
+    layout = load_profile("simulator-muse2").layout()
+    folder, files = simulator.render_to_folder(sc, layout, 3, tmp_path)
+    want = {p: f.read_bytes() for p, f in files.items()}
+    files["default"].unlink()
+    again, files2 = simulator.render_to_folder(sc, layout, 3, tmp_path)
+    assert again == folder and all(f.is_file() for f in files2.values())
+    assert {p: f.read_bytes() for p, f in files2.items()} == want
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]

@@ -35,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.reports.format import local_date, num
+    from biotrainer.reports.format import local_date, mask_name, num
     from biotrainer.session.store import Store
 
     # Lists and reports also read a data folder that cannot be written.
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         for p in patients:
             label = p.code + (f" ({p.name})" if show_name and p.name else "")
             notes = p.notes.replace("\n", " ")
+            if not show_name:
+                notes = mask_name(notes, p.name)  # (the name is shown with --with-name only)
             notes = notes if len(notes) <= 40 else notes[:39] + "…"
             print(
                 f"{label:16s} {counts.get(p.id, 0):8d} {num(p.resonance_bpm, 1):>10s}  "

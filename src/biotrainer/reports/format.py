@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import datetime
 
 
@@ -81,12 +82,23 @@ def change(before: float | int | None, after: float | int | None) -> float | Non
 
 
 def mask_name(text: str, name: str | None) -> str:
-    """Replace the patient's name and each of its words (3+ letters) in ``text`` by "[name]".
+    """Replace the patient's name and each of its words (2+ letters) in ``text`` by "[name]".
 
-    De-identified reports show free-text notes as typed except for the patient's own name.
+    De-identified reports show free-text notes as typed except for the patient's own name. Only
+    whole words are replaced (case and Unicode normalisation aside): a fragment of a name inside
+    another word would give the name away ("pl[name]ed" for "Ann"), and a short first name
+    ("Jo") must go as well.
     """
     if not name or not text:
         return text
+    text = unicodedata.normalize("NFC", text)
+    name = unicodedata.normalize("NFC", name)
+    parts = [name.strip()] + [w for w in re.split(r"\W+", name) if len(w) >= 2]
+    for part in sorted(set(parts), key=len, reverse=True):
+        if part:
+            pattern = rf"(?<!\w){re.escape(part)}(?!\w)"
+            text = re.sub(pattern, "[name]", text, flags=re.IGNORECASE)
+    return text
     parts = [name.strip()] + [w for w in re.split(r"\W+", name) if len(w) >= 3]
     for part in sorted(set(parts), key=len, reverse=True):
         if part:

@@ -18,6 +18,7 @@ load_scenario(name_or_path) -> Scenario
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -110,6 +111,9 @@ def render_to_folder(
         if all(f.is_file() for f in files.values()):
             os.utime(done)  # most recently used
             return folder, files
+        # a file of the render is gone (a partial clean-up): render it again, in its place
+        with contextlib.suppress(FileNotFoundError):
+            done.unlink()
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".render-", dir=root))
