@@ -117,6 +117,47 @@ CASES: list[tuple[str, Setup, list[str], str]] = [
         "old.csv already exists",
     ),
     ("report-out-empty", None, ["report", "{sid}", "--out", "", "--data-dir", "{data}"], "--out"),
+    (  # (the CSV never held the name: the option was silently ignored)
+        "report-csv-with-name",
+        None,
+        ["report", "{sid}", "--csv", "{tmp}/m.csv", "--with-name", "--data-dir", "{data}"],
+        "--with-name applies to the PDF report",
+    ),
+    # simulator devices and LSL streams took connection and device options and ignored them
+    (
+        "run-simulator-with-a-serial-port",
+        None,
+        ["run", "--device", "simulator", "--speed", "max", "--serial-port", "/dev/ttyUSB0"],
+        "--serial-port does not apply to the simulator device",
+    ),
+    (
+        "record-simulator-with-a-serial-number",
+        None,
+        [
+            "record",
+            "--device",
+            "simulator-muse2",
+            "--serial-number",
+            "Muse-1234",
+            "--duration",
+            "1",
+            "--out",
+            "{tmp}/r",
+        ],
+        "--serial-number does not apply to the simulator-muse2 device",
+    ),
+    (
+        "run-lsl-with-a-device",
+        None,
+        ["run", "--lsl-name", "nobody", "--device", "cyton", "--timeout", "1"],
+        "--device does not apply to an LSL stream",
+    ),
+    (
+        "run-lsl-with-a-scenario",
+        None,
+        ["run", "--lsl-name", "nobody", "--scenario", "artifacts", "--timeout", "1"],
+        "--scenario does not apply to an LSL stream",
+    ),
     # 2. a rating without values would have erased the stored ones
     (
         "rate-nothing",

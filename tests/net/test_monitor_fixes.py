@@ -286,7 +286,7 @@ def test_real_lsl_two_stations_with_one_name_shown_apart_and_updates_never_block
                     seen_hr.setdefault(s.key, set()).add((s.patient_code, s.hr_bpm))
             return len(statuses) == 2 and all(s.samples > 5 and s.patient_code for s in statuses)
 
-        assert wait_until(both_described, timeout=8.0, step=0.05), "did not see both stations"
+        assert wait_until(both_described, timeout=20.0, step=0.05), "did not see both stations"
         end = time.monotonic() + 1.5
         while time.monotonic() < end:
             both_described()
@@ -317,7 +317,7 @@ def test_real_lsl_one_of_two_stations_with_one_name_stops_its_tile_never_shows_t
             st = watch.update()
             return len(st) == 2 and all(s.samples > 5 and s.patient_code for s in st)
 
-        assert wait_until(both, timeout=8.0, step=0.05), "did not see both stations"
+        assert wait_until(both, timeout=20.0, step=0.05), "did not see both stations"
         sender.end(a)
         watch.run_for(3.0)
         assert watch.mixed() == {}

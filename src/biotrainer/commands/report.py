@@ -53,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
         raise BiotrainerError(f"the report file name should end in .pdf, not {args.out}")
     if args.csv is not None:
         check_csv_target(args.csv, args.data_dir)
+        if args.with_name and args.out is None:
+            raise BiotrainerError(
+                "--with-name applies to the PDF report (--out): the CSV holds the metrics only, "
+                "never a name"
+            )
     with Store.open_to_read(args.data_dir) as store:
         if args.patient is not None:
             from biotrainer.reports.progress import build_progress_report

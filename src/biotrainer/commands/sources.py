@@ -78,6 +78,7 @@ def source_factory(
         board = False if math.isinf(speed) else None
         return lambda: open_replay(replay, speed=source_speed, clock=clock, playback_board=board)
     if lsl_name or lsl_type:
+        _refuse_device_options(args, "an LSL stream (--lsl-name/--lsl-type)", device=True)
         if speed != 1.0:
             raise DeviceError(
                 "an LSL stream is live: --speed cannot be used with --lsl-name/--lsl-type"
@@ -87,8 +88,31 @@ def source_factory(
         timeout = getattr(args, "timeout", None)
         wait = {} if timeout is None else {"resolve_timeout": float(timeout)}
         return lambda: open_lsl_source(lsl_name, lsl_type, clock, **wait)
+    profile = load_profile(device)  # unknown or malformed: said before any window opens
+    if profile.simulator is not None:
+        _refuse_device_options(args, f"the {profile.name} device (a rendered scenario)")
     if speed != 1.0:
         accelerable_profile(device)  # say so now, not when the session starts
         return lambda: open_accelerated(device, clock, source_speed, **options)
-    load_profile(device)  # an unknown or malformed profile is reported before any window opens
     return lambda: open_source(device, connection_from_args(args), clock, **options)
+
+
+def _refuse_device_options(args: argparse.Namespace, what: str, device: bool = False) -> None:
+    """Refuse connection options (and with ``device``, ``--device``, ``--scenario``,
+    ``--seed``) that ``what`` would silently ignore.
+
+    Raises
+    ------
+    DeviceError
+        Naming the first such option.
+    """
+    from biotrainer.acquisition.factory import connection_from_args, source_options_from_args
+    from biotrainer.cli import DEFAULT_DEVICE
+
+    given = [f"--{f.replace('_', '-')}" for f in connection_from_args(args).given()]
+    if device:
+        given += [f"--{f}" for f in source_options_from_args(args)]
+        if getattr(args, "device", None) not in (None, "", DEFAULT_DEVICE):
+            given.insert(0, "--device")  # (the default one cannot be told from not given)
+    if given:
+        raise DeviceError(f"{given[0]} does not apply to {what}: leave it out")
