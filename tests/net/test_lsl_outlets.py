@@ -162,6 +162,31 @@ def test_time_map_keeps_spacing_resyncs_only_outside_window():
     assert tm.map_point(t[-1] + 60) == clock.t
 
 
+def test_metric_stamps_never_go_back_after_a_gap(unique):
+    """After an 8-s hole the engine sends its "signal lost" updates at once: their data times
+    are over 5 s old and were stamped "now", the later ones at their mapped, earlier times (a
+    step back of 5 s, and a run of identical stamps)."""
+    clock = FakeLslClock(1000.0)
+    with LslOutlets(layout_eeg_ecg_ppg(), f"gap{unique}", raw=False, lsl_clock=clock) as out:
+        stamps: list[float] = []
+        real = out.metrics_outlet
+
+        class Recording:
+            def push_sample(self, buf, stamp) -> None:
+                stamps.append(stamp)
+
+        out.metrics_outlet = Recording()
+        try:
+            out.time_map.map_block(np.array([999.9, 1000.0]))  # data time = LSL time
+            clock.t = 1008.5
+            for t in np.arange(1000.1, 1008.45, 0.1):
+                out.push_update(update(sample_time=float(t)))
+        finally:
+            out.metrics_outlet = real
+    assert np.all(np.diff(stamps) >= 0)
+    assert stamps[-1] == pytest.approx(1008.5)
+
+
 @pytest.mark.parametrize("bad", ["", "a" * 65, "x/y", "tab\there", " P1", "Émile", "<b>"])
 def test_patient_code_rejects_junk(bad):
     with pytest.raises(BiotrainerError, match="pseudonymous"):

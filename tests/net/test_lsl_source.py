@@ -105,6 +105,19 @@ def test_not_found_is_a_device_error_naming_type_and_name():
     )
 
 
+def test_an_eeg_stream_without_a_nominal_rate_is_refused_in_words(unique):
+    """(A traceback from the engine before: "sampling rate must be a positive number".)"""
+    name = f"irr-{unique}"
+    outlet = _outlet(name, "EEG", ["Fz", "Cz"], "microvolts", fs=pylsl.IRREGULAR_RATE)
+    source = LslSource(stream_name=name, stream_type="eeg", resolve_timeout=WAIT_S)
+    try:
+        with pytest.raises(DeviceError, match="has no nominal sampling rate"):
+            source.prepare()
+    finally:
+        source.release()
+        del outlet
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

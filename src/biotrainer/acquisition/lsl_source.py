@@ -571,6 +571,12 @@ class LslSource:
                 scale[i] = _TO_MICROVOLTS.get(unit.lower(), 1.0)
         self._scale = scale
         fs = max(0.0, float(info.nominal_srate()))
+        if fs <= 0 and role != "rr":
+            raise DeviceError(
+                f"the LSL stream '{info.name()}' ({info.type()}) has no nominal sampling rate: "
+                f"biotrainer needs a regular {role.upper()} stream (only RR intervals may come at "
+                "irregular times)"
+            )
         preset = PresetLayout(preset="default", fs=fs, num_rows=n + 1, timestamp_row=n)
         group = ChannelGroup(
             role=role,

@@ -254,6 +254,9 @@ class Engine:
                     chunk = poll_checked(self.source)
                     if not chunk.empty:
                         self.recorder.write(chunk)
+                        if self.on_chunk is not None:  # (e.g. the LSL outlets: the same samples)
+                            with contextlib.suppress(Exception):
+                                self.on_chunk(chunk)
         finally:
             self.source.release()
             if self.recorder is not None and not self.recorder.closed:

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pylsl
 
-#: liblsl's default configuration but for its log level: warnings and errors only.
-QUIET_CONFIG = "[log]\nlevel = -2\n"
+#: liblsl's default configuration but for its log level: fatal errors only (-2 let its
+#: "ERR| Stream transmission broke off ... re-connecting" lines through, which biotrainer says
+#: itself as "signal lost").
+QUIET_CONFIG = "[log]\nlevel = -3\n"
 
 _configured = False
 

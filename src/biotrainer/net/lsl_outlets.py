@@ -285,6 +285,7 @@ class LslOutlets:
                 )
         self.metrics_outlet = pylsl.StreamOutlet(self._metrics_info())
         self._metric_buf = np.empty(len(METRIC_CHANNELS), dtype=np.float32)
+        self._last_metric_stamp = -math.inf  # (metric stamps never go back)
 
     # -- descriptions ------------------------------------------------------------------------
 
@@ -372,7 +373,11 @@ class LslOutlets:
         buf[6] = 1.0 if update.quality_ok else 0.0
         buf[7] = update.phase_index
         buf[8] = 1.0 if update.rewarded else 0.0
-        self.metrics_outlet.push_sample(buf, self.time_map.map_point(update.sample_time))
+        # (never back in time: after a gap the "signal lost" updates are stamped now, the
+        # data's own later ones would map a few seconds earlier)
+        stamp = max(self.time_map.map_point(update.sample_time), self._last_metric_stamp)
+        self._last_metric_stamp = stamp
+        self.metrics_outlet.push_sample(buf, stamp)
 
     def stream_names(self) -> list[str]:
         """Names of every outlet (raw first, then metrics)."""
