@@ -105,6 +105,43 @@ def test_not_found_is_a_device_error_naming_type_and_name():
     )
 
 
+@pytest.mark.parametrize(("new_fs", "changed"), [(500.0, True), (FS, False)])
+def test_a_sender_restarted_at_another_rate_is_refused_not_taken_on(unique, new_fs, changed):
+    """liblsl reconnects the inlet to a restarted sender with the same source id whatever its
+    rate: the samples of a 500 Hz sender were recorded and analysed as 250 Hz ones."""
+    name = f"rs-{unique}"
+    clock = MonotonicClock()
+    first = _outlet(name, "EEG", ["Fz", "Cz"], "microvolts")
+    source = LslSource(name, None, clock, resolve_timeout=WAIT_S)
+    x = np.zeros((25, 2), dtype=np.float32)
+    try:
+        source.start()
+        first.push_chunk(x)
+        got = []
+        assert wait_until(lambda: got.append(source.poll()) or not got[-1].empty)
+        del first  # the sender stops...
+        second = _outlet(name, "EEG", ["Fz", "Cz"], "microvolts", fs=new_fs)  # ...and restarts
+        errors = []
+
+        def restarted() -> bool:
+            second.push_chunk(x)
+            try:
+                return not source.poll().empty
+            except DeviceError as exc:
+                errors.append(str(exc))
+                return True
+
+        assert wait_until(restarted, timeout=30.0, step=0.1)
+        if changed:
+            assert errors and "restarted with 2 channels at 500 Hz instead of 2 at 250 Hz" in (
+                errors[0]
+            )
+        else:
+            assert errors == [] and source.state is SourceState.STREAMING
+    finally:
+        source.release()
+
+
 def test_an_eeg_stream_without_a_nominal_rate_is_refused_in_words(unique):
     """(A traceback from the engine before: "sampling rate must be a positive number".)"""
     name = f"irr-{unique}"

@@ -108,6 +108,11 @@ _S_WORDS = {"s", "sec", "second", "seconds"}
 
 #: Samples fetched from the inlet per pull (more are fetched in further pulls of one poll).
 PULL_MAX = 4096
+#: Samples arriving after this long without any (s) make the source check that the sender is
+#: the stream the session started on (a restarted sender with another rate is refused).
+RESTART_CHECK_S = 1.0
+#: How long that check waits for the stream's description (s).
+RESTART_INFO_TIMEOUT_S = 0.5
 
 #: Half-life (s) of the timestamp fit of regular streams: liblsl's default ``smoothing_halftime``.
 SMOOTHING_HALFTIME_S = 90.0
@@ -391,6 +396,8 @@ class LslSource:
         self._scale: np.ndarray | None = None
         self._rr_in_seconds: bool | None = None
         self._last_sample_at = 0.0
+        self._last_arrival = 0.0  # clock time of the latest pull that brought samples
+        self._info: pylsl.StreamInfo | None = None  # the stream the session started on
         self._dejitter: Dejitterer | None = None
         self._held_since = 0.0
         self._final: tuple[np.ndarray, np.ndarray] | None = None  # for the poll after stop()
@@ -436,8 +443,39 @@ class LslSource:
             return
         assert self._inlet is not None
         self._inlet.flush()  # samples from before start are not part of the session
-        self._last_sample_at = self.clock.now()
+        self._last_sample_at = self._last_arrival = self.clock.now()
         self._state = SourceState.STREAMING
+
+    def _check_same_stream(self) -> None:
+        """After a pause, make sure the samples still come from the stream the session started
+        on: liblsl reconnects the inlet to a restarted sender (same source id) whatever its rate.
+
+        Raises
+        ------
+        DeviceError
+            The sender restarted with another sampling rate or channel count.
+        """
+        assert self._info is not None
+        # (the inlet's own info() keeps describing the stream it first connected to)
+        source_id = self._info.source_id()
+        if not source_id or not _SAFE_NAME.fullmatch(source_id):
+            return
+        found = pylsl.resolve_bypred(f"source_id='{source_id}'", 1, RESTART_INFO_TIMEOUT_S)
+        if not found or any(f.uid() == self._info.uid() for f in found):
+            return  # the same sender (or not found now: the next pause asks again)
+        was, now = self._info, found[0]
+        if (now.nominal_srate(), now.channel_count(), now.channel_format()) != (
+            was.nominal_srate(),
+            was.channel_count(),
+            was.channel_format(),
+        ):
+            raise DeviceError(
+                f"the LSL stream '{now.name()}' restarted with {now.channel_count()} channels at "
+                f"{now.nominal_srate():g} Hz instead of {was.channel_count()} at "
+                f"{was.nominal_srate():g} Hz: one recording cannot change its rate or channels, "
+                "start a new session"
+            )
+        self._info = now  # the same kind of stream, restarted: it goes on
 
     def poll(self) -> Chunk:
         """Every sample that arrived since the last poll (never blocks).
@@ -452,7 +490,12 @@ class LslSource:
             return Chunk(raw=raw, signals=self.layout.split(raw), received_at=now)
         if self._state not in (SourceState.STREAMING, SourceState.SILENT) or self._inlet is None:
             return Chunk(received_at=now)
+        arrived_before = self._last_arrival
         values, stamps = self._pull()
+        if stamps.size:
+            self._last_arrival = now
+            if now - arrived_before >= RESTART_CHECK_S:
+                self._check_same_stream()
         if self._dejitter is not None:
             values, stamps = self._smooth(values, stamps, now)
         if stamps.size:  # samples given out (not those held to confirm a pause)
@@ -540,6 +583,7 @@ class LslSource:
                 f"{self.resolve_timeout:g} s: is the sender still running?"
             ) from None
         self._inlet = inlet
+        self._info = info
         self._layout = self._build_layout(info, role)
         fs = self._layout.preset("default").fs
         self._dejitter = Dejitterer(fs) if fs > 0 else None
