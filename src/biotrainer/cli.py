@@ -24,7 +24,7 @@ from typing import NoReturn
 
 from biotrainer import __version__
 from biotrainer.errors import BiotrainerError
-from biotrainer.limits import MAX_TIMEOUT_S
+from biotrainer.limits import MAX_SEED, MAX_TIMEOUT_S
 
 #: Subcommand modules under biotrainer.commands, in the order ``--help`` lists them.
 COMMANDS = (
@@ -363,7 +363,9 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario", help="simulator devices: scenario name or .toml file (see scenarios/)"
     )
     parser.add_argument(
-        "--seed", type=int_option("--seed", 0), help="simulator devices: random seed (default 0)"
+        "--seed",
+        type=int_option("--seed", 0, MAX_SEED),
+        help="simulator devices: random seed (default 0)",
     )
     parser.add_argument("--lsl-name", help="use this Lab Streaming Layer stream as the device")
     parser.add_argument("--lsl-type", help="LSL stream type to use: EEG, ECG, PPG, RESP, RR or IBI")

@@ -102,7 +102,7 @@ CASES: list[tuple[str, list[str], str]] = [
         (
             f"{cmd}-seed-{name}",
             [cmd, "--device", "simulator", "--seed", value, *FAST[cmd]],
-            f"--seed must be a non-negative whole number, not {shown}",
+            f"--seed must be a whole number from 0 to 4294967295, not {shown}",
         )
         for cmd in ("run", "record")
         for name, value, shown in (

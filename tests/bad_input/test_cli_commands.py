@@ -229,9 +229,15 @@ CASES: list[tuple[str, Setup, list[str], str]] = [
         "seed-negative",
         None,
         ["record", "--device", "simulator", "--seed", "-1", "--duration", "1"],
-        "--seed must be a non-negative whole number, not '-1'",
+        "--seed must be a whole number from 0 to 4294967295, not '-1'",
     ),
     ("seed-text", None, ["run", "--device", "simulator", "--seed", "x"], "--seed must be"),
+    (  # (the generator draws from 32 bits: 2**32 rendered seed 0's person under another name)
+        "seed-beyond-32-bits",
+        None,
+        ["run", "--device", "simulator", "--seed", "4294967296"],
+        "--seed must be a whole number from 0 to 4294967295",
+    ),
     # 7. folder names BrainFlow cannot take, refused before anything is made
     (
         "record-out-not-utf8",

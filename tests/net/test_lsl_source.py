@@ -133,8 +133,9 @@ def test_a_sender_restarted_at_another_rate_is_refused_not_taken_on(unique, new_
 
         assert wait_until(restarted, timeout=30.0, step=0.1)
         if changed:
-            assert errors and "restarted with 2 channels at 500 Hz instead of 2 at 250 Hz" in (
-                errors[0]
+            assert (
+                errors
+                and "restarted with 2 channels at 500 Hz instead of 2 at 250 Hz" in (errors[0])
             )
         else:
             assert errors == [] and source.state is SourceState.STREAMING

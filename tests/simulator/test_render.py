@@ -173,6 +173,8 @@ def test_prepare_playback_errors(tmp_path):
     with pytest.raises(ConfigError) as err:
         prepare_playback(prof, None, {"seed": -1, "cache_dir": str(tmp_path)})
     assert err.value.key == "simulator.seed"
+    with pytest.raises(ConfigError, match="from 0 to 4294967295"):
+        prepare_playback(prof, None, {"seed": 2**32, "cache_dir": str(tmp_path)})
 
 
 def test_playback_through_brainflow_returns_the_rendered_samples(tmp_path):

@@ -42,6 +42,7 @@ from biotrainer.acquisition.simulator.scenario import (
     parse_scenario,
 )
 from biotrainer.errors import ConfigError, DeviceError, excerpt
+from biotrainer.limits import MAX_SEED
 
 __all__ = [
     "GroundTruth",
@@ -259,9 +260,11 @@ def _scenario_and_seed(profile: Any, options: dict) -> tuple[Scenario, int]:
     seed = options.get("seed")
     if seed is None:
         seed = table.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise ConfigError(
-            path, "simulator.seed", f"must be a non-negative integer, got {excerpt(seed)}"
+            path,
+            "simulator.seed",
+            f"must be a whole number from 0 to {MAX_SEED}, got {excerpt(seed)}",
         )
     if profile.master_board_id is None:
         raise ConfigError(path, "master_board", "a simulator profile needs a master_board")
