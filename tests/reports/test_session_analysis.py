@@ -171,3 +171,29 @@ def test_damaged_metrics_are_read_with_a_warning(recorded, tmp_path):
     (tmp_path / "metrics.csv").write_text("a,b\n1,2\n")
     with pytest.raises(RecordingError, match="not a biotrainer metrics file"):
         read_metrics(tmp_path)
+
+
+def test_an_assessment_is_summed_up_by_its_paced_breathing_not_its_whole_length():
+    """A resonance assessment has no training phase: its progress row averaged the whole
+    session, baseline included, under the heading of training means."""
+    import json
+
+    from biotrainer.engine.updates import MetricUpdate
+
+    def u(t: float, kind: str, index: int, z: float, rmssd: float) -> MetricUpdate:
+        return MetricUpdate(
+            session_s=t, sample_time=t, received_at=t, computed_at=t, phase_index=index,
+            phase_name=kind.capitalize(), phase_kind=kind, feedback_z=z, rmssd_ms=rmssd,
+            quality_ok=True, source_state="streaming",
+        )  # fmt: skip
+
+    updates = [u(k / 10, "baseline", 0, 0.0, 20.0) for k in range(600)]
+    updates += [u(60 + k / 10, "pacing", 1, 3.0, 40.0) for k in range(1200)]
+    s = summarize_updates(updates)
+    assert s.training is None
+    assert s.practice.z == pytest.approx(3.0) and s.practice.rmssd_ms == pytest.approx(40)
+    assert s.overall.rmssd_ms == pytest.approx(100 / 3)  # (what was shown before)
+    again = SessionSummary.from_dict(json.loads(json.dumps(s.to_dict(), allow_nan=False)))
+    assert again.practice == s.practice
+    old = {k: v for k, v in s.to_dict().items() if k != "pacing"}  # stored before "pacing"
+    assert SessionSummary.from_dict(old).practice == s.overall

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             f"{'min':>5s} {'z':>5s} {'target':>6s} {'RMSSD':>5s}  pain  stress"
         )
         for rec in sessions:
-            m = rec.summary.training or rec.summary.overall if rec.summary else None
+            m = rec.summary.practice if rec.summary else None
             reports = store.self_reports(rec.id)
             pre, post = reports.get("pre"), reports.get("post")
 

@@ -506,7 +506,8 @@ def progress_html(report: ProgressReport) -> str:
     b.append(
         "<p class='sub'>z (the feedback against the person's baseline, in SDs), time in "
         "target, RMSSD (ms), coherence and breathing rate "
-        "(breaths/min) are means over the training phases. Pain and stress: before → after "
+        "(breaths/min) are means over the training phases (of a resonance assessment: its "
+        "paced breathing phases). Pain and stress: before → after "
         "(change).</p>"
     )
     charts = report.charts()

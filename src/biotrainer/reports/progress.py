@@ -80,7 +80,7 @@ class ProgressReport:
 def _means(rec: SessionRecord) -> MetricMeans | None:
     if rec.summary is None:
         return None
-    return rec.summary.training or rec.summary.overall
+    return rec.summary.practice
 
 
 def build_progress_report(

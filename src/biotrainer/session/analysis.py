@@ -265,7 +265,8 @@ class QualityStats:
 class SessionSummary:
     """A session summarised: phases, baseline vs training, overall, quality.
 
-    ``baseline`` / ``training`` pool every phase of that kind (None when the protocol has none).
+    ``baseline`` / ``training`` / ``pacing`` pool every phase of that kind (None when the
+    protocol has none; ``pacing`` is None in summaries stored before it was kept).
     """
 
     duration_s: float
@@ -276,6 +277,13 @@ class SessionSummary:
     overall: MetricMeans | None
     quality: QualityStats
     warnings: tuple[str, ...] = ()
+    pacing: MetricMeans | None = None
+
+    @property
+    def practice(self) -> MetricMeans | None:
+        """The means of what the session practised: its training phases, else its paced
+        breathing phases (a resonance assessment), else the whole session."""
+        return self.training or self.pacing or self.overall
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN -> None)."""
@@ -313,6 +321,7 @@ class SessionSummary:
                 reasons=tuple((str(r), _f(v)) for r, v in (q.get("reasons") or [])),
             ),
             warnings=tuple(str(w) for w in d.get("warnings") or ()),
+            pacing=means(d.get("pacing")),
         )
 
 
@@ -418,6 +427,7 @@ def summarize_series(series: MetricSeries, max_reasons: int = 5) -> SessionSumma
         overall=overall,
         quality=quality,
         warnings=series.warnings,
+        pacing=pooled("pacing"),
     )
 
 
