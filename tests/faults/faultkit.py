@@ -44,7 +44,8 @@ class World:
     opened before it stays mute after it (it must be re-opened) when ``mute_sticks``.
     ``ends_at``: the data stop for good and sources report ENDED (a playback file).
     ``poll_errors``: every device raises on every poll inside the window, however recently it
-    was opened (it opens fine, then fails at once).
+    was opened (it opens fine, then fails at once). ``slow_reopen_s``: a device opened after the
+    first sends its first sample only this long after it started.
     """
 
     clock: object
@@ -54,6 +55,8 @@ class World:
     ends_at: float | None = None
     layout_after_reopen: SourceLayout | None = None
     poll_errors: tuple[float, float] | None = None
+    slow_reopen_s: float = 0.0
+    first_device: FakeDevice | None = None
     opened: list[float] = field(default_factory=list)
     failed_opens: list[float] = field(default_factory=list)
 
@@ -61,7 +64,10 @@ class World:
         layout = LAYOUT
         if self.layout_after_reopen is not None and self.opened:
             layout = self.layout_after_reopen
-        return FakeDevice(self, layout)
+        device = FakeDevice(self, layout)
+        if self.first_device is None:
+            self.first_device = device
+        return device
 
     @staticmethod
     def inside(window: tuple[float, float] | None, t: float) -> bool:
@@ -96,10 +102,13 @@ class FakeDevice:
 
     def start(self) -> None:
         self._next_k = math.floor(self.clock.now() * FS) + 1
+        self.started_at = self.clock.now()
         self._state = SourceState.STREAMING
 
     def _mute_at(self, t: float) -> bool:
         w = self.world
+        if w.slow_reopen_s and len(w.opened) > 1 and t < self.started_at + w.slow_reopen_s:
+            return self is not w.first_device
         if World.inside(w.mute, t):
             return True
         return bool(w.mute and w.mute_sticks and self.opened_at < w.mute[0] <= t)

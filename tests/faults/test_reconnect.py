@@ -134,6 +134,17 @@ def test_a_device_that_fails_again_after_reopening_waits_the_retry_period() -> N
     assert src.state is SourceState.STREAMING and src.reconnects == 1
 
 
+def test_a_reopened_device_slow_to_send_is_given_time_not_reopened_for_ever() -> None:
+    """A Bluetooth headset may need a few seconds after it started streaming: re-opened every
+    2 s, one needing 3 s never delivered (before)."""
+    clock = SimulatedClock()
+    world = World(clock, broken=(3.0, 3.5), slow_reopen_s=3.0)
+    src = _wrapped(world, retry_every_s=2.0)
+    pump(src, clock, 15.0)
+    assert src.state is SourceState.STREAMING and src.reconnects == 1
+    assert len(world.opened) == 2  # the first, and the one re-open that was given its time
+
+
 def _gated_world(clock, **kw):
     """A World whose re-opens (not the first open) wait in ``prepare`` until ``gate`` is set."""
     world = World(clock, **kw)

@@ -41,6 +41,10 @@ from biotrainer.errors import BiotrainerError, DeviceError
 #: counting one poll interval and the sample's own age.
 SILENCE_S = 1.5
 
+#: Seconds a re-opened device is given to send its first sample before it is re-opened again
+#: (a Bluetooth or WiFi device may take a few seconds after it started streaming).
+FIRST_SAMPLE_S = 5.0
+
 #: Event kind queued when samples flow again after a drop.
 EVENT_RECONNECTED = "reconnected"
 #: Event kind queued for every failed attempt to re-open the device.
@@ -248,7 +252,10 @@ class ReconnectingSource:
             self._lost_at = self._last_data_at
             # A source that failed outright is re-opened at once; a silent one gets its time.
             self._next_retry = now if error else now + self.retry_every_s
-        # (A re-opened source that fails again waits for the retry period set when it opened.)
+        elif error:
+            # a re-opened source that fails again: no need to wait for its first sample, but
+            # the retry period is kept (each attempt may block on discovery and is logged)
+            self._next_retry = min(self._next_retry, now + self.retry_every_s)
         if error:
             self.last_error = why
             self._events.append((EVENT_DEVICE_ERROR, why))
@@ -315,8 +322,8 @@ class ReconnectingSource:
             return
         self._inner = source
         self._reopened = True
-        # Opening may take a while (device discovery): the new source gets a full period.
-        self._next_retry = self._clock.now() + self.retry_every_s
+        # the new source gets time to send its first sample before it is given up again
+        self._next_retry = self._clock.now() + max(self.retry_every_s, FIRST_SAMPLE_S)
 
     def _check_give_up(self, now: float) -> None:
         if self.give_up_after_s is None or self._lost_at is None:
