@@ -401,10 +401,6 @@ class _Opening:
     def done(self) -> bool:
         return self._done.is_set()
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the attempt has finished (tests); True when it has."""
-        return self._done.wait(timeout)
-
     def _run(self) -> None:
         try:
             source = self._attempt()
