@@ -152,3 +152,22 @@ def test_patients_list_masks_the_name_in_notes_unless_asked(tmp_path, capsys) ->
     assert "[name] prefers mornings" in out and "Jo" not in out
     assert main(["patients", "--with-name", "--data-dir", data]) == 0
     assert "Jo prefers mornings" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--device", "cyton", "run", "--device", "synthetic"), "--device is given twice"),
+        (
+            ("--protocol", "eyes-closed-relaxation", "run", "--protocol", "alpha-uptraining"),
+            "--protocol is given twice",
+        ),
+    ],
+)
+def test_an_option_given_after_the_command_with_its_default_value_counts(argv, message, capsys):
+    """The value after the command is the default one: it was taken for "not given", and the
+    value before the command silently won (the session ran on the cyton)."""
+    with pytest.raises(SystemExit):
+        _parse(*argv)
+    assert message in capsys.readouterr().err
+    assert _parse("--device", "cyton", "run", "--protocol", "alpha-uptraining").device == "cyton"

@@ -73,6 +73,8 @@ class SubcommandAction(argparse._SubParsersAction):
 
     def __call__(self, parser, namespace, values, option_string=None):
         before = dict(vars(namespace))
+        sub = self._name_parser_map.get(values[0]) if values else None
+        typed_after = _typed_dests(sub, values[1:]) if sub is not None else set()
         super().__call__(parser, namespace, values, option_string)
         sub = self._name_parser_map[values[0]]
         for dest, outer in before.items():
@@ -82,10 +84,45 @@ class SubcommandAction(argparse._SubParsersAction):
             if dest not in _dests(sub):
                 sub.error(f"{option} does not apply to '{sub.prog}'")
             inner = getattr(namespace, dest)
-            if inner == sub.get_default(dest):  # not given after the subcommand
-                setattr(namespace, dest, outer)
+            if dest not in typed_after and inner == sub.get_default(dest):
+                setattr(namespace, dest, outer)  # not given after the subcommand
             elif inner != outer:
                 sub.error(f"{option} is given twice, with two values: give it once")
+
+
+#: Stands for "not on the command line" while :func:`_typed_dests` parses.
+_NOT_TYPED = object()
+
+
+def _typed_dests(sub: argparse.ArgumentParser, arg_strings: list[str]) -> set[str]:
+    """The options of ``sub`` itself that ``arg_strings`` give (typed, even with the default's
+    value: ``--protocol alpha-uptraining`` after the subcommand is not "left out")."""
+    parsers = _parsers_under(sub)  # (a nested subcommand's defaults would look typed)
+    saved = [(action, action.default) for q in parsers for action in q._actions]
+    saved_defaults = [(q, q._defaults) for q in parsers]
+    try:
+        for action, default in saved:
+            if default is not argparse.SUPPRESS:
+                action.default = _NOT_TYPED
+        for q in parsers:
+            q._defaults = {}
+        probe, _ = sub.parse_known_args(list(arg_strings), argparse.Namespace())
+    finally:
+        for action, default in saved:
+            action.default = default
+        for q, defaults in saved_defaults:
+            q._defaults = defaults
+    return {d for d, v in vars(probe).items() if v is not _NOT_TYPED}
+
+
+def _parsers_under(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``parser`` and every subcommand parser below it."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _parsers_under(sub)
+    return found
 
 
 def _option_of(parser: argparse.ArgumentParser, dest: str) -> str:
