@@ -71,3 +71,10 @@ def test_mask_name_hides_whole_name_words_only(text, name, shown):
     from biotrainer.reports.format import mask_name
 
     assert mask_name(text, name) == shown
+
+
+def test_a_value_that_rounds_to_zero_has_no_minus_sign():
+    from biotrainer.reports.format import num
+
+    assert [num(-0.04), num(-0.0), num(-0.4, 0), num(-0.06)] == ["0.0", "0.0", "0", "-0.1"]
+    assert num(-0.001, 2, "ms") == "0.00 ms"

@@ -13,6 +13,8 @@ def num(x: float | int | None, nd: int = 1, unit: str = "") -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
     text = f"{x:.{nd}f}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]  # (-0.04 is "0.0", not "-0.0")
     return f"{text} {unit}" if unit else text
 
 
