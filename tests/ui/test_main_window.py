@@ -211,6 +211,21 @@ def test_run_main_window_reports_a_source_that_cannot_be_built(qtbot, errors_sho
     assert _visible_top_levels() == []
 
 
+def test_run_main_window_says_a_bad_data_folder_before_it_opens(
+    qtbot, errors_shown, monkeypatch
+) -> None:
+    """The error log's folder was first needed once the window was open: the error reached
+    the terminal only, with the window and the device left to close."""
+    from biotrainer.ui.app import run_main_window
+
+    monkeypatch.setenv("BIOTRAINER_DATA", "relative-folder")
+    sources: list[FakeSource] = []
+    with pytest.raises(BiotrainerError, match="BIOTRAINER_DATA must be"):
+        run_main_window(lambda: sources.append(FakeSource()) or sources[-1])
+    assert len(errors_shown) == 1 and "BIOTRAINER_DATA must be" in errors_shown[0]
+    assert sources == [] and _visible_top_levels() == []
+
+
 def test_check_display_explains_a_missing_display(monkeypatch) -> None:
     from biotrainer.ui import app
 

@@ -131,6 +131,7 @@ def run_main_window(
     """
     app = application()
     try:
+        data_dir()  # (where errors are logged: a bad BIOTRAINER_DATA is said before the window)
         source = make_source()
     except BiotrainerError as exc:
         QMessageBox.critical(None, "biotrainer", device_error_text(exc))
