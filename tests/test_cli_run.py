@@ -25,9 +25,13 @@ def test_a_source_as_long_as_the_protocol_is_not_said_to_end_it(tmp_path, capsys
     out = tmp_path / "rec"
     argv = ["run", "--device", "simulator-muse2", "--scenario", "eyes-open-closed"]
     assert main([*argv, "--speed", "max", "--protocol", str(protocol), "--out", str(out)]) == 0
-    assert "did not finish" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "did not finish" not in err
     assert "did not finish" not in (out / "events.csv").read_text()
     assert read_meta(out).ended == "finished"
+    # a progress line every 10 protocol seconds, on the grid (before: 10.1, 20.2, 30.3...)
+    times = [line.split(" s  ")[0].strip() for line in err.splitlines() if " s  " in line]
+    assert len(times) >= 30 and times == [f"{10.0 * k:.1f}" for k in range(len(times))]
 
 
 def test_a_broken_progress_pipe_does_not_stop_the_session(tmp_path) -> None:

@@ -31,6 +31,8 @@ from biotrainer.commands.sources import parse_speed, source_factory
 from biotrainer.errors import BiotrainerError, RecordingError
 
 TICK_S = 0.05
+#: A progress line every this many protocol seconds.
+PROGRESS_EVERY_S = 10.0
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -254,7 +256,7 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
     return the signal's name when one stopped it (the recording is then closed normally)."""
     from biotrainer.commands.record import StopFlag, stop_on_signals
 
-    last_print = -math.inf
+    next_print = 0.0  # protocol seconds of the next progress line (every PROGRESS_EVERY_S)
     progress = sys.stderr  # None once it cannot be written: the session goes on
     with stop_on_signals(StopFlag()) as stop:
         engine.start()
@@ -269,8 +271,12 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
                 for u in new:
                     outlets.push_update(u)
             u = engine.latest
-            if u is not None and u.session_s - last_print >= 10:
-                last_print = u.session_s
+            # (on a grid, to within half an update: protocol seconds come from float32
+            # timestamps, 9.99999 for 10, and "10 s since the last line" drifted 10.1, 20.2...)
+            if u is not None and u.session_s >= next_print - 0.05:
+                next_print = (math.floor((u.session_s + 0.05) / PROGRESS_EVERY_S) + 1) * (
+                    PROGRESS_EVERY_S
+                )
                 progress = say(progress, _line(u) + "\n")
     if stop:
         engine.add_note(f"stopped by {stop.signal_name}")
