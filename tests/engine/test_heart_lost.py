@@ -88,6 +88,54 @@ def test_a_slow_or_fast_heart_is_not_taken_for_lost_beats(heart_rate_bpm):
     for i in range(0, t.size, 25):
         proc.push(ecg[i : i + 25])
         if i / fs > 10:
-            worst = max(worst, proc.beatless_s((i + 25) / fs))
+            worst = max(worst, proc.beatless_s())
     assert worst < BEATS_LOST_S
     assert proc.hr_bpm == pytest.approx(heart_rate_bpm, rel=0.03)
+
+
+def _run(layout, data, protocol: str, until_s: float):
+    clock = SimulatedClock()
+    engine = Engine(MemorySource(layout, data, clock), load_protocol(protocol), clock=clock)
+    updates = []
+    while clock.now() < until_s and not engine.finished:
+        clock.advance(0.5)
+        updates.extend(engine.tick())
+    return updates
+
+
+@pytest.mark.parametrize("hole_s", [4.0, 20.0])
+def test_a_hole_in_the_data_is_not_taken_for_lost_beats(hole_s):
+    """A device that dropped and came back: its beats are timed by the samples counted, the
+    update grid by the timestamps, and after a hole of 5 s or more every update said "no heart
+    beats" for the rest of the session (a 4 s hole made it flicker)."""
+    layout = load_profile("simulator").layout()
+    raw = render_scenario(load_scenario("resonance-breathing"), layout, seed=3).data["default"]
+    ts = raw[layout.preset("default").timestamp_row]
+    t0 = float(ts[0])
+    keep = ~((ts >= t0 + 150.0) & (ts < t0 + 150.0 + hole_s))
+    updates = _run(layout, {"default": raw[:, keep].copy()}, "hrv-resonance-breathing", 300.0)
+    after = [
+        u
+        for u in _between(updates, t0, 150.0 + hole_s + 2.0, 300.0)
+        if u.source_state == "streaming"
+    ]
+    assert len(after) > 1000
+    assert HEART_LOST_REASON not in {u.quality_reason for u in after}
+    assert all(math.isfinite(u.hr_bpm) for u in after)
+
+
+def test_a_heart_signal_that_stops_coming_while_the_eeg_flows_is_lost():
+    """The Muse 2's PPG comes in its own preset: when that stream stalls, the heart rate must not
+    stand at its last value."""
+    layout = load_profile("simulator-muse2").layout()
+    r = render_scenario(load_scenario("stressed-to-relaxed"), layout, seed=3)
+    data = {k: v.copy() for k, v in r.data.items()}
+    anc = data["ancillary"]
+    row = layout.preset("ancillary").timestamp_row
+    t0 = float(data["default"][layout.preset("default").timestamp_row][0])
+    data["ancillary"] = anc[:, anc[row] < t0 + 100.0]  # the PPG stream stalls at 100 s
+    updates = _run(layout, data, "alpha-uptraining", 140.0)
+    before = _between(updates, t0, 80.0, 100.0)
+    assert all(math.isfinite(u.hr_bpm) for u in before)
+    stalled = _between(updates, t0, 100.0 + BEATS_LOST_S + 1.5, 140.0)
+    assert stalled and all(math.isnan(u.hr_bpm) for u in stalled)

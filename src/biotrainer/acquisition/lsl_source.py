@@ -494,7 +494,8 @@ class LslSource:
         values, stamps = self._pull()
         if stamps.size:
             self._last_arrival = now
-            if now - arrived_before >= RESTART_CHECK_S:
+            if now - arrived_before >= RESTART_CHECK_S and self._dejitter is not None:
+                # (regular streams only: RR intervals come a beat apart, each would be a check)
                 self._check_same_stream()
         if self._dejitter is not None:
             values, stamps = self._smooth(values, stamps, now)

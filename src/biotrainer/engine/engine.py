@@ -177,6 +177,7 @@ class Engine:
         self._pending: dict[str, _Pending] = defaultdict(_Pending)
         self.eeg: EegProcessor | None = None
         self.cardiac: CardiacProcessor | None = None
+        self._cardiac_t = math.nan  # time of the newest heart-signal sample taken in
         self._primary: str | None = None
         self._next_t: float | None = None
         self._last_t: float | None = None
@@ -527,6 +528,7 @@ class Engine:
             first = self._pending[role].t
             start = float(first[0]) if first.size else t0
             self.cardiac = CardiacProcessor(layout.preset(g.preset).fs, role, start)
+            self._cardiac_t = start
             self._cardiac_role = role
             self._cardiac_channel = pulse_channel(g.names) if role == "ppg" else 0
 
@@ -542,10 +544,13 @@ class Engine:
             if taken is not None:
                 ends = np.searchsorted(taken[0], boundaries, side="right")
                 eeg_steps = self.eeg.push_many(taken[1], ends)
+        cardiac_t: list[float] | None = None  # time of the newest heart sample per boundary
         if self.cardiac is not None:
             taken = self._pending[self._cardiac_role].take_until(t_last)
             if taken is not None:
                 ends = np.searchsorted(taken[0], boundaries, side="right")
+                last = np.maximum.accumulate(np.where(ends > 0, ends - 1, -1))
+                cardiac_t = [float(taken[0][j]) if j >= 0 else math.nan for j in last.tolist()]
                 if self._cardiac_role == "rr":
                     starts = np.concatenate(([0], ends[:-1]))
                     rr_pieces = [
@@ -563,6 +568,8 @@ class Engine:
                 next(cardiac_steps)
             if rr_pieces is not None and rr_pieces[i][0].size:
                 self.cardiac.push_rr(*rr_pieces[i])
+            if cardiac_t is not None and cardiac_t[i] == cardiac_t[i]:  # (not NaN)
+                self._cardiac_t = cardiac_t[i]
             self._advance_protocol_time(t_end)
             yield None
 
@@ -624,7 +631,12 @@ class Engine:
         kinds = self._metric_kinds()
         c = self.cardiac
         # beats stopped while data flows (an electrode off): the heart metrics are withdrawn
-        heart_lost = c is not None and not lost and c.beatless_s(t) > BEATS_LOST_S
+        # (or the heart signal's own samples stopped coming: a stalled preset)
+        heart_lost = (
+            c is not None
+            and not lost
+            and (c.beatless_s() > BEATS_LOST_S or t - self._cardiac_t > BEATS_LOST_S)
+        )
         quality_ok, reason = self._quality(state, kinds, heart_lost)
         if heartbeat and not streaming:
             quality_ok = False

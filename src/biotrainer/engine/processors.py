@@ -311,6 +311,9 @@ class CardiacProcessor:
         self._beats = np.empty(0)  # beat times (s), the last ~5 min
         #: Time of the latest beat (s); the first sample's time before any.
         self.last_beat_t = self.t0
+        #: Data time of the newest sample pushed, on the beats' clock (``t0 + n / fs``: the
+        #: samples counted, so a hole in the timestamps does not count as time without beats).
+        self.data_t = self.t0
         self._keep_s = 300.0
         self.new_beats: list[float] = []
         self.hr_bpm = NAN
@@ -364,6 +367,7 @@ class CardiacProcessor:
             if k:
                 self._n += k
                 self._add_beats(self.t0 + positions / self.fs, self.t0 + self._n / self.fs)
+                self.data_t = self.t0 + self._n / self.fs
             yield None
 
     def _plan(self, pieces: list[np.ndarray], ends: list[int]) -> Iterator[None] | None:
@@ -426,11 +430,14 @@ class CardiacProcessor:
         self._last_slow_t = last_slow
         keep_from = np.searchsorted(t_all, t_all[-1] - self._keep_s, "left") if t_all.size else 0
         self._beats = t_all[keep_from:].copy()
-        return self._planned_steps(new_t.tolist(), sizes.tolist(), beat, slow)
+        return self._planned_steps(new_t.tolist(), sizes.tolist(), beat, slow, nows.tolist())
 
-    def _planned_steps(self, new_t: list[float], sizes: list[int], beat, slow) -> Iterator[None]:
+    def _planned_steps(
+        self, new_t: list[float], sizes: list[int], beat, slow, nows: list[float]
+    ) -> Iterator[None]:
         o = 0
         for i, s in enumerate(sizes):
+            self.data_t = nows[i]
             if s:
                 self.new_beats.extend(new_t[o : o + s])
                 o += s
@@ -460,6 +467,7 @@ class CardiacProcessor:
         self.new_beats.extend(times.tolist())
         if times.size:
             self.last_beat_t = max(self.last_beat_t, float(times[-1]))
+        self.data_t = max(self.data_t, now)
         t = np.concatenate((self._beats, times))
         drop = 0
         while drop < t.size and t[drop] < t[-1] - self._keep_s:
@@ -476,9 +484,9 @@ class CardiacProcessor:
             self.coherence = coherence(cleaned)
             self.breathing_bpm = breathing_rate(cleaned)
 
-    def beatless_s(self, t: float) -> float:
-        """Seconds from the latest beat (or the first sample, before any) to data time ``t``."""
-        return max(0.0, t - self.last_beat_t)
+    def beatless_s(self) -> float:
+        """Seconds of samples since the latest beat (or the first sample, before any)."""
+        return max(0.0, self.data_t - self.last_beat_t)
 
     def take_new_beats(self) -> tuple[float, ...]:
         """Beat times detected since the previous call."""
