@@ -32,13 +32,18 @@ def _run_with_flat_ecg(protocol: str, off_s: float, on_s: float, until_s: float)
     t0 = float(ts[0])
     off = (ts >= t0 + off_s) & (ts < t0 + on_s)
     raw[ECG_ROW, off] = raw[ECG_ROW, np.flatnonzero(off)[0] - 1]
+    return t0, _run(layout, data, protocol, until_s)
+
+
+def _run(layout, data, protocol: str, until_s: float):
+    """Every update of ``protocol`` on ``data`` served in simulated time until ``until_s``."""
     clock = SimulatedClock()
     engine = Engine(MemorySource(layout, data, clock), load_protocol(protocol), clock=clock)
     updates = []
     while clock.now() < until_s and not engine.finished:
         clock.advance(0.5)
         updates.extend(engine.tick())
-    return t0, updates
+    return updates
 
 
 def _between(updates, t0, a, b):
@@ -91,16 +96,6 @@ def test_a_slow_or_fast_heart_is_not_taken_for_lost_beats(heart_rate_bpm):
             worst = max(worst, proc.beatless_s())
     assert worst < BEATS_LOST_S
     assert proc.hr_bpm == pytest.approx(heart_rate_bpm, rel=0.03)
-
-
-def _run(layout, data, protocol: str, until_s: float):
-    clock = SimulatedClock()
-    engine = Engine(MemorySource(layout, data, clock), load_protocol(protocol), clock=clock)
-    updates = []
-    while clock.now() < until_s and not engine.finished:
-        clock.advance(0.5)
-        updates.extend(engine.tick())
-    return updates
 
 
 @pytest.mark.parametrize("hole_s", [4.0, 20.0])
