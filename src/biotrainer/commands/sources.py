@@ -78,7 +78,9 @@ def source_factory(
         board = False if math.isinf(speed) else None
         return lambda: open_replay(replay, speed=source_speed, clock=clock, playback_board=board)
     if lsl_name or lsl_type:
-        _refuse_device_options(args, "an LSL stream (--lsl-name/--lsl-type)", device=True)
+        _refuse_device_options(
+            args, "an LSL stream (--lsl-name/--lsl-type)", ("--lsl-name", "--lsl-type", "--timeout")
+        )
         if speed != 1.0:
             raise DeviceError(
                 "an LSL stream is live: --speed cannot be used with --lsl-name/--lsl-type"
@@ -90,29 +92,28 @@ def source_factory(
         return lambda: open_lsl_source(lsl_name, lsl_type, clock, **wait)
     profile = load_profile(device)  # unknown or malformed: said before any window opens
     if profile.simulator is not None:
-        _refuse_device_options(args, f"the {profile.name} device (a rendered scenario)")
+        _refuse_device_options(
+            args,
+            f"the {profile.name} device (a rendered scenario)",
+            ("--device", "--scenario", "--seed", "--timeout"),
+        )
     if speed != 1.0:
         accelerable_profile(device)  # say so now, not when the session starts
         return lambda: open_accelerated(device, clock, source_speed, **options)
     return lambda: open_source(device, connection_from_args(args), clock, **options)
 
 
-def _refuse_device_options(args: argparse.Namespace, what: str, device: bool = False) -> None:
-    """Refuse connection options (and with ``device``, ``--device``, ``--scenario``,
-    ``--seed``) that ``what`` would silently ignore.
+def _refuse_device_options(args: argparse.Namespace, what: str, takes: tuple[str, ...]) -> None:
+    """Refuse the device options (:func:`~biotrainer.cli.device_options_given`) that ``what``
+    would silently ignore: every one given but ``takes``.
 
     Raises
     ------
     DeviceError
         Naming the first such option.
     """
-    from biotrainer.acquisition.factory import connection_from_args, source_options_from_args
-    from biotrainer.cli import DEFAULT_DEVICE
+    from biotrainer.cli import device_options_given
 
-    given = [f"--{f.replace('_', '-')}" for f in connection_from_args(args).given()]
-    if device:
-        given += [f"--{f}" for f in source_options_from_args(args)]
-        if getattr(args, "device", None) not in (None, "", DEFAULT_DEVICE):
-            given.insert(0, "--device")  # (the default one cannot be told from not given)
+    given = [o for o in device_options_given(args) if o not in takes]
     if given:
         raise DeviceError(f"{given[0]} does not apply to {what}: leave it out")
