@@ -502,3 +502,31 @@ def test_a_recording_without_gaps_is_written_as_it_comes(tmp_path: Path) -> None
         x = np.concatenate([np.full(lead, raw[preset][row][0]), raw[preset][row]])
         assert np.max(np.abs(sig[label][: x.size] - x)) <= steps[label] / 2 + 1e-9, label
     assert result.warnings == ()
+
+
+def test_a_device_clock_off_nominal_keeps_its_presets_together_after_a_gap(tmp_path: Path) -> None:
+    """A headset whose clock runs 0.2 % fast drops out for 5 s after 300 s (every preset): the
+    EEG is written by count, so after the gap the PPG, placed by its time alone, came out 0.6 s
+    away from the EEG samples of the same moment (the drift gathered before the gap)."""
+    fast = 1.002
+    raw = make_raw(MUSE2, 330.0)
+    for p in MUSE2.presets:
+        ts = raw[p.preset][p.timestamp_row]
+        raw[p.preset][p.timestamp_row] = np.round(T0 + (ts - T0) / fast, 6)
+    for p in MUSE2.presets:
+        _cut(raw, p.preset, 300.0 / fast, 305.0 / fast)
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    sig, _ = _read(tmp_path / "o.edf")
+    steps = {s.label: s.quantisation_step for s in result.signals}
+    eeg_ts = raw["default"][MUSE2.preset("default").timestamp_row]
+    eeg_edf_t = np.arange(eeg_ts.size) / MUSE2.preset("default").fs  # by count, from 0
+    for label, preset, row in (("PPG ir", "ancillary", 2), ("ACCEL x", "auxiliary", 1)):
+        p = MUSE2.preset(preset)
+        ts = raw[preset][p.timestamp_row]
+        after = ts > T0 + 306.0 / fast
+        # where the EEG sample of the same moment is in the file
+        slots = np.rint(np.interp(ts[after], eeg_ts, eeg_edf_t) * p.fs).astype(int)
+        err = np.abs(sig[label][slots] - raw[preset][row][after]) / steps[label]
+        assert np.max(err) <= 0.5 + 1e-6, label
+    assert any("1 gap(s)" in w for w in result.warnings)

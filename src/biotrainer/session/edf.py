@@ -23,8 +23,10 @@ between the samples), so markers, phases and notes after a gap still line up wit
 the ``gap`` / ``signal_lost`` annotations the recorder wrote mark where the gaps were closed up.
 
 The time axis is the main preset's (the one with most samples). The other presets are put on it
-(:func:`place_on_main`): a sample at raw time *t* belongs at *t* minus the main preset's gap time
-closed up before *t*; each stretch of a preset without a gap of its own (none longer than the
+(:func:`place_on_main`): a sample at raw time *t* belongs beside the main preset's samples of that
+time (:func:`main_axis`: *t* minus the gap time closed up before it, at the rate the main preset's
+timestamps give, so that a device clock running off nominal does not part the presets after a
+gap); each stretch of a preset without a gap of its own (none longer than the
 recorder's :data:`GAP_THRESHOLD_S`) is laid out sample after sample from the slot of its first
 sample, as the main preset's samples are. Where a preset has no samples (its stream stalled while
 the main one went on) its signal holds the last value before, with a note; its samples that fall
@@ -297,25 +299,62 @@ class Placement:
     overlapped: int = 0
 
 
-def main_gaps(rec: Recording, preset: str) -> tuple[np.ndarray, np.ndarray]:
-    """The gaps of the main ``preset`` that the EDF closes up, as raw times (s).
+@dataclass(frozen=True)
+class MainAxis:
+    """The EDF's time axis: the main preset's samples one after another, its gaps closed up.
 
-    Returns ``(start, end)``: a gap starts one sample period after the last sample before it
-    and ends at the first sample after it; ``end - start`` is the time :func:`gap_note` counts.
+    Attributes
+    ----------
+    gap_start, gap_end : ndarray
+        The main preset's gaps as raw times (s): a gap starts one sample period after the last
+        sample before it and ends at the first sample after it.
+    anchor_t, anchor_edf : ndarray
+        For the stretch before the first gap and after each gap, a raw time and its EDF time (s).
+    scale : float
+        EDF seconds per raw second within a stretch: the main preset's samples are written at
+        the nominal rate, so a device whose clock runs off nominal gives a little more or less
+        than one. 1 when the timestamps give no sensible rate.
+    """
+
+    gap_start: np.ndarray
+    gap_end: np.ndarray
+    anchor_t: np.ndarray
+    anchor_edf: np.ndarray
+    scale: float
+
+    def edf_time(self, t: np.ndarray, stretch: np.ndarray) -> np.ndarray:
+        """EDF times (s) of raw times ``t`` in the main preset's stretches ``stretch``."""
+        return self.anchor_edf[stretch] + (t - self.anchor_t[stretch]) * self.scale
+
+
+def main_axis(rec: Recording, preset: str, lead: int) -> MainAxis:
+    """The time axis of the main ``preset``, written from slot ``lead`` on.
+
+    Its samples are placed by count at the nominal rate; a raw time within a stretch between
+    gaps is mapped at the rate the stretches' timestamps give (so the presets of a device whose
+    clock runs off nominal stay in step after a gap: placed by time alone they would part by
+    the drift gathered before it).
     """
     p = rec.layout.preset(preset)
     ts = rec.raw[preset][p.timestamp_row]
     before = np.flatnonzero(np.diff(ts) > GAP_THRESHOLD_S)
-    return ts[before] + 1.0 / p.fs, ts[before + 1]
+    first = np.concatenate([[0], before + 1])
+    last = np.concatenate([before, [ts.size - 1]])
+    span = float(np.sum(ts[last] - ts[first]))
+    fs_seen = float(np.sum(last - first)) / span if span > 0 else math.nan
+    scale = fs_seen / p.fs if 0.5 <= fs_seen / p.fs <= 2.0 else 1.0
+    anchor_t = ts[first].astype(float)
+    anchor_edf = (lead + first) / p.fs
+    # Before the first gap the axis starts at the EDF's start (the first sample of any preset).
+    anchor_t[0], anchor_edf[0] = rec.first_timestamp, 0.0
+    return MainAxis(ts[before] + 1.0 / p.fs, ts[before + 1], anchor_t, anchor_edf, scale)
 
 
-def place_on_main(
-    ts: np.ndarray, fs: float, t0: float, gap_start: np.ndarray, gap_end: np.ndarray
-) -> Placement:
+def place_on_main(ts: np.ndarray, fs: float, axis: MainAxis) -> Placement:
     """Put the samples of a preset on the time axis of the main preset, whose gaps are closed up.
 
-    A sample at raw time ``t`` belongs at EDF time ``t - t0`` minus the gap time closed up before
-    ``t``. Each run of samples without a gap of their own (no step longer than
+    A sample at raw time ``t`` belongs where the main preset's samples of that time are
+    (:meth:`MainAxis.edf_time`). Each run of samples without a gap of their own (no step longer than
     :data:`GAP_THRESHOLD_S`) and not across a gap of the main preset is laid out slot after slot
     from the slot nearest to its first sample (as the main preset's samples are: the EDF's rate
     is the nominal one). Without gaps, the samples are laid out as they come, after as many
@@ -327,10 +366,8 @@ def place_on_main(
         The preset's timestamps (s, rising).
     fs : float
         Its sampling rate (Hz).
-    t0 : float
-        Raw time of the EDF's start (s).
-    gap_start, gap_end : ndarray
-        The main preset's gaps (:func:`main_gaps`). A sample within half of its own sample
+    axis : MainAxis
+        The main preset's time axis (:func:`main_axis`). A sample within half of its own sample
         period of a gap's edge counts as outside the gap.
 
     Returns
@@ -339,7 +376,7 @@ def place_on_main(
         With ``source`` empty when every sample falls in a gap of the main preset.
     """
     half = 0.5 / fs
-    closed = np.concatenate([[0.0], np.cumsum(gap_end - gap_start)])
+    gap_start, gap_end = axis.gap_start, axis.gap_end
     after = np.searchsorted(gap_end, ts + half, side="right")  # gaps wholly before each sample
     inside = np.zeros(ts.size, dtype=bool)
     if gap_start.size:
@@ -355,7 +392,7 @@ def place_on_main(
     )
     starts = np.flatnonzero(first)
     run = np.cumsum(first) - 1
-    start_slot = np.rint(((t_kept[starts] - t0) - closed[after_kept[starts]]) * fs)
+    start_slot = np.rint(axis.edf_time(t_kept[starts], after_kept[starts]) * fs)
     start_slot = np.maximum(start_slot.astype(np.int64), 0)
     slot = start_slot[run] + (np.arange(kept.size) - starts[run])
     # A run that starts on slots the run before already holds gives way (the presets of a
@@ -507,11 +544,14 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         and rec.raw[g.preset].shape[1] > 0
     ]
     main = max(dict.fromkeys(exported), key=lambda p: rec.raw[p].shape[1], default=None)
-    gap_start, gap_end = main_gaps(rec, main) if main is not None else (np.zeros(0), np.zeros(0))
+    lead = 0
+    if main is not None:
+        pm = layout.preset(main)
+        lead = round((float(rec.raw[main][pm.timestamp_row, 0]) - t0) * pm.fs)
+        axis = main_axis(rec, main, lead)
 
     # (label, units, fs, data) per channel, presets on the main preset's time axis.
     channels: list[tuple[str, str, float, np.ndarray]] = []
-    leads: dict[str, int] = {}
     placements: dict[str, Placement] = {}
     irregular: list[str] = []
     for g in layout.groups:
@@ -534,12 +574,8 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             )
             continue
         p = layout.preset(g.preset)
-        if g.preset == main:
-            lead = leads.setdefault(main, round((float(data[p.timestamp_row, 0]) - t0) * p.fs))
-        elif g.preset not in placements:
-            placements[g.preset] = place_on_main(
-                data[p.timestamp_row], p.fs, t0, gap_start, gap_end
-            )
+        if g.preset != main and g.preset not in placements:
+            placements[g.preset] = place_on_main(data[p.timestamp_row], p.fs, axis)
         placement = placements.get(g.preset)
         if placement is not None and placement.source.size == 0:
             notes.append(
@@ -629,7 +665,7 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         notes += placement_notes(placement, preset, layout.preset(preset).fs, roles, main)
     annotations: list[tuple[float, str]] = []
     split = 0
-    for onset, e in edf_onsets(rec, main, leads[main]):
+    for onset, e in edf_onsets(rec, main, lead):
         pieces = split_annotation(f"{e.kind}: {e.text}" if e.text else e.kind)
         split += len(pieces) > 1
         annotations += [(onset, piece) for piece in pieces]
