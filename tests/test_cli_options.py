@@ -171,3 +171,22 @@ def test_an_option_given_after_the_command_with_its_default_value_counts(argv, m
         _parse(*argv)
     assert message in capsys.readouterr().err
     assert _parse("--device", "cyton", "run", "--protocol", "alpha-uptraining").device == "cyton"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("gui", "--replay", "REC", "--serial-port", "/dev/ttyUSB0"),
+        ("gui", "--signals", "--replay", "REC", "--device", "cyton"),
+        ("--mac-address", "00:11:22:33:44:55", "gui", "--replay", "REC"),
+    ],
+)
+def test_every_command_refuses_device_options_a_replay_would_ignore(argv):
+    """Only `run` refused them: the trainer window played the recording and ignored the port."""
+    from biotrainer.clock import SimulatedClock
+    from biotrainer.commands.gui import session_sources
+    from biotrainer.errors import DeviceError
+
+    args = _parse(*argv)
+    with pytest.raises(DeviceError, match=r"--replay plays a recording: --\S+ would be ignored"):
+        session_sources(args, SimulatedClock())

@@ -159,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
             from biotrainer.net.lsl_outlets import check_code
 
             check_code(station, "station name")
+        make_source = session_sources(args, clock, speed)  # options it would ignore: refused
         replay = getattr(args, "replay", None)
         if replay:
             from biotrainer.commands.record import say
@@ -168,7 +169,6 @@ def run(args: argparse.Namespace) -> int:
             # the window opens, a step back of the clock said in the note `export` says.
             for note in scan_recording(replay).notes:
                 say(sys.stderr, f"biotrainer: note: {note}\n")
-        make_source = session_sources(args, clock, speed)
         name = getattr(args, "protocol", None) or default_protocol(_roles(args, make_source))
         protocol = load_protocol(name)
         from biotrainer.session.store import Store

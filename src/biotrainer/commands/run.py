@@ -22,7 +22,6 @@ from biotrainer.cli import (
     add_data_dir_argument,
     add_device_arguments,
     check_brainflow_path,
-    device_options_given,
     text_option,
 )
 from biotrainer.clock import MonotonicClock, SimulatedClock
@@ -87,21 +86,15 @@ def run(args: argparse.Namespace) -> int:
         raise BiotrainerError("--out names the recording's folder: it cannot go with --no-record")
     if args.lsl is not None and not args.lsl.strip():
         raise BiotrainerError("--lsl is empty: give a station name (for instance room1)")
+    clock = SimulatedClock() if math.isinf(speed) else MonotonicClock()
+    make_source = source_factory(args, clock, speed)  # options a source would ignore: refused
     if args.replay:
-        given = device_options_given(args)
-        if given:
-            raise BiotrainerError(
-                f"--replay plays a recording: {', '.join(given)} would be ignored; leave "
-                f"{'it' if len(given) == 1 else 'them'} out"
-            )
         from biotrainer.session.replay import scan_recording
 
         # Every line is read before the session starts, as `replay` does: a damaged file is
         # refused with its file and line, a step back of the clock said in the line `export` says.
         for note in scan_recording(args.replay).notes:
             say(sys.stderr, f"biotrainer: note: {note}\n")
-    clock = SimulatedClock() if math.isinf(speed) else MonotonicClock()
-    make_source = source_factory(args, clock, speed)
     if not args.no_record:
         # A session never runs without its recording: say so before any device is opened.
         check_recording_folder(args.data_dir, args.out)

@@ -71,7 +71,15 @@ def source_factory(
     options = source_options_from_args(args)
 
     if replay:
+        from biotrainer.cli import device_options_given
         from biotrainer.session.replay import open_replay
+
+        given = device_options_given(args)
+        if given:
+            raise DeviceError(
+                f"--replay plays a recording: {', '.join(given)} would be ignored; leave "
+                f"{'it' if len(given) == 1 else 'them'} out"
+            )
 
         # 'max' serves the file on the simulated clock: BrainFlow's playback board (chosen at
         # speed 1) runs in real time whatever the clock, which made 'max' slower than real time
