@@ -11,10 +11,13 @@ Qt-free so it can be tested headless; :mod:`biotrainer.ui.monitor` only renders
   (electrode off, device silent: the station's engine keeps sending heartbeats with quality 0);
 * ``STREAM_LOST``: no sample for ``stream_lost_after_s`` (the station stopped, crashed or left the
   network), or the resolver no longer sees the stream;
-* ``CONNECTING``: found, no sample yet.
+* ``CONNECTING``: found, no sample yet;
+* ``ENDED``: the station's latest sample says its session ended (the protocol finished, or the
+  session was stopped: see :meth:`biotrainer.net.lsl_outlets.LslOutlets.close`), so its stream
+  going away is no alarm.
 
 A station that disappeared stays in the list, flagged, until :meth:`StationTracker.forget` is
-called (a therapist must see that a station went away).
+called (a therapist must see that a station went away); so does one whose session ended.
 
 Every stream (LSL uid) is its own station with its own inlet, so values of two streams are never
 mixed. Two streams with the same station name on the air at once (two rooms both started as
@@ -42,7 +45,12 @@ import numpy as np
 import pylsl
 from pylsl.util import LostError
 
-from biotrainer.net.lsl_outlets import METRIC_CHANNELS, METRICS_NAME_PREFIX, METRICS_TYPE
+from biotrainer.net.lsl_outlets import (
+    METRIC_CHANNELS,
+    METRICS_NAME_PREFIX,
+    METRICS_TYPE,
+    STOPPED_PHASE_INDEX,
+)
 
 NAN = math.nan
 _INDEX = {label: i for i, (label, _) in enumerate(METRIC_CHANNELS)}
@@ -56,6 +64,7 @@ class StationState(enum.Enum):
     LIVE = "live"
     SIGNAL_LOST = "signal lost"
     STREAM_LOST = "stream lost"
+    ENDED = "session ended"
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,7 @@ class _Station:
     gone: bool = False  # the inlet reported the stream lost (until a sample comes again)
     superseded: bool = False  # replaced by a newer stream of the same station: hidden
     superseded_at: float = -math.inf
+    dismissed_at: float | None = None  # removed from the list by the therapist (forget)
 
 
 def read_description(info: pylsl.StreamInfo) -> dict[str, Any]:
@@ -264,7 +274,7 @@ class StationTracker:
             listed[info.uid()] = info
         for uid, st in list(self._stations.items()):
             st.visible = uid in listed
-            if st.superseded and not st.visible:
+            if (st.superseded or _dismissed(st)) and not st.visible:
                 del self._stations[uid]  # kept while listed, or it would come back as new
         for uid, info in listed.items():
             known = self._stations.get(uid)
@@ -361,7 +371,10 @@ class StationTracker:
     def stations(self, now: float) -> list[StationStatus]:
         """Every known station (in natural order of station names: room2 before room10) as of
         ``now``."""
-        shown = sorted((st for st in self._stations.values() if not st.superseded), key=_order)
+        shown = sorted(
+            (st for st in self._stations.values() if not st.superseded and not _dismissed(st)),
+            key=_order,
+        )
         on_air: dict[str, int] = {}
         for st in shown:
             if self._on_air(st, now):
@@ -372,10 +385,14 @@ class StationTracker:
         ]
 
     def forget(self, key: str) -> None:
-        """Drop a station (e.g. one the therapist has acknowledged as gone)."""
-        for uid, st in list(self._stations.items()):
+        """Take a station off the list (one the therapist has seen end or go away).
+
+        It comes back if its stream sends again; a restarted station (a new stream with the
+        same source_id) is new anyway.
+        """
+        for st in self._stations.values():
             if st.key == key:
-                del self._stations[uid]
+                st.dismissed_at = _last_heard(st)
 
     def close(self) -> None:
         """Close every inlet and the resolver."""
@@ -389,7 +406,13 @@ class StationTracker:
         silent = now - (st.last_sample_at if st.last_sample_at is not None else st.found_at)
         q = v[_INDEX["quality_ok"]]
         quality = None if st.samples == 0 or math.isnan(q) else bool(q > 0.5)
-        if (
+        pi = v[_INDEX["phase_index"]]
+        phase_index = int(pi) if math.isfinite(pi) else -1
+        finished = bool(st.phases) and phase_index >= len(st.phases)
+        if st.samples and (finished or phase_index == STOPPED_PHASE_INDEX):
+            state = StationState.ENDED
+            alert = "session finished" if finished else "session stopped before its end"
+        elif (
             st.gone
             or silent > self.stream_lost_after_s
             or (not st.visible and silent > self.resolve_every_s)
@@ -413,12 +436,12 @@ class StationTracker:
             alert = f"{clash} ({alert})" if alert else clash
         else:
             same_name = 0
-        pi = v[_INDEX["phase_index"]]
-        phase_index = int(pi) if math.isfinite(pi) else -1
         if 0 <= phase_index < len(st.phases):
             phase_name = st.phases[phase_index]
         elif st.phases and phase_index >= len(st.phases):
             phase_name = "Finished"
+        elif phase_index == STOPPED_PHASE_INDEX:
+            phase_name = "Stopped"
         else:
             phase_name = ""
         return StationStatus(
@@ -449,6 +472,11 @@ class StationTracker:
 
 def _last_heard(st: _Station) -> float:
     return st.last_sample_at if st.last_sample_at is not None else st.found_at
+
+
+def _dismissed(st: _Station) -> bool:
+    """Forgotten, and silent since."""
+    return st.dismissed_at is not None and _last_heard(st) <= st.dismissed_at
 
 
 def _order(st: _Station) -> tuple:

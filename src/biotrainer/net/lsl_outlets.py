@@ -37,9 +37,16 @@ coherence          ratio        HeartMath-style coherence ratio (dimensionless, 
 breathing_bpm      breaths/min  breathing rate estimated from the RR series
 quality_ok         bool         1 = every signal the feedback uses is clean; 0 = not
                                 (artifact, "signal lost", device without the needed signal)
-phase_index        index        protocol phase (0-based); number of phases once finished
+phase_index        index        protocol phase (0-based); number of phases once finished;
+                                -2 in the last sample of a session stopped before its end
 rewarded           bool         1 = reward given in a training phase
 =================  ===========  ==============================================================
+
+When a session ends, :meth:`LslOutlets.close` sends one last metrics sample (the latest values,
+``phase_index`` the number of phases if the protocol finished, else -2) and, while someone
+reads the stream, keeps the stream on the air :data:`LAST_SAMPLE_WAIT_S` longer (on a timer
+thread: nothing waits) so that they pull it; a monitor can tell a session that ended from a
+station that went away.
 
 The metrics stream description has ``desc/station``, ``desc/patient_code`` (pseudonymous code,
 empty when none), ``desc/protocol`` (name), ``desc/protocol_title``, ``desc/phases/phase``
@@ -65,6 +72,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -117,10 +125,20 @@ METRIC_CHANNELS: tuple[tuple[str, str], ...] = (
     ("rewarded", "bool"),
 )
 
+_PHASE_INDEX, _REWARDED = ([label for label, _ in METRIC_CHANNELS].index(c)
+                            for c in ("phase_index", "rewarded"))  # fmt: skip
+
 METRICS_TYPE = "Metrics"
 METRICS_NAME_PREFIX = "biotrainer-metrics-"
 METRICS_SCHEMA = "biotrainer-metrics-1"
 MANUFACTURER = "biotrainer"
+
+#: ``phase_index`` of the last sample of a session stopped before its protocol's end.
+STOPPED_PHASE_INDEX = -2
+#: How long the streams stay on the air after :meth:`LslOutlets.close` while someone reads them
+#: (s): an inlet cannot pull what had arrived once its stream is gone, and the monitor pulls
+#: four times a second.
+LAST_SAMPLE_WAIT_S = 1.0
 
 #: Mapped time this far ahead of / behind local_clock() (s) re-anchors the timestamp offset.
 RESYNC_AHEAD_S = 0.25
@@ -284,8 +302,9 @@ class LslOutlets:
                     self._raw_info(group.role, group.names, group.units, fs)
                 )
         self.metrics_outlet = pylsl.StreamOutlet(self._metrics_info())
-        self._metric_buf = np.empty(len(METRIC_CHANNELS), dtype=np.float32)
+        self._metric_buf = np.full(len(METRIC_CHANNELS), math.nan, dtype=np.float32)
         self._last_metric_stamp = -math.inf  # (metric stamps never go back)
+        self._last_phase_index = -1
 
     # -- descriptions ------------------------------------------------------------------------
 
@@ -371,7 +390,7 @@ class LslOutlets:
         buf[4] = update.coherence
         buf[5] = update.breathing_bpm
         buf[6] = 1.0 if update.quality_ok else 0.0
-        buf[7] = update.phase_index
+        buf[7] = self._last_phase_index = update.phase_index
         buf[8] = 1.0 if update.rewarded else 0.0
         # (never back in time: after a gap the "signal lost" updates are stamped now, the
         # data's own later ones would map a few seconds earlier)
@@ -385,10 +404,25 @@ class LslOutlets:
         return [*names, metrics_stream_name(self.station)]
 
     def close(self) -> None:
-        """Withdraw every outlet from the network (idempotent)."""
+        """Say the session ended and withdraw every outlet from the network (idempotent).
+
+        The last metrics sample tells readers whether the protocol finished (``phase_index`` =
+        number of phases) or the session was stopped before (:data:`STOPPED_PHASE_INDEX`).
+        """
         if self._closed:
             return
         self._closed = True
+        n_phases = len(self.protocol.phases) if self.protocol is not None else 0
+        buf = self._metric_buf  # the latest values stay: the monitor keeps showing them
+        buf[_REWARDED] = 0.0
+        finished = self.protocol is not None and self._last_phase_index >= n_phases
+        buf[_PHASE_INDEX] = n_phases if finished else STOPPED_PHASE_INDEX
+        stamp = max(self.time_map.lsl_clock(), self._last_metric_stamp)
+        self.metrics_outlet.push_sample(buf, stamp)
+        if self.metrics_outlet.have_consumers():
+            # (the timer holds the outlets: dropping its last reference destroys each one)
+            keep = [self.metrics_outlet, *self.raw_outlets.values()]
+            threading.Timer(LAST_SAMPLE_WAIT_S, keep.clear).start()
         # Dropping the last reference destroys the liblsl outlet.
         self.raw_outlets.clear()
         self.metrics_outlet = None  # type: ignore[assignment]

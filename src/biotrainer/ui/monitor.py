@@ -7,21 +7,34 @@ the window: the columns and the text scale are chosen
 (:func:`~biotrainer.ui.monitor_grid.choose_grid`) so that every tile fits without scrolling at
 the largest text that allows it (sixteen stations fit the default 1100×700 size); only when the
 text would have to go below its legible floor does the view scroll.
+
+A station whose session ended, or whose stream went away, stays on the list until the therapist
+removes it: right-click its tile, or *Stations → Remove ended and lost stations*.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QFont
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QMainWindow, QScrollArea, QWidget
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QFont
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QScrollArea,
+    QWidget,
+)
 
 from biotrainer.clock import Clock, MonotonicClock
-from biotrainer.net.discovery import StationTracker
+from biotrainer.net.discovery import StationState, StationTracker
 from biotrainer.ui.monitor_grid import GridChoice, choose_grid
 from biotrainer.ui.monitor_tile import StationTile, TileMeasure
 
 #: Pixels between tiles and round the grid.
 GAP = 8
+#: States of a station the therapist may take off the list.
+REMOVABLE = (StationState.ENDED, StationState.STREAM_LOST)
 
 
 class MonitorWindow(QMainWindow):
@@ -72,6 +85,9 @@ class MonitorWindow(QMainWindow):
         self.timer.setInterval(int(refresh_ms))
         self.timer.timeout.connect(self.refresh)
         self._closed = False
+        self.remove_ended_action = QAction("Remove ended and lost stations", self)
+        self.remove_ended_action.triggered.connect(self.remove_ended)
+        self.menuBar().addMenu("&Stations").addAction(self.remove_ended_action)
 
     def start(self) -> None:
         """Refresh now and then every ``refresh_ms``."""
@@ -92,6 +108,10 @@ class MonitorWindow(QMainWindow):
             tile = self.tiles.get(s.key)
             if tile is None:
                 tile = self.tiles[s.key] = StationTile(self._grid_host)
+                tile.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+                tile.customContextMenuRequested.connect(
+                    lambda pos, key=s.key: self._show_tile_menu(key, pos)
+                )
             tile.show_status(s)
         if relayout:
             self.tiles = {k: self.tiles[k] for k in keys}
@@ -99,6 +119,36 @@ class MonitorWindow(QMainWindow):
         if relayout or banners != self._banners:  # a longer banner may need more room
             self._banners = banners
             self._fit()
+
+    def remove_station(self, key: str) -> None:
+        """Take one station off the list (it comes back if its stream sends again)."""
+        self.tracker.forget(key)
+        self.refresh()
+
+    def remove_ended(self) -> None:
+        """Take every station whose session ended or whose stream went away off the list."""
+        for key, tile in self.tiles.items():
+            if tile.status is not None and tile.status.state in REMOVABLE:
+                self.tracker.forget(key)
+        self.refresh()
+
+    def _show_tile_menu(self, key: str, pos: QPoint) -> None:
+        tile = self.tiles.get(key)
+        if tile is not None:
+            self._tile_menu(key).popup(tile.mapToGlobal(pos))
+
+    def _tile_menu(self, key: str) -> QMenu:
+        """The context menu of a station's tile."""
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        tile = self.tiles.get(key)
+        state = tile.status.state if tile is not None and tile.status is not None else None
+        action = menu.addAction("Remove from the list")
+        action.setEnabled(state in REMOVABLE)
+        if state not in REMOVABLE:
+            action.setToolTip("only a station whose session ended or whose stream went away")
+        action.triggered.connect(lambda: self.remove_station(key))
+        return menu
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
         """Fit the tiles again when the view changes size."""
