@@ -3,9 +3,10 @@
 A tile reads, top to bottom: the station (bold), the patient code, the protocol and phase, then
 the feedback score (large) beside HR / RMSSD and the signal quality, a progress bar and the state
 banner. Its frame and banner turn amber when the signal is lost and red when the stream is gone,
-purple when two stations use the same name, slate when the session ended. Long texts are shortened or wrapped, never cut (see
-:mod:`biotrainer.ui.monitor_labels`). :class:`TileType` gives every text's size at a scale, never
-below a legible floor; :meth:`StationTile.set_scale` applies it; :class:`TileMeasure` tells the
+purple when two stations use the same name, slate when the session ended. Long texts are
+shortened or wrapped, never cut (see :mod:`biotrainer.ui.monitor_labels`). :class:`TileType`
+gives every text's size at a scale, never below a legible floor;
+:meth:`StationTile.set_scale` applies it; :class:`TileMeasure` tells the
 window how much room a tile needs at each scale.
 """
 
