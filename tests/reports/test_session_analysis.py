@@ -197,3 +197,44 @@ def test_an_assessment_is_summed_up_by_its_paced_breathing_not_its_whole_length(
     assert again.practice == s.practice
     old = {k: v for k, v in s.to_dict().items() if k != "pacing"}  # stored before "pacing"
     assert SessionSummary.from_dict(old).practice == s.overall
+
+
+def test_unclean_signal_is_explained_by_kind_not_by_each_measured_text() -> None:
+    """Real EEG: every unclean update's reason carries its own measured sizes, and channels
+    with mains hum only (which never blocks feedback) are listed too, so counting the exact
+    texts gave a list of 1 % items ("Fp1: 60 Hz mains 46 dB, blink/motion 376 µV; …") that hid
+    the real causes (the review's OpenBCI replay: muscle 8.4 %, blinks 4.4 %)."""
+    from biotrainer.engine.updates import MetricUpdate
+
+    def u(k: int, reason: str) -> MetricUpdate:
+        t = k / 10
+        return MetricUpdate(
+            session_s=t, sample_time=t, received_at=t, computed_at=t, phase_index=0,
+            phase_name="Train", phase_kind="training", quality_ok=reason == "ok",
+            quality_reason=reason, source_state="streaming",
+        )  # fmt: skip
+
+    updates = [u(k, "ok") for k in range(600)]
+    for k in range(300):  # muscle on T7 (and sometimes T8), sizes all different
+        extra = f"; T8: 60 Hz mains {20 + k % 9} dB, EMG {12 + k % 5} µV" if k % 3 == 0 else ""
+        updates.append(u(600 + k, f"O1: 60 Hz mains {30 + k % 17} dB; T7: EMG {10 + k} µV{extra}"))
+    for k in range(100):  # blinks on the frontal pair
+        updates.append(u(900 + k, f"Fp1: blink/motion {150 + k} µV; Fp2: blink/motion {90 + k} µV"))
+    updates += [u(1000 + k, "signal lost") for k in range(50)]
+    q = summarize_updates(updates).quality
+    assert q.reasons == (
+        ("muscle tension (EMG): T7, T8", pytest.approx(300 / 1050)),
+        ("blinks or movement: Fp1, Fp2", pytest.approx(100 / 1050)),
+        ("signal lost", pytest.approx(50 / 1050)),
+    )  # (mains hum alone makes no channel unusable: O1 is not named)
+
+
+def test_mains_hum_is_named_when_nothing_else_is() -> None:
+    from biotrainer.session.quality_causes import count_causes
+
+    assert count_causes(["O1: 50 Hz mains 40 dB; O2: 50 Hz mains 41 dB"] * 3) == [
+        ("mains hum: O1, O2", 3)
+    ]
+    many = "; ".join(f"E{i}: flat" for i in range(6))
+    assert count_causes([many]) == [("flat electrode (off or broken): E0, E1, E2 and 3 more", 1)]
+    assert count_causes(["", "no heart beats"]) == [("unknown", 1), ("no heart beats", 1)]

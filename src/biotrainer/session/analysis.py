@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 
 from biotrainer.errors import RecordingError
 from biotrainer.session.folder import METRICS_FILE
+from biotrainer.session.quality_causes import count_causes
 
 #: Columns read as numbers (missing ones become NaN).
 NUMERIC_COLUMNS = (
@@ -253,7 +253,9 @@ class QualityStats:
     lost_fraction : float
         Fraction (0-1) of updates while the device was not streaming (signal lost...).
     reasons : tuple of (str, float)
-        The most frequent reasons for unclean signal and the fraction of updates they cover.
+        The most frequent causes of unclean signal, by kind
+        (:func:`~biotrainer.session.quality_causes.count_causes`), and the fraction of updates
+        each covers (an update with two kinds counts for both).
     """
 
     clean_fraction: float
@@ -409,8 +411,8 @@ def summarize_series(series: MetricSeries, max_reasons: int = 5) -> SessionSumma
         if "training" in kind_masks:
             overall = _replace_reward(overall, pooled("training"))
     unclean = valid & (s["quality_ok"] != 1)
-    counts = Counter(str(r) or "unknown" for r in s["quality_reason"][unclean])
-    reasons = tuple((r, c / n) for r, c in counts.most_common(max_reasons)) if n else ()
+    counts = count_causes(str(r) for r in s["quality_reason"][unclean])
+    reasons = tuple((r, c / n) for r, c in counts[:max_reasons]) if n else ()
     lost = valid & (s["source_state"] != "streaming") & (s["source_state"] != "")
     quality = QualityStats(
         clean_fraction=float((valid & (s["quality_ok"] == 1)).sum() / n) if n else math.nan,
