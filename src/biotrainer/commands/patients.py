@@ -35,6 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from biotrainer.paths import shown
     from biotrainer.reports.format import local_date, mask_name, num
     from biotrainer.session.store import Store
 
@@ -52,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
             return 0
         patients = store.patients()
         if not patients:
-            print("no patients yet: add one with 'biotrainer patients add CODE'")
+            print(
+                f"no patients yet in {shown(store.root)}: add one with "
+                "'biotrainer patients add CODE'"
+            )
             return 0
         counts = store.session_counts()
         show_name = getattr(args, "with_name", False)

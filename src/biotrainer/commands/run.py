@@ -73,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.engine.engine import Engine
     from biotrainer.engine.protocol import load_protocol
     from biotrainer.session.analysis import format_phases, summarize_updates
-    from biotrainer.session.folder import ENDED_SOURCE
     from biotrainer.session.recorder import Recorder
 
     speed = parse_speed(args.speed, allow_max=True)
@@ -113,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         if code is not None:
             check_code(code, "patient code")
     source = live_source(args, make_source, clock, speed)
-    outlets = None
+    outlets = recorder = None
+    session_id = None
     try:
         source.prepare()
         if args.lsl:
@@ -124,7 +124,6 @@ def run(args: argparse.Namespace) -> int:
         # Connect before anything is made: a device that never answers leaves no session
         # folder and registers no session (the engine does not start a started source again).
         source.start()
-        recorder = None
         if not args.no_record:
             extra = {"protocol": protocol.name, "recorded_by": "biotrainer run"}
             if patient is not None:
@@ -132,25 +131,55 @@ def run(args: argparse.Namespace) -> int:
             recorder = Recorder.create(
                 source.layout, data_directory=args.data_dir, out=args.out, clock=clock, extra=extra
             )
+        if store is not None and recorder is not None:
+            session_id = _register(store, patient.code, recorder, protocol.name, source)
     except BaseException:
+        if recorder is not None:
+            recorder.discard()  # (nothing recorded yet: no folder left for a phantom session)
         source.release()
         if outlets is not None:
             outlets.close()
         if store is not None:
             store.close()
         raise
-    session_id = None
-    if store is not None and recorder is not None:
-        session_id = store.add_session(
-            patient.code,
-            recorder.path,
-            protocol.name,
-            source.layout.device,
-            started_utc=recorder.meta.start_utc,
-        ).id
     pacer = patient.resonance_bpm if patient is not None else None
     engine = Engine(source, protocol, clock=clock, recorder=recorder, pacer_bpm=pacer)
     updates = []
+    try:
+        _run_to_the_end(engine, clock, speed, updates, outlets, protocol)
+    except BaseException:
+        # A recording that failed (a full disk, a folder made read-only) or a device failure:
+        # what was recorded is kept, and the store is told how the session ended.
+        if store is not None:
+            with contextlib.closing(store):
+                problem = _finish(store, session_id, recorder, patient.code, math.nan)
+            if problem:
+                say(sys.stderr, f"biotrainer: {problem}\n")
+        raise
+    resonance = engine.resonance.best_bpm if engine.resonance is not None else math.nan
+    problem = None
+    if store is not None:
+        # The store first: output that cannot be written (a closed pipe) must not leave it
+        # out of step with the recording.
+        with contextlib.closing(store):
+            problem = _finish(store, session_id, recorder, patient.code, resonance)
+    print(format_phases(summarize_updates(updates).phases))
+    if math.isfinite(resonance):
+        print(f"resonance breathing rate: {resonance:g} breaths/min")
+    if session_id is not None:
+        print(f"session {session_id} registered for patient {patient.code}")
+    if recorder is not None:
+        print(Path(recorder.path).resolve())
+    if problem:
+        raise BiotrainerError(problem)
+    return 0
+
+
+def _run_to_the_end(engine, clock, speed: float, updates: list, outlets, protocol) -> None:
+    """Run the session until its protocol or its source ends or a signal stops it, then close
+    the engine (and so the recording) and the LSL outlets, also when it fails."""
+    from biotrainer.session.folder import ENDED_SOURCE
+
     try:
         stopped_by = _loop(engine, clock, speed, updates, outlets)
         if stopped_by is None and engine.ending == ENDED_SOURCE:
@@ -163,26 +192,70 @@ def run(args: argparse.Namespace) -> int:
             engine.add_note(note)
             say(sys.stderr, f"biotrainer: note: {note}\n")
     finally:
-        engine.close()
-        if outlets is not None:
-            outlets.close()
-    resonance = engine.resonance.best_bpm if engine.resonance is not None else math.nan
-    if store is not None:
-        # The store first: output that cannot be written (a closed pipe) must not leave it
-        # out of step with the recording.
-        with contextlib.closing(store):
-            if session_id is not None:
-                store.finish_session(session_id)
-            if math.isfinite(resonance):
-                store.set_resonance(patient.code, resonance)
-    print(format_phases(summarize_updates(updates).phases))
-    if math.isfinite(resonance):
-        print(f"resonance breathing rate: {resonance:g} breaths/min")
-    if session_id is not None:
-        print(f"session {session_id} registered for patient {patient.code}")
-    if recorder is not None:
-        print(Path(recorder.path).resolve())
-    return 0
+        try:
+            engine.close()
+        finally:
+            if outlets is not None:
+                outlets.close()
+
+
+def _register(store, code: str, recorder, protocol: str, source) -> int:
+    """Register the session just started in the store; its id.
+
+    Raises
+    ------
+    StoreError
+        The store is busy or cannot be written: said with "the session did not start" (the
+        caller discards the empty recording).
+    """
+    from biotrainer.session.store import StoreError
+
+    try:
+        return store.add_session(
+            code, recorder.path, protocol, source.layout.device, started_utc=recorder.meta.start_utc
+        ).id
+    except StoreError as exc:
+        raise StoreError(f"{exc} (the session did not start: nothing was recorded)") from exc
+
+
+def _finish(store, session_id: int | None, recorder, code: str, resonance: float) -> str | None:
+    """Register the end of the session (status and summary from its folder) and an assessed
+    resonance rate (NaN: none).
+
+    Returns
+    -------
+    str or None
+        None when done; else the one line that says what the store is missing and how to
+        repair it (the store busy, read-only or on a full disk).
+    """
+    from shlex import quote
+
+    from biotrainer.paths import shown
+    from biotrainer.session.store import StoreError
+
+    finished = session_id is None
+    try:
+        if session_id is not None:
+            store.finish_session(session_id)
+            finished = True
+        if math.isfinite(resonance):
+            store.set_resonance(code, resonance)
+    except StoreError as exc:
+        why = str(exc).removesuffix(": try again")
+        repair = []
+        if not finished:
+            folder = shown(Path(recorder.path).resolve())
+            repair.append(
+                f"session {session_id} is recorded in {folder}; to register how it ended, run "
+                f"'biotrainer sessions import {quote(folder)} --patient {quote(code)}'"
+            )
+        if math.isfinite(resonance):
+            repair.append(
+                "to keep the resonance rate, run "
+                f"'biotrainer patients resonance {quote(code)} {resonance:g}'"
+            )
+        return f"{why}: " + "; ".join(repair)
+    return None
 
 
 def check_recording_folder(data_directory: str | None, out: str | None) -> None:

@@ -42,6 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from biotrainer.paths import shown
     from biotrainer.reports.format import local_time, num, pct, signed
     from biotrainer.session.store import Store
 
@@ -59,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
         sessions = store.sessions(args.patient)
         if not sessions:
-            print("no sessions registered", file=sys.stderr)
+            # (naming the folder: a BIOTRAINER_DATA or --data-dir pointing elsewhere shows)
+            whose = f" for patient {args.patient}" if args.patient else ""
+            print(f"no sessions registered{whose} in {shown(store.root)}", file=sys.stderr)
             return 0
         # The patient column fits the longest code: codes differ often only at the end.
         width = max(12, *(len(rec.patient_code) for rec in sessions))

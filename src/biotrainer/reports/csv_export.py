@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import math
 import os
+import tempfile
 from pathlib import Path
 
 from biotrainer.errors import BiotrainerError
-from biotrainer.paths import FILE_MODE
+from biotrainer.paths import FILE_MODE, shown
 from biotrainer.session.analysis import MetricSeries, read_metrics
 
 #: Exported columns. Absolute times (BrainFlow timestamps) are left out: ``session_s`` is
@@ -60,18 +61,28 @@ def export_metrics_csv(
     RecordingError
         If ``metrics.csv`` cannot be read.
     BiotrainerError
-        If ``out`` cannot be written.
+        If ``out`` cannot be written (nothing is then left under its name).
     """
     s = series if series is not None else read_metrics(folder)
     path = Path(out)
+    # Written to a private temporary file next to ``path`` and renamed when complete (as the
+    # PDF reports are): a failed write (a full disk) leaves no truncated CSV under the name
+    # asked for. (Not paths.private_temp_beside: a folder whose name is not UTF-8 is fine here.)
+    tmp = None
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        fd, name = tempfile.mkstemp(prefix=".", suffix=".csv.part", dir=path.parent)
+        tmp = Path(name)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(EXPORT_COLUMNS)
             cols = [s[c] for c in EXPORT_COLUMNS]
             for i in range(len(s)):
                 w.writerow([_cell(n, c[i]) for n, c in zip(EXPORT_COLUMNS, cols, strict=True)])
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
     except OSError as exc:
-        raise BiotrainerError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise BiotrainerError(f"cannot write {shown(path)}: {exc.strerror or exc}") from exc
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
     return len(s)

@@ -218,9 +218,10 @@ class SessionRecord:
     """A registered session.
 
     ``status`` is ``"completed"``, ``"recording"`` (its recorder is writing it right now) or
-    ``"interrupted"`` (a session never finished — its recorder killed, or ``finish_session``
-    never called — is interrupted, and so is one stopped before its first sample); ``summary``
-    is None until the metrics were read. ``ended`` says how a completed session ended (one of
+    ``"interrupted"`` (a recording never closed — its recorder killed — is interrupted, and so
+    is one stopped before its first sample; one closed whose ``finish_session`` never came is
+    read as its folder says, see :meth:`Store.sessions`); ``summary`` is None until the
+    metrics were read. ``ended`` says how a completed session ended (one of
     :data:`~biotrainer.session.folder.ENDINGS`, None for folders recorded before biotrainer
     kept it); :attr:`outcome` is what lists and reports call it.
     """
@@ -281,6 +282,22 @@ OUTCOME_DEVICE_FAILED = "device failed"
 
 #: Free space (bytes) below which a failing write is put down to a full disk.
 LOW_SPACE_BYTES = 1 << 20
+
+#: How long (ms) a write waits for another process's write to end.
+BUSY_MS = 10_000
+#: How long (ms) a read that brings a stale session row up to date waits to store it.
+SETTLE_BUSY_MS = 200
+
+
+@dataclass(frozen=True)
+class _Closing:
+    """What :meth:`Store.finish_session` stores: status, end time (ISO), summary JSON and the
+    recording's markers."""
+
+    status: str
+    ended_utc: str
+    summary: str
+    markers: list[tuple[float | None, str, str]]
 
 
 def _db_error(path: Path, exc: sqlite3.Error, doing: str = "written") -> StoreError:
@@ -380,8 +397,8 @@ class Store:
             raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
         conn = None
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-            conn.execute("PRAGMA busy_timeout = 10000")
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_MS / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StoreError(f"cannot use write-ahead logging on {path} (mode {mode})")
@@ -424,11 +441,13 @@ class Store:
         Raises
         ------
         StoreError
-            As :meth:`open`; also when a read-only store needs a schema update, or holds
-            changes its write-ahead log never folded in (biotrainer stopped abruptly) that
-            cannot be read without writing.
+            As :meth:`open`; also when the data folder is a file (or another thing that is not
+            a folder), when a read-only store needs a schema update, or holds changes its
+            write-ahead log never folded in (biotrainer stopped abruptly) that cannot be read
+            without writing.
         """
         root = data_dir(data_directory)
+        _check_data_folder(root)
         path = root / DB_FILE
         if not path.exists():
             # Nothing stored yet: an empty store in memory. Listing makes no folder and no file.
@@ -615,7 +634,7 @@ class Store:
                 sid = int(cur.lastrowid or 0)
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"the session folder {folder} is already registered") from exc
-        return self.session(sid)
+        return self._record(sid, settle=False)
 
     @_translating
     def finish_session(
@@ -638,7 +657,7 @@ class Store:
         The summary comes from ``metrics.csv`` (``summary`` stays empty if it cannot be read; the
         reason is kept in the summary's warnings).
         """
-        rec = self.session(session_id)
+        rec = self._record(session_id, settle=False)
         if status is not None and status not in (STATUS_COMPLETED, STATUS_INTERRUPTED):
             raise StoreError(f"status must be completed or interrupted, not {status!r}")
         folder = rec.folder
@@ -648,6 +667,20 @@ class Store:
                 meta = read_meta(folder)
             except RecordingError:
                 meta = None
+        closing = self._closing(folder, meta, status, ended_utc)
+        with self._write() as c:
+            self._store_closing(c, rec.id, closing)
+        return self._record(rec.id, settle=False)
+
+    def _closing(
+        self,
+        folder: Path | None,
+        meta: SessionMeta | None,
+        status: str | None = None,
+        ended_utc: datetime | None = None,
+    ) -> _Closing:
+        """What :meth:`finish_session` stores for a session folder (``meta``: its session.json,
+        None when it cannot be read)."""
         empty = meta is not None and _recorded_nothing(meta)
         if status is None:
             completed = meta is not None and not meta.interrupted and not empty
@@ -661,14 +694,19 @@ class Store:
             summary["warnings"] = [*(summary.get("warnings") or ()), NOTHING_RECORDED]
         if meta is not None and meta.ended is not None:
             summary[ENDED_KEY] = meta.ended
-        markers = self._recorded_markers(folder, meta)
-        with self._write() as c:
-            c.execute(
-                "UPDATE sessions SET status = ?, ended_utc = ?, summary = ? WHERE id = ?",
-                (status, _iso(end), json.dumps(summary, allow_nan=False), rec.id),
-            )
-            self._replace_recorded_markers(c, rec.id, markers)
-        return self.session(rec.id)
+        return _Closing(
+            status,
+            _iso(end) or "",
+            json.dumps(summary, allow_nan=False),
+            self._recorded_markers(folder, meta),
+        )
+
+    def _store_closing(self, c: sqlite3.Connection, session_id: int, closing: _Closing) -> None:
+        c.execute(
+            "UPDATE sessions SET status = ?, ended_utc = ?, summary = ? WHERE id = ?",
+            (closing.status, closing.ended_utc, closing.summary, session_id),
+        )
+        self._replace_recorded_markers(c, session_id, closing.markers)
 
     @_translating
     def import_folder(
@@ -771,16 +809,34 @@ class Store:
 
     @_translating
     def session(self, session_id: int) -> SessionRecord:
-        """A session by id; StoreError if unknown."""
+        """A session by id; StoreError if unknown.
+
+        A session whose end was never registered (its process stopped between closing the
+        recording and :meth:`finish_session`) is read as its folder says (see
+        :meth:`sessions`).
+        """
+        return self._record(session_id)
+
+    def _record(self, session_id: int, *, settle: bool = True) -> SessionRecord:
         sid = _session_id(session_id)
         row = self._conn.execute(_SESSION_SELECT + " WHERE s.id = ?", (sid,)).fetchone()
         if row is None:
-            raise StoreError(f"no session with id {sid}: see 'biotrainer sessions'")
-        return self._session(row)
+            raise StoreError(
+                f"no session with id {sid} in {shown(self.root)}: see 'biotrainer sessions'"
+            )
+        return self._session(self._settled(row) if settle else row)
 
     @_translating
     def sessions(self, patient_code: str | None = None) -> list[SessionRecord]:
-        """Sessions (of one patient if given), oldest first."""
+        """Sessions (of one patient if given), oldest first.
+
+        A session stored as "recording" whose recorder is gone (no process holds its folder)
+        never had its end registered: its process was killed or the store was busy after the
+        recording closed. It is read as its folder's ``session.json`` says — completed,
+        stopped early..., or interrupted when the recording never closed — with the summary of
+        its ``metrics.csv``, and stored so (as :meth:`finish_session` would) when the store
+        can be written at once.
+        """
         if patient_code is None:
             rows = self._conn.execute(_SESSION_SELECT + " ORDER BY s.started_utc, s.id")
         else:
@@ -788,7 +844,41 @@ class Store:
             rows = self._conn.execute(
                 _SESSION_SELECT + " WHERE s.patient_id = ? ORDER BY s.started_utc, s.id", (p.id,)
             )
-        return [self._session(r) for r in rows.fetchall()]
+        return [self._session(self._settled(r)) for r in rows.fetchall()]
+
+    def _settled(self, row: tuple) -> tuple:
+        """A session row, brought up to date from its folder when it is stored as "recording"
+        but no recorder holds the folder any more (see :meth:`sessions`).
+
+        The folder's session.json decides; a folder that is gone or unreadable leaves the row
+        as it is (read as interrupted). The update is written when the store takes it at once;
+        a read-only or busy store (or a full disk) only reads it so, until a later read or
+        ``sessions import`` stores it.
+        """
+        sid, folder_text, stored = row[0], row[7], row[8]
+        folder = self._folder_path(folder_text)
+        if stored != STATUS_RECORDING or folder is None or recording_in_progress(folder):
+            return row
+        try:
+            meta = read_meta(folder)
+        except RecordingError:
+            return row
+        closing = self._closing(folder, meta)
+        with contextlib.suppress(sqlite3.Error), self._impatient(), self._write() as c:
+            now = c.execute("SELECT status FROM sessions WHERE id = ?", (sid,)).fetchone()
+            if now == (STATUS_RECORDING,):  # (unless another process registered its end)
+                self._store_closing(c, int(sid), closing)
+        return (*row[:6], closing.ended_utc, folder_text, closing.status, closing.summary)
+
+    @contextmanager
+    def _impatient(self) -> Iterator[None]:
+        """Give up at once (not after the usual 10 s) on a store another process is writing."""
+        self._conn.execute(f"PRAGMA busy_timeout = {SETTLE_BUSY_MS}")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
 
     def _session(self, row: tuple) -> SessionRecord:
         sid, pid, code, protocol, device, started, ended, folder, status, summary = row
@@ -813,7 +903,8 @@ class Store:
 
     def _status(self, stored: str, folder: str | None) -> str:
         """Completed; recording (a recorder is writing the folder right now); else interrupted
-        (its process killed, or its end never registered)."""
+        (its process killed, or its end never registered and its folder gone or unreadable:
+        see :meth:`_settled`)."""
         if stored == STATUS_COMPLETED:
             return STATUS_COMPLETED
         path = self._folder_path(folder) if stored == STATUS_RECORDING else None
@@ -992,6 +1083,27 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
             conn.close()
         raise
     return conn
+
+
+def _check_data_folder(root: Path) -> None:
+    """Refuse (StoreError) a data folder that is there but is not a folder (a file, a link to
+    nothing): read as an empty store, it would hide the real one. An absent folder is a new
+    install."""
+    if root.is_symlink() and not root.exists():
+        raise StoreError(
+            f"the data folder {shown(root)} is a link to nothing (its target is missing): fix "
+            "the link or choose the data folder with --data-dir or BIOTRAINER_DATA"
+        )
+    there = root
+    while not there.exists() and there != there.parent:
+        there = there.parent  # (a folder under a file cannot be made either)
+    if there.exists() and not there.is_dir():
+        what = "a file" if there.is_file() else "a special file"
+        where = "" if there == root else f" cannot be made: {shown(there)}"
+        raise StoreError(
+            f"the data folder {shown(root)}{where} is {what}, not a folder: choose the data "
+            "folder with --data-dir or BIOTRAINER_DATA"
+        )
 
 
 def _epoch() -> datetime:
