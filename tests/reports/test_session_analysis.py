@@ -223,8 +223,8 @@ def test_unclean_signal_is_explained_by_kind_not_by_each_measured_text() -> None
     updates += [u(1000 + k, "signal lost") for k in range(50)]
     q = summarize_updates(updates).quality
     assert q.reasons == (
-        ("muscle tension (EMG): T7, T8", pytest.approx(300 / 1050)),
-        ("blinks or movement: Fp1, Fp2", pytest.approx(100 / 1050)),
+        ("muscle (EMG): T7, T8", pytest.approx(300 / 1050)),
+        ("blinks/movement: Fp1, Fp2", pytest.approx(100 / 1050)),
         ("signal lost", pytest.approx(50 / 1050)),
     )  # (mains hum alone makes no channel unusable: O1 is not named)
 
@@ -236,5 +236,5 @@ def test_mains_hum_is_named_when_nothing_else_is() -> None:
         ("mains hum: O1, O2", 3)
     ]
     many = "; ".join(f"E{i}: flat" for i in range(6))
-    assert count_causes([many]) == [("flat electrode (off or broken): E0, E1, E2 and 3 more", 1)]
+    assert count_causes([many]) == [("flat: E0, E1, E2 and 3 more", 1)]
     assert count_causes(["", "no heart beats"]) == [("unknown", 1), ("no heart beats", 1)]

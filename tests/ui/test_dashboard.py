@@ -75,7 +75,7 @@ def test_phase_timer_score_and_reward_are_shown(dash):
     assert dash.score_bar.value() == 73 and "+1.20" in dash.score_label.text()
     assert dash.reward_label.text() == "reward rate 61 %"
     assert dash.threshold_slider.value() == 40  # auto mode: the slider follows the engine
-    assert dash.quality_label.text() == "Quality: C3: EMG"
+    assert dash.quality_label.text() == "Quality: C3: muscle (EMG)"
     lights = dash.lights.colors()
     assert lights["C3"] == QColor(BAD).name() and lights["Fz"] == QColor(GOOD).name()
     assert dash.lights.lights["C3"].toolTip() == "C3: EMG"
@@ -101,11 +101,11 @@ def test_quality_line_names_the_channels_left_out(dash):
     text = shown(
         channel_ok=(False, False, True, False), quality_reason="Fz: EMG; C3: EMG; C4: flat"
     )
-    assert text == "Quality: good (Fz, C3 left out: EMG; C4 left out: flat)"
-    # not clean: what is wrong, as before
+    assert text == "Quality: good (Fz, C3 left out: muscle (EMG); C4 left out: flat)"
+    # not clean: what is wrong, the channels grouped by what is wrong with them
     assert shown(
         channel_ok=(False,) * 4, quality_ok=False, quality_reason="Fz: flat; C3: flat"
-    ) == ("Quality: Fz: flat; C3: flat")
+    ) == ("Quality: Fz, C3: flat")
     # a protocol without EEG feedback says nothing about single EEG channels
     dash.set_protocol(load_protocol("hrv-resonance-breathing"))
     assert shown(channel_ok=(True, False, True, True), sample_time=1001.0) == (

@@ -688,3 +688,39 @@ def test_audio_keeps_a_short_queue_of_sound_on_the_output(qtbot, fmt, channels, 
     audio.close()
     assert sink.stopped and not audio.active
     audio.close()  # twice is fine
+
+
+def test_no_breathing_number_while_paused_or_finished(view):
+    """Paused, the guide rests (hidden), yet the numbers line went on saying "Breathing
+    13.0/min (guide 6/min)"."""
+    view.set_show_numbers(True)
+    paced = dict(score=0.72, hr_bpm=64.2, breathing_bpm=13.0, pacer_bpm=6.0, phase_kind="pacing")
+    drive(view, view.clock, 1.0, **paced)
+    assert view.numbers_text == "Heart rate 64 · Breathing 13.0/min (guide 6/min)"
+    drive(view, view.clock, 4.0, paused=True, **paced)
+    assert view.frame.pacer < 0.01  # the guide is gone ...
+    assert view.numbers_text == "Heart rate 64"  # ... and so is its number
+    drive(view, view.clock, 1.0, finished=True, **paced)
+    assert view.numbers_text == "Heart rate 64"
+
+
+def test_a_new_session_starts_from_the_picture_of_a_new_view(view, qtbot):
+    """The last session's open orb, warm halo and gathered lights went on into the next
+    session's baseline (no score there: the level holds)."""
+    view.show()
+    drive(view, view.clock, 30.0, score=0.95, rewarded=True, pacer_bpm=6.0)
+    drive(view, view.clock, 1.0, score=0.95, finished=True)
+    old = view.frame
+    assert old.level > 0.9 and old.bloom > 0.3 and old.reward > 0.3
+    view.new_session()
+    fresh = PatientView(clock=view.clock)
+    qtbot.addWidget(fresh)
+    fresh.resize(640, 400)
+    for v in (view, fresh):  # (both at the same moment)
+        v.show_update(upd(view.clock.now(), phase_kind="baseline"))
+    for _ in range(90):  # 1.5 s of a baseline: no score
+        view.clock.advance(1 / FPS)
+        frames = [v.advance() for v in (view, fresh)]
+        assert frames[0] == frames[1]
+    assert view.instruction == fresh.instruction and view.note_text == ""
+    assert centre_brightness(view) == pytest.approx(centre_brightness(fresh))

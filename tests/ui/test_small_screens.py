@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QFont, QImage, QPainter, QTextDocument, QTextLayout
+from PySide6.QtWidgets import QApplication
 
 from biotrainer.acquisition.factory import open_accelerated
 from biotrainer.clock import SimulatedClock
@@ -305,3 +306,80 @@ def test_a_window_too_big_for_its_screen_opens_maximized_and_one_that_fits_as_it
         assert window.isVisible(), name
         shown[name] = window.isMaximized()
     assert shown == {"wide": True, "tall only with its title bar": True, "fits": False}
+
+
+#: The simulator's 16 EEG channels.
+CAP_16 = ("Fp1", "Fp2", "F3", "F4", "C3", "C4", "P3", "P4",
+          "O1", "O2", "F7", "F8", "T7", "T8", "Pz", "Oz")  # fmt: skip
+#: What the artifacts scenario's 16 channels say at once (every channel poor).
+ALL_POOR = "; ".join(
+    f"{name}: " + ("50 Hz mains 21 dB, " if name == "O1" else "") + f"blink/motion {300 + i} µV"
+    for i, name in enumerate(CAP_16)
+)
+
+
+def test_a_long_quality_reason_keeps_the_dashboard_still_on_a_1280x640_window(
+    qtbot, tmp_path, errors_shown
+):
+    """With every channel poor the quality line grew to nine lines at 1280x640: the bar under
+    the plots grew with it, the trends were pushed out of view and the dashboard jumped as
+    the quality changed. It says it in two lines at most now, all of it in its tooltip."""
+    clock = SimulatedClock()
+    source = open_accelerated("simulator", clock, 1.0, seed=3)
+    window = trainer(qtbot, tmp_path, lambda: source, clock)
+    dash = window.dashboard
+    dash.set_layout(source.layout)
+    window.resize(1280, 640)
+    window.show()
+    qtbot.waitExposed(window)
+    dash.set_state("running")
+
+    def show(**kw) -> None:
+        dash.show_update(
+            MetricUpdate(session_s=90.0, sample_time=1000.0, received_at=0.0, computed_at=0.0, **kw)
+        )
+        dash.refresh()
+        QApplication.processEvents()
+
+    show(channel_ok=(True,) * 16)
+    label = dash.quality_label
+    clean_height = label.height()
+    trends_before = dash.trends.geometry()
+    show(channel_ok=(False,) * 16, quality_ok=False, quality_reason=ALL_POOR)
+    assert label.text().startswith("Quality: 16 channels: blinks/movement")
+    assert label.full_text() == "Quality: 16 channels: blinks/movement; O1: mains hum"
+    assert label.toolTip().count("µV") == 16 and "O1: 50 Hz mains 21 dB" in label.toolTip()
+    lines = label.fontMetrics().lineSpacing()
+    assert label.height() == clean_height <= 2 * lines + 4  # two lines, whatever it says
+    assert dash.trends.geometry() == trends_before  # nothing moved
+    assert window.height() == 640 and window.minimumSizeHint().height() <= 640
+    trends = dash.trends
+    bottom = trends.mapTo(window, trends.rect().bottomLeft()).y()
+    label_top = label.mapTo(window, label.rect().topLeft()).y()
+    assert trends.height() >= TRENDS_MIN_PX and bottom < label_top  # above the bar
+    for plot in trends.plots.values():  # every trend on screen, none squeezed to nothing
+        box = plot.sceneBoundingRect()  # (the trends' own pixels)
+        assert plot.isVisible() and box.height() > 20
+        assert box.top() >= 0 and box.bottom() <= trends.height() + 1
+
+    window.close()
+
+
+def test_the_quality_line_is_cut_to_two_lines_with_all_of_it_in_the_tooltip(qtbot):
+    from biotrainer.ui.dashboard import ElidedLabel
+
+    label = ElidedLabel(lines=2)
+    qtbot.addWidget(label)
+    label.resize(160, label.height())
+    label.show()
+    height = label.height()
+    label.set_full_text("Quality: short")
+    assert label.text() == "Quality: short"
+    text = "Quality: " + "; ".join(f"{c}: flat" for c in "ABCDEFGHIJKL") + "; signal lost"
+    label.set_full_text(text)
+    shown = label.text().split("\n")
+    assert len(shown) == 2 and shown[1].endswith("…")
+    assert all(label.fontMetrics().horizontalAdvance(line) <= 160 for line in shown)
+    assert label.toolTip() == text and label.full_text() == text and label.height() == height
+    label.resize(2000, height)  # room again: all of it
+    assert label.text() == text

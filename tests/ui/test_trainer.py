@@ -661,3 +661,72 @@ def test_latency_meter_measures_each_stamp_once_and_ignores_other_clocks():
     foreign = LatencyMeter(clock)
     assert foreign.painted_stamp(3.0, max_s=5.0) is None  # stamped on another clock
     assert not foreign.all
+
+
+def _baseline_frame(qtbot, window, n_updates: int):
+    """The patient's frame once the running session sent ``n_updates`` (a baseline: no score)."""
+    qtbot.waitUntil(lambda: len(window.updates) >= n_updates, timeout=10_000)
+    assert all(u.phase_kind == "baseline" for u in window.updates)
+    assert all(not math.isfinite(u.feedback_score) for u in window.updates)
+    f = window.patient_view.advance()
+    return f.level, f.bloom, f.reward, window.patient_view.animation.rewarded
+
+
+def test_the_next_session_starts_with_the_patient_view_of_a_new_window(
+    qtbot, settings, tmp_path, errors_shown
+):
+    """The patient view carried the last session's open orb and reward lights into the next
+    session's baseline (the score is NaN there, so the level held; the lights faded over two
+    minutes). The second session's baseline looks as in a window just opened."""
+    clock = SimulatedClock()
+    window = muse2_window(qtbot, settings, tmp_path / "a", clock, step_s=3.0)
+    pv = window.patient_view
+    assert window.start_session()
+    qtbot.waitUntil(lambda: pv.frame.bloom > 0.001, timeout=60_000)  # training, rewarded
+    window.stop_session(ask=False)
+    before = pv.advance()
+    assert before.bloom > 0.001 and before.level != pytest.approx(0.5)  # what would carry over
+
+    window.before_tick = lambda: clock.advance(1.0)  # (the first run went fast)
+    assert window.start_session()
+    second = _baseline_frame(qtbot, window, 3)
+    window.stop_session(ask=False)
+
+    fresh_clock = SimulatedClock()
+    fresh = muse2_window(qtbot, settings, tmp_path / "b", fresh_clock, step_s=1.0)
+    assert fresh.start_session()
+    first = _baseline_frame(qtbot, fresh, 3)
+    fresh.stop_session(ask=False)
+    assert second == pytest.approx(first)
+    assert second == (0.5, 0.0, 0.0, False)  # a new view's level, no halo, no lights
+    assert errors_shown == []
+    window.close()
+    fresh.close()
+
+
+def test_the_breathing_guide_ends_with_a_stopped_session(qtbot, settings, tmp_path):
+    """Stopped during paced breathing, the patient view said "Well done" under a pacer that
+    went on breathing (the numbers line with it)."""
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot,
+        settings,
+        tmp_path,
+        lambda: FakeSource(clock, n_eeg=4),
+        "hrv-resonance-breathing",
+        clock,
+        step_s=3.0,
+    )
+    pv = window.patient_view
+    pv.set_show_numbers(True)
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.engine.session_s > 130, timeout=20_000)
+    assert math.isfinite(window.updates[-1].pacer_bpm)
+    qtbot.waitUntil(lambda: pv.frame.pacer > 0.5, timeout=10_000)
+    window.stop_session(ask=False)
+    for _ in range(8 * 60):  # 8 s of frames
+        clock.advance(1 / 60)
+        pv.advance()
+    assert pv.frame.pacer < 0.01 and pv.cue_text == ""
+    assert "guide" not in pv.numbers_text
+    window.close()

@@ -31,7 +31,7 @@ from biotrainer.reports.session_report import build_session_report
 from biotrainer.session.folder import read_meta
 from biotrainer.session.reader import load_session
 from biotrainer.session.recorder import Recorder
-from biotrainer.session.store import NOTHING_RECORDED, Store
+from biotrainer.session.store import DB_FILE, NOTHING_RECORDED, Store
 from biotrainer.ui.patient_dialogs import PatientDialog, SelfReportDialog
 from biotrainer.ui.quality_lights import UNKNOWN
 from biotrainer.ui.session_summary import phase_cells
@@ -842,3 +842,111 @@ def test_a_rating_the_store_never_takes_is_said_when_the_window_closes(
         store._conn = real
     assert [t for t, _ in errors_shown] == ["Not saved in the patient store"]
     assert "could not be saved" in errors_shown[0][1]
+
+
+def test_a_nearly_full_disk_is_refused_before_the_device_or_the_rating(
+    qtbot, settings, store, script, errors_shown, monkeypatch
+):
+    """The CLI refuses to start with less than 50 MB free; the trainer window started the
+    session all the same (and lost it when the disk filled)."""
+    import shutil
+
+    from biotrainer.session import recorder
+
+    clock = SimulatedClock()
+    opened: list[FakeSource] = []
+
+    def make_source() -> FakeSource:
+        opened.append(FakeSource(clock, n_eeg=4))
+        return opened[-1]
+
+    window = make_window(qtbot, settings, store, make_source, "alpha-uptraining", clock)
+    real = shutil.disk_usage
+    eight_mb = real(store.root)._replace(free=8_000_000)
+    monkeypatch.setattr(recorder.shutil, "disk_usage", lambda path: eight_mb)
+    assert not window.start_session()
+    title, text = errors_shown[-1]
+    assert title == "The session cannot be recorded"
+    assert "is full (8 MB free, a session needs at least 50 MB)" in text
+    assert "No session runs without its recording" in text
+    assert opened == [] and script.asked == []  # no device opened, nobody asked to rate
+    assert window.bridge is None and window.state == "idle"
+    assert not (store.root / "sessions").exists() or not any((store.root / "sessions").iterdir())
+
+    monkeypatch.setattr(recorder.shutil, "disk_usage", real)  # room again: it starts
+    assert window.start_session() and len(opened) == 1
+    window.stop_session(ask=False)
+    window.close()
+
+
+def test_the_store_is_updated_before_the_rating_after_the_session_is_asked(
+    qtbot, settings, store, script, errors_shown, monkeypatch
+):
+    """The window asked the rating after the session, then updated the store: a process killed
+    while the rating dialog was open left a completed session "interrupted" there."""
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot, settings, store, lambda: FakeSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    assert window.start_session()
+    qtbot.waitUntil(lambda: len(window.updates) >= 3, timeout=10_000)
+    sid = window.session_id
+    seen = []
+    scripted = SelfReportDialog.exec
+
+    def rating_exec(dialog: SelfReportDialog):
+        if dialog.moment == "post":  # the dialog is open: what would a kill now leave?
+            # (the row as stored, read past the store, which would bring a stale row up to date)
+            with sqlite3.connect(store.root / DB_FILE) as raw:
+                seen.append(
+                    raw.execute(
+                        "SELECT status, ended_utc, summary FROM sessions WHERE id = ?", (sid,)
+                    ).fetchone()
+                )
+        return scripted(dialog)
+
+    monkeypatch.setattr(SelfReportDialog, "exec", rating_exec)
+    window.stop_session()
+    [(status, ended_utc, summary)] = seen
+    assert status == "completed" and ended_utc is not None
+    assert summary is not None and '"stopped"' in summary  # how it ended, from session.json
+    post = store.self_reports(sid)["post"]  # the rating, saved after it
+    assert (post.pain, post.stress, post.note) == (4, 3, "calmer")
+    assert window.unsaved_ending is None and errors_shown == []
+    window.close()
+
+
+def test_a_rating_the_store_refuses_after_the_session_was_closed_is_kept(
+    qtbot, settings, store, script, errors_shown
+):
+    """The store closes the session, then refuses the rating (the disk filled meanwhile): the
+    rating is kept and saved at the next session's start, as when closing failed."""
+    from PySide6.QtWidgets import QLabel
+
+    from biotrainer.session.store import StoreError
+
+    clock = SimulatedClock()
+    window = make_window(
+        qtbot, settings, store, lambda: FakeSource(clock, n_eeg=4), "alpha-uptraining", clock
+    )
+    assert window.start_session()
+    qtbot.waitUntil(lambda: len(window.updates) >= 3, timeout=10_000)
+    first = window.session_id
+
+    def full(*_args):
+        raise StoreError("the disk holding the store is full")
+
+    window.flow.save_rating = full
+    window.stop_session()
+    assert store.session(first).status == "completed" and "post" not in store.self_reports(first)
+    assert window.unsaved_ending is not None and window.unsaved_ending.post is not None
+    labels = [w.text() for w in window.summary_dialog.findChildren(QLabel)]
+    assert any("could not be updated (the disk holding the store is full)" in t for t in labels)
+    del window.flow.save_rating  # room again
+    assert window.start_session()
+    post = store.self_reports(first)["post"]
+    assert (post.pain, post.stress, post.note) == (4, 3, "calmer")
+    assert window.unsaved_ending is None
+    window.stop_session(ask=False)
+    window.close()
+    assert errors_shown == []

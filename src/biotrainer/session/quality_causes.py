@@ -16,29 +16,36 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-#: EEG findings of :func:`biotrainer.dsp.quality.signal_quality`: pattern -> kind shown.
+#: EEG findings of :func:`biotrainer.dsp.quality.signal_quality` (the measured size optional):
+#: pattern -> kind shown.
 FINDINGS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"EMG -?[\d.]+ µV"), "muscle tension (EMG)"),
-    (re.compile(r"blink/motion -?[\d.]+ µV"), "blinks or movement"),
-    (re.compile(r"railed/clipped"), "railed or clipped electrode"),
-    (re.compile(r"flat"), "flat electrode (off or broken)"),
+    (re.compile(r"EMG(?: -?[\d.]+ µV)?"), "muscle (EMG)"),
+    (re.compile(r"blink/motion(?: -?[\d.]+ µV)?"), "blinks/movement"),
+    (re.compile(r"railed/clipped"), "railed"),
+    (re.compile(r"flat"), "flat"),
     (re.compile(r"NaN/Inf or impossible samples"), "impossible samples"),
-    (re.compile(r"[\d.]+ Hz mains -?[\d.]+ dB"), "mains hum"),
+    (re.compile(r"(?:[\d.]+ Hz )?mains(?: -?[\d.]+ dB)?"), "mains hum"),
 )
 MAINS = "mains hum"
 #: Channels named after a kind, at most.
 LISTED_CHANNELS = 3
 
 
+def finding_kind(finding: str) -> str | None:
+    """The kind of one EEG finding ("EMG 31 µV" -> "muscle (EMG)"); None when unknown."""
+    finding = finding.strip()
+    return next((k for pattern, k in FINDINGS if pattern.fullmatch(finding)), None)
+
+
 def _channel_findings(part: str) -> tuple[str, list[str]] | None:
-    """``("Fp1", ["muscle tension (EMG)", ...])`` for one channel's part of a reason, or None
+    """``("Fp1", ["muscle (EMG)", ...])`` for one channel's part of a reason, or None
     when the part is not a channel's findings."""
     name, sep, rest = part.partition(": ")
     if not sep or not name or not rest:
         return None
     kinds = []
-    for finding in rest.split(", "):
-        kind = next((k for pattern, k in FINDINGS if pattern.fullmatch(finding)), None)
+    for finding in rest.split(","):
+        kind = finding_kind(finding)
         if kind is None:
             return None
         kinds.append(kind)
@@ -75,7 +82,7 @@ def count_causes(reasons: Iterable[str]) -> list[tuple[str, int]]:
     Returns
     -------
     list of (str, int)
-        ``("muscle tension (EMG): T7, T8, F7 and 2 more", 84)``: each update counts once per kind.
+        ``("muscle (EMG): T7, T8, F7 and 2 more", 84)``: each update counts once per kind.
     """
     updates: Counter[str] = Counter()
     channels: dict[str, Counter[str]] = {}

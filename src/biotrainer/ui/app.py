@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
 import signal
+import socket
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo
+from PySide6.QtCore import QLibraryInfo, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from biotrainer.acquisition.source import Source
@@ -82,19 +85,65 @@ def exec_until_closed(
 ) -> int:
     """Run the event loop until ``window`` is closed; return the loop's exit code.
 
-    Ctrl-C in the terminal closes the window cleanly (Python runs the handler between polls,
-    which come back to Python many times a second); the window is closed on the way out. An
-    exception escaping a slot meanwhile is shown in a dialog and logged to
+    Ctrl-C in the terminal, SIGTERM (logout, shutdown, ``kill``) and SIGHUP (the terminal
+    closed) close the window cleanly, as its close button does: a session running in it is
+    stopped and its recording closed (:func:`closing_on_signals`). The window is closed on the
+    way out. An exception escaping a slot meanwhile is shown in a dialog and logged to
     ``<data dir>/logs/errors.log`` (:mod:`biotrainer.ui.error_report`), not printed.
     """
     log = data_dir(data_directory) / "logs" / ERROR_LOG
-    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
     try:
-        with reporting_slot_errors(log):
+        with closing_on_signals(window), reporting_slot_errors(log):
             return int(app.exec())
     finally:
-        signal.signal(signal.SIGINT, previous)
         window.close()
+
+
+#: The signals that close the window: Ctrl-C, SIGTERM and, where there is one, SIGHUP.
+CLOSING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def closing_on_signals(window: QWidget) -> Iterator[None]:
+    """Close ``window`` when one of :data:`CLOSING_SIGNALS` arrives (main thread only; the
+    handlers before are put back after).
+
+    The close is posted to the event loop, not done inside the handler: Python runs a handler
+    between two bytecodes of whatever runs, perhaps halfway through an engine tick. The signal
+    also wakes the event loop (a socket the C-level handler writes to), so a window waiting
+    for input closes at once, not at the next mouse move.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wake_read, wake_write = socket.socketpair()
+    for s in (wake_read, wake_write):
+        s.setblocking(False)
+    notifier = QSocketNotifier(wake_read.fileno(), QSocketNotifier.Type.Read)
+    notifier.activated.connect(lambda *_: _drain(wake_read))
+    previous_fd = signal.set_wakeup_fd(wake_write.fileno(), warn_on_full_buffer=False)
+    previous = {s: signal.getsignal(s) for s in CLOSING_SIGNALS}
+    try:
+        for s in CLOSING_SIGNALS:
+            signal.signal(s, lambda *_: QTimer.singleShot(0, window.close))
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        wake_read.close()
+        wake_write.close()
+
+
+def _drain(sock: socket.socket) -> None:
+    """Read what the signal handler wrote (the Python handler itself runs on return to
+    Python, which this slot is)."""
+    with contextlib.suppress(OSError):
+        while sock.recv(512):
+            pass
 
 
 def run_main_window(

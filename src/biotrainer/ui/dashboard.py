@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QResizeEvent, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -33,6 +33,7 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import SourceLayout
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
+from biotrainer.session.quality_causes import finding_kind
 from biotrainer.ui.quality_lights import QualityLights, channel_reasons
 from biotrainer.ui.signal_plots import SignalPlots, Theme
 from biotrainer.ui.spectrum import SpectrumPanel
@@ -111,13 +112,52 @@ def pacer_text(bpm: float) -> str:
     return f"pacer\u00a0{bpm:g}\u2060/\u2060min"
 
 
-def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -> str:
-    """The dashboard's quality line for an update.
+#: Channels named one by one in a summary of the quality; more are counted ("16 channels").
+NAMED_CHANNELS = 3
 
-    Not clean: what is wrong (``quality_reason``). Clean with every channel usable: "signals
-    clean". Clean while some EEG channels are not usable (fewer than half, so feedback goes
-    on without them, see :func:`biotrainer.dsp.quality.feedback_blocked`): which channels are
-    left out and, where ``quality_reason`` names it, why -- "good (F7, T8 left out: EMG)".
+def reason_kinds(reason: str) -> tuple[str, ...]:
+    """The kinds of trouble in one channel's reason, without the measured values:
+    "50 Hz mains 21 dB, blink/motion 364 µV" -> ("mains hum", "blinks/movement")
+    (:func:`biotrainer.session.quality_causes.finding_kind`; an unknown finding as it is)."""
+    kinds = (finding_kind(part) or part.strip() for part in reason.split(","))
+    return tuple(dict.fromkeys(k for k in kinds if k))
+
+
+def _channels(names: list[str]) -> str:
+    if len(names) > NAMED_CHANNELS:
+        return f"{len(names)} channels"
+    return ", ".join(names)
+
+
+def quality_summary(quality_reason: str) -> str:
+    """``quality_reason`` short: the channels grouped by kind of trouble, the most affected
+    first, more than :data:`NAMED_CHANNELS` counted rather than named ("16 channels:
+    blink/motion; O1: 50 Hz mains"); the parts that name no channel ("signal lost") as they
+    are."""
+    by_kind: dict[str, list[str]] = {}
+    others: list[str] = []
+    for part in quality_reason.split(";"):
+        part = part.strip()
+        channel = channel_reasons(part)
+        if not channel:
+            if part:
+                others.append(part)
+            continue
+        [(name, reason)] = channel.items()
+        for kind in reason_kinds(reason) or (reason,):
+            by_kind.setdefault(kind, []).append(name)
+    grouped = sorted(by_kind.items(), key=lambda item: -len(item[1]))  # (stable: ties in order)
+    return "; ".join([*others, *(f"{_channels(names)}: {kind}" for kind, names in grouped)])
+
+
+def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -> str:
+    """The dashboard's quality line for an update (short: :func:`quality_details` is all of it).
+
+    Not clean: what is wrong (``quality_reason``, summarised by :func:`quality_summary`).
+    Clean with every channel usable: "signals clean". Clean while some EEG channels are not
+    usable (fewer than half, so feedback goes on without them, see
+    :func:`biotrainer.dsp.quality.feedback_blocked`): which channels are left out and, where
+    ``quality_reason`` names it, why -- "good (F7, T8 left out: EMG)".
 
     Parameters
     ----------
@@ -127,19 +167,105 @@ def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -
         not use EEG: nothing is then said about single channels).
     """
     if not update.quality_ok:
-        return f"Quality: {update.quality_reason}"
+        return f"Quality: {quality_summary(update.quality_reason)}"
     left_out = [n for n, ok in zip(eeg_names, update.channel_ok, strict=False) if not ok]
     if not left_out:
         return "Quality: signals clean"
     reasons = channel_reasons(update.quality_reason)
     by_reason: dict[str, list[str]] = {}
     for name in left_out:
-        by_reason.setdefault(reasons.get(name, ""), []).append(name)
+        kinds = ", ".join(reason_kinds(reasons.get(name, "")))
+        by_reason.setdefault(kinds, []).append(name)
     parts = [
         ", ".join(names) + " left out" + (f": {reason}" if reason else "")
         for reason, names in by_reason.items()
     ]
     return f"Quality: good ({'; '.join(parts)})"
+
+
+def quality_details(update: MetricUpdate) -> str:
+    """Everything ``update`` says about the signal quality (the quality line's tooltip)."""
+    reason = update.quality_reason
+    if update.quality_ok and reason == "ok":
+        return "Quality: signals clean"
+    return "Quality: " + "\n".join(part.strip() for part in reason.split(";"))
+
+
+def elided_lines(text: str, font: QFont, width: int, max_lines: int) -> str:
+    """``text`` as is when it word-wraps at ``width`` pixels in ``font`` into at most
+    ``max_lines`` lines; else its first ``max_lines`` lines (joined by newlines), the last
+    cut with "…"."""
+    layout = QTextLayout(text, font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    lines: list[tuple[int, int]] = []
+    layout.beginLayout()
+    while len(lines) <= max_lines:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        lines.append((line.textStart(), line.textLength()))
+    layout.endLayout()
+    if len(lines) <= max_lines:
+        return text
+    kept = [text[start : start + n].strip() for start, n in lines[: max_lines - 1]]
+    rest = text[lines[max_lines - 1][0] :].strip()
+    kept.append(QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight, width))
+    return "\n".join(kept)
+
+
+class ElidedLabel(QLabel):
+    """A label of a fixed number of lines: longer text is word-wrapped and cut with "…" (the
+    whole text in the tooltip), so the layout around it never changes height with the text.
+
+    Parameters
+    ----------
+    lines : int
+        Lines shown (the label's height).
+    """
+
+    def __init__(self, lines: int = 2, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lines = lines
+        self._full = ""
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.setWordWrap(True)  # (a text that fits wraps as a label wraps it)
+        # (its width comes from the layout, never from the text's length)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._fit_height()
+
+    def full_text(self) -> str:
+        """The text as given (:meth:`text` is what is shown)."""
+        return self._full
+
+    def set_full_text(self, text: str, tooltip: str | None = None) -> None:
+        """Show ``text`` in at most :attr:`lines` lines; the tooltip is ``tooltip`` (default:
+        the text)."""
+        self._full = text
+        self.setToolTip(text if tooltip is None else tooltip)
+        self._elide()
+
+    def _fit_height(self) -> None:
+        m = self.contentsMargins()
+        self.setFixedHeight(self.lines * self.fontMetrics().lineSpacing() + m.top() + m.bottom())
+
+    def _elide(self) -> None:
+        width = max(1, self.contentsRect().width())
+        shown = elided_lines(self._full, self.font(), width, self.lines)
+        if shown != self.text():
+            self.setText(shown)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # (the style sheet's font arrives so)
+            self._fit_height()
+            self._elide()
 
 
 class NoteBox(QLineEdit):
@@ -351,8 +477,9 @@ class TherapistDashboard(QWidget):
         score_box.addWidget(self.score_label)
         score_box.addWidget(self.score_bar)
         row.addLayout(score_box, 2)
-        self.quality_label = QLabel("")
-        self.quality_label.setWordWrap(True)
+        # At most two lines, whatever the quality says: a long reason (every channel of a cap
+        # with its measure) grew it to nine lines and pushed the trends out of view.
+        self.quality_label = ElidedLabel(lines=2)
         self.quality_label.setMinimumWidth(160)
         row.addWidget(self.quality_label, 2)
         self.latency_label = QLabel("latency –")
@@ -689,7 +816,7 @@ class TherapistDashboard(QWidget):
         self._set_text(self.reward_label, f"reward rate {rate}")
         if self.auto_check.isChecked():
             self._show_threshold(u.threshold_z)
-        self._set_text(self.quality_label, quality_text(u, self._feedback_eeg_names()))
+        self._show_quality(u)
         self._update_banner()
 
     def _show_check(self, u: MetricUpdate) -> None:
@@ -700,8 +827,14 @@ class TherapistDashboard(QWidget):
             self.spectrum.set_band_powers(u.band_powers)
         hr = f"heart {u.hr_bpm:.0f} bpm" if math.isfinite(u.hr_bpm) else "no heart beats yet"
         self._set_text(self.score_label, f"Signal check · {hr}")
-        self._set_text(self.quality_label, quality_text(u, self._feedback_eeg_names()))
+        self._show_quality(u)
         self._update_banner()
+
+    def _show_quality(self, u: MetricUpdate) -> None:
+        text, details = quality_text(u, self._feedback_eeg_names()), quality_details(u)
+        label = self.quality_label
+        if text != label.full_text() or details != label.toolTip():
+            label.set_full_text(text, details)
 
     def _feedback_eeg_names(self) -> tuple[str, ...]:
         """The EEG channel names whose quality the feedback depends on (none when the protocol

@@ -74,6 +74,13 @@ STATUS_TIPS = {
 }
 
 
+def file_name_part(text: str) -> str:
+    """``text`` safe in a file name on any system: letters, digits, "-" and "_" kept, anything
+    else (a path separator as in a patient code "2024/017", ":", "*"...) made "_", as the
+    CLI's default report names do."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text) or "_"
+
+
 def row_cells(r: ProgressRow) -> list[str]:
     """The table cells of one session."""
     return [
@@ -298,7 +305,7 @@ class HistoryView(QWidget):
         if code is not None:
             self._save(
                 "Save the progress report",
-                f"biotrainer-progress-{code}.pdf",
+                f"biotrainer-progress-{file_name_part(code)}.pdf",
                 "PDF (*.pdf)",
                 self.save_progress_report,
             )

@@ -211,6 +211,15 @@ class PatientFlow:
             patient_dialogs.save_self_report(self.store, session_id, "post", post)
         return rec
 
+    def save_rating(self, session_id: int, moment: str, values: SelfReportValues) -> None:
+        """Save a rating (``"pre"`` or ``"post"``) of a registered session.
+
+        Raises
+        ------
+        StoreError
+        """
+        patient_dialogs.save_self_report(self.store, session_id, moment, values)
+
     def keep_resonance(self, resonance_bpm: float, patient_code: str | None = None) -> None:
         """Store an assessed resonance rate for ``patient_code`` (by default the current
         patient; NaN: nothing assessed).

@@ -213,6 +213,21 @@ class PatientView(QWidget):
         if self._timer.isActive():
             self.advance()  # paint now rather than at the next frame tick
 
+    def new_session(self) -> None:
+        """Forget the previous session: the orb, its reward halo and lights, the pacer, the
+        sound's level and the last update start again as in a view just opened (a session
+        that begins with a baseline would otherwise hold the last session's picture)."""
+        self.animation = PatientAnimation(self._clock.now())
+        self.audio.set_target(0.5, False)  # (a fresh view's sound level)
+        self._latest = None
+        self._finished_text = FINISHED
+        self._painted_pending = False
+        self._painted_frame = None  # the next frame repaints everything
+        self._asked = None
+        self._band_dirty = True
+        self.last_latency_s = None
+        self.update()
+
     @Slot(object)
     def show_preview(self, preview: FeedbackPreview) -> None:
         """Move the orb towards the score at the newest sample (between updates)."""
@@ -275,7 +290,9 @@ class PatientView(QWidget):
         # the pacer's slow breathing, often too low at normal breathing (README, "Known
         # limits"), so the patient sees it only while the pacer runs, beside the pacer's rate
         # (alone, "Breathing 14.4/min" next to a slow pacer reads as failing).
-        if math.isfinite(u.breathing_bpm) and math.isfinite(u.pacer_bpm):
+        # Not while paused or finished either: the guide is hidden then.
+        guided = math.isfinite(u.pacer_bpm) and not (u.paused or u.finished)
+        if math.isfinite(u.breathing_bpm) and guided:
             parts.append(f"Breathing {u.breathing_bpm:.1f}/min (guide {u.pacer_bpm:g}/min)")
         # Not the score: it is centred on the reward threshold (half at the bar, whatever the
         # person's level), so a percentage of it would read as "how calm" and mislead. The

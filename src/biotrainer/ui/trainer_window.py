@@ -12,8 +12,10 @@
    pacing at the patient's assessed resonance rate. With *Stream to LSL* ticked, LSL outlets
    carrying the patient code (never a name) publish the session.
 3. *Stop* (or the end of the protocol): the engine, source, recording and outlets close, the
-   patient rates again, the store gets the session's summary (and an assessed resonance rate),
-   and a summary dialog shows the phases, the resonance result and the session report button.
+   store gets the session's summary (and an assessed resonance rate), the patient rates again
+   (saved apart: a process ended while the rating is open leaves the session closed in the
+   store), and a summary dialog shows the phases, the resonance result and the session report
+   button.
    ``on_session_finished`` gets a :class:`SessionOutcome`.
 """
 
@@ -629,6 +631,13 @@ class TrainerWindow(QMainWindow):
                     "or untick it.",
                 )
             self.settings.setValue(f"{SETTINGS_GROUP}/lsl_station", station)
+        room = recording_room_problem(self.data_dir)
+        if room is not None:
+            # (as the CLI: said before a device is opened or the patient rates)
+            return self._fail_to_start(
+                "The session cannot be recorded",
+                f"{room}\n\nNo session runs without its recording.",
+            )
         pre = source = None
         if self.flow is not None and (self.ask_patient or self.flow.patient is not None):
             if self.flow.ensure_patient() is None:
@@ -706,6 +715,9 @@ class TrainerWindow(QMainWindow):
         if self.dashboard.shown_layout != source.layout:
             self.dashboard.set_layout(source.layout)
         self.dashboard.new_session()
+        if self.patient_view is not None and hasattr(self.patient_view, "new_session"):
+            # as in a new window: not the last session's orb level, halo and lights
+            self.patient_view.new_session()
         self.dashboard.set_session_folder(self.session_folder)
         self._connect(bridge)
         try:
@@ -919,11 +931,16 @@ class TrainerWindow(QMainWindow):
 
                 cut = error is not None or self.outcome.ended == ENDED_SOURCE
                 self.patient_view.set_finished_text(PATIENT_ENDED if cut else PATIENT_FINISHED)
-            self.patient_view.show_update(replace(self.updates[-1], finished=True, paused=False))
-        post = None
+            # (no breathing guide after the session, as after a protocol that ran to its end)
+            last = replace(self.updates[-1], finished=True, paused=False, pacer_bpm=math.nan)
+            self.patient_view.show_update(last)
+        # The store is closed first: the rating dialog may stay open long, and a process killed
+        # meanwhile left a completed session "interrupted" in the store.
+        store_error = self._finish_in_store(None, resonance_bpm)
         if ask and self.ask_ratings and self.session_id is not None:
             post = self.flow.ask_rating("post")
-        store_error = self._finish_in_store(post, resonance_bpm)
+            if post is not None:
+                store_error = self._save_post_rating(post) or store_error
         if ask:
             self._show_summary(self.outcome, resonance, store_error)
         if self.on_session_finished is not None:
@@ -952,6 +969,30 @@ class TrainerWindow(QMainWindow):
         if self.history_window is not None:
             self.history_window.refresh()
         return problem
+
+    def _save_post_rating(self, post: Any) -> str | None:
+        """Save the rating after this session (a SelfReportValues) in the store, or keep it to
+        be saved later when the store cannot take it (as an ending it could not take); the
+        store's error, or None."""
+        pending = self.unsaved_ending
+        if pending is not None and pending.session_id == self.session_id:
+            # closing the session failed: the rating waits with it
+            self.unsaved_ending = replace(pending, post=post)
+            return None
+        try:
+            self.flow.save_rating(self.session_id, "post", post)
+        except BiotrainerError as exc:
+            self.unsaved_ending = UnsavedEnding(
+                self.session_id, post, math.nan, self.flow.patient.code
+            )
+            self.statusBar().showMessage(
+                f"The rating after the session could not be saved in the patient store: {exc}",
+                30_000,
+            )
+            return str(exc)
+        if self.history_window is not None:
+            self.history_window.refresh()
+        return None
 
     def save_unsaved_ending(self) -> bool:
         """Save in the patient store what closing a session could not (its outcome, the rating
@@ -1182,6 +1223,24 @@ def _close(outlets: object | None) -> None:
     if outlets is not None:
         with contextlib.suppress(BiotrainerError):
             outlets.close()
+
+
+def recording_room_problem(data_directory: str | Path | None) -> str | None:
+    """Why a session could not be recorded under ``data_directory`` for lack of room (the
+    disk holding its sessions folder has less free space than a session needs, as the CLI
+    refuses), or None. Nothing is created: the folder's nearest existing parent is checked.
+    """
+    from biotrainer.session.folder import sessions_root
+    from biotrainer.session.recorder import check_free_space
+
+    try:
+        existing = sessions_root(data_directory)
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        check_free_space(existing)
+    except BiotrainerError as exc:
+        return str(exc)
+    return None
 
 
 def show_startup_error(message: str) -> None:
