@@ -115,6 +115,7 @@ def pacer_text(bpm: float) -> str:
 #: Channels named one by one in a summary of the quality; more are counted ("16 channels").
 NAMED_CHANNELS = 3
 
+
 def reason_kinds(reason: str) -> tuple[str, ...]:
     """The kinds of trouble in one channel's reason, without the measured values:
     "50 Hz mains 21 dB, blink/motion 364 µV" -> ("mains hum", "blinks/movement")
