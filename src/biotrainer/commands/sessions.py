@@ -20,7 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     i = sub.add_parser(
         "import",
         help="register session folders found on disk (also interrupted ones)",
-        description="Register session folders for a patient (or refresh them if registered).",
+        description="Register session folders for a patient (or refresh them if registered). "
+        "A folder whose session.json says it was recorded for another patient is refused: "
+        "import it with that patient's code.",
     )
     i.add_argument("folders", nargs="+", metavar="SESSION_DIR")
     i.add_argument("--patient", dest="import_patient", metavar="CODE", required=True)

@@ -26,11 +26,19 @@ MARK_LOST = "#F2A38C"
 MARK_MIN_FRACTION = 0.01
 
 
+#: Marker shapes of :attr:`Series.symbol` (pyqtgraph's names): circle, square, triangle up,
+#: diamond, triangle down, star.
+SYMBOLS = ("o", "s", "t1", "d", "t", "star")
+
+
 @dataclass(frozen=True)
 class Series:
-    """One line or set of points; NaN values leave gaps.
+    """One line or set of points; NaN values leave gaps (the line is not drawn across them).
 
-    ``style`` is "line", "points" or "linepoints"; ``dashed`` draws a dashed line.
+    ``style`` is "line", "points" or "linepoints"; ``dashed`` draws a dashed line. ``symbol``
+    is the marker's shape (one of :data:`SYMBOLS`); ``hollow`` draws the markers as outlines
+    (the sessions of a progress chart that did not complete). An empty ``label`` keeps the
+    series out of the legend.
     """
 
     label: str
@@ -39,6 +47,8 @@ class Series:
     color: str = BLUE
     style: str = "line"
     dashed: bool = False
+    symbol: str = "o"
+    hollow: bool = False
 
     @property
     def has_data(self) -> bool:
@@ -77,6 +87,9 @@ class Chart:
         A horizontal dotted reference line (0.5 = the reward threshold for the score).
     min_span : float
         With an automatic y range, show at least this span (so noise is not blown up).
+    keyed : bool
+        Name every series in the legend, even a single one (a progress chart names its
+        protocol); otherwise a chart of one series has no legend.
     """
 
     name: str
@@ -90,6 +103,7 @@ class Chart:
     x_ticks: tuple[tuple[float, str], ...] | None = None
     reference: float | None = None
     min_span: float = 0.0
+    keyed: bool = False
 
     @property
     def has_data(self) -> bool:

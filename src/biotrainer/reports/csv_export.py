@@ -13,7 +13,8 @@ from biotrainer.paths import FILE_MODE, shown
 from biotrainer.session.analysis import MetricSeries, read_metrics
 
 #: Exported columns. Absolute times (BrainFlow timestamps) are left out: ``session_s`` is
-#: protocol time from the start, so the file carries no date.
+#: protocol time from the start, so the file carries no date. ``feedback_z`` is the feedback
+#: against the person's baseline, the figure the progress views compare sessions by.
 EXPORT_COLUMNS = (
     "session_s",
     "phase_index",
@@ -21,6 +22,7 @@ EXPORT_COLUMNS = (
     "phase_kind",
     "paused",
     "feedback_value",
+    "feedback_z",
     "feedback_score",
     "rewarded",
     "threshold_z",

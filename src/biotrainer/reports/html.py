@@ -6,6 +6,7 @@ Charts appear as ``<img src="chart:NAME" width=W>``; the renderer supplies the i
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from html import escape
 
 from biotrainer import __version__
@@ -22,7 +23,7 @@ from biotrainer.reports.format import (
 from biotrainer.reports.progress import ProgressReport
 from biotrainer.reports.session_events import BEATS_UNKNOWN, LOST_KIND, PAUSE_KIND
 from biotrainer.reports.session_report import SessionReport
-from biotrainer.session.analysis import MetricMeans
+from biotrainer.session.analysis import MetricMeans, SessionSummary
 
 #: Width (px of the document) at which charts are placed.
 CHART_WIDTH = 640
@@ -48,7 +49,11 @@ DISCLAIMER = (
 )
 
 
-def _table(head: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+def _table(
+    head: list[str], rows: list[list[str]], numeric_from: int = 1, nowrap: tuple[int, ...] = ()
+) -> str:
+    """A data table: the columns from ``numeric_from`` on are numbers (right-aligned), those
+    in ``nowrap`` are never broken but where a cell has a ``<br>``."""
     out = ['<table class="data" border="1" cellspacing="0" cellpadding="3" width="100%">', "<tr>"]
     # numbers and headings are never broken inside a word ("10:0|0", "Pai|n")
     out += [f'<th style="white-space: nowrap">{escape(h)}</th>' for h in head]
@@ -56,12 +61,11 @@ def _table(head: list[str], rows: list[list[str]], numeric_from: int = 1) -> str
     for row in rows:
         out.append("<tr>")
         for i, cell in enumerate(row):
-            cls = (
-                ' class="num" align="right" style="white-space: nowrap"'
-                if i >= numeric_from
-                else ""
-            )
-            out.append(f"<td{cls}>{cell}</td>")
+            if i >= numeric_from:
+                attrs = ' class="num" align="right" style="white-space: nowrap"'
+            else:
+                attrs = ' style="white-space: nowrap"' if i in nowrap else ""
+            out.append(f"<td{attrs}>{cell}</td>")
         out.append("</tr>")
     out.append("</table>")
     return "".join(out)
@@ -179,33 +183,7 @@ def session_html(report: SessionReport) -> str:
     if not pre and not post:
         b.append("<p>No self-report was given for this session.</p>")
 
-    b.append("<h2>Baseline vs training</h2>")
-    if s is None or (s.baseline is None and s.training is None):
-        b.append("<p>No metrics were recorded.</p>")
-    else:
-        rows = []
-        for label, field, nd, unit in _METRIC_ROWS:
-            base = getattr(s.baseline, field) if s.baseline else None
-            train = getattr(s.training, field) if s.training else None
-            delta = change(base, train)
-            d = (
-                "–"
-                if delta is None or not math.isfinite(delta)
-                else (signed(100 * delta, 0) + " %" if nd < 0 else signed(delta, max(nd, 0)))
-            )
-            rows.append(
-                [
-                    escape(label),
-                    escape(_val(s.baseline, field, nd, unit)),
-                    escape(_val(s.training, field, nd, unit)),
-                    escape(d),
-                ]
-            )
-        b.append(_table(["Metric", "Baseline", "Training", "Change"], rows))
-        b.append(
-            "<p class='sub'>Means over all baseline and all training phases. Time in target is "
-            "the share of clean training time the feedback was rewarding.</p>"
-        )
+    b.extend(_practice_section(s))
 
     if s is not None and s.phases:
         b.append("<h2>Phases</h2>")
@@ -303,6 +281,48 @@ def session_html(report: SessionReport) -> str:
         b.append("<p>None.</p>")
     b.append(_footer(report))
     return _doc(f"Session {r.id}", b)
+
+
+def _compared_rows(base: MetricMeans | None, other: MetricMeans | None) -> list[list[str]]:
+    """The metric rows of a "Baseline vs ..." table: baseline, the other, and the change."""
+    rows = []
+    for label, field, nd, unit in _METRIC_ROWS:
+        delta = change(
+            getattr(base, field) if base else None, getattr(other, field) if other else None
+        )
+        d = (
+            "–"
+            if delta is None or not math.isfinite(delta)
+            else (signed(100 * delta, 0) + " %" if nd < 0 else signed(delta, max(nd, 0)))
+        )
+        row = [label, _val(base, field, nd, unit), _val(other, field, nd, unit), d]
+        rows.append([escape(cell) for cell in row])
+    return rows
+
+
+def _practice_section(s: SessionSummary | None) -> list[str]:
+    """The baseline against what the session practised: its training phases, else its paced
+    breathing phases (a resonance assessment: the figures of its row in the progress report)."""
+    paced = s is not None and s.training is None and s.pacing is not None
+    name = "Paced breathing" if paced else "Training"
+    out = [f"<h2>Baseline vs {name.lower()}</h2>"]
+    practice = None if s is None else (s.pacing if paced else s.training)
+    if s is None or (s.baseline is None and practice is None):
+        return [*out, "<p>No metrics were recorded.</p>"]
+    out.append(_table(["Metric", "Baseline", name, "Change"], _compared_rows(s.baseline, practice)))
+    if paced:
+        note = (
+            "Means over all baseline and all paced breathing phases. The assessment gives no "
+            "feedback: its z-score is the paced breathing against the baseline's natural "
+            "breathing."
+        )
+    else:
+        note = (
+            "Means over all baseline and all training phases. Time in target is the share of "
+            "clean training time the feedback was rewarding."
+        )
+    out.append(f"<p class='sub'>{escape(note)}</p>")
+    return out
 
 
 def _spans_row(
@@ -431,6 +451,13 @@ def _status_counts(statuses: list[str]) -> str:
     return ", ".join(parts)
 
 
+def _date_cell(t: datetime) -> str:
+    """A session's start in a narrow table cell: the date over the time and zone (the cell is
+    never broken elsewhere: "2026-09-1 / 5 10:30")."""
+    date, _, clock = local_time(t).partition(" ")
+    return escape(date) + (f"<br>{escape(clock)}" if clock else "")
+
+
 def progress_html(report: ProgressReport) -> str:
     """The progress report's HTML (charts as ``chart:<name>`` images)."""
     rows_ = report.rows
@@ -472,7 +499,7 @@ def progress_html(report: ProgressReport) -> str:
         table.append(
             [
                 escape(f"#{r.session_id}"),
-                escape(local_time(r.started_utc)),
+                _date_cell(r.started_utc),
                 escape(r.protocol) + _status_note(r.status),
                 escape(minutes(r.duration_s)),
                 escape(signed(r.z)),
@@ -501,6 +528,7 @@ def progress_html(report: ProgressReport) -> str:
             ],
             table,
             numeric_from=3,
+            nowrap=(1,),
         )
     )
     b.append(
@@ -513,9 +541,27 @@ def progress_html(report: ProgressReport) -> str:
     charts = report.charts()
     if charts:
         b.append("<h2>Progress across sessions</h2>")
+        b.append(f"<p class='sub'>{escape(_charts_caption(report))}</p>")
         b.extend(_img(c.name) for c in charts)
     b.append(_footer(report))
     return _doc("Progress", b)
+
+
+def _charts_caption(report: ProgressReport) -> str:
+    """How to read the progress charts: a line per protocol, partial sessions apart, resonance
+    assessments out of the feedback charts (each said only when it applies)."""
+    text = "Each protocol has its own colour and marker; its line joins its completed sessions."
+    if any(not r.completed for r in report.rows):
+        text += (
+            " Hollow markers, not joined: sessions that did not complete (stopped early, "
+            "interrupted...), whose figures cover only what was recorded."
+        )
+    if any(r.assessment for r in report.rows):
+        text += (
+            " Resonance assessments give no feedback: they are left out of the feedback and "
+            "time-in-target charts."
+        )
+    return text
 
 
 def _pair(before: int | None, after: int | None) -> str:

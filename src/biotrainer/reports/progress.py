@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from biotrainer.reports import charts as ch
 from biotrainer.reports.format import change, local_date
 from biotrainer.reports.session_report import patient_label, protocol_title
 from biotrainer.session.analysis import MetricMeans
-from biotrainer.session.store import SessionRecord, Store
+from biotrainer.session.store import STATUS_COMPLETED, SessionRecord, Store
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ class ProgressRow:
     #: was summarised): the progress figure; the feedback score is centred on the moving reward
     #: threshold and does not compare across sessions.
     z: float = math.nan
+    #: A resonance assessment (paced breathing, no training): its figures are of its paced
+    #: breathing phases, and it gave no feedback.
+    assessment: bool = False
+
+    @property
+    def completed(self) -> bool:
+        """The session ran its whole protocol (not stopped early, interrupted, in progress...)."""
+        return self.status == STATUS_COMPLETED
 
     @property
     def pain_change(self) -> float | None:
@@ -68,7 +77,7 @@ class ProgressReport:
     generated_utc: datetime
 
     def charts(self) -> list[ch.Chart]:
-        return progress_charts(self.rows)
+        return progress_charts(self.rows, self.protocols)
 
     def mean_change(self, what: str) -> float | None:
         """Mean post − pre change of "pain" or "stress" over sessions rated both times."""
@@ -81,6 +90,12 @@ def _means(rec: SessionRecord) -> MetricMeans | None:
     if rec.summary is None:
         return None
     return rec.summary.practice
+
+
+def _is_assessment(rec: SessionRecord) -> bool:
+    """The session paced breathing and trained nothing (a resonance assessment)."""
+    s = rec.summary
+    return s is not None and s.training is None and s.pacing is not None
 
 
 def build_progress_report(
@@ -116,6 +131,7 @@ def build_progress_report(
                 stress_pre=pre.stress if pre else None,
                 stress_post=post.stress if post else None,
                 z=g("z"),
+                assessment=_is_assessment(rec),
             )
         )
     return ProgressReport(
@@ -158,15 +174,81 @@ def labelled_sessions(n: int, most: int = MAX_SESSION_LABELS) -> list[int]:
     return [*picked, n - 1]
 
 
-def progress_charts(rows: tuple[ProgressRow, ...] | list[ProgressRow]) -> list[ch.Chart]:
+#: Colours of the protocols' series, in order of first appearance (Okabe & Ito; the grey and
+#: the vermillion of the ratings' "before" and "after" are other charts).
+PROTOCOL_COLORS = (ch.BLUE, ch.VERMILLION, ch.GREEN, ch.PURPLE, ch.ORANGE, ch.SKY)
+
+
+def protocol_styles(protocols: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """The colour and marker of each protocol's series, in order of first appearance.
+
+    The same on every panel of a report; no two of the first 36 protocols alike (the marker
+    tells them apart in grey print too).
+
+    Examples
+    --------
+    >>> protocol_styles(["a", "b", "a"])
+    {'a': ('#0072B2', 'o'), 'b': ('#D55E00', 's')}
+    """
+    out: dict[str, tuple[str, str]] = {}
+    n = len(PROTOCOL_COLORS)
+    for name in protocols:
+        if name not in out:
+            i = len(out)
+            out[name] = (PROTOCOL_COLORS[i % n], ch.SYMBOLS[(i + i // n) % len(ch.SYMBOLS)])
+    return out
+
+
+def protocol_series(
+    rows: Sequence[ProgressRow],
+    x: np.ndarray,
+    values: list[float],
+    titles: dict[str, str],
+    leave_out: Callable[[ProgressRow], bool] = lambda r: False,
+) -> tuple[ch.Series, ...]:
+    """The series of one metric across sessions: for each protocol a line through its
+    completed sessions (named by ``titles``), and hollow markers, not joined, at its sessions
+    that did not complete (stopped early, interrupted...: a part of a session is no relapse).
+
+    A session without a value leaves a gap in its protocol's line; the rows for which
+    ``leave_out`` is true are not drawn.
+    """
+    y = _f(values)
+    lines: list[ch.Series] = []
+    partial: list[ch.Series] = []
+    for name, (color, symbol) in protocol_styles(r.protocol for r in rows).items():
+        mine = [i for i, r in enumerate(rows) if r.protocol == name and not leave_out(r)]
+        title = titles.get(name, name)
+        done = [i for i in mine if rows[i].completed]
+        rest = [i for i in mine if not rows[i].completed]
+        if done:
+            lines.append(ch.Series(title, x[done], y[done], color, "linepoints", symbol=symbol))
+        if rest:
+            partial.append(
+                ch.Series(title, x[rest], y[rest], color, "points", symbol=symbol, hollow=True)
+            )
+    return (*lines, *partial)
+
+
+def _is_assessment_row(r: ProgressRow) -> bool:
+    return r.assessment
+
+
+def progress_charts(
+    rows: Sequence[ProgressRow], titles: dict[str, str] | None = None
+) -> list[ch.Chart]:
     """Panels across sessions (x = session number, ticks = "#id date").
 
     Feedback against the person's baseline (mean z); time in target; RMSSD; coherence;
-    breathing rate; pain before/after; stress before/after. Panels without data are left out,
+    breathing rate: one line per protocol (named by ``titles``, protocol name to title; by
+    default the names), hollow markers for the sessions that did not complete (see
+    :func:`protocol_series`); resonance assessments give no feedback and are left out of the
+    first two. Pain before/after; stress before/after. Panels without data are left out,
     except the ratings.
     """
     if not rows:
         return []
+    titles = titles or {}
     x = np.arange(1, len(rows) + 1, dtype=float)
     ticks = tuple(
         (float(x[i]), f"#{rows[i].session_id}\n{local_date(rows[i].started_utc)}")
@@ -174,69 +256,78 @@ def progress_charts(rows: tuple[ProgressRow, ...] | list[ProgressRow]) -> list[c
     )
     common = {"x_label": "session", "x_ticks": ticks}
     lp = "linepoints"
+
+    def series(field: str, feedback: bool = False) -> tuple[ch.Series, ...]:
+        values = [getattr(r, field) for r in rows]
+        leave_out = _is_assessment_row if feedback else (lambda r: False)
+        return protocol_series(rows, x, values, titles, leave_out)
+
+    # (said in the title: the assessment's z, paced against natural breathing, is no feedback)
+    left_out = "; resonance assessments left out" if any(r.assessment for r in rows) else ""
     charts = [
         ch.Chart(
             "z",
-            "Feedback against the person's baseline (mean z-score)",
+            f"Feedback against the person's baseline (mean z-score{left_out})",
             "z",
-            (ch.Series("feedback z", x, _f([r.z for r in rows]), ch.BLUE, lp),),
+            series("z", feedback=True),
             reference=0.0,
             min_span=2,
+            keyed=True,
             **common,
         ),
         ch.Chart(
             "target",
-            "Time in target (share of training rewarded)",
+            f"Time in target (share of training rewarded{left_out})",
             "0–1",
-            (
-                ch.Series(
-                    "time in target", x, _f([r.time_in_target for r in rows]), ch.ORANGE, lp, True
-                ),
-            ),
+            series("time_in_target", feedback=True),
             y_range=(0.0, 1.0),
+            keyed=True,
             **common,
         ),
         ch.Chart(
             "rmssd",
             "RMSSD (heart rate variability)",
             "ms",
-            (ch.Series("RMSSD", x, _f([r.rmssd_ms for r in rows]), ch.GREEN, lp),),
+            series("rmssd_ms"),
             min_span=10,
+            keyed=True,
             **common,
         ),
         ch.Chart(
             "coherence",
             "HRV coherence ratio",
             "ratio",
-            (ch.Series("coherence", x, _f([r.coherence for r in rows]), ch.PURPLE, lp),),
+            series("coherence"),
             min_span=1,
+            keyed=True,
             **common,
         ),
         ch.Chart(
             "breathing",
             "Breathing rate",
             "breaths/min",
-            (ch.Series("breathing", x, _f([r.breathing_bpm for r in rows]), ch.SKY, lp),),
+            series("breathing_bpm"),
             min_span=4,
+            keyed=True,
             **common,
         ),
     ]
     charts = [c for c in charts if c.has_data]
     for what, label in (("pain", "Pain"), ("stress", "Stress")):
-        series = (
+        series_ = (
             ch.Series("before", x, _f([getattr(r, f"{what}_pre") for r in rows]), ch.GREY, lp),
             ch.Series("after", x, _f([getattr(r, f"{what}_post") for r in rows]), ch.VERMILLION,
                       lp),
         )  # fmt: skip
         # kept without ratings (their absence is worth seeing), and said so
-        rated = any(s.has_data for s in series)
+        rated = any(s.has_data for s in series_)
         title = f"{label} before and after each session (0–10)"
         charts.append(
             ch.Chart(
                 what,
                 title if rated else f"{title}: no ratings recorded",
                 "0–10",
-                series,
+                series_,
                 y_range=(0.0, 10.0),
                 **common,
             )

@@ -338,6 +338,28 @@ def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _nocase(code: str) -> str:
+    """``code`` as the store compares patient codes (COLLATE NOCASE: ASCII letters' case)."""
+    return "".join(c.lower() if c.isascii() else c for c in code.strip())
+
+
+def _check_recorded_patient(folder: str | os.PathLike[str], recorded: Any, code: str) -> None:
+    """Refuse to import for patient ``code`` a folder whose session.json says it was recorded
+    for another patient (``recorded``: its ``extra.patient_code``; none recorded: no check)."""
+    if not isinstance(recorded, str) or not recorded.strip():
+        return
+    if _nocase(recorded) == _nocase(code):
+        return
+    import shlex
+
+    name, recorded = shown(folder), recorded.strip()
+    again = f"biotrainer sessions import {shlex.quote(name)} --patient {shlex.quote(recorded)}"
+    raise StoreError(
+        f"{name} was recorded for another patient, {recorded}, not {code}: nothing imported "
+        f"(to file it under {recorded}: {again})"
+    )
+
+
 class Store:
     """The SQLite store; use :meth:`open` (a context manager that closes it).
 
@@ -714,7 +736,9 @@ class Store:
     ) -> SessionRecord:
         """Register (or refresh) a session folder found on disk for ``patient_code``.
 
-        Without ``patient_code`` the folder's ``extra.patient_code`` (session.json) is used.
+        Without ``patient_code`` the folder's ``extra.patient_code`` (session.json) is used; a
+        folder recorded for another patient than ``patient_code`` is refused (another person's
+        recording is never filed under this one).
 
         Reads ``session.json`` (protocol from ``extra.protocol``, device, start/end, status: a
         folder still saying "recording" is interrupted), checks that the raw files can be read
@@ -728,19 +752,21 @@ class Store:
         RecordingError
             If the folder is not a readable session folder.
         StoreError
-            The folder is still being recorded, the patient is unknown, or the folder belongs to
-            another patient.
+            The folder is still being recorded, the patient is unknown, the folder was recorded
+            for another patient, or it is registered to another patient.
         """
         if recording_in_progress(folder):
             raise StoreError(
                 f"{shown(folder)} is still being recorded: import it when the session has ended"
             )
         meta = check_session_folder(folder)  # session.json, and the raw files readable
+        recorded = meta.extra.get("patient_code")
         if patient_code is None:
-            patient_code = meta.extra.get("patient_code")
+            patient_code = recorded
             if not patient_code:
                 raise StoreError(f"{folder}: which patient is it for? Give the patient code")
         p = self.patient(patient_code)
+        _check_recorded_patient(folder, recorded, p.code)
         folder_text = self._folder_text(folder)
         row = self._conn.execute(
             "SELECT id, patient_id FROM sessions WHERE folder = ?", (folder_text,)

@@ -227,7 +227,7 @@ class HistoryView(QWidget):
         charts = self.report.charts() if self.report and self.report.rows else []
         for k, chart in enumerate(charts):
             plot = build_plot(chart, (420, 200))
-            plot.setMinimumHeight(200)
+            plot.setMinimumHeight(plot.height())  # (200, and the legend's lines if wrapped)
             self.chart_grid.addWidget(plot, k // 2, k % 2)
 
     def selected_session_id(self) -> int | None:

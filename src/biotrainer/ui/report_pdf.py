@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QApplication
 
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import FILE_MODE, private_temp_beside, shown
-from biotrainer.reports.charts import Chart, auto_range, plottable
+from biotrainer.reports.charts import Chart, Series, auto_range, plottable
 from biotrainer.reports.html import CHART_WIDTH, REPORT_FONT, progress_html, session_html
 from biotrainer.reports.progress import ProgressReport
 from biotrainer.reports.session_report import SessionReport
@@ -46,6 +46,8 @@ SCALE = 2.5
 EDGE_LABEL_PX = 40
 #: Left axis width (px) shared by all panels so their time axes line up.
 LEFT_AXIS_PX = 58
+#: Room (px) left beside a title wrapped over lines.
+TITLE_MARGIN_PX = 20
 
 
 def ensure_application() -> QApplication:
@@ -65,26 +67,109 @@ def _pen(color: str, width: float = 1.6, dashed: bool = False) -> QPen:
     return pen
 
 
+#: The legend's glyphs of the marker shapes (:data:`~biotrainer.reports.charts.SYMBOLS`):
+#: filled, hollow.
+SYMBOL_GLYPHS = {
+    "o": ("●", "○"),
+    "s": ("■", "□"),
+    "t1": ("▲", "△"),
+    "d": ("◆", "◇"),
+    "t": ("▼", "▽"),
+    "star": ("★", "☆"),
+}
+#: The legend's entry for hollow markers.
+HOLLOW_LABEL = "did not complete"
+#: Colour of the legend's words that are no series' (the hollow markers', the strips').
+KEY_TEXT = "#333333"
+
+
+def _key(color: str, glyph: str, label: str) -> str:
+    """One legend entry, never broken inside (the entries wrap between one another)."""
+    words = html.escape(label).replace(" ", "&nbsp;").replace("-", "\u2011")  # (a no-break hyphen)
+    return f'<span style="color:{color}">{glyph}&nbsp;{words}</span>'
+
+
+def _series_keys(chart: Chart) -> list[str]:
+    """The series' legend entries: one per label (a line's, else its markers'), and one for
+    hollow markers when there are any."""
+    shown = [s for s in chart.series if s.label and (s.has_data or not chart.keyed)]
+    if not chart.keyed and len(chart.series) < 2:
+        return []
+    keys: dict[str, str] = {}
+    for s in shown:
+        filled = SYMBOL_GLYPHS.get(s.symbol, SYMBOL_GLYPHS["o"])[0]
+        if s.style == "line":
+            glyph = "╌╌" if s.dashed else "━━"
+        elif s.style == "linepoints":
+            glyph = f"━{filled}━"
+        else:
+            glyph = filled
+        if s.hollow:
+            keys.setdefault(s.label, _key(s.color, glyph, s.label))
+        else:
+            keys[s.label] = _key(s.color, glyph, s.label)
+    out = list(keys.values())
+    if any(s.hollow for s in shown):
+        out.append(_key(KEY_TEXT, SYMBOL_GLYPHS["o"][1], HOLLOW_LABEL))
+    return out
+
+
 def _legend_title(chart: Chart) -> str:
-    """The title with a colour key of the series (pyqtgraph's legend does not scale on export)."""
+    """The title with a colour key of the series (pyqtgraph's legend does not scale on export):
+    on the title's line, or for a :attr:`~biotrainer.reports.charts.Chart.keyed` chart (many
+    long entries: a progress chart's protocols) on lines of their own below it, wrapped
+    between entries."""
     title = html.escape(chart.title)
-    keys = []
-    if len(chart.series) >= 2:
-        keys += [
-            f'<span style="color:{s.color}">{"╌╌" if s.dashed else "━━"} {html.escape(s.label)}'
-            "</span>"
-            for s in chart.series
-        ]
+    keys = _series_keys(chart)
     # a pause / signal loss strip: a block of its colour, once per label
     marks = {m.label: m.color for m in chart.marks if m.label}
     keys += [
-        f'<span style="color:{color}">█</span><span style="color:#333333"> '
+        f'<span style="color:{color}">█</span><span style="color:{KEY_TEXT}"> '
         f"{html.escape(label)}</span>"
         for label, color in marks.items()
     ]
     if not keys:
         return title
+    if chart.keyed:
+        return f"{title}<br><span style='font-size:8pt'>{'&nbsp;&nbsp; '.join(keys)}</span>"
     return f"{title}&nbsp;&nbsp;&nbsp;{'&nbsp;&nbsp;'.join(keys)}"
+
+
+def _fit_title(item: pg.PlotItem, width: float) -> float:
+    """Wrap the title to ``width`` px, centred, and give its row the height it takes (px)."""
+    text = item.titleLabel.item
+    text.setTextWidth(width)
+    option = text.document().defaultTextOption()
+    option.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    text.document().setDefaultTextOption(option)
+    item.titleLabel.updateMin()  # (its least width was the unwrapped text's)
+    height = max(30.0, text.boundingRect().height())
+    item.titleLabel.setMaximumHeight(height)
+    item.layout.setRowFixedHeight(0, height)
+    return height
+
+
+def _plot_series(item: pg.PlotItem, s: Series) -> None:
+    """Draw one series: its line through all its points (a NaN leaves a gap), its markers on
+    the finite ones (hollow: outlined in its colour)."""
+    x = plottable(s.x)
+    y = plottable(s.y)
+    if s.style != "points":
+        item.plot(x, y, pen=_pen(s.color, dashed=s.dashed), connect="finite", name=s.label)
+    if s.style in ("points", "linepoints"):
+        ok = np.isfinite(x) & np.isfinite(y)
+        color = QColor(s.color)
+        fill = pg.mkBrush(QColor("white")) if s.hollow else pg.mkBrush(color)
+        outline = pg.mkPen(color, width=1.6) if s.hollow else None
+        item.plot(
+            x[ok],
+            y[ok],
+            pen=None,
+            symbol=s.symbol,
+            symbolSize=8 if s.hollow else 7,
+            symbolBrush=fill,
+            symbolPen=outline,
+        )
 
 
 def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidget:
@@ -95,6 +180,10 @@ def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidge
     font = QFont()
     font.setPointSizeF(8.0)
     item.setTitle(_legend_title(chart), color="#111111", size="9pt")
+    if chart.keyed:
+        # the legend's lines add to the panel: the plot keeps its height
+        extra = _fit_title(item, size[0] - LEFT_AXIS_PX - TITLE_MARGIN_PX) - 30
+        w.resize(size[0], int(size[1] + extra))
     for name in ("left", "bottom"):
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen("#444444"))
@@ -140,15 +229,7 @@ def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidge
         )
         item.addItem(line, ignoreBounds=True)
     for s in chart.series:
-        x = plottable(s.x)
-        y = plottable(s.y)
-        kwargs: dict = {"name": s.label, "connect": "finite"}
-        kwargs["pen"] = _pen(s.color, dashed=s.dashed) if s.style != "points" else None
-        if s.style in ("points", "linepoints"):
-            kwargs.update(symbol="o", symbolSize=7, symbolBrush=QColor(s.color), symbolPen=None)
-            ok = np.isfinite(x) & np.isfinite(y)
-            x, y = x[ok], y[ok]
-        item.plot(x, y, **kwargs)
+        _plot_series(item, s)
     if y_range is not None:
         item.setYRange(*y_range, padding=0)
     if chart.x_ticks:
