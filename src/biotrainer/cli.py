@@ -332,6 +332,26 @@ def text_option(option: str) -> Callable[[str], str]:
     return parse
 
 
+def ip_address_option(text: str) -> str:
+    """``--ip-address``: an IPv4 or IPv6 address (``192.168.4.1``), as :mod:`ipaddress` reads
+    it; a device is never looked for at anything else.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        With a one-line message.
+    """
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--ip-address {shown_arg(text)} is not an IP address (e.g. 192.168.4.1)"
+        ) from None
+    return text
+
+
 def data_dir_option(text: str) -> str:
     """``--data-dir``: refused when empty or when it (or a parent) is a file, not a folder.
 
@@ -377,12 +397,15 @@ def check_brainflow_path(path: str | os.PathLike[str], what: str) -> None:
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that choose and connect a device (shared by gui, record...)."""
     parser.add_argument(
-        "--device", default=DEFAULT_DEVICE, help="device profile name (see 'biotrainer devices')"
+        "--device",
+        default=DEFAULT_DEVICE,
+        type=text_option("--device"),
+        help="device profile name (see 'biotrainer devices')",
     )
     parser.add_argument("--serial-port", help="serial port of the device or dongle")
     parser.add_argument("--mac-address", help="Bluetooth MAC address, e.g. 00:55:DA:B3:12:34")
     parser.add_argument("--serial-number", help="device serial number or name, e.g. Muse-1234")
-    parser.add_argument("--ip-address", help="IP address of a WiFi device")
+    parser.add_argument("--ip-address", type=ip_address_option, help="IP address of a WiFi device")
     parser.add_argument("--ip-port", type=port_option, help="IP port of a WiFi device")
     parser.add_argument("--other-info", help="board-specific extra connection setting")
     parser.add_argument(
@@ -390,22 +413,42 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
         type=seconds_option("--timeout", MAX_TIMEOUT_S),
         help=f"seconds to wait for the device to answer (at most {MAX_TIMEOUT_S:g})",
     )
-    parser.add_argument("--file", help="recording file for the playback device (default preset)")
-    parser.add_argument("--file-aux", help="playback file of the auxiliary preset")
-    parser.add_argument("--file-anc", help="playback file of the ancillary preset")
     parser.add_argument(
-        "--master-board", help="for playback: the profile or board whose layout the file has"
+        "--file",
+        type=text_option("--file"),
+        help="recording file for the playback device (default preset)",
     )
     parser.add_argument(
-        "--scenario", help="simulator devices: scenario name or .toml file (see scenarios/)"
+        "--file-aux", type=text_option("--file-aux"), help="playback file of the auxiliary preset"
+    )
+    parser.add_argument(
+        "--file-anc", type=text_option("--file-anc"), help="playback file of the ancillary preset"
+    )
+    parser.add_argument(
+        "--master-board",
+        type=text_option("--master-board"),
+        help="for playback: the profile or board whose layout the file has",
+    )
+    parser.add_argument(
+        "--scenario",
+        type=text_option("--scenario"),
+        help="simulator devices: scenario name or .toml file (see scenarios/)",
     )
     parser.add_argument(
         "--seed",
         type=int_option("--seed", 0, MAX_SEED),
         help="simulator devices: random seed (default 0)",
     )
-    parser.add_argument("--lsl-name", help="use this Lab Streaming Layer stream as the device")
-    parser.add_argument("--lsl-type", help="LSL stream type to use: EEG, ECG, PPG, RESP, RR or IBI")
+    parser.add_argument(
+        "--lsl-name",
+        type=text_option("--lsl-name"),
+        help="use this Lab Streaming Layer stream as the device",
+    )
+    parser.add_argument(
+        "--lsl-type",
+        type=text_option("--lsl-type"),
+        help="LSL stream type to use: EEG, ECG, PPG, RESP, RR or IBI",
+    )
 
 
 def device_options_given(args: argparse.Namespace) -> list[str]:

@@ -265,7 +265,8 @@ def read_regular_file(path: str | os.PathLike[str]) -> bytes:
 
 
 def read_config_text(path: str | os.PathLike[str], missing: str) -> str:
-    """The UTF-8 text of a configuration file (device profile, protocol, scenario).
+    """The UTF-8 text of a configuration file (device profile, protocol, scenario), without
+    the byte-order mark an editor may have put first.
 
     Parameters
     ----------
@@ -280,7 +281,8 @@ def read_config_text(path: str | os.PathLike[str], missing: str) -> str:
         Naming the file: missing, not a regular file (never read), unreadable, or not UTF-8.
     """
     try:
-        return read_regular_file(path).decode("utf-8")
+        # (a byte-order mark, which some Windows editors write first, is no part of the text)
+        return read_regular_file(path).decode("utf-8-sig")
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise ConfigError(str(path), "", missing) from exc
     except NotRegularFileError as exc:

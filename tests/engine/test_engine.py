@@ -161,3 +161,26 @@ def test_rr_interval_source_feeds_the_cardiac_metrics(tmp_path):
     assert last.breathing_bpm == pytest.approx(6.0, abs=0.3)
     assert last.coherence > 1.0
     assert last.rmssd_ms > 20
+
+
+def test_an_assessment_cut_short_chooses_no_rate(tmp_path):
+    """A recording that ends during the third rate (about 7 of 12 minutes): the rate was
+    chosen from the rates reached and stored for the patient over a good earlier one."""
+    r = rendered("resonance-breathing", "simulator")
+    clock = SimulatedClock()
+    data = {}
+    for p, a in r.data.items():
+        ts = a[r.layout.preset(p).timestamp_row]
+        data[p] = a[:, ts < ts[0] + 7 * 60]
+    source = MemorySource(r.layout, data, clock)
+    recorder = Recorder.create(source.layout, out=tmp_path / "s", clock=clock)
+    engine = Engine(source, load_protocol("resonance-assessment"), clock=clock, recorder=recorder)
+    run(engine, clock, 0.5)
+    engine.close()
+    assert engine.ending == "source ended"
+    res = engine.resonance
+    assert res is not None and not res.complete and math.isnan(res.best_bpm)
+    assert [x.bpm for x in res.rates] == [6.5, 6.0, 5.5]  # (what was measured is kept)
+    logged = resonance_from_events(load_session(tmp_path / "s").events)
+    assert logged is not None and not logged.complete and math.isnan(logged.best_bpm)
+    assert [x.bpm for x in logged.rates] == [6.5, 6.0, 5.5]

@@ -9,7 +9,10 @@ Stream types (case-insensitive) and the role they get
 ``IBI`` -> ``rr``. Channel labels and units come from the stream's ``desc/channels/channel``
 (XDF meta-data conventions); channels whose ``type`` names another modality (a Muse's "AUX",
 accelerometer channels in an EEG stream) stay in the raw array but not in the role. EEG and ECG
-given in volts or millivolts are scaled to microvolts, biotrainer's unit for them.
+given in volts or millivolts are scaled to microvolts, biotrainer's unit for them. A stream
+whose nominal rate biotrainer cannot process (EEG below 32 Hz, ECG below 100 Hz, PPG below
+10 Hz: :data:`biotrainer.limits.ROLE_RATES_HZ`) is refused when it is opened, before anything
+is recorded.
 
 RR / IBI streams
 ----------------
@@ -71,6 +74,7 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError
+from biotrainer.limits import role_rate_problem
 from biotrainer.net.lsl_config import configure_liblsl
 
 configure_liblsl()  # before liblsl's first use
@@ -621,6 +625,11 @@ class LslSource:
                 f"the LSL stream '{info.name()}' ({info.type()}) has no nominal sampling rate: "
                 f"biotrainer needs a regular {role.upper()} stream (only RR intervals may come at "
                 "irregular times)"
+            )
+        problem = role_rate_problem(role, fs)
+        if problem is not None:
+            raise DeviceError(
+                f"the LSL stream '{info.name()}' ({info.type()}) cannot be used: {problem}"
             )
         preset = PresetLayout(preset="default", fs=fs, num_rows=n + 1, timestamp_row=n)
         group = ChannelGroup(

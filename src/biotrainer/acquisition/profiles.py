@@ -173,11 +173,14 @@ class ProfileDefaults:
     Attributes
     ----------
     line_frequency_hz : float
-        Mains frequency to notch out (50 or 60 Hz).
+        The mains frequency where the device is used (50 or 60 Hz). Checked, not applied: the
+        quality check detects 50 or 60 Hz mains hum itself, wherever the device is.
     alpha_channels : tuple of str
-        EEG channel names to use for alpha feedback (empty: all EEG channels).
+        EEG channel names alpha feedback and the relaxation index come from while any of them
+        is usable (empty: every usable EEG channel); carried by :meth:`DeviceProfile.layout`.
     hr_source : str or None
         Role the heart rate comes from (``"ecg"`` or ``"ppg"``), ``None`` when the device has none.
+        Checked, not applied: the engine takes the ECG when there is one, else the PPG.
     """
 
     line_frequency_hz: float = 50.0
@@ -285,7 +288,9 @@ class DeviceProfile:
         board_id = self.data_board_id(master_board_id)
         if self.is_playback and not self.channels:
             return replace(layout_for_board(board_id), device=self.name)
-        return _build_layout(self.name, board_id, self.channels)
+        layout = _build_layout(self.name, board_id, self.channels)
+        # (the profile's alpha sites go with every recording, so a replay feeds back as live)
+        return replace(layout, alpha_channels=self.defaults.alpha_channels)
 
 
 # --------------------------------------------------------------------------- loading

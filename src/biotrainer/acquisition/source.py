@@ -132,12 +132,16 @@ class SourceLayout:
     presets : tuple of PresetLayout
     groups : tuple of ChannelGroup
         At most one group per role.
+    alpha_channels : tuple of str
+        EEG channels alpha feedback comes from while any of them is usable (the device
+        profile's alpha sites); empty: every usable EEG channel.
     """
 
     device: str
     board_id: int
     presets: tuple[PresetLayout, ...]
     groups: tuple[ChannelGroup, ...]
+    alpha_channels: tuple[str, ...] = ()
 
     def preset(self, name: str) -> PresetLayout:
         """Return the layout of preset ``name`` (KeyError if the board lacks it)."""
@@ -183,7 +187,7 @@ class SourceLayout:
     def to_dict(self) -> dict:
         """A JSON-serialisable form (for ``session.json``; read back, with every field
         checked, by :meth:`biotrainer.session.folder.SessionMeta.from_dict`)."""
-        return {
+        d = {
             "device": self.device,
             "board_id": self.board_id,
             "presets": [vars(p) | {} for p in self.presets],
@@ -191,3 +195,6 @@ class SourceLayout:
                 {**vars(g), "rows": list(g.rows), "names": list(g.names)} for g in self.groups
             ],
         }
+        if self.alpha_channels:
+            d["alpha_channels"] = list(self.alpha_channels)
+        return d

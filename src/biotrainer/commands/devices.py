@@ -66,12 +66,10 @@ def _detail(p: DeviceProfile) -> str:
     for g in layout.groups:
         fs = layout.preset(g.preset).fs
         lines.append(f"    {g.role:<6} {g.preset:<9} {fs:g} Hz  {g.units:<6} {', '.join(g.names)}")
-    d = p.defaults
-    lines.append(f"  line freq:   {d.line_frequency_hz:g} Hz")
-    if d.alpha_channels:
-        lines.append(f"  alpha from:  {', '.join(d.alpha_channels)}")
-    if d.hr_source:
-        lines.append(f"  heart rate:  {d.hr_source}")
+    # (only what the processing applies: mains hum is detected, 50 or 60 Hz, and the heart
+    # metrics come from the ECG when there is one, else the PPG)
+    if p.defaults.alpha_channels:
+        lines.append(f"  alpha from:  {', '.join(p.defaults.alpha_channels)}")
     return "\n".join(lines)
 
 

@@ -46,11 +46,15 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     ``--patient``, ``--no-patient``, ``--traces``, ``--lsl``)."""
     parser.add_argument(
         "--protocol",
+        type=text_option("--protocol"),
         help=f"protocol name or .toml file (default: {EEG_DEFAULT} with EEG, "
         f"{HEART_DEFAULT} with only ECG/PPG)",
     )
     parser.add_argument(
-        "--replay", metavar="SESSION_DIR", help="use a recorded session as the source"
+        "--replay",
+        metavar="SESSION_DIR",
+        type=text_option("--replay"),
+        help="use a recorded session as the source",
     )
     parser.add_argument(
         "--speed",

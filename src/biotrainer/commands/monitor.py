@@ -12,6 +12,10 @@ import argparse
 
 from biotrainer.cli import number_option
 
+#: Longest ``--stream-lost-after`` / ``--signal-lost-after`` (s): an hour. A station silent
+#: for longer than that is long lost; a larger threshold would never flag it.
+MAX_LOST_AFTER_S = 3600.0
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -26,14 +30,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=number_option("--stream-lost-after"),
         default=5.0,
         metavar="S",
-        help="flag a station whose stream sent nothing for S seconds (default 5)",
+        help="flag a station whose stream sent nothing for S seconds (default 5, at most 3600)",
     )
     p.add_argument(
         "--signal-lost-after",
         type=number_option("--signal-lost-after"),
         default=5.0,
         metavar="S",
-        help="flag a station whose signal quality has been bad for S seconds (default 5)",
+        help="flag a station whose signal quality has been bad for S seconds (default 5, at most "
+        "3600)",
     )
 
 
@@ -42,9 +47,10 @@ def run(args: argparse.Namespace) -> int:
 
     for name in ("stream_lost_after", "signal_lost_after"):
         v = getattr(args, name, 5.0)
-        if not v > 0:
+        if not 0 < v <= MAX_LOST_AFTER_S:  # (also refuses NaN and 1e309, read as infinity)
             raise BiotrainerError(
-                f"--{name.replace('_', '-')} must be a positive number of seconds"
+                f"--{name.replace('_', '-')} must be a positive number of seconds, at most "
+                f"{MAX_LOST_AFTER_S:g}, not {v:g}"
             )
     from biotrainer.ui.monitor import run_monitor  # Qt is loaded here, and only here
 

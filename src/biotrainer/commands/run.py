@@ -40,9 +40,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="run a training protocol headless and record it",
         description="Run a training protocol without a window. Ctrl-C stops cleanly.",
     )
-    p.add_argument("--protocol", default="alpha-uptraining", help="protocol name or .toml file")
+    p.add_argument(
+        "--protocol",
+        default="alpha-uptraining",
+        type=text_option("--protocol"),
+        help="protocol name or .toml file",
+    )
     add_device_arguments(p)
-    p.add_argument("--replay", metavar="SESSION_DIR", help="use a recorded session as the source")
+    p.add_argument(
+        "--replay",
+        metavar="SESSION_DIR",
+        type=text_option("--replay"),
+        help="use a recorded session as the source",
+    )
     p.add_argument(
         "--speed",
         default="1",

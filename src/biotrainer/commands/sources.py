@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
 
 from biotrainer.acquisition.source import Source
 from biotrainer.clock import Clock
-from biotrainer.errors import BiotrainerError, DeviceError
+from biotrainer.errors import BiotrainerError, DeviceError, RecordingError
+from biotrainer.limits import MIN_SPEED
 
 
 def parse_speed(text: str | None, allow_max: bool = False) -> float:
@@ -23,7 +25,7 @@ def parse_speed(text: str | None, allow_max: bool = False) -> float:
     ----------
     text : str or None
         The option's text; None or empty means 1. Only plain ASCII numbers are taken
-        (:func:`~biotrainer.cli.ascii_float`).
+        (:func:`~biotrainer.cli.ascii_float`), from :data:`~biotrainer.limits.MIN_SPEED` up.
     allow_max : bool
         Whether ``max`` (as fast as the clock allows) is accepted.
 
@@ -44,6 +46,10 @@ def parse_speed(text: str | None, allow_max: bool = False) -> float:
     if not (v > 0 and math.isfinite(v)):
         extra = " or 'max'" if allow_max else ""
         raise BiotrainerError(f"--speed must be a positive number{extra}, not {shown_arg(text)}")
+    if v < MIN_SPEED:
+        raise BiotrainerError(
+            f"--speed {shown_arg(text)} is too slow: give at least {MIN_SPEED:g} (times real time)"
+        )
     return v
 
 
@@ -65,12 +71,13 @@ def source_factory(
     from biotrainer.acquisition.profiles import load_profile
 
     source_speed = 1.0 if math.isinf(speed) else speed
+    _refuse_empty_source_options(args)
     replay = getattr(args, "replay", None)
     lsl_name, lsl_type = getattr(args, "lsl_name", None), getattr(args, "lsl_type", None)
     device = getattr(args, "device", None) or "synthetic"
     options = source_options_from_args(args)
 
-    if replay:
+    if replay is not None:
         from biotrainer.cli import device_options_given
         from biotrainer.session.replay import open_replay
 
@@ -80,12 +87,13 @@ def source_factory(
                 f"--replay plays a recording: {', '.join(given)} would be ignored; leave "
                 f"{'it' if len(given) == 1 else 'them'} out"
             )
+        _check_replay_rates(replay)
 
         # 'max' serves the file on the simulated clock: BrainFlow's playback board (chosen at
         # speed 1) runs in real time whatever the clock, which made 'max' slower than real time
         board = False if math.isinf(speed) else None
         return lambda: open_replay(replay, speed=source_speed, clock=clock, playback_board=board)
-    if lsl_name or lsl_type:
+    if lsl_name is not None or lsl_type is not None:
         _refuse_device_options(
             args, "an LSL stream (--lsl-name/--lsl-type)", ("--lsl-name", "--lsl-type", "--timeout")
         )
@@ -125,3 +133,42 @@ def _refuse_device_options(args: argparse.Namespace, what: str, takes: tuple[str
     given = [o for o in device_options_given(args) if o not in takes]
     if given:
         raise DeviceError(f"{given[0]} does not apply to {what}: leave it out")
+
+
+#: Options naming the source whose empty text would silently mean "not given" (the synthetic
+#: board, the default scenario): refused instead, here as well as when the options are parsed.
+SOURCE_TEXT_OPTIONS = ("replay", "lsl_name", "lsl_type", "device", "scenario")
+
+
+def _refuse_empty_source_options(args: argparse.Namespace) -> None:
+    """Refuse an empty or blank source option (``--replay ''``), which the tests of what was
+    given would take for a left-out one: the session would then record the synthetic board.
+
+    Raises
+    ------
+    BiotrainerError
+        Naming the first such option.
+    """
+    for name in SOURCE_TEXT_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None and not str(value).strip():
+            option = "--" + name.replace("_", "-")
+            raise BiotrainerError(f"{option} is empty: give a value or leave it out")
+
+
+def _check_replay_rates(session_dir: str) -> None:
+    """Refuse a recording whose signals biotrainer cannot process (EEG below 32 Hz...:
+    :func:`~biotrainer.limits.layout_rate_problem`), before a session is made of it.
+
+    Raises
+    ------
+    RecordingError
+        Naming the recording's ``session.json``, the role, its rate and the bound.
+    """
+    from biotrainer.limits import layout_rate_problem
+    from biotrainer.session.folder import META_FILE, read_meta
+
+    problem = layout_rate_problem(read_meta(session_dir).layout)
+    if problem is not None:
+        path = os.path.join(os.fspath(session_dir), META_FILE)
+        raise RecordingError(f"the recording {path} cannot be replayed into a session: {problem}")

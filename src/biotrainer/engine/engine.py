@@ -20,20 +20,27 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
-from biotrainer.acquisition.source import Source, SourceState, poll_checked
+from biotrainer.acquisition.source import Source, SourceLayout, SourceState, poll_checked
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.dsp.filters import mask_impossible
 from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
 from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.processors import BEATS_LOST_S, CardiacProcessor, EegProcessor
 from biotrainer.engine.protocol import Phase, Protocol
-from biotrainer.engine.resonance import ResonanceResult, assess_rate, choose_resonance
+from biotrainer.engine.resonance import (
+    NOT_DECIDED,
+    ResonanceResult,
+    assess_rate,
+    choose_resonance,
+)
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import DeviceError, RecordingError
+from biotrainer.limits import role_rate_problem
 from biotrainer.session.folder import (
     ENDED_DEVICE_FAILED,
     ENDED_FINISHED,
@@ -131,6 +138,19 @@ def _usable(block: SignalBlock) -> SignalBlock:
     return block if samples is block.samples else replace(block, samples=samples)
 
 
+_P = TypeVar("_P")
+
+
+def _processor(role: str, make: Callable[[], _P]) -> _P:
+    """``make()``, a processor of ``role``'s signal, with its refusal of the signal (a
+    ValueError: a sampling rate it cannot filter, no channel) turned into a DeviceError that
+    ends the session with one line, not a traceback."""
+    try:
+        return make()
+    except ValueError as exc:
+        raise DeviceError(f"biotrainer cannot process this {role.upper()} signal: {exc}") from exc
+
+
 class Engine:
     """Runs a protocol on a source.
 
@@ -220,9 +240,14 @@ class Engine:
             self.source.start()
         layout = self.source.layout
         eeg = layout.group("eeg")
-        if eeg is not None and self.protocol.uses_eeg:
+        use_eeg = eeg is not None and self.protocol.uses_eeg
+        self._check_rates(layout, ["eeg"] if use_eeg else [])
+        if use_eeg:
             # EEG metrics cost most of the CPU: computed only when the protocol feeds back on them.
-            self.eeg = EegProcessor(layout.preset(eeg.preset).fs, eeg.names)
+            fs = layout.preset(eeg.preset).fs
+            self.eeg = _processor(
+                "eeg", lambda: EegProcessor(fs, eeg.names, alpha_channels=layout.alpha_channels)
+            )
         roles = layout.roles
         self._primary = (
             "eeg"
@@ -397,7 +422,8 @@ class Engine:
                 self._event(
                     "protocol", f"{self.protocol.name}: source ended in phase {self.phase[1].name}"
                 )
-                self._finish_assessment()
+                # (as long as the protocol but for a few samples: finished; else part of it)
+                self._finish_assessment(complete=self.ending == ENDED_FINISHED)
         return updates
 
     def _watch_state(self, chunk: Chunk) -> bool:
@@ -518,16 +544,39 @@ class Engine:
             self._holes.append((position, self._next_t, rows))
             self._next_t += n * interval
 
-    def _start_streams(self, t0: float) -> None:
-        layout = self.source.layout
+    def _cardiac_role_in(self, layout: SourceLayout) -> str | None:
+        """The role the heart metrics come from (the configured one, else the first of
+        ecg, ppg, rr the source has), or None when the source has none of it."""
         role = self.config.cardiac_role or next(
             (r for r in self._cardiac_roles if layout.group(r) is not None), None
         )
-        if role is not None and layout.group(role) is not None:
+        return role if role is not None and layout.group(role) is not None else None
+
+    def _check_rates(self, layout: SourceLayout, roles: list[str]) -> None:
+        """Refuse, before protocol time starts, a source whose signal in ``roles`` or in its
+        heart role comes at a rate the processors cannot filter (EEG below 32 Hz...).
+
+        Raises
+        ------
+        DeviceError
+            Naming the device, the role, the rate and the bound
+            (:func:`~biotrainer.limits.role_rate_problem`).
+        """
+        cardiac = self._cardiac_role_in(layout)
+        for role in [*roles, *([cardiac] if cardiac is not None else [])]:
+            problem = role_rate_problem(role, layout.preset(layout.group(role).preset).fs)
+            if problem is not None:
+                raise DeviceError(f"the source {layout.device} cannot be used: {problem}")
+
+    def _start_streams(self, t0: float) -> None:
+        layout = self.source.layout
+        role = self._cardiac_role_in(layout)
+        if role is not None:
             g = layout.group(role)
             first = self._pending[role].t
             start = float(first[0]) if first.size else t0
-            self.cardiac = CardiacProcessor(layout.preset(g.preset).fs, role, start)
+            fs = layout.preset(g.preset).fs
+            self.cardiac = _processor(role, lambda: CardiacProcessor(fs, role, start))
             self._cardiac_t = start
             self._cardiac_role = role
             self._cardiac_channel = pulse_channel(g.names) if role == "ppg" else 0
@@ -800,20 +849,31 @@ class Engine:
             return float(self.pacer_override)
         return phase.pacer_bpm
 
-    def _finish_assessment(self) -> None:
+    def _finish_assessment(self, complete: bool = True) -> None:
+        """Assess the paced rates; choose the resonance rate only when ``complete`` (every
+        paced rate was reached and held to its end)."""
         if not self._pacing_beats:
             return
         results = [
             assess_rate(self.protocol.phases[i].pacer_bpm or NAN, np.asarray(beats))
             for i, beats in sorted(self._pacing_beats.items())
         ]
-        self.resonance = choose_resonance(results)
         summary = ", ".join(
             f"{r.bpm:g}/min LF {r.lf_power_ms2:.0f} ms² swing {r.hr_swing_bpm:.1f} bpm, "
             f"{r.n_beats} beats"
             for r in results
         )
-        self._event("resonance", f"best {self.resonance.best_bpm:g}/min ({summary})")
+        if complete:
+            self.resonance = choose_resonance(results)
+            self._event("resonance", f"best {self.resonance.best_bpm:g}/min ({summary})")
+            return
+        n_rates = sum(p.kind == "pacing" for p in self.protocol.phases)
+        self.resonance = ResonanceResult(tuple(results), NAN, complete=False)
+        self._event(
+            "resonance",
+            f"best nan/min ({summary}); {NOT_DECIDED}: the assessment ended after "
+            f"{len(results)} of its {n_rates} rates",
+        )
 
     def baseline(self, kind: str, eyes: str = "open") -> Baseline | None:
         """The baseline learned for ``kind`` (``alpha``, ``relaxation``, ``coherence``)."""

@@ -39,13 +39,37 @@ def _median_of_few(x: np.ndarray) -> float:
     return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2.0
 
 
-def _alpha_channels(quality: SignalQuality | None) -> np.ndarray | None:
-    """The channels alpha feedback is taken from under ``quality`` (None: all of them, as
-    before the first verdict or when none is usable: the quality gate holds the feedback)."""
+def _alpha_channels(
+    quality: SignalQuality | None, preferred: np.ndarray | None = None
+) -> np.ndarray | None:
+    """The channels alpha feedback is taken from under ``quality`` (None: all of them).
+
+    The ``preferred`` channels (the device profile's alpha sites, e.g. TP9/TP10 of a Muse) that
+    are usable; when none of them is, every usable channel. Before the first verdict the
+    preferred ones; when no channel is usable, all (the quality gate holds the feedback).
+    """
     if quality is None:
-        return None
+        return preferred
     usable = np.asarray(quality.usable, dtype=bool)
+    if preferred is not None:
+        chosen = usable & preferred
+        if chosen.any():
+            return chosen
     return usable if usable.any() and not usable.all() else None
+
+
+def _relaxation_channels(
+    quality: SignalQuality | None, preferred: np.ndarray | None
+) -> np.ndarray | None:
+    """The channels the relaxation index is the median over (None: all): the usable ones,
+    narrowed to the ``preferred`` ones when any of those is usable."""
+    if quality is None:
+        return preferred
+    if preferred is not None:
+        chosen = quality.usable & preferred
+        if chosen.any():
+            return chosen
+    return quality.usable
 
 
 def _noop(n: int) -> Iterator[None]:
@@ -67,14 +91,25 @@ class EegProcessor:
         Window of the relaxation index and the band powers (4 s).
     every_s : float
         How often (seconds of data) they are recomputed (0.5 s).
+    alpha_channels : tuple of str
+        The channels alpha feedback and the relaxation index come from while any of them is
+        usable (the device profile's alpha sites); empty: every usable channel. Names not in
+        ``channel_names`` are ignored.
     """
 
     def __init__(
-        self, fs: float, channel_names: tuple[str, ...], window_s: float = 4.0, every_s: float = 0.5
+        self,
+        fs: float,
+        channel_names: tuple[str, ...],
+        window_s: float = 4.0,
+        every_s: float = 0.5,
+        alpha_channels: tuple[str, ...] = (),
     ) -> None:
         self.fs = float(fs)
         self.channel_names = tuple(channel_names)
         n = len(self.channel_names)
+        preferred = np.array([c in alpha_channels for c in self.channel_names], dtype=bool)
+        self._preferred = preferred if preferred.any() and not preferred.all() else None
         self.alpha_stream = AlphaStream(self.fs, n)
         self.quality_stream = StreamingQuality(self.fs, n, "eeg")
         self.window = RingBuffer(n, max(8, int(round(window_s * self.fs))))
@@ -153,7 +188,7 @@ class EegProcessor:
         newest = self._newest_relative
         if newest is None:
             return NAN
-        usable = _alpha_channels(self.quality)
+        usable = _alpha_channels(self.quality, self._preferred)
         if usable is not None:
             newest = np.where(usable[:, None], newest, NAN)
         return float(AlphaStream.median_over_channels(newest)[0])
@@ -180,7 +215,7 @@ class EegProcessor:
         for q, keep in zip(qualities, nonempty.tolist(), strict=True):
             quality = q if q is not None else quality
             if keep:
-                masks.append(_alpha_channels(quality))
+                masks.append(_alpha_channels(quality, self._preferred))
         if any(m is not None for m in masks):
             full = np.ones(at.shape[0], dtype=bool)
             usable = np.stack([full if m is None else m for m in masks], axis=1)
@@ -240,7 +275,7 @@ class EegProcessor:
             for size, items in groups.items():
                 values = relaxation_indices_at(
                     full, [e for _, e, _, _ in items], size, self.fs,
-                    [q.usable if q is not None else None for _, _, q, _ in items],
+                    [_relaxation_channels(q, self._preferred) for _, _, q, _ in items],
                     cache=self._relax_cache, offset=total0 - h,
                 )  # fmt: skip
                 relax.update(zip([i for i, _, _, _ in items], values, strict=True))

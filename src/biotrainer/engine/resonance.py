@@ -50,12 +50,22 @@ class RateResult:
     n_beats: int
 
 
+#: Said in the log of a resonance assessment that ended before its last rate.
+NOT_DECIDED = "not decided"
+
+
 @dataclass(frozen=True)
 class ResonanceResult:
-    """The assessment: per-rate results and the chosen resonance rate (NaN if undecidable)."""
+    """The assessment: per-rate results and the chosen resonance rate (NaN if undecidable).
+
+    ``complete`` is False when the assessment ended before its last paced rate (a recording or
+    scenario shorter than the protocol): no rate is chosen from part of the rates, and nothing
+    replaces the rate stored for the patient.
+    """
 
     rates: tuple[RateResult, ...]
     best_bpm: float
+    complete: bool = True
 
 
 def hr_swing(beat_times_s: np.ndarray, breath_period_s: float) -> float:

@@ -385,6 +385,8 @@ def _resonance_text(report: SessionReport) -> str | None:
         if not report.assessment:
             return None
         return "not decided (the assessment did not reach its end)"
+    if not res.complete:
+        return "not decided (the assessment did not reach its end; the rate stored before is kept)"
     if math.isfinite(res.best_bpm):
         return f"{res.best_bpm:g} breaths/min"
     return "undecided (not enough clean beats)"

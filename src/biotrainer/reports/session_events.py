@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biotrainer.engine.resonance import RateResult, ResonanceResult
+from biotrainer.engine.resonance import NOT_DECIDED, RateResult, ResonanceResult
 from biotrainer.errors import RecordingError
 from biotrainer.reports.format import minutes
 from biotrainer.session.analysis import MetricSeries, number_or_nan, phase_rows
@@ -393,4 +393,5 @@ def resonance_from_events(events: Iterable[Event]) -> ResonanceResult | None:
         )
         for m in _RATE.finditer(body)
     )
-    return ResonanceResult(rates, number_or_nan(best.group(1)))
+    complete = NOT_DECIDED not in body  # (an assessment cut short chose no rate)
+    return ResonanceResult(rates, number_or_nan(best.group(1)), complete)

@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 from biotrainer import __version__
+from biotrainer.acquisition.chunk import ROLES
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import RecordingError
 from biotrainer.paths import DIR_MODE, FILE_MODE, data_dir, ensure_private_dir
@@ -461,7 +462,8 @@ def _opt_finite(value: Any, key: str) -> float | None:
 
 
 def _parse_layout(d: dict) -> SourceLayout:
-    """The ``layout`` object: presets and channel groups, every row index inside its preset."""
+    """The ``layout`` object: presets and channel groups, every row index inside its preset,
+    every group of a known role (at most one group each) with at least one row (but markers)."""
     presets: list[PresetLayout] = []
     for i, p in enumerate(_field(d, "presets", list, "layout.")):
         key = f"layout.presets[{i}]"
@@ -486,6 +488,12 @@ def _parse_layout(d: dict) -> SourceLayout:
         if not isinstance(g, dict):
             raise _FieldError(key, f"should be an object, not {_show(g)}")
         role = _field(g, "role", str, key + ".")
+        if role not in ROLES:
+            raise _FieldError(
+                key + ".role", f"is {_show(role)}, not a role biotrainer knows ({', '.join(ROLES)})"
+            )
+        if any(q.role == role for q in groups):
+            raise _FieldError(key + ".role", f"{role!r} appears twice: one group per role")
         preset_name = _field(g, "preset", str, key + ".")
         preset = next((p for p in presets if p.preset == preset_name), None)
         if preset is None:
@@ -496,6 +504,8 @@ def _parse_layout(d: dict) -> SourceLayout:
             _whole(r, f"{key}.rows[{j}]", 0, n - 1, span)
             for j, r in enumerate(_field(g, "rows", list, key + "."))
         )
+        if not rows and role != "marker":  # (markers may live in the preset's marker_row only)
+            raise _FieldError(key + ".rows", "is empty: a channel group needs at least one row")
         names = _field(g, "names", list, key + ".")
         if not all(isinstance(x, str) for x in names):
             raise _FieldError(key + ".names", "should hold only texts")
@@ -509,7 +519,10 @@ def _parse_layout(d: dict) -> SourceLayout:
         raise _FieldError("layout.groups", "is empty: the recording names no signal")
     device = _field(d, "device", str, "layout.")
     board_id = _whole(d.get("board_id"), "layout.board_id", INT32_MIN, INT32_MAX)
-    return SourceLayout(device, board_id, tuple(presets), tuple(groups))
+    alpha = d.get("alpha_channels", [])  # (absent before biotrainer kept it: every channel)
+    if not isinstance(alpha, list) or not all(isinstance(x, str) for x in alpha):
+        raise _FieldError("layout.alpha_channels", f"should be a list of texts, not {_show(alpha)}")
+    return SourceLayout(device, board_id, tuple(presets), tuple(groups), tuple(alpha))
 
 
 #: Plausible sampling rates of a recorded preset, Hz (0 = irregular, e.g. RR intervals).

@@ -185,6 +185,9 @@ class SessionSummaryDialog(QDialog):
                 if math.isfinite(best) and patient_code
                 else f"Resonance breathing rate: {best:g} breaths/min"
                 if math.isfinite(best)
+                else "Resonance breathing rate: not decided (the assessment did not reach its "
+                "end; the rate stored before is kept)"
+                if not resonance.complete
                 else "Resonance breathing rate: undecided (not enough clean beats)"
             )
             self.resonance_label = QLabel(text)

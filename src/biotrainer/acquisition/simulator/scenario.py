@@ -25,7 +25,8 @@ individual alpha frequency, resonance breathing rate, heart-rate range...), a li
 
 A segment field that is left out continues from where the previous segment ended
 (``heart_rate_bpm`` left out everywhere follows the relaxation level between the person's
-``hr_stressed_bpm`` and ``hr_relaxed_bpm``). Loading validates every key and raises
+``hr_stressed_bpm`` and ``hr_relaxed_bpm``). The segments last at most
+:data:`~biotrainer.limits.MAX_SCENARIO_S` (4 h) together. Loading validates every key and raises
 :class:`~biotrainer.errors.ConfigError` naming the file, the key and the problem.
 """
 
@@ -41,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from biotrainer.errors import ConfigError
+from biotrainer.limits import MAX_SCENARIO_S
 from biotrainer.paths import read_config_text
 
 #: Artifact kinds a scenario can script.
@@ -410,7 +412,13 @@ def _parse_segments(v: _Validator, items: Any) -> tuple[Segment, ...]:
         v.keys(seg, p, _SEGMENT_KEYS)
         if "duration_s" not in seg:
             raise v.fail(p + "duration_s", "is required")
-        dur = v.number(seg["duration_s"], p + "duration_s", 1.0, 24 * 3600.0)
+        dur = v.number(seg["duration_s"], p + "duration_s", 1.0, MAX_SCENARIO_S)
+        if t + dur > MAX_SCENARIO_S:
+            raise v.fail(
+                p + "duration_s",
+                f"brings the scenario to {t + dur:g} s: all segments together may last at most "
+                f"{MAX_SCENARIO_S:g} s ({MAX_SCENARIO_S / 3600:g} h)",
+            )
         relax = (
             v.ramp(seg["relaxation"], p + "relaxation", 0.0, 1.0)
             if "relaxation" in seg
