@@ -74,6 +74,33 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+#: A 20-s protocol: a patient's session of a second or two at ``run --speed max``.
+SHORT_PROTOCOL = """name = "short"
+feedback = "alpha"
+[[phases]]
+kind = "baseline"
+duration_s = 10
+[[phases]]
+kind = "training"
+duration_s = 10
+"""
+
+
+@pytest.fixture(scope="session")
+def short_run_argv() -> Callable[[Path, Path], list[str]]:
+    """``argv(data, where)``: the arguments of a short ``biotrainer run`` of patient P-1 into
+    the data folder ``data`` (the protocol file is written in the folder ``where``)."""
+
+    def argv(data: Path, where: Path) -> list[str]:
+        protocol = where / "short.toml"
+        protocol.write_text(SHORT_PROTOCOL)
+        out = ["run", "--device", "simulator-muse2", "--scenario", "eyes-open-closed"]
+        out += ["--speed", "max", "--protocol", str(protocol), "--patient", "P-1"]
+        return [*out, "--data-dir", str(data)]
+
+    return argv
+
+
 @pytest.fixture(autouse=True)
 def _never_the_users_data(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

@@ -17,28 +17,14 @@ from biotrainer.cli import main
 from biotrainer.errors import BiotrainerError
 from biotrainer.reports.csv_export import export_metrics_csv
 
-SHORT = """name = "short"
-feedback = "alpha"
-[[phases]]
-kind = "baseline"
-duration_s = 10
-[[phases]]
-kind = "training"
-duration_s = 10
-"""
-
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory) -> tuple[Path, Path]:
+def session(tmp_path_factory, short_run_argv) -> tuple[Path, Path]:
     """A data folder with one short session (id 1) of patient P-1; its folder."""
     base = tmp_path_factory.mktemp("csv")
     data = base / "data"
-    protocol = base / "short.toml"
-    protocol.write_text(SHORT)
     assert main(["patients", "add", "P-1", "--data-dir", str(data)]) == 0
-    argv = ["run", "--device", "simulator-muse2", "--scenario", "eyes-open-closed"]
-    argv += ["--speed", "max", "--protocol", str(protocol), "--patient", "P-1"]
-    assert main([*argv, "--data-dir", str(data)]) == 0
+    assert main(short_run_argv(data, base)) == 0
     (folder,) = (data / "sessions").iterdir()
     return data, folder
 

@@ -26,16 +26,6 @@ from biotrainer.session import list_sessions
 from biotrainer.session.folder import read_meta
 from biotrainer.session.store import DB_FILE, Store
 
-SHORT = """name = "short"
-feedback = "alpha"
-[[phases]]
-kind = "baseline"
-duration_s = 10
-[[phases]]
-kind = "training"
-duration_s = 10
-"""
-
 
 @pytest.fixture
 def data(tmp_path, monkeypatch) -> Path:
@@ -44,14 +34,6 @@ def data(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "data"
     assert main(["patients", "add", "P-1", "--data-dir", str(d)]) == 0
     return d
-
-
-def _run_argv(data: Path, tmp_path: Path) -> list[str]:
-    protocol = tmp_path / "short.toml"
-    protocol.write_text(SHORT)
-    argv = ["run", "--device", "simulator-muse2", "--scenario", "eyes-open-closed"]
-    argv += ["--speed", "max", "--protocol", str(protocol), "--patient", "P-1"]
-    return [*argv, "--data-dir", str(data)]
 
 
 @contextmanager
@@ -81,13 +63,13 @@ def _said(err: str) -> list[str]:
     return [ln for ln in err.splitlines() if ln.startswith("biotrainer:")]
 
 
-def test_a_busy_store_at_the_start_leaves_no_folder(data, tmp_path, capsys) -> None:
+def test_a_busy_store_at_the_start_leaves_no_folder(data, tmp_path, capsys, short_run_argv) -> None:
     """The session was registered after its folder was made, outside the clean-up: a busy
     store left a folder saying "recording" with an empty raw file, which `sessions import`
     then registered as a phantom interrupted session."""
     capsys.readouterr()
     with _busy(data):
-        assert main(_run_argv(data, tmp_path)) == 2
+        assert main(short_run_argv(data, tmp_path)) == 2
     assert list_sessions(data) == []
     assert list((data / "sessions").iterdir()) == []
     assert _stored(data) == []
@@ -96,7 +78,7 @@ def test_a_busy_store_at_the_start_leaves_no_folder(data, tmp_path, capsys) -> N
 
 
 def test_a_busy_store_at_the_end_names_the_folder_and_the_repair(
-    data, tmp_path, monkeypatch, capsys
+    data, tmp_path, monkeypatch, capsys, short_run_argv
 ) -> None:
     """The store busy when the session ended: one line names the recording's folder and the
     command that registers its end; the results are printed all the same."""
@@ -112,7 +94,7 @@ def test_a_busy_store_at_the_end_names_the_folder_and_the_repair(
     monkeypatch.setattr(Engine, "close", close_then_busy)
     capsys.readouterr()
     try:
-        assert main(_run_argv(data, tmp_path)) == 2
+        assert main(short_run_argv(data, tmp_path)) == 2
     finally:
         for h in held:
             h.__exit__(None, None, None)
@@ -129,7 +111,9 @@ def test_a_busy_store_at_the_end_names_the_folder_and_the_repair(
     assert _stored(data)[0][1] == "completed"
 
 
-def test_a_failed_recording_is_finished_in_the_store(data, tmp_path, monkeypatch, capsys):
+def test_a_failed_recording_is_finished_in_the_store(
+    data, tmp_path, monkeypatch, capsys, short_run_argv
+):
     """The disk full mid-session: the store is told how the session ended (interrupted, with
     the summary of what was recorded), not left saying "recording"."""
     calls = [0]
@@ -143,7 +127,7 @@ def test_a_failed_recording_is_finished_in_the_store(data, tmp_path, monkeypatch
 
     monkeypatch.setattr(rawfile, "append_raw", append)
     capsys.readouterr()
-    assert main(_run_argv(data, tmp_path)) == 2
+    assert main(short_run_argv(data, tmp_path)) == 2
     (line,) = _said(capsys.readouterr().err)
     assert line.startswith("biotrainer: the disk is full: cannot write raw_")
     ((sid, status, summary),) = _stored(data)

@@ -14,6 +14,7 @@ import pytest
 from lslkit import layout_eeg_ecg_ppg, open_inlet, update
 from pylsl.util import LostError
 from pylsl.util import TimeoutError as LslTimeout
+from test_monitor_fixes import FakeInfo, FakeResolver
 
 from biotrainer.engine.protocol import load_protocol
 from biotrainer.net.discovery import StationState, StationTracker
@@ -67,34 +68,6 @@ def test_closing_the_outlets_sends_how_the_session_ended(unique, last_phase, sai
 
 
 # -- the tracker (fake resolver and inlets) ----------------------------------------------------
-
-
-class Info:
-    def __init__(self, station: str, uid: str) -> None:
-        self._station, self._uid = station, uid
-
-    def name(self):
-        return f"biotrainer-metrics-{self._station}"
-
-    def type(self):
-        return "Metrics"
-
-    def source_id(self):
-        return f"biotrainer-{self._station}-metrics"
-
-    def uid(self):
-        return self._uid
-
-    def hostname(self):
-        return "host"
-
-
-class Resolver:
-    def __init__(self, *infos: Info) -> None:
-        self.infos = list(infos)
-
-    def results(self):
-        return list(self.infos)
 
 
 class Description:
@@ -170,7 +143,7 @@ def _tracker(*stations: str):
         inlets[info.uid()] = Inlet(info.name().removeprefix("biotrainer-metrics-"))
         return inlets[info.uid()]
 
-    resolver = Resolver(*(Info(s, f"u-{s}") for s in stations))
+    resolver = FakeResolver(*(FakeInfo(s, f"u-{s}") for s in stations))
     tracker = StationTracker(
         resolver, open_inlet, stream_lost_after_s=5, resolve_every_s=0, info_timeout_s=0
     )

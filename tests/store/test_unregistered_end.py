@@ -21,17 +21,6 @@ from biotrainer.cli import main
 from biotrainer.session.folder import read_meta, write_meta
 from biotrainer.session.store import DB_FILE, Store
 
-#: 20 s of protocol: a session of a second or two at --speed max.
-SHORT = """name = "short"
-feedback = "alpha"
-[[phases]]
-kind = "baseline"
-duration_s = 10
-[[phases]]
-kind = "training"
-duration_s = 10
-"""
-
 _COLUMNS = "status, ended_utc, summary"
 
 
@@ -49,17 +38,13 @@ def _row(data: Path, sid: int) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> tuple[Path, int, tuple]:
+def finished(tmp_path_factory, short_run_argv) -> tuple[Path, int, tuple]:
     """A data folder holding one session run to its end and registered by `run --patient`;
     its id and its stored row as finish_session left it."""
     base = tmp_path_factory.mktemp("finished")
     data = base / "data"
-    protocol = base / "short.toml"
-    protocol.write_text(SHORT)
     assert main(["patients", "add", "P-1", "--data-dir", str(data)]) == 0
-    argv = ["run", "--device", "simulator-muse2", "--scenario", "eyes-open-closed"]
-    argv += ["--speed", "max", "--protocol", str(protocol), "--patient", "P-1"]
-    assert main([*argv, "--data-dir", str(data)]) == 0
+    assert main(short_run_argv(data, base)) == 0
     return data, 1, _row(data, 1)
 
 
