@@ -16,6 +16,8 @@ def test_preview_is_the_alpha_at_the_newest_sample_scored_like_the_updates():
     fs = r.layout.preset(eeg.preset).fs
     x = r.data[eeg.preset][list(eeg.rows)]
     relative = AlphaStream(fs, len(eeg.rows)).push_relative(x)
+    sites = np.array([n in r.layout.alpha_channels for n in eeg.names])
+    assert sites.tolist() == [True, False, False, True]  # the Muse's TP9 and TP10
     seen = 0
     masked = 0
     received = 0
@@ -29,13 +31,17 @@ def test_preview_is_the_alpha_at_the_newest_sample_scored_like_the_updates():
             continue
         seen += 1
         # newer than the latest update, and the value of the newest sample received: the
-        # median over the channels the latest quality verdict finds usable
+        # median over the profile's alpha sites (TP9, TP10) the latest quality verdict finds
+        # usable, else over every usable channel
         assert p.sample_time > engine.latest.sample_time
         newest = relative[:, received - 1 : received]
         usable = engine.eeg.quality.usable if engine.eeg.quality is not None else None
-        if usable is not None and usable.any() and not usable.all():
-            newest = np.where(usable[:, None], newest, np.nan)
-            masked += 1
+        mask = sites
+        if usable is not None:
+            mask = usable & sites if (usable & sites).any() else usable
+            masked += bool(not usable.all())  # (a channel flagged)
+        if mask.any() and not mask.all():
+            newest = np.where(mask[:, None], newest, np.nan)
         assert p.feedback_value == AlphaStream.median_over_channels(newest)[0]
         base = engine.baseline("alpha", engine.phase[1].eyes)
         if math.isfinite(p.feedback_z) and base is not None and base.ready:
