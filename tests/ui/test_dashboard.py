@@ -372,3 +372,17 @@ def test_the_heart_light_turns_amber_when_the_beats_stop(qtbot):
     lights.show_update(update(hr_bpm=math.nan))
     assert lights.colors()["Heart"] == QColor(BAD).name()
     assert "check the ECG/PPG sensor" in lights.lights["Heart"].toolTip()
+
+
+def test_a_pasted_note_keeps_no_control_or_direction_characters(qtbot):
+    """A note pasted with a NUL or a right-to-left override went into events.csv, the store
+    and the PDF as typed (the PDF drew a box; the override reversed what the report showed)."""
+    from biotrainer.ui.dashboard import NoteBox
+
+    box = NoteBox()
+    qtbot.addWidget(box)
+    box.setText("\tcalm\x00 now \u202eevil\u202c, \u05e9\u05dc\u05d5\u05dd\u200d ")
+    with qtbot.waitSignal(box.submitted) as sent:
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    # (letters of any script and a zero-width joiner stay: only what hides or reorders goes)
+    assert sent.args == ["calm  now  evil , \u05e9\u05dc\u05d5\u05dd\u200d"]

@@ -9,6 +9,7 @@ receives is buffered; :meth:`TherapistDashboard.refresh` (the window's frame tim
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -269,15 +270,28 @@ class ElidedLabel(QLabel):
             self._elide()
 
 
+#: Characters a note never keeps: control characters (a pasted NUL, a tab) and the
+#: directional overrides and isolates that make a text read in another order than it is stored.
+_HIDDEN_IN_NOTES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
+
+
+def note_text(text: str) -> str:
+    """A typed or pasted note as it is recorded: what :data:`_HIDDEN_IN_NOTES` matches becomes
+    a space (so ``events.csv``, the store and the report show what the therapist saw), and the
+    ends are trimmed."""
+    return _HIDDEN_IN_NOTES.sub(" ", text).strip()
+
+
 class NoteBox(QLineEdit):
-    """A one-line note entry: Enter submits, Escape cancels."""
+    """A one-line note entry: Enter submits (:func:`note_text` of what was typed), Escape
+    cancels."""
 
     submitted = Signal(str)
     cancelled = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            text = self.text().strip()
+            text = note_text(self.text())
             self.clear()
             if text:
                 self.submitted.emit(text)
@@ -911,8 +925,9 @@ class TherapistDashboard(QWidget):
         self.note_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def take_note_draft(self) -> str:
-        """The note being typed (stripped; "" if none), the note box then emptied and closed."""
-        text = self.note_box.text().strip() if self.note_box.isVisible() else ""
+        """The note being typed (:func:`note_text`; "" if none), the note box then emptied and
+        closed."""
+        text = note_text(self.note_box.text()) if self.note_box.isVisible() else ""
         self.note_box.clear()
         self._close_note_box()
         return text
