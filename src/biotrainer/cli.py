@@ -364,10 +364,10 @@ def data_dir_option(text: str) -> str:
         raise argparse.ArgumentTypeError(
             "--data-dir is empty: give a folder, or leave the option out to use the default"
         )
+    from biotrainer.paths import nearest_existing
+
     path = Path(text).expanduser()
-    existing = path  # the folder or its nearest existing parent
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = nearest_existing(path)
     if existing.exists() and not existing.is_dir():
         raise argparse.ArgumentTypeError(
             f"cannot create the data folder: {existing} is a file, not a folder. "

@@ -143,6 +143,15 @@ def check_export_target(
     return path
 
 
+def nearest_existing(path: str | os.PathLike[str]) -> Path:
+    """``path`` if it exists, else its nearest parent that does (the root at the latest): where
+    making ``path`` would start, and what decides whether it can be made."""
+    there = Path(path)
+    while not there.exists() and there != there.parent:
+        there = there.parent
+    return there
+
+
 def shown(path: str | os.PathLike[str]) -> str:
     """``path`` as text for a message; bytes that are not UTF-8 are shown as ``\\xff`` escapes.
 

@@ -275,16 +275,14 @@ def check_recording_folder(data_directory: str | None, out: str | None) -> None:
     created. A folder name that is not UTF-8 text (the raw files are written by BrainFlow, which
     cannot take it) is refused before anything is created.
     """
-    from biotrainer.paths import data_dir, ensure_private_dir
+    from biotrainer.paths import data_dir, ensure_private_dir, nearest_existing
     from biotrainer.session.folder import check_out_folder, sessions_root
     from biotrainer.session.recorder import check_free_space
 
     if out is not None:
         check_brainflow_path(Path(out).expanduser(), "--out")
         target = check_out_folder(out)
-        existing = target
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
+        existing = nearest_existing(target)
         if not existing.is_dir():
             raise RecordingError(f"cannot record into {target}: {existing} is a file")
         if not os.access(existing, os.W_OK):

@@ -60,7 +60,7 @@ from pyedflib.edfwriter import set_starttime_subsecond as _set_subsecond_start
 
 from biotrainer import __version__
 from biotrainer.errors import RecordingError
-from biotrainer.paths import private_temp_beside, shown
+from biotrainer.paths import nearest_existing, private_temp_beside, shown
 from biotrainer.session.folder import raw_file_name
 from biotrainer.session.reader import Event, Recording, load_session
 from biotrainer.session.recorder import GAP_THRESHOLD_S
@@ -734,9 +734,7 @@ def _read_back(path: Path) -> tuple[int, list[tuple[float, float]]]:
 
 def _temporary_file(out: Path) -> Path:
     """A new private (0600) empty file next to ``out`` with a name pyedflib can open."""
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
+    parent = nearest_existing(out.parent)
     if parent.exists() and not parent.is_dir():
         raise RecordingError(f"cannot write {shown(out)}: {shown(parent)} is a file, not a folder")
     try:

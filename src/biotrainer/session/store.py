@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from biotrainer.errors import BiotrainerError, RecordingError
-from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir, shown
+from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir, nearest_existing, shown
 from biotrainer.session.analysis import SessionSummary, summarize_folder
 from biotrainer.session.folder import (
     ENDED_DEVICE_FAILED,
@@ -1120,9 +1120,7 @@ def _check_data_folder(root: Path) -> None:
             f"the data folder {shown(root)} is a link to nothing (its target is missing): fix "
             "the link or choose the data folder with --data-dir or BIOTRAINER_DATA"
         )
-    there = root
-    while not there.exists() and there != there.parent:
-        there = there.parent  # (a folder under a file cannot be made either)
+    there = nearest_existing(root)  # (a folder under a file cannot be made either)
     if there.exists() and not there.is_dir():
         what = "a file" if there.is_file() else "a special file"
         where = "" if there == root else f" cannot be made: {shown(there)}"

@@ -1230,14 +1230,12 @@ def recording_room_problem(data_directory: str | Path | None) -> str | None:
     disk holding its sessions folder has less free space than a session needs, as the CLI
     refuses), or None. Nothing is created: the folder's nearest existing parent is checked.
     """
+    from biotrainer.paths import nearest_existing
     from biotrainer.session.folder import sessions_root
     from biotrainer.session.recorder import check_free_space
 
     try:
-        existing = sessions_root(data_directory)
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        check_free_space(existing)
+        check_free_space(nearest_existing(sessions_root(data_directory)))
     except BiotrainerError as exc:
         return str(exc)
     return None
