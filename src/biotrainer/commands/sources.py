@@ -71,7 +71,6 @@ def source_factory(
     from biotrainer.acquisition.profiles import load_profile
 
     source_speed = 1.0 if math.isinf(speed) else speed
-    _refuse_empty_source_options(args)
     replay = getattr(args, "replay", None)
     lsl_name, lsl_type = getattr(args, "lsl_name", None), getattr(args, "lsl_type", None)
     device = getattr(args, "device", None) or "synthetic"
@@ -133,27 +132,6 @@ def _refuse_device_options(args: argparse.Namespace, what: str, takes: tuple[str
     given = [o for o in device_options_given(args) if o not in takes]
     if given:
         raise DeviceError(f"{given[0]} does not apply to {what}: leave it out")
-
-
-#: Options naming the source whose empty text would silently mean "not given" (the synthetic
-#: board, the default scenario): refused instead, here as well as when the options are parsed.
-SOURCE_TEXT_OPTIONS = ("replay", "lsl_name", "lsl_type", "device", "scenario")
-
-
-def _refuse_empty_source_options(args: argparse.Namespace) -> None:
-    """Refuse an empty or blank source option (``--replay ''``), which the tests of what was
-    given would take for a left-out one: the session would then record the synthetic board.
-
-    Raises
-    ------
-    BiotrainerError
-        Naming the first such option.
-    """
-    for name in SOURCE_TEXT_OPTIONS:
-        value = getattr(args, name, None)
-        if value is not None and not str(value).strip():
-            option = "--" + name.replace("_", "-")
-            raise BiotrainerError(f"{option} is empty: give a value or leave it out")
 
 
 def _check_replay_rates(session_dir: str) -> None:
