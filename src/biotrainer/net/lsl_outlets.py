@@ -304,7 +304,6 @@ class LslOutlets:
         self.metrics_outlet = pylsl.StreamOutlet(self._metrics_info())
         self._metric_buf = np.full(len(METRIC_CHANNELS), math.nan, dtype=np.float32)
         self._last_metric_stamp = -math.inf  # (metric stamps never go back)
-        self._last_phase_index = -1
 
     # -- descriptions ------------------------------------------------------------------------
 
@@ -390,7 +389,7 @@ class LslOutlets:
         buf[4] = update.coherence
         buf[5] = update.breathing_bpm
         buf[6] = 1.0 if update.quality_ok else 0.0
-        buf[7] = self._last_phase_index = update.phase_index
+        buf[7] = update.phase_index
         buf[8] = 1.0 if update.rewarded else 0.0
         # (never back in time: after a gap the "signal lost" updates are stamped now, the
         # data's own later ones would map a few seconds earlier)
@@ -415,7 +414,8 @@ class LslOutlets:
         n_phases = len(self.protocol.phases) if self.protocol is not None else 0
         buf = self._metric_buf  # the latest values stay: the monitor keeps showing them
         buf[_REWARDED] = 0.0
-        finished = self.protocol is not None and self._last_phase_index >= n_phases
+        # (the latest sample's phase: NaN when none was sent)
+        finished = self.protocol is not None and buf[_PHASE_INDEX] >= n_phases
         buf[_PHASE_INDEX] = n_phases if finished else STOPPED_PHASE_INDEX
         stamp = max(self.time_map.lsl_clock(), self._last_metric_stamp)
         self.metrics_outlet.push_sample(buf, stamp)
