@@ -2,13 +2,18 @@
 
 BrainFlow's ``DataFilter.write_file(data, path, "a")`` appends ``data`` (rows x n) as n lines of
 tab-separated ``%f`` values, one line per sample; ``DataFilter.read_file`` reads it back and the
-playback board replays it. We write with BrainFlow. We read with numpy's C parser on the complete
-lines only, because (checked in BrainFlow 5.23) ``read_file`` is about 10x slower on long files and
-cannot say which line is corrupt; a partial last line left by a killed writer is dropped.
+playback board replays it. We write with BrainFlow. We read the complete lines only with pandas'
+C reader, falling back to numpy's ``loadtxt`` for any text pandas does not read as plainly
+``num_rows`` numbers per line (``loadtxt`` then names the faulty line), because (checked in
+BrainFlow 5.23) ``read_file`` is about 10x slower on long files and cannot say which line is
+corrupt; a partial last line left by a killed writer is dropped. pandas reads the same values
+bit for bit (both round correctly) about three times faster than ``loadtxt``, which matters for
+re-analysing, replaying and reporting long recordings.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -87,6 +92,9 @@ def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_
     """
     if not text or text.isspace():  # (no stripped copy of a large block)
         return np.empty((num_rows, 0))
+    fast = _parse_plain(text, num_rows) if len(text) >= FAST_PARSE_MIN_BYTES else None
+    if fast is not None:
+        return fast
     try:
         arr = np.loadtxt(io.BytesIO(text), delimiter="\t", dtype=np.float64, ndmin=2)
     except ValueError as exc:
@@ -105,6 +113,40 @@ def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_
             "rows: the file does not belong to this session or is corrupt"
         )
     return arr.T.copy()
+
+
+#: Texts shorter than this are parsed by ``loadtxt`` alone: for a few thousand lines importing
+#: pandas (about 0.35 s) costs more than it saves.
+FAST_PARSE_MIN_BYTES = 1 << 18
+
+
+def _parse_plain(text: bytes, num_rows: int) -> np.ndarray | None:
+    """``text`` as a ``(num_rows, n)`` array when every line holds ``num_rows`` tab-separated
+    numbers, read by pandas' C reader; None for anything else (blank or comment lines, a
+    missing or extra value, "nan", a quote, a bad byte...), which :func:`parse_lines` then
+    gives to ``loadtxt`` to read it or name the fault as before.
+    """
+    import pandas as pd  # here: only long texts need it, and it takes a while to import
+
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(text),
+            sep="\t",
+            header=None,
+            dtype=np.float64,
+            engine="c",
+            na_filter=False,  # an empty value is an error, not a NaN
+            quoting=csv.QUOTE_NONE,
+        )
+    except ValueError:  # pandas' ParserError, EmptyDataError and UnicodeDecodeError included
+        return None
+    n = frame.shape[0]
+    lines = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
+    # pandas pads a short line and skips blank ones; loadtxt refuses the first and a line of
+    # spaces: only text of n lines of exactly num_rows values each takes this path
+    if frame.shape[1] != num_rows or lines != n or text.count(b"\t") != n * (num_rows - 1):
+        return None
+    return frame.to_numpy(dtype=np.float64).T.copy()  # owned and writable, as loadtxt's
 
 
 def _describe(exc: ValueError, first_line: int) -> str:
