@@ -13,6 +13,10 @@ and simulated data take exactly the path live data takes.
   loopback that has delivered every line of its files becomes :attr:`SourceState.ENDED`
   (BrainFlow's playback board just stops delivering at the end of a file; lines it skips, those
   without the master board's number of fields, are not counted).
+* A playback file a person names (not a recording's replay, whose layout is known, nor a
+  simulator's render) whose timestamps give another rate than the master board's is refused at
+  ``prepare()``: BrainFlow would play it at its own rate and the samples be read at the board's
+  (:mod:`biotrainer.acquisition.playback_rate`).
 * Every ``BrainFlowError`` becomes a :class:`~biotrainer.errors.DeviceError` whose message says
   what to check, chosen by BrainFlow's exit code.
 """
@@ -33,13 +37,14 @@ from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowI
 from brainflow.exit_codes import BrainFlowExitCodes
 
 from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.playback_rate import check_playback_rate
 from biotrainer.acquisition.profiles import (
     PLAYBACK_BOARD_ID,
     PRESET_IDS,
     DeviceProfile,
     resolve_master_board,
 )
-from biotrainer.acquisition.source import SourceLayout, SourceState
+from biotrainer.acquisition.source import PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError
 from biotrainer.paths import is_utf8, shown
@@ -435,6 +440,9 @@ class BrainFlowSource:
             raise ValueError("an explicit layout is only for playback sources")
 
         self._check_connection()
+        # Files a person names are checked to be at the master board's rate; not those of a
+        # recording (its layout is known) nor those a simulator renders at the board's rate.
+        self._check_rate = self._playback and layout is None and profile.simulator is None
         self._master_profile: DeviceProfile | None = None
         self._master_id = self._resolve_master(layout)
         if layout is None:
@@ -584,7 +592,8 @@ class BrainFlowSource:
         return DeviceError(brainflow_error_message(exc, action, self._profile.title, self._conn))
 
     def _check_files(self) -> None:
-        """Playback: files exist, have the master board's row count; remember their lengths."""
+        """Playback: files exist, have the master board's row count (and, when checked, its
+        rate); remember their lengths."""
         self._file_samples = {}
         for p in self._layout.presets:
             path = Path(getattr(self._conn, _PRESET_FILE_FIELD[p.preset]))
@@ -611,7 +620,29 @@ class BrainFlowSource:
                     f"{BoardIds(self._layout.board_id).name} has {p.num_rows}: was it recorded "
                     "by another board? (check --master-board)"
                 )
+            if self._check_rate:
+                self._check_file_rate(path, p)
             self._file_samples[p.preset] = n
+
+    def _check_file_rate(self, path: Path, p: PresetLayout) -> None:
+        """Refuse a file whose timestamps give another rate than the master board's preset
+        (BrainFlow plays it at the file's rate; the samples would be taken at the board's)."""
+        board = BoardIds(self._layout.board_id).name
+        if p.preset != "default":
+            board = f"the {p.preset} preset of {board}"
+        if self._profile.is_playback and self._profile.master_board_id is None:
+            advice = "choose the board the file was recorded with (--master-board)"
+        else:
+            advice = (
+                "play it with --device playback and the board it was recorded with "
+                f"(--master-board), not with the {self._profile.name} profile"
+            )
+        try:
+            check_playback_rate(path, p.num_rows, p.timestamp_row, p.fs, board, advice)
+        except OSError as exc:
+            raise DeviceError(
+                f"cannot read the playback file {path}: {exc.strerror or exc}"
+            ) from exc
 
     # ------------------------------------------------------------------ lifecycle
 
