@@ -147,7 +147,11 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.engine.protocol import load_protocol
 
     if getattr(args, "signals", False):
-        make_source = session_sources(args, MonotonicClock())
+        try:
+            make_source = session_sources(args, MonotonicClock())
+        except BiotrainerError as exc:
+            _show_error(exc)
+            raise
         from biotrainer.ui.app import run_main_window  # Qt is loaded here, and only here
 
         return run_main_window(make_source, sweep=getattr(args, "traces", None) != "scroll")
@@ -217,6 +221,24 @@ def _show_error(exc: BiotrainerError) -> None:
     (a missing connection setting said the GUI's way, see
     :func:`~biotrainer.ui.error_report.device_error_text`)."""
     from biotrainer.ui.error_report import device_error_text
+
+    show_start_error(device_error_text(exc))
+
+
+def show_start_error(message: str) -> None:
+    """Show why the window did not open in a modal dialog, as well as on the terminal (the
+    caller prints the line): started from a desktop icon, the dialog is all the person sees.
+
+    Nothing is shown when Qt cannot open a window at all (no display, see
+    :func:`~biotrainer.ui.app.check_display`): the terminal line is all there is.
+
+    Parameters
+    ----------
+    message : str
+        The one line the terminal gets, without its ``biotrainer:`` prefix (a refusal of the
+        command line too, e.g. ``--data-dir`` naming a file); a sentence in the dialog.
+    """
+    from biotrainer.ui.error_report import capitalised
     from biotrainer.ui.trainer_window import show_startup_error
 
-    show_startup_error(device_error_text(exc))
+    show_startup_error(capitalised(message))

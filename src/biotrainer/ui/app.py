@@ -19,25 +19,100 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from biotrainer.acquisition.source import Source
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import data_dir
-from biotrainer.ui.error_report import ERROR_LOG, device_error_text, reporting_slot_errors
+from biotrainer.ui.error_report import (
+    ERROR_LOG,
+    capitalised,
+    device_error_text,
+    reporting_slot_errors,
+)
 from biotrainer.ui.main_window import MainWindow
+
+#: What to do when no platform Qt was told to use can start.
+DISPLAY_ADVICE = (
+    "run biotrainer from a desktop session (or set QT_QPA_PLATFORM=offscreen for a headless test)"
+)
 
 
 def check_display() -> None:
-    """Raise a :class:`BiotrainerError` when no display is available (instead of Qt aborting).
+    """Raise a :class:`BiotrainerError` when Qt could not open a window (instead of Qt aborting
+    the whole process with a core dump, which a program started from a desktop icon cannot
+    even report).
 
     On Linux Qt needs an X11 or Wayland display unless ``QT_QPA_PLATFORM`` names another
-    platform (``offscreen`` for tests and screenshots).
+    platform (``offscreen`` for tests and screenshots). Said here: no display at all, a
+    ``DISPLAY`` no X server answers (the session ended, another user's display), Qt's X11
+    plugin missing a system library, and a ``QT_QPA_PLATFORM`` none of whose platforms can
+    start (``xcb`` or ``wayland`` without their display, a name Qt has no plugin for).
     """
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+    if not sys.platform.startswith("linux"):
+        return
+    requested = os.environ.get("QT_QPA_PLATFORM", "")
+    if requested.strip():
+        _check_requested_platforms(requested)
         return
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise BiotrainerError(
-            "no display found: run biotrainer from a desktop session "
-            "(or set QT_QPA_PLATFORM=offscreen for a headless test)"
-        )
+        raise BiotrainerError(f"no display found: {DISPLAY_ADVICE}")
     if not os.environ.get("WAYLAND_DISPLAY"):
-        _check_xcb_plugin()
+        problem = _xcb_problem()
+        if problem is not None:
+            raise BiotrainerError(f"Qt cannot open a window on X11: {problem}")
+
+
+def _check_requested_platforms(requested: str) -> None:
+    """Refuse a ``QT_QPA_PLATFORM`` (``name[:options]``, several separated by ``;``: Qt tries
+    them in turn) when none of its platforms can start."""
+    names = [part.split(":", 1)[0].strip() for part in requested.split(";")]
+    problems = [_platform_problem(name) for name in names if name]
+    if problems and all(problems):
+        raise BiotrainerError(
+            f"Qt cannot open a window with QT_QPA_PLATFORM={requested}: "
+            f"{'; '.join(p for p in problems if p)}. {capitalised(DISPLAY_ADVICE)}"
+        )
+
+
+def _platform_problem(name: str) -> str | None:
+    """Why Qt's platform ``name`` cannot start here, or None when it may (only the display
+    servers and the plugin's presence are checked)."""
+    if name == "xcb":
+        if not os.environ.get("DISPLAY"):
+            return "xcb needs an X11 display, and DISPLAY is not set"
+        return _xcb_problem()
+    if name.startswith("wayland"):
+        return _wayland_problem()
+    known = _platform_plugins()
+    if known and name not in known:
+        return f"Qt has no platform {name!r} (it has {', '.join(sorted(known))})"
+    return None
+
+
+def _platform_plugins() -> set[str]:
+    """The platform names of Qt's own plugins (empty when other plugin folders are added with
+    ``QT_PLUGIN_PATH``: whatever they hold is not known here)."""
+    if os.environ.get("QT_PLUGIN_PATH"):
+        return set()
+    folder = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
+    names = {
+        found.group(1)
+        for plugin in folder.glob("libq*.so*")
+        if (found := re.match(r"libq(.+?)\.so", plugin.name))
+    }
+    if "wayland" in names:
+        names |= {"wayland-egl", "wayland-brcm"}  # (keys of the same plugin)
+    return names
+
+
+def _wayland_problem() -> str | None:
+    """Why no Wayland display can be reached: its socket, found as the Wayland library finds
+    it (``WAYLAND_DISPLAY``, by default ``wayland-0``, in ``XDG_RUNTIME_DIR``), is missing."""
+    name = os.environ.get("WAYLAND_DISPLAY")
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    where: Path | None = Path(name or "wayland-0")
+    if not where.is_absolute():
+        where = Path(runtime, where) if runtime else None
+    if where is not None and where.exists():
+        return None
+    said = f"WAYLAND_DISPLAY={name}" if name else "WAYLAND_DISPLAY is not set"
+    return f"wayland needs a Wayland display, and none was found ({said})"
 
 
 #: Debian/Ubuntu packages Qt's X11 plugin needs beyond a minimal desktop.
@@ -47,22 +122,54 @@ XCB_PACKAGES = (
 )
 
 
-def _check_xcb_plugin() -> None:
+def _xcb_problem() -> str | None:
+    """Why Qt's X11 platform cannot start (a missing system library, an X server that does not
+    answer), or None."""
+    return _xcb_plugin_problem() or _x11_connection_problem()
+
+
+def _xcb_plugin_problem() -> str | None:
     """Load Qt's X11 platform plugin the way Qt would; Qt >= 6.5 aborts the whole process when
     one of its system libraries is missing, so name the missing library instead."""
     plugin = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
     plugin /= "libqxcb.so"
     if not plugin.is_file():
-        return
+        return None
     try:
         ctypes.CDLL(str(plugin))
     except OSError as exc:
         found = re.search(r"(lib[\w.+-]+\.so[\w.]*): cannot open", str(exc))
         missing = found.group(1) if found else str(exc)
-        raise BiotrainerError(
-            f"Qt cannot open a window on X11: the system library {missing} is missing. "
+        return (
+            f"the system library {missing} is missing. "
             f"Install Qt's X11 libraries (Debian/Ubuntu: sudo apt install {XCB_PACKAGES})"
-        ) from exc
+        )
+    return None
+
+
+def _x11_connection_problem() -> str | None:
+    """Connect to the X server ``DISPLAY`` names the way Qt's plugin would (libxcb); Qt aborts
+    when it cannot. None when it answers, or when libxcb is not there to ask."""
+    display = os.environ.get("DISPLAY", "")
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return None
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(os.fsencode(display), None)
+    try:
+        failed = xcb.xcb_connection_has_error(connection)
+    finally:
+        xcb.xcb_disconnect(connection)
+    if failed:
+        return (
+            f"no X server answers at DISPLAY={display} (the desktop session has ended, or it "
+            "belongs to another user)"
+        )
+    return None
 
 
 def application() -> QApplication:
@@ -182,6 +289,9 @@ def run_main_window(
     try:
         data_dir()  # (where errors are logged: a bad BIOTRAINER_DATA is said before the window)
         source = make_source()
+        # A live device's reconnecting wrapper builds the device's own source when first asked
+        # for its layout: a refusal of its options is said here, not once the window is up.
+        _ = source.layout
     except BiotrainerError as exc:
         QMessageBox.critical(None, "biotrainer", device_error_text(exc))
         raise
