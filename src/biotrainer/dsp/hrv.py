@@ -29,6 +29,7 @@ from scipy import fft as sp_fft
 from scipy import signal
 from scipy.interpolate import CubicSpline
 
+from biotrainer.dsp._peaks import local_maxima, parabolic_offset
 from biotrainer.dsp.eeg import _hann
 
 __all__ = [
@@ -345,7 +346,9 @@ def breathing_rate(
     linearly detrended, Hann windowed and zero padded (~0.0005 Hz bins); the breathing
     frequency is the highest spectral peak in ``band_hz`` (default 0.05-0.5 Hz = 3-30
     breaths/min, capped below half the mean heart rate, the Nyquist rate of beat sampling),
-    refined by parabolic interpolation of the log power around the peak bin.
+    refined by parabolic interpolation of the log power around the peak bin (by at most half
+    a bin, and kept inside the band). A peak is a bin above its lower neighbour and not below
+    its upper one: a band edge on the slope of slower heart-rate waves is not taken for one.
 
     Parameters
     ----------
@@ -359,8 +362,8 @@ def breathing_rate(
     Returns
     -------
     float
-        Breaths per minute; NaN when fewer than 20 s or 10 intervals are available or the
-        band is empty.
+        Breaths per minute, inside ``band_hz``; NaN when fewer than 20 s or 10 intervals are
+        available, the band is empty or holds no peak.
 
     References
     ----------
@@ -379,11 +382,14 @@ def breathing_rate(
     sel = _bins(f, lo, hi, closed=True)
     if sel.stop - sel.start < 3:
         return float("nan")
-    k = sel.start + int(np.argmax(p[sel]))
+    # the highest peak of the spectrum in the band: a bin above its lower neighbour and not
+    # below its upper one (a band edge on a slope down from slower heart-rate waves is no peak)
+    peaks = local_maxima(p, sel.start)
+    peaks = peaks[peaks < sel.stop]
+    if peaks.size == 0:
+        return float("nan")
+    k = int(peaks[np.argmax(p[peaks])])
     freq = float(f[k])
-    if 0 < k < f.size - 1 and np.all(p[k - 1 : k + 2] > 0):
-        y0, y1, y2 = np.log(p[k - 1 : k + 2])
-        den = y0 - 2 * y1 + y2
-        if den < 0:
-            freq += 0.5 * (y0 - y2) / den * (f[1] - f[0])
-    return 60.0 * freq
+    if np.all(p[k - 1 : k + 2] > 0):
+        freq += parabolic_offset(*np.log(p[k - 1 : k + 2])) * (f[1] - f[0])
+    return 60.0 * min(max(freq, lo), hi)
