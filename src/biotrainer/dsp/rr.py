@@ -20,7 +20,13 @@ from scipy import ndimage
 
 from biotrainer.dsp.filters import check_fs
 
-__all__ = ["RrCleaning", "clean_rr", "clean_rr_windows", "rr_from_peaks"]
+__all__ = [
+    "RrCleaning",
+    "clean_and_count_rr_windows",
+    "clean_rr",
+    "clean_rr_windows",
+    "rr_from_peaks",
+]
 
 _ALPHA = 5.2  # threshold in quartile deviations (Lipponen & Tarvainen 2019)
 _QD_BEATS = 91  # window of the quartile deviations
@@ -49,6 +55,12 @@ class RrCleaning:
         entries (non-finite or <= 0) dropped. Its length may differ from the input's.
     ectopic, missed, extra, long, short, invalid : np.ndarray
         Boolean flags, one per *input* interval.
+    counted_ms : np.ndarray
+        The intervals with the beat count corrected only: a missed beat's interval split, an
+        extra beat's two merged, invalid entries dropped, and nothing interpolated, so they
+        add up to the time the valid input spans. Heart rate counts beats over time with them
+        (:func:`biotrainer.dsp.hrv.heart_rate`): an ectopic beat is a beat, and interpolating
+        around it changes that time (in bigeminy, nearly every interval would be replaced).
     """
 
     rr_ms: np.ndarray
@@ -58,6 +70,7 @@ class RrCleaning:
     long: np.ndarray
     short: np.ndarray
     invalid: np.ndarray
+    counted_ms: np.ndarray
 
     @property
     def flagged(self) -> np.ndarray:
@@ -186,15 +199,16 @@ def _classify(rr: np.ndarray) -> _Flags:
     return _Flags(ectopic, missed, extra, merged, long_, short)
 
 
-def _corrected(rr: np.ndarray, f: _Flags, i: int) -> np.ndarray:
-    """Row ``i`` of ``rr`` corrected: ectopic/long/short interpolated from unflagged neighbours,
-    then missed intervals split and extra pairs merged (from the measured values)."""
+def _corrected(rr: np.ndarray, f: _Flags, i: int, interpolate: bool = True) -> np.ndarray:
+    """Row ``i`` of ``rr`` corrected: ectopic/long/short interpolated from unflagged neighbours
+    (unless not ``interpolate``: the beat count corrected only), then missed intervals split
+    and extra pairs merged (from the measured values)."""
     x = rr[i]
     ectopic, missed, extra, merged = f.ectopic[i], f.missed[i], f.extra[i], f.merged[i]
     interp = ectopic | f.long[i] | f.short[i]
     out = x.copy()
     good = ~(interp | missed | extra | merged)
-    if good.sum() >= 2 and interp.any():
+    if interpolate and good.sum() >= 2 and interp.any():
         idx = np.arange(x.size)
         out[interp] = np.interp(idx[interp], idx[good], x[good])
     if not (missed.any() or extra.any()):
@@ -250,11 +264,16 @@ def clean_rr(rr_ms: np.ndarray) -> RrCleaning:
     n = rr.size
     flags = {k: np.zeros(n_in, dtype=bool) for k in ("ectopic", "missed", "extra", "long", "short")}
     if n < 4:
-        return RrCleaning(rr_ms=rr.copy(), invalid=invalid, **flags)
+        return RrCleaning(rr_ms=rr.copy(), invalid=invalid, counted_ms=rr.copy(), **flags)
     f = _classify(rr[None, :])
     for key in flags:
         flags[key][valid_idx] = getattr(f, key)[0]
-    return RrCleaning(rr_ms=_corrected(rr[None, :], f, 0), invalid=invalid, **flags)
+    return RrCleaning(
+        rr_ms=_corrected(rr[None, :], f, 0),
+        invalid=invalid,
+        counted_ms=_corrected(rr[None, :], f, 0, interpolate=False),
+        **flags,
+    )
 
 
 def clean_rr_windows(rr_ms: np.ndarray, starts, stops) -> list[np.ndarray]:
@@ -275,10 +294,24 @@ def clean_rr_windows(rr_ms: np.ndarray, starts, stops) -> list[np.ndarray]:
     -------
     list of np.ndarray
     """
+    return clean_and_count_rr_windows(rr_ms, starts, stops)[0]
+
+
+def clean_and_count_rr_windows(
+    rr_ms: np.ndarray, starts, stops
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """:func:`clean_rr_windows` and, from the same classification, each window's intervals
+    with the beat count corrected only (``clean_rr(...).counted_ms``, bit for bit).
+
+    Returns
+    -------
+    cleaned, counted : list of np.ndarray
+    """
     rr = np.asarray(rr_ms, dtype=np.float64).ravel()
     starts = np.asarray(starts, dtype=np.intp)
     stops = np.asarray(stops, dtype=np.intp)
     out: list[np.ndarray | None] = [None] * starts.size
+    counted: list[np.ndarray | None] = [None] * starts.size
     bad = ~(np.isfinite(rr) & (rr > 0))
     if bad.any():  # windows with invalid entries go one by one (their flags keep positions)
         n_bad = np.concatenate(([0], np.cumsum(bad)))
@@ -288,7 +321,8 @@ def clean_rr_windows(rr_ms: np.ndarray, starts, stops) -> list[np.ndarray]:
     lengths = stops - starts
     one_by_one |= lengths < 4
     for k in np.flatnonzero(one_by_one):
-        out[k] = clean_rr(rr[starts[k] : stops[k]]).rr_ms
+        one = clean_rr(rr[starts[k] : stops[k]])
+        out[k], counted[k] = one.rr_ms, one.counted_ms
     rest = np.flatnonzero(~one_by_one)
     for n in np.unique(lengths[rest]):
         group = rest[lengths[rest] == n]
@@ -296,5 +330,9 @@ def clean_rr_windows(rr_ms: np.ndarray, starts, stops) -> list[np.ndarray]:
         f = _classify(x)
         fix = f.any
         for row, k in enumerate(group):
-            out[k] = _corrected(x, f, row) if fix[row] else x[row].copy()
-    return out  # type: ignore[return-value]
+            if fix[row]:
+                out[k] = _corrected(x, f, row)
+                counted[k] = _corrected(x, f, row, interpolate=False)
+            else:
+                out[k] = counted[k] = x[row].copy()
+    return out, counted  # type: ignore[return-value]

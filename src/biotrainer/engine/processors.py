@@ -18,10 +18,10 @@ from biotrainer.dsp.alpha_stream import AlphaStream
 from biotrainer.dsp.buffers import RingBuffer
 from biotrainer.dsp.ecg import EcgPeakStream
 from biotrainer.dsp.eeg import BandPowers, SegmentCache, band_powers_at, relaxation_indices_at
-from biotrainer.dsp.hrv import breathing_rate, coherence, rmssd
+from biotrainer.dsp.hrv import breathing_rate, coherence, heart_rate, rmssd
 from biotrainer.dsp.ppg import PpgPeakStream
 from biotrainer.dsp.quality import SignalQuality, StreamingQuality, feedback_blocked
-from biotrainer.dsp.rr import clean_rr, clean_rr_windows
+from biotrainer.dsp.rr import clean_and_count_rr_windows, clean_rr
 
 NAN = math.nan
 
@@ -29,14 +29,6 @@ NAN = math.nan
 #: and feedback on coherence is held: an electrode or sensor come off while the other signals
 #: flow. A heart at 30 beats/min has then missed two beats in a row.
 BEATS_LOST_S = 5.0
-
-
-def _median_of_few(x: np.ndarray) -> float:
-    """``float(np.median(x))`` of a handful of finite values (the middle one, or the mean of
-    the middle two: the same arithmetic), without numpy's per-call overhead."""
-    v = sorted(x.tolist())
-    m = len(v) // 2
-    return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2.0
 
 
 def _alpha_channels(
@@ -452,12 +444,14 @@ class CardiacProcessor:
                 windows.append((i, a, j_i - 1))
             else:
                 windows.append((i, 0, 0))
-        cleaned = clean_rr_windows(rr_all, [w[1] for w in windows], [w[2] for w in windows])
+        cleaned, counted = clean_and_count_rr_windows(
+            rr_all, [w[1] for w in windows], [w[2] for w in windows]
+        )
         beat: dict[int, tuple[float, float]] = {}
         slow: dict[int, tuple[float, float]] = {}
-        for w, c in zip(windows[:n_beat], cleaned[:n_beat], strict=True):
+        for w, c, n in zip(windows[:n_beat], cleaned[:n_beat], counted[:n_beat], strict=True):
             if c.size >= 2:
-                beat[w[0]] = (rmssd(c), 60000.0 / _median_of_few(c[-5:]))
+                beat[w[0]] = (rmssd(c), heart_rate(n))
         for w, c in zip(windows[n_beat:], cleaned[n_beat:], strict=True):
             slow[w[0]] = (coherence(c), breathing_rate(c))
         # the state after the block (what the one-by-one path leaves)
@@ -509,10 +503,10 @@ class CardiacProcessor:
             drop += 1
         self._beats = t[drop:]
         if len(times):
-            cleaned = clean_rr(self.rr_ms(self.rmssd_window_s)).rr_ms
-            if cleaned.size >= 2:
-                self.rmssd_ms = rmssd(cleaned)
-                self.hr_bpm = 60000.0 / _median_of_few(cleaned[-5:])
+            cleaning = clean_rr(self.rr_ms(self.rmssd_window_s))
+            if cleaning.rr_ms.size >= 2:
+                self.rmssd_ms = rmssd(cleaning.rr_ms)
+                self.hr_bpm = heart_rate(cleaning.counted_ms)
         if now - self._last_slow_t >= self._slow_every:
             self._last_slow_t = now
             cleaned = clean_rr(self.rr_ms(self._slow_window_s)).rr_ms
