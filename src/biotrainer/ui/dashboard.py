@@ -12,8 +12,17 @@ import math
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QResizeEvent, QTextLayout, QTextOption
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QTextLayout,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -77,7 +86,7 @@ QPushButton#check[checking="true"] {{ background: #23405a; border-color: #3f6d8c
 QPushButton#start:disabled, QPushButton#stop:disabled {{ background: #161c22;
     border-color: #222b34; color: #56616c; }}
 QProgressBar {{ background: #1a2129; border: 1px solid #2a3440; border-radius: 3px;
-    color: {title}; text-align: center; font-size: 9pt; min-height: 14px; }}
+    color: {title}; text-align: center; font-size: 9pt; }}
 QProgressBar::chunk {{ background: #3f6d8c; border-radius: 2px; }}
 QProgressBar#score::chunk {{ background: #4f8f7f; }}
 QProgressBar#score[rewarded="true"]::chunk {{ background: #7fd18b; }}
@@ -270,6 +279,99 @@ class ElidedLabel(QLabel):
             self._elide()
 
 
+class FitLabel(QLabel):
+    """A label of at most ``lines`` lines that takes narrower room than its text when it must
+    (a small screen): the text is then shown cut with "…", all of it in the tooltip.
+    :meth:`text` is always all of it, and the label's height never changes with it.
+
+    Parameters
+    ----------
+    text : str
+    least_px : int
+        The least width it asks for (pixels; less when its text is shorter).
+    lines : int
+        1: one line, as wide as the text when there is room. More: the text is word-wrapped
+        into at most that many lines (the label's fixed height).
+    """
+
+    def __init__(
+        self,
+        text: str = "",
+        least_px: int = 120,
+        lines: int = 1,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(text, parent)
+        self.least_px = least_px
+        self.lines = lines
+        self._fit_height()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.least_px), hint.height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """As wide as the text on one line; of more lines, about as wide as it is wrapped into
+        them (so that the labels beside it are not the ones cut)."""
+        hint = super().sizeHint()
+        if self.lines == 1:
+            return hint
+        fm = self.fontMetrics()
+        wrapped = math.ceil(fm.horizontalAdvance(self.text()) / self.lines)
+        return QSize(min(hint.width(), wrapped + 4 * fm.averageCharWidth()), self.height())
+
+    def shown_text(self) -> str:
+        """The text as shown: cut with "…" when it does not fit (lines joined by newlines)."""
+        width = max(1, self.contentsRect().width())
+        if self.lines == 1:
+            return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, width)
+        return elided_lines(self.text(), self.font(), width, self.lines)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        super().setText(text)
+        self._tip()
+
+    def _fit_height(self) -> None:
+        if self.lines > 1:
+            m = self.contentsMargins()
+            lines = self.lines * self.fontMetrics().lineSpacing()
+            self.setFixedHeight(lines + m.top() + m.bottom())
+
+    def _tip(self) -> None:
+        tip = self.text() if self.shown_text() != self.text() else ""
+        if self.toolTip() != tip:
+            self.setToolTip(tip)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._tip()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # (the style sheet's font arrives so)
+            self._fit_height()
+            self._tip()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        shown = self.shown_text()
+        if self.lines == 1 and shown == self.text():
+            super().paintEvent(event)
+            return
+        QFrame.paintEvent(self, event)
+        flags = int(self.alignment()) | int(Qt.TextFlag.TextWordWrap)
+        painter = QPainter(self)
+        self.style().drawItemText(
+            painter,
+            self.contentsRect(),
+            flags,
+            self.palette(),
+            self.isEnabled(),
+            shown,
+            self.foregroundRole(),
+        )
+        painter.end()
+
+
 #: Characters a note never keeps: control characters (a pasted NUL, a tab) and the
 #: directional overrides and isolates that make a text read in another order than it is stored.
 _HIDDEN_IN_NOTES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
@@ -327,9 +429,13 @@ class FrameBar(QProgressBar):
 #: How the side column shares extra height between the spectrum and the trends.
 SPECTRUM_STRETCH, TRENDS_STRETCH = 2, 5
 #: Least heights of the spectrum and of the five trends (pixels): with the header, the bars
-#: and the controls they make the window's least height, which must fit a 1280x720 screen
-#: beside a taskbar (640 pixels inside the window's title bar).
-SPECTRUM_MIN_PX, TRENDS_MIN_PX = 150, 250
+#: and the controls they make the window's least height, which must fit a 1024x600 screen
+#: beside a taskbar and under the window's title bar (about 540 pixels).
+SPECTRUM_MIN_PX, TRENDS_MIN_PX = 120, 206
+
+#: Height of the session progress and the feedback bars (pixels): fixed, so that the header
+#: and the bar under the plots are as tall as the window's least height counts them.
+BAR_HEIGHT_PX = 20
 
 #: How a session ended -> (phase header, banner colours).
 ENDINGS = {
@@ -438,19 +544,25 @@ class TherapistDashboard(QWidget):
         row.setSpacing(18)
         left = QVBoxLayout()
         left.setSpacing(0)
-        self.patient_label = QLabel("")
+        # The patient's code and the protocol share a line: a third line made the header, and
+        # so the window's least height, taller than a 1024x600 screen has room for.
+        who = QHBoxLayout()
+        who.setSpacing(12)
+        self.patient_label = FitLabel("", least_px=100)
         self.patient_label.setObjectName("patient")
         self.patient_label.setVisible(False)
-        left.addWidget(self.patient_label)
-        self.protocol_label = QLabel("No protocol")
+        who.addWidget(self.patient_label)
+        self.protocol_label = FitLabel("No protocol", least_px=200)
         self.protocol_label.setObjectName("protocol")
-        self.phase_label = QLabel("Not started")
+        who.addWidget(self.protocol_label, 1)
+        self.phase_label = FitLabel("Not started", least_px=200)
         self.phase_label.setObjectName("phase")
-        left.addWidget(self.protocol_label)
+        left.addLayout(who)
         left.addWidget(self.phase_label)
         row.addLayout(left, 2)
-        self.instruction_label = QLabel("")
-        self.instruction_label.setWordWrap(True)
+        # (two lines at most, so that a long instruction never makes the header taller than
+        # the window's least height counts it)
+        self.instruction_label = FitLabel("", least_px=160, lines=2)
         self.instruction_label.setStyleSheet("color: #9fb2c4; font-style: italic;")
         row.addWidget(self.instruction_label, 3)
         timers = QVBoxLayout()
@@ -461,11 +573,12 @@ class TherapistDashboard(QWidget):
         self.session_progress = FrameBar()
         self.session_progress.setRange(0, 1000)
         self.session_progress.setFormat("session –")
-        self.session_progress.setMinimumWidth(260)
+        self.session_progress.setMinimumWidth(200)
+        self.session_progress.setFixedHeight(BAR_HEIGHT_PX)
         timers.addWidget(self.phase_clock)
         timers.addWidget(self.session_progress)
         row.addLayout(timers, 2)
-        self.banner = QLabel("")
+        self.banner = FitLabel("", least_px=160)
         self.banner.setObjectName("banner")
         self.banner.setVisible(False)
         row.addWidget(self.banner)
@@ -482,13 +595,14 @@ class TherapistDashboard(QWidget):
         row.addWidget(self._lights_holder, 3, Qt.AlignmentFlag.AlignVCenter)
         score_box = QVBoxLayout()
         score_box.setSpacing(2)
-        self.score_label = QLabel("Feedback –")
+        self.score_label = FitLabel("Feedback –", least_px=160)
         self.score_bar = FrameBar()
         self.score_bar.setObjectName("score")
         self.score_bar.setRange(0, 100)
         self.score_bar.setValue(0)
         self.score_bar.setTextVisible(False)
         self.score_bar.setMinimumWidth(200)
+        self.score_bar.setFixedHeight(BAR_HEIGHT_PX)
         score_box.addWidget(self.score_label)
         score_box.addWidget(self.score_bar)
         row.addLayout(score_box, 2)
@@ -509,11 +623,18 @@ class TherapistDashboard(QWidget):
         return bar
 
     def _build_controls(self) -> QFrame:
+        """Two rows, each narrower than a 1024-pixel screen: the session's buttons, then the
+        feedback threshold, LSL and the recording (where the note box opens)."""
         bar = QFrame()
         bar.setObjectName("bar")
         outer = QVBoxLayout(bar)
-        outer.setContentsMargins(12, 4, 12, 8)
+        outer.setContentsMargins(12, 4, 12, 6)
         outer.setSpacing(4)
+        outer.addLayout(self._build_session_row())
+        outer.addLayout(self._build_feedback_row())
+        return bar
+
+    def _build_session_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         row.setSpacing(10)
         self.check_button = self._button("Check signals", "check", self.check_clicked)
@@ -527,16 +648,30 @@ class TherapistDashboard(QWidget):
         for b in (self.check_button, self.start_button, self.pause_button, self.stop_button):
             row.addWidget(b)
         row.addSpacing(16)
+        self.marker_button = self._button("Marker  (M)", "marker", self.marker_clicked)
+        self.note_button = self._button("Note  (N)", "note", None)
+        self.note_button.clicked.connect(self.open_note_box)
+        self.patient_button = self._button("Patient view  (F11 full screen)", "patient", None)
+        self.patient_button.clicked.connect(self.patient_view_clicked)
+        for b in (self.marker_button, self.note_button, self.patient_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        return row
+
+    def _build_feedback_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(10)
         row.addWidget(QLabel("Threshold"))
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         lo, hi = THRESHOLD_Z_RANGE
         self.threshold_slider.setRange(
             round(lo * SLIDER_STEPS_PER_Z), round(hi * SLIDER_STEPS_PER_Z)
         )
-        self.threshold_slider.setMinimumWidth(160)
+        self.threshold_slider.setMinimumWidth(120)
+        self.threshold_slider.setMaximumWidth(240)
         self.threshold_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.threshold_slider.valueChanged.connect(self._on_slider)
-        row.addWidget(self.threshold_slider)
+        row.addWidget(self.threshold_slider, 1)
         self.threshold_label = QLabel("z 0.00")
         self.threshold_label.setMinimumWidth(56)
         row.addWidget(self.threshold_label)
@@ -555,23 +690,7 @@ class TherapistDashboard(QWidget):
         self.reward_label = QLabel("reward rate –")
         self.reward_label.setMinimumWidth(130)
         row.addWidget(self.reward_label)
-        row.addStretch(1)
-        outer.addLayout(row)
-        info = QHBoxLayout()
-        info.setSpacing(10)
-        self.marker_button = self._button("Marker  (M)", "marker", self.marker_clicked)
-        self.note_button = self._button("Note  (N)", "note", None)
-        self.note_button.clicked.connect(self.open_note_box)
-        self.patient_button = self._button("Patient view  (F11 full screen)", "patient", None)
-        self.patient_button.clicked.connect(self.patient_view_clicked)
-        for b in (self.marker_button, self.note_button, self.patient_button):
-            info.addWidget(b)
-        self.note_box = NoteBox()
-        self.note_box.setPlaceholderText("Note for the session log — Enter to save, Esc to cancel")
-        self.note_box.setVisible(False)
-        self.note_box.submitted.connect(self._on_note)
-        self.note_box.cancelled.connect(self._close_note_box)
-        info.addWidget(self.note_box, 2)
+        row.addSpacing(6)
         self.lsl_check = QCheckBox("Stream to LSL")
         self.lsl_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.lsl_check.setToolTip(LSL_TOOLTIP)
@@ -583,15 +702,22 @@ class TherapistDashboard(QWidget):
             "Station name in the stream names (biotrainer-metrics-<station>): 1-32 letters, "
             "digits, '_', '.' or '-'"
         )
-        info.addWidget(self.lsl_check)
-        info.addWidget(self.station_edit)
+        row.addWidget(self.lsl_check)
+        row.addWidget(self.station_edit)
         self.path_label = QLabel("Recording: –")
         self.path_label.setObjectName("path")
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.path_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        info.addWidget(self.path_label, 3)
-        outer.addLayout(info)
-        return bar
+        row.addWidget(self.path_label, 3)
+        # The note box opens in the place of LSL and the recording's folder (LSL cannot be
+        # changed during a session, when notes are taken): so it is wide on any screen.
+        self.note_box = NoteBox()
+        self.note_box.setPlaceholderText("Note for the session log — Enter to save, Esc to cancel")
+        self.note_box.setVisible(False)
+        self.note_box.submitted.connect(self._on_note)
+        self.note_box.cancelled.connect(self._close_note_box)
+        row.addWidget(self.note_box, 3)
+        return row
 
     def _button(self, text: str, name: str, signal) -> QPushButton:
         b = QPushButton(text)
@@ -918,7 +1044,7 @@ class TherapistDashboard(QWidget):
         have been pressed in the patient view)."""
         if self.state not in ("running", "paused"):
             return
-        self.note_box.setVisible(True)
+        self._show_note_box(True)
         window = self.window()
         window.raise_()
         window.activateWindow()
@@ -937,5 +1063,11 @@ class TherapistDashboard(QWidget):
         self._close_note_box()
 
     def _close_note_box(self) -> None:
-        self.note_box.setVisible(False)
+        self._show_note_box(False)
         self.note_box.clearFocus()
+
+    def _show_note_box(self, shown: bool) -> None:
+        """Show the note box in the place of LSL and the recording's folder, or hide it."""
+        for w in (self.lsl_check, self.station_edit, self.path_label):
+            w.setVisible(not shown)
+        self.note_box.setVisible(shown)

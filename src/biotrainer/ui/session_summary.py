@@ -53,6 +53,9 @@ PHASE_COLUMNS = (
     "Breathing (/min)",
 )
 
+#: The least height of a table of the summary (pixels): its header and about three rows.
+TABLE_MIN_PX = 130
+
 SUMMARY_STYLE = """
 QDialog {{ background: {bg}; color: {text}; }}
 QDialog QLabel {{ color: {text}; font-size: 10pt; }}
@@ -113,7 +116,9 @@ def _table(headers: tuple[str, ...] | list[str], rows: list[list[str]]) -> QTabl
             table.setItem(i, j, item)
     height = table.horizontalHeader().sizeHint().height() + 4
     height += sum(table.rowHeight(i) for i in range(len(rows)))
-    table.setMinimumHeight(min(height, 360))
+    # (a long table scrolls: two of them, each its whole height, made the dialog taller than a
+    # 1024x600 screen)
+    table.setMinimumHeight(min(height, TABLE_MIN_PX))
     return table
 
 

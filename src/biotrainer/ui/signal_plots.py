@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import SourceLayout
-from biotrainer.ui.trace_canvas import ROLE_TITLES, TraceCanvas, pretty_unit
+from biotrainer.ui.trace_canvas import ROLE_TITLES, TICK_PX, TraceCanvas, pretty_unit
 from biotrainer.ui.traces import DisplayTrace
 
 __all__ = ["ROLE_TITLES", "RolePanel", "SignalPlots", "Theme", "lane_names", "pretty_unit"]
@@ -30,6 +30,13 @@ PRIMARY_ROLES = ("eeg", "ecg")
 
 #: Display order of roles.
 ROLE_ORDER = ("eeg", "ecg", "ppg", "resp", "eda", "accel", "gyro", "temp")
+
+#: Least height of a panel's traces (pixels): a trace and one value label beside it...
+MIN_TRACE_PX = 16
+#: ... and of each lane of a stacked panel (EEG's 16 channels: 80 pixels).
+MIN_LANE_PX = 5
+#: Pixels between two panels of a column.
+PANEL_SPACING_PX = 6
 
 
 def lane_names(role: str, names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -126,11 +133,11 @@ class SignalPlots(QWidget):
         # EEG/ECG on the left, the other signals stacked on the right; one column otherwise.
         columns = [primary, secondary] if primary and secondary else [groups]
         row = QHBoxLayout(self)
-        row.setContentsMargins(4, 6, 4, 2)
+        row.setContentsMargins(4, 4, 4, 2)
         row.setSpacing(12)
         for col_groups in columns:
             column = QVBoxLayout()
-            column.setSpacing(8)
+            column.setSpacing(PANEL_SPACING_PX)
             for k, g in enumerate(col_groups):
                 fs = layout.preset(g.preset).fs
                 names = lane_names(g.role, g.names)
@@ -142,10 +149,25 @@ class SignalPlots(QWidget):
                     on_painted=self._panel_painted,
                     sweep=self.sweep,
                 )
+                panel.setMinimumHeight(self.least_height(panel))
                 self.panels[g.role] = panel
                 # Stacked many-channel panels get more height than single traces.
                 column.addWidget(panel, stretch=min(4, max(1, len(g.rows) // 3)))
             row.addLayout(column, stretch=3 if len(columns) == 2 and not row.count() else 2)
+
+    def least_height(self, panel: RolePanel) -> int:
+        """The least height of ``panel`` (pixels): its title and time axis (as
+        :meth:`TraceCanvas.data_rect` leaves them) and :data:`MIN_TRACE_PX` of traces, or
+        :data:`MIN_LANE_PX` per lane. Six panels of a column then fit a 1024x600 screen (the
+        canvas' own least height, 60 pixels, made the window taller than that)."""
+        font = QFont()
+        font.setPointSize(self.theme.font_pt)
+        axis = QFontMetrics(font).height()
+        chrome = self._title_metrics.height() + 6 + TICK_PX + 2
+        if panel.show_time_axis:
+            chrome += 2 * axis + 4
+        lanes = len(panel.trace.channel_names)
+        return chrome + max(MIN_TRACE_PX, axis + 2, MIN_LANE_PX * lanes)
 
     def _panel_painted(self) -> None:
         if self._painted_seq != self._frame_seq:

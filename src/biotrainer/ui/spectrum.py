@@ -9,8 +9,11 @@ the protocol does not analyse EEG, they are computed here from the same window w
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QWidget
 
@@ -151,6 +154,15 @@ class SpectrumPanel(pg.GraphicsLayoutWidget):
                 axis.setTickFont(font)
         self.ci.layout.setColumnStretchFactor(0, 3)
         self.ci.layout.setColumnStretchFactor(1, 2)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Be at least as wide as the two plots' titles and axes: a view does not take its
+        scene's least size, and a splitter squeezed the panel on a 1024-pixel screen until
+        the gamma bar was cut off."""
+        least = math.ceil(self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()) + 2
+        if least != self.minimumWidth():
+            self.setMinimumWidth(least)
 
     def push(self, chunk: Chunk) -> None:
         """Buffer the EEG of ``chunk`` (no computing, no painting)."""
@@ -188,6 +200,7 @@ class SpectrumPanel(pg.GraphicsLayoutWidget):
         self.spec_curve.setData(self.freqs_hz, self.power_db)
         lo, hi = np.percentile(self.power_db, [1, 100])
         self.spec_plot.setYRange(lo - 3, hi + 3, padding=0)
+        self._fit_width()  # (the power axis' width follows its labels)
         if not self._engine_bands:
             self.relative = mean_relative(band_powers(data, self.fs))
         self.computed += 1

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QWidget
 
@@ -399,6 +399,7 @@ class TrainerWindow(QMainWindow):
             hv = HistoryView(self.flow.store, self.flow.code)
             hv.setWindowTitle("biotrainer — patient history")
             hv.resize(1100, 760)
+            fit_on_screen(hv)
             self.history_window = hv
         else:
             hv.reload_patients(self.flow.code)
@@ -1072,6 +1073,7 @@ class TrainerWindow(QMainWindow):
             parent=self,
         )
         self._summary_dialog = dialog
+        fit_on_screen(dialog)
         dialog.show()
 
     @property
@@ -1295,3 +1297,18 @@ def show_fitted(window: QWidget) -> None:
             window.showMaximized()
             return
     window.show()
+
+
+def fit_on_screen(window: QWidget, free: QRect | None = None) -> None:
+    """Shrink ``window`` (not below its least size) to fit with its title bar in ``free``:
+    its screen's free area by default. The session summary of a resonance assessment and the
+    patient history open taller than a 1024x600 screen, their buttons under the taskbar."""
+    if free is None:
+        screen = window.screen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+    width = min(window.width(), free.width())
+    height = min(window.height(), free.height() - TITLE_BAR_PX)
+    if (width, height) != (window.width(), window.height()):
+        window.resize(width, height)  # (Qt keeps it at least its least size)
