@@ -1,13 +1,14 @@
 """Cardiac metrics benchmark: R peaks (vs NeuroKit2), PPG vs ECG, breathing rate, RR cleaning,
-throughput. Run from the repository root:
+the engine's heart rate, throughput. Run from the repository root:
 
-    .venv/bin/python benchmarks/bench_cardiac.py [--data ../shared/data]
+    .venv/bin/python benchmarks/bench_cardiac.py [--data ../shared/data] [--only heart-rate]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import math
 import time
 import warnings
 from pathlib import Path
@@ -273,18 +274,59 @@ def bench_speed(data: Path) -> None:
     )
 
 
+def bench_heart_rate(data: Path, step_s: float = 0.1, block_s: float = 10.0) -> None:
+    """The engine's heart rate (``CardiacProcessor`` fed as a re-analysis feeds it: 10-s blocks
+    stepped every 0.1 s) against the annotated beats' rate over the last 10 s, each second."""
+    import wfdb
+
+    from biotrainer.engine.processors import CardiacProcessor
+
+    print("\n## engine heart rate vs annotated beats over the last 10 s (MIT-BIH, first lead)")
+    head = f"{'rec':>4} | {'seconds':>7} | {'median |err|':>12} | {'p95 |err|':>9} |"
+    print(f"{head} {'> 5 bpm off':>11}")
+    for rec in RECORDS:
+        r = wfdb.rdrecord(str(data / "ecg_mitdb" / rec))
+        a = wfdb.rdann(str(data / "ecg_mitdb" / rec), "atr")
+        fs, x = float(r.fs), r.p_signal[:, 0]
+        beats = np.array([s for s, y in zip(a.sample, a.symbol, strict=True) if y in BEATS]) / fs
+        processor = CardiacProcessor(fs, "ecg", 0.0)
+        step, block = round(step_s * fs), round(block_s * fs)
+        errors, next_t = [], 15.0
+        ends = [*range(step, block, step), block]
+        for b0 in range(0, x.size - block + 1, block):
+            for i, _ in enumerate(processor.push_many(x[b0 : b0 + block], ends)):
+                t = (b0 + ends[i]) / fs
+                if t < next_t:  # (one value a second)
+                    continue
+                next_t = math.floor(t) + 1.0
+                last = beats[(beats <= t) & (beats > t - 10.0)]
+                if last.size >= 3 and np.isfinite(processor.hr_bpm):
+                    truth = 60.0 * (last.size - 1) / (last[-1] - last[0])
+                    errors.append(abs(processor.hr_bpm - truth))
+        e = np.array(errors)
+        print(
+            f"{rec:>4} | {e.size:7d} | {np.median(e):9.2f} bpm | {np.percentile(e, 95):5.1f} bpm"
+            f" | {100 * np.mean(e > 5):9.1f} %"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
     )
+    ap.add_argument("--only", choices=["heart-rate"], help="run one part only")
     args = ap.parse_args()
+    if args.only == "heart-rate":
+        bench_heart_rate(args.data)
+        return
     bench_ecg(args.data)
     bench_ecg(args.data, lead=1)
     bench_ppg(args.data)
     bench_breathing(args.data)
     bench_breathing_belt(args.data)
     bench_rr_long(args.data)
+    bench_heart_rate(args.data)
     bench_speed(args.data)
 
 
