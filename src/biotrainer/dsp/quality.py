@@ -47,7 +47,8 @@ class QualityThresholds:
         :func:`signal_quality`, within 1 % of the range from either limit.
     line_noise_db : float
         Mains is reported (``line_noise_hz`` 50 or 60) when the power at that frequency exceeds
-        the median of its neighbours (±2–6 Hz) by at least this many dB (10 dB); ``line_noise``
+        the median of its neighbours (±2–6 Hz, those below the Nyquist frequency: at 128 Hz,
+        60 Hz against 54–58 and 62–64 Hz) by at least this many dB (10 dB); ``line_noise``
         is flagged at 20 dB. Line noise alone does not make a channel unusable (a notch filter
         removes it and the EEG bands stop at 45 Hz).
     emg_rms_uv : float
@@ -56,7 +57,8 @@ class QualityThresholds:
         The 30–45 Hz band stays below 50/60 Hz mains and exists from fs = 100 Hz up.
     blink_ptp_uv : float
         EEG only: blink / motion when the low-frequency deflection (linear detrend, 100 ms moving
-        average: < ~5 Hz, alpha and mains nulled) spans more than this peak-to-peak (150 µV).
+        average: < ~5 Hz, alpha and mains nulled at every sampling rate) spans more than this
+        peak-to-peak (150 µV).
         Frontal blinks are 100–400 µV; slow EEG rarely exceeds 100 µV.
     """
 
@@ -80,7 +82,8 @@ MIN_QUALITY_WINDOW_S = 0.5
 #: EMG band (Hz) of EEG.
 EMG_BAND_HZ = (30.0, 45.0)
 #: Moving-average length (s) of the blink/motion measure: 100 ms nulls 10 Hz (alpha) and every
-#: multiple of 10 Hz, so both 50 and 60 Hz mains, and passes the 0.5-4 Hz blink waveform.
+#: multiple of 10 Hz, so both 50 and 60 Hz mains, and passes the 0.5-4 Hz blink waveform (when
+#: 100 ms is not a whole number of samples, see :func:`_fractional_average_ptp`).
 BLINK_SMOOTH_S = 0.1
 MAINS_HZ = (50.0, 60.0)
 
@@ -194,10 +197,14 @@ def _low_frequency_ptp(x: np.ndarray, fs: float, detrended: np.ndarray | None = 
 
     ``x`` has shape ``(channels, samples)`` (finite); ``detrended``: ``linear_detrend(x)`` when
     the caller has it. The moving average is applied in "valid" mode (no edge transients,
-    unlike a zero-phase IIR on a short window carrying strong mains).
+    unlike a zero-phase IIR on a short window carrying strong mains). When 100 ms is not a
+    whole number of samples (128, 256, 512 Hz...) it is :func:`_fractional_average_ptp`.
     """
-    k = max(1, int(round(BLINK_SMOOTH_S * fs)))
     d = linear_detrend(x) if detrended is None else detrended
+    length = BLINK_SMOOTH_S * fs
+    k = max(1, int(round(length)))
+    if abs(length - k) > 1e-6:
+        return _fractional_average_ptp(d, length)
     if d.shape[-1] <= k:
         return np.ptp(d, axis=-1)
     # running sums of k samples from the cumulative sum: c[j] = d[0] + ... + d[j] (the sum
@@ -210,6 +217,28 @@ def _low_frequency_ptp(x: np.ndarray, fs: float, detrended: np.ndarray | None = 
     hi = np.maximum(np.max(sums, axis=-1), first)
     lo = np.minimum(np.min(sums, axis=-1), first)
     return hi / k - lo / k
+
+
+def _fractional_average_ptp(d: np.ndarray, length: float) -> np.ndarray:
+    """Peak-to-peak per row of ``d`` after a moving average of ``length`` samples (not whole).
+
+    The average spans ``int(length)`` whole samples plus half the remainder at each end: it
+    lasts exactly 100 ms and passes only a few % of 10 Hz and its multiples, most near the
+    Nyquist frequency, where mains lies at low rates (60 Hz at 125 or 128 Hz); a two-sample
+    average after it removes that. 50/60 Hz mains then passes at most about 0.5 % from 120 Hz
+    up (0.3 % at 128, 256 and 512 Hz; with a whole number of samples: 0 at exactly 50/60 Hz,
+    0.4 % at 0.2 Hz off), and the 0.5-4 Hz blink waveform as with a whole number of samples.
+    """
+    k = int(length)
+    half = (length - k) / 2.0
+    if d.shape[-1] <= k + 2:
+        return np.ptp(d, axis=-1)
+    c = np.cumsum(d, axis=-1)
+    # window j: d[j + 1] + ... + d[j + k] = c[j + k] - c[j], plus half the remainder times
+    # d[j] and d[j + k + 1]
+    sums = c[..., k:-1] - c[..., : -k - 1] + half * (d[..., : -k - 1] + d[..., k + 1 :])
+    pairs = sums[..., 1:] + sums[..., :-1]
+    return (np.max(pairs, axis=-1) - np.min(pairs, axis=-1)) / (2.0 * length)
 
 
 def _median_rows(x: np.ndarray) -> np.ndarray:
@@ -229,10 +258,12 @@ def _line_noise(f: np.ndarray, p: np.ndarray, fs: float) -> tuple[np.ndarray, np
     rows = p.shape[0]
     best_hz, best_db = np.full(rows, np.nan), np.full(rows, -np.inf)
     for f0 in MAINS_HZ:
-        if f0 + 6.0 >= fs / 2:
-            continue
-        peak = p[:, (f >= f0 - 1.0) & (f <= f0 + 1.0)].max(axis=1)
+        # up to the Nyquist frequency: at 128 Hz, 60 Hz against 54-58 and 62-64 Hz
+        at = (f >= f0 - 1.0) & (f <= f0 + 1.0)
         near = ((f >= f0 - 6.0) & (f <= f0 - 2.0)) | ((f >= f0 + 2.0) & (f <= f0 + 6.0))
+        if f0 >= fs / 2 or not at.any() or not near.any():
+            continue
+        peak = p[:, at].max(axis=1)
         ref = _median_rows(p[:, near])
         ok = (ref > 0) & (peak > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -489,7 +520,7 @@ class StreamingQuality:
     """Quality of the last ``window_s`` seconds, re-evaluated every ``every_s`` seconds.
 
     Keeps a ring buffer of the last window per channel and calls :func:`signal_quality` on it;
-    cost per evaluation is one 1-s Welch PSD and one 1–8 Hz zero-phase filter per channel
+    cost per evaluation is one 1-s Welch PSD and one 100 ms moving average per channel
     (well under a millisecond per channel at 250 Hz), so at the default 4 evaluations per second
     it is negligible next to the display.
 
