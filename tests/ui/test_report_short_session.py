@@ -203,3 +203,32 @@ def test_minutes_below_one_are_not_scaled_on_the_axis(qtbot):
     item = _laid_out(qtbot, chart).getPlotItem()
     for name in ("bottom", "left"):
         assert "0.001" not in item.getAxis(name).labelString()
+
+
+def test_the_reports_html_says_in_words_what_is_not_drawn(short):
+    """The words are the reports' own (their HTML and cautions), not the PDF writer's: the
+    HTML of a session of seconds had an image for every chart, later rewritten."""
+    from biotrainer.reports import html
+    from biotrainer.reports.progress import build_progress_report
+    from biotrainer.reports.session_report import build_session_report
+    from biotrainer.session.store import Store
+
+    with Store.open_to_read(short["data"]) as store:
+        blip = build_session_report(store, int(short["blip"]))
+        brief = build_session_report(store, int(short["brief"]))
+        progress = build_progress_report(store, "P-BLIP")
+    text = html.session_html(blip)
+    assert 'src="chart:' not in text and "Shading:" not in text
+    assert "Too short to chart: 0 min 8 s recorded (the charts need at least 30 s)." in text
+    assert "The session ended during its baseline" in text
+    assert any(c.startswith("The session ended during its baseline") for c in blip.cautions)
+    assert html.shown_session_charts(blip) == []
+    text = html.session_html(brief)
+    drawn = [c.name for c in html.shown_session_charts(brief)]
+    assert len(drawn) >= 4 and "hr_bpm" not in drawn
+    assert all(f'src="chart:{name}"' in text for name in drawn)
+    assert 'src="chart:hr_bpm"' not in text and "Shading: grey = baseline" in text
+    assert "Heart rate (means over 20 s): too short to chart: 2 means over the 0 min 35 s" in text
+    text = html.progress_html(progress)
+    assert 'src="chart:pain"' not in text and 'src="chart:stress"' not in text
+    assert "Pain before and after each session (0–10): no ratings recorded." in text

@@ -42,10 +42,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import functools
     import sys
 
     from biotrainer.paths import shown
     from biotrainer.reports.format import local_time, num, pct, signed
+    from biotrainer.reports.progress import practice_means
+    from biotrainer.reports.session_report import installed_protocol
     from biotrainer.session.store import Store
 
     # Lists and reports also read a data folder that cannot be written.
@@ -72,8 +75,9 @@ def run(args: argparse.Namespace) -> int:
             f"{'id':>4s}  {'patient':{width}s} {'started':21s}  {'protocol':24s} {'status':13s} "
             f"{'min':>5s} {'z':>5s} {'target':>6s} {'RMSSD':>5s}  pain  stress"
         )
+        installed = functools.cache(installed_protocol)  # (read once per protocol)
         for rec in sessions:
-            m = rec.summary.practice if rec.summary else None
+            m = practice_means(rec, installed)  # (none for a session ended in its baseline)
             reports = store.self_reports(rec.id)
             pre, post = reports.get("pre"), reports.get("post")
 

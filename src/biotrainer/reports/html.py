@@ -1,6 +1,8 @@
 """HTML of the reports, in the subset of HTML/CSS that Qt's QTextDocument lays out.
 
-Charts appear as ``<img src="chart:NAME" width=W>``; the renderer supplies the images.
+Charts appear as ``<img src="chart:NAME" width=W>``; the renderer supplies the images of the
+charts :func:`shown_session_charts` / :func:`shown_progress_charts` return. A chart that could
+show no course (no data, too few means, a session of seconds) is said in words in its place.
 """
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ import math
 from datetime import datetime
 from html import escape
 
+import numpy as np
+
 from biotrainer import __version__
 from biotrainer.engine.resonance import SETTLE_S
+from biotrainer.reports.charts import Chart, plottable
 from biotrainer.reports.format import (
     change,
     duration,
@@ -22,7 +27,7 @@ from biotrainer.reports.format import (
 )
 from biotrainer.reports.progress import ProgressReport
 from biotrainer.reports.session_events import BEATS_UNKNOWN, LOST_KIND, PAUSE_KIND
-from biotrainer.reports.session_report import SessionReport
+from biotrainer.reports.session_report import MIN_CHART_POINTS, MIN_CHART_S, SessionReport
 from biotrainer.session.analysis import MetricMeans, SessionSummary
 
 #: Width (px of the document) at which charts are placed.
@@ -101,6 +106,95 @@ def _img(name: str, width: int = CHART_WIDTH) -> str:
     return f'<p align="center"><img src="chart:{escape(name)}" width="{width}"></p>'
 
 
+def _points(chart: Chart) -> int:
+    """How many points with data the fullest series of ``chart`` has."""
+    counts = [
+        int((np.isfinite(plottable(s.x)) & np.isfinite(plottable(s.y))).sum()) for s in chart.series
+    ]
+    return max(counts, default=0)
+
+
+def chart_note(chart: Chart, recorded_s: float | None, min_points: int = 1) -> str | None:
+    """Why ``chart`` is not drawn, in words for the reader (None: it is drawn).
+
+    Parameters
+    ----------
+    chart : Chart
+    recorded_s : float or None
+        Seconds the chart's session recorded (said in the note), None when not known.
+    min_points : int
+        Fewest points with data that make a chart (a session's: :data:`MIN_CHART_POINTS`).
+
+    Returns
+    -------
+    str or None
+        "TITLE: no data recorded." for a chart without data (its title when it says so
+        already), "TITLE: too short to chart: N means over the ... recorded." for one with fewer
+        than ``min_points`` points.
+    """
+    n = _points(chart)
+    if n >= max(min_points, 1):
+        return None
+    if n == 0:
+        said = "recorded" in chart.title  # ("... (0–10): no ratings recorded")
+        return f"{chart.title}." if said else f"{chart.title}: no data recorded."
+    means = "1 mean" if n == 1 else f"{n} means"
+    over = f" over the {duration(recorded_s)} recorded" if recorded_s is not None else ""
+    return f"{chart.title}: too short to chart: {means}{over}."
+
+
+def session_chart_notes(report: SessionReport, charts: list[Chart]) -> dict[str, str]:
+    """The session charts to put in words instead of drawing, by name, with their words ("":
+    left out).
+
+    A session shorter than :data:`MIN_CHART_S` is not charted: its first chart's place says
+    so, once; otherwise each chart with fewer than :data:`MIN_CHART_POINTS` means says why it
+    is not drawn.
+    """
+    recorded = report.recorded_s
+    if charts and recorded is not None and recorded < MIN_CHART_S:
+        first = (
+            f"Too short to chart: {duration(recorded)} recorded (the charts need at least "
+            f"{MIN_CHART_S:g} s)."
+        )
+        return {c.name: first if i == 0 else "" for i, c in enumerate(charts)}
+    notes = {c.name: chart_note(c, recorded, MIN_CHART_POINTS) for c in charts}
+    return {name: note for name, note in notes.items() if note is not None}
+
+
+def progress_chart_notes(charts: list[Chart]) -> dict[str, str]:
+    """The progress charts to put in words instead of drawing (those without data: no
+    ratings), by name, with their words."""
+    return {c.name: note for c in charts if (note := chart_note(c, None)) is not None}
+
+
+def _chart_places(charts: list[Chart], notes: dict[str, str]) -> list[str]:
+    """Each chart's place in the HTML: its image, or its words from ``notes`` (nothing for
+    "")."""
+    out = []
+    for c in charts:
+        note = notes.get(c.name)
+        if note is None:
+            out.append(_img(c.name))
+        elif note:
+            out.append(f"<p>{escape(note)}</p>")
+    return out
+
+
+def shown_session_charts(report: SessionReport) -> list[Chart]:
+    """The charts :func:`session_html` shows as images (the others are said in words)."""
+    charts = report.charts()
+    notes = session_chart_notes(report, charts)
+    return [c for c in charts if c.name not in notes]
+
+
+def shown_progress_charts(report: ProgressReport) -> list[Chart]:
+    """The charts :func:`progress_html` shows as images (the others are said in words)."""
+    charts = report.charts()
+    notes = progress_chart_notes(charts)
+    return [c for c in charts if c.name not in notes]
+
+
 _METRIC_ROWS = (
     ("Feedback vs own baseline (z-score)", "z", 1, ""),
     ("Time in target (rewarded)", "time_in_target", -1, ""),
@@ -163,7 +257,7 @@ def session_html(report: SessionReport) -> str:
             ]
         )
     )
-    for w in report.warnings:
+    for w in (*report.warnings, *report.cautions):
         b.append(f'<p class="warn">{escape(w)}</p>')
     b.extend(_resonance_section(report))
 
@@ -226,14 +320,16 @@ def session_html(report: SessionReport) -> str:
 
     charts = report.charts()
     if charts:
+        notes = session_chart_notes(report, charts)
         b.append("<h2>Metrics over time</h2>")
-        b.append(
-            "<p class='sub'>Shading: grey = baseline, blue = training, green = paced breathing. "
-            "A score of 0.5 is the reward threshold (above it, rewarded)."
-            + _marks_caption(report)
-            + "</p>"
-        )
-        b.extend(_img(c.name) for c in charts)
+        if len(notes) < len(charts):  # (the shading is said of charts that are drawn)
+            b.append(
+                "<p class='sub'>Shading: grey = baseline, blue = training, green = paced "
+                "breathing. A score of 0.5 is the reward threshold (above it, rewarded)."
+                + _marks_caption(report)
+                + "</p>"
+            )
+        b.extend(_chart_places(charts, notes))
 
     b.append("<h2>Signal quality</h2>")
     if s is None or not s.n_updates:
@@ -544,7 +640,7 @@ def progress_html(report: ProgressReport) -> str:
     if charts:
         b.append("<h2>Progress across sessions</h2>")
         b.append(f"<p class='sub'>{escape(_charts_caption(report))}</p>")
-        b.extend(_img(c.name) for c in charts)
+        b.extend(_chart_places(charts, progress_chart_notes(charts)))
     b.append(_footer(report))
     return _doc("Progress", b)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -9,9 +10,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from biotrainer.engine.protocol import Protocol
 from biotrainer.reports import charts as ch
 from biotrainer.reports.format import change, local_date
-from biotrainer.reports.session_report import patient_label, protocol_title
+from biotrainer.reports.session_report import installed_protocol, patient_label, protocol_title
 from biotrainer.session.analysis import MetricMeans
 from biotrainer.session.store import STATUS_COMPLETED, SessionRecord, Store
 
@@ -20,9 +22,11 @@ from biotrainer.session.store import STATUS_COMPLETED, SessionRecord, Store
 class ProgressRow:
     """One session in a progress report.
 
-    Metric values are means over the session's training phases (over the whole session when the
-    protocol has no training phase); NaN where not available. Ratings are 0-10 or None; changes
-    are post − pre (negative = less pain/stress after the session). ``status`` is the session's
+    Metric values are means over the session's training phases (of a resonance assessment: its
+    paced breathing phases; over the whole session when the protocol has neither, see
+    :func:`practice_means`); NaN where not available, and for a session that ended before its
+    training. Ratings are 0-10 or None; changes are post − pre (negative = less pain/stress
+    after the session). ``status`` is the session's
     :attr:`~biotrainer.session.store.SessionRecord.outcome` ("completed", "stopped early"...).
     """
 
@@ -86,10 +90,44 @@ class ProgressReport:
         return float(np.mean(values)) if values else None
 
 
-def _means(rec: SessionRecord) -> MetricMeans | None:
-    if rec.summary is None:
+def protocol_kinds(
+    rec: SessionRecord, installed: Callable[[str], Protocol | None] = installed_protocol
+) -> frozenset[str] | None:
+    """The kinds of phase of a session's protocol, reached or not.
+
+    Parameters
+    ----------
+    rec : SessionRecord
+    installed : callable
+        The installed protocol of a name, None when there is none (see
+        :func:`~biotrainer.reports.session_report.installed_protocol`).
+
+    Returns
+    -------
+    frozenset of str or None
+        Those of the phases it recorded when it ran its whole protocol; else those of the
+        installed protocol of its name; None when not known (a session stopped early whose
+        protocol is not installed any more).
+    """
+    if rec.summary is not None and rec.outcome == STATUS_COMPLETED:
+        return frozenset(p.kind for p in rec.summary.phases)
+    protocol = installed(rec.protocol)
+    return None if protocol is None else frozenset(p.kind for p in protocol.phases)
+
+
+def practice_means(
+    rec: SessionRecord, installed: Callable[[str], Protocol | None] = installed_protocol
+) -> MetricMeans | None:
+    """A session's figures in lists and progress reports: the means of its training phases (of
+    a resonance assessment: its paced breathing phases), of the whole session when its protocol
+    has neither (see :meth:`~biotrainer.session.analysis.SessionSummary.practice_of`); None
+    without a summary, and for a session that ended before its training (its baseline is no
+    result). ``installed``: see :func:`protocol_kinds`."""
+    s = rec.summary
+    if s is None:
         return None
-    return rec.summary.practice
+    # (the protocol is read only for a session that reached neither)
+    return s.practice_of(None if s.reached_practice else protocol_kinds(rec, installed))
 
 
 def _is_assessment(rec: SessionRecord) -> bool:
@@ -103,9 +141,10 @@ def build_progress_report(
 ) -> ProgressReport:
     """Gather the progress report of a patient (StoreError if the code is unknown)."""
     patient = store.patient(patient_code)
+    installed = functools.cache(installed_protocol)  # (read once per protocol)
     rows = []
     for rec in store.sessions(patient.code):
-        m = _means(rec)
+        m = practice_means(rec, installed)
         reports = store.self_reports(rec.id)
         pre, post = reports.get("pre"), reports.get("post")
 

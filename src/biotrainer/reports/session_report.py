@@ -69,6 +69,16 @@ class SignalShares:
     covered_s: float
 
 
+#: Least protocol time (s) a session must have recorded for its charts to be drawn (a shorter
+#: one's report says so in words, and cautions that its means cover seconds).
+MIN_CHART_S = 30.0
+#: Fewest means with data a session's chart needs to show a course (one is a dot, two a
+#: segment): with fewer, the report says so in words instead.
+MIN_CHART_POINTS = 3
+#: Least time (s) of training (or paced breathing) whose means are read without a caution.
+MIN_PRACTICE_S = 30.0
+
+
 @dataclass(frozen=True)
 class SessionReport:
     """A session report's content.
@@ -139,8 +149,60 @@ class SessionReport:
         spans = self.spans if self.on_protocol_clock else ()
         return session_charts(self.series, self.summary, spans)
 
+    @property
+    def recorded_s(self) -> float | None:
+        """The protocol seconds the session recorded (its duration), None when unknown."""
+        s = self.summary
+        return s.duration_s if s is not None and math.isfinite(s.duration_s) else None
 
-def _installed_protocol(name: str) -> Protocol | None:
+    @property
+    def cautions(self) -> tuple[str, ...]:
+        """What the report says before its figures besides :attr:`warnings` (see
+        :func:`short_session_notes`; none for a session of normal length)."""
+        return tuple(short_session_notes(self))
+
+
+def short_session_notes(report: SessionReport) -> list[str]:
+    """What a report of a very short session should say before its figures.
+
+    Parameters
+    ----------
+    report : SessionReport
+
+    Returns
+    -------
+    list of str
+        That its means cover only seconds (under :data:`MIN_CHART_S` recorded, or under
+        :data:`MIN_PRACTICE_S` of training or paced breathing), or that it ended during its
+        baseline (its "Baseline vs training" table has nothing to compare); none already in
+        ``report.warnings``, none for a session of normal length.
+    """
+    s = report.summary
+    recorded = report.recorded_s
+    if s is None or recorded is None or not s.n_updates:
+        return []
+    notes = []
+    if recorded < MIN_CHART_S:
+        notes.append(
+            f"Only {duration(recorded)} was recorded: too short for the means below to describe "
+            "a session."
+        )
+    practice, what = (s.training, "training") if s.training else (s.pacing, "paced breathing")
+    if practice is not None and recorded >= MIN_CHART_S and practice.duration_s < MIN_PRACTICE_S:
+        notes.append(
+            f"Only {duration(practice.duration_s)} of {what} was recorded: too short for its "
+            "means to describe the practice."
+        )
+    ended = report.session.ended_early or report.session.interrupted
+    if ended and practice is None and s.baseline is not None:
+        notes.append(
+            "The session ended during its baseline: nothing came after it to compare with the "
+            "baseline."
+        )
+    return [n for n in notes if n not in report.warnings]
+
+
+def installed_protocol(name: str) -> Protocol | None:
     """The protocol called ``name``, None when it is not installed any more."""
     try:
         return load_protocol(name)
@@ -151,7 +213,7 @@ def _installed_protocol(name: str) -> Protocol | None:
 def protocol_title(name: str, protocol: Protocol | None = None) -> str:
     """The protocol's title (``protocol``'s, else the installed one called ``name``), or its
     name when it is not installed any more."""
-    protocol = protocol or _installed_protocol(name)
+    protocol = protocol or installed_protocol(name)
     return protocol.title if protocol is not None else name
 
 
@@ -298,7 +360,7 @@ def build_session_report(
             summary = summarize_series(series)
         except BiotrainerError as exc:
             warnings.append(str(exc))
-    protocol = _installed_protocol(rec.protocol)
+    protocol = installed_protocol(rec.protocol)
     early = ended_early_warning(rec, summary, protocol)
     if early is not None:
         warnings.insert(0, early)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -263,6 +263,11 @@ class QualityStats:
     reasons: tuple[tuple[str, float], ...]
 
 
+#: The kinds of phase a session practises (:meth:`SessionSummary.practice_of`): training, or
+#: the paced breathing of a resonance assessment.
+PRACTICE_KINDS = ("training", "pacing")
+
+
 @dataclass(frozen=True)
 class SessionSummary:
     """A session summarised: phases, baseline vs training, overall, quality.
@@ -281,11 +286,45 @@ class SessionSummary:
     warnings: tuple[str, ...] = ()
     pacing: MetricMeans | None = None
 
+    def practice_of(self, protocol_kinds: Collection[str] | None) -> MetricMeans | None:
+        """The means of what the session practised: its figures in lists and progress reports.
+
+        Parameters
+        ----------
+        protocol_kinds : collection of str or None
+            The kinds of phase of the session's protocol (all of them, reached or not); None
+            when not known.
+
+        Returns
+        -------
+        MetricMeans or None
+            Its training phases' means, else its paced breathing phases' (a resonance
+            assessment; the whole session's in a summary stored before they were pooled). A
+            session that reached neither: the whole session's means when its protocol has
+            neither (nothing else to practise); else (or when the protocol is not known) None:
+            a session stopped during its baseline has no figures, its baseline is no result.
+        """
+        pooled = self.training or self.pacing
+        if pooled is not None:
+            return pooled
+        if self.reached_practice:
+            return self.overall
+        if protocol_kinds is None or set(protocol_kinds) & set(PRACTICE_KINDS):
+            return None
+        return self.overall
+
     @property
     def practice(self) -> MetricMeans | None:
-        """The means of what the session practised: its training phases, else its paced
-        breathing phases (a resonance assessment), else the whole session."""
-        return self.training or self.pacing or self.overall
+        """:meth:`practice_of` a protocol not known: the means of the training phases, else of
+        the paced breathing phases; None for a session that reached neither (lists and reports
+        ask with the protocol's phases, which may have neither: then the whole session)."""
+        return self.practice_of(None)
+
+    @property
+    def reached_practice(self) -> bool:
+        """The session reached a training or paced breathing phase (see
+        :meth:`practice_of`)."""
+        return any(p.kind in PRACTICE_KINDS for p in self.phases)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN -> None)."""

@@ -8,14 +8,11 @@ platform, so ``biotrainer report`` runs on a server. The HTML and the chart desc
 from __future__ import annotations
 
 import html
-import math
 import os
-import re
 import shutil
 import sys
 import unicodedata
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +35,14 @@ from PySide6.QtWidgets import QApplication
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import FILE_MODE, private_temp_beside, shown
 from biotrainer.reports.charts import Band, Chart, Series, auto_range, plottable
-from biotrainer.reports.format import duration
-from biotrainer.reports.html import CHART_WIDTH, REPORT_FONT, progress_html, session_html
+from biotrainer.reports.html import (
+    CHART_WIDTH,
+    REPORT_FONT,
+    progress_html,
+    session_html,
+    shown_progress_charts,
+    shown_session_charts,
+)
 from biotrainer.reports.progress import ProgressReport
 from biotrainer.reports.session_report import SessionReport
 
@@ -414,137 +417,16 @@ def _print_pdf(html: str, charts: list[Chart], path: Path, title: str) -> str:
     return unprintable_characters(doc)
 
 
-#: Fewest means with data a session's chart needs to show a course (one is a dot, two a
-#: segment): with fewer, the report says so in words instead.
-MIN_CHART_POINTS = 3
-#: Least protocol time (s) a session must have recorded for its charts to be drawn.
-MIN_CHART_S = 30.0
-#: Least time (s) of training (or paced breathing) whose means are read without a caution.
-MIN_PRACTICE_S = 30.0
-
-#: A chart's image paragraph in the reports' HTML (``<p ...><img src="chart:NAME" ...></p>``).
-_CHART_PARAGRAPH = r'<p[^>]*>\s*<img src="chart:{name}"[^>]*>\s*</p>'
-#: The session report's caption of the shading (said of charts that are drawn).
-_SHADING_CAPTION = re.compile(r"<p class='sub'>Shading:.*?</p>", re.DOTALL)
-
-
-def _points(chart: Chart) -> int:
-    """How many points with data the fullest series of ``chart`` has."""
-    counts = [
-        int((np.isfinite(plottable(s.x)) & np.isfinite(plottable(s.y))).sum()) for s in chart.series
-    ]
-    return max(counts, default=0)
-
-
-def chart_note(chart: Chart, recorded_s: float | None, min_points: int = 1) -> str | None:
-    """Why ``chart`` is not drawn, in words for the reader (None: it is drawn).
-
-    Parameters
-    ----------
-    chart : Chart
-    recorded_s : float or None
-        Seconds the chart's session recorded (said in the note), None when not known.
-    min_points : int
-        Fewest points with data that make a chart (a session's: :data:`MIN_CHART_POINTS`).
-
-    Returns
-    -------
-    str or None
-        "TITLE: no data recorded." for a chart without data (its title when it says so
-        already), "TITLE: too short to chart: N means over the ... recorded." for one with fewer
-        than ``min_points`` points.
-    """
-    n = _points(chart)
-    if n >= max(min_points, 1):
-        return None
-    if n == 0:
-        said = "recorded" in chart.title  # ("... (0–10): no ratings recorded")
-        return f"{chart.title}." if said else f"{chart.title}: no data recorded."
-    means = "1 mean" if n == 1 else f"{n} means"
-    over = f" over the {duration(recorded_s)} recorded" if recorded_s is not None else ""
-    return f"{chart.title}: too short to chart: {means}{over}."
-
-
-def _recorded_s(report: SessionReport) -> float | None:
-    """The protocol seconds a session recorded (its report's duration), None when unknown."""
-    s = report.summary
-    return s.duration_s if s is not None and math.isfinite(s.duration_s) else None
-
-
-def session_chart_notes(report: SessionReport, charts: list[Chart]) -> dict[str, str]:
-    """The session charts to put in words instead of drawing, by name, with their words ("":
-    left out). A session shorter than :data:`MIN_CHART_S` is not charted: its first chart's
-    place says so, once; otherwise each chart with fewer than :data:`MIN_CHART_POINTS` means
-    says why it is not drawn."""
-    recorded = _recorded_s(report)
-    if charts and recorded is not None and recorded < MIN_CHART_S:
-        first = (
-            f"Too short to chart: {duration(recorded)} recorded (the charts need at least "
-            f"{MIN_CHART_S:g} s)."
-        )
-        return {c.name: first if i == 0 else "" for i, c in enumerate(charts)}
-    notes = {c.name: chart_note(c, recorded, MIN_CHART_POINTS) for c in charts}
-    return {name: note for name, note in notes.items() if note is not None}
-
-
-def short_session_notes(report: SessionReport) -> list[str]:
-    """What a report of a very short session should say before its figures (none for a session
-    of normal length): that its means cover only seconds, or that it ended during its baseline
-    (its "Baseline vs training" table has nothing to compare)."""
-    s = report.summary
-    recorded = _recorded_s(report)
-    if s is None or recorded is None or not s.n_updates:
-        return []
-    notes = []
-    if recorded < MIN_CHART_S:
-        notes.append(
-            f"Only {duration(recorded)} was recorded: too short for the means below to describe "
-            "a session."
-        )
-    practice, what = (s.training, "training") if s.training else (s.pacing, "paced breathing")
-    if practice is not None and recorded >= MIN_CHART_S and practice.duration_s < MIN_PRACTICE_S:
-        notes.append(
-            f"Only {duration(practice.duration_s)} of {what} was recorded: too short for its "
-            "means to describe the practice."
-        )
-    ended = report.session.ended_early or report.session.interrupted
-    if ended and practice is None and s.baseline is not None:
-        notes.append(
-            "The session ended during its baseline: nothing came after it to compare with the "
-            "baseline."
-        )
-    return [n for n in notes if n not in report.warnings]
-
-
-def charts_in_words(html_text: str, notes: dict[str, str]) -> str:
-    """``html_text`` with the image of each chart named in ``notes`` replaced by its words (a
-    paragraph; none for ""). When no chart is left to draw, the caption of their shading goes
-    too."""
-    for name, note in notes.items():
-        words = f"<p>{html.escape(note)}</p>" if note else ""
-        pattern = _CHART_PARAGRAPH.format(name=re.escape(html.escape(name)))
-        html_text = re.sub(pattern, lambda _m, w=words: w, html_text, count=1)
-    if notes and 'src="chart:' not in html_text:
-        html_text = _SHADING_CAPTION.sub("", html_text, count=1)
-    return html_text
-
-
 def write_session_pdf(
     report: SessionReport,
     out: str | os.PathLike[str],
     warn: Callable[[str], None] | None = None,
 ) -> Path:
     """Render a :class:`~biotrainer.reports.session_report.SessionReport` to ``out`` (``warn``:
-    see :func:`write_pdf`).
-
-    A very short session's report says so (:func:`short_session_notes`), and its charts that
-    would show no course say why in their place (:func:`session_chart_notes`)."""
+    see :func:`write_pdf`): the charts its HTML shows as images are drawn, those that would
+    show no course are said in words there (:func:`~biotrainer.reports.html.session_html`)."""
     title = f"biotrainer session {report.session.id}"
-    report = replace(report, warnings=(*report.warnings, *short_session_notes(report)))
-    charts = report.charts()
-    notes = session_chart_notes(report, charts)
-    drawn = [c for c in charts if c.name not in notes]
-    return write_pdf(charts_in_words(session_html(report), notes), drawn, out, title, warn)
+    return write_pdf(session_html(report), shown_session_charts(report), out, title, warn)
 
 
 def write_progress_pdf(
@@ -553,9 +435,7 @@ def write_progress_pdf(
     warn: Callable[[str], None] | None = None,
 ) -> Path:
     """Render a :class:`~biotrainer.reports.progress.ProgressReport` to ``out`` (``warn``: see
-    :func:`write_pdf`); a chart without data (no ratings) is said in words, not drawn empty."""
+    :func:`write_pdf`); a chart without data (no ratings) is said in words by the HTML, not
+    drawn empty."""
     title = f"biotrainer progress {report.patient_code}"
-    charts = report.charts()
-    notes = {c.name: note for c in charts if (note := chart_note(c, None)) is not None}
-    drawn = [c for c in charts if c.name not in notes]
-    return write_pdf(charts_in_words(progress_html(report), notes), drawn, out, title, warn)
+    return write_pdf(progress_html(report), shown_progress_charts(report), out, title, warn)
