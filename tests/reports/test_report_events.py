@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from reportkit import cli
 from short_protocol import rest_then_train
 
 from biotrainer.acquisition.factory import open_accelerated
@@ -174,13 +175,6 @@ kind = "pacing"
 duration_s = 90
 pacer_bpm = 5.0
 """
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(list(args))
-    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import math
-import re
 import shutil
 from pathlib import Path
 
 import pytest
-
-from biotrainer.cli import main
+from reportkit import cli, pdf_images, pdf_text
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -39,23 +35,6 @@ duration_s = 35
 eyes = "open"
 instruction = "Train."
 """
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(list(args))
-    return rc, out.getvalue(), err.getvalue()
-
-
-def pdf_text(path: Path) -> str:
-    text = " ".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
-    text = text.replace("\ufb01", "fi").replace("\ufb02", "fl")
-    return re.sub(r"\s+", " ", text)
-
-
-def pdf_images(path: Path) -> int:
-    return sum(len(page.images) for page in pypdf.PdfReader(path).pages)
 
 
 def metrics_rows(folder: Path) -> list[dict[str, str]]:

@@ -3,15 +3,11 @@ show a course said in words, and figures of seconds not passed off as results.""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from biotrainer.cli import main
+from reportkit import cli, pdf_images, pdf_text
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -46,22 +42,6 @@ kind = "baseline"
 duration_s = 8
 eyes = "open"
 """
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(list(args))
-    return rc, out.getvalue(), err.getvalue()
-
-
-def pdf_text(path: Path) -> str:
-    text = " ".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
-    return re.sub(r"\s+", " ", text)
-
-
-def pdf_images(path: Path) -> int:
-    return sum(len(page.images) for page in pypdf.PdfReader(path).pages)
 
 
 def session_id(out: str) -> str:
