@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
 import neurokit2 as nk  # test oracle only
 import numpy as np
 import pylsl
 import pytest
 from lslkit import WAIT_S, wait_until
 
+from biotrainer.acquisition import lsl_source
 from biotrainer.acquisition.file_source import FileSource
 from biotrainer.acquisition.lsl_source import (
     LSL_BOARD_ID,
+    RESTART_CHECK_S,
     LslSource,
     beat_times_from_rr,
     open_lsl_source,
@@ -120,6 +124,7 @@ def test_a_sender_restarted_at_another_rate_is_refused_not_taken_on(unique, new_
         got = []
         assert wait_until(lambda: got.append(source.poll()) or not got[-1].empty)
         del first  # the sender stops...
+        time.sleep(RESTART_CHECK_S + 0.2)  # (a restart takes a moment: a check follows a pause)
         second = _outlet(name, "EEG", ["Fz", "Cz"], "microvolts", fs=new_fs)  # ...and restarts
         errors = []
 
@@ -139,6 +144,47 @@ def test_a_sender_restarted_at_another_rate_is_refused_not_taken_on(unique, new_
             )
         else:
             assert errors == [] and source.state is SourceState.STREAMING
+    finally:
+        source.release()
+
+
+def test_a_restarted_sender_not_found_at_once_is_checked_again(unique, monkeypatch):
+    """On a busy network the restarted sender's description may not be found within the
+    check's wait: the source asks again (once a second) instead of taking the samples on."""
+    name = f"rf-{unique}"
+    real_resolve = pylsl.resolve_bypred
+    misses = []
+
+    def slow_network(predicate, minimum=1, timeout=0.0):
+        if predicate.startswith("source_id=") and len(misses) < 2:
+            misses.append(predicate)
+            return []  # (not found within the wait)
+        return real_resolve(predicate, minimum, timeout)
+
+    monkeypatch.setattr(lsl_source.pylsl, "resolve_bypred", slow_network)
+    first = _outlet(name, "EEG", ["Fz", "Cz"], "microvolts")
+    source = LslSource(name, None, MonotonicClock(), resolve_timeout=WAIT_S)
+    x = np.zeros((25, 2), dtype=np.float32)
+    try:
+        source.start()
+        first.push_chunk(x)
+        assert wait_until(lambda: not source.poll().empty)
+        del first
+        time.sleep(RESTART_CHECK_S + 0.2)
+        second = _outlet(name, "EEG", ["Fz", "Cz"], "microvolts", fs=500.0)
+        errors = []
+
+        def refused() -> bool:
+            second.push_chunk(x)
+            try:
+                source.poll()
+            except DeviceError as exc:
+                errors.append(str(exc))
+            return bool(errors)
+
+        assert wait_until(refused, timeout=30.0, step=0.1)
+        assert len(misses) == 2
+        assert "restarted with 2 channels at 500 Hz instead of 2 at 250 Hz" in errors[0]
     finally:
         source.release()
 

@@ -117,6 +117,9 @@ PULL_MAX = 4096
 RESTART_CHECK_S = 1.0
 #: How long that check waits for the stream's description (s).
 RESTART_INFO_TIMEOUT_S = 0.5
+#: Checks made, one a second while samples arrive, when the stream's description could not be
+#: found (a busy network): the restarted sender is compared once it is found.
+RESTART_CHECK_TRIES = 5
 
 #: Half-life (s) of the timestamp fit of regular streams: liblsl's default ``smoothing_halftime``.
 SMOOTHING_HALFTIME_S = 90.0
@@ -401,6 +404,8 @@ class LslSource:
         self._rr_in_seconds: bool | None = None
         self._last_sample_at = 0.0
         self._last_arrival = 0.0  # clock time of the latest pull that brought samples
+        self._checks_left = 0  # checks of the sender still to make (not found yet)
+        self._next_check = 0.0  # clock time of the next one
         self._info: pylsl.StreamInfo | None = None  # the stream the session started on
         self._dejitter: Dejitterer | None = None
         self._held_since = 0.0
@@ -450,9 +455,15 @@ class LslSource:
         self._last_sample_at = self._last_arrival = self.clock.now()
         self._state = SourceState.STREAMING
 
-    def _check_same_stream(self) -> None:
+    def _check_same_stream(self) -> bool:
         """After a pause, make sure the samples still come from the stream the session started
         on: liblsl reconnects the inlet to a restarted sender (same source id) whatever its rate.
+
+        Returns
+        -------
+        bool
+            False when the sender's description was not found within
+            :data:`RESTART_INFO_TIMEOUT_S` (the caller asks again), True when checked.
 
         Raises
         ------
@@ -463,10 +474,12 @@ class LslSource:
         # (the inlet's own info() keeps describing the stream it first connected to)
         source_id = self._info.source_id()
         if not source_id or not _SAFE_NAME.fullmatch(source_id):
-            return
+            return True
         found = pylsl.resolve_bypred(f"source_id='{source_id}'", 1, RESTART_INFO_TIMEOUT_S)
-        if not found or any(f.uid() == self._info.uid() for f in found):
-            return  # the same sender (or not found now: the next pause asks again)
+        if not found:
+            return False
+        if any(f.uid() == self._info.uid() for f in found):
+            return True  # the same sender
         was, now = self._info, found[0]
         if (now.nominal_srate(), now.channel_count(), now.channel_format()) != (
             was.nominal_srate(),
@@ -480,6 +493,7 @@ class LslSource:
                 "start a new session"
             )
         self._info = now  # the same kind of stream, restarted: it goes on
+        return True
 
     def poll(self) -> Chunk:
         """Every sample that arrived since the last poll (never blocks).
@@ -500,7 +514,10 @@ class LslSource:
             self._last_arrival = now
             if now - arrived_before >= RESTART_CHECK_S and self._dejitter is not None:
                 # (regular streams only: RR intervals come a beat apart, each would be a check)
-                self._check_same_stream()
+                self._checks_left, self._next_check = RESTART_CHECK_TRIES, now
+            if self._checks_left and now >= self._next_check:
+                self._checks_left = 0 if self._check_same_stream() else self._checks_left - 1
+                self._next_check = now + RESTART_CHECK_S
         if self._dejitter is not None:
             values, stamps = self._smooth(values, stamps, now)
         if stamps.size:  # samples given out (not those held to confirm a pause)
