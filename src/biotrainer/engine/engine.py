@@ -72,6 +72,8 @@ class EngineConfig:
         time), so the views can show "signal lost".
     max_gap_s : float
         Longest step of protocol time per update: a longer hole in the data does not count.
+        A source whose primary signal has no fixed rate (RR intervals, a beat apart) has holes
+        only beyond :data:`~biotrainer.engine.processors.BEATS_LOST_S`.
     cardiac_role : str or None
         Force "ecg" or "ppg" as the heart-beat source; by default ECG when present, else PPG.
     max_lost_s : float
@@ -199,6 +201,8 @@ class Engine:
         self.cardiac: CardiacProcessor | None = None
         self._cardiac_t = math.nan  # time of the newest heart-signal sample taken in
         self._primary: str | None = None
+        #: Longest stretch without a primary sample that is not a hole (see :meth:`_skip_hole_at`)
+        self._hole_s = self.config.max_gap_s
         self._next_t: float | None = None
         self._last_t: float | None = None
         self._last_received = NAN
@@ -261,6 +265,10 @@ class Engine:
                 "the source has no signal the engine can use (no channels of any role: EEG, "
                 "ECG, PPG, RR, respiration...)"
             )
+        if layout.preset(layout.group(self._primary).preset).fs <= 0:
+            # RR intervals come a beat apart (two at once from some chest-strap bridges): only
+            # beats missing for longer than the heart metrics wait are a loss of signal
+            self._hole_s = max(self.config.max_gap_s, BEATS_LOST_S)
         if self.recorder is not None:
             self._metrics_csv = self.recorder.open_csv(METRICS_FILE, MetricUpdate.csv_columns())
             self.recorder.add_event("protocol", f"{self.protocol.name}: started")
@@ -537,7 +545,7 @@ class Engine:
         if first >= len(t):
             return
         hole = float(t[first]) - self._next_t
-        if hole > self.config.max_gap_s:
+        if hole > self._hole_s:
             interval = self.config.update_interval_s
             n = math.floor(hole / interval)
             rows = min(n, math.floor(self.config.max_lost_s / interval))

@@ -55,6 +55,9 @@ EVENT_SIGNAL_RESTORED = "signal_restored"
 
 #: A jump between consecutive timestamps of a preset longer than this is logged as a gap (s).
 GAP_THRESHOLD_S = 1.0
+#: The same for a preset without a fixed rate (RR intervals, a beat apart; a chest-strap bridge
+#: may send two at once): 5 s, as long as the heart metrics wait for a beat.
+IRREGULAR_GAP_THRESHOLD_S = 5.0
 
 #: A session does not start on a disk with less free space than this (bytes): an hour of a
 #: 16-channel 250-Hz board takes about 300 MB of raw text.
@@ -209,16 +212,19 @@ class Recorder:
             self.flush()
 
     def _note_timestamps(self, preset: str, data: np.ndarray) -> None:
-        ts = data[self.layout.preset(preset).timestamp_row]
+        p = self.layout.preset(preset)
+        ts = data[p.timestamp_row]
         first, last = float(ts[0]), float(ts[-1])
         if self._first_ts is None:
             self._first_ts = first
             # Saved at the next flush together with the samples.
+        # (samples without a fixed rate, RR intervals, come a beat apart: a gap is longer)
+        gap_s = GAP_THRESHOLD_S if p.fs > 0 else IRREGULAR_GAP_THRESHOLD_S
         prev = self._last_ts.get(preset)
-        if prev is not None and first - prev > GAP_THRESHOLD_S:
+        if prev is not None and first - prev > gap_s:
             self._add_gap(preset, prev, first)
-        if last - first > GAP_THRESHOLD_S:  # a jump inside one chunk (e.g. the process was
-            inside = np.flatnonzero(np.diff(ts) > GAP_THRESHOLD_S)  # suspended mid-session)
+        if last - first > gap_s:  # a jump inside one chunk (e.g. the process was
+            inside = np.flatnonzero(np.diff(ts) > gap_s)  # suspended mid-session)
             for i in inside:
                 self._add_gap(preset, float(ts[i]), float(ts[i + 1]))
         self._last_ts[preset] = last
