@@ -257,6 +257,26 @@ def test_eeg_channels_of_other_types_stay_raw_only_and_silence_is_reported(uniqu
         source.release()
 
 
+def test_an_rr_stream_is_not_silent_between_slow_notifications(unique):
+    """A chest-strap bridge sends RR intervals two at a time every two seconds or so: only
+    beats missing for longer than the heart metrics wait make the stream silent."""
+    name = f"rrs-{unique}"
+    info = pylsl.StreamInfo(name, "RR", 1, pylsl.IRREGULAR_RATE, pylsl.cf_float32, name)
+    outlet = pylsl.StreamOutlet(info)
+    clock = SimulatedClock(100.0)
+    source = LslSource(name, None, clock, resolve_timeout=WAIT_S)  # (silence_timeout 2 s)
+    try:
+        source.start()
+        outlet.push_chunk([[1100.0], [1150.0]])
+        assert wait_until(lambda: not source.poll().empty)
+        clock.advance(3.0)  # the next notification is late
+        assert source.poll().empty and source.state is SourceState.STREAMING
+        clock.advance(2.5)  # over 5 s without a beat: the strap is off
+        assert source.poll().empty and source.state is SourceState.SILENT
+    finally:
+        source.release()
+
+
 def test_rr_stream_in_seconds_becomes_ms_with_beat_times(unique):
     name = f"rr-{unique}"
     info = pylsl.StreamInfo(name, "RR", 1, pylsl.IRREGULAR_RATE, pylsl.cf_float32, name)

@@ -88,6 +88,13 @@ LSL_DEVICE = "lsl"
 #: LSL stream type (upper case) -> role.
 TYPE_ROLES = {"EEG": "eeg", "ECG": "ecg", "PPG": "ppg", "RESP": "resp", "RR": "rr", "IBI": "rr"}
 
+#: With only a stream name, the role taken when several streams of usable types share the name
+#: (muselsl and BlueMuse name a Muse's EEG, PPG and accelerometer streams alike): EEG first.
+TYPE_PREFERENCE = ("eeg", "ecg", "ppg", "resp", "rr")
+
+#: Seconds spent gathering every matching stream once the first one answered.
+GATHER_S = 0.7
+
 #: RR values below this (with no unit in the description) are taken to be seconds.
 RR_SECONDS_BELOW = 10.0
 
@@ -115,6 +122,9 @@ PULL_MAX = 4096
 #: Samples arriving after this long without any (s) make the source check that the sender is
 #: the stream the session started on (a restarted sender with another rate is refused).
 RESTART_CHECK_S = 1.0
+#: Least silence (s) after which a stream without a fixed rate (RR intervals) is SILENT: as
+#: long as the heart metrics wait for a beat.
+IRREGULAR_SILENCE_S = 5.0
 #: How long that check waits for the stream's description (s).
 RESTART_INFO_TIMEOUT_S = 0.5
 #: Checks made, one a second while samples arrive, when the stream's description could not be
@@ -326,6 +336,11 @@ def _describe(stream_name: str | None, stream_type: str | None) -> str:
     return parts
 
 
+def _describe_plural(what: str) -> str:
+    """ "LSL stream of type EEG named 'Muse'" -> "LSL streams of type EEG named 'Muse'"."""
+    return what.replace("LSL stream", "LSL streams", 1)
+
+
 def _channel_info(info: pylsl.StreamInfo) -> list[tuple[str, str, str]]:
     """(label, unit, type) of each channel from desc/channels/channel ('' where absent)."""
     n = info.channel_count()
@@ -354,20 +369,24 @@ class LslSource:
     stream_type : str, optional
         ``EEG``, ``ECG``, ``PPG``, ``RESP``, ``RR`` or ``IBI`` (case-insensitive). At least one of
         name and type must be given; with only a name, the stream's own type must be one of these.
+        When a name is shared by streams of several types (muselsl and BlueMuse name a Muse's EEG,
+        PPG and accelerometer streams alike), the usable one is taken in the order of
+        :data:`TYPE_PREFERENCE` (EEG, ECG, PPG, RESP, RR/IBI); give the type to choose another.
     clock : Clock, optional
         For ``Chunk.received_at`` and the silence timeout (default monotonic).
     resolve_timeout : float
         Seconds to look for the stream on the network.
     silence_timeout : float
-        Clock seconds without a new sample after which the state is ``SILENT``.
+        Clock seconds without a new sample after which the state is ``SILENT`` (at least
+        :data:`IRREGULAR_SILENCE_S` for a stream without a fixed rate: RR intervals).
     buffer_s : float
         Seconds of data liblsl buffers between polls.
 
     Raises
     ------
     DeviceError
-        Bad arguments here; from :meth:`prepare` (or :attr:`layout`) when no stream or several
-        different streams match, or the stream cannot be opened.
+        Bad arguments here; from :meth:`prepare` (or :attr:`layout`) when no stream matches,
+        several streams of the chosen type match, or the stream cannot be opened.
     """
 
     def __init__(
@@ -569,23 +588,8 @@ class LslSource:
         if self._inlet is not None:
             return
         what = _describe(self.stream_name, self.stream_type)
-        found = pylsl.resolve_bypred(self._predicate(), 1, self.resolve_timeout)
-        if not found:
-            raise DeviceError(
-                f"no {what} found on the network within {self.resolve_timeout:g} s: "
-                "is the sender running?"
-            )
-        ids = {(f.name(), f.source_id(), f.hostname()) for f in found}
-        if len(ids) > 1:
-            names = ", ".join(sorted(f"'{n}' on {h}" for n, _, h in ids))
-            raise DeviceError(f"several {what}s are on the network ({names}): choose one by name")
-        short = found[0]
-        role = TYPE_ROLES.get(short.type().upper())
-        if role is None:
-            raise DeviceError(
-                f"the LSL stream '{short.name()}' has type '{short.type()}', which biotrainer "
-                f"cannot use: supported types are {', '.join(TYPE_ROLES)}"
-            )
+        short = self._pick(self._resolve_all(what), what)
+        role = TYPE_ROLES[short.type().upper()]
         if short.channel_format() in (pylsl.cf_string, pylsl.cf_undefined):
             raise DeviceError(f"the LSL stream '{short.name()}' carries text, not samples")
         # Clock correction only: liblsl's proc_dejitter would smear a pause of the sender over
@@ -609,6 +613,59 @@ class LslSource:
         self._layout = self._build_layout(info, role)
         fs = self._layout.preset("default").fs
         self._dejitter = Dejitterer(fs) if fs > 0 else None
+        if fs <= 0:  # RR intervals come a beat apart, some bridges two every two seconds
+            self.silence_timeout = max(self.silence_timeout, IRREGULAR_SILENCE_S)
+
+    def _resolve_all(self, what: str) -> list[pylsl.StreamInfo]:
+        """Every matching stream: the first one within the timeout, then all within GATHER_S.
+
+        ``resolve_bypred(pred, 1, t)`` returns as soon as one stream answers, so on its own it
+        would see whichever of several same-named streams answered first.
+        """
+        pred = self._predicate()
+        first = pylsl.resolve_bypred(pred, 1, self.resolve_timeout)
+        if not first:
+            raise DeviceError(
+                f"no {what} found on the network within {self.resolve_timeout:g} s: "
+                "is the sender running?"
+            )
+        found = {f.uid(): f for f in first}
+        for f in pylsl.resolve_bypred(pred, 0, GATHER_S):  # minimum 0: waits all of GATHER_S
+            found.setdefault(f.uid(), f)
+        return sorted(found.values(), key=lambda f: (f.type(), f.source_id(), f.hostname()))
+
+    def _pick(self, found: list[pylsl.StreamInfo], what: str) -> pylsl.StreamInfo:
+        """The stream to open among ``found``: the usable type first in :data:`TYPE_PREFERENCE`.
+
+        Raises
+        ------
+        DeviceError
+            When no stream has a usable type, or several streams have the chosen type.
+        """
+        usable = [f for f in found if f.type().upper() in TYPE_ROLES]
+        if not usable:
+            short = found[0]
+            raise DeviceError(
+                f"the LSL stream '{short.name()}' has type '{short.type()}', which biotrainer "
+                f"cannot use: supported types are {', '.join(TYPE_ROLES)}"
+            )
+        role = min((TYPE_ROLES[f.type().upper()] for f in usable), key=TYPE_PREFERENCE.index)
+        same = [f for f in usable if TYPE_ROLES[f.type().upper()] == role]
+        if len(same) == 1:
+            return same[0]
+        listed = ", ".join(
+            f"{f.type()} '{f.name()}' source_id '{f.source_id()}' on {f.hostname()}" for f in same
+        )
+        if len({f.name() for f in same}) > 1:
+            how = "choose one with --lsl-name"
+        else:
+            how = (
+                "streams of one type with the same name cannot be told apart (by --lsl-name or "
+                "--lsl-type): stop one sender or rename its stream"
+            )
+        raise DeviceError(
+            f"{len(same)} {_describe_plural(what)} are on the network ({listed}): {how}"
+        )
 
     def _build_layout(self, info: pylsl.StreamInfo, role: str) -> SourceLayout:
         chans = _channel_info(info)
