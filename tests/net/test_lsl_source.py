@@ -257,6 +257,54 @@ def test_eeg_channels_of_other_types_stay_raw_only_and_silence_is_reported(uniqu
         source.release()
 
 
+@pytest.mark.parametrize(
+    ("true_fs", "refused", "pause_s"),
+    [(200.0, True, 0.0), (250.0, False, 0.0), (240.0, False, 0.0), (250.0, False, 4.0)],
+)
+def test_a_stream_sending_at_another_rate_than_it_announces_is_refused(
+    unique, true_fs, refused, pause_s
+):
+    """A sender that announces 250 Hz but sends 200 samples a second would be analysed at
+    250 Hz (a 10 Hz alpha read at 12.5 Hz): refused once its first 10 s came; a sender at its
+    rate, a few % slow (lost packets), or pausing for 4 s in its first 10 s, goes on."""
+    name = f"rate-{unique}"
+    outlet = _outlet(name, "EEG", ["Fz", "Cz"], "microvolts")  # announces 250 Hz
+    source = LslSource(name, None, MonotonicClock(), resolve_timeout=WAIT_S, silence_timeout=60.0)
+    n = int(16 * true_fs)  # (16 s: the check still sees 10 s if the first pushes are missed)
+    x = np.zeros((n, 2), dtype=np.float32)
+    errors, got = [], 0
+
+    def all_in() -> bool:
+        nonlocal got
+        try:
+            got += source.poll().raw["default"].shape[1]
+        except DeviceError as exc:
+            errors.append(str(exc))
+            return True
+        return got >= n - 2 * int(true_fs) and not refused  # (the dejitterer holds the last)
+
+    try:
+        source.start()
+        start = pylsl.local_clock() - 16.0
+        stamps = start + np.arange(n) / true_fs
+        stamps[n // 4 :] += pause_s  # (the sender paused)
+        stamps = (stamps - pause_s).tolist()
+        for a in range(0, n, 500):
+            outlet.push_chunk(x[a : a + 500], stamps[a : a + 500])
+        assert wait_until(all_in, timeout=30.0, step=0.1), got
+        if refused:
+            assert errors, got
+            assert errors[0] == (
+                f"the LSL stream '{name}' announces 250 Hz but its timestamps show 200 samples "
+                "a second: read at 250 Hz its heart rate, breathing rate and EEG bands would "
+                "be 25 % high; correct the sender's rate"
+            )
+        else:
+            assert errors == []
+    finally:
+        source.release()
+
+
 def test_an_rr_stream_is_not_silent_between_slow_notifications(unique):
     """A chest-strap bridge sends RR intervals two at a time every two seconds or so: only
     beats missing for longer than the heart metrics wait make the stream silent."""

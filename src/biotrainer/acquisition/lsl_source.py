@@ -71,6 +71,7 @@ from brainflow.board_shim import BoardIds
 from pylsl.util import LostError
 
 from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.playback_rate import MAX_FASTER, MAX_SLOWER, estimate_rate
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError
@@ -125,6 +126,12 @@ RESTART_CHECK_S = 1.0
 #: Least silence (s) after which a stream without a fixed rate (RR intervals) is SILENT: as
 #: long as the heart metrics wait for a beat.
 IRREGULAR_SILENCE_S = 5.0
+#: Seconds of a regular stream's first timestamps its real rate is judged on (once), against
+#: its nominal rate with the playback check's margins (see :mod:`.playback_rate`).
+RATE_CHECK_S = 10.0
+#: A step between two timestamps longer than this (s) is a pause of the sender: the rate check
+#: starts again after it.
+RATE_CHECK_PAUSE_S = 1.0
 #: How long that check waits for the stream's description (s).
 RESTART_INFO_TIMEOUT_S = 0.5
 #: Checks made, one a second while samples arrive, when the stream's description could not be
@@ -423,6 +430,7 @@ class LslSource:
         self._rr_in_seconds: bool | None = None
         self._last_sample_at = 0.0
         self._last_arrival = 0.0  # clock time of the latest pull that brought samples
+        self._first_stamps: list[np.ndarray] | None = []  # for the rate check (None: done)
         self._checks_left = 0  # checks of the sender still to make (not found yet)
         self._next_check = 0.0  # clock time of the next one
         self._info: pylsl.StreamInfo | None = None  # the stream the session started on
@@ -538,6 +546,8 @@ class LslSource:
                 self._checks_left = 0 if self._check_same_stream() else self._checks_left - 1
                 self._next_check = now + RESTART_CHECK_S
         if self._dejitter is not None:
+            if stamps.size and self._first_stamps is not None:
+                self._check_rate(stamps)
             values, stamps = self._smooth(values, stamps, now)
         if stamps.size:  # samples given out (not those held to confirm a pause)
             self._last_sample_at = now
@@ -740,6 +750,42 @@ class LslSource:
         stamps = stamp_parts[0] if len(stamp_parts) == 1 else np.concatenate(stamp_parts)
         self.samples_received += stamps.size
         return values, stamps
+
+    def _check_rate(self, stamps: np.ndarray) -> None:
+        """Once the first :data:`RATE_CHECK_S` of a regular stream came, compare the rate its
+        timestamps show with its nominal one (the samples are analysed at the nominal rate).
+
+        Raises
+        ------
+        DeviceError
+            More than 5 % faster or 10 % slower (the playback check's margins).
+        """
+        assert self._first_stamps is not None
+        self._first_stamps.append(stamps)
+        fs = self.layout.preset("default").fs
+        seen = np.concatenate(self._first_stamps)
+        pauses = np.flatnonzero(np.diff(seen) > RATE_CHECK_PAUSE_S)
+        if pauses.size:  # judged on stamps without a pause of the sender: from the last one on
+            seen = seen[pauses[-1] + 1 :]
+            self._first_stamps = [seen]
+        if seen.size < 2 or seen[-1] - seen[0] < RATE_CHECK_S:
+            if seen.size > 4 * RATE_CHECK_S * fs:  # (stamps not moving: nothing to judge)
+                self._first_stamps = None
+            return
+        self._first_stamps = None
+        if seen.size < 0.5 * RATE_CHECK_S * fs:
+            return  # a few bursts over the time (a test sender, a stalled one): no rate to tell
+        rate = estimate_rate(seen, fs)
+        if rate is None or (1.0 - MAX_SLOWER) * fs <= rate <= (1.0 + MAX_FASTER) * fs:
+            return
+        scale = fs / rate
+        off = f"{abs(scale - 1.0) * 100:.0f} % {'high' if scale > 1 else 'low'}"
+        name = self._info.name() if self._info is not None else "?"
+        raise DeviceError(
+            f"the LSL stream '{name}' announces {fs:g} Hz but its timestamps show {rate:.0f} "
+            f"samples a second: read at {fs:g} Hz its heart rate, breathing rate and EEG bands "
+            f"would be {off}; correct the sender's rate"
+        )
 
     def _smooth(
         self, values: np.ndarray, stamps: np.ndarray, now: float
