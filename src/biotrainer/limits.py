@@ -22,6 +22,12 @@ MAX_SCENARIO_S = 4 * 3600.0
 #: Slowest ``--speed`` (times real time): slower, a session would seem to stand still.
 MIN_SPEED = 0.01
 
+#: Seconds without a heart beat after which the heart metrics are withdrawn (a sensor come off;
+#: a heart at 30 beats/min has then missed two beats in a row). A source of RR intervals alone,
+#: a beat or two apart, is silent, has a gap in its recording and a hole in its data only after
+#: this long.
+BEATS_LOST_S = 5.0
+
 #: Sampling rates (Hz) the signal processing takes for the roles it computes metrics from, as
 #: (lowest, highest or None). EEG: :data:`biotrainer.dsp.alpha_stream.MIN_FS_HZ` (the alpha
 #: band must lie well below Nyquist); ECG: :class:`~biotrainer.dsp.ecg.EcgPeakStream`; PPG:

@@ -15,8 +15,8 @@ from biotrainer.acquisition.simulator.render import render_scenario
 from biotrainer.acquisition.simulator.scenario import load_scenario
 from biotrainer.clock import SimulatedClock
 from biotrainer.engine.engine import HEART_LOST_REASON, Engine
-from biotrainer.engine.processors import BEATS_LOST_S
 from biotrainer.engine.protocol import load_protocol
+from biotrainer.limits import BEATS_LOST_S
 
 ECG_ROW = 27  # the 16-channel simulator's ECG row (checked below)
 

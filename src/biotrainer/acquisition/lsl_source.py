@@ -71,11 +71,11 @@ from brainflow.board_shim import BoardIds
 from pylsl.util import LostError
 
 from biotrainer.acquisition.chunk import Chunk
-from biotrainer.acquisition.playback_rate import MAX_FASTER, MAX_SLOWER, estimate_rate
+from biotrainer.acquisition.playback_rate import estimate_rate, rate_misread
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError
-from biotrainer.limits import role_rate_problem
+from biotrainer.limits import BEATS_LOST_S, role_rate_problem
 from biotrainer.net.lsl_config import configure_liblsl
 
 configure_liblsl()  # before liblsl's first use
@@ -123,9 +123,6 @@ PULL_MAX = 4096
 #: Samples arriving after this long without any (s) make the source check that the sender is
 #: the stream the session started on (a restarted sender with another rate is refused).
 RESTART_CHECK_S = 1.0
-#: Least silence (s) after which a stream without a fixed rate (RR intervals) is SILENT: as
-#: long as the heart metrics wait for a beat.
-IRREGULAR_SILENCE_S = 5.0
 #: Seconds of a regular stream's first timestamps its real rate is judged on (once), against
 #: its nominal rate with the playback check's margins (see :mod:`.playback_rate`).
 RATE_CHECK_S = 10.0
@@ -385,7 +382,8 @@ class LslSource:
         Seconds to look for the stream on the network.
     silence_timeout : float
         Clock seconds without a new sample after which the state is ``SILENT`` (at least
-        :data:`IRREGULAR_SILENCE_S` for a stream without a fixed rate: RR intervals).
+        :data:`~biotrainer.limits.BEATS_LOST_S` for a stream without a fixed rate: RR
+        intervals).
     buffer_s : float
         Seconds of data liblsl buffers between polls.
 
@@ -624,7 +622,7 @@ class LslSource:
         fs = self._layout.preset("default").fs
         self._dejitter = Dejitterer(fs) if fs > 0 else None
         if fs <= 0:  # RR intervals come a beat apart, some bridges two every two seconds
-            self.silence_timeout = max(self.silence_timeout, IRREGULAR_SILENCE_S)
+            self.silence_timeout = max(self.silence_timeout, BEATS_LOST_S)
 
     def _resolve_all(self, what: str) -> list[pylsl.StreamInfo]:
         """Every matching stream: the first one within the timeout, then all within GATHER_S.
@@ -776,10 +774,9 @@ class LslSource:
         if seen.size < 0.5 * RATE_CHECK_S * fs:
             return  # a few bursts over the time (a test sender, a stalled one): no rate to tell
         rate = estimate_rate(seen, fs)
-        if rate is None or (1.0 - MAX_SLOWER) * fs <= rate <= (1.0 + MAX_FASTER) * fs:
+        off = rate_misread(rate, fs)
+        if off is None:
             return
-        scale = fs / rate
-        off = f"{abs(scale - 1.0) * 100:.0f} % {'high' if scale > 1 else 'low'}"
         name = self._info.name() if self._info is not None else "?"
         raise DeviceError(
             f"the LSL stream '{name}' announces {fs:g} Hz but its timestamps show {rate:.0f} "

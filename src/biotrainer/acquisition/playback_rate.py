@@ -194,17 +194,24 @@ def check_playback_rate(
         The file cannot be read.
     """
     rate = estimate_rate(read_head_timestamps(path, num_rows, timestamp_row), nominal_fs)
-    if rate is None:
+    off = rate_misread(rate, nominal_fs)
+    if off is None:
         return
-    if (1.0 - MAX_SLOWER) * nominal_fs <= rate <= (1.0 + MAX_FASTER) * nominal_fs:
-        return
-    scale = nominal_fs / rate  # what reading the samples at nominal_fs multiplies rates by
-    off = f"{abs(scale - 1.0) * 100:.0f} % {'high' if scale > 1 else 'low'}"
     raise DeviceError(
         f"the playback file {path} was recorded at {_hz(rate)} Hz (by its timestamps), but "
         f"{board} samples at {_hz(nominal_fs)} Hz: played as that board its heart rate, "
         f"breathing rate and EEG bands would read {off}; {advice}"
     )
+
+
+def rate_misread(rate: float | None, nominal_fs: float) -> str | None:
+    """How far rates derived from samples taken at ``nominal_fs`` would be off when they come
+    at ``rate`` ("16 % high"), or None when ``rate`` is within :data:`MAX_FASTER` above and
+    :data:`MAX_SLOWER` below ``nominal_fs`` (or unknown: None)."""
+    if rate is None or (1.0 - MAX_SLOWER) * nominal_fs <= rate <= (1.0 + MAX_FASTER) * nominal_fs:
+        return None
+    scale = nominal_fs / rate  # what reading the samples at nominal_fs multiplies rates by
+    return f"{abs(scale - 1.0) * 100:.0f} % {'high' if scale > 1 else 'low'}"
 
 
 def _hz(value: float) -> str:

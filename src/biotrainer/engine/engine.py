@@ -30,7 +30,7 @@ from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.dsp.filters import mask_impossible
 from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
 from biotrainer.engine.preview import FeedbackPreview
-from biotrainer.engine.processors import BEATS_LOST_S, CardiacProcessor, EegProcessor
+from biotrainer.engine.processors import CardiacProcessor, EegProcessor
 from biotrainer.engine.protocol import Phase, Protocol
 from biotrainer.engine.resonance import (
     NOT_DECIDED,
@@ -40,7 +40,7 @@ from biotrainer.engine.resonance import (
 )
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import DeviceError, RecordingError
-from biotrainer.limits import role_rate_problem
+from biotrainer.limits import BEATS_LOST_S, role_rate_problem
 from biotrainer.session.folder import (
     ENDED_DEVICE_FAILED,
     ENDED_FINISHED,
@@ -55,7 +55,7 @@ METRICS_FILE = "metrics.csv"
 SOURCE_END_SLACK_S = 1.0
 
 #: Quality reason of a protocol fed by the heart signal while no beat has been detected for
-#: :data:`~biotrainer.engine.processors.BEATS_LOST_S` (the heart metrics are NaN meanwhile).
+#: :data:`~biotrainer.limits.BEATS_LOST_S` (the heart metrics are NaN meanwhile).
 HEART_LOST_REASON = f"no heart beats for over {BEATS_LOST_S:.0f} s (ECG/PPG sensor off?)"
 
 
@@ -73,7 +73,7 @@ class EngineConfig:
     max_gap_s : float
         Longest step of protocol time per update: a longer hole in the data does not count.
         A source whose primary signal has no fixed rate (RR intervals, a beat apart) has holes
-        only beyond :data:`~biotrainer.engine.processors.BEATS_LOST_S`.
+        only beyond :data:`~biotrainer.limits.BEATS_LOST_S`.
     cardiac_role : str or None
         Force "ecg" or "ppg" as the heart-beat source; by default ECG when present, else PPG.
     max_lost_s : float

@@ -25,11 +25,6 @@ from biotrainer.dsp.rr import clean_and_count_rr_windows, clean_rr
 
 NAN = math.nan
 
-#: Seconds of data without a detected beat after which the heart metrics are withdrawn (NaN)
-#: and feedback on coherence is held: an electrode or sensor come off while the other signals
-#: flow. A heart at 30 beats/min has then missed two beats in a row.
-BEATS_LOST_S = 5.0
-
 
 def _alpha_channels(
     quality: SignalQuality | None, preferred: np.ndarray | None = None

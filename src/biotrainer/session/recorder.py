@@ -25,6 +25,7 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import SourceLayout
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import RecordingError
+from biotrainer.limits import BEATS_LOST_S
 from biotrainer.paths import FILE_MODE
 from biotrainer.session import rawfile
 from biotrainer.session.csvlog import CsvAppender
@@ -55,9 +56,6 @@ EVENT_SIGNAL_RESTORED = "signal_restored"
 
 #: A jump between consecutive timestamps of a preset longer than this is logged as a gap (s).
 GAP_THRESHOLD_S = 1.0
-#: The same for a preset without a fixed rate (RR intervals, a beat apart; a chest-strap bridge
-#: may send two at once): 5 s, as long as the heart metrics wait for a beat.
-IRREGULAR_GAP_THRESHOLD_S = 5.0
 
 #: A session does not start on a disk with less free space than this (bytes): an hour of a
 #: 16-channel 250-Hz board takes about 300 MB of raw text.
@@ -219,7 +217,7 @@ class Recorder:
             self._first_ts = first
             # Saved at the next flush together with the samples.
         # (samples without a fixed rate, RR intervals, come a beat apart: a gap is longer)
-        gap_s = GAP_THRESHOLD_S if p.fs > 0 else IRREGULAR_GAP_THRESHOLD_S
+        gap_s = GAP_THRESHOLD_S if p.fs > 0 else BEATS_LOST_S
         prev = self._last_ts.get(preset)
         if prev is not None and first - prev > gap_s:
             self._add_gap(preset, prev, first)

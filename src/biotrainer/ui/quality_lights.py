@@ -160,7 +160,7 @@ class QualityLights(QWidget):
                 heart.set_color(GOOD)
                 self._tip("Heart", f"Heart: beats detected, {update.hr_bpm:.0f} bpm")
             elif self._heart_seen:
-                # the beats stopped while the data flow (engine.processors.BEATS_LOST_S)
+                # the beats stopped while the data flow (limits.BEATS_LOST_S)
                 heart.set_color(BAD)
                 self._tip("Heart", "Heart: no beats detected now: check the ECG/PPG sensor")
             else:
