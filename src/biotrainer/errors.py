@@ -38,6 +38,12 @@ class DeviceError(BiotrainerError):
     """A device could not be opened, started or read."""
 
 
+class SourceRefusedError(DeviceError):
+    """A device or stream that works but sends what this session cannot use (another rate
+    than it announces, a restart with other channels): re-opening it would not help, so a
+    reconnecting source ends the session with this message instead of trying again."""
+
+
 class RecordingError(BiotrainerError):
     """A session folder or recording is missing, unreadable, corrupt or cannot be written."""
 

@@ -11,14 +11,16 @@ import time
 
 import numpy as np
 import pytest
-from faultkit import LAYOUT, OTHER_LAYOUT, World, pump
+from faultkit import FS, LAYOUT, OTHER_LAYOUT, FakeDevice, World, pump
 
+from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.reconnect import ReconnectingSource
-from biotrainer.acquisition.source import SourceState
+from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import SimulatedClock
 from biotrainer.engine.engine import Engine
 from biotrainer.engine.protocol import load_protocol
-from biotrainer.errors import DeviceError
+from biotrainer.errors import DeviceError, SourceRefusedError
+from biotrainer.limits import BEATS_LOST_S
 from biotrainer.session import load_session
 from biotrainer.session.recorder import Recorder
 
@@ -108,6 +110,121 @@ def test_a_device_with_another_layout_is_refused() -> None:
     with pytest.raises(DeviceError, match="another channel layout"):
         pump(src, clock, 10.0)
     assert clock.now() <= 3.5 + 1.0 + 0.05
+
+
+def test_a_device_back_at_another_rate_is_refused_naming_both_rates() -> None:
+    """The same device (an LSL sender) back at another rate: the message says what changed."""
+    other_rate = SourceLayout(
+        device=LAYOUT.device,
+        board_id=LAYOUT.board_id,
+        presets=(PresetLayout("default", 2 * FS, 8, 6, 7),),
+        groups=LAYOUT.groups,
+    )
+    clock = SimulatedClock()
+    world = World(clock, broken=(3.0, 3.5), layout_after_reopen=other_rate)
+    src = _wrapped(world, retry_every_s=1.0)
+    with pytest.raises(DeviceError) as err:
+        pump(src, clock, 10.0)
+    assert (
+        "has 7 rows at 512 Hz (TP9, AF7, AF8, TP10) instead of 7 rows at 256 Hz "
+        "(TP9, AF7, AF8, TP10), another channel layout" in str(err.value)
+    )
+
+
+class _Refusing:
+    """A source that streams, then refuses what it is sent (SourceRefusedError from poll)."""
+
+    def __init__(self, clock, refuse_at: float) -> None:
+        self.device = FakeDevice(World(clock), LAYOUT)
+        self.clock = clock
+        self.refuse_at = refuse_at
+
+    def __getattr__(self, name):
+        return getattr(self.device, name)
+
+    def poll(self):
+        if self.clock.now() >= self.refuse_at:
+            raise SourceRefusedError("the fake stream announces 256 Hz but sends 200")
+        return self.device.poll()
+
+
+def test_a_refusal_from_the_source_ends_the_session_instead_of_reopening() -> None:
+    """A stream that works but sends what the session cannot use (another rate than it
+    announces) would bring the same refusal after every re-open: it is raised at once."""
+    clock = SimulatedClock()
+    opened = []
+
+    def open_source():
+        opened.append(clock.now())
+        return _Refusing(clock, refuse_at=2.0)
+
+    src = ReconnectingSource(open_source, clock, retry_every_s=0.5)
+    src.prepare()
+    src.start()
+    with pytest.raises(SourceRefusedError, match="announces 256 Hz but sends 200"):
+        pump(src, clock, 10.0)
+    assert clock.now() == pytest.approx(2.0, abs=0.06) and len(opened) == 1
+
+
+RR_LAYOUT = SourceLayout(
+    device="fake-strap",
+    board_id=-100,
+    presets=(PresetLayout("default", 0.0, 2, 1),),
+    groups=(ChannelGroup("rr", "default", (0,), ("RR",), "ms"),),
+)
+
+
+class _Strap:
+    """RR intervals: one sample per beat, delivered ``every_s`` apart (a Bluetooth bridge
+    sends them in notifications), then none from ``stops_at`` on."""
+
+    def __init__(self, clock, every_s: float, stops_at: float = math.inf) -> None:
+        self.clock, self.every_s, self.stops_at = clock, every_s, stops_at
+        self.layout = RR_LAYOUT
+        self.state = SourceState.IDLE
+        self._next = every_s
+
+    def prepare(self) -> None:
+        self.state = SourceState.PREPARED
+
+    def start(self) -> None:
+        self.state = SourceState.STREAMING
+
+    def poll(self):
+        now = self.clock.now()
+        beats = []
+        while self._next <= now and self._next < self.stops_at:
+            beats.append(self._next)
+            self._next += self.every_s
+        raw = np.array([[1000.0] * len(beats), beats]).reshape(2, len(beats))
+        chunk = {"default": raw}
+        return Chunk(raw=chunk, signals=RR_LAYOUT.split(chunk), received_at=now)
+
+    def stop(self) -> None:
+        self.state = SourceState.STOPPED
+
+    def release(self) -> None:
+        self.state = SourceState.RELEASED
+
+
+def test_an_rr_source_is_lost_only_after_beats_stopped_for_the_heart_metrics_wait() -> None:
+    """A chest strap's bridge sends RR intervals a notification every 2-3 s: not a loss each
+    time (the stream was re-opened every few seconds), but beats missing for over 5 s are."""
+    clock = SimulatedClock()
+    opened = []
+
+    def open_strap():
+        opened.append(clock.now())
+        return _Strap(clock, every_s=3.0, stops_at=20.0)
+
+    src = ReconnectingSource(open_strap, clock, retry_every_s=2.0)
+    src.prepare()
+    src.start()
+    trace = _states(src, clock, 40.0)
+    assert all(s is SourceState.STREAMING for t, s, _ in trace if t < 18.0 + BEATS_LOST_S)
+    lost = next(t for t, s, _ in trace if s is SourceState.SILENT)
+    assert 18.0 + BEATS_LOST_S <= lost <= 18.0 + BEATS_LOST_S + 0.1
+    assert opened[0] == 0.0 and len(opened) > 1 and opened[1] > lost
 
 
 def test_gives_up_only_after_the_given_time() -> None:

@@ -48,6 +48,16 @@ after a jump are held until :data:`PAUSE_CONFIRM_S` of them arrived (or
 :data:`PAUSE_HOLD_MAX_S` of the source's clock passed): once per pause, they reach the engine
 that much later. Irregular streams (RR intervals) keep the sender's timestamps, clock-corrected.
 
+A sender that quits
+-------------------
+The inlet is opened with liblsl's ``recover``, which follows a sender restarted with the same
+source id (checked by :meth:`LslSource._check_same_stream`). The commands wrap the source in a
+:class:`~biotrainer.acquisition.reconnect.ReconnectingSource` as they do a headset, so a sender
+gone for a few seconds is "signal lost" and a fresh :class:`LslSource` looks for the stream by
+name and type again: a sender back with another source id, or none, is taken on too. What the
+session cannot use (another rate than announced, a restart with other channels) raises a
+:class:`~biotrainer.errors.SourceRefusedError`, which ends the session instead of a re-open.
+
 Raw layout and recordings
 -------------------------
 ``Chunk.raw["default"]`` is a BrainFlow-like array: one row per stream channel (in stream
@@ -74,7 +84,7 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.playback_rate import estimate_rate, rate_misread
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
-from biotrainer.errors import DeviceError
+from biotrainer.errors import DeviceError, SourceRefusedError
 from biotrainer.limits import BEATS_LOST_S, role_rate_problem
 from biotrainer.net.lsl_config import configure_liblsl
 
@@ -492,7 +502,7 @@ class LslSource:
 
         Raises
         ------
-        DeviceError
+        SourceRefusedError
             The sender restarted with another sampling rate or channel count.
         """
         assert self._info is not None
@@ -511,7 +521,7 @@ class LslSource:
             was.channel_count(),
             was.channel_format(),
         ):
-            raise DeviceError(
+            raise SourceRefusedError(
                 f"the LSL stream '{now.name()}' restarted with {now.channel_count()} channels at "
                 f"{now.nominal_srate():g} Hz instead of {was.channel_count()} at "
                 f"{was.nominal_srate():g} Hz: one recording cannot change its rate or channels, "
@@ -755,7 +765,7 @@ class LslSource:
 
         Raises
         ------
-        DeviceError
+        SourceRefusedError
             More than 5 % faster or 10 % slower (the playback check's margins).
         """
         assert self._first_stamps is not None
@@ -778,7 +788,7 @@ class LslSource:
         if off is None:
             return
         name = self._info.name() if self._info is not None else "?"
-        raise DeviceError(
+        raise SourceRefusedError(
             f"the LSL stream '{name}' announces {fs:g} Hz but its timestamps show {rate:.0f} "
             f"samples a second: read at {fs:g} Hz its heart rate, breathing rate and EEG bands "
             f"would be {off}; correct the sender's rate"

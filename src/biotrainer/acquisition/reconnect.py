@@ -14,6 +14,10 @@ commands returns exactly such a callable) and keeps the session going when the d
   ``events.csv``; the recorder adds its own ``gap`` event from the jump in the timestamps).
 * The re-opened device must have the same layout (same profile): a device with another layout
   is refused with a :class:`DeviceError`, since one recording cannot change its rows.
+* A :class:`~biotrainer.errors.SourceRefusedError` from ``poll`` (a stream that works but sends
+  what the session cannot use, such as another rate than it announces) is raised, not retried.
+* A source without a fixed rate (RR intervals, one sample a beat, some bridges sending two
+  every two seconds) is silent only after :data:`~biotrainer.limits.BEATS_LOST_S` without one.
 * A finite source that ends (a playback file) is not a drop: ``ENDED`` passes through.
 * ``poll`` never raises except for the unrecoverable: a different layout after reconnecting, or
   no data for ``give_up_after_s`` (when set).
@@ -34,7 +38,8 @@ from collections.abc import Callable
 from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import Source, SourceLayout, SourceState
 from biotrainer.clock import Clock
-from biotrainer.errors import BiotrainerError, DeviceError
+from biotrainer.errors import BiotrainerError, DeviceError, SourceRefusedError
+from biotrainer.limits import BEATS_LOST_S
 
 #: Seconds of clock time without a sample before the wrapper reports "signal lost". Shorter than
 #: BrainFlowSource's 2-s silence timeout so "signal lost" is shown within 2 s of the last sample,
@@ -95,7 +100,8 @@ class ReconnectingSource:
         (None: keep trying for as long as the session runs).
     silence_s : float
         Seconds without a sample that count as "signal lost" even if the wrapped source has
-        not said so yet.
+        not said so yet (at least :data:`~biotrainer.limits.BEATS_LOST_S` for a source without
+        a fixed rate).
     open_in_background : bool
         Re-open the device on a thread of its own (``poll`` never waits for it); the first
         open, in :meth:`prepare`, is always done in the caller's thread.
@@ -173,6 +179,8 @@ class ReconnectingSource:
         if self._inner is None:
             self._inner = self._open()
         self._layout = self._inner.layout
+        if all(p.fs <= 0 for p in self._layout.presets):  # RR intervals: a sample a beat
+            self.silence_s = max(self.silence_s, BEATS_LOST_S)
         self._inner.prepare()
         self._state = SourceState.PREPARED
 
@@ -195,6 +203,8 @@ class ReconnectingSource:
             return self._empty(now)
         try:
             chunk = self._inner.poll()
+        except SourceRefusedError:
+            raise  # the device works: re-opening it would bring the same refusal
         except self._failures as exc:
             self._drop(now, f"{exc}", error=True)
             return self._empty(now)
@@ -308,9 +318,9 @@ class ReconnectingSource:
         """Take the outcome of a re-open: the new source, or its failure."""
         if isinstance(error, _LayoutChangedError):
             raise DeviceError(
-                f"the device that reconnected has another channel layout ({error.layout.device}, "
-                f"board {error.layout.board_id}) than the one this session started with "
-                f"({self._layout.device}, board {self._layout.board_id}): start a new session"
+                f"the device that reconnected {_layout_change(self._layout, error.layout)} "
+                "than the one this session started with: one recording cannot change its "
+                "channels or rates, start a new session"
             ) from None
         if error is not None:
             if not isinstance(error, self._failures):
@@ -372,6 +382,26 @@ class ReconnectingSource:
 
     def __repr__(self) -> str:
         return f"ReconnectingSource({self._inner!r}, state={self._state.name})"
+
+
+def _layout_change(was: SourceLayout, now: SourceLayout) -> str:
+    """How a re-opened device differs from the session's, in words ("has 2 channels at
+    500 Hz instead of 2 at 250 Hz"; "is another device (muse_s, board 39) instead of ...")."""
+    if (now.device, now.board_id) != (was.device, was.board_id):
+        return (
+            f"is another device ({now.device}, board {now.board_id}) instead of "
+            f"({was.device}, board {was.board_id}), so it has another channel layout"
+        )
+
+    def channels(layout: SourceLayout) -> str:
+        parts = [
+            f"{p.num_rows - 1} rows at {p.fs:g} Hz" if p.fs > 0 else f"{p.num_rows - 1} rows"
+            for p in layout.presets
+        ]
+        names = [n for g in layout.groups for n in g.names]
+        return f"{' + '.join(parts)} ({', '.join(names)})"
+
+    return f"has {channels(now)} instead of {channels(was)}, another channel layout"
 
 
 class _LayoutChangedError(Exception):

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from biotrainer.acquisition.source import SourceState
 from biotrainer.cli import (
     add_data_dir_argument,
     add_device_arguments,
@@ -297,8 +298,11 @@ def check_recording_folder(data_directory: str | None, out: str | None) -> None:
 
 
 def reconnects(args: argparse.Namespace, speed: float) -> bool:
-    """True when the session streams from a live device, which is re-opened after a drop (not a
-    recording, an LSL stream, a simulator scenario or a playback file: those end, not drop).
+    """True when the session streams live, from a device or an LSL stream, which is re-opened
+    after a drop (not a recording, a simulator scenario or a playback file: those end, not drop).
+
+    An LSL stream is looked for again by its name and type, so a sender that quits and comes
+    back is picked up whatever its source id (liblsl's own recovery follows one source id).
 
     Raises
     ------
@@ -307,13 +311,11 @@ def reconnects(args: argparse.Namespace, speed: float) -> bool:
     """
     from biotrainer.acquisition.reconnect import is_live_device
 
-    return not (
-        getattr(args, "replay", None)
-        or getattr(args, "lsl_name", None)
-        or getattr(args, "lsl_type", None)
-        or speed != 1.0
-        or not is_live_device(getattr(args, "device", None) or "synthetic")
-    )
+    if getattr(args, "replay", None) or speed != 1.0:
+        return False
+    if getattr(args, "lsl_name", None) or getattr(args, "lsl_type", None):
+        return True
+    return is_live_device(getattr(args, "device", None) or "synthetic")
 
 
 def live_source(args: argparse.Namespace, make_source, clock, speed: float):
@@ -332,6 +334,7 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
 
     next_print = 0.0  # protocol seconds of the next progress line (every PROGRESS_EVERY_S)
     progress = sys.stderr  # None once it cannot be written: the session goes on
+    signal = _SignalWatch(clock)
     with stop_on_signals(StopFlag()) as stop:
         engine.start()
         while not engine.finished and not stop:
@@ -340,6 +343,9 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
             else:
                 time.sleep(TICK_S)
             new = engine.tick()
+            said = signal.line(engine.source.state)
+            if said:
+                progress = say(progress, said + "\n")
             updates.extend(new)
             if outlets is not None:
                 for u in new:
@@ -356,6 +362,28 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
         engine.add_note(f"stopped by {stop.signal_name}")
         say(sys.stderr, f"biotrainer: stopped ({stop.signal_name})\n")
     return stop.signal_name
+
+
+class _SignalWatch:
+    """The lines `run` prints when the signal is lost and when it comes back: the progress lines
+    follow protocol time, which stands still while no sample comes."""
+
+    def __init__(self, clock) -> None:
+        self._clock = clock
+        self._lost_at: float | None = None
+
+    def line(self, state: SourceState) -> str | None:
+        """A line to print for the source's state now, or None."""
+        if state is SourceState.SILENT and self._lost_at is None:
+            self._lost_at = self._clock.now()
+            return (
+                "biotrainer: signal lost: no new samples; the session goes on as soon as they "
+                "come back (Ctrl-C ends it)"
+            )
+        if state is SourceState.STREAMING and self._lost_at is not None:
+            lost_s, self._lost_at = self._clock.now() - self._lost_at, None
+            return f"biotrainer: signal back after {lost_s:.1f} s"
+        return None
 
 
 def _line(u) -> str:
