@@ -190,3 +190,32 @@ def test_every_command_refuses_device_options_a_replay_would_ignore(argv):
     args = _parse(*argv)
     with pytest.raises(DeviceError, match=r"--replay plays a recording: --\S+ would be ignored"):
         session_sources(args, SimulatedClock())
+
+
+@pytest.mark.parametrize(("speed", "expected"), [(None, 1.0), ("4", 4.0)])
+def test_the_signal_window_plays_at_the_speed_given(speed, expected, monkeypatch):
+    """`gui --signals --speed 4` played a recording at real time: the speed was not passed."""
+    import biotrainer.ui.app as app
+    from biotrainer.commands import gui
+
+    asked = []
+    real = gui.session_sources
+    monkeypatch.setattr(
+        gui,
+        "session_sources",
+        lambda args, clock, speed=1.0: asked.append(speed) or real(args, clock, speed),
+    )
+    monkeypatch.setattr(app, "run_main_window", lambda make_source, **kw: 0)
+    argv = ["gui", "--signals", "--device", "simulator-muse2"]
+    assert main([*argv, "--speed", speed] if speed else argv) == 0
+    assert asked == [expected]
+
+
+def test_the_signal_window_refuses_a_speed_it_cannot_play(monkeypatch, capsys):
+    import biotrainer.ui.app as app
+    from biotrainer.commands import gui
+
+    monkeypatch.setattr(gui, "_show_error", lambda exc: None)
+    monkeypatch.setattr(app, "run_main_window", lambda make_source, **kw: 0)
+    assert main(["gui", "--signals", "--speed", "0"]) == 2
+    assert capsys.readouterr().err == "biotrainer: --speed must be a positive number, not '0'\n"

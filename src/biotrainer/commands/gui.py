@@ -148,7 +148,10 @@ def run(args: argparse.Namespace) -> int:
 
     if getattr(args, "signals", False):
         try:
-            make_source = session_sources(args, MonotonicClock())
+            # (--speed serves a recording or a simulator in the signal window too)
+            make_source = session_sources(
+                args, MonotonicClock(), parse_speed(getattr(args, "speed", None))
+            )
         except BiotrainerError as exc:
             _show_error(exc)
             raise
