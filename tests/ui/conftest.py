@@ -21,4 +21,6 @@ def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
         return QMessageBox.StandardButton.Ok
 
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(fake_critical))
+    # (start errors are shown offscreen too, where a person would never close them)
+    monkeypatch.setattr("biotrainer.ui.app.UNSEEN_PLATFORMS", frozenset())
     return shown

@@ -216,3 +216,30 @@ def test_the_trainer_over_ssh_with_a_desktop_profile_says_one_line(tmp_path, arg
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("biotrainer: "), done.stderr
     assert words in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--device", "no-such-headset", "--no-patient"], "no-such-headset"),
+        (["--signals", "--device", "no-such-headset"], "no-such-headset"),
+    ],
+)
+def test_a_start_error_offscreen_ends_with_its_line(tmp_path, argv, words):
+    """Headless (QT_QPA_PLATFORM=offscreen: scripts, CI, screenshots) nobody can close a
+    dialog: the command waited for ever on one; now the line and exit 2."""
+    env = dict(os.environ) | {
+        "QT_QPA_PLATFORM": "offscreen",
+        "BIOTRAINER_CACHE": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "biotrainer.cli", *argv, "--data-dir", str(tmp_path / "data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [x for x in done.stderr.splitlines() if x.startswith("biotrainer: ")]
+    assert len(lines) == 1 and words in lines[0], done.stderr
+    assert "Traceback" not in done.stderr

@@ -29,6 +29,8 @@ def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return QMessageBox.StandardButton.Ok
 
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(fake_critical))
+    # (start errors are shown offscreen too, where a person would never close them)
+    monkeypatch.setattr("biotrainer.ui.app.UNSEEN_PLATFORMS", frozenset())
     return shown
 
 

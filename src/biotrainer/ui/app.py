@@ -33,6 +33,28 @@ DISPLAY_ADVICE = (
 )
 
 
+#: Qt platforms that draw into memory (tests, screenshots, headless runs): nobody sees their
+#: windows, so nobody could close a modal dialog on them.
+UNSEEN_PLATFORMS = frozenset({"offscreen", "minimal"})
+
+
+def show_start_dialog(message: str) -> None:
+    """Say why the window did not open in a modal dialog: started from a desktop icon, it is all
+    the person sees (the caller prints the terminal line too).
+
+    Not on a platform nobody sees (:data:`UNSEEN_PLATFORMS`): there the dialog would wait for
+    ever for a click and the command would never end; the terminal line is all there is.
+
+    Parameters
+    ----------
+    message : str
+        The sentence to show.
+    """
+    if QApplication.platformName() in UNSEEN_PLATFORMS:
+        return
+    QMessageBox.critical(None, "biotrainer", message)
+
+
 def check_display() -> None:
     """Raise a :class:`BiotrainerError` when Qt could not open a window (instead of Qt aborting
     the whole process with a core dump, which a program started from a desktop icon cannot
@@ -293,7 +315,7 @@ def run_main_window(
         # for its layout: a refusal of its options is said here, not once the window is up.
         _ = source.layout
     except BiotrainerError as exc:
-        QMessageBox.critical(None, "biotrainer", device_error_text(exc))
+        show_start_dialog(device_error_text(exc))
         raise
     window = MainWindow(source, poll_hz=poll_hz, fps=fps, window_s=window_s, sweep=sweep)
     window.show()

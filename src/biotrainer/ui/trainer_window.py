@@ -1244,14 +1244,15 @@ def recording_room_problem(data_directory: str | Path | None) -> str | None:
 
 
 def show_startup_error(message: str) -> None:
-    """Show an error met before the window opens in a dialog (no dialog without a display)."""
-    from biotrainer.ui.app import application
+    """Show an error met before the window opens in a dialog (none without a display, or on a
+    platform nobody sees: :func:`~biotrainer.ui.app.show_start_dialog`)."""
+    from biotrainer.ui.app import application, show_start_dialog
 
     try:
         application()
     except BiotrainerError:
         return  # no display: the caller's stderr line is all there is
-    QMessageBox.critical(None, "biotrainer", message)
+    show_start_dialog(message)
 
 
 def ending_banner(outcome: SessionOutcome) -> tuple[str, str]:
