@@ -144,6 +144,15 @@ def _dests(parser: argparse.ArgumentParser) -> set[str]:
     return found
 
 
+class CommandLineRefused(SystemExit):
+    """The exit of a refused command line (exit code 2); ``text`` is its one line without the
+    ``biotrainer:`` prefix, for the trainer to show in a dialog too (:func:`main`)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(EXIT_USER_ERROR)
+        self.text = text
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """An argument parser whose errors are one ``biotrainer: ...`` line (no usage block), and
     whose subcommands keep the options given before them (:class:`SubcommandAction`)."""
@@ -165,7 +174,8 @@ class ArgumentParser(argparse.ArgumentParser):
             text = m.group(2)
         else:
             text = f"{text} (see '{self.prog} --help')"
-        self.exit(EXIT_USER_ERROR, f"biotrainer: {text}\n")
+        self._print_message(f"biotrainer: {text}\n", sys.stderr)
+        raise CommandLineRefused(text)
 
 
 def shown_arg(text: str) -> str:
@@ -504,7 +514,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a bad option (one line already said)
+    except CommandLineRefused as refused:  # (one line already said)
+        if _opens_the_trainer(sys.argv[1:] if argv is None else argv):
+            # started from a desktop icon (a launcher with options), the dialog is all one sees
+            from biotrainer.commands.gui import show_start_error
+
+            show_start_error(refused.text)
+        return EXIT_USER_ERROR
+    except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     name = args.command or "gui"
     try:
@@ -526,6 +543,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         print(f"biotrainer: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_OUTPUT_FAILED
+
+
+def _opens_the_trainer(argv: Sequence[str]) -> bool:
+    """True when the command line names no command but ``gui`` (``biotrainer`` alone opens the
+    trainer). A value spelt like a command (``--protocol report``) counts as one: no dialog."""
+    others = set(COMMANDS) - {"gui"}
+    return not any(word in others for word in argv)
 
 
 def _tolerate_any_encoding() -> None:

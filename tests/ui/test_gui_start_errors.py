@@ -65,6 +65,39 @@ def test_show_start_error_says_a_command_line_refusal_as_a_sentence(qapp, errors
     _said_in_a_dialog(errors_shown, line)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--data-dir", "{afile}/data"],
+        ["gui", "--data-dir", "{afile}/data"],
+        ["--speed", "fast", "--no-such-option"],
+        ["--signals", "--timeout", "-1"],
+    ],
+)
+def test_a_refused_command_line_of_the_trainer_is_shown_in_a_dialog(
+    qapp, errors_shown, capsys, tmp_path, argv
+) -> None:
+    """A launcher's options refused while they were read (``--data-dir`` under a file): the
+    terminal line only, so a desktop icon that did nothing."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main([a.replace("{afile}", str(afile)) for a in argv]) == 2
+    _said_in_a_dialog(errors_shown, _one_line(capsys))
+
+
+@pytest.mark.parametrize(
+    "argv", [["sessions", "--no-such-option"], ["report", "--data-dir", "{afile}/data"]]
+)
+def test_a_refused_command_line_of_another_command_stays_on_the_terminal(
+    qapp, errors_shown, capsys, tmp_path, argv
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main([a.replace("{afile}", str(afile)) for a in argv]) == 2
+    _one_line(capsys)
+    assert errors_shown == []
+
+
 def _corrupt_store(folder: Path) -> None:
     folder.mkdir()
     (folder / DB_FILE).write_bytes(b"not a database " * 100)
