@@ -9,6 +9,7 @@ input and interpolation helpers.
 from __future__ import annotations
 
 import bisect
+import math
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d
@@ -87,7 +88,10 @@ class _AdaptivePeakStream:
     * :meth:`_features` turns a (NaN-free) chunk into the band-passed signal and the feature
       whose local maxima are the candidates (kept aligned in ``_bp`` and ``_feat``);
     * :meth:`_accept` gets a candidate that passed the threshold and returns its refined beat
-      position, or None to reject it as a non-beat (e.g. a T wave), which counts as noise;
+      position, NaN for a beat whose position cannot be measured (a QRS cut by the start of
+      the signal: it counts as a beat in the detector's state, so the later decisions do not
+      change, but is not returned), or None to reject it as a non-beat (e.g. a T wave), which
+      counts as noise;
     * :meth:`_drop_front` may be extended to trim extra per-sample buffers.
 
     The shared core: candidates within ``group_s`` of the first one of a group are decided
@@ -182,7 +186,8 @@ class _AdaptivePeakStream:
         raise NotImplementedError
 
     def _accept(self, m: int, last: int | None) -> float | None:
-        """Beat position for the above-threshold candidate ``m``, or None to reject it."""
+        """Beat position for the above-threshold candidate ``m``, NaN for a beat that cannot
+        be placed (not returned), or None to reject it."""
         raise NotImplementedError
 
     def _drop_front(self, drop: int) -> None:
@@ -287,7 +292,7 @@ class _AdaptivePeakStream:
                 lo = max(self._learn_from, hi - self._learn)
                 self._max_seen = float(feat[max(0, lo - off) : hi - off + 1].max())
             r = self._classify(m, float(feat[m - off]))
-            if r is not None:
+            if r is not None and not math.isnan(r):  # (NaN: a beat with no position)
                 out.append(r)
         return out
 

@@ -19,7 +19,11 @@ The detector is in the Pan & Tompkins (1985) family, rebuilt for streaming:
    other is 1.5x larger), refined below one sample by parabolic interpolation. While the
    0.5 Hz high-pass of that copy is still ringing after a huge burst (its range in the window
    over 20x that of the 5-20 Hz band; under 5x on real ECG), the largest 5-20 Hz deflection
-   is used instead.
+   is used instead. A QRS whose 200 ms window begins before the first sample is left out of
+   the output: the start (a recording cut there, a stream joined mid-beat) may cut it, and its
+   R was then put on the first sample or on the S wave (the first RR interval wrong by one to
+   tens of ms). It still counts as a beat for the detector (refractory period, T-wave test,
+   levels), so the later beats do not change; a whole QRS in the first ~0.2 s is left out too.
 
 Steps 3-4 are the adaptive-threshold core shared with :mod:`biotrainer.dsp.ppg`
 (``_AdaptivePeakStream`` in :mod:`biotrainer.dsp._peaks`); this module supplies the filters, the
@@ -146,7 +150,11 @@ class EcgPeakStream(_AdaptivePeakStream):
         if last is not None and m - last < self._twave and slope < 0.5 * self._last_slope:
             return None
         self._last_slope = slope
-        return self._locate_r(lo, m)
+        pos = self._locate_r(lo, m)
+        # The R search window begins before the signal (only at its start: _trim keeps the
+        # history): the QRS may be cut, the R was then placed at the first samples or on the
+        # S wave. A beat for the detector, with no position (see _AdaptivePeakStream._accept).
+        return pos if lo == m - self._back else math.nan
 
     def _locate_r(self, lo: int, m: int) -> float:
         seg = self._wide[lo - self._off : m - self._off + 1]
@@ -190,7 +198,7 @@ def ecg_peaks(ecg: np.ndarray, fs: float, *, subsample: bool = False) -> np.ndar
     -------
     np.ndarray
         R-peak positions in samples from the start of ``ecg``; empty for a flat, all-NaN or
-        too-short signal.
+        too-short signal. A QRS cut by the start of ``ecg`` is left out (module docstring, 5).
     """
     pos = EcgPeakStream(fs).push_positions(ecg)
     return pos if subsample else np.rint(pos).astype(np.int64)
