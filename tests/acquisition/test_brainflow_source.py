@@ -266,7 +266,9 @@ def test_errors_while_streaming_are_device_errors() -> None:
 def test_board_config_commands_are_sent() -> None:
     src, holder, _ = fake_source("muse2")
     board = _prepared(src, holder)
-    assert "config:p61" in board.calls  # Muse PPG (ancillary preset) is off unless asked
+    # Muse PPG (ancillary preset) is off unless asked, with the command of the model: BrainFlow
+    # refuses the Muse S one (p61) for a Muse 2, whose own example sends p50
+    assert "config:p50" in board.calls and "config:p61" not in board.calls
 
 
 def test_ring_buffer_holds_at_least_a_minute_for_every_profile(tmp_path: Path) -> None:

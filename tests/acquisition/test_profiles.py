@@ -422,3 +422,22 @@ def test_devices_command_reports_a_broken_profile(
     captured = capsys.readouterr()
     assert "good" in captured.out
     assert "bad.toml: channels[0].rows" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("board", "native"),
+    [("MUSE_2_BLED_BOARD", "MUSE_2_BOARD"), ("MUSE_S_BLED_BOARD", "MUSE_S_BOARD")],
+)
+def test_a_muse_through_the_dongle_takes_its_heart_rate_from_the_row_the_native_one_does(
+    board, native
+):
+    """A Muse recorded through a BLED112 dongle (its own BrainFlow board) had no profile: its
+    layout came from BrainFlow's description, whose unnamed PPG rows put the heart rate on the
+    first one, the ambient light (BrainFlow fills the rows as for the native board)."""
+    from biotrainer.engine.engine import pulse_channel
+
+    def heart_row(board_name: str) -> int:
+        ppg = layout_for_board(int(BoardIds[board_name])).group("ppg")
+        return ppg.rows[pulse_channel(ppg.names)]
+
+    assert heart_row(board) == heart_row(native) == 2
