@@ -619,3 +619,32 @@ def test_playback_of_a_file_with_malformed_lines_ends(tmp_path: Path) -> None:
     assert src.state is SourceState.RELEASED
     assert sum(c.raw["default"].shape[1] for c in chunks) == played
     assert len(chunks) < 100  # ended, not stopped by the time limit
+
+
+@pytest.mark.parametrize(("unit", "factor"), [("s", 1.0), ("ms", 1e3), ("us", 1e6)])
+def test_timestamps_of_a_board_in_unix_milliseconds_become_seconds(unit, factor) -> None:
+    """The Crown's OSC stream carries the headset's clock, which BrainFlow copies as sent: in
+    Unix milliseconds every 4-ms step between samples was read as a 4-s gap."""
+    src, holder, _ = fake_source("crown")
+    board = _prepared(src, holder)
+    src.start()
+    p = src.layout.preset("default")
+    t0 = 1_764_000_000.0  # (November 2025, in seconds)
+    first = _block(256, p.num_rows, p.timestamp_row, t0=t0, fs=256.0)
+    later = _block(256, p.num_rows, p.timestamp_row, t0=t0 + 1.0, fs=256.0)
+    for block in (first, later):
+        block[p.timestamp_row] *= factor
+    board.queue[0] = [first, later]
+    for k in range(2):
+        ts = src.poll().signals["eeg"].timestamps
+        np.testing.assert_allclose(ts, t0 + k + np.arange(256) / 256.0, rtol=0, atol=1e-6)
+
+
+def test_timestamp_scale_leaves_a_board_clock_it_cannot_tell() -> None:
+    from biotrainer.acquisition.brainflow_source import timestamp_scale
+
+    assert timestamp_scale(1_764_000_000.0) == 1.0  # Unix seconds
+    assert timestamp_scale(12_345.678) == 1.0  # seconds since the board started
+    assert timestamp_scale(1_764_000_000_000.0) == 1e-3
+    assert timestamp_scale(1_764_000_000_000_000.0) == 1e-6
+    assert timestamp_scale(float("nan")) == 1.0

@@ -19,6 +19,11 @@ and simulated data take exactly the path live data takes.
   (:mod:`biotrainer.acquisition.playback_rate`).
 * Every ``BrainFlowError`` becomes a :class:`~biotrainer.errors.DeviceError` whose message says
   what to check, chosen by BrainFlow's exit code.
+* Timestamps are seconds, as BrainFlow stamps samples on the host. A board that passes on its own
+  clock in Unix milliseconds or microseconds (the Neurosity Crown's OSC stream carries the
+  headset's time; BrainFlow copies it as sent) is seen from the first sample's size
+  (:func:`timestamp_scale`) and its timestamps are scaled to seconds: read as seconds, every
+  step between two samples was a gap of seconds.
 """
 
 from __future__ import annotations
@@ -382,6 +387,26 @@ def _check_numbers(line: bytes, number: int) -> None:
         raise ValueError(f"line {number} is not numbers") from None
 
 
+#: Unix time in seconds stays below this until the year 5138; in milliseconds it has been above
+#: it since 1973, in microseconds above 1000 times it.
+_UNIX_SECONDS_BELOW = 1e11
+
+
+def timestamp_scale(first: float) -> float:
+    """What a board's timestamps are multiplied by to be seconds, judged from one of them: 1e-3
+    for Unix time in milliseconds, 1e-6 in microseconds, else 1 (seconds, or a clock of the
+    board's own that cannot be told: left as it is).
+
+    Parameters
+    ----------
+    first : float
+        A timestamp as the board gave it (the first sample of a session).
+    """
+    if not math.isfinite(first) or first < _UNIX_SECONDS_BELOW:
+        return 1.0
+    return 1e-3 if first < 1e3 * _UNIX_SECONDS_BELOW else 1e-6
+
+
 class BrainFlowSource:
     """A BrainFlow board as a :class:`~biotrainer.acquisition.source.Source`.
 
@@ -436,6 +461,7 @@ class BrainFlowSource:
         self._silence_timeout = float(silence_timeout)
         self._buffer_seconds = float(buffer_seconds)
         self._board_factory = board_factory or BoardShim
+        self._timestamp_scales: dict[str, float] = {}  # per preset, from its first sample
         if layout is not None and not self._playback:
             raise ValueError("an explicit layout is only for playback sources")
 
@@ -684,6 +710,7 @@ class BrainFlowSource:
         except BrainFlowError as exc:
             raise self._fail(exc, "start") from exc
         self._delivered = {p.preset: 0 for p in self._layout.presets}
+        self._timestamp_scales = {}
         self._last_data_at = self._clock.now()
         self._state = SourceState.STREAMING
 
@@ -713,9 +740,21 @@ class BrainFlowSource:
             new += n
             if name in self._delivered:
                 self._delivered[name] += n
+            if n:
+                self._to_seconds(name, a)
         if self._state in (SourceState.STREAMING, SourceState.SILENT, SourceState.ENDED):
             self._update_state(now, new)
         return Chunk(raw=raw, signals=self._layout.split(raw), received_at=now)
+
+    def _to_seconds(self, preset: str, data: np.ndarray) -> None:
+        """Scale the timestamp row of ``data`` to seconds, in place, with the scale its first
+        sample showed (:func:`timestamp_scale`)."""
+        row = self._layout.preset(preset).timestamp_row
+        scale = self._timestamp_scales.get(preset)
+        if scale is None:
+            scale = self._timestamp_scales[preset] = timestamp_scale(float(data[row, 0]))
+        if scale != 1.0:
+            data[row] *= scale
 
     def _update_state(self, now: float, new: int) -> None:
         if new:
