@@ -135,15 +135,15 @@ def bench_ppg(data: Path) -> None:
         )
 
     print(
-        "\n## Camera PPG (Welltory, ~30 fps resampled to 30 Hz, inverted red) vs Polar H10 RR"
-        " (report only)"
+        "\n## Camera PPG (Welltory, ~30 fps resampled to 30 Hz, red as recorded: the detector"
+        " turns it the right way up) vs Polar H10 RR (report only)"
     )
     print("subject | HR ppg  HR polar | RMSSD ppg  RMSSD polar")
     for sub in sorted((data / "ppg_camera_welltory").glob("subject_*")):
         raw = np.genfromtxt(sub / "PPG.csv", delimiter=",", names=True)
         t = (raw["time"] - raw["time"][0]) / 1000
         grid = np.arange(0, t[-1], 1 / 30)
-        y = -np.interp(grid, t, raw["R"])
+        y = np.interp(grid, t, raw["R"])
         p = ppg_peaks(y, 30, subsample=True) / 30
         ref = np.loadtxt(sub / "RR.txt").ravel()
         hp = hrv_time(clean_rr(np.diff(p) * 1000).rr_ms)
