@@ -74,9 +74,13 @@ def linear_detrend(x: np.ndarray) -> np.ndarray:
         if n < 2:
             return x - x.mean(axis=-1, keepdims=True) if n else x.copy()
         t, tt = _centred_times(n)
-        slope = (x * t).sum(axis=-1, keepdims=True) / tt
-        out = x - x.mean(axis=-1, keepdims=True)
-        out -= slope * t  # (in place: the same arithmetic, one temporary less)
+        # (the products x * t are summed, then their array takes x minus the mean: the same
+        # arithmetic as fresh arrays, one large temporary less)
+        out = np.multiply(x, t)
+        slope = out.sum(axis=-1, keepdims=True)
+        slope /= tt
+        np.subtract(x, x.mean(axis=-1, keepdims=True), out=out)
+        out -= slope * t
         return out
 
 

@@ -385,7 +385,9 @@ def signal_quality_windows(
         f, psd = welch_density(safe, fs, nperseg)
     nonfinite = ~finite
     std = np.std(safe, axis=1)
-    still = np.mean(np.diff(safe, axis=1) == 0, axis=1)
+    # the fraction of steps without change (``np.mean(np.diff(safe, axis=1) == 0, axis=1)``:
+    # finite values differ by 0 exactly when they are equal; a count over n - 1 is that mean)
+    still = np.count_nonzero(safe[:, 1:] == safe[:, :-1], axis=1) / (n - 1)
     flat = finite & ((std <= th.flat_std_uv) | (std == 0.0) | (still >= 0.9))
     live = finite & ~flat  # rows measured further
     railed = live & (_clipped_fraction(safe, adc_limits) >= th.rail_fraction)
@@ -433,12 +435,13 @@ def signal_quality_windows(
     blocked = _blocked(usable.reshape(shape), (nonfinite | flat | railed).reshape(shape),
                        (emg | blink).reshape(shape)).tolist()  # fmt: skip
     out = []
-    for i in range(n_win):
+    # per window, its row of every field (the same views as indexing each array by window)
+    rows_of = zip(*(list(a) for a in by_window), strict=True)
+    for per, text, blocks in zip(rows_of, texts, blocked, strict=True):
         q = object.__new__(SignalQuality)
         d = q.__dict__
-        values = (kind, *(a[i] for a in by_window), tuple(texts[i]))
-        d.update(zip(_QUALITY_FIELDS, values, strict=True))
-        d["blocked"] = blocked[i]  # (the cached property, found for all windows at once)
+        d.update(zip(_QUALITY_FIELDS, (kind, *per, tuple(text)), strict=True))
+        d["blocked"] = blocks  # (the cached property, found for all windows at once)
         out.append(q)
     return out
 

@@ -171,6 +171,11 @@ class AutoThreshold:
         self._n_judged = 0  # entries with a reward judged (not None)
         self._sorted: list[float] = []  # the z of _history, sorted (the quantile in O(log n))
         self._last_t: float | None = None
+        # score_scale of the history as it was at change number _scale_of (asked for by every
+        # update, while the history changes only with a z taken in training or pacing)
+        self._changes = 0
+        self._scale_of = -1
+        self._scale = 1.0
 
     def set_manual(self, threshold_z: float) -> None:
         """Fix the threshold by hand (turns auto off)."""
@@ -205,6 +210,7 @@ class AutoThreshold:
         self._n_judged += rewarded is not None
         self._n_rewarded += rewarded is True
         bisect.insort(self._sorted, z)
+        self._changes += 1
         while self._history and self._history[0][0] < t - self.window_s:
             _, old, was_rewarded = self._history.popleft()
             self._n_judged -= was_rewarded is not None
@@ -242,7 +248,10 @@ class AutoThreshold:
         recent z-scores spread by about 0.2 to 3.5 (scale 1 to 1.7 in the simulated sessions);
         a baseline of a few almost equal values (a short one: the floored spread) can spread
         them by tens, and the score would then only jump between 0 and 1."""
-        return max(1.0, self.spread_z / SCORE_SPREAD_SD)
+        if self._scale_of != self._changes:
+            self._scale = max(1.0, self.spread_z / SCORE_SPREAD_SD)
+            self._scale_of = self._changes
+        return self._scale
 
     def state(self) -> ThresholdState:
         """A snapshot for display."""
@@ -252,6 +261,7 @@ class AutoThreshold:
         """Forget the history (keeps the mode and the current threshold)."""
         self._history.clear()
         self._sorted.clear()
+        self._changes += 1
         self._n_rewarded = 0
         self._n_judged = 0
         self._last_t = None

@@ -199,10 +199,14 @@ class EegProcessor:
         at = relative[:, ends_arr[nonempty] - 1]
         quality = self.quality
         masks = []
+        # (a verdict holds for several pieces: its channels are found once)
+        mask_of, mask = None, None
         for q, keep in zip(qualities, nonempty.tolist(), strict=True):
             quality = q if q is not None else quality
             if keep:
-                masks.append(_alpha_channels(quality, self._preferred))
+                if mask_of is not quality or not masks:
+                    mask_of, mask = quality, _alpha_channels(quality, self._preferred)
+                masks.append(mask)
         if any(m is not None for m in masks):
             full = np.ones(at.shape[0], dtype=bool)
             usable = np.stack([full if m is None else m for m in masks], axis=1)
