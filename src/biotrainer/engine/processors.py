@@ -309,6 +309,16 @@ class CardiacProcessor:
         RMSSD/HR window (60 s of beats).
     slow_every_s : float
         How often (seconds of data) coherence and breathing rate are recomputed (5 s).
+
+    Notes
+    -----
+    Beat times count samples, so the samples on either side of a hole in the data (a device
+    that dropped and came back) are joined. The caller marks such holes
+    (:meth:`restart_series_at`): the RR series starts again after one, so no interval spans
+    it. Joined, the interval across the hole was a false one and the breathing rhythm of the
+    series jumped by the hole's length: for a minute after a 4-s drop, coherence read 0.8-1.4
+    for 4-7. HR and RMSSD keep their last values until the new series has two intervals,
+    coherence and breathing rate are NaN until it fills their windows again.
     """
 
     def __init__(
@@ -335,6 +345,7 @@ class CardiacProcessor:
         self._n = 0
         self._last_slow_t = self.t0
         self._beats = np.empty(0)  # beat times (s), the last ~5 min
+        self._breaks: list[float] = []  # times (s) from which a new RR series starts
         #: Time of the latest beat (s); the first sample's time before any.
         self.last_beat_t = self.t0
         #: Data time of the newest sample pushed, on the beats' clock (``t0 + n / fs``: the
@@ -348,11 +359,30 @@ class CardiacProcessor:
         self.breathing_bpm = NAN
 
     def rr_ms(self, window_s: float | None = None) -> np.ndarray:
-        """RR intervals (ms) of the kept beats, optionally only the last ``window_s`` seconds."""
+        """RR intervals (ms) of the kept beats of the current series (since the latest hole,
+        :meth:`restart_series_at`), optionally only the last ``window_s`` seconds."""
         t = self._beats
+        if t.size:
+            t = t[self._series_starts(t, np.array([t.size - 1]))[0] :]
         if window_s is not None and t.size:
             t = t[t >= t[-1] - window_s]
         return np.diff(t) * 1000.0
+
+    def restart_series_at(self, offsets) -> None:
+        """Mark holes in the data before the samples at ``offsets`` (counted from the start of
+        the next block pushed): the beats from each of them on start a new RR series."""
+        for k in offsets:
+            self._breaks.append(self.t0 + (self._n + int(k)) / self.fs)
+
+    def _series_starts(self, t: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """For beats ``t`` (sorted) and windows ending at beat indices ``last``, the index of the
+        first beat of the series each window's last beat belongs to."""
+        if not self._breaks:
+            return np.zeros(last.shape, dtype=np.int64)
+        breaks = np.asarray(self._breaks)
+        k = np.searchsorted(breaks, t[last], "right") - 1
+        first = np.searchsorted(t, breaks[np.maximum(k, 0)], "left")
+        return np.where(k >= 0, first, 0)
 
     def push(self, samples: np.ndarray) -> None:
         """Process the next block of one ECG or PPG channel, shape ``(n,)``."""
@@ -422,6 +452,7 @@ class CardiacProcessor:
         with_beats = np.flatnonzero(sizes)
         j = counts[with_beats]
         starts = np.searchsorted(t_all, t_all[j - 1] - self.rmssd_window_s, "left")
+        starts = np.maximum(starts, self._series_starts(t_all, j - 1))
         windows = list(zip(with_beats.tolist(), starts.tolist(), (j - 1).tolist(), strict=True))
         n_beat = len(windows)
         # slow metrics: every slow_every_s of data (compared as the one-by-one path does)
@@ -440,6 +471,7 @@ class CardiacProcessor:
             j_i = int(counts[i])
             if j_i:
                 a = int(np.searchsorted(t_all, t_all[j_i - 1] - self._slow_window_s, "left"))
+                a = max(a, int(self._series_starts(t_all, np.array([j_i - 1]))[0]))
                 windows.append((i, a, j_i - 1))
             else:
                 windows.append((i, 0, 0))
@@ -458,6 +490,7 @@ class CardiacProcessor:
         self._last_slow_t = last_slow
         keep_from = np.searchsorted(t_all, t_all[-1] - self._keep_s, "left") if t_all.size else 0
         self._beats = t_all[keep_from:].copy()
+        self._forget_old_breaks()
         return self._planned_steps(new_t.tolist(), sizes.tolist(), beat, slow, nows.tolist())
 
     def _planned_steps(
@@ -501,6 +534,7 @@ class CardiacProcessor:
         while drop < t.size and t[drop] < t[-1] - self._keep_s:
             drop += 1
         self._beats = t[drop:]
+        self._forget_old_breaks()
         if len(times):
             cleaning = clean_rr(self.rr_ms(self.rmssd_window_s))
             if cleaning.rr_ms.size >= 2:
@@ -511,6 +545,13 @@ class CardiacProcessor:
             cleaned = clean_rr(self.rr_ms(self._slow_window_s)).rr_ms
             self.coherence = coherence(cleaned)
             self.breathing_bpm = breathing_rate(cleaned)
+
+    def _forget_old_breaks(self) -> None:
+        """Keep the latest break at or before the first kept beat, and those after it."""
+        if len(self._breaks) > 1 and self._beats.size:
+            keep = int(np.searchsorted(self._breaks, self._beats[0], "right")) - 1
+            if keep > 0:
+                del self._breaks[:keep]
 
     def beatless_s(self) -> float:
         """Seconds of samples since the latest beat (or the first sample, before any)."""
