@@ -385,8 +385,9 @@ class ReconnectingSource:
 
 
 def _layout_change(was: SourceLayout, now: SourceLayout) -> str:
-    """How a re-opened device differs from the session's, in words ("has 2 channels at
-    500 Hz instead of 2 at 250 Hz"; "is another device (muse_s, board 39) instead of ...")."""
+    """How a re-opened device differs from the session's, in words ("has 2 rows at 500 Hz
+    (Fz, Cz) instead of 2 rows at 250 Hz (Fz, Cz), ..."; "is another device (muse_s, board 39)
+    instead of ...")."""
     if (now.device, now.board_id) != (was.device, was.board_id):
         return (
             f"is another device ({now.device}, board {now.board_id}) instead of "
