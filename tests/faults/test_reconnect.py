@@ -474,3 +474,26 @@ def test_brainflow_synthetic_board_closed_under_the_wrapper_reconnects() -> None
         assert kinds[0] == "device_error" and kinds[-1] == "reconnected"
     finally:
         src.release()
+
+
+def test_the_headless_commands_reopen_a_device_without_holding_up_the_session() -> None:
+    """`run` and `record` re-opened a dropped device inside the poll: an attempt waits for the
+    device's discovery (15 s for a Muse, 5 s for an LSL stream), and Ctrl-C, the progress lines
+    and `record --duration` waited with it."""
+    import argparse
+
+    from biotrainer.commands.run import live_source
+
+    clock = SimulatedClock()
+    world, gate, devices, open_device = _gated_world(clock, broken=(3.0, 3.5))
+    args = argparse.Namespace(device="synthetic", replay=None, lsl_name=None, lsl_type=None)
+    src = live_source(args, open_device, clock, 1.0)
+    src.prepare()
+    src.start()
+    trace = _states(src, clock, 8.0)  # polls go on while the re-open waits in prepare
+    assert len(devices) == 2 and len(world.opened) == 1
+    assert all(s is SourceState.SILENT for t, s, _ in trace if t >= 3.05)
+    gate.set()
+    _poll_until(src, clock, lambda: src.state is SourceState.STREAMING)
+    assert src.inner is devices[1]
+    src.release()

@@ -23,10 +23,11 @@ commands returns exactly such a callable) and keeps the session going when the d
   no data for ``give_up_after_s`` (when set).
 
 Opening a source may block for the device's discovery timeout (BrainFlow's
-``prepare_session``). By default a reconnect attempt happens inside ``poll``, so it may block too;
-the headless commands do not mind. With ``open_in_background=True`` (the trainer's windows) each
-attempt runs on a thread of its own and ``poll`` only looks whether it has finished, so the
-window keeps painting "signal lost" while a headset is searched for.
+``prepare_session``). By default a reconnect attempt happens inside ``poll``, so it may block too.
+With ``open_in_background=True`` (every command: the trainer's windows, ``run``, ``record``)
+each attempt runs on a thread of its own and ``poll`` only looks whether it has finished, so a
+window keeps painting "signal lost" while a headset is searched for and Ctrl-C stops a headless
+session at once.
 """
 
 from __future__ import annotations

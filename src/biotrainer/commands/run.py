@@ -319,12 +319,17 @@ def reconnects(args: argparse.Namespace, speed: float) -> bool:
 
 
 def live_source(args: argparse.Namespace, make_source, clock, speed: float):
-    """The source to run on: a live device is wrapped so it reconnects after a drop."""
+    """The source to run on: a live device is wrapped so it reconnects after a drop.
+
+    The device is re-opened on a thread of its own: an attempt may wait for the device's
+    discovery timeout (15 s for a Muse, 5 s for an LSL stream), and meanwhile the session goes
+    on ticking, so Ctrl-C and ``record --duration`` act on time.
+    """
     from biotrainer.acquisition.reconnect import ReconnectingSource
 
     if not reconnects(args, speed):
         return make_source()
-    return ReconnectingSource(make_source, clock)
+    return ReconnectingSource(make_source, clock, open_in_background=True)
 
 
 def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
