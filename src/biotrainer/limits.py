@@ -28,6 +28,14 @@ MIN_SPEED = 0.01
 #: this long.
 BEATS_LOST_S = 5.0
 
+
+def loss_after_s(fs: float, regular_s: float) -> float:
+    """Seconds without a sample that are a loss of signal for a stream sampled at ``fs`` Hz:
+    ``regular_s`` for a regular stream, at least :data:`BEATS_LOST_S` for one without a fixed
+    rate (RR intervals, ``fs`` 0: one sample a beat, two at once from some bridges)."""
+    return regular_s if fs > 0 else max(regular_s, BEATS_LOST_S)
+
+
 #: Sampling rates (Hz) the signal processing takes for the roles it computes metrics from, as
 #: (lowest, highest or None). EEG: :data:`biotrainer.dsp.alpha_stream.MIN_FS_HZ` (the alpha
 #: band must lie well below Nyquist); ECG: :class:`~biotrainer.dsp.ecg.EcgPeakStream`; PPG:

@@ -10,6 +10,7 @@ import csv
 import numpy as np
 import pytest
 from memsource import MemorySource
+from metricskit import new_data_updates
 
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.clock import SimulatedClock
@@ -38,16 +39,6 @@ def _notifications(seconds: float, per_notification: int, rr_ms: float = 1000.0)
     return np.vstack([rr, stamps])
 
 
-def _fresh(updates: list) -> list:
-    """The updates of new data (heartbeats, made while no data comes, repeat a sample time)."""
-    out, last = [], -np.inf
-    for u in updates:
-        if u.sample_time > last:
-            out.append(u)
-            last = u.sample_time
-    return out
-
-
 @pytest.mark.parametrize("per_notification", [1, 2])
 def test_beats_a_second_or_two_apart_are_no_loss_of_signal(tmp_path, per_notification):
     clock = SimulatedClock()
@@ -61,7 +52,7 @@ def test_beats_a_second_or_two_apart_are_no_loss_of_signal(tmp_path, per_notific
         clock.advance(0.25)
         updates.extend(engine.tick())
     engine.close()
-    fresh = _fresh(updates)
+    fresh = new_data_updates(updates)
     lost = [u for u in fresh if u.quality_reason == "signal lost"]
     assert len(lost) <= 0.02 * len(fresh)
     assert engine.session_s == pytest.approx(118.0, abs=3.0)  # protocol time runs as real time
@@ -83,5 +74,5 @@ def test_beats_missing_for_longer_are_still_a_loss(tmp_path):
     while clock.now() < 100.0:
         clock.advance(0.25)
         updates.extend(engine.tick())
-    lost = [u for u in _fresh(updates) if u.quality_reason == "signal lost"]
+    lost = [u for u in new_data_updates(updates) if u.quality_reason == "signal lost"]
     assert 150 <= len(lost) <= 260  # about the 20 s without beats, a row per 0.1 s

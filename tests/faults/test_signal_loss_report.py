@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 from faultkit import LAYOUT, World
+from metricskit import new_data_updates
 
 from biotrainer.acquisition.file_source import FileSource
 from biotrainer.acquisition.source import SourceState
@@ -47,16 +48,6 @@ class GoesSilent:
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
-
-
-def _fresh(updates):
-    """The updates metrics.csv holds (heartbeats repeat the previous sample time)."""
-    out, last = [], -math.inf
-    for u in updates:
-        if u.sample_time > last:
-            out.append(u)
-            last = u.sample_time
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +93,7 @@ def test_the_lost_time_is_in_metrics_csv(session):
     assert s["session_s"][lost].max() - s["session_s"][lost].min() == 0
     assert s["session_s"].max() < UNTIL - (BACK_AT - LOSE_AT) + 1.0
     # they are live updates too: the live summary equals the recorded one
-    fresh = _fresh(updates)
+    fresh = new_data_updates(updates)
     assert sum(u.source_state == "signal lost" for u in fresh) == int(lost.sum())
     assert summarize_updates(updates).to_dict() == summarize_folder(folder).to_dict()
 
@@ -126,8 +117,8 @@ def test_an_offline_replay_of_the_recording_makes_the_same_rows(session):
     while source.state is not SourceState.ENDED:
         clock.advance(7.3)
         offline.extend(engine.tick())
-    live = _fresh(updates)
-    offline = _fresh(offline)
+    live = new_data_updates(updates)
+    offline = new_data_updates(offline)
     n = min(len(live), len(offline))
     assert n > 400
     # (the recording keeps timestamps to the microsecond)

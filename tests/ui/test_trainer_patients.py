@@ -583,7 +583,7 @@ def test_gui_command_options(monkeypatch, tmp_path):
 
     calls = []
     monkeypatch.setattr(trainer_window, "run_trainer", lambda *a, **k: calls.append(k) or 0)
-    monkeypatch.setattr(trainer_window, "show_startup_error", lambda message: None)
+    monkeypatch.setattr("biotrainer.ui.app.show_start_dialog", lambda message: None)
     data = str(tmp_path / "data")
     with Store.open(data) as s:
         s.add_patient("P-1")

@@ -85,7 +85,7 @@ from biotrainer.acquisition.playback_rate import estimate_rate, rate_misread
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError, SourceRefusedError
-from biotrainer.limits import BEATS_LOST_S, role_rate_problem
+from biotrainer.limits import loss_after_s, role_rate_problem
 from biotrainer.net.lsl_config import configure_liblsl
 
 configure_liblsl()  # before liblsl's first use
@@ -631,8 +631,7 @@ class LslSource:
         self._layout = self._build_layout(info, role)
         fs = self._layout.preset("default").fs
         self._dejitter = Dejitterer(fs) if fs > 0 else None
-        if fs <= 0:  # RR intervals come a beat apart, some bridges two every two seconds
-            self.silence_timeout = max(self.silence_timeout, BEATS_LOST_S)
+        self.silence_timeout = loss_after_s(fs, self.silence_timeout)  # (RR: a beat apart)
 
     def _resolve_all(self, what: str) -> list[pylsl.StreamInfo]:
         """Every matching stream: the first one within the timeout, then all within GATHER_S.

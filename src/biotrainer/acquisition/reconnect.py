@@ -40,7 +40,7 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import Source, SourceLayout, SourceState
 from biotrainer.clock import Clock
 from biotrainer.errors import BiotrainerError, DeviceError, SourceRefusedError
-from biotrainer.limits import BEATS_LOST_S
+from biotrainer.limits import loss_after_s
 
 #: Seconds of clock time without a sample before the wrapper reports "signal lost". Shorter than
 #: BrainFlowSource's 2-s silence timeout so "signal lost" is shown within 2 s of the last sample,
@@ -180,8 +180,7 @@ class ReconnectingSource:
         if self._inner is None:
             self._inner = self._open()
         self._layout = self._inner.layout
-        if all(p.fs <= 0 for p in self._layout.presets):  # RR intervals: a sample a beat
-            self.silence_s = max(self.silence_s, BEATS_LOST_S)
+        self.silence_s = loss_after_s(max(p.fs for p in self._layout.presets), self.silence_s)
         self._inner.prepare()
         self._state = SourceState.PREPARED
 

@@ -241,7 +241,7 @@ def show_start_error(message: str) -> None:
         The one line the terminal gets, without its ``biotrainer:`` prefix (a refusal of the
         command line too, e.g. ``--data-dir`` naming a file); a sentence in the dialog.
     """
+    from biotrainer.ui.app import show_start_dialog
     from biotrainer.ui.error_report import capitalised
-    from biotrainer.ui.trainer_window import show_startup_error
 
-    show_startup_error(capitalised(message))
+    show_start_dialog(capitalised(message))

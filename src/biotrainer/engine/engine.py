@@ -40,7 +40,7 @@ from biotrainer.engine.resonance import (
 )
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import DeviceError, RecordingError
-from biotrainer.limits import BEATS_LOST_S, role_rate_problem
+from biotrainer.limits import BEATS_LOST_S, loss_after_s, role_rate_problem
 from biotrainer.session.folder import (
     ENDED_DEVICE_FAILED,
     ENDED_FINISHED,
@@ -265,10 +265,10 @@ class Engine:
                 "the source has no signal the engine can use (no channels of any role: EEG, "
                 "ECG, PPG, RR, respiration...)"
             )
-        if layout.preset(layout.group(self._primary).preset).fs <= 0:
-            # RR intervals come a beat apart (two at once from some chest-strap bridges): only
-            # beats missing for longer than the heart metrics wait are a loss of signal
-            self._hole_s = max(self.config.max_gap_s, BEATS_LOST_S)
+        # (RR intervals come a beat apart: only beats missing for longer than the heart
+        # metrics wait are a hole)
+        primary_fs = layout.preset(layout.group(self._primary).preset).fs
+        self._hole_s = loss_after_s(primary_fs, self.config.max_gap_s)
         if self.recorder is not None:
             self._metrics_csv = self.recorder.open_csv(METRICS_FILE, MetricUpdate.csv_columns())
             self.recorder.add_event("protocol", f"{self.protocol.name}: started")

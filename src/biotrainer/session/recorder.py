@@ -25,7 +25,7 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import SourceLayout
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import RecordingError
-from biotrainer.limits import BEATS_LOST_S
+from biotrainer.limits import loss_after_s
 from biotrainer.paths import FILE_MODE
 from biotrainer.session import rawfile
 from biotrainer.session.csvlog import CsvAppender
@@ -217,7 +217,7 @@ class Recorder:
             self._first_ts = first
             # Saved at the next flush together with the samples.
         # (samples without a fixed rate, RR intervals, come a beat apart: a gap is longer)
-        gap_s = GAP_THRESHOLD_S if p.fs > 0 else BEATS_LOST_S
+        gap_s = loss_after_s(p.fs, GAP_THRESHOLD_S)
         prev = self._last_ts.get(preset)
         if prev is not None and first - prev > gap_s:
             self._add_gap(preset, prev, first)

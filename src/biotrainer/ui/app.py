@@ -42,14 +42,19 @@ def show_start_dialog(message: str) -> None:
     """Say why the window did not open in a modal dialog: started from a desktop icon, it is all
     the person sees (the caller prints the terminal line too).
 
-    Not on a platform nobody sees (:data:`UNSEEN_PLATFORMS`): there the dialog would wait for
-    ever for a click and the command would never end; the terminal line is all there is.
+    Not without a display (:func:`check_display`), nor on a platform nobody sees
+    (:data:`UNSEEN_PLATFORMS`), where the dialog would wait for ever for a click and the command
+    would never end: the terminal line is all there is.
 
     Parameters
     ----------
     message : str
         The sentence to show.
     """
+    try:
+        application()
+    except BiotrainerError:
+        return  # no display
     if QApplication.platformName() in UNSEEN_PLATFORMS:
         return
     QMessageBox.critical(None, "biotrainer", message)

@@ -1243,18 +1243,6 @@ def recording_room_problem(data_directory: str | Path | None) -> str | None:
     return None
 
 
-def show_startup_error(message: str) -> None:
-    """Show an error met before the window opens in a dialog (none without a display, or on a
-    platform nobody sees: :func:`~biotrainer.ui.app.show_start_dialog`)."""
-    from biotrainer.ui.app import application, show_start_dialog
-
-    try:
-        application()
-    except BiotrainerError:
-        return  # no display: the caller's stderr line is all there is
-    show_start_dialog(message)
-
-
 def ending_banner(outcome: SessionOutcome) -> tuple[str, str]:
     """What the dashboard's banner says after a session that ended without an error, and how
     it ended (a key of :data:`~biotrainer.ui.dashboard.ENDINGS`)."""
