@@ -13,6 +13,7 @@ correction using novel beat classification. J Med Eng Technol 2019;43(3):173-181
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "clean_and_count_rr_windows",
     "clean_rr",
     "clean_rr_windows",
+    "fill_rr_holes",
     "rr_from_peaks",
 ]
 
@@ -41,6 +43,52 @@ def rr_from_peaks(peaks: np.ndarray, fs: float) -> np.ndarray:
     fs = check_fs(fs, 1e-3, 1e6, "peak")
     p = np.asarray(peaks, dtype=np.float64).ravel()
     return np.diff(p) * (1000.0 / fs)
+
+
+def fill_rr_holes(rr_ms: np.ndarray, at, span_ms) -> np.ndarray:
+    """Replace the intervals that span holes in the data by beats spread over the true time.
+
+    Interval ``at[h]`` of ``rr_ms`` joins the last beat before a hole and the first after it;
+    its true length is ``span_ms[h]`` (the hole included). It is replaced by ``k`` intervals,
+    ``k`` the whole number of the neighbouring intervals' mean length closest to the span,
+    running linearly from the interval before to the interval after and scaled to add up to
+    the span exactly. So the time axis of the series stays true (a breathing rhythm goes on in
+    phase across the hole) while the beats the hole took are made up as smoothly as the
+    neighbours allow.
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals in ms.
+    at : sequence of int
+        Indices of the intervals that span holes (distinct).
+    span_ms : sequence of float
+        The true length of each of them, ms.
+
+    Returns
+    -------
+    np.ndarray
+        The series with each spanning interval replaced (as long or longer than the input).
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64).ravel()
+    at = np.asarray(at, dtype=np.intp).tolist()
+    parts = {}
+    for i, total in zip(at, span_ms, strict=True):
+        near = [rr[j] for j in (i - 1, i + 1) if 0 <= j < rr.size and j not in at]
+        near = [v for v in near if math.isfinite(v) and v > 0]
+        if not near:  # nothing to shape it by: the span as one interval
+            parts[i] = np.array([float(total)])
+            continue
+        k = max(1, round(float(total) / float(np.mean(near))))
+        ramp = np.linspace(near[0], near[-1], k + 2)[1:-1]
+        parts[i] = ramp * (float(total) / float(ramp.sum()))
+    pieces = []
+    start = 0
+    for i in sorted(parts):
+        pieces += [rr[start:i], parts[i]]
+        start = i + 1
+    pieces.append(rr[start:])
+    return np.concatenate(pieces)
 
 
 @dataclass(frozen=True)

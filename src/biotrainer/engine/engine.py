@@ -614,7 +614,7 @@ class Engine:
                         (taken[1][0][a:b], taken[0][a:b]) for a, b in zip(starts, ends, strict=True)
                     ]
                 else:
-                    self.cardiac.restart_series_at(self._holes_in(taken[0]))
+                    self.cardiac.mark_holes(*self._holes_in(taken[0]))
                     cardiac_steps = self.cardiac.push_many(taken[1][self._cardiac_channel], ends)
         for role, pending in self._pending.items():
             if role != "eeg" and (self.cardiac is None or role != self._cardiac_role):
@@ -631,14 +631,15 @@ class Engine:
             self._advance_protocol_time(t_end)
             yield None
 
-    def _holes_in(self, stamps: np.ndarray) -> list[int]:
+    def _holes_in(self, stamps: np.ndarray) -> tuple[list[int], list[float]]:
         """Offsets in the heart signal's next samples ``stamps`` that follow a hole in the data
         (a step over :attr:`EngineConfig.max_gap_s` from the sample before, the newest taken in
-        before included): its RR series starts again there (see
+        before included), and those steps (s): no RR interval spans a hole (see
         :class:`~biotrainer.engine.processors.CardiacProcessor`)."""
         before = self._cardiac_t if math.isfinite(self._cardiac_t) else float(stamps[0])
         steps = np.diff(stamps, prepend=before)
-        return np.flatnonzero(steps > self.config.max_gap_s).tolist()
+        at = np.flatnonzero(steps > self.config.max_gap_s)
+        return at.tolist(), steps[at].tolist()
 
     def _advance_protocol_time(self, t_end: float) -> None:
         if self._last_t is not None and not self.paused and self.phase is not None:

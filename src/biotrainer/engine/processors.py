@@ -21,9 +21,15 @@ from biotrainer.dsp.eeg import BandPowers, SegmentCache, band_powers_at, relaxat
 from biotrainer.dsp.hrv import breathing_rate, coherence, heart_rate, rmssd
 from biotrainer.dsp.ppg import PpgPeakStream
 from biotrainer.dsp.quality import SignalQuality, StreamingQuality, feedback_blocked
-from biotrainer.dsp.rr import clean_and_count_rr_windows, clean_rr
+from biotrainer.dsp.rr import clean_and_count_rr_windows, clean_rr, clean_rr_windows, fill_rr_holes
 
 NAN = math.nan
+
+#: Holes in the heart signal (s) up to which coherence and breathing rate bridge (see
+#: :class:`CardiacProcessor`): a Bluetooth hiccup keeps a coherence protocol's feedback going.
+BRIDGE_MAX_S = 5.0
+#: Holes (s) up to which HR and RMSSD join the beats either side.
+JOIN_MAX_S = 60.0
 
 
 def _alpha_channels(
@@ -313,12 +319,20 @@ class CardiacProcessor:
     Notes
     -----
     Beat times count samples, so the samples on either side of a hole in the data (a device
-    that dropped and came back) are joined. The caller marks such holes
-    (:meth:`restart_series_at`): the RR series starts again after one, so no interval spans
-    it. Joined, the interval across the hole was a false one and the breathing rhythm of the
-    series jumped by the hole's length: for a minute after a 4-s drop, coherence read 0.8-1.4
-    for 4-7. HR and RMSSD keep their last values until the new series has two intervals,
-    coherence and breathing rate are NaN until it fills their windows again.
+    that dropped and came back) are joined. The caller marks such holes with their length
+    (:meth:`mark_holes`); the interval that spans one is not an RR interval:
+
+    - HR and RMSSD leave it out and go on with the beats either side (up to a hole of
+      :data:`JOIN_MAX_S`; after a longer one their series starts again, and they keep their
+      last values until it has two intervals).
+    - Coherence and breathing rate need the series' true time axis (the breathing rhythm goes
+      on through the hole): up to a hole of :data:`BRIDGE_MAX_S` the spanning interval is
+      spread over its true length (:func:`~biotrainer.dsp.rr.fill_rr_holes`); after a longer
+      one their series starts again and they are NaN until it fills their windows (about a
+      minute).
+
+    Joined as they were, the breathing rhythm of the series jumped by the hole's length: for a
+    minute after a 4-s drop, coherence read 0.8-1.4 for 4-7.
     """
 
     def __init__(
@@ -345,7 +359,8 @@ class CardiacProcessor:
         self._n = 0
         self._last_slow_t = self.t0
         self._beats = np.empty(0)  # beat times (s), the last ~5 min
-        self._breaks: list[float] = []  # times (s) from which a new RR series starts
+        #: Holes in the data: (time on the beats' clock where the samples resume, length s).
+        self._holes: list[tuple[float, float]] = []
         #: Time of the latest beat (s); the first sample's time before any.
         self.last_beat_t = self.t0
         #: Data time of the newest sample pushed, on the beats' clock (``t0 + n / fs``: the
@@ -358,31 +373,73 @@ class CardiacProcessor:
         self.coherence = NAN
         self.breathing_bpm = NAN
 
-    def rr_ms(self, window_s: float | None = None) -> np.ndarray:
-        """RR intervals (ms) of the kept beats of the current series (since the latest hole,
-        :meth:`restart_series_at`), optionally only the last ``window_s`` seconds."""
-        t = self._beats
-        if t.size:
-            t = t[self._series_starts(t, np.array([t.size - 1]))[0] :]
-        if window_s is not None and t.size:
-            t = t[t >= t[-1] - window_s]
-        return np.diff(t) * 1000.0
-
-    def restart_series_at(self, offsets) -> None:
+    def mark_holes(self, offsets, steps_s) -> None:
         """Mark holes in the data before the samples at ``offsets`` (counted from the start of
-        the next block pushed): the beats from each of them on start a new RR series."""
-        for k in offsets:
-            self._breaks.append(self.t0 + (self._n + int(k)) / self.fs)
+        the next block pushed), ``steps_s`` the time from the sample before each to it."""
+        for k, step in zip(offsets, steps_s, strict=True):
+            hole = max(0.0, float(step) - 1.0 / self.fs)
+            self._holes.append((self.t0 + (self._n + int(k)) / self.fs, hole))
 
-    def _series_starts(self, t: np.ndarray, last: np.ndarray) -> np.ndarray:
+    def _spans(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The intervals of beats ``t`` that span a hole (indices into ``diff(t)``) and the
+        holes' lengths (s)."""
+        if not self._holes:
+            return np.empty(0, dtype=np.intp), np.empty(0)
+        at, length = np.array(self._holes).T
+        i = np.searchsorted(t, at, "left") - 1
+        inside = (i >= 0) & (i + 1 < t.size)
+        return i[inside], length[inside]
+
+    def _series_starts(self, t: np.ndarray, last: np.ndarray, max_hole_s: float) -> np.ndarray:
         """For beats ``t`` (sorted) and windows ending at beat indices ``last``, the index of the
-        first beat of the series each window's last beat belongs to."""
-        if not self._breaks:
+        first beat of the series each window's last beat belongs to: a series starts again
+        after a hole longer than ``max_hole_s``."""
+        breaks = [at for at, length in self._holes if length > max_hole_s]
+        if not breaks:
             return np.zeros(last.shape, dtype=np.int64)
-        breaks = np.asarray(self._breaks)
         k = np.searchsorted(breaks, t[last], "right") - 1
-        first = np.searchsorted(t, breaks[np.maximum(k, 0)], "left")
+        first = np.searchsorted(t, np.asarray(breaks)[np.maximum(k, 0)], "left")
         return np.where(k >= 0, first, 0)
+
+    def _beat_rr(self, t: np.ndarray) -> np.ndarray:
+        """RR intervals (ms) of beats ``t`` for HR and RMSSD: one that spans a hole is NaN (so
+        :func:`~biotrainer.dsp.rr.clean_rr` leaves it out)."""
+        rr = np.diff(t) * 1000.0
+        spans, _ = self._spans(t)
+        rr[spans] = NAN
+        return rr
+
+    def _beat_windows(self, t: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """First beat of the HR/RMSSD window that ends at each beat index ``last``."""
+        starts = np.searchsorted(t, t[last] - self.rmssd_window_s, "left")
+        return np.maximum(starts, self._series_starts(t, last, JOIN_MAX_S))
+
+    def _slow_window(self, t: np.ndarray, last: int) -> int:
+        """First beat of the coherence/breathing window that ends at beat index ``last``."""
+        a = int(np.searchsorted(t, t[last] - self._slow_window_s, "left"))
+        return max(a, int(self._series_starts(t, np.array([last]), BRIDGE_MAX_S)[0]))
+
+    def _slow_metrics(self, t: np.ndarray, windows: list[tuple[int, int]]) -> list[tuple]:
+        """(coherence, breathing rate) of the beats ``t[a:b + 1]`` of each window ``(a, b)``,
+        an interval that spans a short hole spread over its true length."""
+        rr = np.diff(t) * 1000.0
+        spans, length = self._spans(t)
+        out: list[tuple] = [(NAN, NAN)] * len(windows)
+        plain: list[int] = []
+        for w, (a, b) in enumerate(windows):
+            inside = (spans >= a) & (spans < b)
+            if not inside.any():
+                plain.append(w)
+                continue
+            at = spans[inside]
+            filled = fill_rr_holes(rr[a:b], at - a, rr[at] + 1000.0 * length[inside])
+            cleaned = clean_rr(filled).rr_ms
+            out[w] = (coherence(cleaned), breathing_rate(cleaned))
+        starts = [windows[w][0] for w in plain]
+        cleaned = clean_rr_windows(rr, starts, [windows[w][1] for w in plain])
+        for w, c in zip(plain, cleaned, strict=True):
+            out[w] = (coherence(c), breathing_rate(c))
+        return out
 
     def push(self, samples: np.ndarray) -> None:
         """Process the next block of one ECG or PPG channel, shape ``(n,)``."""
@@ -444,17 +501,12 @@ class CardiacProcessor:
         t_all = np.concatenate((self._beats, new_t))
         if t_all.size > 1 and not bool(np.all(t_all[1:] >= t_all[:-1])):
             return None
-        rr_all = np.diff(t_all) * 1000.0
         counts = self._beats.size + np.cumsum(sizes)  # beats after each piece
         n_end = self._n + np.cumsum(k)
         nows = self.t0 + n_end / self.fs  # data time at the end of each piece
         # per-beat windows: the last rmssd_window_s of beats after each piece with beats
         with_beats = np.flatnonzero(sizes)
-        j = counts[with_beats]
-        starts = np.searchsorted(t_all, t_all[j - 1] - self.rmssd_window_s, "left")
-        starts = np.maximum(starts, self._series_starts(t_all, j - 1))
-        windows = list(zip(with_beats.tolist(), starts.tolist(), (j - 1).tolist(), strict=True))
-        n_beat = len(windows)
+        last = counts[with_beats] - 1
         # slow metrics: every slow_every_s of data (compared as the one-by-one path does)
         last_slow = self._last_slow_t
         slow_at: list[int] = []
@@ -467,30 +519,22 @@ class CardiacProcessor:
             slow_at.append(i)
             last_slow = float(nows[i])
             i += 1
-        for i in slow_at:
-            j_i = int(counts[i])
-            if j_i:
-                a = int(np.searchsorted(t_all, t_all[j_i - 1] - self._slow_window_s, "left"))
-                a = max(a, int(self._series_starts(t_all, np.array([j_i - 1]))[0]))
-                windows.append((i, a, j_i - 1))
-            else:
-                windows.append((i, 0, 0))
         cleaned, counted = clean_and_count_rr_windows(
-            rr_all, [w[1] for w in windows], [w[2] for w in windows]
+            self._beat_rr(t_all), self._beat_windows(t_all, last), last
         )
         beat: dict[int, tuple[float, float]] = {}
-        slow: dict[int, tuple[float, float]] = {}
-        for w, c, n in zip(windows[:n_beat], cleaned[:n_beat], counted[:n_beat], strict=True):
+        for i, c, n in zip(with_beats.tolist(), cleaned, counted, strict=True):
             if c.size >= 2:
-                beat[w[0]] = (rmssd(c), heart_rate(n))
-        for w, c in zip(windows[n_beat:], cleaned[n_beat:], strict=True):
-            slow[w[0]] = (coherence(c), breathing_rate(c))
+                beat[i] = (rmssd(c), heart_rate(n))
+        ends = [int(counts[i]) - 1 for i in slow_at]  # last beat of each window (-1: none)
+        slow_windows = [(self._slow_window(t_all, b), b) if b >= 0 else (0, 0) for b in ends]
+        slow = dict(zip(slow_at, self._slow_metrics(t_all, slow_windows), strict=True))
         # the state after the block (what the one-by-one path leaves)
         self._n = int(n_end[-1]) if n_end.size else self._n
         self._last_slow_t = last_slow
         keep_from = np.searchsorted(t_all, t_all[-1] - self._keep_s, "left") if t_all.size else 0
         self._beats = t_all[keep_from:].copy()
-        self._forget_old_breaks()
+        self._forget_old_holes()
         return self._planned_steps(new_t.tolist(), sizes.tolist(), beat, slow, nows.tolist())
 
     def _planned_steps(
@@ -534,24 +578,23 @@ class CardiacProcessor:
         while drop < t.size and t[drop] < t[-1] - self._keep_s:
             drop += 1
         self._beats = t[drop:]
-        self._forget_old_breaks()
+        self._forget_old_holes()
+        last = self._beats.size - 1
         if len(times):
-            cleaning = clean_rr(self.rr_ms(self.rmssd_window_s))
+            a = int(self._beat_windows(self._beats, np.array([last]))[0])
+            cleaning = clean_rr(self._beat_rr(self._beats)[a:last])
             if cleaning.rr_ms.size >= 2:
                 self.rmssd_ms = rmssd(cleaning.rr_ms)
                 self.hr_bpm = heart_rate(cleaning.counted_ms)
         if now - self._last_slow_t >= self._slow_every:
             self._last_slow_t = now
-            cleaned = clean_rr(self.rr_ms(self._slow_window_s)).rr_ms
-            self.coherence = coherence(cleaned)
-            self.breathing_bpm = breathing_rate(cleaned)
+            window = (self._slow_window(self._beats, last), last) if last >= 0 else (0, 0)
+            self.coherence, self.breathing_bpm = self._slow_metrics(self._beats, [window])[0]
 
-    def _forget_old_breaks(self) -> None:
-        """Keep the latest break at or before the first kept beat, and those after it."""
-        if len(self._breaks) > 1 and self._beats.size:
-            keep = int(np.searchsorted(self._breaks, self._beats[0], "right")) - 1
-            if keep > 0:
-                del self._breaks[:keep]
+    def _forget_old_holes(self) -> None:
+        """Forget the holes at or before the first kept beat (no kept interval spans them)."""
+        while self._holes and self._beats.size and self._holes[0][0] <= self._beats[0]:
+            del self._holes[0]
 
     def beatless_s(self) -> float:
         """Seconds of samples since the latest beat (or the first sample, before any)."""
