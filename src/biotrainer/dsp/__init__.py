@@ -25,7 +25,7 @@ from biotrainer.dsp.quality import (
     gate_feedback,
     signal_quality,
 )
-from biotrainer.dsp.rr import RrCleaning, clean_rr, rr_from_peaks
+from biotrainer.dsp.rr import RrCleaning, clean_rr, fill_rr_holes, rr_from_peaks
 
 __all__ = [
     "AlphaStream",
@@ -47,6 +47,7 @@ __all__ = [
     "coherence",
     "ecg_peaks",
     "feedback_blocked",
+    "fill_rr_holes",
     "gate_feedback",
     "hrv_frequency",
     "hrv_time",
