@@ -30,6 +30,8 @@ NAN = math.nan
 BRIDGE_MAX_S = 5.0
 #: Holes (s) up to which HR and RMSSD join the beats either side.
 JOIN_MAX_S = 60.0
+#: Time (s) between the beats of an RR source beyond their interval that counts as a hole.
+MISSING_BEATS_S = 0.5
 
 
 def _alpha_channels(
@@ -331,8 +333,11 @@ class CardiacProcessor:
       one their series starts again and they are NaN until it fills their windows (about a
       minute).
 
-    Joined as they were, the breathing rhythm of the series jumped by the hole's length: for a
-    minute after a 4-s drop, coherence read 0.8-1.4 for 4-7.
+    An RR source's beats keep real time; beats its stream lost (a pause, after which
+    ``beat_times_from_rr`` re-anchors the chain of intervals ahead) are such a hole too. Joined
+    as they were, the breathing rhythm of the series jumped by the hole's length: for a minute
+    after a 4-s drop, coherence read 0.8-1.4 for 4-7 (and from an RR source the heart rate read
+    41 for 71 beats/min for 10 s).
     """
 
     def __init__(
@@ -359,8 +364,10 @@ class CardiacProcessor:
         self._n = 0
         self._last_slow_t = self.t0
         self._beats = np.empty(0)  # beat times (s), the last ~5 min
-        #: Holes in the data: (time on the beats' clock where the samples resume, length s).
-        self._holes: list[tuple[float, float]] = []
+        #: Holes in the data: (time on the beats' clock of the first sample or beat after it,
+        #: its length s, the time (ms) it adds to the interval that spans it: the length for
+        #: samples, whose clock skips holes; none for an RR source, whose beats keep real time).
+        self._holes: list[tuple[float, float, float]] = []
         #: Time of the latest beat (s); the first sample's time before any.
         self.last_beat_t = self.t0
         #: Data time of the newest sample pushed, on the beats' clock (``t0 + n / fs``: the
@@ -378,23 +385,24 @@ class CardiacProcessor:
         the next block pushed), ``steps_s`` the time from the sample before each to it."""
         for k, step in zip(offsets, steps_s, strict=True):
             hole = max(0.0, float(step) - 1.0 / self.fs)
-            self._holes.append((self.t0 + (self._n + int(k)) / self.fs, hole))
+            self._holes.append((self.t0 + (self._n + int(k)) / self.fs, hole, 1000.0 * hole))
 
     def _spans(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The intervals of beats ``t`` that span a hole (indices into ``diff(t)``) and the
-        holes' lengths (s)."""
+        """The intervals of beats ``t`` that span a hole (indices into ``diff(t)``) and their
+        true lengths (ms)."""
         if not self._holes:
             return np.empty(0, dtype=np.intp), np.empty(0)
-        at, length = np.array(self._holes).T
+        at, _, extra_ms = np.array(self._holes).T
         i = np.searchsorted(t, at, "left") - 1
         inside = (i >= 0) & (i + 1 < t.size)
-        return i[inside], length[inside]
+        i = i[inside]
+        return i, (t[i + 1] - t[i]) * 1000.0 + extra_ms[inside]
 
     def _series_starts(self, t: np.ndarray, last: np.ndarray, max_hole_s: float) -> np.ndarray:
         """For beats ``t`` (sorted) and windows ending at beat indices ``last``, the index of the
         first beat of the series each window's last beat belongs to: a series starts again
         after a hole longer than ``max_hole_s``."""
-        breaks = [at for at, length in self._holes if length > max_hole_s]
+        breaks = [at for at, length, _ in self._holes if length > max_hole_s]
         if not breaks:
             return np.zeros(last.shape, dtype=np.int64)
         k = np.searchsorted(breaks, t[last], "right") - 1
@@ -423,7 +431,7 @@ class CardiacProcessor:
         """(coherence, breathing rate) of the beats ``t[a:b + 1]`` of each window ``(a, b)``,
         an interval that spans a short hole spread over its true length."""
         rr = np.diff(t) * 1000.0
-        spans, length = self._spans(t)
+        spans, true_ms = self._spans(t)
         out: list[tuple] = [(NAN, NAN)] * len(windows)
         plain: list[int] = []
         for w, (a, b) in enumerate(windows):
@@ -432,7 +440,7 @@ class CardiacProcessor:
                 plain.append(w)
                 continue
             at = spans[inside]
-            filled = fill_rr_holes(rr[a:b], at - a, rr[at] + 1000.0 * length[inside])
+            filled = fill_rr_holes(rr[a:b], at - a, true_ms[inside])
             cleaned = clean_rr(filled).rr_ms
             out[w] = (coherence(cleaned), breathing_rate(cleaned))
         starts = [windows[w][0] for w in plain]
@@ -564,6 +572,11 @@ class CardiacProcessor:
             return
         last = float(self._beats[-1]) if self._beats.size else None
         times = beat_times_from_rr(rr, np.asarray(stamps, dtype=float), last)
+        # beats the stream lost (a pause, a dropped strap): the chain was re-anchored ahead
+        before = np.concatenate(([math.nan if last is None else last], times[:-1]))
+        lost_s = times - before - rr / 1000.0
+        for k in np.flatnonzero(lost_s > MISSING_BEATS_S):
+            self._holes.append((float(times[k]), float(lost_s[k]), 0.0))
         self._add_beats(times, float(times[-1]))
 
     def _add_beats(self, times: np.ndarray, now: float) -> None:
