@@ -59,6 +59,8 @@ _ASCII_INT = re.compile(r"[+-]?[0-9]+")
 _ASCII_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 #: The blanks allowed around a number (' 12 '): ASCII ones only.
 _ASCII_BLANKS = " \t\n\r\f\v"
+#: A word argparse reads as a negative number, not an option (the parser has none like it).
+_NEGATIVE_NUMBER = re.compile(r"-[0-9]+|-[0-9]*\.[0-9]+")
 
 
 class SubcommandAction(argparse._SubParsersAction):
@@ -515,7 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except CommandLineRefused as refused:  # (one line already said)
-        if _opens_the_trainer(sys.argv[1:] if argv is None else argv):
+        if _opens_the_trainer(parser, sys.argv[1:] if argv is None else argv):
             # started from a desktop icon (a launcher with options), the dialog is all one sees
             from biotrainer.commands.gui import show_start_error
 
@@ -545,11 +547,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OUTPUT_FAILED
 
 
-def _opens_the_trainer(argv: Sequence[str]) -> bool:
-    """True when the command line names no command but ``gui`` (``biotrainer`` alone opens the
-    trainer). A value spelt like a command (``--protocol report``) counts as one: no dialog."""
-    others = set(COMMANDS) - {"gui"}
-    return not any(word in others for word in argv)
+def _opens_the_trainer(parser: argparse.ArgumentParser, argv: Sequence[str]) -> bool:
+    """True when the command line starts the trainer: it names no command (``biotrainer``
+    alone, with options only) or ``gui``. A misspelt command (``biotrainer reprot 3``) is
+    another command typed in a terminal, not the trainer."""
+    return _command_word(parser, argv) in (None, "gui")
+
+
+def _command_word(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """The word of ``argv`` that ``parser`` reads as its COMMAND, known or not, or None.
+
+    The words are walked as argparse walks them: an option of ``parser`` that takes a value
+    takes the next word with it (``--protocol report``: no command) unless written
+    ``--option=value``; an option it does not know takes none; after ``--`` the next word is
+    the command.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The top-level parser (:func:`build_parser`).
+    argv : sequence of str
+        The command line without the program's name.
+    """
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return next(words, None)
+        if not word.startswith("-") or word == "-" or _NEGATIVE_NUMBER.fullmatch(word):
+            return word
+        action = _option_action(parser, word.split("=", 1)[0])
+        if action is not None and action.nargs is None and "=" not in word:
+            next(words, None)  # its value
+    return None
+
+
+def _option_action(parser: argparse.ArgumentParser, spelt: str) -> argparse.Action | None:
+    """The option of ``parser`` that ``spelt`` names: its own spelling or, as argparse takes
+    them, the unambiguous start of a long one (``--data`` for ``--data-dir``); else None."""
+    actions = parser._option_string_actions
+    if spelt in actions:
+        return actions[spelt]
+    if not spelt.startswith("--") or not parser.allow_abbrev:
+        return None
+    found = {action for option, action in actions.items() if option.startswith(spelt)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _tolerate_any_encoding() -> None:

@@ -20,6 +20,12 @@ make it look slower than it was recorded, hence the wider margin below the board
 
 A file without usable timestamps (all zero, constant, or not increasing in most windows) is
 played by BrainFlow as fast as it can read it, whatever its rate; it is not refused here.
+
+A file stamped in Unix milliseconds or microseconds (a Crown's recording written by BrainFlow
+itself: the Crown passes on the headset's clock) is judged on its timestamps scaled to seconds,
+as a live board's are. It is refused all the same, saying so: BrainFlow's playback board waits
+the step between two lines as seconds (checked with BrainFlow 5.23: a 256 Hz Crown file in
+milliseconds gave one sample in 3 s), so it would play the file a thousand times too slowly.
 """
 
 from __future__ import annotations
@@ -190,17 +196,53 @@ def check_playback_rate(
     DeviceError
         When the rate is more than :data:`MAX_FASTER` above ``nominal_fs`` or more than
         :data:`MAX_SLOWER` below it; naming the file, both rates, the board and ``advice``.
+        When the timestamps are Unix milliseconds or microseconds (:func:`file_timestamp_scale`):
+        the rate is judged on them in seconds, but BrainFlow's playback board would wait
+        the steps between them as seconds.
     OSError
         The file cannot be read.
     """
-    rate = estimate_rate(read_head_timestamps(path, num_rows, timestamp_row), nominal_fs)
+    stamps = read_head_timestamps(path, num_rows, timestamp_row)
+    scale = file_timestamp_scale(stamps)
+    rate = estimate_rate(stamps * scale, nominal_fs)
     off = rate_misread(rate, nominal_fs)
-    if off is None:
-        return
-    raise DeviceError(
-        f"the playback file {path} was recorded at {_hz(rate)} Hz (by its timestamps), but "
-        f"{board} samples at {_hz(nominal_fs)} Hz: played as that board its heart rate, "
-        f"breathing rate and EEG bands would read {off}; {advice}"
+    if off is not None:
+        raise DeviceError(
+            f"the playback file {path} was recorded at {_hz(rate)} Hz (by its timestamps), but "
+            f"{board} samples at {_hz(nominal_fs)} Hz: played as that board its heart rate, "
+            f"breathing rate and EEG bands would read {off}; {advice}"
+        )
+    if scale != 1.0:
+        raise DeviceError(_unit_refusal(path, scale, timestamp_row, rate or nominal_fs))
+
+
+def file_timestamp_scale(timestamps: np.ndarray) -> float:
+    """What a file's timestamps are multiplied by to be seconds, judged as a live board's are
+    (:func:`~biotrainer.acquisition.brainflow_source.timestamp_scale`) but from the first
+    positive one (a first line stamped 0 says nothing): 1e-3 for Unix milliseconds, 1e-6 for
+    microseconds, else 1.
+
+    Parameters
+    ----------
+    timestamps : np.ndarray
+        The file's first timestamps (:func:`read_head_timestamps`: finite ones).
+    """
+    # (imported here: brainflow_source imports this module)
+    from biotrainer.acquisition.brainflow_source import timestamp_scale
+
+    positive = timestamps[timestamps > 0]
+    return timestamp_scale(float(positive[0])) if positive.size else 1.0
+
+
+def _unit_refusal(path: Path, scale: float, timestamp_row: int, rate: float) -> str:
+    """Why a file stamped in Unix milliseconds or microseconds cannot be played as it is."""
+    unit, times = ("milliseconds", 1000) if scale == 1e-3 else ("microseconds", 1_000_000)
+    return (
+        f"the playback file {path} has its timestamps in Unix {unit} (a board's own clock, "
+        f"as the Crown passes it on), which BrainFlow's playback board takes for seconds: it "
+        f"would play the file {times} times too slowly, a sample every "
+        f"{1.0 / (rate * scale):.3g} s; divide its timestamp column (column "
+        f"{timestamp_row + 1}) by {times} to play it"
     )
 
 

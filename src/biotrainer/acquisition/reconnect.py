@@ -162,6 +162,13 @@ class ReconnectingSource:
         return self._layout
 
     @property
+    def lost_since(self) -> float | None:
+        """Clock time at which the last samples before the loss arrived, while the signal is
+        lost (None while samples flow): what "reconnected after N s" counts from. The loss is
+        noticed later, :attr:`silence_s` after it for a silent device."""
+        return self._lost_at
+
+    @property
     def inner(self) -> Source | None:
         """The source in use now (None between a drop and a successful re-open)."""
         return self._inner

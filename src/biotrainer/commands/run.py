@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from biotrainer.acquisition.source import SourceState
+from biotrainer.acquisition.source import Source, SourceState
 from biotrainer.cli import (
     add_data_dir_argument,
     add_device_arguments,
@@ -348,7 +348,7 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
             else:
                 time.sleep(TICK_S)
             new = engine.tick()
-            said = signal.line(engine.source.state)
+            said = signal.line(engine.source)
             if said:
                 progress = say(progress, said + "\n")
             updates.extend(new)
@@ -371,22 +371,37 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
 
 class _SignalWatch:
     """The lines `run` prints when the signal is lost and when it comes back: the progress lines
-    follow protocol time, which stands still while no sample comes."""
+    follow protocol time, which stands still while no sample comes.
+
+    A loss is timed from the last samples, as the session's ``events.csv`` times it ("reconnected
+    after N s"), when the source says when they came (:attr:`ReconnectingSource.lost_since
+    <biotrainer.acquisition.reconnect.ReconnectingSource.lost_since>`, every live device);
+    otherwise from the moment the loss was noticed.
+    """
 
     def __init__(self, clock) -> None:
         self._clock = clock
         self._lost_at: float | None = None
 
-    def line(self, state: SourceState) -> str | None:
-        """A line to print for the source's state now, or None."""
+    def line(self, source: Source) -> str | None:
+        """A line to print for the state of ``source`` now, or None.
+
+        Parameters
+        ----------
+        source : Source
+            The session's source, looked at after each of its polls.
+        """
+        state, now = source.state, self._clock.now()
         if state is SourceState.SILENT and self._lost_at is None:
-            self._lost_at = self._clock.now()
+            since = getattr(source, "lost_since", None)
+            self._lost_at = now if since is None else since
+            quiet = "" if since is None else f" for {now - self._lost_at:.1f} s"
             return (
-                "biotrainer: signal lost: no new samples; the session goes on as soon as they "
-                "come back (Ctrl-C ends it)"
+                f"biotrainer: signal lost: no new samples{quiet}; the session goes on as soon "
+                "as they come back (Ctrl-C ends it)"
             )
         if state is SourceState.STREAMING and self._lost_at is not None:
-            lost_s, self._lost_at = self._clock.now() - self._lost_at, None
+            lost_s, self._lost_at = now - self._lost_at, None
             return f"biotrainer: signal back after {lost_s:.1f} s"
         return None
 
