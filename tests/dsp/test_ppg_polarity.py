@@ -96,24 +96,28 @@ def test_pulses_are_held_back_until_the_orientation_is_known() -> None:
     np.testing.assert_array_equal(np.concatenate(got), ppg_peaks(-x, fs, subsample=True))
 
 
-def test_a_flat_start_is_used_as_given_then_flipped_once() -> None:
+def test_a_flat_start_is_used_as_given_then_flipped() -> None:
     """12 s without a pulse (sensor off: no shape to judge), then upside-down pulses: the
-    detector starts on the signal as given after 10 s, flips it at the first clear judgement,
-    and never flips back, even when the pulses later turn the other way up."""
+    detector starts on the signal as given after 10 s and flips it once two verdicts agree; when
+    the pulses later turn the other way up for good, it turns back after 8 verdicts against."""
     fs = 64.0
     off = 1000.0 + 0.01 * np.random.default_rng(0).standard_normal(int(12 * fs))
     drawn = pulses(fs, 40.0, seed=6)
+    last = pulses(fs, 40.0, seed=7)
     stream = PpgPeakStream(fs)
     beats, polarity = [], []
-    for part in (off, 2000.0 - drawn, pulses(fs, 40.0, seed=7)):
+    for part in (off, 2000.0 - drawn, last):
         beats.append(in_chunks(stream, part, 32))
         polarity.append(stream.polarity)
-    assert polarity == [0, -1, -1]
+    assert polarity == [0, -1, 1]
     # once flipped and relearnt, the pulses are those of the drawn signal
     flipped = beats[1][beats[1] > off.size + 8 * fs] - off.size
     ref = ppg_peaks(drawn, fs, subsample=True)
     np.testing.assert_allclose(flipped, ref[ref > 8 * fs], rtol=0, atol=0.05)
-    assert beats[2].size > 40  # and the last part, the other way up, still gives its pulses
+    # and those of the last part once turned back (8 verdicts, 2 s of relearning)
+    turned = beats[2][beats[2] > off.size + drawn.size + 20 * fs] - off.size - drawn.size
+    ref = ppg_peaks(last, fs, subsample=True)
+    np.testing.assert_allclose(turned, ref[ref > 20 * fs], rtol=0, atol=0.05)
 
 
 def test_pulse_polarity_is_odd_and_silent_on_no_shape() -> None:
