@@ -648,3 +648,22 @@ def test_timestamp_scale_leaves_a_board_clock_it_cannot_tell() -> None:
     assert timestamp_scale(1_764_000_000_000.0) == 1e-3
     assert timestamp_scale(1_764_000_000_000_000.0) == 1e-6
     assert timestamp_scale(float("nan")) == 1.0
+
+
+@pytest.mark.parametrize("factor", [1e3, 1.0])
+@pytest.mark.parametrize("bad", [0.0, float("nan"), -5.0, 9e18])
+def test_one_bad_first_timestamp_does_not_decide_the_unit(bad, factor) -> None:
+    """The unit was judged from the first sample alone: a board in Unix milliseconds whose first
+    stamp was 0, NaN or negative was read in seconds for the whole session (every 4-ms step a
+    3.9-s gap), and one garbage huge first stamp scaled a board in seconds by 1e-6."""
+    src, holder, _ = fake_source("crown")
+    board = _prepared(src, holder)
+    src.start()
+    p = src.layout.preset("default")
+    t0 = 1_764_000_000.0
+    first = _block(256, p.num_rows, p.timestamp_row, t0=t0, fs=256.0)
+    first[p.timestamp_row] *= factor
+    first[p.timestamp_row, 0] = bad
+    board.queue[0] = [first]
+    ts = src.poll().signals["eeg"].timestamps
+    np.testing.assert_allclose(ts[1:], t0 + np.arange(1, 256) / 256.0, rtol=0, atol=1e-6)

@@ -461,7 +461,7 @@ class BrainFlowSource:
         self._silence_timeout = float(silence_timeout)
         self._buffer_seconds = float(buffer_seconds)
         self._board_factory = board_factory or BoardShim
-        self._timestamp_scales: dict[str, float] = {}  # per preset, from its first sample
+        self._timestamp_scales: dict[str, float] = {}  # per preset, from its first stamps
         if layout is not None and not self._playback:
             raise ValueError("an explicit layout is only for playback sources")
 
@@ -747,12 +747,19 @@ class BrainFlowSource:
         return Chunk(raw=raw, signals=self._layout.split(raw), received_at=now)
 
     def _to_seconds(self, preset: str, data: np.ndarray) -> None:
-        """Scale the timestamp row of ``data`` to seconds, in place, with the scale its first
-        sample showed (:func:`timestamp_scale`)."""
+        """Scale the timestamp row of ``data`` to seconds, in place, with the scale the first
+        chunk with usable (finite, positive) timestamps showed: the median of its timestamps
+        (:func:`timestamp_scale`), so one bad first stamp (0, NaN, garbage) does not decide it
+        for the whole session."""
         row = self._layout.preset(preset).timestamp_row
         scale = self._timestamp_scales.get(preset)
         if scale is None:
-            scale = self._timestamp_scales[preset] = timestamp_scale(float(data[row, 0]))
+            stamps = data[row]
+            usable = stamps[np.isfinite(stamps) & (stamps > 0)]
+            if not usable.size:
+                return  # (judged on the next chunk)
+            scale = timestamp_scale(float(np.median(usable)))
+            self._timestamp_scales[preset] = scale
         if scale != 1.0:
             data[row] *= scale
 

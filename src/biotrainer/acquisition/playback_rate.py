@@ -218,9 +218,9 @@ def check_playback_rate(
 
 def file_timestamp_scale(timestamps: np.ndarray) -> float:
     """What a file's timestamps are multiplied by to be seconds, judged as a live board's are
-    (:func:`~biotrainer.acquisition.brainflow_source.timestamp_scale`) but from the first
-    positive one (a first line stamped 0 says nothing): 1e-3 for Unix milliseconds, 1e-6 for
-    microseconds, else 1.
+    (:func:`~biotrainer.acquisition.brainflow_source.timestamp_scale`, on the median of the
+    positive ones: a first line stamped 0 or garbage says nothing): 1e-3 for Unix
+    milliseconds, 1e-6 for microseconds, else 1.
 
     Parameters
     ----------
@@ -231,7 +231,7 @@ def file_timestamp_scale(timestamps: np.ndarray) -> float:
     from biotrainer.acquisition.brainflow_source import timestamp_scale
 
     positive = timestamps[timestamps > 0]
-    return timestamp_scale(float(positive[0])) if positive.size else 1.0
+    return timestamp_scale(float(np.median(positive))) if positive.size else 1.0
 
 
 def _unit_refusal(path: Path, scale: float, timestamp_row: int, rate: float) -> str:
