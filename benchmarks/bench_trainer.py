@@ -130,6 +130,7 @@ def main() -> int:
                 len(window.patient_latency.all),
                 time.thread_time(),
                 pv.orb.layer_renders if pv is not None else 0,
+                orb_renders(pv),
             )
 
         def finish() -> None:
@@ -143,10 +144,8 @@ def main() -> int:
         app.exec()
         window.close()
 
-    (w0, c0, f0, p0, v0, t0, u0, l0, m0, g0, r0), (w1, c1, f1, p1, v1, t1, u1, l1, m1, g1, r1) = (
-        marks["start"],
-        marks["end"],
-    )
+    w0, c0, f0, p0, v0, t0, u0, l0, m0, g0, r0, o0 = marks["start"]
+    w1, c1, f1, p1, v1, t1, u1, l1, m1, g1, r1, o1 = marks["end"]
     wall = w1 - w0
     import numpy as np
 
@@ -174,7 +173,9 @@ def main() -> int:
     if pv is not None:
         print(
             f"patient view painted {(v1 - v0) / wall:.1f} fps, "
-            f"orb layer re-rendered {(r1 - r0) / wall:.1f}/s"
+            f"orb layer re-rendered {(r1 - r0) / wall:.1f}/s ("
+            + ", ".join(f"{k} {(o1[k] - o0[k]) / wall:.1f}/s" for k in o1)
+            + ")"
         )
     print(f"engine: {(t1 - t0) / wall:.1f} ticks/s, {(u1 - u0) / wall:.1f} updates/s")
     for name, lat in (("dashboard", dash), ("patient view", pat)):
@@ -186,6 +187,13 @@ def main() -> int:
     if profiler is not None:
         profiler.report(wall)
     return 0
+
+
+def orb_renders(pv) -> dict[str, int]:
+    """The patient view's orb renders so far by kind (halo, backdrop, body)."""
+    orb = getattr(pv, "orb", None)
+    kinds = ("halo", "backdrop", "body")
+    return {k: getattr(orb, f"{k}_renders", 0) for k in kinds} if orb is not None else {}
 
 
 def EventProfiler():  # noqa: N802 - builds a QObject subclass after Qt is imported

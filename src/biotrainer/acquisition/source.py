@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -161,21 +162,31 @@ class SourceLayout:
     def roles(self) -> tuple[str, ...]:
         return tuple(g.role for g in self.groups)
 
+    @cached_property
+    def _split_plan(self) -> tuple[tuple[ChannelGroup, PresetLayout | None, np.ndarray], ...]:
+        """Per group, its preset's layout (None when the layout lacks it) and its rows as an
+        index array: :meth:`split` runs on every poll, 60 times a second."""
+        presets = {p.preset: p for p in self.presets}
+        return tuple(
+            (g, presets.get(g.preset), np.array(g.rows, dtype=np.intp)) for g in self.groups
+        )
+
     def split(self, raw: dict[str, np.ndarray]) -> dict[str, SignalBlock]:
         """Sort raw BrainFlow arrays (preset -> rows x n) into role blocks."""
         blocks: dict[str, SignalBlock] = {}
-        for g in self.groups:
+        for g, p, rows in self._split_plan:
             data = raw.get(g.preset)
             if data is None:
                 continue
-            p = self.preset(g.preset)
+            if p is None:
+                raise KeyError(g.preset)
             blocks[g.role] = SignalBlock(
                 role=g.role,
                 fs=p.fs,
                 channel_names=g.names,
                 units=g.units,
                 timestamps=np.asarray(data[p.timestamp_row], dtype=np.float64),
-                samples=np.asarray(data[list(g.rows)], dtype=np.float64),
+                samples=np.asarray(data[rows], dtype=np.float64),
             )
         return blocks
 
