@@ -34,6 +34,56 @@ OTHER_LAYOUT = SourceLayout(
     groups=(ChannelGroup("eeg", "default", (1, 2), ("C3", "C4"), "uV"),),
 )
 
+#: A chest strap's stream of RR intervals: one sample (ms) per beat, its timestamp row 1.
+RR_LAYOUT = SourceLayout(
+    device="fake-strap",
+    board_id=-100,
+    presets=(PresetLayout("default", 0.0, 2, 1),),
+    groups=(ChannelGroup("rr", "default", (0,), ("RR",), "ms"),),
+)
+
+
+class FakeStrap:
+    """RR intervals (1000 ms), one sample per beat delivered on the clock's multiples of
+    ``every_s`` from its start on (a Bluetooth bridge sends them in notifications), none from
+    ``stops_at`` on nor inside ``pause`` (the strap was off)."""
+
+    def __init__(
+        self,
+        clock,
+        every_s: float = 1.0,
+        stops_at: float = math.inf,
+        pause: tuple[float, float] = (math.inf, math.inf),
+    ) -> None:
+        self.clock, self.every_s, self.stops_at, self.pause = clock, every_s, stops_at, pause
+        self.layout = RR_LAYOUT
+        self.state = SourceState.IDLE
+        self._next = every_s
+
+    def prepare(self) -> None:
+        self.state = SourceState.PREPARED
+
+    def start(self) -> None:
+        self._next = (math.floor(self.clock.now() / self.every_s) + 1.0) * self.every_s
+        self.state = SourceState.STREAMING
+
+    def poll(self) -> Chunk:
+        now = self.clock.now()
+        beats = []
+        while self._next <= now and self._next < self.stops_at:
+            if not self.pause[0] <= self._next < self.pause[1]:
+                beats.append(self._next)
+            self._next += self.every_s
+        raw = np.array([[1000.0] * len(beats), beats]).reshape(2, len(beats))
+        chunk = {"default": raw}
+        return Chunk(raw=chunk, signals=RR_LAYOUT.split(chunk), received_at=now)
+
+    def stop(self) -> None:
+        self.state = SourceState.STOPPED
+
+    def release(self) -> None:
+        self.state = SourceState.RELEASED
+
 
 @dataclass
 class World:

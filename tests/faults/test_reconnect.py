@@ -11,11 +11,10 @@ import time
 
 import numpy as np
 import pytest
-from faultkit import FS, LAYOUT, OTHER_LAYOUT, FakeDevice, World, pump
+from faultkit import FS, LAYOUT, OTHER_LAYOUT, FakeDevice, FakeStrap, World, pump
 
-from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.reconnect import ReconnectingSource
-from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
+from biotrainer.acquisition.source import PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import SimulatedClock
 from biotrainer.engine.engine import Engine
 from biotrainer.engine.protocol import load_protocol
@@ -166,47 +165,6 @@ def test_a_refusal_from_the_source_ends_the_session_instead_of_reopening() -> No
     assert clock.now() == pytest.approx(2.0, abs=0.06) and len(opened) == 1
 
 
-RR_LAYOUT = SourceLayout(
-    device="fake-strap",
-    board_id=-100,
-    presets=(PresetLayout("default", 0.0, 2, 1),),
-    groups=(ChannelGroup("rr", "default", (0,), ("RR",), "ms"),),
-)
-
-
-class _Strap:
-    """RR intervals: one sample per beat, delivered ``every_s`` apart (a Bluetooth bridge
-    sends them in notifications), then none from ``stops_at`` on."""
-
-    def __init__(self, clock, every_s: float, stops_at: float = math.inf) -> None:
-        self.clock, self.every_s, self.stops_at = clock, every_s, stops_at
-        self.layout = RR_LAYOUT
-        self.state = SourceState.IDLE
-        self._next = every_s
-
-    def prepare(self) -> None:
-        self.state = SourceState.PREPARED
-
-    def start(self) -> None:
-        self.state = SourceState.STREAMING
-
-    def poll(self):
-        now = self.clock.now()
-        beats = []
-        while self._next <= now and self._next < self.stops_at:
-            beats.append(self._next)
-            self._next += self.every_s
-        raw = np.array([[1000.0] * len(beats), beats]).reshape(2, len(beats))
-        chunk = {"default": raw}
-        return Chunk(raw=chunk, signals=RR_LAYOUT.split(chunk), received_at=now)
-
-    def stop(self) -> None:
-        self.state = SourceState.STOPPED
-
-    def release(self) -> None:
-        self.state = SourceState.RELEASED
-
-
 def test_an_rr_source_is_lost_only_after_beats_stopped_for_the_heart_metrics_wait() -> None:
     """A chest strap's bridge sends RR intervals a notification every 2-3 s: not a loss each
     time (the stream was re-opened every few seconds), but beats missing for over 5 s are."""
@@ -215,7 +173,7 @@ def test_an_rr_source_is_lost_only_after_beats_stopped_for_the_heart_metrics_wai
 
     def open_strap():
         opened.append(clock.now())
-        return _Strap(clock, every_s=3.0, stops_at=20.0)
+        return FakeStrap(clock, every_s=3.0, stops_at=20.0)
 
     src = ReconnectingSource(open_strap, clock, retry_every_s=2.0)
     src.prepare()

@@ -13,13 +13,11 @@ import re
 from pathlib import Path
 from unittest import mock
 
-import numpy as np
 import pytest
-from faultkit import World
+from faultkit import FakeStrap, World
 
-from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.reconnect import SILENCE_S, ReconnectingSource
-from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
+from biotrainer.acquisition.source import SourceState
 from biotrainer.clock import SimulatedClock
 from biotrainer.commands.run import _loop, _SignalWatch
 from biotrainer.engine.engine import Engine
@@ -34,48 +32,6 @@ feedback = "{feedback}"
 kind = "baseline"
 duration_s = 10
 """
-
-RR_LAYOUT = SourceLayout(
-    device="fake-strap",
-    board_id=-100,
-    presets=(PresetLayout("default", 0.0, 2, 1),),
-    groups=(ChannelGroup("rr", "default", (0,), ("RR",), "ms"),),
-)
-
-
-class _PausingStrap:
-    """RR intervals, a beat a second on the clock's whole seconds, none inside ``pause``
-    (whichever strap is open: the chest strap was off)."""
-
-    def __init__(self, clock, pause: tuple[float, float]) -> None:
-        self.clock, self.pause = clock, pause
-        self.layout = RR_LAYOUT
-        self.state = SourceState.IDLE
-        self._next = 1.0
-
-    def prepare(self) -> None:
-        self.state = SourceState.PREPARED
-
-    def start(self) -> None:
-        self._next = float(np.floor(self.clock.now()) + 1.0)
-        self.state = SourceState.STREAMING
-
-    def poll(self) -> Chunk:
-        now = self.clock.now()
-        beats = []
-        while self._next <= now:
-            if not self.pause[0] <= self._next < self.pause[1]:
-                beats.append(self._next)
-            self._next += 1.0
-        raw = np.array([[1000.0] * len(beats), beats]).reshape(2, len(beats))
-        chunk = {"default": raw}
-        return Chunk(raw=chunk, signals=RR_LAYOUT.split(chunk), received_at=now)
-
-    def stop(self) -> None:
-        self.state = SourceState.STOPPED
-
-    def release(self) -> None:
-        self.state = SourceState.RELEASED
 
 
 def _run_loop(tmp_path: Path, source: ReconnectingSource, clock: SimulatedClock, feedback: str):
@@ -137,7 +93,7 @@ def test_signal_back_of_an_rr_stream_counts_the_beats_wait_too(tmp_path: Path) -
     """Beats stop after 9 s and come back at 18 s: a loss of 9 s (it printed 4.0 s, the 5 s
     an RR stream waits for a beat before it is lost left out)."""
     clock = SimulatedClock()
-    src = ReconnectingSource(lambda: _PausingStrap(clock, (10.0, 18.0)), clock, retry_every_s=2.0)
+    src = ReconnectingSource(lambda: FakeStrap(clock, pause=(10.0, 18.0)), clock, retry_every_s=2.0)
     said, folder = _run_loop(tmp_path, src, clock, "coherence")
     assert _loss_lines(said, folder, BEATS_LOST_S) == pytest.approx(9.0, abs=0.11)
 
