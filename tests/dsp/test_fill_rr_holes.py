@@ -54,3 +54,10 @@ def test_a_bridged_breathing_rhythm_keeps_its_rate_and_coherence() -> None:
     assert hrv.coherence(bridged) > 0.8 * whole
     assert hrv.coherence(joined) < 0.6 * whole
     assert hrv.breathing_rate(bridged) == pytest.approx(hrv.breathing_rate(rr), abs=0.2)
+
+
+def test_an_interval_named_twice_is_refused() -> None:
+    """Two holes in one interval are one span of their summed length: named twice, one hole's
+    time was silently dropped."""
+    with pytest.raises(ValueError, match="distinct"):
+        fill_rr_holes(np.array([800.0, 900.0, 800.0]), [1, 1], [3000.0, 3000.0])

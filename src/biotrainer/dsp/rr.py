@@ -72,6 +72,8 @@ def fill_rr_holes(rr_ms: np.ndarray, at, span_ms) -> np.ndarray:
     """
     rr = np.asarray(rr_ms, dtype=np.float64).ravel()
     at = np.asarray(at, dtype=np.intp).tolist()
+    if len(set(at)) != len(at):
+        raise ValueError(f"the intervals that span holes must be distinct, got {at}")
     parts = {}
     for i, total in zip(at, span_ms, strict=True):
         near = [rr[j] for j in (i - 1, i + 1) if 0 <= j < rr.size and j not in at]

@@ -32,6 +32,13 @@ BRIDGE_MAX_S = 5.0
 JOIN_MAX_S = 60.0
 #: Time (s) between the beats of an RR source beyond their interval that counts as a hole.
 MISSING_BEATS_S = 0.5
+#: An interval across holes is bridged or joined only while it is at most this much (s) longer
+#: than the longest hole bridged or joined: the beat either side of the hole (a longer one means
+#: the beats had stopped around it: a sensor off).
+SPAN_SLACK_S = 2.0
+#: An interval between detected beats longer than this (s; 20 beats/min) is beats not detected
+#: (a sensor off, an electrode loose), not an RR interval: HR and RMSSD leave it out.
+LONGEST_RR_S = 3.0
 
 
 def _alpha_channels(
@@ -326,12 +333,17 @@ class CardiacProcessor:
 
     - HR and RMSSD leave it out and go on with the beats either side (up to a hole of
       :data:`JOIN_MAX_S`; after a longer one their series starts again, and they keep their
-      last values until it has two intervals).
+      last values until it has two intervals). They leave out any interval over
+      :data:`LONGEST_RR_S` too: beats not detected.
     - Coherence and breathing rate need the series' true time axis (the breathing rhythm goes
       on through the hole): up to a hole of :data:`BRIDGE_MAX_S` the spanning interval is
       spread over its true length (:func:`~biotrainer.dsp.rr.fill_rr_holes`); after a longer
       one their series starts again and they are NaN until it fills their windows (about a
       minute).
+
+    Judged on the spanning interval's true length (all the holes in it, plus the beats' time
+    either side, at most :data:`SPAN_SLACK_S` more): a short hole while the beats had stopped
+    anyway (a sensor off) bridges nothing.
 
     An RR source's beats keep real time; beats its stream lost (a pause, after which
     ``beat_times_from_rr`` re-anchors the chain of intervals ahead) are such a hole too. Joined
@@ -365,9 +377,9 @@ class CardiacProcessor:
         self._last_slow_t = self.t0
         self._beats = np.empty(0)  # beat times (s), the last ~5 min
         #: Holes in the data: (time on the beats' clock of the first sample or beat after it,
-        #: its length s, the time (ms) it adds to the interval that spans it: the length for
-        #: samples, whose clock skips holes; none for an RR source, whose beats keep real time).
-        self._holes: list[tuple[float, float, float]] = []
+        #: the time (ms) it adds to the interval that spans it: its length for samples, whose
+        #: clock skips holes; none for an RR source, whose beats keep real time).
+        self._holes: list[tuple[float, float]] = []
         #: Time of the latest beat (s); the first sample's time before any.
         self.last_beat_t = self.t0
         #: Data time of the newest sample pushed, on the beats' clock (``t0 + n / fs``: the
@@ -384,37 +396,41 @@ class CardiacProcessor:
         """Mark holes in the data before the samples at ``offsets`` (counted from the start of
         the next block pushed), ``steps_s`` the time from the sample before each to it."""
         for k, step in zip(offsets, steps_s, strict=True):
-            hole = max(0.0, float(step) - 1.0 / self.fs)
-            self._holes.append((self.t0 + (self._n + int(k)) / self.fs, hole, 1000.0 * hole))
+            hole_ms = 1000.0 * max(0.0, float(step) - 1.0 / self.fs)
+            self._holes.append((self.t0 + (self._n + int(k)) / self.fs, hole_ms))
 
     def _spans(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The intervals of beats ``t`` that span a hole (indices into ``diff(t)``) and their
-        true lengths (ms)."""
+        """The intervals of beats ``t`` that span holes (ascending indices into ``diff(t)``)
+        and their true lengths (ms: all the holes each spans added)."""
+        none = np.empty(0, dtype=np.intp), np.empty(0)
         if not self._holes:
-            return np.empty(0, dtype=np.intp), np.empty(0)
-        at, _, extra_ms = np.array(self._holes).T
+            return none
+        at, extra_ms = np.array(self._holes).T
         i = np.searchsorted(t, at, "left") - 1
         inside = (i >= 0) & (i + 1 < t.size)
-        i = i[inside]
-        return i, (t[i + 1] - t[i]) * 1000.0 + extra_ms[inside]
+        if not inside.any():
+            return none
+        i, which = np.unique(i[inside], return_inverse=True)
+        return i, (t[i + 1] - t[i]) * 1000.0 + np.bincount(which, weights=extra_ms[inside])
 
     def _series_starts(self, t: np.ndarray, last: np.ndarray, max_hole_s: float) -> np.ndarray:
         """For beats ``t`` (sorted) and windows ending at beat indices ``last``, the index of the
         first beat of the series each window's last beat belongs to: a series starts again
-        after a hole longer than ``max_hole_s``."""
-        breaks = [at for at, length, _ in self._holes if length > max_hole_s]
-        if not breaks:
+        after an interval across holes longer than ``max_hole_s`` (plus the beat either side)."""
+        spans, true_ms = self._spans(t)
+        firsts = spans[true_ms > 1000.0 * (max_hole_s + SPAN_SLACK_S)] + 1
+        if not firsts.size:
             return np.zeros(last.shape, dtype=np.int64)
-        k = np.searchsorted(breaks, t[last], "right") - 1
-        first = np.searchsorted(t, np.asarray(breaks)[np.maximum(k, 0)], "left")
-        return np.where(k >= 0, first, 0)
+        k = np.searchsorted(firsts, last, "right") - 1
+        return np.where(k >= 0, firsts[np.maximum(k, 0)], 0)
 
     def _beat_rr(self, t: np.ndarray) -> np.ndarray:
-        """RR intervals (ms) of beats ``t`` for HR and RMSSD: one that spans a hole is NaN (so
-        :func:`~biotrainer.dsp.rr.clean_rr` leaves it out)."""
+        """RR intervals (ms) of beats ``t`` for HR and RMSSD: one that spans a hole or is over
+        :data:`LONGEST_RR_S` is NaN (so :func:`~biotrainer.dsp.rr.clean_rr` leaves it out)."""
         rr = np.diff(t) * 1000.0
         spans, _ = self._spans(t)
         rr[spans] = NAN
+        rr[rr > 1000.0 * LONGEST_RR_S] = NAN
         return rr
 
     def _beat_windows(self, t: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -542,7 +558,7 @@ class CardiacProcessor:
         self._last_slow_t = last_slow
         keep_from = np.searchsorted(t_all, t_all[-1] - self._keep_s, "left") if t_all.size else 0
         self._beats = t_all[keep_from:].copy()
-        self._forget_old_holes()
+        self._forget_old_holes(float(nows[-1]))
         return self._planned_steps(new_t.tolist(), sizes.tolist(), beat, slow, nows.tolist())
 
     def _planned_steps(
@@ -576,7 +592,7 @@ class CardiacProcessor:
         before = np.concatenate(([math.nan if last is None else last], times[:-1]))
         lost_s = times - before - rr / 1000.0
         for k in np.flatnonzero(lost_s > MISSING_BEATS_S):
-            self._holes.append((float(times[k]), float(lost_s[k]), 0.0))
+            self._holes.append((float(times[k]), 0.0))
         self._add_beats(times, float(times[-1]))
 
     def _add_beats(self, times: np.ndarray, now: float) -> None:
@@ -591,7 +607,7 @@ class CardiacProcessor:
         while drop < t.size and t[drop] < t[-1] - self._keep_s:
             drop += 1
         self._beats = t[drop:]
-        self._forget_old_holes()
+        self._forget_old_holes(self.data_t)
         last = self._beats.size - 1
         if len(times):
             a = int(self._beat_windows(self._beats, np.array([last]))[0])
@@ -604,9 +620,14 @@ class CardiacProcessor:
             window = (self._slow_window(self._beats, last), last) if last >= 0 else (0, 0)
             self.coherence, self.breathing_bpm = self._slow_metrics(self._beats, [window])[0]
 
-    def _forget_old_holes(self) -> None:
-        """Forget the holes at or before the first kept beat (no kept interval spans them)."""
-        while self._holes and self._beats.size and self._holes[0][0] <= self._beats[0]:
+    def _forget_old_holes(self, now: float) -> None:
+        """Forget the holes at or before the first kept beat (no kept interval spans them) and
+        those over :attr:`_keep_s` before ``now`` (while no beat comes: an interval across them
+        is too long to bridge or join anyway)."""
+        first = self._beats[0] if self._beats.size else -math.inf
+        while self._holes and (
+            self._holes[0][0] <= first or self._holes[0][0] < now - self._keep_s
+        ):
             del self._holes[0]
 
     def beatless_s(self) -> float:
