@@ -21,9 +21,9 @@ and simulated data take exactly the path live data takes.
   what to check, chosen by BrainFlow's exit code.
 * Timestamps are seconds, as BrainFlow stamps samples on the host. A board that passes on its own
   clock in Unix milliseconds or microseconds (the Neurosity Crown's OSC stream carries the
-  headset's time; BrainFlow copies it as sent) is seen from the first sample's size
-  (:func:`timestamp_scale`) and its timestamps are scaled to seconds: read as seconds, every
-  step between two samples was a gap of seconds.
+  headset's time; BrainFlow copies it as sent) is seen from the size of its first usable
+  timestamps (:func:`typical_timestamp`, :func:`timestamp_scale`) and its timestamps are scaled
+  to seconds: read as seconds, every step between two samples was a gap of seconds.
 """
 
 from __future__ import annotations
@@ -407,6 +407,14 @@ def timestamp_scale(first: float) -> float:
     return 1e-3 if first < 1e3 * _UNIX_SECONDS_BELOW else 1e-6
 
 
+def typical_timestamp(stamps: np.ndarray) -> float | None:
+    """The median of the finite, positive ``stamps`` (None when there is none): what a board's
+    or a file's unit is judged on (:func:`timestamp_scale`), so that one bad first stamp (0,
+    NaN, garbage) does not decide it."""
+    usable = stamps[np.isfinite(stamps) & (stamps > 0)]
+    return float(np.median(usable)) if usable.size else None
+
+
 class BrainFlowSource:
     """A BrainFlow board as a :class:`~biotrainer.acquisition.source.Source`.
 
@@ -748,18 +756,14 @@ class BrainFlowSource:
 
     def _to_seconds(self, preset: str, data: np.ndarray) -> None:
         """Scale the timestamp row of ``data`` to seconds, in place, with the scale the first
-        chunk with usable (finite, positive) timestamps showed: the median of its timestamps
-        (:func:`timestamp_scale`), so one bad first stamp (0, NaN, garbage) does not decide it
-        for the whole session."""
+        chunk with usable timestamps showed (:func:`typical_timestamp`)."""
         row = self._layout.preset(preset).timestamp_row
         scale = self._timestamp_scales.get(preset)
         if scale is None:
-            stamps = data[row]
-            usable = stamps[np.isfinite(stamps) & (stamps > 0)]
-            if not usable.size:
+            typical = typical_timestamp(data[row])
+            if typical is None:
                 return  # (judged on the next chunk)
-            scale = timestamp_scale(float(np.median(usable)))
-            self._timestamp_scales[preset] = scale
+            scale = self._timestamp_scales[preset] = timestamp_scale(typical)
         if scale != 1.0:
             data[row] *= scale
 

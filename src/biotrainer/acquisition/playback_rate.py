@@ -218,8 +218,7 @@ def check_playback_rate(
 
 def file_timestamp_scale(timestamps: np.ndarray) -> float:
     """What a file's timestamps are multiplied by to be seconds, judged as a live board's are
-    (:func:`~biotrainer.acquisition.brainflow_source.timestamp_scale`, on the median of the
-    positive ones: a first line stamped 0 or garbage says nothing): 1e-3 for Unix
+    (:func:`~biotrainer.acquisition.brainflow_source.typical_timestamp`): 1e-3 for Unix
     milliseconds, 1e-6 for microseconds, else 1.
 
     Parameters
@@ -228,10 +227,10 @@ def file_timestamp_scale(timestamps: np.ndarray) -> float:
         The file's first timestamps (:func:`read_head_timestamps`: finite ones).
     """
     # (imported here: brainflow_source imports this module)
-    from biotrainer.acquisition.brainflow_source import timestamp_scale
+    from biotrainer.acquisition.brainflow_source import timestamp_scale, typical_timestamp
 
-    positive = timestamps[timestamps > 0]
-    return timestamp_scale(float(np.median(positive))) if positive.size else 1.0
+    typical = typical_timestamp(timestamps)
+    return 1.0 if typical is None else timestamp_scale(typical)
 
 
 def _unit_refusal(path: Path, scale: float, timestamp_row: int, rate: float) -> str:

@@ -227,7 +227,7 @@ class PpgPeakStream(_AdaptivePeakStream):
 
     def __init__(self, fs: float) -> None:
         fs = check_fs(fs, 10.0, 10000.0, "PPG")
-        self._bandpass = StreamingFilter(butter_sos(fs, *_BAND_HZ, order=2))
+        self._bandpass = StreamingFilter(_band_sos(float(fs)))
         self._first_check = int(round(_POLARITY_FIRST_S * fs))
         self._check_step = max(1, int(round(_POLARITY_STEP_S * fs)))
         self._window = int(round(_POLARITY_WINDOW_S * fs))
