@@ -170,6 +170,8 @@ class _AdaptivePeakStream:
         self._floor = np.empty(0)  # per sample: _FLOOR_REL * max |input| of the last _FLOOR_S
         self._abs_tail = np.zeros(self._floor_win - 1)  # |input| of the last samples pushed
         self._last_finite = 0.0
+        self._started = False  # a good sample has come (see _skip_missing_start)
+        self._skipped = 0  # missing samples before the first good one
         self._scan = 1  # next absolute index to test for a local maximum
         self._cands: list[int] = []  # absolute indices of undecided candidates
         self._max_seen = 0.0
@@ -214,6 +216,32 @@ class _AdaptivePeakStream:
             raise ValueError(f"the pieces must end at the chunk's end ({x.size}), got {ends}")
         if x.size == 0:
             return [np.empty(0) for _ in ends]
+        if not self._started:
+            x, ends = self._skip_missing_start(x, ends)
+            if not x.size:
+                return [np.empty(0) for _ in ends]
+        out = self._push_present(x, ends)
+        return [p + self._skipped for p in out] if self._skipped else out
+
+    def _skip_missing_start(self, x: np.ndarray, ends: list[int]) -> tuple[np.ndarray, list[int]]:
+        """Leave out the missing samples (non-finite or impossibly large) before the first good
+        one: the detector starts there, as if the stream had begun with it (its filters at that
+        sample's steady state, its learning period from it), and the positions it finds are
+        shifted by the samples left out. Held at 0 instead, a missing start made a step at the
+        first good sample (a false beat) or the levels were learnt on a flat stretch."""
+        good = np.flatnonzero(np.abs(x) <= IMPOSSIBLE_ABS)
+        if not good.size:
+            self._skipped += x.size
+            return x[:0], ends
+        k = int(good[0])
+        self._skipped += k
+        self._started = True
+        self._last_finite = float(x[k])
+        return x[k:], [max(0, e - k) for e in ends]
+
+    def _push_present(self, x: np.ndarray, ends: list[int]) -> list[np.ndarray]:
+        """:meth:`_push_positions_split` from the first good sample on (positions counted
+        from it)."""
         x, self._last_finite = hold_nan(x, self._last_finite)
         bp, feat = self._features(x)
         self._bp = np.concatenate([self._bp, bp])

@@ -77,7 +77,10 @@ class EcgPeakStream(_AdaptivePeakStream):
     construction or :meth:`reset`) of the peaks confirmed by that chunk; :meth:`push_positions`
     returns the same peaks as sub-sample (fractional) positions. Feeding a recording in chunks of
     any size gives exactly the peaks of :func:`ecg_peaks` on the whole recording. Non-finite
-    samples are replaced by the previous finite sample (a flat stretch, so no peaks there).
+    samples are replaced by the previous finite sample (a flat stretch, so no peaks there);
+    those before the first finite one are left out: the detector starts at it, so a stream that
+    begins with missing samples gives the peaks of the same stream without them (positions
+    still counted from the first sample pushed).
     """
 
     _what = "ECG"

@@ -43,8 +43,9 @@ few seconds after the stream started, a dropout, a knock) would outweigh them, s
 signal after the last one is judged: cut into 1-s blocks, a block spreading over more than 4
 times the median spread of the blocks, or a jump of the level (median) between two blocks as
 large, is a disturbance, and the verdict is taken on the blocks after it, if at least 4 s of
-them are left (undecided otherwise). Missing (NaN) samples are held from the first finite
-sample received, not from 0.
+them are left (undecided otherwise). Missing (NaN) samples before the first finite one are
+left out (the stream starts there: the orientation is judged, the samples held and the pulses
+learnt from it, positions still counted from the first sample pushed); later ones are held.
 
 The shape is first judged at 4 s and then every second, for as long as the stream runs:
 
@@ -295,14 +296,18 @@ class PpgPeakStream(_AdaptivePeakStream):
         out = [np.empty(0) for _ in ends]
         pos = 0
         while pos < x.size:
-            # up to the next judgement (and, before the first finite sample, up to it)
-            stop = min(x.size, pos + self._next_check - self._seen)
-            if np.isnan(self._tail_last):
-                stop = pos + self._up_to_first_finite(x[pos:stop])
+            if np.isnan(self._tail_last):  # no finite sample yet
+                lead = _missing_lead(x[pos:])
+                if lead:
+                    # left out by the core, as if the stream began after them; the orientation
+                    # is judged and the samples held from the first finite one
+                    super()._push_positions_split(x[pos : pos + lead], (lead,))
+                    pos += lead
+                    continue
+            stop = min(x.size, pos + self._next_check - self._seen)  # up to the next judgement
             part = x[pos:stop]
             filled, self._tail_last = hold_nan(part, self._tail_last)
-            if not np.isnan(self._tail_last):  # (NaN: nothing finite yet, nothing to judge)
-                self._tail = np.concatenate([self._tail, filled])[-self._window :]
+            self._tail = np.concatenate([self._tail, filled])[-self._window :]
             if self._holding:
                 self._held.append(part)
             else:
@@ -312,21 +317,6 @@ class PpgPeakStream(_AdaptivePeakStream):
             if self._seen == self._next_check:
                 self._judge(pos, ends, out)
         return out
-
-    def _up_to_first_finite(self, part: np.ndarray) -> int:
-        """Length of the next piece of ``part`` while no finite sample has come yet: up to the
-        first finite sample, or all of it. From the first finite sample on, the detector's NaN
-        hold starts at its value (not 0), and a band-pass that has only seen the held start
-        (used as given after 10 s) restarts at it, so the start is no step from 0."""
-        finite = np.flatnonzero(np.abs(part) <= IMPOSSIBLE_ABS)
-        if not finite.size:
-            return part.size
-        if finite[0]:
-            return int(finite[0])
-        self._last_finite = float(part[0])
-        if self._n:
-            self._bandpass.reset()
-        return part.size
 
     def _feed(self, part: np.ndarray, pos: int, ends: list[int], out: list[np.ndarray]) -> None:
         """Push ``part`` (chunk samples from ``pos``) to the detector, adding the pulses to the
@@ -392,6 +382,12 @@ class PpgPeakStream(_AdaptivePeakStream):
         spline = CubicSpline(np.arange(lo, hi + 1, dtype=np.float64), y)
         t = np.linspace(m - 1.5, m + 0.5, 2 * _SPLINE_STEPS + 1)
         return float(t[np.argmax(spline(t, 1))])
+
+
+def _missing_lead(x: np.ndarray) -> int:
+    """Number of missing samples (non-finite or impossibly large) that ``x`` starts with."""
+    finite = np.flatnonzero(np.abs(x) <= IMPOSSIBLE_ABS)
+    return int(finite[0]) if finite.size else x.size
 
 
 def _add(out: list[np.ndarray], ends: list[int], at: int, found: np.ndarray) -> None:
