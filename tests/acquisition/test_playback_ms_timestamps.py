@@ -1,10 +1,9 @@
 """A playback file stamped in Unix milliseconds (a Crown's, as BrainFlow writes it) is judged on
-its timestamps in seconds, as a live board's are, and refused for what is really wrong with it.
+its timestamps in seconds, as a live board's are, and refused only for what is really wrong with it.
 
 Its rate was estimated from the raw timestamps: a 256 Hz Crown file "was recorded at 0.256 Hz",
-read "99900 % high" and the user was sent to --master-board, which no board could satisfy. The
-file cannot be played as it is either: BrainFlow's playback board waits the steps between its
-timestamps as seconds (a sample every 3.9 s), so it is refused saying that, and how to mend it.
+read "99900 % high" and the user was sent to --master-board, which no board could satisfy. (It
+is now played from a copy in seconds: tests/acquisition/test_playback_ms_converted.py.)
 """
 
 from __future__ import annotations
@@ -43,27 +42,6 @@ def _prepare(path: Path) -> None:
         src.prepare()
     finally:
         src.release()
-
-
-@pytest.mark.parametrize("first", [None, 0.0], ids=["stamped", "first-line-stamped-0"])
-def test_a_crown_file_in_milliseconds_is_refused_for_its_unit_not_its_board(
-    tmp_path: Path, first: float | None
-) -> None:
-    f = _crown_file(tmp_path, 256.0, 1e3, first)
-    with pytest.raises(DeviceError) as err:
-        _prepare(f)
-    assert str(err.value) == (
-        f"the playback file {f} has its timestamps in Unix milliseconds (a board's own clock, "
-        "as the Crown passes it on), which BrainFlow's playback board takes for seconds: it "
-        "would play the file 1000 times too slowly, a sample every 3.91 s; divide its "
-        "timestamp column (column 11) by 1000 to play it"
-    )
-
-
-def test_a_crown_file_in_microseconds_is_refused_for_its_unit(tmp_path: Path) -> None:
-    f = _crown_file(tmp_path, 256.0, 1e6)
-    with pytest.raises(DeviceError, match=r"in Unix microseconds .* 1000000 times too slowly"):
-        _prepare(f)
 
 
 def test_a_file_in_milliseconds_at_another_rate_names_its_rate_in_hertz(tmp_path: Path) -> None:

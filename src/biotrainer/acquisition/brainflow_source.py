@@ -17,6 +17,12 @@ and simulated data take exactly the path live data takes.
   simulator's render) whose timestamps give another rate than the master board's is refused at
   ``prepare()``: BrainFlow would play it at its own rate and the samples be read at the board's
   (:mod:`biotrainer.acquisition.playback_rate`).
+* A playback file stamped in Unix milliseconds or microseconds (a Crown's, written by BrainFlow)
+  is played from a private copy with its timestamps in seconds
+  (:func:`~biotrainer.acquisition.playback_copy.write_seconds_copy`), written at ``prepare()``
+  and deleted at ``release()`` (or when ``prepare()`` fails, or the source is garbage-collected
+  or the program exits): BrainFlow's playback board waits the steps between timestamps as
+  seconds. The original file is never changed.
 * Every ``BrainFlowError`` becomes a :class:`~biotrainer.errors.DeviceError` whose message says
   what to check, chosen by BrainFlow's exit code.
 * Timestamps are seconds, as BrainFlow stamps samples on the host. A board that passes on its own
@@ -32,6 +38,7 @@ import contextlib
 import math
 import os
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -42,7 +49,8 @@ from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowI
 from brainflow.exit_codes import BrainFlowExitCodes
 
 from biotrainer.acquisition.chunk import Chunk
-from biotrainer.acquisition.playback_rate import check_playback_rate
+from biotrainer.acquisition.playback_copy import remove_copy, write_seconds_copy
+from biotrainer.acquisition.playback_rate import check_playback_rate, playback_file_scale
 from biotrainer.acquisition.profiles import (
     PLAYBACK_BOARD_ID,
     PRESET_IDS,
@@ -501,6 +509,9 @@ class BrainFlowSource:
         self._last_data_at = 0.0
         self._file_samples: dict[str, int] = {}
         self._delivered: dict[str, int] = {}
+        # playback files in Unix ms / µs: preset -> private copy in seconds, played instead
+        self._copies: dict[str, Path] = {}
+        weakref.finalize(self, _remove_copies, self._copies)
 
     # ------------------------------------------------------------------ properties
 
@@ -622,12 +633,22 @@ class BrainFlowSource:
             params.master_board = int(self._master_id)  # type: ignore[arg-type]
         return params
 
+    def _board_params(self) -> BrainFlowInputParams:
+        """The input params BrainFlow gets: the files a person named, or their copies in
+        seconds (:attr:`_copies`)."""
+        if not self._copies:
+            return self._params
+        params = self._input_params()
+        for preset, copy in self._copies.items():
+            setattr(params, _PRESET_FILE_FIELD[preset], os.fspath(copy))
+        return params
+
     def _fail(self, exc: BrainFlowError, action: str) -> DeviceError:
         return DeviceError(brainflow_error_message(exc, action, self._profile.title, self._conn))
 
     def _check_files(self) -> None:
         """Playback: files exist, have the master board's row count (and, when checked, its
-        rate); remember their lengths."""
+        rate); remember their lengths; copy those stamped in Unix ms or µs to seconds."""
         self._file_samples = {}
         for p in self._layout.presets:
             path = Path(getattr(self._conn, _PRESET_FILE_FIELD[p.preset]))
@@ -654,13 +675,33 @@ class BrainFlowSource:
                     f"{BoardIds(self._layout.board_id).name} has {p.num_rows}: was it recorded "
                     "by another board? (check --master-board)"
                 )
-            if self._check_rate:
-                self._check_file_rate(path, p)
+            scale = self._check_file_rate(path, p) if self._check_rate else self._scale(path, p)
+            if scale != 1.0:
+                self._copies[p.preset] = self._seconds_copy(path, p, scale)
             self._file_samples[p.preset] = n
 
-    def _check_file_rate(self, path: Path, p: PresetLayout) -> None:
+    def _scale(self, path: Path, p: PresetLayout) -> float:
+        """What the timestamps of the file are multiplied by to be seconds."""
+        try:
+            return playback_file_scale(path, p.num_rows, p.timestamp_row)
+        except OSError as exc:
+            raise DeviceError(
+                f"cannot read the playback file {path}: {exc.strerror or exc}"
+            ) from exc
+
+    def _seconds_copy(self, path: Path, p: PresetLayout, scale: float) -> Path:
+        """A private copy of the file with its timestamps (times ``scale``) in seconds."""
+        try:
+            return write_seconds_copy(path, p.num_rows, p.timestamp_row, scale)
+        except OSError as exc:
+            raise DeviceError(
+                f"cannot read the playback file {path}: {exc.strerror or exc}"
+            ) from exc
+
+    def _check_file_rate(self, path: Path, p: PresetLayout) -> float:
         """Refuse a file whose timestamps give another rate than the master board's preset
-        (BrainFlow plays it at the file's rate; the samples would be taken at the board's)."""
+        (BrainFlow plays it at the file's rate; the samples would be taken at the board's);
+        return what its timestamps are multiplied by to be seconds."""
         board = BoardIds(self._layout.board_id).name
         if p.preset != "default":
             board = f"the {p.preset} preset of {board}"
@@ -672,7 +713,7 @@ class BrainFlowSource:
                 f"(--master-board), not with the {self._profile.name} profile"
             )
         try:
-            check_playback_rate(path, p.num_rows, p.timestamp_row, p.fs, board, advice)
+            return check_playback_rate(path, p.num_rows, p.timestamp_row, p.fs, board, advice)
         except OSError as exc:
             raise DeviceError(
                 f"cannot read the playback file {path}: {exc.strerror or exc}"
@@ -688,9 +729,18 @@ class BrainFlowSource:
             BoardShim.enable_dev_board_logger()
         else:
             BoardShim.disable_board_logger()
+        try:
+            self._open_session()
+        except BaseException:
+            _remove_copies(self._copies)
+            raise
+        self._state = SourceState.PREPARED
+
+    def _open_session(self) -> None:
+        """Check the files (playback), open the session and configure the board."""
         if self._playback:
             self._check_files()
-        board = self._board_factory(self._board_id, self._params)
+        board = self._board_factory(self._board_id, self._board_params())
         try:
             board.prepare_session()
         except BrainFlowError as exc:
@@ -707,7 +757,6 @@ class BrainFlowSource:
         except BrainFlowError as exc:
             self._release_quietly()
             raise self._fail(exc, "configure") from exc
-        self._state = SourceState.PREPARED
 
     def start(self) -> None:
         """Start streaming into a ring buffer of :attr:`buffer_size` samples per preset."""
@@ -804,6 +853,7 @@ class BrainFlowSource:
                 with contextlib.suppress(BrainFlowError):
                     self._board.stop_stream()
             self._release_quietly()
+        _remove_copies(self._copies)  # (BrainFlow has closed them: its threads are joined)
         self._state = SourceState.RELEASED
 
     def _release_quietly(self) -> None:
@@ -832,3 +882,11 @@ class BrainFlowSource:
             f"BrainFlowSource({self._profile.name!r}, board={BoardIds(self._board_id).name}, "
             f"state={self._state.name})"
         )
+
+
+def _remove_copies(copies: dict[str, Path]) -> None:
+    """Delete a source's copies of playback files in seconds, and forget them (also run when
+    the source is garbage-collected or the program exits)."""
+    for copy in copies.values():
+        remove_copy(copy)
+    copies.clear()

@@ -23,9 +23,10 @@ played by BrainFlow as fast as it can read it, whatever its rate; it is not refu
 
 A file stamped in Unix milliseconds or microseconds (a Crown's recording written by BrainFlow
 itself: the Crown passes on the headset's clock) is judged on its timestamps scaled to seconds,
-as a live board's are. It is refused all the same, saying so: BrainFlow's playback board waits
-the step between two lines as seconds (checked with BrainFlow 5.23: a 256 Hz Crown file in
-milliseconds gave one sample in 3 s), so it would play the file a thousand times too slowly.
+as a live board's are. BrainFlow's playback board waits the step between two lines as seconds
+(checked with BrainFlow 5.23: a 256 Hz Crown file in milliseconds gave one sample in 3 s), so
+such a file is played from a private copy whose timestamps are seconds
+(:mod:`biotrainer.acquisition.playback_copy`); the original is never changed.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def check_playback_rate(
     nominal_fs: float,
     board: str,
     advice: str,
-) -> None:
+) -> float:
     """Refuse a playback file whose timestamps give another rate than its board's.
 
     Parameters
@@ -191,14 +192,18 @@ def check_playback_rate(
     advice : str
         What to do, ending the message (e.g. ``"choose the board ... (--master-board)"``).
 
+    Returns
+    -------
+    float
+        What the file's timestamps are multiplied by to be seconds (:func:`file_timestamp_scale`:
+        1e-3 for Unix milliseconds, 1e-6 for microseconds, else 1); the rate is judged on the
+        timestamps so scaled.
+
     Raises
     ------
     DeviceError
         When the rate is more than :data:`MAX_FASTER` above ``nominal_fs`` or more than
         :data:`MAX_SLOWER` below it; naming the file, both rates, the board and ``advice``.
-        When the timestamps are Unix milliseconds or microseconds (:func:`file_timestamp_scale`):
-        the rate is judged on them in seconds, but BrainFlow's playback board would wait
-        the steps between them as seconds.
     OSError
         The file cannot be read.
     """
@@ -212,8 +217,19 @@ def check_playback_rate(
             f"{board} samples at {_hz(nominal_fs)} Hz: played as that board its heart rate, "
             f"breathing rate and EEG bands would read {off}; {advice}"
         )
-    if scale != 1.0:
-        raise DeviceError(_unit_refusal(path, scale, timestamp_row, rate or nominal_fs))
+    return scale
+
+
+def playback_file_scale(path: Path, num_rows: int, timestamp_row: int) -> float:
+    """What the timestamps of a playback file are multiplied by to be seconds, judged on its
+    first lines (:func:`read_head_timestamps`, :func:`file_timestamp_scale`).
+
+    Raises
+    ------
+    OSError
+        The file cannot be read.
+    """
+    return file_timestamp_scale(read_head_timestamps(path, num_rows, timestamp_row))
 
 
 def file_timestamp_scale(timestamps: np.ndarray) -> float:
@@ -231,18 +247,6 @@ def file_timestamp_scale(timestamps: np.ndarray) -> float:
 
     typical = typical_timestamp(timestamps)
     return 1.0 if typical is None else timestamp_scale(typical)
-
-
-def _unit_refusal(path: Path, scale: float, timestamp_row: int, rate: float) -> str:
-    """Why a file stamped in Unix milliseconds or microseconds cannot be played as it is."""
-    unit, times = ("milliseconds", 1000) if scale == 1e-3 else ("microseconds", 1_000_000)
-    return (
-        f"the playback file {path} has its timestamps in Unix {unit} (a board's own clock, "
-        f"as the Crown passes it on), which BrainFlow's playback board takes for seconds: it "
-        f"would play the file {times} times too slowly, a sample every "
-        f"{1.0 / (rate * scale):.3g} s; divide its timestamp column (column "
-        f"{timestamp_row + 1}) by {times} to play it"
-    )
 
 
 def rate_misread(rate: float | None, nominal_fs: float) -> str | None:
