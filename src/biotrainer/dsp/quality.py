@@ -49,8 +49,9 @@ class QualityThresholds:
         Mains is reported (``line_noise_hz`` 50 or 60) when the power at that frequency exceeds
         the median of its neighbours (±2–6 Hz, those below the Nyquist frequency: at 128 Hz,
         60 Hz against 54–58 and 62–64 Hz) by at least this many dB (10 dB); ``line_noise``
-        is flagged at 20 dB. Line noise alone does not make a channel unusable (a notch filter
-        removes it and the EEG bands stop at 45 Hz).
+        is flagged at 20 dB. Line noise alone does not make a channel unusable (the live alpha
+        value notches 50/60 Hz and their harmonics out of its input, and the EEG bands stop at
+        45 Hz).
     emg_rms_uv : float
         EEG only: EMG when the RMS amplitude in 30–45 Hz exceeds this (10 µV). Scalp EEG there is
         about 1–3 µV RMS; a jaw clench or frown adds tens of µV of broadband muscle activity.
