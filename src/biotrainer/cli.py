@@ -24,7 +24,7 @@ from typing import NoReturn
 
 from biotrainer import __version__
 from biotrainer.errors import BiotrainerError
-from biotrainer.limits import MAX_SEED, MAX_TIMEOUT_S
+from biotrainer.limits import MAX_CONNECTION_TEXT, MAX_SEED, MAX_TIMEOUT_S
 
 #: Subcommand modules under biotrainer.commands, in the order ``--help`` lists them.
 COMMANDS = (
@@ -344,6 +344,58 @@ def text_option(option: str) -> Callable[[str], str]:
     return parse
 
 
+def connection_text_option(option: str, what: str) -> Callable[[str], str]:
+    """An argparse ``type=`` for a connection setting BrainFlow gets as text: refused when
+    longer than :data:`MAX_CONNECTION_TEXT` characters (empty text is "not given", as before).
+
+    Parameters
+    ----------
+    option : str
+        The option's name, e.g. ``--serial-port`` (said in the message).
+    what : str
+        What the value is, e.g. ``"a serial port's name"``.
+
+    Returns
+    -------
+    callable
+        Returns the text or raises :class:`argparse.ArgumentTypeError` with a one-line message.
+    """
+
+    def parse(text: str) -> str:
+        if len(text) > MAX_CONNECTION_TEXT:
+            raise argparse.ArgumentTypeError(
+                f"{option} is {len(text)} characters long: {what} has at most "
+                f"{MAX_CONNECTION_TEXT} ({shown_arg(text[:20])}…)"
+            )
+        return text
+
+    return parse
+
+
+def file_option(option: str) -> Callable[[str], str]:
+    """An argparse ``type=`` for a file to read (``--file``): refused when empty or blank, or
+    when its path is too long for the system (see :func:`biotrainer.paths.path_too_long`).
+
+    Returns
+    -------
+    callable
+        Returns the text or raises :class:`argparse.ArgumentTypeError` with a one-line message.
+    """
+    blank = text_option(option)
+
+    def parse(text: str) -> str:
+        from biotrainer.paths import path_too_long, shown_short
+
+        blank(text)
+        path = Path(text).expanduser()
+        too_long = path_too_long(path)
+        if too_long is not None:
+            raise argparse.ArgumentTypeError(f"{option} {shown_short(path)}: {too_long}")
+        return text
+
+    return parse
+
+
 def ip_address_option(text: str) -> str:
     """``--ip-address``: an IPv4 or IPv6 address (``192.168.4.1``), as :mod:`ipaddress` reads
     it; a device is never looked for at anything else.
@@ -355,6 +407,11 @@ def ip_address_option(text: str) -> str:
     """
     import ipaddress
 
+    if len(text) > MAX_CONNECTION_TEXT:  # (an IPv6 address's zone may be any text)
+        raise argparse.ArgumentTypeError(
+            f"--ip-address is {len(text)} characters long: an IP address has at most "
+            f"{MAX_CONNECTION_TEXT} ({shown_arg(text[:20])}…)"
+        )
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -365,7 +422,8 @@ def ip_address_option(text: str) -> str:
 
 
 def data_dir_option(text: str) -> str:
-    """``--data-dir``: refused when empty or when it (or a parent) is a file, not a folder.
+    """``--data-dir``: refused when empty, too long a path for the system, or when it (or a
+    parent) is a file, not a folder.
 
     Raises
     ------
@@ -376,9 +434,12 @@ def data_dir_option(text: str) -> str:
         raise argparse.ArgumentTypeError(
             "--data-dir is empty: give a folder, or leave the option out to use the default"
         )
-    from biotrainer.paths import nearest_existing
+    from biotrainer.paths import nearest_existing, path_too_long, shown_short
 
     path = Path(text).expanduser()
+    too_long = path_too_long(path)
+    if too_long is not None:
+        raise argparse.ArgumentTypeError(f"--data-dir {shown_short(path)}: {too_long}")
     existing = nearest_existing(path)
     if existing.exists() and not existing.is_dir():
         raise argparse.ArgumentTypeError(
@@ -414,12 +475,24 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
         type=text_option("--device"),
         help="device profile name (see 'biotrainer devices')",
     )
-    parser.add_argument("--serial-port", help="serial port of the device or dongle")
+    parser.add_argument(
+        "--serial-port",
+        type=connection_text_option("--serial-port", "a serial port's name"),
+        help="serial port of the device or dongle",
+    )
     parser.add_argument("--mac-address", help="Bluetooth MAC address, e.g. 00:55:DA:B3:12:34")
-    parser.add_argument("--serial-number", help="device serial number or name, e.g. Muse-1234")
+    parser.add_argument(
+        "--serial-number",
+        type=connection_text_option("--serial-number", "a serial number or device name"),
+        help="device serial number or name, e.g. Muse-1234",
+    )
     parser.add_argument("--ip-address", type=ip_address_option, help="IP address of a WiFi device")
     parser.add_argument("--ip-port", type=port_option, help="IP port of a WiFi device")
-    parser.add_argument("--other-info", help="board-specific extra connection setting")
+    parser.add_argument(
+        "--other-info",
+        type=connection_text_option("--other-info", "a board's extra setting"),
+        help="board-specific extra connection setting",
+    )
     parser.add_argument(
         "--timeout",
         type=seconds_option("--timeout", MAX_TIMEOUT_S),
@@ -427,14 +500,14 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--file",
-        type=text_option("--file"),
+        type=file_option("--file"),
         help="recording file for the playback device (default preset)",
     )
     parser.add_argument(
-        "--file-aux", type=text_option("--file-aux"), help="playback file of the auxiliary preset"
+        "--file-aux", type=file_option("--file-aux"), help="playback file of the auxiliary preset"
     )
     parser.add_argument(
-        "--file-anc", type=text_option("--file-anc"), help="playback file of the ancillary preset"
+        "--file-anc", type=file_option("--file-anc"), help="playback file of the ancillary preset"
     )
     parser.add_argument(
         "--master-board",
@@ -516,8 +589,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+    except OSError as exc:
+        if not _name_too_long(exc):
+            raise
+        # (a path an option's check asked about; the checks refuse those they know first)
+        return _refuse_too_long(exc, _opens_the_trainer(parser, _given(argv)))
     except CommandLineRefused as refused:  # (one line already said)
-        if _opens_the_trainer(parser, sys.argv[1:] if argv is None else argv):
+        if _opens_the_trainer(parser, _given(argv)):
             # started from a desktop icon (a launcher with options), the dialog is all one sees
             from biotrainer.commands.gui import show_start_error
 
@@ -540,11 +618,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_OUTPUT_FAILED
     except OSError as exc:
+        if _name_too_long(exc):
+            # A path too long for the system that a check missed (they refuse those they know
+            # in a line of their own): Python's Path.exists() raises instead of saying False.
+            return _refuse_too_long(exc, name == "gui")
         if exc.errno not in (errno.ENOSPC, errno.EIO):
             raise
         _silence_stdout()
         print(f"biotrainer: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_OUTPUT_FAILED
+
+
+def _given(argv: Sequence[str] | None) -> Sequence[str]:
+    """The command line's words (without the program's name) that :func:`main` parses."""
+    return sys.argv[1:] if argv is None else argv
+
+
+def _name_too_long(exc: OSError) -> bool:
+    """True for the system's refusal of a path too long to look at (``ENAMETOOLONG``) that
+    names the path."""
+    return exc.errno == errno.ENAMETOOLONG and exc.filename is not None
+
+
+def _refuse_too_long(exc: OSError, trainer: bool) -> int:
+    """Say in one line (and, for the trainer, a dialog) which path was too long; exit code 2.
+
+    Parameters
+    ----------
+    exc : OSError
+        The ``ENAMETOOLONG`` error, whose ``filename`` is the path.
+    trainer : bool
+        The command starts the trainer window: the dialog is all a person started from a
+        desktop icon sees.
+    """
+    from biotrainer.paths import path_too_long, shown_short
+
+    path = exc.filename
+    text = f"{shown_short(path)}: {path_too_long(path) or 'the path is too long for the system'}"
+    print(f"biotrainer: {text}", file=sys.stderr)
+    if trainer:
+        from biotrainer.commands.gui import show_start_error
+
+        show_start_error(text)
+    return EXIT_USER_ERROR
 
 
 def _opens_the_trainer(parser: argparse.ArgumentParser, argv: Sequence[str]) -> bool:

@@ -11,6 +11,12 @@ if TYPE_CHECKING:  # (for the type hints only)
 #: ``connection.timeout``.
 MAX_TIMEOUT_S = 600.0
 
+#: Longest text of a connection setting handed to BrainFlow (``--serial-port``,
+#: ``--serial-number``, ``--other-info``, ``--ip-address``), in characters: a file name's 255.
+#: BrainFlow 5.x aborts the whole process ("double free or corruption") on a serial port name
+#: of some 1050 bytes; no device name, serial number or setting comes near 255.
+MAX_CONNECTION_TEXT = 255
+
 #: Largest simulator seed (``--seed``, a simulator profile's ``seed``): the generator draws from
 #: 32 bits of it, so larger seeds would repeat smaller ones under another name.
 MAX_SEED = 2**32 - 1

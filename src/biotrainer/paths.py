@@ -23,6 +23,38 @@ FILE_MODE = 0o600
 #: What to do about a folder whose name is not UTF-8 (writers take file names as UTF-8 text).
 UTF8_FOLDER_ADVICE = "choose a folder whose name is valid UTF-8 text"
 
+#: Longest name of one file or folder (bytes of its encoded name): 255 on the file systems of
+#: Linux, macOS and Windows. A longer one makes the system refuse the whole path
+#: (``ENAMETOOLONG``), even when only asked whether it exists.
+NAME_MAX = 255
+#: Longest whole path the system takes (bytes): Linux's ``PATH_MAX`` (4096) less its final NUL.
+PATH_MAX = 4095
+#: Characters of an over-long name a message shows.
+_SHOWN_NAME_CHARS = 40
+#: Characters of an over-long path a message shows (its start and its end).
+_SHOWN_PATH_CHARS = 160
+
+
+class PathTooLongError(BiotrainerError):
+    """A path the system refuses to look at: one of its names is over :data:`NAME_MAX` bytes, or
+    it is over :data:`PATH_MAX` bytes in all.
+
+    Parameters
+    ----------
+    path : path-like
+        The path (shown with its over-long names cut).
+    what : str
+        What the path is for, said first (``"--csv"``, ``"the data folder"``); may be empty.
+    problem : str, optional
+        What is too long (:func:`path_too_long`); found again when not given.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], what: str = "", problem: str = "") -> None:
+        self.path = path
+        self.problem = problem or path_too_long(path) or "the path is too long"
+        where = f"{what} {shown_short(path)}" if what else shown_short(path)
+        super().__init__(f"{where}: {self.problem}")
+
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """Return the data directory (not created).
@@ -37,9 +69,11 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     RecordingError
         If ``BIOTRAINER_DATA`` is blank or a relative path: set once for every command, it
         would otherwise name another (empty) store in each folder a command is run from.
+    PathTooLongError
+        If the folder's path is too long for the system (:func:`path_too_long`).
     """
     if override:
-        return Path(override).expanduser()
+        return check_path_length(Path(override).expanduser(), "the data folder")
     env = os.environ.get(ENV_VAR)
     if env is not None and env != "":
         path = Path(env).expanduser()
@@ -53,7 +87,7 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
                 f"{ENV_VAR} must be a folder's full path (like /home/me/biotrainer-data), not "
                 f"{env!r}: {why}"
             )
-        return path
+        return check_path_length(path, f"the data folder in {ENV_VAR}")
     return Path(platformdirs.user_data_dir("biotrainer", appauthor=False))
 
 
@@ -143,10 +177,81 @@ def check_export_target(
     return path
 
 
+def path_too_long(path: str | os.PathLike[str]) -> str | None:
+    """What is too long in ``path`` for the system to take it (None when nothing is).
+
+    Only the text is looked at, nothing on the disk: Python's ``Path.exists()`` and
+    ``is_dir()`` raise ``OSError`` (``File name too long``) for such a path instead of
+    answering False.
+
+    Parameters
+    ----------
+    path : path-like
+        A path as given (relative or absolute).
+
+    Returns
+    -------
+    str or None
+        The problem for a message (``"the path is too long: ..."``), or None.
+    """
+    encoded = os.fsencode(path)
+    longest = max((len(name) for name in encoded.split(b"/")), default=0)
+    if longest > NAME_MAX:
+        return (
+            f"the path is too long: a name in it is {longest} bytes, over the {NAME_MAX} a file "
+            "or folder name may have"
+        )
+    if len(encoded) > PATH_MAX:
+        return f"the path is too long: {len(encoded)} bytes, over the {PATH_MAX} a path may have"
+    return None
+
+
+def check_path_length(path: str | os.PathLike[str], what: str = "") -> Path:
+    """``path`` as a :class:`~pathlib.Path` if the system can take it (see
+    :func:`path_too_long`).
+
+    Parameters
+    ----------
+    path : path-like
+        The path to check.
+    what : str
+        What it is for, said first in the message (``"--csv"``); may be empty.
+
+    Raises
+    ------
+    PathTooLongError
+        Naming the path (its long names cut) and what is too long.
+    """
+    problem = path_too_long(path)
+    if problem is not None:
+        raise PathTooLongError(path, what, problem)
+    return Path(path)
+
+
+def shown_short(path: str | os.PathLike[str]) -> str:
+    """``path`` as text for a message (:func:`shown`), each name longer than a few dozen
+    characters cut (``/tmp/xxxx…``) and, when the whole is still long, the middle left out:
+    a name of 300 characters would fill the line."""
+    text = "/".join(
+        name if len(name) <= _SHOWN_NAME_CHARS else name[:_SHOWN_NAME_CHARS] + "…"
+        for name in shown(path).split("/")
+    )
+    if len(text) > _SHOWN_PATH_CHARS:  # (many folders deep): its start and its end
+        half = _SHOWN_PATH_CHARS // 2
+        text = f"{text[:half]}…{text[-half:]}"
+    return text
+
+
 def nearest_existing(path: str | os.PathLike[str]) -> Path:
     """``path`` if it exists, else its nearest parent that does (the root at the latest): where
-    making ``path`` would start, and what decides whether it can be made."""
-    there = Path(path)
+    making ``path`` would start, and what decides whether it can be made.
+
+    Raises
+    ------
+    PathTooLongError
+        If the system cannot take ``path`` (:func:`path_too_long`).
+    """
+    there = check_path_length(path)
     while not there.exists() and there != there.parent:
         there = there.parent
     return there
@@ -287,8 +392,12 @@ def read_config_text(path: str | os.PathLike[str], missing: str) -> str:
     Raises
     ------
     ConfigError
-        Naming the file: missing, not a regular file (never read), unreadable, or not UTF-8.
+        Naming the file: missing, not a regular file (never read), unreadable, not UTF-8, or
+        a path too long for the system (:func:`path_too_long`).
     """
+    problem = path_too_long(path)
+    if problem is not None:
+        raise ConfigError(shown_short(path), "", problem)
     try:
         # (a byte-order mark, which some Windows editors write first, is no part of the text)
         return read_regular_file(path).decode("utf-8-sig")

@@ -60,6 +60,7 @@ from biotrainer.acquisition.profiles import (
 from biotrainer.acquisition.source import PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError
+from biotrainer.limits import MAX_CONNECTION_TEXT
 from biotrainer.paths import is_utf8, shown
 
 #: Set to 1 to let BrainFlow log to stderr (otherwise its logger is off).
@@ -423,6 +424,10 @@ def typical_timestamp(stamps: np.ndarray) -> float | None:
     return float(np.median(usable)) if usable.size else None
 
 
+#: Connection texts whose length is checked before BrainFlow gets them.
+_CHECKED_TEXT_FIELDS = ("serial_port", "serial_number", "other_info", "ip_address")
+
+
 class BrainFlowSource:
     """A BrainFlow board as a :class:`~biotrainer.acquisition.source.Source`.
 
@@ -574,6 +579,13 @@ class BrainFlowSource:
                 f"--mac-address {mac!r} is not a Bluetooth address: expected six pairs of hex "
                 "digits like 00:55:DA:B3:12:34 (on macOS the device's UUID)"
             )
+        for f in _CHECKED_TEXT_FIELDS:  # (the command line refuses these first; the API too)
+            value = getattr(self._conn, f)
+            if value is not None and len(str(value)) > MAX_CONNECTION_TEXT:
+                raise DeviceError(
+                    f"{CLI_OPTIONS[f][0]} is {len(str(value))} characters long: at most "
+                    f"{MAX_CONNECTION_TEXT} are taken (BrainFlow would abort on a long one)"
+                )
 
     def _resolve_master(self, layout: SourceLayout | None) -> int | None:
         if not self._playback:

@@ -48,7 +48,7 @@ from biotrainer.acquisition.chunk import PRESETS, ROLES
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import EXCERPT_CHARS, ConfigError, DeviceError, excerpt
 from biotrainer.limits import MAX_TIMEOUT_S
-from biotrainer.paths import read_config_text
+from biotrainer.paths import path_too_long, read_config_text, shown_short
 
 #: Environment variable overriding the profiles folder.
 DEVICES_ENV = "BIOTRAINER_DEVICES"
@@ -314,8 +314,11 @@ def check_profiles_dir() -> Path:
         If the folder does not exist or is a file.
     """
     d = profiles_dir()
+    where = f" (set by ${DEVICES_ENV})" if os.environ.get(DEVICES_ENV) else ""
+    too_long = path_too_long(d)
+    if too_long is not None:
+        raise DeviceError(f"the device profile folder {shown_short(d)}{where}: {too_long}")
     if not d.is_dir():
-        where = f" (set by ${DEVICES_ENV})" if os.environ.get(DEVICES_ENV) else ""
         problem = "is a file, not a folder" if d.exists() else "does not exist"
         raise DeviceError(f"the device profile folder {d}{where} {problem}")
     return d
@@ -349,7 +352,8 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> DeviceProfile:
     DeviceError
         No profile of that name exists.
     ConfigError
-        The file is malformed or does not match the installed BrainFlow.
+        The file is malformed or does not match the installed BrainFlow, or its path is too
+        long for the system.
     """
     text = str(name_or_path)
     looks_like_path = (
@@ -360,6 +364,9 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> DeviceProfile:
     else:
         check_profiles_dir()
         path = profiles_dir() / f"{text}.toml"
+        too_long = path_too_long(path)
+        if too_long is not None:  # (the system would not even say whether it exists)
+            raise ConfigError(shown_short(path), "", too_long)
         if not path.exists():  # (one that is not a regular file is refused below)
             names = profile_names()
             close = difflib.get_close_matches(text, names, n=1)
@@ -636,6 +643,14 @@ def _parse_channel(
     repeated = _first_repeated(rows)
     if repeated is not None:
         raise chk.fail(prefix + "rows", f"repeats row {repeated}: {excerpt(list(rows))}")
+    for r in rows:
+        what = service_row(descr, r, role)
+        if what is not None:
+            raise chk.fail(
+                prefix + "rows",
+                f"row {r} is the board's {what} row, not a signal ({BoardIds(board_id).name}, "
+                f"{preset} preset)",
+            )
 
     if "names" in table:
         names = chk.str_list(table, "names", prefix + "names")
@@ -643,6 +658,13 @@ def _parse_channel(
             raise chk.fail(prefix + "names", f"has {len(names)} names for {len(rows)} rows")
     else:
         names = _default_names(role, rows, descr)
+    twice = _first_repeated(names)
+    if twice is not None:
+        raise chk.fail(
+            prefix + "names",
+            f"repeats the name {excerpt(twice)}: each channel needs its own "
+            f"({excerpt(list(names))})",
+        )
     units = chk.string(table, "units", prefix + "units", required=False)
     if units is None:
         units = DEFAULT_UNITS[role]
@@ -651,13 +673,42 @@ def _parse_channel(
     )
 
 
-def _first_repeated(rows: tuple[int, ...]) -> int | None:
-    """The first row that appears a second time in ``rows`` (None if each appears once)."""
-    seen: set[int] = set()
-    for r in rows:
+def _first_repeated(items: tuple[Any, ...]) -> Any | None:
+    """The first row (or name) that appears a second time in ``items`` (None if each appears
+    once)."""
+    seen: set[Any] = set()
+    for r in items:
         if r in seen:
             return r
         seen.add(r)
+    return None
+
+
+#: Rows of a BrainFlow board that carry no signal: description key -> what the row holds.
+SERVICE_ROWS = {
+    "timestamp_channel": "timestamp",
+    "package_num_channel": "package-number",
+    "marker_channel": "marker",
+}
+
+
+def service_row(descr: dict[str, Any], row: int, role: str) -> str | None:
+    """What a row of a board's preset holds if it is not a signal (``"timestamp"``,
+    ``"package-number"``, ``"marker"``), else None.
+
+    Parameters
+    ----------
+    descr : dict
+        The preset's board description (``BoardShim.get_board_descr``); a board that has no
+        package-number or marker row lacks the key.
+    row : int
+        The row a channel would be read from.
+    role : str
+        The channel's role: the marker row is the signal of a ``marker`` channel.
+    """
+    for key, what in SERVICE_ROWS.items():
+        if descr.get(key) == row and not (key == "marker_channel" and role == "marker"):
+            return what
     return None
 
 

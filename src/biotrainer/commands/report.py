@@ -115,15 +115,17 @@ def check_csv_target(csv: str, data_directory: str | None) -> Path:
     ------
     BiotrainerError
         If the name is empty or does not end in .csv, the file exists, or it lies inside the
-        data folder (recordings and the database must not be overwritten or mixed with exports).
+        data folder (recordings and the database must not be overwritten or mixed with exports),
+        or its path is too long for the system.
     """
-    from biotrainer.paths import check_export_target
+    from biotrainer.paths import check_export_target, check_path_length
 
     if not str(csv).strip():
         raise BiotrainerError("--csv is empty: give the name of a new .csv file to write")
     path = Path(csv).expanduser()
     if path.suffix.lower() != ".csv":
         raise BiotrainerError(f"the metrics file name should end in .csv, not {csv}")
+    check_path_length(path, "--csv")
     if path.is_dir():
         raise BiotrainerError(f"--csv {path} is a folder, not a file: give a new .csv file")
     if path.exists() or path.is_symlink():

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from biotrainer.errors import ConfigError
-from biotrainer.paths import read_config_text
+from biotrainer.paths import path_too_long, read_config_text
 
 FEEDBACK_KINDS = ("alpha", "relaxation", "coherence", "combined")
 PHASE_KINDS = ("baseline", "training", "rest", "pacing")
@@ -151,7 +151,8 @@ def load_protocol(name_or_path: str | os.PathLike[str]) -> Protocol:
     """
     p = Path(name_or_path)
     text = str(name_or_path)
-    given_as_path = ("/" in text or os.sep in text) and p.exists()
+    # (a path too long for the system is not asked about: read_config_text says what it is)
+    given_as_path = ("/" in text or os.sep in text) and (path_too_long(p) is not None or p.exists())
     if p.suffix != ".toml" and not given_as_path:
         p = protocols_dir() / f"{name_or_path}.toml"
     known = ", ".join(list_protocols()) or "none"

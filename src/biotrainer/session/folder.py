@@ -28,7 +28,14 @@ from biotrainer import __version__
 from biotrainer.acquisition.chunk import ROLES
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import RecordingError
-from biotrainer.paths import DIR_MODE, FILE_MODE, data_dir, ensure_private_dir
+from biotrainer.paths import (
+    DIR_MODE,
+    FILE_MODE,
+    data_dir,
+    ensure_private_dir,
+    path_too_long,
+    shown_short,
+)
 
 SESSIONS_SUBDIR = "sessions"
 META_FILE = "session.json"
@@ -506,6 +513,7 @@ def _parse_layout(d: dict) -> SourceLayout:
         )
         if not rows and role != "marker":  # (markers may live in the preset's marker_row only)
             raise _FieldError(key + ".rows", "is empty: a channel group needs at least one row")
+        _check_signal_rows(rows, role, preset, key)
         names = _field(g, "names", list, key + ".")
         if not all(isinstance(x, str) for x in names):
             raise _FieldError(key + ".names", "should hold only texts")
@@ -523,6 +531,28 @@ def _parse_layout(d: dict) -> SourceLayout:
     if not isinstance(alpha, list) or not all(isinstance(x, str) for x in alpha):
         raise _FieldError("layout.alpha_channels", f"should be a list of texts, not {_show(alpha)}")
     return SourceLayout(device, board_id, tuple(presets), tuple(groups), tuple(alpha))
+
+
+def _check_signal_rows(rows: tuple[int, ...], role: str, preset: PresetLayout, key: str) -> None:
+    """A group's rows are signals: not the preset's timestamp row, nor its marker row but for
+    the ``marker`` group (a hand-edited layout whose EEG was read from the timestamp row
+    replayed clock readings as microvolts and could not be exported).
+
+    Raises
+    ------
+    _FieldError
+        Naming the row (``layout.groups[0].rows[1]``) and what it is.
+    """
+    for j, r in enumerate(rows):
+        if r == preset.timestamp_row:
+            what = "timestamp row"
+        elif r == preset.marker_row and role != "marker":
+            what = "marker row"
+        else:
+            continue
+        raise _FieldError(
+            f"{key}.rows[{j}]", f"is {r}, the {preset.preset} preset's {what}, not a signal"
+        )
 
 
 #: Plausible sampling rates of a recorded preset, Hz (0 = irregular, e.g. RR intervals).
@@ -697,9 +727,13 @@ def read_meta(folder: str | os.PathLike[str]) -> SessionMeta:
     Raises
     ------
     RecordingError
-        If the folder or the file is missing, unreadable or corrupt.
+        If the folder or the file is missing, unreadable or corrupt, or the folder's path is
+        too long for the system.
     """
     folder = Path(folder)
+    too_long = path_too_long(folder / META_FILE)
+    if too_long is not None:
+        raise RecordingError(f"cannot read the session folder {shown_short(folder)}: {too_long}")
     if not folder.exists():
         raise RecordingError(f"no session folder at {folder}")
     if not folder.is_dir():

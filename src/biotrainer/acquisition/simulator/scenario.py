@@ -43,7 +43,7 @@ import numpy as np
 
 from biotrainer.errors import ConfigError
 from biotrainer.limits import MAX_SCENARIO_S
-from biotrainer.paths import read_config_text
+from biotrainer.paths import path_too_long, read_config_text, shown_short
 
 #: Artifact kinds a scenario can script.
 ARTIFACT_KINDS = ("blink", "jaw_clench", "electrode_pop", "motion", "flat", "line_noise")
@@ -277,20 +277,30 @@ def resolve_scenario_path(name_or_path: str | os.PathLike[str]) -> Path:
     Raises
     ------
     ConfigError
-        When no such scenario exists (the message lists the available ones).
+        When no such scenario exists (the message lists the available ones), or its path is
+        too long for the system.
     """
     text = str(name_or_path)
     p = Path(text).expanduser()
     if p.suffix == ".toml" or os.sep in text or "/" in text:
+        _check_length(p)
         if not p.exists():  # (a pipe or a folder exists: load_scenario says what it is)
             raise ConfigError(str(p), "", "no such scenario file")
         return p
     for d in scenario_dirs():
         cand = d / f"{text}.toml"
+        _check_length(cand)
         if cand.exists():  # one that is not a regular file is refused, not passed over
             return cand
     known = ", ".join(available_scenarios()) or "none found"
     raise ConfigError(text, "", f"unknown scenario (available: {known})")
+
+
+def _check_length(path: Path) -> None:
+    """ConfigError if ``path`` is too long for the system to say whether it exists."""
+    too_long = path_too_long(path)
+    if too_long is not None:
+        raise ConfigError(shown_short(path), "", too_long)
 
 
 def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
