@@ -140,6 +140,15 @@ def _usable(block: SignalBlock) -> SignalBlock:
     return block if samples is block.samples else replace(block, samples=samples)
 
 
+def _arrival_state(chunk: Chunk, state: SourceState) -> SourceState:
+    """The state of a source while it delivered ``chunk``, ``state`` being the one it reports
+    after the poll: STREAMING when the chunk brings samples and the source has since gone
+    silent or ended (its samples came before the hole or the end), else ``state``."""
+    if not chunk.empty and state in (SourceState.SILENT, SourceState.ENDED):
+        return SourceState.STREAMING
+    return state
+
+
 _P = TypeVar("_P")
 
 
@@ -216,6 +225,8 @@ class Engine:
         self._phase_now: tuple[int, Phase, float] | None = None  # the phase memo
         self._last_clean_z = NAN
         self._source_state: SourceState | None = None
+        #: The source's state when the samples of the last poll came (see :func:`_arrival_state`)
+        self._data_state = SourceState.STREAMING
         self._pacing_beats: dict[int, list[float]] = defaultdict(list)
         self.resonance: ResonanceResult | None = None
         self._source_ended = False
@@ -400,7 +411,15 @@ class Engine:
             self.recorder.write(chunk)
         if self.on_chunk is not None and not chunk.empty:
             self.on_chunk(chunk)
-        lost = self._watch_state(chunk)
+        self._take_source_events()
+        state = self.source.state
+        # The chunk's samples came while the source streamed, whatever it says now: SILENT or
+        # ENDED with them is what follows them (a hole, the end of a file), and is entered
+        # only once they are consumed. So an accelerated source whose poll reads far ahead of
+        # the updates (or reads the rest of its file at once) gives the same updates as one
+        # polled in real time.
+        self._data_state = _arrival_state(chunk, state)
+        lost = self._watch_state(chunk, self._data_state)
         if not chunk.empty:
             self._last_received = chunk.received_at
         signals = {role: _usable(block) for role, block in chunk.signals.items()}
@@ -411,14 +430,18 @@ class Engine:
             self.eeg.receive(eeg_block.samples)
             self._newest_eeg_t = float(eeg_block.timestamps[-1])
         updates = self._consume()
+        if state != self._data_state:
+            # (timed at the update of the chunk's last samples, as a loss found by an empty poll)
+            lost = self._watch_state(chunk, state) or lost
         now = self.clock.now()
         if updates:
             self._last_update_clock = now
-        elif (
-            lost or now - self._last_update_clock >= self.config.heartbeat_s
+        if (
+            lost or (not updates and now - self._last_update_clock >= self.config.heartbeat_s)
         ) and self._last_t is not None:
-            # A lost signal is shown at once, not at the next heartbeat.
-            updates = [self._make_update(self._last_t, heartbeat=True)]
+            # A lost signal is shown at once, not at the next heartbeat (after the updates of
+            # the samples that came before the loss).
+            updates.append(self._make_update(self._last_t, heartbeat=True))
             self._last_update_clock = now
         if updates:
             self.latest = updates[-1]
@@ -434,20 +457,23 @@ class Engine:
                 self._finish_assessment(complete=self.ending == ENDED_FINISHED)
         return updates
 
-    def _watch_state(self, chunk: Chunk) -> bool:
-        """Log state changes and the source's own events; True when the signal was just lost.
+    def _take_source_events(self) -> None:
+        """Record the source's own events (e.g. ReconnectingSource: "device_error",
+        "reconnected after 4.1 s")."""
+        take_events = getattr(self.source, "take_events", None)
+        if callable(take_events):
+            for kind, text in take_events():
+                if self.recorder is not None and not self.recorder.closed:
+                    self.recorder.add_event(kind, text)
 
+    def _watch_state(self, chunk: Chunk, state: SourceState) -> bool:
+        """Log the source's change to ``state``; True when the signal was just lost.
+
+        A loss or an end is timed at the last update made ("signal_lost", "source_ended").
         "signal_restored" carries the time of the first sample after the loss (``chunk``'s, or
         that of the first later poll that brings samples), not the time of the last update
         before it, which is when the signal was lost.
         """
-        take_events = getattr(self.source, "take_events", None)
-        if callable(take_events):
-            # e.g. ReconnectingSource: "device_error", "reconnected after 4.1 s"
-            for kind, text in take_events():
-                if self.recorder is not None and not self.recorder.closed:
-                    self.recorder.add_event(kind, text)
-        state = self.source.state
         lost = state == SourceState.SILENT and self._source_state != SourceState.SILENT
         if state != self._source_state:
             if state == SourceState.SILENT:
@@ -693,8 +719,11 @@ class Engine:
         metrics.csv) or a ``lost`` one (an empty interval of a hole in the data, see
         :meth:`_lost_updates`)."""
         located = self.phase
-        # (nothing below changes the state)
-        state = SourceState.SILENT if lost else self.source.state
+        # (nothing below changes the state) a heartbeat tells the source's state now; an update
+        # of samples, the state they came in (see _tick); an empty interval of a hole, the loss
+        state = self.source.state if heartbeat else self._data_state
+        if lost:
+            state = SourceState.SILENT
         streaming = state == SourceState.STREAMING
         kinds = self._metric_kinds()
         c = self.cardiac
@@ -832,7 +861,7 @@ class Engine:
             return None
         self._previewed_t = self._newest_eeg_t
         value = self.eeg.newest_alpha
-        if self.source.state != SourceState.STREAMING:
+        if self._data_state != SourceState.STREAMING:  # (the state its samples came in)
             z = NAN
         else:
             located = self.phase
