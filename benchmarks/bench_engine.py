@@ -164,7 +164,7 @@ def replay(
     """Replay ``folder`` through the engine at maximum speed: each tick serves ``tick_s`` s of
     data. Returns (updates, engine CPU seconds, engine)."""
     clock = SimulatedClock()
-    source = FileSource(folder, clock, speed=1.0)
+    source = FileSource(folder, clock, speed=1.0, max_poll_s=tick_s)  # (tick_s a poll)
     recorder = None
     if recorder_out is not None:
         recorder = Recorder.create(source.layout, out=recorder_out, clock=clock, fsync=False)

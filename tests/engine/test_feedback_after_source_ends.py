@@ -40,7 +40,8 @@ duration_s = 10
 kind = "training"
 duration_s = 10
 """
-#: Far beyond what the engine keeps up with: the first poll reads the whole recording.
+#: Far beyond what the engine keeps up with: the first poll of a MemorySource reads the whole
+#: recording.
 FAR_AHEAD = 1e6
 TICK_S = 0.05
 
@@ -157,8 +158,9 @@ def test_a_loss_read_with_the_samples_before_it_still_pauses_the_feedback(tmp_pa
 
 
 def test_run_far_beyond_real_time_gives_the_feedback_of_speed_max(tmp_path) -> None:
-    """``biotrainer run --speed 1e6`` reads the whole scenario in its first tick: its
-    metrics.csv has the feedback of ``--speed max`` on every row (before: none at all)."""
+    """``biotrainer run --speed 1e6`` reads the scenario 5 s a tick (``MAX_POLL_S``), far ahead
+    of its updates: its metrics.csv has the feedback of ``--speed max`` on every row (before:
+    none at all)."""
     protocol = tmp_path / "short.toml"
     protocol.write_text(SHORT)
     argv = ["run", "--device", "simulator-muse2", "--scenario", "eyes-open-closed"]

@@ -3,9 +3,11 @@
 BrainFlow's playback board replays only in real time, so fast replay, tests, soaks and offline
 analysis use :class:`FileSource`: it reads a session folder's raw files (block by block, bounded
 memory) and, on each :meth:`FileSource.poll`, returns every sample whose recorded timestamp is due
-by ``start_timestamp + (clock.now() - start_time) * speed``. With a
-:class:`~biotrainer.clock.SimulatedClock` a 10-minute recording is served as fast as the clock is
-advanced. Timestamps and values are exactly those recorded; the layout is the recorded one.
+by ``start_timestamp + (clock.now() - start_time) * speed``, at most :data:`MAX_POLL_S` recording
+seconds a poll: at a speed its reader cannot keep up with, the file is served a few seconds a poll
+(the rest by the next polls), not all at once. With a :class:`~biotrainer.clock.SimulatedClock` a
+10-minute recording is served as fast as the clock is advanced. Timestamps and values are exactly
+those recorded; the layout is the recorded one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import RecordingError
 from biotrainer.session.folder import SessionMeta, raw_file_name, read_meta
 from biotrainer.session.rawfile import RawBlockReader, last_timestamp
+
+#: Most recording seconds one :meth:`FileSource.poll` serves: more than a poll brings at a speed
+#: the engine keeps up with (``run`` polls every 0.05 s, so at 20 times real time a poll brings
+#: about a second), so only a faster speed is held back. The file is then served 5 s a poll, in
+#: bounded memory, and a session that ends before its source reads at most 5 s past its end.
+MAX_POLL_S = 5.0
 
 
 class _PresetStream:
@@ -93,6 +101,9 @@ class FileSource:
         state :attr:`SourceState.SILENT` until samples resume, as a live device would.
     block_lines : int
         Samples read from disk at a time per preset.
+    max_poll_s : float
+        Most recording seconds one :meth:`poll` serves (> 0); what is due beyond them is served
+        by the next polls.
 
     Raises
     ------
@@ -108,20 +119,25 @@ class FileSource:
         speed: float = 1.0,
         silence_timeout: float = 2.0,
         block_lines: int = 4096,
+        max_poll_s: float = MAX_POLL_S,
     ) -> None:
         if not (speed > 0 and np.isfinite(speed)):
             raise RecordingError(f"replay speed must be a positive number, got {speed}")
+        if not (max_poll_s > 0 and np.isfinite(max_poll_s)):
+            raise RecordingError(f"max_poll_s must be a positive number, got {max_poll_s}")
         self.path = Path(session_dir)
         self.clock = clock or MonotonicClock()
         self.speed = float(speed)
         self.silence_timeout = float(silence_timeout)
         self.block_lines = int(block_lines)
+        self.max_poll_s = float(max_poll_s)
         self._state = SourceState.IDLE
         self._layout: SourceLayout | None = None
         self._streams: dict[str, _PresetStream] = {}
         self._start_ts = 0.0
         self._end_ts = 0.0
         self._t0 = 0.0
+        self._served_to = 0.0  # recording time served up to (lags what is due when held back)
         self._last_sample_ts = 0.0
         self._position = 0.0
 
@@ -162,6 +178,7 @@ class FileSource:
             for p in meta.layout.presets
         )
         self._last_sample_ts = self._start_ts
+        self._served_to = self._start_ts
         self._state = SourceState.PREPARED
 
     def start(self) -> None:
@@ -173,22 +190,26 @@ class FileSource:
         self._state = SourceState.STREAMING
 
     def poll(self) -> Chunk:
-        """Every recorded sample due by now (possibly none); never blocks."""
+        """Every recorded sample due by now, at most :attr:`max_poll_s` recording seconds of them
+        (possibly none); never blocks."""
         now = self.clock.now()
         if self._state not in (SourceState.STREAMING, SourceState.SILENT):
             return Chunk(received_at=now)
         due = self._start_ts + (now - self._t0) * self.speed
+        # (served_to lags due only at a speed the polls cannot keep up with)
+        self._served_to = max(self._served_to, min(due, self._served_to + self.max_poll_s))
+        served_to = self._served_to
         raw: dict[str, np.ndarray] = {}
         for preset, stream in self._streams.items():
-            data = stream.take_until(due)
+            data = stream.take_until(served_to)
             raw[preset] = data
             if data.shape[1]:
                 ts = float(data[stream.ts_row, -1])
                 self._last_sample_ts = max(self._last_sample_ts, ts)
-        self._position = min(due, self._end_ts) - self._start_ts
+        self._position = min(served_to, self._end_ts) - self._start_ts
         if all(s.done for s in self._streams.values()):
             self._state = SourceState.ENDED
-        elif due - self._last_sample_ts > self.silence_timeout:
+        elif served_to - self._last_sample_ts > self.silence_timeout:
             self._state = SourceState.SILENT
         else:
             self._state = SourceState.STREAMING
