@@ -3,6 +3,7 @@ its paced breathing phases); a session with training keeps its "Training" column
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from datetime import UTC, datetime
@@ -90,3 +91,14 @@ def test_a_training_session_keeps_its_training_column():
     assert "Baseline vs training" in text and "Metric Baseline Training Change" in text
     assert "Paced breathing" not in text
     assert "RMSSD 9.1 ms 20.0 ms +10.9" in text
+
+
+def test_a_change_of_a_share_is_in_percentage_points():
+    """Clean signal from 91 % to 100 % read "+9 %" in the Change column, a relative change to
+    the eye; it is 9 percentage points (review)."""
+    report = _report(_means(1.5, 20.0, 2.0, 9.0), None)
+    summary = report.summary
+    baseline = dataclasses.replace(summary.baseline, clean_fraction=0.91)
+    summary = dataclasses.replace(summary, baseline=baseline)
+    text = _text(session_html(dataclasses.replace(report, summary=summary)))
+    assert re.search(r"Clean signal 91 % 100 % \+9 pts", text), text

@@ -3,9 +3,12 @@ reports), and damage is tolerated."""
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from itertools import pairwise
 
+import numpy as np
 import pytest
 
 from biotrainer.acquisition.chunk import Chunk
@@ -15,13 +18,17 @@ from biotrainer.engine.engine import Engine
 from biotrainer.engine.protocol import load_protocol
 from biotrainer.errors import RecordingError
 from biotrainer.session.analysis import (
+    SUMMARY_VERSION,
+    MetricSeries,
     SessionSummary,
     format_phases,
     read_metrics,
     summarize_folder,
+    summarize_series,
     summarize_updates,
 )
 from biotrainer.session.recorder import Recorder
+from biotrainer.session.store import Store
 
 PROTOCOL = """
 name = "{name}"
@@ -110,8 +117,9 @@ def test_live_summary_equals_the_recorded_one(recorded):
 
 
 def test_summary_definitions_on_the_live_updates(recorded):
-    """Per phase, by hand: means of finite values, the reward fraction over clean unpaused
-    updates, heartbeats (a repeated sample time) not counted."""
+    """Per phase, by hand: means of finite values, the feedback's (score, z, relaxation) and the
+    reward fraction over clean unpaused updates, heartbeats (a repeated sample time) not
+    counted."""
     folder, updates = recorded
     summary = summarize_folder(folder)
     fresh, last = [], -math.inf
@@ -123,11 +131,14 @@ def test_summary_definitions_on_the_live_updates(recorded):
     for p in summary.phases:
         us = [u for u in fresh if u.phase_index == p.index]
         m = p.means
-        scores = [u.feedback_score for u in us if math.isfinite(u.feedback_score)]
+        fed = [u for u in us if u.quality_ok and not u.paused]  # (the feedback held down else)
+        scores = [u.feedback_score for u in fed if math.isfinite(u.feedback_score)]
         assert _close(m.score, sum(scores) / len(scores))
         # progress against the baseline: the mean z-score (the score is centred on the bar)
-        zs = [u.feedback_z for u in us if math.isfinite(u.feedback_z)]
+        zs = [u.feedback_z for u in fed if math.isfinite(u.feedback_z)]
         assert zs and _close(m.z, sum(zs) / len(zs))
+        relax = [u.relaxation for u in us if u.quality_ok and math.isfinite(u.relaxation)]
+        assert not relax or _close(m.relaxation, sum(relax) / len(relax))
         hrs = [u.hr_bpm for u in us if math.isfinite(u.hr_bpm)]
         assert _close(m.hr_bpm, sum(hrs) / len(hrs), 1e-3)
         assert _close(m.clean_fraction, sum(u.quality_ok for u in us) / len(us))
@@ -238,3 +249,63 @@ def test_mains_hum_is_named_when_nothing_else_is() -> None:
     many = "; ".join(f"E{i}: flat" for i in range(6))
     assert count_causes([many]) == [("flat: E0, E1, E2 and 3 more", 1)]
     assert count_causes(["", "no heart beats"]) == [("unknown", 1), ("no heart beats", 1)]
+
+
+def test_the_feedback_means_leave_out_signal_held_down_by_an_artifact(recorded):
+    """While a signal is not clean the engine holds the feedback down (an artifact may lower
+    it, never raise it): a few seconds of blinks took a session's mean z from -0.6 to -1.5 when
+    the means counted them. The z, score and relaxation are averaged over the updates the
+    reward counts (clean, unpaused); the clean share says how many."""
+    folder, _ = recorded
+    series = read_metrics(folder)
+    training = np.flatnonzero(series["phase_kind"] == "training")
+    blinks = training[len(training) // 3 : len(training) // 3 + len(training) // 10]
+    cols = {k: v.copy() for k, v in series.columns.items()}
+    cols["quality_ok"][blinks] = 0
+    cols["feedback_z"][blinks] = -20.0
+    cols["feedback_score"][blinks] = 0.0
+    cols["relaxation"][blinks] = 0.05
+    summary = summarize_series(MetricSeries(cols))
+    plain = summarize_series(series)
+    for p in summary.phases:
+        rows = (cols["phase_index"] == p.index) & (cols["finished"] != 1)
+        fed = rows & (cols["quality_ok"] == 1) & (cols["paused"] != 1)
+        assert _close(p.means.z, float(np.nanmean(cols["feedback_z"][fed])))
+        assert _close(p.means.score, float(np.nanmean(cols["feedback_score"][fed])))
+        clean = rows & (cols["quality_ok"] == 1)
+        assert _close(p.means.relaxation, float(np.nanmean(cols["relaxation"][clean])))
+    # the pooled training figures barely move (the blinks are left out), the clean share does
+    assert summary.training is not None and plain.training is not None
+    assert abs(summary.training.z - plain.training.z) < 0.3
+    assert summary.training.clean_fraction < plain.training.clean_fraction - 0.05
+
+
+def test_a_summary_stored_the_old_way_is_computed_again(recorded, data_dir):
+    """Summaries stored before the feedback means left out held-down updates would mix two
+    definitions in a patient's progress: the store computes them again from the folder (and
+    keeps how the session ended)."""
+    folder, _ = recorded
+    copy = data_dir / "sessions" / folder.name
+    shutil.copytree(folder, copy)
+    with Store.open(data_dir) as store:
+        store.add_patient("P-OLD")
+        record = store.import_folder(copy, "P-OLD")
+        fresh = record.summary
+        assert fresh is not None and fresh.version == SUMMARY_VERSION
+        stored = json.loads(
+            store._conn.execute(
+                "SELECT summary FROM sessions WHERE id = ?", (record.id,)
+            ).fetchone()[0]
+        )
+        old = {**stored, "training": {**stored["training"], "z": 99.0}}
+        del old["version"]
+        with store._write() as c:
+            c.execute("UPDATE sessions SET summary = ? WHERE id = ?", (json.dumps(old), record.id))
+    with Store.open(data_dir) as store:
+        (again,) = store.sessions("P-OLD")
+        assert again.summary is not None and again.summary.training is not None
+        assert again.summary.version == SUMMARY_VERSION
+        assert _close(again.summary.training.z, fresh.training.z)
+        assert again.ended == record.ended
+        text = store._conn.execute("SELECT summary FROM sessions").fetchone()[0]
+        assert json.loads(text)["version"] == SUMMARY_VERSION  # stored so: computed once

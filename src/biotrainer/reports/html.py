@@ -380,7 +380,8 @@ def session_html(report: SessionReport) -> str:
 
 
 def _compared_rows(base: MetricMeans | None, other: MetricMeans | None) -> list[list[str]]:
-    """The metric rows of a "Baseline vs ..." table: baseline, the other, and the change."""
+    """The metric rows of a "Baseline vs ..." table: baseline, the other, and the change (of a
+    share, in percentage points: 91 % to 100 % is "+9 pts", not a relative "+9 %")."""
     rows = []
     for label, field, nd, unit in _METRIC_ROWS:
         delta = change(
@@ -389,7 +390,7 @@ def _compared_rows(base: MetricMeans | None, other: MetricMeans | None) -> list[
         d = (
             "–"
             if delta is None or not math.isfinite(delta)
-            else (signed(100 * delta, 0) + " %" if nd < 0 else signed(delta, max(nd, 0)))
+            else (signed(100 * delta, 0) + " pts" if nd < 0 else signed(delta, max(nd, 0)))
         )
         row = [label, _val(base, field, nd, unit), _val(other, field, nd, unit), d]
         rows.append([escape(cell) for cell in row])
@@ -414,8 +415,9 @@ def _practice_section(s: SessionSummary | None) -> list[str]:
         )
     else:
         note = (
-            "Means over all baseline and all training phases. Time in target is the share of "
-            "clean training time the feedback was rewarding."
+            "Means over all baseline and all training phases; the z-score, score and "
+            "relaxation over clean signal only (while it is not, the feedback is held down). "
+            "Time in target is the share of clean training time the feedback was rewarding."
         )
     out.append(f"<p class='sub'>{escape(note)}</p>")
     return out

@@ -203,20 +203,24 @@ class MetricMeans:
     duration_s : float
         Protocol seconds covered.
     score : float
-        Mean feedback score (0-1; 0.5 = the reward threshold, above it while rewarded). Relative
-        to a threshold that moves: use ``z`` to compare phases or sessions.
+        Mean feedback score (0-1; 0.5 = the reward threshold, above it while rewarded) over the
+        clean, unpaused updates (those ``time_in_target`` counts). Relative to a threshold that
+        moves: use ``z`` to compare phases or sessions.
     time_in_target : float
         Fraction (0-1) of clean, unpaused training updates that were rewarded (NaN outside
         training): the "reward rate" the auto-threshold aims at.
     relaxation : float
-        Mean EEG relaxation index (0-1).
+        Mean EEG relaxation index (0-1) over the clean updates.
     hr_bpm, rmssd_ms, coherence, breathing_bpm : float
         Mean heart rate (beats/min), RMSSD (ms), HRV coherence (0-1), breathing rate (breaths/min).
     clean_fraction : float
         Fraction (0-1) of updates whose signals were clean enough for feedback.
     z : float
-        Mean z-score of the feedback metric against the person's baseline (``feedback_z``):
-        the progress against the baseline (NaN in summaries stored before it existed).
+        Mean z-score of the feedback metric against the person's baseline (``feedback_z``) over
+        the clean, unpaused updates: the progress against the baseline (NaN in summaries stored
+        before it existed). While a signal is not clean the engine holds the feedback down (an
+        artifact may lower it, never raise it), so those updates say nothing of the person: a
+        few seconds of blinks took a session's mean z from -0.6 to -1.5 when they were counted.
     """
 
     duration_s: float
@@ -267,13 +271,19 @@ class QualityStats:
 #: the paced breathing of a resonance assessment.
 PRACTICE_KINDS = ("training", "pacing")
 
+#: How a summary is computed: 2 since the feedback means (z, score, relaxation) cover clean
+#: updates only (1: every update). A stored summary of an older version is computed again.
+SUMMARY_VERSION = 2
+
 
 @dataclass(frozen=True)
 class SessionSummary:
     """A session summarised: phases, baseline vs training, overall, quality.
 
     ``baseline`` / ``training`` / ``pacing`` pool every phase of that kind (None when the
-    protocol has none; ``pacing`` is None in summaries stored before it was kept).
+    protocol has none; ``pacing`` is None in summaries stored before it was kept). ``version``
+    is :data:`SUMMARY_VERSION` when computed (1 in summaries stored before it was kept): a
+    stored summary of an older version is computed again from its folder where it can be.
     """
 
     duration_s: float
@@ -285,6 +295,7 @@ class SessionSummary:
     quality: QualityStats
     warnings: tuple[str, ...] = ()
     pacing: MetricMeans | None = None
+    version: int = SUMMARY_VERSION
 
     def practice_of(self, protocol_kinds: Collection[str] | None) -> MetricMeans | None:
         """The means of what the session practised: its figures in lists and progress reports.
@@ -363,7 +374,13 @@ class SessionSummary:
             ),
             warnings=tuple(str(w) for w in d.get("warnings") or ()),
             pacing=means(d.get("pacing")),
+            version=_version(d.get("version")),
         )
+
+
+def _version(v: Any) -> int:
+    """A stored summary's version (1 when absent or not a whole number)."""
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 1
 
 
 EMPTY_MEANS = MetricMeans(*(math.nan,) * len(fields(MetricMeans)))
@@ -395,15 +412,15 @@ def _means(s: MetricSeries, mask: np.ndarray, durations: float, training: bool) 
         reward = float((s["rewarded"][counted] == 1).mean())
     return MetricMeans(
         duration_s=durations,
-        score=_mean(s["feedback_score"][mask]),
+        score=_mean(s["feedback_score"][counted]),
         time_in_target=reward,
-        relaxation=_mean(s["relaxation"][mask]),
+        relaxation=_mean(s["relaxation"][clean]),
         hr_bpm=_mean(s["hr_bpm"][mask]),
         rmssd_ms=_mean(s["rmssd_ms"][mask]),
         coherence=_mean(s["coherence"][mask]),
         breathing_bpm=_mean(s["breathing_bpm"][mask]),
         clean_fraction=float(clean.sum() / n) if n else math.nan,
-        z=_mean(s["feedback_z"][mask]),
+        z=_mean(s["feedback_z"][counted]),
     )
 
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir, nearest_existing, shown
-from biotrainer.session.analysis import SessionSummary, summarize_folder
+from biotrainer.session.analysis import SUMMARY_VERSION, SessionSummary, summarize_folder
 from biotrainer.session.folder import (
     ENDED_DEVICE_FAILED,
     ENDED_SOURCE,
@@ -850,7 +850,7 @@ class Store:
             raise StoreError(
                 f"no session with id {sid} in {shown(self.root)}: see 'biotrainer sessions'"
             )
-        return self._session(self._settled(row) if settle else row)
+        return self._session(self._current(self._settled(row) if settle else row))
 
     @_translating
     def sessions(self, patient_code: str | None = None) -> list[SessionRecord]:
@@ -870,7 +870,37 @@ class Store:
             rows = self._conn.execute(
                 _SESSION_SELECT + " WHERE s.patient_id = ? ORDER BY s.started_utc, s.id", (p.id,)
             )
-        return [self._session(self._settled(r)) for r in rows.fetchall()]
+        return [self._session(self._current(self._settled(r))) for r in rows.fetchall()]
+
+    def _current(self, row: tuple) -> tuple:
+        """A session row whose stored summary was computed the way it is now
+        (:data:`~biotrainer.session.analysis.SUMMARY_VERSION`): an older one is computed again
+        from its folder's ``metrics.csv`` (its other keys, such as how the session ended, kept)
+        and stored so when the store takes it at once; a folder that is gone or unreadable
+        leaves it as it is."""
+        sid, folder_text, summary = row[0], row[7], row[9]
+        try:
+            data = json.loads(summary or "{}")
+        except json.JSONDecodeError:
+            return row
+        if not isinstance(data, dict) or "duration_s" not in data:
+            return row  # (no summary: nothing was read from the folder)
+        if isinstance(data.get("version"), int) and data["version"] >= SUMMARY_VERSION:
+            return row
+        folder = self._folder_path(folder_text)
+        if folder is None or recording_in_progress(folder):
+            return row
+        try:
+            fresh = summarize_folder(folder).to_dict()
+        except (RecordingError, OSError):
+            return row
+        text = json.dumps({**data, **fresh}, allow_nan=False)
+        with contextlib.suppress(sqlite3.Error), self._impatient(), self._write() as c:
+            c.execute(
+                "UPDATE sessions SET summary = ? WHERE id = ? AND summary = ?",
+                (text, sid, summary),
+            )
+        return (*row[:9], text)
 
     def _settled(self, row: tuple) -> tuple:
         """A session row, brought up to date from its folder when it is stored as "recording"
