@@ -84,7 +84,8 @@ def test_ecg_stream_feeds_the_engine_hr_and_records_replayable(unique, data_dir)
     assert hr, "no heart rate from the LSL stream"
     assert abs(np.median(hr[-50:]) - hr_true) < 3.0
     # The recording replays through FileSource: same samples (x1000: millivolts -> uV).
-    replay = FileSource(recorder.path, SimulatedClock(), speed=1000.0)
+    # (all of it in one poll: FileSource serves at most MAX_POLL_S a poll otherwise)
+    replay = FileSource(recorder.path, SimulatedClock(), speed=1000.0, max_poll_s=1e6)
     replay.prepare()
     replay.start()
     replay.clock.advance(1.0)
