@@ -8,8 +8,9 @@ Per channel, causally:
    through its 2nd-order band-pass's skirt (at 1000 Hz, 16 % of a 50 Hz amplitude passed the
    13–30 Hz band-pass; 0.6 % reached the alpha envelope), and the 120–375 µV of 60 Hz on an
    OpenBCI Cyton recording outweighed the EEG's whole flanking band. The notches leave the EEG
-   and muscle bands below 45 Hz as they were (gain >= 0.99 up to 40 Hz) and add under 1 ms of
-   delay at 10 Hz.
+   and muscle bands below 45 Hz as they were (gain >= 0.99 up to 40 Hz from 125 Hz sampling
+   up, up to 30 Hz at any rate; at 101 Hz 0.988 at 40 Hz, where 50 Hz sits near Nyquist) and
+   add under 1 ms of delay at 10 Hz.
 1. **Alpha power by complex demodulation** (quadrature / lock-in detection): the signal is
    high-passed 2 Hz below the band (2nd-order Butterworth; slow eye and movement potentials
    are often 10x stronger than alpha and would otherwise leak through the demodulator's skirt),
