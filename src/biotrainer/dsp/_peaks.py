@@ -55,6 +55,12 @@ def hold_nan(x: np.ndarray, last: float) -> tuple[np.ndarray, float]:
     return filled, float(filled[-1]) if x.size else last
 
 
+def missing_lead(x: np.ndarray) -> int:
+    """Number of missing samples (non-finite or impossibly large) that ``x`` starts with."""
+    good = np.flatnonzero(np.abs(x) <= IMPOSSIBLE_ABS)
+    return int(good[0]) if good.size else x.size
+
+
 def _median(values: list[float]) -> float:
     """Median of a short list (the same value as ``np.median``)."""
     v = sorted(values)
@@ -229,12 +235,10 @@ class _AdaptivePeakStream:
         sample's steady state, its learning period from it), and the positions it finds are
         shifted by the samples left out. Held at 0 instead, a missing start made a step at the
         first good sample (a false beat) or the levels were learnt on a flat stretch."""
-        good = np.flatnonzero(np.abs(x) <= IMPOSSIBLE_ABS)
-        if not good.size:
-            self._skipped += x.size
-            return x[:0], ends
-        k = int(good[0])
+        k = missing_lead(x)
         self._skipped += k
+        if k == x.size:
+            return x[:0], ends
         self._started = True
         self._last_finite = float(x[k])
         return x[k:], [max(0, e - k) for e in ends]

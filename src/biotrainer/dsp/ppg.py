@@ -85,8 +85,14 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.signal import sosfiltfilt
 
-from biotrainer.dsp._peaks import _FLOOR_REL, _AdaptivePeakStream, as_signal, hold_nan
-from biotrainer.dsp.filters import IMPOSSIBLE_ABS, StreamingFilter, butter_sos, check_fs
+from biotrainer.dsp._peaks import (
+    _FLOOR_REL,
+    _AdaptivePeakStream,
+    as_signal,
+    hold_nan,
+    missing_lead,
+)
+from biotrainer.dsp.filters import StreamingFilter, butter_sos, check_fs
 
 __all__ = ["PpgPeakStream", "ppg_peaks", "pulse_polarity"]
 
@@ -297,7 +303,7 @@ class PpgPeakStream(_AdaptivePeakStream):
         pos = 0
         while pos < x.size:
             if np.isnan(self._tail_last):  # no finite sample yet
-                lead = _missing_lead(x[pos:])
+                lead = missing_lead(x[pos:])
                 if lead:
                     # left out by the core, as if the stream began after them; the orientation
                     # is judged and the samples held from the first finite one
@@ -382,12 +388,6 @@ class PpgPeakStream(_AdaptivePeakStream):
         spline = CubicSpline(np.arange(lo, hi + 1, dtype=np.float64), y)
         t = np.linspace(m - 1.5, m + 0.5, 2 * _SPLINE_STEPS + 1)
         return float(t[np.argmax(spline(t, 1))])
-
-
-def _missing_lead(x: np.ndarray) -> int:
-    """Number of missing samples (non-finite or impossibly large) that ``x`` starts with."""
-    finite = np.flatnonzero(np.abs(x) <= IMPOSSIBLE_ABS)
-    return int(finite[0]) if finite.size else x.size
 
 
 def _add(out: list[np.ndarray], ends: list[int], at: int, found: np.ndarray) -> None:
