@@ -1,7 +1,8 @@
 """Cardiac metrics benchmark: R peaks (vs NeuroKit2), PPG vs ECG, breathing rate, RR cleaning,
-the engine's heart rate, throughput. Run from the repository root:
+the engine's heart rate, irregular beats, throughput. Run from the repository root:
 
-    .venv/bin/python benchmarks/bench_cardiac.py [--data ../shared/data] [--only heart-rate]
+    .venv/bin/python benchmarks/bench_cardiac.py [--data ../shared/data]
+        [--only heart-rate|irregular]
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from scipy.signal import resample_poly
 from biotrainer.dsp.ecg import EcgPeakStream, ecg_peaks
 from biotrainer.dsp.hrv import breathing_rate, coherence, hrv_time
 from biotrainer.dsp.ppg import PpgPeakStream, ppg_peaks
-from biotrainer.dsp.rr import clean_rr
+from biotrainer.dsp.rr import MAX_IRREGULAR_FRACTION, clean_rr, rr_irregular_fraction
 
 BEATS = set("NLRBAaJSVrFejnE/fQ?")
 RECORDS = ["100", "106", "113", "202", "231", "800"]
@@ -310,15 +311,79 @@ def bench_heart_rate(data: Path, step_s: float = 0.1, block_s: float = 10.0) -> 
         )
 
 
+def _minute_windows(beats_s: np.ndarray, step_s: float) -> list[np.ndarray]:
+    """Cleaned RR (ms) of the 60-s windows of ``beats_s`` ending every ``step_s`` (intervals
+    over 3 s left out, as the engine does)."""
+    out = []
+    for end in np.arange(60.0, beats_s[-1] + 1e-9, step_s):
+        b = beats_s[(beats_s > end - 60.0) & (beats_s <= end)]
+        rr = np.diff(b) * 1000.0
+        rr = rr[rr < 3000.0]
+        if rr.size >= 20:
+            out.append(clean_rr(rr).rr_ms)
+    return out
+
+
+def bench_irregular(data: Path) -> None:
+    """The irregular-beats gate (``dsp.rr.rr_too_irregular``) on every recording with beats:
+    per 60-s window of cleaned RR, the share of steps over 20 %; windows over the limit give
+    no RMSSD, coherence or breathing rate in the engine."""
+    import wfdb
+
+    print(f"\n## Irregular beats: share of cleaned-RR steps over 20 % per 60-s window "
+          f"(withheld above {MAX_IRREGULAR_FRACTION:g})")  # fmt: skip
+    print(f"{'recording':34s} | windows | worst | withheld | RMSSD shown (median) / reference")
+
+    def row(label: str, beats: np.ndarray, step: float, ref: float = math.nan) -> None:
+        w = _minute_windows(beats, step)
+        if not w:
+            return
+        frac = np.array([rr_irregular_fraction(x) for x in w])
+        held = frac > MAX_IRREGULAR_FRACTION
+        shown = [hrv_time(x).rmssd for x, h in zip(w, held, strict=True) if not h]
+        med = f"{np.median(shown):6.1f}" if shown else "     -"
+        tail = f" / {ref:5.1f}" if math.isfinite(ref) else ""
+        print(f"{label:34s} | {len(w):7d} | {frac.max():5.2f} | {held.mean() * 100:6.1f} % | "
+              f"{med}{tail}")  # fmt: skip
+
+    for sub in sorted((data / "ppg_camera_welltory").glob("subject_*")):
+        raw = np.genfromtxt(sub / "PPG.csv", delimiter=",", names=True)
+        t = (raw["time"] - raw["time"][0]) / 1000
+        y = np.interp(np.arange(0, t[-1], 1 / 30), t, raw["R"])
+        strap = np.loadtxt(sub / "RR.txt").ravel()
+        ref = hrv_time(clean_rr(strap).rr_ms).rmssd
+        row(f"camera PPG {sub.name}", ppg_peaks(y, 30, subsample=True) / 30, 10.0, ref)
+        row("  its Polar H10 RR", np.cumsum(strap) / 1000.0, 10.0)
+    for name in ("bio_resting_5min_100hz.csv", "bio_resting_8min_100hz.csv"):
+        d = np.genfromtxt(data / "ecg_ppg_rsp" / name, delimiter=",", names=True)
+        row(f"resting ECG {name[12:16]}", ecg_peaks(d["ECG"], 100, subsample=True) / 100, 10.0)
+        if "PPG" in (d.dtype.names or ()):
+            row(f"resting PPG {name[12:16]}", ppg_peaks(d["PPG"], 100, subsample=True) / 100, 10.0)
+    for rec in RECORDS:
+        r = wfdb.rdrecord(str(data / "ecg_mitdb" / rec))
+        beats = ecg_peaks(r.p_signal[:, 0], r.fs, subsample=True) / r.fs
+        row(f"MIT-BIH {rec} first lead, detected", beats, 10.0)
+    with open(data / "breathing_paced" / "trials.csv", newline="") as fh:
+        for r in csv.DictReader(fh):
+            rr = np.loadtxt(data / "breathing_paced" / r["file"])
+            row(f"paced {Path(r['file']).name[:20]}", np.cumsum(rr) / 1000.0, 10.0)
+    row("rr_long 000 (21 h)", np.cumsum(np.loadtxt(data / "rr_long" / "000.txt")) / 1000, 60.0)
+    nsr = np.loadtxt(data / "rr_long" / "nsr001_rr_secs.txt")[1:]
+    row("rr_long nsr001 (23 h)", np.cumsum(nsr), 60.0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
     )
-    ap.add_argument("--only", choices=["heart-rate"], help="run one part only")
+    ap.add_argument("--only", choices=["heart-rate", "irregular"], help="run one part only")
     args = ap.parse_args()
     if args.only == "heart-rate":
         bench_heart_rate(args.data)
+        return
+    if args.only == "irregular":
+        bench_irregular(args.data)
         return
     bench_ecg(args.data)
     bench_ecg(args.data, lead=1)
@@ -327,6 +392,7 @@ def main() -> None:
     bench_breathing_belt(args.data)
     bench_rr_long(args.data)
     bench_heart_rate(args.data)
+    bench_irregular(args.data)
     bench_speed(args.data)
 
 

@@ -57,6 +57,9 @@ SOURCE_END_SLACK_S = 1.0
 #: Quality reason of a protocol fed by the heart signal while no beat has been detected for
 #: :data:`~biotrainer.limits.BEATS_LOST_S` (the heart metrics are NaN meanwhile).
 HEART_LOST_REASON = f"no heart beats for over {BEATS_LOST_S:.0f} s (ECG/PPG sensor off?)"
+#: Quality reason of a protocol fed by coherence while the latest minute of beats is too
+#: irregular to measure (:func:`~biotrainer.dsp.rr.rr_too_irregular`; coherence is NaN).
+HEART_IRREGULAR_REASON = "heart beats too irregular to measure (sensor moving or loose?)"
 
 
 @dataclass(frozen=True)
@@ -709,6 +712,8 @@ class Engine:
             return False, "this protocol needs ECG or PPG and the device has none"
         if "coherence" in kinds and heart_lost:
             return False, HEART_LOST_REASON
+        if "coherence" in kinds and self.cardiac.irregular:
+            return False, HEART_IRREGULAR_REASON
         if uses_eeg:
             # clean enough for feedback; name the channels left out, if any
             return True, self.eeg.quality_reason

@@ -21,7 +21,13 @@ from biotrainer.dsp.eeg import BandPowers, SegmentCache, band_powers_at, relaxat
 from biotrainer.dsp.hrv import breathing_rate, coherence, heart_rate, rmssd
 from biotrainer.dsp.ppg import PpgPeakStream
 from biotrainer.dsp.quality import SignalQuality, StreamingQuality, feedback_blocked
-from biotrainer.dsp.rr import clean_and_count_rr_windows, clean_rr, clean_rr_windows, fill_rr_holes
+from biotrainer.dsp.rr import (
+    clean_and_count_rr_windows,
+    clean_rr,
+    clean_rr_windows,
+    fill_rr_holes,
+    rr_too_irregular,
+)
 
 NAN = math.nan
 
@@ -72,6 +78,14 @@ def _relaxation_channels(
         if chosen.any():
             return chosen
     return quality.usable
+
+
+def _variability(cleaned: np.ndarray) -> tuple[float, float, bool]:
+    """(coherence, breathing rate, too irregular) of one window of cleaned RR intervals (ms):
+    NaN for both when the window is too irregular to measure."""
+    if rr_too_irregular(cleaned):
+        return NAN, NAN, True
+    return coherence(cleaned), breathing_rate(cleaned), False
 
 
 def _noop(n: int) -> Iterator[None]:
@@ -341,6 +355,13 @@ class CardiacProcessor:
       one their series starts again and they are NaN until it fills their windows (about a
       minute).
 
+    Beats the cleaning could not make regular (:func:`~biotrainer.dsp.rr.rr_too_irregular`:
+    over a fifth of the cleaned window's steps still change by more than 20 %) give no
+    variability: RMSSD, coherence and breathing rate are NaN for such a window, and
+    :attr:`irregular` says so (the latest coherence/breathing window's verdict); the heart rate,
+    a count of beats, stays. A camera or wrist PPG following movement gave RMSSD of 200-560 ms
+    against a chest strap's 32-36 ms this way.
+
     Judged on the spanning interval's true length (all the holes in it, plus the beats' time
     either side, at most :data:`SPAN_SLACK_S` more): a short hole while the beats had stopped
     anyway (a sensor off) bridges nothing.
@@ -391,6 +412,8 @@ class CardiacProcessor:
         self.rmssd_ms = NAN
         self.coherence = NAN
         self.breathing_bpm = NAN
+        #: True while the latest coherence/breathing window was too irregular to measure.
+        self.irregular = False
 
     def mark_holes(self, offsets, steps_s) -> None:
         """Mark holes in the data before the samples at ``offsets`` (counted from the start of
@@ -444,11 +467,11 @@ class CardiacProcessor:
         return max(a, int(self._series_starts(t, np.array([last]), BRIDGE_MAX_S)[0]))
 
     def _slow_metrics(self, t: np.ndarray, windows: list[tuple[int, int]]) -> list[tuple]:
-        """(coherence, breathing rate) of the beats ``t[a:b + 1]`` of each window ``(a, b)``,
-        an interval that spans a short hole spread over its true length."""
+        """(coherence, breathing rate, too irregular) of the beats ``t[a:b + 1]`` of each window
+        ``(a, b)``, an interval that spans a short hole spread over its true length."""
         rr = np.diff(t) * 1000.0
         spans, true_ms = self._spans(t)
-        out: list[tuple] = [(NAN, NAN)] * len(windows)
+        out: list[tuple] = [(NAN, NAN, False)] * len(windows)
         plain: list[int] = []
         for w, (a, b) in enumerate(windows):
             inside = (spans >= a) & (spans < b)
@@ -457,12 +480,11 @@ class CardiacProcessor:
                 continue
             at = spans[inside]
             filled = fill_rr_holes(rr[a:b], at - a, true_ms[inside])
-            cleaned = clean_rr(filled).rr_ms
-            out[w] = (coherence(cleaned), breathing_rate(cleaned))
+            out[w] = _variability(clean_rr(filled).rr_ms)
         starts = [windows[w][0] for w in plain]
         cleaned = clean_rr_windows(rr, starts, [windows[w][1] for w in plain])
         for w, c in zip(plain, cleaned, strict=True):
-            out[w] = (coherence(c), breathing_rate(c))
+            out[w] = _variability(c)
         return out
 
     def push(self, samples: np.ndarray) -> None:
@@ -549,7 +571,7 @@ class CardiacProcessor:
         beat: dict[int, tuple[float, float]] = {}
         for i, c, n in zip(with_beats.tolist(), cleaned, counted, strict=True):
             if c.size >= 2:
-                beat[i] = (rmssd(c), heart_rate(n))
+                beat[i] = (NAN if rr_too_irregular(c) else rmssd(c), heart_rate(n))
         ends = [int(counts[i]) - 1 for i in slow_at]  # last beat of each window (-1: none)
         slow_windows = [(self._slow_window(t_all, b), b) if b >= 0 else (0, 0) for b in ends]
         slow = dict(zip(slow_at, self._slow_metrics(t_all, slow_windows), strict=True))
@@ -574,7 +596,7 @@ class CardiacProcessor:
             if i in beat:
                 self.rmssd_ms, self.hr_bpm = beat[i]
             if i in slow:
-                self.coherence, self.breathing_bpm = slow[i]
+                self.coherence, self.breathing_bpm, self.irregular = slow[i]
             yield None
 
     def push_rr(self, rr_ms: np.ndarray, stamps: np.ndarray) -> None:
@@ -613,12 +635,14 @@ class CardiacProcessor:
             a = int(self._beat_windows(self._beats, np.array([last]))[0])
             cleaning = clean_rr(self._beat_rr(self._beats)[a:last])
             if cleaning.rr_ms.size >= 2:
-                self.rmssd_ms = rmssd(cleaning.rr_ms)
+                self.rmssd_ms = NAN if rr_too_irregular(cleaning.rr_ms) else rmssd(cleaning.rr_ms)
                 self.hr_bpm = heart_rate(cleaning.counted_ms)
         if now - self._last_slow_t >= self._slow_every:
             self._last_slow_t = now
             window = (self._slow_window(self._beats, last), last) if last >= 0 else (0, 0)
-            self.coherence, self.breathing_bpm = self._slow_metrics(self._beats, [window])[0]
+            self.coherence, self.breathing_bpm, self.irregular = self._slow_metrics(
+                self._beats, [window]
+            )[0]
 
     def _forget_old_holes(self, now: float) -> None:
         """Forget the holes at or before the first kept beat (no kept interval spans them) and

@@ -1,0 +1,103 @@
+"""Beats the cleaning cannot make regular (a detector following a moving sensor): the heart's
+variability metrics are withdrawn and feedback on coherence holds with a reason, while the
+heart rate, a count of beats, stays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from memsource import MemorySource
+
+from biotrainer.acquisition.profiles import load_profile
+from biotrainer.acquisition.simulator.render import render_scenario
+from biotrainer.acquisition.simulator.scenario import load_scenario
+from biotrainer.clock import SimulatedClock
+from biotrainer.engine.engine import HEART_IRREGULAR_REASON, Engine
+from biotrainer.engine.processors import CardiacProcessor
+from biotrainer.engine.protocol import load_protocol
+
+ECG_ROW = 27  # the 16-channel simulator's ECG row
+
+
+def _chaotic_ecg(ts: np.ndarray, level: np.ndarray, fs: float, seed: int) -> np.ndarray:
+    """R-like spikes at random intervals of 0.4-1.2 s on the recording's ECG baseline: what an
+    R-peak detector sees when it follows movement rather than the heart."""
+    rng = np.random.default_rng(seed)
+    times = np.cumsum(rng.uniform(0.4, 1.2, size=int((ts[-1] - ts[0]) / 0.4) + 2)) + ts[0]
+    height = np.percentile(level, 99.5) - np.median(level)
+    out = np.full(ts.size, float(np.median(level))) + rng.normal(0.0, 0.01 * height, ts.size)
+    for t in times[times < ts[-1]]:
+        out += height * np.exp(-0.5 * ((ts - t) / (0.008)) ** 2)
+    return out
+
+
+def _run(protocol: str, chaos_from: float, chaos_to: float, until_s: float):
+    layout = load_profile("simulator").layout()
+    assert layout.group("ecg").rows == (ECG_ROW,)
+    r = render_scenario(load_scenario("resonance-breathing"), layout, seed=3)
+    data = {k: v.copy() for k, v in r.data.items()}
+    raw = data["default"]
+    ts = raw[layout.preset("default").timestamp_row]
+    t0 = float(ts[0])
+    part = (ts >= t0 + chaos_from) & (ts < t0 + chaos_to)
+    fs = layout.preset("default").fs
+    raw[ECG_ROW, part] = _chaotic_ecg(ts[part], raw[ECG_ROW], fs, seed=5)
+    clock = SimulatedClock()
+    engine = Engine(MemorySource(layout, data, clock), load_protocol(protocol), clock=clock)
+    updates = []
+    while clock.now() < until_s and not engine.finished:
+        clock.advance(0.5)
+        updates.extend(engine.tick())
+    return t0, updates
+
+
+def _between(updates, t0, a, b):
+    return [u for u in updates if t0 + a <= u.sample_time < t0 + b]
+
+
+def test_coherence_feedback_holds_while_the_beats_are_too_irregular_to_measure():
+    t0, updates = _run("hrv-resonance-breathing", 130.0, 250.0, 360.0)
+    before = _between(updates, t0, 110.0, 130.0)
+    assert all(math.isfinite(u.coherence) and math.isfinite(u.rmssd_ms) for u in before)
+    assert all(u.quality_ok for u in before)
+    # a minute into the chaos every window is mostly chaos: no variability, feedback held
+    chaos = _between(updates, t0, 200.0, 250.0)
+    assert len(chaos) > 400
+    for name in ("rmssd_ms", "coherence", "breathing_bpm", "feedback_z"):
+        assert all(math.isnan(getattr(u, name)) for u in chaos), name
+    assert all(not u.quality_ok and u.quality_reason == HEART_IRREGULAR_REASON for u in chaos)
+    assert not any(u.rewarded for u in chaos)
+    assert all(math.isfinite(u.hr_bpm) for u in chaos)  # beats are still counted
+    # the heart's own beats back: variability returns once its windows are regular again
+    back = _between(updates, t0, 330.0, 360.0)
+    assert all(math.isfinite(u.coherence) and math.isfinite(u.rmssd_ms) for u in back)
+    assert np.mean([u.quality_ok for u in back]) > 0.9
+
+
+def test_an_eeg_protocol_goes_on_without_the_irregular_variability():
+    t0, updates = _run("alpha-uptraining", 100.0, 200.0, 190.0)
+    chaos = _between(updates, t0, 170.0, 190.0)
+    assert chaos and all(math.isnan(u.rmssd_ms) and math.isnan(u.coherence) for u in chaos)
+    assert HEART_IRREGULAR_REASON not in {u.quality_reason for u in chaos}
+    assert np.mean([u.quality_ok for u in chaos]) > 0.9
+
+
+def test_an_rr_source_with_irregular_intervals_gives_no_variability():
+    """The one-block-at-a-time path (RR sources): regular intervals give RMSSD and coherence;
+    a minute of intervals at random 400-1200 ms withdraws them and says so."""
+    rng = np.random.default_rng(1)
+    proc = CardiacProcessor(1.0, "rr", t0=0.0)
+    t = 0.0
+    for _ in range(150):  # regular beats with a 6-a-minute breathing rhythm
+        rr = 900.0 + 60.0 * math.sin(2 * math.pi * 0.1 * t)
+        t += rr / 1000.0
+        proc.push_rr(np.array([rr]), np.array([t]))
+    assert math.isfinite(proc.rmssd_ms) and math.isfinite(proc.coherence)
+    assert not proc.irregular
+    for rr in rng.uniform(400.0, 1200.0, size=90):
+        t += rr / 1000.0
+        proc.push_rr(np.array([rr]), np.array([t]))
+    assert math.isnan(proc.rmssd_ms) and math.isnan(proc.coherence)
+    assert math.isnan(proc.breathing_bpm) and proc.irregular
+    assert 40.0 < proc.hr_bpm < 150.0
