@@ -53,7 +53,6 @@ from scipy import signal
 
 from biotrainer.dsp.eeg import _nanmedian_rows
 from biotrainer.dsp.filters import (
-    StreamingFilter,
     butter_sos,
     check_fs,
     notch_sos,
@@ -94,6 +93,30 @@ def _first_order(decay: float) -> np.ndarray:
     return np.array([[1.0 - decay, 0.0, 0.0, 1.0, -decay, 0.0]])
 
 
+class _RowFilter:
+    """A causal SOS filter over the channels (rows) of chunks, each with its own state, that
+    can be pushed a subset of the channels (which :class:`~biotrainer.dsp.filters.StreamingFilter`
+    cannot: a channel with a missing start begins later than the others). A channel's state
+    starts at the steady state for its first sample's value, as in ``StreamingFilter`` (the
+    same numbers)."""
+
+    def __init__(self, sos: np.ndarray, n_channels: int) -> None:
+        self.sos = np.ascontiguousarray(sos, dtype=np.float64)
+        self._zi_unit = signal.sosfilt_zi(self.sos)  # (n_sections, 2)
+        self.zi = np.zeros((n_channels, self.sos.shape[0], 2))  # see sosfilt_rows
+
+    def push(self, x: np.ndarray, rows: slice | np.ndarray, new: np.ndarray | None) -> np.ndarray:
+        """Filter ``x``, the next samples of the channels ``rows``, and return the output (a
+        new array); the channels where the mask ``new`` (over ``rows``) is set start with it."""
+        y = np.array(x, dtype=np.float64, order="C")
+        zi = self.zi[rows]
+        if new is not None:
+            zi[new] = self._zi_unit[None, :, :] * y[new, :1, None]
+        sosfilt_rows(self.sos, y, zi)
+        self.zi[rows] = zi
+        return y
+
+
 @dataclass(frozen=True, eq=False)
 class AlphaUpdate:
     """Output of one :meth:`AlphaStream.push` (one entry per input sample).
@@ -103,11 +126,14 @@ class AlphaUpdate:
     index : np.ndarray of int64, shape (n,)
         Absolute sample index, counted from the first sample pushed since construction/reset.
     value : np.ndarray, shape (n,)
-        Feedback value: median over channels of ``relative`` (0..1; NaN before any signal).
+        Feedback value: median over channels of ``relative`` (0..1), over the channels that
+        have started (NaN before any signal, or while no channel has had a finite sample).
     relative : np.ndarray, shape (channels, n)
-        Alpha power / (alpha power + flanking-band power) per channel.
+        Alpha power / (alpha power + flanking-band power) per channel; NaN before the
+        channel's first finite sample.
     alpha_uv : np.ndarray, shape (channels, n)
-        Alpha amplitude envelope (RMS of the alpha band, input units: µV).
+        Alpha amplitude envelope (RMS of the alpha band, input units: µV); NaN before the
+        channel's first finite sample.
     """
 
     index: np.ndarray
@@ -144,8 +170,19 @@ class AlphaStream:
     can read ``update.latest`` at any rate. Chunked pushes give the output of one big push
     (tested). Mains hum (50/60 Hz and harmonics) is notched out of the input ahead of both the
     alpha and the flanking filters, so it moves neither (tested). Non-finite input samples are
-    replaced by the channel's last finite sample (0 before the first), so a dropout never
-    poisons the filter state; :func:`biotrainer.dsp.quality.signal_quality` reports them.
+    replaced by the channel's last finite sample, so a dropout never poisons the filter state;
+    :func:`biotrainer.dsp.quality.signal_quality` reports them.
+
+    A channel that starts with missing (non-finite) samples, e.g. a headset that sends NaN
+    until its electrode settles, starts at its first finite sample: until then its filters
+    are left untouched and its ``relative`` and ``alpha_uv`` are NaN (so ``value`` is the
+    median of the channels already running, NaN while there are none); from that sample on
+    its filters start at that sample's steady state and its flanking averages at that sample's
+    flanking power, as at the first sample of a stream, so its output is that of a stream
+    begun there (up to rounding: the demodulation phase counts from the stream's first
+    sample), however the missing start is cut into chunks (tested). Held at 0 instead, the
+    missing start made a step to the signal's DC offset (often hundreds of µV) that rang
+    through the band-passes as a false alpha burst of about a second.
     """
 
     def __init__(
@@ -209,12 +246,14 @@ class AlphaStream:
         n_sections = self._envelope_sos.shape[0]
         self._zi_env = np.zeros((self.n_channels, n_sections, 2), dtype=np.complex128)
         self._mains = (
-            None if self._mains_sos is None else StreamingFilter(self._mains_sos, self.n_channels)
+            None if self._mains_sos is None else _RowFilter(self._mains_sos, self.n_channels)
         )
-        self._highpass = StreamingFilter(self._highpass_sos, self.n_channels)
-        self._low = StreamingFilter(self._low_sos, self.n_channels)
-        self._high = StreamingFilter(self._high_sos, self.n_channels)
-        self._zi_avg: list[np.ndarray] | None = None  # per average (channels, 1, 2)
+        self._highpass = _RowFilter(self._highpass_sos, self.n_channels)
+        self._low = _RowFilter(self._low_sos, self.n_channels)
+        self._high = _RowFilter(self._high_sos, self.n_channels)
+        # per average (channels, 1, 2); a channel's are set at its first sample
+        self._zi_avg = [np.zeros((self.n_channels, 1, 2)) for _ in self._averages]
+        self._started = np.zeros(self.n_channels, dtype=bool)  # had a finite sample
         self._last = np.zeros(self.n_channels)
         self._count = 0
 
@@ -247,39 +286,74 @@ class AlphaStream:
         if n == 0:
             empty = np.empty((self.n_channels, 0))
             return index, empty, empty
+        if self._started.all():
+            rel, pa = self._filter(self._fill_nonfinite(x), index, slice(None), None)
+        else:
+            rel, pa = self._filter_starting(x, index)
+        return index, rel, pa
+
+    def _filter_starting(self, x: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_filter` for a chunk in which some channels have not started: each such
+        channel starts at its first finite sample (NaN before it; left as it is when the
+        chunk has none)."""
+        n = x.shape[1]
+        finite = np.isfinite(x)
+        waiting = ~self._started
+        lead = np.where(waiting & finite.any(axis=1), finite.argmax(axis=1), 0)
+        lead[waiting & ~finite.any(axis=1)] = n
         x = self._fill_nonfinite(x)
+        if not lead.any():  # every channel runs from the chunk's first sample
+            out = self._filter(x, index, slice(None), waiting)
+            self._started[:] = True
+            return out
+        rel = np.full(x.shape, np.nan)
+        pa = np.full(x.shape, np.nan)
+        for first in np.unique(lead[lead < n]).tolist():
+            rows = np.flatnonzero(lead == first)
+            rel[rows, first:], pa[rows, first:] = self._filter(
+                x[rows, first:], index[first:], rows, waiting[rows]
+            )
+            self._started[rows] = True
+        return rel, pa
+
+    def _filter(
+        self, x: np.ndarray, index: np.ndarray, rows: slice | np.ndarray, new: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Relative alpha and alpha power of ``x``, the next (finite) samples of the channels
+        ``rows`` at the sample indices ``index``; the channels where the mask ``new`` (over
+        ``rows``) is set start with these samples."""
         if self._mains is not None:
-            x = self._mains.push(x)  # both paths see the input without mains
+            x = self._mains.push(x, rows, new)  # both paths see the input without mains
         # The phase is taken from the absolute sample index, so chunking cannot shift it.
         turns = np.mod(index * self._cycles_per_sample, 1.0)
-        z = self._highpass.push(x) * np.exp(-2j * np.pi * turns)[None, :]
-        sosfilt_rows(self._envelope_sos_c, z, self._zi_env)  # in place: z is the envelope
+        z = self._highpass.push(x, rows, new) * np.exp(-2j * np.pi * turns)[None, :]
+        zi_env = self._zi_env[rows]  # zero for a new channel: its high-passed signal starts at 0
+        sosfilt_rows(self._envelope_sos_c, z, zi_env)  # in place: z is the envelope
+        self._zi_env[rows] = zi_env
         # (in place where the arrays are our own: the same arithmetic, fewer temporaries)
         pa = z.real * z.real
         pa += z.imag * z.imag
         pa *= 2.0
-        flank = self._low.push(x)
+        flank = self._low.push(x, rows, new)
         flank *= flank
-        high = self._high.push(x)
+        high = self._high.push(x, rows, new)
         high *= high
         flank += high
-        if self._zi_avg is None:
-            # Start the averages at the first sample's flanking power, not at zero.
-            self._zi_avg = []
-            for sos in self._averages:
-                zi = np.zeros((self.n_channels, 1, 2))
-                zi[:, 0, 0] = flank[:, 0] * -sos[0, 4]
-                self._zi_avg.append(zi)
         pf = None
-        for sos, zi in zip(self._averages, self._zi_avg, strict=True):
+        for sos, zi_all in zip(self._averages, self._zi_avg, strict=True):
+            zi = zi_all[rows]
+            if new is not None:
+                # Start the averages at the first sample's flanking power, not at zero.
+                zi[new, 0, 0] = flank[new, 0] * -sos[0, 4]
             avg = flank.copy()
             sosfilt_rows(sos, avg, zi)
+            zi_all[rows] = zi
             pf = avg if pf is None else np.maximum(pf, avg, out=pf)
         total = pa + pf
         rel = np.full(total.shape, np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             np.divide(pa, total, out=rel, where=total > 0)
-        return index, rel, pa
+        return rel, pa
 
     @staticmethod
     def median_over_channels(relative: np.ndarray) -> np.ndarray:
