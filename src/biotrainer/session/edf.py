@@ -16,11 +16,14 @@ number of samples; when none exists the record is 1 s and the rate is rounded, w
 
 EDF+C assumes continuous signals from a common start: a preset whose first sample came later than
 the earliest one is padded at the front with its first value, and every signal is padded at the
-end with its last value up to a whole data record. Gaps inside a recording are not stretched out:
-the samples after a gap follow the ones before it, so the file is shorter than the session by the
-gaps' length. Every annotation is placed on the file's own time axis (where its moment falls
-between the samples), so markers, phases and notes after a gap still line up with the signal;
-the ``gap`` / ``signal_lost`` annotations the recorder wrote mark where the gaps were closed up.
+end with its last value up to a whole data record. These padded stretches hold no recorded
+data, and the file says so: each is an EDF+ annotation ``"padding (no data): <ROLES>"`` with its
+onset and duration (:func:`padding_annotations`; signals padded over the same stretch share one).
+Gaps inside a recording are not stretched out: the samples after a gap follow the ones before
+it, so the file is shorter than the session by the gaps' length. Every annotation is placed on
+the file's own time axis (where its moment falls between the samples), so markers, phases and
+notes after a gap still line up with the signal; the ``gap`` / ``signal_lost`` annotations the
+recorder wrote mark where the gaps were closed up.
 
 The time axis is the main preset's (the one with most samples). The other presets are put on it
 (:func:`place_on_main`): a sample at raw time *t* belongs beside the main preset's samples of that
@@ -89,6 +92,8 @@ RECORDING_TEXT_CHARS = 39
 QUIET_HOLE_S = 0.25
 #: Holes of one preset listed one by one in its note; more are summed up.
 LISTED_HOLES = 3
+#: Text of the annotations over a padded stretch (followed by the roles padded there).
+PADDING_TEXT = "padding (no data)"
 #: Marks the second and later pieces of a split annotation text.
 CONTINUED = "…"
 #: What to do with a session EDF cannot hold.
@@ -291,12 +296,15 @@ class Placement:
     overlapped : int
         Samples left out because the slots of their run were already held by the run before
         (after a gap, when that run came out longer at the nominal rate than its time).
+    first_slot : int
+        Slot of the first sample written: the slots before it are padding (copies of it).
     """
 
     source: np.ndarray
     holes: np.ndarray
     in_gap: int
     overlapped: int = 0
+    first_slot: int = 0
 
 
 @dataclass(frozen=True)
@@ -411,7 +419,59 @@ def place_on_main(ts: np.ndarray, fs: float, axis: MainAxis) -> Placement:
         np.column_stack([slot[holes] + 1, lengths[holes]]).astype(np.int64),
         in_gap,
         overlapped,
+        int(slot[0]),
     )
+
+
+def padded_stretches(
+    front: int, length: int, total: int, slot_s: float
+) -> list[tuple[float, float]]:
+    """The stretches of a signal that hold no recorded data, as ``(onset, duration)`` in s.
+
+    Parameters
+    ----------
+    front : int
+        Slots at the start that hold copies of the first sample (the signal began later).
+    length : int
+        Slots of the signal before it is padded at the end (``front`` included).
+    total : int
+        Slots in the file (whole data records); those from ``length`` on hold the last value.
+    slot_s : float
+        Duration of one slot in the file (record duration / samples per record), s.
+    """
+    stretches = []
+    if front > 0:
+        stretches.append((0.0, front * slot_s))
+    if total > length:
+        stretches.append((length * slot_s, (total - length) * slot_s))
+    return stretches
+
+
+def padding_annotations(
+    stretches: list[tuple[float, float, str]],
+) -> list[tuple[float, float, str]]:
+    """Annotations ``(onset, duration, text)`` marking padded stretches as holding no data.
+
+    Parameters
+    ----------
+    stretches : list of (onset, duration, who)
+        Padded stretches (s) and the roles padded there (e.g. ``"PPG"``).
+
+    Returns
+    -------
+    list of (onset, duration, text)
+        One per stretch, ordered by onset; the roles padded over the same stretch (to EDF+'s
+        100 µs) are named in one text, split as :func:`split_annotation` does when long.
+    """
+    by_stretch: dict[tuple[int, int], tuple[float, float, list[str]]] = {}
+    for onset, duration, who in stretches:
+        key = (round(onset * 10_000), round(duration * 10_000))  # EDF+ TALs: 100 µs units
+        by_stretch.setdefault(key, (onset, duration, []))[2].append(who)
+    out = []
+    for _key, (onset, duration, whos) in sorted(by_stretch.items()):
+        text = f"{PADDING_TEXT}: {', '.join(dict.fromkeys(whos))}"
+        out += [(onset, duration, piece) for piece in split_annotation(text)]
+    return out
 
 
 def placement_notes(
@@ -521,7 +581,8 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     Returns
     -------
     EdfExport
-        ``n_annotations`` counts the annotations read back from the written file.
+        ``n_annotations`` counts the annotations read back from the written file (events and
+        padded stretches).
 
     Raises
     ------
@@ -552,6 +613,7 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
 
     # (label, units, fs, data) per channel, presets on the main preset's time axis.
     channels: list[tuple[str, str, float, np.ndarray]] = []
+    channel_presets: list[str] = []
     placements: dict[str, Placement] = {}
     irregular: list[str] = []
     for g in layout.groups:
@@ -592,6 +654,7 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
                 x = np.concatenate([np.full(lead, x[0]), x])
             label = f"{g.role.upper()} {name}".strip()
             channels.append((label, g.units[:DIMENSION_CHARS], p.fs, x))
+            channel_presets.append(g.preset)
     if not channels and irregular:
         raise RecordingError(
             f"the recording in {shown(rec.path)} has nothing EDF can hold: "
@@ -614,6 +677,19 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         )
     spr = [round(fs * duration) for _, _, fs, _ in channels]
     n_records = max(math.ceil(len(x) / s) for (_, _, _, x), s in zip(channels, spr, strict=True))
+    padded = []
+    for preset in dict.fromkeys(channel_presets):
+        i = channel_presets.index(preset)  # (a preset's channels are padded alike)
+        front = placements[preset].first_slot if preset in placements else lead
+        who = ", ".join(
+            dict.fromkeys(
+                g.role.upper() for g in layout.groups if g.preset == preset and g.role != "marker"
+            )
+        )
+        stretches = padded_stretches(
+            front, len(channels[i][3]), n_records * spr[i], duration / spr[i]
+        )
+        padded += [(onset, length, who) for onset, length in stretches]
 
     signals: list[EdfSignal] = []
     arrays: list[np.ndarray] = []
@@ -663,12 +739,13 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             continue
         roles = [g.role.upper() for g in layout.groups if g.preset == preset and g.role != "marker"]
         notes += placement_notes(placement, preset, layout.preset(preset).fs, roles, main)
-    annotations: list[tuple[float, str]] = []
+    annotations: list[tuple[float, float, str]] = []
     split = 0
     for onset, e in edf_onsets(rec, main, lead):
         pieces = split_annotation(f"{e.kind}: {e.text}" if e.text else e.kind)
         split += len(pieces) > 1
-        annotations += [(onset, piece) for piece in pieces]
+        annotations += [(onset, -1.0, piece) for piece in pieces]  # (-1: no duration)
+    annotations += padding_annotations(padded)
     if split:
         notes.append(
             f"{split} event text(s) longer than EDF+'s {ANNOTATION_BYTES} bytes were split over "
@@ -751,7 +828,7 @@ def _write_edf(
     start: datetime,
     recording_text: tuple[str, str],
     arrays: list[np.ndarray],
-    annotations: list[tuple[float, str]],
+    annotations: list[tuple[float, float, str]],
     n_annotation_signals: int = 1,
 ) -> None:
     """Write the EDF+ file with pyedflib (any error propagates; pyedflib's warnings about
@@ -771,8 +848,8 @@ def _write_edf(
                 # passes microseconds x 100, which edflib refuses from 0.1 s on)
                 _set_subsecond_start(writer.handle, start.microsecond * 10)
             writer.writeSamples(arrays, digital=True)
-            for onset, text in annotations:
-                writer.writeAnnotation(onset, -1, text)
+            for onset, duration_s, text in annotations:
+                writer.writeAnnotation(onset, duration_s, text)
     finally:
         writer.close()
 
