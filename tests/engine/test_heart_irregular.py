@@ -60,7 +60,7 @@ def test_coherence_feedback_holds_while_the_beats_are_too_irregular_to_measure()
     t0, updates = _run("hrv-resonance-breathing", 130.0, 250.0, 360.0)
     before = _between(updates, t0, 110.0, 130.0)
     assert all(math.isfinite(u.coherence) and math.isfinite(u.rmssd_ms) for u in before)
-    assert all(u.quality_ok for u in before)
+    assert all(u.quality_ok and not u.heart_irregular for u in before)
     # a minute into the chaos every window is mostly chaos: no variability, feedback held
     chaos = _between(updates, t0, 200.0, 250.0)
     assert len(chaos) > 400
@@ -68,10 +68,11 @@ def test_coherence_feedback_holds_while_the_beats_are_too_irregular_to_measure()
         assert all(math.isnan(getattr(u, name)) for u in chaos), name
     assert all(not u.quality_ok and u.quality_reason == HEART_IRREGULAR_REASON for u in chaos)
     assert not any(u.rewarded for u in chaos)
-    assert all(math.isfinite(u.hr_bpm) for u in chaos)  # beats are still counted
+    assert all(math.isfinite(u.hr_bpm) and u.heart_irregular for u in chaos)  # still counted
     # the heart's own beats back: variability returns once its windows are regular again
     back = _between(updates, t0, 330.0, 360.0)
     assert all(math.isfinite(u.coherence) and math.isfinite(u.rmssd_ms) for u in back)
+    assert not any(u.heart_irregular for u in back)
     assert np.mean([u.quality_ok for u in back]) > 0.9
 
 

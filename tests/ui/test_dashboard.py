@@ -374,6 +374,21 @@ def test_the_heart_light_turns_amber_when_the_beats_stop(qtbot):
     assert "check the ECG/PPG sensor" in lights.lights["Heart"].toolTip()
 
 
+def test_the_heart_light_says_when_the_beats_are_too_irregular_to_measure(qtbot):
+    """Beats counted but too irregular for RMSSD and coherence (the engine blanks them): the
+    light turns amber and says why, and green again once they are regular."""
+    from biotrainer.ui.quality_lights import QualityLights
+
+    lights = QualityLights(("Fz",), has_heart=True)
+    qtbot.addWidget(lights)
+    lights.show_update(update(hr_bpm=70.0, rmssd_ms=math.nan, heart_irregular=True))
+    assert lights.colors()["Heart"] == QColor(BAD).name()
+    assert "too irregular" in lights.lights["Heart"].toolTip()
+    assert "70 bpm" in lights.lights["Heart"].toolTip()
+    lights.show_update(update(hr_bpm=71.0, rmssd_ms=40.0))
+    assert lights.colors()["Heart"] == QColor(GOOD).name()
+
+
 def test_a_pasted_note_keeps_no_control_or_direction_characters(qtbot):
     """A note pasted with a NUL or a right-to-left override went into events.csv, the store
     and the PDF as typed (the PDF drew a box; the override reversed what the report showed)."""

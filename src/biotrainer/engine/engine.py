@@ -829,6 +829,7 @@ class Engine:
             rmssd_ms=c.rmssd_ms if c else NAN,
             coherence=c.coherence if c else NAN,
             breathing_bpm=c.breathing_bpm if c else NAN,
+            heart_irregular=c.irregular if c else False,
             beats=beats,
             quality_ok=quality_ok,
             quality_reason=reason,

@@ -55,6 +55,8 @@ class MetricUpdate:
     -------
     relaxation : EEG relaxation index 0-1. alpha : AlphaStream value.
     hr_bpm, rmssd_ms, coherence, breathing_bpm : cardiac metrics (NaN when not available).
+    heart_irregular : bool, the latest minute of beats is too irregular to measure variability
+        (:func:`biotrainer.dsp.rr.rr_too_irregular`): RMSSD, coherence and breathing are NaN.
     beats : tuple of float, BrainFlow times (s) of beats detected since the previous update.
     band_powers : BandPowers or None, the EEG band powers of the last 4 s (renewed every second
         of data; the same object is carried until then).
@@ -93,6 +95,7 @@ class MetricUpdate:
     rmssd_ms: float = NAN
     coherence: float = NAN
     breathing_bpm: float = NAN
+    heart_irregular: bool = False
     beats: tuple[float, ...] = ()
     band_powers: BandPowers | None = None
     quality_ok: bool = True

@@ -155,6 +155,14 @@ class QualityLights(QWidget):
             if not streaming:
                 heart.set_color(off)
                 self._tip("Heart", f"Heart: {update.source_state}")
+            elif math.isfinite(update.hr_bpm) and update.heart_irregular:
+                self._heart_seen = True
+                heart.set_color(BAD)
+                self._tip(
+                    "Heart",
+                    f"Heart: {update.hr_bpm:.0f} bpm, beats too irregular to measure variability "
+                    "(sensor moving or loose?)",
+                )
             elif math.isfinite(update.hr_bpm):
                 self._heart_seen = True
                 heart.set_color(GOOD)
