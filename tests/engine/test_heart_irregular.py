@@ -32,7 +32,7 @@ def _chaotic_ecg(ts: np.ndarray, level: np.ndarray, fs: float, seed: int) -> np.
     return out
 
 
-def _run(protocol: str, chaos_from: float, chaos_to: float, until_s: float):
+def _run(protocol: str, chaos_from: float, chaos_to: float, until_s: float, engine_out=None):
     layout = load_profile("simulator").layout()
     assert layout.group("ecg").rows == (ECG_ROW,)
     r = render_scenario(load_scenario("resonance-breathing"), layout, seed=3)
@@ -49,6 +49,8 @@ def _run(protocol: str, chaos_from: float, chaos_to: float, until_s: float):
     while clock.now() < until_s and not engine.finished:
         clock.advance(0.5)
         updates.extend(engine.tick())
+    if engine_out is not None:
+        engine_out.append(engine)
     return t0, updates
 
 
@@ -102,3 +104,20 @@ def test_an_rr_source_with_irregular_intervals_gives_no_variability():
     assert math.isnan(proc.rmssd_ms) and math.isnan(proc.coherence)
     assert math.isnan(proc.breathing_bpm) and proc.irregular
     assert 40.0 < proc.hr_bpm < 150.0
+
+
+def test_a_paced_rate_with_irregular_beats_is_not_chosen_as_the_resonance_rate():
+    """The resonance assessment on the simulated person (resonance at 5.5 breaths/min) with
+    the ECG following movement through the 4.5/min step: that rate is marked irregular, not
+    measured, and the person's own rate is still found (the chaos's LF power would have
+    outranked every real rate)."""
+    engines: list = []
+    _run("resonance-assessment", 605.0, 720.0, 800.0, engines)
+    (engine,) = engines
+    result = engine.resonance
+    assert result is not None and result.complete
+    by_rate = {r.bpm: r for r in result.rates}
+    assert by_rate[4.5].irregular
+    assert math.isnan(by_rate[4.5].lf_power_ms2) and math.isnan(by_rate[4.5].hr_swing_bpm)
+    assert not any(by_rate[b].irregular for b in (6.5, 6.0, 5.5, 5.0))
+    assert result.best_bpm == 5.5

@@ -914,7 +914,7 @@ class Engine:
         ]
         summary = ", ".join(
             f"{r.bpm:g}/min LF {r.lf_power_ms2:.0f} ms² swing {r.hr_swing_bpm:.1f} bpm, "
-            f"{r.n_beats} beats"
+            f"{r.n_beats} beats{' too irregular' if r.irregular else ''}"
             for r in results
         )
         if complete:

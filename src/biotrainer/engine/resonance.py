@@ -22,7 +22,7 @@ import numpy as np
 from scipy.interpolate import interp1d
 
 from biotrainer.dsp.hrv import hrv_frequency
-from biotrainer.dsp.rr import clean_rr
+from biotrainer.dsp.rr import clean_rr, rr_too_irregular
 
 #: Seconds at the start of each rate left out while breathing settles into the new pace.
 SETTLE_S = 20.0
@@ -42,12 +42,17 @@ class RateResult:
         Mean peak-to-trough heart-rate difference per breath cycle, beats/min.
     n_beats : int
         Beats analysed.
+    irregular : bool
+        The cleaned beats were too irregular to measure
+        (:func:`~biotrainer.dsp.rr.rr_too_irregular`): LF power and swing are NaN, so the rate
+        is not chosen.
     """
 
     bpm: float
     lf_power_ms2: float
     hr_swing_bpm: float
     n_beats: int
+    irregular: bool = False
 
 
 #: Said in the log of a resonance assessment that ended before its last rate.
@@ -99,6 +104,9 @@ def assess_rate(bpm: float, beat_times_s: np.ndarray) -> RateResult:
     if t.size:
         t = t[t >= t[0] + SETTLE_S]
     rr = clean_rr(np.diff(t) * 1000.0).rr_ms if t.size > 2 else np.empty(0)
+    if rr_too_irregular(rr):
+        # a sensor that moved or slipped: its beats' LF power would outrank every real rate
+        return RateResult(float(bpm), math.nan, math.nan, int(t.size), irregular=True)
     lf = hrv_frequency(rr).lf if rr.size >= 10 else math.nan
     # Rebuild beat times from the cleaned intervals so ectopic beats do not fake a swing.
     clean_t = np.concatenate([[0.0], np.cumsum(rr) / 1000.0]) if rr.size else t
