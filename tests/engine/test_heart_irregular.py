@@ -7,64 +7,37 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from memsource import MemorySource
+from simulated_ecg import between, run_with_ecg
 
-from biotrainer.acquisition.profiles import load_profile
-from biotrainer.acquisition.simulator.render import render_scenario
-from biotrainer.acquisition.simulator.scenario import load_scenario
-from biotrainer.clock import SimulatedClock
-from biotrainer.engine.engine import HEART_IRREGULAR_REASON, Engine
+from biotrainer.engine.engine import HEART_IRREGULAR_REASON
 from biotrainer.engine.processors import CardiacProcessor
-from biotrainer.engine.protocol import load_protocol
-
-ECG_ROW = 27  # the 16-channel simulator's ECG row
 
 
-def _chaotic_ecg(ts: np.ndarray, level: np.ndarray, fs: float, seed: int) -> np.ndarray:
-    """R-like spikes at random intervals of 0.4-1.2 s on the recording's ECG baseline: what an
-    R-peak detector sees when it follows movement rather than the heart."""
-    rng = np.random.default_rng(seed)
-    times = np.cumsum(rng.uniform(0.4, 1.2, size=int((ts[-1] - ts[0]) / 0.4) + 2)) + ts[0]
-    height = np.percentile(level, 99.5) - np.median(level)
-    out = np.full(ts.size, float(np.median(level))) + rng.normal(0.0, 0.01 * height, ts.size)
-    for t in times[times < ts[-1]]:
-        out += height * np.exp(-0.5 * ((ts - t) / (0.008)) ** 2)
+def _chaotic_ecg(ts: np.ndarray, ecg: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """R-like spikes at random intervals of 0.4-1.2 s on the recording's ECG baseline over
+    ``part``: what an R-peak detector sees when it follows movement rather than the heart."""
+    rng = np.random.default_rng(5)
+    t = ts[part]
+    times = np.cumsum(rng.uniform(0.4, 1.2, size=int((t[-1] - t[0]) / 0.4) + 2)) + t[0]
+    height = np.percentile(ecg, 99.5) - np.median(ecg)
+    out = np.full(t.size, float(np.median(ecg))) + rng.normal(0.0, 0.01 * height, t.size)
+    for beat in times[times < t[-1]]:
+        out += height * np.exp(-0.5 * ((t - beat) / 0.008) ** 2)
     return out
 
 
-def _run(protocol: str, chaos_from: float, chaos_to: float, until_s: float, engine_out=None):
-    layout = load_profile("simulator").layout()
-    assert layout.group("ecg").rows == (ECG_ROW,)
-    r = render_scenario(load_scenario("resonance-breathing"), layout, seed=3)
-    data = {k: v.copy() for k, v in r.data.items()}
-    raw = data["default"]
-    ts = raw[layout.preset("default").timestamp_row]
-    t0 = float(ts[0])
-    part = (ts >= t0 + chaos_from) & (ts < t0 + chaos_to)
-    fs = layout.preset("default").fs
-    raw[ECG_ROW, part] = _chaotic_ecg(ts[part], raw[ECG_ROW], fs, seed=5)
-    clock = SimulatedClock()
-    engine = Engine(MemorySource(layout, data, clock), load_protocol(protocol), clock=clock)
-    updates = []
-    while clock.now() < until_s and not engine.finished:
-        clock.advance(0.5)
-        updates.extend(engine.tick())
-    if engine_out is not None:
-        engine_out.append(engine)
-    return t0, updates
-
-
-def _between(updates, t0, a, b):
-    return [u for u in updates if t0 + a <= u.sample_time < t0 + b]
+def _run(protocol: str, chaos_from: float, chaos_to: float, until_s: float):
+    """(first sample time, updates, engine) with the ECG chaotic over [chaos_from, chaos_to)."""
+    return run_with_ecg(protocol, chaos_from, chaos_to, until_s, _chaotic_ecg)
 
 
 def test_coherence_feedback_holds_while_the_beats_are_too_irregular_to_measure():
-    t0, updates = _run("hrv-resonance-breathing", 130.0, 250.0, 360.0)
-    before = _between(updates, t0, 110.0, 130.0)
+    t0, updates, _ = _run("hrv-resonance-breathing", 130.0, 250.0, 360.0)
+    before = between(updates, t0, 110.0, 130.0)
     assert all(math.isfinite(u.coherence) and math.isfinite(u.rmssd_ms) for u in before)
     assert all(u.quality_ok and not u.heart_irregular for u in before)
     # a minute into the chaos every window is mostly chaos: no variability, feedback held
-    chaos = _between(updates, t0, 200.0, 250.0)
+    chaos = between(updates, t0, 200.0, 250.0)
     assert len(chaos) > 400
     for name in ("rmssd_ms", "coherence", "breathing_bpm", "feedback_z"):
         assert all(math.isnan(getattr(u, name)) for u in chaos), name
@@ -72,15 +45,15 @@ def test_coherence_feedback_holds_while_the_beats_are_too_irregular_to_measure()
     assert not any(u.rewarded for u in chaos)
     assert all(math.isfinite(u.hr_bpm) and u.heart_irregular for u in chaos)  # still counted
     # the heart's own beats back: variability returns once its windows are regular again
-    back = _between(updates, t0, 330.0, 360.0)
+    back = between(updates, t0, 330.0, 360.0)
     assert all(math.isfinite(u.coherence) and math.isfinite(u.rmssd_ms) for u in back)
     assert not any(u.heart_irregular for u in back)
     assert np.mean([u.quality_ok for u in back]) > 0.9
 
 
 def test_an_eeg_protocol_goes_on_without_the_irregular_variability():
-    t0, updates = _run("alpha-uptraining", 100.0, 200.0, 190.0)
-    chaos = _between(updates, t0, 170.0, 190.0)
+    t0, updates, _ = _run("alpha-uptraining", 100.0, 200.0, 190.0)
+    chaos = between(updates, t0, 170.0, 190.0)
     assert chaos and all(math.isnan(u.rmssd_ms) and math.isnan(u.coherence) for u in chaos)
     assert HEART_IRREGULAR_REASON not in {u.quality_reason for u in chaos}
     assert np.mean([u.quality_ok for u in chaos]) > 0.9
@@ -111,9 +84,7 @@ def test_a_paced_rate_with_irregular_beats_is_not_chosen_as_the_resonance_rate()
     the ECG following movement through the 4.5/min step: that rate is marked irregular, not
     measured, and the person's own rate is still found (the chaos's LF power would have
     outranked every real rate)."""
-    engines: list = []
-    _run("resonance-assessment", 605.0, 720.0, 800.0, engines)
-    (engine,) = engines
+    _, _, engine = _run("resonance-assessment", 605.0, 720.0, 800.0)
     result = engine.resonance
     assert result is not None and result.complete
     by_rate = {r.bpm: r for r in result.rates}

@@ -8,55 +8,36 @@ import math
 
 import numpy as np
 import pytest
-from memsource import MemorySource
+from simulated_ecg import between, run_protocol, run_with_ecg
 
 from biotrainer.acquisition.profiles import load_profile
 from biotrainer.acquisition.simulator.render import render_scenario
 from biotrainer.acquisition.simulator.scenario import load_scenario
-from biotrainer.clock import SimulatedClock
-from biotrainer.engine.engine import HEART_LOST_REASON, Engine
-from biotrainer.engine.protocol import load_protocol
+from biotrainer.engine.engine import HEART_LOST_REASON
 from biotrainer.limits import BEATS_LOST_S
-
-ECG_ROW = 27  # the 16-channel simulator's ECG row (checked below)
 
 
 def _run_with_flat_ecg(protocol: str, off_s: float, on_s: float, until_s: float):
     """The simulator's resonance recording with its ECG held flat over [off_s, on_s) of data."""
-    layout = load_profile("simulator").layout()
-    assert layout.group("ecg").rows == (ECG_ROW,)
-    r = render_scenario(load_scenario("resonance-breathing"), layout, seed=3)
-    data = {k: v.copy() for k, v in r.data.items()}
-    raw = data["default"]
-    ts = raw[layout.preset("default").timestamp_row]
-    t0 = float(ts[0])
-    off = (ts >= t0 + off_s) & (ts < t0 + on_s)
-    raw[ECG_ROW, off] = raw[ECG_ROW, np.flatnonzero(off)[0] - 1]
-    return t0, _run(layout, data, protocol, until_s)
+
+    def held(ts, ecg, off):
+        return ecg[np.flatnonzero(off)[0] - 1]
+
+    t0, updates, _ = run_with_ecg(protocol, off_s, on_s, until_s, held)
+    return t0, updates
 
 
 def _run(layout, data, protocol: str, until_s: float):
-    """Every update of ``protocol`` on ``data`` served in simulated time until ``until_s``."""
-    clock = SimulatedClock()
-    engine = Engine(MemorySource(layout, data, clock), load_protocol(protocol), clock=clock)
-    updates = []
-    while clock.now() < until_s and not engine.finished:
-        clock.advance(0.5)
-        updates.extend(engine.tick())
-    return updates
-
-
-def _between(updates, t0, a, b):
-    return [u for u in updates if t0 + a <= u.sample_time < t0 + b]
+    return run_protocol(layout, data, protocol, until_s)[0]
 
 
 def test_coherence_feedback_holds_with_a_reason_while_no_beat_is_detected():
     t0, updates = _run_with_flat_ecg("hrv-resonance-breathing", 150.0, 210.0, 300.0)
-    before = _between(updates, t0, 140.0, 150.0)
+    before = between(updates, t0, 140.0, 150.0)
     assert all(math.isfinite(u.hr_bpm) and math.isfinite(u.coherence) for u in before)
     assert all(u.quality_ok for u in before)
     # within BEATS_LOST_S (+ the detector's confirmation) of the last beat: withdrawn, held
-    lost = _between(updates, t0, 150.0 + BEATS_LOST_S + 1.5, 210.0)
+    lost = between(updates, t0, 150.0 + BEATS_LOST_S + 1.5, 210.0)
     assert len(lost) > 400
     assert all(not u.quality_ok and u.quality_reason == HEART_LOST_REASON for u in lost)
     for name in ("hr_bpm", "rmssd_ms", "coherence", "breathing_bpm", "feedback_z"):
@@ -64,15 +45,15 @@ def test_coherence_feedback_holds_with_a_reason_while_no_beat_is_detected():
     assert not any(u.rewarded for u in lost)
     # the beats come back: so does the heart rate (counted once per beat: the simulated heart
     # beats at about 70/min), and coherence once a window of beats (64 s) has been seen again
-    back = _between(updates, t0, 215.0, 300.0)
+    back = between(updates, t0, 215.0, 300.0)
     assert all(55.0 < u.hr_bpm < 90.0 for u in back)
     assert np.mean([u.quality_ok for u in back]) > 0.9
-    assert any(math.isfinite(u.feedback_z) for u in _between(updates, t0, 285.0, 300.0))
+    assert any(math.isfinite(u.feedback_z) for u in between(updates, t0, 285.0, 300.0))
 
 
 def test_an_eeg_protocol_goes_on_but_shows_no_stale_heart_rate():
     t0, updates = _run_with_flat_ecg("alpha-uptraining", 100.0, 200.0, 160.0)
-    lost = _between(updates, t0, 100.0 + BEATS_LOST_S + 1.5, 160.0)
+    lost = between(updates, t0, 100.0 + BEATS_LOST_S + 1.5, 160.0)
     assert lost and all(math.isnan(u.hr_bpm) and math.isnan(u.coherence) for u in lost)
     assert HEART_LOST_REASON not in {u.quality_reason for u in lost}  # EEG feedback goes on
     assert np.mean([u.quality_ok for u in lost]) > 0.9
@@ -111,7 +92,7 @@ def test_a_hole_in_the_data_is_not_taken_for_lost_beats(hole_s):
     updates = _run(layout, {"default": raw[:, keep].copy()}, "hrv-resonance-breathing", 300.0)
     after = [
         u
-        for u in _between(updates, t0, 150.0 + hole_s + 2.0, 300.0)
+        for u in between(updates, t0, 150.0 + hole_s + 2.0, 300.0)
         if u.source_state == "streaming"
     ]
     assert len(after) > 1000
@@ -130,7 +111,7 @@ def test_a_heart_signal_that_stops_coming_while_the_eeg_flows_is_lost():
     t0 = float(data["default"][layout.preset("default").timestamp_row][0])
     data["ancillary"] = anc[:, anc[row] < t0 + 100.0]  # the PPG stream stalls at 100 s
     updates = _run(layout, data, "alpha-uptraining", 140.0)
-    before = _between(updates, t0, 80.0, 100.0)
+    before = between(updates, t0, 80.0, 100.0)
     assert all(math.isfinite(u.hr_bpm) for u in before)
-    stalled = _between(updates, t0, 100.0 + BEATS_LOST_S + 1.5, 140.0)
+    stalled = between(updates, t0, 100.0 + BEATS_LOST_S + 1.5, 140.0)
     assert stalled and all(math.isnan(u.hr_bpm) for u in stalled)
