@@ -31,6 +31,7 @@ from biotrainer.reports.session_events import (
 from biotrainer.session.analysis import (
     MetricSeries,
     SessionSummary,
+    irregular_heart_share,
     phase_rows,
     read_metrics,
     summarize_series,
@@ -202,6 +203,20 @@ def short_session_notes(report: SessionReport) -> list[str]:
     return [n for n in notes if n not in report.warnings]
 
 
+def irregular_heart_notes(series: MetricSeries) -> list[str]:
+    """What a report says when the heart beats were too irregular to measure for part of the
+    session (:func:`~biotrainer.session.analysis.irregular_heart_share`); nothing otherwise."""
+    share = irregular_heart_share(series)
+    if share <= 0:
+        return []
+    part = f"{100 * share:.0f} %" if share >= 0.01 else "under 1 %"
+    return [
+        f"The heart beats were too irregular to measure heart-rate variability for {part} of "
+        "the session (a heart sensor moving or loose, or irregular beats): RMSSD, coherence "
+        "and breathing rate are means over the rest."
+    ]
+
+
 def installed_protocol(name: str) -> Protocol | None:
     """The protocol called ``name``, None when it is not installed any more."""
     try:
@@ -366,6 +381,8 @@ def build_session_report(
         warnings.insert(0, early)
     if summary is not None:
         warnings.extend(w for w in summary.warnings if w not in warnings)
+    if series is not None:
+        warnings.extend(irregular_heart_notes(series))
     name = None if with_name else patient.name
     markers = tuple(
         Marker(m.id, m.session_id, m.time_s, m.kind, mask_name(m.text, name), m.from_recording)

@@ -53,6 +53,7 @@ NUMERIC_COLUMNS = (
     "coherence",
     "breathing_bpm",
     "quality_ok",
+    "heart_irregular",
 )
 #: Columns read as text.
 TEXT_COLUMNS = ("phase_name", "phase_kind", "quality_reason", "source_state")
@@ -428,6 +429,15 @@ def phase_rows(series: MetricSeries) -> np.ndarray:
     """Which rows of ``series`` lie in a phase of the protocol (not before it, not after its
     end): the rows every summary and report share counts."""
     return (series["phase_index"] >= 0) & (series["finished"] != 1)
+
+
+def irregular_heart_share(series: MetricSeries) -> float:
+    """The share of the protocol's rows (:func:`phase_rows`) in which the heart beats were too
+    irregular to measure variability (``heart_irregular``: RMSSD, coherence and breathing rate
+    NaN there); 0 for a recording made before the column existed or without rows."""
+    valid = phase_rows(series)
+    n = int(valid.sum())
+    return int((valid & (series["heart_irregular"] == 1)).sum()) / n if n else 0.0
 
 
 def summarize_series(series: MetricSeries, max_reasons: int = 5) -> SessionSummary:
