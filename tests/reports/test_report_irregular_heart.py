@@ -102,3 +102,12 @@ def test_the_session_report_says_how_much_was_too_irregular(tmp_path: Path) -> N
     assert rc == 0, err
     text = pdf_text(pdf)
     assert "too irregular to measure heart-rate variability for 50 % of the session" in text
+    # the exported time series carries the mark, so a blank RMSSD can be told apart
+    out = tmp_path / "m.csv"
+    rc, _, err = cli("report", sid, "--csv", str(out), "--data-dir", data)
+    assert rc == 0, err
+    with open(out, newline="") as fh:
+        exported = list(csv.DictReader(fh))
+    marked = [r for r in exported if r["heart_irregular"] == "1"]
+    assert len(marked) == len(in_protocol) // 2
+    assert all(r["heart_irregular"] in ("0", "1") for r in exported)

@@ -33,12 +33,13 @@ EXPORT_COLUMNS = (
     "rmssd_ms",
     "coherence",
     "breathing_bpm",
+    "heart_irregular",
     "pacer_bpm",
     "quality_ok",
     "quality_reason",
     "source_state",
 )
-_INTEGER = {"phase_index", "paused", "rewarded", "quality_ok"}
+_INTEGER = {"phase_index", "paused", "rewarded", "quality_ok", "heart_irregular"}
 
 
 def _cell(name: str, value: object) -> object:
