@@ -9,6 +9,7 @@ over the same recording computes.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from biotrainer.dsp.alpha_stream import AlphaStream
 from biotrainer.dsp.buffers import RingBuffer
 from biotrainer.dsp.ecg import EcgPeakStream
 from biotrainer.dsp.eeg import BandPowers, SegmentCache, band_powers_at, relaxation_indices_at
+from biotrainer.dsp.heart_guard import HeartSignalGuard
 from biotrainer.dsp.hrv import breathing_rate, coherence, heart_rate, rmssd
 from biotrainer.dsp.ppg import PpgPeakStream
 from biotrainer.dsp.quality import SignalQuality, StreamingQuality, feedback_blocked
@@ -355,6 +357,12 @@ class CardiacProcessor:
       one their series starts again and they are NaN until it fills their windows (about a
       minute).
 
+    Samples far off the signal's own recent scale (a PPG sensor taken off, an ECG electrode
+    knocked: :class:`~biotrainer.dsp.heart_guard.HeartSignalGuard`) reach the detector as
+    missing, so it reports no beats there, and the stretch is a hole as above: a finger-off of
+    7.5 s had given nine false pulses and RMSSD of 124-166 ms (45-69 ms either side) for the
+    minute after it.
+
     Beats the cleaning could not make regular (:func:`~biotrainer.dsp.rr.rr_too_irregular`:
     over a fifth of the cleaned window's steps still change by more than 20 %) give no
     variability: RMSSD, coherence and breathing rate are NaN for such a window, and
@@ -391,6 +399,8 @@ class CardiacProcessor:
             self.stream = EcgPeakStream(self.fs)
         elif kind == "ppg":
             self.stream = PpgPeakStream(self.fs)
+        #: Off-scale samples (a sensor off or knocked) become missing before the detector.
+        self.guard = HeartSignalGuard(self.fs) if self.stream is not None else None
         self.rmssd_window_s = rmssd_window_s
         self._slow_every = slow_every_s
         self._slow_window_s = 70.0  # cleaned beats for coherence (64 s) and breathing (60 s)
@@ -505,6 +515,9 @@ class CardiacProcessor:
         x = np.asarray(samples, dtype=np.float64).ravel()
         if x.size == 0:
             return _noop(len(ends))
+        x, restarts = self.guard.push(x)
+        for k in restarts:  # an off-scale stretch (a sensor off) is a hole for the beats
+            bisect.insort(self._holes, (self.t0 + (self._n + k) / self.fs, 0.0))
         if isinstance(self.stream, EcgPeakStream):
             pieces = self.stream.push_positions_split(x, ends)
         else:
