@@ -2,7 +2,7 @@
 the engine's heart rate, irregular beats, throughput. Run from the repository root:
 
     .venv/bin/python benchmarks/bench_cardiac.py [--data ../shared/data]
-        [--only heart-rate|irregular]
+        [--only heart-rate|irregular|sensor-off]
 """
 
 from __future__ import annotations
@@ -372,18 +372,86 @@ def bench_irregular(data: Path) -> None:
     row("rr_long nsr001 (23 h)", np.cumsum(nsr), 60.0)
 
 
+def bench_sensor_off(data: Path) -> None:
+    """A real finger-off (the meditation wearable's, where its infrared level fell under a
+    tenth, and a second either side) copied into the middle of the recording at 300 s, fed to
+    the engine's ``CardiacProcessor`` in 0.1-s pieces: pulses during it and RMSSD around it.
+    Then the share of samples ``HeartSignalGuard`` judges off-scale on every heart signal."""
+    from biotrainer.engine.processors import CardiacProcessor
+
+    print("\n## A PPG finger-off (7 s, real) copied in at 300 s: pulses and RMSSD (ms) around it")
+    path = data / "meditation_ppg_breath" / "meditation_10min_20260121_185132.csv"
+    with open(path, newline="") as fh:
+        rows_in = list(csv.reader(line for line in fh if not line.startswith("#")))
+    head, body = rows_in[0], np.array(rows_in[1:], dtype=np.float64)
+    fs = 50.0
+    t = body[:, head.index("timestamp_ms")] / 1000.0
+    x = np.interp(np.arange(t[0], t[-1], 1 / fs), t, body[:, head.index("ir")])
+    low = np.flatnonzero(x < 0.1 * np.median(x))
+    off = x[low[0] - int(fs) : low[-1] + int(fs)]
+    at = int(300 * fs)
+    y = np.concatenate([x[:at], off, x[at : at + int(200 * fs)]])
+    end = 300.0 + off.size / fs
+    proc = CardiacProcessor(fs, "ppg", t0=0.0)
+    beats, rows = [], []
+    step = int(0.1 * fs)
+    for k in range(0, y.size, step):
+        for _ in proc.push_many(y[k : k + step], (min(step, y.size - k),)):
+            pass
+        beats += proc.take_new_beats()
+        rows.append(((k + step) / fs, proc.rmssd_ms))
+    b = np.array(beats)
+    tt, r = np.array(rows).T
+    inside = int(np.sum((b > 301.5) & (b < end - 1.5)))
+    before, after = r[(tt >= 240) & (tt < 300)], r[(tt >= end + 2) & (tt < end + 60)]
+    print(f"  off {300.0:.1f}-{end:.1f} s: pulses inside {inside}; RMSSD 240-300 s median "
+          f"{np.nanmedian(before):.1f} (max {np.nanmax(before):.1f}); the minute after: median "
+          f"{np.nanmedian(after):.1f} (max {np.nanmax(after):.1f})")  # fmt: skip
+    try:
+        from biotrainer.dsp.heart_guard import HeartSignalGuard
+    except ImportError:
+        return
+    import wfdb
+
+    print("  samples judged off-scale (HeartSignalGuard):")
+    signals = [("meditation PPG ir (its own finger-off at the end)", x, fs)]
+    for rec in RECORDS:
+        r = wfdb.rdrecord(str(data / "ecg_mitdb" / rec))
+        for lead in (0, 1):
+            signals.append((f"MIT-BIH {rec} lead {lead}", r.p_signal[:, lead], r.fs))
+    for name in ("bio_resting_5min_100hz.csv", "bio_resting_8min_100hz.csv"):
+        d = np.genfromtxt(data / "ecg_ppg_rsp" / name, delimiter=",", names=True)
+        for c in ("ECG", "PPG"):
+            if c in (d.dtype.names or ()):
+                signals.append((f"resting {c} {name[12:16]}", d[c], 100.0))
+    for sub in sorted((data / "ppg_camera_welltory").glob("subject_*")):
+        raw = np.genfromtxt(sub / "PPG.csv", delimiter=",", names=True)
+        tc = (raw["time"] - raw["time"][0]) / 1000
+        signals.append((f"camera PPG {sub.name}", np.interp(np.arange(0, tc[-1], 1 / 30), tc,
+                                                             raw["R"]), 30.0))  # fmt: skip
+    for name, sig, f in signals:
+        out, _ = HeartSignalGuard(f).push(sig)
+        share = float(np.mean(np.isnan(out) & np.isfinite(sig)))
+        print(f"    {name:48s} {100 * share:6.2f} %")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
     )
-    ap.add_argument("--only", choices=["heart-rate", "irregular"], help="run one part only")
+    ap.add_argument(
+        "--only", choices=["heart-rate", "irregular", "sensor-off"], help="run one part only"
+    )
     args = ap.parse_args()
     if args.only == "heart-rate":
         bench_heart_rate(args.data)
         return
     if args.only == "irregular":
         bench_irregular(args.data)
+        return
+    if args.only == "sensor-off":
+        bench_sensor_off(args.data)
         return
     bench_ecg(args.data)
     bench_ecg(args.data, lead=1)
@@ -393,6 +461,7 @@ def main() -> None:
     bench_rr_long(args.data)
     bench_heart_rate(args.data)
     bench_irregular(args.data)
+    bench_sensor_off(args.data)
     bench_speed(args.data)
 
 
