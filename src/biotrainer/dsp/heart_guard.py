@@ -94,22 +94,24 @@ class HeartSignalGuard:
         pos = 0
         while pos < x.size:
             stop = min(x.size, pos + self._block - self._pending_n)
-            part = x[pos:stop]
-            self._pending.append(part.copy())
+            part = x[pos:stop]  # (a view of x)
             self._pending_n += part.size
             with np.errstate(invalid="ignore"):
                 off = np.abs(part - self._level) > self._limit  # (NaN compares False)
-            judged = np.isfinite(part)
-            if off.any():
-                self._pending_off = True
-            # the first normal sample after an off-scale one (judged samples in order)
-            states = off[judged]
-            if states.size:
-                idx = np.flatnonzero(judged)
-                was = np.concatenate(([self._in_off], states[:-1]))
-                restarts += (pos + idx[~states & was]).tolist()
-                self._in_off = bool(states[-1])
-            part[off] = np.nan  # (a view of x)
+            if off.any() or self._in_off:
+                self._pending.append(part.copy())  # (the block's statistics: as received)
+                self._pending_off |= bool(off.any())
+                # the first normal sample after an off-scale one (judged samples in order)
+                judged = np.isfinite(part)
+                states = off[judged]
+                if states.size:
+                    idx = np.flatnonzero(judged)
+                    was = np.concatenate(([self._in_off], states[:-1]))
+                    restarts += (pos + idx[~states & was]).tolist()
+                    self._in_off = bool(states[-1])
+                part[off] = np.nan
+            else:
+                self._pending.append(part)  # (not written to below)
             pos = stop
             if self._pending_n == self._block:
                 self._close_block()
@@ -117,26 +119,40 @@ class HeartSignalGuard:
 
     def _close_block(self) -> None:
         """Take the completed block into the reference (or count it as off-scale)."""
-        block = np.concatenate(self._pending)
+        block = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
         self._pending, self._pending_n = [], 0
-        finite = block[np.isfinite(block)]
+        finite = block if np.isfinite(block).all() else block[np.isfinite(block)]
         if self._pending_off:
             self._pending_off = False
             self._off_blocks += 1
             if self._off_blocks >= self._rebase_blocks and finite.size:
                 # the signal has stayed at another scale: it is the signal now
                 self._spreads = [float(np.ptp(finite))] * REFERENCE_BLOCKS
-                self._level = float(np.median(finite))
+                self._level = _median(finite)
                 self._off_blocks = 0
                 self._set_limit()
             return
         self._off_blocks = 0
-        if not finite.size or np.ptp(finite) == 0:
+        spread = float(np.ptp(finite)) if finite.size else 0.0
+        if spread == 0:
             return  # (a still signal, a sensor not on yet, sets no scale)
-        self._spreads = [*self._spreads[-(REFERENCE_BLOCKS - 1) :], float(np.ptp(finite))]
-        self._level = float(np.median(finite))
+        self._spreads = [*self._spreads[-(REFERENCE_BLOCKS - 1) :], spread]
+        self._level = _median(finite)
         self._set_limit()
 
     def _set_limit(self) -> None:
         if len(self._spreads) >= REFERENCE_BLOCKS:
-            self._limit = OFF_SCALE * float(np.median(self._spreads))
+            ranked = sorted(self._spreads)  # (ten numbers: plain Python is quicker)
+            mid = len(ranked) // 2
+            self._limit = OFF_SCALE * (ranked[mid] + ranked[-mid - 1]) / 2.0
+
+
+def _median(x: np.ndarray) -> float:
+    """``np.median`` of a 1-D array of finite numbers (one partition, without its checks: it
+    runs for every second of a heart signal)."""
+    n = x.size
+    k = n // 2
+    if n % 2:
+        return float(np.partition(x, k)[k])
+    lo, hi = np.partition(x, (k - 1, k))[k - 1 : k + 1]
+    return float((lo + hi) / 2.0)
