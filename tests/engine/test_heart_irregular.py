@@ -48,6 +48,8 @@ def test_coherence_feedback_holds_while_the_beats_are_too_irregular_to_measure()
     back = between(updates, t0, 330.0, 360.0)
     assert all(math.isfinite(u.coherence) and math.isfinite(u.rmssd_ms) for u in back)
     assert not any(u.heart_irregular for u in back)
+    # the mark is RMSSD's own verdict: blank exactly when marked (what the exports rely on)
+    assert all(u.heart_irregular == math.isnan(u.rmssd_ms) for u in between(updates, t0, 110, 360))
     assert np.mean([u.quality_ok for u in back]) > 0.9
 
 
@@ -75,7 +77,7 @@ def test_an_rr_source_with_irregular_intervals_gives_no_variability():
         t += rr / 1000.0
         proc.push_rr(np.array([rr]), np.array([t]))
     assert math.isnan(proc.rmssd_ms) and math.isnan(proc.coherence)
-    assert math.isnan(proc.breathing_bpm) and proc.irregular
+    assert math.isnan(proc.breathing_bpm) and proc.irregular and proc.slow_irregular
     assert 40.0 < proc.hr_bpm < 150.0
 
 

@@ -712,7 +712,7 @@ class Engine:
             return False, "this protocol needs ECG or PPG and the device has none"
         if "coherence" in kinds and heart_lost:
             return False, HEART_LOST_REASON
-        if "coherence" in kinds and self.cardiac.irregular:
+        if "coherence" in kinds and self.cardiac.slow_irregular:
             return False, HEART_IRREGULAR_REASON
         if uses_eeg:
             # clean enough for feedback; name the channels left out, if any

@@ -365,8 +365,10 @@ class CardiacProcessor:
 
     Beats the cleaning could not make regular (:func:`~biotrainer.dsp.rr.rr_too_irregular`:
     over a fifth of the cleaned window's steps still change by more than 20 %) give no
-    variability: RMSSD, coherence and breathing rate are NaN for such a window, and
-    :attr:`irregular` says so (the latest coherence/breathing window's verdict); the heart rate,
+    variability: RMSSD, coherence and breathing rate are NaN for such a window;
+    :attr:`irregular` is the verdict of the latest HR/RMSSD window (RMSSD is NaN exactly when
+    it is set, once there are beats), :attr:`slow_irregular` that of the latest
+    coherence/breathing window (they are NaN when it is set); the heart rate,
     a count of beats, stays. A camera or wrist PPG following movement gave RMSSD of 200-560 ms
     against a chest strap's 32-36 ms this way.
 
@@ -422,8 +424,10 @@ class CardiacProcessor:
         self.rmssd_ms = NAN
         self.coherence = NAN
         self.breathing_bpm = NAN
-        #: True while the latest coherence/breathing window was too irregular to measure.
+        #: The latest HR/RMSSD window was too irregular to measure (RMSSD NaN).
         self.irregular = False
+        #: The latest coherence/breathing window was too irregular (both NaN).
+        self.slow_irregular = False
 
     def mark_holes(self, offsets, steps_s) -> None:
         """Mark holes in the data before the samples at ``offsets`` (counted from the start of
@@ -584,7 +588,8 @@ class CardiacProcessor:
         beat: dict[int, tuple[float, float]] = {}
         for i, c, n in zip(with_beats.tolist(), cleaned, counted, strict=True):
             if c.size >= 2:
-                beat[i] = (NAN if rr_too_irregular(c) else rmssd(c), heart_rate(n))
+                irregular = rr_too_irregular(c)
+                beat[i] = (NAN if irregular else rmssd(c), heart_rate(n), irregular)
         ends = [int(counts[i]) - 1 for i in slow_at]  # last beat of each window (-1: none)
         slow_windows = [(self._slow_window(t_all, b), b) if b >= 0 else (0, 0) for b in ends]
         slow = dict(zip(slow_at, self._slow_metrics(t_all, slow_windows), strict=True))
@@ -607,9 +612,9 @@ class CardiacProcessor:
                 o += s
                 self.last_beat_t = new_t[o - 1]
             if i in beat:
-                self.rmssd_ms, self.hr_bpm = beat[i]
+                self.rmssd_ms, self.hr_bpm, self.irregular = beat[i]
             if i in slow:
-                self.coherence, self.breathing_bpm, self.irregular = slow[i]
+                self.coherence, self.breathing_bpm, self.slow_irregular = slow[i]
             yield None
 
     def push_rr(self, rr_ms: np.ndarray, stamps: np.ndarray) -> None:
@@ -648,12 +653,13 @@ class CardiacProcessor:
             a = int(self._beat_windows(self._beats, np.array([last]))[0])
             cleaning = clean_rr(self._beat_rr(self._beats)[a:last])
             if cleaning.rr_ms.size >= 2:
-                self.rmssd_ms = NAN if rr_too_irregular(cleaning.rr_ms) else rmssd(cleaning.rr_ms)
+                self.irregular = rr_too_irregular(cleaning.rr_ms)
+                self.rmssd_ms = NAN if self.irregular else rmssd(cleaning.rr_ms)
                 self.hr_bpm = heart_rate(cleaning.counted_ms)
         if now - self._last_slow_t >= self._slow_every:
             self._last_slow_t = now
             window = (self._slow_window(self._beats, last), last) if last >= 0 else (0, 0)
-            self.coherence, self.breathing_bpm, self.irregular = self._slow_metrics(
+            self.coherence, self.breathing_bpm, self.slow_irregular = self._slow_metrics(
                 self._beats, [window]
             )[0]
 

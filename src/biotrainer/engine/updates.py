@@ -55,8 +55,9 @@ class MetricUpdate:
     -------
     relaxation : EEG relaxation index 0-1. alpha : AlphaStream value.
     hr_bpm, rmssd_ms, coherence, breathing_bpm : cardiac metrics (NaN when not available).
-    heart_irregular : bool, the latest minute of beats is too irregular to measure variability
-        (:func:`biotrainer.dsp.rr.rr_too_irregular`): RMSSD, coherence and breathing are NaN.
+    heart_irregular : bool, the latest minute of beats (RMSSD's window) is too irregular to
+        measure variability (:func:`biotrainer.dsp.rr.rr_too_irregular`): ``rmssd_ms`` is NaN
+        (coherence and breathing, over their own 64/60 s, are NaN while theirs is).
     beats : tuple of float, BrainFlow times (s) of beats detected since the previous update.
     band_powers : BandPowers or None, the EEG band powers of the last 4 s (renewed every second
         of data; the same object is carried until then).

@@ -212,8 +212,8 @@ def irregular_heart_notes(series: MetricSeries) -> list[str]:
     part = f"{100 * share:.0f} %" if share >= 0.01 else "under 1 %"
     return [
         f"The heart beats were too irregular to measure heart-rate variability for {part} of "
-        "the session (a heart sensor moving or loose, or irregular beats): RMSSD, coherence "
-        "and breathing rate are means over the rest."
+        "the session (a heart sensor moving or loose, or irregular beats): its heart-rate "
+        "variability figures are means over the rest."
     ]
 
 

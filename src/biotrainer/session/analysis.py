@@ -433,8 +433,9 @@ def phase_rows(series: MetricSeries) -> np.ndarray:
 
 def irregular_heart_share(series: MetricSeries) -> float:
     """The share of the protocol's rows (:func:`phase_rows`) in which the heart beats were too
-    irregular to measure variability (``heart_irregular``: RMSSD, coherence and breathing rate
-    NaN there); 0 for a recording made before the column existed or without rows."""
+    irregular to measure variability (``heart_irregular``: RMSSD NaN there, coherence and
+    breathing rate over their own windows likewise); 0 for a recording made before the column
+    existed or without rows."""
     valid = phase_rows(series)
     n = int(valid.sum())
     return int((valid & (series["heart_irregular"] == 1)).sum()) / n if n else 0.0
