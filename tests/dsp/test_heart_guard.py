@@ -86,6 +86,29 @@ def test_a_new_scale_is_taken_after_rebase_s() -> None:
     assert restarts
 
 
+def test_a_sensor_lying_off_is_never_taken_for_the_signal() -> None:
+    """A clip left off for a minute (its level elsewhere, only noise on it): off-scale all the
+    while, and normal again as soon as it is back; a clip put on after the stream started is
+    taken once it has pulsed steadily for REBASE_S."""
+    fs = 50.0
+    rng = np.random.default_rng(2)
+    t = np.arange(0, 150.0, 1 / fs)
+    x = 200_000 + 3_000 * np.sin(2 * np.pi * 1.1 * t)
+    lying = (t >= 40.0) & (t < 100.0)
+    x[lying] = 1_420 + rng.normal(0, 10, lying.sum())
+    y, restarts = HeartSignalGuard(fs).push(x)
+    off = np.isnan(y)
+    assert off[lying].all()
+    assert not off[t >= 100.0].any() and not off[t < 40.0].any()
+    assert [t[k] for k in restarts] == [100.0]
+    # the other way round: noise first (the scale learnt from it), then the pulse
+    z = np.where(t < 30.0, 1_420 + rng.normal(0, 10, t.size), x)
+    z[lying] = x[~lying][: lying.sum()]
+    y2, _ = HeartSignalGuard(fs).push(z)
+    taken = np.flatnonzero(~np.isnan(y2) & (t >= 30.0))[0]
+    assert 30.0 + REBASE_S - 1.0 <= t[taken] <= 30.0 + REBASE_S + 1.0
+
+
 def test_the_first_blocks_and_missing_samples_are_not_judged() -> None:
     fs = 50.0
     x = np.sin(2 * np.pi * np.arange(0, 30.0, 1 / fs))
