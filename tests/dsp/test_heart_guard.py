@@ -109,6 +109,24 @@ def test_a_sensor_lying_off_is_never_taken_for_the_signal() -> None:
     assert 30.0 + REBASE_S - 1.0 <= t[taken] <= 30.0 + REBASE_S + 1.0
 
 
+def test_what_the_caller_does_with_the_samples_changes_nothing_later() -> None:
+    """The detectors may write into the array they are given (missing samples held): the
+    guard's judgement of the samples after it must not follow."""
+    fs = 50.0
+    x = 1000.0 + 50.0 * np.sin(2 * np.pi * 1.1 * np.arange(0, 400.0, 1 / fs))
+    x[9000:9400] = 10.0
+    y1, r1 = HeartSignalGuard(fs).push(x)
+    guard, rng, pos, restarts = HeartSignalGuard(fs), np.random.default_rng(3), 0, []
+    while pos < x.size:
+        n = int(rng.integers(1, 120))
+        y, r = guard.push(x[pos : pos + n])
+        np.testing.assert_array_equal(y, y1[pos : pos + n])
+        y[:] = -1e9  # scribbled on
+        restarts += [pos + k for k in r]
+        pos += n
+    assert restarts == r1 == [9400]
+
+
 def test_the_first_blocks_and_missing_samples_are_not_judged() -> None:
     fs = 50.0
     x = np.sin(2 * np.pi * np.arange(0, 30.0, 1 / fs))

@@ -121,6 +121,8 @@ class HeartSignalGuard:
             pos = stop
             if self._pending_n == self._block:
                 self._close_block()
+        # (what waits for the next chunk must not change with the array handed out)
+        self._pending = [piece.copy() for piece in self._pending]
         return x, restarts
 
     def _close_block(self) -> None:
