@@ -29,6 +29,14 @@ def pct(x: float | None) -> str:
     return f"{100 * x:.0f} %"
 
 
+def part(x: float) -> str:
+    """A share (0-1) of a whole that is only part of it, as a whole percentage rounded down
+    ("< 1 %" under 1 %): a part never reads as none of the whole, nor as a round half of it
+    when it is less ("49 %" for 0.495)."""
+    whole = math.floor(100 * x)
+    return "< 1 %" if whole < 1 else f"{whole} %"
+
+
 def signed(x: float | None, nd: int = 1) -> str:
     """A change with its sign (+1.0 / −2.0 / 0.0)."""
     if x is None or not math.isfinite(x):

@@ -22,13 +22,19 @@ from biotrainer.reports.format import (
     local_time,
     minutes,
     num,
+    part,
     pct,
     signed,
 )
 from biotrainer.reports.progress import ProgressReport
 from biotrainer.reports.session_events import BEATS_UNKNOWN, LOST_KIND, PAUSE_KIND
-from biotrainer.reports.session_report import MIN_CHART_POINTS, MIN_CHART_S, SessionReport
-from biotrainer.session.analysis import MetricMeans, SessionSummary
+from biotrainer.reports.session_report import (
+    MIN_CHART_POINTS,
+    MIN_CHART_S,
+    MIN_COVERAGE,
+    SessionReport,
+)
+from biotrainer.session.analysis import MetricMeans, PhaseStats
 
 #: Width (px of the document) at which charts are placed.
 CHART_WIDTH = 640
@@ -207,11 +213,43 @@ _METRIC_ROWS = (
 )
 
 
-def _val(m: MetricMeans | None, field: str, nd: int, unit: str) -> str:
+#: What a table with means over part of their phases says under it (once).
+COVERAGE_NOTE = (
+    "A share in brackets with a mean is the part of its phase's time the mean is over, when "
+    "less than half: for the rest the metric had no value (the signal unclean or lost, or the "
+    "heart beats too irregular to measure)."
+)
+
+
+def thin_coverage(share: float | None) -> bool:
+    """Whether a mean resting on ``share`` (0-1) of its phase says so: under
+    :data:`~biotrainer.reports.session_report.MIN_COVERAGE`, and over some rows (a mean over
+    none is no value: "–")."""
+    return share is not None and 0 < share < MIN_COVERAGE
+
+
+def coverage_text(share: float | None, of: str = "") -> str | None:
+    """What a mean resting on a thin ``share`` (:func:`thin_coverage`) of its time says after
+    its value: "(6 %)", or with ``of`` what: "(6 % of training)"; None for any other share."""
+    if share is None or not thin_coverage(share):
+        return None
+    return f"({part(share)}{' of ' + of if of else ''})"
+
+
+def with_coverage(text: str, share: float | None, of: str = "") -> str:
+    """A mean's ``text`` followed by its :func:`coverage_text` when it has one, e.g.
+    "4.3 ms (6 % of training)"; else ``text``."""
+    said = coverage_text(share, of)
+    return text if said is None else f"{text} {said}"
+
+
+def _val(
+    m: MetricMeans | None, field: str, nd: int, unit: str, coverage: dict[str, float], of: str
+) -> str:
     if m is None:
         return "–"
     v = getattr(m, field)
-    return pct(v) if nd < 0 else num(v, nd, unit)
+    return pct(v) if nd < 0 else with_coverage(num(v, nd, unit), coverage.get(field), of)
 
 
 def _rating(v: int | None) -> str:
@@ -277,27 +315,13 @@ def session_html(report: SessionReport) -> str:
     if not pre and not post:
         b.append("<p>No self-report was given for this session.</p>")
 
-    b.extend(_practice_section(s))
+    b.extend(_practice_section(report))
 
     if s is not None and s.phases:
         b.append("<h2>Phases</h2>")
-        rows = []
-        for p in s.phases:
-            m = p.means
-            rows.append(
-                [
-                    escape(f"{p.index + 1}. {p.name}"),
-                    escape(p.kind),
-                    escape(minutes(m.duration_s)),
-                    escape(signed(m.z)),
-                    escape(pct(m.time_in_target)),
-                    escape(num(m.hr_bpm, 1)),
-                    escape(num(m.rmssd_ms, 1)),
-                    escape(num(m.coherence, 2)),
-                    escape(num(m.breathing_bpm, 1)),
-                    escape(pct(m.clean_fraction)),
-                ]
-            )
+        coverages = [report.phase_coverage(p.index) for p in s.phases]
+        rows = [_phase_row(p, c) for p, c in zip(s.phases, coverages, strict=True)]
+        thin = any(thin_coverage(c.get(f)) for c in coverages for f in _PHASE_MEANS)
         b.append(
             _table(
                 [
@@ -316,7 +340,8 @@ def session_html(report: SessionReport) -> str:
                 numeric_from=2,
             )
         )
-        b.append("<p class='sub'>HR in beats/min, RMSSD in ms, breathing in breaths/min.</p>")
+        units = "HR in beats/min, RMSSD in ms, breathing in breaths/min."
+        b.append(f"<p class='sub'>{escape(units + (' ' + COVERAGE_NOTE if thin else ''))}</p>")
 
     charts = report.charts()
     if charts:
@@ -379,9 +404,47 @@ def session_html(report: SessionReport) -> str:
     return _doc(f"Session {r.id}", b)
 
 
-def _compared_rows(base: MetricMeans | None, other: MetricMeans | None) -> list[list[str]]:
+#: The means of the per-phase table that say their coverage when it is thin.
+_PHASE_MEANS = ("z", "hr_bpm", "rmssd_ms", "coherence", "breathing_bpm")
+
+
+def _phase_row(p: PhaseStats, coverage: dict[str, float]) -> list[str]:
+    """A phase's cells in the per-phase table; a mean over a thin share of the phase
+    (``coverage``, by field) says it."""
+    m = p.means
+
+    def mean(field: str, text: str) -> str:
+        # the share alone, under the value: ten columns have no room for more on A4 (five
+        # beside their values ran off the page); the note under the table says of what
+        said = coverage_text(coverage.get(field))
+        if said is None:
+            return escape(text)
+        return f"{escape(text)}<br><span style='color:#555'>{escape(said)}</span>"
+
+    return [
+        escape(f"{p.index + 1}. {p.name}"),
+        escape(p.kind),
+        escape(minutes(m.duration_s)),
+        mean("z", signed(m.z)),
+        escape(pct(m.time_in_target)),
+        mean("hr_bpm", num(m.hr_bpm, 1)),
+        mean("rmssd_ms", num(m.rmssd_ms, 1)),
+        mean("coherence", num(m.coherence, 2)),
+        mean("breathing_bpm", num(m.breathing_bpm, 1)),
+        escape(pct(m.clean_fraction)),
+    ]
+
+
+def _compared_rows(
+    base: MetricMeans | None,
+    other: MetricMeans | None,
+    coverages: tuple[dict[str, float], dict[str, float]],
+    names: tuple[str, str],
+) -> list[list[str]]:
     """The metric rows of a "Baseline vs ..." table: baseline, the other, and the change (of a
-    share, in percentage points: 91 % to 100 % is "+9 pts", not a relative "+9 %")."""
+    share, in percentage points: 91 % to 100 % is "+9 pts", not a relative "+9 %"). A mean
+    over a thin share of its phases (``coverages``: of the baseline's and the other's, by
+    field) says it, as a share of its ``names``' phases."""
     rows = []
     for label, field, nd, unit in _METRIC_ROWS:
         delta = change(
@@ -392,21 +455,32 @@ def _compared_rows(base: MetricMeans | None, other: MetricMeans | None) -> list[
             if delta is None or not math.isfinite(delta)
             else (signed(100 * delta, 0) + " pts" if nd < 0 else signed(delta, max(nd, 0)))
         )
-        row = [label, _val(base, field, nd, unit), _val(other, field, nd, unit), d]
+        row = [
+            label,
+            _val(base, field, nd, unit, coverages[0], names[0]),
+            _val(other, field, nd, unit, coverages[1], names[1]),
+            d,
+        ]
         rows.append([escape(cell) for cell in row])
     return rows
 
 
-def _practice_section(s: SessionSummary | None) -> list[str]:
+def _practice_section(report: SessionReport) -> list[str]:
     """The baseline against what the session practised: its training phases, else its paced
-    breathing phases (a resonance assessment: the figures of its row in the progress report)."""
+    breathing phases (a resonance assessment: the figures of its row in the progress report);
+    a mean over less than half of its phases says over what share."""
+    s = report.summary
     paced = s is not None and s.training is None and s.pacing is not None
     name = "Paced breathing" if paced else "Training"
     out = [f"<h2>Baseline vs {name.lower()}</h2>"]
     practice = None if s is None else (s.pacing if paced else s.training)
     if s is None or (s.baseline is None and practice is None):
         return [*out, "<p>No metrics were recorded.</p>"]
-    out.append(_table(["Metric", "Baseline", name, "Change"], _compared_rows(s.baseline, practice)))
+    kind = "pacing" if paced else "training"
+    coverages = (report.kind_coverage("baseline"), report.kind_coverage(kind))
+    rows = _compared_rows(s.baseline, practice, coverages, ("baseline", name.lower()))
+    out.append(_table(["Metric", "Baseline", name, "Change"], rows))
+    thin = any(thin_coverage(share) for c in coverages for share in c.values())
     if paced:
         note = (
             "Means over all baseline and all paced breathing phases. The assessment gives no "
@@ -419,6 +493,8 @@ def _practice_section(s: SessionSummary | None) -> list[str]:
             "relaxation over clean signal only (while it is not, the feedback is held down). "
             "Time in target is the share of clean training time the feedback was rewarding."
         )
+    if thin:
+        note += " " + COVERAGE_NOTE
     out.append(f"<p class='sub'>{escape(note)}</p>")
     return out
 
