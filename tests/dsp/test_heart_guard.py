@@ -135,3 +135,17 @@ def test_the_first_blocks_and_missing_samples_are_not_judged() -> None:
     y, _ = HeartSignalGuard(fs).push(x)
     assert not np.isnan(y[: int(REFERENCE_BLOCKS * fs) - 5]).any()
     assert np.isnan(y[1000:1010]).all() and np.isnan(y).sum() >= 10
+
+
+def test_a_quiet_trace_sets_no_scale_so_the_signal_is_normal_when_back() -> None:
+    """An ECG electrode off with only the amplifier's noise on the trace (at the same level):
+    the noise is normal (the detector finds no beat in it) but does not become the scale, so
+    the ECG is normal again from its first sample back (before: off-scale for 5 s, cut into
+    pieces the detector took for beats)."""
+    fs = 250.0
+    t = np.arange(0, 90 * fs) / fs
+    ecg = np.exp(-0.5 * ((t % 0.85 - 0.4) / 0.012) ** 2)  # QRS-like spikes, ~70/min
+    quiet = (t >= 30) & (t < 60)
+    ecg[quiet] = np.random.default_rng(1).normal(0.0, 0.002, quiet.sum())
+    y, restarts = HeartSignalGuard(fs).push(ecg)
+    assert not np.isnan(y).any() and restarts == []

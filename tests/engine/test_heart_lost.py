@@ -115,3 +115,21 @@ def test_a_heart_signal_that_stops_coming_while_the_eeg_flows_is_lost():
     assert all(math.isfinite(u.hr_bpm) for u in before)
     stalled = between(updates, t0, 100.0 + BEATS_LOST_S + 1.5, 140.0)
     assert stalled and all(math.isnan(u.hr_bpm) for u in stalled)
+
+
+def test_an_ecg_electrode_off_with_noise_on_the_trace_is_lost_beats_too():
+    """The trace only the amplifier's noise (a hundredth of the QRS) instead of flat: before,
+    the detector learnt the noise's wiggles as beats (about 3 a second) and the loss never
+    showed; a rate of ~180 and coherence from them were fed back."""
+    rng = np.random.default_rng(5)
+
+    def noise(ts, ecg, off):
+        return ecg[np.flatnonzero(off)[0] - 1] + rng.normal(0.0, 0.01 * np.std(ecg), off.sum())
+
+    t0, updates, _ = run_with_ecg("hrv-resonance-breathing", 150.0, 210.0, 300.0, noise)
+    lost = between(updates, t0, 150.0 + BEATS_LOST_S + 1.5, 210.0)
+    assert len(lost) > 400
+    assert all(not u.quality_ok and u.quality_reason == HEART_LOST_REASON for u in lost)
+    assert all(math.isnan(u.hr_bpm) and math.isnan(u.coherence) for u in lost)
+    back = between(updates, t0, 215.0, 300.0)
+    assert all(55.0 < u.hr_bpm < 90.0 for u in back)

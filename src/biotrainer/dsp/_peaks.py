@@ -23,6 +23,7 @@ _SEARCHBACK_RR = 1.66  # threshold halved after this many mean beat intervals wi
 _N_LEVEL = 8  # level = median feature of the last 8 beats; mean interval of the last 8
 _FLOOR_S = 2.0  # the numerical floor follows the largest |input| of the last 2 s
 _FLOOR_REL = 1e-9  # features below this fraction of that |input| are rounding noise
+_BACKGROUND_Q = 30  # percentile of the learning window's feature taken as its background
 
 
 def as_signal(x: object, what: str) -> np.ndarray:
@@ -106,7 +107,9 @@ class _AdaptivePeakStream:
     beat when its feature exceeds ``noise + threshold_fraction (level - noise)``, with ``level``
     the median feature of the last 8 beats and ``noise`` an exponential mean of rejected
     candidates; until the first beat the threshold is ``threshold_fraction`` times the maximum
-    feature of the learning period. The threshold is halved when no beat has been seen for 1.66
+    feature of the learning period (for a subclass with ``_min_prominence``: none passes while
+    that maximum does not stand out of the period's feature as a beat does out of noise). The
+    threshold is halved when no beat has been seen for 1.66
     mean beat intervals (causal search-back); a beat that only the halved threshold lets
     through replaces the largest of the 8 levels rather than the oldest, so levels raised by
     an artefact's ringing come down within a few beats. Candidates closer than
@@ -143,6 +146,14 @@ class _AdaptivePeakStream:
     #: While relearning so, candidates below the threshold are not taken as noise (they may be
     #: beats below a threshold a burst raised).
     _relearn_ahead = False
+    #: Levels are learnt only from a learning window whose largest feature is at least this
+    #: many times its background (the 30th percentile); None: from any window. Noise alone (an
+    #: electrode off with the amplifier's noise on the trace) has no such peak, so without this
+    #: rule its largest wiggles were learnt as beats and counted at ~3 a second for as long as
+    #: the electrode was off, hiding the loss of the heart signal. With ``_relearn_ahead``,
+    #: after a window without such a peak the learning period looks ahead (see
+    #: :meth:`_learning_window`).
+    _min_prominence: float | None = None
 
     def __init__(
         self,
@@ -186,6 +197,7 @@ class _AdaptivePeakStream:
         self._rr: list[int] = []
         self._last: int | None = None  # absolute index of the last beat's feature peak
         self._learn_from = 0
+        self._noise_only = False  # a learning period since the last relearning had no beat
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -315,18 +327,45 @@ class _AdaptivePeakStream:
             m = max(group, key=lambda i: feat[i - off])
             if m + self._lookahead > self._n:
                 break
-            del cands[:k]
             if not self._levels:
                 # until the first beat the threshold is relative to the maximum of the learning
-                # period (the first 2 s, or the 2 s before a long silence ended); while no beat
-                # is found that window slides on, so an artefact leaves it after 2 s
-                hi = max(self._learn_from + self._learn, head + self._group)
-                lo = max(self._learn_from, hi - self._learn)
-                self._max_seen = float(feat[max(0, lo - off) : hi - off + 1].max())
+                # period; while no beat is found that window slides on, so an artefact leaves it
+                # after 2 s
+                lo, hi = self._learning_window(head)
+                if hi >= self._n:
+                    break
+            del cands[:k]
+            if not self._levels:
+                self._max_seen = self._learnable_max(feat[max(0, lo - off) : hi - off + 1])
+                if math.isinf(self._max_seen):
+                    self._noise_only = True  # (until the levels are relearnt)
             r = self._classify(m, float(feat[m - off]))
             if r is not None and not math.isnan(r):  # (NaN: a beat with no position)
                 out.append(r)
         return out
+
+    def _learning_window(self, head: int) -> tuple[int, int]:
+        """First and last sample of the learning period for deciding ``head`` before a beat
+        is known: the first 2 s, or the 2 s before a long silence ended (with
+        ``_relearn_ahead``: after), sliding on with ``head``. With ``_relearn_ahead``, once a
+        learning period had nothing beat-like (noise), the 2 s from ``head`` on until the next
+        beat: the levels of a signal that comes back are learnt from what follows, not from
+        the noise and the signal's first moments (the step of an electrode put back was taken
+        for the first beat and the P waves then passed the threshold it set, at twice the
+        heart rate)."""
+        if self._relearn_ahead and self._noise_only:
+            return head, head + self._learn
+        hi = max(self._learn_from + self._learn, head + self._group)
+        return max(self._learn_from, hi - self._learn), hi
+
+    def _learnable_max(self, window: np.ndarray) -> float:
+        """The learning window's largest feature, or inf (no candidate passes 0.3 of it) when
+        it does not stand :attr:`_min_prominence` times above the window's background."""
+        top = float(window.max())
+        if self._min_prominence is None:
+            return top
+        background = float(np.percentile(window, _BACKGROUND_Q))
+        return top if top >= self._min_prominence * background else math.inf
 
     def _classify(self, m: int, v: float) -> float | None:
         if v <= self._floor[m - self._off] or v <= 0:
@@ -338,6 +377,7 @@ class _AdaptivePeakStream:
             self._rr.clear()
             self._noise = 0.0
             self._last = None
+            self._noise_only = False
             if self._relearn_ahead:
                 # over the 2 s from here, as at the start (see _relearn_ahead); this candidate
                 # is not decided
@@ -346,7 +386,7 @@ class _AdaptivePeakStream:
             # from the recent signal
             self._learn_from = m - self._learn
             lo = max(0, self._learn_from - self._off)
-            self._max_seen = float(self._feat[lo : m - self._off + 1].max())
+            self._max_seen = self._learnable_max(self._feat[lo : m - self._off + 1])
             last = None
         if last is not None and m - last < self._refractory:
             return None

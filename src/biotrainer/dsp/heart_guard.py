@@ -11,7 +11,9 @@ same in any chunking: the spread (max - min) of each 1-s block and the level (me
 latest block judged normal. A sample further than :data:`OFF_SCALE` times the median spread of
 the last :data:`REFERENCE_BLOCKS` normal blocks from that level is off-scale; it is given as
 missing (NaN), which the detectors hold at the last value, so they see a still signal and
-report no beat. Blocks with an off-scale sample do not enter the reference. When the last
+report no beat. Blocks with an off-scale sample do not enter the reference, nor do quiet ones
+(a spread under a quarter of the reference's: an electrode off with only noise on the trace,
+which stays normal). When the last
 :data:`REBASE_S` of them in a row agree with each other (levels within 4 of their median
 spreads, spreads within a factor 4) and spread at least a quarter of the reference, the signal
 has settled at another scale (a sensor put back with another gain or level, a sensor put on
@@ -145,8 +147,12 @@ class HeartSignalGuard:
             return
         self._off_run = []
         spread = float(np.ptp(finite)) if finite.size else 0.0
-        if spread == 0:
-            return  # (a still signal, a sensor not on yet, sets no scale)
+        if spread == 0 or spread * OFF_SCALE * OFF_SCALE < self._limit < np.inf:
+            # a still signal (a sensor not on yet) or a quiet one (an electrode off with only
+            # the amplifier's noise on the trace) sets no scale: learnt from such blocks, the
+            # scale shrank to the noise's and the signal coming back was off-scale for 5 s,
+            # cut into pieces the detector took for beats at twice the rate
+            return
         self._spreads = [*self._spreads[-(REFERENCE_BLOCKS - 1) :], spread]
         self._level = _median(finite)
         self._set_limit()
