@@ -26,15 +26,10 @@ from biotrainer.reports.format import (
     pct,
     signed,
 )
-from biotrainer.reports.progress import ProgressReport
+from biotrainer.reports.progress import ProgressReport, ProgressRow
 from biotrainer.reports.session_events import BEATS_UNKNOWN, LOST_KIND, PAUSE_KIND
-from biotrainer.reports.session_report import (
-    MIN_CHART_POINTS,
-    MIN_CHART_S,
-    MIN_COVERAGE,
-    SessionReport,
-)
-from biotrainer.session.analysis import MetricMeans, PhaseStats
+from biotrainer.reports.session_report import MIN_CHART_POINTS, MIN_CHART_S, SessionReport
+from biotrainer.session.analysis import MetricMeans, PhaseStats, thin_share
 
 #: Width (px of the document) at which charts are placed.
 CHART_WIDTH = 640
@@ -223,9 +218,9 @@ COVERAGE_NOTE = (
 
 def thin_coverage(share: float | None) -> bool:
     """Whether a mean resting on ``share`` (0-1) of its phase says so: under
-    :data:`~biotrainer.reports.session_report.MIN_COVERAGE`, and over some rows (a mean over
-    none is no value: "–")."""
-    return share is not None and 0 < share < MIN_COVERAGE
+    :data:`~biotrainer.session.analysis.MIN_COVERAGE`, and over some rows (a mean over none is
+    no value: "–"); see :func:`~biotrainer.session.analysis.thin_share`."""
+    return thin_share(share)
 
 
 def coverage_text(share: float | None, of: str = "") -> str | None:
@@ -243,13 +238,11 @@ def with_coverage(text: str, share: float | None, of: str = "") -> str:
     return text if said is None else f"{text} {said}"
 
 
-def _val(
-    m: MetricMeans | None, field: str, nd: int, unit: str, coverage: dict[str, float], of: str
-) -> str:
+def _val(m: MetricMeans | None, field: str, nd: int, unit: str, of: str) -> str:
     if m is None:
         return "–"
     v = getattr(m, field)
-    return pct(v) if nd < 0 else with_coverage(num(v, nd, unit), coverage.get(field), of)
+    return pct(v) if nd < 0 else with_coverage(num(v, nd, unit), m.coverage(field), of)
 
 
 def _rating(v: int | None) -> str:
@@ -319,9 +312,8 @@ def session_html(report: SessionReport) -> str:
 
     if s is not None and s.phases:
         b.append("<h2>Phases</h2>")
-        coverages = [report.phase_coverage(p.index) for p in s.phases]
-        rows = [_phase_row(p, c) for p, c in zip(s.phases, coverages, strict=True)]
-        thin = any(thin_coverage(c.get(f)) for c in coverages for f in _PHASE_MEANS)
+        rows = [_phase_row(p) for p in s.phases]
+        thin = any(p.means.thin(f) for p in s.phases for f in _PHASE_MEANS)
         b.append(
             _table(
                 [
@@ -408,18 +400,24 @@ def session_html(report: SessionReport) -> str:
 _PHASE_MEANS = ("z", "hr_bpm", "rmssd_ms", "coherence", "breathing_bpm")
 
 
-def _phase_row(p: PhaseStats, coverage: dict[str, float]) -> list[str]:
-    """A phase's cells in the per-phase table; a mean over a thin share of the phase
-    (``coverage``, by field) says it."""
+def _share_under(text: str, share: float) -> str:
+    """A mean's cell in a wide table: its ``text``, and its :func:`coverage_text` under it when
+    it has one."""
+    # the share alone, under the value: ten columns have no room for more on A4 (five beside
+    # their values ran off the page); the note under the table says of what
+    said = coverage_text(share)
+    if said is None:
+        return escape(text)
+    return f"{escape(text)}<br><span style='color:#555'>{escape(said)}</span>"
+
+
+def _phase_row(p: PhaseStats) -> list[str]:
+    """A phase's cells in the per-phase table; a mean over a thin share of the phase says
+    it."""
     m = p.means
 
     def mean(field: str, text: str) -> str:
-        # the share alone, under the value: ten columns have no room for more on A4 (five
-        # beside their values ran off the page); the note under the table says of what
-        said = coverage_text(coverage.get(field))
-        if said is None:
-            return escape(text)
-        return f"{escape(text)}<br><span style='color:#555'>{escape(said)}</span>"
+        return _share_under(text, m.coverage(field))
 
     return [
         escape(f"{p.index + 1}. {p.name}"),
@@ -436,15 +434,12 @@ def _phase_row(p: PhaseStats, coverage: dict[str, float]) -> list[str]:
 
 
 def _compared_rows(
-    base: MetricMeans | None,
-    other: MetricMeans | None,
-    coverages: tuple[dict[str, float], dict[str, float]],
-    names: tuple[str, str],
+    base: MetricMeans | None, other: MetricMeans | None, names: tuple[str, str]
 ) -> list[list[str]]:
     """The metric rows of a "Baseline vs ..." table: baseline, the other, and the change (of a
     share, in percentage points: 91 % to 100 % is "+9 pts", not a relative "+9 %"). A mean
-    over a thin share of its phases (``coverages``: of the baseline's and the other's, by
-    field) says it, as a share of its ``names``' phases."""
+    over a thin share of its phases says it, as a share of its ``names``' phases (the
+    baseline's, the other's)."""
     rows = []
     for label, field, nd, unit in _METRIC_ROWS:
         delta = change(
@@ -457,8 +452,8 @@ def _compared_rows(
         )
         row = [
             label,
-            _val(base, field, nd, unit, coverages[0], names[0]),
-            _val(other, field, nd, unit, coverages[1], names[1]),
+            _val(base, field, nd, unit, names[0]),
+            _val(other, field, nd, unit, names[1]),
             d,
         ]
         rows.append([escape(cell) for cell in row])
@@ -476,11 +471,14 @@ def _practice_section(report: SessionReport) -> list[str]:
     practice = None if s is None else (s.pacing if paced else s.training)
     if s is None or (s.baseline is None and practice is None):
         return [*out, "<p>No metrics were recorded.</p>"]
-    kind = "pacing" if paced else "training"
-    coverages = (report.kind_coverage("baseline"), report.kind_coverage(kind))
-    rows = _compared_rows(s.baseline, practice, coverages, ("baseline", name.lower()))
+    rows = _compared_rows(s.baseline, practice, ("baseline", name.lower()))
     out.append(_table(["Metric", "Baseline", name, "Change"], rows))
-    thin = any(thin_coverage(share) for c in coverages for share in c.values())
+    thin = any(
+        m is not None and m.thin(field)
+        for m in (s.baseline, practice)
+        for _, field, nd, _ in _METRIC_ROWS
+        if nd >= 0
+    )
     if paced:
         note = (
             "Means over all baseline and all paced breathing phases. The assessment gives no "
@@ -670,23 +668,7 @@ def progress_html(report: ProgressReport) -> str:
         return _doc("Progress", b)
 
     b.append("<h2>Sessions</h2>")
-    table = []
-    for r in rows_:
-        table.append(
-            [
-                escape(f"#{r.session_id}"),
-                _date_cell(r.started_utc),
-                escape(r.protocol) + _status_note(r.status),
-                escape(minutes(r.duration_s)),
-                escape(signed(r.z)),
-                escape(pct(r.time_in_target)),
-                escape(num(r.rmssd_ms, 1)),
-                escape(num(r.coherence, 2)),
-                escape(num(r.breathing_bpm, 1)),
-                escape(_pair(r.pain_pre, r.pain_post)),
-                escape(_pair(r.stress_pre, r.stress_post)),
-            ]
-        )
+    table = [_session_row(r) for r in rows_]
     b.append(
         _table(
             [
@@ -707,12 +689,13 @@ def progress_html(report: ProgressReport) -> str:
             nowrap=(1,),
         )
     )
+    thin = any(r.thin(f) for r in rows_ for f in _SESSION_MEANS)
     b.append(
         "<p class='sub'>z (the feedback against the person's baseline, in SDs), time in "
         "target, RMSSD (ms), coherence and breathing rate "
         "(breaths/min) are means over the training phases (of a resonance assessment: its "
-        "paced breathing phases). Pain and stress: before → after "
-        "(change).</p>"
+        f"paced breathing phases).{' ' + PROGRESS_COVERAGE_NOTE if thin else ''} Pain and "
+        "stress: before → after (change).</p>"
     )
     charts = report.charts()
     if charts:
@@ -721,6 +704,36 @@ def progress_html(report: ProgressReport) -> str:
         b.extend(_chart_places(charts, progress_chart_notes(charts)))
     b.append(_footer(report))
     return _doc("Progress", b)
+
+
+#: What the progress table says under it (once) when a session's mean in it is over a thin
+#: share of its phases (after saying which phases its means are over).
+PROGRESS_COVERAGE_NOTE = (
+    "A share in brackets under a mean is the part of those phases' time the mean rests on, "
+    "when less than half: for the rest the metric had no value (the signal unclean or lost, or "
+    "the heart beats too irregular to measure)."
+)
+
+#: The means of the progress table that say their coverage when it is thin.
+_SESSION_MEANS = ("z", "rmssd_ms", "coherence", "breathing_bpm")
+
+
+def _session_row(r: ProgressRow) -> list[str]:
+    """A session's cells in the progress table; a mean over a thin share of its phases says
+    it, under its value (as in the session report's per-phase table)."""
+    return [
+        escape(f"#{r.session_id}"),
+        _date_cell(r.started_utc),
+        escape(r.protocol) + _status_note(r.status),
+        escape(minutes(r.duration_s)),
+        _share_under(signed(r.z), r.coverage("z")),
+        escape(pct(r.time_in_target)),
+        _share_under(num(r.rmssd_ms, 1), r.coverage("rmssd_ms")),
+        _share_under(num(r.coherence, 2), r.coverage("coherence")),
+        _share_under(num(r.breathing_bpm, 1), r.coverage("breathing_bpm")),
+        escape(_pair(r.pain_pre, r.pain_post)),
+        escape(_pair(r.stress_pre, r.stress_post)),
+    ]
 
 
 def _charts_caption(report: ProgressReport) -> str:

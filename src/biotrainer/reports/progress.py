@@ -14,7 +14,7 @@ from biotrainer.engine.protocol import Protocol
 from biotrainer.reports import charts as ch
 from biotrainer.reports.format import change, local_date
 from biotrainer.reports.session_report import installed_protocol, patient_label, protocol_title
-from biotrainer.session.analysis import MetricMeans
+from biotrainer.session.analysis import COVERAGE_SUFFIX, MetricMeans, thin_share
 from biotrainer.session.store import STATUS_COMPLETED, SessionRecord, Store
 
 
@@ -28,6 +28,9 @@ class ProgressRow:
     training. Ratings are 0-10 or None; changes are post − pre (negative = less pain/stress
     after the session). ``status`` is the session's
     :attr:`~biotrainer.session.store.SessionRecord.outcome` ("completed", "stopped early"...).
+    ``z_coverage``, ``rmssd_ms_coverage``...: the share (0-1) of those phases' updates the mean
+    rests on, as :class:`~biotrainer.session.analysis.MetricMeans` keeps it (NaN when not
+    known); see :meth:`thin`.
     """
 
     session_id: int
@@ -53,6 +56,21 @@ class ProgressRow:
     #: A resonance assessment (paced breathing, no training): its figures are of its paced
     #: breathing phases, and it gave no feedback.
     assessment: bool = False
+    z_coverage: float = math.nan
+    hr_bpm_coverage: float = math.nan
+    rmssd_ms_coverage: float = math.nan
+    coherence_coverage: float = math.nan
+    breathing_bpm_coverage: float = math.nan
+
+    def coverage(self, field: str) -> float:
+        """The share (0-1) of its phases' updates the mean ``field`` ("z", "rmssd_ms"...)
+        rests on; NaN when not known."""
+        return float(getattr(self, f"{field}{COVERAGE_SUFFIX}", math.nan))
+
+    def thin(self, field: str) -> bool:
+        """Whether the mean ``field`` rests on too small a share of its phases to be read as
+        the session's without saying so (see :func:`~biotrainer.session.analysis.thin_share`)."""
+        return thin_share(self.coverage(field))
 
     @property
     def completed(self) -> bool:
@@ -171,6 +189,7 @@ def build_progress_report(
                 stress_post=post.stress if post else None,
                 z=g("z"),
                 assessment=_is_assessment(rec),
+                **{f"{f}{COVERAGE_SUFFIX}": _coverage_of(m, f) for f in ROW_COVERAGES},
             )
         )
     return ProgressReport(
@@ -182,6 +201,15 @@ def build_progress_report(
         protocols={r.protocol: protocol_title(r.protocol) for r in rows},
         generated_utc=now or datetime.now(UTC),
     )
+
+
+#: The means of a :class:`ProgressRow` that keep their coverage.
+ROW_COVERAGES = ("z", "hr_bpm", "rmssd_ms", "coherence", "breathing_bpm")
+
+
+def _coverage_of(m: MetricMeans | None, field: str) -> float:
+    """The share of its updates the mean ``field`` of ``m`` rests on; NaN without means."""
+    return math.nan if m is None else m.coverage(field)
 
 
 def _f(values: list[float | int | None]) -> np.ndarray:

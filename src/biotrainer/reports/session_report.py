@@ -36,6 +36,9 @@ from biotrainer.session.analysis import (
     read_metrics,
     summarize_series,
 )
+from biotrainer.session.analysis import (
+    mean_coverage as mean_coverage,  # (re-exported: it was here before the summaries kept it)
+)
 from biotrainer.session.folder import read_meta
 from biotrainer.session.reader import Event, load_events
 from biotrainer.session.store import (
@@ -78,51 +81,6 @@ MIN_CHART_S = 30.0
 MIN_CHART_POINTS = 3
 #: Least time (s) of training (or paced breathing) whose means are read without a caution.
 MIN_PRACTICE_S = 30.0
-#: Least share of its rows a phase's mean must rest on to be read as the phase's value: a mean
-#: over less says over how much (a phase's RMSSD from 38 of its 600 rows, the beats too
-#: irregular for the rest, was read as the phase's).
-MIN_COVERAGE = 0.5
-
-#: The means of :class:`~biotrainer.session.analysis.MetricMeans` whose coverage a report
-#: states: the metrics column each is of, and the rows of its phase it is taken over, as
-#: :func:`~biotrainer.session.analysis.summarize_series` takes them ("all" of them, the "clean"
-#: ones, or the clean and unpaused ones it "counts").
-MEAN_COLUMNS: dict[str, tuple[str, str]] = {
-    "z": ("feedback_z", "counted"),
-    "relaxation": ("relaxation", "clean"),
-    "hr_bpm": ("hr_bpm", "all"),
-    "rmssd_ms": ("rmssd_ms", "all"),
-    "coherence": ("coherence", "all"),
-    "breathing_bpm": ("breathing_bpm", "all"),
-}
-
-
-def mean_coverage(series: MetricSeries, mask: np.ndarray) -> dict[str, float]:
-    """The share of the rows in ``mask`` each mean of :data:`MEAN_COLUMNS` rests on.
-
-    Parameters
-    ----------
-    series : MetricSeries
-    mask : numpy.ndarray of bool
-        The rows of a phase (or of all phases of a kind), from
-        :func:`~biotrainer.session.analysis.phase_rows`.
-
-    Returns
-    -------
-    dict of str to float
-        By :class:`~biotrainer.session.analysis.MetricMeans` field: the rows the mean is taken
-        over that have a finite value, as a share (0-1) of the rows in ``mask``; empty when
-        ``mask`` has no rows.
-    """
-    n = int(mask.sum())
-    if not n:
-        return {}
-    clean = mask & (series["quality_ok"] == 1)
-    rows = {"all": mask, "clean": clean, "counted": clean & (series["paused"] != 1)}
-    return {
-        field: int((rows[which] & np.isfinite(series[column])).sum()) / n
-        for field, (column, which) in MEAN_COLUMNS.items()
-    }
 
 
 @dataclass(frozen=True)
@@ -200,24 +158,6 @@ class SessionReport:
         """The protocol seconds the session recorded (its duration), None when unknown."""
         s = self.summary
         return s.duration_s if s is not None and math.isfinite(s.duration_s) else None
-
-    def phase_coverage(self, index: int) -> dict[str, float]:
-        """The share of phase ``index``'s rows each of its means rests on (see
-        :func:`mean_coverage`); empty without a readable time series."""
-        return self._coverage([index])
-
-    def kind_coverage(self, kind: str) -> dict[str, float]:
-        """The share of the rows of all phases of ``kind`` ("baseline", "training"...) each of
-        their pooled means rests on (see :func:`mean_coverage`); empty without a readable time
-        series."""
-        phases = self.summary.phases if self.summary is not None else ()
-        return self._coverage([p.index for p in phases if p.kind == kind])
-
-    def _coverage(self, indices: list[int]) -> dict[str, float]:
-        if self.series is None or not indices:
-            return {}
-        mask = phase_rows(self.series) & np.isin(self.series["phase_index"], indices)
-        return mean_coverage(self.series, mask)
 
     @property
     def cautions(self) -> tuple[str, ...]:

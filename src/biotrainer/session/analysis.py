@@ -222,6 +222,15 @@ class MetricMeans:
         before it existed). While a signal is not clean the engine holds the feedback down (an
         artifact may lower it, never raise it), so those updates say nothing of the person: a
         few seconds of blinks took a session's mean z from -0.6 to -1.5 when they were counted.
+    z_coverage, relaxation_coverage, hr_bpm_coverage, rmssd_ms_coverage : float
+        The share (0-1) of the updates of these means that the mean of ``z``, ``relaxation``...
+        rests on: the rows it is taken over (see :data:`MEAN_COLUMNS`) that have a value (0
+        for a mean over none; NaN where not known: summaries stored before it was kept). A mean
+        over less than :data:`MIN_COVERAGE` of them is no value of the phase without saying so
+        (see :meth:`thin`): a phase's RMSSD of 116.7 ms rested on 38 of its 600 rows, the beats
+        too irregular for the rest.
+    coherence_coverage, breathing_bpm_coverage : float
+        Likewise for ``coherence`` and ``breathing_bpm``.
     """
 
     duration_s: float
@@ -234,6 +243,52 @@ class MetricMeans:
     breathing_bpm: float
     clean_fraction: float
     z: float = math.nan
+    z_coverage: float = math.nan
+    relaxation_coverage: float = math.nan
+    hr_bpm_coverage: float = math.nan
+    rmssd_ms_coverage: float = math.nan
+    coherence_coverage: float = math.nan
+    breathing_bpm_coverage: float = math.nan
+
+    def coverage(self, field: str) -> float:
+        """The share (0-1) of its updates the mean ``field`` ("z", "rmssd_ms"...) rests on;
+        NaN when not known (a stored summary from before it was kept, a mean of
+        :class:`MetricMeans` without a coverage such as ``score``)."""
+        return float(getattr(self, f"{field}{COVERAGE_SUFFIX}", math.nan))
+
+    def thin(self, field: str) -> bool:
+        """Whether the mean ``field`` rests on too small a share of its updates to be read as
+        their value without saying so (see :func:`thin_share`)."""
+        return thin_share(self.coverage(field))
+
+
+#: What the coverage field of a mean of :class:`MetricMeans` adds to its name ("rmssd_ms" ->
+#: "rmssd_ms_coverage").
+COVERAGE_SUFFIX = "_coverage"
+
+#: Least share of its updates a mean of :class:`MetricMeans` must rest on to be read as the
+#: value of its phase (or pooled phases) without saying on what share: a phase's RMSSD from 38
+#: of its 600 rows, the beats too irregular for the rest, was read as the phase's.
+MIN_COVERAGE = 0.5
+
+#: The means of :class:`MetricMeans` that keep their coverage: the metrics column each is of,
+#: and the rows of its updates it is taken over ("all" of them, the "clean" ones, or the clean
+#: and unpaused ones it "counts").
+MEAN_COLUMNS: dict[str, tuple[str, str]] = {
+    "z": ("feedback_z", "counted"),
+    "relaxation": ("relaxation", "clean"),
+    "hr_bpm": ("hr_bpm", "all"),
+    "rmssd_ms": ("rmssd_ms", "all"),
+    "coherence": ("coherence", "all"),
+    "breathing_bpm": ("breathing_bpm", "all"),
+}
+
+
+def thin_share(share: float | None) -> bool:
+    """Whether a mean resting on ``share`` (0-1) of its updates must say so: under
+    :data:`MIN_COVERAGE`, and over some of them (a mean over none is no value, shown as such);
+    False for a share not known (None or NaN)."""
+    return share is not None and 0 < share < MIN_COVERAGE
 
 
 @dataclass(frozen=True)
@@ -273,8 +328,9 @@ class QualityStats:
 PRACTICE_KINDS = ("training", "pacing")
 
 #: How a summary is computed: 2 since the feedback means (z, score, relaxation) cover clean
-#: updates only (1: every update). A stored summary of an older version is computed again.
-SUMMARY_VERSION = 2
+#: updates only (1: every update); 3 since its means keep the share of their updates they rest
+#: on (``MetricMeans.z_coverage``...). A stored summary of an older version is computed again.
+SUMMARY_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -404,24 +460,56 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def _means(s: MetricSeries, mask: np.ndarray, durations: float, training: bool) -> MetricMeans:
+def _row_sets(s: MetricSeries, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows of ``mask`` the means are taken over, by the names of :data:`MEAN_COLUMNS`:
+    "all" of them, the "clean" ones, and the clean and unpaused ones feedback "counts"."""
     clean = mask & (s["quality_ok"] == 1)
+    return {"all": mask, "clean": clean, "counted": clean & (s["paused"] != 1)}
+
+
+def mean_coverage(series: MetricSeries, mask: np.ndarray) -> dict[str, float]:
+    """The share of the rows in ``mask`` each mean of :data:`MEAN_COLUMNS` rests on.
+
+    Parameters
+    ----------
+    series : MetricSeries
+    mask : numpy.ndarray of bool
+        The rows of a phase (or of all phases of a kind), from :func:`phase_rows`.
+
+    Returns
+    -------
+    dict of str to float
+        By :class:`MetricMeans` field: the rows the mean is taken over that have a finite
+        value, as a share (0-1) of the rows in ``mask``; empty when ``mask`` has no rows.
+    """
     n = int(mask.sum())
-    counted = clean & (s["paused"] != 1)
+    if not n:
+        return {}
+    rows = _row_sets(series, mask)
+    return {
+        field: int((rows[which] & np.isfinite(series[column])).sum()) / n
+        for field, (column, which) in MEAN_COLUMNS.items()
+    }
+
+
+def _means(s: MetricSeries, mask: np.ndarray, durations: float, training: bool) -> MetricMeans:
+    rows = _row_sets(s, mask)
+    clean, counted = rows["clean"], rows["counted"]
+    n = int(mask.sum())
     reward = math.nan
     if training and counted.any():
         reward = float((s["rewarded"][counted] == 1).mean())
+    means = {
+        field: _mean(s[column][rows[which]]) for field, (column, which) in MEAN_COLUMNS.items()
+    }
+    coverage = {f"{f}{COVERAGE_SUFFIX}": share for f, share in mean_coverage(s, mask).items()}
     return MetricMeans(
         duration_s=durations,
         score=_mean(s["feedback_score"][counted]),
         time_in_target=reward,
-        relaxation=_mean(s["relaxation"][clean]),
-        hr_bpm=_mean(s["hr_bpm"][mask]),
-        rmssd_ms=_mean(s["rmssd_ms"][mask]),
-        coherence=_mean(s["coherence"][mask]),
-        breathing_bpm=_mean(s["breathing_bpm"][mask]),
         clean_fraction=float(clean.sum() / n) if n else math.nan,
-        z=_mean(s["feedback_z"][counted]),
+        **means,
+        **coverage,
     )
 
 
@@ -515,9 +603,17 @@ def summarize_updates(updates: Iterable[Any]) -> SessionSummary:
     return summarize_series(series_from_updates(updates))
 
 
+#: What the table of :func:`format_phases` says under it when a mean in it is marked thin.
+THIN_MEAN_NOTE = (
+    "* mean over less than half of the phase (no value for the rest: signal unclean or lost, "
+    "or heart beats too irregular)"
+)
+
+
 def format_phases(phases: Sequence[PhaseStats]) -> str:
     """A plain-text table of the phases of a :class:`SessionSummary` (``biotrainer run``); ``z``
-    is the mean feedback z-score against the person's baseline."""
+    is the mean feedback z-score against the person's baseline. A mean over a thin share of its
+    phase (:meth:`MetricMeans.thin`) is followed by "*", explained once under the table."""
 
     def f(x: float, nd: int = 1) -> str:
         return "-" if not math.isfinite(x) else f"{x:.{nd}f}"
@@ -526,12 +622,32 @@ def format_phases(phases: Sequence[PhaseStats]) -> str:
         f"{'phase':28s} {'min':>5s} {'z':>6s} {'reward':>6s} {'clean':>6s} "
         f"{'HR':>6s} {'RMSSD':>6s} {'coher':>6s} {'breath':>6s}"
     ]
+    marked = False
     for p in phases:
         m = p.means
-        lines.append(
-            f"{p.name[:28]:28s} {m.duration_s / 60:5.1f} {f(m.z, 1):>6s} "
-            f"{f(100 * m.time_in_target, 0):>6s} {f(100 * m.clean_fraction, 0):>6s} "
-            f"{f(m.hr_bpm):>6s} {f(m.rmssd_ms):>6s} {f(m.coherence, 2):>6s} "
-            f"{f(m.breathing_bpm):>6s}"
-        )
+        cells = [
+            (f(m.z, 1), m.thin("z")),
+            (f(100 * m.time_in_target, 0), False),
+            (f(100 * m.clean_fraction, 0), False),
+            (f(m.hr_bpm), m.thin("hr_bpm")),
+            (f(m.rmssd_ms), m.thin("rmssd_ms")),
+            (f(m.coherence, 2), m.thin("coherence")),
+            (f(m.breathing_bpm), m.thin("breathing_bpm")),
+        ]
+        lines.append(f"{p.name[:28]:28s} {m.duration_s / 60:5.1f}" + _marked_cells(cells))
+        marked = marked or any(thin for _, thin in cells)
+    if marked:
+        lines.append(THIN_MEAN_NOTE)
     return "\n".join(lines)
+
+
+def _marked_cells(cells: Sequence[tuple[str, bool]]) -> str:
+    """Cells of :func:`format_phases`, each right-aligned in 6 characters after a space; a
+    marked one's "*" takes the place of the space after it, so the columns stay where an
+    unmarked table has them."""
+    out = ""
+    after_mark = False
+    for text, mark in cells:
+        out += ("*" if after_mark else " ") + f"{text:>6s}"
+        after_mark = mark
+    return out + ("*" if after_mark else "")

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import check_export_target
 from biotrainer.reports.format import local_time, minutes, num, pct, signed
+from biotrainer.reports.html import with_coverage
 from biotrainer.reports.progress import ProgressReport, ProgressRow, build_progress_report
 from biotrainer.session.store import Store
 
@@ -81,22 +82,54 @@ def file_name_part(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text) or "_"
 
 
+#: The tooltip of a mean over a thin share of its session's phases (after its share).
+THIN_MEAN_TIP = (
+    "the mean rests on less than half of the session's training (or paced breathing): for "
+    "the rest the metric had no value (the signal unclean or lost, or the heart beats too "
+    "irregular to measure)"
+)
+
+
 def row_cells(r: ProgressRow) -> list[str]:
-    """The table cells of one session."""
+    """The table cells of one session; a mean over a thin share of its phases is followed by
+    that share, as in the progress report ("0.24 (6 %)")."""
     return [
         str(r.session_id),
         local_time(r.started_utc),
         r.protocol,
         r.status,
         minutes(r.duration_s),
-        signed(r.z),
+        with_coverage(signed(r.z), r.coverage("z")),
         pct(r.time_in_target),
-        num(r.rmssd_ms, 1),
-        num(r.coherence, 2),
-        num(r.breathing_bpm, 1),
+        with_coverage(num(r.rmssd_ms, 1), r.coverage("rmssd_ms")),
+        with_coverage(num(r.coherence, 2), r.coverage("coherence")),
+        with_coverage(num(r.breathing_bpm, 1), r.coverage("breathing_bpm")),
         _pair(r.pain_pre, r.pain_post),
         _pair(r.stress_pre, r.stress_post),
     ]
+
+
+#: The column of each mean of :func:`row_cells` that can be thin.
+MEAN_CELLS = {
+    COLUMNS.index(heading): field
+    for heading, field in (
+        ("vs baseline (z)", "z"),
+        ("RMSSD (ms)", "rmssd_ms"),
+        ("Coherence", "coherence"),
+        ("Breathing", "breathing_bpm"),
+    )
+}
+
+
+def cell_tip(r: ProgressRow, column: int) -> str:
+    """The tooltip of a cell of :func:`row_cells`: why a thin mean shows its share, and how a
+    session that did not run its whole protocol is read ("" for none)."""
+    tips = []
+    field = MEAN_CELLS.get(column)
+    if field is not None and r.thin(field):
+        tips.append(THIN_MEAN_TIP)
+    tips.append(STATUS_TIPS.get(r.status, ""))
+    return "; ".join(t for t in tips if t)
 
 
 class HistoryView(QWidget):
@@ -205,7 +238,7 @@ class HistoryView(QWidget):
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
-                tip = STATUS_TIPS.get(r.status)
+                tip = cell_tip(r, j)
                 if tip:
                     item.setToolTip(tip)
                 self.table.setItem(i, j, item)
