@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from reportkit import cli, pdf_text
 from short_protocol import rest_then_train
+from thin_session import FULL, THIN_RMSSD, THIN_SHARE
 
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.reports.html import session_html
@@ -26,21 +27,6 @@ from biotrainer.session.analysis import phase_rows, series_from_updates
 from biotrainer.session.store import Store
 
 pypdf = pytest.importorskip("pypdf")
-
-#: The values every protocol row gets (finite everywhere: full coverage).
-FULL = {
-    "feedback_z": "0.4",
-    "relaxation": "0.5",
-    "hr_bpm": "72.0",
-    "rmssd_ms": "41.0",
-    "coherence": "1.5",
-    "breathing_bpm": "6.5",
-    "quality_ok": "1",
-    "paused": "0",
-}
-#: The training's RMSSD, on its first ``THIN_SHARE`` of rows only (as record 106's 38 of 600).
-THIN_RMSSD = "116.7"
-THIN_SHARE = 38 / 600
 
 
 @pytest.fixture(scope="module")

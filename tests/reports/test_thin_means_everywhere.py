@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from reportkit import cli, pdf_text
 from short_protocol import rest_then_train
+from thin_session import FULL, THIN_RMSSD, THIN_SHARE
 
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.reports.html import progress_html
@@ -48,20 +49,6 @@ COLUMNS = {
 #: The columns of the table ``biotrainer run`` prints, by the mean each shows.
 PRINTED = {"z": "z", "hr_bpm": "HR", "rmssd_ms": "RMSSD", "coherence": "coher",
            "breathing_bpm": "breath"}  # fmt: skip
-#: Every protocol row of a session whose metrics are set (finite everywhere: full coverage).
-FULL = {
-    "feedback_z": "0.4",
-    "relaxation": "0.5",
-    "hr_bpm": "72.0",
-    "rmssd_ms": "41.0",
-    "coherence": "1.5",
-    "breathing_bpm": "6.5",
-    "quality_ok": "1",
-    "paused": "0",
-}
-#: The training RMSSD of the thin session, on its first ``THIN_SHARE`` of rows only.
-THIN_RMSSD = "116.7"
-THIN_SHARE = 38 / 600
 
 
 # -- the summary keeps the shares -------------------------------------------------------------
