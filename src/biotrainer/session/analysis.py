@@ -9,7 +9,9 @@ live updates (:func:`series_from_updates`), so this module needs neither the eng
 Averages are means of the finite values per phase; the reward fraction ("time in target") counts
 clean, unpaused training updates only. Progress against the person's baseline is the mean z-score
 (``feedback_z``): the feedback score is centred on the reward threshold, which moves, so its
-means do not compare across phases or sessions.
+means do not compare across phases or sessions. A baseline phase's updates are scored live
+against the baseline learnt so far, which says nothing of the person; its means take them as
+scored against the baseline it ended with (:func:`z_against_final_baseline`).
 
 A missing or damaged ``metrics.csv`` (a recorder killed mid-line) yields what can be read plus
 warnings, never a traceback.
@@ -219,9 +221,11 @@ class MetricMeans:
     z : float
         Mean z-score of the feedback metric against the person's baseline (``feedback_z``) over
         the clean, unpaused updates: the progress against the baseline (NaN in summaries stored
-        before it existed). While a signal is not clean the engine holds the feedback down (an
-        artifact may lower it, never raise it), so those updates say nothing of the person: a
-        few seconds of blinks took a session's mean z from -0.6 to -1.5 when they were counted.
+        before it existed). In a baseline phase, 0 where it has a z at all: its updates taken as
+        scored against the baseline it ended with (see :func:`z_against_final_baseline`). While
+        a signal is not clean the engine holds the feedback down (an artifact may lower it,
+        never raise it), so those updates say nothing of the person: a few seconds of blinks
+        took a session's mean z from -0.6 to -1.5 when they were counted.
     z_coverage, relaxation_coverage, hr_bpm_coverage, rmssd_ms_coverage : float
         The share (0-1) of the updates of these means that the mean of ``z``, ``relaxation``...
         rests on: the rows it is taken over (see :data:`MEAN_COLUMNS`) that have a value (0
@@ -329,8 +333,10 @@ PRACTICE_KINDS = ("training", "pacing")
 
 #: How a summary is computed: 2 since the feedback means (z, score, relaxation) cover clean
 #: updates only (1: every update); 3 since its means keep the share of their updates they rest
-#: on (``MetricMeans.z_coverage``...). A stored summary of an older version is computed again.
-SUMMARY_VERSION = 3
+#: on (``MetricMeans.z_coverage``...); 4 since a baseline phase's z is taken against the baseline
+#: it ended with (:func:`z_against_final_baseline`). A stored summary of an older version is
+#: computed again.
+SUMMARY_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -529,9 +535,41 @@ def irregular_heart_share(series: MetricSeries) -> float:
     return int((valid & (series["heart_irregular"] == 1)).sum()) / n if n else 0.0
 
 
+def z_against_final_baseline(series: MetricSeries) -> np.ndarray:
+    """The ``feedback_z`` column as the summaries average it: each update of a baseline phase
+    taken as scored against the baseline that phase ended with.
+
+    Live, an update of a baseline phase is scored against the baseline learnt so far (the mean
+    and spread of the values before it), the only reference there is at that moment. Averaged,
+    those z-scores describe how the baseline was learnt, not the person: on a Muse recording of
+    meditation, training that lay 0.31 above its baseline was reported as 0.25 *below* it, the
+    baseline phase's own z-scores averaging +0.55. Scored against the baseline it ended with,
+    the baseline's own values average exactly 0 (the baseline is their mean), so each such
+    update is given 0: every mean over the baseline's updates is then that of the values scored
+    against it, and a mean that pools other updates with them (the whole session) weighs the
+    baseline right. Where the
+    live z is NaN (the baseline not yet known, a signal not clean), it stays NaN: the share of
+    updates a mean rests on is unchanged.
+
+    Parameters
+    ----------
+    series : MetricSeries
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array; the series is not changed.
+    """
+    z = np.array(series["feedback_z"], dtype=np.float64)
+    z[(series["phase_kind"] == "baseline") & np.isfinite(z)] = 0.0
+    return z
+
+
 def summarize_series(series: MetricSeries, max_reasons: int = 5) -> SessionSummary:
     """Summarise a :class:`MetricSeries` (see :class:`SessionSummary`)."""
-    s = series
+    s = MetricSeries(
+        {**series.columns, "feedback_z": z_against_final_baseline(series)}, series.warnings
+    )
     valid = phase_rows(s)
     phases: list[PhaseStats] = []
     kind_masks: dict[str, np.ndarray] = {}
