@@ -1,10 +1,31 @@
-"""`biotrainer sessions`: list registered sessions, register folders, add ratings."""
+"""`biotrainer sessions`: list registered sessions, register folders, add ratings.
+
+A session's figures in the list are the means of its training (or paced breathing): one over
+less than half of that time (:meth:`~biotrainer.session.analysis.MetricMeans.thin`) is followed
+by "*", explained once under the list (:data:`THIN_LIST_NOTE`).
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from biotrainer.cli import add_data_dir_argument, int_option, session_id_option
+
+if TYPE_CHECKING:  # (the list's modules are read when it runs: other commands start faster)
+    from biotrainer.session.analysis import MetricMeans
+
+#: What the session list says under it when a figure in it is marked thin: its figures are the
+#: means of each session's training or paced breathing, not of one phase (see
+#: :func:`biotrainer.reports.progress.practice_means`).
+THIN_LIST_NOTE = (
+    "* mean over less than half of the session's training (or paced breathing): no value for "
+    "the rest (signal unclean or lost, or heart beats too irregular)"
+)
+
+#: The means of :class:`~biotrainer.session.analysis.MetricMeans` the list shows that keep the
+#: share of their updates they rest on (its "target" has none).
+LIST_MEANS = ("z", "rmssd_ms")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -76,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             f"{'min':>5s} {'z':>5s} {'target':>6s} {'RMSSD':>5s}  pain  stress"
         )
         installed = functools.cache(installed_protocol)  # (read once per protocol)
+        marked = False
         for rec in sessions:
             m = practice_means(rec, installed)  # (none for a session ended in its baseline)
             reports = store.self_reports(rec.id)
@@ -89,12 +111,22 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"{rec.id:4d}  {rec.patient_code:{width}s} {local_time(rec.started_utc):21s}  "
                 f"{rec.protocol[:24]:24s} {rec.outcome:13s} {num(rec.duration_s / 60, 1):>5s} "
-                f"{signed(m.z if m else None):>5s} "
+                f"{signed(m.z if m else None):>5s}{_mark(m, 'z')}"
                 f"{pct(m.time_in_target if m else None):>6s} "
-                f"{num(m.rmssd_ms if m else None, 1):>5s}  {delta('pain'):>4s}  "
-                f"{delta('stress'):>6s}"
+                f"{num(m.rmssd_ms if m else None, 1):>5s}{_mark(m, 'rmssd_ms')} "
+                f"{delta('pain'):>4s}  {delta('stress'):>6s}"
             )
+            marked = marked or any(_mark(m, f) == "*" for f in LIST_MEANS)
+        if marked:
+            print(THIN_LIST_NOTE)
     return 0
+
+
+def _mark(m: MetricMeans | None, field: str) -> str:
+    """What follows a session's mean ``field`` in the list: "*" when it rests on a thin share of
+    its updates (:meth:`~biotrainer.session.analysis.MetricMeans.thin`), else a space (the "*"
+    takes the space's place, so the columns stay where an unmarked list has them)."""
+    return "*" if m is not None and m.thin(field) else " "
 
 
 def _rate(store, args: argparse.Namespace) -> str:

@@ -8,6 +8,9 @@ resonance assessment the
 rates tried are listed with their LF power and heart-rate swing, the chosen one highlighted.
 "Session report (PDF)…" writes the de-identified session report of the patient store
 (:func:`biotrainer.reports.session_report.build_session_report`) and opens it.
+A mean over less than half of its phase (:meth:`~biotrainer.session.analysis.MetricMeans.thin`)
+is followed by "*", its cell's tooltip gives the share, and a note under the table says why, as
+in the table ``biotrainer run`` prints.
 """
 
 from __future__ import annotations
@@ -37,8 +40,8 @@ from PySide6.QtWidgets import (
 from biotrainer.engine.resonance import ResonanceResult
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import check_export_target
-from biotrainer.reports.format import signed
-from biotrainer.session.analysis import PhaseStats
+from biotrainer.reports.format import part, signed
+from biotrainer.session.analysis import THIN_MEAN_NOTE, PhaseStats
 
 PHASE_COLUMNS = (
     "Phase",
@@ -52,6 +55,10 @@ PHASE_COLUMNS = (
     "Coherence",
     "Breathing (/min)",
 )
+
+#: The columns of :data:`PHASE_COLUMNS` that show a mean keeping the share of its phase it
+#: rests on, by the mean each shows: a thin one is marked "*".
+MEAN_CELLS = {3: "z", 6: "hr_bpm", 7: "rmssd_ms", 8: "coherence", 9: "breathing_bpm"}
 
 #: The least height of a table of the summary (pixels): its header and about three rows.
 TABLE_MIN_PX = 130
@@ -83,9 +90,10 @@ def _mmss(seconds: float) -> str:
 
 
 def phase_cells(p: PhaseStats) -> list[str]:
-    """The table cells of one phase."""
+    """The table cells of one phase; a mean over a thin share of the phase
+    (:meth:`~biotrainer.session.analysis.MetricMeans.thin`) is followed by "*"."""
     m = p.means
-    return [
+    cells = [
         p.name,
         p.kind,
         _mmss(m.duration_s),
@@ -97,9 +105,29 @@ def phase_cells(p: PhaseStats) -> list[str]:
         _f(m.coherence, 2),
         _f(m.breathing_bpm),
     ]
+    for column, field in MEAN_CELLS.items():
+        if m.thin(field):
+            cells[column] += "*"
+    return cells
 
 
-def _table(headers: tuple[str, ...] | list[str], rows: list[list[str]]) -> QTableWidget:
+def phase_cell_tip(p: PhaseStats, column: int) -> str:
+    """The tooltip of cell ``column`` of :func:`phase_cells`: for a mean marked thin, the share of
+    the phase it rests on ("mean over 6 % of the phase ..."); "" for any other cell."""
+    field = MEAN_CELLS.get(column)
+    if field is None or not p.means.thin(field):
+        return ""
+    return (
+        f"mean over {part(p.means.coverage(field))} of the phase: no value for the rest (signal "
+        "unclean or lost, or heart beats too irregular)"
+    )
+
+
+def _table(
+    headers: tuple[str, ...] | list[str],
+    rows: list[list[str]],
+    tips: list[list[str]] | None = None,
+) -> QTableWidget:
     table = QTableWidget(len(rows), len(headers))
     table.setHorizontalHeaderLabels(list(headers))
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -111,6 +139,8 @@ def _table(headers: tuple[str, ...] | list[str], rows: list[list[str]]) -> QTabl
     for i, row in enumerate(rows):
         for j, text in enumerate(row):
             item = QTableWidgetItem(text)
+            if tips is not None and tips[i][j]:
+                item.setToolTip(tips[i][j])
             if j >= 2:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             table.setItem(i, j, item)
@@ -175,10 +205,17 @@ class SessionSummaryDialog(QDialog):
         layout.addWidget(self.status_label)
 
         rows = [phase_cells(p) for p in phases]
-        self.phase_table = _table(PHASE_COLUMNS, rows)
+        tips = [[phase_cell_tip(p, j) for j in range(len(PHASE_COLUMNS))] for p in phases]
+        self.phase_table = _table(PHASE_COLUMNS, rows, tips)
         if not rows:
             layout.addWidget(QLabel("No metrics were computed (no usable data)."))
         layout.addWidget(self.phase_table)
+        # (shown only under a table with a mean marked thin, as under the one `run` prints)
+        self.thin_note: QLabel | None = None
+        if any(p.means.thin(f) for p in phases for f in MEAN_CELLS.values()):
+            self.thin_note = QLabel(THIN_MEAN_NOTE)
+            self.thin_note.setWordWrap(True)
+            layout.addWidget(self.thin_note)
 
         self.resonance_label: QLabel | None = None
         self.resonance_table: QTableWidget | None = None
