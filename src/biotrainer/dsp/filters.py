@@ -113,6 +113,30 @@ def notch_sos(fs: float, freq: float, quality: float = 30.0) -> np.ndarray:
     return signal.tf2sos(b, a)
 
 
+def notches_sos(fs: float, freqs: tuple[float, ...], quality: float = 30.0) -> np.ndarray:
+    """Notches (:func:`notch_sos`) at those of ``freqs`` that lie below the Nyquist frequency
+    of ``fs``, stacked as second-order sections.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    freqs : tuple of float
+        Notch centres in Hz (e.g. 50 and 60 Hz mains); those at or above ``fs / 2`` (where a
+        notch cannot be placed) are left out.
+    quality : float
+        Quality factor (centre / -3 dB width) of every notch.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n_notches, 6)`` sections; ``(0, 6)`` when no frequency is below Nyquist.
+    """
+    fs = check_fs(fs)
+    sections = [notch_sos(fs, f, quality) for f in freqs if 0.0 < f < fs / 2]
+    return np.vstack(sections) if sections else np.zeros((0, 6))
+
+
 def sosfilt_rows(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
     """Filter every row of ``x`` in place, continuing from and updating the state ``zi``.
 

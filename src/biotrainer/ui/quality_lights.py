@@ -4,14 +4,22 @@ The lights sit in a compact grid of at most :data:`MAX_ROWS` rows (a 16-channel 
 heart light take two rows of nine), so the bar under the plots stays low enough for a 720-pixel
 screen. Each name is shown beside its dot, elided past :data:`LABEL_MAX_PX` pixels; the full name
 and the light's verdict are in the tooltips.
+
+Strong mains hum (the quality check's "60 Hz mains 46 dB") does not make a channel unusable (the
+metrics notch it out), so its light stays green, but with a yellow ring, and its tooltip says
+what to check ("mains hum 46 dB (60 Hz): check the ground/reference electrode and cables"):
+hum that strong usually means a loose ground or reference electrode or a cable near a mains
+lead, and it can still hide the EEG in the raw recording. The lights are on the therapist's
+dashboard only, never in the patient view.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from biotrainer.engine.updates import MetricUpdate
@@ -20,6 +28,13 @@ GOOD = "#7fd18b"
 BAD = "#f0a860"
 LOST = "#e57373"
 UNKNOWN = "#56616c"
+#: Ring around a light whose channel carries strong mains hum (usable nonetheless).
+HUM_RING = "#f2d64b"
+
+#: What to check when a channel carries strong mains hum.
+MAINS_ADVICE = "check the ground/reference electrode and cables"
+#: The quality check's mains finding ("60 Hz mains 46 dB"; frequency and size optional).
+_MAINS_FINDING = re.compile(r"(?:(?P<hz>[\d.]+) Hz )?mains(?: (?P<db>-?[\d.]+) dB)?")
 
 #: Rows of lights at most (more channels make more columns, never a third row).
 MAX_ROWS = 2
@@ -31,6 +46,8 @@ LABEL_MAX_PX = 48
 DIAMETER_PX = 12
 #: Point size of the names (the dashboard's style sheet gives ``QLabel#lightLabel`` the same).
 LABEL_PT = 9
+#: Width of the ring of :data:`HUM_RING` (pixels).
+RING_PX = 2.5
 
 
 def grid_columns(n: int) -> int:
@@ -49,13 +66,57 @@ def channel_reasons(quality_reason: str) -> dict[str, str]:
     return out
 
 
+def split_mains(reason: str) -> tuple[str | None, str]:
+    """Split one channel's reason into its mains hum, said plainly, and its other findings.
+
+    Parameters
+    ----------
+    reason : str
+        The channel's findings, comma-separated ("60 Hz mains 46 dB, EMG 31 µV").
+
+    Returns
+    -------
+    hum : str or None
+        "mains hum 46 dB (60 Hz)" when the reason names mains, else None.
+    rest : str
+        The other findings as they were ("EMG 31 µV"; "" when there are none).
+    """
+    hum = None
+    rest = []
+    for finding in (part.strip() for part in reason.split(",")):
+        match = _MAINS_FINDING.fullmatch(finding)
+        if match is None:
+            if finding:
+                rest.append(finding)
+            continue
+        hum = "mains hum"
+        if match["db"]:
+            hum += f" {match['db']} dB"
+        if match["hz"]:
+            hum += f" ({match['hz']} Hz)"
+    return hum, ", ".join(rest)
+
+
+def channel_tip(name: str, usable: bool, reason: str) -> str:
+    """The tooltip of a streaming channel's light: its verdict, and any mains hum with what to
+    check ("Fp1: ok, but mains hum 46 dB (60 Hz): check the ground/reference electrode and
+    cables")."""
+    hum, rest = split_mains(reason)
+    verdict = "ok" if usable else (rest or "not usable")
+    if hum is None:
+        return f"{name}: {verdict}"
+    joint = ", but" if usable else ";"
+    return f"{name}: {verdict}{joint} {hum}: {MAINS_ADVICE}"
+
+
 class Light(QWidget):
-    """A round indicator light."""
+    """A round indicator light, optionally ringed (:meth:`set_ring`)."""
 
     def __init__(self, diameter: int = DIAMETER_PX, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.diameter = diameter
         self.color = QColor(UNKNOWN)
+        self.ring: QColor | None = None
         self.setFixedSize(QSize(diameter + 2, diameter + 2))
 
     def set_color(self, color: str) -> None:
@@ -64,19 +125,35 @@ class Light(QWidget):
             self.color = c
             self.update()
 
+    def set_ring(self, color: str | None) -> None:
+        """Draw a ring of ``color`` around the light (None: no ring)."""
+        ring = None if color is None else QColor(color)
+        if ring != self.ring:
+            self.ring = ring
+            self.update()
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(self.color)
-        p.drawEllipse(QRectF(1, 1, self.diameter, self.diameter))
+        if self.ring is None:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.drawEllipse(QRectF(1, 1, self.diameter, self.diameter))
+            return
+        pen = QPen(self.ring)
+        pen.setWidthF(RING_PX)
+        p.setPen(pen)
+        inset = 1 + RING_PX / 2
+        size = self.diameter - RING_PX
+        p.drawEllipse(QRectF(inset, inset, size, size))
 
 
 class QualityLights(QWidget):
     """One light per EEG channel (named) and one for the heart signal.
 
     Green: usable; amber: not usable now (the tooltip says why); red: signal lost; grey: no
-    verdict yet.
+    verdict yet. A yellow ring: strong mains hum on the channel (usable nonetheless; the
+    tooltip says what to check).
 
     Parameters
     ----------
@@ -140,16 +217,20 @@ class QualityLights(QWidget):
         reasons = channel_reasons(update.quality_reason)
         for i, name in enumerate(self.eeg_names):
             light = self.lights[name]
+            hum = None
             if not streaming:
                 light.set_color(off)
                 self._tip(name, f"{name}: {update.source_state}")
             elif i < len(update.channel_ok):
                 ok = update.channel_ok[i]
+                reason = reasons.get(name, "")
+                hum, _ = split_mains(reason)
                 light.set_color(GOOD if ok else BAD)
-                self._tip(name, f"{name}: {'ok' if ok else reasons.get(name, 'not usable')}")
+                self._tip(name, channel_tip(name, ok, reason))
             else:
                 light.set_color(UNKNOWN)
                 self._tip(name, f"{name}: not analysed by this protocol")
+            light.set_ring(HUM_RING if hum is not None else None)
         heart = self.lights.get("Heart")
         if heart is not None:
             if not streaming:
@@ -185,3 +266,7 @@ class QualityLights(QWidget):
     def colors(self) -> dict[str, str]:
         """Current colour of every light (tests)."""
         return {name: light.color.name() for name, light in self.lights.items()}
+
+    def hum_marked(self) -> list[str]:
+        """The lights ringed for mains hum (tests)."""
+        return [name for name, light in self.lights.items() if light.ring is not None]
