@@ -10,7 +10,6 @@ baseline's values average 0 (the baseline is their mean).
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import replace
@@ -22,6 +21,7 @@ from engine.memsource import MemorySource  # (tests/ is on the path)
 from reportkit import cli
 from scipy.signal import resample_poly
 from short_protocol import rest_then_train
+from thin_session import rewrite_metrics
 
 from biotrainer.acquisition.profiles import load_profile
 from biotrainer.clock import SimulatedClock
@@ -128,16 +128,13 @@ def test_the_reports_change_is_the_trainings_z(tmp_path):
     assert rc == 0, err
     (sid,) = [x.split()[1] for x in out.splitlines() if x.startswith("session ")]
     (metrics,) = Path(data).rglob("metrics.csv")
-    with open(metrics, newline="") as fh:
-        reader = csv.DictReader(fh)
-        header, rows = reader.fieldnames, list(reader)
-    for r in rows:
-        r["quality_ok"], r["paused"] = "1", "0"
-        r["feedback_z"] = {"baseline": "0.5", "training": "0.3"}.get(r["phase_kind"], "")
-    with open(metrics, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, header)
-        writer.writeheader()
-        writer.writerows(rows)
+
+    def live_z(rows: list[dict[str, str]]) -> None:
+        for r in rows:
+            r["quality_ok"], r["paused"] = "1", "0"
+            r["feedback_z"] = {"baseline": "0.5", "training": "0.3"}.get(r["phase_kind"], "")
+
+    rewrite_metrics(metrics, live_z)
     with Store.open(data) as store:
         html = session_html(build_session_report(store, int(sid)))
     section = html.split("<h2>Baseline vs training</h2>")[1]

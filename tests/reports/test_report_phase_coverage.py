@@ -10,7 +10,6 @@ row, but for the training's RMSSD, kept on its first rows only.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 from reportkit import cli, pdf_text
 from short_protocol import rest_then_train
-from thin_session import FULL, THIN_RMSSD, THIN_SHARE
+from thin_session import FULL, THIN_RMSSD, set_thin_metrics
 
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.reports.html import session_html
@@ -44,24 +43,10 @@ def session(tmp_path_factory) -> dict:
     (line,) = [x for x in out.splitlines() if x.startswith("session ")]
     sid = line.split()[1]
     (metrics,) = Path(data).rglob("metrics.csv")
-    with open(metrics, newline="") as fh:
-        reader = csv.DictReader(fh)
-        header, rows = reader.fieldnames, list(reader)
-    in_protocol = [r for r in rows if int(r["phase_index"]) >= 0 and r["finished"] != "1"]
-    training = [r for r in in_protocol if r["phase_kind"] == "training"]
-    kept = max(1, int(THIN_SHARE * len(training)))
-    for r in in_protocol:
-        r.update(FULL)
-    for i, r in enumerate(training):
-        r["rmssd_ms"] = THIN_RMSSD if i < kept else ""
-    with open(metrics, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, header)
-        writer.writeheader()
-        writer.writerows(rows)
+    share = set_thin_metrics(metrics, thin=True)
     with Store.open(data) as store:
         report = build_session_report(store, int(sid))
-    return {"tmp": tmp, "data": data, "sid": sid, "report": report,
-            "share": kept / len(training)}  # fmt: skip
+    return {"tmp": tmp, "data": data, "sid": sid, "report": report, "share": share}
 
 
 def _text(html: str) -> str:

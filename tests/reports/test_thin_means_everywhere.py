@@ -10,7 +10,6 @@ coherence of 0.24 that rested on 1 of its 200 rows, with nothing to tell it from
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
@@ -21,7 +20,7 @@ import numpy as np
 import pytest
 from reportkit import cli, pdf_text
 from short_protocol import rest_then_train
-from thin_session import FULL, THIN_RMSSD, THIN_SHARE
+from thin_session import FULL, THIN_RMSSD, set_thin_metrics
 
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.reports.html import progress_html
@@ -194,27 +193,6 @@ def test_biotrainer_run_marks_the_means_its_recording_says_are_thin(tmp_path) ->
 # -- older stored summaries, the progress report and the history window -----------------------
 
 
-def _set_metrics(metrics: Path, thin: bool) -> float:
-    """Set every protocol row of ``metrics`` to :data:`FULL`; with ``thin``, the training's
-    RMSSD to :data:`THIN_RMSSD` on its first rows only. The share it rests on is returned."""
-    with open(metrics, newline="") as fh:
-        reader = csv.DictReader(fh)
-        header, rows = reader.fieldnames, list(reader)
-    in_protocol = [r for r in rows if int(r["phase_index"]) >= 0 and r["finished"] != "1"]
-    training = [r for r in in_protocol if r["phase_kind"] == "training"]
-    kept = max(1, int(THIN_SHARE * len(training))) if thin else len(training)
-    for r in in_protocol:
-        r.update(FULL)
-    if thin:
-        for i, r in enumerate(training):
-            r["rmssd_ms"] = THIN_RMSSD if i < kept else ""
-    with open(metrics, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, header)
-        writer.writeheader()
-        writer.writerows(rows)
-    return kept / len(training)
-
-
 def _as_stored_before(store: Store, sid: int) -> None:
     """Store session ``sid``'s summary as a version-2 biotrainer did: no shares."""
     (text,) = store._conn.execute("SELECT summary FROM sessions WHERE id = ?", (sid,)).fetchone()
@@ -246,7 +224,7 @@ def patient(tmp_path_factory) -> dict:
         sid = int(line.split()[1])
         with Store.open(data) as store:
             folder = store.session(sid).folder
-        shares[sid] = _set_metrics(folder / "metrics.csv", thin)
+        shares[sid] = set_thin_metrics(folder / "metrics.csv", thin)
         with Store.open(data) as store:
             _as_stored_before(store, sid)
     return {"tmp": tmp, "data": data, "shares": shares}

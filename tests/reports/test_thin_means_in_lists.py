@@ -7,42 +7,19 @@ share: a mean over a thin share is followed by "*", explained once under the lis
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
 import pytest
 from reportkit import cli
 from short_protocol import rest_then_train
-from thin_session import FULL, THIN_RMSSD, THIN_SHARE
+from thin_session import FULL, THIN_RMSSD, THIN_SHARE, set_thin_metrics
 
 from biotrainer.commands.sessions import LIST_MEANS, THIN_LIST_NOTE, _mark
 from biotrainer.session.analysis import MIN_COVERAGE, MetricMeans
 
 #: The list's column headings, by the mean each shows.
 HEADINGS = {"z": "z", "rmssd_ms": "RMSSD"}
-
-
-def _set_metrics(metrics: Path, thin: bool) -> float:
-    """Set every protocol row of ``metrics`` to :data:`FULL`; with ``thin``, the training's
-    RMSSD to :data:`THIN_RMSSD` on its first :data:`THIN_SHARE` of rows only. The share of the
-    training the RMSSD then rests on is returned."""
-    with open(metrics, newline="") as fh:
-        reader = csv.DictReader(fh)
-        header, rows = reader.fieldnames, list(reader)
-    in_protocol = [r for r in rows if int(r["phase_index"]) >= 0 and r["finished"] != "1"]
-    training = [r for r in in_protocol if r["phase_kind"] == "training"]
-    kept = max(1, int(THIN_SHARE * len(training))) if thin else len(training)
-    for r in in_protocol:
-        r.update(FULL)
-    if thin:
-        for i, r in enumerate(training):
-            r["rmssd_ms"] = THIN_RMSSD if i < kept else ""
-    with open(metrics, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, header)
-        writer.writeheader()
-        writer.writerows(rows)
-    return kept / len(training)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +38,7 @@ def store(tmp_path_factory) -> dict[str, str]:
                           "simulator", "--speed", "max", "--data-dir", data)  # fmt: skip
         assert rc == 0, err
         (folder,) = [p for p in Path(data).rglob("metrics.csv") if p.parent not in shares]
-        shares[folder.parent] = _set_metrics(folder, thin)
+        shares[folder.parent] = set_thin_metrics(folder, thin)
         rc, _, err = cli("sessions", "import", str(folder.parent), "--patient", code,
                          "--data-dir", data)  # fmt: skip
         assert rc == 0, err

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import math
+from collections.abc import Callable
+from pathlib import Path
+
 #: The values every protocol row gets (finite everywhere: full coverage).
 FULL = {
     "feedback_z": "0.4",
@@ -16,3 +21,38 @@ FULL = {
 #: The training's RMSSD, on its first ``THIN_SHARE`` of rows only (as record 106's 38 of 600).
 THIN_RMSSD = "116.7"
 THIN_SHARE = 38 / 600
+
+
+def rewrite_metrics(metrics: Path, change: Callable[[list[dict[str, str]]], None]) -> None:
+    """Rewrite a recorded ``metrics.csv`` with its rows (dicts by column) changed by ``change``
+    in place."""
+    with open(metrics, newline="") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    change(rows)
+    with open(metrics, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def set_thin_metrics(metrics: Path, thin: bool) -> float:
+    """Set every protocol row of ``metrics`` to :data:`FULL`; with ``thin``, the training's
+    RMSSD to :data:`THIN_RMSSD` on its first :data:`THIN_SHARE` of rows only. The share of the
+    training the RMSSD then rests on is returned."""
+    share = math.nan
+
+    def change(rows: list[dict[str, str]]) -> None:
+        nonlocal share
+        in_protocol = [r for r in rows if int(r["phase_index"]) >= 0 and r["finished"] != "1"]
+        training = [r for r in in_protocol if r["phase_kind"] == "training"]
+        kept = max(1, int(THIN_SHARE * len(training))) if thin else len(training)
+        for r in in_protocol:
+            r.update(FULL)
+        if thin:
+            for i, r in enumerate(training):
+                r["rmssd_ms"] = THIN_RMSSD if i < kept else ""
+        share = kept / len(training)
+
+    rewrite_metrics(metrics, change)
+    return share
