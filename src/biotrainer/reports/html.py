@@ -200,6 +200,7 @@ _METRIC_ROWS = (
     ("Feedback vs own baseline (z-score)", "z", 1, ""),
     ("Time in target (rewarded)", "time_in_target", -1, ""),
     ("EEG relaxation index (0–1)", "relaxation", 2, ""),
+    ("Relative alpha (0–1)", "alpha", 2, ""),
     ("Heart rate", "hr_bpm", 1, "beats/min"),
     ("RMSSD", "rmssd_ms", 1, "ms"),
     ("HRV coherence ratio (peak / rest of spectrum)", "coherence", 2, ""),
@@ -487,8 +488,10 @@ def _practice_section(report: SessionReport) -> list[str]:
         )
     else:
         note = (
-            "Means over all baseline and all training phases; the z-score, score and "
-            "relaxation over clean signal only (while it is not, the feedback is held down). "
+            "Means over all baseline and all training phases; the z-score, score, relaxation "
+            "and relative alpha over clean signal only (while it is not, the feedback is held "
+            "down). Relative alpha is alpha power over alpha and its neighbouring bands: what an "
+            "alpha protocol trains. "
             "Time in target is the share of clean training time the feedback was rewarding."
         )
     if thin:

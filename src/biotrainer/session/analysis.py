@@ -235,6 +235,10 @@ class MetricMeans:
         too irregular for the rest.
     coherence_coverage, breathing_bpm_coverage : float
         Likewise for ``coherence`` and ``breathing_bpm``.
+    alpha, alpha_coverage : float
+        Mean relative alpha (0-1: alpha power over alpha and its neighbouring bands, the value
+        an alpha protocol trains) over the clean updates, and the share of the updates it rests
+        on (NaN in summaries stored before it was kept).
     """
 
     duration_s: float
@@ -253,6 +257,8 @@ class MetricMeans:
     rmssd_ms_coverage: float = math.nan
     coherence_coverage: float = math.nan
     breathing_bpm_coverage: float = math.nan
+    alpha: float = math.nan
+    alpha_coverage: float = math.nan
 
     def coverage(self, field: str) -> float:
         """The share (0-1) of its updates the mean ``field`` ("z", "rmssd_ms"...) rests on;
@@ -281,6 +287,7 @@ MIN_COVERAGE = 0.5
 MEAN_COLUMNS: dict[str, tuple[str, str]] = {
     "z": ("feedback_z", "counted"),
     "relaxation": ("relaxation", "clean"),
+    "alpha": ("alpha", "clean"),
     "hr_bpm": ("hr_bpm", "all"),
     "rmssd_ms": ("rmssd_ms", "all"),
     "coherence": ("coherence", "all"),
@@ -334,9 +341,10 @@ PRACTICE_KINDS = ("training", "pacing")
 #: How a summary is computed: 2 since the feedback means (z, score, relaxation) cover clean
 #: updates only (1: every update); 3 since its means keep the share of their updates they rest
 #: on (``MetricMeans.z_coverage``...); 4 since a baseline phase's z is taken against the baseline
-#: it ended with (:func:`z_against_final_baseline`). A stored summary of an older version is
-#: computed again.
-SUMMARY_VERSION = 4
+#: it ended with (:func:`z_against_final_baseline`); 5 since it keeps the mean relative alpha
+#: (``MetricMeans.alpha``) and its causes of unclean signal leave the wait for the first second
+#: of EEG out. A stored summary of an older version is computed again.
+SUMMARY_VERSION = 5
 
 
 @dataclass(frozen=True)
