@@ -115,6 +115,15 @@ def open_playback(
     return open_source("playback", connection, clock, layout=layout, **options)
 
 
+#: Why ``--speed`` does not apply to a playback device, and what does.
+PLAYBACK_SPEED_REFUSED = (
+    "--speed does not work with the {device} device: BrainFlow's playback board plays a file in "
+    "real time only; to go faster, record the file once into a session folder (biotrainer "
+    "record --device {device} --file FILE --master-board BOARD --duration SECONDS --out DIR: in "
+    "real time, it stops at the file's end), then replay that with --replay DIR --speed X"
+)
+
+
 def open_accelerated(
     device: str | os.PathLike[str], clock: Clock, speed: float, **options: Any
 ) -> Source:
@@ -142,16 +151,19 @@ def accelerable_profile(device: str | os.PathLike[str]) -> DeviceProfile:
     Raises
     ------
     DeviceError
-        A live device (it cannot deliver data faster than real time); ConfigError or
-        DeviceError for an unknown or malformed profile.
+        A live device (it cannot deliver data faster than real time) or a playback profile
+        (BrainFlow plays its file in real time only: the message says how to replay it faster);
+        ConfigError or DeviceError for an unknown or malformed profile.
     """
     profile = load_profile(device)
-    if profile.simulator is None:
-        raise DeviceError(
-            f"--speed works with simulator devices and recordings, not with {profile.name}: "
-            "a live device cannot deliver data faster than real time"
-        )
-    return profile
+    if profile.simulator is not None:
+        return profile
+    if profile.is_playback:  # (a simulator plays its rendered scenario through it too)
+        raise DeviceError(PLAYBACK_SPEED_REFUSED.format(device=profile.name))
+    raise DeviceError(
+        f"--speed works with simulator devices and recordings, not with {profile.name}: "
+        "a live device cannot deliver data faster than real time"
+    )
 
 
 def _path(p: str | os.PathLike[str] | None) -> str | None:

@@ -285,8 +285,7 @@ class Engine:
         self._hole_s = loss_after_s(primary_fs, self.config.max_gap_s)
         if self.recorder is not None:
             self._metrics_csv = self.recorder.open_csv(METRICS_FILE, MetricUpdate.csv_columns())
-            self.recorder.add_event("protocol", f"{self.protocol.name}: started")
-        self.started = True
+        self.started = True  # ("protocol started" is logged at the first sample: _consume)
 
     def close(self) -> None:
         """Stop and release the source and close the recording (status completed)."""
@@ -512,6 +511,9 @@ class Engine:
         if primary.t.size == 0:
             return []
         if self._next_t is None:
+            # the protocol starts with its first sample: logged then (no sample has a time
+            # before it; logged at start() it had none, NaN in events.csv)
+            self._event("protocol", f"{self.protocol.name}: started", time=float(primary.t[0]))
             self._start_streams(primary.t[0])
             self._next_t = float(primary.t[0]) + self.config.update_interval_s
         self._holes = []

@@ -39,7 +39,10 @@ What EDF+ or edflib cannot hold is worked around, or said in :attr:`EdfExport.wa
 annotation texts longer than edflib's 40 bytes are split over consecutive annotations at the same
 moment; there is room for every annotation (extra annotation signals, up to edflib's 64 a
 record); the sub-second start time is written in edflib's units (pyedflib 0.1.42 writes it ten
-times too large, or drops it); the physical ranges are passed so that edflib's 8-character
+times too large, or drops it), and each annotation's onset so that it reads back at its moment to
+the 100 µs, never before the file's start (:func:`edflib_onset`: edflib cuts the start's
+sub-100 µs part off annotation onsets, which put an event at the first sample 7 µs to 99 µs
+before it); the physical ranges are passed so that edflib's 8-character
 header text is the value the samples were scaled with; labels are written in printable ASCII
 (a sender's non-ASCII channel names come out as ``"_"``) and those longer than 16 characters are
 shortened, so that no two are the same.
@@ -237,6 +240,33 @@ def header_value(x: float) -> float:
     for _ in range(4):
         x = math.nextafter(x, math.copysign(math.inf, x)) if x != 0 else x
     return x
+
+
+def edflib_onset(onset_s: float, subsecond_100ns: int) -> float:
+    """The onset to hand pyedflib so that an annotation reads back at ``onset_s`` (to the 100
+    µs, never before 0 when ``onset_s`` >= 0) in a file starting ``subsecond_100ns`` (100 ns
+    units) after its whole second.
+
+    edflib writes an annotation at ``n`` (100 µs units) as the start's fraction plus ``n``
+    cut to 100 µs, and readers take the start's full fraction off: it reads back ``r`` earlier,
+    ``r`` the fraction's part below 100 µs. The ``n`` nearest ``onset_s + r`` (at least 1 when
+    ``r`` > 0) reads back nearest ``onset_s``.
+
+    Parameters
+    ----------
+    onset_s : float
+        Seconds from the file's start (>= 0).
+    subsecond_100ns : int
+        The start's fraction of a second given to edflib, in 100 ns.
+
+    Returns
+    -------
+    float
+        A whole number of 100 µs, in seconds.
+    """
+    below = subsecond_100ns % 1000  # (100 ns units; edflib keeps onsets in 100 µs = 1000 of them)
+    n = round((onset_s * 10_000_000 + below) / 1000)
+    return max(n, 1 if below else 0) / 10_000
 
 
 def edf_onsets(rec: Recording, preset: str, lead: int) -> list[tuple[float, Event]]:
@@ -843,13 +873,14 @@ def _write_edf(
             writer.setEquipment(recording_text[0])
             writer.setRecordingAdditional(recording_text[1])
             writer.set_number_of_annotation_signals(n_annotation_signals)
-            if start.microsecond:
+            subsecond = start.microsecond * 10
+            if subsecond:
                 # edflib takes the fraction of a second in units of 100 ns (pyedflib 0.1.42
                 # passes microseconds x 100, which edflib refuses from 0.1 s on)
-                _set_subsecond_start(writer.handle, start.microsecond * 10)
+                _set_subsecond_start(writer.handle, subsecond)
             writer.writeSamples(arrays, digital=True)
             for onset, duration_s, text in annotations:
-                writer.writeAnnotation(onset, duration_s, text)
+                writer.writeAnnotation(edflib_onset(onset, subsecond), duration_s, text)
     finally:
         writer.close()
 

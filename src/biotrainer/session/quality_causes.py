@@ -7,7 +7,9 @@ report's list says nothing. :func:`count_causes` counts each update once per *ki
 blink/motion, flat, railed, impossible samples; whole texts such as "signal lost" are kinds of
 their own), naming the channels that had it most often (ties in the order the reasons name
 them). Mains hum alone never makes a channel unusable (the quality check does not count it
-against the channel), so it is a cause only when nothing else is named.
+against the channel), so it is a cause only when nothing else is named. The engine's wait for
+its first second of EEG (:data:`STARTING_UP`) is no fault of the signal: it is never named as a
+cause, though those updates stay unclean (the clean share counts them as not clean).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ FINDINGS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:[\d.]+ Hz )?mains(?: -?[\d.]+ dB)?"), "mains hum"),
 )
 MAINS = "mains hum"
+#: The engine's ``quality_reason`` before its first EEG quality verdict (the session's first
+#: second): not a cause of unclean signal.
+STARTING_UP = "EEG: waiting for the first second of signal"
 #: Channels named after a kind, at most.
 LISTED_CHANNELS = 3
 
@@ -54,9 +59,12 @@ def _channel_findings(part: str) -> tuple[str, list[str]] | None:
 
 def reason_causes(reason: str) -> dict[str, list[str]]:
     """The kinds of cause in one ``quality_reason``, each with the channels that had it in the
-    order named (none for a cause that is not a channel's, such as "signal lost")."""
+    order named (none for a cause that is not a channel's, such as "signal lost"); the wait
+    for the first second of EEG (:data:`STARTING_UP`) is none."""
     causes: dict[str, list[str]] = {}
     for part in (p.strip() for p in (reason or "unknown").split("; ")):
+        if part == STARTING_UP:
+            continue
         found = _channel_findings(part)
         if found is None:
             causes.setdefault(part or "unknown", [])
@@ -82,7 +90,8 @@ def count_causes(reasons: Iterable[str]) -> list[tuple[str, int]]:
     Returns
     -------
     list of (str, int)
-        ``("muscle (EMG): T7, T8, F7 and 2 more", 84)``: each update counts once per kind.
+        ``("muscle (EMG): T7, T8, F7 and 2 more", 84)``: each update counts once per kind; an
+        update waiting for its first second of EEG (:data:`STARTING_UP`) counts in none.
     """
     updates: Counter[str] = Counter()
     channels: dict[str, Counter[str]] = {}
