@@ -210,7 +210,8 @@ def test_rescale_redraws_only_when_the_division_changes(qtbot) -> None:
     canvas.rescale()
     canvas.refresh()
     first = canvas.scale.common
-    assert canvas.title == f"EEG · 250 Hz · {first:g} µV / division · display filter 1–40 Hz"
+    filtered = "display filter 1–40 Hz, 50/60 Hz notch"
+    assert canvas.title == f"EEG · 250 Hz · {first:g} µV / division · {filtered}"
     redraws = canvas.full_redraws
     feed(20.0, 1.0)
     assert canvas.rescale() is False  # same division, baselines still: keep drawing on

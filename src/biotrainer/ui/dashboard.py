@@ -43,8 +43,8 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import SourceLayout
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
-from biotrainer.session.quality_causes import finding_kind
-from biotrainer.ui.quality_lights import QualityLights, channel_reasons
+from biotrainer.session.quality_causes import MAINS, finding_kind
+from biotrainer.ui.quality_lights import MAINS_ADVICE, QualityLights, channel_reasons, split_mains
 from biotrainer.ui.signal_plots import SignalPlots, Theme
 from biotrainer.ui.spectrum import SpectrumPanel
 from biotrainer.ui.trends import TrendPlots
@@ -140,11 +140,11 @@ def _channels(names: list[str]) -> str:
     return ", ".join(names)
 
 
-def quality_summary(quality_reason: str) -> str:
+def quality_summary(quality_reason: str, leave_out: tuple[str, ...] = ()) -> str:
     """``quality_reason`` short: the channels grouped by kind of trouble, the most affected
     first, more than :data:`NAMED_CHANNELS` counted rather than named ("16 channels:
     blink/motion; O1: 50 Hz mains"); the parts that name no channel ("signal lost") as they
-    are."""
+    are. The kinds in ``leave_out`` (said elsewhere) are not grouped."""
     by_kind: dict[str, list[str]] = {}
     others: list[str] = []
     for part in quality_reason.split(";"):
@@ -156,9 +156,19 @@ def quality_summary(quality_reason: str) -> str:
             continue
         [(name, reason)] = channel.items()
         for kind in reason_kinds(reason) or (reason,):
-            by_kind.setdefault(kind, []).append(name)
+            if kind not in leave_out:
+                by_kind.setdefault(kind, []).append(name)
     grouped = sorted(by_kind.items(), key=lambda item: -len(item[1]))  # (stable: ties in order)
     return "; ".join([*others, *(f"{_channels(names)}: {kind}" for kind, names in grouped)])
+
+
+def mains_hum_note(quality_reason: str, eeg_names: tuple[str, ...] | list[str]) -> str:
+    """What the quality line says of strong mains hum: on which of ``eeg_names`` the quality
+    check found it and what to check ("mains hum on 8 channels: check the ground/reference
+    electrode and cables"); "" when none has it. Hum alone leaves a channel usable."""
+    reasons = channel_reasons(quality_reason)
+    humming = [n for n in eeg_names if split_mains(reasons.get(n, ""))[0] is not None]
+    return f"mains hum on {_channels(humming)}: {MAINS_ADVICE}" if humming else ""
 
 
 def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -> str:
@@ -168,7 +178,10 @@ def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -
     Clean with every channel usable: "signals clean". Clean while some EEG channels are not
     usable (fewer than half, so feedback goes on without them, see
     :func:`biotrainer.dsp.quality.feedback_blocked`): which channels are left out and, where
-    ``quality_reason`` names it, why -- "good (F7, T8 left out: EMG)".
+    ``quality_reason`` names it, why -- "good (F7, T8 left out: EMG)". Strong mains hum,
+    which leaves a channel usable, is said after all that, with what to check
+    (:func:`mains_hum_note`): "signals clean · mains hum on 8 channels: check the
+    ground/reference electrode and cables".
 
     Parameters
     ----------
@@ -177,21 +190,31 @@ def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -
         EEG channel names in the order of ``update.channel_ok`` (empty when the protocol does
         not use EEG: nothing is then said about single channels).
     """
+    hum = mains_hum_note(update.quality_reason, eeg_names)
+    verdict = _quality_verdict(update, eeg_names, leave_out=(MAINS,) if hum else ())
+    return "Quality: " + " · ".join(part for part in (verdict, hum) if part)
+
+
+def _quality_verdict(
+    update: MetricUpdate, eeg_names: tuple[str, ...] | list[str], leave_out: tuple[str, ...]
+) -> str:
+    """The quality line's verdict (:func:`quality_text`), the kinds of trouble ``leave_out``
+    not said ("" when a summary has nothing else)."""
     if not update.quality_ok:
-        return f"Quality: {quality_summary(update.quality_reason)}"
+        return quality_summary(update.quality_reason, leave_out)
     left_out = [n for n, ok in zip(eeg_names, update.channel_ok, strict=False) if not ok]
     if not left_out:
-        return "Quality: signals clean"
+        return "signals clean"
     reasons = channel_reasons(update.quality_reason)
     by_reason: dict[str, list[str]] = {}
     for name in left_out:
-        kinds = ", ".join(reason_kinds(reasons.get(name, "")))
-        by_reason.setdefault(kinds, []).append(name)
+        kinds = reason_kinds(reasons.get(name, ""))
+        by_reason.setdefault(", ".join(k for k in kinds if k not in leave_out), []).append(name)
     parts = [
         ", ".join(names) + " left out" + (f": {reason}" if reason else "")
         for reason, names in by_reason.items()
     ]
-    return f"Quality: good ({'; '.join(parts)})"
+    return f"good ({'; '.join(parts)})"
 
 
 def quality_details(update: MetricUpdate) -> str:

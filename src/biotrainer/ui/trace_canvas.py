@@ -35,8 +35,11 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from biotrainer.dsp.filters import notches_sos
 from biotrainer.ui.traces import (
     COMMON_SCALE_ROLES,
+    DISPLAY_MAINS_HZ,
+    DISPLAY_NOTCH_Q,
     DisplayTrace,
     StackScale,
     axis_ticks,
@@ -93,6 +96,45 @@ def _scale_moved(old: StackScale, new: StackScale) -> bool:
     if not np.array_equal(old.divisions, new.divisions):
         return True
     return bool(np.any(np.abs(new.centers - old.centers) > 0.1 * old.divisions))
+
+
+def display_filter_caption(
+    fs: float, band: tuple[float | None, float | None] | None, mains_notch: bool
+) -> str:
+    """What a trace's display filter applies, said briefly for its panel title.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    band : tuple or None
+        The trace's ``(low, high)`` display pass-band in Hz (either ``None``); a low-pass edge
+        at the Nyquist frequency or above is not said (it does nothing visible).
+    mains_notch : bool
+        Whether the trace notches :data:`~biotrainer.ui.traces.DISPLAY_MAINS_HZ` out; only
+        the mains frequencies below the Nyquist frequency are notched, and said.
+
+    Returns
+    -------
+    str
+        "display filter 1–40 Hz, 50/60 Hz notch", "display high-pass 1 Hz", "display 50 Hz
+        notch"...; "" when the display is not filtered.
+    """
+    said = ""
+    if band is not None:
+        lo, hi = band
+        if hi is not None and hi >= fs / 2 * 0.99:
+            hi = None
+        if lo is not None and hi is not None:
+            said = f"display filter {lo:g}–{hi:g} Hz"
+        elif lo is not None:
+            said = f"display high-pass {lo:g} Hz"
+    # (the notches the trace's filter has: notches_sos leaves out those it cannot place)
+    notched = [hz for hz in DISPLAY_MAINS_HZ if notches_sos(fs, (hz,), DISPLAY_NOTCH_Q).size]
+    if not (mains_notch and notched):
+        return said
+    notch = "/".join(f"{hz:g}" for hz in notched) + " Hz notch"
+    return f"{said}, {notch}" if said else f"display {notch}"
 
 
 class TraceCanvas(QWidget):
@@ -227,14 +269,9 @@ class TraceCanvas(QWidget):
                 parts.append(f"{common:g} {unit} / division")
         elif unit:
             parts.append(unit)
-        if t.band is not None:
-            lo, hi = t.band
-            if hi is not None and hi >= t.fs / 2 * 0.99:
-                hi = None
-            if lo is not None and hi is not None:
-                parts.append(f"display filter {lo:g}–{hi:g} Hz")
-            elif lo is not None:
-                parts.append(f"display high-pass {lo:g} Hz")
+        caption = display_filter_caption(t.fs, t.band, t.mains_notch)
+        if caption:
+            parts.append(caption)
         return " · ".join(parts)
 
     def rescale(self) -> bool:
