@@ -79,7 +79,7 @@ def test_a_resonance_assessment_report_shows_its_paced_breathing_figures():
     text = _text(session_html(report))
     assert "Baseline vs paced breathing" in text
     assert "Metric Baseline Paced breathing Change" in text
-    assert "Feedback vs own baseline (z-score) -0.7 31.4 +32.1" in text
+    assert "Feedback vs own baseline (z-score) 0 (reference) 31.4 +31.4" in text
     assert "RMSSD 9.1 ms 23.4 ms +14.3" in text
     assert "HRV coherence ratio (peak / rest of spectrum) 0.57 5.35 +4.78" in text
     assert "Breathing rate 13.7 breaths/min 5.9 breaths/min −7.8" in text

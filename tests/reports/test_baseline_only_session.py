@@ -94,9 +94,9 @@ def test_progress_rows_of_sessions_stopped_in_their_baseline_have_no_figures(sto
 
 def test_a_protocol_without_training_keeps_the_whole_session_as_its_figures(store):
     rows = build_progress_report(store, "P1").rows
-    # (a baseline's own z is 0: its values against the baseline they make)
-    assert rows[2].z == pytest.approx(0.35) and rows[2].rmssd_ms == pytest.approx(30.0)
-    assert rows[3].z == 0.0 and rows[3].rmssd_ms == pytest.approx(25.0)
+    # (a baseline is the reference of the z-scores: it has none of its own)
+    assert rows[2].z == pytest.approx(0.7) and rows[2].rmssd_ms == pytest.approx(30.0)
+    assert math.isnan(rows[3].z) and rows[3].rmssd_ms == pytest.approx(25.0)
 
 
 def test_the_progress_table_and_charts_show_no_baseline_as_a_result(store):
@@ -113,7 +113,8 @@ def test_the_progress_table_and_charts_show_no_baseline_as_a_result(store):
             for x, y in zip(s.x, s.y, strict=True)
             if math.isfinite(y)
         }
-        assert drawn == {1.0, 3.0, 4.0}, name  # (sessions 2 and 5 have no figures)
+        # (sessions 2 and 5 have no figures, session 4 only a baseline: no z)
+        assert drawn == ({1.0, 3.0} if name == "z" else {1.0, 3.0, 4.0}), name
 
 
 def test_the_sessions_listing_shows_no_baseline_as_a_result(store, data_dir):
@@ -125,7 +126,7 @@ def test_the_sessions_listing_shows_no_baseline_as_a_result(store, data_dir):
     for sid in ("2", "5"):
         assert "4.4" not in lines[sid] and "−0.2" not in lines[sid], lines[sid]
         assert lines[sid].split()[-5:-2] == ["–", "–", "–"]  # z, target, RMSSD
-    assert lines["4"].split()[-5:-2] == ["0.0", "–", "25.0"]
+    assert lines["4"].split()[-5:-2] == ["–", "–", "25.0"]
 
 
 def test_the_history_window_shows_no_baseline_as_a_result(store, qtbot):
@@ -138,7 +139,7 @@ def test_the_history_window_shows_no_baseline_as_a_result(store, qtbot):
     cells = [[view.table.item(i, j).text() for j in (z, rmssd)] for i in range(5)]
     assert cells[0] == ["+1.5", "30.0"]
     assert cells[1] == cells[4] == ["–", "–"]
-    assert cells[3] == ["0.0", "25.0"]
+    assert cells[3] == ["–", "25.0"]
 
 
 def test_an_assessment_stored_before_paced_breathing_was_pooled_keeps_its_figures():

@@ -135,9 +135,9 @@ def test_summary_definitions_on_the_live_updates(recorded):
         scores = [u.feedback_score for u in fed if math.isfinite(u.feedback_score)]
         assert _close(m.score, sum(scores) / len(scores))
         # progress against the baseline: the mean z-score (the score is centred on the bar)
-        # (a baseline's own updates against the baseline they ended with: 0)
+        # (a baseline is the reference of the z-scores: none of its own)
         zs = [u.feedback_z for u in fed if math.isfinite(u.feedback_z)]
-        assert zs and _close(m.z, 0.0 if p.kind == "baseline" else sum(zs) / len(zs))
+        assert zs and (math.isnan(m.z) if p.kind == "baseline" else _close(m.z, sum(zs) / len(zs)))
         relax = [u.relaxation for u in us if u.quality_ok and math.isfinite(u.relaxation)]
         assert not relax or _close(m.relaxation, sum(relax) / len(relax))
         hrs = [u.hr_bpm for u in us if math.isfinite(u.hr_bpm)]
@@ -271,8 +271,10 @@ def test_the_feedback_means_leave_out_signal_held_down_by_an_artifact(recorded):
     for p in summary.phases:
         rows = (cols["phase_index"] == p.index) & (cols["finished"] != 1)
         fed = rows & (cols["quality_ok"] == 1) & (cols["paused"] != 1)
-        z = 0.0 if p.kind == "baseline" else float(np.nanmean(cols["feedback_z"][fed]))
-        assert _close(p.means.z, z)
+        if p.kind == "baseline":
+            assert math.isnan(p.means.z)
+        else:
+            assert _close(p.means.z, float(np.nanmean(cols["feedback_z"][fed])))
         assert _close(p.means.score, float(np.nanmean(cols["feedback_score"][fed])))
         clean = rows & (cols["quality_ok"] == 1)
         assert _close(p.means.relaxation, float(np.nanmean(cols["relaxation"][clean])))

@@ -86,7 +86,8 @@ def _two_phases() -> list[MetricUpdate]:
 def test_the_summary_keeps_the_share_each_mean_rests_on() -> None:
     s = summarize_updates(_two_phases())
     base, train = s.phases[0].means, s.phases[1].means
-    assert {f: base.coverage(f) for f in COLUMNS} == dict.fromkeys(COLUMNS, 1.0)
+    # (a baseline is the reference of the z-scores: no z of its own)
+    assert {f: base.coverage(f) for f in COLUMNS} == {**dict.fromkeys(COLUMNS, 1.0), "z": 0.0}
     assert train.coverage("rmssd_ms") == pytest.approx(0.4)
     assert train.coverage("coherence") == 0.0  # no value at all: "–", never "thin"
     assert train.coverage("relaxation") == pytest.approx(0.2)  # over clean rows only

@@ -812,6 +812,7 @@ class Engine:
             phase_index=phase_fields[0],
             phase_name=phase_fields[1],
             phase_kind=phase_kind,
+            phase_eyes=eyes if located is not None else "",
             phase_elapsed_s=phase_fields[2],
             phase_remaining_s=phase_fields[3],
             pacer_bpm=phase_fields[4],

@@ -29,6 +29,8 @@ class MetricUpdate:
     Protocol
     --------
     phase_index, phase_name, phase_kind : the current phase (index -1 / "" before start).
+    phase_eyes : "open" or "closed" in a phase ("" outside the protocol): the baselines are
+        learnt, and the phases scored, per eyes.
     phase_elapsed_s, phase_remaining_s : seconds into / left in the phase.
     pacer_bpm, inhale_ratio : breathing pacer (NaN for none).
     paused, finished : bool.
@@ -77,6 +79,7 @@ class MetricUpdate:
     phase_index: int = -1
     phase_name: str = ""
     phase_kind: str = ""
+    phase_eyes: str = ""
     phase_elapsed_s: float = 0.0
     phase_remaining_s: float = 0.0
     pacer_bpm: float = NAN

@@ -209,6 +209,9 @@ _METRIC_ROWS = (
 )
 
 
+#: The baseline's cell of the z-score row: the z-scores are against it.
+BASELINE_Z = "0 (reference)"
+
 #: What a table with means over part of their phases says under it (once).
 COVERAGE_NOTE = (
     "A share in brackets with a mean is the part of its phase's time the mean is over, when "
@@ -440,12 +443,13 @@ def _compared_rows(
     """The metric rows of a "Baseline vs ..." table: baseline, the other, and the change (of a
     share, in percentage points: 91 % to 100 % is "+9 pts", not a relative "+9 %"). A mean
     over a thin share of its phases says it, as a share of its ``names``' phases (the
-    baseline's, the other's)."""
+    baseline's, the other's). The z-scores are against the baseline: its own is the reference
+    (0), so the change is the other's z."""
     rows = []
     for label, field, nd, unit in _METRIC_ROWS:
-        delta = change(
-            getattr(base, field) if base else None, getattr(other, field) if other else None
-        )
+        reference = field == "z" and base is not None
+        before = (0.0 if reference else getattr(base, field)) if base else None
+        delta = change(before, getattr(other, field) if other else None)
         d = (
             "–"
             if delta is None or not math.isfinite(delta)
@@ -453,7 +457,7 @@ def _compared_rows(
         )
         row = [
             label,
-            _val(base, field, nd, unit, names[0]),
+            BASELINE_Z if reference else _val(base, field, nd, unit, names[0]),
             _val(other, field, nd, unit, names[1]),
             d,
         ]
@@ -488,10 +492,12 @@ def _practice_section(report: SessionReport) -> list[str]:
         )
     else:
         note = (
-            "Means over all baseline and all training phases; the z-score, score, relaxation "
-            "and relative alpha over clean signal only (while it is not, the feedback is held "
-            "down). Relative alpha is alpha power over alpha and its neighbouring bands: what an "
-            "alpha protocol trains. "
+            "Means over the baseline phases with the training's eyes (open or closed: the "
+            "training is scored against their baseline; all of them in a recording that does "
+            "not say) and all training phases; the z-score, "
+            "relaxation and relative alpha over clean signal only (while it is not, the "
+            "feedback is held down). Relative alpha is alpha power over alpha and its "
+            "neighbouring bands: what an alpha protocol trains. "
             "Time in target is the share of clean training time the feedback was rewarding."
         )
     if thin:

@@ -9,9 +9,9 @@ live updates (:func:`series_from_updates`), so this module needs neither the eng
 Averages are means of the finite values per phase; the reward fraction ("time in target") counts
 clean, unpaused training updates only. Progress against the person's baseline is the mean z-score
 (``feedback_z``): the feedback score is centred on the reward threshold, which moves, so its
-means do not compare across phases or sessions. A baseline phase's updates are scored live
-against the baseline learnt so far, which says nothing of the person; its means take them as
-scored against the baseline it ended with (:func:`z_against_final_baseline`).
+means do not compare across phases or sessions. A baseline phase is the reference of the
+z-scores, so it has no mean z of its own (:func:`z_outside_baselines`), and the baseline a
+session's practice is compared with pools the baseline phases of the practice's eyes.
 
 A missing or damaged ``metrics.csv`` (a recorder killed mid-line) yields what can be read plus
 warnings, never a traceback.
@@ -58,7 +58,7 @@ NUMERIC_COLUMNS = (
     "heart_irregular",
 )
 #: Columns read as text.
-TEXT_COLUMNS = ("phase_name", "phase_kind", "quality_reason", "source_state")
+TEXT_COLUMNS = ("phase_name", "phase_kind", "phase_eyes", "quality_reason", "source_state")
 #: Columns a metrics.csv must have to be summarised.
 REQUIRED_COLUMNS = ("session_s", "phase_index", "phase_name", "phase_kind")
 #: Largest ``phase_index`` a row may hold (-1 is before the protocol starts, the number of
@@ -221,11 +221,11 @@ class MetricMeans:
     z : float
         Mean z-score of the feedback metric against the person's baseline (``feedback_z``) over
         the clean, unpaused updates: the progress against the baseline (NaN in summaries stored
-        before it existed). In a baseline phase, 0 where it has a z at all: its updates taken as
-        scored against the baseline it ended with (see :func:`z_against_final_baseline`). While
-        a signal is not clean the engine holds the feedback down (an artifact may lower it,
-        never raise it), so those updates say nothing of the person: a few seconds of blinks
-        took a session's mean z from -0.6 to -1.5 when they were counted.
+        before it existed). NaN in a baseline phase, the reference of the z-scores (see
+        :func:`z_outside_baselines`; its share 0). While a signal is not clean the engine
+        holds the feedback down (an artifact may lower it, never raise it), so those updates
+        say nothing of the person: a few seconds of blinks took a session's mean z from -0.6
+        to -1.5 when they were counted.
     z_coverage, relaxation_coverage, hr_bpm_coverage, rmssd_ms_coverage : float
         The share (0-1) of the updates of these means that the mean of ``z``, ``relaxation``...
         rests on: the rows it is taken over (see :data:`MEAN_COLUMNS`) that have a value (0
@@ -341,9 +341,10 @@ PRACTICE_KINDS = ("training", "pacing")
 #: How a summary is computed: 2 since the feedback means (z, score, relaxation) cover clean
 #: updates only (1: every update); 3 since its means keep the share of their updates they rest
 #: on (``MetricMeans.z_coverage``...); 4 since a baseline phase's z is taken against the baseline
-#: it ended with (:func:`z_against_final_baseline`); 5 since it keeps the mean relative alpha
-#: (``MetricMeans.alpha``) and its causes of unclean signal leave the wait for the first second
-#: of EEG out. A stored summary of an older version is computed again.
+#: it ended with; 5 since it keeps the mean relative alpha (``MetricMeans.alpha``), its causes
+#: of unclean signal leave the wait for the first second of EEG out, a baseline phase has no
+#: mean z (:func:`z_outside_baselines`) and ``baseline`` pools the baseline phases of the
+#: practice's eyes. A stored summary of an older version is computed again.
 SUMMARY_VERSION = 5
 
 
@@ -351,8 +352,10 @@ SUMMARY_VERSION = 5
 class SessionSummary:
     """A session summarised: phases, baseline vs training, overall, quality.
 
-    ``baseline`` / ``training`` / ``pacing`` pool every phase of that kind (None when the
-    protocol has none; ``pacing`` is None in summaries stored before it was kept). ``version``
+    ``training`` / ``pacing`` pool every phase of that kind, ``baseline`` the baseline phases
+    the practice is compared with: those of the eyes of its first training (else paced
+    breathing) phase where the recording says, else all (None when the protocol has none;
+    ``pacing`` is None in summaries stored before it was kept). ``version``
     is :data:`SUMMARY_VERSION` when computed (1 in summaries stored before it was kept): a
     stored summary of an older version is computed again from its folder where it can be.
     """
@@ -543,21 +546,18 @@ def irregular_heart_share(series: MetricSeries) -> float:
     return int((valid & (series["heart_irregular"] == 1)).sum()) / n if n else 0.0
 
 
-def z_against_final_baseline(series: MetricSeries) -> np.ndarray:
-    """The ``feedback_z`` column as the summaries average it: each update of a baseline phase
-    taken as scored against the baseline that phase ended with.
+def z_outside_baselines(series: MetricSeries) -> np.ndarray:
+    """The ``feedback_z`` column as the summaries average it: NaN in every baseline phase.
 
-    Live, an update of a baseline phase is scored against the baseline learnt so far (the mean
-    and spread of the values before it), the only reference there is at that moment. Averaged,
-    those z-scores describe how the baseline was learnt, not the person: on a Muse recording of
-    meditation, training that lay 0.31 above its baseline was reported as 0.25 *below* it, the
-    baseline phase's own z-scores averaging +0.55. Scored against the baseline it ended with,
-    the baseline's own values average exactly 0 (the baseline is their mean), so each such
-    update is given 0: every mean over the baseline's updates is then that of the values scored
-    against it, and a mean that pools other updates with them (the whole session) weighs the
-    baseline right. Where the
-    live z is NaN (the baseline not yet known, a signal not clean), it stays NaN: the share of
-    updates a mean rests on is unchanged.
+    A baseline is the reference of the z-scores, so it has no z of its own. Live, an update of
+    a baseline phase is scored against the baseline learnt so far, the only reference there is
+    at that moment; averaged, those z-scores describe how the baseline was learnt, not the
+    person: on a Muse recording of meditation, training that lay 0.31 above its baseline was
+    reported as 0.25 *below* it, the baseline phase's own z-scores averaging +0.55. Nor is a
+    baseline phase's mean against the baseline it ended with a figure of it: an eyes-closed
+    baseline is scored against the eyes-closed baseline it makes, not against the eyes-open one
+    the training is scored against, and a baseline phase after training joins the baseline of
+    the phases before it.
 
     Parameters
     ----------
@@ -569,19 +569,31 @@ def z_against_final_baseline(series: MetricSeries) -> np.ndarray:
         A new array; the series is not changed.
     """
     z = np.array(series["feedback_z"], dtype=np.float64)
-    z[(series["phase_kind"] == "baseline") & np.isfinite(z)] = 0.0
+    z[series["phase_kind"] == "baseline"] = math.nan
     return z
+
+
+def _practice_baselines(phases: Sequence[PhaseStats], eyes: dict[int, str]) -> list[int]:
+    """The baseline phases (indices) a session's practice is compared with: those of the eyes
+    of its first training phase (else paced breathing phase) when the recording says
+    (``phase_eyes``: an eyes-closed baseline's alpha is no reference for eyes-open training;
+    the engine scores each phase against the baseline of its eyes), every baseline phase
+    otherwise."""
+    baselines = [p.index for p in phases if p.kind == "baseline"]
+    practice = next((p.index for k in PRACTICE_KINDS for p in phases if p.kind == k), None)
+    want = eyes.get(practice, "") if practice is not None else ""
+    return [i for i in baselines if want and eyes.get(i) == want] or baselines
 
 
 def summarize_series(series: MetricSeries, max_reasons: int = 5) -> SessionSummary:
     """Summarise a :class:`MetricSeries` (see :class:`SessionSummary`)."""
-    s = MetricSeries(
-        {**series.columns, "feedback_z": z_against_final_baseline(series)}, series.warnings
-    )
+    s = MetricSeries({**series.columns, "feedback_z": z_outside_baselines(series)}, series.warnings)
     valid = phase_rows(s)
     phases: list[PhaseStats] = []
     kind_masks: dict[str, np.ndarray] = {}
     kind_durations: dict[str, float] = {}
+    phase_masks: dict[int, np.ndarray] = {}
+    phase_eyes: dict[int, str] = {}
     for index in dict.fromkeys(int(i) for i in s["phase_index"][valid]):
         mask = valid & (s["phase_index"] == index)
         first = int(np.flatnonzero(mask)[0])
@@ -599,11 +611,19 @@ def summarize_series(series: MetricSeries, max_reasons: int = 5) -> SessionSumma
         )
         kind_masks[kind] = kind_masks.get(kind, np.zeros_like(mask)) | mask
         kind_durations[kind] = kind_durations.get(kind, 0.0) + duration
+        phase_masks[index], phase_eyes[index] = mask, str(s["phase_eyes"][first])
 
     def pooled(kind: str) -> MetricMeans | None:
         if kind not in kind_masks:
             return None
         return _means(s, kind_masks[kind], kind_durations[kind], kind == "training")
+
+    baseline = None
+    if "baseline" in kind_masks:
+        chosen = _practice_baselines(phases, phase_eyes)
+        mask = np.logical_or.reduce([phase_masks[i] for i in chosen])
+        seconds = sum(p.means.duration_s for p in phases if p.index in chosen)
+        baseline = _means(s, mask, seconds, False)
 
     n = int(valid.sum())
     overall = None
@@ -625,7 +645,7 @@ def summarize_series(series: MetricSeries, max_reasons: int = 5) -> SessionSumma
         duration_s=duration,
         n_updates=n,
         phases=tuple(phases),
-        baseline=pooled("baseline"),
+        baseline=baseline,
         training=pooled("training"),
         overall=overall,
         quality=quality,
