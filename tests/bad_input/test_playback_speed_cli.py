@@ -6,6 +6,7 @@ is still refused as a live one. One line, exit 2, no traceback."""
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_speed_on_a_playback_file_says_how_to_replay_it_faster(
     line = _refusal([*argv, "--speed", speed, "--data-dir", str(data)], capsys)
     assert "live device" not in line
     assert "playback device" in line and "real time only" in line
-    assert "biotrainer record --device playback --file FILE --master-board BOARD" in line
+    assert f"biotrainer record --device playback --file {f} --master-board muse2 " in line
     assert "--replay DIR --speed X" in line
     assert list_sessions(data) == []
     # a real device is still refused as a live one
@@ -68,3 +69,26 @@ def test_the_advice_given_works(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code = main(["run", *[fill.get(w, w) for w in replay.group(1).split()], "--no-record"])
     err = capsys.readouterr().err
     assert code == 0 and "Traceback" not in err
+
+
+def test_the_advice_names_the_file_and_board_given(tmp_path: Path) -> None:
+    """The record command of the refusal names the files and the master board given (quoted
+    as a shell needs them), not FILE and BOARD."""
+    from biotrainer.acquisition.brainflow_source import ConnectionParams
+    from biotrainer.acquisition.factory import accelerable_profile
+    from biotrainer.errors import DeviceError
+
+    f = tmp_path / "my recording.csv"
+    aux = tmp_path / "aux.csv"
+    given = ConnectionParams(file=str(f), file_aux=str(aux), master_board="muse2")
+    with pytest.raises(DeviceError) as refused:
+        accelerable_profile("playback", given)
+    line = str(refused.value)
+    file_aux = f"--file {shlex.quote(str(f))} --file-aux {shlex.quote(str(aux))}"
+    assert "'" in file_aux  # (the space in the name is quoted)
+    record = f"record --device playback {file_aux} --master-board muse2 "
+    assert record in line and "FILE" not in line and "BOARD" not in line
+    # nothing given: the placeholders
+    with pytest.raises(DeviceError) as refused:
+        accelerable_profile("playback")
+    assert "--file FILE --master-board BOARD --duration" in str(refused.value)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,9 +120,32 @@ def open_playback(
 PLAYBACK_SPEED_REFUSED = (
     "--speed does not work with the {device} device: BrainFlow's playback board plays a file in "
     "real time only; to go faster, record the file once into a session folder (biotrainer "
-    "record --device {device} --file FILE --master-board BOARD --duration SECONDS --out DIR: in "
+    "record --device {device} {files} --master-board {board} --duration SECONDS --out DIR: in "
     "real time, it stops at the file's end), then replay that with --replay DIR --speed X"
 )
+
+
+def playback_speed_refusal(device: str, connection: ConnectionParams | None = None) -> str:
+    """:data:`PLAYBACK_SPEED_REFUSED` for ``device``, its record command naming the files and
+    the master board of ``connection`` where given (FILE and BOARD where not).
+
+    Parameters
+    ----------
+    device : str
+        The playback profile's name.
+    connection : ConnectionParams, optional
+        The options given (``--file``, ``--file-aux``, ``--file-anc``, ``--master-board``).
+
+    Returns
+    -------
+    str
+        The refusal, its values quoted as a shell needs them.
+    """
+    c = connection or ConnectionParams()
+    given = (("--file", c.file or "FILE"), ("--file-aux", c.file_aux), ("--file-anc", c.file_anc))
+    files = " ".join(f"{option} {shlex.quote(str(v))}" for option, v in given if v)
+    board = "BOARD" if c.master_board in (None, "") else shlex.quote(str(c.master_board))
+    return PLAYBACK_SPEED_REFUSED.format(device=device, files=files, board=board)
 
 
 def open_accelerated(
@@ -145,8 +169,18 @@ def open_accelerated(
     return FileSource(render_session(profile, options), clock, speed=speed)
 
 
-def accelerable_profile(device: str | os.PathLike[str]) -> DeviceProfile:
+def accelerable_profile(
+    device: str | os.PathLike[str], connection: ConnectionParams | None = None
+) -> DeviceProfile:
     """The profile of ``device`` if it can be served faster than real time (a simulator).
+
+    Parameters
+    ----------
+    device : str or path
+        Device profile name or file.
+    connection : ConnectionParams, optional
+        The connection options given, which a playback profile's refusal fills in
+        (:func:`playback_speed_refusal`).
 
     Raises
     ------
@@ -159,7 +193,7 @@ def accelerable_profile(device: str | os.PathLike[str]) -> DeviceProfile:
     if profile.simulator is not None:
         return profile
     if profile.is_playback:  # (a simulator plays its rendered scenario through it too)
-        raise DeviceError(PLAYBACK_SPEED_REFUSED.format(device=profile.name))
+        raise DeviceError(playback_speed_refusal(profile.name, connection))
     raise DeviceError(
         f"--speed works with simulator devices and recordings, not with {profile.name}: "
         "a live device cannot deliver data faster than real time"

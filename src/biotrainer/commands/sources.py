@@ -113,7 +113,8 @@ def source_factory(
             ("--device", "--scenario", "--seed", "--timeout"),
         )
     if speed != 1.0:
-        accelerable_profile(device)  # say so now, not when the session starts
+        # say so now, not when the session starts (a playback refusal names the file given)
+        accelerable_profile(device, connection_from_args(args))
         return lambda: open_accelerated(device, clock, source_speed, **options)
     return lambda: open_source(device, connection_from_args(args), clock, **options)
 

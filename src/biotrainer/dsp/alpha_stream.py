@@ -55,7 +55,7 @@ from biotrainer.dsp.eeg import _nanmedian_rows
 from biotrainer.dsp.filters import (
     butter_sos,
     check_fs,
-    notch_sos,
+    notches_sos,
     sosfilt_rows,
 )
 
@@ -81,10 +81,8 @@ def mains_notch_frequencies(fs: float) -> list[float]:
 def mains_notch_sos(fs: float, quality: float = MAINS_NOTCH_Q) -> np.ndarray | None:
     """Second-order sections of notches at :func:`mains_notch_frequencies`, or ``None`` when
     ``fs`` is too low for any (100 Hz and below)."""
-    freqs = mains_notch_frequencies(fs)
-    if not freqs:
-        return None
-    return np.vstack([notch_sos(fs, f, quality) for f in freqs])
+    sos = notches_sos(fs, tuple(mains_notch_frequencies(fs)), quality)
+    return sos if len(sos) else None
 
 
 def _first_order(decay: float) -> np.ndarray:

@@ -30,6 +30,7 @@ from biotrainer.dsp.rr import (
     fill_rr_holes,
     rr_too_irregular,
 )
+from biotrainer.session.quality_causes import STARTING_UP
 
 NAN = math.nan
 
@@ -179,7 +180,7 @@ class EegProcessor:
 
     def _describe_quality(self) -> str:
         if self.quality is None:
-            return "EEG: waiting for the first second of signal"
+            return STARTING_UP
         bad = [
             f"{name}: {reason}"
             for name, reason in zip(self.channel_names, self.quality.reasons, strict=False)

@@ -18,6 +18,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+#: The quality check's mains finding ("60 Hz mains 46 dB"; the frequency ``hz`` and the size
+#: ``db`` optional).
+MAINS_FINDING = re.compile(r"(?:(?P<hz>[\d.]+) Hz )?mains(?: (?P<db>-?[\d.]+) dB)?")
 #: EEG findings of :func:`biotrainer.dsp.quality.signal_quality` (the measured size optional):
 #: pattern -> kind shown.
 FINDINGS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -26,7 +29,7 @@ FINDINGS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"railed/clipped"), "railed"),
     (re.compile(r"flat"), "flat"),
     (re.compile(r"NaN/Inf or impossible samples"), "impossible samples"),
-    (re.compile(r"(?:[\d.]+ Hz )?mains(?: -?[\d.]+ dB)?"), "mains hum"),
+    (MAINS_FINDING, "mains hum"),
 )
 MAINS = "mains hum"
 #: The engine's ``quality_reason`` before its first EEG quality verdict (the session's first

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
@@ -44,7 +45,7 @@ from biotrainer.acquisition.source import SourceLayout
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.session.quality_causes import MAINS, finding_kind
-from biotrainer.ui.quality_lights import MAINS_ADVICE, QualityLights, channel_reasons, split_mains
+from biotrainer.ui.quality_lights import MAINS_ADVICE, QualityLights, channel_reasons
 from biotrainer.ui.signal_plots import SignalPlots, Theme
 from biotrainer.ui.spectrum import SpectrumPanel
 from biotrainer.ui.trends import TrendPlots
@@ -162,26 +163,28 @@ def quality_summary(quality_reason: str, leave_out: tuple[str, ...] = ()) -> str
     return "; ".join([*others, *(f"{_channels(names)}: {kind}" for kind, names in grouped)])
 
 
-def mains_hum_note(quality_reason: str, eeg_names: tuple[str, ...] | list[str]) -> str:
-    """What the quality line says of strong mains hum: on which of ``eeg_names`` the quality
-    check found it and what to check ("mains hum on 8 channels: check the ground/reference
-    electrode and cables"); "" when none has it. Hum alone leaves a channel usable."""
-    reasons = channel_reasons(quality_reason)
-    humming = [n for n in eeg_names if split_mains(reasons.get(n, ""))[0] is not None]
-    return f"mains hum on {_channels(humming)}: {MAINS_ADVICE}" if humming else ""
+def mains_hum_note(humming: Sequence[str]) -> str:
+    """What the quality line says of strong mains hum: on which channels it steadily is
+    (``humming``, :meth:`biotrainer.ui.quality_lights.QualityLights.humming`) and what to check
+    ("mains hum on 8 channels: check the ground/reference electrode and cables"); "" when none
+    has it. Hum alone leaves a channel usable."""
+    return f"mains hum on {_channels(list(humming))}: {MAINS_ADVICE}" if humming else ""
 
 
-def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -> str:
+def quality_text(
+    update: MetricUpdate, eeg_names: tuple[str, ...] | list[str], humming: Sequence[str] = ()
+) -> str:
     """The dashboard's quality line for an update (short: :func:`quality_details` is all of it).
 
     Not clean: what is wrong (``quality_reason``, summarised by :func:`quality_summary`).
     Clean with every channel usable: "signals clean". Clean while some EEG channels are not
     usable (fewer than half, so feedback goes on without them, see
     :func:`biotrainer.dsp.quality.feedback_blocked`): which channels are left out and, where
-    ``quality_reason`` names it, why -- "good (F7, T8 left out: EMG)". Strong mains hum,
-    which leaves a channel usable, is said after all that, with what to check
-    (:func:`mains_hum_note`): "signals clean · mains hum on 8 channels: check the
-    ground/reference electrode and cables".
+    ``quality_reason`` names it, why -- "good (F7, T8 left out: EMG)". Mains hum, which
+    leaves a channel usable, is not named there; the channels with strong, steady hum
+    (``humming``) are said after all that, with what to check (:func:`mains_hum_note`):
+    "signals clean · mains hum on 8 channels: check the ground/reference electrode and
+    cables".
 
     Parameters
     ----------
@@ -189,9 +192,12 @@ def quality_text(update: MetricUpdate, eeg_names: tuple[str, ...] | list[str]) -
     eeg_names : sequence of str
         EEG channel names in the order of ``update.channel_ok`` (empty when the protocol does
         not use EEG: nothing is then said about single channels).
+    humming : sequence of str, optional
+        The channels of ``eeg_names`` with strong mains hum for a while
+        (:meth:`biotrainer.ui.quality_lights.QualityLights.humming`; default none).
     """
-    hum = mains_hum_note(update.quality_reason, eeg_names)
-    verdict = _quality_verdict(update, eeg_names, leave_out=(MAINS,) if hum else ())
+    hum = mains_hum_note([n for n in humming if n in eeg_names])
+    verdict = _quality_verdict(update, eeg_names, leave_out=(MAINS,))
     return "Quality: " + " · ".join(part for part in (verdict, hum) if part)
 
 
@@ -200,8 +206,9 @@ def _quality_verdict(
 ) -> str:
     """The quality line's verdict (:func:`quality_text`), the kinds of trouble ``leave_out``
     not said ("" when a summary has nothing else)."""
-    if not update.quality_ok:
-        return quality_summary(update.quality_reason, leave_out)
+    if not update.quality_ok:  # (all of it when the kinds left out were all there was)
+        summary = quality_summary(update.quality_reason, leave_out)
+        return summary or quality_summary(update.quality_reason)
     left_out = [n for n, ok in zip(eeg_names, update.channel_ok, strict=False) if not ok]
     if not left_out:
         return "signals clean"
@@ -922,9 +929,9 @@ class TherapistDashboard(QWidget):
         if self.state == "preview":
             self._show_check(u)
             return None
-        self._show_labels(u)
-        if self.lights is not None:
+        if self.lights is not None:  # (first: the quality line names the lights' hum)
             self.lights.show_update(u)
+        self._show_labels(u)
         if self.spectrum is not None and u.band_powers is not None:
             self.spectrum.set_band_powers(u.band_powers)
         return u
@@ -995,7 +1002,9 @@ class TherapistDashboard(QWidget):
         self._update_banner()
 
     def _show_quality(self, u: MetricUpdate) -> None:
-        text, details = quality_text(u, self._feedback_eeg_names()), quality_details(u)
+        names = self._feedback_eeg_names()
+        humming = self.lights.humming() if self.lights is not None and names else ()
+        text, details = quality_text(u, names, humming), quality_details(u)
         label = self.quality_label
         if text != label.full_text() or details != label.toolTip():
             label.set_full_text(text, details)

@@ -5,24 +5,29 @@ heart light take two rows of nine), so the bar under the plots stays low enough 
 screen. Each name is shown beside its dot, elided past :data:`LABEL_MAX_PX` pixels; the full name
 and the light's verdict are in the tooltips.
 
-Strong mains hum (the quality check's "60 Hz mains 46 dB") does not make a channel unusable (the
-metrics notch it out), so its light stays green, but with a yellow ring, and its tooltip says
-what to check ("mains hum 46 dB (60 Hz): check the ground/reference electrode and cables"):
-hum that strong usually means a loose ground or reference electrode or a cable near a mains
-lead, and it can still hide the EEG in the raw recording. The lights are on the therapist's
-dashboard only, never in the patient view.
+Strong mains hum (the quality check's "60 Hz mains 46 dB", at least :data:`STRONG_MAINS_DB`)
+does not make a channel unusable (the metrics notch it out), so its light stays green, but with a
+yellow ring, and its tooltip says what to check ("mains hum 46 dB (60 Hz): check the
+ground/reference electrode and cables"): hum that strong usually means a loose ground or
+reference electrode or a cable near a mains lead, and it can still hide the EEG in the raw
+recording. Weaker hum, which the quality check also names (from 20 dB), is normal and left
+unsaid. The ring comes on only once the hum has been strong for :data:`HUM_ON_S` seconds and
+goes off only after :data:`HUM_OFF_S` seconds without it (:class:`MainsHumHold`), so it does not
+flicker with the hum's size. The lights are on the therapist's dashboard only, never in the
+patient view.
 """
 
 from __future__ import annotations
 
 import math
-import re
+from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from biotrainer.engine.updates import MetricUpdate
+from biotrainer.session.quality_causes import MAINS_FINDING
 
 GOOD = "#7fd18b"
 BAD = "#f0a860"
@@ -33,8 +38,18 @@ HUM_RING = "#f2d64b"
 
 #: What to check when a channel carries strong mains hum.
 MAINS_ADVICE = "check the ground/reference electrode and cables"
-#: The quality check's mains finding ("60 Hz mains 46 dB"; frequency and size optional).
-_MAINS_FINDING = re.compile(r"(?:(?P<hz>[\d.]+) Hz )?mains(?: (?P<db>-?[\d.]+) dB)?")
+#: Mains hum (dB of the 50/60 Hz peak over its neighbouring frequencies, as the quality check
+#: reports it) from which the dashboard rings a light and says what to check. The quality check
+#: names hum from 20 dB (``line_noise_flag_db``), which the simulator's ordinary 1.5 µV of mains
+#: reaches in 62 % of its updates (median 21 dB, at most 30 dB in a 12-min session); its
+#: 40 µV mains burst (scenario "artifacts") reports 43 dB (median), and an OpenBCI Cyton
+#: recording with 77-239 µV of 60 Hz hum 36-44 dB per channel (median; at least 31 dB while
+#: still, lower only during blinks and jaw clenches).
+STRONG_MAINS_DB = 33.0
+#: Seconds of strong hum on a channel before its ring and the dashboard's note come on.
+HUM_ON_S = 2.0
+#: Seconds without strong hum on a channel before its ring and note go off.
+HUM_OFF_S = 5.0
 
 #: Rows of lights at most (more channels make more columns, never a third row).
 MAX_ROWS = 2
@@ -84,7 +99,7 @@ def split_mains(reason: str) -> tuple[str | None, str]:
     hum = None
     rest = []
     for finding in (part.strip() for part in reason.split(",")):
-        match = _MAINS_FINDING.fullmatch(finding)
+        match = MAINS_FINDING.fullmatch(finding)
         if match is None:
             if finding:
                 rest.append(finding)
@@ -97,16 +112,92 @@ def split_mains(reason: str) -> tuple[str | None, str]:
     return hum, ", ".join(rest)
 
 
-def channel_tip(name: str, usable: bool, reason: str) -> str:
-    """The tooltip of a streaming channel's light: its verdict, and any mains hum with what to
-    check ("Fp1: ok, but mains hum 46 dB (60 Hz): check the ground/reference electrode and
-    cables")."""
-    hum, rest = split_mains(reason)
+def strong_hum(reason: str, min_db: float = STRONG_MAINS_DB) -> str | None:
+    """One channel's mains hum said plainly ("mains hum 46 dB (60 Hz)", :func:`split_mains`)
+    when the reason names it at ``min_db`` or more (or without its size), else None."""
+    hum = None
+    for finding in reason.split(","):
+        match = MAINS_FINDING.fullmatch(finding.strip())
+        if match is not None and (match["db"] is None or float(match["db"]) >= min_db):
+            hum = split_mains(finding)[0]
+    return hum
+
+
+def channel_tip(name: str, usable: bool, reason: str, hum: str | None = None) -> str:
+    """The tooltip of a streaming channel's light: its verdict, and the channel's strong mains
+    hum ``hum`` (None: none) with what to check ("Fp1: ok, but mains hum 46 dB (60 Hz): check
+    the ground/reference electrode and cables"); weaker hum named in ``reason`` is left out."""
+    rest = split_mains(reason)[1]
     verdict = "ok" if usable else (rest or "not usable")
     if hum is None:
         return f"{name}: {verdict}"
     joint = ", but" if usable else ";"
     return f"{name}: {verdict}{joint} {hum}: {MAINS_ADVICE}"
+
+
+@dataclass
+class _HumState:
+    """One channel's hold: since when its reports disagree with what is shown (None: they
+    agree) and the strong hum last reported."""
+
+    shown: bool = False
+    since: float | None = None
+    hum: str = ""
+
+
+class MainsHumHold:
+    """Which channels carry strong mains hum steadily: a channel is held once its hum has been
+    reported strong (:func:`strong_hum`) for ``on_s`` seconds of updates, and let go once
+    ``off_s`` seconds went by without it, so a hum around the threshold does not flicker.
+
+    Parameters
+    ----------
+    on_s, off_s : float
+        Seconds of strong hum before a channel is held; seconds without before it is let go.
+    min_db : float
+        Weakest hum counted (dB as the quality check reports it).
+    """
+
+    def __init__(
+        self, on_s: float = HUM_ON_S, off_s: float = HUM_OFF_S, min_db: float = STRONG_MAINS_DB
+    ) -> None:
+        self.on_s, self.off_s, self.min_db = on_s, off_s, min_db
+        self._states: dict[str, _HumState] = {}
+        self._last_t = -math.inf
+
+    def reset(self) -> None:
+        """Forget every channel (the signal stopped)."""
+        self._states.clear()
+        self._last_t = -math.inf
+
+    def update(self, t: float, reasons: dict[str, str]) -> None:
+        """Take one update's findings per channel (:func:`channel_reasons`) at time ``t``
+        (seconds, of the data; an earlier ``t`` than the last starts afresh)."""
+        if not math.isfinite(t):
+            return
+        if t < self._last_t:
+            self.reset()
+        self._last_t = t
+        for name in set(self._states) | set(reasons):
+            self._step(self._states.setdefault(name, _HumState()), t, reasons.get(name, ""))
+
+    def _step(self, state: _HumState, t: float, reason: str) -> None:
+        hum = strong_hum(reason, self.min_db)
+        if hum is not None:
+            state.hum = hum
+        if (hum is not None) == state.shown:
+            state.since = None
+            return
+        if state.since is None:
+            state.since = t
+        if t - state.since >= (self.off_s if state.shown else self.on_s):
+            state.shown, state.since = not state.shown, None
+
+    def hum(self, name: str) -> str | None:
+        """The held channel's strong hum ("mains hum 46 dB (60 Hz)", the last reported), or
+        None when ``name`` is not held."""
+        state = self._states.get(name)
+        return state.hum if state is not None and state.shown else None
 
 
 class Light(QWidget):
@@ -152,8 +243,8 @@ class QualityLights(QWidget):
     """One light per EEG channel (named) and one for the heart signal.
 
     Green: usable; amber: not usable now (the tooltip says why); red: signal lost; grey: no
-    verdict yet. A yellow ring: strong mains hum on the channel (usable nonetheless; the
-    tooltip says what to check).
+    verdict yet. A yellow ring: strong mains hum on the channel for a while
+    (:class:`MainsHumHold`; usable nonetheless; the tooltip says what to check).
 
     Parameters
     ----------
@@ -175,6 +266,8 @@ class QualityLights(QWidget):
         super().__init__(parent)
         self.eeg_names = tuple(eeg_names)
         self._heart_seen = False  # a heart rate was shown (no rate after it: beats lost)
+        #: Which channels carry strong mains hum steadily (their lights are ringed).
+        self.hum_hold = MainsHumHold()
         self.lights: dict[str, Light] = {}
         #: The name label beside each light (its text may be elided; its tooltip is whole).
         self.labels: dict[str, QLabel] = {}
@@ -215,6 +308,10 @@ class QualityLights(QWidget):
         streaming = update.source_state == "streaming"
         off = LOST if update.source_state == "signal lost" else UNKNOWN
         reasons = channel_reasons(update.quality_reason)
+        if streaming:
+            self.hum_hold.update(update.sample_time, reasons)
+        else:
+            self.hum_hold.reset()
         for i, name in enumerate(self.eeg_names):
             light = self.lights[name]
             hum = None
@@ -223,10 +320,9 @@ class QualityLights(QWidget):
                 self._tip(name, f"{name}: {update.source_state}")
             elif i < len(update.channel_ok):
                 ok = update.channel_ok[i]
-                reason = reasons.get(name, "")
-                hum, _ = split_mains(reason)
+                hum = self.hum_hold.hum(name)
                 light.set_color(GOOD if ok else BAD)
-                self._tip(name, channel_tip(name, ok, reason))
+                self._tip(name, channel_tip(name, ok, reasons.get(name, ""), hum))
             else:
                 light.set_color(UNKNOWN)
                 self._tip(name, f"{name}: not analysed by this protocol")
@@ -266,6 +362,10 @@ class QualityLights(QWidget):
     def colors(self) -> dict[str, str]:
         """Current colour of every light (tests)."""
         return {name: light.color.name() for name, light in self.lights.items()}
+
+    def humming(self) -> list[str]:
+        """The EEG channels ringed for strong mains hum, in order (the dashboard names them)."""
+        return [name for name in self.eeg_names if self.lights[name].ring is not None]
 
     def hum_marked(self) -> list[str]:
         """The lights ringed for mains hum (tests)."""
