@@ -2,7 +2,7 @@
 the engine's heart rate, irregular beats, throughput. Run from the repository root:
 
     .venv/bin/python benchmarks/bench_cardiac.py [--data ../shared/data]
-        [--only heart-rate|irregular|sensor-off|electrode-off]
+        [--only heart-rate|irregular|sensor-off|electrode-off|ppg-noise]
 """
 
 from __future__ import annotations
@@ -469,6 +469,69 @@ def bench_electrode_off(data: Path) -> None:
         print(f"  2 h of noise alone at {fs:.0f} Hz: {white} beats (white), {brown} (brown)")
 
 
+def _first_pulse_out_s(x: np.ndarray, fs: float) -> float:
+    """Seconds of signal streamed (0.1-s chunks) until the first pulse comes out (NaN: none)."""
+    stream, n = PpgPeakStream(fs), max(1, int(round(0.1 * fs)))
+    for i in range(0, x.size, n):
+        if stream.push_positions(x[i : i + n]).size:
+            return min(i + n, x.size) / fs
+    return math.nan
+
+
+def _respaced_pulses(ppg: np.ndarray, fs: float, intervals_s: np.ndarray) -> np.ndarray:
+    """The PPG's own beats (cycles from 0.15 s before an upstroke) at ``intervals_s``: the
+    first 0.35 s of a cycle kept, the rest stretched to the interval, ramped to meet the next."""
+    feet = ppg_peaks(ppg, fs) - int(round(0.15 * fs))
+    feet, kept = feet[feet > 0], int(round(0.35 * fs))
+    pieces = []
+    for k, interval in enumerate(intervals_s):
+        cycle = ppg[feet[k % (feet.size - 1)] : feet[k % (feet.size - 1) + 1]]
+        n = int(round(interval * fs))
+        rest = np.interp(np.linspace(kept, cycle.size - 1, n - kept), np.arange(cycle.size), cycle)
+        pieces.append(np.concatenate([cycle[:kept], rest]))
+    for k in range(len(pieces) - 1):
+        pieces[k] = pieces[k] + np.linspace(0, 1, pieces[k].size) * (
+            pieces[k + 1][0] - pieces[k][-1]
+        )
+    return np.concatenate(pieces)
+
+
+def bench_ppg_noise(data: Path) -> None:
+    """A PPG sensor with only noise on its trace (on the table, before the finger is on):
+    pulses counted in 10 min of white/pink/brown noise at 25-250 Hz; then the time until the
+    first pulse comes out on the real PPGs, streamed from every 10 s of each record, and on the
+    resting finger's beats re-spaced at random 0.4-1.2 s (as in atrial fibrillation)."""
+    print("\n## PPG noise alone (10 min): pulses counted (white, pink, brown)")
+    rng = np.random.default_rng(20)
+    for fs in (25.0, 50.0, 100.0, 250.0):
+        n = int(600 * fs)
+        white = rng.standard_normal(n)
+        f = np.fft.rfftfreq(n)
+        f[0] = f[1]
+        pink = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) / np.sqrt(f), n)
+        brown = np.cumsum(rng.standard_normal(n))
+        counts = [ppg_peaks(1000.0 + y, fs).size for y in (white, pink, brown)]
+        print(f"  {fs:5.0f} Hz: {counts[0]}, {counts[1]}, {counts[2]}")
+    print("## PPG time to the first pulse out (streamed from every 10 s, 40 s each)")
+    rest = np.genfromtxt(data / "ecg_ppg_rsp" / "bio_resting_5min_100hz.csv", delimiter=",",
+                         names=True)["PPG"]  # fmt: skip
+    path = data / "meditation_ppg_breath" / "meditation_10min_20260121_185132.csv"
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    column = lines[0].split(",").index("ir")
+    ir = np.array([float(line.split(",")[column]) for line in lines[1:]])
+    rng = np.random.default_rng(21)
+    fibrillation = _respaced_pulses(rest, 100.0, rng.uniform(0.4, 1.2, 400))
+    for name, x, fs in (
+        ("finger PPG at rest, 100 Hz", rest, 100.0),
+        ("MAX3010x ir, 50 Hz", ir, 50.0),
+        ("its beats at random 0.4-1.2 s", fibrillation, 100.0),
+    ):
+        first = [_first_pulse_out_s(x[int(s * fs) : int((s + 40) * fs)], fs)
+                 for s in np.arange(0.0, x.size / fs - 40.0, 10.0)]  # fmt: skip
+        print(f"  {name:28s} median {np.nanmedian(first):.1f} s, max {np.nanmax(first):.1f} s, "
+              f"none in {int(np.sum(np.isnan(first)))} of {len(first)}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
@@ -476,7 +539,7 @@ def main() -> None:
     )
     ap.add_argument(
         "--only",
-        choices=["heart-rate", "irregular", "sensor-off", "electrode-off"],
+        choices=["heart-rate", "irregular", "sensor-off", "electrode-off", "ppg-noise"],
         help="run one part only",
     )
     args = ap.parse_args()
@@ -492,6 +555,9 @@ def main() -> None:
     if args.only == "electrode-off":
         bench_electrode_off(args.data)
         return
+    if args.only == "ppg-noise":
+        bench_ppg_noise(args.data)
+        return
     bench_ecg(args.data)
     bench_ecg(args.data, lead=1)
     bench_ppg(args.data)
@@ -502,6 +568,7 @@ def main() -> None:
     bench_irregular(args.data)
     bench_sensor_off(args.data)
     bench_electrode_off(args.data)
+    bench_ppg_noise(args.data)
     bench_speed(args.data)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from biotrainer.dsp.ecg import ecg_peaks
+from biotrainer.dsp.hrv import rmssd
 from biotrainer.dsp.ppg import ppg_peaks
 from biotrainer.dsp.rr import (
     MAX_IRREGULAR_FRACTION,
@@ -110,20 +111,39 @@ def test_detected_beats_at_rest_are_never_too_irregular(shared_data: Path) -> No
 WELLTORY_USABLE = {"05", "09", "13", "15", "17", "19"}
 
 
+def _windows_by_end(beats_s: np.ndarray, step_s: float) -> dict[float, np.ndarray]:
+    """:func:`_windows` keyed by the time each window ends (s); empty for under 2 beats."""
+    out = {}
+    for end in np.arange(WINDOW_S, beats_s[-1] + 1e-9 if beats_s.size else 0.0, step_s):
+        rr = np.diff(beats_s[(beats_s > end - WINDOW_S) & (beats_s <= end)]) * 1000.0
+        rr = rr[rr < 3000.0]
+        if rr.size >= 20:
+            out[float(end)] = clean_rr(rr).rr_ms
+    return out
+
+
 def test_camera_ppg_that_failed_is_mostly_withheld(shared_data: Path) -> None:
     """Phone-camera PPG beside a Polar H10: where the pulses were found (the strap's heart
     rate) no window is withheld; where the detector followed the image's movement instead
-    (RMSSD of 200-560 ms against the strap's 32-36 ms) most windows are, and the strap's own
-    intervals never are."""
+    (RMSSD of 200-560 ms against the strap's 32-36 ms) most windows show no such made-up
+    variability: they are withheld as too irregular, have no pulses at all (subject 01, its
+    image moving throughout: the detector learns only from pulse-like signal), or an RMSSD
+    within twice the strap's over the same minute. The strap's own intervals are never
+    withheld."""
     usable, failed = [], []
     for folder in sorted((shared_data / "ppg_camera_welltory").glob("subject_*")):
         raw = np.genfromtxt(folder / "PPG.csv", delimiter=",", names=True)
         t = (raw["time"] - raw["time"][0]) / 1000.0
         red = np.interp(np.arange(0.0, t[-1], 1.0 / 30.0), t, raw["R"])
-        windows = _windows(ppg_peaks(red, 30.0, subsample=True) / 30.0, 10.0)
-        (usable if folder.name[-2:] in WELLTORY_USABLE else failed).extend(windows)
-        strap = np.cumsum(np.loadtxt(folder / "RR.txt").ravel()) / 1000.0
-        assert not any(rr_too_irregular(w) for w in _windows(strap, 10.0)), folder.name
+        pulses = _windows_by_end(ppg_peaks(red, 30.0, subsample=True) / 30.0, 10.0)
+        strap = _windows_by_end(np.cumsum(np.loadtxt(folder / "RR.txt").ravel()) / 1000.0, 10.0)
+        assert strap and not any(rr_too_irregular(w) for w in strap.values()), folder.name
+        if folder.name[-2:] in WELLTORY_USABLE:
+            usable.extend(rr_too_irregular(w) for w in pulses.values())
+            continue
+        for end, straps in strap.items():
+            shown = end in pulses and not rr_too_irregular(pulses[end])
+            failed.append(shown and rmssd(pulses[end]) > 2.0 * rmssd(straps))
     assert len(usable) >= 15 and len(failed) >= 12
-    assert not any(rr_too_irregular(w) for w in usable)
-    assert np.mean([rr_too_irregular(w) for w in failed]) > 0.6
+    assert not any(usable)
+    assert np.mean(failed) < 0.4  # (made up)

@@ -107,8 +107,9 @@ class _AdaptivePeakStream:
     beat when its feature exceeds ``noise + threshold_fraction (level - noise)``, with ``level``
     the median feature of the last 8 beats and ``noise`` an exponential mean of rejected
     candidates; until the first beat the threshold is ``threshold_fraction`` times the maximum
-    feature of the learning period (for a subclass with ``_min_prominence``: none passes while
-    that maximum does not stand out of the period's feature as a beat does out of noise). The
+    feature of the learning period (none passes while :meth:`_learnable_max` does not judge the
+    period beat-like: with ``_min_prominence``, while that maximum does not stand out of the
+    period's feature as a beat does out of noise; a subclass may judge otherwise). The
     threshold is halved when no beat has been seen for 1.66
     mean beat intervals (causal search-back); a beat that only the halved threshold lets
     through replaces the largest of the 8 levels rather than the oldest, so levels raised by
@@ -135,7 +136,8 @@ class _AdaptivePeakStream:
         Samples after a group's first candidate needed to decide it (at least the grouping
         window is always waited for).
     history : int
-        Samples before a candidate that :meth:`_accept` reads (kept in the buffers).
+        Samples before a candidate that :meth:`_accept`, or before a learning period's end that
+        :meth:`_learnable_max`, reads (kept in the buffers).
     """
 
     _what = "signal"  # name used in error messages
@@ -175,7 +177,9 @@ class _AdaptivePeakStream:
         self._learn = int(round(_LEARN_S * self.fs))
         self._floor_win = max(1, int(round(_FLOOR_S * self.fs)))
         self._relearn = int(round(_RELEARN_S * self.fs))
-        self._keep = int(round(_KEEP_S * self.fs))
+        # (what a subclass reads before a learning period's end must still be there when a
+        # candidate is decided with no candidate waiting before it)
+        self._keep = max(int(round(_KEEP_S * self.fs)), history + 2)
         self.reset()
 
     def reset(self) -> None:
@@ -336,7 +340,7 @@ class _AdaptivePeakStream:
                     break
             del cands[:k]
             if not self._levels:
-                self._max_seen = self._learnable_max(feat[max(0, lo - off) : hi - off + 1])
+                self._max_seen = self._learnable_max(lo, hi)
                 if math.isinf(self._max_seen):
                     self._noise_only = True  # (until the levels are relearnt)
             r = self._classify(m, float(feat[m - off]))
@@ -358,9 +362,12 @@ class _AdaptivePeakStream:
         hi = max(self._learn_from + self._learn, head + self._group)
         return max(self._learn_from, hi - self._learn), hi
 
-    def _learnable_max(self, window: np.ndarray) -> float:
-        """The learning window's largest feature, or inf (no candidate passes 0.3 of it) when
-        it does not stand :attr:`_min_prominence` times above the window's background."""
+    def _learnable_max(self, lo: int, hi: int) -> float:
+        """The largest feature of the learning window (absolute samples ``lo`` to ``hi``), or
+        inf (no candidate passes a fraction of it) when it does not stand
+        :attr:`_min_prominence` times above the window's background. A subclass may judge the
+        window otherwise; it may read up to ``history`` samples before ``hi``."""
+        window = self._feat[max(0, lo - self._off) : hi - self._off + 1]
         top = float(window.max())
         if self._min_prominence is None:
             return top
@@ -385,8 +392,7 @@ class _AdaptivePeakStream:
                 return None
             # from the recent signal
             self._learn_from = m - self._learn
-            lo = max(0, self._learn_from - self._off)
-            self._max_seen = self._learnable_max(self._feat[lo : m - self._off + 1])
+            self._max_seen = self._learnable_max(self._learn_from, m)
             last = None
         if last is not None and m - last < self._refractory:
             return None
@@ -402,10 +408,12 @@ class _AdaptivePeakStream:
             thr = self._threshold_fraction * self._max_seen
         pos = self._accept(m, last) if v >= thr else None
         if pos is None:
-            if self._levels or not self._relearn_ahead:
+            if self._levels or not (self._relearn_ahead or math.isinf(self._max_seen)):
                 self._noise = 0.875 * self._noise + 0.125 * v
             # (else still learning after a silence: a candidate below a threshold raised by
-            # the burst that ended it may be a beat; as noise it would hide the next ones)
+            # the burst that ended it may be a beat; as noise it would hide the next ones; or
+            # learning from a window not judged beat-like: such a candidate is not judged, and
+            # the ringing of a step taken as noise hid the pulses that followed)
             return None
         if last is not None:
             self._rr.append(m - last)

@@ -79,11 +79,14 @@ variability analysis from forehead and finger photoplethysmographic signals. Phy
 from __future__ import annotations
 
 import bisect
+import math
 from functools import cache
 
 import numpy as np
 from scipy.interpolate import CubicSpline
-from scipy.signal import sosfiltfilt
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import find_peaks, sosfiltfilt
+from scipy.stats import rankdata
 
 from biotrainer.dsp._peaks import (
     _FLOOR_REL,
@@ -113,6 +116,28 @@ _POLARITY_OVERRULE = 8  # ... and that correct it once decided
 _DISTURBANCE = 4.0  # a 1-s block spreading (or a level jumping) 4x the median spread of blocks
 _STEEPER_SKEW = 0.3  # skewness of the slope: the upstroke is steeper than the decay
 _SHORTER_GAP = 0.05  # P(falling) - P(rising): the upstroke is shorter than the decay
+
+# levels are learnt only from pulse-like signal (see _pulse_likeness)
+_PULSE_LIKE_S = 10.0  # judged on the 10 s up to the learning period's end ...
+_PULSE_LIKE_MIN_S = 6.0  # ... or on those after a disturbance, if at least 6 s
+# at the stream's start the signal so far is judged at 6 s and then every second until 10 s;
+# deciding waits for the first judgement that passes (at most 10 s)
+_PULSE_LIKE_WAIT_S = 10.0
+_PULSE_LIKE_MIN = 0.5  # on 10 s; on a shorter stretch of L s: 0.5 sqrt(10 / L)
+_PULSE_LAGS_S = (0.3, 2.0)  # a pulse repeats after 0.3-2 s (200-30 bpm)
+_PULSE_ENVELOPE_S = 0.2  # the slope's magnitude is smoothed over 0.2 s (beat-to-beat jitter)
+_PULSE_LIKE_HZ = 50.0  # judged on the band-passed pulse taken down to 50-100 Hz (cost)
+# ... or pulse-like by shape, whatever the rhythm (atrial fibrillation, ectopic beats): the
+# upstrokes (slope maxima at least 0.3 s apart, at least half the 80th percentile of them) are
+# alike: their slope from 0.15 s before to 0.35 s after correlates at least 0.85 in the median
+# with the median of them (on a shorter stretch of L s: 1 - 0.15 L / 10; noise reached 0.90
+# on 6 s, 0.81 on 8 s, 0.79 on 10 s); and there are at least 6 in 10 s (36 a minute: knocks on
+# a sensor lying on a table ring alike, but come more rarely)
+_SHAPE_SPAN_S = (0.15, 0.35)
+_SHAPE_SEPARATION_S = 0.3
+_SHAPE_TALL = (0.5, 80.0)  # (fraction, percentile) of the slope maxima kept
+_SHAPE_LIKE_MIN = 0.85
+_SHAPE_MIN_RATE_HZ = 0.6
 
 
 def pulse_polarity(ppg: np.ndarray, fs: float) -> int:
@@ -201,6 +226,104 @@ def _settled_start(ppg: np.ndarray, fs: float) -> int:
     return max(after_wide, after_jump)
 
 
+def _pulse_likeness(bp: np.ndarray, fs: float) -> float:
+    """How much a stretch of band-passed PPG looks like pulses rather than noise.
+
+    Two properties of a pulse wave that noise of any colour lacks, added:
+
+    * periodicity: the largest, over lags of 0.3-2 s, of the mean correlation of the pulse, its
+      slope and its slope's magnitude (smoothed over 0.2 s) with themselves that lag later. The
+      correlations are of ranks, so a knock or a step on the trace weighs as one sample, not
+      as its size (with values, two knocks 0.3-2 s apart looked like a pulse repeating);
+    * asymmetry: ``|P(slope < 0) - P(slope > 0)|``, the upstroke being shorter than the decay
+      (either orientation).
+
+    Parameters
+    ----------
+    bp : array_like
+        The 0.5-8 Hz band-passed PPG (any orientation), a few seconds of it.
+    fs : float
+        Its sampling rate in Hz; above 100 Hz it is judged on every k-th sample (50-100 Hz).
+
+    Returns
+    -------
+    float
+        0 for a flat stretch; on 10 s, at most 0.41 for noise alone and 0.65-1.1 (median 1.0)
+        for the resting finger PPG at hand (see :data:`_PULSE_LIKE_MIN`).
+    """
+    step = max(1, int(fs // _PULSE_LIKE_HZ))
+    x = np.asarray(bp, dtype=np.float64)
+    x = x[(x.size - 1) % step :: step]  # (ending on the last sample)
+    rate = fs / step
+    slope = np.diff(x)
+    lags = np.arange(
+        int(round(_PULSE_LAGS_S[0] * rate)),
+        min(int(round(_PULSE_LAGS_S[1] * rate)), slope.size - 1) + 1,
+    )
+    if lags.size == 0:
+        return 0.0
+    envelope = uniform_filter1d(np.abs(slope), max(1, int(round(_PULSE_ENVELOPE_S * rate))))
+    r = sum(_rank_autocorrelation(y, lags) for y in (x[1:], slope, envelope)) / 3.0
+    asymmetry = abs(float(np.mean(slope < 0) - np.mean(slope > 0)))
+    return float(r.max()) + asymmetry
+
+
+def _pulse_shape_consistency(bp: np.ndarray, fs: float) -> float:
+    """How alike the upstrokes of a stretch of band-passed PPG are, whatever their rhythm.
+
+    The upstrokes are the slope maxima at least 0.3 s apart that reach half the 80th percentile
+    of them; each is cut 0.15 s before to 0.35 s after (the slope, its mean removed) and
+    correlated with the median of them all.
+
+    Parameters
+    ----------
+    bp : array_like
+        The 0.5-8 Hz band-passed PPG, oriented (the pulse rising), a few seconds of it.
+    fs : float
+        Its sampling rate in Hz; above 100 Hz it is judged on every k-th sample (50-100 Hz).
+
+    Returns
+    -------
+    float
+        The median correlation; 0 with fewer than 0.6 upstrokes a second (and at least 4).
+        On 10 s of noise of any colour at most 0.79 (25 Hz; 0.72 at 50-250 Hz); a median of
+        0.91-1.0 for the real PPG at hand, 0.95 and more for the resting finger's beats
+        re-spaced at random 0.4-1.2 s (see :data:`_SHAPE_LIKE_MIN`).
+    """
+    step = max(1, int(fs // _PULSE_LIKE_HZ))
+    x = np.asarray(bp, dtype=np.float64)
+    slope = np.diff(x[(x.size - 1) % step :: step])
+    rate = fs / step
+    before, after = (int(round(t * rate)) for t in _SHAPE_SPAN_S)
+    tops, _ = find_peaks(slope, distance=max(1, int(round(_SHAPE_SEPARATION_S * rate))))
+    tops = tops[(tops >= before) & (tops < slope.size - after)]
+    if tops.size:
+        fraction, percentile = _SHAPE_TALL
+        tops = tops[slope[tops] >= fraction * np.percentile(slope[tops], percentile)]
+    if tops.size < max(4, _SHAPE_MIN_RATE_HZ * slope.size / rate):
+        return 0.0
+    cuts = np.stack([slope[t - before : t + after] for t in tops])
+    cuts -= cuts.mean(axis=1, keepdims=True)
+    template = np.median(cuts, axis=0)
+    template -= template.mean()
+    norms = np.linalg.norm(cuts, axis=1) * np.linalg.norm(template)
+    r = np.divide(cuts @ template, norms, out=np.zeros(tops.size), where=norms > 0)
+    return float(np.median(r))
+
+
+def _rank_autocorrelation(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Correlation of the ranks of ``x[:-k]`` with those of ``x[k:]`` for each lag ``k`` (0 where
+    either part is constant)."""
+    r = rankdata(x)
+    r -= r.mean()
+    n = r.size
+    spectrum = np.fft.rfft(r, 2 * n)
+    products = np.fft.irfft(spectrum * np.conj(spectrum), 2 * n)[lags]
+    energy = np.concatenate([[0.0], np.cumsum(r * r)])
+    spread = np.sqrt(energy[n - lags] * (energy[n] - energy[lags]))
+    return np.divide(products, spread, out=np.zeros_like(products), where=spread > 0)
+
+
 @cache
 def _band_sos(fs: float) -> np.ndarray:
     """The 0.5-8 Hz band-pass of :func:`pulse_polarity` (designed once per rate)."""
@@ -239,6 +362,10 @@ class PpgPeakStream(_AdaptivePeakStream):
         self._check_step = max(1, int(round(_POLARITY_STEP_S * fs)))
         self._window = int(round(_POLARITY_WINDOW_S * fs))
         self._max_hold = int(round(_POLARITY_WAIT_S * fs))
+        self._judged = int(round(_PULSE_LIKE_S * fs))
+        self._judged_min = int(round(_PULSE_LIKE_MIN_S * fs))
+        self._judge_wait = int(round(_PULSE_LIKE_WAIT_S * fs))
+        self._judge_step = max(1, int(round(_POLARITY_STEP_S * fs)))
         super().__init__(
             fs,
             group_s=_GROUP_S,
@@ -246,7 +373,9 @@ class PpgPeakStream(_AdaptivePeakStream):
             threshold_fraction=_THRESHOLD_FRACTION,
             # the spline needs _SPLINE_HALF samples after the candidate
             lookahead=_SPLINE_HALF + 1,
-            history=_SPLINE_HALF,
+            # and the learning judgement the 10 s before its period's end
+            # (ending up to a second before it)
+            history=max(_SPLINE_HALF, self._judged + self._judge_step),
         )
 
     def reset(self) -> None:
@@ -263,6 +392,11 @@ class PpgPeakStream(_AdaptivePeakStream):
         self._tail_last = np.nan  # the last finite sample; NaN until the first one came
         self._streak = 0  # clear verdicts in a row equal to _streak_sign (undecided skipped)
         self._streak_sign = 0
+        self._last_pulse = -1  # the last pulse found (absolute sample), kept when relearning
+        self._start_verdicts: dict[int, bool] = {}  # end sample -> judged pulse-like (first 10 s)
+        self._verdict_base = 0  # the start of the learning those verdicts are for
+        self._last_verdict: tuple[int, int, bool] = (-1, -1, False)  # (end, last pulse, verdict)
+        self._last_settled: tuple[int, int, int] = (-1, -1, 0)  # (end, last pulse, settled from)
 
     @property
     def polarity(self) -> int:
@@ -290,7 +424,92 @@ class PpgPeakStream(_AdaptivePeakStream):
         return bp, np.diff(bp, prepend=prev)
 
     def _accept(self, m: int, last: int | None) -> float | None:
+        self._last_pulse = m  # (every candidate accepted here is a pulse)
         return self._refine(m)
+
+    def _learning_window(self, head: int) -> tuple[int, int]:
+        """The core's learning period, except during the first 10 s of the stream or of a
+        relearning: whether the signal is pulse-like is judged on the signal so far (shorter
+        stretches of noise look periodic more often, so at least 6 s and a stricter
+        threshold), 6 s after it began and then every second; the period is the 2 s that end
+        at the first judgement that passes, at the latest 10 s after it began. Until then
+        nothing is decided, so the first pulses are not lost. After pulses were lost, it
+        begins where the signal settled after the disturbance that ended them (a finger put
+        back), and candidates before that are judged on what they follow (not pulse-like):
+        the pulses that come back are found from their first one, where judging from the
+        relearning's start (in the disturbance) waited 10 s and lost those."""
+        lo, hi = super()._learning_window(head)
+        base = self._learn_from
+        if self._last_pulse >= 0:
+            settled = self._settled_from(head)
+            if head < settled:
+                return lo, hi
+            base = max(base, settled)
+        if base != self._verdict_base:
+            self._verdict_base, self._start_verdicts = base, {}
+        if hi >= base + self._judge_wait:
+            return lo, hi
+        end = base + self._judged_min
+        while end < base + self._judge_wait:
+            if end >= hi:
+                if end >= self._n:  # (the core waits for this sample)
+                    break
+                if end not in self._start_verdicts:
+                    self._start_verdicts[end] = self._pulse_like(end)
+                if self._start_verdicts[end]:
+                    break
+            end += self._judge_step
+        end = min(end, base + self._judge_wait)
+        return end - self._learn, end
+
+    def _settled_from(self, head: int) -> int:
+        """The absolute sample where the band-passed signal up to ``head`` settled after the
+        last disturbance since the last pulse (within the 10 s before ``head``; see
+        :func:`_settled_start`), judged once per second and last pulse."""
+        end = head - head % self._judge_step
+        if self._last_settled[:2] != (end, self._last_pulse):
+            start = max(0, end - self._judged, self._last_pulse + 1)
+            bp = self._bp[max(0, start - self._off) : max(0, end - self._off + 1)]
+            self._last_settled = (end, self._last_pulse, start + _settled_start(bp, self.fs))
+        return self._last_settled[2]
+
+    def _learnable_max(self, lo: int, hi: int) -> float:
+        """The largest slope of the learning period, or inf (no candidate passes) when the
+        signal up to its end is not pulse-like (see :meth:`_pulse_like`): noise alone (a
+        sensor lying on the table, a stream begun before the finger is on) gives no pulses,
+        where its largest wiggles were learnt as pulses and counted at ~2 a second."""
+        verdict = self._start_verdicts.get(hi)
+        if verdict is None:
+            verdict = self._pulse_like_by_second(hi)
+        if not verdict:
+            return math.inf
+        return float(self._feat[max(0, lo - self._off) : hi - self._off + 1].max())
+
+    def _pulse_like_by_second(self, hi: int) -> bool:
+        """:meth:`_pulse_like` up to the last whole second before ``hi`` (counted from the
+        stream's start), judged once: during noise a learning period ends at every candidate,
+        several a second, and judging costs ~1 ms."""
+        end = hi - hi % self._judge_step
+        if self._last_verdict[:2] != (end, self._last_pulse):
+            self._last_verdict = (end, self._last_pulse, self._pulse_like(end))
+        return self._last_verdict[2]
+
+    def _pulse_like(self, hi: int) -> bool:
+        """Whether the band-passed signal up to absolute sample ``hi`` is pulse-like: the 10 s
+        before it (those after the last pulse or the last disturbance, if fewer; at least 6 s)
+        reach :data:`_PULSE_LIKE_MIN` of :func:`_pulse_likeness`, scaled by ``sqrt(10 / L)``
+        on a stretch of L s, or :data:`_SHAPE_LIKE_MIN` of :func:`_pulse_shape_consistency`
+        (``1 - 0.15 L / 10``: pulses alike whatever their rhythm)."""
+        start = max(0, hi - self._judged, self._last_pulse + 1)
+        bp = self._bp[start - self._off : hi - self._off + 1]
+        bp = bp[_settled_start(bp, self.fs) :]
+        if bp.size < self._judged_min:
+            return False
+        needed = _PULSE_LIKE_MIN * math.sqrt(self._judged / bp.size)
+        if _pulse_likeness(bp, self.fs) >= needed:
+            return True
+        alike = 1.0 - (1.0 - _SHAPE_LIKE_MIN) * bp.size / self._judged  # (0.91 on 6 s)
+        return _pulse_shape_consistency(bp, self.fs) >= alike
 
     # -- orientation ---------------------------------------------------------------------------
 
