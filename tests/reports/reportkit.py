@@ -32,3 +32,21 @@ def pdf_images(path: Path) -> int:
     import pypdf
 
     return sum(len(page.images) for page in pypdf.PdfReader(path).pages)
+
+
+def record_session(
+    tmp: Path, protocol_toml: str, patient: str, name: str = "protocol"
+) -> tuple[str, str, Path]:
+    """Record a session of ``protocol_toml`` (its ``name``) for a new ``patient`` from the
+    simulator at full speed, in a data folder under ``tmp``: (data folder, session id, its
+    metrics.csv)."""
+    data = str(tmp / "data")
+    protocol = tmp / f"{name}.toml"
+    protocol.write_text(protocol_toml)
+    assert cli("patients", "add", patient, "--data-dir", data)[0] == 0
+    rc, out, err = cli("run", "--protocol", str(protocol), "--patient", patient,
+                       "--device", "simulator", "--speed", "max", "--data-dir", data)  # fmt: skip
+    assert rc == 0, err
+    (sid,) = [x.split()[1] for x in out.splitlines() if x.startswith("session ")]
+    (metrics,) = Path(data).rglob("metrics.csv")
+    return data, sid, metrics

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from engine.memsource import MemorySource  # (tests/ is on the path)
-from reportkit import cli
+from reportkit import record_session
 from scipy.signal import resample_poly
 from short_protocol import rest_then_train
 from thin_session import rewrite_metrics
@@ -167,15 +167,7 @@ def test_the_report_compares_training_with_its_eyes_baseline(tmp_path):
     and its training +0.3; relative alpha 0.3 with eyes open, 0.6 closed, 0.35 in training. The
     report gave a z change of -0.2, and an alpha change of -0.06 against the pooled baselines
     (0.41), while the training lay above the eyes-open baseline it was scored against."""
-    data = str(tmp_path / "data")
-    protocol = tmp_path / "eyes.toml"
-    protocol.write_text(EYES_PROTOCOL)
-    assert cli("patients", "add", "P-Z", "--data-dir", data)[0] == 0
-    rc, out, err = cli("run", "--protocol", str(protocol), "--patient", "P-Z",
-                       "--device", "simulator", "--speed", "max", "--data-dir", data)  # fmt: skip
-    assert rc == 0, err
-    (sid,) = [x.split()[1] for x in out.splitlines() if x.startswith("session ")]
-    (metrics,) = Path(data).rglob("metrics.csv")
+    data, sid, metrics = record_session(tmp_path, EYES_PROTOCOL, "P-Z", "eyes")
     eyes = {}
 
     def live(rows: list[dict[str, str]]) -> None:

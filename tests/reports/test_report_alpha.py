@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import pytest
-from reportkit import cli
+from reportkit import record_session
 from short_protocol import rest_then_train
 from thin_session import rewrite_metrics
 
@@ -47,15 +46,8 @@ def test_the_summary_keeps_the_mean_relative_alpha_over_clean_signal():
 
 
 def test_the_report_compares_baseline_and_training_alpha(tmp_path):
-    data = str(tmp_path / "data")
-    protocol = tmp_path / "alpha.toml"
-    protocol.write_text(rest_then_train("alpha", "Alpha", training_s=30))
-    assert cli("patients", "add", "P-A", "--data-dir", data)[0] == 0
-    rc, out, err = cli("run", "--protocol", str(protocol), "--patient", "P-A",
-                       "--device", "simulator", "--speed", "max", "--data-dir", data)  # fmt: skip
-    assert rc == 0, err
-    (sid,) = [x.split()[1] for x in out.splitlines() if x.startswith("session ")]
-    (metrics,) = Path(data).rglob("metrics.csv")
+    toml = rest_then_train("alpha", "Alpha", training_s=30)
+    data, sid, metrics = record_session(tmp_path, toml, "P-A", "alpha")
 
     def alpha(rows: list[dict[str, str]]) -> None:
         for r in rows:

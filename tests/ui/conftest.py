@@ -24,3 +24,22 @@ def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     # (start errors are shown offscreen too, where a person would never close them)
     monkeypatch.setattr("biotrainer.ui.app.UNSEEN_PLATFORMS", frozenset())
     return shown
+
+
+@pytest.fixture
+def dash(qtbot):
+    """A therapist dashboard running alpha-uptraining on a 4-channel EEG layout, shown (a test
+    file may define its own ``dash``)."""
+    from biotrainer.engine.protocol import load_protocol
+    from biotrainer.ui.dashboard import TherapistDashboard
+
+    from .fakes import fake_layout
+
+    d = TherapistDashboard()
+    qtbot.addWidget(d)
+    d.set_protocol(load_protocol("alpha-uptraining"))
+    d.set_layout(fake_layout(n_eeg=4))
+    d.resize(1300, 800)
+    d.show()
+    d.set_state("running")
+    return d

@@ -7,18 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from biotrainer.dsp.quality import StreamingQuality
-from biotrainer.engine.protocol import load_protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.dashboard import TherapistDashboard, quality_text
 from biotrainer.ui.quality_lights import HUM_OFF_S, HUM_ON_S, MAINS_ADVICE, QualityLights
 from biotrainer.ui.signal_plots import Theme
 from biotrainer.ui.trace_canvas import TraceCanvas
 from biotrainer.ui.traces import DisplayTrace
-
-from .fakes import fake_layout
 
 HUM_RECORDING = "OpenBCI_GUI-v6-blinks-jawClench-alpha.txt"
 #: The engine's update interval (s).
@@ -46,18 +42,6 @@ def test_trace_titles_name_the_mains_notches_the_display_applies(qtbot):
     at_100 = _title(qtbot, "eeg", 100.0)
     assert at_100.endswith("display filter 1–40 Hz") and "notch" not in at_100
     assert "notch" not in _title(qtbot, "ppg", 250.0)  # PPG is not notched
-
-
-@pytest.fixture
-def dash(qtbot):
-    d = TherapistDashboard()
-    qtbot.addWidget(d)
-    d.set_protocol(load_protocol("alpha-uptraining"))
-    d.set_layout(fake_layout(n_eeg=4))
-    d.resize(1300, 800)
-    d.show()
-    d.set_state("running")
-    return d
 
 
 class _Shown:

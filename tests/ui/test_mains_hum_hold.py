@@ -15,12 +15,9 @@ import numpy as np
 import pytest
 
 from biotrainer.dsp.quality import QualityThresholds
-from biotrainer.engine.protocol import load_protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.dashboard import TherapistDashboard
 from biotrainer.ui.quality_lights import HUM_OFF_S, HUM_ON_S, STRONG_MAINS_DB, QualityLights
-
-from .fakes import fake_layout
 
 #: The engine's update interval (s).
 STEP_S = 0.1
@@ -102,18 +99,6 @@ def test_strong_steady_hum_rings_after_the_hold_and_stops_after_the_release(ligh
     off = next(i for i, ringed in enumerate(rings) if not ringed)
     assert _steps(HUM_OFF_S) <= off <= _steps(HUM_OFF_S) + 1
     assert not any(rings[off:]) and lights.lights["O1"].toolTip() == "O1: ok"
-
-
-@pytest.fixture
-def dash(qtbot) -> TherapistDashboard:
-    d = TherapistDashboard()
-    qtbot.addWidget(d)
-    d.set_protocol(load_protocol("alpha-uptraining"))
-    d.set_layout(fake_layout(n_eeg=4))
-    d.resize(1300, 800)
-    d.show()
-    d.set_state("running")
-    return d
 
 
 def _lines(dash: TherapistDashboard, reasons: list[str], t0: float = 1000.0) -> list[str]:
