@@ -5,6 +5,9 @@ beside muscle and blinks)."""
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 
 from biotrainer.acquisition.factory import open_accelerated
@@ -13,6 +16,7 @@ from biotrainer.engine.engine import Engine
 from biotrainer.engine.processors import EegProcessor
 from biotrainer.engine.protocol import load_protocol
 from biotrainer.engine.updates import MetricUpdate
+from biotrainer.reports.format import pct
 from biotrainer.session.analysis import summarize_updates
 from biotrainer.session.quality_causes import count_causes
 
@@ -86,3 +90,24 @@ def test_a_simulated_session_lists_no_start_up_wait(tmp_path) -> None:
     q = summarize_updates(updates).quality
     assert not any("waiting" in reason for reason, _ in q.reasons)
     assert q.clean_fraction < 1.0
+
+
+def test_the_report_says_what_the_start_up_wait_took_from_the_clean_share(tmp_path) -> None:
+    """A session whose only unclean second was the start-up: the report said "Clean 98 %" and
+    listed no cause, so a clinic could not tell why (review)."""
+    from reportkit import record_session
+
+    from biotrainer.reports.html import session_html
+    from biotrainer.reports.session_report import build_session_report
+    from biotrainer.session.analysis import phase_rows
+    from biotrainer.session.store import Store
+
+    data, sid, _ = record_session(tmp_path, PROTOCOL, "P-UP", "startup-causes")
+    with Store.open(data) as store:
+        report = build_session_report(store, int(sid))
+    quality = session_html(report).split("<h2>Signal quality</h2>")[1].split("<h2>")[0]
+    rows = report.series["quality_reason"][phase_rows(report.series)]
+    share = float(np.mean(rows == _engine_wait_reason()))
+    assert share > 0
+    said = re.search(r"while the EEG check started .*?: ([^<]*) of the time", quality)
+    assert said and said.group(1) == pct(share), quality

@@ -29,7 +29,8 @@ from biotrainer.reports.format import (
 from biotrainer.reports.progress import ProgressReport, ProgressRow
 from biotrainer.reports.session_events import BEATS_UNKNOWN, LOST_KIND, PAUSE_KIND
 from biotrainer.reports.session_report import MIN_CHART_POINTS, MIN_CHART_S, SessionReport
-from biotrainer.session.analysis import MetricMeans, PhaseStats, thin_share
+from biotrainer.session.analysis import MetricMeans, PhaseStats, phase_rows, thin_share
+from biotrainer.session.quality_causes import STARTING_UP
 
 #: Width (px of the document) at which charts are placed.
 CHART_WIDTH = 640
@@ -372,6 +373,13 @@ def session_html(report: SessionReport) -> str:
                 for reason, frac in q.reasons
             )
             b.append(f"<p>Most frequent reasons for unclean signal:</p><ul>{items}</ul>")
+        starting = _starting_up_share(report)
+        if starting > 0:
+            b.append(
+                f"<p>Not counted clean while the EEG check started (the session's first "
+                f"second, before its first verdict; no fault of the signal): "
+                f"{escape(pct(starting))} of the time.</p>"
+            )
 
     b.append("<h2>Markers, notes, pauses and signal losses</h2>")
     if report.timeline:
@@ -463,6 +471,18 @@ def _compared_rows(
         ]
         rows.append([escape(cell) for cell in row])
     return rows
+
+
+def _starting_up_share(report: SessionReport) -> float:
+    """The share of the session's rows that waited for the first second of EEG
+    (:data:`~biotrainer.session.quality_causes.STARTING_UP`): not clean, and no cause listed; 0
+    without readable metrics."""
+    series = report.series
+    if series is None:
+        return 0.0
+    valid = phase_rows(series)
+    n = int(valid.sum())
+    return int((valid & (series["quality_reason"] == STARTING_UP)).sum()) / n if n else 0.0
 
 
 def _practice_section(report: SessionReport) -> list[str]:
