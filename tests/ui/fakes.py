@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from biotrainer.acquisition.chunk import Chunk
+from biotrainer.acquisition.chunk import Chunk, SignalBlock
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError
@@ -129,3 +129,17 @@ class FakeSource:
     def release(self) -> None:
         self.calls.append("release")
         self._state = SourceState.RELEASED
+
+
+def signal_block(samples: np.ndarray, fs: float, t0: float = 0.0, role: str = "eeg") -> SignalBlock:
+    """A block of ``role`` samples (channels ch0, ch1...; µV) at ``fs`` from time ``t0``."""
+    samples = np.atleast_2d(samples)
+    n = samples.shape[1]
+    return SignalBlock(
+        role=role,
+        fs=fs,
+        channel_names=tuple(f"ch{i}" for i in range(samples.shape[0])),
+        units="uV",
+        timestamps=t0 + np.arange(n) / fs,
+        samples=samples,
+    )

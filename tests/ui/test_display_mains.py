@@ -5,23 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biotrainer.acquisition.chunk import SignalBlock
 from biotrainer.ui.traces import DISPLAY_BANDS, DisplayTrace, display_sos
+
+from .fakes import signal_block
 
 ALPHA_UV = 10.0
 HUM_UV = 200.0
-
-
-def _block(samples: np.ndarray, fs: float, t0: float, role: str) -> SignalBlock:
-    n = samples.shape[1]
-    return SignalBlock(
-        role=role,
-        fs=fs,
-        channel_names=tuple(f"ch{i}" for i in range(samples.shape[0])),
-        units="uV",
-        timestamps=t0 + np.arange(n) / fs,
-        samples=samples,
-    )
 
 
 def _amplitude(y: np.ndarray, fs: float, freq: float) -> np.ndarray:
@@ -47,7 +36,7 @@ def _stream(trace: DisplayTrace, x: np.ndarray, sizes: list[int]) -> np.ndarray:
     i, k = 0, 0
     while i < x.shape[1]:
         n = sizes[k % len(sizes)]
-        trace.push(_block(x[:, i : i + n], trace.fs, i / trace.fs, trace.role))
+        trace.push(signal_block(x[:, i : i + n], trace.fs, i / trace.fs, trace.role))
         i, k = i + n, k + 1
     return trace.snapshot()[1]
 
@@ -75,8 +64,8 @@ def test_notch_state_carries_across_chunks(fs: float):
     whole = DisplayTrace("eeg", fs, ("a", "b"), "uV", window_s=4.0)
     # the first chunk primes the filter at its mean: the same first chunk for both
     first = int(fs) // 4
-    chunked.push(_block(x[:, :first], fs, 0.0, "eeg"))
-    whole.push(_block(x[:, :first], fs, 0.0, "eeg"))
+    chunked.push(signal_block(x[:, :first], fs, 0.0, "eeg"))
+    whole.push(signal_block(x[:, :first], fs, 0.0, "eeg"))
     y_chunked = _stream(chunked, x[:, first:], [1, 0, 7, 8, 33, 2, 1, 101])
     y_whole = _stream(whole, x[:, first:], [x.shape[1]])
     np.testing.assert_allclose(y_chunked, y_whole, rtol=0, atol=1e-9)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biotrainer.acquisition.chunk import Chunk, SignalBlock
+from biotrainer.acquisition.chunk import Chunk
 from biotrainer.dsp.buffers import RingBuffer
 from biotrainer.ui.traces import (
     DisplayTrace,
@@ -19,18 +19,7 @@ from biotrainer.ui.traces import (
     to_lanes,
 )
 
-
-def _block(samples: np.ndarray, fs: float, t0: float = 0.0, role: str = "eeg") -> SignalBlock:
-    samples = np.atleast_2d(samples)
-    n = samples.shape[1]
-    return SignalBlock(
-        role=role,
-        fs=fs,
-        channel_names=tuple(f"ch{i}" for i in range(samples.shape[0])),
-        units="uV",
-        timestamps=t0 + np.arange(n) / fs,
-        samples=samples,
-    )
+from .fakes import signal_block
 
 
 @pytest.mark.parametrize("sizes", [[3, 4, 5, 6, 1], [25], [7, 7, 7, 7], [9, 1, 1, 1, 12]])
@@ -65,7 +54,7 @@ def test_display_trace_removes_dc_and_keeps_the_rhythm() -> None:
     rhythm = 20.0 * np.sin(2 * np.pi * 10.0 * t)
     raw = np.vstack([5000.0 + rhythm, -3000.0 + rhythm])
     for i in range(0, t.size, 37):  # odd chunk size on purpose
-        trace.push(_block(raw[:, i : i + 37], fs, t0=t[i]))
+        trace.push(signal_block(raw[:, i : i + 37], fs, t0=t[i]))
     x, y = trace.snapshot()
     assert y.shape == (2, int(4 * fs))
     assert x[-1] == 0.0 and x[0] == pytest.approx(-(y.shape[1] - 1) / fs)
@@ -81,8 +70,8 @@ def test_display_trace_removes_dc_and_keeps_the_rhythm() -> None:
 def test_display_trace_without_band_keeps_raw_values_and_holds_non_finite() -> None:
     trace = DisplayTrace("eda", 15.0, ("EDA",), "uS", window_s=2.0)
     assert trace.band is None
-    trace.push(_block(np.array([[1.0, 2.0, np.nan, 4.0]]), 15.0, role="eda"))
-    trace.push(_block(np.array([[np.inf, 6.0]]), 15.0, role="eda"))
+    trace.push(signal_block(np.array([[1.0, 2.0, np.nan, 4.0]]), 15.0, role="eda"))
+    trace.push(signal_block(np.array([[np.inf, 6.0]]), 15.0, role="eda"))
     _, y = trace.snapshot()
     np.testing.assert_array_equal(y, [[1.0, 2.0, 2.0, 4.0, 4.0, 6.0]])
     assert trace.version == 2
@@ -90,9 +79,9 @@ def test_display_trace_without_band_keeps_raw_values_and_holds_non_finite() -> N
 
 def test_display_trace_version_only_moves_with_samples() -> None:
     trace = DisplayTrace("eeg", 250.0, ("a",), "uV")
-    trace.push(_block(np.zeros((1, 0)), 250.0))
+    trace.push(signal_block(np.zeros((1, 0)), 250.0))
     assert trace.version == 0
-    trace.push(_block(np.ones((1, 3)), 250.0))
+    trace.push(signal_block(np.ones((1, 3)), 250.0))
     assert trace.version == 1
 
 
@@ -165,7 +154,7 @@ def test_rate_meter_measures_the_timestamp_rate() -> None:
 def test_stream_stats_counts_per_role() -> None:
     stats = StreamStats()
     for k in range(5):
-        stats.update(Chunk(signals={"eeg": _block(np.zeros((4, 50)), 250.0, t0=k * 0.2)}))
+        stats.update(Chunk(signals={"eeg": signal_block(np.zeros((4, 50)), 250.0, t0=k * 0.2)}))
     assert stats.samples == {"eeg": 250}
     assert stats.total_samples == 250
     assert stats.rate_hz("eeg") == pytest.approx(250.0)
@@ -178,8 +167,8 @@ def test_display_filter_starts_without_a_swoop() -> None:
     trace = DisplayTrace("eeg", fs, ("a",), "uV", window_s=2.0)
     t = np.arange(int(2 * fs)) / fs
     x = 800.0 + 50.0 * np.cos(2 * np.pi * 10.0 * t)  # starts at its maximum
-    trace.push(_block(x[None, :125], fs))
-    trace.push(_block(x[None, 125:], fs, t0=t[125]))
+    trace.push(signal_block(x[None, :125], fs))
+    trace.push(signal_block(x[None, 125:], fs, t0=t[125]))
     _, y = trace.snapshot()
     # The 10 Hz wave keeps its 50 uV amplitude from the first cycles on; no offset lingers.
     assert np.abs(y[0, :50].mean()) < 10.0

@@ -113,6 +113,12 @@ def notch_sos(fs: float, freq: float, quality: float = 30.0) -> np.ndarray:
     return signal.tf2sos(b, a)
 
 
+def below_nyquist(fs: float, freqs: tuple[float, ...]) -> tuple[float, ...]:
+    """Those of ``freqs`` (Hz) strictly between 0 and the Nyquist frequency of ``fs``: where a
+    notch can be placed (:func:`notches_sos`)."""
+    return tuple(f for f in freqs if 0.0 < f < fs / 2)
+
+
 def notches_sos(fs: float, freqs: tuple[float, ...], quality: float = 30.0) -> np.ndarray:
     """Notches (:func:`notch_sos`) at those of ``freqs`` that lie below the Nyquist frequency
     of ``fs``, stacked as second-order sections.
@@ -122,8 +128,8 @@ def notches_sos(fs: float, freqs: tuple[float, ...], quality: float = 30.0) -> n
     fs : float
         Sampling rate in Hz.
     freqs : tuple of float
-        Notch centres in Hz (e.g. 50 and 60 Hz mains); those at or above ``fs / 2`` (where a
-        notch cannot be placed) are left out.
+        Notch centres in Hz (e.g. 50 and 60 Hz mains); those not :func:`below_nyquist` (where
+        a notch cannot be placed) are left out.
     quality : float
         Quality factor (centre / -3 dB width) of every notch.
 
@@ -133,7 +139,7 @@ def notches_sos(fs: float, freqs: tuple[float, ...], quality: float = 30.0) -> n
         ``(n_notches, 6)`` sections; ``(0, 6)`` when no frequency is below Nyquist.
     """
     fs = check_fs(fs)
-    sections = [notch_sos(fs, f, quality) for f in freqs if 0.0 < f < fs / 2]
+    sections = [notch_sos(fs, f, quality) for f in below_nyquist(fs, freqs)]
     return np.vstack(sections) if sections else np.zeros((0, 6))
 
 

@@ -20,6 +20,7 @@ patient view.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, QSize, Qt
@@ -100,16 +101,18 @@ def split_mains(reason: str) -> tuple[str | None, str]:
     rest = []
     for finding in (part.strip() for part in reason.split(",")):
         match = MAINS_FINDING.fullmatch(finding)
-        if match is None:
-            if finding:
-                rest.append(finding)
-            continue
-        hum = "mains hum"
-        if match["db"]:
-            hum += f" {match['db']} dB"
-        if match["hz"]:
-            hum += f" ({match['hz']} Hz)"
+        if match is not None:
+            hum = _hum_said(match)
+        elif finding:
+            rest.append(finding)
     return hum, ", ".join(rest)
+
+
+def _hum_said(match: re.Match[str]) -> str:
+    """A mains finding (:data:`MAINS_FINDING`) said plainly: "mains hum 46 dB (60 Hz)"."""
+    db = f" {match['db']} dB" if match["db"] else ""
+    hz = f" ({match['hz']} Hz)" if match["hz"] else ""
+    return f"mains hum{db}{hz}"
 
 
 def strong_hum(reason: str, min_db: float = STRONG_MAINS_DB) -> str | None:
@@ -119,7 +122,7 @@ def strong_hum(reason: str, min_db: float = STRONG_MAINS_DB) -> str | None:
     for finding in reason.split(","):
         match = MAINS_FINDING.fullmatch(finding.strip())
         if match is not None and (match["db"] is None or float(match["db"]) >= min_db):
-            hum = split_mains(finding)[0]
+            hum = _hum_said(match)
     return hum
 
 

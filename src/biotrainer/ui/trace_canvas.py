@@ -35,11 +35,10 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from biotrainer.dsp.filters import notches_sos
+from biotrainer.dsp.filters import below_nyquist
 from biotrainer.ui.traces import (
     COMMON_SCALE_ROLES,
     DISPLAY_MAINS_HZ,
-    DISPLAY_NOTCH_Q,
     DisplayTrace,
     StackScale,
     axis_ticks,
@@ -129,8 +128,7 @@ def display_filter_caption(
             said = f"display filter {lo:g}–{hi:g} Hz"
         elif lo is not None:
             said = f"display high-pass {lo:g} Hz"
-    # (the notches the trace's filter has: notches_sos leaves out those it cannot place)
-    notched = [hz for hz in DISPLAY_MAINS_HZ if notches_sos(fs, (hz,), DISPLAY_NOTCH_Q).size]
+    notched = below_nyquist(fs, DISPLAY_MAINS_HZ)  # (the notches the trace's filter has)
     if not (mains_notch and notched):
         return said
     notch = "/".join(f"{hz:g}" for hz in notched) + " Hz notch"
