@@ -28,7 +28,7 @@ from biotrainer.acquisition.chunk import Chunk, SignalBlock
 from biotrainer.acquisition.source import Source, SourceLayout, SourceState, poll_checked
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.dsp.filters import mask_impossible
-from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
+from biotrainer.engine.feedback import AutoThreshold, Baseline, metric_baseline, score_from_z
 from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.processors import CardiacProcessor, EegProcessor
 from biotrainer.engine.protocol import Phase, Protocol
@@ -207,7 +207,7 @@ class Engine:
         self.config = config or EngineConfig()
         self.pacer_override = pacer_bpm
         self.threshold = AutoThreshold(protocol.target_reward_rate)
-        self._baselines: dict[tuple[str, str], Baseline] = defaultdict(Baseline)
+        self._baselines: dict[tuple[str, str], Baseline] = {}
         self._pending: dict[str, _Pending] = defaultdict(_Pending)
         self.eeg: EegProcessor | None = None
         self.cardiac: CardiacProcessor | None = None
@@ -758,7 +758,10 @@ class Engine:
 
         if active and phase_kind == "baseline" and quality_ok and not heartbeat:
             for k, v in values.items():
-                self._baselines[(k, eyes)].add(v)
+                base = self._baselines.get((k, eyes))
+                if base is None:
+                    base = self._baselines[(k, eyes)] = metric_baseline(k)
+                base.add(v)
         zs = [self._z(k, v, eyes) for k, v in values.items()]
         z = sum(zs) / len(zs) if zs and all(math.isfinite(x) for x in zs) else NAN
         if not streaming or heartbeat:

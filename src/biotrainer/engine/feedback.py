@@ -3,7 +3,8 @@
 The feedback metric (alpha, relaxation index, HRV coherence...) is turned into a score in three
 steps:
 
-1. :class:`Baseline` learns the person's mean and spread during the baseline phases.
+1. :class:`Baseline` learns the person's mean and spread during the baseline phases (coherence
+   on its logarithm, with a floor under its spread: :func:`metric_baseline`).
 2. Each new value becomes a z-score against that baseline (``MetricUpdate.feedback_z``): the
    therapist's measure of progress against the person's own baseline, recorded in
    ``metrics.csv``.
@@ -46,6 +47,20 @@ MIN_RELATIVE_SD = 0.02
 #: it; from 2 values it is about 70 %).
 MIN_DISTINCT_VALUES = 5
 
+#: Smallest spread of a coherence baseline, in natural-log units of the ratio (z-scores of
+#: coherence are taken on its logarithm, see :func:`metric_baseline`). Coherence comes every 5 s
+#: over the last 64 s of beats, so a baseline of a minute or two holds one or two independent
+#: windows and its own spread says little: in 263 ten-minute stretches of three real resting
+#: records (two day-long RR series and MIT-BIH 100), ln(coherence) of consecutive independent
+#: 70-s windows differed by a spread of median 0.59, 25th percentile 0.45, 10th 0.33; a
+#: baseline is taken to vary at least as much as three in four of them
+#: (``benchmarks/bench_feedback.py --only spread``).
+COHERENCE_MIN_LN_SD = 0.45
+
+#: A value below this is taken as this before its logarithm on a log-scale baseline (a
+#: coherence ratio of 0 has none).
+LOG_SCALE_FLOOR = 1e-3
+
 #: The score's logistic is never steeper than this many robust SDs of the recent z-scores per
 #: unit of z (see :attr:`AutoThreshold.score_scale`).
 SCORE_SPREAD_SD = 2.0
@@ -63,9 +78,21 @@ class Baseline:
     against their spread ran into the hundreds.
 
     Non-finite values are ignored.
+
+    Parameters
+    ----------
+    log_scale : bool
+        Learn and score the natural logarithm of the values (a ratio such as coherence, which
+        can grow twentyfold from a stressed minute to a relaxed one), floored at
+        :data:`LOG_SCALE_FLOOR`. :attr:`mean` and :attr:`sd` are then in log units.
+    min_sd : float
+        Smallest spread used for z-scores, in the units of :attr:`sd` (the relative floor
+        :data:`MIN_RELATIVE_SD` applies on the linear scale only).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, log_scale: bool = False, min_sd: float = 0.0) -> None:
+        self.log_scale = bool(log_scale)
+        self.min_sd = float(min_sd)
         self.reset()
 
     def reset(self) -> None:
@@ -77,10 +104,16 @@ class Baseline:
         self._m2 = 0.0
         self._sd = math.nan  # cache of :attr:`sd` (renewed by :meth:`add`)
 
+    def _scaled(self, value: float) -> float:
+        if self.log_scale and math.isfinite(value):
+            return math.log(max(value, LOG_SCALE_FLOOR))
+        return value
+
     def add(self, value: float) -> None:
         """Add one metric value."""
         if not math.isfinite(value):
             return
+        value = self._scaled(value)
         self.n += 1
         if value != self._last:
             self.distinct += 1
@@ -96,14 +129,16 @@ class Baseline:
 
     @property
     def sd(self) -> float:
-        """Sample standard deviation, floored at ``MIN_RELATIVE_SD * |mean|`` (NaN if n < 2)."""
+        """Sample standard deviation, floored at :attr:`min_sd` and, on the linear scale, at
+        ``MIN_RELATIVE_SD * |mean|`` (NaN if n < 2)."""
         return self._sd
 
     def _compute_sd(self) -> float:
         if self.n < 2:
             return math.nan
         sd = math.sqrt(self._m2 / (self.n - 1))
-        return max(sd, MIN_RELATIVE_SD * abs(self._mean), 1e-12)
+        relative = 0.0 if self.log_scale else MIN_RELATIVE_SD * abs(self._mean)
+        return max(sd, relative, self.min_sd, 1e-12)
 
     @property
     def ready(self) -> bool:
@@ -115,7 +150,17 @@ class Baseline:
         """z-score of ``value`` against the baseline (NaN before the baseline is ready)."""
         if not self.ready or not math.isfinite(value):
             return math.nan
-        return (value - self._mean) / self._sd
+        return (self._scaled(value) - self._mean) / self._sd
+
+
+def metric_baseline(kind: str) -> Baseline:
+    """A new baseline for the feedback metric ``kind`` (``alpha``, ``relaxation``,
+    ``coherence``): coherence is learnt on its logarithm with a spread of at least
+    :data:`COHERENCE_MIN_LN_SD`; the EEG metrics, which a baseline sees in many independent
+    windows, on their own scale."""
+    if kind == "coherence":
+        return Baseline(log_scale=True, min_sd=COHERENCE_MIN_LN_SD)
+    return Baseline()
 
 
 @dataclass(frozen=True)
