@@ -14,6 +14,7 @@ def _series(minutes: float, hr: np.ndarray | None = None) -> MetricSeries:
     columns = {
         "session_s": t,
         "phase_index": np.zeros(t.size),
+        "phase_kind": np.full(t.size, "training", dtype=object),
         "finished": np.zeros(t.size),
         "feedback_score": np.full(t.size, 0.5),
         "reward_rate": np.full(t.size, 0.6),

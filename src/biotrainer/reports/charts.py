@@ -90,6 +90,9 @@ class Chart:
     keyed : bool
         Name every series in the legend, even a single one (a progress chart names its
         protocol); otherwise a chart of one series has no legend.
+    x_range : (float, float) or None
+        The x range to show (None = fit the data): panels stacked over one time axis share it,
+        so the same moment is at the same place in each (their bins differ in width).
     """
 
     name: str
@@ -104,6 +107,7 @@ class Chart:
     reference: float | None = None
     min_span: float = 0.0
     keyed: bool = False
+    x_range: tuple[float, float] | None = None
 
     @property
     def has_data(self) -> bool:
@@ -165,8 +169,16 @@ def plottable(values) -> np.ndarray:
     return a
 
 
+#: Room above the data for the phases' labels (drawn at the top of a chart with labelled
+#: bands), as a fraction of the data's range: a curve near its top ran through the label (an
+#: 8-pt label is about a sixth of a report panel's plot; with :func:`auto_range`'s padding this
+#: leaves it clear).
+LABEL_ROOM = 0.22
+
+
 def auto_range(chart: Chart, pad: float = 0.08) -> tuple[float, float] | None:
-    """The y range to show: ``chart.y_range`` or the data's, widened to ``min_span``, padded."""
+    """The y range to show: ``chart.y_range`` or the data's, widened to ``min_span``, padded,
+    with :data:`LABEL_ROOM` more at the top when phases are labelled."""
     if chart.y_range is not None:
         lo, hi = chart.y_range
     else:
@@ -181,4 +193,5 @@ def auto_range(chart: Chart, pad: float = 0.08) -> tuple[float, float] | None:
         mid = (hi + lo) / 2
         lo, hi = mid - span / 2, mid + span / 2
     d = pad * (hi - lo)
-    return lo - d, hi + d
+    room = LABEL_ROOM * (hi - lo) if any(b.label for b in chart.bands) else 0.0
+    return lo - d, hi + d + room

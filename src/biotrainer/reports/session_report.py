@@ -495,10 +495,12 @@ def session_charts(
         if shade is None or sp.time_s is None or not math.isfinite(sp.time_s):
             continue
         marks.append(ch.mark_strip(sp.time_s / 60.0, lo, hi, width / 60.0, *shade))
-    common = {"bands": tuple(bands), "marks": tuple(marks)}
+    common = {"bands": tuple(bands), "marks": tuple(marks), "x_range": (lo, hi)}
     out = []
     x, score = binned("feedback_score")
-    _, reward = binned("reward_rate")
+    # rewards are judged in training only: elsewhere the engine repeats the rate it last had
+    training = series["phase_kind"][valid] == "training"
+    _, reward = ch.bin_means(t, np.where(training, series["reward_rate"][valid], np.nan), width)
     out.append(
         ch.Chart(
             "score",

@@ -53,6 +53,8 @@ SCALE = 2.5
 EDGE_LABEL_PX = 40
 #: Left axis width (px) shared by all panels so their time axes line up.
 LEFT_AXIS_PX = 58
+#: Room at both ends of a chart's given x range (:attr:`Chart.x_range`), as a fraction of it.
+X_PADDING = 0.02
 #: Room (px) left beside a title wrapped over lines.
 TITLE_MARGIN_PX = 20
 
@@ -181,6 +183,9 @@ def _plot_series(item: pg.PlotItem, s: Series) -> None:
 
 #: Room (px) kept between a phase's label and the end of the phase's shading.
 BAND_LABEL_GAP_PX = 2
+#: Room (px) between a phase's label and the plot's top (a label placed on the very edge fell
+#: outside the plot by a rounding error).
+BAND_LABEL_INSET_PX = 1
 
 
 def _add_band_labels(item: pg.PlotItem, bands: tuple[Band, ...], top: float, font: QFont) -> None:
@@ -215,14 +220,14 @@ def place_band_labels(
     it whole; hide it when none does (a phase that only began, or only its end shown: the
     caption says what each colour is). A label never sticks out of its phase or the chart."""
     (x_lo, x_hi), _ = view.viewRange()
-    per_px = view.viewPixelSize()[0]  # x units per pixel (none while not laid out)
+    per_px, per_px_y = view.viewPixelSize()  # units per pixel (none while not laid out)
     for text, bands in groups:
         need = (text.boundingRect().width() + BAND_LABEL_GAP_PX) * per_px
         shown = [(max(b.x0, x_lo), min(b.x1, x_hi)) for b in bands]
         spot = next((x0 for x0, x1 in shown if per_px > 0 and x1 - x0 >= need), None)
         text.setVisible(spot is not None)
         if spot is not None:
-            text.setPos(spot, top)
+            text.setPos(spot, top - BAND_LABEL_INSET_PX * per_px_y)
 
 
 def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidget:
@@ -285,6 +290,8 @@ def build_plot(chart: Chart, size: tuple[int, int] = PANEL_SIZE) -> pg.PlotWidge
         _plot_series(item, s)
     if y_range is not None:
         item.setYRange(*y_range, padding=0)
+    if chart.x_range is not None:
+        item.setXRange(*chart.x_range, padding=X_PADDING)
     if chart.x_ticks:
         # Room at both ends for half a label, or pyqtgraph hides the first and last labels.
         lo, hi = min(t for t, _ in chart.x_ticks), max(t for t, _ in chart.x_ticks)
