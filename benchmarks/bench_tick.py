@@ -106,6 +106,9 @@ def main() -> int:
         f"engine tick: {1e6 * total / max(ticks, 1):.0f} µs of CPU per tick = "
         f"{100 * total / args.seconds:.2f} % of one core ({ticks} ticks)"
     )
+    from bench_wakeup import machine_state
+
+    print(machine_state())
     for label, (cpu, calls) in sorted(cost.items(), key=lambda kv: -kv[1][0]):
         print(
             f"  {100 * cpu / args.seconds:5.2f} %  {calls / args.seconds:6.1f}/s  "

@@ -166,6 +166,9 @@ def main() -> int:
         f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
     )
     print(f"  of which the GUI thread: {100 * (g1 - g0) / wall:.1f} %")
+    from bench_wakeup import machine_state
+
+    print(f"  {machine_state()}")
     print(
         f"dashboard: frame timer {(f1 - f0) / wall:.1f}/s (target {args.fps:g}), "
         f"signal view painted {(p1 - p0) / wall:.1f} fps"
