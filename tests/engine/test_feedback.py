@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from biotrainer.engine.feedback import AutoThreshold, Baseline, score_from_z
+from biotrainer.engine.feedback import MIN_SCORE_SCALE, AutoThreshold, Baseline, score_from_z
 
 
 def test_baseline_matches_numpy_and_ignores_nan():
@@ -105,13 +105,17 @@ def test_follow_moves_the_threshold_without_counting_rewards():
     assert th.reward_rate == 1.0
 
 
-def test_score_scale_widens_only_for_a_spread_far_beyond_a_sensible_baseline():
+def test_score_scale_follows_the_recent_spread_of_the_z_scores_within_a_limit():
     rng = np.random.default_rng(3)
-    sensible, degenerate = AutoThreshold(), AutoThreshold()
+    sensible, degenerate, still = AutoThreshold(), AutoThreshold(), AutoThreshold()
+    assert sensible.score_scale == 1.0  # (no z-scores yet)
     for i in range(300):
         e = rng.normal()
         sensible.update(i / 10, 1.0 + e)
         degenerate.update(i / 10, 200.0 + 40.0 * e)
-    assert sensible.score_scale == 1.0
+        still.update(i / 10, 4.0 + 0.05 * e)  # (coherence between its 5-s values)
+    assert sensible.spread_z == pytest.approx(1.0, rel=0.25)
+    assert sensible.score_scale == pytest.approx(sensible.spread_z / 2.0)
     assert degenerate.spread_z == pytest.approx(40.0, rel=0.25)
     assert degenerate.score_scale == pytest.approx(degenerate.spread_z / 2.0)
+    assert still.score_scale == MIN_SCORE_SCALE

@@ -11,7 +11,7 @@ import numpy as np
 from biotrainer.dsp import eeg
 from biotrainer.dsp.quality import signal_quality, signal_quality_windows
 from biotrainer.engine import feedback
-from biotrainer.engine.feedback import SCORE_SPREAD_SD, AutoThreshold
+from biotrainer.engine.feedback import MIN_SCORE_SCALE, SCORE_SPREAD_SD, AutoThreshold
 
 
 def _plain_detrend(x: np.ndarray) -> np.ndarray:
@@ -94,7 +94,7 @@ def test_score_scale_is_found_once_per_change_of_the_history(monkeypatch) -> Non
         if step == 300:
             th.reset()
         before = len(calls)
-        fresh = max(1.0, th.spread_z / SCORE_SPREAD_SD)
+        fresh = max(MIN_SCORE_SCALE, th.spread_z / SCORE_SPREAD_SD) if len(th._sorted) >= 5 else 1.0
         assert th.score_scale == fresh and not math.isnan(fresh)
         spread_calls = len(calls) - before
         for _ in range(3):

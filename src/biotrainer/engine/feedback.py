@@ -25,10 +25,11 @@ bar. Baseline and rest phases are scored against the threshold as it stands; in 
 
 The score is relative to the bar, not to the baseline, so it does not compare across phases or
 sessions (an auto-threshold moves): progress against the baseline is ``feedback_z`` or the
-metric itself. When the recent z-scores spread far more widely than a baseline of sensible
-length gives (a short baseline of a few almost equal values, with z-scores in the hundreds),
-the logistic is widened to that spread (:attr:`AutoThreshold.score_scale`), so the score does
-not merely jump between 0 and 1; it stays 0.5 at the bar.
+metric itself. The logistic is fitted to how widely the recent z-scores spread
+(:attr:`AutoThreshold.score_scale`): widened when they spread far (a short baseline of a few
+almost equal values, with z-scores in the hundreds), so the score does not merely jump between
+0 and 1, and narrowed, within a limit, when they hardly move (coherence, which changes slowly
+against the spread of whole minutes), so the orb still answers; it stays 0.5 at the bar.
 """
 
 from __future__ import annotations
@@ -61,9 +62,14 @@ COHERENCE_MIN_LN_SD = 0.45
 #: coherence ratio of 0 has none).
 LOG_SCALE_FLOOR = 1e-3
 
-#: The score's logistic is never steeper than this many robust SDs of the recent z-scores per
-#: unit of z (see :attr:`AutoThreshold.score_scale`).
+#: The score's logistic spans this many robust SDs of the recent z-scores per unit of its
+#: argument (see :attr:`AutoThreshold.score_scale`).
 SCORE_SPREAD_SD = 2.0
+
+#: The score's scale is never below this (its logistic at most 2.5 times as steep as with
+#: recent z-scores spread by 2): half a baseline SD above the bar then scores 0.73, and the
+#: z-scores of a still signal are not blown up into swings of the orb.
+MIN_SCORE_SCALE = 0.4
 
 
 class Baseline:
@@ -288,15 +294,22 @@ class AutoThreshold:
 
     @property
     def score_scale(self) -> float:
-        """What the distance from the threshold is divided by in the score: 1, or the recent
-        spread of the z-scores / :data:`SCORE_SPREAD_SD` when larger. A sensible baseline gives
-        recent z-scores spread by about 0.2 to 3.5 (scale 1 to 1.7 in the simulated sessions);
-        a baseline of a few almost equal values (a short one: the floored spread) can spread
-        them by tens, and the score would then only jump between 0 and 1."""
+        """What the distance from the threshold is divided by in the score: the recent spread
+        of the z-scores / :data:`SCORE_SPREAD_SD`, at least :data:`MIN_SCORE_SCALE` (1 with
+        fewer than 5 z-scores). A baseline of a few almost equal values (a short one: the
+        floored spread) can spread them by tens, and the score would then only jump between 0
+        and 1; coherence, scored against the spread of whole minutes (:func:`metric_baseline`),
+        moves by a few tenths in 30 s, and a fixed scale of 1 left the orb between 0.37 and
+        0.68 through a whole training block of the simulated stressed-to-relaxed session."""
         if self._scale_of != self._changes:
-            self._scale = max(1.0, self.spread_z / SCORE_SPREAD_SD)
+            self._scale = self._compute_scale()
             self._scale_of = self._changes
         return self._scale
+
+    def _compute_scale(self) -> float:
+        if len(self._sorted) < 5:
+            return 1.0
+        return max(MIN_SCORE_SCALE, self.spread_z / SCORE_SPREAD_SD)
 
     def state(self) -> ThresholdState:
         """A snapshot for display."""
