@@ -1,15 +1,16 @@
-"""Coherence feedback against a short baseline, on real resting RR series. Run from the
+"""Coherence feedback against a short baseline, on real day-long and Holter RR series. Run from the
 repository root:
 
     .venv/bin/python benchmarks/bench_feedback.py [--data ../shared/data]
         [--only spread|z-at-rest] [--baseline-s 90]
 
-``spread``: how much coherence varies from one minute to the next in a person at rest -- the
+``spread``: how much coherence varies from one minute to the next in a person -- the
 spread of ln(coherence) (and of coherence / its mean) between consecutive independent 70-s
-windows, in ten-minute stretches of the day-long RR series and MIT-BIH 100. The floor of a
+windows, in ten-minute stretches of the day-long ambulatory RR series (sleep and activity
+included) and MIT-BIH 100. The floor of a
 coherence baseline's spread (``feedback.COHERENCE_MIN_LN_SD``) comes from it.
 
-``z-at-rest``: a baseline of ``--baseline-s`` seconds, then 8 minutes more of the same rest,
+``z-at-rest``: a baseline of ``--baseline-s`` seconds, then 8 minutes more of the same record,
 through the engine's own pieces (:class:`CardiacProcessor` on the RR intervals, coherence every
 5 s over 70 s of cleaned beats, held on the 0.1 s grid; the baseline learns every grid value).
 Nothing changes after the baseline, so a z-score should spread like one (robust SD about 1).
@@ -52,7 +53,7 @@ def mitbih(data: Path, records: tuple[str, ...]) -> Iterator[tuple[str, np.ndarr
 
 
 def spread(data: Path) -> None:
-    print("## Coherence from one independent 70-s window to the next, at rest (10-min stretches)")
+    print("## Coherence from one independent 70-s window to the next (10-min stretches)")
     print("| record | stretches | coherence (median) | SD of ln(coherence) median / p25 / p10 |")
     print("|---|---|---|---|")
     every: list[float] = []
@@ -111,7 +112,7 @@ def z_table(
         "engine (ln, spread >= 0.45)": lambda: metric_baseline("coherence"),
         "plain (linear, its own spread)": Baseline,
     }
-    print(f"\n## Coherence z over 8 min at rest after a {baseline_s:g} s baseline: {label}")
+    print(f"\n## Coherence z over 8 min after a {baseline_s:g} s baseline: {label}")
     print("| baseline | starts | robust SD of z: median / p90 / max | max abs z: median / p90 |")
     print("|---|---|---|---|")
     for kind, make in kinds.items():

@@ -16,11 +16,11 @@ from biotrainer.reports.session_report import session_charts
 from biotrainer.session.analysis import MetricSeries
 
 
-def _series() -> MetricSeries:
+def _series(duration_s: float = 600.0) -> MetricSeries:
     """10 minutes: 90 s baseline, 420 s training, 90 s rest; the heart rate highest at the
     start, the reward rate frozen at its last training value in the rest (as the engine
     writes it)."""
-    t = np.arange(0.0, 600.0, 0.1)
+    t = np.arange(0.0, duration_s, 0.1)
     kind = np.where(t < 90.0, "baseline", np.where(t < 510.0, "training", "rest")).astype(object)
     index = np.where(t < 90.0, 0, np.where(t < 510.0, 1, 2)).astype(float)
     reward = np.where(t < 90.0, np.nan, 0.5 + 0.3 * np.sin(t / 20.0))
@@ -67,6 +67,17 @@ def test_stacked_panels_share_one_time_axis(qtbot):
     assert len(ranges) == 1, ranges
     ((lo, hi),) = ranges
     assert lo <= 0.0 and 599.9 / 60.0 <= hi < 10.5
+
+
+@pytest.mark.parametrize("duration_s", [101.0, 247.0])
+def test_the_shared_time_axis_holds_every_panel_s_last_mean(duration_s):
+    """A session that is not a whole number of the heart rate's 20-s bins: its last mean lies
+    after the last row (101 s: at 110 s), and the shared axis cut it off."""
+    charts = session_charts(_series(duration_s), None)
+    (x_range,) = {c.x_range for c in charts}
+    last = max(float(np.max(s.x)) for c in charts for s in c.series)
+    assert last > (duration_s - 0.1) / 60.0  # (the situation)
+    assert x_range[0] <= 0.0 and x_range[1] >= last
 
 
 @pytest.mark.parametrize("y_range", [None, (0.0, 1.0)])

@@ -51,8 +51,9 @@ MIN_DISTINCT_VALUES = 5
 #: Smallest spread of a coherence baseline, in natural-log units of the ratio (z-scores of
 #: coherence are taken on its logarithm, see :func:`metric_baseline`). Coherence comes every 5 s
 #: over the last 64 s of beats, so a baseline of a minute or two holds one or two independent
-#: windows and its own spread says little: in 263 ten-minute stretches of three real resting
-#: records (two day-long RR series and MIT-BIH 100), ln(coherence) of consecutive independent
+#: windows and its own spread says little: in 263 ten-minute stretches of three real records
+#: (two day-long ambulatory RR series, sleep and activity included, and MIT-BIH 100; see
+#: ``data/MANIFEST.md``), ln(coherence) of consecutive independent
 #: 70-s windows differed by a spread of median 0.59, 25th percentile 0.45, 10th 0.33; a
 #: baseline is taken to vary at least as much as three in four of them
 #: (``benchmarks/bench_feedback.py --only spread``).

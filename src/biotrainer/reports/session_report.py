@@ -495,7 +495,7 @@ def session_charts(
         if shade is None or sp.time_s is None or not math.isfinite(sp.time_s):
             continue
         marks.append(ch.mark_strip(sp.time_s / 60.0, lo, hi, width / 60.0, *shade))
-    common = {"bands": tuple(bands), "marks": tuple(marks), "x_range": (lo, hi)}
+    common = {"bands": tuple(bands), "marks": tuple(marks)}
     out = []
     x, score = binned("feedback_score")
     # rewards are judged in training only: elsewhere the engine repeats the rate it last had
@@ -549,4 +549,7 @@ def session_charts(
             **common,
         )
     )
-    return out
+    # one time axis for all: the session, and every bin's centre (the heart rate's 20-s bins
+    # end past the last row when the session is not a whole number of them)
+    centres = [float(np.max(s.x)) for c in out for s in c.series if np.size(s.x)]
+    return [replace(c, x_range=(lo, max([hi, *centres]))) for c in out]
