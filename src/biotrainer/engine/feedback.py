@@ -53,10 +53,10 @@ MIN_DISTINCT_VALUES = 5
 #: over the last 64 s of beats, so a baseline of a minute or two holds one or two independent
 #: windows and its own spread says little: in 263 ten-minute stretches of three real records
 #: (two day-long ambulatory RR series, sleep and activity included, and MIT-BIH 100; see
-#: ``data/MANIFEST.md``), ln(coherence) of consecutive independent
-#: 70-s windows differed by a spread of median 0.59, 25th percentile 0.45, 10th 0.33; a
-#: baseline is taken to vary at least as much as three in four of them
-#: (``benchmarks/bench_feedback.py --only spread``).
+#: ``../shared/data/MANIFEST.md``), ln(coherence) of consecutive independent 70-s windows
+#: differed by a spread of median 0.59, 25th percentile 0.45, 10th 0.33; a baseline is taken
+#: to vary at least as much as three in four of them (``benchmarks/bench_feedback.py --only
+#: spread``).
 COHERENCE_MIN_LN_SD = 0.45
 
 #: A value below this is taken as this before its logarithm on a log-scale baseline (a
