@@ -14,6 +14,7 @@ time axis and start a new window of beats after a longer one.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -33,8 +34,10 @@ UNTIL_S = 300.0
 
 @pytest.fixture(scope="module")
 def recording():
-    """The simulator's resonance-breathing recording (ECG, paced breathing at 6/min)."""
+    """The simulator's resonance-breathing recording (ECG, paced breathing at 6/min), without
+    its respiration channel: the breathing rate is then the heart rhythm's, bridged here."""
     layout = load_profile("simulator").layout()
+    layout = replace(layout, groups=tuple(g for g in layout.groups if g.role != "resp"))
     raw = render_scenario(load_scenario("resonance-breathing"), layout, seed=3).data["default"]
     ts = raw[layout.preset("default").timestamp_row]
     return layout, raw, float(ts[0])

@@ -11,6 +11,7 @@ from simulated_ecg import between, run_with_ecg
 
 from biotrainer.engine.engine import HEART_IRREGULAR_REASON
 from biotrainer.engine.processors import CardiacProcessor
+from biotrainer.engine.updates import BREATHING_FROM_RESP
 
 
 def _chaotic_ecg(ts: np.ndarray, ecg: np.ndarray, part: np.ndarray) -> np.ndarray:
@@ -39,8 +40,10 @@ def test_coherence_feedback_holds_while_the_beats_are_too_irregular_to_measure()
     # a minute into the chaos every window is mostly chaos: no variability, feedback held
     chaos = between(updates, t0, 200.0, 250.0)
     assert len(chaos) > 400
-    for name in ("rmssd_ms", "coherence", "breathing_bpm", "feedback_z"):
+    for name in ("rmssd_ms", "coherence", "feedback_z"):
         assert all(math.isnan(getattr(u, name)) for u in chaos), name
+    # no breathing rate from the heart rhythm; the simulator's respiration belt still gives one
+    assert all(u.breathing_source == BREATHING_FROM_RESP for u in chaos)
     assert all(not u.quality_ok and u.quality_reason == HEART_IRREGULAR_REASON for u in chaos)
     assert not any(u.rewarded for u in chaos)
     assert all(math.isfinite(u.hr_bpm) and u.heart_irregular for u in chaos)  # still counted

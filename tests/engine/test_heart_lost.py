@@ -14,6 +14,7 @@ from biotrainer.acquisition.profiles import load_profile
 from biotrainer.acquisition.simulator.render import render_scenario
 from biotrainer.acquisition.simulator.scenario import load_scenario
 from biotrainer.engine.engine import HEART_LOST_REASON
+from biotrainer.engine.updates import BREATHING_FROM_RESP
 from biotrainer.limits import BEATS_LOST_S
 
 
@@ -40,8 +41,10 @@ def test_coherence_feedback_holds_with_a_reason_while_no_beat_is_detected():
     lost = between(updates, t0, 150.0 + BEATS_LOST_S + 1.5, 210.0)
     assert len(lost) > 400
     assert all(not u.quality_ok and u.quality_reason == HEART_LOST_REASON for u in lost)
-    for name in ("hr_bpm", "rmssd_ms", "coherence", "breathing_bpm", "feedback_z"):
+    for name in ("hr_bpm", "rmssd_ms", "coherence", "feedback_z"):
         assert all(math.isnan(getattr(u, name)) for u in lost), name
+    # no breathing rate from the heart rhythm; the simulator's respiration belt still gives one
+    assert all(u.breathing_source == BREATHING_FROM_RESP for u in lost)
     assert not any(u.rewarded for u in lost)
     # the beats come back: so does the heart rate (counted once per beat: the simulated heart
     # beats at about 70/min), and coherence once a window of beats (64 s) has been seen again

@@ -40,3 +40,21 @@ def test_the_heart_rate_chart_does_not_zigzag_with_slow_breathing():
     assert np.ptp(y) < 1.0, np.ptp(y)
     assert "means over 20 s" in hr.title
     assert "means over 2 s" in charts["relaxation"].title  # (10 min: about 300 bins)
+
+
+def test_the_breathing_chart_says_where_its_rate_came_from():
+    series = _series(4.0)
+    n = len(series)
+    series.columns["breathing_bpm"] = np.full(n, 12.0)
+    assert session_chart_title(series, "breathing_bpm").startswith("Breathing rate (means")
+    source = np.full(n, "resp", dtype=object)
+    series.columns["breathing_source"] = source
+    assert "Breathing rate, respiration belt (means" in session_chart_title(series, "breathing_bpm")
+    source[: n // 4] = "heart"
+    assert "belt (25 % from the heart rhythm)" in session_chart_title(series, "breathing_bpm")
+    source[:] = "heart"
+    assert "Breathing rate, from the heart rhythm (" in session_chart_title(series, "breathing_bpm")
+
+
+def session_chart_title(series: MetricSeries, name: str) -> str:
+    return next(c.title for c in session_charts(series, None) if c.name == name)

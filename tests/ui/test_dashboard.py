@@ -401,3 +401,14 @@ def test_a_pasted_note_keeps_no_control_or_direction_characters(qtbot):
         qtbot.keyClick(box, Qt.Key.Key_Return)
     # (letters of any script and a zero-width joiner stay: only what hides or reorders goes)
     assert sent.args == ["calm  now  evil , \u05e9\u05dc\u05d5\u05dd\u200d"]
+
+
+def test_the_breathing_trend_says_where_its_rate_comes_from(dash):
+    trends = dash.trends
+    trends.append([update(session_s=1.0, breathing_bpm=14.2, breathing_source="heart")])
+    trends.refresh()
+    assert "from heart rhythm" in trends.plots["breathing_bpm"].titleLabel.text
+    trends.append([update(session_s=1.1, breathing_bpm=15.8, breathing_source="resp")])
+    trends.refresh()
+    title = trends.plots["breathing_bpm"].titleLabel.text
+    assert "respiration belt" in title and "15.8" in title

@@ -28,6 +28,8 @@ from biotrainer.acquisition.chunk import Chunk, SignalBlock
 from biotrainer.acquisition.source import Source, SourceLayout, SourceState, poll_checked
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.dsp.filters import mask_impossible
+from biotrainer.dsp.resp import MIN_FS as MIN_RESP_FS
+from biotrainer.dsp.resp import RespRateStream
 from biotrainer.engine.feedback import AutoThreshold, Baseline, metric_baseline, score_from_z
 from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.processors import CardiacProcessor, EegProcessor
@@ -38,7 +40,7 @@ from biotrainer.engine.resonance import (
     assess_rate,
     choose_resonance,
 )
-from biotrainer.engine.updates import MetricUpdate
+from biotrainer.engine.updates import BREATHING_FROM_HEART, BREATHING_FROM_RESP, MetricUpdate
 from biotrainer.errors import DeviceError, RecordingError
 from biotrainer.limits import BEATS_LOST_S, loss_after_s, role_rate_problem
 from biotrainer.session.folder import (
@@ -212,6 +214,9 @@ class Engine:
         self.eeg: EegProcessor | None = None
         self.cardiac: CardiacProcessor | None = None
         self._cardiac_t = math.nan  # time of the newest heart-signal sample taken in
+        #: Breathing rate from a respiration channel (a belt), when the source has one.
+        self.resp: RespRateStream | None = None
+        self._resp_t = math.nan  # time of the newest respiration sample taken in
         self._primary: str | None = None
         #: Longest stretch without a primary sample that is not a hole (see :meth:`_skip_hole_at`)
         self._hole_s = self.config.max_gap_s
@@ -619,6 +624,17 @@ class Engine:
             self._cardiac_t = start
             self._cardiac_role = role
             self._cardiac_channel = pulse_channel(g.names) if role == "ppg" else 0
+        self._start_resp(layout)
+
+    def _start_resp(self, layout: SourceLayout) -> None:
+        """The breathing rate from the first respiration channel, when there is one at a rate
+        it can be filtered at (below 4 Hz the heart rhythm's estimate is kept)."""
+        g = layout.group("resp")
+        if g is None or not g.rows:
+            return
+        fs = layout.preset(g.preset).fs
+        if fs >= MIN_RESP_FS:
+            self.resp = RespRateStream(fs)
 
     def _feed_batch(self, boundaries: list[float]) -> Iterator[None]:
         """Take the pending samples up to the last boundary, hand them to the processors as
@@ -647,7 +663,19 @@ class Engine:
                 else:
                     self.cardiac.mark_holes(*self._holes_in(taken[0]))
                     cardiac_steps = self.cardiac.push_many(taken[1][self._cardiac_channel], ends)
+        resp_steps = None
+        if self.resp is not None:
+            taken = self._pending["resp"].take_until(t_last)
+            if taken is not None:
+                stamps = taken[0]
+                ends = np.searchsorted(stamps, boundaries, side="right")
+                before = self._resp_t if math.isfinite(self._resp_t) else float(stamps[0])
+                holes = np.flatnonzero(np.diff(stamps, prepend=before) > self.config.max_gap_s)
+                self._resp_t = float(stamps[-1])
+                resp_steps = self.resp.push_many(taken[1][0], ends, holes.tolist())
         for role, pending in self._pending.items():
+            if role == "resp" and self.resp is not None:
+                continue
             if role != "eeg" and (self.cardiac is None or role != self._cardiac_role):
                 pending.take_until(t_last)  # not analysed: drop to keep memory flat
         for i, t_end in enumerate(boundaries):
@@ -655,6 +683,8 @@ class Engine:
                 next(eeg_steps)
             if cardiac_steps is not None:
                 next(cardiac_steps)
+            if resp_steps is not None:
+                next(resp_steps)
             if rr_pieces is not None and rr_pieces[i][0].size:
                 self.cardiac.push_rr(*rr_pieces[i])
             if cardiac_t is not None and cardiac_t[i] == cardiac_t[i]:  # (not NaN)
@@ -807,6 +837,7 @@ class Engine:
             channel_ok = (False,) * len(channel_ok)
         elif heart_lost:
             c = None
+        breathing = self._breathing(c, lost)
         update = MetricUpdate.of(
             session_s=self.session_s,
             sample_time=t,
@@ -834,7 +865,8 @@ class Engine:
             hr_bpm=c.hr_bpm if c else NAN,
             rmssd_ms=c.rmssd_ms if c else NAN,
             coherence=c.coherence if c else NAN,
-            breathing_bpm=c.breathing_bpm if c else NAN,
+            breathing_bpm=breathing[0],
+            breathing_source=breathing[1],
             heart_irregular=c.irregular if c else False,
             beats=beats,
             quality_ok=quality_ok,
@@ -846,6 +878,17 @@ class Engine:
         if self._metrics_csv is not None and not heartbeat:
             self._metrics_csv.append(update.csv_row())
         return update
+
+    def _breathing(self, c: CardiacProcessor | None, lost: bool) -> tuple[float, str]:
+        """(breathing rate, where it comes from): the respiration belt's rate while it has
+        one, else the heart rhythm's (RSA) while there is one, else (NaN, "")."""
+        if lost:
+            return NAN, ""
+        if self.resp is not None and math.isfinite(self.resp.breathing_bpm):
+            return self.resp.breathing_bpm, BREATHING_FROM_RESP
+        if c is not None and math.isfinite(c.breathing_bpm):
+            return c.breathing_bpm, BREATHING_FROM_HEART
+        return NAN, ""
 
     def _lost_updates(self, start: float, n: int) -> list[MetricUpdate]:
         """One "signal lost" update per empty interval of a hole in the data: the boundaries

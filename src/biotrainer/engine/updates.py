@@ -10,6 +10,12 @@ from biotrainer.dsp.eeg import BandPowers
 NAN = math.nan
 
 
+#: ``breathing_source`` of a rate counted on a respiration channel (see :mod:`biotrainer.dsp.resp`).
+BREATHING_FROM_RESP = "resp"
+#: ``breathing_source`` of a rate read from the heart rhythm (respiratory sinus arrhythmia).
+BREATHING_FROM_HEART = "heart"
+
+
 @dataclass(frozen=True)
 class MetricUpdate:
     """One feedback tick (10 per second of data), carrying the latest value of every metric.
@@ -56,10 +62,16 @@ class MetricUpdate:
     Metrics
     -------
     relaxation : EEG relaxation index 0-1. alpha : AlphaStream value.
-    hr_bpm, rmssd_ms, coherence, breathing_bpm : cardiac metrics (NaN when not available).
+    hr_bpm, rmssd_ms, coherence : cardiac metrics (NaN when not available).
+    breathing_bpm : breaths/min over the last 60 s (NaN when not available), from the
+        respiration channel (a belt) when the source has one and it gives a rate, else from the
+        heart rhythm (RSA; trustworthy at slow paced breathing, often too low otherwise).
+    breathing_source : where ``breathing_bpm`` comes from: :data:`BREATHING_FROM_RESP`,
+        :data:`BREATHING_FROM_HEART`, or "" without a rate.
     heart_irregular : bool, the latest minute of beats (RMSSD's window) is too irregular to
         measure variability (:func:`biotrainer.dsp.rr.rr_too_irregular`): ``rmssd_ms`` is NaN
-        (coherence and breathing, over their own 64/60 s, are NaN while theirs is).
+        (coherence and the heart rhythm's breathing rate, over their own 64/60 s, are NaN while
+        theirs is; a rate counted on a respiration belt is not).
     beats : tuple of float, BrainFlow times (s) of beats detected since the previous update.
     band_powers : BandPowers or None, the EEG band powers of the last 4 s (renewed every second
         of data; the same object is carried until then).
@@ -99,6 +111,7 @@ class MetricUpdate:
     rmssd_ms: float = NAN
     coherence: float = NAN
     breathing_bpm: float = NAN
+    breathing_source: str = ""
     heart_irregular: bool = False
     beats: tuple[float, ...] = ()
     band_powers: BandPowers | None = None

@@ -34,7 +34,8 @@ relaxation         normalized   EEG relaxation index 0-1 (NaN without EEG)
 hr_bpm             bpm          heart rate (NaN without ECG/PPG/RR)
 rmssd_ms           ms           RMSSD of the last 60 s of beats
 coherence          ratio        HeartMath-style coherence ratio (dimensionless, >= 0)
-breathing_bpm      breaths/min  breathing rate estimated from the RR series
+breathing_bpm      breaths/min  breathing rate: counted on a respiration belt when the device
+                                has one, else estimated from the RR series
 quality_ok         bool         1 = every signal the feedback uses is clean; 0 = not
                                 (artifact, "signal lost", device without the needed signal)
 phase_index        index        protocol phase (0-based); number of phases once finished;

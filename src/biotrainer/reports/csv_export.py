@@ -33,6 +33,7 @@ EXPORT_COLUMNS = (
     "rmssd_ms",
     "coherence",
     "breathing_bpm",
+    "breathing_source",
     "heart_irregular",
     "pacer_bpm",
     "quality_ok",

@@ -10,6 +10,7 @@ import numpy as np
 
 from biotrainer.engine.protocol import Protocol, load_protocol
 from biotrainer.engine.resonance import ResonanceResult
+from biotrainer.engine.updates import BREATHING_FROM_HEART, BREATHING_FROM_RESP
 from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.reports import charts as ch
 from biotrainer.reports.format import duration, mask_name
@@ -456,6 +457,26 @@ _BANDS = {"baseline": ch.BAND_BASELINE, "training": ch.BAND_TRAINING, "pacing": 
 _MARKS = {PAUSE_KIND: (ch.MARK_PAUSE, "paused"), LOST_KIND: (ch.MARK_LOST, "signal lost")}
 
 
+def breathing_source_words(series: MetricSeries, rows: np.ndarray) -> str:
+    """Where the breathing rates of ``rows`` came from, for the chart's title: ", respiration
+    belt", ", from the heart rhythm", or the belt with the heart rhythm's share when both
+    ("" for a session recorded before ``breathing_source`` was written, or without a rate)."""
+    source = series.columns.get("breathing_source")
+    if source is None:
+        return ""
+    rated = source[rows][np.isfinite(series["breathing_bpm"][rows])]
+    belt = int(np.count_nonzero(rated == BREATHING_FROM_RESP))
+    heart = int(np.count_nonzero(rated == BREATHING_FROM_HEART))
+    if not belt and not heart:
+        return ""
+    if not heart:
+        return ", respiration belt"
+    if not belt:
+        return ", from the heart rhythm"
+    share = max(1, round(100.0 * heart / (belt + heart)))
+    return f", respiration belt ({share} % from the heart rhythm)"
+
+
 def session_charts(
     series: MetricSeries, summary: SessionSummary | None, spans: tuple[Span, ...] = ()
 ) -> list[ch.Chart]:
@@ -525,6 +546,8 @@ def session_charts(
         # the heart rate rises and falls with every breath: bins of whole slow breaths
         bin_s = max(width, HR_BIN_S) if column == "hr_bpm" else width
         x, y = binned(column, bin_s)
+        if column == "breathing_bpm":
+            title += breathing_source_words(series, valid)
         chart = ch.Chart(
             column,
             f"{title} (means over {bin_s:g} s)",

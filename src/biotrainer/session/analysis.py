@@ -58,7 +58,14 @@ NUMERIC_COLUMNS = (
     "heart_irregular",
 )
 #: Columns read as text.
-TEXT_COLUMNS = ("phase_name", "phase_kind", "phase_eyes", "quality_reason", "source_state")
+TEXT_COLUMNS = (
+    "phase_name",
+    "phase_kind",
+    "phase_eyes",
+    "quality_reason",
+    "source_state",
+    "breathing_source",  # (empty in files written before it)
+)
 #: Columns a metrics.csv must have to be summarised.
 REQUIRED_COLUMNS = ("session_s", "phase_index", "phase_name", "phase_kind")
 #: Largest ``phase_index`` a row may hold (-1 is before the protocol starts, the number of

@@ -286,9 +286,11 @@ class PatientView(QWidget):
         parts = []
         if math.isfinite(u.hr_bpm):
             parts.append(f"Heart rate {u.hr_bpm:.0f}")
-        # The breathing rate comes from the heart rhythm: trustworthy while the person follows
-        # the pacer's slow breathing, often too low at normal breathing (README, "Known
-        # limits"), so the patient sees it only while the pacer runs, beside the pacer's rate
+        # Without a respiration belt the breathing rate comes from the heart rhythm:
+        # trustworthy while the person follows the pacer's slow breathing, often too low at
+        # normal breathing (README, "Known limits"). The patient sees it only while the pacer
+        # runs (with a belt too: one rule, and a rate is what the pacer guides), beside the
+        # pacer's rate
         # (alone, "Breathing 14.4/min" next to a slow pacer reads as failing).
         # Not while paused or finished either: the guide is hidden then.
         guided = math.isfinite(u.pacer_bpm) and not (u.paused or u.finished)

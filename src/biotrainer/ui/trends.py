@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
-from biotrainer.engine.updates import MetricUpdate
+from biotrainer.engine.updates import BREATHING_FROM_HEART, BREATHING_FROM_RESP, MetricUpdate
 from biotrainer.ui.signal_plots import Theme
 from biotrainer.ui.traces import nice_step, smaller_step
 
@@ -27,6 +27,12 @@ TRENDS: tuple[tuple[str, str, str, str, tuple[float, float] | None, str], ...] =
     ("coherence", "Coherence", "", "#c6b3f0", None, "{:.2f}"),
     ("breathing_bpm", "Breathing rate", "/min", "#9fc3ee", None, "{:.1f}"),
 )
+
+#: How the breathing trend names where its rate comes from (``MetricUpdate.breathing_source``).
+BREATHING_SOURCE_WORDS = {
+    BREATHING_FROM_RESP: "respiration belt",
+    BREATHING_FROM_HEART: "from heart rhythm",
+}
 
 
 #: Updates averaged in the feedback-score trend (2 s at 10 updates per second).
@@ -161,6 +167,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._latest: dict[str, float] = {s[0]: math.nan for s in self.specs}
         self._titles: dict[str, str] = {}  # the title text each plot shows
+        self._breathing_source = ""  # where the latest breathing rate came from
         self._t_now = 0.0
         self._dirty = False
         self.ci.setSpacing(2)
@@ -210,6 +217,8 @@ class TrendPlots(pg.GraphicsLayoutWidget):
     def _set_title(self, name: str) -> None:
         spec = next(s for s in self.specs if s[0] == name)
         _, title, unit, color, _, fmt = spec
+        if name == "breathing_bpm" and self._breathing_source in BREATHING_SOURCE_WORDS:
+            title = f"{title} ({BREATHING_SOURCE_WORDS[self._breathing_source]})"
         v = self._latest[name]
         value = fmt.format(v) if math.isfinite(v) else "–"
         text = f"{title}  <b style='color:{color}'>{value}</b> {unit}"
@@ -235,6 +244,8 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             t = u.session_s / 60.0
             if u.source_state != "streaming":
                 continue
+            if u.breathing_source:  # (the source of the latest rate: kept while none comes)
+                self._breathing_source = u.breathing_source
             for name in self.series:
                 v = float(getattr(u, name))
                 # Cardiac metrics change per beat / every 5 s: store changes only.
