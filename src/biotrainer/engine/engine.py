@@ -30,7 +30,14 @@ from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.dsp.filters import mask_impossible
 from biotrainer.dsp.resp import MIN_FS as MIN_RESP_FS
 from biotrainer.dsp.resp import RespRateStream
-from biotrainer.engine.feedback import AutoThreshold, Baseline, metric_baseline, score_from_z
+from biotrainer.engine.feedback import (
+    FEEDBACK_Z_KEY,
+    FEEDBACK_Z_VERSION,
+    AutoThreshold,
+    Baseline,
+    metric_baseline,
+    score_from_z,
+)
 from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.processors import CardiacProcessor, EegProcessor
 from biotrainer.engine.protocol import Phase, Protocol
@@ -290,6 +297,7 @@ class Engine:
         self._hole_s = loss_after_s(primary_fs, self.config.max_gap_s)
         if self.recorder is not None:
             self._metrics_csv = self.recorder.open_csv(METRICS_FILE, MetricUpdate.csv_columns())
+            self.recorder.add_extra({FEEDBACK_Z_KEY: FEEDBACK_Z_VERSION})
         self.started = True  # ("protocol started" is logged at the first sample: _consume)
 
     def close(self) -> None:
@@ -719,8 +727,7 @@ class Engine:
         raise ValueError(kind)
 
     def _metric_kinds(self) -> tuple[str, ...]:
-        fb = self.protocol.feedback
-        return ("relaxation", "coherence") if fb == "combined" else (fb,)
+        return self.protocol.feedback_kinds
 
     def _quality(
         self,

@@ -59,6 +59,15 @@ MIN_DISTINCT_VALUES = 5
 #: spread``).
 COHERENCE_MIN_LN_SD = 0.45
 
+#: How a session's feedback z-scores were made, recorded in its ``session.json``
+#: (``extra.feedback_z_version``): 2 since coherence is scored on its logarithm with
+#: :data:`COHERENCE_MIN_LN_SD` (2026-11-29); sessions without it scored coherence on its own
+#: scale against the spread of one baseline window, z-scores up to ten times larger, which the
+#: progress report does not set beside the new ones.
+FEEDBACK_Z_VERSION = 2
+#: The key of ``session.json``'s ``extra`` that holds it.
+FEEDBACK_Z_KEY = "feedback_z_version"
+
 #: A value below this is taken as this before its logarithm on a log-scale baseline (a
 #: coherence ratio of 0 has none).
 LOG_SCALE_FLOOR = 1e-3

@@ -117,6 +117,11 @@ class Protocol:
         return None
 
     @property
+    def feedback_kinds(self) -> tuple[str, ...]:
+        """The metrics the feedback is made of ("combined" is relaxation and coherence)."""
+        return ("relaxation", "coherence") if self.feedback == "combined" else (self.feedback,)
+
+    @property
     def uses_hrv(self) -> bool:
         return self.feedback in ("coherence", "combined") or any(
             p.kind == "pacing" for p in self.phases

@@ -10,11 +10,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from biotrainer.engine.feedback import FEEDBACK_Z_KEY
 from biotrainer.engine.protocol import Protocol
+from biotrainer.errors import RecordingError
 from biotrainer.reports import charts as ch
 from biotrainer.reports.format import change, local_date
 from biotrainer.reports.session_report import installed_protocol, patient_label, protocol_title
 from biotrainer.session.analysis import COVERAGE_SUFFIX, MetricMeans, thin_share
+from biotrainer.session.folder import read_meta
 from biotrainer.session.store import STATUS_COMPLETED, SessionRecord, Store
 
 
@@ -56,6 +59,10 @@ class ProgressRow:
     #: A resonance assessment (paced breathing, no training): its figures are of its paced
     #: breathing phases, and it gave no feedback.
     assessment: bool = False
+    #: The session fed back coherence before its z-scores were made on the present scale
+    #: (:data:`~biotrainer.engine.feedback.FEEDBACK_Z_VERSION`): ``z`` is NaN, not set beside
+    #: the others.
+    z_old_scale: bool = False
     z_coverage: float = math.nan
     hr_bpm_coverage: float = math.nan
     rmssd_ms_coverage: float = math.nan
@@ -154,6 +161,22 @@ def _is_assessment(rec: SessionRecord) -> bool:
     return s is not None and s.training is None and s.pacing is not None
 
 
+def coherence_z_on_old_scale(
+    rec: SessionRecord, installed: Callable[[str], Protocol | None] = installed_protocol
+) -> bool:
+    """The session fed back coherence and its ``session.json`` does not say its z-scores were
+    made on the present scale (recorded before 2026-11-29: up to ten times larger). False when
+    that cannot be told (the protocol is not installed any more, the folder is unreadable)."""
+    protocol = installed(rec.protocol)
+    if protocol is None or "coherence" not in protocol.feedback_kinds or rec.folder is None:
+        return False
+    try:
+        extra = read_meta(rec.folder).extra
+    except RecordingError:
+        return False
+    return extra.get(FEEDBACK_Z_KEY) is None
+
+
 def build_progress_report(
     store: Store, patient_code: str, *, with_name: bool = False, now: datetime | None = None
 ) -> ProgressReport:
@@ -163,6 +186,7 @@ def build_progress_report(
     rows = []
     for rec in store.sessions(patient.code):
         m = practice_means(rec, installed)
+        old_scale = coherence_z_on_old_scale(rec, installed)
         reports = store.self_reports(rec.id)
         pre, post = reports.get("pre"), reports.get("post")
 
@@ -187,8 +211,9 @@ def build_progress_report(
                 pain_post=post.pain if post else None,
                 stress_pre=pre.stress if pre else None,
                 stress_post=post.stress if post else None,
-                z=g("z"),
+                z=math.nan if old_scale else g("z"),
                 assessment=_is_assessment(rec),
+                z_old_scale=old_scale,
                 **{f"{f}{COVERAGE_SUFFIX}": _coverage_of(m, f) for f in ROW_COVERAGES},
             )
         )
@@ -331,10 +356,17 @@ def progress_charts(
 
     # (said in the title: the assessment's z, paced against natural breathing, is no feedback)
     left_out = "; resonance assessments left out" if any(r.assessment for r in rows) else ""
+    old = sum(r.z_old_scale for r in rows)
+    z_left_out = left_out + (
+        f"; {old} coherence session{'s' if old > 1 else ''} scored on the scale used before "
+        "2026-11-29 left out"
+        if old
+        else ""
+    )
     charts = [
         ch.Chart(
             "z",
-            f"Feedback against the person's baseline (mean z-score{left_out})",
+            f"Feedback against the person's baseline (mean z-score{z_left_out})",
             "z",
             series("z", feedback=True),
             reference=0.0,

@@ -360,6 +360,20 @@ class Recorder:
     def closed(self) -> bool:
         return self._closed
 
+    def add_extra(self, extra: dict[str, Any]) -> None:
+        """Merge ``extra`` into ``session.json``'s ``extra`` now (what the session is scored
+        with: a session killed before :meth:`close` keeps it).
+
+        Raises
+        ------
+        RecordingError
+            When ``session.json`` cannot be written.
+        """
+        if self._closed:
+            return
+        self.meta = self.meta.with_(extra={**self.meta.extra, **extra})
+        write_meta(self.path, self.meta)
+
     def close(self, status: str = STATUS_COMPLETED, extra: dict[str, Any] | None = None) -> None:
         """Flush everything, close the logs and mark the session ``completed`` (idempotent).
 

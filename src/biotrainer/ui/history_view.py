@@ -90,6 +90,13 @@ THIN_MEAN_TIP = (
 )
 
 
+#: The tooltip of the z cell of a coherence session scored on the old scale (left blank).
+OLD_SCALE_TIP = (
+    "coherence was scored on another scale before 2026-11-29 (z-scores up to ten times "
+    "larger): this session's z is not set beside the others"
+)
+
+
 def row_cells(r: ProgressRow) -> list[str]:
     """The table cells of one session; a mean over a thin share of its phases is followed by
     that share, as in the progress report ("0.24 (6 %)")."""
@@ -128,6 +135,8 @@ def cell_tip(r: ProgressRow, column: int) -> str:
     field = MEAN_CELLS.get(column)
     if field is not None and r.thin(field):
         tips.append(THIN_MEAN_TIP)
+    if field == "z" and r.z_old_scale:
+        tips.append(OLD_SCALE_TIP)
     tips.append(STATUS_TIPS.get(r.status, ""))
     return "; ".join(t for t in tips if t)
 

@@ -1,0 +1,98 @@
+"""Coherence z-scores made before 2026-11-29 (on coherence's own scale, up to ten times larger)
+are not set beside the new ones in a patient's progress: each session says in ``session.json``
+how its z-scores were made, and the progress report leaves out the old coherence ones and says
+so (review of the twenty-first session: they sat in one chart unmarked)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from reportkit import cli
+
+from biotrainer.clock import SimulatedClock
+from biotrainer.engine.engine import Engine
+from biotrainer.engine.feedback import FEEDBACK_Z_KEY, FEEDBACK_Z_VERSION
+from biotrainer.engine.protocol import load_protocol
+from biotrainer.reports.progress import build_progress_report, progress_charts
+from biotrainer.session.folder import read_meta, write_meta
+from biotrainer.session.recorder import Recorder
+from biotrainer.session.store import Store
+
+#: A short coherence protocol (a 100-s baseline: coherence needs a minute of beats).
+BRIEF = """
+name = "brief-coherence"
+title = "Brief coherence"
+feedback = "coherence"
+
+[[phases]]
+name = "Rest"
+kind = "baseline"
+duration_s = 100
+
+[[phases]]
+name = "Breathe"
+kind = "training"
+duration_s = 60
+"""
+
+
+@pytest.fixture(scope="module")
+def patient(tmp_path_factory):
+    """Two sessions of the coherence protocol for patient P-COH, the first made to look as if
+    recorded before the change (its session.json without the key)."""
+    tmp = tmp_path_factory.mktemp("coherence-scale")
+    protocols = tmp / "protocols"
+    protocols.mkdir()
+    (protocols / "brief-coherence.toml").write_text(BRIEF)
+    data = str(tmp / "data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BIOTRAINER_PROTOCOLS", str(protocols))
+        assert cli("patients", "add", "P-COH", "--data-dir", data)[0] == 0
+        run = ("run", "--protocol", "brief-coherence", "--patient", "P-COH", "--device")
+        for _ in range(2):
+            rc, _, err = cli(*run, "simulator", "--speed", "max", "--data-dir", data)
+            assert rc == 0, err
+        with Store.open(data) as store:
+            first = store.sessions("P-COH")[0].folder
+            meta = read_meta(first)
+            assert meta.extra[FEEDBACK_Z_KEY] == FEEDBACK_Z_VERSION
+            extra = {k: v for k, v in meta.extra.items() if k != FEEDBACK_Z_KEY}
+            write_meta(first, meta.with_(extra=extra))
+            return build_progress_report(store, "P-COH")
+
+
+def test_old_coherence_z_scores_are_left_out_and_said_so(patient):
+    old, new = patient.rows
+    assert old.z_old_scale and math.isnan(old.z)
+    assert not new.z_old_scale and math.isfinite(new.z)
+    assert math.isfinite(old.coherence) and math.isfinite(old.rmssd_ms)  # the rest is kept
+    (z_chart,) = [c for c in progress_charts(patient.rows) if c.name == "z"]
+    assert "1 coherence session scored on the scale used before 2026-11-29 left out" in (
+        z_chart.title
+    )
+
+
+def test_a_session_says_how_its_z_scores_are_made_from_its_start(tmp_path: Path):
+    """Written when the engine starts, so an interrupted session keeps it."""
+    from biotrainer.acquisition.factory import open_accelerated
+
+    clock = SimulatedClock()
+    source = open_accelerated("simulator-muse2", clock, 1.0, scenario="stressed-to-relaxed")
+    recorder = Recorder.create(source.layout, out=tmp_path, clock=clock, fsync=False)
+    engine = Engine(source, load_protocol("alpha-uptraining"), clock=clock, recorder=recorder)
+    engine.start()
+    try:
+        assert read_meta(recorder.path).extra[FEEDBACK_Z_KEY] == FEEDBACK_Z_VERSION
+    finally:
+        engine.close()
+
+
+def test_the_history_table_says_why_the_z_is_blank(patient):
+    from biotrainer.ui.history_view import COLUMNS, OLD_SCALE_TIP, cell_tip
+
+    old, new = patient.rows
+    z_column = COLUMNS.index("vs baseline (z)")
+    assert OLD_SCALE_TIP in cell_tip(old, z_column)
+    assert OLD_SCALE_TIP not in cell_tip(new, z_column)
