@@ -2,7 +2,7 @@
 repository root:
 
     .venv/bin/python benchmarks/bench_feedback.py [--data ../shared/data]
-        [--only spread|z-at-rest] [--baseline-s 90]
+        [--only spread|z-at-rest|relaxation-spread|orb] [--baseline-s 90]
 
 ``spread``: how much coherence varies from one minute to the next in a person -- the
 spread of ln(coherence) (and of coherence / its mean) between consecutive independent 70-s
@@ -17,6 +17,16 @@ Nothing changes after the baseline, so a z-score should spread like one (robust 
 Printed for the coherence baseline the engine uses (:func:`feedback.metric_baseline`) and for a
 plain linear one (the engine's before 2026-11-29), on the day-long series (a start every 30 min)
 and on MIT-BIH 100, 113, 106, 231 (a start every 2 min; 106 and 231 arrhythmic).
+
+``relaxation-spread``: how much the EEG relaxation index and its log-odds vary within a minute
+(4-s windows a second apart, 60-s stretches every 30 s) on the four eyes-open/eyes-closed
+recordings of ``eeg_eyes``; the floor of a relaxation baseline's spread
+(``feedback.RELAXATION_MIN_LOGIT_SD``) is half the least of their medians.
+
+``orb``: the whole engine on the simulator's stressed-to-relaxed scenario (as ``biotrainer run
+--device simulator --scenario stressed-to-relaxed --speed max``) for four protocols: per phase
+the relaxation index, the mean and SD of the feedback z-scores and the SD and 5th-95th
+percentiles of the score the orb shows.
 """
 
 from __future__ import annotations
@@ -135,17 +145,87 @@ def z_table(
         )
 
 
+def relaxation_spread(data: Path) -> None:
+    """The spread of the relaxation index and of its log-odds within a minute, per recording."""
+    import pyedflib
+
+    from biotrainer.dsp.eeg import relaxation_index
+
+    folder = data / "eeg_eyes"
+    records = []
+    for name in ("eeg_ec.txt", "eeg_eo.txt"):
+        x = np.loadtxt(folder / name)
+        records.append((name, (x if x.ndim == 1 else x[:, -1])[None], 125))
+    for name in ("Subject00_1.edf", "Subject04_2.edf"):
+        with pyedflib.EdfReader(str(folder / name)) as r:
+            fs = round(r.getSampleFrequency(0))
+            records.append((name, np.array([r.readSignal(i) for i in range(19)]), fs))
+    print("\n## relaxation index within a minute (4-s windows 1 s apart; 60-s stretches)")
+    print(f"{'recording':18s} {'windows':>7s} {'index median':>12s} {'index SD':>9s} "
+          f"{'log-odds SD p25 / median':>25s}")  # fmt: skip
+    for name, x, fs in records:
+        n = 4 * fs
+        idx = np.array(
+            [relaxation_index(x[:, i : i + n], fs) for i in range(0, x.shape[1] - n, fs)]
+        )
+        p = np.clip(idx, 1e-4, 1 - 1e-4)
+        odds = np.log(p / (1 - p))
+        step = 30 if idx.size > 90 else 10
+        starts = range(0, max(1, idx.size - 60), step)
+        sd = [np.nanstd(idx[a : a + 60]) for a in starts]
+        sd_odds = [np.nanstd(odds[a : a + 60]) for a in starts]
+        print(f"{name:18s} {idx.size:7d} {np.nanmedian(idx):12.3f} {np.median(sd):9.3f} "
+              f"{np.percentile(sd_odds, 25):12.2f} / {np.median(sd_odds):.2f}")  # fmt: skip
+
+
+def orb(protocols: tuple[str, ...]) -> None:
+    """Per phase of a simulated stressed-to-relaxed session: index, z-scores and score."""
+    from biotrainer.acquisition.factory import open_accelerated
+    from biotrainer.clock import SimulatedClock
+    from biotrainer.engine.engine import Engine
+    from biotrainer.engine.protocol import load_protocol
+
+    print("\n## the orb on simulated stressed-to-relaxed sessions (seed 3; per phase)")
+    for name in protocols:
+        clock = SimulatedClock()
+        source = open_accelerated("simulator", clock, 1.0, scenario="stressed-to-relaxed", seed=3)
+        engine = Engine(source, load_protocol(name), clock=clock)
+        updates = []
+        engine.start()
+        while not engine.finished:
+            clock.advance(10.0)
+            updates.extend(engine.tick())
+        engine.close()
+        print(f"{name}:")
+        for index in sorted({u.phase_index for u in updates if not u.finished}):
+            ups = [u for u in updates if u.phase_index == index and u.source_state == "streaming"]
+            relax = np.array([u.relaxation for u in ups])
+            z = np.array([u.feedback_z for u in ups])
+            score = np.array([u.feedback_score for u in ups])
+            score = score[np.isfinite(score)]
+            lo, hi = np.percentile(score, (5, 95)) if score.size else (math.nan, math.nan)
+            index_mean = f"{np.nanmean(relax):5.3f}" if np.isfinite(relax).any() else "  –  "
+            print(f"  {ups[0].phase_name:28s} index {index_mean} | z mean "
+                  f"{np.nanmean(z):+5.2f} SD {np.nanstd(z):5.2f} | score SD "
+                  f"{np.std(score):.3f}, 5-95 % {lo:.2f}-{hi:.2f}")  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
     )
-    parser.add_argument("--only", choices=("spread", "z-at-rest"))
+    parser.add_argument("--only", choices=("spread", "z-at-rest", "relaxation-spread", "orb"))
     parser.add_argument("--baseline-s", type=float, default=90.0)
     args = parser.parse_args()
     if not (args.data / "rr_long").is_dir():
         print(f"no real data at {args.data}: nothing to measure")
         return 1
+    if args.only in (None, "relaxation-spread"):
+        relaxation_spread(args.data)
+    if args.only in (None, "orb"):
+        orb(("eyes-closed-relaxation", "eeg-hrv-relaxation", "hrv-resonance-breathing",
+             "alpha-uptraining"))  # fmt: skip
     if args.only in (None, "spread"):
         spread(args.data)
     if args.only in (None, "z-at-rest"):

@@ -59,12 +59,25 @@ MIN_DISTINCT_VALUES = 5
 #: spread``).
 COHERENCE_MIN_LN_SD = 0.45
 
+#: Values of the relaxation index are kept this far from 0 and 1 before their log-odds.
+LOGIT_SCALE_FLOOR = 1e-4
+
+#: Smallest spread (log-odds) of a relaxation baseline: a safety for a still signal, half the
+#: least seen on real EEG (within a minute, 4-s windows a second apart: 0.43-0.84 on the four
+#: eyes-open/eyes-closed recordings of ``../shared/data/eeg_eyes``, median per recording).
+RELAXATION_MIN_LOGIT_SD = 0.2
+
 #: How a session's feedback z-scores were made, recorded in its ``session.json``
 #: (``extra.feedback_z_version``): 2 since coherence is scored on its logarithm with
-#: :data:`COHERENCE_MIN_LN_SD` (2026-11-29); sessions without it scored coherence on its own
-#: scale against the spread of one baseline window, z-scores up to ten times larger, which the
-#: progress report does not set beside the new ones.
-FEEDBACK_Z_VERSION = 2
+#: :data:`COHERENCE_MIN_LN_SD`, 3 since the relaxation index is scored on its log-odds (both
+#: 2026-11-29). Sessions without it scored coherence on its own scale against the spread of one
+#: baseline window (z-scores up to ten times larger), those before 3 the relaxation index on
+#: its own scale (changes near its top squeezed): the progress report does not set such
+#: z-scores beside the new ones (:data:`FIRST_VERSION_OF`).
+FEEDBACK_Z_VERSION = 3
+#: The first :data:`FEEDBACK_Z_VERSION` whose z-scores of each feedback metric compare with
+#: today's.
+FIRST_VERSION_OF = {"alpha": 1, "coherence": 2, "relaxation": 3}
 #: The key of ``session.json``'s ``extra`` that holds it.
 FEEDBACK_Z_KEY = "feedback_z_version"
 
@@ -101,13 +114,22 @@ class Baseline:
         Learn and score the natural logarithm of the values (a ratio such as coherence, which
         can grow twentyfold from a stressed minute to a relaxed one), floored at
         :data:`LOG_SCALE_FLOOR`. :attr:`mean` and :attr:`sd` are then in log units.
+    logit_scale : bool
+        Learn and score the log-odds ``ln(p / (1 - p))`` of values in 0-1 (the EEG relaxation
+        index, a logistic of a log power ratio: its logistic squeezes changes near 1 and 0),
+        kept within :data:`LOGIT_SCALE_FLOOR` of the ends.
     min_sd : float
         Smallest spread used for z-scores, in the units of :attr:`sd` (the relative floor
         :data:`MIN_RELATIVE_SD` applies on the linear scale only).
     """
 
-    def __init__(self, *, log_scale: bool = False, min_sd: float = 0.0) -> None:
+    def __init__(
+        self, *, log_scale: bool = False, logit_scale: bool = False, min_sd: float = 0.0
+    ) -> None:
+        if log_scale and logit_scale:
+            raise ValueError("a baseline has one scale: log or logit")
         self.log_scale = bool(log_scale)
+        self.logit_scale = bool(logit_scale)
         self.min_sd = float(min_sd)
         self.reset()
 
@@ -123,6 +145,9 @@ class Baseline:
     def _scaled(self, value: float) -> float:
         if self.log_scale and math.isfinite(value):
             return math.log(max(value, LOG_SCALE_FLOOR))
+        if self.logit_scale and math.isfinite(value):
+            p = min(max(value, LOGIT_SCALE_FLOOR), 1.0 - LOGIT_SCALE_FLOOR)
+            return math.log(p / (1.0 - p))
         return value
 
     def add(self, value: float) -> None:
@@ -153,7 +178,8 @@ class Baseline:
         if self.n < 2:
             return math.nan
         sd = math.sqrt(self._m2 / (self.n - 1))
-        relative = 0.0 if self.log_scale else MIN_RELATIVE_SD * abs(self._mean)
+        linear = not (self.log_scale or self.logit_scale)
+        relative = MIN_RELATIVE_SD * abs(self._mean) if linear else 0.0
         return max(sd, relative, self.min_sd, 1e-12)
 
     @property
@@ -172,10 +198,13 @@ class Baseline:
 def metric_baseline(kind: str) -> Baseline:
     """A new baseline for the feedback metric ``kind`` (``alpha``, ``relaxation``,
     ``coherence``): coherence is learnt on its logarithm with a spread of at least
-    :data:`COHERENCE_MIN_LN_SD`; the EEG metrics, which a baseline sees in many independent
-    windows, on their own scale."""
+    :data:`COHERENCE_MIN_LN_SD`; the relaxation index on its log-odds (the log power ratio
+    its logistic is made of) with a spread of at least :data:`RELAXATION_MIN_LOGIT_SD`;
+    alpha, which a baseline sees in many independent windows, on its own scale."""
     if kind == "coherence":
         return Baseline(log_scale=True, min_sd=COHERENCE_MIN_LN_SD)
+    if kind == "relaxation":
+        return Baseline(logit_scale=True, min_sd=RELAXATION_MIN_LOGIT_SD)
     return Baseline()
 
 

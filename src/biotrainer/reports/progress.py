@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from biotrainer.engine.feedback import FEEDBACK_Z_KEY
+from biotrainer.engine.feedback import FEEDBACK_Z_KEY, FIRST_VERSION_OF
 from biotrainer.engine.protocol import Protocol
 from biotrainer.errors import RecordingError
 from biotrainer.reports import charts as ch
@@ -59,9 +59,8 @@ class ProgressRow:
     #: A resonance assessment (paced breathing, no training): its figures are of its paced
     #: breathing phases, and it gave no feedback.
     assessment: bool = False
-    #: The session fed back coherence before its z-scores were made on the present scale
-    #: (:data:`~biotrainer.engine.feedback.FEEDBACK_Z_VERSION`): ``z`` is NaN, not set beside
-    #: the others.
+    #: The session's z-scores were made on an earlier scale (:func:`z_on_old_scale`): ``z`` is
+    #: NaN, not set beside the others.
     z_old_scale: bool = False
     z_coverage: float = math.nan
     hr_bpm_coverage: float = math.nan
@@ -161,20 +160,26 @@ def _is_assessment(rec: SessionRecord) -> bool:
     return s is not None and s.training is None and s.pacing is not None
 
 
-def coherence_z_on_old_scale(
+def z_on_old_scale(
     rec: SessionRecord, installed: Callable[[str], Protocol | None] = installed_protocol
 ) -> bool:
-    """The session fed back coherence and its ``session.json`` does not say its z-scores were
-    made on the present scale (recorded before 2026-11-29: up to ten times larger). False when
-    that cannot be told (the protocol is not installed any more, the folder is unreadable)."""
+    """The session's feedback z-scores were made on a scale used before 2026-11-29 (its
+    ``session.json`` has no ``feedback_z_version``, or one before the first that compares for
+    one of its protocol's feedback metrics, :data:`~biotrainer.engine.feedback.FIRST_VERSION_OF`:
+    coherence z-scores up to ten times larger, relaxation z-scores squeezed near the index's
+    top). False when that cannot be told (the protocol is not installed any more, the folder is
+    unreadable)."""
     protocol = installed(rec.protocol)
-    if protocol is None or "coherence" not in protocol.feedback_kinds or rec.folder is None:
+    if protocol is None or rec.folder is None:
+        return False
+    needed = max(FIRST_VERSION_OF.get(k, 1) for k in protocol.feedback_kinds)
+    if needed <= 1:
         return False
     try:
-        extra = read_meta(rec.folder).extra
+        version = read_meta(rec.folder).extra.get(FEEDBACK_Z_KEY, 1)
     except RecordingError:
         return False
-    return extra.get(FEEDBACK_Z_KEY) is None
+    return not isinstance(version, int) or version < needed
 
 
 def build_progress_report(
@@ -186,7 +191,7 @@ def build_progress_report(
     rows = []
     for rec in store.sessions(patient.code):
         m = practice_means(rec, installed)
-        old_scale = coherence_z_on_old_scale(rec, installed)
+        old_scale = z_on_old_scale(rec, installed)
         reports = store.self_reports(rec.id)
         pre, post = reports.get("pre"), reports.get("post")
 
@@ -358,8 +363,7 @@ def progress_charts(
     left_out = "; resonance assessments left out" if any(r.assessment for r in rows) else ""
     old = sum(r.z_old_scale for r in rows)
     z_left_out = left_out + (
-        f"; {old} coherence session{'s' if old > 1 else ''} scored on the scale used before "
-        "2026-11-29 left out"
+        f"; {old} session{'s' if old > 1 else ''} scored on a scale used before 2026-11-29 left out"
         if old
         else ""
     )

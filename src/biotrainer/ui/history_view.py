@@ -90,10 +90,10 @@ THIN_MEAN_TIP = (
 )
 
 
-#: The tooltip of the z cell of a coherence session scored on the old scale (left blank).
+#: The tooltip of the z cell of a session scored on an earlier scale (left blank).
 OLD_SCALE_TIP = (
-    "coherence was scored on another scale before 2026-11-29 (z-scores up to ten times "
-    "larger): this session's z is not set beside the others"
+    "coherence and the relaxation index were scored on other scales before 2026-11-29: this "
+    "session's z is not set beside the others"
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from reportkit import cli
@@ -60,7 +61,9 @@ def patient(tmp_path_factory):
             assert meta.extra[FEEDBACK_Z_KEY] == FEEDBACK_Z_VERSION
             extra = {k: v for k, v in meta.extra.items() if k != FEEDBACK_Z_KEY}
             write_meta(first, meta.with_(extra=extra))
-            return build_progress_report(store, "P-COH")
+            report = build_progress_report(store, "P-COH")
+            folders = [r.folder for r in store.sessions("P-COH")]
+            return SimpleNamespace(rows=report.rows, folders=folders)
 
 
 def test_old_coherence_z_scores_are_left_out_and_said_so(patient):
@@ -69,9 +72,7 @@ def test_old_coherence_z_scores_are_left_out_and_said_so(patient):
     assert not new.z_old_scale and math.isfinite(new.z)
     assert math.isfinite(old.coherence) and math.isfinite(old.rmssd_ms)  # the rest is kept
     (z_chart,) = [c for c in progress_charts(patient.rows) if c.name == "z"]
-    assert "1 coherence session scored on the scale used before 2026-11-29 left out" in (
-        z_chart.title
-    )
+    assert "1 session scored on a scale used before 2026-11-29 left out" in z_chart.title
 
 
 def test_a_session_says_how_its_z_scores_are_made_from_its_start(tmp_path: Path):
@@ -96,3 +97,32 @@ def test_the_history_table_says_why_the_z_is_blank(patient):
     z_column = COLUMNS.index("vs baseline (z)")
     assert OLD_SCALE_TIP in cell_tip(old, z_column)
     assert OLD_SCALE_TIP not in cell_tip(new, z_column)
+
+
+@pytest.mark.parametrize(
+    ("version", "protocol", "old"),
+    [
+        (None, "hrv-resonance-breathing", True),
+        (2, "hrv-resonance-breathing", False),
+        (2, "eyes-closed-relaxation", True),  # relaxation on its log-odds since version 3
+        (2, "eeg-hrv-relaxation", True),
+        (3, "eeg-hrv-relaxation", False),
+        (None, "alpha-uptraining", False),  # alpha's scale never changed
+        ("3", "eyes-closed-relaxation", True),  # not a version
+    ],
+)
+def test_which_sessions_are_on_an_earlier_scale(patient, tmp_path, version, protocol, old):
+    import shutil
+
+    from biotrainer.engine.protocol import load_protocol
+    from biotrainer.reports.progress import z_on_old_scale
+
+    folder = tmp_path / "session"
+    shutil.copytree(patient.folders[1], folder)
+    meta = read_meta(folder)
+    extra = {k: v for k, v in meta.extra.items() if k != FEEDBACK_Z_KEY}
+    if version is not None:
+        extra[FEEDBACK_Z_KEY] = version
+    write_meta(folder, meta.with_(extra=extra))
+    rec = SimpleNamespace(protocol=protocol, folder=folder)
+    assert z_on_old_scale(rec, lambda name: load_protocol(name)) is old
