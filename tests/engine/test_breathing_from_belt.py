@@ -7,6 +7,7 @@ a slower heart-rate wave: on the simulator's stressed start (16 breaths/min) it 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -32,6 +33,7 @@ def run(
     *,
     drop_resp_after: float | None = None,
     hole: tuple[float, float] | None = None,
+    stall_resp_after: float | None = None,
 ) -> tuple:
     r = rendered(profile)
     data = {p: a.copy() for p, a in r.data.items()}
@@ -39,6 +41,9 @@ def run(
         for p, a in data.items():
             t = a[r.layout.preset(p).timestamp_row] - r.truth.start_timestamp
             data[p] = a[:, (t < hole[0]) | (t >= hole[1])].copy()
+    layout = r.layout
+    if stall_resp_after is not None:  # the belt on a preset of its own, which stalls
+        layout, data = _belt_preset(layout, data, r.truth.start_timestamp, stall_resp_after)
     if drop_resp_after is not None:  # the belt comes off: its channel goes flat
         g = r.layout.group("resp")
         a = data[g.preset]
@@ -46,7 +51,7 @@ def run(
         a[g.rows[0], t > drop_resp_after] = a[g.rows[0], t <= drop_resp_after][-1]
     clock = SimulatedClock()
     engine = Engine(
-        MemorySource(r.layout, data, clock), load_protocol("hrv-resonance-breathing"), clock=clock
+        MemorySource(layout, data, clock), load_protocol("hrv-resonance-breathing"), clock=clock
     )
     updates = []
     engine.start()
@@ -55,6 +60,23 @@ def run(
         updates.extend(engine.tick())
     engine.close()
     return updates, r.truth
+
+
+def _belt_preset(layout, data: dict, t0: float, stall_after: float) -> tuple:
+    """The layout and data with the respiration channel moved to a preset of its own (rows:
+    the belt, its timestamps), whose samples stop ``stall_after`` s into the recording."""
+    g = layout.group("resp")
+    main = layout.preset(g.preset)
+    a = data[g.preset]
+    ts = a[main.timestamp_row]
+    keep = ts - t0 <= stall_after
+    belt = np.vstack([a[g.rows[0], keep], ts[keep]])
+    preset = replace(main, preset="auxiliary", num_rows=2, timestamp_row=1, marker_row=None)
+    groups = tuple(
+        replace(x, preset="auxiliary", rows=(0,)) if x.role == "resp" else x for x in layout.groups
+    )
+    layout = replace(layout, presets=(*layout.presets, preset), groups=groups)
+    return layout, {**data, "auxiliary": belt}
 
 
 def true_rate(truth, t_end: float) -> float:
@@ -91,12 +113,28 @@ def test_a_belt_that_goes_flat_hands_back_to_the_heart_rhythm():
     assert at[250].breathing_source == BREATHING_FROM_HEART  # the flat minute gives no count
 
 
-def test_no_breath_is_counted_across_a_hole_in_the_data():
+def test_a_short_hole_is_bridged_and_no_breath_is_counted_across_a_long_one():
+    # 4 s (a Bluetooth hiccup): the count goes on, the hole's samples counted as missing; the
+    # breath taken in it is not seen, so for the minute after the rate is a breath/min low
     updates, truth = run("simulator", 260.0, hole=(150.0, 154.0))
     at = {round(u.sample_time - truth.start_timestamp): u for u in updates}
+    for t in (149, *range(156, 260, 3)):
+        assert at[t].breathing_source == BREATHING_FROM_RESP, t
+        error = at[t].breathing_bpm - true_rate(truth, t)
+        assert -1.5 < error < 0.5 if t < 215 else abs(error) < 0.5, (t, error)
+    # 12 s: the count starts again after it; the heart rhythm's rate meanwhile
+    updates, truth = run("simulator", 260.0, hole=(150.0, 162.0))
+    at = {round(u.sample_time - truth.start_timestamp): u for u in updates}
     assert at[149].breathing_source == BREATHING_FROM_RESP
-    # the belt's count starts again after the hole: the heart rhythm's rate meanwhile
-    assert all(at[t].breathing_source != BREATHING_FROM_RESP for t in range(156, 183))
-    late = at[250]
-    assert late.breathing_source == BREATHING_FROM_RESP
-    assert abs(late.breathing_bpm - true_rate(truth, 250.0)) < 1.0
+    assert all(at[t].breathing_source != BREATHING_FROM_RESP for t in range(164, 191))
+    assert at[250].breathing_source == BREATHING_FROM_RESP
+    assert abs(at[250].breathing_bpm - true_rate(truth, 250.0)) < 1.0
+
+
+def test_a_belt_whose_samples_stop_gives_no_rate_after_five_seconds():
+    """The respiration channel on a preset of its own that stalls while the rest streams:
+    its last rate is not shown on (it stayed at 16.1 'from the belt' for 100 s, review)."""
+    updates, truth = run("simulator", 260.0, stall_resp_after=150.0)
+    at = {round(u.sample_time - truth.start_timestamp): u for u in updates}
+    assert at[149].breathing_source == BREATHING_FROM_RESP
+    assert all(at[t].breathing_source != BREATHING_FROM_RESP for t in range(156, 260))

@@ -55,6 +55,15 @@ MIN_RIPPLE = 0.1
 MIN_PROMINENCE = 0.3
 #: Fewest breath peaks a rate is given for (two whole cycles).
 MIN_PEAKS = 3
+#: A stretch without a breath at an end of the window longer than this many times the longest
+#: cycle between its peaks is a pause (a breath held) and counts in the rate (see
+#: :func:`resp_rate`).
+PAUSE_CYCLES = 1.5
+#: A step between raw samples is a jump (:data:`MAX_STEP_SHARE`) only when it is also this many
+#: times the typical largest step of a tenth of a second in the window: broadband noise on a
+#: belt is no knock (the largest of 15,000 steps of white noise is about twice the median of
+#: the 0.1-s maxima).
+NOISE_STEP_FACTOR = 4.0
 #: A window whose spread is below this share of the signal's level is flat (no breathing seen).
 FLAT_RELATIVE = 1e-6
 #: Most missing (NaN, infinite, impossible) samples a window may hold (share).
@@ -150,12 +159,24 @@ def resp_rate(filtered: np.ndarray, fs: float) -> float:
     -------
     float
         Whole breath cycles between the first and the last breath peak per minute of the time
-        they span; NaN with fewer than :data:`MIN_PEAKS` peaks.
+        they span. A stretch without a breath at either end of the window longer than
+        :data:`PAUSE_CYCLES` times the longest cycle between the peaks (a breath held, a long
+        pause) counts as one more cycle lasting that long, so the rate falls while the breath
+        is held instead of repeating the rate before. NaN with fewer than :data:`MIN_PEAKS`
+        peaks.
     """
-    peaks = resp_peaks(filtered, fs)
+    y = np.asarray(filtered, dtype=np.float64).ravel()
+    peaks = resp_peaks(y, fs)
     if peaks.size < MIN_PEAKS:
         return math.nan
-    return 60.0 * (peaks.size - 1) * fs / float(peaks[-1] - peaks[0])
+    cycles = float(peaks.size - 1)
+    span = float(peaks[-1] - peaks[0])
+    longest = float(np.diff(peaks).max())
+    for pause in (float(peaks[0]), float(y.size - 1 - peaks[-1])):
+        if pause > PAUSE_CYCLES * longest:
+            cycles += 1.0
+            span += pause
+    return 60.0 * cycles * fs / span
 
 
 class RespRateStream:
@@ -211,6 +232,7 @@ class RespRateStream:
         self._n = 0  # samples pushed since the start
         self._last_good = math.nan
         self._last_raw = math.nan
+        self._last_missing = False  # (the sample before the next chunk was missing)
         # per kept sample (every step-th of the stream once settled; the last window of them
         # and those of the latest push): the filtered value, the raw one (held where missing),
         # the raw samples missing and the largest raw step since the kept one before
@@ -300,12 +322,14 @@ class RespRateStream:
             lo = self._first_kept - self.step + 1 - n0
             if lo >= x.size:
                 self._last_raw = float(x[-1])
+                self._last_missing = bool(missing[-1])
                 return none
             if lo > 0:
                 self._last_raw = float(x[lo - 1])
+                self._last_missing = bool(missing[lo - 1])
                 x, missing, idx, y = x[lo:], missing[lo:], idx - lo, y[:, lo:]
                 skip += lo
-        steps = self._largest_steps(x, idx)
+        steps = self._largest_steps(x, missing, idx)
         gone = self._missing_counts(missing, idx)
         if idx.size:
             self._kept = np.concatenate((self._kept, y[0, idx]))
@@ -322,21 +346,27 @@ class RespRateStream:
         if not idx.size:
             self._missing_n += int(m.sum())
             return np.empty(0, dtype=np.int64)
-        out = np.add.reduceat(m, np.concatenate(([0], idx[:-1] + 1)))
+        # (up to the last kept sample only: the rest is carried to the next one)
+        out = np.add.reduceat(m[: idx[-1] + 1], np.concatenate(([0], idx[:-1] + 1)))
         out[0] += self._missing_n
         self._missing_n = int(m[idx[-1] + 1 :].sum())
         return out
 
-    def _largest_steps(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def _largest_steps(self, x: np.ndarray, missing: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """The largest step between consecutive raw samples up to each kept sample ``x[idx]``
-        since the kept one before (carried across chunks)."""
+        since the kept one before (carried across chunks). The step back from a held value
+        to the first sample after missing ones is not counted: missing samples have their own
+        limit (a short dropout is no knock)."""
         prev = self._last_raw if math.isfinite(self._last_raw) else x[0]
         d = np.abs(np.diff(x, prepend=prev))
+        after_missing = np.concatenate(([self._last_missing], missing[:-1])) & ~missing
+        d[after_missing] = 0.0
         self._last_raw = float(x[-1])
+        self._last_missing = bool(missing[-1])
         if not idx.size:
             self._step_max = max(self._step_max, float(d.max()))
             return np.empty(0)
-        out = np.maximum.reduceat(d, np.concatenate(([0], idx[:-1] + 1)))
+        out = np.maximum.reduceat(d[: idx[-1] + 1], np.concatenate(([0], idx[:-1] + 1)))
         out[0] = max(out[0], self._step_max)
         tail = d[idx[-1] + 1 :]
         self._step_max = float(tail.max()) if tail.size else 0.0
@@ -381,6 +411,8 @@ class RespRateStream:
         spread = _spread(raw)
         if spread <= FLAT_RELATIVE * max(abs(float(raw[-1])), 1e-300):
             return math.nan  # flat: no breathing in the window (a sensor off, railed)
-        if self._steps[begin:end].max() > MAX_STEP_SHARE * spread:
+        steps = self._steps[begin:end]
+        typical = float(np.partition(steps, steps.size // 2)[steps.size // 2])
+        if steps.max() > max(MAX_STEP_SHARE * spread, NOISE_STEP_FACTOR * typical):
             return math.nan  # a jump: the filtered window rings with it
         return resp_rate(y, self.kept_fs)

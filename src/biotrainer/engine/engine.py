@@ -62,6 +62,9 @@ METRICS_FILE = "metrics.csv"
 #: A source may end this much protocol time (s) before the protocol without being said to
 #: have ended it early (a scenario as long as the protocol ends within a tick of it).
 SOURCE_END_SLACK_S = 1.0
+#: Gaps in a respiration channel (s) up to which the breathing count goes on across them (the
+#: gap's samples counted as missing); after a longer one it starts again (30 s without a rate).
+BELT_BRIDGE_S = 5.0
 
 #: Quality reason of a protocol fed by the heart signal while no beat has been detected for
 #: :data:`~biotrainer.limits.BEATS_LOST_S` (the heart metrics are NaN meanwhile).
@@ -671,16 +674,11 @@ class Engine:
                 else:
                     self.cardiac.mark_holes(*self._holes_in(taken[0]))
                     cardiac_steps = self.cardiac.push_many(taken[1][self._cardiac_channel], ends)
-        resp_steps = None
+        resp_steps = resp_t = None
         if self.resp is not None:
             taken = self._pending["resp"].take_until(t_last)
             if taken is not None:
-                stamps = taken[0]
-                ends = np.searchsorted(stamps, boundaries, side="right")
-                before = self._resp_t if math.isfinite(self._resp_t) else float(stamps[0])
-                holes = np.flatnonzero(np.diff(stamps, prepend=before) > self.config.max_gap_s)
-                self._resp_t = float(stamps[-1])
-                resp_steps = self.resp.push_many(taken[1][0], ends, holes.tolist())
+                resp_steps, resp_t = self._resp_steps(*taken, boundaries)
         for role, pending in self._pending.items():
             if role == "resp" and self.resp is not None:
                 continue
@@ -693,12 +691,42 @@ class Engine:
                 next(cardiac_steps)
             if resp_steps is not None:
                 next(resp_steps)
+                if resp_t[i] == resp_t[i]:  # (not NaN)
+                    self._resp_t = resp_t[i]
             if rr_pieces is not None and rr_pieces[i][0].size:
                 self.cardiac.push_rr(*rr_pieces[i])
             if cardiac_t is not None and cardiac_t[i] == cardiac_t[i]:  # (not NaN)
                 self._cardiac_t = cardiac_t[i]
             self._advance_protocol_time(t_end)
             yield None
+
+    def _resp_steps(
+        self, stamps: np.ndarray, x: np.ndarray, boundaries: list[float]
+    ) -> tuple[Iterator[None], list[float]]:
+        """Hand the respiration samples ``x`` (rows x n, stamps ``stamps``) to the breathing
+        count as pieces ending at ``boundaries``; return its steps and the time of the newest
+        respiration sample at each boundary.
+
+        A gap in the stamps of up to :data:`BELT_BRIDGE_S` (a Bluetooth hiccup) is filled with
+        missing samples (held, and counted against the window's share of them); after a longer
+        one the count starts again (no breath is counted across it)."""
+        y = x[0]
+        fs = self.resp.fs
+        ends = np.searchsorted(stamps, boundaries, side="right")
+        last = np.maximum.accumulate(np.where(ends > 0, ends - 1, -1))
+        newest = [float(stamps[j]) if j >= 0 else math.nan for j in last.tolist()]
+        before = self._resp_t if math.isfinite(self._resp_t) else float(stamps[0])
+        steps = np.diff(stamps, prepend=before)
+        gaps = np.flatnonzero(steps > self.config.max_gap_s)
+        bridged = gaps[steps[gaps] <= BELT_BRIDGE_S]
+        restarts = gaps[steps[gaps] > BELT_BRIDGE_S]
+        if bridged.size:
+            lost = np.rint(steps[bridged] * fs).astype(np.int64) - 1  # samples not received
+            y = np.insert(y, np.repeat(bridged, lost), np.nan)
+            shift = np.concatenate(([0], np.cumsum(lost)))
+            ends = ends + shift[np.searchsorted(bridged, ends, side="left")]
+            restarts = restarts + shift[np.searchsorted(bridged, restarts, side="right")]
+        return self.resp.push_many(y, ends, restarts.tolist()), newest
 
     def _holes_in(self, stamps: np.ndarray) -> tuple[list[int], list[float]]:
         """Offsets in the heart signal's next samples ``stamps`` that follow a hole in the data
@@ -844,7 +872,7 @@ class Engine:
             channel_ok = (False,) * len(channel_ok)
         elif heart_lost:
             c = None
-        breathing = self._breathing(c, lost)
+        breathing = self._breathing(c, lost, t)
         update = MetricUpdate.of(
             session_s=self.session_s,
             sample_time=t,
@@ -886,13 +914,16 @@ class Engine:
             self._metrics_csv.append(update.csv_row())
         return update
 
-    def _breathing(self, c: CardiacProcessor | None, lost: bool) -> tuple[float, str]:
-        """(breathing rate, where it comes from): the respiration belt's rate while it has
-        one, else the heart rhythm's (RSA) while there is one, else (NaN, "")."""
+    def _breathing(self, c: CardiacProcessor | None, lost: bool, t: float) -> tuple[float, str]:
+        """(breathing rate, where it comes from) at data time ``t``: the respiration belt's
+        rate while it has one and its samples come (a respiration channel whose samples stopped
+        for over :data:`~biotrainer.limits.BEATS_LOST_S` while the rest streams gives none),
+        else the heart rhythm's (RSA) while there is one, else (NaN, "")."""
         if lost:
             return NAN, ""
-        if self.resp is not None and math.isfinite(self.resp.breathing_bpm):
-            return self.resp.breathing_bpm, BREATHING_FROM_RESP
+        r = self.resp
+        if r is not None and math.isfinite(r.breathing_bpm) and t - self._resp_t <= BEATS_LOST_S:
+            return r.breathing_bpm, BREATHING_FROM_RESP
         if c is not None and math.isfinite(c.breathing_bpm):
             return c.breathing_bpm, BREATHING_FROM_HEART
         return NAN, ""
