@@ -5,7 +5,8 @@ background), so near its top the same change of the ratio moves it less and less
 there is p (1 - p), 12 times smaller at 0.92 (a strong-alpha subject at rest, eegmat Subject00:
 median 0.915) than at 0.5. Scored on the index itself, a relaxed person's z-scores stopped
 moving: in the second training block of a simulated stressed-to-relaxed session on
-eyes-closed-relaxation the index sat at 0.93-1.00, z 4.0-4.3 and the orb still (score SD 0.04).
+eyes-closed-relaxation the index sat at 0.93-1.00, z +4.3 to +5.1 and the orb still (score SD
+0.05; ``benchmarks/bench_feedback.py --only orb``).
 """
 
 from __future__ import annotations

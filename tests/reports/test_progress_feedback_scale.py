@@ -63,12 +63,14 @@ def patient(tmp_path_factory):
             write_meta(first, meta.with_(extra=extra))
             report = build_progress_report(store, "P-COH")
             folders = [r.folder for r in store.sessions("P-COH")]
-            return SimpleNamespace(rows=report.rows, folders=folders)
+        rc, listed, err = cli("sessions", "--patient", "P-COH", "--data-dir", data)
+        assert rc == 0, err
+        return SimpleNamespace(rows=report.rows, folders=folders, report=report, listed=listed)
 
 
 def test_old_coherence_z_scores_are_left_out_and_said_so(patient):
     old, new = patient.rows
-    assert old.z_old_scale and math.isnan(old.z)
+    assert old.z_old_scale and math.isnan(old.z) and math.isnan(old.coverage("z"))
     assert not new.z_old_scale and math.isfinite(new.z)
     assert math.isfinite(old.coherence) and math.isfinite(old.rmssd_ms)  # the rest is kept
     (z_chart,) = [c for c in progress_charts(patient.rows) if c.name == "z"]
@@ -126,3 +128,28 @@ def test_which_sessions_are_on_an_earlier_scale(patient, tmp_path, version, prot
     write_meta(folder, meta.with_(extra=extra))
     rec = SimpleNamespace(protocol=protocol, folder=folder)
     assert z_on_old_scale(rec, lambda name: load_protocol(name)) is old
+
+
+def test_the_table_and_the_list_say_why_the_z_is_blank(patient):
+    """Right after an upgrade every session of a patient may be old: the z chart is then empty
+    and left out, and the table had to say why its z column is blank (review)."""
+    from biotrainer.commands.sessions import OLD_SCALE_LIST_NOTE
+    from biotrainer.reports.html import OLD_SCALE_NOTE, progress_html
+
+    assert OLD_SCALE_NOTE in progress_html(patient.report)
+    header, *rows = patient.listed.splitlines()[:3]
+    end = header.index(" target")  # (the z column is right-aligned before it, 5 wide)
+    old_z, new_z = (line[end - 5 : end].strip() for line in rows)
+    assert old_z in ("-", "–") and new_z.startswith("+")
+    assert patient.listed.rstrip().endswith(OLD_SCALE_LIST_NOTE)
+
+
+def test_what_cannot_be_told_keeps_its_z(patient, tmp_path):
+    from biotrainer.engine.protocol import load_protocol
+    from biotrainer.reports.progress import z_on_old_scale
+
+    new = SimpleNamespace(protocol="hrv-resonance-breathing", folder=patient.folders[1])
+    assert not z_on_old_scale(new, lambda name: load_protocol(name))  # version 3, coherence
+    assert not z_on_old_scale(new, lambda name: None)  # the protocol is not installed any more
+    gone = SimpleNamespace(protocol="hrv-resonance-breathing", folder=tmp_path / "nothing")
+    assert not z_on_old_scale(gone, lambda name: load_protocol(name))  # unreadable folder

@@ -412,3 +412,17 @@ def test_the_breathing_trend_says_where_its_rate_comes_from(dash):
     trends.refresh()
     title = trends.plots["breathing_bpm"].titleLabel.text
     assert "respiration belt" in title and "15.8" in title
+
+
+def test_taking_over_a_high_auto_threshold_starts_from_it(dash, qtbot):
+    """A relaxed person's auto-threshold can be +8 or more; the slider ended at +2, so unticking
+    "auto" sent +2.0 and every update was rewarded (review)."""
+    dash.set_state("running")
+    dash.add_updates([update(threshold_z=8.44, feedback_z=8.9)])
+    dash.refresh()
+    assert dash.threshold_label.text() == "z +8.44"
+    with qtbot.waitSignal(dash.threshold_changed) as sig:
+        dash.auto_check.setChecked(False)
+    assert sig.args == [pytest.approx(8.44)]
+    dash.set_protocol(load_protocol("alpha-uptraining"))  # a new session: the usual range
+    assert dash.threshold_slider.maximum() == 200

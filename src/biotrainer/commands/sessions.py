@@ -23,6 +23,12 @@ THIN_LIST_NOTE = (
     "the rest (signal unclean or lost, or heart beats too irregular)"
 )
 
+#: Said under the list when a session's z is left blank for its scale.
+OLD_SCALE_LIST_NOTE = (
+    "z blank (–) for a session before 2026-11-29 that fed back coherence or the EEG relaxation "
+    "index: scored on another scale, it does not compare"
+)
+
 #: The means of :class:`~biotrainer.session.analysis.MetricMeans` the list shows that keep the
 #: share of their updates they rest on (its "target" has none).
 LIST_MEANS = ("z", "rmssd_ms")
@@ -64,11 +70,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import functools
+    import math
     import sys
 
     from biotrainer.paths import shown
     from biotrainer.reports.format import local_time, num, pct, signed
-    from biotrainer.reports.progress import practice_means
+    from biotrainer.reports.progress import practice_means, z_on_old_scale
     from biotrainer.reports.session_report import installed_protocol
     from biotrainer.session.store import Store
 
@@ -97,9 +104,12 @@ def run(args: argparse.Namespace) -> int:
             f"{'min':>5s} {'z':>5s} {'target':>6s} {'RMSSD':>5s}  pain  stress"
         )
         installed = functools.cache(installed_protocol)  # (read once per protocol)
-        marked = False
+        marked = blanked = False
         for rec in sessions:
             m = practice_means(rec, installed)  # (none for a session ended in its baseline)
+            z = m.z if m else None
+            if z is not None and math.isfinite(z) and z_on_old_scale(rec, installed):
+                z, blanked = None, True
             reports = store.self_reports(rec.id)
             pre, post = reports.get("pre"), reports.get("post")
 
@@ -111,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"{rec.id:4d}  {rec.patient_code:{width}s} {local_time(rec.started_utc):21s}  "
                 f"{rec.protocol[:24]:24s} {rec.outcome:13s} {num(rec.duration_s / 60, 1):>5s} "
-                f"{signed(m.z if m else None):>5s}{_mark(m, 'z')}"
+                f"{signed(z):>5s}{_mark(m, 'z') if z is not None else ' '}"
                 f"{pct(m.time_in_target if m else None):>6s} "
                 f"{num(m.rmssd_ms if m else None, 1):>5s}{_mark(m, 'rmssd_ms')} "
                 f"{delta('pain'):>4s}  {delta('stress'):>6s}"
@@ -119,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
             marked = marked or any(_mark(m, f) == "*" for f in LIST_MEANS)
         if marked:
             print(THIN_LIST_NOTE)
+        if blanked:
+            print(OLD_SCALE_LIST_NOTE)
     return 0
 
 

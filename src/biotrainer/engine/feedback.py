@@ -4,7 +4,8 @@ The feedback metric (alpha, relaxation index, HRV coherence...) is turned into a
 steps:
 
 1. :class:`Baseline` learns the person's mean and spread during the baseline phases (coherence
-   on its logarithm, with a floor under its spread: :func:`metric_baseline`).
+   on its logarithm and the relaxation index on its log-odds, each with a floor under its
+   spread: :func:`metric_baseline`).
 2. Each new value becomes a z-score against that baseline (``MetricUpdate.feedback_z``): the
    therapist's measure of progress against the person's own baseline, recorded in
    ``metrics.csv``.

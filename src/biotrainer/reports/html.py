@@ -719,11 +719,13 @@ def progress_html(report: ProgressReport) -> str:
         )
     )
     thin = any(r.thin(f) for r in rows_ for f in _SESSION_MEANS)
+    old_scale = any(r.z_old_scale for r in rows_)
     b.append(
         "<p class='sub'>z (the feedback against the person's baseline, in SDs), time in "
         "target, RMSSD (ms), coherence and breathing rate "
         "(breaths/min) are means over the training phases (of a resonance assessment: its "
-        f"paced breathing phases).{' ' + PROGRESS_COVERAGE_NOTE if thin else ''} Pain and "
+        f"paced breathing phases).{' ' + PROGRESS_COVERAGE_NOTE if thin else ''}"
+        f"{' ' + OLD_SCALE_NOTE if old_scale else ''} Pain and "
         "stress: before → after (change).</p>"
     )
     charts = report.charts()
@@ -741,6 +743,13 @@ PROGRESS_COVERAGE_NOTE = (
     "A share in brackets under a mean is the part of those phases' time the mean rests on, "
     "when less than half: for the rest the metric had no value (the signal unclean or lost, or "
     "the heart beats too irregular to measure)."
+)
+
+#: What the progress table says under it when a session's z is left out for its scale.
+OLD_SCALE_NOTE = (
+    "z is left blank (–) for sessions recorded before 2026-11-29 that fed back coherence or the "
+    "EEG relaxation index: those were scored on other scales, with z-scores that do not compare "
+    "with the later ones."
 )
 
 #: The means of the progress table that say their coverage when it is thin.

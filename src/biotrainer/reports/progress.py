@@ -191,7 +191,7 @@ def build_progress_report(
     rows = []
     for rec in store.sessions(patient.code):
         m = practice_means(rec, installed)
-        old_scale = z_on_old_scale(rec, installed)
+        old_scale = m is not None and math.isfinite(m.z) and z_on_old_scale(rec, installed)
         reports = store.self_reports(rec.id)
         pre, post = reports.get("pre"), reports.get("post")
 
@@ -219,7 +219,12 @@ def build_progress_report(
                 z=math.nan if old_scale else g("z"),
                 assessment=_is_assessment(rec),
                 z_old_scale=old_scale,
-                **{f"{f}{COVERAGE_SUFFIX}": _coverage_of(m, f) for f in ROW_COVERAGES},
+                **{
+                    f"{f}{COVERAGE_SUFFIX}": math.nan
+                    if old_scale and f == "z"  # (no z, no share of it)
+                    else _coverage_of(m, f)
+                    for f in ROW_COVERAGES
+                },
             )
         )
     return ProgressReport(
@@ -361,7 +366,7 @@ def progress_charts(
 
     # (said in the title: the assessment's z, paced against natural breathing, is no feedback)
     left_out = "; resonance assessments left out" if any(r.assessment for r in rows) else ""
-    old = sum(r.z_old_scale for r in rows)
+    old = sum(r.z_old_scale and not r.assessment for r in rows)  # (assessments: said above)
     z_left_out = left_out + (
         f"; {old} session{'s' if old > 1 else ''} scored on a scale used before 2026-11-29 left out"
         if old

@@ -767,6 +767,12 @@ class TherapistDashboard(QWidget):
         self.target_spin.setValue(round(100 * protocol.target_reward_rate))
         self.target_spin.blockSignals(False)
         self.session_progress.setFormat(f"session 0:00 / {fmt_clock(protocol.duration_s)}")
+        lo, hi = THRESHOLD_Z_RANGE  # (as wide again as a new session needs)
+        self.threshold_slider.blockSignals(True)
+        self.threshold_slider.setRange(
+            round(lo * SLIDER_STEPS_PER_Z), round(hi * SLIDER_STEPS_PER_Z)
+        )
+        self.threshold_slider.blockSignals(False)
 
     def set_layout(self, layout: SourceLayout) -> None:
         """Build the signal plots, the spectrum and the quality lights for a source."""
@@ -1020,7 +1026,14 @@ class TherapistDashboard(QWidget):
         if not math.isfinite(z):
             return
         self.threshold_slider.blockSignals(True)
-        self.threshold_slider.setValue(round(z * SLIDER_STEPS_PER_Z))
+        # The slider reaches the threshold the auto-threshold set (a relaxed person's can be
+        # +8 or more): taking it over by hand then starts from there, not from the slider's end.
+        step = round(z * SLIDER_STEPS_PER_Z)
+        lo, hi = self.threshold_slider.minimum(), self.threshold_slider.maximum()
+        if not lo <= step <= hi:
+            margin = SLIDER_STEPS_PER_Z
+            self.threshold_slider.setRange(min(lo, step - margin), max(hi, step + margin))
+        self.threshold_slider.setValue(step)
         self.threshold_slider.blockSignals(False)
         self._set_text(self.threshold_label, f"z {z:+.2f}")
 
