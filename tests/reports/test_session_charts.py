@@ -51,7 +51,7 @@ def test_the_breathing_chart_says_where_its_rate_came_from():
     series.columns["breathing_source"] = source
     assert "Breathing rate, respiration belt (means" in session_chart_title(series, "breathing_bpm")
     source[: n // 4] = "heart"
-    assert "belt (25 % from the heart rhythm)" in session_chart_title(series, "breathing_bpm")
+    assert "belt; 25 % from the heart rhythm (means" in session_chart_title(series, "breathing_bpm")
     source[:] = "heart"
     assert "Breathing rate, from the heart rhythm (" in session_chart_title(series, "breathing_bpm")
 

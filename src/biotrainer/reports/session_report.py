@@ -474,7 +474,7 @@ def breathing_source_words(series: MetricSeries, rows: np.ndarray) -> str:
     if not belt:
         return ", from the heart rhythm"
     share = max(1, round(100.0 * heart / (belt + heart)))
-    return f", respiration belt ({share} % from the heart rhythm)"
+    return f", respiration belt; {share} % from the heart rhythm"
 
 
 def session_charts(
