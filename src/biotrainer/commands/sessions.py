@@ -70,12 +70,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import functools
-    import math
     import sys
 
     from biotrainer.paths import shown
     from biotrainer.reports.format import local_time, num, pct, signed
-    from biotrainer.reports.progress import practice_means, z_on_old_scale
+    from biotrainer.reports.progress import blanks_z, practice_means
     from biotrainer.reports.session_report import installed_protocol
     from biotrainer.session.store import Store
 
@@ -108,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         for rec in sessions:
             m = practice_means(rec, installed)  # (none for a session ended in its baseline)
             z = m.z if m else None
-            if z is not None and math.isfinite(z) and z_on_old_scale(rec, installed):
+            if blanks_z(rec, m, installed):
                 z, blanked = None, True
             reports = store.self_reports(rec.id)
             pre, post = reports.get("pre"), reports.get("post")

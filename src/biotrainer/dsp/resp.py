@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from scipy import signal
 
-from biotrainer.dsp.filters import butter_sos, check_fs, mask_impossible, sosfilt_rows
+from biotrainer.dsp.filters import StreamingFilter, butter_sos, check_fs, mask_impossible
 
 __all__ = [
     "RespRateStream",
@@ -87,13 +87,7 @@ def resp_filter(x: np.ndarray, fs: float) -> np.ndarray:
         Sampling rate, Hz (at least 4 Hz).
     """
     fs = check_fs(fs, MIN_FS, what="respiration")
-    y = np.array(x, dtype=np.float64, order="C", ndmin=2)
-    if y.shape[-1] == 0:
-        return y.ravel()
-    sos = _sos(fs)
-    zi = np.ascontiguousarray(signal.sosfilt_zi(sos)[None, :, :] * y[:, :1, None])
-    sosfilt_rows(sos, y, zi)
-    return y.ravel()
+    return StreamingFilter(_sos(fs)).process(np.asarray(x, dtype=np.float64).ravel())
 
 
 def _sos(fs: float) -> np.ndarray:
@@ -215,8 +209,7 @@ class RespRateStream:
         self.every = max(1, round(every_s * self.fs))
         self.settle = round(settle_s * self.fs)
         self._first_kept = self.settle + (-self.settle) % self.step  # (a multiple of step)
-        self._sos = _sos(self.fs)
-        self._zi_unit = signal.sosfilt_zi(self._sos)
+        self._filter = StreamingFilter(_sos(self.fs))
         #: The latest rate, breaths/min (NaN until the first window, and for a bad window).
         self.breathing_bpm = math.nan
         self.restart()
@@ -228,7 +221,8 @@ class RespRateStream:
 
     def restart(self) -> None:
         """Forget everything (after a hole in the data): the next sample starts a new stream."""
-        self._zi: np.ndarray | None = None
+        self._filter.reset()
+        self._started = False  # (the stream starts at its first good sample)
         self._n = 0  # samples pushed since the start
         self._last_good = math.nan
         self._last_raw = math.nan
@@ -304,15 +298,14 @@ class RespRateStream:
         n0 = self._n
         self._n += x.size
         skip = 0
-        if self._zi is None:
+        if not self._started:
             good = np.flatnonzero(~missing)
             if not good.size:
                 return none  # nothing good yet: the stream starts at its first good sample
             skip = int(good[0])
             x, missing, n0 = x[skip:], missing[skip:], n0 + skip
-            self._zi = np.ascontiguousarray(self._zi_unit[None, :, :] * x[0])
-        y = np.array(x, dtype=np.float64, order="C", ndmin=2)
-        sosfilt_rows(self._sos, y, self._zi)
+            self._started = True
+        y = self._filter.push(x)[None, :]  # (from the steady state of its first sample)
         first = max(self._first_kept, n0)
         first += (-first) % self.step
         idx = np.arange(first, self._n, self.step) - n0

@@ -167,6 +167,21 @@ def _arrival_state(chunk: Chunk, state: SourceState) -> SourceState:
 _P = TypeVar("_P")
 
 
+def _newest_at(stamps: np.ndarray, ends: np.ndarray) -> list[float]:
+    """The time of the newest of the samples ``stamps[:end]`` for each of ``ends`` (NaN while
+    none): where a signal's samples have got to at each update boundary."""
+    last = np.maximum.accumulate(np.where(ends > 0, ends - 1, -1))
+    return [float(stamps[j]) if j >= 0 else math.nan for j in last.tolist()]
+
+
+def _gaps(stamps: np.ndarray, before: float, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets in ``stamps`` that follow a step over ``max_gap_s`` from the sample before (the
+    one at ``before``, the newest taken in earlier, when finite), and those steps (s)."""
+    steps = np.diff(stamps, prepend=before if math.isfinite(before) else float(stamps[0]))
+    at = np.flatnonzero(steps > max_gap_s)
+    return at, steps[at]
+
+
 def _processor(role: str, make: Callable[[], _P]) -> _P:
     """``make()``, a processor of ``role``'s signal, with its refusal of the signal (a
     ValueError: a sampling rate it cannot filter, no channel) turned into a DeviceError that
@@ -664,8 +679,7 @@ class Engine:
             taken = self._pending[self._cardiac_role].take_until(t_last)
             if taken is not None:
                 ends = np.searchsorted(taken[0], boundaries, side="right")
-                last = np.maximum.accumulate(np.where(ends > 0, ends - 1, -1))
-                cardiac_t = [float(taken[0][j]) if j >= 0 else math.nan for j in last.tolist()]
+                cardiac_t = _newest_at(taken[0], ends)
                 if self._cardiac_role == "rr":
                     starts = np.concatenate(([0], ends[:-1]))
                     rr_pieces = [
@@ -713,15 +727,12 @@ class Engine:
         y = x[0]
         fs = self.resp.fs
         ends = np.searchsorted(stamps, boundaries, side="right")
-        last = np.maximum.accumulate(np.where(ends > 0, ends - 1, -1))
-        newest = [float(stamps[j]) if j >= 0 else math.nan for j in last.tolist()]
-        before = self._resp_t if math.isfinite(self._resp_t) else float(stamps[0])
-        steps = np.diff(stamps, prepend=before)
-        gaps = np.flatnonzero(steps > self.config.max_gap_s)
-        bridged = gaps[steps[gaps] <= BELT_BRIDGE_S]
-        restarts = gaps[steps[gaps] > BELT_BRIDGE_S]
+        newest = _newest_at(stamps, ends)
+        gaps, steps = _gaps(stamps, self._resp_t, self.config.max_gap_s)
+        short = steps <= BELT_BRIDGE_S
+        bridged, restarts = gaps[short], gaps[~short]
         if bridged.size:
-            lost = np.rint(steps[bridged] * fs).astype(np.int64) - 1  # samples not received
+            lost = np.rint(steps[short] * fs).astype(np.int64) - 1  # samples not received
             y = np.insert(y, np.repeat(bridged, lost), np.nan)
             shift = np.concatenate(([0], np.cumsum(lost)))
             ends = ends + shift[np.searchsorted(bridged, ends, side="left")]
@@ -733,10 +744,8 @@ class Engine:
         (a step over :attr:`EngineConfig.max_gap_s` from the sample before, the newest taken in
         before included), and those steps (s): no RR interval spans a hole (see
         :class:`~biotrainer.engine.processors.CardiacProcessor`)."""
-        before = self._cardiac_t if math.isfinite(self._cardiac_t) else float(stamps[0])
-        steps = np.diff(stamps, prepend=before)
-        at = np.flatnonzero(steps > self.config.max_gap_s)
-        return at.tolist(), steps[at].tolist()
+        at, steps = _gaps(stamps, self._cardiac_t, self.config.max_gap_s)
+        return at.tolist(), steps.tolist()
 
     def _advance_protocol_time(self, t_end: float) -> None:
         if self._last_t is not None and not self.paused and self.phase is not None:

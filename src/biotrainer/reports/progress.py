@@ -182,6 +182,16 @@ def z_on_old_scale(
     return not isinstance(version, int) or version < needed
 
 
+def blanks_z(
+    rec: SessionRecord,
+    m: MetricMeans | None,
+    installed: Callable[[str], Protocol | None] = installed_protocol,
+) -> bool:
+    """The session's mean z ``m.z`` is there but on an earlier scale (:func:`z_on_old_scale`),
+    so lists and reports leave it blank."""
+    return m is not None and math.isfinite(m.z) and z_on_old_scale(rec, installed)
+
+
 def build_progress_report(
     store: Store, patient_code: str, *, with_name: bool = False, now: datetime | None = None
 ) -> ProgressReport:
@@ -191,7 +201,7 @@ def build_progress_report(
     rows = []
     for rec in store.sessions(patient.code):
         m = practice_means(rec, installed)
-        old_scale = m is not None and math.isfinite(m.z) and z_on_old_scale(rec, installed)
+        old_scale = blanks_z(rec, m, installed)
         reports = store.self_reports(rec.id)
         pre, post = reports.get("pre"), reports.get("post")
 
