@@ -24,6 +24,7 @@ from biotrainer.engine.engine import Engine
 from biotrainer.engine.protocol import load_protocol
 from biotrainer.limits import BEATS_LOST_S
 from biotrainer.session import load_session
+from biotrainer.session.analysis import MetricRows
 from biotrainer.session.recorder import Recorder
 
 PROTOCOL = """name = "short"
@@ -49,7 +50,7 @@ def _run_loop(tmp_path: Path, source: ReconnectingSource, clock: SimulatedClock,
         return stream
 
     with mock.patch("biotrainer.commands.run.say", say):
-        assert _loop(engine, clock, math.inf, [], None) is None
+        assert _loop(engine, clock, math.inf, MetricRows(), None) is None
     engine.close()
     return [(t, line) for t, line in said if line.startswith("biotrainer: signal")], rec.path
 

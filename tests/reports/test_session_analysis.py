@@ -19,6 +19,7 @@ from biotrainer.engine.protocol import load_protocol
 from biotrainer.errors import RecordingError
 from biotrainer.session.analysis import (
     SUMMARY_VERSION,
+    MetricRows,
     MetricSeries,
     SessionSummary,
     format_phases,
@@ -313,3 +314,48 @@ def test_a_summary_stored_the_old_way_is_computed_again(recorded, data_dir):
         assert again.ended == record.ended
         text = store._conn.execute("SELECT summary FROM sessions").fetchone()[0]
         assert json.loads(text)["version"] == SUMMARY_VERSION  # stored so: computed once
+
+
+def test_metric_rows_added_piece_by_piece_equal_metrics_csv(recorded):
+    """The compact rows a window or ``biotrainer run`` keeps for the summary, added a tick's
+    updates at a time, hold exactly what metrics.csv holds, column by column; a series taken
+    midway is not changed by the rows added after it."""
+    folder, updates = recorded
+    rows = MetricRows()
+    midway = None
+    for i in range(0, len(updates), 7):
+        rows.add(updates[i : i + 7])
+        if midway is None and i >= len(updates) // 2:
+            midway = rows.series()
+            midway_n = len(rows)
+    ours = read_metrics(folder)
+    live = rows.series()
+    assert len(rows) == len(ours) and live.warnings == ours.warnings
+    for name, column in ours.columns.items():
+        if column.dtype == object:
+            assert list(live[name]) == list(column), name
+        else:
+            np.testing.assert_array_equal(live[name], column, err_msg=name)
+    assert len(midway) == midway_n < len(ours)
+    np.testing.assert_array_equal(midway["session_s"], ours["session_s"][:midway_n])
+
+
+def test_metric_rows_are_compact(recorded):
+    """An hour of rows (36,000) kept for the summary takes a fraction of the updates' memory:
+    under 400 bytes a row (a 16-channel update object takes about 1,500)."""
+    import dataclasses
+    import tracemalloc
+
+    _, updates = recorded
+    u = updates[-1]
+    many = [dataclasses.replace(u, sample_time=u.sample_time + k) for k in range(1, 36_001)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        rows = MetricRows()
+        rows.add(many)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(rows) == 36_000
+    assert held / 36_000 < 400, f"{held / 36_000:.0f} bytes a row"

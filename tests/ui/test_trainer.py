@@ -145,7 +145,8 @@ def test_each_protocol_runs_through_the_gui(
         qtbot.waitUntil(lambda: window.engine.session_s >= run_s, timeout=30_000)
         window.stop_session()
 
-    indices = [u.phase_index for u in window.updates]
+    # (the whole session's rows: the window keeps only its newest updates as objects)
+    indices = window.metric_rows.series()["phase_index"].tolist()
     assert indices == sorted(indices) and indices[0] == 0 and indices[-1] >= 1
     # the patient view painted updates, and latency was measured on both views
     assert len(window.patient_latency.all) > 10
@@ -729,4 +730,71 @@ def test_the_breathing_guide_ends_with_a_stopped_session(qtbot, settings, tmp_pa
         pv.advance()
     assert pv.frame.pacer < 0.01 and pv.cue_text == ""
     assert "guide" not in pv.numbers_text
+    window.close()
+
+
+def test_a_long_session_keeps_the_newest_updates_and_summarises_all(
+    qtbot, settings, tmp_path, monkeypatch
+):
+    """The window keeps only the newest updates as objects (an hour of a 16-channel headset's
+    takes about 55 MB); the end-of-session summary still covers the whole session, exactly as
+    the recording's metrics.csv gives it."""
+    import biotrainer.ui.trainer_window as trainer_window
+    from biotrainer.session.analysis import format_phases, summarize_folder
+
+    monkeypatch.setattr(trainer_window, "RECENT_UPDATES", 50)
+    clock = SimulatedClock()
+    window = muse2_window(qtbot, settings, tmp_path, clock)
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.engine.session_s > 75, timeout=30_000)
+    window.stop_session()
+    assert 50 <= len(window.updates) <= 100
+    assert window.updates[-1].session_s > 75
+    recorded = summarize_folder(window.session_folder)
+    assert recorded.duration_s > 75 and len(recorded.phases) >= 2
+    assert format_phases(window.outcome.phases) == format_phases(recorded.phases)
+    assert [p.means.duration_s for p in window.outcome.phases] == [
+        p.means.duration_s for p in recorded.phases
+    ]
+    window.close()
+
+
+@pytest.mark.parametrize("command", ["marker", "note", "pause", "threshold", "auto threshold"])
+def test_a_command_whose_event_cannot_be_written_stops_the_session_with_a_dialog(
+    qtbot, settings, tmp_path, errors_shown, command
+):
+    """A full disk found by a marker, a note, a pause or a threshold change (their events go to
+    events.csv) stops the session with the disk's message, as a tick finding it does: no error
+    escapes the command, the recording is closed, and a note that could not be saved is in the
+    message, to be copied from it."""
+    import errno
+
+    from biotrainer.session import load_session
+
+    class FullDisk:
+        def writerow(self, row):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    clock = SimulatedClock()
+    window = muse2_window(qtbot, settings, tmp_path, clock)
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.engine.session_s > 3, timeout=10_000)
+    window.engine.recorder.events._writer = FullDisk()  # (the next event fails to be written)
+    if command == "marker":
+        window.add_marker("")
+    elif command == "note":
+        window.add_note("felt dizzy")
+    elif command == "pause":
+        window.toggle_pause()
+    elif command == "threshold":
+        window.dashboard.threshold_changed.emit(1.0)
+    else:
+        window.dashboard.auto_threshold_requested.emit(0.6)
+    assert window.state == "failed" and window.outcome is not None
+    assert [title for title, _ in errors_shown] == ["The session stopped"]
+    assert "disk is full" in errors_shown[0][1]
+    if command == "note":
+        assert '"felt dizzy" was not saved' in errors_shown[0][1]
+    assert window.outcome.error is not None and not window.running
+    assert load_session(window.session_folder).duration_s > 3  # what was recorded is kept
     window.close()

@@ -83,7 +83,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from biotrainer.engine.engine import Engine
     from biotrainer.engine.protocol import load_protocol
-    from biotrainer.session.analysis import format_phases, summarize_updates
+    from biotrainer.session.analysis import MetricRows, format_phases, summarize_series
     from biotrainer.session.recorder import Recorder
 
     speed = parse_speed(args.speed, allow_max=True)
@@ -155,9 +155,9 @@ def run(args: argparse.Namespace) -> int:
         raise
     pacer = patient.resonance_bpm if patient is not None else None
     engine = Engine(source, protocol, clock=clock, recorder=recorder, pacer_bpm=pacer)
-    updates = []
+    rows = MetricRows()  # (the summary's rows, compactly: not every update of a long session)
     try:
-        _run_to_the_end(engine, clock, speed, updates, outlets, protocol)
+        _run_to_the_end(engine, clock, speed, rows, outlets, protocol)
     except BaseException:
         # A recording that failed (a full disk, a folder made read-only) or a device failure:
         # what was recorded is kept, and the store is told how the session ended.
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         # out of step with the recording.
         with contextlib.closing(store):
             problem = _finish(store, session_id, recorder, patient.code, resonance)
-    print(format_phases(summarize_updates(updates).phases))
+    print(format_phases(summarize_series(rows.series()).phases))
     if math.isfinite(resonance):
         print(f"resonance breathing rate: {resonance:g} breaths/min")
     if session_id is not None:
@@ -186,13 +186,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_to_the_end(engine, clock, speed: float, updates: list, outlets, protocol) -> None:
+def _run_to_the_end(engine, clock, speed: float, rows, outlets, protocol) -> None:
     """Run the session until its protocol or its source ends or a signal stops it, then close
     the engine (and so the recording) and the LSL outlets, also when it fails."""
     from biotrainer.session.folder import ENDED_SOURCE
 
     try:
-        stopped_by = _loop(engine, clock, speed, updates, outlets)
+        stopped_by = _loop(engine, clock, speed, rows, outlets)
         if stopped_by is None and engine.ending == ENDED_SOURCE:
             # the source ran out (a replay or scenario shorter than the protocol; one as long
             # as the protocol may end a few samples before it is finished)
@@ -332,9 +332,10 @@ def live_source(args: argparse.Namespace, make_source, clock, speed: float):
     return ReconnectingSource(make_source, clock, open_in_background=True)
 
 
-def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
-    """Tick the engine until the protocol ends, the source ends, or SIGINT/SIGTERM arrives;
-    return the signal's name when one stopped it (the recording is then closed normally)."""
+def _loop(engine, clock, speed: float, rows, outlets) -> str | None:
+    """Tick the engine until the protocol ends, the source ends, or SIGINT/SIGTERM arrives,
+    adding the updates to ``rows`` (:class:`~biotrainer.session.analysis.MetricRows`); return
+    the signal's name when one stopped it (the recording is then closed normally)."""
     from biotrainer.commands.record import StopFlag, stop_on_signals
 
     next_print = 0.0  # protocol seconds of the next progress line (every PROGRESS_EVERY_S)
@@ -351,7 +352,7 @@ def _loop(engine, clock, speed: float, updates: list, outlets) -> str | None:
             said = signal.line(engine.source)
             if said:
                 progress = say(progress, said + "\n")
-            updates.extend(new)
+            rows.add(new)
             if outlets is not None:
                 for u in new:
                     outlets.push_update(u)

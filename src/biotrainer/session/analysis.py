@@ -140,17 +140,69 @@ def series_from_updates(updates: Iterable[Any]) -> MetricSeries:
         Equal, value for value, to :func:`read_metrics` of the session's folder: the rows go
         through the same text form (``csv_row``, rounded as written) and the same parser.
     """
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    last = -math.inf
-    for u in updates:
-        if not u.sample_time > last:
-            continue  # a heartbeat (or an update out of order): not in metrics.csv either
-        last = u.sample_time
-        if header is None:
-            header = list(u.csv_columns())
-        rows.append([str(v) for v in u.csv_row()])
-    return _series(header or list(REQUIRED_COLUMNS), rows)
+    rows = MetricRows()
+    rows.add(updates)
+    return rows.series()
+
+
+class MetricRows:
+    """The rows ``metrics.csv`` gets for live updates, kept as compact columns while a session
+    runs, so that it can be summarised at any time (:meth:`series`) without keeping the updates.
+
+    An hour of updates (36,000) takes about 8 MB here, against about 55 MB as
+    ``MetricUpdate`` objects of a 16-channel headset. Each cell goes through the text form of
+    ``metrics.csv`` (``csv_row``, rounded as written) and is parsed as :func:`read_metrics`
+    parses it, so :meth:`series` equals :func:`read_metrics` of the session's folder. Repeated
+    texts (phase names, quality reasons) are stored once.
+    """
+
+    def __init__(self) -> None:
+        self._numbers = np.empty((0, len(NUMERIC_COLUMNS)))
+        self._texts: dict[str, list[str]] = {name: [] for name in TEXT_COLUMNS}
+        self._pool: dict[str, str] = {}
+        self._cells: tuple[list[tuple[int, int]], list[tuple[str, int]]] | None = None
+        self._n = 0
+        self._last = -math.inf
+
+    def __len__(self) -> int:
+        return self._n
+
+    def add(self, updates: Iterable[Any]) -> None:
+        """Add the rows of ``updates`` (MetricUpdate; heartbeats, which repeat the previous
+        ``sample_time`` and are not written to ``metrics.csv``, are left out)."""
+        for u in updates:
+            if not u.sample_time > self._last:
+                continue  # a heartbeat (or an update out of order): not in metrics.csv either
+            self._last = u.sample_time
+            if self._cells is None:
+                index = {name: i for i, name in enumerate(u.csv_columns())}
+                numeric = [(j, index[c]) for j, c in enumerate(NUMERIC_COLUMNS) if c in index]
+                text = [(c, index[c]) for c in TEXT_COLUMNS if c in index]
+                self._cells = (numeric, text)
+            numeric, text = self._cells
+            row = u.csv_row()
+            if self._n == self._numbers.shape[0]:
+                grown = np.full((max(1024, 2 * self._n), len(NUMERIC_COLUMNS)), math.nan)
+                grown[: self._n] = self._numbers[: self._n]
+                self._numbers = grown
+            values = self._numbers[self._n]
+            for j, i in numeric:
+                values[j] = number_or_nan(str(row[i]))
+            for name, i in text:
+                cell = str(row[i])
+                self._texts[name].append(self._pool.setdefault(cell, cell))
+            self._n += 1
+
+    def series(self) -> MetricSeries:
+        """The :class:`MetricSeries` of the rows so far (a copy: adding more leaves it alone)."""
+        n = self._n
+        columns: dict[str, np.ndarray] = {
+            name: self._numbers[:n, j].copy() for j, name in enumerate(NUMERIC_COLUMNS)
+        }
+        for name in TEXT_COLUMNS:
+            cells = self._texts[name] if self._texts[name] else [""] * n
+            columns[name] = np.array(cells, dtype=object).reshape(n)
+        return _checked_series(columns, 0)
 
 
 def _series(header: list[str], rows: list[list[str]]) -> MetricSeries:
@@ -175,6 +227,13 @@ def _series(header: list[str], rows: list[list[str]]) -> MetricSeries:
     for name in TEXT_COLUMNS:
         i = index.get(name)
         columns[name] = np.array([r[i] if i is not None else "" for r in good], dtype=object)
+    return _checked_series(columns, skipped)
+
+
+def _checked_series(columns: dict[str, np.ndarray], skipped: int) -> MetricSeries:
+    """The series of ``columns`` without its damaged rows (no finite ``session_s``, a
+    ``phase_index`` that is not a whole number from -1 to :data:`MAX_PHASE_INDEX`), with a
+    warning counting them and the ``skipped`` ones."""
     phase = columns["phase_index"]  # (NaN and the infinities fail the range: damaged too)
     whole = (phase >= -1) & (phase <= MAX_PHASE_INDEX) & (phase == np.floor(phase))
     bad = ~np.isfinite(columns["session_s"]) | ~whole

@@ -38,7 +38,7 @@ from biotrainer.engine.engine import Engine, EngineConfig
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError, RecordingError
-from biotrainer.session.analysis import PhaseStats, format_phases, summarize_updates
+from biotrainer.session.analysis import MetricRows, PhaseStats, format_phases, summarize_series
 from biotrainer.session.folder import ENDED_FINISHED, ENDED_SOURCE, ENDED_STOPPED
 from biotrainer.ui.dashboard import TherapistDashboard, fmt_clock
 from biotrainer.ui.engine_bridge import EngineBridge, FrameLatency, LatencyMeter
@@ -51,6 +51,10 @@ SETTINGS_GROUP = "trainer"
 #: Engine ticks per second when no patient view sets the pace (each tick polls the device;
 #: 50 Hz keeps the feedback preview fresh).
 DEFAULT_TICK_HZ = 50.0
+
+#: Updates a window keeps as objects (:attr:`TrainerWindow.updates`: at least the last five
+#: minutes' worth, at most twice that); the session's summary comes from its compact rows.
+RECENT_UPDATES = 3000
 
 WINDOW_STYLE = """
 QMainWindow {{ background: {bg}; }}
@@ -95,7 +99,7 @@ class SessionOutcome:
         The session ended by itself: the protocol is over, or a recording / simulation ran
         out of data (False: stopped by the therapist or by an error).
     phases : tuple of PhaseStats
-        Per-phase means (:func:`biotrainer.session.analysis.summarize_updates`: the numbers
+        Per-phase means (:func:`biotrainer.session.analysis.summarize_series`: the numbers
         of the store and the reports).
     resonance_bpm : float
         Best breathing rate of a resonance assessment (breaths/min; NaN otherwise).
@@ -267,7 +271,10 @@ class TrainerWindow(QMainWindow):
         self.session_id: int | None = None
         self.outcome: SessionOutcome | None = None
         self.error: str | None = None
+        # the newest updates (between RECENT_UPDATES and twice as many), and every row of the
+        # session compactly for its summary: an hour of updates held whole takes ~55 MB
         self.updates: list[MetricUpdate] = []
+        self.metric_rows = MetricRows()
         self.frame_latency = FrameLatency(self.clock)
         self._phase_index = -2
         self._starting = False
@@ -710,6 +717,7 @@ class TrainerWindow(QMainWindow):
         self.engine, self.bridge = engine, bridge
         self.session_outlets = session_outlets
         self.updates = []
+        self.metric_rows = MetricRows()
         self.outcome = None
         self.error = None
         self._phase_index = -2
@@ -856,27 +864,39 @@ class TrainerWindow(QMainWindow):
     def toggle_pause(self) -> None:
         if not self.running:
             return
-        self.bridge.toggle_pause()
-        self._set_state("paused" if self.bridge.paused else "running")
+        if self._command(self.bridge.toggle_pause):
+            self._set_state("paused" if self.bridge.paused else "running")
 
     def add_marker(self, text: str = "") -> None:
         """M: a marker in events.csv at the newest sample's time."""
-        if self.running:
-            self.bridge.add_marker(text)
+        if self.running and self._command(lambda: self.bridge.add_marker(text)):
             self.statusBar().showMessage("Marker added", 2000)
 
     def add_note(self, text: str) -> None:
-        if self.running:
-            self.bridge.add_note(text)
+        if self.running and self._command(
+            lambda: self.bridge.add_note(text), f'the note "{text}" was not saved'
+        ):
             self.statusBar().showMessage("Note saved", 2000)
 
     def _on_threshold(self, z: float) -> None:
         if self.running:
-            self.bridge.set_threshold(z)
+            self._command(lambda: self.bridge.set_threshold(z))
 
     def _on_auto_threshold(self, target: float) -> None:
         if self.running:
-            self.bridge.set_auto_threshold(target)
+            self._command(lambda: self.bridge.set_auto_threshold(target))
+
+    def _command(self, call: Callable[[], object], lost: str = "") -> bool:
+        """Pass a command (pause, marker, note, threshold) to the running session: True when
+        done. Its event cannot be written when the recording failed (a full disk): the session
+        stops with that message, as when a tick finds it (``lost`` says what the therapist
+        typed that was not saved, so that it can be copied from the message)."""
+        try:
+            call()
+        except BiotrainerError as exc:
+            self._on_failed(f"{exc}; {lost}" if lost else str(exc))
+            return False
+        return True
 
     def stop_session(
         self, error: str | None = None, *, completed: bool = False, ask: bool = True
@@ -909,7 +929,7 @@ class TrainerWindow(QMainWindow):
             protocol=self.protocol.name,
             patient=self.patient,
             completed=completed and error is None and recorded,
-            phases=summarize_updates(self.updates).phases,
+            phases=summarize_series(self.metric_rows.series()).phases,
             resonance_bpm=resonance_bpm,
             error=error,
             session_id=self.session_id,
@@ -1084,7 +1104,10 @@ class TrainerWindow(QMainWindow):
     # -- from the bridge ---------------------------------------------------------------------
 
     def _on_updates(self, updates: list[MetricUpdate]) -> None:
+        self.metric_rows.add(updates)
         self.updates.extend(updates)
+        if len(self.updates) > 2 * RECENT_UPDATES:
+            del self.updates[:-RECENT_UPDATES]
         self.dashboard.add_updates(updates)
         # numbers at once, not at the next frame
         self.frame_latency.shown(self.dashboard.show_latest())
