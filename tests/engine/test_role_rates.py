@@ -8,6 +8,8 @@ classes' own, checked here against them.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from memsource import MemorySource
@@ -124,5 +126,51 @@ def test_an_eeg_rate_is_no_matter_when_the_protocol_does_not_use_eeg() -> None:
         clock.advance(1.0)
         engine.tick()
         assert engine.eeg is None and engine.cardiac is not None
+    finally:
+        engine.source.release()
+
+
+@pytest.mark.parametrize(
+    ("role", "protocol", "needs"),
+    [
+        ("eeg", "hrv-resonance-breathing", "needs a heart signal (ECG, PPG or RR intervals),"),
+        ("eeg", "resonance-assessment", "needs a heart signal (ECG, PPG or RR intervals),"),
+        ("eeg", "eeg-hrv-relaxation", "needs a heart signal (ECG, PPG or RR intervals),"),
+        ("ecg", "alpha-uptraining", "needs EEG,"),
+        ("ecg", "eyes-closed-relaxation", "needs EEG,"),
+        ("resp", "eeg-hrv-relaxation", "needs EEG and a heart signal"),
+    ],
+)
+def test_a_protocol_needing_a_signal_the_source_lacks_is_refused_at_start(
+    role, protocol, needs
+) -> None:
+    """A heart-rate protocol on an EEG headset without a pulse sensor ran to its end with the
+    feedback on hold ("this protocol needs ECG or PPG" on every update) and was registered as a
+    session with 0 % clean; it is refused before protocol time starts, naming what it needs."""
+    engine = _engine(_layout(role, 256.0), protocol)
+    try:
+        with pytest.raises(
+            DeviceError, match=re.escape(f"the protocol {protocol} {needs}")
+        ) as caught:
+            engine.start()
+        assert "the source testdev has none" in str(caught.value)
+        assert engine.latest is None
+    finally:
+        engine.source.release()
+
+
+@pytest.mark.parametrize(
+    ("role", "protocol"),
+    [
+        ("eeg", "alpha-uptraining"),
+        ("ecg", "hrv-resonance-breathing"),
+        ("rr", "resonance-assessment"),
+    ],
+)
+def test_a_protocol_whose_signals_the_source_has_starts(role, protocol) -> None:
+    engine = _engine(_layout(role, 256.0), protocol)
+    try:
+        engine.start()
+        assert engine.started
     finally:
         engine.source.release()

@@ -785,6 +785,49 @@ def test_a_device_that_cannot_be_opened_is_said_before_the_patient_rates(
     window.close()
 
 
+def test_a_protocol_the_device_cannot_feed_is_said_before_the_patient_rates(
+    qtbot, settings, store, script, errors_shown
+):
+    """A heart-rate protocol on a headset without a pulse sensor ran to its end with the
+    feedback on hold and was registered as a session; it is refused once the device is open,
+    before the patient rates, and nothing is recorded."""
+    from dataclasses import replace
+
+    clock = SimulatedClock()
+    eeg_only = FakeSource(clock, n_eeg=4)
+    eeg_only._layout = replace(eeg_only._layout, groups=(eeg_only._layout.group("eeg"),))
+    window = make_window(qtbot, settings, store, lambda: eeg_only, "hrv-resonance-breathing", clock)
+    assert not window.start_session()
+    assert [title for title, _ in errors_shown] == ["The protocol does not fit this device"]
+    assert "needs a heart signal (ECG, PPG or RR intervals)" in errors_shown[0][1]
+    assert script.asked == ["patient"]  # no rating asked for nothing
+    assert store.sessions("P-017") == [] and window.session_folder is None
+    assert eeg_only.state is SourceState.RELEASED
+    window.close()
+
+
+def test_a_station_name_lsl_refuses_is_said_before_the_patient_rates(
+    qtbot, settings, store, script, errors_shown
+):
+    """The rating was asked, then thrown away when the outlets refused the station name."""
+    clock = SimulatedClock()
+    opened = []
+
+    def make_source():
+        opened.append(FakeSource(clock, n_eeg=4))
+        return opened[-1]
+
+    window = make_window(qtbot, settings, store, make_source, "alpha-uptraining", clock)
+    window.dashboard.lsl_check.setChecked(True)
+    window.dashboard.station_edit.setText("room 1")
+    assert not window.start_session()
+    assert [title for title, _ in errors_shown] == ["Streaming to LSL could not start"]
+    assert "room 1" in errors_shown[0][1]
+    assert script.asked == ["patient"] and opened == []  # neither rated nor opened
+    assert store.sessions("P-017") == []
+    window.close()
+
+
 def test_a_store_that_fills_up_during_the_session_is_said_in_the_summary(
     qtbot, settings, store, script, errors_shown
 ):

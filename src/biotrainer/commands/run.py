@@ -28,7 +28,7 @@ from biotrainer.cli import (
 from biotrainer.clock import MonotonicClock, SimulatedClock
 from biotrainer.commands.record import say
 from biotrainer.commands.sources import parse_speed, source_factory
-from biotrainer.errors import BiotrainerError, RecordingError
+from biotrainer.errors import BiotrainerError, DeviceError, RecordingError
 
 TICK_S = 0.05
 #: A progress line every this many protocol seconds.
@@ -81,7 +81,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.engine.engine import Engine
+    from biotrainer.engine.engine import Engine, missing_signals
     from biotrainer.engine.protocol import load_protocol
     from biotrainer.session.analysis import MetricRows, format_phases, summarize_series
     from biotrainer.session.recorder import Recorder
@@ -135,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
         # Connect before anything is made: a device that never answers leaves no session
         # folder and registers no session (the engine does not start a started source again).
         source.start()
+        problem = missing_signals(protocol, source.layout)  # (before a folder is made)
+        if problem is not None:
+            raise DeviceError(problem)
         if not args.no_record:
             extra = {"protocol": protocol.name, "recorded_by": "biotrainer run"}
             if patient is not None:

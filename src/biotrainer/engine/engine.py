@@ -182,6 +182,30 @@ def _gaps(stamps: np.ndarray, before: float, max_gap_s: float) -> tuple[np.ndarr
     return at, steps[at]
 
 
+#: Roles a heart signal comes in (the cardiac processor's, in order of preference).
+HEART_ROLES = ("ecg", "ppg", "rr")
+
+
+def missing_signals(protocol: Protocol, layout: SourceLayout) -> str | None:
+    """Why ``protocol`` cannot run on a source of ``layout``, or None: its feedback needs EEG
+    (alpha, relaxation, combined) or a heart signal (coherence, combined, paced breathing) that
+    the source does not have. Without it the session would run to its end with the feedback on
+    hold, so the engine refuses it at start, and ``biotrainer run`` and the trainer window
+    before anything is recorded."""
+    needs = []
+    if protocol.uses_eeg and layout.group("eeg") is None:
+        needs.append("EEG")
+    if protocol.uses_hrv and not any(layout.group(r) is not None for r in HEART_ROLES):
+        needs.append("a heart signal (ECG, PPG or RR intervals)")
+    if not needs:
+        return None
+    return (
+        f"the protocol {protocol.name} needs {' and '.join(needs)}, and the source "
+        f"{layout.device} has none: choose a protocol for the signals it has (see "
+        "'biotrainer devices' for what each device measures)"
+    )
+
+
 def _processor(role: str, make: Callable[[], _P]) -> _P:
     """``make()``, a processor of ``role``'s signal, with its refusal of the signal (a
     ValueError: a sampling rate it cannot filter, no channel) turned into a DeviceError that
@@ -246,6 +270,8 @@ class Engine:
         #: Longest stretch without a primary sample that is not a hole (see :meth:`_skip_hole_at`)
         self._hole_s = self.config.max_gap_s
         self._next_t: float | None = None
+        # events of the therapist before the first sample (no data time yet): stamped with it
+        self._early_events: list[tuple[str, str]] = []
         self._last_t: float | None = None
         self._last_received = NAN
         self._last_update_clock = -math.inf
@@ -272,7 +298,7 @@ class Engine:
         self._newest_eeg_t = NAN
         self._previewed_t = -math.inf
         self._metrics_csv = None
-        self._cardiac_roles = ("ecg", "ppg", "rr")
+        self._cardiac_roles = HEART_ROLES
         #: Holes in the data met by the last _due_boundaries: (position, first boundary, count).
         self._holes: list[tuple[int, float, int]] = []
 
@@ -289,6 +315,7 @@ class Engine:
         layout = self.source.layout
         eeg = layout.group("eeg")
         use_eeg = eeg is not None and self.protocol.uses_eeg
+        self._check_signals(layout)
         self._check_rates(layout, ["eeg"] if use_eeg else [])
         if use_eeg:
             # EEG metrics cost most of the CPU: computed only when the protocol feeds back on them.
@@ -338,6 +365,7 @@ class Engine:
         finally:
             self.source.release()
             if self.recorder is not None and not self.recorder.closed:
+                self._write_early_events(None)  # (no sample ever came)
                 ending = self.ending
                 text = f"{self.protocol.name}: closed"
                 if ending != ENDED_FINISHED:
@@ -383,9 +411,22 @@ class Engine:
         self._event("threshold", f"auto, target {self.threshold.target_rate:.2f}")
 
     def _event(self, kind: str, text: str, time: float | None = None) -> None:
-        """Record an event at data time ``time`` (by default that of the last update)."""
-        if self.recorder is not None and not self.recorder.closed:
-            self.recorder.add_event(kind, text, time=self._last_t if time is None else time)
+        """Record an event at data time ``time`` (by default that of the last update; one
+        before the first sample is held and stamped with that sample's time, when the protocol
+        starts: it had no time, NaN in events.csv, and was listed after the whole session)."""
+        if self.recorder is None or self.recorder.closed:
+            return
+        if time is None and self._next_t is None:
+            self._early_events.append((kind, text))
+            return
+        self.recorder.add_event(kind, text, time=self._last_t if time is None else time)
+
+    def _write_early_events(self, time: float | None) -> None:
+        """Write the events held until the first sample (:meth:`_event`) at ``time`` (None:
+        the recorder's newest sample, NaN without any)."""
+        early, self._early_events = self._early_events, []
+        for kind, text in early:
+            self.recorder.add_event(kind, text, time=time)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -545,6 +586,7 @@ class Engine:
             # the protocol starts with its first sample: logged then (no sample has a time
             # before it; logged at start() it had none, NaN in events.csv)
             self._event("protocol", f"{self.protocol.name}: started", time=float(primary.t[0]))
+            self._write_early_events(float(primary.t[0]))
             self._start_streams(primary.t[0])
             self._next_t = float(primary.t[0]) + self.config.update_interval_s
         self._holes = []
@@ -621,6 +663,19 @@ class Engine:
             (r for r in self._cardiac_roles if layout.group(r) is not None), None
         )
         return role if role is not None and layout.group(role) is not None else None
+
+    def _check_signals(self, layout: SourceLayout) -> None:
+        """Refuse, before protocol time starts, a source without a signal the protocol's
+        feedback is made of (:func:`missing_signals`).
+
+        Raises
+        ------
+        DeviceError
+            Naming the protocol, what it needs and the source.
+        """
+        problem = missing_signals(self.protocol, layout)
+        if problem is not None:
+            raise DeviceError(problem)
 
     def _check_rates(self, layout: SourceLayout, roles: list[str]) -> None:
         """Refuse, before protocol time starts, a source whose signal in ``roles`` or in its

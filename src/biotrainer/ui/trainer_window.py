@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QWidget
 
 from biotrainer.acquisition.source import Source, SourceLayout
 from biotrainer.clock import Clock, MonotonicClock
-from biotrainer.engine.engine import Engine, EngineConfig
+from biotrainer.engine.engine import Engine, EngineConfig, missing_signals
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError, RecordingError
@@ -652,6 +652,8 @@ class TrainerWindow(QMainWindow):
                 self.statusBar().showMessage("No patient chosen: the session did not start", 8000)
                 return False
             self._update_title()
+            if station is not None and not self._lsl_names_fit(station):
+                return False
             if self.ask_ratings:
                 if not self.signal_check.active:
                     # A device that cannot be opened is said before the patient rates, not
@@ -661,6 +663,8 @@ class TrainerWindow(QMainWindow):
                     if source is None:
                         return False
                 pre = self.flow.ask_rating("pre")
+        if station is not None and not self._lsl_names_fit(station):
+            return False
         if source is None:
             source = self._open_source()
         if source is None:
@@ -757,6 +761,20 @@ class TrainerWindow(QMainWindow):
             self.patient_view.show()
         return True
 
+    def _lsl_names_fit(self, station: str) -> bool:
+        """Whether the station name and the patient's code can name LSL streams (fewer
+        characters than the store allows): said before a device opens or the patient rates,
+        not after (the rating was thrown away)."""
+        from biotrainer.net.lsl_outlets import check_code
+
+        try:
+            check_code(station, "station name")
+            if self.patient_code is not None:
+                check_code(self.patient_code, "patient code")
+        except BiotrainerError as exc:
+            return self._fail_to_start("Streaming to LSL could not start", str(exc))
+        return True
+
     def _open_source(self) -> Source | None:
         """The signal check's streaming source, else a newly opened one (None: failed)."""
         source = self.signal_check.take_source()
@@ -772,6 +790,11 @@ class TrainerWindow(QMainWindow):
         except BiotrainerError as exc:
             release_source(source)
             self._fail_to_start("The device could not be opened", str(exc), device_error_text(exc))
+            return None
+        problem = missing_signals(self.protocol, source.layout)  # (before the patient rates)
+        if problem is not None:
+            release_source(source)
+            self._fail_to_start("The protocol does not fit this device", problem)
             return None
         return source
 
