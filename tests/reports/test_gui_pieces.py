@@ -102,16 +102,21 @@ def test_patient_dialog_adds_and_selects_patients(qtbot, data_dir):
         assert len(texts) == 1 and "Secret" not in texts[0]
         dialog.show_names.setChecked(True)
         assert "Secret Name" in dialog.list.item(0).text()
+        # (a new code takes letters, digits and - _ . only: SQL-special text is refused there
+        # with the character named, and kept verbatim in the free-text notes)
         dialog.new_code.setText("A-1'; DROP TABLE patients;--")
-        dialog.new_notes.setText("new")
+        assert dialog.add_patient() is None and "the sign \"'\"" in dialog.error.text()
+        dialog.new_code.setText("A-1")
+        dialog.new_notes.setText("new'; DROP TABLE patients;--")
         assert dialog.add_patient() is not None
-        assert dialog.selected_code() == "A-1'; DROP TABLE patients;--"
+        assert dialog.selected_code() == "A-1"
         assert dialog.ok_button.isEnabled()
         dialog.new_code.setText("b-2")
         assert dialog.add_patient() is None and "already exists" in dialog.error.text()
         dialog.filter.setText("b-")
         assert dialog.list.count() == 1
-        assert {p.code for p in store.patients()} == {"B-2", "A-1'; DROP TABLE patients;--"}
+        assert {p.code for p in store.patients()} == {"B-2", "A-1"}
+        assert store.patient("A-1").notes == "new'; DROP TABLE patients;--"
 
 
 def test_history_view_lists_sessions_draws_charts_and_saves_reports(qtbot, data_dir, tmp_path):

@@ -40,10 +40,21 @@ SQL_NASTY = [
 ]
 
 
+def _legacy_patient(store: Store, code: str) -> None:
+    """A patient whose code an older version stored under its looser rule (any UTF-8 text)."""
+    store._conn.execute(
+        "INSERT INTO patients (code, notes, created_utc) VALUES (?, '', ?)",
+        (code, "2024-01-01T00:00:00+00:00"),
+    )
+
+
 @pytest.mark.parametrize("text", SQL_NASTY)
 def test_sql_special_characters_are_stored_verbatim(data_dir, text):
     with Store.open(data_dir) as store:
-        p = store.add_patient(text[:60], name=text, notes=text + "\nsecond line")
+        # (a new code takes only what LSL does: such codes come from older versions)
+        _legacy_patient(store, text[:60])
+        store.update_patient(text[:60], name=text, notes=text + "\nsecond line")
+        p = store.patient(text[:60])
         other = store.add_patient("plain")
         assert store.patient(text[:60]).name == text
         assert store.patient(text[:60]).notes == text + "\nsecond line"
@@ -86,7 +97,8 @@ def test_bad_text_is_refused_with_a_clear_error(data_dir, kwargs, message):
 
 def test_bytes_in_utf8_are_accepted(data_dir):
     with Store.open(data_dir) as store:
-        assert store.add_patient("Zoë".encode()).code == "Zoë"
+        assert store.add_patient(b"Zoe-1", name="Zoë".encode()).code == "Zoe-1"
+        assert store.patient("Zoe-1").name == "Zoë"
 
 
 def _session(store: Store, tmp_path, code="P-1"):

@@ -38,7 +38,11 @@ def test_the_progress_report_offers_a_file_name_for_a_code_with_a_slash(
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_dialog))
     with Store.open(tmp_path / "data") as store:
-        store.add_patient("2024/017")
+        # (an older version took such a code; a new code takes no '/', which LSL refuses)
+        store._conn.execute(
+            "INSERT INTO patients (code, notes, created_utc) VALUES (?, '', ?)",
+            ("2024/017", "2024-01-01T00:00:00+00:00"),
+        )
         view = HistoryView(store, "2024/017")
         qtbot.addWidget(view)
         assert view.patient_code() == "2024/017"

@@ -20,7 +20,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = p.add_subparsers(dest="patients_action", metavar="ACTION")
     a = sub.add_parser("add", help="add a patient", description="Add a patient.")
-    a.add_argument("code", metavar="CODE", help="pseudonymous patient code, e.g. P-017")
+    a.add_argument(
+        "code",
+        metavar="CODE",
+        help="pseudonymous patient code, e.g. P-017: letters A-Z, digits 0-9, single spaces, "
+        "'_', '.' and '-' (a code that reads like another patient's is refused)",
+    )
     a.add_argument("--name", help="the patient's name (optional)")
     a.add_argument("--notes", default="", help="free-text notes")
     add_data_dir_argument(a)

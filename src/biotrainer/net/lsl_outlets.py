@@ -154,9 +154,10 @@ def check_code(value: str, what: str) -> str:
 
     A station name (part of every stream name) is 1-32 ASCII letters, digits, ``_ . -``,
     starting with a letter or digit. A patient code (``what`` containing "patient") is 1-64 of
-    those characters and inner spaces: stricter than the patient store, which accepts any
-    UTF-8 code, so callers check a code here before a session starts. Only the
-    pseudonymous code is ever passed here, never the store's name field.
+    those characters and inner spaces. The patient store gives new codes these characters
+    only (:data:`biotrainer.session.store.CODE_RULE`), but codes stored by older versions may
+    hold others, so callers check a code here before a session starts. Only the pseudonymous
+    code is ever passed here, never the store's name field.
 
     Raises
     ------

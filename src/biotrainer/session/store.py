@@ -39,7 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from biotrainer.errors import BiotrainerError, RecordingError
-from biotrainer.paths import FILE_MODE, data_dir, ensure_private_dir, nearest_existing, shown
+from biotrainer.paths import (
+    FILE_MODE,
+    data_dir,
+    ensure_private_dir,
+    is_utf8,
+    nearest_existing,
+    shown,
+)
 from biotrainer.session.analysis import SUMMARY_VERSION, SessionSummary, summarize_folder
 from biotrainer.session.folder import (
     ENDED_DEVICE_FAILED,
@@ -140,6 +147,12 @@ def _look_alike(c: str) -> bool:
 
 
 def _code(code: Any) -> str:
+    """A patient code as given to look a patient up (or, checked further by :func:`_new_code`,
+    to add one): one line of text without invisible or look-alike signs.
+
+    Look-ups take any code an older version may have stored (``P-ü1``), so the stricter rule
+    for new codes is not applied here.
+    """
     code = clean_text(code, "patient code", MAX_CODE, required=True)
     if any(c in "\n\r\t" for c in code):
         raise StoreError("the patient code must be on one line")
@@ -151,6 +164,92 @@ def _code(code: Any) -> str:
                 "letters, digits and the signs of a keyboard"
             )
     return code
+
+
+#: The characters of a new patient code, as the LSL streams take it (``net.lsl_outlets``).
+CODE_SEPARATORS = " _.-"
+CODE_RULE = (
+    "use letters A-Z or a-z, digits 0-9, single spaces, '_', '.' or '-', beginning and ending "
+    "with a letter or digit (what LSL streams take; the name may be any text)"
+)
+
+
+def _char_problem(c: str) -> str:
+    """Why ``c`` cannot be in a new patient code, as a phrase ("a letter that is not Latin
+    (Р, Cyrillic)")."""
+    name = unicodedata.name(c, "")
+    category = unicodedata.category(c)
+    seen = c if category[0] in "LNS" else f"U+{ord(c):04X} {name}".strip()
+    if name.startswith(("FULLWIDTH", "HALFWIDTH")):
+        kind = "letter" if category.startswith("L") else "digit" if category == "Nd" else "sign"
+        return f"a {name.split()[0].lower()} {kind} ({seen}, {name.lower()})"
+    if category.startswith("L"):
+        if "LATIN" in name:
+            return f"a letter that is not plain A-Z ({seen}, {name.lower()})"
+        script = name.split()[0] if name else "unknown script"
+        script = script if len(script) <= 3 else script.capitalize()
+        return f"a letter that is not Latin ({seen}, {script})"
+    if category == "Nd":
+        return f"a digit that is not 0-9 ({seen}, {name.lower()})"
+    if category.startswith("N"):
+        return f"a number sign that is not 0-9 ({seen}, {name.lower()})"
+    if category.startswith("M"):
+        return f"an accent or mark on a letter (U+{ord(c):04X}, {name.lower()})"
+    return f"the sign {c!r}" if c.isascii() else f"the sign {seen} ({name.lower()})"
+
+
+def _new_code(code: Any) -> str:
+    """A code for a new patient: :func:`_code`, and only the characters of :data:`CODE_RULE`.
+
+    Non-ASCII letters and digits (Cyrillic Р, fullwidth Ｐ, Roman numeral Ⅰ, accents) can look
+    exactly like ASCII ones, and LSL refuses them (the patient could never stream); two spaces in
+    a row look like one.
+
+    Raises
+    ------
+    StoreError
+        Naming the code and the first character (or space) that is not allowed.
+    """
+    code = _code(code)
+    for c in code:
+        if not (c.isascii() and (c.isalnum() or c in CODE_SEPARATORS)):
+            raise StoreError(f"the patient code {code!r} has {_char_problem(c)}: {CODE_RULE}")
+    if "  " in code:
+        raise StoreError(f"the patient code {code!r} has two spaces in a row: {CODE_RULE}")
+    for end, c in (("starts", code[0]), ("ends", code[-1])):
+        if not c.isalnum():
+            raise StoreError(f"the patient code {code!r} {end} with {c!r}: {CODE_RULE}")
+    return code
+
+
+#: Letters of other scripts drawn like Latin ones (lower case), for codes an older version
+#: stored (new codes are ASCII): enough to tell Cyrillic Р-001 from P-001.
+_LIKE_LATIN = str.maketrans(
+    "авекмнорстухіјѕԁһӏԛԝαβεζηικμνορτυχϲ",
+    "abekmhopctyxijsdhlqwabezhikmnoptyxc",
+)
+#: ASCII signs many fonts hardly tell apart (after case folding), read as Crockford's base 32
+#: reads them: O as 0; I and l as 1.
+_LIKE_DIGITS = str.maketrans("oil", "011")
+CODE_LIKENESS = (
+    "codes are compared as they read: without case, spaces, '-', '_' and '.', accents or "
+    "width, with O as 0 and I or l as 1"
+)
+
+
+def code_key(code: str) -> str:
+    """What ``code`` looks and sounds like: two codes with the same key are one code to a reader.
+
+    NFKC (fullwidth Ｐ, Roman numeral Ⅰ and other compatibility forms become ASCII), case folded,
+    accents and other marks dropped, Cyrillic and Greek letters drawn like Latin ones made Latin,
+    ``O`` made ``0`` and ``I``/``l`` made ``1``, and everything but letters and digits (spaces,
+    separators, invisible characters) left out: ``P-001``, ``p 001``, ``P_0O1``, ``Р-001``
+    (Cyrillic) and ``Ｐ-001`` all give ``p001``.
+    """
+    text = unicodedata.normalize("NFKC", code).casefold()
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.translate(_LIKE_LATIN).translate(_LIKE_DIGITS)
+    return "".join(c for c in text if c.isalnum())
 
 
 def _name(name: Any) -> str | None:
@@ -521,18 +620,23 @@ class Store:
 
     @_translating
     def add_patient(self, code: str, name: str | None = None, notes: str = "") -> Patient:
-        """Register a patient (``code`` unique, case-insensitive).
+        """Register a patient.
+
+        A new ``code`` holds only the characters of :data:`CODE_RULE` (those LSL streams take)
+        and must not look like a code already stored (:func:`code_key`: ``P-0O1`` next to
+        ``P-001``); codes stored by older versions under a looser rule stay usable.
 
         Raises
         ------
         StoreError
-            If the code is taken or any text is invalid.
+            If the code is taken or looks like one taken, or any text is invalid.
         """
-        code = _code(code)
+        code = _new_code(code)
         name = _name(name)
         notes = clean_text(notes, "notes", MAX_NOTE)
         try:
             with self._write() as c:
+                self._check_unlike(c, code)
                 c.execute(
                     "INSERT INTO patients (code, name, notes, created_utc) VALUES (?, ?, ?, ?)",
                     (code, name, notes, self._now()),
@@ -540,6 +644,21 @@ class Store:
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"a patient with code {code!r} already exists") from exc
         return self.patient(code)
+
+    @staticmethod
+    def _check_unlike(c: sqlite3.Connection, code: str) -> None:
+        """Refuse a new ``code`` that is, or looks like, a stored one (in the write transaction,
+        so two programs adding at once cannot both pass)."""
+        key = code_key(code)
+        codes = [str(row[0]) for row in c.execute("SELECT code FROM patients ORDER BY code")]
+        if _nocase(code) in {_nocase(existing) for existing in codes}:
+            raise StoreError(f"a patient with code {code!r} already exists")
+        for existing in codes:
+            if code_key(existing) == key:
+                raise StoreError(
+                    f"the patient code {code!r} looks the same as existing code "
+                    f"{existing!r} ({CODE_LIKENESS}): choose a code that reads differently"
+                )
 
     @_translating
     def update_patient(
@@ -583,6 +702,12 @@ class Store:
         """The patient with ``code``; StoreError naming the code if unknown."""
         p = self.find_patient(code)
         if p is None:
+            key = code_key(code)
+            alike = [q.code for q in self.patients() if key and code_key(q.code) == key]
+            if alike:
+                raise StoreError(
+                    f"no patient with code {code!r}; did you mean {' or '.join(alike)}?"
+                )
             raise StoreError(
                 f"no patient with code {code!r}: add one with 'biotrainer patients add {code}'"
             )
@@ -612,6 +737,19 @@ class Store:
         except ValueError:
             return str(path)
 
+    def _folder_to_store(self, folder: str | os.PathLike[str]) -> str:
+        """:meth:`_folder_text` for a folder about to be stored, refused (StoreError) if that
+        text is not UTF-8 (the store holds text; :func:`~biotrainer.paths.is_utf8`, the rule the
+        recorder's ``--data-dir``/``--out`` checks use)."""
+        text = self._folder_text(folder)
+        if not is_utf8(text):
+            raise StoreError(
+                f"the session folder {shown(folder)} has a name that is not UTF-8 text, which "
+                "the patient store cannot hold: rename it to valid UTF-8 text (nothing was "
+                "registered)"
+            )
+        return text
+
     def _folder_path(self, text: str | None) -> Path | None:
         if not text:
             return None
@@ -633,12 +771,12 @@ class Store:
         Raises
         ------
         StoreError
-            Unknown patient, or the folder is already registered.
+            Unknown patient, the folder is already registered, or its name is not UTF-8 text.
         """
+        folder_text = self._folder_to_store(folder)
         p = self.patient(patient_code)
         protocol = clean_text(protocol, "protocol name", MAX_NAME, required=True)
         device = clean_text(device, "device name", MAX_NAME, required=True)
-        folder_text = self._folder_text(folder)
         try:
             with self._write() as c:
                 cur = c.execute(
@@ -753,8 +891,10 @@ class Store:
             If the folder is not a readable session folder.
         StoreError
             The folder is still being recorded, the patient is unknown, the folder was recorded
-            for another patient, or it is registered to another patient.
+            for another patient, it is registered to another patient, or its name is not UTF-8
+            text.
         """
+        folder_text = self._folder_to_store(folder)
         if recording_in_progress(folder):
             raise StoreError(
                 f"{shown(folder)} is still being recorded: import it when the session has ended"
@@ -767,7 +907,6 @@ class Store:
                 raise StoreError(f"{folder}: which patient is it for? Give the patient code")
         p = self.patient(patient_code)
         _check_recorded_patient(folder, recorded, p.code)
-        folder_text = self._folder_text(folder)
         row = self._conn.execute(
             "SELECT id, patient_id FROM sessions WHERE folder = ?", (folder_text,)
         ).fetchone()
