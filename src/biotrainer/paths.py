@@ -8,8 +8,10 @@ machine cannot read recordings.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+import time
 from pathlib import Path
 
 import platformdirs
@@ -154,17 +156,12 @@ def check_export_target(
     Raises
     ------
     BiotrainerError
-        If the file lies in the data folder or a session folder and may not.
+        If the file lies in the data folder or a session folder (also through a link) and may
+        not, or it is not a file an export may write (:func:`check_output_file`).
     """
     path = Path(out).expanduser()
-    data = data_dir(data_directory)
-    try:
-        inside = path.resolve().is_relative_to(data.resolve())
-        where = f"the data folder {data}" if inside else None
-        if where is None and (path.parent / "session.json").exists():
-            where = f"the session folder {path.parent}"  # (one kept outside the data folder)
-    except OSError:
-        where = None
+    check_output_file(path)
+    where = protected_folder(path, data_directory)
     if where is None:
         return path
     if not inside_ok:
@@ -173,6 +170,90 @@ def check_export_target(
         raise BiotrainerError(
             f"{path} is a file of {where} (a recording or the database): it is never replaced, "
             "write the report under another name"
+        )
+    return path
+
+
+def protected_folder(
+    out: str | os.PathLike[str], data_directory: str | os.PathLike[str] | None = None
+) -> str | None:
+    """The folder whose files an export to ``out`` could replace, for a message (``"the data
+    folder /x"``, ``"the session folder /y"``: one holding a ``session.json``), or None.
+
+    A link is followed: where it points is what would be written.
+
+    Parameters
+    ----------
+    out : path
+        The file to write (``~`` already expanded).
+    data_directory : path, optional
+        The data folder (the default one when None).
+    """
+    path = Path(out)
+    data = data_dir(data_directory)
+    try:
+        real = path.resolve()
+        if real.is_relative_to(data.resolve()):
+            return f"the data folder {data}"
+        for folder in dict.fromkeys((path.parent, real.parent)):
+            if (folder / "session.json").exists():
+                return f"the session folder {folder}"  # (one kept outside the data folder)
+    except OSError:
+        pass
+    return None
+
+
+def check_cli_export(
+    out: str | os.PathLike[str],
+    data_directory: str | os.PathLike[str] | None,
+    option: str,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Refuse a file named on the command line for an export (``report --out``, ``--csv``,
+    ``export --edf``) that it may not write, before anything is read or written.
+
+    Refused: a path too long for the system; a folder, pipe, socket or device, or a link to
+    one or to nothing (:func:`check_output_file`); anything inside the data folder or a session
+    folder (recordings and the database are never replaced, exports never mixed with them);
+    an existing file unless ``overwrite`` (``--overwrite``, as the GUI's save dialogs ask
+    before replacing a file).
+
+    Parameters
+    ----------
+    out : path-like
+        The file given.
+    data_directory : path-like or None
+        ``--data-dir`` (the default data folder when None).
+    option : str
+        The option that named it (``"--csv"``), for a message.
+    overwrite : bool
+        An existing regular file (or a link to one: the file it names) may be replaced.
+
+    Returns
+    -------
+    Path
+        ``out``, with ``~`` expanded.
+
+    Raises
+    ------
+    BiotrainerError
+        Naming the file and why it is refused.
+    """
+    path = check_path_length(Path(out).expanduser(), option)
+    check_output_file(path)
+    where = protected_folder(path, data_directory)
+    if where is not None:
+        if path.exists():
+            raise BiotrainerError(
+                f"{shown(path)} already exists in {where}: a file there is never replaced, "
+                "write the export somewhere else"
+            )
+        raise BiotrainerError(f"{shown(path)} is inside {where}: write the export somewhere else")
+    if path.exists() and not overwrite:
+        raise BiotrainerError(
+            f"{shown(path)} already exists: give a new file name for {option}, or add "
+            "--overwrite to replace it"
         )
     return path
 
@@ -278,12 +359,33 @@ def is_utf8(path: str | os.PathLike[str]) -> bool:
     return True
 
 
-def private_temp_beside(out: Path, suffix: str) -> Path:
+#: How the temporary file of an export starts (hidden; then random letters and, e.g.,
+#: ``.pdf.part``): what :func:`remove_stale_export_temps` recognises as its own.
+EXPORT_TEMP_PREFIX = ".biotrainer-export-"
+#: Age (seconds since last written) past which an export's temporary file is a leftover of a
+#: killed export: no export takes that long without writing to its file.
+STALE_EXPORT_TEMP_S = 3600.0
+
+
+def private_temp_beside(out: Path, suffix: str, *, utf8_name: bool = True) -> Path:
     """A new empty owner-only (0600) file in ``out``'s folder, to write ``out`` into and rename.
 
     Writing to it and renaming it to ``out`` when complete leaves no partial file behind and
     keeps an older ``out``. Its name is plain text, so ``out`` may have a name that is not
-    UTF-8 (writers such as pyedflib and Qt take file names as text); the folder's may not.
+    UTF-8 (writers such as pyedflib and Qt take file names as text); the folder's may not,
+    unless ``utf8_name`` is False (a writer that takes any name). It is named
+    ``.biotrainer-export-XXXXXXXX<suffix>``; such files of a killed export (SIGKILL, a power
+    cut) older than :data:`STALE_EXPORT_TEMP_S` are removed first
+    (:func:`remove_stale_export_temps`).
+
+    Parameters
+    ----------
+    out : Path
+        The file to be written (a link already followed: :func:`check_output_file`).
+    suffix : str
+        The end of the temporary file's name (``".pdf.part"``); it must end in ``.part``.
+    utf8_name : bool
+        Refuse a folder whose name is not UTF-8 text (the writer takes names as text).
 
     Raises
     ------
@@ -292,15 +394,117 @@ def private_temp_beside(out: Path, suffix: str) -> Path:
     """
     import tempfile
 
+    remove_stale_export_temps(out.parent)
     try:
-        fd, name = tempfile.mkstemp(prefix=".", suffix=suffix, dir=out.parent)
+        fd, name = tempfile.mkstemp(prefix=EXPORT_TEMP_PREFIX, suffix=suffix, dir=out.parent)
         os.close(fd)
     except OSError as exc:
         raise RecordingError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
-    if not is_utf8(name):
+    if utf8_name and not is_utf8(name):
         os.unlink(name)
         raise RecordingError(f"cannot write {shown(out)}: {UTF8_FOLDER_ADVICE}")
     return Path(name)
+
+
+def remove_stale_export_temps(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files of exports killed in ``folder`` (SIGKILL, a power cut).
+
+    Only regular files of this user named as :func:`private_temp_beside` names them and not
+    written for :data:`STALE_EXPORT_TEMP_S` are removed: an export still running (another
+    process writing to the same folder) keeps its file. Nothing is reported when the folder
+    cannot be read or a file cannot be removed.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    removed: list[Path] = []
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not (entry.name.startswith(EXPORT_TEMP_PREFIX) and entry.name.endswith(".part")):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid):
+                continue
+            if now - st.st_mtime < STALE_EXPORT_TEMP_S:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def check_output_file(out: str | os.PathLike[str]) -> Path:
+    """The file an export to ``out`` writes: ``out``, or the file it is a symbolic link to.
+
+    Every export (PDF reports, the CSV, EDF+) writes a temporary file and renames it over the
+    file this returns, so a link to a file survives and the file it names gets the export.
+    Nothing is opened.
+
+    - a new file (``out`` does not exist, or its folder does not: the writer says so): ``out``;
+    - a regular file, or a link to one: the file (an older export replaced when complete);
+    - a link to nothing (its target is missing, or the links go round in a loop): refused,
+      since writing the target would make a file somewhere the user did not name and
+      replacing the link would lose it;
+    - a folder, a pipe, a socket or a device, or a link to one: refused (a rename would put a
+      regular file in place of a pipe or ``/dev/full``, a pipe never ends).
+
+    Parameters
+    ----------
+    out : path-like
+        The file to write.
+
+    Returns
+    -------
+    Path
+        The file to rename the finished export to.
+
+    Raises
+    ------
+    BiotrainerError
+        Naming ``out`` and what it is, when it may not be written.
+    """
+    path = Path(out)
+    name = shown(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return path  # a new file
+    except OSError as exc:
+        raise BiotrainerError(f"cannot write {name}: {exc.strerror or exc}") from exc
+    if not stat.S_ISLNK(mode):
+        if not stat.S_ISREG(mode):
+            raise BiotrainerError(
+                f"cannot write {name}: it is {file_kind(mode)}, not a regular file. Give the "
+                "name of a file to write"
+            )
+        return path
+    target = Path(os.path.realpath(path))
+    try:
+        check_regular_file(path)
+    except NotRegularFileError as exc:
+        raise BiotrainerError(
+            f"cannot write {name}: it is a link to {shown(target)}, which is {exc.kind}, not a "
+            "regular file. Give the name of a file to write"
+        ) from exc
+    except OSError as exc:
+        if not isinstance(exc, (FileNotFoundError, NotADirectoryError)) and (
+            exc.errno != errno.ELOOP
+        ):
+            raise BiotrainerError(f"cannot write {name}: {exc.strerror or exc}") from exc
+        raise BiotrainerError(
+            f"cannot write {name}: it is a link to nothing (its target {shown(target)} is "
+            "missing, or the links go round in a loop). Fix the link or give another file"
+        ) from exc
+    return target
 
 
 class NotRegularFileError(Exception):

@@ -283,7 +283,7 @@ def test_export_of_a_value_edf_cannot_hold(world, tmp_path, capsys, value, shown
     _edit_raw(s, _value(50, 2, value))  # row 2 = EEG AF7, line 51
     out = tmp_path / "x.edf"
     out.write_bytes(b"an older export")
-    assert main(["export", str(s), "--edf", str(out)]) == 0
+    assert main(["export", str(s), "--edf", str(out), "--overwrite"]) == 0
     err = capsys.readouterr().err
     assert "EEG AF7: 1 sample outside " in err
     assert f"(up to {shown}) written at the range's edge" in err
@@ -347,7 +347,8 @@ def test_export_to_a_full_disk(world, tmp_path, capsys, monkeypatch) -> None:
     out.write_bytes(b"an older export")
     _failing_write(monkeypatch)
     monkeypatch.setattr(shutil, "disk_usage", lambda p: SimpleNamespace(total=10**6, free=0))
-    line = _one_line(capsys, main(["export", str(world["good"]), "--edf", str(out)]))
+    argv = ["export", str(world["good"]), "--edf", str(out), "--overwrite"]
+    line = _one_line(capsys, main(argv))
     assert f"could not write {out}: the disk is full" in line
     assert out.read_bytes() == b"an older export"  # kept, and no partial file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.edf"]

@@ -251,11 +251,12 @@ def test_a_name_no_installed_font_can_draw_is_said(flow):
     assert rc == 0, err
     for args in (["1"], ["--patient", "P-CJK"]):
         out = flow["tmp"] / "cjk.pdf"
-        rc, _, err = cli("report", *args, "--with-name", "--out", str(out), "--data-dir", str(data))
+        argv = ["--out", str(out), "--overwrite", "--data-dir", str(data)]  # (the same file)
+        rc, _, err = cli("report", *args, "--with-name", *argv)
         assert rc == 0 and out.stat().st_size > 0  # written all the same
         note = "biotrainer: note: no installed font can draw 王 小 明: the PDF shows them as empty"
         assert err.startswith(note) and err.count("\n") == 1, err
         assert "ë" not in err  # what the font can draw is not listed
         # de-identified, the name is not printed: nothing to say
-        rc, _, err = cli("report", *args, "--out", str(out), "--data-dir", str(data))
+        rc, _, err = cli("report", *args, *argv)
         assert rc == 0 and err == ""

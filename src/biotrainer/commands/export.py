@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
+from biotrainer.cli import add_data_dir_argument
 from biotrainer.errors import BiotrainerError
 
 
@@ -17,20 +23,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("session_dir", metavar="SESSION_DIR", help="a session folder")
     p.add_argument("--edf", metavar="OUT.edf", required=True, help="the EDF+ file to write")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --edf file (never one in the data folder or a session "
+        "folder); without it an existing file is refused",
+    )
+    add_data_dir_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.paths import shown
+    # SIGTERM and SIGHUP end the export as Ctrl+C does: the temporary file is removed
+    with interrupted_by_signals():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from biotrainer.paths import check_cli_export, shown
     from biotrainer.session.edf import export_edf
     from biotrainer.session.folder import describe_recording
     from biotrainer.session.reader import load_session
 
     if not str(args.edf).lower().endswith((".edf", ".edf+")):
         raise BiotrainerError(f"the EDF file name should end in .edf, not {shown(args.edf)}")
+    out = check_cli_export(args.edf, args.data_dir, "--edf", overwrite=args.overwrite)
+    _refuse_inside(out, Path(args.session_dir))
     rec = load_session(args.session_dir)
     for w in rec.warnings:
         print(f"biotrainer: note: {w}", file=sys.stderr)
-    result = export_edf(rec, args.edf)
+    result = export_edf(rec, out)
     for w in result.warnings:
         print(f"biotrainer: note: {w}", file=sys.stderr)
     print(
@@ -39,3 +60,50 @@ def run(args: argparse.Namespace) -> int:
         f"(session {describe_recording(rec.meta, rec.path)})"
     )
     return 0
+
+
+def _refuse_inside(out: Path, session_dir: Path) -> None:
+    """Refuse an EDF file anywhere inside the session folder it exports (a new subfolder
+    included: the folder holds the recording only)."""
+    from biotrainer.paths import shown
+
+    try:
+        inside = out.resolve().is_relative_to(session_dir.expanduser().resolve())
+    except OSError:
+        return  # (the session folder's own problem is said when it is read)
+    if inside:
+        raise BiotrainerError(
+            f"{shown(out)} is inside the session folder {shown(session_dir)}: write the export "
+            "somewhere else"
+        )
+
+
+@contextlib.contextmanager
+def interrupted_by_signals() -> Iterator[None]:
+    """Make SIGTERM and SIGHUP (the terminal closed) raise :class:`KeyboardInterrupt`, as
+    SIGINT does, while an export or report is written (main thread only), and restore the
+    handlers after.
+
+    The writers remove their temporary file on any exception, so a terminated export leaves
+    nothing behind, as one interrupted with Ctrl+C. (SIGKILL cannot be caught: its temporary
+    file is removed by a later export to the same folder,
+    :func:`biotrainer.paths.remove_stale_export_temps`.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object = None) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signals = [signal.SIGTERM]
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signals.append(signal.SIGHUP)
+    previous = {s: signal.getsignal(s) for s in signals}
+    try:
+        for s in previous:
+            signal.signal(s, interrupt)
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

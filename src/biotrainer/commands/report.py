@@ -35,10 +35,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write the session's metric time series as CSV (no PDF unless --out is also given)",
     )
     p.add_argument("--with-name", action="store_true", help="show the patient's name")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --out or --csv file (never one in the data folder or a "
+        "session folder); without it an existing file is refused",
+    )
     add_data_dir_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    from biotrainer.commands.export import interrupted_by_signals
+
+    # SIGTERM and SIGHUP end the command as Ctrl+C does: the temporary file is removed
+    with interrupted_by_signals():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from biotrainer.session.store import Store
 
     if (args.session_id is None) == (args.patient is None):
@@ -51,8 +65,10 @@ def run(args: argparse.Namespace) -> int:
         raise BiotrainerError("--out is empty: give the PDF file to write, or leave the option out")
     if args.out is not None and not str(args.out).lower().endswith(".pdf"):
         raise BiotrainerError(f"the report file name should end in .pdf, not {args.out}")
+    if args.out is not None:
+        check_pdf_target(args.out, args)
     if args.csv is not None:
-        check_csv_target(args.csv, args.data_dir)
+        csv_out = check_csv_target(args.csv, args.data_dir, overwrite=args.overwrite)
         if args.with_name and args.out is None:
             raise BiotrainerError(
                 "--with-name applies to the PDF report (--out): the CSV holds the metrics only, "
@@ -64,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
             report = build_progress_report(store, args.patient, with_name=args.with_name)
             out = Path(args.out or f"biotrainer-progress-{_safe(report.patient_code)}.pdf")
+            out = check_pdf_target(out, args)
             from biotrainer.ui.report_pdf import write_progress_pdf
 
             print(write_progress_pdf(report, out, warn=_note))
@@ -79,15 +96,30 @@ def run(args: argparse.Namespace) -> int:
                 f"session {report.session.id} has no readable metrics to export: "
                 + "; ".join(report.warnings)
             )
-        n = export_metrics_csv(report.session.folder, args.csv, report.series)
+        n = export_metrics_csv(report.session.folder, csv_out, report.series)
         print(f"{args.csv}: {n} rows")
         if args.out is None:
             return 0
     from biotrainer.ui.report_pdf import write_session_pdf
 
-    out = Path(args.out or f"biotrainer-session-{report.session.id}.pdf")
+    out = check_pdf_target(args.out or f"biotrainer-session-{report.session.id}.pdf", args)
     print(write_session_pdf(report, out, warn=_note))
     return 0
+
+
+def check_pdf_target(out: str | Path, args: argparse.Namespace) -> Path:
+    """Refuse a PDF report file (``--out``, or the default name) that may not be written: see
+    :func:`biotrainer.paths.check_cli_export` (as ``--csv``: never a file in the data folder or
+    a session folder, an existing one only with ``--overwrite``).
+
+    Raises
+    ------
+    BiotrainerError
+        Naming the file and why.
+    """
+    from biotrainer.paths import check_cli_export
+
+    return check_cli_export(out, args.data_dir, "--out", overwrite=args.overwrite)
 
 
 def _note(text: str) -> None:
@@ -96,8 +128,8 @@ def _note(text: str) -> None:
     print(f"biotrainer: note: {text}", file=sys.stderr)
 
 
-def check_csv_target(csv: str, data_directory: str | None) -> Path:
-    """Refuse a ``--csv`` file that could overwrite anything: the CSV export makes a new file.
+def check_csv_target(csv: str, data_directory: str | None, *, overwrite: bool = False) -> Path:
+    """Refuse a ``--csv`` file that could overwrite anything but an earlier export.
 
     Parameters
     ----------
@@ -105,6 +137,8 @@ def check_csv_target(csv: str, data_directory: str | None) -> Path:
         The ``--csv`` argument.
     data_directory : str or None
         ``--data-dir`` (the data folder, where recordings and the database live).
+    overwrite : bool
+        ``--overwrite``: an existing file outside the data folder may be replaced.
 
     Returns
     -------
@@ -114,26 +148,20 @@ def check_csv_target(csv: str, data_directory: str | None) -> Path:
     Raises
     ------
     BiotrainerError
-        If the name is empty or does not end in .csv, the file exists, or it lies inside the
-        data folder (recordings and the database must not be overwritten or mixed with exports),
-        or its path is too long for the system.
+        If the name is empty or does not end in .csv, it is not a file an export may write (a
+        folder, a pipe, a device, a link to one or to nothing), the file exists (unless
+        ``overwrite``), or it lies inside the data folder or a session folder (recordings and
+        the database must not be overwritten or mixed with exports), or its path is too long
+        for the system (:func:`biotrainer.paths.check_cli_export`).
     """
-    from biotrainer.paths import check_export_target, check_path_length
+    from biotrainer.paths import check_cli_export
 
     if not str(csv).strip():
         raise BiotrainerError("--csv is empty: give the name of a new .csv file to write")
     path = Path(csv).expanduser()
     if path.suffix.lower() != ".csv":
         raise BiotrainerError(f"the metrics file name should end in .csv, not {csv}")
-    check_path_length(path, "--csv")
-    if path.is_dir():
-        raise BiotrainerError(f"--csv {path} is a folder, not a file: give a new .csv file")
-    if path.exists() or path.is_symlink():
-        raise BiotrainerError(
-            f"{path} already exists: give a new .csv file name (an existing file is never "
-            "overwritten)"
-        )
-    return check_export_target(path, data_directory)
+    return check_cli_export(path, data_directory, "--csv", overwrite=overwrite)
 
 
 def _safe(text: str) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import math
 import os
-import tempfile
 from pathlib import Path
 
 from biotrainer.errors import BiotrainerError
-from biotrainer.paths import FILE_MODE, shown
+from biotrainer.paths import FILE_MODE, check_output_file, private_temp_beside, shown
 from biotrainer.session.analysis import MetricSeries, read_metrics
 
 #: Exported columns. Absolute times (BrainFlow timestamps) are left out: ``session_s`` is
@@ -65,17 +64,20 @@ def export_metrics_csv(
     RecordingError
         If ``metrics.csv`` cannot be read.
     BiotrainerError
-        If ``out`` cannot be written (nothing is then left under its name).
+        If ``out`` cannot be written (nothing is then left under its name), or is not a file an
+        export may replace (a folder, a pipe, a device, a link to one or to nothing:
+        :func:`~biotrainer.paths.check_output_file`).
     """
-    s = series if series is not None else read_metrics(folder)
     path = Path(out)
-    # Written to a private temporary file next to ``path`` and renamed when complete (as the
+    target = check_output_file(path)  # (a link to a file: that file is written, the link kept)
+    s = series if series is not None else read_metrics(folder)
+    # Written to a private temporary file next to ``target`` and renamed when complete (as the
     # PDF reports are): a failed write (a full disk) leaves no truncated CSV under the name
-    # asked for. (Not paths.private_temp_beside: a folder whose name is not UTF-8 is fine here.)
+    # asked for. (A folder whose name is not UTF-8 is fine here: Python takes any name.)
     tmp = None
     try:
-        fd, name = tempfile.mkstemp(prefix=".", suffix=".csv.part", dir=path.parent)
-        tmp = Path(name)
+        tmp = private_temp_beside(target, ".csv.part", utf8_name=False)
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(EXPORT_COLUMNS)
@@ -83,7 +85,7 @@ def export_metrics_csv(
             for i in range(len(s)):
                 w.writerow([_cell(n, c[i]) for n, c in zip(EXPORT_COLUMNS, cols, strict=True)])
         os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except OSError as exc:
         raise BiotrainerError(f"cannot write {shown(path)}: {exc.strerror or exc}") from exc
     finally:

@@ -66,7 +66,7 @@ from pyedflib.edfwriter import set_starttime_subsecond as _set_subsecond_start
 
 from biotrainer import __version__
 from biotrainer.errors import RecordingError
-from biotrainer.paths import nearest_existing, private_temp_beside, shown
+from biotrainer.paths import check_output_file, nearest_existing, private_temp_beside, shown
 from biotrainer.session.folder import raw_file_name
 from biotrainer.session.reader import Event, Recording, load_session
 from biotrainer.session.recorder import GAP_THRESHOLD_S
@@ -606,7 +606,8 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     recording : Recording or path-like
         A loaded recording or a session folder.
     out : path-like
-        The ``.edf`` file to write (overwritten; created 0600).
+        The ``.edf`` file to write (created 0600; an existing regular file is replaced when
+        the export is complete; a link to a file: that file is written, the link kept).
 
     Returns
     -------
@@ -618,9 +619,13 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     ------
     RecordingError
         If the session cannot be read, has no exportable channel, or the file cannot be written.
+    BiotrainerError
+        If ``out`` is not a file an export may replace (a folder, a pipe, a device, a link to
+        one or to nothing: :func:`~biotrainer.paths.check_output_file`); checked first.
     """
-    rec = recording if isinstance(recording, Recording) else load_session(recording)
     out = Path(out)
+    target = check_output_file(out)  # (a link to a file: that file is written, the link kept)
+    rec = recording if isinstance(recording, Recording) else load_session(recording)
     layout = rec.layout
     t0 = rec.first_timestamp
     notes: list[str] = []
@@ -788,17 +793,17 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     additional = f"biotrainer_{__version__}"
     equipment = _no_spaces(f"{rec.meta.device}_board{layout.board_id}")
     equipment = equipment[: max(1, RECORDING_TEXT_CHARS - len(additional))]
-    # Written to a temporary file next to ``out`` and renamed: a failed export leaves no partial
-    # file and keeps an older ``out``. (It also lets ``out`` have a non-UTF-8 name: pyedflib
-    # takes only UTF-8 paths.)
-    tmp = _temporary_file(out)
+    # Written to a temporary file next to ``target`` and renamed: a failed export leaves no
+    # partial file and keeps an older ``out``. (It also lets ``out`` have a non-UTF-8 name:
+    # pyedflib takes only UTF-8 paths.)
+    tmp = _temporary_file(target, out)
     try:
         texts = (equipment, additional)
         _write_edf(tmp, headers, duration, start, texts, arrays, annotations, n_annotation_signals)
         if not _edf_complete(tmp, n_records):
             raise OSError(errno.EIO, "the file came out incomplete (disk full?)")
         n_written, ranges = _read_back(tmp)
-        os.replace(tmp, out)
+        os.replace(tmp, target)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if not isinstance(exc, Exception):
@@ -839,16 +844,17 @@ def _read_back(path: Path) -> tuple[int, list[tuple[float, float]]]:
     return n, ranges
 
 
-def _temporary_file(out: Path) -> Path:
-    """A new private (0600) empty file next to ``out`` with a name pyedflib can open."""
-    parent = nearest_existing(out.parent)
+def _temporary_file(target: Path, out: Path) -> Path:
+    """A new private (0600) empty file next to ``target`` (the file ``out`` names, a link
+    followed) with a name pyedflib can open; messages name ``out``."""
+    parent = nearest_existing(target.parent)
     if parent.exists() and not parent.is_dir():
         raise RecordingError(f"cannot write {shown(out)}: {shown(parent)} is a file, not a folder")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RecordingError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
-    return private_temp_beside(out, ".edf.part")
+    return private_temp_beside(target, ".edf.part")
 
 
 def _write_edf(

@@ -33,7 +33,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication
 
 from biotrainer.errors import BiotrainerError
-from biotrainer.paths import FILE_MODE, private_temp_beside, shown
+from biotrainer.paths import FILE_MODE, check_output_file, private_temp_beside, shown
 from biotrainer.reports.charts import Band, Chart, Series, auto_range, plottable
 from biotrainer.reports.html import (
     CHART_WIDTH,
@@ -364,17 +364,19 @@ def write_pdf(
     Raises
     ------
     BiotrainerError
-        If the file cannot be written.
+        If the file cannot be written, or ``out`` is not a file a report may replace (a folder,
+        a pipe, a device, a link to one or to nothing: :func:`~biotrainer.paths.check_output_file`).
     """
-    ensure_application()
     path = Path(out)
     name = shown(path)
+    target = check_output_file(path)  # (a link to a file: that file is written, the link kept)
     if path.parent and not path.parent.is_dir():
         raise BiotrainerError(f"cannot write {name}: the folder {path.parent} does not exist")
-    # Written to a temporary file next to ``path`` and renamed when complete: a failed write
+    ensure_application()
+    # Written to a temporary file next to ``target`` and renamed when complete: a failed write
     # (a full disk) leaves no empty PDF behind, and ``path`` may have a non-UTF-8 name (Qt
     # takes file names as text).
-    tmp = private_temp_beside(path, ".pdf.part")
+    tmp = private_temp_beside(target, ".pdf.part")
     try:
         missing = _print_pdf(html, charts, tmp, title)
         if tmp.stat().st_size == 0:
@@ -382,7 +384,7 @@ def write_pdf(
             why = "the disk is full" if free < (1 << 20) else "nothing was written"
             raise BiotrainerError(f"could not write the PDF {name}: {why}")
         os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except OSError as exc:
         raise BiotrainerError(f"could not write the PDF {name}: {exc.strerror or exc}") from exc
     finally:
