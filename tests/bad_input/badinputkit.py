@@ -1,5 +1,6 @@
-"""What the bad-input tests share: a small recorded session, a fingerprint of a data folder
-(to show a refused command lost or changed nothing), and the one-line check of a refusal."""
+"""What the bad-input tests share: a small recorded session, a data folder with a patient and
+a session recorded by ``biotrainer run``, a fingerprint of a data folder (to show a refused
+command lost or changed nothing), and the one-line check of a refusal."""
 
 from __future__ import annotations
 
@@ -62,6 +63,34 @@ def fingerprint(data: Path) -> tuple:
             for m, r in sorted(store.self_reports(s.id).items())
         )
     return digest, patients, sessions, reports
+
+
+#: A 40-s protocol for the sessions :func:`run_recorded_session` records.
+SHORT_PROTOCOL = """name = "short"
+feedback = "alpha"
+[[phases]]
+kind = "baseline"
+duration_s = 20
+[[phases]]
+kind = "training"
+duration_s = 20
+"""
+
+
+def run_recorded_session(root: Path) -> dict[str, Path]:
+    """A data folder ``root / "data"`` with patient P1 and one session of a short protocol
+    recorded and registered by ``biotrainer run`` on the accelerated simulator: ``{"data":
+    the data folder, "folder": the session folder, "sid": its id (as a path, for argv)}``."""
+    from biotrainer.cli import main
+
+    data = root / "data"
+    (root / "short.toml").write_text(SHORT_PROTOCOL)
+    assert main(["patients", "add", "P1", "--data-dir", str(data)]) == 0
+    argv = ["run", "--device", "simulator-muse2", "--speed", "max", "--patient", "P1"]
+    assert main([*argv, "--protocol", str(root / "short.toml"), "--data-dir", str(data)]) == 0
+    with Store.open(data) as store:
+        (rec,) = store.sessions()
+    return {"data": data, "folder": Path(rec.folder), "sid": Path(str(rec.id))}
 
 
 def one_line(code: int, err: str) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from badinputkit import fingerprint, one_line
+from badinputkit import SHORT_PROTOCOL, fingerprint, one_line, run_recorded_session
 
 from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
@@ -36,16 +36,6 @@ from biotrainer.session.folder import read_meta
 from biotrainer.session.recorder import Recorder
 from biotrainer.session.store import Store
 
-PROTOCOL = """name = "short"
-feedback = "alpha"
-[[phases]]
-kind = "baseline"
-duration_s = 20
-[[phases]]
-kind = "training"
-duration_s = 20
-"""
-
 HUGE_ID = "99999999999999999999999"
 NOT_UTF8 = "\udcff"  # how Python spells the byte 0xff of a file name that is not UTF-8
 
@@ -53,15 +43,7 @@ NOT_UTF8 = "\udcff"  # how Python spells the byte 0xff of a file name that is no
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> dict[str, Path]:
     """A data dir with patient P1 and one recorded, registered session (with metrics)."""
-    root = tmp_path_factory.mktemp("commands")
-    data = root / "data"
-    (root / "short.toml").write_text(PROTOCOL)
-    assert main(["patients", "add", "P1", "--data-dir", str(data)]) == 0
-    argv = ["run", "--device", "simulator-muse2", "--speed", "max", "--patient", "P1"]
-    assert main([*argv, "--protocol", str(root / "short.toml"), "--data-dir", str(data)]) == 0
-    with Store.open(data) as store:
-        (rec,) = store.sessions()
-    return {"data": data, "folder": rec.folder, "sid": Path(str(rec.id))}
+    return run_recorded_session(tmp_path_factory.mktemp("commands"))
 
 
 # -- setups --------------------------------------------------------------------------------
@@ -550,7 +532,7 @@ def test_a_source_shorter_than_the_protocol_is_said(tmp_path, capsys) -> None:
     """A scenario (or replay) that ends before the protocol: the run says so and the recording
     holds a note, instead of the session passing for a full one (audit)."""
     long_protocol = tmp_path / "short.toml"
-    long_protocol.write_text(PROTOCOL.replace("duration_s = 20", "duration_s = 900"))
+    long_protocol.write_text(SHORT_PROTOCOL.replace("duration_s = 20", "duration_s = 900"))
     argv = ["run", "--device", "simulator-muse2", "--scenario", "eyes-open-closed"]
     out = tmp_path / "rec"
     assert main([*argv, "--speed", "max", "--protocol", str(long_protocol), "--out", str(out)]) == 0

@@ -17,22 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-from badinputkit import fingerprint, one_line, record_session
+from badinputkit import fingerprint, one_line, record_session, run_recorded_session
 
 from biotrainer.cli import EXIT_INTERRUPTED, main
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import check_export_target
 from biotrainer.session.store import Store
-
-PROTOCOL = """name = "short"
-feedback = "alpha"
-[[phases]]
-kind = "baseline"
-duration_s = 20
-[[phases]]
-kind = "training"
-duration_s = 20
-"""
 
 #: How an export's temporary file is named (``.biotrainer-export-XXXXXXXX.pdf.part``): the
 #: name a later export recognises as a leftover of a killed one.
@@ -46,15 +36,7 @@ SUFFIX = {"pdf": ".pdf", "progress": ".pdf", "csv": ".csv", "edf": ".edf"}
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> dict[str, Path]:
     """A data folder with patient P1 and one recorded, registered session."""
-    root = tmp_path_factory.mktemp("targets")
-    data = root / "data"
-    (root / "short.toml").write_text(PROTOCOL)
-    assert main(["patients", "add", "P1", "--data-dir", str(data)]) == 0
-    argv = ["run", "--device", "simulator-muse2", "--speed", "max", "--patient", "P1"]
-    assert main([*argv, "--protocol", str(root / "short.toml"), "--data-dir", str(data)]) == 0
-    with Store.open(data) as store:
-        (rec,) = store.sessions()
-    return {"data": data, "folder": Path(rec.folder), "sid": Path(str(rec.id))}
+    return run_recorded_session(tmp_path_factory.mktemp("targets"))
 
 
 @pytest.fixture(autouse=True)
