@@ -798,3 +798,36 @@ def test_a_command_whose_event_cannot_be_written_stops_the_session_with_a_dialog
     assert window.outcome.error is not None and not window.running
     assert load_session(window.session_folder).duration_s > 3  # what was recorded is kept
     window.close()
+
+
+def test_a_replay_checked_before_the_session_is_recorded_from_its_start(
+    qtbot, settings, tmp_path, errors_shown
+):
+    """A signal check on a replayed recording took its first part, and the session after it
+    went on from there: it recorded and analysed only the rest ("ended after 0.3 of 12 min").
+    A replay is opened again from its start for the session (a live device goes on
+    streaming: tests/ui/test_trainer_patients.py)."""
+    from biotrainer.session import load_session
+
+    clock = SimulatedClock()
+    window = muse2_window(qtbot, settings, tmp_path, clock)
+    checked = []
+    window.signal_check.chunk_ready.connect(checked.append)
+    assert window.start_signal_check()
+
+    def checked_in(chunk) -> int:
+        return chunk.raw["default"].shape[1] if "default" in chunk.raw else 0
+
+    def checked_samples() -> int:
+        return sum(checked_in(c) for c in checked)
+
+    qtbot.waitUntil(lambda: checked_samples() > 2000, timeout=10_000)
+    assert window.start_session()
+    qtbot.waitUntil(lambda: window.engine.session_s > 5, timeout=10_000)
+    window.stop_session()
+    assert errors_shown == []
+    rec = load_session(window.session_folder)
+    ts_row = rec.layout.preset("default").timestamp_row
+    first_checked = min(float(c.raw["default"][ts_row, 0]) for c in checked if checked_in(c))
+    assert float(rec.raw["default"][ts_row, 0]) == first_checked  # the recording's first sample
+    window.close()

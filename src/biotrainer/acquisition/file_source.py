@@ -111,6 +111,10 @@ class FileSource:
         From :meth:`prepare` if the folder cannot be read.
     """
 
+    #: It plays a recording from its start (a live device streams the present): what a signal
+    #: check showed of it is not to be skipped by the session after it.
+    replays_recording = True
+
     def __init__(
         self,
         session_dir: str | os.PathLike[str],

@@ -776,10 +776,15 @@ class TrainerWindow(QMainWindow):
         return True
 
     def _open_source(self) -> Source | None:
-        """The signal check's streaming source, else a newly opened one (None: failed)."""
+        """The signal check's streaming source, else a newly opened one (None: failed).
+
+        A replayed recording is opened again from its start (the check had used up its first
+        part, which the session then never recorded nor analysed)."""
         source = self.signal_check.take_source()
-        if source is not None:
+        if source is not None and not getattr(source, "replays_recording", False):
             return source
+        if source is not None:
+            release_source(source)
         try:
             source = self.make_source()
         except BiotrainerError as exc:
