@@ -105,7 +105,7 @@ def test_patient_dialog_adds_and_selects_patients(qtbot, data_dir):
         # (a new code takes letters, digits and - _ . only: SQL-special text is refused there
         # with the character named, and kept verbatim in the free-text notes)
         dialog.new_code.setText("A-1'; DROP TABLE patients;--")
-        assert dialog.add_patient() is None and "the sign \"'\"" in dialog.error.text()
+        assert dialog.add_patient() is None and 'the sign "\'"' in dialog.error.text()
         dialog.new_code.setText("A-1")
         dialog.new_notes.setText("new'; DROP TABLE patients;--")
         assert dialog.add_patient() is not None
