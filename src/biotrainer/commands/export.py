@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from biotrainer.cli import add_data_dir_argument
@@ -33,6 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from biotrainer.commands.record import interrupted_by_signals
+
     # SIGTERM and SIGHUP end the export as Ctrl+C does: the temporary file is removed
     with interrupted_by_signals():
         return _run(args)
@@ -76,34 +74,3 @@ def _refuse_inside(out: Path, session_dir: Path) -> None:
             f"{shown(out)} is inside the session folder {shown(session_dir)}: write the export "
             "somewhere else"
         )
-
-
-@contextlib.contextmanager
-def interrupted_by_signals() -> Iterator[None]:
-    """Make SIGTERM and SIGHUP (the terminal closed) raise :class:`KeyboardInterrupt`, as
-    SIGINT does, while an export or report is written (main thread only), and restore the
-    handlers after.
-
-    The writers remove their temporary file on any exception, so a terminated export leaves
-    nothing behind, as one interrupted with Ctrl+C. (SIGKILL cannot be caught: its temporary
-    file is removed by a later export to the same folder,
-    :func:`biotrainer.paths.remove_stale_export_temps`.)
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, _frame: object = None) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    signals = [signal.SIGTERM]
-    if hasattr(signal, "SIGHUP"):  # not on Windows
-        signals.append(signal.SIGHUP)
-    previous = {s: signal.getsignal(s) for s in signals}
-    try:
-        for s in previous:
-            signal.signal(s, interrupt)
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)

@@ -69,24 +69,54 @@ class StopFlag:
         self.signal_name = signal.Signals(signum).name
 
 
+#: The signals that ask a command to end (the terminal closed: SIGHUP, not on Windows).
+TERMINATION_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def signals_handled_by(handler, signals) -> Iterator[None]:
+    """Route ``signals`` to ``handler`` while the block runs (main thread only: elsewhere
+    nothing changes) and restore the handlers after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in signals}
+    try:
+        for s in previous:
+            signal.signal(s, handler)
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 @contextlib.contextmanager
 def stop_on_signals(flag: StopFlag) -> Iterator[StopFlag]:
     """Route SIGINT, SIGTERM and SIGHUP (the terminal closed) to ``flag`` (main thread only)
     and restore the handlers after."""
-    if threading.current_thread() is not threading.main_thread():
+    with signals_handled_by(flag.set, (signal.SIGINT, *TERMINATION_SIGNALS)):
         yield flag
-        return
-    signals = [signal.SIGINT, signal.SIGTERM]
-    if hasattr(signal, "SIGHUP"):  # not on Windows
-        signals.append(signal.SIGHUP)
-    previous = {s: signal.getsignal(s) for s in signals}
-    try:
-        for s in previous:
-            signal.signal(s, flag.set)
-        yield flag
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def interrupted_by_signals() -> Iterator[None]:
+    """Make SIGTERM and SIGHUP (the terminal closed) raise :class:`KeyboardInterrupt`, as
+    SIGINT does, while an export or report is written (main thread only), and restore the
+    handlers after.
+
+    The writers remove their temporary file on any exception, so a terminated export leaves
+    nothing behind, as one interrupted with Ctrl+C. (SIGKILL cannot be caught: its temporary
+    file is removed by a later export to the same folder,
+    :func:`biotrainer.paths.remove_stale_export_temps`.)
+    """
+
+    def interrupt(signum: int, _frame: object = None) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    with signals_handled_by(interrupt, TERMINATION_SIGNALS):
+        yield
 
 
 class Progress:

@@ -45,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.commands.export import interrupted_by_signals
+    from biotrainer.commands.record import interrupted_by_signals
 
     # SIGTERM and SIGHUP end the command as Ctrl+C does: the temporary file is removed
     with interrupted_by_signals():
