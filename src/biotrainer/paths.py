@@ -177,8 +177,9 @@ def check_export_target(
 def protected_folder(
     out: str | os.PathLike[str], data_directory: str | os.PathLike[str] | None = None
 ) -> str | None:
-    """The folder whose files an export to ``out`` could replace, for a message (``"the data
-    folder /x"``, ``"the session folder /y"``: one holding a ``session.json``), or None.
+    """The folder whose files an export to ``out`` could replace or mix with, for a message
+    (``"the data folder /x"``, ``"the session folder /y"``: one holding a ``session.json``,
+    ``out``'s own folder or any folder above it), or None.
 
     A link is followed: where it points is what would be written.
 
@@ -195,7 +196,7 @@ def protected_folder(
         real = path.resolve()
         if real.is_relative_to(data.resolve()):
             return f"the data folder {data}"
-        for folder in dict.fromkeys((path.parent, real.parent)):
+        for folder in dict.fromkeys((*path.parents, *real.parents)):
             if (folder / "session.json").exists():
                 return f"the session folder {folder}"  # (one kept outside the data folder)
     except OSError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from biotrainer.cli import add_data_dir_argument
 from biotrainer.errors import BiotrainerError
@@ -45,7 +44,6 @@ def _run(args: argparse.Namespace) -> int:
     if not str(args.edf).lower().endswith((".edf", ".edf+")):
         raise BiotrainerError(f"the EDF file name should end in .edf, not {shown(args.edf)}")
     out = check_cli_export(args.edf, args.data_dir, "--edf", overwrite=args.overwrite)
-    _refuse_inside(out, Path(args.session_dir))
     rec = load_session(args.session_dir)
     for w in rec.warnings:
         print(f"biotrainer: note: {w}", file=sys.stderr)
@@ -58,19 +56,3 @@ def _run(args: argparse.Namespace) -> int:
         f"(session {describe_recording(rec.meta, rec.path)})"
     )
     return 0
-
-
-def _refuse_inside(out: Path, session_dir: Path) -> None:
-    """Refuse an EDF file anywhere inside the session folder it exports (a new subfolder
-    included: the folder holds the recording only)."""
-    from biotrainer.paths import shown
-
-    try:
-        inside = out.resolve().is_relative_to(session_dir.expanduser().resolve())
-    except OSError:
-        return  # (the session folder's own problem is said when it is read)
-    if inside:
-        raise BiotrainerError(
-            f"{shown(out)} is inside the session folder {shown(session_dir)}: write the export "
-            "somewhere else"
-        )

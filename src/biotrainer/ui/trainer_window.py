@@ -647,24 +647,24 @@ class TrainerWindow(QMainWindow):
                 f"{room}\n\nNo session runs without its recording.",
             )
         pre = source = None
-        if self.flow is not None and (self.ask_patient or self.flow.patient is not None):
+        with_patient = self.flow is not None and (self.ask_patient or self.flow.patient is not None)
+        if with_patient:
             if self.flow.ensure_patient() is None:
                 self.statusBar().showMessage("No patient chosen: the session did not start", 8000)
                 return False
             self._update_title()
-            if station is not None and not self._lsl_names_fit(station):
-                return False
-            if self.ask_ratings:
-                if not self.signal_check.active:
-                    # A device that cannot be opened is said before the patient rates, not
-                    # after (the rating was thrown away and asked again at the next try). The
-                    # signal check's source is taken after the rating: it streams meanwhile.
-                    source = self._open_source()
-                    if source is None:
-                        return False
-                pre = self.flow.ask_rating("pre")
+        # (the patient's code is known now: said before a device is opened or anyone rates)
         if station is not None and not self._lsl_names_fit(station):
             return False
+        if with_patient and self.ask_ratings:
+            if not self.signal_check.active:
+                # A device that cannot be opened is said before the patient rates, not after
+                # (the rating was thrown away and asked again at the next try). The signal
+                # check's source is taken after the rating: it streams meanwhile.
+                source = self._open_source()
+                if source is None:
+                    return False
+            pre = self.flow.ask_rating("pre")
         if source is None:
             source = self._open_source()
         if source is None:
