@@ -81,8 +81,15 @@ class RawData:
     dropped_partial_line: bool
 
 
-def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_line: int = 1):
-    """Parse complete tab-separated lines into a ``(num_rows, n)`` array.
+def parse_lines(
+    text: bytes,
+    num_rows: int,
+    path: str | os.PathLike[str],
+    first_line: int = 1,
+    n_lines: int | None = None,
+):
+    """Parse complete tab-separated lines into a ``(num_rows, n)`` array (``n_lines``: the
+    number of newlines in ``text`` when the caller has counted them).
 
     Raises
     ------
@@ -92,7 +99,7 @@ def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_
     """
     if not text or text.isspace():  # (no stripped copy of a large block)
         return np.empty((num_rows, 0))
-    fast = _parse_plain(text, num_rows) if len(text) >= FAST_PARSE_MIN_BYTES else None
+    fast = _parse_plain(text, num_rows, n_lines) if len(text) >= FAST_PARSE_MIN_BYTES else None
     if fast is not None:
         return fast
     try:
@@ -120,11 +127,12 @@ def parse_lines(text: bytes, num_rows: int, path: str | os.PathLike[str], first_
 FAST_PARSE_MIN_BYTES = 1 << 18
 
 
-def _parse_plain(text: bytes, num_rows: int) -> np.ndarray | None:
+def _parse_plain(text: bytes, num_rows: int, n_lines: int | None = None) -> np.ndarray | None:
     """``text`` as a ``(num_rows, n)`` array when every line holds ``num_rows`` tab-separated
     numbers, read by pandas' C reader; None for anything else (blank or comment lines, a
     missing or extra value, "nan", a quote, a bad byte...), which :func:`parse_lines` then
-    gives to ``loadtxt`` to read it or name the fault as before.
+    gives to ``loadtxt`` to read it or name the fault as before. ``n_lines``: the newlines in
+    ``text``, when the caller has counted them.
     """
     import pandas as pd  # here: only long texts need it, and it takes a while to import
 
@@ -141,12 +149,19 @@ def _parse_plain(text: bytes, num_rows: int) -> np.ndarray | None:
     except ValueError:  # pandas' ParserError, EmptyDataError and UnicodeDecodeError included
         return None
     n = frame.shape[0]
-    lines = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
-    # pandas pads a short line and skips blank ones; loadtxt refuses the first and a line of
-    # spaces: only text of n lines of exactly num_rows values each takes this path
-    if frame.shape[1] != num_rows or lines != n or text.count(b"\t") != n * (num_rows - 1):
+    if n_lines is None:
+        n_lines = text.count(b"\n")
+    lines = n_lines + (0 if text.endswith(b"\n") else 1)
+    # pandas skips blank lines and refuses a line longer than the first; loadtxt refuses a
+    # line of spaces: only text of n lines of num_rows values each takes this path
+    if frame.shape[1] != num_rows or lines != n:
         return None
-    return frame.to_numpy(dtype=np.float64).T.copy()  # owned and writable, as loadtxt's
+    values = frame.to_numpy(dtype=np.float64)
+    # pandas pads a short line with NaN: without any NaN every line held num_rows values;
+    # with one (a NaN sample, or padding) the tabs tell
+    if np.isnan(values).any() and text.count(b"\t") != n * (num_rows - 1):
+        return None
+    return values.T.copy()  # owned and writable, as loadtxt's
 
 
 def _describe(exc: ValueError, first_line: int) -> str:
@@ -301,7 +316,7 @@ class RawBlockReader:
             self._read_size = max(self._read_size, (cut // n_lines + 1) * self.block_lines)
         first = self.lines_read + 1
         self.lines_read += n_lines
-        block = parse_lines(text, self.num_rows, self.path, first_line=first)
+        block = parse_lines(text, self.num_rows, self.path, first_line=first, n_lines=n_lines)
         if self.timestamps is not None:
             self.timestamps.add(block[self.timestamp_row], first)
         return block
