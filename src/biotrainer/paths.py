@@ -583,7 +583,9 @@ def read_regular_file(path: str | os.PathLike[str]) -> bytes:
         return f.read()
 
 
-def read_config_text(path: str | os.PathLike[str], missing: str) -> str:
+def read_config_text(
+    path: str | os.PathLike[str], missing: str, what: str = "configuration file"
+) -> str:
     """The UTF-8 text of a configuration file (device profile, protocol, scenario), without
     the byte-order mark an editor may have put first.
 
@@ -593,12 +595,15 @@ def read_config_text(path: str | os.PathLike[str], missing: str) -> str:
         The file.
     missing : str
         The problem to report when it does not exist (``"no such protocol file ..."``).
+    what : str, optional
+        What the file is, for a folder given in its place (``"it is a folder, not a protocol
+        file"``).
 
     Raises
     ------
     ConfigError
-        Naming the file: missing, not a regular file (never read), unreadable, not UTF-8, or
-        a path too long for the system (:func:`path_too_long`).
+        Naming the file: missing, a folder, not a regular file (never read), unreadable, not
+        UTF-8, or a path too long for the system (:func:`path_too_long`).
     """
     problem = path_too_long(path)
     if problem is not None:
@@ -609,6 +614,8 @@ def read_config_text(path: str | os.PathLike[str], missing: str) -> str:
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise ConfigError(str(path), "", missing) from exc
     except NotRegularFileError as exc:
+        if exc.kind == "a folder":  # (a folder is not "not a regular file" to most people)
+            raise ConfigError(str(path), "", f"it is a folder, not a {what}") from exc
         raise ConfigError(str(path), "", exc.problem) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), "", f"not UTF-8 text ({exc.reason})") from exc

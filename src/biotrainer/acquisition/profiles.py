@@ -386,7 +386,7 @@ def _read_toml(path: Path) -> dict:
     ConfigError
         When the file is missing, not a regular file, unreadable, not UTF-8 or not TOML.
     """
-    text = read_config_text(path, "no such device profile file")
+    text = read_config_text(path, "no such device profile file", what="device profile file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import unicodedata
 
 from biotrainer.cli import add_data_dir_argument, number_option
+
+#: At most this many terminal columns of a name (``--with-name``) or of notes are shown.
+NAME_COLUMNS = 40
+NOTES_COLUMNS = 40
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -65,15 +70,56 @@ def run(args: argparse.Namespace) -> int:
             return 0
         counts = store.session_counts()
         show_name = getattr(args, "with_name", False)
-        print(f"{'code':16s} {'sessions':>8s} {'resonance':>10s}  {'added':10s}  notes")
+        labels = []
         for p in patients:
-            label = p.code + (f" ({p.name})" if show_name and p.name else "")
-            notes = p.notes.replace("\n", " ")
+            name = _cut(_one_line(p.name or ""), NAME_COLUMNS) if show_name else ""
+            labels.append(_one_line(p.code) + (f" ({name})" if name else ""))
+        # (as wide as the widest code or name, in terminal columns: a Chinese character takes 2)
+        width = max(16, *(display_width(label) for label in labels))
+        print(f"{_pad('code', width)} {'sessions':>8s} {'resonance':>10s}  {'added':10s}  notes")
+        for p, label in zip(patients, labels, strict=True):
+            notes = _one_line(p.notes)
             if not show_name:
                 notes = mask_name(notes, p.name)  # (the name is shown with --with-name only)
-            notes = notes if len(notes) <= 40 else notes[:39] + "…"
             print(
-                f"{label:16s} {counts.get(p.id, 0):8d} {num(p.resonance_bpm, 1):>10s}  "
-                f"{local_date(p.created_utc):10s}  {notes}"
+                f"{_pad(label, width)} {counts.get(p.id, 0):8d} {num(p.resonance_bpm, 1):>10s}  "
+                f"{local_date(p.created_utc):10s}  {_cut(notes, NOTES_COLUMNS)}"
             )
     return 0
+
+
+def char_width(c: str) -> int:
+    """Terminal columns of one character: 2 for wide ones (CJK...), 0 for combining marks and
+    invisible format characters, else 1."""
+    if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes (:func:`char_width`)."""
+    return sum(char_width(c) for c in text)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks and tabs (which the store keeps) as single spaces."""
+    return " ".join(text.split()) if any(c in text for c in "\n\r\t") else text
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` terminal columns."""
+    return text + " " * max(0, width - display_width(text))
+
+
+def _cut(text: str, columns: int) -> str:
+    """``text`` if it takes at most ``columns`` terminal columns, else its start and "…"."""
+    if display_width(text) <= columns:
+        return text
+    out, used = [], 0
+    for c in text:
+        w = char_width(c)
+        if used + w > columns - 1:
+            break
+        out.append(c)
+        used += w
+    return "".join(out).rstrip() + "…"

@@ -158,10 +158,20 @@ def load_protocol(name_or_path: str | os.PathLike[str]) -> Protocol:
     text = str(name_or_path)
     # (a path too long for the system is not asked about: read_config_text says what it is)
     given_as_path = ("/" in text or os.sep in text) and (path_too_long(p) is not None or p.exists())
-    if p.suffix != ".toml" and not given_as_path:
+    by_name = p.suffix != ".toml" and not given_as_path
+    if by_name:
         p = protocols_dir() / f"{name_or_path}.toml"
     known = ", ".join(list_protocols()) or "none"
-    text = read_config_text(p, f"no such protocol file (known protocols: {known})")
+    missing = f"no such protocol file (known protocols: {known})"
+    if by_name and text and not os.path.lexists(p):
+        # A name that is no protocol but names something here: a folder or a pipe ("somedir",
+        # ".") is said to be one (read_config_text, never reading it); a file is only named
+        # (a name is never taken for a file here unless given as a path).
+        if os.path.isfile(text):
+            missing += f"; to use the file {text} in this folder, give it as ./{text}"
+        elif os.path.exists(text):
+            p = Path(os.path.abspath(text))
+    text = read_config_text(p, missing, what="protocol file")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

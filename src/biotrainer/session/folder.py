@@ -33,6 +33,7 @@ from biotrainer.paths import (
     FILE_MODE,
     data_dir,
     ensure_private_dir,
+    file_kind,
     path_too_long,
     shown_short,
 )
@@ -81,10 +82,20 @@ def check_out_folder(out: str | os.PathLike[str]) -> Path:
     Raises
     ------
     RecordingError
-        If ``out`` is a file or a folder that already holds files.
+        If ``out`` is a file (a pipe...) or a folder that already holds files.
     """
     path = Path(out).expanduser()
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and not path.is_dir():
+        try:
+            kind = file_kind(path.stat().st_mode)
+        except OSError:
+            kind = "a file"
+        kind = "a file" if kind == "a regular file" else kind
+        raise RecordingError(
+            f"cannot record into {path}: it is {kind}, not an empty folder; "
+            "give --out a folder that does not exist yet or is empty."
+        )
+    if path.exists() and any(path.iterdir()):
         raise RecordingError(
             f"cannot record into {path}: it already exists and is not an empty folder. "
             "Choose a new folder with --out."

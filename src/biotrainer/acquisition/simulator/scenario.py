@@ -313,7 +313,7 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
         never read), is not UTF-8 TOML, or is invalid.
     """
     path = resolve_scenario_path(name_or_path)
-    text = read_config_text(path, "no such scenario file")
+    text = read_config_text(path, "no such scenario file", what="scenario file")
     return parse_scenario(text, source=str(path))
 
 
