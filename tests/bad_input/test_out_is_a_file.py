@@ -51,6 +51,19 @@ def test_out_naming_a_link_to_a_file_says_it_is_a_file(tmp_path: Path, capsys) -
 
 
 @pytest.mark.parametrize("argv", [RUN, RECORD], ids=["run", "record"])
+def test_out_naming_a_link_to_nothing_names_the_link_and_out(
+    tmp_path: Path, capsys, argv: list[str]
+) -> None:
+    # (it was said to be "the data folder", to be changed with --data-dir)
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "gone")
+    line = one_line(main([*argv, "--out", str(out)]), capsys.readouterr().err)
+    assert f"cannot record into {out}: it is a link to nothing" in line
+    assert "--out" in line and "data folder" not in line and "--data-dir" not in line
+    assert out.is_symlink() and not (tmp_path / "gone").exists()
+
+
+@pytest.mark.parametrize("argv", [RUN, RECORD], ids=["run", "record"])
 def test_out_naming_a_folder_with_files_keeps_its_message(
     tmp_path: Path, capsys, argv: list[str]
 ) -> None:

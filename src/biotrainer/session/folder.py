@@ -82,9 +82,15 @@ def check_out_folder(out: str | os.PathLike[str]) -> Path:
     Raises
     ------
     RecordingError
-        If ``out`` is a file (a pipe...) or a folder that already holds files.
+        If ``out`` is a file (a pipe...), a link to nothing, or a folder that already holds
+        files.
     """
     path = Path(out).expanduser()
+    if path.is_symlink() and not path.exists():
+        raise RecordingError(
+            f"cannot record into {path}: it is a link to nothing (its target is missing, or "
+            "the links go round in a loop). Fix the link or choose another folder with --out."
+        )
     if path.exists() and not path.is_dir():
         try:
             kind = file_kind(path.stat().st_mode)
