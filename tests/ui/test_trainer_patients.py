@@ -799,7 +799,13 @@ def test_a_protocol_the_device_cannot_feed_is_said_before_the_patient_rates(
     window = make_window(qtbot, settings, store, lambda: eeg_only, "hrv-resonance-breathing", clock)
     assert not window.start_session()
     assert [title for title, _ in errors_shown] == ["The protocol does not fit this device"]
-    assert "needs a heart signal (ECG, PPG or RR intervals)" in errors_shown[0][1]
+    text = errors_shown[0][1]
+    assert "needs a heart signal (ECG, PPG or RR intervals)" in text
+    # What to do is said for the window, not the command line ('biotrainer devices'): it has
+    # no protocol or device to choose, it runs those biotrainer was started with.
+    assert "biotrainer devices" not in text and "'biotrainer" not in text and "--" not in text
+    assert "close biotrainer and start it again with a protocol for the signals" in text
+    assert "Nothing was recorded." in text
     assert script.asked == ["patient"]  # no rating asked for nothing
     assert store.sessions("P-017") == [] and window.session_folder is None
     assert eeg_only.state is SourceState.RELEASED

@@ -186,17 +186,29 @@ def _gaps(stamps: np.ndarray, before: float, max_gap_s: float) -> tuple[np.ndarr
 HEART_ROLES = ("ecg", "ppg", "rr")
 
 
-def missing_signals(protocol: Protocol, layout: SourceLayout) -> str | None:
-    """Why ``protocol`` cannot run on a source of ``layout``, or None: its feedback needs EEG
-    (alpha, relaxation, combined) or a heart signal (coherence, combined, paced breathing) that
-    the source does not have. Without it the session would run to its end with the feedback on
-    hold, so the engine refuses it at start, and ``biotrainer run`` and the trainer window
-    before anything is recorded."""
-    needs = []
+#: What :func:`signals_lacking` names: EEG, and a heart signal of any of :data:`HEART_ROLES`.
+LACKING_EEG = "EEG"
+LACKING_HEART = "a heart signal (ECG, PPG or RR intervals)"
+
+
+def signals_lacking(protocol: Protocol, layout: SourceLayout) -> list[str]:
+    """The signals ``protocol``'s feedback needs that a source of ``layout`` does not have
+    (:data:`LACKING_EEG`, :data:`LACKING_HEART`): EEG for alpha, relaxation and combined
+    feedback, a heart signal for coherence, combined feedback and paced breathing."""
+    lacking = []
     if protocol.uses_eeg and layout.group("eeg") is None:
-        needs.append("EEG")
+        lacking.append(LACKING_EEG)
     if protocol.uses_hrv and not any(layout.group(r) is not None for r in HEART_ROLES):
-        needs.append("a heart signal (ECG, PPG or RR intervals)")
+        lacking.append(LACKING_HEART)
+    return lacking
+
+
+def missing_signals(protocol: Protocol, layout: SourceLayout) -> str | None:
+    """Why ``protocol`` cannot run on a source of ``layout`` (:func:`signals_lacking`), in the
+    command line's words, or None. Without such a signal the session would run to its end with
+    the feedback on hold, so the engine refuses it at start, and ``biotrainer run`` and the
+    trainer window before anything is recorded."""
+    needs = signals_lacking(protocol, layout)
     if not needs:
         return None
     return (

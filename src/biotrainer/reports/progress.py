@@ -15,7 +15,12 @@ from biotrainer.engine.protocol import Protocol
 from biotrainer.errors import RecordingError
 from biotrainer.reports import charts as ch
 from biotrainer.reports.format import change, local_date
-from biotrainer.reports.session_report import installed_protocol, patient_label, protocol_title
+from biotrainer.reports.session_report import (
+    installed_protocol,
+    patient_label,
+    protocol_title,
+    recorded_nothing,
+)
 from biotrainer.session.analysis import COVERAGE_SUFFIX, MetricMeans, thin_share
 from biotrainer.session.folder import read_meta
 from biotrainer.session.store import STATUS_COMPLETED, SessionRecord, Store
@@ -67,6 +72,11 @@ class ProgressRow:
     rmssd_ms_coverage: float = math.nan
     coherence_coverage: float = math.nan
     breathing_bpm_coverage: float = math.nan
+    #: False for a session closed before its first sample (see
+    #: :func:`~biotrainer.reports.session_report.recorded_nothing`): it has no figures.
+    recorded: bool = True
+    #: How the session ended (:attr:`~biotrainer.session.store.SessionRecord.ended`).
+    ended: str | None = None
 
     def coverage(self, field: str) -> float:
         """The share (0-1) of its phases' updates the mean ``field`` ("z", "rmssd_ms"...)
@@ -229,6 +239,8 @@ def build_progress_report(
                 z=math.nan if old_scale else g("z"),
                 assessment=_is_assessment(rec),
                 z_old_scale=old_scale,
+                recorded=not recorded_nothing(rec),
+                ended=rec.ended,
                 **{
                     f"{f}{COVERAGE_SUFFIX}": math.nan
                     if old_scale and f == "z"  # (no z, no share of it)

@@ -40,9 +40,10 @@ from biotrainer.session.analysis import (
 from biotrainer.session.analysis import (
     mean_coverage as mean_coverage,  # (re-exported: it was here before the summaries kept it)
 )
-from biotrainer.session.folder import read_meta
+from biotrainer.session.folder import ENDED_DEVICE_FAILED, ENDED_SOURCE, read_meta
 from biotrainer.session.reader import Event, load_events
 from biotrainer.session.store import (
+    NOTHING_RECORDED,
     OUTCOME_DEVICE_FAILED,
     OUTCOME_STOPPED,
     Marker,
@@ -236,6 +237,33 @@ def protocol_title(name: str, protocol: Protocol | None = None) -> str:
     return protocol.title if protocol is not None else name
 
 
+def recorded_nothing(rec: SessionRecord) -> bool:
+    """The session closed before its first sample: its stored summary says nothing was
+    recorded (:data:`~biotrainer.session.store.NOTHING_RECORDED`, set by the store when the
+    closed recording holds no sample). Such a session is listed as interrupted."""
+    return rec.summary is not None and NOTHING_RECORDED in rec.summary.warnings
+
+
+def nothing_recorded_phrase(ended: str | None) -> str:
+    """How a session that :func:`recorded_nothing` ended (``ended``: its
+    :attr:`~biotrainer.session.store.SessionRecord.ended`), without a capital: "stopped before
+    any signal was recorded", "the device failed before..."."""
+    what = {
+        ENDED_DEVICE_FAILED: "the device failed",
+        ENDED_SOURCE: "the device or recording ended",
+    }.get(ended or "", "stopped")
+    return f"{what} before any signal was recorded"
+
+
+def nothing_recorded_warning(rec: SessionRecord) -> str:
+    """What a report says of a session that :func:`recorded_nothing` (in place of "the figures
+    cover what was recorded")."""
+    phrase = nothing_recorded_phrase(rec.ended)
+    if phrase.startswith("stopped"):
+        phrase = f"this session was {phrase}"
+    return f"{phrase[0].upper()}{phrase[1:]}: there are no figures."
+
+
 def ended_early_warning(
     rec: SessionRecord, summary: SessionSummary | None, protocol: Protocol | None
 ) -> str | None:
@@ -360,7 +388,9 @@ def build_session_report(
     rec = store.session(session_id)
     patient = store.patient(rec.patient_code)
     warnings: list[str] = []
-    if rec.interrupted:
+    if recorded_nothing(rec):
+        warnings.append(nothing_recorded_warning(rec))
+    elif rec.interrupted:
         warnings.append(
             "This session was interrupted (the program was closed or failed before it could "
             "close the recording): the figures cover what was recorded."
@@ -380,7 +410,7 @@ def build_session_report(
         except BiotrainerError as exc:
             warnings.append(str(exc))
     protocol = installed_protocol(rec.protocol)
-    early = ended_early_warning(rec, summary, protocol)
+    early = None if recorded_nothing(rec) else ended_early_warning(rec, summary, protocol)
     if early is not None:
         warnings.insert(0, early)
     if summary is not None:

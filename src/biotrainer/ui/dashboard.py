@@ -472,6 +472,7 @@ ENDINGS = {
     "complete": ("Finished", "background:#2f5d4a; color:#fff;"),
     "stopped": ("Stopped early", "background:#3a4654; color:#fff;"),
     "source": ("Ended early", "background:#6b5a2a; color:#fff;"),
+    "failed": ("Stopped by an error", "background:#7a2e2e; color:#fff;"),
 }
 
 
@@ -1041,7 +1042,7 @@ class TherapistDashboard(QWidget):
         u = self.latest
         text, style = "", ""
         if self.state == "failed":
-            text, style = "Stopped by an error", "background:#7a2e2e; color:#fff;"
+            text, style = self._ending or ENDINGS["failed"]
         elif u is not None and u.source_state == "signal lost":
             text = "SIGNAL LOST — check the headset and its connection"
             style = "background:#a33b3b; color:#fff;"

@@ -36,6 +36,7 @@ from biotrainer.paths import check_export_target
 from biotrainer.reports.format import local_time, minutes, num, pct, signed
 from biotrainer.reports.html import with_coverage
 from biotrainer.reports.progress import ProgressReport, ProgressRow, build_progress_report
+from biotrainer.reports.session_report import nothing_recorded_phrase
 from biotrainer.session.store import Store
 
 COLUMNS = (
@@ -73,6 +74,14 @@ STATUS_TIPS = {
     "device failed": "the device failed before the end of the protocol: figures cover what was "
     "recorded",
 }
+
+
+def status_tip(r: ProgressRow) -> str:
+    """How the row of a session that did not run its whole protocol is read ("" for none): a
+    session closed before its first sample says that it has no figures."""
+    if not r.recorded:
+        return f"{nothing_recorded_phrase(r.ended)}: there are no figures"
+    return STATUS_TIPS.get(r.status, "")
 
 
 def file_name_part(text: str) -> str:
@@ -137,7 +146,7 @@ def cell_tip(r: ProgressRow, column: int) -> str:
         tips.append(THIN_MEAN_TIP)
     if field == "z" and r.z_old_scale:
         tips.append(OLD_SCALE_TIP)
-    tips.append(STATUS_TIPS.get(r.status, ""))
+    tips.append(status_tip(r))
     return "; ".join(t for t in tips if t)
 
 

@@ -34,7 +34,13 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QWidget
 
 from biotrainer.acquisition.source import Source, SourceLayout
 from biotrainer.clock import Clock, MonotonicClock
-from biotrainer.engine.engine import Engine, EngineConfig, missing_signals
+from biotrainer.engine.engine import (
+    LACKING_HEART,
+    Engine,
+    EngineConfig,
+    missing_signals,
+    signals_lacking,
+)
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.errors import BiotrainerError, RecordingError
@@ -799,7 +805,11 @@ class TrainerWindow(QMainWindow):
         problem = missing_signals(self.protocol, source.layout)  # (before the patient rates)
         if problem is not None:
             release_source(source)
-            self._fail_to_start("The protocol does not fit this device", problem)
+            self._fail_to_start(
+                "The protocol does not fit this device",
+                problem,
+                protocol_fit_text(self.protocol, source.layout),
+            )
             return None
         return source
 
@@ -967,8 +977,7 @@ class TrainerWindow(QMainWindow):
             protocol_total_s=self.protocol.duration_s,
         )
         self._set_state("failed" if error else "finished")
-        if error is None:
-            self.dashboard.show_ending(*ending_banner(self.outcome))
+        self.dashboard.show_ending(*ending_banner(self.outcome))
         if self.patient_view is not None:
             self.patient_view.set_audio_enabled(False)  # the sound feedback ends with the session
         if self.patient_view is not None and self.updates:
@@ -1278,6 +1287,23 @@ def _close(outlets: object | None) -> None:
             outlets.close()
 
 
+def protocol_fit_text(protocol: Protocol, layout: SourceLayout) -> str:
+    """What the window says when ``protocol`` needs a signal the device of ``layout`` does not
+    have (:func:`~biotrainer.engine.engine.signals_lacking`; the engine's own message is for
+    the command line). The window has no protocol or device to choose: it runs those
+    biotrainer was started with, so the way out is to start it again with another one."""
+    lacking = signals_lacking(protocol, layout)
+    need = " and ".join(lacking) or "signals"
+    short = " and ".join("a heart signal" if s == LACKING_HEART else s for s in lacking)
+    return (
+        f"The protocol “{protocol.title}” needs {need}, and this device ({layout.device}) has "
+        "none.\n\nThis window runs the protocol and the device biotrainer was started with. To "
+        "train with this device, close biotrainer and start it again with a protocol for the "
+        f"signals this device has, or with a device that measures {short or 'them'}. Nothing "
+        "was recorded."
+    )
+
+
 def recording_room_problem(data_directory: str | Path | None) -> str | None:
     """Why a session could not be recorded under ``data_directory`` for lack of room (the
     disk holding its sessions folder has less free space than a session needs, as the CLI
@@ -1295,9 +1321,14 @@ def recording_room_problem(data_directory: str | Path | None) -> str | None:
 
 
 def ending_banner(outcome: SessionOutcome) -> tuple[str, str]:
-    """What the dashboard's banner says after a session that ended without an error, and how
-    it ended (a key of :data:`~biotrainer.ui.dashboard.ENDINGS`)."""
+    """What the dashboard's banner says after a session, and how it ended (a key of
+    :data:`~biotrainer.ui.dashboard.ENDINGS`): an error (the device failed...) stops its
+    header as a stop does."""
     done = f"{fmt_clock(outcome.protocol_s)} of {fmt_clock(outcome.protocol_total_s)}"
+    if outcome.error is not None:
+        if not outcome.recorded:
+            return "Stopped by an error before the first sample: nothing was recorded", "failed"
+        return f"Stopped by an error ({done})", "failed"
     if not outcome.recorded:
         return "Stopped before the first sample: nothing was recorded", "stopped"
     if outcome.completed and outcome.ended == ENDED_SOURCE:
