@@ -359,3 +359,35 @@ def test_metric_rows_are_compact(recorded):
         tracemalloc.stop()
     assert len(rows) == 36_000
     assert held / 36_000 < 400, f"{held / 36_000:.0f} bytes a row"
+
+
+def test_metric_rows_grow_a_block_at_a_time(recorded, monkeypatch):
+    """Rows of a long session are kept in blocks: adding them never copies the whole table
+    (a doubling array had grown by 13 MB at once near the second hour, the old table and the
+    new one held together), nor holds room for many rows to come; across block boundaries the
+    rows still equal metrics.csv."""
+    import dataclasses
+    import tracemalloc
+
+    folder, updates = recorded
+    monkeypatch.setattr(MetricRows, "BLOCK_ROWS", 5)  # (a few rows a block: many boundaries)
+    rows = MetricRows()
+    rows.add(updates)
+    ours = read_metrics(folder)
+    np.testing.assert_array_equal(rows.series()["session_s"], ours["session_s"])
+    np.testing.assert_array_equal(rows.series()["feedback_z"], ours["feedback_z"])
+    monkeypatch.undo()
+
+    u = updates[-1]
+    n = 16_385  # (one row past a power of two: a doubling array has just doubled)
+    many = [dataclasses.replace(u, sample_time=u.sample_time + k) for k in range(1, n + 1)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        rows = MetricRows()
+        rows.add(many)
+        held, peak = (m - before for m in tracemalloc.get_traced_memory())
+    finally:
+        tracemalloc.stop()
+    assert held / n < 300, f"{held / n:.0f} bytes a row"
+    assert peak - held < 1_000_000, f"{(peak - held) / 1e6:.1f} MB more at the peak"

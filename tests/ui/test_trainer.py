@@ -831,3 +831,25 @@ def test_a_replay_checked_before_the_session_is_recorded_from_its_start(
     first_checked = min(float(c.raw["default"][ts_row, 0]) for c in checked if checked_in(c))
     assert float(rec.raw["default"][ts_row, 0]) == first_checked  # the recording's first sample
     window.close()
+
+
+def test_freed_memory_goes_back_to_the_system_once_a_minute(qtbot, settings, tmp_path, monkeypatch):
+    """A long session's resident memory creeps up as the C library keeps what was freed: the
+    window hands it back once a minute of its clock (a simulated clock runs faster than the
+    one-second check, so a session minute may pass between two checks)."""
+    from biotrainer import memory
+
+    calls: list[float] = []
+    clock = SimulatedClock()
+    monkeypatch.setattr(memory, "release_free_memory", lambda: calls.append(clock.now()))
+    window = muse2_window(qtbot, settings, tmp_path, clock)
+    start = clock.now()
+    clock.advance(59.0)
+    qtbot.wait(1300)  # (more than a check's interval)
+    assert calls == []  # not before a minute
+    clock.advance(2.0)
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=3000)
+    assert calls[0] - start >= 60.0
+    qtbot.wait(1300)
+    assert len(calls) == 1  # once a minute, not at every check
+    window.close()

@@ -153,11 +153,16 @@ class MetricRows:
     ``MetricUpdate`` objects of a 16-channel headset. Each cell goes through the text form of
     ``metrics.csv`` (``csv_row``, rounded as written) and is parsed as :func:`read_metrics`
     parses it, so :meth:`series` equals :func:`read_metrics` of the session's folder. Repeated
-    texts (phase names, quality reasons) are stored once.
+    texts (phase names, quality reasons) are stored once. The numbers are kept in blocks of
+    :data:`BLOCK_ROWS` rows, so a long session's rows grow by a block at a time (a doubling
+    array had grown by 13 MB at once, copying the whole table, near the second hour).
     """
 
+    #: Rows of numbers per block (about 0.8 MB).
+    BLOCK_ROWS = 4096
+
     def __init__(self) -> None:
-        self._numbers = np.empty((0, len(NUMERIC_COLUMNS)))
+        self._blocks: list[np.ndarray] = []
         self._texts: dict[str, list[str]] = {name: [] for name in TEXT_COLUMNS}
         self._pool: dict[str, str] = {}
         self._cells: tuple[list[tuple[int, int]], list[tuple[str, int]]] | None = None
@@ -181,11 +186,10 @@ class MetricRows:
                 self._cells = (numeric, text)
             numeric, text = self._cells
             row = u.csv_row()
-            if self._n == self._numbers.shape[0]:
-                grown = np.full((max(1024, 2 * self._n), len(NUMERIC_COLUMNS)), math.nan)
-                grown[: self._n] = self._numbers[: self._n]
-                self._numbers = grown
-            values = self._numbers[self._n]
+            at = self._n % self.BLOCK_ROWS
+            if at == 0:
+                self._blocks.append(np.full((self.BLOCK_ROWS, len(NUMERIC_COLUMNS)), math.nan))
+            values = self._blocks[-1][at]
             for j, i in numeric:
                 values[j] = number_or_nan(str(row[i]))
             for name, i in text:
@@ -196,8 +200,13 @@ class MetricRows:
     def series(self) -> MetricSeries:
         """The :class:`MetricSeries` of the rows so far (a copy: adding more leaves it alone)."""
         n = self._n
+        numbers = (
+            np.concatenate(self._blocks)[:n]
+            if self._blocks
+            else np.empty((0, len(NUMERIC_COLUMNS)))
+        )
         columns: dict[str, np.ndarray] = {
-            name: self._numbers[:n, j].copy() for j, name in enumerate(NUMERIC_COLUMNS)
+            name: numbers[:, j].copy() for j, name in enumerate(NUMERIC_COLUMNS)
         }
         for name in TEXT_COLUMNS:
             cells = self._texts[name] if self._texts[name] else [""] * n

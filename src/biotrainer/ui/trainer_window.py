@@ -32,6 +32,7 @@ from PySide6.QtCore import QEvent, QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QWidget
 
+from biotrainer import memory
 from biotrainer.acquisition.source import Source, SourceLayout
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.engine.engine import (
@@ -61,6 +62,10 @@ DEFAULT_TICK_HZ = 50.0
 #: Updates a window keeps as objects (:attr:`TrainerWindow.updates`: at least the last five
 #: minutes' worth, at most twice that); the session's summary comes from its compact rows.
 RECENT_UPDATES = 3000
+
+#: Seconds of the window's clock between two returns of freed memory to the system
+#: (:meth:`TrainerWindow._release_memory`).
+RELEASE_MEMORY_EVERY_S = 60.0
 
 WINDOW_STYLE = """
 QMainWindow {{ background: {bg}; }}
@@ -354,6 +359,13 @@ class TrainerWindow(QMainWindow):
         self._frame_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._frame_timer.setInterval(max(1, round(1000.0 / fps)))
         self._frame_timer.timeout.connect(self._on_frame)
+        # freed memory back to the system once a minute of the window's clock (a simulated
+        # clock runs faster: checked every second of real time)
+        self._memory_released_at = self.clock.now()
+        self._memory_timer = QTimer(self)
+        self._memory_timer.setInterval(1000)
+        self._memory_timer.timeout.connect(self._release_memory)
+        self._memory_timer.start()
         self._build_actions()
         self._update_title()
         self._restore_layout()
@@ -1164,6 +1176,15 @@ class TrainerWindow(QMainWindow):
 
     def _on_warning(self, message: str) -> None:
         self.statusBar().showMessage(message, 10_000)
+
+    def _release_memory(self) -> None:
+        """Give freed memory back to the system (:func:`biotrainer.memory.release_free_memory`)
+        when :data:`RELEASE_MEMORY_EVERY_S` of the window's clock have passed since it last
+        did: a long session's resident memory otherwise creeps up."""
+        now = self.clock.now()
+        if now - self._memory_released_at >= RELEASE_MEMORY_EVERY_S:
+            self._memory_released_at = now
+            memory.release_free_memory()
 
     # -- painting ----------------------------------------------------------------------------
 
