@@ -9,16 +9,22 @@ from .fakes import FakeSource
 from .test_trainer import make_window, settings  # noqa: F401
 
 
+def started_window_that_fails(qtbot, settings, tmp_path, after_polls: int):  # noqa: F811
+    """A trainer window whose session has started on a device that fails after some polls."""
+    clock = SimulatedClock()
+    source = FakeSource(clock, n_eeg=4, fail_after_polls=after_polls)
+    window = make_window(qtbot, settings, tmp_path, lambda: source, "alpha-uptraining", clock, 0.1)
+    assert window.start_session()
+    return window
+
+
 def test_the_header_stops_when_the_device_fails(
     qtbot,
     settings,  # noqa: F811
     tmp_path,
     errors_shown,
 ):
-    clock = SimulatedClock()
-    source = FakeSource(clock, n_eeg=4, fail_after_polls=30)
-    window = make_window(qtbot, settings, tmp_path, lambda: source, "alpha-uptraining", clock, 0.1)
-    assert window.start_session()
+    window = started_window_that_fails(qtbot, settings, tmp_path, 30)
     qtbot.waitUntil(lambda: len(window.updates) >= 1, timeout=10_000)
     window.dashboard.refresh()
     phase = window.protocol.phases[window.updates[-1].phase_index].name
@@ -42,10 +48,7 @@ def test_the_header_says_so_when_the_device_fails_before_its_first_sample(
     tmp_path,
     errors_shown,
 ):
-    clock = SimulatedClock()
-    source = FakeSource(clock, n_eeg=4, fail_after_polls=0)
-    window = make_window(qtbot, settings, tmp_path, lambda: source, "alpha-uptraining", clock, 0.1)
-    assert window.start_session()
+    window = started_window_that_fails(qtbot, settings, tmp_path, 0)
     qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
     assert window.state == "failed" and not window.outcome.recorded
     dash = window.dashboard
