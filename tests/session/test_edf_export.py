@@ -531,3 +531,76 @@ def test_a_device_clock_off_nominal_keeps_its_presets_together_after_a_gap(tmp_p
         err = np.abs(sig[label][slots] - raw[preset][row][after]) / steps[label]
         assert np.max(err) <= 0.5 + 1e-6, label
     assert any("1 gap(s)" in w for w in result.warnings)
+
+
+def test_the_file_starts_at_its_first_sample(tmp_path: Path) -> None:
+    """The start was the recorder's opening: a device whose first sample came 2.3 s later had
+    every sample and annotation read 2.3 s early (an LSL sender with 8 s of samples held back:
+    5.3 s). Samples stamped in wall-clock time (BrainFlow's Unix seconds) give the start."""
+    from datetime import UTC
+
+    from sessionkit import fixed_wall_clock
+
+    opened = fixed_wall_clock()()
+    first = opened.timestamp() + 2.345678
+    folder = record_arrays(MUSE2, make_raw(MUSE2, 2.0, t0=first), out=tmp_path / "s").path
+    assert load_session(folder).meta.start_utc == opened
+    result = export_edf(folder, tmp_path / "o.edf")
+    head = (tmp_path / "o.edf").read_bytes()
+    at = datetime.fromtimestamp(first, UTC)
+    assert head[168:184] == at.strftime("%d.%m.%y%H.%M.%S").encode()
+    assert _first_tal_onset(tmp_path / "o.edf") == pytest.approx(at.microsecond / 1e6, abs=1e-6)
+    assert not any("wall-clock" in w for w in result.warnings)
+
+
+def test_a_clock_since_boot_starts_at_the_opening_with_a_note(tmp_path: Path) -> None:
+    """An LSL stream's timestamps count from the machine's boot: the file starts when recording
+    began, and says that its first sample came a little later."""
+    folder = record_arrays(MUSE2, make_raw(MUSE2, 2.0, t0=5_000.25), out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    opened = load_session(folder).meta.start_utc
+    assert (tmp_path / "o.edf").read_bytes()[168:184] == opened.strftime(
+        "%d.%m.%y%H.%M.%S"
+    ).encode()
+    assert any("not wall-clock time" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("control", ["\x14", "\x15", "\x00", "\x01", "\x7f", "\x85"])
+def test_control_characters_in_an_event_do_not_break_the_file(tmp_path: Path, control) -> None:
+    """EDF+ separates annotations with control characters: a 0x15 in a note (from a caller
+    of the engine, or a device's error text) made edflib refuse the whole file, a 0x14 split the
+    note in two, a NUL cut it short. They are written as U+FFFD; tabs and line breaks stay."""
+    text = f"before{control}after\twith tab\nand line"
+    folder = record_arrays(
+        MUSE2, make_raw(MUSE2, 2.0), out=tmp_path / "s", events=((T0 + 0.5, "note", text),)
+    ).path
+    result = export_edf(folder, tmp_path / "o.edf")
+    _sig, info = _read(tmp_path / "o.edf")
+    notes = [str(t) for t in info["annotations"][2] if str(t).startswith("note")]
+    assert "".join(n.removeprefix("…") for n in notes).startswith("note: before\ufffdafter")
+    assert result.n_annotations >= 1
+
+
+def test_events_stay_beside_their_samples_when_the_rate_is_rounded(tmp_path: Path) -> None:
+    """A rate EDF cannot hold (333.33 Hz) is written rounded (333): the events were placed at
+    the nominal rate, so a marker set on sample 3,800 read back 11 ms (3.8 samples) before it,
+    about 3.6 s an hour. They are placed on the rounded rate's time axis now."""
+    fs = 333.33
+    layout = SourceLayout(
+        device="odd",
+        board_id=-1,
+        presets=(PresetLayout("default", fs, 3, 2, None),),
+        groups=(ChannelGroup("ecg", "default", (1,), ("lead",), "uV"),),
+    )
+    raw = make_raw(layout, 12.0)
+    ts = raw["default"][2]
+    samples = (1000, 3500, 3800)
+    events = tuple((float(ts[k]), "marker", f"at {k}") for k in samples)
+    folder = record_arrays(layout, raw, out=tmp_path / "s", events=events).path
+    result = export_edf(folder, tmp_path / "o.edf")
+    _sig, info = _read(tmp_path / "o.edf")
+    assert info["fs"]["ECG lead"] == 333.0
+    onsets = dict(zip(info["annotations"][2], info["annotations"][0], strict=True))
+    for k in samples:
+        assert onsets[f"marker: at {k}"] == pytest.approx(k / 333.0, abs=2e-4), k
+    assert any("333.33 Hz cannot be stored exactly" in w for w in result.warnings)

@@ -156,3 +156,20 @@ def test_padding_annotations_are_all_kept_beside_many_events(tmp_path: Path) -> 
     }
     assert result.n_annotations == len(annotations) == 43 and result.n_records == 3
     assert not any("fit in the file" in w for w in result.warnings)
+
+
+def test_padding_annotations_are_kept_when_the_events_do_not_fit(tmp_path: Path) -> None:
+    """A short session with a long note (100 pieces of 40 bytes) has room for 64 annotations:
+    the padding ones were written after the events and were the ones lost, so nothing in the
+    file said that its end held no recorded data."""
+    raw = make_raw(MUSE2, 0.2)
+    note = " ".join(f"word{k:04d}" for k in range(400))
+    folder = record_arrays(MUSE2, raw, out=tmp_path / "s", events=((T0 + 0.05, "note", note),)).path
+    result = export_edf(folder, tmp_path / "o.edf")
+    _sig, annotations, _length_s = _read(tmp_path / "o.edf")
+    assert result.n_records == 1 and len(annotations) == 64
+    assert sum(t.startswith(PADDING) for _o, _d, t in annotations) >= 1
+    notes = [t for _o, _d, t in annotations if not t.startswith(PADDING)]
+    assert notes[0].startswith("note: word0000") and notes[1].startswith("…word0003")
+    assert [o for o, _d, _t in annotations] == sorted(o for o, _d, _t in annotations)
+    assert any("fit in the file" in w for w in result.warnings)

@@ -7,7 +7,8 @@ One EDF signal per channel of every role in the layout (labelled ``"<ROLE> <name
 values (a glitch of 10^7 µV in an EEG channel, an infinity) would make that step coarser than the
 signal itself, or too large for the header: the range then stops well beyond the bulk of the
 samples (:func:`physical_range`) and the wild values are written at its edge, with a note. Events of
-``events.csv`` become EDF+ annotations; the start date-time is the session's UTC start.
+``events.csv`` become EDF+ annotations; the start date-time is the first sample's, in UTC
+(:func:`edf_start`).
 
 Presets with different rates become signals with their own samples per data record. The data
 record duration is the shortest whole number of seconds (1..60) in which every rate has an integer
@@ -203,6 +204,17 @@ def split_annotation(text: str, limit: int = ANNOTATION_BYTES) -> list[str]:
     return pieces
 
 
+def annotation_text(text: str) -> str:
+    """``text`` with its control characters but tab, line feed and carriage return written as
+    "\ufffd": EDF+ separates annotations with some (a 0x14 split a note in two, a 0x15 made
+    edflib refuse the whole file, a NUL cut the text short)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        "\ufffd" if unicodedata.category(c) == "Cc" and c not in "\t\n\r" else c for c in text
+    )
+
+
 def ascii_label(text: str) -> str:
     """``text`` in EDF's printable ASCII: accents dropped (``"é"`` -> ``"e"``), every other
     character outside ASCII 32..126 written as ``"_"``."""
@@ -269,16 +281,19 @@ def edflib_onset(onset_s: float, subsecond_100ns: int) -> float:
     return max(n, 1 if below else 0) / 10_000
 
 
-def edf_onsets(rec: Recording, preset: str, lead: int) -> list[tuple[float, Event]]:
+def edf_onsets(
+    rec: Recording, preset: str, lead: int, fs_written: float | None = None
+) -> list[tuple[float, Event]]:
     """Events with their onset on the EDF's time axis (s from its start).
 
     The EDF's samples follow each other without the recording's gaps, so an event's moment is
     placed where it falls between the samples of ``preset`` (``lead``: the samples padded in
-    front of it); events without a time are at 0.
+    front of it; ``fs_written``: the rate they are written at, when EDF could not hold the
+    preset's own); events without a time are at 0.
     """
     p = rec.layout.preset(preset)
     ts = rec.raw[preset][p.timestamp_row]
-    edf_t = (lead + np.arange(ts.size)) / p.fs
+    edf_t = (lead + np.arange(ts.size)) / (fs_written or p.fs)
     t0 = rec.first_timestamp
     out = []
     for e in rec.events:
@@ -292,6 +307,37 @@ def edf_onsets(rec: Recording, preset: str, lead: int) -> list[tuple[float, Even
             onset = float(np.interp(e.time, ts, edf_t))
         out.append((onset, e))
     return out
+
+
+#: Timestamps this close (s) to the wall-clock time the recorder opened are wall-clock time
+#: (BrainFlow stamps samples in Unix seconds): the file then starts at the first sample's.
+WALL_CLOCK_SLACK_S = 86_400.0
+#: Timestamps below this (s) count from a machine's boot (an LSL stream's clock), not from 1970.
+SINCE_BOOT_BELOW_S = 946_684_800.0  # (2000-01-01 in Unix seconds)
+
+
+def edf_start(rec: Recording) -> tuple[datetime, str | None]:
+    """The file's start (UTC, naive, to the microsecond): the moment of its first sample (EDF
+    time 0), and a note when that moment is not known.
+
+    A recording whose timestamps are wall-clock time (BrainFlow's Unix seconds, within
+    :data:`WALL_CLOCK_SLACK_S` of the recorder's opening) starts at its first sample. Other
+    timestamps start at the recorder's opening: a replayed or simulated recording's keep another
+    day's times (the session is the replay's), and an LSL stream's count from the machine's boot
+    (its first sample came a little after the opening: said in the note).
+    """
+    opened = rec.meta.start_utc.astimezone(UTC)
+    t0 = rec.first_timestamp
+    if math.isfinite(t0) and abs(t0 - opened.timestamp()) <= WALL_CLOCK_SLACK_S:
+        return datetime.fromtimestamp(t0, UTC).replace(tzinfo=None), None
+    note = None
+    if math.isfinite(t0) and t0 < SINCE_BOOT_BELOW_S:
+        note = (
+            "the recording's timestamps are not wall-clock time (an LSL stream's clock): the "
+            "file starts when recording began, a little before its first sample (the stream's "
+            "own start-up)"
+        )
+    return opened.replace(tzinfo=None), note
 
 
 def gap_note(rec: Recording, preset: str) -> str | None:
@@ -365,30 +411,34 @@ class MainAxis:
         return self.anchor_edf[stretch] + (t - self.anchor_t[stretch]) * self.scale
 
 
-def main_axis(rec: Recording, preset: str, lead: int) -> MainAxis:
+def main_axis(rec: Recording, preset: str, lead: int, fs_written: float | None = None) -> MainAxis:
     """The time axis of the main ``preset``, written from slot ``lead`` on.
 
-    Its samples are placed by count at the nominal rate; a raw time within a stretch between
-    gaps is mapped at the rate the stretches' timestamps give (so the presets of a device whose
-    clock runs off nominal stay in step after a gap: placed by time alone they would part by
-    the drift gathered before it).
+    Its samples are placed by count at the rate they are written at (``fs_written``, the
+    nominal one unless EDF could not hold it); a raw time within a stretch between gaps is
+    mapped at the rate the stretches' timestamps give (so the presets of a device whose clock
+    runs off nominal stay in step after a gap: placed by time alone they would part by the
+    drift gathered before it).
     """
     p = rec.layout.preset(preset)
+    fs = fs_written or p.fs
     ts = rec.raw[preset][p.timestamp_row]
     before = np.flatnonzero(np.diff(ts) > GAP_THRESHOLD_S)
     first = np.concatenate([[0], before + 1])
     last = np.concatenate([before, [ts.size - 1]])
     span = float(np.sum(ts[last] - ts[first]))
     fs_seen = float(np.sum(last - first)) / span if span > 0 else math.nan
-    scale = fs_seen / p.fs if 0.5 <= fs_seen / p.fs <= 2.0 else 1.0
+    scale = fs_seen / fs if 0.5 <= fs_seen / fs <= 2.0 else 1.0
     anchor_t = ts[first].astype(float)
-    anchor_edf = (lead + first) / p.fs
+    anchor_edf = (lead + first) / fs
     # Before the first gap the axis starts at the EDF's start (the first sample of any preset).
     anchor_t[0], anchor_edf[0] = rec.first_timestamp, 0.0
     return MainAxis(ts[before] + 1.0 / p.fs, ts[before + 1], anchor_t, anchor_edf, scale)
 
 
-def place_on_main(ts: np.ndarray, fs: float, axis: MainAxis) -> Placement:
+def place_on_main(
+    ts: np.ndarray, fs: float, axis: MainAxis, fs_written: float | None = None
+) -> Placement:
     """Put the samples of a preset on the time axis of the main preset, whose gaps are closed up.
 
     A sample at raw time ``t`` belongs where the main preset's samples of that time are
@@ -404,6 +454,9 @@ def place_on_main(ts: np.ndarray, fs: float, axis: MainAxis) -> Placement:
         The preset's timestamps (s, rising).
     fs : float
         Its sampling rate (Hz).
+    fs_written : float, optional
+        The rate its samples are written at, when EDF cannot hold ``fs`` (rounded): its slots
+        are that long.
     axis : MainAxis
         The main preset's time axis (:func:`main_axis`). A sample within half of its own sample
         period of a gap's edge counts as outside the gap.
@@ -430,7 +483,7 @@ def place_on_main(ts: np.ndarray, fs: float, axis: MainAxis) -> Placement:
     )
     starts = np.flatnonzero(first)
     run = np.cumsum(first) - 1
-    start_slot = np.rint(axis.edf_time(t_kept[starts], after_kept[starts]) * fs)
+    start_slot = np.rint(axis.edf_time(t_kept[starts], after_kept[starts]) * (fs_written or fs))
     start_slot = np.maximum(start_slot.astype(np.int64), 0)
     slot = start_slot[run] + (np.arange(kept.size) - starts[run])
     # A run that starts on slots the run before already holds gives way (the presets of a
@@ -502,6 +555,28 @@ def padding_annotations(
         text = f"{PADDING_TEXT}: {', '.join(dict.fromkeys(whos))}"
         out += [(onset, duration, piece) for piece in split_annotation(text)]
     return out
+
+
+def fit_annotations(
+    padding: list[tuple[float, float, str]],
+    events: list[tuple[float, float, str]],
+    room: int,
+) -> list[tuple[float, float, str]]:
+    """The annotations a file with ``room`` for annotations keeps (edflib drops those beyond),
+    in time order: all when they fit, else the ``padding`` ones (the only mark of stretches
+    that hold no recorded data) and the earliest ``events``.
+
+    Parameters
+    ----------
+    padding, events : list of (onset, duration, text)
+        Onsets in s from the file's start; ``events`` in time order.
+    room : int
+        Annotations the file holds (data records x annotations a record).
+    """
+    kept = [*padding, *events]
+    if len(kept) > room:
+        kept = [*padding[:room], *events[: max(0, room - len(padding))]]
+    return sorted(kept, key=lambda a: a[0])
 
 
 def placement_notes(
@@ -640,11 +715,16 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         and rec.raw[g.preset].shape[1] > 0
     ]
     main = max(dict.fromkeys(exported), key=lambda p: rec.raw[p].shape[1], default=None)
+    # the data record's duration and the rate each preset is written at (rounded when EDF
+    # cannot hold it: the samples, the padding and the events are placed at that rate)
+    rates = sorted({layout.preset(p).fs for p in exported})
+    duration, exact = record_duration(rates)
+    written = {p: round(layout.preset(p).fs * duration) / duration for p in exported}
     lead = 0
     if main is not None:
         pm = layout.preset(main)
-        lead = round((float(rec.raw[main][pm.timestamp_row, 0]) - t0) * pm.fs)
-        axis = main_axis(rec, main, lead)
+        lead = round((float(rec.raw[main][pm.timestamp_row, 0]) - t0) * written[main])
+        axis = main_axis(rec, main, lead, written[main])
 
     # (label, units, fs, data) per channel, presets on the main preset's time axis.
     channels: list[tuple[str, str, float, np.ndarray]] = []
@@ -672,7 +752,9 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             continue
         p = layout.preset(g.preset)
         if g.preset != main and g.preset not in placements:
-            placements[g.preset] = place_on_main(data[p.timestamp_row], p.fs, axis)
+            placements[g.preset] = place_on_main(
+                data[p.timestamp_row], p.fs, axis, written[g.preset]
+            )
         placement = placements.get(g.preset)
         if placement is not None and placement.source.size == 0:
             notes.append(
@@ -702,13 +784,12 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     notes += label_notes
     channels = [(lab, *rest) for lab, (_, *rest) in zip(labels, channels, strict=True)]
 
-    rates = sorted({fs for _, _, fs, _ in channels})
-    duration, exact = record_duration(rates)
     if not exact:
         notes.append(
             "sampling rates "
             + ", ".join(f"{fs:g}" for fs in rates if fs != round(fs))
-            + " Hz cannot be stored exactly in EDF; rounded to whole samples per second"
+            + " Hz cannot be stored exactly in EDF; rounded to whole samples per second "
+            "(the events are placed on the rounded rate's time axis, beside their samples)"
         )
     spr = [round(fs * duration) for _, _, fs, _ in channels]
     n_records = max(math.ceil(len(x) / s) for (_, _, _, x), s in zip(channels, spr, strict=True))
@@ -774,20 +855,25 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             continue
         roles = [g.role.upper() for g in layout.groups if g.preset == preset and g.role != "marker"]
         notes += placement_notes(placement, preset, layout.preset(preset).fs, roles, main)
-    annotations: list[tuple[float, float, str]] = []
+    events: list[tuple[float, float, str]] = []
     split = 0
-    for onset, e in edf_onsets(rec, main, lead):
-        pieces = split_annotation(f"{e.kind}: {e.text}" if e.text else e.kind)
+    for onset, e in edf_onsets(rec, main, lead, written[main]):
+        pieces = split_annotation(annotation_text(f"{e.kind}: {e.text}" if e.text else e.kind))
         split += len(pieces) > 1
-        annotations += [(onset, -1.0, piece) for piece in pieces]  # (-1: no duration)
-    annotations += padding_annotations(padded)
+        events += [(onset, -1.0, piece) for piece in pieces]  # (-1: no duration)
     if split:
         notes.append(
             f"{split} event text(s) longer than EDF+'s {ANNOTATION_BYTES} bytes were split over "
             "consecutive annotations at the same moment"
         )
-    n_annotation_signals = min(MAX_ANNOTATION_SIGNALS, max(1, -(-len(annotations) // n_records)))
-    start = rec.meta.start_utc.astimezone(UTC).replace(tzinfo=None)
+    n_wanted = len(events) + len(padding_annotations(padded))
+    n_annotation_signals = min(MAX_ANNOTATION_SIGNALS, max(1, -(-n_wanted // n_records)))
+    annotations = fit_annotations(
+        padding_annotations(padded), events, n_records * n_annotation_signals
+    )
+    start, start_note = edf_start(rec)
+    if start_note is not None:
+        notes.append(start_note)
     # edflib keeps 39 characters of the equipment and the recording's additional text together:
     # the software version first, the device's name as far as it fits
     additional = f"biotrainer_{__version__}"
@@ -810,9 +896,9 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             raise
         needed = 256 * (len(headers) + 2) + n_records * 2 * sum(spr)
         raise _write_error(out, exc, needed) from exc
-    if n_written < len(annotations):
+    if n_written < n_wanted:
         notes.append(
-            f"only {n_written} of {len(annotations)} annotations fit in the file (EDF+ holds "
+            f"only {n_written} of {n_wanted} annotations fit in the file (EDF+ holds "
             f"{MAX_ANNOTATION_SIGNALS} per data record); events.csv in the session folder has all"
         )
     for sig, (lo, hi) in zip(signals, ranges, strict=True):
