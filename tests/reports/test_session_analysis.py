@@ -391,3 +391,31 @@ def test_metric_rows_grow_a_block_at_a_time(recorded, monkeypatch):
         tracemalloc.stop()
     assert held / n < 300, f"{held / n:.0f} bytes a row"
     assert peak - held < 1_000_000, f"{(peak - held) / 1e6:.1f} MB more at the peak"
+
+
+def test_the_csv_export_has_the_recordings_time_axis(recorded, tmp_path):
+    """The metrics CSV had protocol time only (``session_s``, which stands still in a pause
+    and while the signal is lost) and no column to line its rows up with the EDF export's
+    samples. ``recording_s`` is the time of each update's newest sample from the recording's
+    first sample (the EDF's time 0), and carries no date."""
+    import csv
+
+    from biotrainer.reports.csv_export import export_metrics_csv
+    from biotrainer.session import load_session
+
+    folder, _updates = recorded
+    out = tmp_path / "m.csv"
+    export_metrics_csv(folder, out)
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    rec = load_session(folder)
+    ours = read_metrics(folder)
+    expected = ours["sample_time"] - rec.first_timestamp
+    got = np.array([float(r["recording_s"]) for r in rows])
+    np.testing.assert_allclose(got, expected, atol=2e-6)
+    assert got[0] == pytest.approx(0.1, abs=0.02) and np.all(np.diff(got) > 0)
+    session = np.array([float(r["session_s"]) for r in rows])
+    paused = np.array([r["paused"] == "1" for r in rows])
+    assert paused.any() and np.all(np.diff(session)[paused[1:]] < 1e-6)  # (still in the pause)
+    assert got[-1] - session[-1] >= 3.0  # the pause and the stall: recording time went on
+    assert all(float(r["recording_s"]) < 1e6 for r in rows)  # (no absolute time, no date)

@@ -36,6 +36,7 @@ from biotrainer.session.quality_causes import count_causes
 #: Columns read as numbers (missing ones become NaN).
 NUMERIC_COLUMNS = (
     "session_s",
+    "sample_time",
     "phase_index",
     "phase_elapsed_s",
     "pacer_bpm",
