@@ -187,6 +187,35 @@ def test_metric_stamps_never_go_back_after_a_gap(unique):
     assert stamps[-1] == pytest.approx(1008.5)
 
 
+def test_raw_stamps_never_go_back_when_the_source_clock_steps_back(unique):
+    """A step back of the source's clock (BrainFlow's Unix time corrected by NTP) smaller
+    than the time map re-anchors for went out as raw LSL stamps 2 s back: LabRecorder and
+    MNE-LSL take stamps to rise. They are held until the step is made up."""
+    layout = layout_eeg_ecg_ppg()
+    clock = FakeLslClock(1000.0)
+    with LslOutlets(layout, f"back{unique}", lsl_clock=clock) as out:
+        stamps: list[float] = []
+        real = out.raw_outlets["eeg"]
+
+        class Recording:
+            def push_chunk(self, samples, chunk_stamps) -> None:
+                stamps.extend(chunk_stamps)
+
+        out.raw_outlets = {"eeg": Recording()}
+        try:
+            t = 1.7e9 + np.arange(500) / 250.0
+            t[250:] -= 2.0  # the clock set back 2 s after 1 s of samples
+            for i in range(0, 500, 25):
+                clock.t = 1000.0 + i / 250.0
+                raw = np.zeros((8, 25))
+                raw[7] = t[i : i + 25]
+                out.push_chunk(chunk_of(layout, raw))
+        finally:
+            out.raw_outlets = {"eeg": real}
+    assert len(stamps) == 500 and np.all(np.diff(stamps) >= 0)
+    assert out.time_map.resyncs == 0  # (a step within the map's window: not re-anchored)
+
+
 @pytest.mark.parametrize("bad", ["", "a" * 65, "x/y", "tab\there", " P1", "Émile", "<b>"])
 def test_patient_code_rejects_junk(bad):
     with pytest.raises(BiotrainerError, match="pseudonymous"):

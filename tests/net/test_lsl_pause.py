@@ -185,6 +185,22 @@ def test_dejitterer_one_late_stamp_is_not_a_pause():
     assert np.abs(out - true).max() < 0.05
 
 
+@pytest.mark.parametrize("back_s", [5.0, 12.0])
+def test_dejitterer_a_sender_clock_stepping_back_continues_the_line(back_s):
+    """A sender whose clock steps back: every sample of the next seconds had been given the
+    last stamp out (5 s of signal on one timestamp, no update made meanwhile, nothing said).
+    The stamps from the step on continue the line at the nominal rate, and the step is kept."""
+    true = 50.0 + np.arange(5000) / 250.0
+    raw = true.copy()
+    raw[2000:] -= back_s
+    dj = lsl_source.Dejitterer(FS)
+    out = _run(dj, raw)
+    steps = np.diff(out)
+    assert np.all(steps > 0) and steps.max() < 2.0 / FS  # no run of one stamp, no jump
+    np.testing.assert_allclose(out, true, atol=1e-3)
+    assert dj.steps_back == [pytest.approx(back_s, abs=0.01)] and dj.pauses == 0
+
+
 def test_the_poll_after_stop_drains_the_inlet_and_the_held_samples(unique):
     """The Source contract: the one poll after stop() returns what arrived before the stop.
     Samples still in the inlet and those held after a jump to confirm a pause were lost (the

@@ -110,6 +110,21 @@ def test_not_found_is_a_device_error_naming_type_and_name():
     )
 
 
+@pytest.mark.parametrize(("announced", "asked"), [("Eeg", "EEG"), ("eEG", "eeg"), ("Ibi", "rr")])
+def test_the_stream_type_is_matched_in_any_case(unique, announced, asked):
+    """``--lsl-type`` is case-insensitive: a sender announcing "Eeg" was found by its name but
+    not by its type ("no LSL stream of type EEG found ...: is the sender running?")."""
+    name = f"case-{unique}"
+    outlet = _outlet(name, announced, ["A", "B"], "microvolts")
+    source = LslSource(name, asked, MonotonicClock(), resolve_timeout=WAIT_S)
+    try:
+        source.prepare()
+        assert source.layout.groups[0].role == ("rr" if asked == "rr" else "eeg")
+    finally:
+        source.release()
+        del outlet
+
+
 @pytest.mark.parametrize(("new_fs", "changed"), [(500.0, True), (FS, False)])
 def test_a_sender_restarted_at_another_rate_is_refused_not_taken_on(unique, new_fs, changed):
     """liblsl reconnects the inlet to a restarted sender with the same source id whatever its

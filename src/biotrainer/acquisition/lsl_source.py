@@ -211,7 +211,10 @@ class Dejitterer:
     than ``pause_s`` ahead of the fit, the stream paused: the sample number skips the samples
     the sender did not send, and the timestamps keep the jump. Otherwise (a backlog stamped on
     arrival, one late stamp) they are smoothed like any other. A timestamp more than ``pause_s``
-    *behind* the fit (the sender's clock went back) restarts the fit there.
+    *behind* the fit (the sender's clock went back) moves the sender's stamps from there on
+    forward by that step, so that the time line goes on at the nominal rate (its samples had all
+    been given the last stamp out until the fit caught up: seconds of signal on one timestamp
+    and the feedback frozen meanwhile); :attr:`steps_back` lists the steps.
 
     Parameters
     ----------
@@ -242,6 +245,9 @@ class Dejitterer:
         self._held_stamps = np.empty(0)
         #: Pauses kept so far.
         self.pauses = 0
+        #: The sender's clock's steps back so far (s), each undone from there on.
+        self.steps_back: list[float] = []
+        self._shift = 0.0  # added to the sender's stamps: the steps back undone
 
     @property
     def held(self) -> int:
@@ -317,7 +323,7 @@ class Dejitterer:
         out = np.empty(stamps.size)
         i = 0
         while i < stamps.size:
-            t = float(stamps[i])
+            t = float(stamps[i]) + self._shift
             if self._base is None:
                 self._restart(t)
             err = t - self._predict()
@@ -325,17 +331,22 @@ class Dejitterer:
                 m = min(stamps.size - i, self.confirm_n)
                 if m < self.confirm_n and not force:
                     break  # hold stamps[i:] until enough came to tell
-                skipped = self._pause_samples(stamps[i : i + m], self._predict())
+                ahead = stamps[i : i + m] + self._shift
+                skipped = self._pause_samples(ahead, self._predict())
                 if skipped:
                     self._n += skipped
                     self.pauses += 1
                 else:
-                    for j in range(i, i + m):
-                        out[j] = self._update(float(stamps[j]))
+                    for j in range(m):
+                        out[i + j] = self._update(float(ahead[j]))
                     i += m
                     continue
             elif err < -self.pause_s:
-                self._restart(t)
+                # the sender's clock went back: its stamps from here on continue the line
+                step = -err
+                self.steps_back.append(step)
+                self._shift += step
+                t += step
             out[i] = self._update(t)
             i += 1
         return out[:i], i
@@ -595,11 +606,12 @@ class LslSource:
         if self.stream_name:
             parts.append(f"name='{self.stream_name}'")
         if self.stream_type:
-            # RR streams are announced as RR or IBI: accept either.
+            # any case ("Eeg" too, as a name is matched); RR streams are announced as RR or IBI
+            upper = "translate(type,'abcdefghijklmnopqrstuvwxyz','ABCDEFGHIJKLMNOPQRSTUVWXYZ')"
             if TYPE_ROLES[self.stream_type] == "rr":
-                parts.append("(type='RR' or type='IBI' or type='rr' or type='ibi')")
+                parts.append(f"({upper}='RR' or {upper}='IBI')")
             else:
-                parts.append(f"(type='{self.stream_type}' or type='{self.stream_type.lower()}')")
+                parts.append(f"{upper}='{self.stream_type.upper()}'")
         return " and ".join(parts)
 
     def _connect(self) -> None:

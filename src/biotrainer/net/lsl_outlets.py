@@ -293,6 +293,7 @@ class LslOutlets:
         self.layout = layout
         self.protocol = protocol
         self.time_map = TimeMap(lsl_clock)
+        self._last_raw_stamp: dict[str, float] = {}
         self.raw_outlets: dict[str, pylsl.StreamOutlet] = {}
         self._closed = False
         if raw:
@@ -372,7 +373,15 @@ class LslOutlets:
             block = chunk.signals.get(role)
             if block is None or block.n_samples == 0:
                 continue
-            stamps = self.time_map.map_block(block.timestamps)
+            # (never back in time: a step back of the source's clock smaller than the time map
+            # re-anchors for, an NTP correction, holds the stamps until it is made up)
+            stamps = np.maximum.accumulate(
+                np.maximum(
+                    self.time_map.map_block(block.timestamps),
+                    self._last_raw_stamp.get(role, -math.inf),
+                )
+            )
+            self._last_raw_stamp[role] = float(stamps[-1])
             outlet.push_chunk(
                 np.ascontiguousarray(block.samples.T, dtype=np.float32), stamps.tolist()
             )
