@@ -285,3 +285,10 @@ def test_tee_serves_the_source_unchanged_and_streams_each_chunk(unique):
     assert polled[1].raw["default"] is not None and np.all(polled[1].raw["default"][:7] == 1.0)
     assert tee.layout is layout and tee.extra == "kept" and tee.state is SourceState.RELEASED
     np.testing.assert_array_equal(got[:, 0], np.repeat([0.0, 1.0, 2.0], 5))
+
+
+@pytest.mark.parametrize("name", ["_x", ".room", "-1"])
+def test_a_station_name_must_start_with_a_letter_or_digit_and_says_so(name):
+    """``--lsl _x`` was told to use letters, digits, '_', '.' or '-': which it did."""
+    with pytest.raises(BiotrainerError, match="starting with a letter or digit"):
+        check_code(name, "station name")

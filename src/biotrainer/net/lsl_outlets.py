@@ -168,9 +168,10 @@ def check_code(value: str, what: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         count, spaces = ("1-64", ", inner spaces") if patient else ("1-32", "")
         why = " (a pseudonymous code, never a person's name)" if patient else ""
+        first = "" if patient else ", starting with a letter or digit"
         raise BiotrainerError(
             f"the {what} {value!r} is not valid for LSL: use {count} ASCII letters (A-Z, a-z), "
-            f"digits{spaces}, '_', '.' or '-'{why}"
+            f"digits{spaces}, '_', '.' or '-'{first}{why}"
         )
     return value
 
