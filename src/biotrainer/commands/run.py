@@ -127,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
     session_id = None
     try:
         source.prepare()
+        # (before a folder or a stream is made: a monitor would see a session start and stop)
+        problem = missing_signals(protocol, source.layout)
+        if problem is not None:
+            raise DeviceError(problem)
         if args.lsl:
             from biotrainer.net.lsl_outlets import LslOutlets, LslTee
 
@@ -135,9 +139,6 @@ def run(args: argparse.Namespace) -> int:
         # Connect before anything is made: a device that never answers leaves no session
         # folder and registers no session (the engine does not start a started source again).
         source.start()
-        problem = missing_signals(protocol, source.layout)  # (before a folder is made)
-        if problem is not None:
-            raise DeviceError(problem)
         if not args.no_record:
             extra = {"protocol": protocol.name, "recorded_by": "biotrainer run"}
             if patient is not None:
