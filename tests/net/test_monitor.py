@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 
+import pylsl
 import pytest
 from lslkit import layout_eeg_ecg_ppg, update, wait_until
 
@@ -129,6 +130,12 @@ class FakeInfo:
 
     def hostname(self):
         return "host"
+
+    def channel_count(self):
+        return 9  # (a biotrainer metrics stream's)
+
+    def channel_format(self):
+        return pylsl.cf_float32
 
 
 class FakeResolver:

@@ -20,6 +20,7 @@ from biotrainer.engine.protocol import load_protocol
 from biotrainer.net.discovery import StationState, StationTracker
 from biotrainer.net.lsl_outlets import (
     METRIC_CHANNELS,
+    METRICS_SCHEMA,
     STOPPED_PHASE_INDEX,
     LslOutlets,
     metrics_stream_name,
@@ -78,7 +79,12 @@ class Description:
 
     def desc(self):
         return _Element(
-            {"station": self.station, "patient_code": "P-1", "protocol": "p"},
+            {
+                "station": self.station,
+                "patient_code": "P-1",
+                "protocol": "p",
+                "schema": METRICS_SCHEMA,
+            },
             [_Element({"name": p}) for p in self.phases],
         )
 

@@ -7,6 +7,7 @@ import threading
 import time
 
 import numpy as np
+import pylsl
 import pytest
 from lslkit import layout_eeg_ecg_ppg, settle, update, wait_until
 from pylsl.util import TimeoutError as LslTimeout
@@ -36,6 +37,12 @@ class FakeInfo:
 
     def hostname(self):
         return self._host
+
+    def channel_count(self):
+        return 9  # (a biotrainer metrics stream's)
+
+    def channel_format(self):
+        return pylsl.cf_float32
 
 
 class FakeResolver:

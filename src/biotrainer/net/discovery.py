@@ -14,7 +14,15 @@ Qt-free so it can be tested headless; :mod:`biotrainer.ui.monitor` only renders
 * ``CONNECTING``: found, no sample yet;
 * ``ENDED``: the station's latest sample says its session ended (the protocol finished, or the
   session was stopped: see :meth:`biotrainer.net.lsl_outlets.LslOutlets.close`), so its stream
-  going away is no alarm.
+  going away is no alarm;
+* ``INCOMPATIBLE``: a stream named like a metrics stream that is not one as this version of
+  biotrainer publishes it (another channel count or format, another or no ``desc/schema``): a
+  foreign program, or a station of another version. It is shown as such, no value of it is read,
+  it takes part in nothing else (names used twice, restarts), and it leaves the list when its
+  stream goes.
+
+Values are taken as sent only when finite and, for those shown, within the range a station sends
+(:data:`VALUE_RANGES`); any other (1e30, infinity, a negative heart rate) is shown as unknown.
 
 A station that disappeared stays in the list, flagged, until :meth:`StationTracker.forget` is
 called (a therapist must see that a station went away); so does one whose session ended.
@@ -48,12 +56,32 @@ from pylsl.util import LostError
 from biotrainer.net.lsl_outlets import (
     METRIC_CHANNELS,
     METRICS_NAME_PREFIX,
+    METRICS_SCHEMA,
     METRICS_TYPE,
     STOPPED_PHASE_INDEX,
 )
 
 NAN = math.nan
 _INDEX = {label: i for i, (label, _) in enumerate(METRIC_CHANNELS)}
+
+#: Channel format of biotrainer's metrics outlet (every biotrainer stream is float32).
+METRICS_FORMAT = pylsl.cf_float32
+#: What the monitor says of a stream that is not a biotrainer metrics stream of this version.
+INCOMPATIBLE_ALERT = "not a biotrainer station, or another version"
+
+#: The range (low, high) of the values a station sends that the monitor shows or acts on; the
+#: others need only be finite, and ``phase_index`` is checked apart.
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "feedback_score": (0.0, 1.0),
+    "hr_bpm": (10.0, 300.0),  # RR intervals of 6000-200 ms (biotrainer.dsp.hrv.RR_RANGE_MS)
+    "rmssd_ms": (0.0, 6000.0),
+    "quality_ok": (0.0, 1.0),
+    "rewarded": (0.0, 1.0),
+}
+_ANY = (-math.inf, math.inf)
+_LOW, _HIGH = (
+    np.array([VALUE_RANGES.get(label, _ANY)[i] for label, _ in METRIC_CHANNELS]) for i in (0, 1)
+)
 
 #: XPath predicate of the resolver.
 METRICS_PREDICATE = f"type='{METRICS_TYPE}' and starts-with(name,'{METRICS_NAME_PREFIX}')"
@@ -65,6 +93,7 @@ class StationState(enum.Enum):
     SIGNAL_LOST = "signal lost"
     STREAM_LOST = "stream lost"
     ENDED = "session ended"
+    INCOMPATIBLE = "incompatible"
 
 
 @dataclass(frozen=True)
@@ -135,6 +164,7 @@ class _Station:
     station: str
     hostname: str
     found_at: float
+    order_at: float  # where the station is listed among those of its name (found_at at first)
     inlet: Any = None
     described: bool = False
     patient_code: str = ""
@@ -149,10 +179,11 @@ class _Station:
     superseded: bool = False  # replaced by a newer stream of the same station: hidden
     superseded_at: float = -math.inf
     dismissed_at: float | None = None  # removed from the list by the therapist (forget)
+    incompatible: bool = False  # not a biotrainer metrics stream of this version: not read
 
 
 def read_description(info: pylsl.StreamInfo) -> dict[str, Any]:
-    """station, patient_code, protocol and phase names from a full metrics StreamInfo."""
+    """station, patient_code, protocol, phase names and schema from a full metrics StreamInfo."""
     desc = info.desc()
     phases = []
     ph = desc.child("phases").child("phase")
@@ -164,7 +195,14 @@ def read_description(info: pylsl.StreamInfo) -> dict[str, Any]:
         "patient_code": desc.child_value("patient_code"),
         "protocol": desc.child_value("protocol"),
         "phases": tuple(phases),
+        "schema": desc.child_value("schema"),
     }
+
+
+def is_metrics_shaped(info: pylsl.StreamInfo) -> bool:
+    """Whether a stream has the channel count and format of biotrainer's metrics outlet (its
+    schema is known only with its full description, see :func:`read_description`)."""
+    return info.channel_count() == len(METRIC_CHANNELS) and info.channel_format() == METRICS_FORMAT
 
 
 def _open_inlet(info: pylsl.StreamInfo) -> pylsl.StreamInlet:
@@ -274,18 +312,19 @@ class StationTracker:
             listed[info.uid()] = info
         for uid, st in list(self._stations.items()):
             st.visible = uid in listed
-            if (st.superseded or _dismissed(st)) and not st.visible:
+            if (st.superseded or st.incompatible or _dismissed(st)) and not st.visible:
                 del self._stations[uid]  # kept while listed, or it would come back as new
         for uid, info in listed.items():
             known = self._stations.get(uid)
             if known is not None:
-                if known.inlet is None and not known.superseded:
+                if known.inlet is None and not (known.superseded or known.incompatible):
                     # its inlet broke but the stream is still listed: try again (it stays
                     # flagged lost until a sample comes)
                     known.inlet = self.open_inlet(info)
                 continue
             name = info.name()
             source_id = info.source_id() or name
+            shaped = is_metrics_shaped(info)
             self._stations[uid] = _Station(
                 key=self._free_key(source_id, uid),
                 uid=uid,
@@ -293,7 +332,9 @@ class StationTracker:
                 station=name[len(METRICS_NAME_PREFIX) :],
                 hostname=info.hostname(),
                 found_at=now,
-                inlet=self.open_inlet(info),
+                order_at=now,
+                inlet=self.open_inlet(info) if shaped else None,
+                incompatible=not shaped,
             )
 
     def _free_key(self, source_id: str, uid: str) -> str:
@@ -302,7 +343,12 @@ class StationTracker:
 
     def _on_air(self, st: _Station, now: float) -> bool:
         """Sent a sample lately (or was found lately and has not sent yet)."""
-        return st.visible and not st.gone and now - _last_heard(st) <= self.on_air_within_s
+        return (
+            st.visible
+            and not st.gone
+            and not st.incompatible
+            and now - _last_heard(st) <= self.on_air_within_s
+        )
 
     def _settle(self, now: float) -> None:
         """A stream silent for ``RESTART_SILENCE_S`` that has sent nothing since a newer stream
@@ -315,7 +361,7 @@ class StationTracker:
                 st.key = self._free_key(st.source_id, st.uid)
         groups: dict[str, list[_Station]] = {}
         for st in self._stations.values():
-            if not st.superseded:
+            if not (st.superseded or st.incompatible):
                 groups.setdefault(st.source_id, []).append(st)
         for group in groups.values():
             if len(group) < 2:
@@ -332,6 +378,7 @@ class StationTracker:
                     old.superseded, old.superseded_at = True, now
                     if old.key == old.source_id:
                         heir.key = old.key  # the restarted station takes its row back
+                    heir.order_at = old.order_at  # and its place among those of its name
                     old.key = ""
 
     def _pull(self, st: _Station, now: float) -> None:
@@ -342,6 +389,9 @@ class StationTracker:
                 d = read_description(st.inlet.info(timeout=self.info_timeout_s))
             except (pylsl.util.TimeoutError, LostError):
                 d = None
+            if d is not None and d["schema"] != METRICS_SCHEMA:
+                self._set_incompatible(st)
+                return
             if d is not None:
                 st.station = d["station"] or st.station
                 st.patient_code = d["patient_code"]
@@ -357,7 +407,9 @@ class StationTracker:
         values = np.asarray(values, dtype=float)
         if values.size == 0:
             return
-        values = values.reshape(-1, len(METRIC_CHANNELS))
+        if values.ndim != 2 or values.shape[1] != len(METRIC_CHANNELS):
+            self._set_incompatible(st)  # (not the samples its stream info announced)
+            return
         st.gone = False
         st.values = values[-1].copy()
         st.samples += values.shape[0]
@@ -365,6 +417,13 @@ class StationTracker:
         # Time of the last clean sample; the first sample starts the clock of an unclean signal.
         if st.last_clean_at is None or np.any(values[:, _INDEX["quality_ok"]] > 0.5):
             st.last_clean_at = now
+
+    @staticmethod
+    def _set_incompatible(st: _Station) -> None:
+        """Stop reading a stream found not to be a biotrainer metrics stream of this version."""
+        st.incompatible = True
+        st.inlet = None
+        st.values = np.full(len(METRIC_CHANNELS), NAN)
 
     # -- results -----------------------------------------------------------------------------
 
@@ -402,14 +461,15 @@ class StationTracker:
         self.resolver = None
 
     def _status(self, st: _Station, now: float, same_name: int = 0) -> StationStatus:
-        v = st.values
+        v = _in_range(st.values)
         silent = now - (st.last_sample_at if st.last_sample_at is not None else st.found_at)
         q = v[_INDEX["quality_ok"]]
         quality = None if st.samples == 0 or math.isnan(q) else bool(q > 0.5)
-        pi = v[_INDEX["phase_index"]]
-        phase_index = int(pi) if math.isfinite(pi) else -1
+        phase_index = _phase_index(v[_INDEX["phase_index"]], st.phases)
         finished = bool(st.phases) and phase_index >= len(st.phases)
-        if st.samples and (finished or phase_index == STOPPED_PHASE_INDEX):
+        if st.incompatible:
+            state, alert = StationState.INCOMPATIBLE, INCOMPATIBLE_ALERT
+        elif st.samples and (finished or phase_index == STOPPED_PHASE_INDEX):
             state = StationState.ENDED
             alert = "session finished" if finished else "session stopped before its end"
         elif (
@@ -418,7 +478,8 @@ class StationTracker:
             or (not st.visible and silent > self.resolve_every_s)
         ):
             state = StationState.STREAM_LOST
-            alert = f"no data for {silent:.0f} s: stream lost"
+            # (liblsl may report the loss at once: no "0 s")
+            alert = f"no data for {silent:.0f} s: stream lost" if round(silent) else "stream lost"
         elif st.samples == 0:
             state, alert = StationState.CONNECTING, ""
         elif (
@@ -480,4 +541,21 @@ def _dismissed(st: _Station) -> bool:
 
 
 def _order(st: _Station) -> tuple:
-    return (natural_key(st.station), st.found_at, st.key)
+    return (natural_key(st.station), st.order_at, st.key)
+
+
+def _in_range(values: np.ndarray) -> np.ndarray:
+    """``values`` with every value outside its channel's :data:`VALUE_RANGES` made NaN."""
+    ok = np.isfinite(values) & (values >= _LOW) & (values <= _HIGH)
+    return np.where(ok, values, NAN)
+
+
+def _phase_index(value: float, phases: tuple[str, ...]) -> int:
+    """The phase index ``value`` stands for: a phase, the number of phases (finished) or
+    :data:`STOPPED_PHASE_INDEX`; -1 for anything else (NaN, 2.5, 1e30, beyond the protocol)."""
+    last = len(phases) if phases else math.inf  # (the phases may not be known yet)
+    if math.isfinite(value) and value == int(value):
+        index = int(value)
+        if index == STOPPED_PHASE_INDEX or 0 <= index <= last:
+            return index
+    return -1

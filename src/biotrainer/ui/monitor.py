@@ -9,7 +9,11 @@ the largest text that allows it (sixteen stations fit the default 1100×700 size
 text would have to go below its legible floor does the view scroll.
 
 A station whose session ended, or whose stream went away, stays on the list until the therapist
-removes it: right-click its tile, or *Stations → Remove ended and lost stations*.
+removes it: right-click its tile, or *Stations → Remove ended and lost stations* (which also
+removes streams that are no biotrainer station's; those also leave when their stream goes).
+
+Tiles whose station names (or patient codes) are too long for them and would look alike once
+shortened keep the part where they differ visible (see :class:`ElidedLabel`).
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ from PySide6.QtWidgets import (
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.net.discovery import StationState, StationTracker
 from biotrainer.ui.monitor_grid import GridChoice, choose_grid
+from biotrainer.ui.monitor_labels import ElidedLabel
 from biotrainer.ui.monitor_tile import StationTile, TileMeasure
 
 #: Pixels between tiles and round the grid.
 GAP = 8
 #: States of a station the therapist may take off the list.
-REMOVABLE = (StationState.ENDED, StationState.STREAM_LOST)
+REMOVABLE = (StationState.ENDED, StationState.STREAM_LOST, StationState.INCOMPATIBLE)
 
 
 class MonitorWindow(QMainWindow):
@@ -115,10 +120,20 @@ class MonitorWindow(QMainWindow):
             tile.show_status(s)
         if relayout:
             self.tiles = {k: self.tiles[k] for k in keys}
+        self._tell_apart()
         banners = [t.banner.text() for t in self.tiles.values()]
         if relayout or banners != self._banners:  # a longer banner may need more room
             self._banners = banners
             self._fit()
+
+    def _tell_apart(self) -> None:
+        """Give each tile's title and patient label the other tiles' texts (see
+        :meth:`ElidedLabel.set_others`)."""
+        for part in ("title", "patient"):
+            labels: list[ElidedLabel] = [getattr(t, part) for t in self.tiles.values()]
+            texts = [label.text() for label in labels]
+            for i, label in enumerate(labels):
+                label.set_others(texts[:i] + texts[i + 1 :])
 
     def remove_station(self, key: str) -> None:
         """Take one station off the list (it comes back if its stream sends again)."""

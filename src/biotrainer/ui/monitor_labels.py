@@ -1,12 +1,16 @@
 """The clinic monitor's labels: texts that are shortened or shrunk to fit, never cut.
 
 :class:`ElidedLabel` shortens a one-line text in the middle ("…", full text in the tooltip) so
-that two patient codes differing only at the end still look different; :class:`PhaseLabel`
-shortens the protocol's name before the phase's; :class:`BannerLabel` takes the largest of its
-point sizes that keeps its text on one line, else two, and wraps (:func:`banner_fit`).
+that two patient codes differing only at the end still look different, and texts that would
+still look alike (``clinic-room-01-long-name-x`` and ``clinic-room-17-long-name-x``) keep the
+part where they differ (:func:`distinguishing_span`); :class:`PhaseLabel` shortens the
+protocol's name before the phase's; :class:`BannerLabel` takes the largest of its point sizes
+that keeps its text on one line, else two, and wraps (:func:`banner_fit`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPaintEvent, QResizeEvent
@@ -14,6 +18,8 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 #: The banner's point sizes at the reference scale, largest first.
 BANNER_SIZES: tuple[int, ...] = (16, 15, 14, 13, 12)
+#: What Qt puts where it shortens a text.
+ELLIPSIS = "…"
 
 
 def set_point_size(label: QLabel, size: int, bold: bool = False) -> None:
@@ -25,14 +31,68 @@ def set_point_size(label: QLabel, size: int, bold: bool = False) -> None:
         label.setFont(f)
 
 
+def distinguishing_span(text: str, others: Sequence[str]) -> tuple[int, int] | None:
+    """Where ``text`` differs from the most alike of ``others`` (the text between their longest
+    common start and end), widened to whole runs of letters and digits.
+
+    Parameters
+    ----------
+    text : str
+    others : sequence of str
+        Texts to tell ``text`` apart from; equal ones are ignored (nothing tells them apart).
+
+    Returns
+    -------
+    tuple of int or None
+        ``(start, end)`` indices into ``text``; None when no other text differs from it, or
+        ``text`` has nothing of its own (it is the start or end of another).
+    """
+    best: tuple[int, int, int] | None = None
+    for other in others:
+        if other == text:
+            continue
+        most = min(len(text), len(other))
+        head = next((i for i in range(most) if text[i] != other[i]), most)
+        tail = next((i for i in range(most - head) if text[-1 - i] != other[-1 - i]), most - head)
+        if best is None or head + tail > best[0]:
+            best = (head + tail, head, len(text) - tail)
+    if best is None:
+        return None
+    _, start, end = best
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return (start, end) if start < end else None
+
+
+def _keeps(text: str, shown: str, span: tuple[int, int]) -> bool:
+    """Whether ``shown`` (``text`` elided once) shows ``text[start:end]`` whole."""
+    head, cut, tail = shown.partition(ELLIPSIS)
+    start, end = span
+    return not cut or end <= len(head) or start >= len(text) - len(tail)
+
+
 class ElidedLabel(QLabel):
     """A one-line label that shortens its text in the middle ("…") to the width it is given
     instead of being clipped or widening its tile; :meth:`text` stays the full text (also the
-    tooltip), :meth:`shown_text` is what is painted."""
+    tooltip), :meth:`shown_text` is what is painted.
+
+    When the label knows the texts of its neighbours (:meth:`set_others`) and one of them would
+    be shortened to the same text, it shortens so that the part where they differ shows: at its
+    end, else at its start, else with an ellipsis before the differing part."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._others: tuple[str, ...] = ()
+
+    def set_others(self, others: Sequence[str]) -> None:
+        """The texts of the labels this one must not look like (the other tiles')."""
+        others = tuple(others)
+        if others != self._others:
+            self._others = others
+            self.update()
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt name
         if text != self.text():
@@ -42,7 +102,24 @@ class ElidedLabel(QLabel):
     def shown_text(self) -> str:
         """The text as painted at the label's width."""
         width = max(self.contentsRect().width(), 1)
-        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, width)
+        fm, text = self.fontMetrics(), self.text()
+        shown = fm.elidedText(text, Qt.TextElideMode.ElideMiddle, width)
+        if shown == text:
+            return shown
+        alike = [
+            o
+            for o in self._others
+            if fm.elidedText(o, Qt.TextElideMode.ElideMiddle, width) == shown
+        ]
+        span = distinguishing_span(text, alike)
+        if span is None:
+            return shown
+        for mode in (Qt.TextElideMode.ElideRight, Qt.TextElideMode.ElideLeft):
+            elided = fm.elidedText(text, mode, width)
+            if _keeps(text, elided, span):
+                return elided
+        rest = width - fm.horizontalAdvance(ELLIPSIS)
+        return ELLIPSIS + fm.elidedText(text[span[0] :], Qt.TextElideMode.ElideRight, rest)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt name
         painter = QPainter(self)

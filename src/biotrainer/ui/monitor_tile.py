@@ -3,11 +3,11 @@
 A tile reads, top to bottom: the station (bold), the patient code, the protocol and phase, then
 the feedback score (large) beside HR / RMSSD and the signal quality, a progress bar and the state
 banner. Its frame and banner turn amber when the signal is lost and red when the stream is gone,
-purple when two stations use the same name, slate when the session ended. Long texts are
-shortened or wrapped, never cut (see :mod:`biotrainer.ui.monitor_labels`). :class:`TileType`
-gives every text's size at a scale, never below a legible floor;
-:meth:`StationTile.set_scale` applies it; :class:`TileMeasure` tells the
-window how much room a tile needs at each scale.
+purple when two stations use the same name, slate when the session ended, grey when the stream is
+not a biotrainer station's (or another version's). Long texts are shortened or wrapped, never cut
+(see :mod:`biotrainer.ui.monitor_labels`); a score outside 0-1 is shown as "–". :class:`TileType`
+gives every text's size at a scale, never below a legible floor; :meth:`StationTile.set_scale`
+applies it; :class:`TileMeasure` tells the window how much room a tile needs at each scale.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ STATE_COLOURS = {
     StationState.SIGNAL_LOST: "#e67e22",
     StationState.STREAM_LOST: "#c0392b",
     StationState.ENDED: "#34495e",
+    StationState.INCOMPATIBLE: "#5d6d7e",
 }
 #: Frame / banner colour of a station whose name another station on the air also uses.
 SAME_NAME_COLOUR = "#8e44ad"
@@ -172,12 +173,16 @@ class StationTile(QFrame):
         self.status = s
         self.title.setText(s.station)
         self.patient.setText(f"Patient {s.patient_code}" if s.patient_code else "Patient –")
-        self.phase.setText(
-            f"{s.protocol}: {s.phase_name}" if s.phase_name else (s.protocol or "waiting…")
-        )
+        if s.state is StationState.INCOMPATIBLE:
+            self.phase.setText("–")
+        else:
+            self.phase.setText(
+                f"{s.protocol}: {s.phase_name}" if s.phase_name else (s.protocol or "waiting…")
+            )
         score = s.feedback_score
-        self.score.setText("–" if not math.isfinite(score) else f"{round(100 * score)}")
-        self.bar.setValue(0 if not math.isfinite(score) else int(round(100 * score)))
+        shown = math.isfinite(score) and 0.0 <= score <= 1.0  # (1e30 would overflow the bar)
+        self.score.setText(f"{round(100 * score)}" if shown else "–")
+        self.bar.setValue(round(100 * score) if shown else 0)
         self.cardiac.setText(f"HR {_fmt(s.hr_bpm, 'bpm')}\nRMSSD {_fmt(s.rmssd_ms, 'ms')}")
         q = {None: "quality –", True: "signal clean", False: "signal NOT clean"}[s.quality_ok]
         self.quality.setText(q)
