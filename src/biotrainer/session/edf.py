@@ -866,11 +866,10 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
             f"{split} event text(s) longer than EDF+'s {ANNOTATION_BYTES} bytes were split over "
             "consecutive annotations at the same moment"
         )
-    n_wanted = len(events) + len(padding_annotations(padded))
+    padding = padding_annotations(padded)
+    n_wanted = len(events) + len(padding)
     n_annotation_signals = min(MAX_ANNOTATION_SIGNALS, max(1, -(-n_wanted // n_records)))
-    annotations = fit_annotations(
-        padding_annotations(padded), events, n_records * n_annotation_signals
-    )
+    annotations = fit_annotations(padding, events, n_records * n_annotation_signals)
     start, start_note = edf_start(rec)
     if start_note is not None:
         notes.append(start_note)
