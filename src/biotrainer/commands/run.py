@@ -116,12 +116,10 @@ def run(args: argparse.Namespace) -> int:
         patient = store.patient(args.patient)  # unknown code: a clear error before any device
     code = patient.code if patient is not None else None
     if args.lsl:
-        from biotrainer.net.lsl_outlets import check_code
+        from biotrainer.net.lsl_outlets import check_names
 
         # LSL names allow fewer characters than the store: check before any device opens.
-        check_code(args.lsl, "station name")
-        if code is not None:
-            check_code(code, "patient code")
+        check_names(args.lsl, code)
     source = live_source(args, make_source, clock, speed)
     outlets = recorder = None
     session_id = None

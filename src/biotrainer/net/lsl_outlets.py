@@ -176,6 +176,20 @@ def check_code(value: str, what: str) -> str:
     return value
 
 
+def check_names(station: str, patient_code: str | None = None) -> tuple[str, str]:
+    """``(station, patient_code)`` if both can name LSL streams (:func:`check_code`; no code:
+    ``""``), else raise: what ``run --lsl``, the trainer window and :class:`LslOutlets` check
+    before anything streams.
+
+    Raises
+    ------
+    BiotrainerError
+    """
+    station = check_code(station, "station name")
+    code = check_code(patient_code, "patient code") if patient_code not in (None, "") else ""
+    return station, code
+
+
 def raw_stream_name(role: str, station: str) -> str:
     """Name of the raw outlet of ``role`` (``biotrainer-eeg-room1``)."""
     return f"biotrainer-{role}-{station}"
@@ -287,10 +301,7 @@ class LslOutlets:
         raw: bool = True,
         lsl_clock: Callable[[], float] = pylsl.local_clock,
     ) -> None:
-        self.station = check_code(station, "station name")
-        self.patient_code = (
-            check_code(patient_code, "patient code") if patient_code not in (None, "") else ""
-        )
+        self.station, self.patient_code = check_names(station, patient_code)
         self.layout = layout
         self.protocol = protocol
         self.time_map = TimeMap(lsl_clock)

@@ -244,24 +244,26 @@ def recorded_nothing(rec: SessionRecord) -> bool:
     return rec.summary is not None and NOTHING_RECORDED in rec.summary.warnings
 
 
+#: Who or what ended a session that :func:`recorded_nothing`, by how it ended
+#: (:attr:`~biotrainer.session.store.SessionRecord.ended`); otherwise it was stopped.
+_NOTHING_RECORDED_BY = {
+    ENDED_DEVICE_FAILED: "the device failed",
+    ENDED_SOURCE: "the device or recording ended",
+}
+
+
 def nothing_recorded_phrase(ended: str | None) -> str:
     """How a session that :func:`recorded_nothing` ended (``ended``: its
     :attr:`~biotrainer.session.store.SessionRecord.ended`), without a capital: "stopped before
     any signal was recorded", "the device failed before..."."""
-    what = {
-        ENDED_DEVICE_FAILED: "the device failed",
-        ENDED_SOURCE: "the device or recording ended",
-    }.get(ended or "", "stopped")
-    return f"{what} before any signal was recorded"
+    return f"{_NOTHING_RECORDED_BY.get(ended or '', 'stopped')} before any signal was recorded"
 
 
 def nothing_recorded_warning(rec: SessionRecord) -> str:
     """What a report says of a session that :func:`recorded_nothing` (in place of "the figures
     cover what was recorded")."""
-    phrase = nothing_recorded_phrase(rec.ended)
-    if phrase.startswith("stopped"):
-        phrase = f"this session was {phrase}"
-    return f"{phrase[0].upper()}{phrase[1:]}: there are no figures."
+    what = _NOTHING_RECORDED_BY.get(rec.ended or "", "this session was stopped")
+    return f"{what[0].upper()}{what[1:]} before any signal was recorded: there are no figures."
 
 
 def ended_early_warning(

@@ -783,12 +783,10 @@ class TrainerWindow(QMainWindow):
         """Whether the station name and the patient's code can name LSL streams (fewer
         characters than the store allows): said before a device opens or the patient rates,
         not after (the rating was thrown away)."""
-        from biotrainer.net.lsl_outlets import check_code
+        from biotrainer.net.lsl_outlets import check_names
 
         try:
-            check_code(station, "station name")
-            if self.patient_code is not None:
-                check_code(self.patient_code, "patient code")
+            check_names(station, self.patient_code)
         except BiotrainerError as exc:
             return self._fail_to_start("Streaming to LSL could not start", str(exc))
         return True
