@@ -172,6 +172,35 @@ def test_a_recording_that_ended_greys_the_lights_instead_of_turning_them_red(das
     assert not dash.banner.text().startswith("SIGNAL LOST")
 
 
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("complete", "no live signal: the session has finished"),
+        ("stopped", "no live signal: the session was stopped"),
+        ("source", "no live signal: the device or recording ended"),
+    ],
+)
+def test_after_a_session_the_quality_says_no_signal_until_a_signal_check(dash, kind, said):
+    """The last verdict stayed as if the signal were still analysed; a signal check after the
+    session shows the live quality again."""
+    dash.set_state("running")
+    dash.show_update(update(quality_ok=True, quality_reason="ok", channel_ok=[True] * 4))
+    dash.refresh()
+    assert dash.quality_label.full_text() == "Quality: signals clean"
+    assert {dash.lights.colors()[n] for n in dash.lights.eeg_names} == {QColor(GOOD).name()}
+    dash.set_state("finished")
+    dash.show_ending("Session complete", kind)
+    dash.show_update(update(session_s=76.0, quality_ok=True, channel_ok=[True] * 4))
+    dash.refresh()  # (no update after the end brings the old verdict back)
+    assert dash.quality_label.full_text() == f"Quality: – ({said})"
+    assert set(dash.lights.colors().values()) == {QColor(UNKNOWN).name()}
+    dash.set_state("preview")
+    dash.show_update(update(session_s=77.0, quality_ok=True, channel_ok=[True] * 4))
+    dash.refresh()
+    assert dash.quality_label.full_text() == "Quality: signals clean"
+    assert {dash.lights.colors()[n] for n in dash.lights.eeg_names} == {QColor(GOOD).name()}
+
+
 def test_controls_emit_commands(dash, qtbot):
     dash.set_state("running")
     with qtbot.waitSignal(dash.threshold_changed) as sig:

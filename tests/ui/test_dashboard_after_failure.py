@@ -57,3 +57,33 @@ def test_the_header_says_so_when_the_device_fails_before_its_first_sample(
         "Stopped by an error before the first sample: nothing was recorded"
     )
     window.close()
+
+
+def test_the_quality_line_and_lights_stop_saying_the_signal_is_clean_when_the_device_fails(
+    qtbot,
+    settings,  # noqa: F811
+    tmp_path,
+    errors_shown,
+):
+    """The last live verdict ("signals clean", green lights, a feedback score) stayed on screen
+    after the device failed, as if the signal were still good."""
+    window = started_window_that_fails(qtbot, settings, tmp_path, 30)
+    qtbot.waitUntil(lambda: len(window.updates) >= 1, timeout=10_000)
+    window.dashboard.refresh()
+    dash = window.dashboard
+    assert dash.quality_label.full_text().startswith("Quality: ")
+    assert "no signal" not in dash.quality_label.full_text()
+    qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
+    assert window.state == "failed"
+    dash.refresh()  # (a frame after the end must not bring the last verdict back)
+    text = dash.quality_label.full_text()
+    assert text == "Quality: – (no signal: the device stopped with an error)", text
+    assert "live signals only" in dash.quality_label.toolTip()
+    lights = dash.lights
+    assert set(lights.colors().values()) == {"#56616c"}  # all grey: nothing is analysed
+    said = "no signal: the device stopped with an error"
+    for name in lights.lights:
+        assert lights.lights[name].toolTip() == f"{name}: {said}"
+    assert lights.hum_marked() == []
+    assert dash.score_label.text() == "Feedback –" and dash.score_bar.value() == 0
+    window.close()

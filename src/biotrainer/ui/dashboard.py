@@ -475,6 +475,15 @@ ENDINGS = {
     "failed": ("Stopped by an error", "background:#7a2e2e; color:#fff;"),
 }
 
+#: How a session ended -> what the quality line and the lights say after it: no signal is
+#: analysed any more, so the last seconds' verdict ("signals clean") would be stale.
+ENDING_QUALITY = {
+    "complete": "no live signal: the session has finished",
+    "stopped": "no live signal: the session was stopped",
+    "source": "no live signal: the device or recording ended",
+    "failed": "no signal: the device stopped with an error",
+}
+
 
 class TherapistDashboard(QWidget):
     """Everything the therapist watches and controls during a session.
@@ -850,6 +859,16 @@ class TherapistDashboard(QWidget):
         self._ending = (banner, style)
         self._set_text(self.phase_label, header)
         self._set_text(self.phase_clock, "")
+        self._set_text(self.score_label, "Feedback –")
+        self.score_bar.setValue(0)
+        said = ENDING_QUALITY[kind]
+        self.quality_label.set_full_text(
+            f"Quality: – ({said})",
+            f"Quality: {said}. The lights and this line show live signals only: a signal "
+            "check or a new session shows them again.",
+        )
+        if self.lights is not None:
+            self.lights.show_stopped(said)
         self._update_banner()
 
     def set_session_folder(self, path: str | Path | None) -> None:
@@ -932,6 +951,8 @@ class TherapistDashboard(QWidget):
         u = self.latest
         if u is None or u is self._shown:
             return None
+        if self._ending is not None and self.state != "preview":
+            return None  # (after the session's end: show_ending said there is no live signal)
         self._shown = u
         if self.state == "preview":
             self._show_check(u)

@@ -355,6 +355,15 @@ class QualityLights(QWidget):
                 heart.set_color(UNKNOWN)
                 self._tip("Heart", "Heart: no beats detected yet")
 
+    def show_stopped(self, reason: str) -> None:
+        """Grey every light: no signal is analysed any more (``reason`` says why, in each
+        light's tooltip)."""
+        self.hum_hold.reset()
+        for name, light in self.lights.items():
+            light.set_color(UNKNOWN)
+            light.set_ring(None)
+            self._tip(name, f"{name}: {reason}")
+
     def _tip(self, name: str, text: str) -> None:
         """The same tooltip on a light and its name (set only when it changed)."""
         light = self.lights[name]
