@@ -251,3 +251,41 @@ def test_a_gap_inside_one_chunk_is_marked(tmp_path: Path) -> None:
     gaps = [e for e in load_session(rec.path).events if e.kind == EVENT_GAP]
     assert len(gaps) == 1 and gaps[0].time == pytest.approx(T0 + 511 / 256)
     assert "no samples for 20.0" in gaps[0].text
+
+
+def test_a_replay_faster_than_real_time_keeps_at_most_a_second_of_samples_in_memory(
+    data_dir: Path,
+) -> None:
+    """At ``--speed 20`` the clock (wall time) passes 1 s while 20 s of samples arrive: flushed
+    by the clock alone, a SIGKILL lost up to 20 s of the recording. The buffered samples'
+    own timestamps bound what is held too."""
+    raw = make_raw(MUSE2, 6.0)
+    clock = SimulatedClock()
+    rec = Recorder.create(MUSE2, clock=clock, fsync=False, flush_interval=1.0)
+    path = rec.path / raw_file_name("default")
+    for chunk in chunks_of(MUSE2, raw, 0.05):
+        rec.write(chunk)
+        clock.advance(0.05 / 20)  # 20 times faster than real time
+        on_disk = read_raw(path, 8).data.shape[1]
+        assert rec.samples_received["default"] - on_disk <= 256 * 1.05 + 13
+    assert rec.samples_written["default"] >= 5 * 256
+    rec.close()
+    np.testing.assert_allclose(read_raw(path, 8).data, raw["default"], atol=1e-6)
+
+
+def test_a_preset_whose_clock_lags_another_does_not_flush_at_every_write(data_dir: Path) -> None:
+    """The span held is counted per preset: a preset stamped 5 s behind another (its own
+    clock) is no reason to write and sync every chunk."""
+    raw = make_raw(MUSE2, 6.0)
+    aux = MUSE2.preset("auxiliary")
+    raw["auxiliary"][aux.timestamp_row] -= 5.0
+    clock = SimulatedClock()
+    rec = Recorder.create(MUSE2, clock=clock, fsync=False, flush_interval=1.0)
+    flushes, written = 0, 0
+    for chunk in chunks_of(MUSE2, raw, 0.05):
+        rec.write(chunk)
+        clock.advance(0.05)
+        if rec.samples_written["default"] > written:
+            flushes, written = flushes + 1, rec.samples_written["default"]
+    rec.close()
+    assert 4 <= flushes <= 7, flushes  # about one a second of the 6 s

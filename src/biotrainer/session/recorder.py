@@ -1,10 +1,12 @@
 """The recorder: every chunk of a session goes to disk, at most ~1 s behind.
 
 The recorder buffers the raw BrainFlow arrays of each poll and appends them to ``raw_<preset>.csv``
-(BrainFlow's format) once ``flush_interval`` seconds of the injected clock have passed, and on
-:meth:`Recorder.close`. Events are appended and synced one by one. A process killed with SIGKILL
-therefore loses at most the last ``flush_interval`` seconds of samples; its ``session.json`` keeps
-``status = "recording"`` and readers report it as interrupted.
+(BrainFlow's format) once ``flush_interval`` seconds of the injected clock have passed or the
+buffered samples span ``flush_interval`` seconds of their own timestamps (a replay 20 times faster
+than real time brings 20 s of samples a second), and on :meth:`Recorder.close`. Events are
+appended and synced one by one. A process killed with SIGKILL therefore loses at most the last
+``flush_interval`` seconds of samples; its ``session.json`` keeps ``status = "recording"`` and
+readers report it as interrupted.
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ class Recorder:
     clock : Clock
         Decides when buffered samples are flushed (the engine's clock: simulated in fast replay).
     flush_interval : float
-        Seconds of ``clock`` time between appends (<= 1 s keeps the "lose at most ~1 s" promise).
+        Seconds of ``clock`` time between appends, and the most seconds of samples (by their
+        timestamps) held in memory (<= 1 s keeps the "lose at most ~1 s" promise).
     connection : ConnectionParams-like or mapping, optional
         Saved without identifying fields (see :func:`connection_summary`).
     extra : dict, optional
@@ -124,6 +127,7 @@ class Recorder:
         self._buffers: dict[str, list[np.ndarray]] = {p.preset: [] for p in layout.presets}
         self._written: dict[str, int] = {p.preset: 0 for p in layout.presets}
         self._last_ts: dict[str, float] = {}
+        self._buffered_from: dict[str, float] = {}  # each preset's first sample not on disk
         self._first_ts: float | None = None
         self._last_written_ts: float | None = None
         self._failure: RecordingError | None = None
@@ -189,7 +193,8 @@ class Recorder:
     # -- writing -----------------------------------------------------------------------------
 
     def write(self, chunk: Chunk) -> None:
-        """Buffer the raw arrays of ``chunk``; append to disk when the flush interval passed."""
+        """Buffer the raw arrays of ``chunk``; append to disk when the flush interval passed on
+        the clock or the buffered samples span it."""
         if self._closed:
             raise self._failure or RecordingError(f"the recording in {self.path} is already closed")
         for preset, data in chunk.raw.items():
@@ -204,12 +209,22 @@ class Recorder:
                 )
             if data.shape[1] == 0:
                 continue
-            self._note_timestamps(preset, data)
+            first = self._note_timestamps(preset, data)
+            self._buffered_from.setdefault(preset, first)
             self._buffers[preset].append(np.array(data, dtype=np.float64, copy=True))
-        if self.clock.now() - self._last_flush >= self.flush_interval:
+        if self.clock.now() - self._last_flush >= self.flush_interval or self._buffered_span() >= (
+            self.flush_interval
+        ):
             self.flush()
 
-    def _note_timestamps(self, preset: str, data: np.ndarray) -> None:
+    def _buffered_span(self) -> float:
+        """Seconds of samples of one preset (by their timestamps) held in memory, the most of
+        any preset (each preset's own: their clocks may be apart)."""
+        spans = [self._last_ts[p] - t for p, t in self._buffered_from.items()]
+        return max(spans, default=0.0)
+
+    def _note_timestamps(self, preset: str, data: np.ndarray) -> float:
+        """Note the chunk's first sample and its gaps; return its first timestamp."""
         p = self.layout.preset(preset)
         ts = data[p.timestamp_row]
         first, last = float(ts[0]), float(ts[-1])
@@ -226,6 +241,7 @@ class Recorder:
             for i in inside:
                 self._add_gap(preset, float(ts[i]), float(ts[i + 1]))
         self._last_ts[preset] = last
+        return first
 
     def _add_gap(self, preset: str, before: float, after: float) -> None:
         self.add_event(EVENT_GAP, f"{preset}: no samples for {after - before:.3f} s", time=before)
@@ -302,6 +318,7 @@ class Recorder:
             ts = float(data[self.layout.preset(preset).timestamp_row, -1])
             if self._last_written_ts is None or ts > self._last_written_ts:
                 self._last_written_ts = ts
+        self._buffered_from.clear()
         for a in self._appenders:
             a.flush()
         if first_flush_with_start:
