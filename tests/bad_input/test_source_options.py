@@ -150,6 +150,25 @@ def test_a_speed_too_slow_to_see_is_refused(world, capsys, argv, speed) -> None:
     )
 
 
+@pytest.mark.parametrize("value", ["", "  "], ids=["empty", "blank"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--device", "simulator", "--no-record", "--data-dir", "{data}"],
+        ["replay", "{good}"],
+        ["gui", "--device", "simulator", "--data-dir", "{data}"],
+    ],
+    ids=["run", "replay", "gui"],
+)
+def test_an_empty_speed_is_refused_not_taken_as_real_time(world, capsys, argv, value) -> None:
+    """(``run --speed ''``, an empty shell variable, ran the 12-minute session at real time.)"""
+    argv = [a.format(good=world["good"], data=world["data"]) for a in argv]
+    before = fingerprint(world["data"])
+    line = _refused(capsys, [*argv, "--speed", value])
+    assert line == "biotrainer: --speed is empty: give a value or leave it out"
+    assert fingerprint(world["data"]) == before
+
+
 def test_the_slowest_speed_is_taken() -> None:
     from biotrainer.commands.sources import parse_speed
 

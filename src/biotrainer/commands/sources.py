@@ -24,7 +24,8 @@ def parse_speed(text: str | None, allow_max: bool = False) -> float:
     Parameters
     ----------
     text : str or None
-        The option's text; None or empty means 1. Only plain ASCII numbers are taken
+        The option's text; None (left out) means 1, an empty one is refused (an empty shell
+        variable ran a session at real time instead of fast). Only plain ASCII numbers are taken
         (:func:`~biotrainer.cli.ascii_float`), from :data:`~biotrainer.limits.MIN_SPEED` up.
     allow_max : bool
         Whether ``max`` (as fast as the clock allows) is accepted.
@@ -36,7 +37,9 @@ def parse_speed(text: str | None, allow_max: bool = False) -> float:
     """
     from biotrainer.cli import ascii_float, shown_arg
 
-    text = "1" if text in (None, "") else str(text)
+    if text is not None and not str(text).strip():
+        raise BiotrainerError("--speed is empty: give a value or leave it out")
+    text = "1" if text is None else str(text)
     if allow_max and text == "max":
         return math.inf
     try:
