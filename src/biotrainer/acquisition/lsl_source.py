@@ -9,7 +9,9 @@ Stream types (case-insensitive) and the role they get
 ``IBI`` -> ``rr``. Channel labels and units come from the stream's ``desc/channels/channel``
 (XDF meta-data conventions); channels whose ``type`` names another modality (a Muse's "AUX",
 accelerometer channels in an EEG stream) stay in the raw array but not in the role. EEG and ECG
-given in volts or millivolts are scaled to microvolts, biotrainer's unit for them. A stream
+given in volts, millivolts or nanovolts are scaled to microvolts, biotrainer's unit for them;
+channels with no unit, or a unit biotrainer does not know, are taken as microvolts, and the
+recording says so (a ``source_note`` event, :meth:`LslSource.take_events`). A stream
 whose nominal rate biotrainer cannot process (EEG below 32 Hz, ECG below 100 Hz, PPG below
 10 Hz: :data:`biotrainer.limits.ROLE_RATES_HZ`) is refused when it is opened, before anything
 is recorded.
@@ -124,7 +126,14 @@ _TO_MICROVOLTS = {
     "v": 1e6,
     "volts": 1e6,
     "volt": 1e6,
+    "nv": 1e-3,
+    "nanovolts": 1e-3,
+    "nanovolt": 1e-3,
 }
+
+#: Kind of the events an LSL source queues for the recording (:meth:`LslSource.take_events`):
+#: what it assumed of a stream, and what it did to its timestamps.
+EVENT_SOURCE_NOTE = "source_note"
 _MS_WORDS = {"ms", "msec", "millisecond", "milliseconds"}
 _S_WORDS = {"s", "sec", "second", "seconds"}
 
@@ -352,6 +361,40 @@ class Dejitterer:
         return out[:i], i
 
 
+def unit_notes(role: str, names: list[str], units: list[str]) -> list[str]:
+    """What is said of EEG/ECG channels whose unit was taken as microvolts (none, or a word
+    biotrainer does not know), one note per unit; [] when every unit is known.
+
+    Parameters
+    ----------
+    role : str
+        ``"eeg"`` or ``"ecg"``.
+    names, units : list of str
+        The role's channels and the units their descriptions give ('' where none).
+    """
+    by_unit: dict[str, list[str]] = {}
+    for name, unit in zip(names, units, strict=True):
+        if unit.lower() not in _TO_MICROVOLTS:
+            by_unit.setdefault(unit, []).append(name)
+    notes = []
+    for unit, chans in by_unit.items():
+        which = (
+            f"its {role.upper()} channels"
+            if len(chans) == len(names)
+            else f"{role.upper()} channel{'s' if len(chans) > 1 else ''} {', '.join(chans)}"
+        )
+        said = (
+            "give no unit"
+            if not unit
+            else f"give the unit {unit!r}, which biotrainer does not know"
+        )
+        notes.append(
+            f"{which} {said}: taken as microvolts (the quality limits and the amplitudes shown "
+            "are wrong if they are not)"
+        )
+    return notes
+
+
 def _describe(stream_name: str | None, stream_type: str | None) -> str:
     parts = "LSL stream"
     if stream_type:
@@ -458,6 +501,9 @@ class LslSource:
         self._final: tuple[np.ndarray, np.ndarray] | None = None  # for the poll after stop()
         self.clock_offset_s = math.nan
         self.samples_received = 0
+        self._events: list[tuple[str, str]] = []
+        self._unit_notes: list[str] = []  # said once the first samples were given out
+        self._steps_said = 0  # the dejitterer's steps back already in the events
 
     # -- Source protocol ---------------------------------------------------------------------
 
@@ -571,10 +617,40 @@ class LslSource:
         if stamps.size:  # samples given out (not those held to confirm a pause)
             self._last_sample_at = now
             self._state = SourceState.STREAMING
+            self._note_events()
         elif now - self._last_sample_at > self.silence_timeout:
             self._state = SourceState.SILENT
         raw = {"default": self._to_raw(values, stamps)}
         return Chunk(raw=raw, signals=self.layout.split(raw), received_at=now)
+
+    def take_events(self) -> list[tuple[str, str]]:
+        """Return and forget the ``(kind, text)`` events queued since the previous call (the
+        engine and ``biotrainer record`` write them to ``events.csv`` at the newest sample).
+
+        Queued once samples are given out: a channel's unit taken as microvolts (no unit, or
+        one biotrainer does not know), and each step back of the sender's clock the timestamps
+        were moved over (:attr:`Dejitterer.steps_back`).
+        """
+        events, self._events = self._events, []
+        return events
+
+    def _note_events(self) -> None:
+        """Queue what the samples just given out come with (see :meth:`take_events`)."""
+        name = self._info.name() if self._info is not None else self.stream_name
+        for note in self._unit_notes:
+            self._events.append((EVENT_SOURCE_NOTE, f"LSL stream '{name}': {note}"))
+        self._unit_notes = []
+        steps = self._dejitter.steps_back if self._dejitter is not None else []
+        for step in steps[self._steps_said :]:
+            self._events.append(
+                (
+                    EVENT_SOURCE_NOTE,
+                    f"LSL stream '{name}': the sender's clock stepped back {step:.3f} s; its "
+                    "timestamps from here on are moved forward by that much, so that the "
+                    "signal goes on at its rate",
+                )
+            )
+        self._steps_said = len(steps)
 
     def stop(self) -> None:
         """Stop streaming. What arrived before, still in the inlet or held by the
@@ -721,6 +797,7 @@ class LslSource:
         if role in ("eeg", "ecg"):
             for i, (_, unit, _) in enumerate(chans):
                 scale[i] = _TO_MICROVOLTS.get(unit.lower(), 1.0)
+            self._unit_notes = unit_notes(role, names, [chans[r][1] for r in rows])
         self._scale = scale
         fs = max(0.0, float(info.nominal_srate()))
         if fs <= 0 and role != "rr":

@@ -174,9 +174,17 @@ class ReconnectingSource:
         return self._inner
 
     def take_events(self) -> list[tuple[str, str]]:
-        """Return and forget the ``(kind, text)`` events queued since the previous call."""
+        """Return and forget the ``(kind, text)`` events queued since the previous call: the
+        wrapped source's own (an LSL stream's notes) and this one's."""
+        self._take_inner_events()
         events, self._events = self._events, []
         return events
+
+    def _take_inner_events(self) -> None:
+        take = getattr(self._inner, "take_events", None) if self._inner is not None else None
+        if callable(take):
+            with contextlib.suppress(*self._failures):
+                self._events.extend(take())
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -369,6 +377,7 @@ class ReconnectingSource:
 
     def _release_inner(self) -> None:
         if self._inner is not None:
+            self._take_inner_events()  # (what it queued before it failed is kept)
             with contextlib.suppress(*self._failures):
                 self._inner.release()
             self._inner = None
