@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from biotrainer.cli import number_option
+from biotrainer.cli import add_data_dir_argument, number_option
 
 #: Longest ``--stream-lost-after`` / ``--signal-lost-after`` (s): an hour. A station silent
 #: for longer than that is long lost; a larger threshold would never flag it.
@@ -40,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="flag a station whose signal quality has been bad for S seconds (default 5, at most "
         "3600)",
     )
+    add_data_dir_argument(p)  # (the monitor keeps no data: only its error log goes there)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,5 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.ui.monitor import run_monitor  # Qt is loaded here, and only here
 
     return run_monitor(
-        stream_lost_after_s=args.stream_lost_after, signal_lost_after_s=args.signal_lost_after
+        stream_lost_after_s=args.stream_lost_after,
+        signal_lost_after_s=args.signal_lost_after,
+        data_directory=getattr(args, "data_dir", None),
     )

@@ -18,6 +18,8 @@ shortened keep the part where they differ visible (see :class:`ElidedLabel`).
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFont
 from PySide6.QtWidgets import (
@@ -224,9 +226,14 @@ class MonitorWindow(QMainWindow):
 
 
 def run_monitor(
-    *, stream_lost_after_s: float = 5.0, signal_lost_after_s: float = 5.0, refresh_ms: int = 250
+    *,
+    stream_lost_after_s: float = 5.0,
+    signal_lost_after_s: float = 5.0,
+    refresh_ms: int = 250,
+    data_directory: str | os.PathLike[str] | None = None,
 ) -> int:
-    """Open the monitor window and run the event loop until it is closed."""
+    """Open the monitor window and run the event loop until it is closed (an unexpected error
+    is logged under ``data_directory``, the user data folder by default)."""
     from biotrainer.ui.app import application, exec_until_closed
 
     app = application()
@@ -236,4 +243,4 @@ def run_monitor(
     window = MonitorWindow(tracker, refresh_ms=refresh_ms)
     window.show()
     window.start()
-    return exec_until_closed(app, window)
+    return exec_until_closed(app, window, data_directory)
