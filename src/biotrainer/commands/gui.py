@@ -7,8 +7,11 @@ signal window instead (no protocol, no recording).
 
 Sessions are registered in the local patient store: the trainer asks for the patient before the
 first session unless ``--patient CODE`` names one (``--no-patient`` runs unregistered sessions,
-for demonstrations). ``--lsl STATION`` ticks "Stream to LSL" (off by default: LSL is
-unauthenticated and discoverable on the local network; the streams carry the patient code only).
+for demonstrations). A replay (``--replay``) is no new session of a patient: it runs without the
+store (no patient asked for, nothing registered, no resonance rate stored), and ``--patient``
+is refused with it (``sessions import`` registers a recording). ``--lsl STATION`` ticks "Stream
+to LSL" (off by default: LSL is unauthenticated and discoverable on the local network; the streams
+carry the patient code only).
 With a live device the signal check starts as soon as the window opens.
 
 Qt is imported only inside :func:`run`, so parsing arguments and the other commands stay
@@ -160,8 +163,13 @@ def run(args: argparse.Namespace) -> int:
         return run_main_window(make_source, sweep=getattr(args, "traces", None) != "scroll")
 
     clock = MonotonicClock()
-    store = None
+    store = patient = None
+    replay = getattr(args, "replay", None)
     try:
+        if replay and getattr(args, "patient", None):
+            from biotrainer.commands.run import replay_with_patient
+
+            raise BiotrainerError(replay_with_patient(replay, args.patient))
         speed = parse_speed(getattr(args, "speed", None))
         station = getattr(args, "lsl", None)
         if station is not None:
@@ -171,7 +179,6 @@ def run(args: argparse.Namespace) -> int:
 
             check_code(station, "station name")
         make_source = session_sources(args, clock, speed)  # options it would ignore: refused
-        replay = getattr(args, "replay", None)
         if replay:
             from biotrainer.commands.record import say
             from biotrainer.session.replay import scan_recording
@@ -182,11 +189,12 @@ def run(args: argparse.Namespace) -> int:
                 say(sys.stderr, f"biotrainer: note: {note}\n")
         name = getattr(args, "protocol", None) or default_protocol(_roles(args, make_source))
         protocol = load_protocol(name)
-        from biotrainer.session.store import Store
+        if not replay:  # (a replay is no patient's session: no store, no patient asked for)
+            from biotrainer.session.store import Store
 
-        store = Store.open(getattr(args, "data_dir", None))
-        code = getattr(args, "patient", None)
-        patient = store.patient(code) if code else None  # unknown code: error before the window
+            store = Store.open(getattr(args, "data_dir", None))
+            code = getattr(args, "patient", None)
+            patient = store.patient(code) if code else None  # unknown code: said first
     except BiotrainerError as exc:
         if store is not None:
             store.close()
@@ -203,14 +211,16 @@ def run(args: argparse.Namespace) -> int:
             data_dir=getattr(args, "data_dir", None),
             store=store,
             patient=patient,
-            ask_patient=not getattr(args, "no_patient", False),
+            ask_patient=not (getattr(args, "no_patient", False) or replay),
             lsl_station=station,
             sweep=_sweep(args),
             # a live device is checked at once; a replay would lose its start to the check
-            check_on_open=not getattr(args, "replay", None),
+            check_on_open=not replay,
+            replay=bool(replay),
         )
     finally:
-        store.close()
+        if store is not None:
+            store.close()
 
 
 def _sweep(args: argparse.Namespace) -> bool | None:

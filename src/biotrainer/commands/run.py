@@ -4,8 +4,9 @@ The same engine as the GUI: source -> dsp -> protocol -> metric updates, recorde
 folder (raw samples, metrics.csv, events.csv) unless ``--no-record``. With ``--speed`` a
 simulator device or a recording (``--replay``) runs faster than real time through the same code;
 ``--speed max`` runs as fast as the CPU allows on a simulated clock. ``--patient CODE`` registers
-the session in the local store (and stores an assessed resonance rate); ``--lsl STATION``
-publishes the raw signals and metrics on Lab Streaming Layer (off by default).
+the session in the local store (and stores an assessed resonance rate); a replay is never a
+patient's session (``--patient`` refused: ``sessions import`` registers a recording);
+``--lsl STATION`` publishes the raw signals and metrics on Lab Streaming Layer (off by default).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--patient",
         metavar="CODE",
         type=text_option("--patient"),
-        help="register the session for this patient",
+        help="register the session for this patient (not with --replay: a replay is no new "
+        "session; 'sessions import' registers a recording)",
     )
     p.add_argument(
         "--lsl",
@@ -86,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.session.analysis import MetricRows, format_phases, summarize_series
     from biotrainer.session.recorder import Recorder
 
+    if args.replay and args.patient:
+        raise BiotrainerError(replay_with_patient(args.replay, args.patient))
     speed = parse_speed(args.speed, allow_max=True)
     protocol = load_protocol(args.protocol)
     if args.lsl and speed != 1.0:
@@ -141,6 +145,10 @@ def run(args: argparse.Namespace) -> int:
             extra = {"protocol": protocol.name, "recorded_by": "biotrainer run"}
             if patient is not None:
                 extra["patient_code"] = patient.code
+            if args.replay:
+                from biotrainer.session.store import REPLAY_KEY
+
+                extra[REPLAY_KEY] = True  # (never imported as a session of a patient)
             recorder = Recorder.create(
                 source.layout, data_directory=args.data_dir, out=args.out, clock=clock, extra=extra
             )
@@ -186,6 +194,25 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         raise BiotrainerError(problem)
     return 0
+
+
+def replay_with_patient(replay: str, code: str) -> str:
+    """The refusal of ``--replay`` with ``--patient`` (``run`` and the trainer): a replay plays
+    an old recording again, so it is no new session of the patient, and its figures and any
+    resonance rate it finds are the old recording's.
+
+    Parameters
+    ----------
+    replay, code : str
+        The ``--replay`` folder and the ``--patient`` code, as given.
+    """
+    from shlex import quote
+
+    return (
+        "--replay plays a recording again, which is not a new session of a patient: it cannot "
+        "go with --patient (nothing was registered, no resonance rate stored). To register the "
+        f"recording itself: biotrainer sessions import {quote(replay)} --patient {quote(code)}"
+    )
 
 
 def _run_to_the_end(engine, clock, speed: float, rows, outlets, protocol) -> None:

@@ -28,6 +28,7 @@ import functools
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import unicodedata
@@ -53,11 +54,13 @@ from biotrainer.session.folder import (
     ENDED_SOURCE,
     ENDED_STOPPED,
     ENDINGS,
+    SESSIONS_SUBDIR,
     STATUS_COMPLETED,
     STATUS_INTERRUPTED,
     STATUS_RECORDING,
     SessionMeta,
     list_sessions,
+    raw_file_name,
     read_meta,
     recording_in_progress,
 )
@@ -88,6 +91,10 @@ def _iso(t: datetime | None) -> str | None:
     return None if t is None else t.astimezone(UTC).isoformat(timespec="seconds")
 
 
+#: Key of session.json's ``extra`` that marks a recording made by replaying another one
+#: (``run --replay``, the trainer's ``--replay``): no session of a patient, never imported.
+REPLAY_KEY = "replay"
+
 #: Key of :attr:`SessionRecord.ended` in a session's stored summary JSON.
 ENDED_KEY = "ended"
 
@@ -103,13 +110,43 @@ def _parse(t: str | None) -> datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
+#: The directional embeddings, overrides and isolates (a regular-expression class): they make
+#: a text read in another order than it is stored. Free text never keeps them.
+DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_DIRECTION_CONTROL = re.compile(f"[{DIRECTION_CONTROLS}]")
+
+
+def visible_text(text: str) -> str:
+    """``text`` with every directional embedding, override and isolate
+    (:data:`DIRECTION_CONTROLS`) made a space, so what is stored reads in the order it is
+    stored ("Pain after: " U+202E "01/8" U+202C printed as "Pain after: 8/10"). The joiners
+    an emoji or a Persian word needs are kept.
+    """
+    return _DIRECTION_CONTROL.sub(" ", text)
+
+
 def clean_text(value: Any, what: str, max_len: int, *, required: bool = False) -> str:
+    """Validate free text for the store: :func:`_checked_text`, with the direction controls
+    made spaces (:func:`visible_text`) before the blanks around are stripped.
+
+    Raises
+    ------
+    StoreError
+        As :func:`_checked_text`.
+    """
+    return _checked_text(value, what, max_len, required=required, visible=True)
+
+
+def _checked_text(
+    value: Any, what: str, max_len: int, *, required: bool = False, visible: bool = False
+) -> str:
     """Validate free text for the store.
 
     Accepts ``str`` (or UTF-8 ``bytes``); strips surrounding blanks. Raises :class:`StoreError`
     naming ``what`` for text that is not valid UTF-8 (undecodable bytes, or the lone surrogates
     Python makes of a non-UTF-8 command line), holds control characters other than newlines/tabs,
-    is longer than ``max_len`` characters, or is empty when ``required``.
+    is longer than ``max_len`` characters, or is empty when ``required``. With ``visible``, the
+    direction controls are made spaces first (:func:`visible_text`).
     """
     if value is None:
         value = ""
@@ -126,6 +163,8 @@ def clean_text(value: Any, what: str, max_len: int, *, required: bool = False) -
         raise StoreError(
             f"the {what} is not valid UTF-8 text (check the terminal's encoding)"
         ) from exc
+    if visible:
+        value = visible_text(value)
     value = value.strip()
     if any(ord(c) < 32 and c not in "\n\t\r" for c in value) or "\x7f" in value:
         raise StoreError(f"the {what} contains control characters")
@@ -153,7 +192,7 @@ def _code(code: Any) -> str:
     Look-ups take any code an older version may have stored (``P-ü1``), so the stricter rule
     for new codes is not applied here.
     """
-    code = clean_text(code, "patient code", MAX_CODE, required=True)
+    code = _checked_text(code, "patient code", MAX_CODE, required=True)
     if any(c in "\n\r\t" for c in code):
         raise StoreError("the patient code must be on one line")
     for c in code:
@@ -254,7 +293,7 @@ def code_key(code: str) -> str:
 
 def _name(name: Any) -> str | None:
     """A patient's name: one line of text without invisible characters (or None)."""
-    name = clean_text(name, "name", MAX_NAME)
+    name = _checked_text(name, "name", MAX_NAME)
     if any(c.isspace() and c != " " for c in name):
         raise StoreError("the name must be on one line")
     if any(unicodedata.category(c) == "Cf" for c in name):
@@ -372,6 +411,15 @@ class SessionRecord:
         return self.summary.duration_s if self.summary else math.nan
 
 
+@dataclass(frozen=True)
+class _Registered:
+    """A registered session holding a recording (see :meth:`Store._same_recording`)."""
+
+    id: int
+    patient_id: int
+    folder: Path | None
+
+
 #: :attr:`SessionRecord.outcome` of a session stopped before the end of its protocol.
 OUTCOME_STOPPED = "stopped early"
 #: :attr:`SessionRecord.outcome` of a session whose source ran out before its protocol's end.
@@ -459,6 +507,22 @@ def _check_recorded_patient(folder: str | os.PathLike[str], recorded: Any, code:
     )
 
 
+def is_replay(meta: SessionMeta) -> bool:
+    """True for a recording made by replaying another one (:data:`REPLAY_KEY`)."""
+    return meta.extra.get(REPLAY_KEY) is True
+
+
+def _check_not_a_replay(folder: str | os.PathLike[str], meta: SessionMeta) -> None:
+    """Refuse (StoreError) to import ``folder`` (its session.json ``meta``) when it was recorded
+    by replaying another recording: its figures are the old recording's, and it took place on
+    no day of the patient's."""
+    if is_replay(meta):
+        raise StoreError(
+            f"{shown(folder)} was recorded from a replay of an earlier recording, which is not "
+            "a session of a patient: nothing imported (import the recording it replayed)"
+        )
+
+
 class Store:
     """The SQLite store; use :meth:`open` (a context manager that closes it).
 
@@ -509,6 +573,7 @@ class Store:
         """
         root = ensure_private_dir(data_dir(data_directory)).resolve()
         path = root / DB_FILE
+        _check_not_emptied(path, root)
         try:
             # Create the file owner-only before SQLite does (its -wal/-shm copy this mode).
             fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
@@ -570,6 +635,7 @@ class Store:
         root = data_dir(data_directory)
         _check_data_folder(root)
         path = root / DB_FILE
+        _check_not_emptied(path, root)
         if not path.exists():
             # Nothing stored yet: an empty store in memory. Listing makes no folder and no file.
             conn = sqlite3.connect(":memory:", isolation_level=None)
@@ -870,7 +936,11 @@ class Store:
 
     @_translating
     def import_folder(
-        self, folder: str | os.PathLike[str], patient_code: str | None = None
+        self,
+        folder: str | os.PathLike[str],
+        patient_code: str | None = None,
+        *,
+        say: Callable[[str], object] | None = None,
     ) -> SessionRecord:
         """Register (or refresh) a session folder found on disk for ``patient_code``.
 
@@ -885,14 +955,20 @@ class Store:
         patient). A folder a recorder is still writing is refused: its status and summary
         would be those of a part of the session.
 
+        A recording is registered once, whatever folder holds it (:meth:`_same_recording`, from
+        session.json only): a copy of a registered recording whose folder is still there is
+        refused; one whose registered folder is gone (the recording was moved) becomes that
+        session's folder again, its id, ratings and notes kept, and ``say`` is told so.
+
         Raises
         ------
         RecordingError
             If the folder is not a readable session folder.
         StoreError
-            The folder is still being recorded, the patient is unknown, the folder was recorded
-            for another patient, it is registered to another patient, or its name is not UTF-8
-            text.
+            The folder is still being recorded, was recorded from a replay, holds a
+            recording registered in another folder, the patient is unknown, the folder was
+            recorded for another patient, it is registered to another patient, or its name is
+            not UTF-8 text.
         """
         folder_text = self._folder_to_store(folder)
         if recording_in_progress(folder):
@@ -900,6 +976,11 @@ class Store:
                 f"{shown(folder)} is still being recorded: import it when the session has ended"
             )
         meta = check_session_folder(folder)  # session.json, and the raw files readable
+        _check_not_a_replay(folder, meta)
+        row = self._conn.execute(
+            "SELECT id, patient_id FROM sessions WHERE folder = ?", (folder_text,)
+        ).fetchone()
+        moved = None if row is not None else self._moved_from(folder, folder_text, meta)
         recorded = meta.extra.get("patient_code")
         if patient_code is None:
             patient_code = recorded
@@ -907,19 +988,96 @@ class Store:
                 raise StoreError(f"{folder}: which patient is it for? Give the patient code")
         p = self.patient(patient_code)
         _check_recorded_patient(folder, recorded, p.code)
-        row = self._conn.execute(
-            "SELECT id, patient_id FROM sessions WHERE folder = ?", (folder_text,)
-        ).fetchone()
+        if moved is not None:
+            row = (moved.id, moved.patient_id)
         if row is not None:
+            if int(row[1]) != p.id and moved is not None:
+                raise StoreError(
+                    f"{shown(folder)} holds the recording of session {moved.id}, registered to "
+                    "another patient (its folder moved): nothing imported"
+                )
             if int(row[1]) != p.id:
                 raise StoreError(
                     f"the session folder {folder} is registered to another patient (session "
                     f"{row[0]})"
                 )
+            if moved is not None:
+                self._repoint(moved, folder_text, say)
             return self.finish_session(int(row[0]))
         protocol = str(meta.extra.get("protocol") or "unknown")
         rec = self.add_session(p.code, folder, protocol, meta.device, started_utc=meta.start_utc)
         return self.finish_session(rec.id)
+
+    def _moved_from(
+        self, folder: str | os.PathLike[str], folder_text: str, meta: SessionMeta
+    ) -> _Registered | None:
+        """The session registered in another folder whose recording ``folder`` (its
+        session.json ``meta``) holds, when that folder is gone (the recording was moved); None
+        when no other session holds it.
+
+        Raises
+        ------
+        StoreError
+            The recording is registered in another folder that is still there (``folder`` is
+            a copy of it).
+        """
+        same = self._same_recording(folder, meta, folder_text)
+        if same is None:
+            return None
+        if same.folder is not None and same.folder.exists():
+            raise StoreError(
+                f"{shown(folder)} holds the recording of session {same.id}, already registered "
+                f"in {shown(same.folder)} (a copy of it?): nothing imported (a recording is "
+                "registered once)"
+            )
+        return same
+
+    def _same_recording(
+        self, folder: str | os.PathLike[str], meta: SessionMeta, folder_text: str
+    ) -> _Registered | None:
+        """The session registered in a folder other than ``folder_text`` that holds the
+        recording of ``folder`` (its session.json ``meta``): the same device and start (UTC
+        time and first sample's time, from its session.json) and raw files of the same sizes
+        (two simulated sessions on a simulated clock can start alike); for a folder that is
+        gone, the stored start to the second, the device and the protocol. Reads session.json
+        files and the raw files' sizes, never the raw data."""
+        rows = self._conn.execute(
+            "SELECT id, patient_id, folder, protocol FROM sessions WHERE device = ? AND "
+            "started_utc = ? AND (folder IS NULL OR folder != ?) ORDER BY id",
+            (meta.device, _iso(meta.start_utc), folder_text),
+        ).fetchall()
+        protocol = str(meta.extra.get("protocol") or "unknown")
+        for sid, pid, text, stored_protocol in rows:
+            there = self._folder_path(text)
+            try:
+                other = read_meta(there) if there is not None and there.exists() else None
+            except RecordingError:
+                other = None  # (unreadable: judged by what the store holds)
+            if other is not None:
+                same = (other.start_utc, other.start_timestamp, other.device) == (
+                    meta.start_utc,
+                    meta.start_timestamp,
+                    meta.device,
+                ) and _raw_sizes(there, other) == _raw_sizes(folder, meta)
+            else:
+                same = stored_protocol == protocol
+            if same:
+                return _Registered(int(sid), int(pid), there)
+        return None
+
+    def _repoint(
+        self, moved: _Registered, folder_text: str, say: Callable[[str], object] | None
+    ) -> None:
+        """Make ``folder_text`` the folder of the session ``moved`` (its old folder gone)."""
+        with self._write() as c:
+            c.execute("UPDATE sessions SET folder = ? WHERE id = ?", (folder_text, moved.id))
+        if say is not None:
+            old = shown(moved.folder) if moved.folder is not None else "no folder"
+            new = shown(self._folder_path(folder_text) or folder_text)
+            say(
+                f"session {moved.id} was registered in {old}, which is gone: it now points to "
+                f"{new} (the same recording, moved; its ratings and notes kept)"
+            )
 
     @_translating
     def unregistered_folders(self) -> list[Path]:
@@ -1297,6 +1455,39 @@ def _check_data_folder(root: Path) -> None:
             f"the data folder {shown(root)}{where} is {what}, not a folder: choose the data "
             "folder with --data-dir or BIOTRAINER_DATA"
         )
+
+
+def _raw_sizes(folder: str | os.PathLike[str], meta: SessionMeta) -> tuple[int, ...]:
+    """The sizes of a session folder's raw files, in its layout's order (-1 where unreadable)."""
+    sizes = []
+    for p in meta.layout.presets:
+        try:
+            sizes.append((Path(folder) / raw_file_name(p.preset)).stat().st_size)
+        except OSError:
+            sizes.append(-1)
+    return tuple(sizes)
+
+
+def _check_not_emptied(path: Path, root: Path) -> None:
+    """Refuse (StoreError) a store file of 0 bytes beside recorded sessions: it was emptied (a
+    copy or a disk that failed), and SQLite would take it for a new, empty store and build one
+    over it, every patient and session lost from view. A 0-byte file with no session folder
+    (one created just before its first write) is a new store.
+    """
+    try:
+        if not path.is_file() or path.stat().st_size > 0:
+            return
+    except OSError:
+        return  # (opening it says why it cannot be read)
+    wal = path.with_name(path.name + "-wal")
+    if (wal.is_file() and wal.stat().st_size > 0) or not list_sessions(root):
+        return
+    raise StoreError(
+        f"{path} is not a usable biotrainer database: it is empty (0 bytes) although "
+        f"{shown(root / SESSIONS_SUBDIR)} holds recorded sessions. Move the empty file aside, "
+        "then register the session folders again with 'biotrainer sessions import FOLDER "
+        "--patient CODE' (nothing was changed)"
+    )
 
 
 def _epoch() -> datetime:

@@ -45,6 +45,7 @@ from biotrainer.acquisition.source import SourceLayout
 from biotrainer.engine.protocol import Protocol
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.session.quality_causes import MAINS, finding_kind
+from biotrainer.session.store import DIRECTION_CONTROLS
 from biotrainer.ui.quality_lights import MAINS_ADVICE, QualityLights, channel_reasons
 from biotrainer.ui.signal_plots import SignalPlots, Theme
 from biotrainer.ui.spectrum import SpectrumPanel
@@ -404,7 +405,7 @@ class FitLabel(QLabel):
 
 #: Characters a note never keeps: control characters (a pasted NUL, a tab) and the
 #: directional overrides and isolates that make a text read in another order than it is stored.
-_HIDDEN_IN_NOTES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
+_HIDDEN_IN_NOTES = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]+")
 
 
 def note_text(text: str) -> str:

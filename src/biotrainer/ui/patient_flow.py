@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from biotrainer.errors import BiotrainerError, RecordingError
 from biotrainer.session.folder import META_FILE, read_meta, sessions_root
-from biotrainer.session.store import Patient, SessionRecord, Store
+from biotrainer.session.store import Patient, SessionRecord, Store, is_replay
 from biotrainer.ui import patient_dialogs
 from biotrainer.ui.patient_dialogs import SelfReportValues
 
@@ -238,14 +238,18 @@ class PatientFlow:
 
     def scan_unregistered(self) -> FolderScan:
         """Unregistered session folders under the data dir, split by whether their
-        ``session.json`` names a patient the store knows (``extra.patient_code``)."""
+        ``session.json`` names a patient the store knows (``extra.patient_code``); recordings
+        of a replay (:func:`~biotrainer.session.store.is_replay`), no sessions, are left out."""
         importable, orphans, damaged = [], [], []
         for folder in self.store.unregistered_folders():
             try:
-                code = read_meta(folder).extra.get("patient_code")
+                meta = read_meta(folder)
             except RecordingError as exc:
                 damaged.append((folder, str(exc)))
                 continue
+            if is_replay(meta):
+                continue
+            code = meta.extra.get("patient_code")
             ok = False
             if isinstance(code, str) and code:
                 try:

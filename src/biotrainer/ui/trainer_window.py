@@ -224,6 +224,10 @@ class TrainerWindow(QMainWindow):
         The signal panels sweep (a cursor over a still picture, like a bedside monitor) or
         scroll (``--traces``); None: as last chosen in the View menu (remembered), sweeping
         at first.
+    replay : bool
+        The source replays an earlier recording (``--replay``): each session's recording is
+        marked so (:data:`~biotrainer.session.store.REPLAY_KEY`), never imported as a session
+        of a patient. Give no ``store`` with it: a replay is no patient's session.
     """
 
     def __init__(
@@ -250,6 +254,7 @@ class TrainerWindow(QMainWindow):
         engine_config: EngineConfig | None = None,
         before_tick: Callable[[], object] | None = None,
         sweep: bool | None = None,
+        replay: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -266,6 +271,7 @@ class TrainerWindow(QMainWindow):
 
             self.flow = PatientFlow(store, self, patient)  # StoreError: unknown code
         self.ask_patient = ask_patient
+        self.replay = replay
         self.ask_ratings = ask_ratings
         self.pacer_bpm = pacer_bpm
         self.outlets = outlets
@@ -882,7 +888,14 @@ class TrainerWindow(QMainWindow):
     def _recording_extra(
         self, pacer: float | None = None, station: str | None = None
     ) -> dict[str, Any]:
+        """session.json's ``extra``: protocol, patient code, pacer, LSL station, and whether
+        the session replays a recording (``replay``: such a folder is never imported as a
+        session)."""
         extra: dict[str, Any] = {"protocol": self.protocol.name, "recorded_by": "biotrainer gui"}
+        if self.replay:
+            from biotrainer.session.store import REPLAY_KEY
+
+            extra[REPLAY_KEY] = True
         code = self.patient_code
         if code is not None:
             # the pseudonymous code (what Store.import_folder reads), never the database id
