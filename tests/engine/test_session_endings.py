@@ -137,7 +137,7 @@ def test_store_list_and_reports_tell_a_session_stopped_early(tmp_path, capsys):
         assert [store.session(r.id).outcome for r in recs] == [r.outcome for r in recs]
 
         report = build_session_report(store, recs[1].id)
-        assert report.warnings[0].startswith("This session was stopped early (after 0 min 15 s")
+        assert report.warnings[0].startswith("This session was stopped early (after 15 s")
         assert "of the protocol's 1 min" not in report.warnings[0]  # not an installed protocol
         assert "Stopped early" in session_html(report)
         assert not any("stopped" in w for w in build_session_report(store, recs[0].id).warnings)

@@ -74,7 +74,8 @@ def test_a_thin_mean_says_its_share_of_the_phase(session) -> None:
     # in the baseline vs training table, the training's RMSSD only; explained under each table
     text = _text(html)
     assert f"RMSSD {FULL['rmssd_ms']} ms {THIN_RMSSD} ms ({said} of training)" in text
-    assert text.count(" of training)") == 1 and " of baseline)" not in text
+    # (and the change from it says so too: audit130 7e)
+    assert text.count(" of training)") == 2 and " of baseline)" not in text
     assert text.count("A share in brackets with a mean") == 2
 
 

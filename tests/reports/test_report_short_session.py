@@ -49,10 +49,24 @@ def session_id(out: str) -> str:
     return line.split()[1]  # "session 3 registered for patient P"
 
 
+#: A scenario of 8 s: the simulator's session ends with it.
+EIGHT_SECONDS = """name = "eight"
+title = "Eight seconds"
+
+[[segments]]
+label = "calm"
+duration_s = 8
+relaxation = 0.5
+breathing_rate_bpm = 12
+eyes_closed = false
+"""
+
+
 @pytest.fixture(scope="module")
 def short(tmp_path_factory) -> dict[str, str | Path]:
-    """Two short simulator sessions: "brief" completed (35 s), and an 8-s recording replayed
-    into "longer" (a 20-s baseline, 60 s of training): it ends during its baseline."""
+    """Two short simulator sessions: "brief" completed (35 s), and an 8-s scenario run with
+    "longer" (a 20-s baseline, 60 s of training): it ends during its baseline. (It was an 8-s
+    recording replayed for P-BLIP: a replay is no session of a patient now.)"""
     tmp = tmp_path_factory.mktemp("short")
     data = str(tmp / "data")
     (tmp / "brief.toml").write_text(BRIEF)
@@ -65,10 +79,9 @@ def short(tmp_path_factory) -> dict[str, str | Path]:
     rc, out, err = cli("run", "--protocol", str(tmp / "brief.toml"), "--patient", "P-BRIEF", *sim)
     assert rc == 0, err
     brief = session_id(out)
-    rc, _, err = cli("run", "--protocol", str(tmp / "blip.toml"), "--out", str(tmp / "r"), *sim)
-    assert rc == 0, err
-    rc, out, err = cli("run", "--replay", str(tmp / "r"), "--protocol", str(tmp / "longer.toml"),
-                       "--patient", "P-BLIP", "--speed", "max", "--data-dir", data)  # fmt: skip
+    (tmp / "eight.toml").write_text(EIGHT_SECONDS)
+    rc, out, err = cli("run", "--protocol", str(tmp / "longer.toml"), "--patient", "P-BLIP",
+                       "--scenario", str(tmp / "eight.toml"), *sim)  # fmt: skip
     assert rc == 0, err
     return {"tmp": tmp, "data": data, "brief": brief, "blip": session_id(out)}
 
@@ -85,10 +98,10 @@ def test_seconds_of_a_session_are_said_too_short_to_chart_not_drawn(short):
     empty frame), and the tables' means of 8 s read like a session's results."""
     pdf = report(short, short["blip"])
     text = pdf_text(pdf)
-    assert "Too short to chart: 0 min 8 s recorded (the charts need at least 30 s)." in text
+    assert "Too short to chart: 8 s recorded (the charts need at least 30 s)." in text
     assert pdf_images(pdf) == 0
     assert "Shading: grey = baseline" not in text  # (no chart to shade)
-    assert "Only 0 min 8 s was recorded: too short for the means below" in text
+    assert "Only 8 s was recorded: too short for the means below" in text
     assert "The session ended during its baseline: nothing came after it to compare" in text
 
 
@@ -98,10 +111,9 @@ def test_a_chart_with_too_few_means_says_so_in_its_place(short):
     pdf = report(short, short["brief"])
     text = pdf_text(pdf)
     assert (
-        "Heart rate (means over 20 s): too short to chart: 2 means over the 0 min 35 s recorded."
-        in text
+        "Heart rate (means over 20 s): too short to chart: 2 means over the 35 s recorded." in text
     )
-    assert "Only 0 min 15 s of training was recorded: too short for its means" in text
+    assert "Only 15 s of training was recorded: too short for its means" in text
     assert "Too short to chart: 0 min" not in text and "ended during its baseline" not in text
     assert pdf_images(pdf) >= 4  # score, relaxation, RMSSD..., quality: drawn
 
@@ -199,7 +211,7 @@ def test_the_reports_html_says_in_words_what_is_not_drawn(short):
         progress = build_progress_report(store, "P-BLIP")
     text = html.session_html(blip)
     assert 'src="chart:' not in text and "Shading:" not in text
-    assert "Too short to chart: 0 min 8 s recorded (the charts need at least 30 s)." in text
+    assert "Too short to chart: 8 s recorded (the charts need at least 30 s)." in text
     assert "The session ended during its baseline" in text
     assert any(c.startswith("The session ended during its baseline") for c in blip.cautions)
     assert html.shown_session_charts(blip) == []
@@ -208,7 +220,7 @@ def test_the_reports_html_says_in_words_what_is_not_drawn(short):
     assert len(drawn) >= 4 and "hr_bpm" not in drawn
     assert all(f'src="chart:{name}"' in text for name in drawn)
     assert 'src="chart:hr_bpm"' not in text and "Shading: grey = baseline" in text
-    assert "Heart rate (means over 20 s): too short to chart: 2 means over the 0 min 35 s" in text
+    assert "Heart rate (means over 20 s): too short to chart: 2 means over the 35 s" in text
     text = html.progress_html(progress)
     assert 'src="chart:pain"' not in text and 'src="chart:stress"' not in text
     assert "Pain before and after each session (0–10): no ratings recorded." in text

@@ -90,11 +90,12 @@ def test_a_mean_without_its_share_is_not_marked() -> None:
     """Means stored before their shares were kept (NaN) and means over none of their updates
     (shown "–") are never marked; one over a thin share is."""
     old = MetricMeans(60.0, 0.5, 0.6, 0.5, 70.0, 40.0, 0.5, 6.0, 0.98, 0.3)
-    assert [_mark(old, f) for f in LIST_MEANS] == [" ", " "]
+    assert [_mark(old, f) for f in LIST_MEANS] == [" ", " ", " "]
     none = MetricMeans(60.0, 0.5, 0.6, 0.5, 70.0, math.nan, 0.5, 6.0, 0.98, 0.3,
                        z_coverage=1.0, rmssd_ms_coverage=0.0)  # fmt: skip
-    assert [_mark(none, f) for f in LIST_MEANS] == [" ", " "]
+    assert [_mark(none, f) for f in LIST_MEANS] == [" ", " ", " "]
     thin = MetricMeans(60.0, 0.5, 0.6, 0.5, 70.0, 116.7, 0.5, 6.0, 0.98, 0.3,
-                       z_coverage=1.0, rmssd_ms_coverage=THIN_SHARE)  # fmt: skip
-    assert [_mark(thin, f) for f in LIST_MEANS] == [" ", "*"]
+                       z_coverage=1.0, rmssd_ms_coverage=THIN_SHARE,
+                       time_in_target_coverage=THIN_SHARE)  # fmt: skip
+    assert [_mark(thin, f) for f in LIST_MEANS] == [" ", "*", "*"]
     assert _mark(None, "z") == " "  # (a session without figures)

@@ -98,6 +98,8 @@ def _run(args: argparse.Namespace) -> int:
             )
         n = export_metrics_csv(report.session.folder, csv_out, report.series)
         print(f"{args.csv}: {n} rows")
+        for warning in report.series.warnings:  # (rows skipped: a gap in the CSV)
+            _note(f"{warning}, so not in {args.csv}")
         if args.out is None:
             return 0
     from biotrainer.ui.report_pdf import write_session_pdf

@@ -30,8 +30,8 @@ OLD_SCALE_LIST_NOTE = (
 )
 
 #: The means of :class:`~biotrainer.session.analysis.MetricMeans` the list shows that keep the
-#: share of their updates they rest on (its "target" has none).
-LIST_MEANS = ("z", "rmssd_ms")
+#: share of their updates they rest on (its "target": the clean share of training).
+LIST_MEANS = ("z", "time_in_target", "rmssd_ms")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +49,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="register session folders found on disk (also interrupted ones)",
         description="Register session folders for a patient (or refresh them if registered). "
         "A folder whose session.json says it was recorded for another patient is refused: "
-        "import it with that patient's code.",
+        "import it with that patient's code. A recording is registered once: a copy of a "
+        "registered one is refused, and one moved from its registered folder (gone) is "
+        "pointed to in its new folder, its session kept.",
     )
     i.add_argument("folders", nargs="+", metavar="SESSION_DIR")
     i.add_argument("--patient", dest="import_patient", metavar="CODE", required=True)
@@ -84,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
     with opener(args.data_dir) as store:
         if action == "import":
             for folder in args.folders:
-                rec = store.import_folder(folder, args.import_patient)
+                rec = store.import_folder(
+                    folder,
+                    args.import_patient,
+                    say=lambda line: print(f"biotrainer: note: {line}", file=sys.stderr),
+                )
                 print(f"{rec.id}\t{rec.outcome}\t{rec.folder}")
             return 0
         if action == "rate":
@@ -121,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{rec.id:4d}  {rec.patient_code:{width}s} {local_time(rec.started_utc):21s}  "
                 f"{rec.protocol[:24]:24s} {rec.outcome:13s} {num(rec.duration_s / 60, 1):>5s} "
                 f"{signed(z):>5s}{_mark(m, 'z') if z is not None else ' '}"
-                f"{pct(m.time_in_target if m else None):>6s} "
+                f"{pct(m.time_in_target if m else None):>6s}{_mark(m, 'time_in_target')}"
                 f"{num(m.rmssd_ms if m else None, 1):>5s}{_mark(m, 'rmssd_ms')} "
                 f"{delta('pain'):>4s}  {delta('stress'):>6s}"
             )

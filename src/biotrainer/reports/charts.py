@@ -26,6 +26,10 @@ MARK_LOST = "#F2A38C"
 MARK_MIN_FRACTION = 0.01
 
 
+#: What hollow markers stand for by default (:attr:`Series.hollow_keys`): the sessions of a
+#: progress chart that did not complete.
+INCOMPLETE_KEY = "did not complete"
+
 #: Marker shapes of :attr:`Series.symbol` (pyqtgraph's names): circle, square, triangle up,
 #: diamond, triangle down, star.
 SYMBOLS = ("o", "s", "t1", "d", "t", "star")
@@ -37,8 +41,10 @@ class Series:
 
     ``style`` is "line", "points" or "linepoints"; ``dashed`` draws a dashed line. ``symbol``
     is the marker's shape (one of :data:`SYMBOLS`); ``hollow`` draws the markers as outlines
-    (the sessions of a progress chart that did not complete). An empty ``label`` keeps the
-    series out of the legend.
+    (the sessions of a progress chart that did not complete, or whose mean rests on less than
+    half of its phases), and ``hollow_keys`` says what they stand for, each named once in the
+    legend (none given: :data:`INCOMPLETE_KEY`). An empty ``label`` keeps the series out of the
+    legend.
     """
 
     label: str
@@ -49,6 +55,7 @@ class Series:
     dashed: bool = False
     symbol: str = "o"
     hollow: bool = False
+    hollow_keys: tuple[str, ...] = ()
 
     @property
     def has_data(self) -> bool:
@@ -176,9 +183,24 @@ def plottable(values) -> np.ndarray:
 LABEL_ROOM = 0.22
 
 
-def auto_range(chart: Chart, pad: float = 0.08) -> tuple[float, float] | None:
-    """The y range to show: ``chart.y_range`` or the data's, widened to ``min_span``, padded,
-    with :data:`LABEL_ROOM` more at the top when phases are labelled."""
+#: Room below and above the data, as a fraction of its range: for curves, and for markers (a
+#: marker of a progress chart at the data's minimum was drawn on the axis line, as a fraction
+#: of a panel's plot 8 % is less than a marker's radius and a gap).
+LINE_PAD = 0.08
+MARKER_PAD = 0.15
+
+
+def has_markers(chart: Chart) -> bool:
+    """Some series of ``chart`` draws markers ("points" or "linepoints")."""
+    return any(s.style in ("points", "linepoints") for s in chart.series)
+
+
+def auto_range(chart: Chart, pad: float | None = None) -> tuple[float, float] | None:
+    """The y range to show: ``chart.y_range`` or the data's, widened to ``min_span``, padded
+    (by ``pad`` of it; by default :data:`MARKER_PAD` when a series draws markers, else
+    :data:`LINE_PAD`), with :data:`LABEL_ROOM` more at the top when phases are labelled."""
+    if pad is None:
+        pad = MARKER_PAD if has_markers(chart) else LINE_PAD
     if chart.y_range is not None:
         lo, hi = chart.y_range
     else:

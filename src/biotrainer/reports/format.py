@@ -58,10 +58,18 @@ def minutes(seconds: float | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """Seconds as "12 min 5 s" ("–" when missing)."""
+    """Seconds as "12 min 5 s", under a minute as "8 s" ("–" when missing).
+
+    Examples
+    --------
+    >>> duration(725), duration(600), duration(8.4), duration(0.2)
+    ('12 min 5 s', '10 min', '8 s', '0 s')
+    """
     if seconds is None or not math.isfinite(seconds):
         return "–"
     s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
     return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
 
 
@@ -95,22 +103,46 @@ def mask_name(text: str, name: str | None) -> str:
     """Replace the patient's name and each of its words (2+ letters) in ``text`` by "[name]".
 
     De-identified reports show free-text notes as typed except for the patient's own name. Only
-    whole words are replaced (case and Unicode normalisation aside): a fragment of a name inside
+    whole words are replaced, compared without case or accents (:func:`folded`: "Zoe" and
+    "ZOË" are "Zoë", "Jose" is "José", and "José" is "Jose"): a fragment of a name inside
     another word would give the name away ("pl[name]ed" for "Ann"), and a short first name
-    ("Jo") must go as well.
+    ("Jo") must go as well. A common word that is also a name ("Will", "May") goes wherever it
+    stands: the safer side.
     """
     if not name or not text:
         return text
     text = unicodedata.normalize("NFC", text)
     name = unicodedata.normalize("NFC", name)
-    parts = [name.strip()] + [w for w in re.split(r"\W+", name) if len(w) >= 2]
-    for part in sorted(set(parts), key=len, reverse=True):
-        if part:
-            pattern = rf"(?<!\w){re.escape(part)}(?!\w)"
-            text = re.sub(pattern, "[name]", text, flags=re.IGNORECASE)
-    return text
-    parts = [name.strip()] + [w for w in re.split(r"\W+", name) if len(w) >= 3]
-    for part in sorted(set(parts), key=len, reverse=True):
-        if part:
-            text = re.sub(re.escape(part), "[name]", text, flags=re.IGNORECASE)
-    return text
+    words = [name.strip()] + [w for w in re.split(r"\W+", name) if len(w) >= 2]
+    parts = sorted({folded(w)[0] for w in words} - {""}, key=len, reverse=True)
+    if not parts:
+        return text
+    pattern = rf"(?<!\w)(?:{'|'.join(re.escape(p) for p in parts)})(?!\w)"
+    flat, origin = folded(text)
+    out, done = [], 0
+    for m in re.finditer(pattern, flat):
+        start = origin[m.start()]
+        end = origin[m.end()] if m.end() < len(flat) else len(text)
+        out += [text[done:start], "[name]"]
+        done = max(end, origin[m.end() - 1] + 1)  # (its last character whole)
+    return "".join([*out, text[done:]])
+
+
+def folded(text: str) -> tuple[str, list[int]]:
+    """``text`` as names are compared: case folded, accents and other marks removed
+    (compatibility decomposition), and for each of its characters the index of the character
+    of ``text`` it comes from.
+
+    Examples
+    --------
+    >>> folded("Zoë Straße")
+    ('zoe strasse', [0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9])
+    """
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, c in enumerate(text):
+        plain = unicodedata.normalize("NFKD", c.casefold())
+        plain = "".join(p for p in plain if not unicodedata.combining(p))
+        chars.append(plain)
+        origin += [i] * len(plain)
+    return "".join(chars), origin

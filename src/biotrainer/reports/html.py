@@ -199,7 +199,7 @@ def shown_progress_charts(report: ProgressReport) -> list[Chart]:
 
 _METRIC_ROWS = (
     ("Feedback vs own baseline (z-score)", "z", 1, ""),
-    ("Time in target (rewarded)", "time_in_target", -1, ""),
+    ("Time in target (share of clean time rewarded)", "time_in_target", -1, ""),
     ("EEG relaxation index (0–1)", "relaxation", 2, ""),
     ("Relative alpha (0–1)", "alpha", 2, ""),
     ("Heart rate", "hr_bpm", 1, "beats/min"),
@@ -228,12 +228,19 @@ def thin_coverage(share: float | None) -> bool:
     return thin_share(share)
 
 
+def coverage_words(share: float | None, of: str = "") -> str | None:
+    """A thin ``share`` (:func:`thin_coverage`) of a mean's time in words: "6 %", or with ``of``
+    what: "6 % of training"; None for any other share."""
+    if share is None or not thin_coverage(share):
+        return None
+    return f"{part(share)}{' of ' + of if of else ''}"
+
+
 def coverage_text(share: float | None, of: str = "") -> str | None:
     """What a mean resting on a thin ``share`` (:func:`thin_coverage`) of its time says after
     its value: "(6 %)", or with ``of`` what: "(6 % of training)"; None for any other share."""
-    if share is None or not thin_coverage(share):
-        return None
-    return f"({part(share)}{' of ' + of if of else ''})"
+    words = coverage_words(share, of)
+    return None if words is None else f"({words})"
 
 
 def with_coverage(text: str, share: float | None, of: str = "") -> str:
@@ -244,10 +251,13 @@ def with_coverage(text: str, share: float | None, of: str = "") -> str:
 
 
 def _val(m: MetricMeans | None, field: str, nd: int, unit: str, of: str) -> str:
+    """A mean of ``m`` as a percentage (``nd`` < 0) or a number, followed by its share of the
+    ``of`` phases when thin (:func:`with_coverage`)."""
     if m is None:
         return "–"
     v = getattr(m, field)
-    return pct(v) if nd < 0 else with_coverage(num(v, nd, unit), m.coverage(field), of)
+    text = pct(v) if nd < 0 else num(v, nd, unit)
+    return with_coverage(text, m.coverage(field), of)
 
 
 def _rating(v: int | None) -> str:
@@ -409,7 +419,7 @@ def session_html(report: SessionReport) -> str:
 
 
 #: The means of the per-phase table that say their coverage when it is thin.
-_PHASE_MEANS = ("z", "hr_bpm", "rmssd_ms", "coherence", "breathing_bpm")
+_PHASE_MEANS = ("z", "time_in_target", "hr_bpm", "rmssd_ms", "coherence", "breathing_bpm")
 
 
 def _share_under(text: str, share: float) -> str:
@@ -436,7 +446,7 @@ def _phase_row(p: PhaseStats) -> list[str]:
         escape(p.kind),
         escape(minutes(m.duration_s)),
         mean("z", signed(m.z)),
-        escape(pct(m.time_in_target)),
+        mean("time_in_target", pct(m.time_in_target)),
         mean("hr_bpm", num(m.hr_bpm, 1)),
         mean("rmssd_ms", num(m.rmssd_ms, 1)),
         mean("coherence", num(m.coherence, 2)),
@@ -451,8 +461,9 @@ def _compared_rows(
     """The metric rows of a "Baseline vs ..." table: baseline, the other, and the change (of a
     share, in percentage points: 91 % to 100 % is "+9 pts", not a relative "+9 %"). A mean
     over a thin share of its phases says it, as a share of its ``names``' phases (the
-    baseline's, the other's). The z-scores are against the baseline: its own is the reference
-    (0), so the change is the other's z."""
+    baseline's, the other's), and so does the change from it (:func:`_change_cell`). The
+    z-scores are against the baseline: its own is the reference (0), so the change is the
+    other's z."""
     rows = []
     for label, field, nd, unit in _METRIC_ROWS:
         reference = field == "z" and base is not None
@@ -467,10 +478,29 @@ def _compared_rows(
             label,
             BASELINE_Z if reference else _val(base, field, nd, unit, names[0]),
             _val(other, field, nd, unit, names[1]),
-            d,
+            _change_cell(d, (None if reference else base, other), field, names),
         ]
         rows.append([escape(cell) for cell in row])
     return rows
+
+
+def _change_cell(
+    text: str,
+    means: tuple[MetricMeans | None, MetricMeans | None],
+    field: str,
+    names: tuple[str, str],
+) -> str:
+    """A change's ``text`` followed by the share each of its two ``means`` (the baseline's,
+    None for the z-scores' reference, and the other's) rests on when it is thin, as their own
+    cells say it: "+0.54 (< 1 % of baseline)"; "–" alone."""
+    if text == "–":
+        return text
+    said = [
+        words
+        for m, of in zip(means, names, strict=True)
+        if m is not None and (words := coverage_words(m.coverage(field), of)) is not None
+    ]
+    return f"{text} ({', '.join(said)})" if said else text
 
 
 def _starting_up_share(report: SessionReport) -> float:
@@ -501,8 +531,7 @@ def _practice_section(report: SessionReport) -> list[str]:
     thin = any(
         m is not None and m.thin(field)
         for m in (s.baseline, practice)
-        for _, field, nd, _ in _METRIC_ROWS
-        if nd >= 0
+        for _, field, _, _ in _METRIC_ROWS
     )
     if paced:
         note = (
@@ -521,7 +550,7 @@ def _practice_section(report: SessionReport) -> list[str]:
             "Time in target is the share of clean training time the feedback was rewarding."
         )
     if thin:
-        note += " " + COVERAGE_NOTE
+        note += f" {COVERAGE_NOTE} A change from such a mean says the same share."
     out.append(f"<p class='sub'>{escape(note)}</p>")
     return out
 
@@ -722,7 +751,8 @@ def progress_html(report: ProgressReport) -> str:
     old_scale = any(r.z_old_scale for r in rows_)
     b.append(
         "<p class='sub'>z (the feedback against the person's baseline, in SDs), time in "
-        "target, RMSSD (ms), coherence and breathing rate "
+        "target (the share of clean training time rewarded), RMSSD (ms), coherence and "
+        "breathing rate "
         "(breaths/min) are means over the training phases (of a resonance assessment: its "
         f"paced breathing phases).{' ' + PROGRESS_COVERAGE_NOTE if thin else ''}"
         f"{' ' + OLD_SCALE_NOTE if old_scale else ''} Pain and "
@@ -753,7 +783,7 @@ OLD_SCALE_NOTE = (
 )
 
 #: The means of the progress table that say their coverage when it is thin.
-_SESSION_MEANS = ("z", "rmssd_ms", "coherence", "breathing_bpm")
+_SESSION_MEANS = ("z", "time_in_target", "rmssd_ms", "coherence", "breathing_bpm")
 
 
 def _session_row(r: ProgressRow) -> list[str]:
@@ -765,7 +795,7 @@ def _session_row(r: ProgressRow) -> list[str]:
         escape(r.protocol) + _status_note(r.status),
         escape(minutes(r.duration_s)),
         _share_under(signed(r.z), r.coverage("z")),
-        escape(pct(r.time_in_target)),
+        _share_under(pct(r.time_in_target), r.coverage("time_in_target")),
         _share_under(num(r.rmssd_ms, 1), r.coverage("rmssd_ms")),
         _share_under(num(r.coherence, 2), r.coverage("coherence")),
         _share_under(num(r.breathing_bpm, 1), r.coverage("breathing_bpm")),
@@ -775,13 +805,19 @@ def _session_row(r: ProgressRow) -> list[str]:
 
 
 def _charts_caption(report: ProgressReport) -> str:
-    """How to read the progress charts: a line per protocol, partial sessions apart, resonance
-    assessments out of the feedback charts (each said only when it applies)."""
+    """How to read the progress charts: a line per protocol, partial sessions and means over
+    less than half of their phases apart, resonance assessments out of the feedback charts
+    (each said only when it applies)."""
     text = "Each protocol has its own colour and marker; its line joins its completed sessions."
     if any(not r.completed for r in report.rows):
         text += (
             " Hollow markers, not joined: sessions that did not complete (stopped early, "
             "interrupted...), whose figures cover only what was recorded."
+        )
+    if any(r.thin(f) for r in report.rows for f in _SESSION_MEANS):
+        text += (
+            " A mean over less than half of its phases' time (its share in brackets in the "
+            "table) is a hollow marker off the line too: it is no value of the session."
         )
     if any(r.assessment for r in report.rows):
         text += (

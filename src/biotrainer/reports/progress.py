@@ -38,7 +38,7 @@ class ProgressRow:
     :attr:`~biotrainer.session.store.SessionRecord.outcome` ("completed", "stopped early"...).
     ``z_coverage``, ``rmssd_ms_coverage``...: the share (0-1) of those phases' updates the mean
     rests on, as :class:`~biotrainer.session.analysis.MetricMeans` keeps it (NaN when not
-    known); see :meth:`thin`.
+    known; ``time_in_target_coverage``: the clean share of training); see :meth:`thin`.
     """
 
     session_id: int
@@ -72,6 +72,7 @@ class ProgressRow:
     rmssd_ms_coverage: float = math.nan
     coherence_coverage: float = math.nan
     breathing_bpm_coverage: float = math.nan
+    time_in_target_coverage: float = math.nan
     #: False for a session closed before its first sample (see
     #: :func:`~biotrainer.reports.session_report.recorded_nothing`): it has no figures.
     recorded: bool = True
@@ -261,7 +262,7 @@ def build_progress_report(
 
 
 #: The means of a :class:`ProgressRow` that keep their coverage.
-ROW_COVERAGES = ("z", "hr_bpm", "rmssd_ms", "coherence", "breathing_bpm")
+ROW_COVERAGES = ("z", "time_in_target", "hr_bpm", "rmssd_ms", "coherence", "breathing_bpm")
 
 
 def _coverage_of(m: MetricMeans | None, field: str) -> float:
@@ -329,29 +330,57 @@ def protocol_series(
     values: list[float],
     titles: dict[str, str],
     leave_out: Callable[[ProgressRow], bool] = lambda r: False,
+    thin: Callable[[ProgressRow], bool] = lambda r: False,
 ) -> tuple[ch.Series, ...]:
     """The series of one metric across sessions: for each protocol a line through its
     completed sessions (named by ``titles``), and hollow markers, not joined, at its sessions
-    that did not complete (stopped early, interrupted...: a part of a session is no relapse).
+    that did not complete (stopped early, interrupted...: a part of a session is no relapse)
+    or whose mean is ``thin`` (rests on less than half of its phases: no value of the
+    session), their legend saying which of the two there are (:func:`hollow_keys`).
 
     A session without a value leaves a gap in its protocol's line; the rows for which
     ``leave_out`` is true are not drawn.
     """
     y = _f(values)
     lines: list[ch.Series] = []
-    partial: list[ch.Series] = []
+    apart: list[ch.Series] = []
     for name, (color, symbol) in protocol_styles(r.protocol for r in rows).items():
         mine = [i for i, r in enumerate(rows) if r.protocol == name and not leave_out(r)]
         title = titles.get(name, name)
-        done = [i for i in mine if rows[i].completed]
-        rest = [i for i in mine if not rows[i].completed]
+        done = [i for i in mine if rows[i].completed and not thin(rows[i])]
+        rest = [i for i in mine if i not in done]
         if done:
             lines.append(ch.Series(title, x[done], y[done], color, "linepoints", symbol=symbol))
         if rest:
-            partial.append(
-                ch.Series(title, x[rest], y[rest], color, "points", symbol=symbol, hollow=True)
+            keys = hollow_keys([rows[i] for i in rest if math.isfinite(y[i])], thin)
+            apart.append(
+                ch.Series(
+                    title,
+                    x[rest],
+                    y[rest],
+                    color,
+                    "points",
+                    symbol=symbol,
+                    hollow=True,
+                    hollow_keys=keys,
+                )
             )
-    return (*lines, *partial)
+    return (*lines, *apart)
+
+
+#: What the hollow marker of a session whose mean is over less than half of its phases stands
+#: for in a progress chart's legend (:func:`hollow_keys`).
+THIN_KEY = "mean over less than half"
+
+
+def hollow_keys(
+    rows: Sequence[ProgressRow], thin: Callable[[ProgressRow], bool]
+) -> tuple[str, ...]:
+    """What the hollow markers of ``rows`` stand for in the legend: sessions that did not
+    complete (:data:`~biotrainer.reports.charts.INCOMPLETE_KEY`), means over less than half
+    of their phases (:data:`THIN_KEY`); each only when one of ``rows`` is so."""
+    why = ((ch.INCOMPLETE_KEY, lambda r: not r.completed), (THIN_KEY, thin))
+    return tuple(key for key, test in why if any(test(r) for r in rows))
 
 
 def _is_assessment_row(r: ProgressRow) -> bool:
@@ -365,10 +394,10 @@ def progress_charts(
 
     Feedback against the person's baseline (mean z); time in target; RMSSD; coherence;
     breathing rate: one line per protocol (named by ``titles``, protocol name to title; by
-    default the names), hollow markers for the sessions that did not complete (see
-    :func:`protocol_series`); resonance assessments give no feedback and are left out of the
-    first two. Pain before/after; stress before/after. Panels without data are left out,
-    except the ratings.
+    default the names), hollow markers for the sessions that did not complete and for means
+    over less than half of their phases (see :func:`protocol_series`); resonance assessments
+    give no feedback and are left out of the first two. Pain before/after; stress
+    before/after. Panels without data are left out, except the ratings.
     """
     if not rows:
         return []
@@ -384,7 +413,7 @@ def progress_charts(
     def series(field: str, feedback: bool = False) -> tuple[ch.Series, ...]:
         values = [getattr(r, field) for r in rows]
         leave_out = _is_assessment_row if feedback else (lambda r: False)
-        return protocol_series(rows, x, values, titles, leave_out)
+        return protocol_series(rows, x, values, titles, leave_out, lambda r: r.thin(field))
 
     # (said in the title: the assessment's z, paced against natural breathing, is no feedback)
     left_out = "; resonance assessments left out" if any(r.assessment for r in rows) else ""
@@ -407,7 +436,7 @@ def progress_charts(
         ),
         ch.Chart(
             "target",
-            f"Time in target (share of training rewarded{left_out})",
+            f"Time in target (share of clean training rewarded{left_out})",
             "0–1",
             series("time_in_target", feedback=True),
             y_range=(0.0, 1.0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -348,6 +349,14 @@ def with_open_loss(
     )
 
 
+def missing_folder_warning(folder: Path | None) -> str:
+    """What a report says of a session whose folder cannot be read: none on record (a store
+    migrated from an older schema kept none), or the one on record is missing."""
+    if folder is None:
+        return "No session folder is on record for this session: no time series."
+    return f"The session folder {folder} is missing: no time series."
+
+
 def _wall_end_s(folder, t0: float | None) -> float | None:
     """Seconds from the first sample to the session's end by the wall clock (``session.json``
     start and end UTC, the first sample taken at the start), None when not recorded."""
@@ -404,7 +413,7 @@ def build_session_report(
     series = None
     summary = rec.summary
     if rec.folder is None or not rec.folder.is_dir():
-        warnings.append(f"The session folder {rec.folder} is missing: no time series.")
+        warnings.append(missing_folder_warning(rec.folder))
     else:
         try:
             series = read_metrics(rec.folder)

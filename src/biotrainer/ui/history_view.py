@@ -116,7 +116,7 @@ def row_cells(r: ProgressRow) -> list[str]:
         r.status,
         minutes(r.duration_s),
         with_coverage(signed(r.z), r.coverage("z")),
-        pct(r.time_in_target),
+        with_coverage(pct(r.time_in_target), r.coverage("time_in_target")),
         with_coverage(num(r.rmssd_ms, 1), r.coverage("rmssd_ms")),
         with_coverage(num(r.coherence, 2), r.coverage("coherence")),
         with_coverage(num(r.breathing_bpm, 1), r.coverage("breathing_bpm")),
@@ -130,6 +130,7 @@ MEAN_CELLS = {
     COLUMNS.index(heading): field
     for heading, field in (
         ("vs baseline (z)", "z"),
+        ("In target", "time_in_target"),
         ("RMSSD (ms)", "rmssd_ms"),
         ("Coherence", "coherence"),
         ("Breathing", "breathing_bpm"),

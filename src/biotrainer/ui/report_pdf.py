@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QApplication
 
 from biotrainer.errors import BiotrainerError
 from biotrainer.paths import FILE_MODE, check_output_file, private_temp_beside, shown
-from biotrainer.reports.charts import Band, Chart, Series, auto_range, plottable
+from biotrainer.reports.charts import INCOMPLETE_KEY, Band, Chart, Series, auto_range, plottable
 from biotrainer.reports.html import (
     CHART_WIDTH,
     REPORT_FONT,
@@ -86,8 +86,9 @@ SYMBOL_GLYPHS = {
     "t": ("▼", "▽"),
     "star": ("★", "☆"),
 }
-#: The legend's entry for hollow markers.
-HOLLOW_LABEL = "did not complete"
+#: The legend's entry for hollow markers that say nothing else
+#: (:attr:`~biotrainer.reports.charts.Series.hollow_keys`).
+HOLLOW_LABEL = INCOMPLETE_KEY
 #: Colour of the legend's words that are no series' (the hollow markers', the strips').
 KEY_TEXT = "#333333"
 
@@ -99,14 +100,16 @@ def _key(color: str, glyph: str, label: str) -> str:
 
 
 def _series_keys(chart: Chart) -> list[str]:
-    """The series' legend entries: one per label (a line's, else its markers'), and one for
-    hollow markers when there are any."""
+    """The series' legend entries: one per label (a line's, else its markers': hollow when
+    they are), and one for each thing hollow markers stand for
+    (:attr:`~biotrainer.reports.charts.Series.hollow_keys`)."""
     shown = [s for s in chart.series if s.label and (s.has_data or not chart.keyed)]
     if not chart.keyed and len(chart.series) < 2:
         return []
     keys: dict[str, str] = {}
+    hollow: dict[str, None] = {}
     for s in shown:
-        filled = SYMBOL_GLYPHS.get(s.symbol, SYMBOL_GLYPHS["o"])[0]
+        filled, outline = SYMBOL_GLYPHS.get(s.symbol, SYMBOL_GLYPHS["o"])
         if s.style == "line":
             glyph = "╌╌" if s.dashed else "━━"
         elif s.style == "linepoints":
@@ -114,13 +117,15 @@ def _series_keys(chart: Chart) -> list[str]:
         else:
             glyph = filled
         if s.hollow:
-            keys.setdefault(s.label, _key(s.color, glyph, s.label))
+            # (a protocol drawn only hollow: its entry is hollow too)
+            keys.setdefault(s.label, _key(s.color, glyph.replace(filled, outline), s.label))
+            hollow.update(dict.fromkeys(s.hollow_keys or (HOLLOW_LABEL,)))
         else:
             keys[s.label] = _key(s.color, glyph, s.label)
-    out = list(keys.values())
-    if any(s.hollow for s in shown):
-        out.append(_key(KEY_TEXT, SYMBOL_GLYPHS["o"][1], HOLLOW_LABEL))
-    return out
+    return [
+        *keys.values(),
+        *(_key(KEY_TEXT, SYMBOL_GLYPHS["o"][1], what) for what in hollow),
+    ]
 
 
 def _legend_title(chart: Chart) -> str:

@@ -58,7 +58,14 @@ PHASE_COLUMNS = (
 
 #: The columns of :data:`PHASE_COLUMNS` that show a mean keeping the share of its phase it
 #: rests on, by the mean each shows: a thin one is marked "*".
-MEAN_CELLS = {3: "z", 6: "hr_bpm", 7: "rmssd_ms", 8: "coherence", 9: "breathing_bpm"}
+MEAN_CELLS = {
+    3: "z",
+    4: "time_in_target",
+    6: "hr_bpm",
+    7: "rmssd_ms",
+    8: "coherence",
+    9: "breathing_bpm",
+}
 
 #: The least height of a table of the summary (pixels): its header and about three rows.
 TABLE_MIN_PX = 130
