@@ -10,7 +10,6 @@ training rewarded) looked like a clean session's 74 %.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ import numpy as np
 import pytest
 from reportkit import cli
 from short_protocol import rest_then_train
-from thin_session import FULL, rewrite_metrics
+from thin_session import FULL, rewrite_metrics, store_summary_as_version
 
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.reports import charts as ch
@@ -96,15 +95,7 @@ def _flatten_most_of_training(rows: list[dict[str, str]]) -> None:
 
 def _as_stored_before(store: Store, sid: int) -> None:
     """Store session ``sid``'s summary as the version before time in target kept its share."""
-    (text,) = store._conn.execute("SELECT summary FROM sessions WHERE id = ?", (sid,)).fetchone()
-    data = json.loads(text)
-    data["version"] = 5
-    means = [p["means"] for p in data["phases"]]
-    means += [data[k] for k in ("baseline", "training", "pacing", "overall") if data.get(k)]
-    for m in means:
-        m.pop("time_in_target_coverage", None)
-    with store._write() as c:
-        c.execute("UPDATE sessions SET summary = ? WHERE id = ?", (json.dumps(data), sid))
+    store_summary_as_version(store, sid, 5, lambda key: key == "time_in_target_coverage")
 
 
 @pytest.fixture(scope="module")

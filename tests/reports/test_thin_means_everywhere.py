@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from reportkit import cli, pdf_text
 from short_protocol import rest_then_train
-from thin_session import FULL, THIN_RMSSD, set_thin_metrics
+from thin_session import FULL, THIN_RMSSD, set_thin_metrics, store_summary_as_version
 
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.reports.html import progress_html
@@ -196,16 +196,7 @@ def test_biotrainer_run_marks_the_means_its_recording_says_are_thin(tmp_path) ->
 
 def _as_stored_before(store: Store, sid: int) -> None:
     """Store session ``sid``'s summary as a version-2 biotrainer did: no shares."""
-    (text,) = store._conn.execute("SELECT summary FROM sessions WHERE id = ?", (sid,)).fetchone()
-    data = json.loads(text)
-    data["version"] = 2
-    means = [p["means"] for p in data["phases"]]
-    means += [data[k] for k in ("baseline", "training", "pacing", "overall") if data.get(k)]
-    for m in means:
-        for key in [k for k in m if k.endswith("_coverage")]:
-            del m[key]
-    with store._write() as c:
-        c.execute("UPDATE sessions SET summary = ? WHERE id = ?", (json.dumps(data), sid))
+    store_summary_as_version(store, sid, 2, lambda key: key.endswith("_coverage"))
 
 
 @pytest.fixture(scope="module")

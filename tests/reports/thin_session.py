@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -56,3 +57,18 @@ def set_thin_metrics(metrics: Path, thin: bool) -> float:
 
     rewrite_metrics(metrics, change)
     return share
+
+
+def store_summary_as_version(store, sid: int, version: int, dropped: Callable[[str], bool]) -> None:
+    """Store session ``sid``'s summary as biotrainer's summary ``version`` did: without the
+    means' keys ``dropped`` says it did not keep yet (the shares of their updates)."""
+    (text,) = store._conn.execute("SELECT summary FROM sessions WHERE id = ?", (sid,)).fetchone()
+    data = json.loads(text)
+    data["version"] = version
+    means = [p["means"] for p in data["phases"]]
+    means += [data[k] for k in ("baseline", "training", "pacing", "overall") if data.get(k)]
+    for m in means:
+        for key in [k for k in m if dropped(k)]:
+            del m[key]
+    with store._write() as c:
+        c.execute("UPDATE sessions SET summary = ? WHERE id = ?", (json.dumps(data), sid))
