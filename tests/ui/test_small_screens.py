@@ -509,7 +509,9 @@ def test_the_trainer_fits_a_1024x600_screen_with_every_control_whole(qtbot, tmp_
     assert window.dashboard.banner.isVisible()  # "Stopped early (… of …)"
     assert fits_1024(window), least(window)
     assert at_least_size_all_is_there(window) == []
-    # a training phase: the pacer's rate in the instruction (cut to two lines if need be)
+    # a training phase: the pacer's rate in the instruction (cut to two lines if need be);
+    # the read-outs of a next session (a session that ended shows no update any more)
+    window.dashboard.new_session()
     show(window, phase_index=1, phase_name="Training", pacer_bpm=6.0)
     assert "pacer" in window.dashboard.instruction_label.text()
     assert fits_1024(window), least(window)
