@@ -13,6 +13,7 @@ from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayo
 from biotrainer.cli import main
 from biotrainer.clock import SimulatedClock
 from biotrainer.session import store as store_module
+from biotrainer.session.folder import read_meta
 from biotrainer.session.recorder import Recorder
 from biotrainer.session.store import Store, StoreError
 
@@ -139,6 +140,24 @@ def test_a_copy_of_a_registered_recording_is_refused_naming_its_session(
     )
     with Store.open(data_dir) as store:
         assert [(r.id, r.folder) for r in store.sessions()] == [(1, original)]
+
+
+def test_a_copy_inside_the_data_folder_is_not_offered_for_import(data_dir):
+    """A copy of a registered recording left under sessions/ was offered at every start of
+    the trainer ("unregistered sessions found"), and its import then refused."""
+    pytest.importorskip("PySide6")
+    from biotrainer.ui.patient_flow import PatientFlow
+
+    _store_with(data_dir, "P-1")
+    original = _recording(data_dir)
+    assert main(["sessions", "import", str(original), "--patient", "P-1"]) == 0
+    copy = shutil.copytree(original, original.with_name(original.name + "-copy"))
+    other = _recording(data_dir, start=T0 + timedelta(minutes=5))  # (a recording of its own)
+    with Store.open(data_dir) as store:
+        assert store.registered_copy_of(copy, read_meta(copy)) == 1
+        assert store.registered_copy_of(other, read_meta(other)) is None
+        scan = PatientFlow(store, None).scan_unregistered()  # type: ignore[arg-type]
+        assert scan.importable == (other,) and scan.without_patient == ()
 
 
 def test_a_moved_recording_keeps_its_session(data_dir, tmp_path, capsys):

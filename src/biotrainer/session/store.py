@@ -1008,6 +1008,16 @@ class Store:
         rec = self.add_session(p.code, folder, protocol, meta.device, started_utc=meta.start_utc)
         return self.finish_session(rec.id)
 
+    @_translating
+    def registered_copy_of(self, folder: str | os.PathLike[str], meta: SessionMeta) -> int | None:
+        """The id of the session whose recording ``folder`` (its session.json ``meta``) is a
+        copy of, registered in another folder that is still there; None when it is no such
+        copy (:meth:`_same_recording`: session.json files and raw file sizes only)."""
+        same = self._same_recording(folder, meta, self._folder_to_store(folder))
+        if same is None or same.folder is None or not same.folder.exists():
+            return None
+        return same.id
+
     def _moved_from(
         self, folder: str | os.PathLike[str], folder_text: str, meta: SessionMeta
     ) -> _Registered | None:

@@ -239,7 +239,9 @@ class PatientFlow:
     def scan_unregistered(self) -> FolderScan:
         """Unregistered session folders under the data dir, split by whether their
         ``session.json`` names a patient the store knows (``extra.patient_code``); recordings
-        of a replay (:func:`~biotrainer.session.store.is_replay`), no sessions, are left out."""
+        of a replay (:func:`~biotrainer.session.store.is_replay`), no sessions, and copies of
+        a registered recording (:meth:`~biotrainer.session.store.Store.registered_copy_of`,
+        which the import refuses) are left out."""
         importable, orphans, damaged = [], [], []
         for folder in self.store.unregistered_folders():
             try:
@@ -247,7 +249,7 @@ class PatientFlow:
             except RecordingError as exc:
                 damaged.append((folder, str(exc)))
                 continue
-            if is_replay(meta):
+            if is_replay(meta) or self.store.registered_copy_of(folder, meta) is not None:
                 continue
             code = meta.extra.get("patient_code")
             ok = False
