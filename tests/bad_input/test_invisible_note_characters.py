@@ -78,3 +78,10 @@ def test_guard_names_and_codes_still_refuse_them(data_dir):
         with pytest.raises(StoreError, match="cannot be seen"):
             store.add_patient("P-\u200b4")
         assert store.patients() == []
+
+
+@pytest.mark.parametrize("char", ["\x7f", "\x85", "\x9b"])
+def test_c1_control_characters_are_refused_as_the_others_are(char):
+    """(U+0080-U+009F went into the store: U+009B is a terminal's escape introducer.)"""
+    with pytest.raises(StoreError, match="contains control characters"):
+        clean_text(f"pain{char}8", "note", 100)

@@ -166,7 +166,7 @@ def _checked_text(
     if visible:
         value = visible_text(value)
     value = value.strip()
-    if any(ord(c) < 32 and c not in "\n\t\r" for c in value) or "\x7f" in value:
+    if any((ord(c) < 32 and c not in "\n\t\r") or 0x7F <= ord(c) <= 0x9F for c in value):
         raise StoreError(f"the {what} contains control characters")
     if len(value) > max_len:
         raise StoreError(f"the {what} is too long ({len(value)} characters, at most {max_len})")
