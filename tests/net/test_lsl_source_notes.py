@@ -59,7 +59,8 @@ def _gather(source, n: int) -> tuple[np.ndarray, list[tuple[str, str]]]:
 
 
 def test_units_taken_as_microvolts_are_named_by_channel():
-    assert unit_notes("eeg", ["TP9", "AF7"], ["microvolts", "uV"]) == []
+    assert unit_notes("eeg", ["TP9", "AF7", "AF8"], ["microvolts", "uV", "\u03bcV"]) == []
+    assert unit_notes("eeg", ["TP9"], ["\u00b5V"]) == []  # (micro sign, Greek mu above)
     assert unit_notes("eeg", ["TP9", "AF7"], ["", ""]) == [
         "its EEG channels give no unit: taken as microvolts (the quality limits and the "
         "amplitudes shown are wrong if they are not)"

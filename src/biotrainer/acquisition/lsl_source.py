@@ -119,7 +119,8 @@ _TO_MICROVOLTS = {
     "uv": 1.0,
     "microvolts": 1.0,
     "microvolt": 1.0,
-    "µv": 1.0,
+    "\u00b5v": 1.0,  # (the micro sign)
+    "\u03bcv": 1.0,  # (the Greek mu)
     "mv": 1e3,
     "millivolts": 1e3,
     "millivolt": 1e3,
