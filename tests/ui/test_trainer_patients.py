@@ -610,7 +610,7 @@ def test_rating_dialog_keeps_a_note_the_store_refuses_open(qtbot):
     dialog = SelfReportDialog("post")
     qtbot.addWidget(dialog)
     dialog.pain.set_value(2)
-    for note, words in (("x" * 10_001, "too long (10001 characters"), ("a\x01b", "control")):
+    for note, words in (("x" * 10_001, "too long (10001 characters"),):
         dialog.note.setPlainText(note)
         dialog.accept()
         assert dialog.result() != QDialog.DialogCode.Accepted
@@ -620,6 +620,19 @@ def test_rating_dialog_keeps_a_note_the_store_refuses_open(qtbot):
     dialog.accept()
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.values().note == "calmer now" and dialog.values().pain == 2
+
+
+def test_control_characters_a_paste_brings_become_spaces_in_a_rating_note(qtbot):
+    """A note pasted from Word or a PDF (a line break \\x0b, a page break \\x0c) was refused:
+    "The note contains control characters. Please change it." -- characters the patient
+    cannot see, so cannot change. They become spaces; the note's lines are kept."""
+    dialog = SelfReportDialog("post")
+    qtbot.addWidget(dialog)
+    dialog.pain.set_value(3)
+    dialog.note.setPlainText("page1\x0cpage2\x0bline\x01x\x85y\nnext line\tend")
+    dialog.accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.problem.isHidden()
+    assert dialog.values().note == "page1 page2 line x y\nnext line\tend"
 
 
 def test_a_refused_pre_rating_keeps_the_session_registered(qtbot, settings, store, script):

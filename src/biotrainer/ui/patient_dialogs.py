@@ -7,6 +7,7 @@ The rating dialog is meant for the patient: two large 0-10 sliders (numeric rati
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -208,10 +209,12 @@ class SelfReportDialog(QDialog):
         layout.addWidget(buttons)
 
     def accept(self) -> None:
-        """Save only a note the patient store takes (length, no control characters); else say
-        what to change and keep the dialog open, so nothing typed is lost."""
+        """Save only a note the patient store takes (its length); else say what to change and
+        keep the dialog open, so nothing typed is lost. Control characters a paste brings (a
+        Word line break, a page break), which the patient cannot see, become spaces
+        (:func:`typed_note`) instead of a refusal no one could act on."""
         try:
-            clean_text(self.note.toPlainText(), "note", MAX_NOTE)
+            clean_text(typed_note(self.note.toPlainText()), "note", MAX_NOTE)
         except StoreError as exc:
             self.problem.setText(f"{str(exc)[0].upper()}{str(exc)[1:]}. Please change it.")
             self.problem.show()
@@ -220,8 +223,19 @@ class SelfReportDialog(QDialog):
 
     def values(self) -> SelfReportValues:
         return SelfReportValues(
-            self.pain.value(), self.stress.value(), self.note.toPlainText().strip()
+            self.pain.value(), self.stress.value(), typed_note(self.note.toPlainText()).strip()
         )
+
+
+#: Control characters a typed or pasted note never keeps (newlines, carriage returns and tabs
+#: are kept: the note has lines).
+_UNSEEN_IN_NOTES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def typed_note(text: str) -> str:
+    """A rating note as it is stored: the control characters the patient cannot see
+    (:data:`_UNSEEN_IN_NOTES`) become spaces."""
+    return _UNSEEN_IN_NOTES.sub(" ", text)
 
 
 def ask_self_report(moment: str, parent: QWidget | None = None) -> SelfReportValues | None:

@@ -63,6 +63,9 @@ DEFAULT_TICK_HZ = 50.0
 #: minutes' worth, at most twice that); the session's summary comes from its compact rows.
 RECENT_UPDATES = 3000
 
+#: The patient view's window title: no protocol name (jargon on the patient's screen).
+PATIENT_WINDOW_TITLE = "biotrainer"
+
 #: Seconds of the window's clock between two returns of freed memory to the system
 #: (:meth:`TrainerWindow._release_memory`).
 RELEASE_MEMORY_EVERY_S = 60.0
@@ -288,6 +291,8 @@ class TrainerWindow(QMainWindow):
         self.session_id: int | None = None
         self.outcome: SessionOutcome | None = None
         self.error: str | None = None
+        #: What the status bar said when the sound could not be played (None: no problem seen).
+        self.sound_problem: str | None = None
         # the newest updates (between RECENT_UPDATES and twice as many), and every row of the
         # session compactly for its summary: an hour of updates held whole takes ~55 MB
         self.updates: list[MetricUpdate] = []
@@ -353,7 +358,7 @@ class TrainerWindow(QMainWindow):
         self.signal_check.failed.connect(self._on_check_failed)
 
         if self.patient_view is not None:
-            self.patient_view.setWindowTitle(f"biotrainer — {protocol.title}")
+            self.patient_view.setWindowTitle(PATIENT_WINDOW_TITLE)  # (no protocol jargon)
             if hasattr(self.patient_view, "update_painted"):
                 self.patient_view.update_painted.connect(self.frame_latency.patient_painted)
             if protocol.phases:
@@ -599,6 +604,7 @@ class TrainerWindow(QMainWindow):
         if self.dashboard.shown_layout != layout:
             self.dashboard.set_layout(layout)
         self.dashboard.latest = None
+        self._patient_ready()  # (the last session's "well done" is not the check's)
         self._set_state("preview")
         self._frame_timer.start()
         self.statusBar().showMessage("Signal check: the device streams, nothing is recorded", 5000)
@@ -653,6 +659,7 @@ class TrainerWindow(QMainWindow):
             self._starting = False
 
     def _start(self) -> bool:
+        self._patient_ready()  # (the last session's ending is not shown through the rating)
         station = None
         if self.dashboard.lsl_check.isChecked():
             station = self.dashboard.station_edit.text().strip()
@@ -868,9 +875,42 @@ class TrainerWindow(QMainWindow):
             if hasattr(self.patient_view, "show_preview"):
                 bridge.preview_ready.connect(self.patient_view.show_preview)
             self._patient_follows(bridge)
-            self.patient_view.set_audio_enabled(self.audio_action.isChecked())
+            self._enable_sound(self.audio_action.isChecked())
             if self.protocol.phases:
                 self.patient_view.set_instruction(self.protocol.phases[0].instruction)
+
+    def _show_patient_ending(self, cut: bool) -> None:
+        """The patient view says the session is over: the sound stops, the breathing guide goes,
+        and the text is "well done" only for a session that ran its protocol to the end (``cut``
+        False); a session stopped early, cut by the device or the recording's end, or stopped
+        before its first update gets the neutral "the session has ended"."""
+        pv = self.patient_view
+        if pv is None:
+            return
+        pv.set_audio_enabled(False)  # the sound feedback ends with the session
+        if hasattr(pv, "set_finished_text"):
+            from biotrainer.ui.patient_view import ENDED as PATIENT_ENDED
+            from biotrainer.ui.patient_view import FINISHED as PATIENT_FINISHED
+
+            pv.set_finished_text(PATIENT_ENDED if cut else PATIENT_FINISHED)
+        if self.updates:  # the view keeps its last picture
+            last = replace(self.updates[-1], finished=True, paused=False, pacer_bpm=math.nan)
+        else:  # (stopped or failed before the first update: the first instruction stayed)
+            now = self.clock.now()
+            last = MetricUpdate(session_s=0.0, sample_time=math.nan, received_at=now,
+                                computed_at=now, finished=True)  # fmt: skip
+        pv.show_update(last)
+
+    def _patient_ready(self) -> None:
+        """The patient view as for a new session (the last one's "well done" or "the session
+        has ended" gone): before the next session's rating or signal check."""
+        pv = self.patient_view
+        if pv is None:
+            return
+        if hasattr(pv, "new_session"):
+            pv.new_session()
+        if self.protocol.phases:
+            pv.set_instruction(self.protocol.phases[0].instruction)
 
     def _patient_follows(self, bridge: EngineBridge | None) -> None:
         """Step the patient view's frames on ``bridge``'s ticks (None: on its own timer)."""
@@ -1001,20 +1041,7 @@ class TrainerWindow(QMainWindow):
         )
         self._set_state("failed" if error else "finished")
         self.dashboard.show_ending(*ending_banner(self.outcome))
-        if self.patient_view is not None:
-            self.patient_view.set_audio_enabled(False)  # the sound feedback ends with the session
-        if self.patient_view is not None and self.updates:
-            # The patient view keeps its last picture; a final update says the session is over
-            # ("well done" unless a device error or the recording's end cut it short).
-            if hasattr(self.patient_view, "set_finished_text"):
-                from biotrainer.ui.patient_view import ENDED as PATIENT_ENDED
-                from biotrainer.ui.patient_view import FINISHED as PATIENT_FINISHED
-
-                cut = error is not None or self.outcome.ended == ENDED_SOURCE
-                self.patient_view.set_finished_text(PATIENT_ENDED if cut else PATIENT_FINISHED)
-            # (no breathing guide after the session, as after a protocol that ran to its end)
-            last = replace(self.updates[-1], finished=True, paused=False, pacer_bpm=math.nan)
-            self.patient_view.show_update(last)
+        self._show_patient_ending(cut=not self.outcome.completed)
         # The store is closed first: the rating dialog may stay open long, and a process killed
         # meanwhile left a completed session "interrupted" in the store.
         store_error = self._finish_in_store(None, resonance_bpm)
@@ -1182,6 +1209,9 @@ class TrainerWindow(QMainWindow):
 
     def _on_failed(self, message: str) -> None:
         self.error = message
+        # The patient hears and sees the end now, not once the therapist has read the dialog
+        # (the sound, the breathing guide and "please stay still" went on meanwhile).
+        self._show_patient_ending(cut=True)
         self.show_error("The session stopped", message)
         self.stop_session(error=message)
 
@@ -1237,13 +1267,17 @@ class TrainerWindow(QMainWindow):
         pv.setVisible(not pv.isVisible())
 
     def toggle_patient_fullscreen(self) -> None:
-        """F11: the patient view full screen (shown first if hidden) or back to a window."""
+        """F11: the patient view full screen (shown first if hidden) -- on the monitor that is
+        not the primary one when there are two (the patient's) -- or back to a window."""
         pv = self.patient_view
         if pv is None:
             return
         if not pv.isVisible():
             pv.show()
-        pv.toggle_fullscreen()
+        if pv.window().isFullScreen() or not hasattr(pv, "show_on_screen"):
+            pv.toggle_fullscreen()
+        else:  # on the second monitor when there is one, not over the therapist's screen
+            pv.show_on_screen(None)
 
     def _on_numbers(self, on: bool) -> None:
         if self.patient_view is not None:
@@ -1256,7 +1290,28 @@ class TrainerWindow(QMainWindow):
     def _on_audio(self, on: bool) -> None:
         # (sound plays only during a session; turning it off works at any time)
         if self.patient_view is not None and (self.running or not on):
-            self.patient_view.set_audio_enabled(on)
+            self._enable_sound(on)
+
+    def _enable_sound(self, on: bool) -> None:
+        """Turn the patient's sound feedback on or off; when it cannot play, say so in the status
+        bar (until another message) and untick "Sound feedback" (ticking it tries again)."""
+        pv = self.patient_view
+        if pv is None or pv.set_audio_enabled(on) or not on:
+            return
+        why = getattr(getattr(pv, "audio", None), "status", "") or "no sound output"
+        self.audio_action.blockSignals(True)
+        self.audio_action.setChecked(False)
+        self.audio_action.blockSignals(False)
+        if self.protocol.audio:
+            text = (
+                f"No sound can be played ({why}): this protocol gives its feedback by sound, so "
+                "the patient hears none. Check the speakers or the computer's sound output, "
+                "then tick View > Sound feedback"
+            )
+        else:
+            text = f"No sound can be played ({why}): the feedback is visual only"
+        self.sound_problem = text
+        self.statusBar().showMessage(text)
 
     # -- errors, layout, closing -------------------------------------------------------------
 
