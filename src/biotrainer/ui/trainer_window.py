@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QRect, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QWidget
 
 from biotrainer import memory
@@ -1267,8 +1267,8 @@ class TrainerWindow(QMainWindow):
         pv.setVisible(not pv.isVisible())
 
     def toggle_patient_fullscreen(self) -> None:
-        """F11: the patient view full screen (shown first if hidden) -- on the monitor that is
-        not the primary one when there are two (the patient's) -- or back to a window."""
+        """F11: the patient view full screen (shown first if hidden) -- on a monitor that does
+        not hold this window when there are two (the patient's) -- or back to a window."""
         pv = self.patient_view
         if pv is None:
             return
@@ -1277,7 +1277,15 @@ class TrainerWindow(QMainWindow):
         if pv.window().isFullScreen() or not hasattr(pv, "show_on_screen"):
             pv.toggle_fullscreen()
         else:  # on the second monitor when there is one, not over the therapist's screen
-            pv.show_on_screen(None)
+            pv.show_on_screen(self._patient_screen())
+
+    def _patient_screen(self) -> int | None:
+        """The index of the monitor for the patient's full-screen view: the last one that does
+        not hold this (the therapist's) window; None with one monitor (the view's own rule)."""
+        screens = QGuiApplication.screens()
+        mine = self.screen()
+        others = [i for i, s in enumerate(screens) if s is not mine]
+        return others[-1] if others and len(screens) > 1 else None
 
     def _on_numbers(self, on: bool) -> None:
         if self.patient_view is not None:
