@@ -84,7 +84,13 @@ from pylsl.util import LostError
 
 from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.playback_rate import estimate_rate, rate_misread
-from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout, SourceState
+from biotrainer.acquisition.source import (
+    EVENT_SOURCE_NOTE,
+    ChannelGroup,
+    PresetLayout,
+    SourceLayout,
+    SourceState,
+)
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import DeviceError, SourceRefusedError
 from biotrainer.limits import loss_after_s, role_rate_problem
@@ -132,9 +138,6 @@ _TO_MICROVOLTS = {
     "nanovolt": 1e-3,
 }
 
-#: Kind of the events an LSL source queues for the recording (:meth:`LslSource.take_events`):
-#: what it assumed of a stream, and what it did to its timestamps.
-EVENT_SOURCE_NOTE = "source_note"
 _MS_WORDS = {"ms", "msec", "millisecond", "milliseconds"}
 _S_WORDS = {"s", "sec", "second", "seconds"}
 

@@ -12,6 +12,11 @@ import numpy as np
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
 from biotrainer.errors import BiotrainerError, DeviceError
 
+#: Kind of the events a source queues (``take_events``) to say what it assumed of its stream
+#: or did to its timestamps: recorded in ``events.csv`` and said to the person running the
+#: session (:meth:`biotrainer.engine.engine.Engine.take_notes`).
+EVENT_SOURCE_NOTE = "source_note"
+
 
 class SourceState(enum.Enum):
     """Where a source is in its life.

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from biotrainer.acquisition.source import Source, SourceState
+from biotrainer.acquisition.source import EVENT_SOURCE_NOTE, Source, SourceState
 from biotrainer.cli import (
     MAX_DURATION_S,
     MIN_DURATION_S,
@@ -146,6 +146,13 @@ class Progress:
         if self.tty and self._shown:
             self._write("\n")
 
+    def note(self, text: str) -> None:
+        """Say ``text`` on a line of its own ("biotrainer: note: ..."), the progress line
+        going on under it on a terminal."""
+        start = "\r" + " " * 70 + "\r" if self.tty and self._shown else ""
+        self._write(f"{start}biotrainer: note: {text}\n")
+        self._last = -float("inf")  # (the progress line again at the next poll)
+
     def _write(self, text: str) -> bool:
         if self.stream is None:
             return False
@@ -197,6 +204,8 @@ def record(
             now = clock.now()
             for kind, text in _source_events(source):
                 recorder.add_event(kind, text)  # e.g. "reconnected after 4.1 s"
+                if kind == EVENT_SOURCE_NOTE and progress is not None:
+                    progress.note(text)  # (what the source assumed of its stream)
             if source.state is not state:
                 if source.state is SourceState.SILENT:
                     recorder.add_event(EVENT_SIGNAL_LOST, "no new samples")

@@ -381,6 +381,8 @@ def _loop(engine, clock, speed: float, rows, outlets) -> str | None:
             said = signal.line(engine.source)
             if said:
                 progress = say(progress, said + "\n")
+            for note in engine.take_notes():  # (what the source assumed of its stream)
+                progress = say(progress, f"biotrainer: note: {note}\n")
             rows.add(new)
             if outlets is not None:
                 for u in new:

@@ -25,7 +25,13 @@ from typing import TypeVar
 import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
-from biotrainer.acquisition.source import Source, SourceLayout, SourceState, poll_checked
+from biotrainer.acquisition.source import (
+    EVENT_SOURCE_NOTE,
+    Source,
+    SourceLayout,
+    SourceState,
+    poll_checked,
+)
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.dsp.filters import mask_impossible
 from biotrainer.dsp.resp import MIN_FS as MIN_RESP_FS
@@ -185,6 +191,10 @@ def _gaps(stamps: np.ndarray, before: float, max_gap_s: float) -> tuple[np.ndarr
 #: Roles a heart signal comes in (the cardiac processor's, in order of preference).
 HEART_ROLES = ("ecg", "ppg", "rr")
 
+#: Kinds of a source's events that are also said to the person running the session
+#: (:meth:`Engine.take_notes`).
+SAID_SOURCE_KINDS = (EVENT_SOURCE_NOTE,)
+
 
 #: What :func:`signals_lacking` names: EEG, and a heart signal of any of :data:`HEART_ROLES`.
 LACKING_EEG = "EEG"
@@ -302,6 +312,7 @@ class Engine:
         self.resonance: ResonanceResult | None = None
         self._source_ended = False
         self._source_failed = False  # reading the source raised a DeviceError
+        self._notes: list[str] = []  # the source's notes not yet taken (take_notes)
         self._restore_pending = False  # signal back, "signal_restored" waits for its first sample
         self.latest: MetricUpdate | None = None
         #: The feedback at the newest sample, when the last tick brought samples newer than
@@ -545,12 +556,21 @@ class Engine:
 
     def _take_source_events(self) -> None:
         """Record the source's own events (e.g. ReconnectingSource: "device_error",
-        "reconnected after 4.1 s")."""
+        "reconnected after 4.1 s"); its notes (:data:`SAID_SOURCE_KINDS`) are kept for
+        :meth:`take_notes` too."""
         take_events = getattr(self.source, "take_events", None)
         if callable(take_events):
             for kind, text in take_events():
+                if kind in SAID_SOURCE_KINDS:
+                    self._notes.append(text)
                 if self.recorder is not None and not self.recorder.closed:
                     self.recorder.add_event(kind, text)
+
+    def take_notes(self) -> list[str]:
+        """Return and forget the source's notes since the previous call (what it assumed of its
+        stream, e.g. an LSL stream's unit): the commands print them, the trainer shows them."""
+        notes, self._notes = self._notes, []
+        return notes
 
     def _watch_state(self, chunk: Chunk, state: SourceState) -> bool:
         """Log the source's change to ``state``; True when the signal was just lost.

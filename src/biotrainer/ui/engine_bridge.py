@@ -292,6 +292,8 @@ class EngineBridge(QObject):
             )
             return []
         self.ticks += 1
+        for note in self.engine.take_notes():  # (what the source assumed: the status bar)
+            self.warning.emit(note)
         if updates:
             self.update_count += len(updates)
             if self.outlets is not None:
