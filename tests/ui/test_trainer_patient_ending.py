@@ -163,6 +163,22 @@ def test_no_sound_output_is_said_and_the_menu_unticked(
     window.close()
 
 
+def test_guard_sound_waiting_for_a_closed_view_is_no_failure(
+    qtbot,
+    settings,  # noqa: F811
+    tmp_path,
+    errors_shown,
+):
+    """Guard: with the patient view closed, sound asked for waits for it to be shown again;
+    that is not said as a sound output that fails."""
+    window = _window(qtbot, settings, tmp_path)
+    window.patient_view.show()
+    window.patient_view.close()
+    window._enable_sound(True)
+    assert window.sound_problem is None and window.patient_view.audio_waiting
+    window.close()
+
+
 def test_the_patient_view_title_names_no_protocol(
     qtbot,
     settings,  # noqa: F811

@@ -14,6 +14,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import (
     QEvent,
@@ -31,6 +34,7 @@ from PySide6.QtGui import (
     QCloseEvent,
     QColor,
     QFont,
+    QFontMetricsF,
     QGuiApplication,
     QHideEvent,
     QPainter,
@@ -40,15 +44,16 @@ from PySide6.QtGui import (
     QResizeEvent,
     QShowEvent,
     QStaticText,
+    QTextLayout,
     QTextOption,
 )
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.ui.audio_feedback import AudioFeedback
-from biotrainer.ui.orb import OrbPainter, Palette, rgba
+from biotrainer.ui.orb import Geometry, OrbPainter, Palette, rgba
 from biotrainer.ui.pacer import PacerPainter
 from biotrainer.ui.smoothing import Frame, PatientAnimation
 
@@ -62,6 +67,73 @@ FINISHED = "Well done. The session is complete."
 ENDED = "The session has ended. Thank you."
 BREATHE_IN = "Breathe in"
 BREATHE_OUT = "Breathe out"
+
+#: The least pixel sizes the instruction and the words under the ring shrink to where there is
+#: not room (a window whose own sizes are smaller keeps those).
+MIN_INSTRUCTION_PX = 14
+MIN_WORD_PX = 12
+#: The numbers line: at least this pixel size, at this opacity (over 5.6:1 of contrast on the
+#: sky, 4.5:1 being the least for small text; at 45 % it was 3.7:1).
+NUMBERS_MIN_PX = 14
+NUMBERS_OPACITY = 0.65
+
+
+def text_direction(text: str) -> Qt.LayoutDirection:
+    """The paragraph direction of ``text``: that of its first strong character (right to left
+    for Hebrew or Arabic, else left to right), as the Unicode bidirectional algorithm has it."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return Qt.LayoutDirection.RightToLeft
+        if kind == "L":
+            return Qt.LayoutDirection.LeftToRight
+    return Qt.LayoutDirection.LeftToRight
+
+
+def distance(point: QPointF, rect: QRectF) -> float:
+    """How far ``point`` is from the nearest point of ``rect`` (0 inside)."""
+    dx = max(rect.left() - point.x(), 0.0, point.x() - rect.right())
+    dy = max(rect.top() - point.y(), 0.0, point.y() - rect.bottom())
+    return math.hypot(dx, dy)
+
+
+def elided(text: str, font: QFont, width: float, lines: int) -> str:
+    """``text`` cut short with "…" to fit ``lines`` lines ``width`` pixels wide (word-wrapped
+    as :class:`_Text` wraps it)."""
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    option.setTextDirection(text_direction(text))
+    layout = QTextLayout(text, font)
+    layout.setTextOption(option)
+    starts = []
+    layout.beginLayout()
+    while len(starts) <= lines:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        starts.append(line.textStart())
+    layout.endLayout()
+    if len(starts) <= lines:
+        return text  # it fits
+    last = starts[lines - 1]
+    rest = " ".join(text[last:].split())
+    end = QFontMetricsF(font).elidedText(rest, Qt.TextElideMode.ElideRight, max(1.0, width - 2))
+    return text[:last] + end
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the words go (pixels; see :meth:`PatientView._layout`)."""
+
+    instruction_y: float
+    cue_y: float
+    #: The note's place under the breathing word (it takes the word's place without a pacer).
+    note_y: float
+    numbers_x: float
+    numbers_y: float
+    numbers_width: float  # the width the numbers line wraps at
+    fonts: tuple[int, ...]  # the pixel sizes of the instruction, the words and the numbers
 
 
 class _Text:
@@ -79,6 +151,7 @@ class _Text:
         self._sprite: QPixmap | None = None
         self._sprite_key: tuple | None = None
         self._pad = 0
+        self._natural: tuple | None = None
 
     def prepare(self, text: str, font: QFont, width: float) -> None:
         key = (text, font.key(), width)  # the font's key: family, size, weight...
@@ -86,6 +159,11 @@ class _Text:
             self._key = key
             self.text = text
             self.font = font
+            option = self.static.textOption()
+            direction = text_direction(text)
+            if option.textDirection() != direction:  # (its final full stop on its left...)
+                option.setTextDirection(direction)
+                self.static.setTextOption(option)
             self.static.setText(text)
             self.static.setTextWidth(width)
             self.static.prepare(font=font)
@@ -135,6 +213,32 @@ class _Text:
     def height(self) -> float:
         return self.static.size().height()
 
+    @property
+    def natural_width(self) -> float:
+        """The width of the longest line as laid out (the box is :meth:`QStaticText.textWidth`
+        wide)."""
+        if self._natural is None or self._natural[0] != self._key:
+            layout = QTextLayout(self.text, self.font)
+            layout.setTextOption(self.static.textOption())
+            width = 0.0
+            layout.beginLayout()
+            while (line := layout.createLine()).isValid():
+                line.setLineWidth(self.static.textWidth())
+                width = max(width, line.naturalTextWidth())
+            layout.endLayout()
+            self._natural = (self._key, width)
+        return self._natural[1]
+
+    def bounds(self, x: float, y: float) -> QRectF:
+        """Where the lines drawn at ``(x, y)`` lie (their box narrowed to the longest line,
+        as aligned)."""
+        box, natural = self.static.textWidth(), self.natural_width
+        option = self.static.textOption()
+        centred = bool(option.alignment() & Qt.AlignmentFlag.AlignHCenter)
+        rtl = option.textDirection() == Qt.LayoutDirection.RightToLeft
+        left = x + (box - natural) / 2 if centred else x + box - natural if rtl else x
+        return QRectF(left, y, natural, self.height)
+
 
 class PatientView(QWidget):
     """Feedback for the person training: calm, large, without numbers unless asked for.
@@ -179,6 +283,14 @@ class PatientView(QWidget):
         self.orb = OrbPainter(self.palette_)
         self.pacer = PacerPainter(self.palette_)
         self.audio = AudioFeedback(self)
+        # The sound asked for (set_audio_enabled): closing the window stops the sound, showing
+        # it again brings it back; the output is released for good when the application ends
+        # (and with the view).
+        self._audio_wanted = False
+        self._closed = False
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._release_audio)
         self._latest: MetricUpdate | None = None
         self._instruction = ""
         self._finished_text = FINISHED
@@ -193,12 +305,19 @@ class PatientView(QWidget):
         self._fonts: dict[tuple[int, QFont.Weight], QFont] = {}
         self._texts = {k: _Text() for k in ("instruction", "cue_in", "cue_out", "note")}
         self._texts["numbers"] = _Text(Qt.AlignmentFlag.AlignLeft)
+        self._texts["numbers_beside"] = _Text(Qt.AlignmentFlag.AlignLeft)
+        self._numbers_line = self._texts["numbers"]  # the one drawn (see _layout)
+        self._nominal_words: tuple = (None, (0.0, 0.0, 0.0))
         self.fps = float(fps)
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(max(1, round(1000.0 / fps)))
         self._timer.timeout.connect(self.advance)
         self._ticks: SignalInstance | None = None  # what the frames follow (see follow)
+        self._layout_key: tuple | None = None
+        self._layout_cache: _Layout | None = None
+        self._instruction_key: tuple | None = None
+        self._instruction_place = (0.0, 0)
 
     # -- inputs ----------------------------------------------------------------------------
 
@@ -253,8 +372,33 @@ class PatientView(QWidget):
 
     @Slot(bool)
     def set_audio_enabled(self, enabled: bool) -> bool:
-        """Turn the sound on or off; return whether sound is playing (False without output)."""
+        """Turn the sound on or off; return whether sound is playing (False without output).
+
+        While the view's window is closed the sound waits, and starts when it is shown again
+        (closing the window stops the sound; it does not turn it off).
+        """
+        self._audio_wanted = bool(enabled)
+        if enabled and self._closed:
+            return False
         return self.audio.set_enabled(enabled)
+
+    @property
+    def audio_wanted(self) -> bool:
+        """Whether sound was asked for (:meth:`set_audio_enabled`), playing or not."""
+        return self._audio_wanted
+
+    @property
+    def audio_waiting(self) -> bool:
+        """Sound was asked for while the window is closed: it starts when the window is shown
+        (no failure of the sound output)."""
+        return self._audio_wanted and self._closed
+
+    @Slot()
+    def _release_audio(self) -> None:
+        """The application ends: no sound from now on, the output released."""
+        self._audio_wanted = False
+        with contextlib.suppress(RuntimeError):  # (the view may be gone already)
+            self.audio.set_enabled(False)
 
     # -- state (for the owner and tests) ---------------------------------------------------
 
@@ -307,6 +451,25 @@ class PatientView(QWidget):
     def note_text(self) -> str:
         """The calm note currently visible ("" when none)."""
         return STAY_STILL if self.frame.note > 0.05 else ""
+
+    def text_rects(self, f: Frame | None = None) -> dict[str, QRectF]:
+        """Where the texts frame ``f`` (the next by default) shows are drawn: "instruction",
+        "cue", "note", "numbers" (each narrowed to its longest line)."""
+        f = f or self.frame
+        layout = self._layout()
+        margin = self.width() * 0.12
+        texts, rects = self._texts, {}
+        if self.instruction:
+            rects["instruction"] = texts["instruction"].bounds(margin, layout.instruction_y)
+        if f.pacer * f.cue > 0.01:
+            cue = texts["cue_in" if f.inhaling else "cue_out"]
+            rects["cue"] = cue.bounds(margin, layout.cue_y)
+        if f.note > 0.01:
+            y = layout.cue_y + (layout.note_y - layout.cue_y) * f.pacer
+            rects["note"] = texts["note"].bounds(margin, y)
+        if self.numbers_text:
+            rects["numbers"] = self._numbers_line.bounds(layout.numbers_x, layout.numbers_y)
+        return rects
 
     @property
     def cue_text(self) -> str:
@@ -458,17 +621,164 @@ class PatientView(QWidget):
         return region
 
     def _band_rect(self) -> QRect:
-        band_top = round(self._cue_y())
+        band_top = math.floor(self._cue_y())
         return QRect(0, band_top, self.width(), self.height() - band_top)
 
     def _cue_y(self) -> float:
-        g = self.orb.geometry
-        return g.centre.y() + g.pacer_radius(1.0) + g.unit * 0.02
+        """The top of the breathing word (and of the band of words under the ring)."""
+        return self._layout().cue_y
+
+    def _layout(self) -> _Layout:
+        """Where the words go, and their sizes (the texts prepared at them).
+
+        The instruction, from 5 % of the height down, ends above the pacer ring at its
+        widest: its font shrinks to :data:`MIN_INSTRUCTION_PX` where it does not fit, then its
+        last line is cut short with "…". Under the ring: the breathing word with a place for
+        the calm note under it, and the numbers line at the bottom, in the corner left of the
+        words where there is room (clear of the ring), else in a band of its own under them;
+        the word and the note shrink together to :data:`MIN_WORD_PX` where they do not fit
+        (and climb over the ring's widest place only in a window too small even for that).
+        No two texts overlap.
+        Worked out again only when the size, the font, the instruction or the numbers line's
+        height changes (not at each frame).
+        """
+        w, h = max(1, self.width()), max(1, self.height())
+        g = Geometry(w, h)
+        u = g.unit
+        base = (w, h, self.font().key())
+        instruction_y, instruction_px = self._place_instruction(base, g)
+        # under the ring
+        bottom = h - u * 0.02
+        gap = max(2.0, u * 0.01)
+        cue_top = g.centre.y() + g.pacer_radius(1.0) + u * 0.02
+        numbers = self.numbers_text
+        key: tuple = (*base, self.instruction, instruction_y, instruction_px)
+        side = u * 0.03
+        line = self._texts["numbers"]  # in a band of its own ...
+        if numbers:
+            if self._nominal_words[0] != base:
+                self._nominal_words = (base, self._words_at(max(10, round(u * 0.038))))
+                self._layout_key = None  # (the words are prepared at another size now)
+            cue_h, note_h, widest = self._nominal_words[1]
+            font = self._font(max(NUMBERS_MIN_PX, u * 0.020), QFont.Weight.Normal)
+            line.prepare(numbers, font, max(1.0, w - 2 * side))
+            words_h = cue_h + gap + note_h
+            beside = self._texts["numbers_beside"]  # ... or in the corner, left of the words
+            beside_w = (w - widest) / 2 - side - 2 * gap
+            if cue_top + words_h + gap + line.height > bottom and beside_w >= 8 * font.pixelSize():
+                beside.prepare(numbers, font, beside_w)
+                corner = QRectF(side, bottom - beside.height, beside_w, beside.height)
+                clear = g.pacer_radius(1.0) + PacerPainter.line_width(g) + gap
+                if (
+                    cue_top + words_h <= bottom
+                    and corner.top() >= g.centre.y()
+                    and distance(g.centre, corner) >= clear
+                ):
+                    line = beside
+            key = (*key, line is beside, line.height)
+        self._numbers_line = line
+        if key == self._layout_key and self._layout_cache is not None:
+            return self._layout_cache
+        numbers_y = max(0.0, bottom - line.height) if numbers else bottom
+        if numbers and line is not self._texts["numbers_beside"]:
+            bottom = numbers_y - gap
+
+        def fits(px: int) -> bool:
+            cue_h, note_h, _ = self._words_at(px)
+            return cue_top + cue_h + gap + note_h <= bottom
+
+        nominal = max(10, round(u * 0.038))
+        px = self._fit(nominal, min(nominal, MIN_WORD_PX), fits)
+        cue_h, note_h, _ = self._words_at(px)  # (and the words prepared at this size)
+        cue_y = max(0.0, min(cue_top, bottom - note_h - gap - cue_h))
+        layout = _Layout(
+            instruction_y=instruction_y,
+            cue_y=cue_y,
+            note_y=cue_y + cue_h + gap,
+            numbers_x=side,
+            numbers_y=numbers_y,
+            numbers_width=line.static.textWidth() if numbers else 0.0,
+            fonts=(instruction_px, px, line.font.pixelSize() if numbers else 0),
+        )
+        moved = self._layout_cache is not None and layout != self._layout_cache
+        if moved and self._layout_key is not None and self._layout_key[:2] == key[:2]:
+            self.update()  # the words moved (a resize repaints all anyway): all repainted
+        self._layout_key, self._layout_cache = key, layout
+        return layout
+
+    def _words_at(self, px: int) -> tuple[float, float, float]:
+        """The heights of the breathing word and of the note with the word at ``px`` pixels
+        (the note a little smaller), and the widest of their lines; the texts prepared so."""
+        w = max(1, self.width())
+        tw = w - 2 * w * 0.12
+        font, small = self._font(px), self._font(px * 36 / 38)
+        texts = self._texts
+        cue = max(
+            self._prepare_height(texts["cue_in"], BREATHE_IN, font, tw),
+            self._prepare_height(texts["cue_out"], BREATHE_OUT, font, tw),
+        )
+        note = self._prepare_height(texts["note"], STAY_STILL, small, tw)
+        widest = max(texts[k].natural_width for k in ("cue_in", "cue_out", "note"))
+        return cue, note, widest
+
+    def _place_instruction(self, base: tuple, g: Geometry) -> tuple[float, int]:
+        """Prepare the instruction to end above the ring at its widest; return its top and
+        pixel size."""
+        instruction = self.instruction
+        key = (*base, instruction)
+        if key == self._instruction_key:
+            return self._instruction_place
+        w, h, u = g.width, g.height, g.unit
+        tw = w - 2 * w * 0.12
+        top = h * 0.05
+        limit = g.centre.y() - g.pacer_radius(1.0) - max(4.0, u * 0.015)
+        text = self._texts["instruction"]
+        nominal = max(10, round(u * 0.042))
+        px = self._fit(
+            nominal,
+            min(nominal, MIN_INSTRUCTION_PX),
+            lambda px: self._prepare_height(text, instruction, self._font(px), tw) <= limit - top,
+        )
+        font = self._font(px)
+        text.prepare(instruction, font, tw)
+        if top + text.height > limit:  # too long even at the least size: its end cut short
+            lines = max(1, math.floor((limit - top) / QFontMetricsF(font).lineSpacing()))
+            while True:
+                text.prepare(elided(instruction, font, tw, lines), font, tw)
+                if top + text.height <= limit or lines == 1:
+                    break
+                lines -= 1
+            top = max(0.0, min(top, limit - text.height))
+        self._instruction_key, self._instruction_place = key, (top, px)
+        return top, px
+
+    @staticmethod
+    def _fit(largest: int, least: int, fits: Callable[[int], bool]) -> int:
+        """The largest pixel size from ``least`` to ``largest`` that ``fits`` (``least`` when
+        none does), by bisection."""
+        if largest <= least or fits(largest):
+            return largest
+        lo, hi = least, largest  # fits(hi) is False
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if fits(mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    @staticmethod
+    def _prepare_height(text: _Text, words: str, font: QFont, width: float) -> float:
+        text.prepare(words, font, width)
+        return text.height
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         self.animation.step(self._clock.now())
         if self._ticks is None:
             self._timer.start()
+        self._closed = False
+        if self._audio_wanted and not self.audio.active:
+            self.audio.set_enabled(True)  # the sound stopped when the window was closed
         super().showEvent(event)
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
@@ -476,8 +786,11 @@ class PatientView(QWidget):
         super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Stop the frames and the sound at once; the sound asked for comes back when the
+        window is shown again (View > Show / hide patient view during a session)."""
         self._timer.stop()
-        self.audio.close()
+        self._closed = True
+        self.audio.set_enabled(False)
         super().closeEvent(event)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -548,31 +861,23 @@ class PatientView(QWidget):
 
     def _paint_texts(self, p: QPainter, w: int, h: int, f: Frame) -> None:
         pal = self.palette_
-        g = self.orb.geometry
-        u = g.unit
         margin = w * 0.12
-        tw = w - 2 * margin
 
-        instruction = self._texts["instruction"]
-        instruction.prepare(self.instruction, self._font(u * 0.042), tw)
-        self._draw_text(p, instruction, margin, h * 0.05, rgba(pal.text, 0.92))
+        layout = self._layout()  # (the texts prepared)
+        self._draw_text(
+            p, self._texts["instruction"], margin, layout.instruction_y, rgba(pal.text, 0.92)
+        )
 
-        cue_y = self._cue_y()
+        cue_y = layout.cue_y
         if f.pacer * f.cue > 0.01:
             cue = self._texts["cue_in" if f.inhaling else "cue_out"]
-            cue.prepare(BREATHE_IN if f.inhaling else BREATHE_OUT, self._font(u * 0.038), tw)
             self._draw_text(p, cue, margin, cue_y, rgba(pal.pacer, 0.88 * f.pacer * f.cue))
 
         if f.note > 0.01:
-            note = self._texts["note"]
-            note.prepare(STAY_STILL, self._font(u * 0.036), tw)
             # Below the breathing word when the pacer shows, in its place otherwise.
-            y = cue_y + u * 0.055 * f.pacer
-            self._draw_text(p, note, margin, y, rgba(pal.warm_core, 0.88 * f.note))
+            y = cue_y + (layout.note_y - cue_y) * f.pacer
+            self._draw_text(p, self._texts["note"], margin, y, rgba(pal.warm_core, 0.88 * f.note))
 
-        numbers = self.numbers_text
-        if numbers:
-            line = self._texts["numbers"]
-            line.prepare(numbers, self._font(u * 0.020, QFont.Weight.Normal), w / 2)
-            y = h - line.height - u * 0.02
-            self._draw_text(p, line, u * 0.03, y, rgba(pal.text, 0.45))
+        if self.numbers_text:
+            colour = rgba(pal.text, NUMBERS_OPACITY)
+            self._draw_text(p, self._numbers_line, layout.numbers_x, layout.numbers_y, colour)

@@ -1304,8 +1304,8 @@ class TrainerWindow(QMainWindow):
         """Turn the patient's sound feedback on or off; when it cannot play, say so in the status
         bar (until another message) and untick "Sound feedback" (ticking it tries again)."""
         pv = self.patient_view
-        if pv is None or pv.set_audio_enabled(on) or not on:
-            return
+        if pv is None or pv.set_audio_enabled(on) or not on or getattr(pv, "audio_waiting", False):
+            return  # (playing, off, or waiting for the closed view to be shown again)
         why = getattr(getattr(pv, "audio", None), "status", "") or "no sound output"
         self.audio_action.blockSignals(True)
         self.audio_action.setChecked(False)
