@@ -19,9 +19,8 @@ import numpy as np
 import pytest
 from reportkit import cli
 from short_protocol import rest_then_train
-from thin_session import FULL, rewrite_metrics, store_summary_as_version
+from thin_session import FULL, phase_update, rewrite_metrics, store_summary_as_version
 
-from biotrainer.engine.updates import MetricUpdate
 from biotrainer.reports import charts as ch
 from biotrainer.reports.format import duration, mask_name
 from biotrainer.reports.html import _compared_rows, progress_html, session_html
@@ -41,20 +40,12 @@ def _text(html: str) -> str:
 # -- the summary keeps the share time in target rests on --------------------------------------
 
 
-def _update(i: int, phase: int, **values) -> MetricUpdate:
-    kind = "baseline" if phase == 0 else "training"
-    return MetricUpdate(
-        session_s=0.1 * i, sample_time=100.0 + 0.1 * i, received_at=0.0, computed_at=0.0,
-        phase_index=phase, phase_name=f"P{phase}", phase_kind=kind, **values,
-    )  # fmt: skip
-
-
 def test_the_summary_keeps_the_clean_share_time_in_target_rests_on() -> None:
     """10 training rows, 7 unclean: 2 of the 3 clean ones rewarded is 67 % in target over 30 %
     of the training."""
-    ups = [_update(i, 0, feedback_z=0.0, quality_ok=True) for i in range(10)]
+    ups = [phase_update(i, 0, feedback_z=0.0, quality_ok=True) for i in range(10)]
     ups += [
-        _update(10 + k, 1, feedback_z=0.5, quality_ok=k >= 7, rewarded=k in (7, 8))
+        phase_update(10 + k, 1, feedback_z=0.5, quality_ok=k >= 7, rewarded=k in (7, 8))
         for k in range(10)
     ]
     s = summarize_updates(ups)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from reportkit import cli, pdf_text
 from short_protocol import rest_then_train
-from thin_session import FULL, THIN_RMSSD, set_thin_metrics, store_summary_as_version
+from thin_session import FULL, THIN_RMSSD, phase_update, set_thin_metrics, store_summary_as_version
 
 from biotrainer.engine.updates import MetricUpdate
 from biotrainer.reports.html import progress_html
@@ -53,28 +53,20 @@ PRINTED = {"z": "z", "hr_bpm": "HR", "rmssd_ms": "RMSSD", "coherence": "coher",
 # -- the summary keeps the shares -------------------------------------------------------------
 
 
-def _update(i: int, phase: int, **values) -> MetricUpdate:
-    kind = "baseline" if phase == 0 else "training"
-    return MetricUpdate(
-        session_s=0.1 * i, sample_time=100.0 + 0.1 * i, received_at=0.0, computed_at=0.0,
-        phase_index=phase, phase_name=f"P{phase}", phase_kind=kind, **values,
-    )  # fmt: skip
-
-
 def _two_phases() -> list[MetricUpdate]:
     """10 baseline rows, all values there; 10 training rows: RMSSD on 4, coherence on none,
     the first 3 unclean (relaxation on 1 of them and 2 clean ones), 2 of the clean paused (z
     on the 5 others: half the phase)."""
     nan = math.nan
     out = [
-        _update(i, 0, feedback_z=0.1, relaxation=0.5, hr_bpm=70.0, rmssd_ms=40.0,
+        phase_update(i, 0, feedback_z=0.1, relaxation=0.5, hr_bpm=70.0, rmssd_ms=40.0,
                 coherence=1.0, breathing_bpm=6.0, quality_ok=True)
         for i in range(10)
     ]  # fmt: skip
     for k in range(10):
         clean = k >= 3
         out.append(
-            _update(
+            phase_update(
                 10 + k, 1, feedback_z=0.3, relaxation=0.5 if k in (1, 3, 7) else nan,
                 hr_bpm=71.0, rmssd_ms=45.0 if k < 4 else nan, coherence=nan,
                 breathing_bpm=6.0, quality_ok=clean, paused=k in (5, 6),

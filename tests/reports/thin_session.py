@@ -72,3 +72,15 @@ def store_summary_as_version(store, sid: int, version: int, dropped: Callable[[s
             del m[key]
     with store._write() as c:
         c.execute("UPDATE sessions SET summary = ? WHERE id = ?", (json.dumps(data), sid))
+
+
+def phase_update(i: int, phase: int, **values):
+    """The ``i``-th update (0.1 s apart) of a session in phase ``phase`` (0 the baseline, else
+    training), with the metric ``values``."""
+    from biotrainer.engine.updates import MetricUpdate
+
+    kind = "baseline" if phase == 0 else "training"
+    return MetricUpdate(
+        session_s=0.1 * i, sample_time=100.0 + 0.1 * i, received_at=0.0, computed_at=0.0,
+        phase_index=phase, phase_name=f"P{phase}", phase_kind=kind, **values,
+    )  # fmt: skip

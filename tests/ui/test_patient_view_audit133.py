@@ -23,6 +23,8 @@ from biotrainer.ui.pacer import PacerPainter
 from biotrainer.ui.patient_view import PatientView, _Text
 from biotrainer.ui.smoothing import Frame
 
+from .pictures import frame as still_frame
+
 LONG = (
     "Sit comfortably with both feet on the floor and your hands resting loosely in your lap. "
     "Let your shoulders drop, soften your jaw and your forehead, and breathe slowly through "
@@ -51,12 +53,8 @@ ROOMY = [s for s in SIZES if min(s) >= 400]
 
 
 def frame(**kw) -> Frame:
-    base = dict(
-        t=0.0, level=0.6, presence=1.0, reward=0.0, bloom=0.0, spin=0.0, pacer=0.0,
-        pacer_open=0.5, inhaling=False, cue=0.0, note=0.0,
-    )  # fmt: skip
-    base.update(kw)
-    return Frame(**base)
+    """A still frame (:func:`pictures.frame`) at level 0.6, the ring half open, exhaling."""
+    return still_frame(**{"level": 0.6, "pacer_open": 0.5, "inhaling": False, **kw})
 
 
 class Still:
