@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from biotrainer.acquisition.source import EVENT_SOURCE_NOTE
 from biotrainer.engine.protocol import Protocol, load_protocol
 from biotrainer.engine.resonance import ResonanceResult
 from biotrainer.engine.updates import BREATHING_FROM_HEART, BREATHING_FROM_RESP
@@ -357,6 +359,22 @@ def missing_folder_warning(folder: Path | None) -> str:
     return f"The session folder {folder} is missing: no time series."
 
 
+#: Most of a recording's source notes a report repeats (the rest are counted).
+MAX_SOURCE_NOTES = 5
+
+
+def source_note_warnings(events: Sequence[Event]) -> list[str]:
+    """What the source said of its stream while recording (``source_note`` events: an LSL
+    stream's unit taken as microvolts, its clock's steps back), once each, for the report's
+    warnings: they bear on the figures (a unit taken wrongly moves every quality limit)."""
+    notes = list(dict.fromkeys(e.text for e in events if e.kind == EVENT_SOURCE_NOTE))
+    said = [f"From the device: {text}" for text in notes[:MAX_SOURCE_NOTES]]
+    if len(notes) > MAX_SOURCE_NOTES:
+        more = len(notes) - MAX_SOURCE_NOTES
+        said.append(f"From the device: {more} more note{'s' if more > 1 else ''} in events.csv")
+    return said
+
+
 def _wall_end_s(folder, t0: float | None) -> float | None:
     """Seconds from the first sample to the session's end by the wall clock (``session.json``
     start and end UTC, the first sample taken at the start), None when not recorded."""
@@ -443,6 +461,7 @@ def build_session_report(
             events, _ = load_events(rec.folder)
         except RecordingError as exc:
             warnings.append(f"{exc}: no pauses or resonance result")
+        warnings += source_note_warnings(events)
         clock = ProtocolClock.of_folder(rec.folder, series)
         t0 = first_sample_time(rec.folder, events)
         spans = pause_spans(events, clock, t0, clock.last_sample_time)
