@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 
-from reportkit import cli
+from reportkit import record_session
 from short_protocol import rest_then_train
 
 from biotrainer.reports.session_report import (
@@ -21,20 +21,14 @@ UNIT = "LSL stream 'x': its EEG channels give no unit: taken as microvolts"
 
 
 def test_a_recordings_source_notes_are_in_its_report(tmp_path) -> None:
-    data = str(tmp_path / "data")
-    protocol = tmp_path / "short.toml"
-    protocol.write_text(rest_then_train("short", "Short", training_s=20))
-    assert cli("patients", "add", "P-1", "--data-dir", data)[0] == 0
-    rc, out, err = cli("run", "--protocol", str(protocol), "--patient", "P-1",
-                       "--device", "simulator", "--speed", "max", "--data-dir", data)  # fmt: skip
-    assert rc == 0, err
-    sid = int(next(x for x in out.splitlines() if x.startswith("session ")).split()[1])
+    data, sid, metrics = record_session(
+        tmp_path, rest_then_train("short", "Short", 20), "P-1", "short"
+    )
     with Store.open(data) as store:
-        folder = store.session(sid).folder
-        with open(folder / "events.csv", "a", newline="", encoding="utf-8") as f:
+        with open(metrics.parent / "events.csv", "a", newline="", encoding="utf-8") as f:
             for _ in range(2):  # (said once however often it was recorded)
                 csv.writer(f).writerow(["1700000005.0", "source_note", UNIT])
-        report = build_session_report(store, sid)
+        report = build_session_report(store, int(sid))
     assert report.warnings.count(f"From the device: {UNIT}") == 1
 
 

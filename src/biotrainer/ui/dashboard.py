@@ -21,7 +21,6 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QResizeEvent,
-    QTextLayout,
     QTextOption,
 )
 from PySide6.QtWidgets import (
@@ -49,6 +48,7 @@ from biotrainer.session.store import DIRECTION_CONTROLS
 from biotrainer.ui.quality_lights import MAINS_ADVICE, QualityLights, channel_reasons
 from biotrainer.ui.signal_plots import SignalPlots, Theme
 from biotrainer.ui.spectrum import SpectrumPanel
+from biotrainer.ui.text_lines import wrapped_lines
 from biotrainer.ui.trends import TrendPlots
 
 #: What the "Stream to LSL" checkbox exposes (its tooltip).
@@ -237,19 +237,9 @@ def elided_lines(text: str, font: QFont, width: int, max_lines: int) -> str:
     """``text`` as is when it word-wraps at ``width`` pixels in ``font`` into at most
     ``max_lines`` lines; else its first ``max_lines`` lines (joined by newlines), the last
     cut with "…"."""
-    layout = QTextLayout(text, font)
     option = QTextOption()
     option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-    layout.setTextOption(option)
-    lines: list[tuple[int, int]] = []
-    layout.beginLayout()
-    while len(lines) <= max_lines:
-        line = layout.createLine()
-        if not line.isValid():
-            break
-        line.setLineWidth(width)
-        lines.append((line.textStart(), line.textLength()))
-    layout.endLayout()
+    lines = wrapped_lines(text, font, width, option, max_lines + 1)
     if len(lines) <= max_lines:
         return text
     kept = [text[start : start + n].strip() for start, n in lines[: max_lines - 1]]

@@ -56,6 +56,7 @@ from biotrainer.ui.audio_feedback import AudioFeedback
 from biotrainer.ui.orb import Geometry, OrbPainter, Palette, rgba
 from biotrainer.ui.pacer import PacerPainter
 from biotrainer.ui.smoothing import Frame, PatientAnimation
+from biotrainer.ui.text_lines import wrapped_lines
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +104,7 @@ def elided(text: str, font: QFont, width: float, lines: int) -> str:
     option = QTextOption()
     option.setWrapMode(QTextOption.WrapMode.WordWrap)
     option.setTextDirection(text_direction(text))
-    layout = QTextLayout(text, font)
-    layout.setTextOption(option)
-    starts = []
-    layout.beginLayout()
-    while len(starts) <= lines:
-        line = layout.createLine()
-        if not line.isValid():
-            break
-        line.setLineWidth(width)
-        starts.append(line.textStart())
-    layout.endLayout()
+    starts = [start for start, _ in wrapped_lines(text, font, width, option, lines + 1)]
     if len(starts) <= lines:
         return text  # it fits
     last = starts[lines - 1]

@@ -758,10 +758,7 @@ class TrainerWindow(QMainWindow):
         self._phase_index = -2
         if self.dashboard.shown_layout != source.layout:
             self.dashboard.set_layout(source.layout)
-        self.dashboard.new_session()
-        if self.patient_view is not None and hasattr(self.patient_view, "new_session"):
-            # as in a new window: not the last session's orb level, halo and lights
-            self.patient_view.new_session()
+        self.dashboard.new_session()  # (the patient view's was made new by _patient_ready)
         self.dashboard.set_session_folder(self.session_folder)
         self._connect(bridge)
         try:
@@ -902,8 +899,9 @@ class TrainerWindow(QMainWindow):
         pv.show_update(last)
 
     def _patient_ready(self) -> None:
-        """The patient view as for a new session (the last one's "well done" or "the session
-        has ended" gone): before the next session's rating or signal check."""
+        """The patient view as in a new window (not the last session's orb level, halo and
+        lights, nor its "well done" or "the session has ended"): before the next session's
+        rating or signal check."""
         pv = self.patient_view
         if pv is None:
             return
