@@ -340,6 +340,62 @@ MALFORMED = [
         "defaults.hr_source",
         "no ecg channels",
     ),
+    # [counters.<preset>]: how the board's package numbers count (read for lost samples)
+    (
+        "counter-preset-board-lacks",
+        GOOD + "[counters.ancillary]\nsamples_per_value = 6\nmodulo = 256\n",
+        "counters.ancillary",
+        "no ancillary preset",
+    ),
+    (
+        "counter-not-a-table",
+        GOOD + "[counters]\ndefault = 12\n",
+        "counters.default",
+        "must be a table",
+    ),
+    (
+        "counter-samples-zero",
+        GOOD + "[counters.default]\nsamples_per_value = 0\nmodulo = 256\n",
+        "counters.default.samples_per_value",
+        "whole number in 1..4096, got 0",
+    ),
+    (
+        "counter-modulo-missing",
+        GOOD + "[counters.default]\nsamples_per_value = 12\n",
+        "counters.default.modulo",
+        "missing",
+    ),
+    (
+        "counter-modulo-fraction",
+        GOOD + "[counters.default]\nsamples_per_value = 12\nmodulo = 256.5\n",
+        "counters.default.modulo",
+        "whole number in 2..4294967296, got 256.5",
+    ),
+    (
+        "counter-step-too-big",
+        GOOD + "[counters.default]\nsamples_per_value = 1\nmodulo = 256\nstep = 256\n",
+        "counters.default.step",
+        "whole number in 1..255",
+    ),
+    (
+        "counter-step-bool",
+        GOOD + "[counters.default]\nsamples_per_value = 1\nmodulo = 256\nstep = true\n",
+        "counters.default.step",
+        "got True",
+    ),
+    (
+        "counter-unknown-key",
+        GOOD + "[counters.default]\nsamples = 12\nmodulo = 256\n",
+        "counters.default.samples",
+        "unknown key",
+    ),
+    (
+        "counter-playback-without-master",
+        'name = "{name}"\ntitle = "T"\nboard = "PLAYBACK_FILE_BOARD"\n'
+        "[counters.default]\nsamples_per_value = 1\nmodulo = 256\n",
+        "counters",
+        "without master_board",
+    ),
     (
         "playback-rows-without-master",
         GOOD.replace("SYNTHETIC_BOARD", "PLAYBACK_FILE_BOARD"),
@@ -407,6 +463,7 @@ def test_devices_command_detail_and_unknown(capsys: pytest.CaptureFixture[str]) 
     assert main(["devices", "muse2"]) == 0
     out = capsys.readouterr().out
     assert "TP9, AF7, AF8, TP10" in out and "ancillary 64 Hz" in out
+    assert "losses from: ancillary packet numbers (6 samples each, wrap at 65536)" in out
     assert main(["devices", "nosuch"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown device profile 'nosuch'" in err

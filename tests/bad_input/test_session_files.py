@@ -112,6 +112,18 @@ META_CASES: list[tuple[str, Callable[[dict], None], str]] = [
     ("rows-not-a-list", _set(*GROUP, "rows", value=5), "'layout.groups[0].rows' should be a list"),
     ("start-timestamp-inf", _set("start", "timestamp", value=INF), "'start.timestamp' should"),
     ("format-version-text", _set("format_version", value="1"), "'format_version' should be a"),
+    # a preset's packet counter rule (how its package numbers count, for lost samples)
+    ("counter-text", _set(*PRESET, "counter", value="12"), "counter' should be an object"),
+    (
+        "counter-row-8",
+        _set(*PRESET, "counter", value={"row": 8, "samples_per_value": 1, "step": 1, "modulo": 2}),
+        "'layout.presets[0].counter.row' is 8, outside the 8 rows",
+    ),
+    (
+        "counter-step-0",
+        _set(*PRESET, "counter", value={"row": 0, "samples_per_value": 1, "step": 0, "modulo": 2}),
+        "'layout.presets[0].counter.step' is 0, outside 1..1",
+    ),
 ]
 
 COMMANDS = {

@@ -45,6 +45,7 @@ from typing import Any
 from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowPresets
 
 from biotrainer.acquisition.chunk import PRESETS, ROLES
+from biotrainer.acquisition.counter import MAX_MODULO, MAX_SAMPLES_PER_VALUE, PacketCounter
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import EXCERPT_CHARS, ConfigError, DeviceError, excerpt
 from biotrainer.limits import MAX_TIMEOUT_S
@@ -100,10 +101,12 @@ _TOP_KEYS = {
     "channels",
     "defaults",
     "simulator",
+    "counters",
 }
 _CONNECTION_KEYS = {"required", "optional", "timeout"}
 _CHANNEL_KEYS = {"role", "preset", "rows", "names", "units"}
 _DEFAULT_KEYS = {"line_frequency", "alpha_channels", "hr_source"}
+_COUNTER_KEYS = {"samples_per_value", "step", "modulo"}
 
 #: Description key used to name rows of each role when deriving a layout for an unknown board.
 _DERIVED_ROLE_KEYS = (
@@ -209,6 +212,9 @@ class DeviceProfile:
     defaults : ProfileDefaults
     simulator : dict or None
         The free-form ``[simulator]`` table of simulator profiles.
+    counters : tuple of (str, PacketCounter)
+        Per preset (``[counters.<preset>]``), how its package-number row counts the device's
+        packets, for the presets where it is the device's own sequence number.
     path : Path
         The file it was loaded from.
     """
@@ -226,6 +232,7 @@ class DeviceProfile:
     master_board_id: int | None = None
     board_config: tuple[str, ...] = ()
     simulator: dict[str, Any] | None = field(default=None, compare=False)
+    counters: tuple[tuple[str, PacketCounter], ...] = ()
 
     @property
     def is_playback(self) -> bool:
@@ -288,7 +295,7 @@ class DeviceProfile:
         board_id = self.data_board_id(master_board_id)
         if self.is_playback and not self.channels:
             return replace(layout_for_board(board_id), device=self.name)
-        layout = _build_layout(self.name, board_id, self.channels)
+        layout = _build_layout(self.name, board_id, self.channels, dict(self.counters))
         # (the profile's alpha sites go with every recording, so a replay feeds back as live)
         return replace(layout, alpha_channels=self.defaults.alpha_channels)
 
@@ -526,6 +533,7 @@ def _parse(path: Path, doc: dict) -> DeviceProfile:
     simulator = doc.get("simulator")
     if simulator is not None and not isinstance(simulator, dict):
         raise chk.fail("simulator", "must be a table ([simulator])")
+    counters = _parse_counters(chk, chk.table(doc, "counters", "counters"), data_board)
 
     return DeviceProfile(
         name=name,
@@ -541,7 +549,56 @@ def _parse(path: Path, doc: dict) -> DeviceProfile:
         master_board_id=master_id,
         board_config=board_config,
         simulator=simulator,
+        counters=counters,
     )
+
+
+def _parse_counters(
+    chk: _Checker, table: dict, board_id: int | None
+) -> tuple[tuple[str, PacketCounter], ...]:
+    """The ``[counters.<preset>]`` tables: each preset one the board has, with a package-number
+    row, and whole numbers in range."""
+    if table and board_id is None:
+        raise chk.fail("counters", "a playback profile without master_board has no rows to count")
+    out: list[tuple[str, PacketCounter]] = []
+    for preset, spec in table.items():
+        shown = preset if len(preset) <= EXCERPT_CHARS else excerpt(preset)
+        key = f"counters.{shown}"
+        if not isinstance(spec, dict):
+            raise chk.fail(key, f"must be a table ([{key}]), got {type(spec).__name__}")
+        assert board_id is not None
+        presets = board_presets(board_id)
+        if preset not in presets:
+            raise chk.fail(
+                key,
+                f"board {BoardIds(board_id).name} has no {shown} preset in this "
+                f"BrainFlow (it has: {', '.join(presets)})",
+            )
+        row = BoardShim.get_board_descr(board_id, PRESET_IDS[preset]).get("package_num_channel")
+        if row is None:
+            raise chk.fail(
+                key, f"the {preset} preset of {BoardIds(board_id).name} has no package numbers"
+            )
+        chk.unknown_keys(spec, _COUNTER_KEYS, key + ".")
+        per = _whole_key(chk, spec, "samples_per_value", key, 1, MAX_SAMPLES_PER_VALUE)
+        modulo = _whole_key(chk, spec, "modulo", key, 2, MAX_MODULO)
+        step = _whole_key(chk, spec, "step", key, 1, modulo - 1, default=1)
+        out.append((preset, PacketCounter(int(row), per, step, modulo)))
+    return tuple(out)
+
+
+def _whole_key(
+    chk: _Checker, table: dict, name: str, key: str, lo: int, hi: int, default: int | None = None
+) -> int:
+    """``table[name]``, a whole number in ``lo..hi`` (``default`` when absent, if given)."""
+    if name not in table:
+        if default is not None:
+            return default
+        raise chk.fail(f"{key}.{name}", "missing (required)")
+    v = table[name]
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise chk.fail(f"{key}.{name}", f"must be a whole number in {lo}..{hi}, got {excerpt(v)}")
+    return v
 
 
 def _parse_connection(chk: _Checker, table: dict) -> ConnectionSpec:
@@ -756,7 +813,12 @@ def _parse_defaults(
 # --------------------------------------------------------------------------- layouts
 
 
-def _build_layout(device: str, board_id: int, channels: tuple[ChannelSpec, ...]) -> SourceLayout:
+def _build_layout(
+    device: str,
+    board_id: int,
+    channels: tuple[ChannelSpec, ...],
+    counters: dict[str, PacketCounter] | None = None,
+) -> SourceLayout:
     used = {"default"} | {c.preset for c in channels}
     presets = []
     for p in board_presets(board_id):
@@ -770,6 +832,7 @@ def _build_layout(device: str, board_id: int, channels: tuple[ChannelSpec, ...])
                 num_rows=int(d["num_rows"]),
                 timestamp_row=int(d["timestamp_channel"]),
                 marker_row=int(d["marker_channel"]) if "marker_channel" in d else None,
+                counter=(counters or {}).get(p),
             )
         )
     groups = tuple(

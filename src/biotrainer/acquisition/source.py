@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
+from biotrainer.acquisition.counter import PacketCounter
 from biotrainer.errors import BiotrainerError, DeviceError
 
 #: Kind of the events a source queues (``take_events``) to say what it assumed of its stream
@@ -90,6 +91,10 @@ class PresetLayout:
         Row holding BrainFlow timestamps (seconds).
     marker_row : int or None
         Row holding markers, when the preset has one.
+    counter : PacketCounter or None
+        How the preset's package-number row counts the device's packets, when the device
+        profile says (:mod:`biotrainer.acquisition.counter`): samples lost on the way are
+        found from it.
     """
 
     preset: str
@@ -97,6 +102,20 @@ class PresetLayout:
     num_rows: int
     timestamp_row: int
     marker_row: int | None = None
+    counter: PacketCounter | None = None
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable form (for ``session.json``)."""
+        d: dict = {
+            "preset": self.preset,
+            "fs": self.fs,
+            "num_rows": self.num_rows,
+            "timestamp_row": self.timestamp_row,
+            "marker_row": self.marker_row,
+        }
+        if self.counter is not None:
+            d["counter"] = self.counter.to_dict()
+        return d
 
 
 @dataclass(frozen=True)
@@ -206,7 +225,7 @@ class SourceLayout:
         d = {
             "device": self.device,
             "board_id": self.board_id,
-            "presets": [vars(p) | {} for p in self.presets],
+            "presets": [p.to_dict() for p in self.presets],
             "groups": [
                 {**vars(g), "rows": list(g.rows), "names": list(g.names)} for g in self.groups
             ],

@@ -70,6 +70,10 @@ def _detail(p: DeviceProfile) -> str:
     # metrics come from the ECG when there is one, else the PPG)
     if p.defaults.alpha_channels:
         lines.append(f"  alpha from:  {', '.join(p.defaults.alpha_channels)}")
+    for preset, c in p.counters:
+        per = "each sample" if c.samples_per_value == 1 else f"{c.samples_per_value} samples each"
+        step = "" if c.step == 1 else f", +{c.step} a step"
+        lines.append(f"  losses from: {preset} packet numbers ({per}{step}, wrap at {c.modulo})")
     return "\n".join(lines)
 
 

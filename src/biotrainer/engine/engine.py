@@ -20,11 +20,13 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
+from biotrainer.acquisition.counter import SourceLosses
+from biotrainer.acquisition.reconnect import EVENT_DEVICE_ERROR, EVENT_RECONNECTED
 from biotrainer.acquisition.source import (
     EVENT_SOURCE_NOTE,
     Source,
@@ -43,6 +45,12 @@ from biotrainer.engine.feedback import (
     Baseline,
     metric_baseline,
     score_from_z,
+)
+from biotrainer.engine.gaps import (
+    join_counted_holes,
+    split_counted_losses,
+    timestamp_gaps,
+    with_missing,
 )
 from biotrainer.engine.preview import FeedbackPreview
 from biotrainer.engine.processors import CardiacProcessor, EegProcessor
@@ -125,32 +133,51 @@ def pulse_channel(names: tuple[str, ...]) -> int:
     return next((i for i, n in enumerate(lowered) if "ambient" not in n), 0)
 
 
+class _Taken(NamedTuple):
+    """Samples of one role taken up to a time boundary."""
+
+    t: np.ndarray
+    x: np.ndarray
+    #: Samples the device lost just before each one (its packet counter's count), or None
+    #: where the source's preset is not counted.
+    lost: np.ndarray | None
+
+
 class _Pending:
     """Samples of one role waiting to be consumed up to a time boundary."""
 
     def __init__(self) -> None:
         self.t = np.empty(0)
         self.x: np.ndarray | None = None
+        self.lost: np.ndarray | None = None
 
-    def add(self, block: SignalBlock) -> None:
+    def add(self, block: SignalBlock, lost: np.ndarray | None = None) -> None:
+        """Queue ``block``; ``lost``: the samples lost before each of its samples, if counted."""
         if block.n_samples == 0:
             return
         if self.x is None or self.t.size == 0:
             self.t, self.x = block.timestamps.copy(), block.samples.copy()
+            self.lost = None if lost is None else lost.copy()
         else:
+            if lost is not None or self.lost is not None:
+                old = self.lost if self.lost is not None else np.zeros(self.t.size, np.int64)
+                new = lost if lost is not None else np.zeros(block.n_samples, np.int64)
+                self.lost = np.concatenate([old, new])
             self.t = np.concatenate([self.t, block.timestamps])
             self.x = np.concatenate([self.x, block.samples], axis=1)
 
-    def take_until(self, t_end: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """Remove and return (timestamps, samples) with timestamp <= t_end (None when there
-        are none)."""
+    def take_until(self, t_end: float) -> _Taken | None:
+        """Remove and return the samples with timestamp <= t_end (None when there are none)."""
         if self.x is None or self.t.size == 0:
             return None
         k = int(np.searchsorted(self.t, t_end, side="right"))
         if k == 0:
             return None
-        out = self.t[:k], self.x[:, :k]
+        lost = None if self.lost is None else self.lost[:k]
+        out = _Taken(self.t[:k], self.x[:, :k], lost)
         self.t, self.x = self.t[k:], self.x[:, k:]
+        if self.lost is not None:
+            self.lost = self.lost[k:]
         return out
 
 
@@ -178,14 +205,6 @@ def _newest_at(stamps: np.ndarray, ends: np.ndarray) -> list[float]:
     none): where a signal's samples have got to at each update boundary."""
     last = np.maximum.accumulate(np.where(ends > 0, ends - 1, -1))
     return [float(stamps[j]) if j >= 0 else math.nan for j in last.tolist()]
-
-
-def _gaps(stamps: np.ndarray, before: float, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets in ``stamps`` that follow a step over ``max_gap_s`` from the sample before (the
-    one at ``before``, the newest taken in earlier, when finite), and those steps (s)."""
-    steps = np.diff(stamps, prepend=before if math.isfinite(before) else float(stamps[0]))
-    at = np.flatnonzero(steps > max_gap_s)
-    return at, steps[at]
 
 
 #: Roles a heart signal comes in (the cardiac processor's, in order of preference).
@@ -282,6 +301,9 @@ class Engine:
         self.threshold = AutoThreshold(protocol.target_reward_rate)
         self._baselines: dict[tuple[str, str], Baseline] = {}
         self._pending: dict[str, _Pending] = defaultdict(_Pending)
+        #: The samples the device lost on the way, from its packet counters (None when the
+        #: source's profile counts none of its presets).
+        self.losses: SourceLosses | None = None
         self.eeg: EegProcessor | None = None
         self.cardiac: CardiacProcessor | None = None
         self._cardiac_t = math.nan  # time of the newest heart-signal sample taken in
@@ -336,6 +358,8 @@ class Engine:
         if self.source.state in (SourceState.IDLE, SourceState.PREPARED):
             self.source.start()
         layout = self.source.layout
+        losses = SourceLosses(layout.presets, layout.groups)
+        self.losses = losses if losses.counted else None
         eeg = layout.group("eeg")
         use_eeg = eeg is not None and self.protocol.uses_eeg
         self._check_signals(layout)
@@ -520,8 +544,9 @@ class Engine:
         if not chunk.empty:
             self._last_received = chunk.received_at
         signals = {role: _usable(block) for role, block in chunk.signals.items()}
+        missing = self._counted_losses(chunk)
         for role, block in signals.items():
-            self._pending[role].add(block)
+            self._pending[role].add(block, missing.get(role))
         eeg_block = signals.get("eeg")
         if self.eeg is not None and eeg_block is not None and eeg_block.n_samples:
             self.eeg.receive(eeg_block.samples)
@@ -561,10 +586,25 @@ class Engine:
         take_events = getattr(self.source, "take_events", None)
         if callable(take_events):
             for kind, text in take_events():
+                if kind in (EVENT_RECONNECTED, EVENT_DEVICE_ERROR) and self.losses is not None:
+                    self.losses.restart()  # (a device opened again counts from scratch)
                 if kind in SAID_SOURCE_KINDS:
                     self._notes.append(text)
                 if self.recorder is not None and not self.recorder.closed:
                     self.recorder.add_event(kind, text)
+
+    def _counted_losses(self, chunk: Chunk) -> dict[str, np.ndarray]:
+        """The samples lost before each of ``chunk``'s samples, per role of a counted preset
+        (:class:`~biotrainer.acquisition.counter.SourceLosses`); a counter found not to fit
+        its timestamps is recorded and said as the source's notes are."""
+        if self.losses is None:
+            return {}
+        missing = self.losses.push(chunk.raw)
+        for text in self.losses.take_notes():
+            self._notes.append(text)
+            if self.recorder is not None and not self.recorder.closed:
+                self.recorder.add_event(EVENT_SOURCE_NOTE, text)
+        return missing
 
     def take_notes(self) -> list[str]:
         """Return and forget the source's notes since the previous call (what it assumed of its
@@ -759,27 +799,35 @@ class Engine:
         if self.eeg is not None:
             taken = self._pending["eeg"].take_until(t_last)
             if taken is not None:
-                ends = np.searchsorted(taken[0], boundaries, side="right")
-                eeg_steps = self.eeg.push_many(taken[1], ends)
+                ends = np.searchsorted(taken.t, boundaries, side="right")
+                eeg_steps = self.eeg.push_many(taken.x, ends)
         cardiac_t: list[float] | None = None  # time of the newest heart sample per boundary
         if self.cardiac is not None:
             taken = self._pending[self._cardiac_role].take_until(t_last)
             if taken is not None:
-                ends = np.searchsorted(taken[0], boundaries, side="right")
-                cardiac_t = _newest_at(taken[0], ends)
+                ends = np.searchsorted(taken.t, boundaries, side="right")
+                cardiac_t = _newest_at(taken.t, ends)
                 if self._cardiac_role == "rr":
                     starts = np.concatenate(([0], ends[:-1]))
                     rr_pieces = [
-                        (taken[1][0][a:b], taken[0][a:b]) for a, b in zip(starts, ends, strict=True)
+                        (taken.x[0][a:b], taken.t[a:b]) for a, b in zip(starts, ends, strict=True)
                     ]
                 else:
-                    self.cardiac.mark_holes(*self._holes_in(taken[0]))
-                    cardiac_steps = self.cardiac.push_many(taken[1][self._cardiac_channel], ends)
+                    y = taken.x[self._cardiac_channel]
+                    at, steps = timestamp_gaps(taken.t, self._cardiac_t, self.config.max_gap_s)
+                    fill_at, fill_n, at, steps = split_counted_losses(
+                        at, steps, taken.lost, self.cardiac.fs, self.config.max_gap_s
+                    )
+                    if fill_at.size:
+                        y, moved = with_missing(y, fill_at, fill_n, [ends, at])
+                        ends, at = moved
+                    self.cardiac.mark_holes(at.tolist(), steps.tolist())
+                    cardiac_steps = self.cardiac.push_many(y, ends)
         resp_steps = resp_t = None
         if self.resp is not None:
             taken = self._pending["resp"].take_until(t_last)
             if taken is not None:
-                resp_steps, resp_t = self._resp_steps(*taken, boundaries)
+                resp_steps, resp_t = self._resp_steps(taken, boundaries)
         for role, pending in self._pending.items():
             if role == "resp" and self.resp is not None:
                 continue
@@ -802,20 +850,23 @@ class Engine:
             yield None
 
     def _resp_steps(
-        self, stamps: np.ndarray, x: np.ndarray, boundaries: list[float]
+        self, taken: _Taken, boundaries: list[float]
     ) -> tuple[Iterator[None], list[float]]:
-        """Hand the respiration samples ``x`` (rows x n, stamps ``stamps``) to the breathing
-        count as pieces ending at ``boundaries``; return its steps and the time of the newest
-        respiration sample at each boundary.
+        """Hand the respiration samples ``taken`` to the breathing count as pieces ending at
+        ``boundaries``; return its steps and the time of the newest respiration sample at each
+        boundary.
 
-        A gap in the stamps of up to :data:`BELT_BRIDGE_S` (a Bluetooth hiccup) is filled with
-        missing samples (held, and counted against the window's share of them); after a longer
-        one the count starts again (no breath is counted across it)."""
-        y = x[0]
+        A gap in the stamps of up to :data:`BELT_BRIDGE_S` (a Bluetooth hiccup), or samples the
+        device's packet counter says were lost, are filled with missing samples (held, and
+        counted against the window's share of them); after a longer one the count starts again
+        (no breath is counted across it)."""
+        stamps = taken.t
+        y = taken.x[0]
         fs = self.resp.fs
         ends = np.searchsorted(stamps, boundaries, side="right")
         newest = _newest_at(stamps, ends)
-        gaps, steps = _gaps(stamps, self._resp_t, self.config.max_gap_s)
+        gaps, steps = timestamp_gaps(stamps, self._resp_t, self.config.max_gap_s)
+        gaps, steps = join_counted_holes(gaps, steps, taken.lost, fs)
         short = steps <= BELT_BRIDGE_S
         bridged, restarts = gaps[short], gaps[~short]
         if bridged.size:
@@ -825,14 +876,6 @@ class Engine:
             ends = ends + shift[np.searchsorted(bridged, ends, side="left")]
             restarts = restarts + shift[np.searchsorted(bridged, restarts, side="right")]
         return self.resp.push_many(y, ends, restarts.tolist()), newest
-
-    def _holes_in(self, stamps: np.ndarray) -> tuple[list[int], list[float]]:
-        """Offsets in the heart signal's next samples ``stamps`` that follow a hole in the data
-        (a step over :attr:`EngineConfig.max_gap_s` from the sample before, the newest taken in
-        before included), and those steps (s): no RR interval spans a hole (see
-        :class:`~biotrainer.engine.processors.CardiacProcessor`)."""
-        at, steps = _gaps(stamps, self._cardiac_t, self.config.max_gap_s)
-        return at.tolist(), steps.tolist()
 
     def _advance_protocol_time(self, t_end: float) -> None:
         if self._last_t is not None and not self.paused and self.phase is not None:

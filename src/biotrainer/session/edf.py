@@ -34,7 +34,11 @@ gap); each stretch of a preset without a gap of its own (none longer than the
 recorder's :data:`GAP_THRESHOLD_S`) is laid out sample after sample from the slot of its first
 sample, as the main preset's samples are. Where a preset has no samples (its stream stalled while
 the main one went on) its signal holds the last value before, with a note; its samples that fall
-in a gap of the main preset have no place in the file and are left out, with a note.
+in a gap of the main preset have no place in the file and are left out, with a note. Samples a
+preset lost on the way, where its packet numbers say so (:func:`counted_losses`: a Bluetooth
+headset's lost packets leave no step in the timestamps), take their slots all the same, holding
+the last value before them, so that neither the main preset's time axis nor another preset's
+place on it runs behind by them.
 
 What EDF+ or edflib cannot hold is worked around, or said in :attr:`EdfExport.warnings`:
 annotation texts longer than edflib's 40 bytes are split over consecutive annotations at the same
@@ -66,6 +70,7 @@ import pyedflib
 from pyedflib.edfwriter import set_starttime_subsecond as _set_subsecond_start
 
 from biotrainer import __version__
+from biotrainer.acquisition.counter import SourceLosses
 from biotrainer.errors import RecordingError
 from biotrainer.paths import check_output_file, nearest_existing, private_temp_beside, shown
 from biotrainer.session.folder import raw_file_name
@@ -282,18 +287,23 @@ def edflib_onset(onset_s: float, subsecond_100ns: int) -> float:
 
 
 def edf_onsets(
-    rec: Recording, preset: str, lead: int, fs_written: float | None = None
+    rec: Recording,
+    preset: str,
+    lead: int,
+    fs_written: float | None = None,
+    lost: np.ndarray | None = None,
 ) -> list[tuple[float, Event]]:
     """Events with their onset on the EDF's time axis (s from its start).
 
     The EDF's samples follow each other without the recording's gaps, so an event's moment is
     placed where it falls between the samples of ``preset`` (``lead``: the samples padded in
     front of it; ``fs_written``: the rate they are written at, when EDF could not hold the
-    preset's own); events without a time are at 0.
+    preset's own; ``lost``: the samples lost before each, :func:`counted_losses`); events
+    without a time are at 0.
     """
     p = rec.layout.preset(preset)
     ts = rec.raw[preset][p.timestamp_row]
-    edf_t = (lead + np.arange(ts.size)) / (fs_written or p.fs)
+    edf_t = (lead + sample_slots(ts.size, lost)) / (fs_written or p.fs)
     t0 = rec.first_timestamp
     out = []
     for e in rec.events:
@@ -383,6 +393,52 @@ class Placement:
     first_slot: int = 0
 
 
+def sample_slots(n: int, lost: np.ndarray | None) -> np.ndarray:
+    """Where each of ``n`` samples goes, counted from the first, when ``lost[i]`` samples were
+    lost just before sample ``i`` (None: none lost)."""
+    pos = np.arange(n, dtype=np.int64)
+    return pos if lost is None else pos + np.cumsum(lost)
+
+
+def counted_losses(rec: Recording, preset: str) -> tuple[np.ndarray | None, str | None]:
+    """The samples ``preset`` lost on the way, before each of its samples, as its packet
+    counter says (:class:`~biotrainer.acquisition.counter.SourceLosses`; None when it is not
+    counted or lost none), and a note when the counter did not fit the timestamps. Losses at a
+    gap the EDF closes up are left to it."""
+    p = rec.layout.preset(preset)
+    data = rec.raw.get(preset)
+    if p.counter is None or data is None or data.shape[1] == 0:
+        return None, None
+    losses = SourceLosses([p], [])
+    lost = losses.push_preset(preset, data)
+    if preset in losses.disbelieved:
+        return None, (
+            f"{raw_file_name(preset)}: its packet numbers count more samples lost than its "
+            "timestamps leave time for (the device profile's rule does not fit the device): "
+            "no samples are held for losses"
+        )
+    if lost is None:
+        return None, None
+    lost[1:][np.diff(data[p.timestamp_row]) > GAP_THRESHOLD_S] = 0
+    return (lost if lost.any() else None), None
+
+
+def lost_note(preset: str, lost: np.ndarray, fs: float, roles: list[str]) -> str:
+    """The note on the samples a preset lost on the way, which the EDF holds over."""
+    n, k = int(lost.sum()), int(np.count_nonzero(lost))
+    share = 100.0 * n / (n + lost.size)
+    who = (
+        f"{roles[0]} holds its last value"
+        if len(roles) == 1
+        else f"{', '.join(roles[:-1])} and {roles[-1]} hold their last values"
+    )
+    return (
+        f"the device lost {n} samples of {raw_file_name(preset)} on the way ({n / fs:.1f} s, "
+        f"{share:.1f} %, in {k} stretch{'es' if k > 1 else ''}; its packet numbers say where): "
+        f"{who} there, so the signals keep their time"
+    )
+
+
 @dataclass(frozen=True)
 class MainAxis:
     """The EDF's time axis: the main preset's samples one after another, its gaps closed up.
@@ -411,33 +467,45 @@ class MainAxis:
         return self.anchor_edf[stretch] + (t - self.anchor_t[stretch]) * self.scale
 
 
-def main_axis(rec: Recording, preset: str, lead: int, fs_written: float | None = None) -> MainAxis:
+def main_axis(
+    rec: Recording,
+    preset: str,
+    lead: int,
+    fs_written: float | None = None,
+    lost: np.ndarray | None = None,
+) -> MainAxis:
     """The time axis of the main ``preset``, written from slot ``lead`` on.
 
     Its samples are placed by count at the rate they are written at (``fs_written``, the
-    nominal one unless EDF could not hold it); a raw time within a stretch between gaps is
-    mapped at the rate the stretches' timestamps give (so the presets of a device whose clock
-    runs off nominal stay in step after a gap: placed by time alone they would part by the
-    drift gathered before it).
+    nominal one unless EDF could not hold it), the samples the device lost on the way counted
+    too (``lost``: before each sample, :func:`counted_losses`); a raw time within a stretch
+    between gaps is mapped at the rate the stretches' timestamps give (so the presets of a
+    device whose clock runs off nominal stay in step after a gap: placed by time alone they
+    would part by the drift gathered before it).
     """
     p = rec.layout.preset(preset)
     fs = fs_written or p.fs
     ts = rec.raw[preset][p.timestamp_row]
+    pos = sample_slots(ts.size, lost)
     before = np.flatnonzero(np.diff(ts) > GAP_THRESHOLD_S)
     first = np.concatenate([[0], before + 1])
     last = np.concatenate([before, [ts.size - 1]])
     span = float(np.sum(ts[last] - ts[first]))
-    fs_seen = float(np.sum(last - first)) / span if span > 0 else math.nan
+    fs_seen = float(np.sum(pos[last] - pos[first])) / span if span > 0 else math.nan
     scale = fs_seen / fs if 0.5 <= fs_seen / fs <= 2.0 else 1.0
     anchor_t = ts[first].astype(float)
-    anchor_edf = (lead + first) / fs
+    anchor_edf = (lead + pos[first]) / fs
     # Before the first gap the axis starts at the EDF's start (the first sample of any preset).
     anchor_t[0], anchor_edf[0] = rec.first_timestamp, 0.0
     return MainAxis(ts[before] + 1.0 / p.fs, ts[before + 1], anchor_t, anchor_edf, scale)
 
 
 def place_on_main(
-    ts: np.ndarray, fs: float, axis: MainAxis, fs_written: float | None = None
+    ts: np.ndarray,
+    fs: float,
+    axis: MainAxis,
+    fs_written: float | None = None,
+    lost: np.ndarray | None = None,
 ) -> Placement:
     """Put the samples of a preset on the time axis of the main preset, whose gaps are closed up.
 
@@ -460,6 +528,9 @@ def place_on_main(
     axis : MainAxis
         The main preset's time axis (:func:`main_axis`). A sample within half of its own sample
         period of a gap's edge counts as outside the gap.
+    lost : ndarray of int, optional
+        Samples the device lost just before each sample (:func:`counted_losses`): a run's
+        samples after a loss are laid out that many slots on, and it holds its last value there.
 
     Returns
     -------
@@ -485,12 +556,18 @@ def place_on_main(
     run = np.cumsum(first) - 1
     start_slot = np.rint(axis.edf_time(t_kept[starts], after_kept[starts]) * (fs_written or fs))
     start_slot = np.maximum(start_slot.astype(np.int64), 0)
-    slot = start_slot[run] + (np.arange(kept.size) - starts[run])
+    pos = sample_slots(ts.size, lost)[kept]
+    slot = start_slot[run] + (pos - pos[starts][run])
     # A run that starts on slots the run before already holds gives way (the presets of a
     # reconnect resume a packet or so apart).
     free = np.concatenate([[True], slot[1:] > np.maximum.accumulate(slot)[:-1]])
     overlapped = int(kept.size - np.count_nonzero(free))
-    kept, slot = kept[free], slot[free]
+    return slotted(kept[free], slot[free], in_gap, overlapped)
+
+
+def slotted(kept: np.ndarray, slot: np.ndarray, in_gap: int = 0, overlapped: int = 0) -> Placement:
+    """The placement of raw samples ``kept`` on slots ``slot`` (rising): the slots between hold
+    the last sample before them, those before the first the first."""
     source = np.full(int(slot[-1]) + 1, -1, dtype=np.int64)
     source[slot] = kept
     source = np.maximum.accumulate(source)
@@ -721,15 +798,25 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
     duration, exact = record_duration(rates)
     written = {p: round(layout.preset(p).fs * duration) / duration for p in exported}
     lead = 0
+    # the samples each counted preset lost on the way (its signals hold their last value there)
+    lost: dict[str, np.ndarray | None] = {}
+    for preset in dict.fromkeys(exported):
+        lost[preset], counter_note = counted_losses(rec, preset)
+        if counter_note is not None:
+            notes.append(counter_note)
+    placements: dict[str, Placement] = {}
     if main is not None:
         pm = layout.preset(main)
         lead = round((float(rec.raw[main][pm.timestamp_row, 0]) - t0) * written[main])
-        axis = main_axis(rec, main, lead, written[main])
+        axis = main_axis(rec, main, lead, written[main], lost[main])
+        if lost[main] is not None:
+            n_main = rec.raw[main].shape[1]
+            kept = np.arange(n_main)
+            placements[main] = slotted(kept, lead + sample_slots(n_main, lost[main]))
 
     # (label, units, fs, data) per channel, presets on the main preset's time axis.
     channels: list[tuple[str, str, float, np.ndarray]] = []
     channel_presets: list[str] = []
-    placements: dict[str, Placement] = {}
     irregular: list[str] = []
     for g in layout.groups:
         if g.role == "marker":
@@ -753,7 +840,7 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         p = layout.preset(g.preset)
         if g.preset != main and g.preset not in placements:
             placements[g.preset] = place_on_main(
-                data[p.timestamp_row], p.fs, axis, written[g.preset]
+                data[p.timestamp_row], p.fs, axis, written[g.preset], lost[g.preset]
             )
         placement = placements.get(g.preset)
         if placement is not None and placement.source.size == 0:
@@ -854,10 +941,13 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         if placement.source.size == 0:  # (said above: not in the EDF)
             continue
         roles = [g.role.upper() for g in layout.groups if g.preset == preset and g.role != "marker"]
-        notes += placement_notes(placement, preset, layout.preset(preset).fs, roles, main)
+        fs = layout.preset(preset).fs
+        if lost[preset] is not None:
+            notes.append(lost_note(preset, lost[preset], fs, roles))
+        notes += placement_notes(placement, preset, fs, roles, main)
     events: list[tuple[float, float, str]] = []
     split = 0
-    for onset, e in edf_onsets(rec, main, lead, written[main]):
+    for onset, e in edf_onsets(rec, main, lead, written[main], lost[main]):
         pieces = split_annotation(annotation_text(f"{e.kind}: {e.text}" if e.text else e.kind))
         split += len(pieces) > 1
         events += [(onset, -1.0, piece) for piece in pieces]  # (-1: no duration)

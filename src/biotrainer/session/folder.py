@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from biotrainer import __version__
 from biotrainer.acquisition.chunk import ROLES
+from biotrainer.acquisition.counter import MAX_MODULO, MAX_SAMPLES_PER_VALUE, PacketCounter
 from biotrainer.acquisition.source import ChannelGroup, PresetLayout, SourceLayout
 from biotrainer.errors import RecordingError
 from biotrainer.paths import (
@@ -485,6 +486,19 @@ def _opt_finite(value: Any, key: str) -> float | None:
     return None if value is None else _finite(value, key)
 
 
+def _parse_counter(c: Any, key: str, num_rows: int, rows: str) -> PacketCounter | None:
+    """A preset's ``counter`` object (how its package numbers count; absent: None)."""
+    if c is None:
+        return None
+    if not isinstance(c, dict):
+        raise _FieldError(key, f"should be an object, not {_show(c)}")
+    row = _whole(c.get("row"), key + ".row", 0, num_rows - 1, rows)
+    per = _whole(c.get("samples_per_value"), key + ".samples_per_value", 1, MAX_SAMPLES_PER_VALUE)
+    modulo = _whole(c.get("modulo"), key + ".modulo", 2, MAX_MODULO)
+    step = _whole(c.get("step"), key + ".step", 1, modulo - 1)
+    return PacketCounter(row=row, samples_per_value=per, step=step, modulo=modulo)
+
+
 def _parse_layout(d: dict) -> SourceLayout:
     """The ``layout`` object: presets and channel groups, every row index inside its preset,
     every group of a known role (at most one group each) with at least one row (but markers)."""
@@ -503,7 +517,8 @@ def _parse_layout(d: dict) -> SourceLayout:
         if marker is not None:
             marker = _whole(marker, key + ".marker_row", 0, n - 1, rows)
         fs = _finite(p.get("fs"), key + ".fs")
-        presets.append(PresetLayout(name, fs, n, ts_row, marker))
+        counter = _parse_counter(p.get("counter"), key + ".counter", n, rows)
+        presets.append(PresetLayout(name, fs, n, ts_row, marker, counter))
     if not presets:
         raise _FieldError("layout.presets", "is empty")
     groups: list[ChannelGroup] = []

@@ -79,30 +79,35 @@ def cache_root(override: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("biotrainer", appauthor=False)) / "simulator"
 
 
-def _cache_key(scenario: Scenario, seed: int, layout_dict: dict) -> str:
+def _cache_key(scenario: Scenario, seed: int, layout_dict: dict, packet_loss: float) -> str:
     h = hashlib.sha256()
-    h.update(
-        json.dumps(
-            {"v": GENERATOR_VERSION, "seed": seed, "layout": layout_dict}, sort_keys=True
-        ).encode()
-    )
+    key: dict[str, Any] = {"v": GENERATOR_VERSION, "seed": seed, "layout": layout_dict}
+    if packet_loss:
+        key["packet_loss"] = packet_loss
+    h.update(json.dumps(key, sort_keys=True).encode())
     h.update(scenario.text.encode())
     return h.hexdigest()[:20]
 
 
 def render_to_folder(
-    scenario: Scenario, layout: Any, seed: int, cache_dir: str | os.PathLike[str] | None = None
+    scenario: Scenario,
+    layout: Any,
+    seed: int,
+    cache_dir: str | os.PathLike[str] | None = None,
+    packet_loss: float = 0.0,
 ) -> tuple[Path, dict[str, Path]]:
     """Render into the cache (reusing an earlier identical render) and return (folder, files).
 
-    The cache key hashes the scenario text, the seed, the layout and the generator version. A
-    render is written to a temporary folder and renamed into place, so an interrupted render is
-    never reused.
+    The cache key hashes the scenario text, the seed, the layout, the packet loss and the
+    generator version. A render is written to a temporary folder and renamed into place, so an
+    interrupted render is never reused. With ``packet_loss`` (0..0.5), the presets the layout
+    counts (:class:`~biotrainer.acquisition.counter.PacketCounter`) come as a wireless link
+    delivers them, that share of their packets lost (:func:`lose_packets`).
     """
     from biotrainer.acquisition.simulator.render import layout_for
 
     layout = layout_for(layout)
-    key = _cache_key(scenario, int(seed), layout.to_dict())
+    key = _cache_key(scenario, int(seed), layout.to_dict(), packet_loss)
     root = cache_root(cache_dir)
     folder = root / f"{scenario.name}-seed{int(seed)}-{key}"
     done = folder / _DONE
@@ -118,7 +123,7 @@ def render_to_folder(
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".render-", dir=root))
-        rendered = render_scenario(scenario, layout, int(seed))
+        rendered = lose_packets(render_scenario(scenario, layout, int(seed)), packet_loss)
         files = write_rendered(rendered, tmp)
         _write_session_meta(tmp, rendered)
         (tmp / _DONE).write_text(
@@ -132,6 +137,30 @@ def render_to_folder(
             f"Make it writable, or point {CACHE_ENV_VAR} at a writable folder."
         ) from exc
     return folder, {p: folder / PRESET_FILES[p] for p in files}
+
+
+def lose_packets(rendered: Any, loss: float) -> Any:
+    """``rendered`` with each counted preset's samples in numbered packets, as a wireless link
+    delivers them (:func:`~biotrainer.acquisition.simulator.packets.bluetooth_packets`), a
+    share ``loss`` of them lost (drawn from the render's seed); unchanged when ``loss`` is 0."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from biotrainer.acquisition.simulator.packets import bluetooth_packets
+
+    if not loss:
+        return rendered
+    data = dict(rendered.data)
+    for p in rendered.layout.presets:
+        c = p.counter
+        if c is None or p.preset not in data:
+            continue
+        rng = np.random.default_rng([rendered.seed, sorted(data).index(p.preset), 0x10557])
+        data[p.preset] = bluetooth_packets(
+            data[p.preset], p.fs, p.timestamp_row, c.row, c.samples_per_value, loss, rng, c.modulo
+        ).data
+    return replace(rendered, data=data)
 
 
 def _move_into_place(tmp: Path, folder: Path) -> None:
@@ -193,8 +222,9 @@ def _write_session_meta(folder: Path, rendered: Any) -> None:
 def render_session(profile: Any, options: dict | None = None) -> Path:
     """Render a simulator profile's scenario and return its folder, which is also a session
     folder (``session.json`` + raw files) that :class:`FileSource` can replay at any speed."""
-    scenario, seed = _scenario_and_seed(profile, options or {})
-    folder, _ = render_to_folder(scenario, profile.layout(), seed, (options or {}).get("cache_dir"))
+    scenario, seed, loss = _scenario_and_seed(profile, options or {})
+    cache = (options or {}).get("cache_dir")
+    folder, _ = render_to_folder(scenario, profile.layout(), seed, cache, loss)
     return folder
 
 
@@ -229,8 +259,8 @@ def prepare_playback(profile: Any, connection: Any = None, options: dict | None 
     from biotrainer.acquisition.brainflow_source import ConnectionParams
 
     options = dict(options or {})
-    scenario, seed = _scenario_and_seed(profile, options)
-    _, files = render_to_folder(scenario, profile.layout(), seed, options.get("cache_dir"))
+    scenario, seed, loss = _scenario_and_seed(profile, options)
+    _, files = render_to_folder(scenario, profile.layout(), seed, options.get("cache_dir"), loss)
     timeout = getattr(connection, "timeout", None) if connection is not None else None
     return ConnectionParams(
         file=str(files["default"]) if "default" in files else None,
@@ -241,15 +271,24 @@ def prepare_playback(profile: Any, connection: Any = None, options: dict | None 
     )
 
 
-def _scenario_and_seed(profile: Any, options: dict) -> tuple[Scenario, int]:
-    """Validate the profile's [simulator] table and the options; return (scenario, seed)."""
+def _scenario_and_seed(profile: Any, options: dict) -> tuple[Scenario, int, float]:
+    """Validate the profile's [simulator] table and the options; return (scenario, seed,
+    packet loss)."""
     table = dict(profile.simulator or {})
     path = str(getattr(profile, "path", profile.name))
-    unknown = set(table) - {"scenario", "seed"}
+    unknown = set(table) - {"scenario", "seed", "packet_loss"}
     if unknown:
         raise ConfigError(
-            path, f"simulator.{sorted(unknown)[0]}", "unknown key (allowed: scenario, seed)"
+            path,
+            f"simulator.{sorted(unknown)[0]}",
+            "unknown key (allowed: scenario, seed, packet_loss)",
         )
+    loss = table.get("packet_loss", 0.0)
+    if isinstance(loss, bool) or not isinstance(loss, int | float) or not 0 <= loss <= 0.5:
+        raise ConfigError(
+            path, "simulator.packet_loss", f"must be a share from 0 to 0.5, got {excerpt(loss)}"
+        )
+
     scenario_name = options.get("scenario") or table.get("scenario")
     if not scenario_name:
         raise ConfigError(path, "simulator.scenario", "is required (a scenario name)")
@@ -268,4 +307,10 @@ def _scenario_and_seed(profile: Any, options: dict) -> tuple[Scenario, int]:
         )
     if profile.master_board_id is None:
         raise ConfigError(path, "master_board", "a simulator profile needs a master_board")
-    return load_scenario(scenario_name), int(seed)
+    if loss and not any(p.counter for p in profile.layout().presets):
+        raise ConfigError(
+            path,
+            "simulator.packet_loss",
+            "needs a [counters.<preset>] table: the packets lost are those of counted presets",
+        )
+    return load_scenario(scenario_name), int(seed), float(loss)

@@ -1,0 +1,328 @@
+"""Samples a device lost on the way, from the sequence number it puts in its packets.
+
+A Bluetooth headset drops packets now and then (a Muse one in tens to hundreds, more with the
+head turned away from the receiver). BrainFlow passes on what arrives and stamps it on the host,
+spreading a packet's samples evenly since the one before (checked in BrainFlow's Muse code), so
+a lost packet leaves no step in the timestamps: the samples after it simply come early by its
+length. Counted by sample, a beat after the loss is that much early and its RR interval that
+much short (47 ms for one 12-sample Muse packet at 256 Hz), a difference RMSSD squares.
+
+Many boards number their packets, and BrainFlow puts the number in the preset's package-number
+row. Where the number comes from the device itself (not counted by BrainFlow on the host), a jump
+in it says how many packets did not arrive. A device profile declares how to read it
+(``[counters.<preset>]``, :class:`PacketCounter`); :class:`LossCounter` reads the row as it
+streams and says where samples are missing and how many.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Most samples one package number may be shared by (a profile or session.json asking more is
+#: refused).
+MAX_SAMPLES_PER_VALUE = 4096
+
+#: Largest cycle a package number may have (a 32-bit counter's).
+MAX_MODULO = 1 << 32
+
+#: Largest share of a counter's cycle a jump may cover and still be taken as packets lost: a
+#: larger one is the counter going back or starting again (a reconnect), not a loss.
+MAX_JUMP_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class PacketCounter:
+    """How a preset's package-number row counts what the device sent.
+
+    Attributes
+    ----------
+    row : int
+        The preset's package-number row.
+    samples_per_value : int
+        Consecutive samples that share one value (the samples of one packet; 1 when the device
+        numbers every sample).
+    step : int
+        What the value goes up by from one packet (or sample) to the next.
+    modulo : int
+        The value wraps to 0 on reaching this (256 for an 8-bit counter).
+    """
+
+    row: int
+    samples_per_value: int = 1
+    step: int = 1
+    modulo: int = 256
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.samples_per_value <= MAX_SAMPLES_PER_VALUE:
+            raise ValueError(
+                f"samples_per_value is {self.samples_per_value}, not in 1..{MAX_SAMPLES_PER_VALUE}"
+            )
+        if not 2 <= self.modulo <= MAX_MODULO:
+            raise ValueError(f"modulo is {self.modulo}, not in 2..{MAX_MODULO}")
+        if not 1 <= self.step < self.modulo:
+            raise ValueError(f"step {self.step} is not in 1..modulo-1 ({self.modulo - 1})")
+
+    def to_dict(self) -> dict[str, int]:
+        """The rule as saved in ``session.json``."""
+        return {
+            "row": self.row,
+            "samples_per_value": self.samples_per_value,
+            "step": self.step,
+            "modulo": self.modulo,
+        }
+
+
+@dataclass(frozen=True)
+class Losses:
+    """Where samples are missing in a block, and how many.
+
+    Attributes
+    ----------
+    offsets : np.ndarray
+        Indices (int64, ascending) of the block's samples that follow missing ones.
+    counts : np.ndarray
+        Samples missing just before each of ``offsets`` (int64, each at least 1).
+    """
+
+    offsets: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def total(self) -> int:
+        """Samples missing in all."""
+        return int(self.counts.sum())
+
+
+NO_LOSSES = Losses(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+
+class LossCounter:
+    """Read a preset's package numbers as they stream and find the samples that did not arrive.
+
+    Parameters
+    ----------
+    counter : PacketCounter
+        How the preset's package-number row counts.
+
+    Notes
+    -----
+    A change of value from ``a`` to ``b`` means ``((b - a) mod modulo) / step - 1`` packets
+    went missing between them, each of ``samples_per_value`` samples. A change that is not a
+    whole number of steps, or covers more than :data:`MAX_JUMP_SHARE` of the cycle (the counter
+    went back, or started again after a reconnect), is not taken as a loss; nor is anything at
+    a value that is not a finite number, after which counting starts again. A loss longer than
+    a whole cycle of the counter cannot be seen in it (an 8-bit per-sample counter at 250 Hz
+    cycles in about a second): the timestamps show such a hole.
+    """
+
+    def __init__(self, counter: PacketCounter) -> None:
+        self.counter = counter
+        self._last: int | None = None
+        #: Samples found missing so far.
+        self.lost = 0
+        #: Samples read so far.
+        self.seen = 0
+
+    def restart(self) -> None:
+        """Take the next package number as the first (no loss is counted before it)."""
+        self._last = None
+
+    def push(self, values: np.ndarray) -> Losses:
+        """Read the next package numbers ``values`` (the row, shape ``(n,)``) and return where
+        samples are missing in them (an offset 0 means before the first of them)."""
+        x = np.asarray(values, dtype=np.float64).ravel()
+        if x.size == 0:
+            return NO_LOSSES
+        self.seen += int(x.size)
+        finite = np.isfinite(x)
+        v = np.where(finite, x, 0.0).astype(np.int64) % self.counter.modulo
+        before = np.empty_like(v)
+        before[1:] = v[:-1]
+        before[0] = self._last if self._last is not None else v[0]
+        known = finite.copy()
+        known[1:] &= finite[:-1]
+        if self._last is None:
+            known[0] = False
+        self._last = int(v[-1]) if finite[-1] else None
+        changed = np.flatnonzero(known & (v != before))
+        if changed.size == 0:
+            return NO_LOSSES
+        c = self.counter
+        jump = (v[changed] - before[changed]) % c.modulo
+        whole = jump % c.step == 0
+        missed = jump // c.step - 1
+        lost = whole & (missed >= 1) & (jump <= MAX_JUMP_SHARE * c.modulo)
+        if not lost.any():
+            return NO_LOSSES
+        counts = missed[lost] * c.samples_per_value
+        self.lost += int(counts.sum())
+        return Losses(changed[lost].astype(np.int64), counts.astype(np.int64))
+
+
+#: Time (s) a loss may seem to take beyond what the timestamps around it leave: a Bluetooth
+#: board's packets come in bursts, stamped when they arrive.
+SLACK_S = 1.0
+
+#: Seconds of samples over which the share lost is watched, and the share above which it is
+#: said (:meth:`SourceLosses.take_notes`): a headset far from its receiver.
+WATCH_S = 30.0
+SAY_SHARE = 0.02
+
+#: Seconds of samples after a said loss before another is said.
+SAY_AGAIN_S = 300.0
+
+#: Seconds of a preset's timestamps after which its counter is checked against them.
+CHECK_AFTER_S = 20.0
+
+#: Share of the samples the timestamps allow by which the samples received and counted lost may
+#: exceed them before the counter is not believed (a device's clock may run a little fast).
+CHECK_TOLERANCE = 0.03
+
+
+class SourceLosses:
+    """The samples each counted preset of a source lost, found chunk by chunk.
+
+    Parameters
+    ----------
+    presets : iterable of PresetLayout
+        The source's presets; those with a :class:`PacketCounter` are read.
+    groups : iterable of ChannelGroup
+        The source's channel groups (each role's preset).
+
+    Notes
+    -----
+    A counter that finds more samples lost than the preset's timestamps leave room for (the
+    samples received and lost, over the time they span at the preset's rate, more than
+    :data:`CHECK_TOLERANCE` over, once they span :data:`CHECK_AFTER_S`) is not believed from
+    then on: the profile's rule does not fit what the device sends. Its preset is then counted
+    no more and :meth:`take_notes` says so once.
+    """
+
+    def __init__(self, presets, groups) -> None:
+        self.counters = {p.preset: LossCounter(p.counter) for p in presets if p.counter}
+        self._rows = {p.preset: p.counter.row for p in presets if p.counter}
+        self._stamps = {p.preset: p.timestamp_row for p in presets if p.counter}
+        self._fs = {p.preset: p.fs for p in presets if p.counter}
+        self._span: dict[str, tuple[float, float]] = {}
+        self._roles = {g.role: g.preset for g in groups if g.preset in self.counters}
+        self._notes: list[str] = []
+        #: per preset: (samples received, lost) in the watched stretch; samples since said
+        self._watch = {p: (0, 0) for p in self.counters}
+        self._since_said = {p: math.inf for p in self.counters}
+        #: Presets whose counter was found not to fit their timestamps.
+        self.disbelieved: set[str] = set()
+
+    @property
+    def counted(self) -> bool:
+        """Whether any preset is counted."""
+        return bool(self.counters)
+
+    def push(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Read the package numbers of the next raw arrays (preset -> rows x n); return, for
+        each role of a counted preset, the samples lost just before each of its samples
+        (int64, shape ``(n,)``, mostly zeros)."""
+        per_preset: dict[str, np.ndarray] = {}
+        for preset in self.counters:
+            data = raw.get(preset)
+            before = None if data is None else self.push_preset(preset, data)
+            if before is not None:
+                per_preset[preset] = before
+        return {role: per_preset[p] for role, p in self._roles.items() if p in per_preset}
+
+    def push_preset(self, preset: str, data: np.ndarray) -> np.ndarray | None:
+        """Read the package numbers of preset ``preset``'s next raw array (rows x n); return the
+        samples lost just before each of its samples (int64, shape ``(n,)``), None when the
+        preset is not counted, its counter is not believed, or ``data`` is empty."""
+        counter = self.counters.get(preset)
+        if counter is None or data.shape[1] == 0 or preset in self.disbelieved:
+            return None
+        stamps = data[self._stamps[preset]]
+        losses = self._timed(preset, counter.push(data[self._rows[preset]]), stamps)
+        if not self._fits(preset, stamps):
+            return None
+        before = np.zeros(data.shape[1], dtype=np.int64)
+        before[losses.offsets] = losses.counts
+        self._watch_share(preset, data.shape[1], losses.total)
+        return before
+
+    def _watch_share(self, preset: str, received: int, lost: int) -> None:
+        """Say when more than :data:`SAY_SHARE` of a preset's samples were lost over the last
+        :data:`WATCH_S` (at most once in :data:`SAY_AGAIN_S`)."""
+        got, gone = self._watch[preset]
+        got, gone = got + received, gone + lost
+        fs = self._fs[preset]
+        self._since_said[preset] += received + lost
+        first, last = self._span.get(preset, (0.0, 0.0))
+        if got + gone < WATCH_S * fs or last - first < CHECK_AFTER_S:  # (or not yet checked)
+            self._watch[preset] = (got, gone)
+            return
+        self._watch[preset] = (0, 0)
+        share = gone / (got + gone)
+        if share > SAY_SHARE and self._since_said[preset] >= SAY_AGAIN_S * fs:
+            self._since_said[preset] = 0
+            roles = [r.upper() for r, p in self._roles.items() if p == preset] or [preset]
+            self._notes.append(
+                f"the device lost {100 * share:.0f} % of its {' and '.join(roles)} samples on "
+                f"the way over the last {(got + gone) / fs:.0f} s (a wireless link: bring the "
+                "receiver closer); the metrics keep their time over them"
+            )
+
+    def _timed(self, preset: str, losses: Losses, stamps: np.ndarray) -> Losses:
+        """``losses`` without those the timestamps leave no time for: from the sample before
+        a loss to the last of the packet after it, at least the time of the samples lost, less
+        :data:`SLACK_S` (a counter that started again after a reconnect may seem to jump by
+        thousands of packets)."""
+        if not losses.offsets.size:
+            return losses
+        before = self._span.get(preset, (math.nan, math.nan))[1]
+        prev = np.concatenate(([before], stamps))[losses.offsets]
+        c = self.counters[preset]
+        end = np.minimum(losses.offsets + c.counter.samples_per_value - 1, stamps.size - 1)
+        room = stamps[end] - prev + SLACK_S
+        ok = ~(losses.counts / self._fs[preset] > room)  # (no time before: believed)
+        if ok.all():
+            return losses
+        c.lost -= int(losses.counts[~ok].sum())
+        return Losses(losses.offsets[ok], losses.counts[ok])
+
+    def _fits(self, preset: str, stamps: np.ndarray) -> bool:
+        """Whether the counter of ``preset`` still fits its timestamps (see the class notes)."""
+        finite = stamps[np.isfinite(stamps)]
+        if finite.size:
+            first, _ = self._span.get(preset, (float(finite[0]), 0.0))
+            self._span[preset] = (first, float(finite[-1]))
+        first, last = self._span.get(preset, (0.0, 0.0))
+        if last - first < CHECK_AFTER_S:
+            return True
+        c = self.counters[preset]
+        room = (last - first) * self._fs[preset] * (1.0 + CHECK_TOLERANCE)
+        if c.seen + c.lost <= room + 2 * c.counter.samples_per_value:
+            return True
+        self.disbelieved.add(preset)
+        self._notes.append(
+            f"the device's packet numbers ({preset} preset) count {c.lost} samples lost in "
+            f"{last - first:.0f} s, more than its timing allows: samples lost on the way are "
+            "not counted for it"
+        )
+        return False
+
+    def restart(self) -> None:
+        """Count afresh from the next package number (the device was opened again)."""
+        for c in self.counters.values():
+            c.restart()
+
+    def take_notes(self) -> list[str]:
+        """Return and forget what was found since the previous call (a counter not believed)."""
+        notes, self._notes = self._notes, []
+        return notes
+
+    def share_lost(self, preset: str) -> float:
+        """The share of the samples preset ``preset`` sent that were lost so far (NaN before
+        any, when it is not counted, or when its counter was not believed)."""
+        c = self.counters.get(preset)
+        if c is None or c.seen == 0 or preset in self.disbelieved:
+            return float("nan")
+        return c.lost / (c.lost + c.seen)

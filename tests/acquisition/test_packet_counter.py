@@ -1,0 +1,192 @@
+"""Samples lost on the way, read from the package numbers a device puts in its packets.
+
+A Muse numbers its Bluetooth packets (16 bits, 12 EEG or 6 PPG samples each) and BrainFlow
+stamps a packet's samples evenly over the time since the one before, so a lost packet leaves no
+step in the timestamps: only the package number jumps. Before, nothing read it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biotrainer.acquisition.counter import (
+    CHECK_AFTER_S,
+    LossCounter,
+    PacketCounter,
+    SourceLosses,
+)
+from biotrainer.acquisition.source import ChannelGroup, PresetLayout
+
+MUSE_EEG = PacketCounter(row=0, samples_per_value=12, step=1, modulo=65536)
+
+
+def _packets(numbers: list[int], per: int) -> np.ndarray:
+    return np.repeat(np.array(numbers, dtype=float), per)
+
+
+def test_a_jump_of_two_packets_is_one_packet_of_samples_lost_before_the_next() -> None:
+    c = LossCounter(MUSE_EEG)
+    losses = c.push(_packets([7, 8, 10, 11], 12))
+    assert losses.offsets.tolist() == [24]  # the first sample of packet 10
+    assert losses.counts.tolist() == [12]
+    assert c.lost == 12 and c.seen == 48
+
+
+def test_the_number_wraps_and_a_loss_across_the_wrap_is_counted() -> None:
+    c = LossCounter(MUSE_EEG)
+    losses = c.push(_packets([65534, 65535, 0, 2], 12))
+    assert losses.offsets.tolist() == [36] and losses.counts.tolist() == [12]
+
+
+def test_a_loss_between_two_pushes_is_before_the_first_sample_of_the_second() -> None:
+    c = LossCounter(MUSE_EEG)
+    assert c.push(_packets([1, 2], 12)).total == 0
+    losses = c.push(_packets([5, 6], 12))
+    assert losses.offsets.tolist() == [0] and losses.counts.tolist() == [24]
+
+
+def test_a_packet_split_over_two_pushes_is_no_loss() -> None:
+    c = LossCounter(MUSE_EEG)
+    x = _packets([3, 4, 5], 12)
+    assert c.push(x[:17]).total == 0
+    assert c.push(x[17:]).total == 0
+
+
+@pytest.mark.parametrize(
+    ("numbers", "why"),
+    [
+        ([20000, 20001, 3, 4], "the counter started again (a reconnect): a jump over half a cycle"),
+        ([10, 11, 9, 10], "the counter went back"),
+        ([10, 10, 10], "no change"),
+    ],
+)
+def test_jumps_that_are_no_loss_count_nothing(numbers, why) -> None:
+    assert LossCounter(MUSE_EEG).push(_packets(numbers, 12)).total == 0, why
+
+
+def test_a_per_sample_counter_that_steps_by_two_counts_the_missing_steps() -> None:
+    daisy = LossCounter(PacketCounter(row=0, samples_per_value=1, step=2, modulo=256))
+    losses = daisy.push(np.array([250.0, 252, 254, 0, 6, 8]))
+    assert losses.offsets.tolist() == [4] and losses.counts.tolist() == [2]  # 2 and 4 lost
+    assert daisy.push(np.array([9.0, 11])).total == 0  # an odd step: not whole steps, no loss
+
+
+def test_counting_starts_again_after_a_value_that_is_not_a_number() -> None:
+    c = LossCounter(MUSE_EEG)
+    losses = c.push(np.concatenate((_packets([1], 12), [np.nan], _packets([9, 10], 12))))
+    assert losses.total == 0
+    assert c.push(_packets([12], 12)).counts.tolist() == [12]
+
+
+def test_restart_takes_the_next_number_as_the_first() -> None:
+    c = LossCounter(MUSE_EEG)
+    c.push(_packets([1, 2], 12))
+    c.restart()
+    assert c.push(_packets([90, 91], 12)).total == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"samples_per_value": 0},
+        {"step": 0},
+        {"step": 256},
+        {"modulo": 1},
+        {"modulo": (1 << 32) + 1},
+    ],
+)
+def test_a_rule_out_of_range_is_refused(kwargs) -> None:
+    with pytest.raises(ValueError):
+        PacketCounter(row=0, **{"samples_per_value": 1, "step": 1, "modulo": 256, **kwargs})
+
+
+def _muse_ppg_source(counter: PacketCounter) -> SourceLosses:
+    preset = PresetLayout("ancillary", 64.0, 5, 4, None, counter)
+    group = ChannelGroup("ppg", "ancillary", (1, 2, 3), ("a", "ir", "red"), "")
+    return SourceLosses([preset], [group])
+
+
+def _ppg_chunk(numbers: np.ndarray, t0: float) -> dict[str, np.ndarray]:
+    n = numbers.size
+    data = np.zeros((5, n))
+    data[0] = numbers
+    data[4] = t0 + np.arange(n) / 64.0
+    return {"ancillary": data}
+
+
+def test_the_source_gives_each_role_of_a_counted_preset_its_losses_per_sample() -> None:
+    losses = _muse_ppg_source(PacketCounter(0, 6, 1, 65536))
+    missing = losses.push(_ppg_chunk(_packets([1, 2, 4], 6), 0.0))
+    assert missing["ppg"].tolist() == [0] * 12 + [6] + [0] * 5
+    assert losses.share_lost("ancillary") == pytest.approx(6 / 24)
+    assert losses.take_notes() == []
+
+
+def test_a_counter_that_finds_more_lost_than_the_timestamps_allow_is_not_believed() -> None:
+    """The profile says the number goes up by 1 a packet; this device's goes up by 2 (a wrong
+    rule): every packet seems to follow a lost one, which the timestamps (no time for them)
+    contradict. It is said once, and its losses are no longer given."""
+    losses = _muse_ppg_source(PacketCounter(0, 6, 1, 65536))
+    n_packets = int(CHECK_AFTER_S * 64 / 6) + 20
+    numbers = _packets(list(range(0, 2 * n_packets, 2)), 6)
+    first = losses.push(_ppg_chunk(numbers[:600], 0.0))
+    assert first["ppg"].sum() > 0  # (believed while it cannot be checked)
+    later = losses.push(_ppg_chunk(numbers[600:], 600 / 64.0))
+    assert "ppg" not in later
+    notes = losses.take_notes()
+    assert len(notes) == 1 and "more than its timing allows" in notes[0]
+    assert np.isnan(losses.share_lost("ancillary"))
+    assert losses.push(_ppg_chunk(numbers[-60:], 99.0)) == {}
+    assert losses.take_notes() == []
+
+
+def test_a_counter_whose_losses_fit_the_timestamps_stays_believed() -> None:
+    """One packet in ten lost, the timestamps spanning the samples sent: believed throughout."""
+    losses = _muse_ppg_source(PacketCounter(0, 6, 1, 65536))
+    sent = np.arange(400)
+    got = sent[sent % 10 != 5]
+    numbers = _packets(got.tolist(), 6)
+    t = np.repeat(got, 6) * 6 / 64.0 + np.tile(np.arange(6), got.size) / 64.0
+    data = np.zeros((5, numbers.size))
+    data[0], data[4] = numbers, t
+    missing = losses.push({"ancillary": data})
+    assert missing["ppg"].sum() == 40 * 6
+    assert not any("timing allows" in n for n in losses.take_notes())
+
+
+def test_a_jump_the_timestamps_leave_no_time_for_is_no_loss() -> None:
+    """A counter that started again (a reconnect, 3 s) seems to jump by 25,538 packets (40
+    minutes of PPG): not taken as lost samples, nor held against the counter."""
+    losses = _muse_ppg_source(PacketCounter(0, 6, 1, 65536))
+    losses.push(_ppg_chunk(_packets([40000, 40001], 6), 0.0))
+    back = losses.push(_ppg_chunk(_packets([3, 4, 6], 6), 12 / 64.0 + 3.0))
+    assert back["ppg"].tolist() == [0] * 12 + [6] + [0] * 5  # (the real loss after it counts)
+    assert losses.share_lost("ancillary") == pytest.approx(6 / 36)
+
+
+def test_a_link_losing_many_packets_is_said_once_in_a_while() -> None:
+    """One PPG packet in ten lost: said after 30 s (the therapist can move the receiver), not
+    again for 5 minutes; one in a hundred: not said."""
+    losses = _muse_ppg_source(PacketCounter(0, 6, 1, 65536))
+    sent = np.arange(20_000)
+    got = sent[sent % 10 != 5]
+    numbers = _packets(got.tolist(), 6)
+    t = np.repeat(got, 6) * 6 / 64.0 + np.tile(np.arange(6), got.size) / 64.0
+    per_push = 64 * 5  # 5 s a push
+    said = []
+    for i in range(0, 64 * 600, per_push):  # 10 minutes
+        data = np.zeros((5, per_push))
+        data[0], data[4] = numbers[i : i + per_push], t[i : i + per_push]
+        losses.push({"ancillary": data})
+        said += [(i / 64.0, n) for n in losses.take_notes()]
+    # (times of the pushes in seconds received: 9 in 10 sent; 5 minutes sent = 270 s received)
+    assert [round(s) for s, _ in said] == [25, 295, 565]
+    assert "lost 10 % of its PPG samples on the way over the last 3" in said[0][1]
+
+    quiet = _muse_ppg_source(PacketCounter(0, 6, 1, 65536))
+    few = _packets(sent[sent % 100 != 5].tolist(), 6)
+    data = np.zeros((5, 64 * 60))
+    data[0], data[4] = few[: 64 * 60], np.arange(64 * 60) / 64.0 * 1.01
+    quiet.push({"ancillary": data})
+    assert quiet.take_notes() == []
