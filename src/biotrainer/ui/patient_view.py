@@ -98,6 +98,23 @@ def distance(point: QPointF, rect: QRectF) -> float:
     return math.hypot(dx, dy)
 
 
+#: What separates the numbers line's parts ("Heart rate 72 · Breathing 6.1/min (guide 6/min)").
+NUMBERS_SEPARATOR = " · "
+
+
+def whole_parts(text: str, font: QFont, width: float) -> str:
+    """The numbers line ``text`` as it is laid out ``width`` pixels wide in ``font``: it breaks
+    between its parts only ("On target 65% of the time" whole, never "6/" at a line's end and
+    "min)" at the next's start), the spaces in a part (and the one before each "·") made
+    no-break, a word joiner after each slash; as it is when a part is wider than ``width`` (it
+    breaks where it must, rather than run past the width)."""
+    metrics = QFontMetricsF(font)
+    parts = text.split(NUMBERS_SEPARATOR)
+    if max((metrics.horizontalAdvance(part + " ·") for part in parts), default=0.0) > width:
+        return text
+    return "\u00a0· ".join(part.replace(" ", "\u00a0").replace("/", "/\u2060") for part in parts)
+
+
 def elided(text: str, font: QFont, width: float, lines: int) -> str:
     """``text`` cut short with "…" to fit ``lines`` lines ``width`` pixels wide (word-wrapped
     as :class:`_Text` wraps it)."""
@@ -436,7 +453,7 @@ class PatientView(QWidget):
         # share of the last half-minute on target is what the orb's brightening rewards.
         if math.isfinite(u.reward_rate) and u.phase_kind == "training":
             parts.append(f"On target {100 * u.reward_rate:.0f}% of the time")
-        return " · ".join(parts)
+        return NUMBERS_SEPARATOR.join(parts)
 
     @property
     def note_text(self) -> str:
@@ -652,12 +669,12 @@ class PatientView(QWidget):
                 self._layout_key = None  # (the words are prepared at another size now)
             cue_h, note_h, widest = self._nominal_words[1]
             font = self._font(max(NUMBERS_MIN_PX, u * 0.020), QFont.Weight.Normal)
-            line.prepare(numbers, font, max(1.0, w - 2 * side))
+            line.prepare(whole_parts(numbers, font, w - 2 * side), font, max(1.0, w - 2 * side))
             words_h = cue_h + gap + note_h
             beside = self._texts["numbers_beside"]  # ... or in the corner, left of the words
             beside_w = (w - widest) / 2 - side - 2 * gap
             if cue_top + words_h + gap + line.height > bottom and beside_w >= 8 * font.pixelSize():
-                beside.prepare(numbers, font, beside_w)
+                beside.prepare(whole_parts(numbers, font, beside_w), font, beside_w)
                 corner = QRectF(side, bottom - beside.height, beside_w, beside.height)
                 clear = g.pacer_radius(1.0) + PacerPainter.line_width(g) + gap
                 if (
