@@ -105,6 +105,12 @@ def test_counted_losses_keep_the_heart_metrics_of_the_recording_without_them(
     assert not any("timing allows" in n for n in notes)
     if loss >= 0.03:  # (said, so that the receiver can be brought closer)
         assert any("of its PPG samples on the way" in n for n in notes), notes
+    engine.close()  # what was lost in all, said at the end (and kept for the report)
+    share = 100 * counter.lost / (counter.lost + counter.seen)
+    assert engine.take_notes() == [
+        f"over the session the device lost {share:.1f} % of its PPG samples ({counter.lost}) "
+        "on the way"
+    ]
 
 
 def test_guard_uncounted_losses_throw_the_heart_metrics_off(muse_ppg, whole) -> None:

@@ -38,3 +38,16 @@ def test_many_notes_are_counted_not_listed() -> None:
     said = source_note_warnings(events)
     assert said[:MAX_SOURCE_NOTES] == [f"From the device: step back {i}" for i in range(5)]
     assert said[MAX_SOURCE_NOTES:] == ["From the device: 3 more notes in events.csv"]
+
+
+def test_what_the_device_lost_over_the_session_is_listed_first() -> None:
+    """The session's total of samples lost on the way is said at its end, after the notes of
+    the link losing packets along the way: among many, it was the one counted, not listed."""
+    along = [
+        Event(float(i), "source_note", f"the device lost {i + 3} % of its PPG samples on the way")
+        for i in range(6)
+    ]
+    total = "over the session the device lost 3.2 % of its PPG samples (1320) on the way"
+    said = source_note_warnings([*along, Event(99.0, "source_note", total)])
+    assert said[0] == f"From the device: {total}"
+    assert said[-1] == "From the device: 2 more notes in events.csv"

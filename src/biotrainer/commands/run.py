@@ -237,6 +237,8 @@ def _run_to_the_end(engine, clock, speed: float, rows, outlets, protocol) -> Non
         finally:
             if outlets is not None:
                 outlets.close()
+        for note in engine.take_notes():  # (what the source lost in all, found at the close)
+            say(sys.stderr, f"biotrainer: note: {note}\n")
 
 
 def _register(store, code: str, recorder, protocol: str, source) -> int:

@@ -411,8 +411,13 @@ class Engine:
                                 self.on_chunk(chunk)
         finally:
             self.source.release()
+            lost = self.losses.summary() if self.losses is not None else None
+            if lost is not None:  # (said, and kept for the session report)
+                self._notes.append(lost)
             if self.recorder is not None and not self.recorder.closed:
                 self._write_early_events(None)  # (no sample ever came)
+                if lost is not None:
+                    self.recorder.add_event(EVENT_SOURCE_NOTE, lost)
                 ending = self.ending
                 text = f"{self.protocol.name}: closed"
                 if ending != ENDED_FINISHED:
