@@ -40,14 +40,26 @@ def test_many_notes_are_counted_not_listed() -> None:
     assert said[MAX_SOURCE_NOTES:] == ["From the device: 3 more notes in events.csv"]
 
 
-def test_what_the_device_lost_over_the_session_is_listed_first() -> None:
+def _along(i: int) -> str:
+    return (
+        f"the device lost {i + 3} % of its PPG samples on the way over the last 30 s (a wireless "
+        "link: bring the receiver closer); the metrics keep their time over them"
+    )
+
+
+def test_what_the_device_lost_over_the_session_stands_for_what_it_lost_along_the_way() -> None:
     """The session's total of samples lost on the way is said at its end, after the notes of
-    the link losing packets along the way: among many, it was the one counted, not listed."""
-    along = [
-        Event(float(i), "source_note", f"the device lost {i + 3} % of its PPG samples on the way")
-        for i in range(6)
-    ]
+    the link losing packets along the way, which filled the report's notes (and pushed the
+    total out of them): the total is listed first, in their place; the other notes stay."""
+    along = [Event(float(i), "source_note", _along(i)) for i in range(6)]
     total = "over the session the device lost 3.2 % of its PPG samples (1320) on the way"
-    said = source_note_warnings([*along, Event(99.0, "source_note", total)])
-    assert said[0] == f"From the device: {total}"
-    assert said[-1] == "From the device: 2 more notes in events.csv"
+    said = source_note_warnings(
+        [*along, Event(50, "source_note", UNIT), Event(99, "source_note", total)]
+    )
+    assert said == [f"From the device: {total}", f"From the device: {UNIT}"]
+
+
+def test_without_the_total_the_losses_along_the_way_are_listed() -> None:
+    """Guard: a session killed before its end has no total; its notes are what there is."""
+    said = source_note_warnings([Event(float(i), "source_note", _along(i)) for i in range(2)])
+    assert said == [f"From the device: {_along(0)}", f"From the device: {_along(1)}"]

@@ -174,6 +174,13 @@ SAY_SHARE = 0.02
 #: How the note on what a session lost in all begins (:meth:`SourceLosses.summary`).
 SUMMARY_START = "over the session the device lost"
 
+
+def is_passing_loss_note(text: str) -> bool:
+    """Whether ``text`` is a note on a stretch of a session's link losing packets (said along
+    the way: "the device lost 4 % of its PPG samples on the way over the last 30 s ..."), which
+    the session's total (:data:`SUMMARY_START`) sums up."""
+    return text.startswith("the device lost ") and " on the way over the last " in text
+
 #: Seconds of samples after a said loss before another is said.
 SAY_AGAIN_S = 300.0
 

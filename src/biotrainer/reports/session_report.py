@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from biotrainer.acquisition.counter import SUMMARY_START as LOSS_SUMMARY_START
+from biotrainer.acquisition.counter import is_passing_loss_note
 from biotrainer.acquisition.source import EVENT_SOURCE_NOTE
 from biotrainer.engine.protocol import Protocol, load_protocol
 from biotrainer.engine.resonance import ResonanceResult
@@ -369,8 +370,11 @@ def source_note_warnings(events: Sequence[Event]) -> list[str]:
     stream's unit taken as microvolts, its clock's steps back), once each, for the report's
     warnings: they bear on the figures (a unit taken wrongly moves every quality limit)."""
     notes = list(dict.fromkeys(e.text for e in events if e.kind == EVENT_SOURCE_NOTE))
-    # what the device lost over the whole session first (said at the end, after the rest)
-    notes.sort(key=lambda text: not text.startswith(LOSS_SUMMARY_START))
+    # what the device lost over the whole session first (said at the end, after the rest), in
+    # place of what it lost along the way
+    if any(text.startswith(LOSS_SUMMARY_START) for text in notes):
+        notes = [text for text in notes if not is_passing_loss_note(text)]
+        notes.sort(key=lambda text: not text.startswith(LOSS_SUMMARY_START))
     said = [f"From the device: {text}" for text in notes[:MAX_SOURCE_NOTES]]
     if len(notes) > MAX_SOURCE_NOTES:
         more = len(notes) - MAX_SOURCE_NOTES
