@@ -423,19 +423,21 @@ def counted_losses(rec: Recording, preset: str) -> tuple[np.ndarray | None, str 
     return (lost if lost.any() else None), None
 
 
+def holding(roles: list[str]) -> str:
+    """ "EEG holds its last value", "PPG and EDA hold their last values"."""
+    if len(roles) == 1:
+        return f"{roles[0]} holds its last value"
+    return f"{', '.join(roles[:-1])} and {roles[-1]} hold their last values"
+
+
 def lost_note(preset: str, lost: np.ndarray, fs: float, roles: list[str]) -> str:
     """The note on the samples a preset lost on the way, which the EDF holds over."""
     n, k = int(lost.sum()), int(np.count_nonzero(lost))
     share = 100.0 * n / (n + lost.size)
-    who = (
-        f"{roles[0]} holds its last value"
-        if len(roles) == 1
-        else f"{', '.join(roles[:-1])} and {roles[-1]} hold their last values"
-    )
     return (
         f"the device lost {n} samples of {raw_file_name(preset)} on the way ({n / fs:.1f} s, "
         f"{share:.1f} %, in {k} stretch{'es' if k > 1 else ''}; its packet numbers say where): "
-        f"{who} there, so the signals keep their time"
+        f"{holding(roles)} there, so the signals keep their time"
     )
 
 
@@ -671,12 +673,7 @@ def placement_notes(
                 f" and {len(holes) - LISTED_HOLES} more stretches "
                 f"({float(holes[:, 1].sum()) / fs:.1f} s in all)"
             )
-        who = (
-            f"{roles[0]} holds its last value"
-            if len(roles) == 1
-            else f"{', '.join(roles[:-1])} and {roles[-1]} hold their last values"
-        )
-        notes.append(f"{name} has no samples for {listed} (EDF time){more}: {who} there")
+        notes.append(f"{name} has no samples for {listed} (EDF time){more}: {holding(roles)} there")
     if placement.in_gap:
         n = placement.in_gap
         notes.append(
