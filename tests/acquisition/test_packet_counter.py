@@ -183,10 +183,11 @@ def test_a_link_losing_many_packets_is_said_once_in_a_while() -> None:
     # (times of the pushes in seconds received: 9 in 10 sent; 5 minutes sent = 270 s received)
     assert [round(s) for s, _ in said] == [25, 295, 565]
     assert "lost 10 % of its PPG samples on the way over the last 3" in said[0][1]
+    assert losses.losing() == "losing samples (PPG 10 %)"  # (the quality line's words)
 
     quiet = _muse_ppg_source(PacketCounter(0, 6, 1, 65536))
     few = _packets(sent[sent % 100 != 5].tolist(), 6)
     data = np.zeros((5, 64 * 60))
     data[0], data[4] = few[: 64 * 60], np.arange(64 * 60) / 64.0 * 1.01
     quiet.push({"ancillary": data})
-    assert quiet.take_notes() == []
+    assert quiet.take_notes() == [] and quiet.losing() == ""

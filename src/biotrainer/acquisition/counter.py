@@ -181,6 +181,7 @@ def is_passing_loss_note(text: str) -> bool:
     the session's total (:data:`SUMMARY_START`) sums up."""
     return text.startswith("the device lost ") and " on the way over the last " in text
 
+
 #: Seconds of samples after a said loss before another is said.
 SAY_AGAIN_S = 300.0
 
@@ -222,6 +223,8 @@ class SourceLosses:
         #: per preset: (samples received, lost) in the watched stretch; samples since said
         self._watch = {p: (0, 0) for p in self.counters}
         self._since_said = {p: math.inf for p in self.counters}
+        #: per preset: the share lost over the last watched stretch (absent before one)
+        self.recent: dict[str, float] = {}
         #: Presets whose counter was found not to fit their timestamps.
         self.disbelieved: set[str] = set()
 
@@ -271,9 +274,10 @@ class SourceLosses:
             return
         self._watch[preset] = (0, 0)
         share = gone / (got + gone)
+        self.recent[preset] = share
         if share > SAY_SHARE and self._since_said[preset] >= SAY_AGAIN_S * fs:
             self._since_said[preset] = 0
-            roles = [r.upper() for r, p in self._roles.items() if p == preset] or [preset]
+            roles = self._role_names(preset)
             self._notes.append(
                 f"the device lost {100 * share:.0f} % of its {' and '.join(roles)} samples on "
                 f"the way over the last {(got + gone) / fs:.0f} s (a wireless link: bring the "
@@ -319,6 +323,20 @@ class SourceLosses:
         )
         return False
 
+    def losing(self) -> str:
+        """What the link is losing now, where over :data:`SAY_SHARE` of a preset's samples
+        were lost over the last watched stretch ("" when none): "losing samples (EEG 3 %,
+        PPG 4 %)"."""
+        parts = [
+            f"{'/'.join(self._role_names(preset))} {100 * self.recent[preset]:.0f} %"
+            for preset in self.counters
+            if self.recent.get(preset, 0.0) > SAY_SHARE and preset not in self.disbelieved
+        ]
+        return f"losing samples ({', '.join(parts)})" if parts else ""
+
+    def _role_names(self, preset: str) -> list[str]:
+        return [r.upper() for r, p in self._roles.items() if p == preset] or [preset]
+
     def summary(self) -> str | None:
         """What the device lost on the way so far, per counted preset that lost any (None when
         none did): "the device lost 3.2 % of its EEG samples (6336) and 2.6 % of its PPG
@@ -327,7 +345,7 @@ class SourceLosses:
         for preset, c in self.counters.items():
             if c.lost == 0 or preset in self.disbelieved:
                 continue
-            roles = [r.upper() for r, p in self._roles.items() if p == preset] or [preset]
+            roles = self._role_names(preset)
             parts.append(
                 f"{100 * self.share_lost(preset):.1f} % of its {' and '.join(roles)} samples "
                 f"({c.lost})"

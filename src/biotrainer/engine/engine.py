@@ -611,6 +611,13 @@ class Engine:
                 self.recorder.add_event(EVENT_SOURCE_NOTE, text)
         return missing
 
+    @property
+    def link_losing(self) -> str:
+        """What a wireless link is losing now ("losing samples (PPG 4 %)"; "" when no
+        counted preset lost over 2 % of its samples over its last 30 s): for the therapist's
+        quality line (:meth:`~biotrainer.acquisition.counter.SourceLosses.losing`)."""
+        return self.losses.losing() if self.losses is not None else ""
+
     def take_notes(self) -> list[str]:
         """Return and forget the source's notes since the previous call (what it assumed of its
         stream, e.g. an LSL stream's unit): the commands print them, the trainer shows them."""

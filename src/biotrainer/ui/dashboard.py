@@ -164,6 +164,10 @@ def quality_summary(quality_reason: str, leave_out: tuple[str, ...] = ()) -> str
     return "; ".join([*others, *(f"{_channels(names)}: {kind}" for kind, names in grouped)])
 
 
+#: What to do about a wireless link losing packets.
+LINK_ADVICE = "bring the receiver closer"
+
+
 def mains_hum_note(humming: Sequence[str]) -> str:
     """What the quality line says of strong mains hum: on which channels it steadily is
     (``humming``, :meth:`biotrainer.ui.quality_lights.QualityLights.humming`) and what to check
@@ -173,7 +177,10 @@ def mains_hum_note(humming: Sequence[str]) -> str:
 
 
 def quality_text(
-    update: MetricUpdate, eeg_names: tuple[str, ...] | list[str], humming: Sequence[str] = ()
+    update: MetricUpdate,
+    eeg_names: tuple[str, ...] | list[str],
+    humming: Sequence[str] = (),
+    losing: str = "",
 ) -> str:
     """The dashboard's quality line for an update (short: :func:`quality_details` is all of it).
 
@@ -196,10 +203,15 @@ def quality_text(
     humming : sequence of str, optional
         The channels of ``eeg_names`` with strong mains hum for a while
         (:meth:`biotrainer.ui.quality_lights.QualityLights.humming`; default none).
+    losing : str, optional
+        What a wireless link is losing now (:attr:`biotrainer.engine.engine.Engine.link_losing`:
+        "losing samples (PPG 4 %)"), said last with what to do: "wireless link losing samples
+        (PPG 4 %): bring the receiver closer".
     """
     hum = mains_hum_note([n for n in humming if n in eeg_names])
     verdict = _quality_verdict(update, eeg_names, leave_out=(MAINS,))
-    return "Quality: " + " · ".join(part for part in (verdict, hum) if part)
+    link = f"wireless link {losing}: {LINK_ADVICE}" if losing else ""
+    return "Quality: " + " · ".join(part for part in (verdict, hum, link) if part)
 
 
 def _quality_verdict(
@@ -522,6 +534,7 @@ class TherapistDashboard(QWidget):
         self.lights: QualityLights | None = None
         self.state = "idle"
         self._ending: tuple[str, str] | None = None  # (banner, style) after a session
+        self._losing = ""  # what a wireless link is losing now (the quality line says it)
         th = self.theme
         self.setStyleSheet(DASHBOARD_STYLE.format(bg=th.background, text=th.text, title=th.title))
         outer = QVBoxLayout(self)
@@ -834,6 +847,7 @@ class TherapistDashboard(QWidget):
         self.latest = None
         self._shown = None
         self._ending: tuple[str, str] | None = None
+        self._losing = ""
         self._set_text(self.score_label, "Feedback –")
         self.score_bar.setValue(0)
         self._set_text(self.reward_label, "reward rate –")
@@ -1020,10 +1034,15 @@ class TherapistDashboard(QWidget):
         self._show_quality(u)
         self._update_banner()
 
+    def show_link_losing(self, losing: str) -> None:
+        """What a wireless link is losing now ("" when nothing worth saying), said in the
+        quality line from the next update (:func:`quality_text`)."""
+        self._losing = losing
+
     def _show_quality(self, u: MetricUpdate) -> None:
         names = self._feedback_eeg_names()
         humming = self.lights.humming() if self.lights is not None and names else ()
-        text, details = quality_text(u, names, humming), quality_details(u)
+        text, details = quality_text(u, names, humming, self._losing), quality_details(u)
         label = self.quality_label
         if text != label.full_text() or details != label.toolTip():
             label.set_full_text(text, details)

@@ -204,6 +204,8 @@ class EngineBridge(QObject):
     finished = Signal()
     failed = Signal(str)
     warning = Signal(str)
+    #: What a wireless link is losing now, when it changes ("" when nothing worth saying).
+    link_losing = Signal(str)
 
     def __init__(
         self,
@@ -225,6 +227,7 @@ class EngineBridge(QObject):
         self.close_error: str | None = None
         self._closed = False
         self._finished = False
+        self._losing = ""
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(max(1, round(1000.0 / tick_hz)))
@@ -294,6 +297,10 @@ class EngineBridge(QObject):
         self.ticks += 1
         for note in self.engine.take_notes():  # (what the source assumed: the status bar)
             self.warning.emit(note)
+        losing = self.engine.link_losing
+        if losing != self._losing:  # (the dashboard's quality line)
+            self._losing = losing
+            self.link_losing.emit(losing)
         if updates:
             self.update_count += len(updates)
             if self.outlets is not None:

@@ -867,6 +867,7 @@ class TrainerWindow(QMainWindow):
         bridge.finished.connect(self._on_finished)
         bridge.failed.connect(self._on_failed)
         bridge.warning.connect(self._on_warning)
+        bridge.link_losing.connect(self.dashboard.show_link_losing)
         if self.patient_view is not None:
             bridge.update_ready.connect(self.patient_view.show_update)
             if hasattr(self.patient_view, "show_preview"):
