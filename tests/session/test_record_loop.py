@@ -73,3 +73,34 @@ def test_stops_at_duration_or_on_signal(tmp_path: Path) -> None:
 def _mkdir(p: Path) -> Path:
     p.mkdir(mode=0o700)
     return p
+
+
+def test_what_a_lossy_link_lost_is_recorded_and_said(tmp_path: Path, monkeypatch) -> None:
+    """`record` keeps no metrics, but a headset losing packets is said as the trainer says it
+    (the session's total at the end, in events.csv too): it was said nowhere."""
+    from biotrainer.acquisition.profiles import load_profile
+    from biotrainer.acquisition.simulator import render_session
+
+    profile = load_profile("simulator-muse2-lossy")
+    rendered = render_session(profile, {"scenario": "eyes-open-closed", "cache_dir": tmp_path})
+    clock = SimulatedClock()
+    source = FileSource(rendered, clock)
+    source.prepare()
+    rec = Recorder(_mkdir(tmp_path / "copy"), source.layout, clock=clock, fsync=False)
+    said: list[str] = []
+
+    class Said:
+        def show(self, *args) -> None:
+            pass
+
+        def note(self, text: str) -> None:
+            said.append(text)
+
+        def done(self) -> None:
+            pass
+
+    record(source, rec, duration=90.0, clock=clock, sleep=clock.advance, progress=Said())
+    notes = [e.text for e in load_session(rec.path).events if e.kind == "source_note"]
+    assert notes == said
+    assert notes[-1].startswith("over the session the device lost ")
+    assert "of its EEG samples" in notes[-1] and "of its PPG samples" in notes[-1]

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from biotrainer.acquisition.counter import SourceLosses
+from biotrainer.acquisition.reconnect import EVENT_DEVICE_ERROR, EVENT_RECONNECTED
 from biotrainer.acquisition.source import EVENT_SOURCE_NOTE, Source, SourceState
 from biotrainer.cli import (
     MAX_DURATION_S,
@@ -193,6 +195,8 @@ def record(
     kept as interrupted.
     """
     stop = stop if stop is not None else StopFlag()
+    layout = source.layout
+    losses = SourceLosses(layout.presets, layout.groups)  # (said: see _say_losses)
     try:
         if source.state in (SourceState.IDLE, SourceState.PREPARED):
             source.start()
@@ -204,8 +208,12 @@ def record(
             now = clock.now()
             for kind, text in _source_events(source):
                 recorder.add_event(kind, text)  # e.g. "reconnected after 4.1 s"
+                if kind in (EVENT_RECONNECTED, EVENT_DEVICE_ERROR):
+                    losses.restart()  # (a device opened again counts from scratch)
                 if kind == EVENT_SOURCE_NOTE and progress is not None:
                     progress.note(text)  # (what the source assumed of its stream)
+            losses.push(chunk.raw)
+            _say_losses(losses.take_notes(), recorder, progress)
             if source.state is not state:
                 if source.state is SourceState.SILENT:
                     recorder.add_event(EVENT_SIGNAL_LOST, "no new samples")
@@ -219,7 +227,11 @@ def record(
                 break
             sleep(max(0.0, POLL_INTERVAL_S - (clock.now() - now)))
         source.stop()
-        recorder.write(source.poll())
+        last = source.poll()
+        recorder.write(last)
+        losses.push(last.raw)
+        summary = losses.summary()
+        _say_losses([*losses.take_notes(), *([summary] if summary else [])], recorder, progress)
         if stop:
             recorder.add_event("stop", f"stopped by {stop.signal_name}")
         recorder.close()
@@ -232,6 +244,16 @@ def record(
         )
         progress.done()
     return sum(recorder.samples_written.values())
+
+
+def _say_losses(notes: list[str], recorder: Recorder, progress: Progress | None) -> None:
+    """Record and say what the device's packet numbers tell of samples lost on the way
+    (:class:`~biotrainer.acquisition.counter.SourceLosses`: a link losing packets, the
+    session's total at its end)."""
+    for text in notes:
+        recorder.add_event(EVENT_SOURCE_NOTE, text)
+        if progress is not None:
+            progress.note(text)
 
 
 def _source_events(source: Source) -> list[tuple[str, str]]:
