@@ -171,17 +171,6 @@ SLACK_S = 1.0
 WATCH_S = 30.0
 SAY_SHARE = 0.02
 
-#: How the note on what a session lost in all begins (:meth:`SourceLosses.summary`).
-SUMMARY_START = "over the session the device lost"
-
-
-def is_passing_loss_note(text: str) -> bool:
-    """Whether ``text`` is a note on a stretch of a session's link losing packets (said along
-    the way: "the device lost 4 % of its PPG samples on the way over the last 30 s ..."), which
-    the session's total (:data:`SUMMARY_START`) sums up."""
-    return text.startswith("the device lost ") and " on the way over the last " in text
-
-
 #: Seconds of samples after a said loss before another is said.
 SAY_AGAIN_S = 300.0
 
@@ -191,6 +180,17 @@ CHECK_AFTER_S = 20.0
 #: Share of the samples the timestamps allow by which the samples received and counted lost may
 #: exceed them before the counter is not believed (a device's clock may run a little fast).
 CHECK_TOLERANCE = 0.03
+
+
+#: How the note on what a session lost in all begins (:meth:`SourceLosses.summary`).
+SUMMARY_START = "over the session the device lost"
+
+
+def is_passing_loss_note(text: str) -> bool:
+    """Whether ``text`` is a note on a stretch of a session's link losing packets (said along
+    the way: "the device lost 4 % of its PPG samples on the way over the last 30 s ..."), which
+    the session's total (:data:`SUMMARY_START`) sums up."""
+    return text.startswith("the device lost ") and " on the way over the last " in text
 
 
 class SourceLosses:
