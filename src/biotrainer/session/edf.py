@@ -424,7 +424,8 @@ def counted_losses(rec: Recording, preset: str) -> tuple[np.ndarray | None, str 
 
 
 def holding(roles: list[str]) -> str:
-    """ "EEG holds its last value", "PPG and EDA hold their last values"."""
+    """Which signals hold their last value: "EEG holds its last value", "PPG and EDA hold
+    their last values"."""
     if len(roles) == 1:
         return f"{roles[0]} holds its last value"
     return f"{', '.join(roles[:-1])} and {roles[-1]} hold their last values"
