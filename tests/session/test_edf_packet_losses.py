@@ -144,3 +144,30 @@ def test_a_counter_that_does_not_fit_the_timestamps_holds_nothing_and_is_said(tm
     said = [w for w in result.warnings if "than its timestamps leave time for" in w]
     assert [w.split(":")[0] for w in said] == ["raw_default.csv", "raw_ancillary.csv"]
     assert not any("on the way" in w for w in result.warnings)
+
+
+def test_a_long_loss_is_said_once(tmp_path) -> None:
+    """Three seconds of EEG packets lost at once: one note (the device lost ...), not also
+    "has no samples for 3.0 s" for the same stretch (found by an audit)."""
+    raw = _sent()
+    p = MUSE2.preset("default")
+
+    class Draws:  # (packets 640..703 lost: 3 s from 30 s)
+        def random(self, k):
+            x = np.ones(k)
+            x[640:704] = 0.0
+            return x
+
+        def uniform(self, lo, hi, k):
+            return np.zeros(k)
+
+    raw["default"] = bluetooth_packets(
+        raw["default"], p.fs, p.timestamp_row, 0, 12, 0.5, Draws(), latency_jitter_s=0.0
+    ).data
+    folder = record_arrays(_counted(MUSE2), raw, out=tmp_path / "s").path
+    result = export_edf(folder, tmp_path / "o.edf")
+    about = [w for w in result.warnings if "raw_default.csv" in w]
+    assert len(about) == 1 and about[0].startswith("the device lost 768 samples"), about
+    sig, _ = _read(tmp_path / "o.edf")
+    assert np.abs(_off_s(sig["EEG AF7"], 256.0, 29 * 256)).max() <= 1e-3  # (before the loss)
+    assert abs(_off_s(sig["EEG AF7"], 256.0, 40 * 256)[-1]) <= 1e-3  # (in time after it)

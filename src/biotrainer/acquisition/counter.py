@@ -109,18 +109,25 @@ class LossCounter:
 
     Notes
     -----
-    A change of value from ``a`` to ``b`` means ``((b - a) mod modulo) / step - 1`` packets
-    went missing between them, each of ``samples_per_value`` samples. A change that is not a
-    whole number of steps, or covers more than :data:`MAX_JUMP_SHARE` of the cycle (the counter
-    went back, or started again after a reconnect), is not taken as a loss; nor is anything at
-    a value that is not a finite number, after which counting starts again. A loss longer than
-    a whole cycle of the counter cannot be seen in it (an 8-bit per-sample counter at 250 Hz
-    cycles in about a second): the timestamps show such a hole.
+    From the first sample of value ``a`` to the first of the next value ``b``, the device sent
+    ``((b - a) mod modulo) / step`` packets of ``samples_per_value`` samples; those of them not
+    read (the samples read with value ``a`` taken off) were lost. So a Muse packet lost between
+    two others is 12 samples, and a Cyton + Daisy row that repeats the number before it (its
+    even radio packet lost: BrainFlow still makes the row, with the old number) is no loss, nor
+    is the step of 4 after it. A change that is not a whole number of steps, or covers more
+    than :data:`MAX_JUMP_SHARE` of the cycle (the counter went back, or started again after a
+    reconnect), is not taken as a loss; nor is anything at a value that is not a whole number
+    in ``0..modulo - 1`` (after which counting starts again). The first run of values after a
+    start is taken as whole (it may have begun mid-packet). A loss longer than a whole cycle of
+    the counter cannot be seen in it (an 8-bit per-sample counter at 250 Hz cycles in about a
+    second): the timestamps show such a hole.
     """
 
     def __init__(self, counter: PacketCounter) -> None:
         self.counter = counter
-        self._last: int | None = None
+        self._last: int | None = None  # the value of the run the last push ended in
+        self._run = 0  # samples read of that run
+        self._whole = False  # whether that run began right after another value (not a start)
         #: Samples found missing so far.
         self.lost = 0
         #: Samples read so far.
@@ -128,43 +135,69 @@ class LossCounter:
 
     def restart(self) -> None:
         """Take the next package number as the first (no loss is counted before it)."""
-        self._last = None
+        self._last, self._run, self._whole = None, 0, False
 
     def push(self, values: np.ndarray) -> Losses:
         """Read the next package numbers ``values`` (the row, shape ``(n,)``) and return where
         samples are missing in them (an offset 0 means before the first of them)."""
         x = np.asarray(values, dtype=np.float64).ravel()
-        if x.size == 0:
+        n = x.size
+        if n == 0:
             return NO_LOSSES
-        self.seen += int(x.size)
-        finite = np.isfinite(x)
-        v = np.where(finite, x, 0.0).astype(np.int64) % self.counter.modulo
-        before = np.empty_like(v)
-        before[1:] = v[:-1]
-        before[0] = self._last if self._last is not None else v[0]
-        known = finite.copy()
-        known[1:] &= finite[:-1]
-        if self._last is None:
-            known[0] = False
-        self._last = int(v[-1]) if finite[-1] else None
-        changed = np.flatnonzero(known & (v != before))
-        if changed.size == 0:
-            return NO_LOSSES
+        self.seen += int(n)
         c = self.counter
-        jump = (v[changed] - before[changed]) % c.modulo
-        whole = jump % c.step == 0
-        missed = jump // c.step - 1
-        lost = whole & (missed >= 1) & (jump <= MAX_JUMP_SHARE * c.modulo)
+        with np.errstate(invalid="ignore"):
+            valid = np.isfinite(x) & (x >= 0) & (x < c.modulo) & (x == np.floor(x))
+        v = np.where(valid, x, -1.0).astype(np.int64)
+        # where a run of one value starts (a value that is not valid is a run of its own)
+        new = np.empty(n, dtype=bool)
+        new[0] = self._last is None or not valid[0] or v[0] != self._last
+        new[1:] = (v[1:] != v[:-1]) | ~valid[1:] | ~valid[:-1]
+        starts = np.flatnonzero(new)
+        carried = self._run + (int(starts[0]) if starts.size else n)  # the last push's run
+        if not starts.size:
+            self._run = carried
+            return NO_LOSSES
+        # each run's predecessor (the run before it, or the last push's for the first): its
+        # value, whether known, its length, whether it began right after another value
+        known = np.empty(starts.size, dtype=bool)
+        known[0] = starts[0] > 0 or self._last is not None
+        known[1:] = valid[starts[1:] - 1]
+        last_v = -1 if self._last is None else self._last
+        before_v = np.where(starts > 0, v[np.maximum(starts - 1, 0)], last_v)
+        before_len = np.diff(starts, prepend=0)
+        before_len[0] = carried
+        whole = np.empty(starts.size, dtype=bool)
+        whole[0] = self._whole
+        whole[1:] = known[:-1] & valid[starts[:-1]]
+        # the state for the next push: the run the values end in
+        self._last = int(v[-1]) if valid[-1] else None
+        self._run = n - int(starts[-1]) if valid[-1] else 0
+        self._whole = bool(valid[-1] and known[-1])
+        ok = known & valid[starts]
+        if not ok.any():
+            return NO_LOSSES
+        at = starts[ok]
+        jump = (v[at] - before_v[ok]) % c.modulo
+        steps_ok = (jump % c.step == 0) & (jump > 0) & (jump <= MAX_JUMP_SHARE * c.modulo)
+        read = np.where(whole[ok], before_len[ok], c.samples_per_value)
+        missed = (jump // c.step) * c.samples_per_value - read
+        lost = steps_ok & (missed > 0)
         if not lost.any():
             return NO_LOSSES
-        counts = missed[lost] * c.samples_per_value
+        counts = missed[lost].astype(np.int64)
         self.lost += int(counts.sum())
-        return Losses(changed[lost].astype(np.int64), counts.astype(np.int64))
+        return Losses(at[lost].astype(np.int64), counts)
 
 
 #: Time (s) a loss may seem to take beyond what the timestamps around it leave: a Bluetooth
 #: board's packets come in bursts, stamped when they arrive.
 SLACK_S = 1.0
+
+#: A step in the timestamps this long (s) shows a gap itself (a drop, a reconnect): a jump in
+#: the package numbers across it is not counted as samples lost on the way (the recorder's
+#: gap threshold, :data:`biotrainer.session.recorder.GAP_THRESHOLD_S`).
+STAMPED_GAP_S = 1.0
 
 #: Seconds of samples over which the share lost is watched, and the share above which it is
 #: said (:meth:`SourceLosses.take_notes`): a headset far from its receiver.
@@ -184,6 +217,11 @@ CHECK_TOLERANCE = 0.03
 
 #: How the note on what a session lost in all begins (:meth:`SourceLosses.summary`).
 SUMMARY_START = "over the session the device lost"
+
+
+def percent(share: float) -> str:
+    """A share lost as said: "3.2 %", "under 0.1 %" (not "0.0 %" for a few samples)."""
+    return f"{100 * share:.1f} %" if share >= 0.0005 else "under 0.1 %"
 
 
 def is_passing_loss_note(text: str) -> bool:
@@ -207,9 +245,10 @@ class SourceLosses:
     -----
     A counter that finds more samples lost than the preset's timestamps leave room for (the
     samples received and lost, over the time they span at the preset's rate, more than
-    :data:`CHECK_TOLERANCE` over, once they span :data:`CHECK_AFTER_S`) is not believed from
-    then on: the profile's rule does not fit what the device sends. Its preset is then counted
-    no more and :meth:`take_notes` says so once.
+    :data:`CHECK_TOLERANCE` over, once they span :data:`CHECK_AFTER_S`; a loss is held against
+    them once they reach past the time it took) is not believed from then on: the profile's
+    rule does not fit what the device sends. Its preset is then counted no more and
+    :meth:`take_notes` says so once.
     """
 
     def __init__(self, presets, groups) -> None:
@@ -225,6 +264,10 @@ class SourceLosses:
         self._since_said = {p: math.inf for p in self.counters}
         #: per preset: the share lost over the last watched stretch (absent before one)
         self.recent: dict[str, float] = {}
+        # per preset: losses not yet held against the timestamps (the time they took is
+        # stamped on the samples after them, which may come in later chunks): (due, samples)
+        self._not_due: dict[str, list[tuple[float, int]]] = {p: [] for p in self.counters}
+        self._due = {p: 0 for p in self.counters}  # samples lost, held against them
         #: Presets whose counter was found not to fit their timestamps.
         self.disbelieved: set[str] = set()
 
@@ -254,6 +297,11 @@ class SourceLosses:
             return None
         stamps = data[self._stamps[preset]]
         losses = self._timed(preset, counter.push(data[self._rows[preset]]), stamps)
+        fs = self._fs[preset]
+        self._not_due[preset] += [
+            (float(stamps[k]) + n / fs + SLACK_S, int(n))
+            for k, n in zip(losses.offsets.tolist(), losses.counts.tolist(), strict=True)
+        ]
         if not self._fits(preset, stamps):
             return None
         before = np.zeros(data.shape[1], dtype=np.int64)
@@ -285,18 +333,25 @@ class SourceLosses:
             )
 
     def _timed(self, preset: str, losses: Losses, stamps: np.ndarray) -> Losses:
-        """``losses`` without those the timestamps leave no time for: from the sample before
-        a loss to the last of the packet after it, at least the time of the samples lost, less
-        :data:`SLACK_S` (a counter that started again after a reconnect may seem to jump by
-        thousands of packets)."""
+        """``losses`` without those the timestamps leave no time for, or show themselves.
+
+        A Bluetooth board spreads the samples of the packet after a loss over the time since
+        the packet before, so the step to the first of them, times the samples of a packet, is
+        the time the loss took: a loss longer than that (and :data:`SLACK_S`) is none (a
+        counter that started again after a reconnect may seem to jump by thousands of
+        packets). Judged on the first sample after the loss only, so however the samples come
+        in chunks (live, or a replay cut by time) the same losses stand. A loss after a step
+        in the timestamps over :data:`STAMPED_GAP_S` is a gap they show (a drop and a
+        reconnect), not samples lost on the way."""
         if not losses.offsets.size:
             return losses
         before = self._span.get(preset, (math.nan, math.nan))[1]
         prev = np.concatenate(([before], stamps))[losses.offsets]
+        step = stamps[losses.offsets] - prev
         c = self.counters[preset]
-        end = np.minimum(losses.offsets + c.counter.samples_per_value - 1, stamps.size - 1)
-        room = stamps[end] - prev + SLACK_S
-        ok = ~(losses.counts / self._fs[preset] > room)  # (no time before: believed)
+        room = step * c.counter.samples_per_value + SLACK_S
+        with np.errstate(invalid="ignore"):  # (NaN: no sample before, believed)
+            ok = ~(losses.counts / self._fs[preset] > room) & ~(step > STAMPED_GAP_S)
         if ok.all():
             return losses
         c.lost -= int(losses.counts[~ok].sum())
@@ -309,11 +364,14 @@ class SourceLosses:
             first, _ = self._span.get(preset, (float(finite[0]), 0.0))
             self._span[preset] = (first, float(finite[-1]))
         first, last = self._span.get(preset, (0.0, 0.0))
+        pending = self._not_due[preset]
+        while pending and pending[0][0] <= last:  # (their time is stamped now)
+            self._due[preset] += pending.pop(0)[1]
         if last - first < CHECK_AFTER_S:
             return True
         c = self.counters[preset]
         room = (last - first) * self._fs[preset] * (1.0 + CHECK_TOLERANCE)
-        if c.seen + c.lost <= room + 2 * c.counter.samples_per_value:
+        if c.seen + self._due[preset] <= room + 2 * c.counter.samples_per_value:
             return True
         self.disbelieved.add(preset)
         self._notes.append(
@@ -347,7 +405,7 @@ class SourceLosses:
                 continue
             roles = self._role_names(preset)
             parts.append(
-                f"{100 * self.share_lost(preset):.1f} % of its {' and '.join(roles)} samples "
+                f"{percent(self.share_lost(preset))} of its {' and '.join(roles)} samples "
                 f"({c.lost})"
             )
         if not parts:

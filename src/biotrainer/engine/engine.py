@@ -404,6 +404,8 @@ class Engine:
                     # One last poll drains what arrived before the stop (unless the recording
                     # already failed: then its error is the one to report).
                     chunk = poll_checked(self.source)
+                    if self.losses is not None:  # (counted too: the total said at the end)
+                        self.losses.push(chunk.raw)
                     if not chunk.empty:
                         self.recorder.write(chunk)
                         if self.on_chunk is not None:  # (e.g. the LSL outlets: the same samples)
@@ -411,13 +413,15 @@ class Engine:
                                 self.on_chunk(chunk)
         finally:
             self.source.release()
-            lost = self.losses.summary() if self.losses is not None else None
-            if lost is not None:  # (said, and kept for the session report)
-                self._notes.append(lost)
+            said: list[str] = []  # what was lost on the way: said, and kept for the report
+            if self.losses is not None:
+                total = self.losses.summary()
+                said = [*self.losses.take_notes(), *([total] if total else [])]
+            self._notes += said
             if self.recorder is not None and not self.recorder.closed:
                 self._write_early_events(None)  # (no sample ever came)
-                if lost is not None:
-                    self.recorder.add_event(EVENT_SOURCE_NOTE, lost)
+                for text in said:
+                    self.recorder.add_event(EVENT_SOURCE_NOTE, text)
                 ending = self.ending
                 text = f"{self.protocol.name}: closed"
                 if ending != ENDED_FINISHED:

@@ -70,7 +70,7 @@ import pyedflib
 from pyedflib.edfwriter import set_starttime_subsecond as _set_subsecond_start
 
 from biotrainer import __version__
-from biotrainer.acquisition.counter import SourceLosses
+from biotrainer.acquisition.counter import SourceLosses, percent
 from biotrainer.errors import RecordingError
 from biotrainer.paths import check_output_file, nearest_existing, private_temp_beside, shown
 from biotrainer.session.folder import raw_file_name
@@ -434,10 +434,10 @@ def holding(roles: list[str]) -> str:
 def lost_note(preset: str, lost: np.ndarray, fs: float, roles: list[str]) -> str:
     """The note on the samples a preset lost on the way, which the EDF holds over."""
     n, k = int(lost.sum()), int(np.count_nonzero(lost))
-    share = 100.0 * n / (n + lost.size)
+    stretches = f"{k} stretch{'es' if k > 1 else ''}"
     return (
         f"the device lost {n} samples of {raw_file_name(preset)} on the way ({n / fs:.1f} s, "
-        f"{share:.1f} %, in {k} stretch{'es' if k > 1 else ''}; its packet numbers say where): "
+        f"{percent(n / (n + lost.size))}, in {stretches}; its packet numbers say where): "
         f"{holding(roles)} there, so the signals keep their time"
     )
 
@@ -565,17 +565,28 @@ def place_on_main(
     # reconnect resume a packet or so apart).
     free = np.concatenate([[True], slot[1:] > np.maximum.accumulate(slot)[:-1]])
     overlapped = int(kept.size - np.count_nonzero(free))
-    return slotted(kept[free], slot[free], in_gap, overlapped)
+    kept = kept[free]
+    return slotted(kept, slot[free], in_gap, overlapped, None if lost is None else lost[kept])
 
 
-def slotted(kept: np.ndarray, slot: np.ndarray, in_gap: int = 0, overlapped: int = 0) -> Placement:
+def slotted(
+    kept: np.ndarray,
+    slot: np.ndarray,
+    in_gap: int = 0,
+    overlapped: int = 0,
+    lost: np.ndarray | None = None,
+) -> Placement:
     """The placement of raw samples ``kept`` on slots ``slot`` (rising): the slots between hold
-    the last sample before them, those before the first the first."""
+    the last sample before them, those before the first the first. The holes exclude the slots
+    of samples lost on the way (``lost``: before each kept sample), which have a note of their
+    own (:func:`lost_note`)."""
     source = np.full(int(slot[-1]) + 1, -1, dtype=np.int64)
     source[slot] = kept
     source = np.maximum.accumulate(source)
     source[source < 0] = kept[0]
     lengths = np.diff(slot) - 1
+    if lost is not None:
+        lengths = lengths - lost[1:]
     holes = np.flatnonzero(lengths > 0)
     return Placement(
         source,
@@ -810,7 +821,8 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
         if lost[main] is not None:
             n_main = rec.raw[main].shape[1]
             kept = np.arange(n_main)
-            placements[main] = slotted(kept, lead + sample_slots(n_main, lost[main]))
+            slots = lead + sample_slots(n_main, lost[main])
+            placements[main] = slotted(kept, slots, lost=lost[main])
 
     # (label, units, fs, data) per channel, presets on the main preset's time axis.
     channels: list[tuple[str, str, float, np.ndarray]] = []

@@ -366,3 +366,5 @@ class EngineBridge(QObject):
         except Exception as exc:  # as in tick_once: outside the Source contract
             log_unexpected(exc)
             self.close_error = f"{type(exc).__name__}: {exc}"
+        for note in self.engine.take_notes():  # (what the device lost in all: the status bar)
+            self.warning.emit(note)
