@@ -146,9 +146,11 @@ def test_a_counter_that_does_not_fit_the_timestamps_holds_nothing_and_is_said(tm
     assert not any("on the way" in w for w in result.warnings)
 
 
-def test_a_long_loss_is_said_once(tmp_path) -> None:
+def test_a_long_loss_is_said_once_and_marked_as_no_data(tmp_path) -> None:
     """Three seconds of EEG packets lost at once: one note (the device lost ...), not also
-    "has no samples for 3.0 s" for the same stretch (found by an audit)."""
+    "has no samples for 3.0 s" for the same stretch (found by an audit); and in the file an
+    annotation over the held stretch, as over padding (a reader of the EDF alone took the held
+    value for signal)."""
     raw = _sent()
     p = MUSE2.preset("default")
 
@@ -171,3 +173,15 @@ def test_a_long_loss_is_said_once(tmp_path) -> None:
     sig, _ = _read(tmp_path / "o.edf")
     assert np.abs(_off_s(sig["EEG AF7"], 256.0, 29 * 256)).max() <= 1e-3  # (before the loss)
     assert abs(_off_s(sig["EEG AF7"], 256.0, 40 * 256)[-1]) <= 1e-3  # (in time after it)
+    # the held stretch is marked in the file as holding no data (as padding is)
+    f = pyedflib.EdfReader(str(tmp_path / "o.edf"))
+    try:
+        onsets, durations, texts = f.readAnnotations()
+    finally:
+        f.close()
+    marked = [
+        (round(o, 3), round(d, 3))
+        for o, d, t in zip(onsets, durations, texts, strict=True)
+        if t == "padding (no data): EEG" and o < 80
+    ]
+    assert marked == [(30.0, 3.0)]

@@ -61,7 +61,7 @@ import os
 import shutil
 import unicodedata
 import warnings as _warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -384,6 +384,9 @@ class Placement:
         (after a gap, when that run came out longer at the nominal rate than its time).
     first_slot : int
         Slot of the first sample written: the slots before it are padding (copies of it).
+    lost : ndarray of int, shape (n, 2)
+        First slot and length (slots) of every stretch of samples the device lost on the way
+        (held at the last value before; not among ``holes``).
     """
 
     source: np.ndarray
@@ -391,6 +394,7 @@ class Placement:
     in_gap: int
     overlapped: int = 0
     first_slot: int = 0
+    lost: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
 
 def sample_slots(n: int, lost: np.ndarray | None) -> np.ndarray:
@@ -585,8 +589,10 @@ def slotted(
     source = np.maximum.accumulate(source)
     source[source < 0] = kept[0]
     lengths = np.diff(slot) - 1
+    lost_at = np.zeros(0, dtype=np.int64)
     if lost is not None:
         lengths = lengths - lost[1:]
+        lost_at = np.flatnonzero(lost[1:] > 0) + 1
     holes = np.flatnonzero(lengths > 0)
     return Placement(
         source,
@@ -594,6 +600,9 @@ def slotted(
         in_gap,
         overlapped,
         int(slot[0]),
+        np.column_stack([slot[lost_at] - lost[lost_at], lost[lost_at]]).astype(np.int64)
+        if lost_at.size
+        else np.zeros((0, 2), dtype=np.int64),
     )
 
 
@@ -899,9 +908,12 @@ def export_edf(recording: Recording | str | os.PathLike[str], out: str | os.Path
                 g.role.upper() for g in layout.groups if g.preset == preset and g.role != "marker"
             )
         )
-        stretches = padded_stretches(
-            front, len(channels[i][3]), n_records * spr[i], duration / spr[i]
-        )
+        slot_s = duration / spr[i]
+        stretches = padded_stretches(front, len(channels[i][3]), n_records * spr[i], slot_s)
+        if preset in placements:  # (and the longer stretches it lost on the way: no data)
+            held = placements[preset].lost
+            held = held[held[:, 1] * slot_s >= QUIET_HOLE_S]
+            stretches += [(a * slot_s, n * slot_s) for a, n in held.tolist()]
         padded += [(onset, length, who) for onset, length in stretches]
 
     signals: list[EdfSignal] = []
