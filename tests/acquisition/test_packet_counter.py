@@ -229,17 +229,8 @@ def _muse_ppg_with_a_drop(drop: slice) -> np.ndarray:
     """60 s of a Muse PPG preset's rows as BrainFlow gives them, the packets ``drop`` lost."""
     sent = np.zeros((5, 64 * 60))
     sent[4] = 1000.0 + np.arange(sent.shape[1]) / 64.0
-
-    class Draws:  # (the packets ``drop`` lost, arrival without delay)
-        def random(self, k):
-            x = np.ones(k)
-            x[drop] = 0.0
-            return x
-
-        def uniform(self, lo, hi, k):
-            return np.zeros(k)
-
-    return bluetooth_packets(sent, 64.0, 4, 0, 6, 0.5, Draws(), latency_jitter_s=0.0).data
+    rng = np.random.default_rng(0)
+    return bluetooth_packets(sent, 64.0, 4, 0, 6, 0.0, rng, latency_jitter_s=0.0, lose=drop).data
 
 
 def test_a_long_loss_counts_the_same_however_the_samples_come_in_chunks() -> None:

@@ -153,19 +153,10 @@ def test_a_long_loss_is_said_once_and_marked_as_no_data(tmp_path) -> None:
     value for signal)."""
     raw = _sent()
     p = MUSE2.preset("default")
-
-    class Draws:  # (packets 640..703 lost: 3 s from 30 s)
-        def random(self, k):
-            x = np.ones(k)
-            x[640:704] = 0.0
-            return x
-
-        def uniform(self, lo, hi, k):
-            return np.zeros(k)
-
     raw["default"] = bluetooth_packets(
-        raw["default"], p.fs, p.timestamp_row, 0, 12, 0.5, Draws(), latency_jitter_s=0.0
-    ).data
+        raw["default"], p.fs, p.timestamp_row, 0, 12, 0.0, np.random.default_rng(0),
+        latency_jitter_s=0.0, lose=slice(640, 704),  # (3 s from 30 s)
+    ).data  # fmt: skip
     folder = record_arrays(_counted(MUSE2), raw, out=tmp_path / "s").path
     result = export_edf(folder, tmp_path / "o.edf")
     about = [w for w in result.warnings if "raw_default.csv" in w]

@@ -44,6 +44,7 @@ def bluetooth_packets(
     rng: np.random.Generator,
     modulo: int = 65536,
     latency_jitter_s: float = 0.02,
+    lose: slice | np.ndarray | None = None,
 ) -> PacketStream:
     """The samples of ``sent`` (rows x n, at ``fs``) as a Bluetooth board delivers them.
 
@@ -65,6 +66,8 @@ def bluetooth_packets(
         The package number wraps to 0 on reaching this.
     latency_jitter_s : float
         Arrival delays are drawn uniformly from 0 to this (kept in order).
+    lose : slice or array of int, optional
+        These packets (indices from 0) are lost too, whatever the draws (a dropout).
 
     Returns
     -------
@@ -76,6 +79,8 @@ def bluetooth_packets(
     n = n_packets * samples_per_packet
     packet = np.arange(n) // samples_per_packet
     arrives = rng.random(n_packets) >= loss
+    if lose is not None:
+        arrives[lose] = False
     arrives[0] = True
     true_t = sent[timestamp_row, :n]
     last_t = true_t[samples_per_packet - 1 :: samples_per_packet]
