@@ -7,6 +7,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # (for the type hints only)
     from biotrainer.acquisition.source import SourceLayout
 
+#: A jump between consecutive timestamps of a preset longer than this is a gap in the data (s):
+#: the recorder logs it, the EDF export closes it up, and a jump in a device's packet numbers
+#: across it is not counted as samples lost on the way (the timestamps show it themselves).
+GAP_THRESHOLD_S = 1.0
+
 #: Longest wait (s) for a device to answer: ``--timeout`` and a device profile's
 #: ``connection.timeout``.
 MAX_TIMEOUT_S = 600.0

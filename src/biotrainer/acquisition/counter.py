@@ -17,9 +17,12 @@ streams and says where samples are missing and how many.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from biotrainer.limits import GAP_THRESHOLD_S
 
 #: Most samples one package number may be shared by (a profile or session.json asking more is
 #: refused).
@@ -194,11 +197,6 @@ class LossCounter:
 #: board's packets come in bursts, stamped when they arrive.
 SLACK_S = 1.0
 
-#: A step in the timestamps this long (s) shows a gap itself (a drop, a reconnect): a jump in
-#: the package numbers across it is not counted as samples lost on the way (the recorder's
-#: gap threshold, :data:`biotrainer.session.recorder.GAP_THRESHOLD_S`).
-STAMPED_GAP_S = 1.0
-
 #: Seconds of samples over which the share lost is watched, and the share above which it is
 #: said (:meth:`SourceLosses.take_notes`): a headset far from its receiver.
 WATCH_S = 30.0
@@ -231,6 +229,29 @@ def is_passing_loss_note(text: str) -> bool:
     return text.startswith("the device lost ") and " on the way over the last " in text
 
 
+@dataclass
+class _Counted:
+    """What :class:`SourceLosses` keeps of one counted preset."""
+
+    preset: Any  # its PresetLayout (timestamp row, rate, counter rule)
+    counter: LossCounter
+    roles: list[str]  # the roles it carries, as said ("EEG", "PPG")
+    first: float = math.nan  # its first and newest timestamps so far
+    last: float = math.nan
+    watched: int = 0  # samples received and lost in the stretch watched now
+    watched_lost: int = 0
+    since_said: float = math.inf  # samples since its losses were last said
+    recent: float = 0.0  # the share lost over the last stretch watched
+    not_due: list[tuple[float, int]] = field(default_factory=list)  # (due, samples): losses
+    due: int = 0  # samples lost whose time the timestamps have reached
+    believed: bool = True
+
+    @property
+    def span_s(self) -> float:
+        """Seconds its timestamps span so far (0 before any)."""
+        return self.last - self.first if math.isfinite(self.first) else 0.0
+
+
 class SourceLosses:
     """The samples each counted preset of a source lost, found chunk by chunk.
 
@@ -252,36 +273,40 @@ class SourceLosses:
     """
 
     def __init__(self, presets, groups) -> None:
-        self.counters = {p.preset: LossCounter(p.counter) for p in presets if p.counter}
-        self._rows = {p.preset: p.counter.row for p in presets if p.counter}
-        self._stamps = {p.preset: p.timestamp_row for p in presets if p.counter}
-        self._fs = {p.preset: p.fs for p in presets if p.counter}
-        self._span: dict[str, tuple[float, float]] = {}
-        self._roles = {g.role: g.preset for g in groups if g.preset in self.counters}
+        groups = list(groups)
+        self._counted = {
+            p.preset: _Counted(
+                p,
+                LossCounter(p.counter),
+                [g.role.upper() for g in groups if g.preset == p.preset] or [p.preset],
+            )
+            for p in presets
+            if p.counter
+        }
+        self._roles = {g.role: g.preset for g in groups if g.preset in self._counted}
         self._notes: list[str] = []
-        #: per preset: (samples received, lost) in the watched stretch; samples since said
-        self._watch = {p: (0, 0) for p in self.counters}
-        self._since_said = {p: math.inf for p in self.counters}
-        #: per preset: the share lost over the last watched stretch (absent before one)
-        self.recent: dict[str, float] = {}
-        # per preset: losses not yet held against the timestamps (the time they took is
-        # stamped on the samples after them, which may come in later chunks): (due, samples)
-        self._not_due: dict[str, list[tuple[float, int]]] = {p: [] for p in self.counters}
-        self._due = {p: 0 for p in self.counters}  # samples lost, held against them
-        #: Presets whose counter was found not to fit their timestamps.
-        self.disbelieved: set[str] = set()
+
+    @property
+    def counters(self) -> dict[str, LossCounter]:
+        """The loss counter of each counted preset."""
+        return {name: c.counter for name, c in self._counted.items()}
+
+    @property
+    def disbelieved(self) -> set[str]:
+        """Presets whose counter was found not to fit their timestamps."""
+        return {name for name, c in self._counted.items() if not c.believed}
 
     @property
     def counted(self) -> bool:
         """Whether any preset is counted."""
-        return bool(self.counters)
+        return bool(self._counted)
 
     def push(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Read the package numbers of the next raw arrays (preset -> rows x n); return, for
         each role of a counted preset, the samples lost just before each of its samples
         (int64, shape ``(n,)``, mostly zeros)."""
         per_preset: dict[str, np.ndarray] = {}
-        for preset in self.counters:
+        for preset in self._counted:
             data = raw.get(preset)
             before = None if data is None else self.push_preset(preset, data)
             if before is not None:
@@ -292,47 +317,43 @@ class SourceLosses:
         """Read the package numbers of preset ``preset``'s next raw array (rows x n); return the
         samples lost just before each of its samples (int64, shape ``(n,)``), None when the
         preset is not counted, its counter is not believed, or ``data`` is empty."""
-        counter = self.counters.get(preset)
-        if counter is None or data.shape[1] == 0 or preset in self.disbelieved:
+        c = self._counted.get(preset)
+        if c is None or data.shape[1] == 0 or not c.believed:
             return None
-        stamps = data[self._stamps[preset]]
-        losses = self._timed(preset, counter.push(data[self._rows[preset]]), stamps)
-        fs = self._fs[preset]
-        self._not_due[preset] += [
-            (float(stamps[k]) + n / fs + SLACK_S, int(n))
+        p = c.preset
+        stamps = data[p.timestamp_row]
+        losses = self._timed(c, c.counter.push(data[p.counter.row]), stamps)
+        c.not_due += [
+            (float(stamps[k]) + n / p.fs + SLACK_S, int(n))
             for k, n in zip(losses.offsets.tolist(), losses.counts.tolist(), strict=True)
         ]
-        if not self._fits(preset, stamps):
+        if not self._fits(c, stamps):
             return None
         before = np.zeros(data.shape[1], dtype=np.int64)
         before[losses.offsets] = losses.counts
-        self._watch_share(preset, data.shape[1], losses.total)
+        self._watch_share(c, data.shape[1], losses.total)
         return before
 
-    def _watch_share(self, preset: str, received: int, lost: int) -> None:
+    def _watch_share(self, c: _Counted, received: int, lost: int) -> None:
         """Say when more than :data:`SAY_SHARE` of a preset's samples were lost over the last
         :data:`WATCH_S` (at most once in :data:`SAY_AGAIN_S`)."""
-        got, gone = self._watch[preset]
-        got, gone = got + received, gone + lost
-        fs = self._fs[preset]
-        self._since_said[preset] += received + lost
-        first, last = self._span.get(preset, (0.0, 0.0))
-        if got + gone < WATCH_S * fs or last - first < CHECK_AFTER_S:  # (or not yet checked)
-            self._watch[preset] = (got, gone)
+        fs = c.preset.fs
+        c.watched += received + lost
+        c.watched_lost += lost
+        c.since_said += received + lost
+        if c.watched < WATCH_S * fs or c.span_s < CHECK_AFTER_S:  # (or not yet checked)
             return
-        self._watch[preset] = (0, 0)
-        share = gone / (got + gone)
-        self.recent[preset] = share
-        if share > SAY_SHARE and self._since_said[preset] >= SAY_AGAIN_S * fs:
-            self._since_said[preset] = 0
-            roles = self._role_names(preset)
+        sent, c.recent = c.watched, c.watched_lost / c.watched
+        c.watched = c.watched_lost = 0
+        if c.recent > SAY_SHARE and c.since_said >= SAY_AGAIN_S * fs:
+            c.since_said = 0
             self._notes.append(
-                f"the device lost {100 * share:.0f} % of its {' and '.join(roles)} samples on "
-                f"the way over the last {(got + gone) / fs:.0f} s (a wireless link: bring the "
+                f"the device lost {100 * c.recent:.0f} % of its {' and '.join(c.roles)} samples "
+                f"on the way over the last {sent / fs:.0f} s (a wireless link: bring the "
                 "receiver closer); the metrics keep their time over them"
             )
 
-    def _timed(self, preset: str, losses: Losses, stamps: np.ndarray) -> Losses:
+    def _timed(self, c: _Counted, losses: Losses, stamps: np.ndarray) -> Losses:
         """``losses`` without those the timestamps leave no time for, or show themselves.
 
         A Bluetooth board spreads the samples of the packet after a loss over the time since
@@ -341,43 +362,40 @@ class SourceLosses:
         counter that started again after a reconnect may seem to jump by thousands of
         packets). Judged on the first sample after the loss only, so however the samples come
         in chunks (live, or a replay cut by time) the same losses stand. A loss after a step
-        in the timestamps over :data:`STAMPED_GAP_S` is a gap they show (a drop and a
-        reconnect), not samples lost on the way."""
+        in the timestamps over :data:`~biotrainer.limits.GAP_THRESHOLD_S` is a gap they show (a
+        drop and a reconnect), not samples lost on the way."""
         if not losses.offsets.size:
             return losses
-        before = self._span.get(preset, (math.nan, math.nan))[1]
-        prev = np.concatenate(([before], stamps))[losses.offsets]
+        prev = np.concatenate(([c.last], stamps))[losses.offsets]
         step = stamps[losses.offsets] - prev
-        c = self.counters[preset]
-        room = step * c.counter.samples_per_value + SLACK_S
+        room = step * c.preset.counter.samples_per_value + SLACK_S
         with np.errstate(invalid="ignore"):  # (NaN: no sample before, believed)
-            ok = ~(losses.counts / self._fs[preset] > room) & ~(step > STAMPED_GAP_S)
+            ok = ~(losses.counts / c.preset.fs > room) & ~(step > GAP_THRESHOLD_S)
         if ok.all():
             return losses
-        c.lost -= int(losses.counts[~ok].sum())
+        c.counter.lost -= int(losses.counts[~ok].sum())
         return Losses(losses.offsets[ok], losses.counts[ok])
 
-    def _fits(self, preset: str, stamps: np.ndarray) -> bool:
-        """Whether the counter of ``preset`` still fits its timestamps (see the class notes)."""
+    def _fits(self, c: _Counted, stamps: np.ndarray) -> bool:
+        """Whether the counter of ``c`` still fits its timestamps (see the class notes)."""
         finite = stamps[np.isfinite(stamps)]
         if finite.size:
-            first, _ = self._span.get(preset, (float(finite[0]), 0.0))
-            self._span[preset] = (first, float(finite[-1]))
-        first, last = self._span.get(preset, (0.0, 0.0))
-        pending = self._not_due[preset]
-        while pending and pending[0][0] <= last:  # (their time is stamped now)
-            self._due[preset] += pending.pop(0)[1]
-        if last - first < CHECK_AFTER_S:
+            if not math.isfinite(c.first):
+                c.first = float(finite[0])
+            c.last = float(finite[-1])
+        while c.not_due and c.not_due[0][0] <= c.last:  # (their time is stamped now)
+            c.due += c.not_due.pop(0)[1]
+        if c.span_s < CHECK_AFTER_S:
             return True
-        c = self.counters[preset]
-        room = (last - first) * self._fs[preset] * (1.0 + CHECK_TOLERANCE)
-        if c.seen + self._due[preset] <= room + 2 * c.counter.samples_per_value:
+        per = c.preset.counter.samples_per_value
+        room = c.span_s * c.preset.fs * (1.0 + CHECK_TOLERANCE)
+        if c.counter.seen + c.due <= room + 2 * per:
             return True
-        self.disbelieved.add(preset)
+        c.believed = False
         self._notes.append(
-            f"the device's packet numbers ({preset} preset) count {c.lost} samples lost in "
-            f"{last - first:.0f} s, more than its timing allows: samples lost on the way are "
-            "not counted for it"
+            f"the device's packet numbers ({c.preset.preset} preset) count {c.counter.lost} "
+            f"samples lost in {c.span_s:.0f} s, more than its timing allows: samples lost on "
+            "the way are not counted for it"
         )
         return False
 
@@ -386,36 +404,34 @@ class SourceLosses:
         were lost over the last watched stretch ("" when none): "losing samples (EEG 3 %,
         PPG 4 %)"."""
         parts = [
-            f"{'/'.join(self._role_names(preset))} {100 * self.recent[preset]:.0f} %"
-            for preset in self.counters
-            if self.recent.get(preset, 0.0) > SAY_SHARE and preset not in self.disbelieved
+            f"{'/'.join(c.roles)} {100 * c.recent:.0f} %"
+            for c in self._counted.values()
+            if c.recent > SAY_SHARE and c.believed
         ]
         return f"losing samples ({', '.join(parts)})" if parts else ""
-
-    def _role_names(self, preset: str) -> list[str]:
-        return [r.upper() for r, p in self._roles.items() if p == preset] or [preset]
 
     def summary(self) -> str | None:
         """What the device lost on the way so far, per counted preset that lost any (None when
         none did): "the device lost 3.2 % of its EEG samples (6336) and 2.6 % of its PPG
         samples (1320) on the way", for the end of a session."""
-        parts = []
-        for preset, c in self.counters.items():
-            if c.lost == 0 or preset in self.disbelieved:
-                continue
-            roles = self._role_names(preset)
-            parts.append(
-                f"{percent(self.share_lost(preset))} of its {' and '.join(roles)} samples "
-                f"({c.lost})"
-            )
-        if not parts:
-            return None
-        return f"{SUMMARY_START} {' and '.join(parts)} on the way"
+        parts = [
+            f"{percent(self.share_lost(name))} of its {' and '.join(c.roles)} samples "
+            f"({c.counter.lost})"
+            for name, c in self._counted.items()
+            if c.counter.lost and c.believed
+        ]
+        return f"{SUMMARY_START} {' and '.join(parts)} on the way" if parts else None
+
+    def closing_notes(self) -> list[str]:
+        """What is left to say at the end: the notes not yet taken, then the total
+        (:meth:`summary`), if any was lost."""
+        total = self.summary()
+        return [*self.take_notes(), *([total] if total else [])]
 
     def restart(self) -> None:
         """Count afresh from the next package number (the device was opened again)."""
-        for c in self.counters.values():
-            c.restart()
+        for c in self._counted.values():
+            c.counter.restart()
 
     def take_notes(self) -> list[str]:
         """Return and forget what was found since the previous call (a counter not believed)."""
@@ -425,7 +441,7 @@ class SourceLosses:
     def share_lost(self, preset: str) -> float:
         """The share of the samples preset ``preset`` sent that were lost so far (NaN before
         any, when it is not counted, or when its counter was not believed)."""
-        c = self.counters.get(preset)
-        if c is None or c.seen == 0 or preset in self.disbelieved:
+        c = self._counted.get(preset)
+        if c is None or c.counter.seen == 0 or not c.believed:
             return float("nan")
-        return c.lost / (c.lost + c.seen)
+        return c.counter.lost / (c.counter.lost + c.counter.seen)

@@ -57,6 +57,9 @@ EVENT_RECONNECTED = "reconnected"
 EVENT_RECONNECT_FAILED = "reconnect_failed"
 #: Event kind queued when the device failed (error text) and will be re-opened.
 EVENT_DEVICE_ERROR = "device_error"
+#: Event kinds after which the device is (being) opened again: what counted its packets
+#: counts afresh (:meth:`biotrainer.acquisition.counter.SourceLosses.restart`).
+REOPENED_KINDS = (EVENT_RECONNECTED, EVENT_DEVICE_ERROR)
 
 
 def is_live_device(device: str) -> bool:

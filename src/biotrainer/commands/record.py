@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from biotrainer.acquisition.counter import SourceLosses
-from biotrainer.acquisition.reconnect import EVENT_DEVICE_ERROR, EVENT_RECONNECTED
+from biotrainer.acquisition.reconnect import REOPENED_KINDS
 from biotrainer.acquisition.source import EVENT_SOURCE_NOTE, Source, SourceState
 from biotrainer.cli import (
     MAX_DURATION_S,
@@ -208,7 +208,7 @@ def record(
             now = clock.now()
             for kind, text in _source_events(source):
                 recorder.add_event(kind, text)  # e.g. "reconnected after 4.1 s"
-                if kind in (EVENT_RECONNECTED, EVENT_DEVICE_ERROR):
+                if kind in REOPENED_KINDS:
                     losses.restart()  # (a device opened again counts from scratch)
                 if kind == EVENT_SOURCE_NOTE and progress is not None:
                     progress.note(text)  # (what the source assumed of its stream)
@@ -230,8 +230,7 @@ def record(
         last = source.poll()
         recorder.write(last)
         losses.push(last.raw)
-        summary = losses.summary()
-        _say_losses([*losses.take_notes(), *([summary] if summary else [])], recorder, progress)
+        _say_losses(losses.closing_notes(), recorder, progress)
         if stop:
             recorder.add_event("stop", f"stopped by {stop.signal_name}")
         recorder.close()

@@ -26,7 +26,7 @@ import numpy as np
 
 from biotrainer.acquisition.chunk import Chunk, SignalBlock
 from biotrainer.acquisition.counter import SourceLosses
-from biotrainer.acquisition.reconnect import EVENT_DEVICE_ERROR, EVENT_RECONNECTED
+from biotrainer.acquisition.reconnect import REOPENED_KINDS
 from biotrainer.acquisition.source import (
     EVENT_SOURCE_NOTE,
     Source,
@@ -413,10 +413,8 @@ class Engine:
                                 self.on_chunk(chunk)
         finally:
             self.source.release()
-            said: list[str] = []  # what was lost on the way: said, and kept for the report
-            if self.losses is not None:
-                total = self.losses.summary()
-                said = [*self.losses.take_notes(), *([total] if total else [])]
+            # what was lost on the way: said, and kept for the report
+            said = self.losses.closing_notes() if self.losses is not None else []
             self._notes += said
             if self.recorder is not None and not self.recorder.closed:
                 self._write_early_events(None)  # (no sample ever came)
@@ -595,7 +593,7 @@ class Engine:
         take_events = getattr(self.source, "take_events", None)
         if callable(take_events):
             for kind, text in take_events():
-                if kind in (EVENT_RECONNECTED, EVENT_DEVICE_ERROR) and self.losses is not None:
+                if kind in REOPENED_KINDS and self.losses is not None:
                     self.losses.restart()  # (a device opened again counts from scratch)
                 if kind in SAID_SOURCE_KINDS:
                     self._notes.append(text)

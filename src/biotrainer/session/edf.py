@@ -30,15 +30,15 @@ The time axis is the main preset's (the one with most samples). The other preset
 (:func:`place_on_main`): a sample at raw time *t* belongs beside the main preset's samples of that
 time (:func:`main_axis`: *t* minus the gap time closed up before it, at the rate the main preset's
 timestamps give, so that a device clock running off nominal does not part the presets after a
-gap); each stretch of a preset without a gap of its own (none longer than the
-recorder's :data:`GAP_THRESHOLD_S`) is laid out sample after sample from the slot of its first
-sample, as the main preset's samples are. Where a preset has no samples (its stream stalled while
-the main one went on) its signal holds the last value before, with a note; its samples that fall
-in a gap of the main preset have no place in the file and are left out, with a note. Samples a
-preset lost on the way, where its packet numbers say so (:func:`counted_losses`: a Bluetooth
-headset's lost packets leave no step in the timestamps), take their slots all the same, holding
-the last value before them, so that neither the main preset's time axis nor another preset's
-place on it runs behind by them.
+gap); each stretch of a preset without a gap of its own (none longer than the recorder's gap
+threshold, :data:`~biotrainer.limits.GAP_THRESHOLD_S`) is laid out sample after sample from the
+slot of its first sample, as the main preset's samples are. Where a preset has no samples (its
+stream stalled while the main one went on) its signal holds the last value before, with a note;
+its samples that fall in a gap of the main preset have no place in the file and are left out,
+with a note. Samples a preset lost on the way, where its packet numbers say so
+(:func:`counted_losses`: a Bluetooth headset's lost packets leave no step in the timestamps),
+take their slots all the same, holding the last value before them, so that neither the main
+preset's time axis nor another preset's place on it runs behind by them.
 
 What EDF+ or edflib cannot hold is worked around, or said in :attr:`EdfExport.warnings`:
 annotation texts longer than edflib's 40 bytes are split over consecutive annotations at the same
@@ -72,10 +72,10 @@ from pyedflib.edfwriter import set_starttime_subsecond as _set_subsecond_start
 from biotrainer import __version__
 from biotrainer.acquisition.counter import SourceLosses, percent
 from biotrainer.errors import RecordingError
+from biotrainer.limits import GAP_THRESHOLD_S
 from biotrainer.paths import check_output_file, nearest_existing, private_temp_beside, shown
 from biotrainer.session.folder import raw_file_name
 from biotrainer.session.reader import Event, Recording, load_session
-from biotrainer.session.recorder import GAP_THRESHOLD_S
 
 DIGITAL_MIN = -32768
 DIGITAL_MAX = 32767
@@ -407,8 +407,9 @@ def sample_slots(n: int, lost: np.ndarray | None) -> np.ndarray:
 def counted_losses(rec: Recording, preset: str) -> tuple[np.ndarray | None, str | None]:
     """The samples ``preset`` lost on the way, before each of its samples, as its packet
     counter says (:class:`~biotrainer.acquisition.counter.SourceLosses`; None when it is not
-    counted or lost none), and a note when the counter did not fit the timestamps. Losses at a
-    gap the EDF closes up are left to it."""
+    counted or lost none), and a note when the counter did not fit the timestamps. A jump in
+    the numbers across a gap the EDF closes up is no loss (the same
+    :data:`~biotrainer.limits.GAP_THRESHOLD_S`)."""
     p = rec.layout.preset(preset)
     data = rec.raw.get(preset)
     if p.counter is None or data is None or data.shape[1] == 0:
@@ -421,10 +422,9 @@ def counted_losses(rec: Recording, preset: str) -> tuple[np.ndarray | None, str 
             "timestamps leave time for (the device profile's rule does not fit the device): "
             "no samples are held for losses"
         )
-    if lost is None:
+    if lost is None or not lost.any():
         return None, None
-    lost[1:][np.diff(data[p.timestamp_row]) > GAP_THRESHOLD_S] = 0
-    return (lost if lost.any() else None), None
+    return lost, None
 
 
 def holding(roles: list[str]) -> str:

@@ -27,7 +27,7 @@ from biotrainer.acquisition.chunk import Chunk
 from biotrainer.acquisition.source import SourceLayout
 from biotrainer.clock import Clock, MonotonicClock
 from biotrainer.errors import RecordingError
-from biotrainer.limits import loss_after_s
+from biotrainer.limits import GAP_THRESHOLD_S, loss_after_s
 from biotrainer.paths import FILE_MODE
 from biotrainer.session import rawfile
 from biotrainer.session.csvlog import CsvAppender
@@ -56,8 +56,6 @@ EVENT_GAP = "gap"
 EVENT_SIGNAL_LOST = "signal_lost"
 EVENT_SIGNAL_RESTORED = "signal_restored"
 
-#: A jump between consecutive timestamps of a preset longer than this is logged as a gap (s).
-GAP_THRESHOLD_S = 1.0
 
 #: A session does not start on a disk with less free space than this (bytes): an hour of a
 #: 16-channel 250-Hz board takes about 300 MB of raw text.
