@@ -315,6 +315,7 @@ class PatientView(QWidget):
         self._texts["numbers"] = _Text(Qt.AlignmentFlag.AlignLeft)
         self._texts["numbers_beside"] = _Text(Qt.AlignmentFlag.AlignLeft)
         self._numbers_line = self._texts["numbers"]  # the one drawn (see _layout)
+        self._laid_out: dict[tuple, str] = {}  # whole_parts of the numbers line, by its key
         self._nominal_words: tuple = (None, (0.0, 0.0, 0.0))
         self.fps = float(fps)
         self._timer = QTimer(self)
@@ -636,6 +637,16 @@ class PatientView(QWidget):
         """The top of the breathing word (and of the band of words under the ring)."""
         return self._layout().cue_y
 
+    def _whole_parts(self, text: str, font: QFont, width: float) -> str:
+        """:func:`whole_parts`, measured once per text, font and width (the layout is asked
+        for at every paint)."""
+        key = (text, font.key(), width)
+        if key not in self._laid_out:
+            if len(self._laid_out) > 8:  # (the texts of the last few updates and sizes)
+                self._laid_out.clear()
+            self._laid_out[key] = whole_parts(text, font, width)
+        return self._laid_out[key]
+
     def _layout(self) -> _Layout:
         """Where the words go, and their sizes (the texts prepared at them).
 
@@ -669,12 +680,13 @@ class PatientView(QWidget):
                 self._layout_key = None  # (the words are prepared at another size now)
             cue_h, note_h, widest = self._nominal_words[1]
             font = self._font(max(NUMBERS_MIN_PX, u * 0.020), QFont.Weight.Normal)
-            line.prepare(whole_parts(numbers, font, w - 2 * side), font, max(1.0, w - 2 * side))
+            band_w = max(1.0, w - 2 * side)
+            line.prepare(self._whole_parts(numbers, font, band_w), font, band_w)
             words_h = cue_h + gap + note_h
             beside = self._texts["numbers_beside"]  # ... or in the corner, left of the words
             beside_w = (w - widest) / 2 - side - 2 * gap
             if cue_top + words_h + gap + line.height > bottom and beside_w >= 8 * font.pixelSize():
-                beside.prepare(whole_parts(numbers, font, beside_w), font, beside_w)
+                beside.prepare(self._whole_parts(numbers, font, beside_w), font, beside_w)
                 corner = QRectF(side, bottom - beside.height, beside_w, beside.height)
                 clear = g.pacer_radius(1.0) + PacerPainter.line_width(g) + gap
                 if (
